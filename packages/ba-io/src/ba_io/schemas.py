@@ -45,7 +45,7 @@ def schema_names() -> list[str]:
 
 def _get(name: str) -> dict:
     schemas = _all_schemas()
-    if name not in schemas:
+    if not isinstance(name, str) or name not in schemas:
         raise UsageError(f"unknown schema {name!r}; known schemas: {', '.join(schemas)}")
     return schemas[name]
 
@@ -55,8 +55,14 @@ def load_schema(name: str) -> dict:
     return copy.deepcopy(_get(name))
 
 
-@lru_cache(maxsize=None)
 def _validator(name: str) -> Draft202012Validator:
+    if not isinstance(name, str):
+        _get(name)  # raises UsageError (an unhashable name would break the cache)
+    return _cached_validator(name)
+
+
+@lru_cache(maxsize=None)
+def _cached_validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(_get(name), registry=_registry())
 
 

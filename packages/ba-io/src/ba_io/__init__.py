@@ -1,0 +1,39 @@
+"""ba-io: schemas, validated JSON/JSONL I/O, atomic writes and the shared CLI error mapping."""
+
+from .errors import BaError, DataError, UsageError
+from .hashing import sha256_file, sha256_text
+from .jsonio import (
+    append_jsonl,
+    atomic_write,
+    iter_jsonl,
+    read_json,
+    read_jsonl,
+    write_json,
+    write_jsonl,
+)
+from .progress import progress
+from .runcli import run_cli
+from .schemas import ValidationIssue, load_schema, schema_names, validate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BaError",
+    "DataError",
+    "UsageError",
+    "ValidationIssue",
+    "append_jsonl",
+    "atomic_write",
+    "iter_jsonl",
+    "load_schema",
+    "progress",
+    "read_json",
+    "read_jsonl",
+    "run_cli",
+    "schema_names",
+    "sha256_file",
+    "sha256_text",
+    "validate",
+    "write_json",
+    "write_jsonl",
+]

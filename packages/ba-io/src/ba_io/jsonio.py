@@ -1,0 +1,278 @@
+"""Validated JSON / JSONL reading and atomic writing.
+
+Error policy (shared by every package):
+
+* a missing input file raises :class:`UsageError` (exit 2 in a CLI);
+* a bad row raises :class:`DataError` ``path:line: what`` (exit 1), unless a
+  *rejects* file is given, in which case every bad line goes there as
+  ``{"line": N, "reason": "...", "raw": "<line text>"}`` and every good row is
+  returned: each input line ends in exactly one of the two.
+
+Writes are atomic: ``path.tmp`` in the same folder, fsync, ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator
+
+from .errors import DataError, UsageError
+from .schemas import _validator, first_issue
+
+PathLike = str | os.PathLike[str]
+
+_BOM = b"\xef\xbb\xbf"
+_COMPACT = (",", ":")  # JSONL rows: the most compact one-line form
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def _type_name(obj: Any) -> str:
+    if obj is None:
+        return "null"
+    return {bool: "boolean", int: "number", float: "number", str: "string",
+            list: "list", dict: "object"}.get(type(obj), type(obj).__name__)
+
+
+def _check_input(path: PathLike, hint: str | None) -> Path:
+    p = Path(path)
+    if not p.exists():
+        msg = f"input file not found: {os.fspath(path)}"
+        raise UsageError(f"{msg} ({hint})" if hint else msg)
+    if p.is_dir():
+        raise UsageError(f"input is a directory, not a file: {os.fspath(path)}")
+    return p
+
+
+def _row_problem(row: Any, schema: str | None) -> str | None:
+    """Why ``row`` is not an acceptable JSONL row, or None."""
+    if not isinstance(row, dict):
+        return f"expected a JSON object, got {_type_name(row)}"
+    if schema is not None:
+        issue = first_issue(row, schema)
+        if issue is not None:
+            return str(issue)
+    return None
+
+
+def _iter_lines(path: Path, schema: str | None) -> Iterator[tuple[int, str, dict | None, str | None]]:
+    """Yield ``(line_no, raw_text, row, reason)`` for every non-blank line."""
+    if schema is not None:
+        _validator(schema)  # unknown schema name -> UsageError before reading anything
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise UsageError(f"cannot read {os.fspath(path)}: {e.strerror or e}") from e
+    with f:
+        for line_no, raw_bytes in enumerate(f, start=1):
+            if line_no == 1 and raw_bytes.startswith(_BOM):
+                raw_bytes = raw_bytes[len(_BOM):]
+            raw_bytes = raw_bytes.rstrip(b"\r\n")
+            try:
+                raw = raw_bytes.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield line_no, raw_bytes.decode("utf-8", errors="replace"), None, f"invalid UTF-8: {e.reason} at byte {e.start}"
+                continue
+            if not raw.strip():
+                continue
+            try:
+                row = _loads(raw)
+            except ValueError as e:
+                msg = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
+                col = f" (column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
+                yield line_no, raw, None, f"invalid JSON: {msg}{col}"
+                continue
+            reason = _row_problem(row, schema)
+            yield line_no, raw, (row if reason is None else None), reason
+
+
+def iter_jsonl(path: PathLike, schema: str | None = None, *,
+               hint: str | None = None) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_no, row)`` for each non-blank line; raise DataError at the first bad one.
+
+    ``line_no`` is 1-based. ``hint`` is appended to the missing-file message,
+    e.g. ``hint="run `make data` first?"``.
+    """
+    p = _check_input(path, hint)  # checked now, not at the first next()
+    if schema is not None:
+        _validator(schema)
+    return _iter_checked(path, p, schema)
+
+
+def _iter_checked(path: PathLike, p: Path, schema: str | None) -> Iterator[tuple[int, dict]]:
+    for line_no, _raw, row, reason in _iter_lines(p, schema):
+        if reason is not None:
+            raise DataError(path, line_no, reason)
+        yield line_no, row  # type: ignore[misc]
+
+
+def read_jsonl(path: PathLike, schema: str | None = None, *,
+               rejects: PathLike | None = None, hint: str | None = None) -> list[dict]:
+    """Read a JSONL file into a list of dicts (blank lines skipped).
+
+    Without ``rejects``: raise :class:`DataError` at the first bad line.
+    With ``rejects``: write every bad line to that file (atomically; written,
+    possibly empty, every time) and return the good rows.
+    """
+    if rejects is None:
+        return [row for _, row in iter_jsonl(path, schema, hint=hint)]
+    p = _check_input(path, hint)
+    good: list[dict] = []
+    bad: list[dict] = []
+    for line_no, raw, row, reason in _iter_lines(p, schema):
+        if reason is None:
+            good.append(row)  # type: ignore[arg-type]
+        else:
+            bad.append({"line": line_no, "reason": reason, "raw": raw})
+    with atomic_write(rejects) as f:
+        for rec in bad:
+            f.write(json.dumps(rec, ensure_ascii=False, separators=_COMPACT) + "\n")
+    return good
+
+
+def read_json(path: PathLike, schema: str | None = None, *, hint: str | None = None) -> Any:
+    """Read one JSON document; DataError ``path:line: invalid JSON: ...`` or ``path: json.path: ...``."""
+    p = _check_input(path, hint)
+    if schema is not None:
+        _validator(schema)
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read {os.fspath(path)}: {e.strerror or e}") from e
+    if data.startswith(_BOM):
+        data = data[len(_BOM):]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(path, None, f"invalid UTF-8: {e.reason} at byte {e.start}") from None
+    try:
+        obj = _loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(path, e.lineno, f"invalid JSON: {e.msg} (column {e.colno})") from None
+    except ValueError as e:
+        raise DataError(path, None, f"invalid JSON: {e}") from None
+    if schema is not None:
+        issue = first_issue(obj, schema)
+        if issue is not None:
+            raise DataError(path, None, str(issue))
+    return obj
+
+
+@contextlib.contextmanager
+def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
+    """Write ``path`` atomically: yields a file open on ``path.tmp`` (same folder).
+
+    On success the tmp file is fsynced and ``os.replace``d onto ``path``; on an
+    exception it is removed and an existing ``path`` is left untouched.
+    ``mode`` is ``"w"`` (UTF-8 text) or ``"wb"``.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write mode must be 'w' or 'wb', got {mode!r}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    if mode == "w":
+        f = open(tmp, "w", encoding="utf-8", newline="\n")
+    else:
+        f = open(tmp, "wb")
+    try:
+        with f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _dumps_row(path: PathLike, index: int | None, obj: Any, **kw: Any) -> str:
+    kw.setdefault("separators", _COMPACT)
+    try:
+        return json.dumps(obj, ensure_ascii=False, allow_nan=False, **kw)
+    except (TypeError, ValueError) as e:
+        raise DataError(path, index, f"cannot serialise to JSON: {e}") from None
+
+
+def _check_row(path: PathLike, line: int | None, row: Any, schema: str | None) -> None:
+    reason = _row_problem(row, schema)
+    if reason is not None:
+        raise DataError(path, line, reason)
+
+
+def write_jsonl(path: PathLike, rows: Iterable[dict], schema: str | None = None) -> int:
+    """Validate every row, then write them atomically, one compact object per line.
+
+    A bad row raises DataError ``path:<row index + 1>: json.path: message`` and
+    nothing is written. NaN/Infinity are refused (not JSON). Returns the row count.
+    """
+    if schema is not None:
+        _validator(schema)
+    lines: list[str] = []
+    for i, row in enumerate(rows, start=1):
+        _check_row(path, i, row, schema)
+        lines.append(_dumps_row(path, i, row))
+    with atomic_write(path) as f:
+        for line in lines:
+            f.write(line)
+            f.write("\n")
+    return len(lines)
+
+
+def append_jsonl(path: PathLike, row: dict, schema: str | None = None) -> None:
+    """Append one validated row to ``path`` and flush + fsync it.
+
+    For resumable jobs that append as they go: the file being appended to is the
+    job's in-progress output (not atomic as a whole; each row is one write). If the
+    file does not end in a newline (a job killed mid-write), a newline is written
+    first so the new row starts on its own line; the partial line then shows up as
+    an invalid-JSON line on reading (use ``rejects=`` to skip it).
+    """
+    target = Path(path)
+    _check_row(path, None, row, schema)
+    line = _dumps_row(path, None, row) + "\n"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "ab") as f:
+        if f.tell() > 0:
+            with open(target, "rb") as r:
+                r.seek(-1, os.SEEK_END)
+                if r.read(1) != b"\n":
+                    line = "\n" + line
+        f.write(line.encode("utf-8"))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_json(path: PathLike, obj: Any, schema: str | None = None) -> None:
+    """Validate ``obj`` then write it atomically (indent=2, key order kept, UTF-8, trailing newline)."""
+    if schema is not None:
+        issue = first_issue(obj, schema)
+        if issue is not None:
+            raise DataError(path, None, str(issue))
+    text = _dumps_row(path, None, obj, indent=2, sort_keys=False, separators=(",", ": "))
+    with atomic_write(path) as f:
+        f.write(text + "\n")

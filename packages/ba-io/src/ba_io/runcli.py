@@ -1,0 +1,75 @@
+"""The shared CLI error mapping (every package's CLI except ba-metric).
+
+Each package's ``cli.py`` ends with::
+
+    def main(argv=None):
+        sys.exit(run_cli(_main, argv))
+
+where ``_main(argv)`` parses ``argv`` with argparse (declare a ``--debug`` flag so
+argparse accepts it) and returns an exit code (or None for 0).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable, Sequence
+
+from .errors import DataError, UsageError
+
+
+def _debug_requested(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or os.environ.get("BA_DEBUG") == "1"
+
+
+def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | None = None) -> int:
+    """Call ``main_func(argv)`` and map exceptions to one stderr line and an exit code.
+
+    DataError -> ``Error: <path:line: what>``, 1; UsageError -> ``Error: <msg>``, 2;
+    KeyboardInterrupt -> ``Interrupted.``, 130; anything else ->
+    ``Error: <Type>: <msg> (run with --debug for the traceback)``, 1.
+    With ``--debug`` in argv (or ``BA_DEBUG=1``) exceptions are re-raised.
+    ``SystemExit`` (argparse) becomes its exit code.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(args)
+    try:
+        rc = main_func(args)
+        return 0 if rc is None else int(rc)
+    except SystemExit as e:
+        if e.code is None:
+            return 0
+        if isinstance(e.code, int):
+            return e.code
+        print(e.code, file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped into `head`): quiet exit, no traceback at shutdown
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except DataError as e:
+        if debug:
+            raise
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
+    except UsageError as e:
+        if debug:
+            raise
+        print(f"Error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - the point of this function
+        if debug:
+            raise
+        msg = str(e)
+        what = f"{type(e).__name__}: {msg}" if msg else type(e).__name__
+        print(f"Error: {what} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
