@@ -1,0 +1,145 @@
+"""``ba-metric`` command line: argument parsing and error mapping only (logic in report.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+
+from . import __version__
+from .report import DataError, UsageError, format_summary, read_jsonl, score_row, summarize, write_jsonl
+from .score import DEFAULT_THRESHOLD
+
+MAIN_EPILOG = """\
+examples:
+  ba-metric score predictions.jsonl -o scored.jsonl
+  ba-metric score dataset.jsonl --concept-field concept | head -1
+  ba-metric summary scored.jsonl
+  ba-metric summary predictions.jsonl --json
+"""
+SCORE_EPILOG = """\
+Which text is scored in each row: --field if given; else "text" (raw model output) if the
+row has it; else "document"; else the row itself as document fields (title, description,
+functional_requirements, ...; categories as lists or YAML strings).
+
+Each output row is the input row plus "score" (0..1), "breakdown" (points per rubric
+component), "grounding" (0..1, null without a concept) and "passed" (score >= threshold).
+
+examples:
+  ba-metric score predictions.jsonl -o scored.jsonl
+  ba-metric score predictions.jsonl --field completion --threshold 0.8
+  cat dataset.jsonl | ba-metric score - > scored.jsonl
+"""
+SUMMARY_EPILOG = """\
+Rows that already carry "score" and "breakdown" are used as they are; other rows are
+scored on the fly (same field rules as "ba-metric score"). A component passes when it
+gets its full points.
+
+examples:
+  ba-metric summary scored.jsonl
+  ba-metric summary predictions.jsonl --json > summary.json
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "input", metavar="IN.jsonl", help="JSONL file, one JSON object per line ('-' = stdin)"
+    )
+    common.add_argument(
+        "--field", default=None,
+        help="row field holding the document (default: text, else document, else the row)",
+    )  # fmt: skip
+    common.add_argument(
+        "--concept-field", default="concept",
+        help="row field holding the concept, for grounding (default: %(default)s)",
+    )  # fmt: skip
+    common.add_argument(
+        "--threshold", type=_threshold, default=DEFAULT_THRESHOLD,
+        help="pass mark for 'passed' and the pass rate (default: %(default)s)",
+    )  # fmt: skip
+    common.add_argument("--debug", action="store_true", help="show the traceback on errors")
+
+    parser = _Parser(
+        prog="ba-metric",
+        description="Parse and score business-analysis requirements documents (YAML).",
+        epilog=MAIN_EPILOG,
+        formatter_class=fmt,
+    )
+    parser.add_argument("--version", action="version", version=f"ba-metric {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p_score = sub.add_parser(
+        "score", parents=[common], help="add score, breakdown, grounding, passed to each row",
+        description="Score each row of a JSONL file.", epilog=SCORE_EPILOG, formatter_class=fmt,
+    )  # fmt: skip
+    p_score.add_argument(
+        "-o", "--output", metavar="OUT.jsonl", default=None,
+        help="output file (default: stdout), written atomically via OUT.jsonl.tmp",
+    )  # fmt: skip
+    p_summary = sub.add_parser(
+        "summary", parents=[common], help="print statistics of a scored (or unscored) file",
+        description="Summarise scores of a JSONL file.", epilog=SUMMARY_EPILOG, formatter_class=fmt,
+    )  # fmt: skip
+    p_summary.add_argument("--json", action="store_true", help="print the summary as JSON")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "score":
+        options = {"field": args.field, "concept_field": args.concept_field, "threshold": args.threshold}
+        rows = [
+            score_row(row, **options, path=args.input, line=line)
+            for line, row in read_jsonl(args.input)
+        ]
+        write_jsonl(rows, args.output)
+        return 0
+    stats = summarize(
+        read_jsonl(args.input), field=args.field, concept_field=args.concept_field,
+        threshold=args.threshold, path=args.input,
+    )  # fmt: skip
+    sys.stdout.write(json.dumps(stats, indent=2) + "\n" if args.json else format_summary(stats))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            raise UsageError("missing command: score or summary (see 'ba-metric --help')")
+        return _run(args)
+    except (DataError, UsageError) as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - one line unless --debug
+        if debug:
+            traceback.print_exc()
+        print(f"Error: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""JSONL scoring and summaries behind the ``ba-metric`` CLI (importable, no argparse)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .score import COMPONENTS, DEFAULT_THRESHOLD, score
+
+__all__ = [
+    "DataError",
+    "UsageError",
+    "read_jsonl",
+    "score_row",
+    "select_document",
+    "summarize",
+    "format_summary",
+    "write_jsonl",
+]
+
+
+class DataError(Exception):
+    """A problem in the input data: ``Error: <file>:<line>: <what>``, exit 1."""
+
+    exit_code = 1
+
+    def __init__(self, path: str, line: int | None, what: str) -> None:
+        self.path, self.line, self.what = path, line, what
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {what}")
+
+
+class UsageError(Exception):
+    """A problem with the command line or the files it names, exit 2."""
+
+    exit_code = 2
+
+
+def read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, row) for each non-blank line; ``-`` reads standard input."""
+    if path == "-":
+        stream = sys.stdin.buffer
+    else:
+        try:
+            stream = open(path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise UsageError(f"{path}: file not found") from None
+        except IsADirectoryError:
+            raise UsageError(f"{path}: is a directory") from None
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        for number, raw in enumerate(stream, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(path, number, f"invalid UTF-8 at byte {exc.start + 1}") from None
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line.rstrip("\r\n"))
+            except json.JSONDecodeError as exc:
+                raise DataError(path, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+            except RecursionError:
+                raise DataError(path, number, "invalid JSON: nested too deeply") from None
+            if not isinstance(row, dict):
+                raise DataError(path, number, f"row is not a JSON object (got {_json_type(row)})")
+            yield number, row
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def select_document(row: dict[str, Any], field: str | None, path: str, line: int) -> Any:
+    """What to score in a row: ``field`` if given, else ``text``, else ``document``, else the
+    row itself read as document fields (dataset rows)."""
+    if field is not None:
+        if field not in row:
+            raise DataError(path, line, f"row has no field {field!r}")
+        return row[field]
+    for name in ("text", "document"):
+        if name in row:
+            return row[name]
+    return row
+
+
+def score_row(
+    row: dict[str, Any],
+    *,
+    field: str | None = None,
+    concept_field: str = "concept",
+    threshold: float = DEFAULT_THRESHOLD,
+    path: str = "<row>",
+    line: int = 0,
+) -> dict[str, Any]:
+    """The row plus ``score``, ``breakdown``, ``grounding`` and ``passed``."""
+    concept = row.get(concept_field)
+    result = score(select_document(row, field, path, line), concept if isinstance(concept, str) else None)
+    out = dict(row)
+    out["score"] = result.total
+    out["breakdown"] = dict(result.breakdown)
+    out["grounding"] = result.grounding
+    out["passed"] = result.total >= threshold
+    return out
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
+    """Write rows as JSONL to ``out`` atomically (``out.tmp`` then rename) or to stdout."""
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    if out is None or out == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(out)
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"{out}: cannot write: {exc.strerror or exc}") from None
+
+
+def _is_scored(row: dict[str, Any]) -> bool:
+    total, breakdown = row.get("score"), row.get("breakdown")
+    return (
+        isinstance(total, (int, float))
+        and not isinstance(total, bool)
+        and isinstance(breakdown, dict)
+        and all(isinstance(breakdown.get(name), (int, float)) for name in COMPONENTS)
+    )
+
+
+def summarize(
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    *,
+    field: str | None = None,
+    concept_field: str = "concept",
+    threshold: float = DEFAULT_THRESHOLD,
+    path: str = "<rows>",
+) -> dict[str, Any]:
+    """Statistics over scored rows (rows without ``score``/``breakdown`` are scored here)."""
+    totals: list[float] = []
+    groundings: list[float] = []
+    passes = dict.fromkeys(COMPONENTS, 0)
+    for line, row in rows:
+        if not _is_scored(row):
+            row = score_row(row, field=field, concept_field=concept_field, path=path, line=line)
+        totals.append(float(row["score"]))
+        if isinstance(row.get("grounding"), (int, float)):
+            groundings.append(float(row["grounding"]))
+        for name, full in COMPONENTS.items():
+            if row["breakdown"][name] >= full - 1e-9:
+                passes[name] += 1
+    n = len(totals)
+    mean = sum(totals) / n if n else None
+    return {
+        "count": n,
+        "mean": mean,
+        "std": math.sqrt(sum((t - mean) ** 2 for t in totals) / n) if n else None,
+        "min": min(totals) if n else None,
+        "max": max(totals) if n else None,
+        "threshold": threshold,
+        "pass_rate": sum(t >= threshold for t in totals) / n if n else None,
+        "grounding_mean": sum(groundings) / len(groundings) if groundings else None,
+        "grounding_count": len(groundings),
+        "components": {name: (passes[name] / n if n else None) for name in COMPONENTS},
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def format_summary(stats: dict[str, Any]) -> str:
+    """Human-readable summary (one ``key value`` per line)."""
+    lines = [
+        f"count           {stats['count']}",
+        f"mean            {_fmt(stats['mean'])}",
+        f"std             {_fmt(stats['std'])}",
+        f"min             {_fmt(stats['min'])}",
+        f"max             {_fmt(stats['max'])}",
+        f"pass rate       {_fmt(stats['pass_rate'])}  (score >= {stats['threshold']})",
+        f"grounding mean  {_fmt(stats['grounding_mean'])}  ({stats['grounding_count']} rows with a concept)",
+        "component pass rates (full points):",
+    ]
+    lines += [f"  {name:18s} {_fmt(rate)}" for name, rate in stats["components"].items()]
+    return "\n".join(lines) + "\n"

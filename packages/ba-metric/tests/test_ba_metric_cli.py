@@ -1,0 +1,183 @@
+"""The real ``ba-metric`` command (python -m ba_metric.cli), one test per failure mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI_DATA = Path(__file__).resolve().parent / "data" / "cli"
+pytestmark = pytest.mark.integration
+
+
+def run(*args: str, cwd: Path = CLI_DATA, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ba_metric.cli", *args],
+        cwd=cwd, input=stdin, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def rows(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_score_to_stdout_adds_four_fields():
+    out = run("score", "predictions.jsonl")
+    assert out.returncode == 0, out.stderr
+    result = rows(out.stdout)
+    assert [r["id"] for r in result] == ["p1", "p2", "p3", "p4"]
+    assert [r["score"] for r in result] == [1.0, 1.0, 0.769231, 0.0]
+    assert [r["passed"] for r in result] == [True, True, True, False]
+    assert [r["grounding"] for r in result] == [0.75, 0.0, 0.75, 0.0]
+    assert result[2]["breakdown"]["fr_ids"] == 0.0 and len(result[2]["breakdown"]) == 12
+    assert set(result[0]) == {"id", "concept", "text", "score", "breakdown", "grounding", "passed"}
+
+
+def test_score_to_file_is_atomic(tmp_path):
+    src = tmp_path / "in.jsonl"
+    shutil.copy(CLI_DATA / "predictions.jsonl", src)
+    out = run("score", str(src), "-o", str(tmp_path / "out.jsonl"), "--threshold", "0.8")
+    assert out.returncode == 0 and out.stdout == ""
+    assert [r["passed"] for r in rows((tmp_path / "out.jsonl").read_text())] == [True, True, False, False]
+    assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "out.jsonl"]
+
+
+def test_failed_run_leaves_no_output(tmp_path):
+    out = run("score", "invalid_json.jsonl", "-o", str(tmp_path / "out.jsonl"))
+    assert out.returncode == 1 and os.listdir(tmp_path) == []
+
+
+def test_dataset_rows_are_scored_as_fields():
+    result = rows(run("score", "dataset_v2.jsonl").stdout)
+    assert result[0]["score"] == 1.0 and result[0]["grounding"] == 0.75
+
+
+def test_document_field_is_used_when_there_is_no_text():
+    assert rows(run("score", "document_rows.jsonl").stdout)[0]["score"] == 1.0
+
+
+def test_explicit_field_and_concept_field():
+    out = run("score", "predictions.jsonl", "--field", "text", "--concept-field", "prompt")
+    assert [r["grounding"] for r in rows(out.stdout)] == [None] * 4
+
+
+def test_stdin_input():
+    text = (CLI_DATA / "predictions.jsonl").read_text()
+    assert len(rows(run("score", "-", stdin=text).stdout)) == 4
+
+
+def test_summary_text():
+    out = run("summary", "predictions.jsonl")
+    assert out.returncode == 0
+    lines = out.stdout.splitlines()
+    assert lines[0] == "count           4"
+    assert lines[1] == "mean            0.6923"
+    assert "pass rate       0.7500  (score >= 0.72)" in lines
+    assert "  fr_ids             0.5000" in lines
+
+
+def test_summary_json_of_scored_and_unscored_files_agree(tmp_path):
+    scored = tmp_path / "scored.jsonl"
+    assert run("score", "predictions.jsonl", "-o", str(scored)).returncode == 0
+    a = json.loads(run("summary", str(scored), "--json").stdout)
+    b = json.loads(run("summary", "predictions.jsonl", "--json").stdout)
+    assert a == b
+    assert a["count"] == 4 and a["min"] == 0.0 and a["max"] == 1.0
+    assert a["grounding_mean"] == 0.375 and a["grounding_count"] == 4
+    assert a["components"]["completeness"] == 0.75 and a["pass_rate"] == 0.75
+
+
+def test_summary_of_empty_file():
+    out = run("summary", "empty.jsonl", "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)["count"] == 0
+    assert run("summary", "empty.jsonl").stdout.startswith("count           0\nmean            -\n")
+
+
+@pytest.mark.parametrize("command", ["score", "summary"])
+def test_invalid_json_line(command):
+    out = run(command, "invalid_json.jsonl")
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr == "Error: invalid_json.jsonl:2: invalid JSON: Expecting property name enclosed in double quotes (column 21)\n"
+
+
+@pytest.mark.parametrize("command", ["score", "summary"])
+def test_row_not_an_object(command):
+    out = run(command, "not_object.jsonl")
+    assert (out.returncode, out.stderr) == (1, "Error: not_object.jsonl:3: row is not a JSON object (got array)\n")
+
+
+def test_invalid_utf8():
+    out = run("score", "invalid_utf8.jsonl")
+    assert (out.returncode, out.stderr) == (1, "Error: invalid_utf8.jsonl:1: invalid UTF-8 at byte 21\n")
+
+
+def test_missing_field():
+    out = run("score", "missing_field.jsonl", "--field", "text")
+    assert (out.returncode, out.stderr) == (1, "Error: missing_field.jsonl:1: row has no field 'text'\n")
+
+
+def test_missing_file():
+    out = run("score", "nope.jsonl")
+    assert (out.returncode, out.stderr) == (2, "Error: nope.jsonl: file not found\n")
+
+
+def test_input_is_a_directory(tmp_path):
+    out = run("summary", str(tmp_path))
+    assert (out.returncode, out.stderr) == (2, f"Error: {tmp_path}: is a directory\n")
+
+
+def test_unwritable_output(tmp_path):
+    out = run("score", "predictions.jsonl", "-o", str(tmp_path / "no" / "out.jsonl"))
+    assert out.returncode == 2
+    assert out.stderr == f"Error: {tmp_path / 'no' / 'out.jsonl'}: cannot write: No such file or directory\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "stderr"),
+    [
+        (["score", "predictions.jsonl", "--threshold", "1.5"],
+         "Error: argument --threshold: must be between 0 and 1, got 1.5 (see 'ba-metric score --help')\n"),
+        (["score", "predictions.jsonl", "--threshold", "high"],
+         "Error: argument --threshold: not a number: 'high' (see 'ba-metric score --help')\n"),
+        (["score"], "Error: the following arguments are required: IN.jsonl (see 'ba-metric score --help')\n"),
+        (["rank", "x.jsonl"],
+         "Error: argument COMMAND: invalid choice: 'rank' (choose from 'score', 'summary') (see 'ba-metric --help')\n"),
+        ([], "Error: missing command: score or summary (see 'ba-metric --help')\n"),
+        (["summary", "predictions.jsonl", "--bogus"],
+         "Error: unrecognized arguments: --bogus (see 'ba-metric --help')\n"),
+    ],
+)  # fmt: skip
+def test_usage_errors(args, stderr):
+    out = run(*args)
+    assert (out.returncode, out.stderr) == (2, stderr)
+
+
+def test_traceback_only_with_debug():
+    plain = run("score", "not_object.jsonl")
+    assert "Traceback" not in plain.stderr
+    debug = run("score", "not_object.jsonl", "--debug")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+    assert debug.stderr.endswith("Error: not_object.jsonl:3: row is not a JSON object (got array)\n")
+
+
+def test_help_and_version():
+    top = run("--help")
+    assert top.returncode == 0 and "examples:" in top.stdout and "ba-metric summary" in top.stdout
+    for command in ("score", "summary"):
+        out = run(command, "--help")
+        assert out.returncode == 0 and "examples:" in out.stdout
+    version = run("--version")
+    assert (version.returncode, version.stdout) == (0, "ba-metric 0.1.0\n")
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).with_name("ba-metric")
+    if not script.exists():
+        pytest.skip("console script not on this interpreter's bin directory")
+    out = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    assert out.stdout == "ba-metric 0.1.0\n"

@@ -1,0 +1,121 @@
+"""score never raises and stays fast on hostile input."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ba_metric import parse, score
+from ba_metric.loader import MAX_INPUT_CHARS, load_yaml
+
+
+def _laughs(levels: int = 9, width: int = 9) -> str:
+    lines = ['l0: &l0 ["lol"]']
+    for i in range(1, levels + 1):
+        lines.append(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]")
+    lines.append(f"title: *l{levels}")
+    return "\n".join(lines)
+
+
+def _big_document(chars: int) -> str:
+    items, i = [], 0
+    while sum(map(len, items)) < chars:
+        i += 1
+        items.append(f"  - id: FR{i:03d}\n    description: Members shall reserve plot number {i} online.\n    priority: High\n")
+    return "title: Big garden\nfunctional_requirements:\n" + "".join(items)
+
+
+rng = random.Random(1234)
+HOSTILE = {
+    "billion laughs": _laughs(),
+    "billion laughs in a category": "functional_requirements: &a [[*a, *a]]",
+    "recursive alias": "title: &a [*a]",
+    "10k deep flow lists": "[" * 10_000 + "]" * 10_000,
+    "10k deep flow maps": "{a: " * 10_000 + "1" + "}" * 10_000,
+    "10k deep block seqs": "- " * 10_000 + "x",
+    "10k deep json": '{"title": ' + "[" * 10_000 + "]" * 10_000 + "}",
+    "deep indentation": "".join(" " * i + "a:\n" for i in range(700)),
+    "1 MB text": "title: " + "word " * 200_000,
+    "1 MB random text": "".join(rng.choice("ab: -[]{}\n'\"#&*!|>") for _ in range(1_000_000)),
+    "250 KB document": _big_document(250_000),
+    "250 KB of brackets": "[<{" * 80_000,
+    "250 KB of fences": "```yaml\n" * 30_000,
+    "250 KB placeholder bait": "title: " + "[name <a " * 25_000,
+    "binary garbage": bytes(rng.randrange(256) for _ in range(200_000)),
+    "invalid utf-8": b"title: \xff\xfe\xc3(\n" * 1000,
+    "nul bytes": "title: a\x00b",
+    "huge int": "title: " + "9" * 100_000,
+    "python tag": "title: !!python/object/apply:os.system ['true']",
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_input_scores_fast_without_raising(name):
+    start = time.perf_counter()
+    result = score(HOSTILE[name], "community garden plots")
+    elapsed = time.perf_counter() - start
+    assert 0.0 <= result.total <= 1.0
+    assert not (result.error or "").startswith("internal error")
+    assert elapsed < 1.0, f"{name}: {elapsed:.2f}s"
+
+
+def test_alias_bomb_is_rejected_not_expanded():
+    assert score(_laughs()).error == "YAML aliases of lists or mappings are not allowed"
+
+
+def test_large_legit_document_is_parsed():
+    text = _big_document(200_000)
+    assert len(text) < MAX_INPUT_CHARS
+    assert len(parse(text)["functional_requirements"]) > 999
+    assert score(text).breakdown["fr_list"] == 0.5  # ids past 999 do not fit 3 digits
+
+
+def test_oversized_input_is_rejected_cheaply():
+    start = time.perf_counter()
+    assert score("x" * 1_000_000).error.startswith("input too large")
+    assert time.perf_counter() - start < 0.1
+
+
+@pytest.mark.parametrize("value", [None, 3, 2.5, ["a"], object(), {"title": object()}, {1: 2}])
+def test_non_text_values_never_raise(value):
+    assert score(value).total <= 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_random_text_never_raises(text):
+    result = score(text, text)
+    assert 0.0 <= result.total <= 1.0 and not (result.error or "").startswith("internal error")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_never_raise(data):
+    result = score(data)
+    assert 0.0 <= result.total <= 1.0 and not (result.error or "").startswith("internal error")
+
+
+YAMLISH = st.text(alphabet="title:description- []{}\n  &*ab!|>'\"#?,FR0123", max_size=120)
+
+
+@settings(max_examples=200, deadline=None)
+@given(YAMLISH)
+def test_yamlish_text_never_raises_and_loader_agrees_with_pyyaml(text):
+    assert not (score(text).error or "").startswith("internal error")
+    if "&" in text or "<<" in text:
+        return
+    try:
+        expected = yaml.load(text, Loader=yaml.CSafeLoader)
+    except Exception:  # noqa: BLE001
+        return
+    try:
+        got = load_yaml(text)
+    except ValueError as exc:  # depth limit only
+        assert "nesting deeper" in str(exc)
+        return
+    assert got == expected
