@@ -19,6 +19,8 @@ MIN_SCORE  ?= 0.72
 CANDIDATES ?= smollm2
 AUTO       ?= light
 RUNS       ?= 1
+MAX_NEW_TOKENS ?= 640
+SELECT_LIMIT ?= 6
 PYTHON     ?= python3
 
 VENV := .venv
@@ -44,6 +46,9 @@ BASE_SLUG := $(call slug,$(BASE))
 FT_DIR    := $(A)/finetuning/$(BASE_SLUG)-$(QUANT)
 PROMPT_OPT := $(A)/prompts/optimized.json
 EVAL      := $(A)/eval/$(BASE_SLUG)
+FT_REPORT := $(A)/reports/$(BASE_SLUG)-$(QUANT)
+TIMINGS   := $(A)/timings.jsonl
+TIMED      = $(BIN)/python scripts/timed.py --log $(TIMINGS) --phase
 PACKAGES  := ba-metric ba-io ba-llm ba-datagen ba-dataset-tools ba-tune ba-lora ba-eval
 STAMP     := $(VENV)/.installed
 
@@ -111,7 +116,47 @@ $(FT_DIR)/training_info.json: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl 
 	  --output $(FT_DIR) --base-model $(BASE_SPEC) --quantization $(QUANT) \
 	  --epochs $(EPOCHS) --seed $(SEED) --resume
 
-finetune: $(FT_DIR)/training_info.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4 (builds every earlier phase it needs)
+finetune: $(FT_REPORT)/comparison.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4, then baseline vs fine-tuned on val (builds what it needs)
+	@echo
+	@$(BIN)/ba-eval summary-table $(FT_REPORT)/comparison.json
+	@$(BIN)/python scripts/phase_times.py $(TIMINGS)
+	@echo "Full report: $(FT_REPORT)/comparison.md (JSON, PNG beside it); adapter: $(FT_DIR)"
+
+# ---- evaluation --------------------------------------------------------------------
+# generate writes $@.part and renames it on success, so .DELETE_ON_ERROR never deletes a
+# half-finished (resumable) predictions file; a rerun resumes the .part.
+$(EVAL)/baseline.jsonl: $(DATA)/val_fixed.jsonl $(BASE_DEP)
+	@mkdir -p $(@D)
+	$(TIMED) eval-baseline -- $(BIN)/ba-eval generate --model $(BASE_SPEC) --in $(DATA)/val_fixed.jsonl \
+	  --out $@.part --runs $(RUNS) --max-new-tokens $(MAX_NEW_TOKENS) && mv $@.part $@
+
+$(EVAL)/finetuned-$(QUANT).jsonl: $(DATA)/val_fixed.jsonl $(FT_DIR)/training_info.json
+	@mkdir -p $(@D)
+	$(TIMED) eval-finetuned -- $(BIN)/ba-eval generate --model $(BASE_SPEC)+lora:$(FT_DIR) --in $(DATA)/val_fixed.jsonl \
+	  --out $@.part --runs $(RUNS) --max-new-tokens $(MAX_NEW_TOKENS) && mv $@.part $@
+
+$(EVAL)/optimized.jsonl: $(DATA)/val_fixed.jsonl $(PROMPT_OPT) $(BASE_DEP)
+	@mkdir -p $(@D)
+	$(TIMED) eval-optimized -- $(BIN)/ba-eval generate --model $(BASE_SPEC) --prompt $(PROMPT_OPT) \
+	  --in $(DATA)/val_fixed.jsonl --out $@.part --runs $(RUNS) --max-new-tokens $(MAX_NEW_TOKENS) && mv $@.part $@
+
+$(FT_REPORT)/comparison.json: $(EVAL)/baseline.jsonl $(EVAL)/finetuned-$(QUANT).jsonl
+	$(BIN)/ba-eval compare --run baseline=$(EVAL)/baseline.jsonl --run finetuned=$(EVAL)/finetuned-$(QUANT).jsonl \
+	  --out-dir $(@D)
+
+OPT_RUN := $(if $(wildcard $(PROMPT_OPT)),$(EVAL)/optimized.jsonl)
+compare: $(A)/reports/comparison.json ## 8.5 baseline vs fine-tuned (vs optimised prompt when it exists), with statistics
+
+$(A)/reports/comparison.json: $(EVAL)/baseline.jsonl $(EVAL)/finetuned-$(QUANT).jsonl $(OPT_RUN)
+	$(BIN)/ba-eval compare --run baseline=$(EVAL)/baseline.jsonl --run finetuned=$(EVAL)/finetuned-$(QUANT).jsonl \
+	  $(if $(OPT_RUN),--run optimized=$(OPT_RUN)) --out-dir $(@D) --print-table
+
+select: $(A)/benchmarks/select.json ## 8.1 benchmark CANDIDATES on the curated set and pick a base model
+
+$(A)/benchmarks/select.json: $(STAMP) $(if $(filter smollm2,$(CANDIDATES)),$(BASE_DIR)/config.json)
+	@mkdir -p $(@D)
+	$(TIMED) select -- $(BIN)/ba-eval benchmark $(foreach c,$(CANDIDATES),--models $(c)) --dataset curated \
+	  --limit $(SELECT_LIMIT) --output $@ --print-table
 
 # ---- tests -------------------------------------------------------------------------
 test: $(STAMP) ## Run every package's tests in its own tox environment

@@ -1,0 +1,161 @@
+"""``ba-eval benchmark`` (phase 8.1): pick a base model by measurement.
+
+Each candidate runs ``ba-eval generate`` (greedy, one run) in a child process, so its
+peak memory is its own: ``peak_rss_mb`` is the child's maximum resident set size
+(``os.wait4`` rusage ``ru_maxrss``), covering interpreter start, model load and
+generation. Ollama models run in the Ollama server, not in the child, so their
+``peak_rss_mb`` is null. ``elapsed_s`` is the child's wall time (start, load and
+generation); ``completion_tokens_per_s`` divides completion tokens by generation time
+only (load excluded).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ba_io import DataError, UsageError, read_json, read_jsonl
+
+from . import stats
+from .datasets import CURATED, load_concepts
+from .scoring import component_pass_rates, mean_grounding, score_row, yaml_valid_rate
+
+__all__ = ["DEFAULT_THRESHOLD", "run_benchmark", "select", "slug"]
+
+DEFAULT_THRESHOLD = 0.65
+
+
+def slug(spec: str) -> str:
+    """A file-name-safe form of a model spec (``hf:a/b+lora:c`` -> ``hf-a-b-lora-c``)."""
+    out = "".join(ch if ch.isalnum() or ch in "._" else "-" for ch in spec).strip("-")
+    while "--" in out:
+        out = out.replace("--", "-")
+    return out or "model"
+
+
+def select(models: Sequence[dict], threshold: float) -> tuple[str | None, str]:
+    """The best mean score among candidates at or above ``threshold``, and why, in words."""
+    if not models:
+        return None, "No candidate was benchmarked."
+    passing = [m for m in models if m["mean_score"] >= threshold]
+    best = max(models, key=lambda m: m["mean_score"])
+    if not passing:
+        return None, (f"No candidate reached {threshold:g}; the best was {best['model']} "
+                      f"at {best['mean_score']:.3f}.")
+    chosen = max(passing, key=lambda m: m["mean_score"])  # max keeps the first on ties
+    others = [f"{m['model']} {m['mean_score']:.3f}" for m in models if m is not chosen]
+    tail = f" Others: {', '.join(others)}." if others else ""
+    return chosen["model"], (f"Selected {chosen['model']}: mean score {chosen['mean_score']:.3f} >= {threshold:g}, "
+                             f"the best of {len(passing)} candidate(s) at or above the threshold.{tail}")
+
+
+def _run_child(cmd: list[str]) -> tuple[int, float, float | None]:
+    """Run ``cmd``; return (exit code, wall seconds, peak RSS in MB of that child)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    elapsed = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    kib = usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss  # darwin: bytes
+    return proc.returncode, elapsed, kib / 1024
+
+
+def _summarise(spec: str, rows: list[dict], timings: dict, elapsed: float, peak_mb: float | None,
+               threshold: float, seed: int) -> dict:
+    scored = [score_row(r) for r in rows]
+    scores = np.array([r["score"] for r in scored])
+    low, high = stats.bootstrap_ci(scores, seed=seed)
+    mean = float(scores.mean())
+    return {
+        "model": spec,
+        "n": len(scored),
+        "mean_score": mean,
+        "std_score": stats.sample_std(scores),
+        "ci95": [low, high],
+        "yaml_valid_rate": yaml_valid_rate(scored),
+        "component_pass_rates": component_pass_rates(scored),
+        "mean_grounding": mean_grounding(scored),
+        "elapsed_s": round(elapsed, 3),
+        "load_s": timings.get("load_s"),
+        "generate_s": timings.get("generate_s"),
+        "completion_tokens": timings.get("completion_tokens"),
+        "completion_tokens_per_s": timings.get("completion_tokens_per_s") or 0.0,
+        "peak_rss_mb": None if spec.startswith("ollama:") or peak_mb is None else round(peak_mb, 1),
+        "passes_threshold": mean >= threshold,
+    }
+
+
+def run_benchmark(models: Sequence[str], dataset: str, output: str | os.PathLike[str], *,
+                  limit: int | None = None, threshold: float = DEFAULT_THRESHOLD,
+                  prompt: str | None = None, max_new_tokens: int = 768, batch_size: int = 8,
+                  seed: int = 0) -> dict:
+    """Benchmark each model spec on ``dataset``; return the benchmark-report object.
+
+    Predictions go to ``<output stem>.predictions/<model slug>.jsonl`` (regenerated every
+    time, so timings are never those of a resumed run).
+
+    Raises:
+        UsageError: no models, repeated models, a child that failed on its arguments.
+        DataError: a bad dataset, or a child that failed on its data / model.
+    """
+    if not models:
+        raise UsageError("give at least one --models SPEC")
+    dup = sorted({m for m in models if list(models).count(m) > 1})
+    if dup:
+        raise UsageError(f"--models repeated: {', '.join(dup)}")
+    import ba_llm
+
+    for m in models:
+        ba_llm.parse_spec(m)
+    load_concepts(dataset, limit)  # fail on a bad dataset before starting any model
+    out = Path(output)
+    pred_dir = out.with_name(out.stem + ".predictions")
+    results = []
+    for spec in models:
+        preds = pred_dir / f"{slug(spec)}.jsonl"
+        timings_path = pred_dir / f"{slug(spec)}.timings.json"
+        cmd = [sys.executable, "-m", "ba_eval", "generate", "--model", spec, "--in", str(dataset),
+               "--out", str(preds), "--runs", "1", "--decoding", "greedy", "--overwrite",
+               "--max-new-tokens", str(max_new_tokens), "--batch-size", str(batch_size),
+               "--timings", str(timings_path)]
+        if limit is not None:
+            cmd += ["--limit", str(limit)]
+        if prompt is not None:
+            cmd += ["--prompt", str(prompt)]
+        rc, elapsed, peak_mb = _run_child(cmd)
+        if rc == 2:
+            raise UsageError(f"benchmark: generating with {spec} failed (exit 2, see the error above)")
+        if rc != 0:
+            raise DataError(preds, None, f"generating with {spec} failed (exit {rc}, see the error above)")
+        results.append(_summarise(spec, read_jsonl(preds, "prediction"), read_json(timings_path),
+                                  elapsed, peak_mb, threshold, seed))
+    selected, decision = select(results, threshold)
+    return {
+        "dataset": CURATED if os.fspath(dataset) == CURATED else os.fspath(dataset),
+        "threshold": threshold,
+        "models": results,
+        "selected": selected,
+        "decision": decision,
+        "method": {
+            "decoding": f"greedy, one run, max_new_tokens={max_new_tokens}, batch_size={batch_size}",
+            "score": "ba_metric.score(text, concept).total per example; std is the sample SD (ddof=1)",
+            "ci95": f"percentile bootstrap of the mean score, 10000 resamples, seed {seed}",
+            "yaml_valid_rate": "share of outputs ba_metric could parse into a document",
+            "component_pass_rates": "share of outputs with full points on each rubric component",
+            "elapsed_s": "wall time of the candidate's generate process: interpreter start, model load, generation",
+            "completion_tokens_per_s": "completion tokens / generation seconds (model load excluded)",
+            "peak_rss_mb": "maximum RSS of the candidate's own generate process (os.wait4 ru_maxrss); "
+                           "null for ollama: the model lives in the Ollama server",
+            "selection": "the best mean score among candidates whose mean is at or above the threshold",
+        },
+    }

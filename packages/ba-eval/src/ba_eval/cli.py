@@ -1,0 +1,225 @@
+"""``ba-eval``: generate predictions, benchmark candidates, compare models with statistics.
+
+Parsing and error mapping only; the work is in the library modules.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ba_io import UsageError, read_json, run_cli, write_json, write_jsonl
+
+from . import __version__
+
+_EPILOG = """examples:
+  ba-eval generate --model hf:artifacts/models/smollm2-135m-instruct --in val_fixed.jsonl \\
+      --out artifacts/eval/baseline.jsonl --runs 3
+  ba-eval benchmark --models smollm2 --models ollama:llama3.2:1b --dataset curated \\
+      --output artifacts/benchmarks/select.json
+  ba-eval compare --run baseline=baseline.jsonl --run finetuned=finetuned.jsonl \\
+      --out-dir artifacts/reports --print-table
+  ba-eval curated --out curated.jsonl
+  ba-eval summary-table artifacts/reports/comparison.json
+"""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ba-eval", description="Evaluate requirements-writing models: predictions, benchmark, comparison.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"ba-eval {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    g = sub.add_parser(
+        "generate", formatter_class=fmt, help="write prediction runs (resumable)",
+        description="Generate RUNS independent prediction runs of a model over concept rows (fields id, "
+                    "concept) and append them to OUT as prediction rows; rerunning skips (id, run) pairs "
+                    "already in OUT. --decoding auto is greedy for one run and sampling for several; greedy "
+                    "with --runs > 1 writes one run and records why in decoding.note.",
+        epilog="example:\n  ba-eval generate --model hf:artifacts/models/smollm2-135m-instruct+lora:"
+               "artifacts/finetuning/smollm2-bf16 \\\n      --in artifacts/data/template/val_fixed.jsonl "
+               "--out artifacts/eval/finetuned.jsonl --runs 3")
+    g.add_argument("--model", required=True, help="ba-llm model spec: smollm2, hf:DIR[+lora:DIR], gguf:FILE, ollama:NAME")
+    g.add_argument("--prompt", help="prompt file (default: ba-llm's packaged prompt)")
+    g.add_argument("--in", dest="inp", required=True, help="concept/example JSONL, or 'curated'")
+    g.add_argument("--out", required=True, help="prediction JSONL (appended to, resumable)")
+    g.add_argument("--runs", type=_positive, default=1, help="independent runs (default 1)")
+    g.add_argument("--decoding", choices=["auto", "greedy", "sample"], default="auto",
+                   help="auto: greedy for one run, sampling for several (default)")
+    g.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (default 0.7)")
+    g.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling top_p (default 0.95)")
+    g.add_argument("--seed", type=int, default=0, help="base seed; run r samples with seed + r (default 0)")
+    g.add_argument("--max-new-tokens", type=_positive, default=768, help="default 768")
+    g.add_argument("--batch-size", type=_positive, default=8, help="default 8")
+    g.add_argument("--limit", type=_positive, help="only the first N concepts")
+    g.add_argument("--overwrite", action="store_true", help="start OUT afresh instead of resuming")
+    g.add_argument("--timings", help="also write load/generation seconds and token counts to this JSON file")
+    g.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    b = sub.add_parser(
+        "benchmark", formatter_class=fmt, help="phase 8.1: benchmark candidate models, select one",
+        description="Run each candidate greedily over the dataset (in its own process) and report mean score "
+                    "and SD, YAML-valid rate, component pass rates, grounding, elapsed seconds, completion "
+                    "tokens/s and peak RSS; select the best mean among candidates at or above the threshold. "
+                    "Writes OUTPUT (JSON) and OUTPUT with .md.",
+        epilog="example:\n  ba-eval benchmark --models smollm2 --models ollama:qwen2.5:0.5b --dataset curated "
+               "--output artifacts/benchmarks/select.json")
+    b.add_argument("--models", action="append", required=True, metavar="SPEC", help="a candidate (repeatable)")
+    b.add_argument("--dataset", required=True, help="concept/example JSONL, or 'curated' for the packaged set")
+    b.add_argument("--output", required=True, help="report JSON path; the Markdown goes next to it (.md)")
+    b.add_argument("--limit", type=_positive, help="only the first N examples")
+    b.add_argument("--threshold", type=float, default=0.65, help="selection threshold on mean score (default 0.65)")
+    b.add_argument("--prompt", help="prompt file (default: ba-llm's packaged prompt)")
+    b.add_argument("--max-new-tokens", type=_positive, default=768, help="default 768")
+    b.add_argument("--batch-size", type=_positive, default=8, help="default 8")
+    b.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    b.add_argument("--print-table", action="store_true", help="print the summary table to stdout")
+    b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    c = sub.add_parser(
+        "compare", formatter_class=fmt, help="phase 8.5: compare models' prediction runs with statistics",
+        description="Compare prediction files (the first --run is the reference) on the examples present with "
+                    "all runs in every file: mean, SD across runs, bootstrap 95% CI, paired Wilcoxon, Cohen's "
+                    "d_z / Hedges' g_z, and the decision (adopt when the gain is >= 5 points and p < 0.05). "
+                    "Writes comparison.json, comparison.md, comparison.png and scored/NAME.scored.jsonl "
+                    "under OUT_DIR.",
+        epilog="example:\n  ba-eval compare --run baseline=artifacts/eval/smollm2/baseline.jsonl \\\n"
+               "      --run finetuned=artifacts/eval/smollm2/finetuned.jsonl --out-dir artifacts/reports")
+    c.add_argument("--run", action="append", required=True, metavar="NAME=FILE", help="a model's predictions (repeatable)")
+    c.add_argument("--out-dir", required=True, help="folder for the reports")
+    c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    c.add_argument("--bootstrap", type=_positive, default=10_000, help="bootstrap resamples (default 10000)")
+    c.add_argument("--print-table", action="store_true", help="print the summary table to stdout")
+    c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    k = sub.add_parser("curated", formatter_class=fmt, help="write the packaged curated evaluation set",
+                       description="Copy the packaged curated set (dataset v2 rows: concepts with reference "
+                                   "documents) to a file.",
+                       epilog="example:\n  ba-eval curated --out artifacts/data/curated.jsonl")
+    k.add_argument("--out", required=True, help="output JSONL")
+    k.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    t = sub.add_parser("summary-table", formatter_class=fmt, help="print a compact table of a report",
+                       description="Print model, mean score, 95% CI, grounding and completion tokens/s of a "
+                                   "comparison or benchmark report.",
+                       epilog="example:\n  ba-eval summary-table artifacts/reports/comparison.json")
+    t.add_argument("report", help="comparison.json or a benchmark report")
+    t.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def _generate(a: argparse.Namespace) -> int:
+    from .generation import run_generate, write_timings
+
+    s = run_generate(a.model, a.inp, a.out, prompt_path=a.prompt, runs=a.runs, decoding=a.decoding,
+                     temperature=a.temperature, top_p=a.top_p, seed=a.seed, max_new_tokens=a.max_new_tokens,
+                     batch_size=a.batch_size, limit=a.limit, overwrite=a.overwrite)
+    if a.timings:
+        write_timings(a.timings, s)
+    tps = s.completion_tokens_per_s
+    speed = f", {tps:.1f} completion tokens/s" if tps else ""
+    print(f"{a.out}: {s.generated} predictions generated, {s.skipped} already present "
+          f"(runs {', '.join(map(str, s.runs))}){speed}", file=sys.stderr)
+    if s.note:
+        print(f"note: {s.note}", file=sys.stderr)
+    return 0
+
+
+def _benchmark(a: argparse.Namespace) -> int:
+    from .benchmark import run_benchmark
+    from .report import benchmark_markdown, summary_table
+
+    report = run_benchmark(a.models, a.dataset, a.output, limit=a.limit, threshold=a.threshold,
+                           prompt=a.prompt, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size, seed=a.seed)
+    out = Path(a.output)
+    write_json(out, report, schema="benchmark-report")
+    md = out.with_suffix(".md")
+    _write_text(md, benchmark_markdown(report))
+    print(f"wrote {out} and {md}: {report['decision']}", file=sys.stderr)
+    if a.print_table:
+        print(summary_table(report))
+    return 0
+
+
+def _write_text(path: Path, text: str) -> None:
+    from ba_io import atomic_write
+
+    with atomic_write(path) as f:
+        f.write(text)
+
+
+def _compare(a: argparse.Namespace) -> int:
+    from .compare import compare_runs, parse_run_arg
+    from .plots import comparison_png
+    from .report import comparison_markdown, summary_table
+
+    runs = [parse_run_arg(v) for v in a.run]
+    result = compare_runs(runs, seed=a.seed, n_bootstrap=a.bootstrap)
+    out = Path(a.out_dir)
+    write_json(out / "comparison.json", result.report, schema="comparison-report")
+    for name, rows in result.scored.items():
+        write_jsonl(out / "scored" / f"{name}.scored.jsonl", rows, schema="scored-prediction")
+    comparison_png(result.report, out / "comparison.png")
+    _write_text(out / "comparison.md", comparison_markdown(result.report))
+    print(f"wrote comparison.json, comparison.md, comparison.png to {out} "
+          f"({result.report['n_examples']} examples, {result.report['dropped']['n']} dropped)", file=sys.stderr)
+    for c in result.report["comparisons"]:
+        print(c["decision"], file=sys.stderr)
+    if a.print_table:
+        print(summary_table(result.report))
+    return 0
+
+
+def _curated(a: argparse.Namespace) -> int:
+    from ba_io import read_jsonl
+
+    from .datasets import curated_path
+
+    rows = read_jsonl(curated_path(), "example-v2")
+    n = write_jsonl(a.out, rows, schema="example-v2")
+    print(f"wrote {n} curated examples to {a.out}", file=sys.stderr)
+    return 0
+
+
+def _summary(a: argparse.Namespace) -> int:
+    from .report import report_kind, summary_table
+
+    report = read_json(a.report)
+    try:
+        report_kind(report)
+    except ValueError:
+        raise UsageError(f"{os.fspath(a.report)}: not a comparison or benchmark report") from None
+    print(summary_table(report))
+    return 0
+
+
+_COMMANDS = {"generate": _generate, "benchmark": _benchmark, "compare": _compare, "curated": _curated,
+             "summary-table": _summary}
+
+
+def _main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    return _COMMANDS[args.command](args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point ``ba-eval``."""
+    sys.exit(run_cli(_main, argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

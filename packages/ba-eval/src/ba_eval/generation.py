@@ -1,0 +1,229 @@
+"""``ba-eval generate``: independent, resumable prediction runs through ba-llm.
+
+Each (example, run) pair becomes one prediction row, appended to the output as soon as
+its batch finishes, so an interrupted job resumes where it stopped.
+
+Decoding: ``auto`` (the default) is greedy for one run and sampling for several.
+Sampled runs are independent: run ``r`` uses the run seed ``seed + r`` (the row's
+``seed``) and each batch seeds the backend with ``(seed + r) * 100_000 + offset``
+(``decoding.batch_seed``; offset = the batch's first position in the concept list).
+Greedy decoding is deterministic, so ``--runs 3`` with greedy writes one run and says
+why in every row's ``decoding.note``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ba_io import UsageError, append_jsonl, progress, read_jsonl, write_json
+
+from .datasets import load_concepts
+
+__all__ = ["DecodingPlan", "GenerateSummary", "plan_decoding", "run_generate", "read_existing", "write_timings"]
+
+DECODING_MODES = ("auto", "greedy", "sample")
+_BATCH_SEED_STRIDE = 100_000
+
+
+@dataclass(frozen=True)
+class DecodingPlan:
+    """Which runs to generate and how.
+
+    Attributes:
+        greedy: greedy decoding (else sampling).
+        runs: the run indices to generate.
+        requested_runs: what ``--runs`` asked for.
+        note: why fewer runs than requested are generated (None otherwise).
+    """
+
+    greedy: bool
+    runs: tuple[int, ...]
+    requested_runs: int
+    note: str | None = None
+
+    @property
+    def mode(self) -> str:
+        return "greedy" if self.greedy else "sample"
+
+
+def plan_decoding(runs: int, decoding: str = "auto") -> DecodingPlan:
+    """Resolve ``--runs`` and ``--decoding`` into a :class:`DecodingPlan`.
+
+    Raises:
+        UsageError: ``runs < 1`` or an unknown decoding mode.
+    """
+    if runs < 1:
+        raise UsageError(f"--runs must be >= 1, got {runs}")
+    if decoding not in DECODING_MODES:
+        raise UsageError(f"--decoding must be one of {', '.join(DECODING_MODES)}, got {decoding!r}")
+    greedy = decoding == "greedy" or (decoding == "auto" and runs == 1)
+    if greedy and runs > 1:
+        note = (f"greedy decoding is deterministic: the {runs} requested runs would be identical, "
+                "so one run was generated (use --decoding sample for independent runs)")
+        return DecodingPlan(greedy=True, runs=(0,), requested_runs=runs, note=note)
+    return DecodingPlan(greedy=greedy, runs=tuple(range(runs)), requested_runs=runs)
+
+
+@dataclass
+class GenerateSummary:
+    """What a generate call did; ``to_dict`` is the ``--timings`` JSON."""
+
+    out: str
+    model: str
+    generated: int = 0
+    skipped: int = 0
+    load_s: float = 0.0
+    generate_s: float = 0.0
+    completion_tokens: int = 0
+    prompt_tokens: int = 0
+    runs: list[int] = field(default_factory=list)
+    note: str | None = None
+
+    @property
+    def completion_tokens_per_s(self) -> float | None:
+        return self.completion_tokens / self.generate_s if self.generate_s > 0 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "out": self.out, "model": self.model, "generated": self.generated, "skipped": self.skipped,
+            "load_s": round(self.load_s, 4), "generate_s": round(self.generate_s, 4),
+            "completion_tokens": self.completion_tokens, "prompt_tokens": self.prompt_tokens,
+            "completion_tokens_per_s": self.completion_tokens_per_s, "runs": self.runs, "note": self.note,
+        }
+
+
+def read_existing(path: Path) -> list[dict]:
+    """Rows already in a resumable output; a torn last line (killed mid-write) is cut off.
+
+    ``append_jsonl`` writes a row and its newline in one write, so only a last line
+    without a newline can be torn; when it is not valid JSON it is truncated away.
+
+    Raises:
+        DataError: ``path:line: ...`` for any other bad row.
+    """
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        try:
+            json.loads(data[cut:].decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            with open(path, "r+b") as f:
+                f.truncate(cut)
+    return read_jsonl(path, "prediction")
+
+
+def _setup(row: dict) -> tuple:
+    """What must not change when a run file is resumed."""
+    dec = row.get("decoding") or {}
+    return (row["model"], row.get("prompt_sha256"), dec.get("mode"), dec.get("max_new_tokens"),
+            dec.get("temperature"), dec.get("top_p"))
+
+
+def _check_compatible(path: Path, rows: list[dict], expected: dict, run_seeds: dict[int, int | None]) -> None:
+    want = _setup(expected)
+    for n, row in enumerate(rows, start=1):
+        got = _setup(row)
+        seed_ok = row["run"] not in run_seeds or row.get("seed") == run_seeds[row["run"]]
+        if got != want or not seed_ok:
+            raise UsageError(
+                f"{path} holds predictions of another setup (line {n}: model {row['model']}, "
+                f"decoding {got[2]}, max_new_tokens {got[3]}, seed {row.get('seed')}, prompt sha "
+                f"{str(got[1])[:12]}); use another --out or delete it"
+            )
+
+
+def run_generate(model: str, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], *,
+                 prompt_path: str | os.PathLike[str] | None = None, runs: int = 1, decoding: str = "auto",
+                 temperature: float = 0.7, top_p: float = 0.95, seed: int = 0, max_new_tokens: int = 768,
+                 batch_size: int = 8, limit: int | None = None, overwrite: bool = False,
+                 show_progress: bool = True, backend_options: dict[str, Any] | None = None) -> GenerateSummary:
+    """Generate ``runs`` prediction runs of ``model`` over the concepts in ``in_path``.
+
+    Args:
+        model: a ba-llm model spec.
+        in_path: concept or example JSONL (rows with ``id`` and ``concept``), or ``"curated"``.
+        out_path: prediction JSONL; existing (id, run) pairs are skipped (resume).
+        prompt_path: prompt file (None: ba-llm's default prompt).
+        runs, decoding, temperature, top_p, seed: see :func:`plan_decoding` and the module doc.
+        max_new_tokens, batch_size: passed to ba-llm.
+        limit: only the first ``limit`` concepts.
+        overwrite: start afresh instead of resuming.
+        show_progress: draw a progress bar.
+        backend_options: extra ``ba_llm.load_backend`` options (e.g. ``dtype``).
+
+    Returns:
+        A :class:`GenerateSummary`.
+
+    Raises:
+        UsageError: bad arguments, an output written by another model/prompt/decoding,
+            a model that cannot be loaded.
+        DataError: a bad input row or a corrupt existing output.
+    """
+    import ba_llm
+
+    if batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1, got {batch_size}")
+    plan = plan_decoding(runs, decoding)
+    concepts = load_concepts(in_path, limit)
+    prompt = ba_llm.load_prompt(prompt_path)
+    ba_llm.parse_spec(model)  # a malformed spec fails before any file is touched
+    out = Path(out_path)
+    if overwrite and out.exists():
+        out.unlink()
+    existing = read_existing(out)
+    probe = ba_llm.Decoding(max_new_tokens=max_new_tokens, greedy=plan.greedy, temperature=temperature, top_p=top_p)
+    run_seeds = {run: None if plan.greedy else seed + run for run in plan.runs}
+    _check_compatible(out, existing, {"model": model, "prompt_sha256": prompt.sha256, "decoding": probe.to_dict()},
+                      run_seeds)
+    done = {(r["id"], r["run"]) for r in existing}
+    summary = GenerateSummary(out=os.fspath(out), model=model, runs=list(plan.runs), note=plan.note)
+    pending = {run: [(i, c) for i, c in enumerate(concepts) if (c["id"], run) not in done] for run in plan.runs}
+    total = sum(len(v) for v in pending.values())
+    summary.skipped = len(concepts) * len(plan.runs) - total
+    if total == 0:
+        return summary
+    t0 = time.perf_counter()
+    backend = ba_llm.load_backend(model, **(backend_options or {}))
+    summary.load_s = time.perf_counter() - t0
+    bar = progress(total=total, desc=f"generate {model}", unit="pred") if show_progress else None
+    try:
+        for run in plan.runs:
+            run_seed = run_seeds[run]
+            todo = pending[run]
+            for start in range(0, len(todo), batch_size):
+                chunk = todo[start:start + batch_size]
+                batch_seed = None if run_seed is None else run_seed * _BATCH_SEED_STRIDE + chunk[0][0]
+                dec = ba_llm.Decoding(max_new_tokens=max_new_tokens, greedy=plan.greedy,
+                                      temperature=temperature, top_p=top_p, seed=batch_seed)
+                t1 = time.perf_counter()
+                rows = ba_llm.generate_with(backend, [c for _, c in chunk], prompt, dec,
+                                            batch_size=batch_size, run=run, progress=False, model=model)
+                summary.generate_s += time.perf_counter() - t1
+                for row in rows:
+                    row["seed"] = run_seed
+                    if batch_seed is not None:
+                        row["decoding"]["batch_seed"] = batch_seed
+                    if plan.note:
+                        row["decoding"]["note"] = plan.note
+                    append_jsonl(out, row, schema="prediction")
+                    summary.generated += 1
+                    summary.completion_tokens += row["completion_tokens"]
+                    summary.prompt_tokens += row["prompt_tokens"]
+                if bar is not None:
+                    bar.update(len(rows))
+    finally:
+        if bar is not None:
+            bar.close()
+        backend.close()
+    return summary
+
+
+def write_timings(path: str | os.PathLike[str], summary: GenerateSummary) -> None:
+    """Write the summary as JSON (what ``ba-eval benchmark`` reads from its child runs)."""
+    write_json(path, summary.to_dict())

@@ -1,0 +1,122 @@
+"""Rendering reports: Markdown for comparison / benchmark reports, the compact text table."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+__all__ = ["comparison_markdown", "benchmark_markdown", "summary_table", "report_kind"]
+
+
+def _num(x: Any, fmt: str = "{:.3f}") -> str:
+    return "n/a" if x is None else fmt.format(x)
+
+
+def _ci(ci: Sequence[float] | None) -> str:
+    return "n/a" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x * 100:.0f}%"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    return out
+
+
+def _components_table(models: Sequence[dict], key: str) -> list[str]:
+    comps = list(models[0]["component_pass_rates"]) if models else []
+    rows = [[c] + [_pct(m["component_pass_rates"].get(c)) for m in models] for c in comps]
+    return _table(["component"] + [m[key] for m in models], rows)
+
+
+def comparison_markdown(report: dict, png_name: str | None = "comparison.png") -> str:
+    """Markdown for a comparison report (``comparison.md``)."""
+    lines = ["# Model comparison", ""]
+    dropped = report.get("dropped", {}).get("n", 0)
+    lines.append(f"Reference: **{report['reference']}**. Examples compared: **{report['n_examples']}** "
+                 f"({dropped} dropped: not present with all runs in every run file).")
+    lines.append("")
+    rows = []
+    for m in report["models"]:
+        rows.append([m["name"], f"`{m.get('model', '')}`", m["runs"], _num(m["mean"]), _num(m["std_across_runs"]),
+                     _ci(m["ci95"]), _num(m.get("mean_grounding")), _num(m.get("distinct_output_rate"), "{:.2f}"),
+                     _pct(m.get("yaml_valid_rate")), _num(m.get("completion_tokens_per_s"), "{:.1f}")])
+    lines += _table(["model", "spec", "runs", "mean score", "std across runs", "95% CI", "grounding",
+                     "distinct outputs", "YAML valid", "tokens/s"], rows)
+    if report["comparisons"]:
+        lines += ["", f"## Against {report['reference']}", ""]
+        rows = []
+        for c in report["comparisons"]:
+            w = c["wilcoxon"]
+            rows.append([c["candidate"], f"{c['mean_diff'] * 100:+.1f}", _num(w["statistic"], "{:g}"),
+                         _num(w["p_value"], "{:.3g}"), w["method"], _num(c["cohens_dz"], "{:.2f}"),
+                         _num(c.get("hedges_gz"), "{:.2f}"), "yes" if c.get("adopt") else "no"])
+        lines += _table(["candidate", "mean diff (points)", "Wilcoxon W", "p", "method", "d_z", "g_z", "adopt"], rows)
+        lines += ["", "### Decisions", ""]
+        for c in report["comparisons"]:
+            lines.append(f"- {c['decision']}")
+            notes = list(c.get("effect_size_notes") or [])
+            if c["wilcoxon"].get("note"):
+                notes.insert(0, "Wilcoxon: " + c["wilcoxon"]["note"])
+            lines += [f"  - {n}" for n in notes]
+        lines += ["", f"Rule: {report.get('decision_rule', '')}"]
+    lines += ["", "## Component pass rates (share of answers with full points)", ""]
+    lines += _components_table(report["models"], "name")
+    if png_name:
+        lines += ["", f"![Per-example scores and component pass rates]({png_name})"]
+    if report.get("method"):
+        lines += ["", "## Method", ""]
+        lines += [f"- **{k}**: {v}" for k, v in report["method"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def benchmark_markdown(report: dict) -> str:
+    """Markdown for a benchmark report (``select.md``)."""
+    lines = ["# Model selection benchmark", "",
+             f"Dataset: `{report['dataset']}`. Threshold: {report['threshold']}.", ""]
+    rows = []
+    for m in report["models"]:
+        rows.append([f"`{m['model']}`", m["n"], _num(m["mean_score"]), _num(m["std_score"]), _ci(m.get("ci95")),
+                     _pct(m["yaml_valid_rate"]), _num(m.get("mean_grounding")), f"{m['elapsed_s']:.1f}",
+                     _num(m["completion_tokens_per_s"], "{:.1f}"), _num(m.get("peak_rss_mb"), "{:.0f}"),
+                     "yes" if m.get("passes_threshold") else "no"])
+    lines += _table(["model", "n", "mean score", "std", "95% CI", "YAML valid", "grounding", "elapsed s",
+                     "tokens/s", "peak RSS MB", "passes"], rows)
+    lines += ["", f"**Decision:** {report.get('decision', '')}", "",
+              "## Component pass rates (share of answers with full points)", ""]
+    lines += _components_table(report["models"], "model")
+    if report.get("method"):
+        lines += ["", "## Method", ""]
+        lines += [f"- **{k}**: {v}" for k, v in report["method"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def report_kind(report: dict) -> str:
+    """``"comparison"`` or ``"benchmark"``; ValueError for anything else."""
+    if isinstance(report, dict) and "comparisons" in report and "reference" in report:
+        return "comparison"
+    if isinstance(report, dict) and "selected" in report and "threshold" in report:
+        return "benchmark"
+    raise ValueError("not a comparison or benchmark report")
+
+
+def summary_table(report: dict) -> str:
+    """A compact fixed-width table: model, mean score, 95% CI, grounding, completion tokens/s."""
+    kind = report_kind(report)
+    rows = []
+    for m in report["models"]:
+        name = m["name"] if kind == "comparison" else m["model"]
+        mean = m["mean"] if kind == "comparison" else m["mean_score"]
+        rows.append([name, _num(mean), _ci(m.get("ci95")), _num(m.get("mean_grounding")),
+                     _num(m.get("completion_tokens_per_s"), "{:.1f}")])
+    header = ["model", "mean", "95% CI", "grounding", "tokens/s"]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    fmt = "  ".join(("{:<%d}" if i == 0 else "{:>%d}") % w for i, w in enumerate(widths))
+    out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*r) for r in rows]
+    if kind == "comparison":
+        out += [c["decision"] for c in report["comparisons"]]
+    elif report.get("decision"):
+        out.append(report["decision"])
+    return "\n".join(out)

@@ -1,0 +1,82 @@
+"""benchmark: the selection rule, and one real run of the tiny model through the CLI."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ba_io import validate
+from ba_eval.benchmark import select, slug
+from ba_eval.report import benchmark_markdown, summary_table
+from conftest import DATA, cli_main, run_cli
+
+
+def _m(name, mean):
+    return {"model": name, "mean_score": mean}
+
+
+def test_select_best_passing():
+    chosen, why = select([_m("a", 0.70), _m("b", 0.90), _m("c", 0.60)], 0.65)
+    assert chosen == "b"
+    assert why.startswith("Selected b: mean score 0.900 >= 0.65, the best of 2 candidate(s)")
+
+
+def test_select_none_passing_names_the_best():
+    chosen, why = select([_m("a", 0.41), _m("b", 0.30)], 0.65)
+    assert chosen is None and why == "No candidate reached 0.65; the best was a at 0.410."
+
+
+def test_select_threshold_inclusive_and_ties_keep_first():
+    assert select([_m("a", 0.65), _m("b", 0.65)], 0.65)[0] == "a"
+
+
+def test_slug():
+    assert slug("hf:artifacts/m+lora:x/y") == "hf-artifacts-m-lora-x-y"
+    assert slug("ollama:llama3.2:1b") == "ollama-llama3.2-1b"
+
+
+@pytest.mark.integration
+def test_benchmark_tiny_model_cli(tiny_model, tmp_path):
+    out = tmp_path / "bench" / "select.json"
+    r = run_cli("benchmark", "--models", f"hf:{tiny_model}", "--dataset", "curated", "--limit", "2",
+                "--max-new-tokens", "6", "--output", str(out), "--print-table")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(out.read_text())
+    assert validate(rep, "benchmark-report") == []
+    (m,) = rep["models"]
+    assert rep["dataset"] == "curated" and rep["threshold"] == 0.65 and m["n"] == 2
+    assert m["peak_rss_mb"] > 50  # the child imported torch and loaded a model
+    assert m["elapsed_s"] > m["generate_s"] > 0 and m["completion_tokens_per_s"] > 0
+    assert m["passes_threshold"] is False and rep["selected"] is None  # random weights write no YAML
+    assert rep["decision"].startswith("No candidate reached 0.65; the best was hf:")
+    assert set(m["component_pass_rates"]) >= {"completeness", "fr_ids"}
+    preds = out.parent / "select.predictions"
+    assert len((preds / f"{slug(f'hf:{tiny_model}')}.jsonl").read_text().splitlines()) == 2
+    md = out.with_suffix(".md").read_text()
+    assert "| model | n | mean score |" in md and "**Decision:** No candidate reached" in md
+    assert r.stdout.splitlines()[0].split()[:2] == ["model", "mean"]
+
+
+def test_benchmark_markdown_and_table():
+    rep = {"dataset": "d.jsonl", "threshold": 0.65, "selected": "a", "decision": "Selected a.",
+           "models": [{"model": "a", "n": 3, "mean_score": 0.8, "std_score": 0.1, "ci95": [0.7, 0.9],
+                       "yaml_valid_rate": 1.0, "component_pass_rates": {"title": 1.0}, "mean_grounding": 0.5,
+                       "elapsed_s": 2.0, "completion_tokens_per_s": 12.5, "peak_rss_mb": None,
+                       "passes_threshold": True}]}
+    assert validate(rep, "benchmark-report") == []
+    md = benchmark_markdown(rep)
+    assert "| `a` | 3 | 0.800 | 0.100 | [0.700, 0.900] | 100% | 0.500 | 2.0 | 12.5 | n/a | yes |" in md
+    table = summary_table(rep)
+    assert "12.5" in table and table.endswith("Selected a.")
+
+
+def test_benchmark_errors(tmp_path, capsys):
+    assert cli_main("benchmark", "--models", "nonsense", "--dataset", "curated", "--output",
+                    str(tmp_path / "s.json")) == 2
+    assert capsys.readouterr().err.strip().startswith("Error: unknown model spec 'nonsense'")
+    assert cli_main("benchmark", "--models", "smollm2", "--dataset", str(DATA / "concepts_dup_id.jsonl"),
+                    "--output", str(tmp_path / "s.json")) == 1
+    assert capsys.readouterr().err.strip() == f"Error: {DATA / 'concepts_dup_id.jsonl'}:2: id 'a' repeats line 1"
+    assert cli_main("benchmark", "--models", "smollm2", "--models", "smollm2", "--dataset", "curated",
+                    "--output", str(tmp_path / "s.json")) == 2
+    assert capsys.readouterr().err.strip() == "Error: --models repeated: smollm2"

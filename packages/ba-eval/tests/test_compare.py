@@ -1,0 +1,179 @@
+"""compare: per-example means, dropped examples, statistics wiring, decisions, reports, CLI errors."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ba_io import validate
+from ba_metric import render
+from ba_eval.compare import compare_runs, decide, parse_run_arg
+from ba_eval.report import comparison_markdown, summary_table
+from conftest import DATA, cli_main, pred_row, write_rows
+
+
+def _partial(row: dict) -> str:
+    """The reference document cut before its non-functional requirements (scores < 1)."""
+    return render(row).split("non_functional_requirements")[0]
+
+
+@pytest.fixture
+def files(tmp_path, curated_rows):
+    """baseline: full doc in run 0, partial in run 1; finetuned: full doc in both runs;
+    one example missing a run in finetuned and one only in baseline (both dropped)."""
+    rows = curated_rows[:8]
+    base, ft = [], []
+    for k, r in enumerate(rows):
+        base.append(pred_row(r["id"], r["concept"], 0, render(r) if k % 2 else _partial(r), model="base"))
+        base.append(pred_row(r["id"], r["concept"], 1, _partial(r), model="base"))
+        if k == 7:  # only run 0 in finetuned: incomplete -> dropped
+            ft.append(pred_row(r["id"], r["concept"], 0, render(r), model="ft"))
+            continue
+        ft.append(pred_row(r["id"], r["concept"], 0, render(r), model="ft"))
+        ft.append(pred_row(r["id"], r["concept"], 1, render(r), model="ft"))
+    extra = curated_rows[8]
+    base += [pred_row(extra["id"], extra["concept"], run, "", model="base") for run in (0, 1)]
+    return write_rows(tmp_path / "base.jsonl", base), write_rows(tmp_path / "ft.jsonl", ft)
+
+
+def test_compare_per_example_means_and_drops(files, curated_rows):
+    from ba_metric import score
+
+    result = compare_runs([("baseline", files[0]), ("finetuned", files[1])], n_bootstrap=500)
+    rep = result.report
+    assert rep["reference"] == "baseline" and rep["n_examples"] == 7
+    assert rep["dropped"]["n"] == 2
+    assert rep["dropped"]["by_file"]["finetuned"]["incomplete_runs"] == 1
+    assert rep["dropped"]["by_file"]["baseline"]["missing_elsewhere"] == 2
+    full = 1.0
+    part = score(_partial(curated_rows[0]), curated_rows[0]["concept"]).total
+    assert part < 0.9
+    expected_base = [np.mean([full if k % 2 else score(_partial(r), r["concept"]).total,
+                              score(_partial(r), r["concept"]).total])
+                     for k, r in enumerate(curated_rows[:7])]
+    got = [e["scores"]["baseline"] for e in rep["per_example"]]
+    assert got == pytest.approx(expected_base)
+    base, ft = rep["models"]
+    assert base["mean"] == pytest.approx(np.mean(expected_base))
+    assert ft["mean"] == pytest.approx(1.0) and ft["std_across_runs"] == 0.0
+    # std across runs = sample SD of the two per-run means
+    run_means = [np.mean([full if k % 2 else score(_partial(r), r["concept"]).total for k, r in enumerate(curated_rows[:7])]),
+                 np.mean([score(_partial(r), r["concept"]).total for r in curated_rows[:7]])]
+    assert base["std_across_runs"] == pytest.approx(np.std(run_means, ddof=1))
+    assert base["ci95"][0] <= base["mean"] <= base["ci95"][1]
+    assert base["runs"] == 2 and base["model"] == "base"
+    assert base["distinct_output_rate"] == 1.0
+    assert ft["component_pass_rates"]["nfr_list"] == 1.0 and base["component_pass_rates"]["nfr_list"] < 1.0
+    assert base["completion_tokens_per_s"] == pytest.approx(100.0)
+    comp = rep["comparisons"][0]
+    assert comp["mean_diff"] == pytest.approx(ft["mean"] - base["mean"])
+    assert comp["adopt"] is True and comp["decision"].startswith("Adopt finetuned:")
+    assert validate(rep, "comparison-report") == []
+    for rows in result.scored.values():
+        assert all(validate(r, "scored-prediction") == [] for r in rows)
+
+
+def test_identical_models_keep_reference(files):
+    rep = compare_runs([("a", files[0]), ("b", files[0])], n_bootstrap=200).report
+    c = rep["comparisons"][0]
+    assert c["wilcoxon"]["p_value"] == 1.0 and c["wilcoxon"]["statistic"] is None
+    assert c["cohens_dz"] == 0.0 and c["adopt"] is False
+    assert c["decision"].startswith("Keep a (the simpler model) over b:")
+    assert validate(rep, "comparison-report") == []
+
+
+def test_distinct_output_rate_detects_one_answer_for_everything(tmp_path, curated_rows):
+    same = render(curated_rows[0])
+    rows = [pred_row(r["id"], r["concept"], 0, same) for r in curated_rows[:4]]
+    rep = compare_runs([("m", write_rows(tmp_path / "p.jsonl", rows))], n_bootstrap=100).report
+    assert rep["models"][0]["distinct_output_rate"] == pytest.approx(0.25)
+    assert rep["comparisons"] == []
+
+
+def test_constant_difference_reports_null_effect_size(tmp_path, curated_rows):
+    rows = curated_rows[:4]
+    zero = write_rows(tmp_path / "zero.jsonl", [pred_row(r["id"], r["concept"], 0, "no yaml here") for r in rows])
+    full = write_rows(tmp_path / "full.jsonl", [pred_row(r["id"], r["concept"], 0, render(r)) for r in rows])
+    rep = compare_runs([("zero", zero), ("full", full)], n_bootstrap=100).report
+    c = rep["comparisons"][0]
+    assert rep["models"][0]["mean"] == 0.0 and rep["models"][0]["yaml_valid_rate"] == 0.0
+    assert c["mean_diff"] == pytest.approx(1.0)
+    assert c["cohens_dz"] is None and any("infinite" in n for n in c["effect_size_notes"])
+    assert c["wilcoxon"]["p_value"] == pytest.approx(2 / 2**4) and c["wilcoxon"]["method"] == "permutation"
+    assert c["adopt"] is False and "p = 0.125 is not below 0.05" in c["decision"]
+    assert json.loads(json.dumps(rep, allow_nan=False)) == rep  # never NaN / inf
+    assert validate(rep, "comparison-report") == []  # needs cohens_dz/hedges_gz nullable in the schema
+
+
+@pytest.mark.parametrize("gain,p,adopt", [(0.05, 0.01, True), (0.85 - 0.80, 0.01, True), (0.049, 0.001, False),
+                                          (0.30, 0.05, False), (-0.2, 0.001, False)])
+def test_decision_rule(gain, p, adopt):
+    got, sentence = decide("ft", "base", gain, p, "exact", 20)
+    assert got is adopt
+    assert sentence.startswith("Adopt ft:" if adopt else "Keep base (the simpler model) over ft:")
+
+
+def test_parse_run_arg():
+    assert parse_run_arg("base=a/b.jsonl")[0] == "base"
+    from ba_io import UsageError
+
+    for bad in ("base", "=x.jsonl", "a b=x", "base="):
+        with pytest.raises(UsageError):
+            parse_run_arg(bad)
+
+
+def test_markdown_and_table(files):
+    rep = compare_runs([("baseline", files[0]), ("finetuned", files[1])], n_bootstrap=200).report
+    md = comparison_markdown(rep)
+    assert "| model | spec | runs | mean score |" in md and "| baseline |" in md
+    assert "| finetuned | +" in md and "comparison.png" in md and "### Decisions" in md
+    table = summary_table(rep).splitlines()
+    assert table[0].split() == ["model", "mean", "95%", "CI", "grounding", "tokens/s"]
+    assert table[2].startswith("baseline") and f"{rep['models'][0]['mean']:.3f}" in table[2]
+
+
+# ------------------------------------------------------------------ the CLI
+
+
+def test_cli_writes_reports(files, tmp_path, capsys):
+    out = tmp_path / "reports"
+    rc = cli_main("compare", "--run", f"baseline={files[0]}", "--run", f"finetuned={files[1]}",
+                  "--out-dir", str(out), "--bootstrap", "300", "--print-table")
+    assert rc == 0
+    rep = json.loads((out / "comparison.json").read_text())
+    assert validate(rep, "comparison-report") == []
+    png = (out / "comparison.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib.image
+
+    assert matplotlib.image.imread(out / "comparison.png").shape[0] > 100
+    assert "| baseline |" in (out / "comparison.md").read_text()
+    assert (out / "scored" / "finetuned.scored.jsonl").is_file()
+    assert capsys.readouterr().out.startswith("model")
+    assert cli_main("summary-table", str(out / "comparison.json")) == 0
+    assert "finetuned" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args,rc,line", [
+    (["--run", "nofile"], 2, "Error: --run expects NAME=PREDICTIONS.jsonl, got 'nofile'"),
+    (["--run", "a=missing.jsonl"], 2, "Error: input file not found: missing.jsonl"),
+    (["--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"a={DATA / 'preds_ok.jsonl'}"], 2,
+     "Error: --run names must be unique; repeated: a"),
+    (["--run", f"a={DATA / 'preds_duplicate.jsonl'}"], 1,
+     f"Error: {DATA / 'preds_duplicate.jsonl'}:3: duplicate prediction for id 'a' run 0 (first on line 1)"),
+    (["--run", f"a={DATA / 'preds_missing_text.jsonl'}"], 1,
+     f"Error: {DATA / 'preds_missing_text.jsonl'}:2: (root): 'text' is a required property"),
+    (["--run", f"a={DATA / 'preds_two_models.jsonl'}"], 1,
+     f"Error: {DATA / 'preds_two_models.jsonl'}: predictions of several models in one file (m, other)"),
+    (["--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"b={DATA / 'preds_other_concept.jsonl'}"], 1,
+     f"Error: {DATA / 'preds_other_concept.jsonl'}: id 'a' has another concept than in "
+     f"{DATA / 'preds_ok.jsonl'} (run files must answer the same concepts)"),
+    (["--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"b={DATA / 'preds_disjoint.jsonl'}"], 1,
+     f"Error: {DATA / 'preds_ok.jsonl'}: no example has all its runs in every run file; nothing to compare"),
+])
+def test_cli_errors(args, rc, line, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli_main("compare", *args, "--out-dir", str(tmp_path / "o")) == rc
+    assert capsys.readouterr().err.strip().splitlines()[-1] == line
+    assert not (tmp_path / "o" / "comparison.json").exists()

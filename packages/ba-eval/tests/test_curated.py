@@ -1,0 +1,69 @@
+"""The packaged curated evaluation set: schema, quality bar, shape, drift from its source."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from ba_io import validate
+from ba_metric import parse, score
+from ba_eval import curated_path, load_concepts, resolve_dataset
+from conftest import cli_main
+
+BUILD = Path(__file__).resolve().parents[1] / "curated" / "build.py"
+CATS = ("functional_requirements", "non_functional_requirements", "constraints")
+
+
+def test_at_least_ten_examples_with_unique_ids(curated_rows):
+    assert len(curated_rows) >= 10
+    assert len({r["id"] for r in curated_rows}) == len(curated_rows)
+
+
+def test_each_reference_validates_and_scores_high(curated_rows):
+    for r in curated_rows:
+        assert validate(r, "example-v2") == [], r["id"]
+        doc = parse(r)
+        assert validate(doc, "requirement-document") == [], r["id"]
+        s = score(r, r["concept"])
+        assert s.total >= 0.95, (r["id"], s.breakdown)
+        assert s.grounding is not None and s.grounding >= 0.8, r["id"]
+
+
+def test_shape_of_a_senior_analysts_document(curated_rows):
+    for r in curated_rows:
+        doc = parse(r)
+        counts = [len(doc[c]) for c in CATS]
+        assert 5 <= counts[0] <= 8 and 4 <= counts[1] <= 6 and 3 <= counts[2] <= 5, (r["id"], counts)
+        priorities = {item["priority"] for c in CATS for item in doc[c]}
+        assert priorities == {"High", "Medium", "Low"}, r["id"]
+        sentences = [s for s in r["concept"].replace("e.g.", "eg").split(". ") if s.strip()]
+        assert 3 <= len(sentences) <= 5, r["id"]
+        assert len(r["domains"]) >= 2, r["id"]
+
+
+def test_categories_are_render_category_strings(curated_rows):
+    from ba_metric import render_category
+
+    for r in curated_rows:
+        for c in CATS:
+            assert r[c] == render_category(parse(r)[c])
+
+
+def test_packaged_file_matches_hand_written_source(curated_rows):
+    if not BUILD.is_file():  # pragma: no cover - tests always run from the package tree
+        pytest.fail(f"{BUILD} missing")
+    spec = importlib.util.spec_from_file_location("curated_build", BUILD)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.build_rows() == curated_rows, "run `python curated/build.py` after editing curated.yaml"
+
+
+def test_curated_resolves_and_cli_writes_it(tmp_path, curated_rows, capsys):
+    assert resolve_dataset("curated") == curated_path()
+    assert [c["id"] for c in load_concepts("curated", limit=3)] == [r["id"] for r in curated_rows[:3]]
+    out = tmp_path / "c.jsonl"
+    assert cli_main("curated", "--out", str(out)) == 0
+    assert [json.loads(x) for x in out.read_text().splitlines()] == curated_rows
+    assert f"wrote {len(curated_rows)} curated examples" in capsys.readouterr().err

@@ -1,0 +1,125 @@
+"""generate on the tiny model: runs, seeds, greedy note, resume, errors; then the end-to-end path."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ba_io import read_jsonl, validate
+from ba_eval.generation import plan_decoding, read_existing, run_generate
+from conftest import DATA, cli_main, run_cli
+
+pytestmark = pytest.mark.integration
+CONCEPTS = DATA / "concepts.jsonl"
+FAST = dict(max_new_tokens=6, batch_size=2, show_progress=False, backend_options={"dtype": "float32"})
+
+
+def test_plan_decoding():
+    assert plan_decoding(1).greedy and plan_decoding(1).runs == (0,)
+    sampled = plan_decoding(3)
+    assert not sampled.greedy and sampled.runs == (0, 1, 2) and sampled.note is None
+    greedy = plan_decoding(3, "greedy")
+    assert greedy.runs == (0,) and "3 requested runs would be identical" in greedy.note
+    assert plan_decoding(1, "sample").mode == "sample"
+
+
+def test_two_sampled_runs_with_distinct_seeds(tiny_model, tmp_path):
+    out = tmp_path / "p.jsonl"
+    s = run_generate(f"hf:{tiny_model}", CONCEPTS, out, runs=2, seed=7, **FAST)
+    rows = read_jsonl(out, "prediction")
+    assert s.generated == 6 and s.skipped == 0 and len(rows) == 6
+    assert {(r["id"], r["run"]) for r in rows} == {(c, k) for c in ("c1", "c2", "c3") for k in (0, 1)}
+    assert {r["run"]: r["seed"] for r in rows} == {0: 7, 1: 8}
+    assert all(r["decoding"]["mode"] == "sample" and "note" not in r["decoding"] for r in rows)
+    assert len({r["decoding"]["batch_seed"] for r in rows}) == 4  # 2 runs x 2 batches
+    assert s.completion_tokens == sum(r["completion_tokens"] for r in rows) and s.generate_s > 0
+
+
+def test_greedy_with_runs_writes_one_run_and_says_why(tiny_model, tmp_path):
+    out = tmp_path / "g.jsonl"
+    s = run_generate(f"hf:{tiny_model}", CONCEPTS, out, runs=3, decoding="greedy", limit=2, **FAST)
+    rows = read_jsonl(out, "prediction")
+    assert [r["run"] for r in rows] == [0, 0] and s.runs == [0]
+    assert all(r["seed"] is None and r["decoding"]["mode"] == "greedy" for r in rows)
+    assert all("greedy decoding is deterministic" in r["decoding"]["note"] for r in rows)
+
+
+def test_resume_skips_done_pairs_and_cuts_a_torn_line(tiny_model, tmp_path):
+    out = tmp_path / "r.jsonl"
+    run_generate(f"hf:{tiny_model}", CONCEPTS, out, runs=2, limit=2, **FAST)
+    first = out.read_text().splitlines()
+    assert len(first) == 4
+    with open(out, "a") as f:  # a job killed in the middle of writing a row
+        f.write('{"id": "c3", "concept": "A clin')
+    s = run_generate(f"hf:{tiny_model}", CONCEPTS, out, runs=2, **FAST)
+    assert s.skipped == 4 and s.generated == 2
+    lines = out.read_text().splitlines()
+    assert lines[:4] == first  # what was done is kept byte for byte
+    rows = [json.loads(line) for line in lines]
+    assert sorted((r["id"], r["run"]) for r in rows) == sorted((c, k) for c in ("c1", "c2", "c3") for k in (0, 1))
+    assert all(validate(r, "prediction") == [] for r in rows)
+    again = run_generate(f"hf:{tiny_model}", CONCEPTS, out, runs=2, **FAST)
+    assert again.generated == 0 and again.skipped == 6 and again.load_s == 0.0  # model never loaded
+    from ba_io import UsageError
+
+    for changed in ({"seed": 5}, {"max_new_tokens": 7}, {"temperature": 0.9}):
+        with pytest.raises(UsageError, match="holds predictions of another setup"):
+            run_generate(f"hf:{tiny_model}", CONCEPTS, out, runs=2, **{**FAST, **changed})
+
+
+def test_read_existing_refuses_a_bad_middle_line(tmp_path):
+    from ba_io import DataError
+
+    p = tmp_path / "bad.jsonl"
+    p.write_text('{"broken\n' + (DATA / "preds_ok.jsonl").read_text())
+    with pytest.raises(DataError, match=r"bad\.jsonl:1: invalid JSON"):
+        read_existing(p)
+
+
+@pytest.mark.parametrize("args,rc,line", [
+    (["--in", str(DATA / "concepts_no_concept.jsonl")], 1,
+     f"Error: {DATA / 'concepts_no_concept.jsonl'}:2: concept: a non-empty string is required"),
+    (["--in", str(DATA / "concepts_dup_id.jsonl")], 1,
+     f"Error: {DATA / 'concepts_dup_id.jsonl'}:2: id 'a' repeats line 1"),
+    (["--in", "nowhere.jsonl"], 2, "Error: input file not found: nowhere.jsonl"),
+    (["--in", str(CONCEPTS), "--runs", "0"], 2, None),
+])
+def test_generate_input_errors(args, rc, line, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli_main("generate", "--model", "hf:unused", "--out", str(tmp_path / "o.jsonl"), *args) == rc
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    if line is None:
+        assert "--runs: must be >= 1, got 0" in err
+    else:
+        assert err == line
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_output_of_another_model_is_refused(tiny_model, tmp_path, capsys):
+    out = tmp_path / "p.jsonl"
+    out.write_text((DATA / "preds_ok.jsonl").read_text())
+    rc = cli_main("generate", "--model", f"hf:{tiny_model}", "--in", str(CONCEPTS), "--out", str(out))
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"Error: {out} holds predictions of another setup (line 1: model m,")
+    assert err.endswith("use another --out or delete it")
+
+
+def test_end_to_end_generate_then_compare(tiny_model, tmp_path):
+    """Two sampled runs per model through the real CLI, then compare them."""
+    for name, seed in (("a", "1"), ("b", "2")):
+        r = run_cli("generate", "--model", f"hf:{tiny_model}", "--in", str(CONCEPTS), "--out",
+                    str(tmp_path / f"{name}.jsonl"), "--runs", "2", "--seed", seed, "--max-new-tokens", "6",
+                    "--batch-size", "3")
+        assert r.returncode == 0, r.stderr
+        assert "6 predictions generated, 0 already present (runs 0, 1)" in r.stderr
+    r = run_cli("compare", "--run", f"a={tmp_path / 'a.jsonl'}", "--run", f"b={tmp_path / 'b.jsonl'}",
+                "--out-dir", str(tmp_path / "rep"), "--bootstrap", "200", "--print-table")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((tmp_path / "rep" / "comparison.json").read_text())
+    assert validate(rep, "comparison-report") == []
+    assert rep["n_examples"] == 3 and [m["runs"] for m in rep["models"]] == [2, 2]
+    assert rep["models"][0]["decoding"] == "sample"
+    assert rep["comparisons"][0]["adopt"] is False  # a random model is no better than itself
+    assert (tmp_path / "rep" / "comparison.png").read_bytes()[:4] == b"\x89PNG"
+    assert r.stdout.splitlines()[0].split()[:2] == ["model", "mean"]
