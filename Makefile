@@ -163,7 +163,7 @@ test: $(STAMP) ## Run every package's tests in its own tox environment
 	$(BIN)/tox run
 
 test-fast: $(STAMP) ## Run all tests in the dev venv (no tox isolation)
-	$(BIN)/python -m pytest -q $(foreach p,$(PACKAGES),$(wildcard packages/$(p)/tests))
+	$(BIN)/python -m pytest -q -p no:cacheprovider --import-mode=importlib $(foreach p,$(PACKAGES),$(wildcard packages/$(p)/tests))
 
 clean: ## Remove artifacts/ (keeps .venv)
 	rm -rf $(A)/*/ && touch $(A)/.gitkeep

@@ -19,6 +19,7 @@ def test_all_is_pinned():
         "ba_requirements_metric",
         "document_from_fields",
         "grounding",
+        "load_yaml",
         "parse",
         "render",
         "render_category",

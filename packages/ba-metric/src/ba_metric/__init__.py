@@ -4,6 +4,7 @@ Depends on pyyaml only; imports no other ``ba_*`` package.
 """
 
 from .grounding import grounding
+from .loader import load_yaml
 from .metric import ba_requirements_metric
 from .parse import ParseError, document_from_fields, parse
 from .render import render, render_category
@@ -20,6 +21,7 @@ __all__ = [
     "ba_requirements_metric",
     "document_from_fields",
     "grounding",
+    "load_yaml",
     "parse",
     "render",
     "render_category",

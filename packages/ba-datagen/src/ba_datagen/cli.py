@@ -1,0 +1,138 @@
+"""``ba-datagen``: concepts from templates and teacher documents (argument parsing only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ba_io import UsageError, run_cli, write_jsonl
+
+from . import __version__
+
+_EPILOG = """examples:
+  ba-datagen concepts --n 210 --seed 42 --out artifacts/data/concepts-210-s42.jsonl
+  ba-datagen synth --teacher template --in concepts.jsonl --out raw.jsonl --rejects raw.rejects.jsonl
+  ba-datagen synth --teacher ollama:mistral:7b-instruct --in concepts.jsonl --out raw.jsonl
+  ba-datagen prompt > teacher.json   # the packaged teacher prompt, to edit and pass with --prompt
+"""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ba-datagen", description="Bootstrap a requirements dataset: concepts from templates, "
+        "then one requirements document per concept from a teacher.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"ba-datagen {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("concepts", help="generate business concepts from templates (no LLM)",
+                       description="Write N concept rows (schemas/concept.schema.json): text plus the "
+                       "structured facts it was built from. Deterministic for a seed.",
+                       epilog="example:\n  ba-datagen concepts --n 210 --seed 42 --out concepts.jsonl",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("--n", type=_positive, required=True, help="how many concepts")
+    c.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    c.add_argument("--out", required=True, help="output JSONL (written atomically)")
+    c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    s = sub.add_parser("synth", help="write one requirements document per concept with a teacher",
+                       description="Ask a teacher for each concept's requirements document and write v1 rows "
+                       "(categories as JSON lists) with id, concept, teacher (and the raw text for LLM "
+                       "teachers). Concepts without a usable document go to --rejects with the reason. "
+                       "An interrupted run resumes where it stopped (OUT.partial).",
+                       epilog="examples:\n  ba-datagen synth --teacher template --in concepts.jsonl --out raw.jsonl\n"
+                       "  ba-datagen synth --teacher hf:artifacts/models/smollm2-135m-instruct --in c.jsonl "
+                       "--out raw.jsonl --batch-size 4",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--teacher", default="template",
+                   help="'template' (offline, from the concept's facts) or a ba-llm model spec "
+                   "(ollama:NAME, hf:DIR, gguf:FILE, smollm2)")
+    s.add_argument("--in", dest="in_path", required=True, help="concepts JSONL")
+    s.add_argument("--out", required=True, help="output JSONL (v1 rows)")
+    s.add_argument("--rejects", help="rejects JSONL (default: OUT with .rejects.jsonl)")
+    s.add_argument("--prompt", help="prompt file for LLM teachers (default: the packaged teacher prompt)")
+    s.add_argument("--max-new-tokens", type=_positive, default=768, help="LLM teachers: token limit (768)")
+    s.add_argument("--batch-size", type=_positive, default=None, help="concepts per teacher call")
+    s.add_argument("--sample", action="store_true", help="LLM teachers: sample instead of greedy decoding")
+    s.add_argument("--temperature", type=float, default=0.7, help="with --sample (0.7)")
+    s.add_argument("--top-p", type=float, default=0.95, help="with --sample (0.95)")
+    s.add_argument("--seed", type=int, default=None, help="with --sample")
+    s.add_argument("--restart", action="store_true", help="discard the partial output of an interrupted run")
+    s.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    pr = sub.add_parser("prompt", help="print the packaged teacher prompt (JSON)",
+                        description="Print the teacher prompt shipped with ba-datagen (schemas/prompt.schema.json).",
+                        epilog="example:\n  ba-datagen prompt > teacher.json",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    pr.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def _concepts(args: argparse.Namespace) -> int:
+    from .concepts import generate_concepts
+
+    rows = generate_concepts(args.n, args.seed)
+    write_jsonl(args.out, rows, "concept")
+    domains = len({r["domain"] for r in rows})
+    print(f"{len(rows)} concepts across {domains} domains -> {args.out}")
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from .synth import synth
+    from .teachers import make_teacher
+
+    options = {}
+    if args.teacher != "template":
+        options = dict(max_new_tokens=args.max_new_tokens, greedy=not args.sample,
+                       temperature=args.temperature, top_p=args.top_p, seed=args.seed)
+    elif args.sample:
+        raise UsageError("--sample applies only to LLM teachers, not --teacher template")
+    teacher = make_teacher(args.teacher, prompt=args.prompt, **options)
+    if args.batch_size is not None:
+        teacher.batch_size = args.batch_size
+    t0 = time.perf_counter()
+    try:
+        result = synth(args.in_path, args.out, teacher, rejects=args.rejects, restart=args.restart)
+    finally:
+        close = getattr(teacher, "close", None)
+        if close is not None:
+            close()
+    elapsed = time.perf_counter() - t0
+    resumed = f" ({result.resumed} done by an earlier run)" if result.resumed else ""
+    print(f"{result.total} concepts: {result.written} written -> {args.out}, "
+          f"{result.rejected} rejected{resumed} in {elapsed:.1f} s")
+    return 0
+
+
+def _prompt(args: argparse.Namespace) -> int:
+    from importlib import resources
+
+    from .teachers import TEACHER_PROMPT_RESOURCE
+
+    text = resources.files("ba_datagen").joinpath(TEACHER_PROMPT_RESOURCE).read_text(encoding="utf-8")
+    sys.stdout.write(json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    return {"concepts": _concepts, "synth": _synth, "prompt": _prompt}[args.command](args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    sys.exit(run_cli(_main, argv))

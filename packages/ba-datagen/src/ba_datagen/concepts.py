@@ -1,0 +1,245 @@
+"""Business concepts from templates (no LLM): structured facts first, then a paragraph.
+
+Each concept is built in two steps. First its *facts* are drawn from a domain vocabulary
+(organisation, product kind, 3-5 features each tied to an actor, 1-3 constraints, target
+platforms); then one of twelve sentence structures turns the facts into the paragraph.
+Every fact appears in the text, so a teacher that writes from the facts stays grounded in
+what a model is later shown. The facts (product + feature set) are unique per run, so no
+two concepts ask for the same requirements.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable
+
+from .vocab import PLATFORM_SETS, article, cap, domains, join, platform_phrase
+
+__all__ = ["STRUCTURES", "generate_concepts", "render_concept"]
+
+_BUDGETS = (15, 20, 25, 30, 40, 50, 60, 75, 80, 100, 120, 150, 200)
+_BUDGET_FORMS = (
+    "stay within a budget of ${n}k",
+    "cost less than ${n},000 to build",
+    "be built for under ${n}k",
+    "keep the first release under ${n}k",
+)
+_TIMELINES = (
+    "launch within {m} months",
+    "go live in {w} weeks",
+    "be ready for a pilot within {m} months",
+    "ship a first version in {w} weeks",
+)
+_TECH = (
+    "use only open-source components",
+    "be maintainable by a two-person IT team",
+    "run on the organisation's existing AWS account",
+    "support English and Spanish",
+    "work offline with unreliable connectivity",
+    "keep hosting costs under $300 a month",
+)
+_MODALS = ("can", "should be able to", "need to", "will be able to", "must be able to")
+
+
+def _pick_constraints(rng: random.Random, dom: dict[str, Any], n_features: int) -> list[str]:
+    out: list[str] = []
+    if rng.random() < 0.75:
+        out.append(rng.choice(_BUDGET_FORMS).replace("{n}", str(rng.choice(_BUDGETS))))
+    if rng.random() < 0.6:
+        out.append(rng.choice(_TIMELINES).format(m=rng.randint(3, 12), w=rng.randint(6, 20)))
+    if rng.random() < 0.55:
+        out.append(f"comply with {rng.choice(dom['regulations'])}")
+    if rng.random() < 0.4:
+        out.append(rng.choice(dom["integrations"] + list(_TECH)))
+    if not out:
+        out.append(rng.choice(_BUDGET_FORMS).replace("{n}", str(rng.choice(_BUDGETS))))
+    while len(out) > (2 if n_features >= 5 else 3):  # keeps the teacher's document short
+        out.pop(rng.randrange(len(out)))
+    return out
+
+
+def _groups(facts: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """(actor, [features]) in order of first appearance."""
+    groups: dict[str, list[str]] = {}
+    for actor, feature in zip(facts["feature_actors"], facts["features"]):
+        groups.setdefault(actor, []).append(feature)
+    return list(groups.items())
+
+
+class _Ctx:
+    """What the sentence structures need, built once per concept."""
+
+    def __init__(self, facts: dict[str, Any], rng: random.Random) -> None:
+        self.rng = rng
+        self.facts = facts
+        self.org = facts["organization"]
+        self.product = facts["product"]
+        self.prod = article(facts["product"])
+        self.plat = platform_phrase(facts["platforms"])
+        self.actors = join(facts["actors"])
+        self.legacy = facts.get("legacy", "email and spreadsheets")
+        self.groups = _groups(facts)
+        self.cons = facts["constraints"]
+
+    def clauses(self) -> str:
+        """``patients can book X and view Y, while doctors can write Z``."""
+        modal = self.rng.choice(_MODALS)
+        parts = [f"{actor} {modal} {join(feats)}" for actor, feats in self.groups]
+        if len(parts) == 2:
+            return parts[0] + self.rng.choice((", while ", ", and ", "; ")) + parts[1]
+        return join(parts)
+
+    def lets(self) -> str:
+        """``patients book X and view Y, and lets doctors write Z`` (after ``lets``)."""
+        return ", and lets ".join(f"{actor} {join(feats)}" for actor, feats in self.groups)
+
+    def constraint_sentence(self) -> str:
+        form = self.rng.randrange(5)
+        if form == 0:
+            return f"It must {join(self.cons)}."
+        if form == 1:
+            return f"It has to {join(self.cons)}."
+        if form == 2:
+            noun = "constraint is" if len(self.cons) == 1 else "constraints are"
+            return f"The main {noun} that it must {join(self.cons)}."
+        if form == 3:
+            return f"The project needs to {join(self.cons)}."
+        return f"We need it to {join(self.cons)}."
+
+
+def _s_wants(c: _Ctx) -> str:
+    return f"{cap(c.org)} wants {c.prod} {c.plat}. {cap(c.clauses())}. {c.constraint_sentence()}"
+
+
+def _s_where(c: _Ctx) -> str:
+    return f"{cap(c.prod)} for {c.org}, available {c.plat}, where {c.clauses()}. {c.constraint_sentence()}"
+
+
+def _s_building(c: _Ctx) -> str:
+    return f"We are building {c.prod} {c.plat} for {c.org} so that {c.clauses()}. {c.constraint_sentence()}"
+
+
+def _s_today(c: _Ctx) -> str:
+    return (f"Today {c.actors} at {c.org} rely on {c.legacy}. The idea is {c.prod} {c.plat} "
+            f"in which {c.clauses()}. {c.constraint_sentence()}")
+
+
+def _s_brief(c: _Ctx) -> str:
+    return (f"{cap(c.product)} for {c.org} ({join(c.facts['platforms'])}). Users: {c.actors}. "
+            f"Features: {'; '.join(c.facts['features'])}. Must {join(c.cons)}.")
+
+
+def _s_imagine(c: _Ctx) -> str:
+    return (f"Imagine {c.prod} where {c.clauses()}. {cap(c.org)} would run it {c.plat}, "
+            f"and it would need to {join(c.cons)}.")
+
+
+def _s_question(c: _Ctx) -> str:
+    return (f"Can we build {c.prod} for {c.org}? {cap(c.clauses())}. "
+            f"It needs to {join(c.cons)} and should be available {c.plat}.")
+
+
+def _s_looking(c: _Ctx) -> str:
+    return (f"{cap(c.org)} is looking for {c.prod} {c.plat}. The main users are {c.actors}: "
+            f"{c.clauses()}. {c.constraint_sentence()}")
+
+
+def _s_goal(c: _Ctx) -> str:
+    return (f"We are {c.org}, and our goal is simple: {c.clauses()}. To get there we need "
+            f"{c.prod} {c.plat}. {c.constraint_sentence()}")
+
+
+def _s_proposal(c: _Ctx) -> str:
+    return f"Proposal: {c.prod} {c.plat} for {c.org}. {cap(c.clauses())}. {c.constraint_sentence()}"
+
+
+def _s_replace(c: _Ctx) -> str:
+    return (f"Help {c.org} replace {c.legacy} with {c.prod} {c.plat}. {cap(c.clauses())}. "
+            f"{c.constraint_sentence()}")
+
+
+def _s_lets(c: _Ctx) -> str:
+    return f"{cap(c.prod)} {c.plat} that lets {c.lets()}. It is for {c.org}. {c.constraint_sentence()}"
+
+
+#: the sentence structures, by name (a concept row's ``structure`` field)
+STRUCTURES: dict[str, Callable[[_Ctx], str]] = {
+    "wants": _s_wants, "where": _s_where, "building": _s_building, "today": _s_today,
+    "brief": _s_brief, "imagine": _s_imagine, "question": _s_question, "looking": _s_looking,
+    "goal": _s_goal, "proposal": _s_proposal, "replace": _s_replace, "lets": _s_lets,
+}  # fmt: skip
+
+
+def render_concept(facts: dict[str, Any], structure: str, rng: random.Random) -> str:
+    """The concept paragraph for ``facts`` in one sentence ``structure`` (see STRUCTURES)."""
+    return STRUCTURES[structure](_Ctx(facts, rng))
+
+
+def _draw_facts(rng: random.Random, name: str, dom: dict[str, Any]) -> dict[str, Any]:
+    product = rng.choice(dom["products"])
+    pool = product["features"]
+    k = min(len(pool), rng.choice((3, 3, 4, 4, 5)))
+    chosen = sorted(rng.sample(pool, k))
+    chosen.sort(key=lambda i: dom["features"][i][0])  # group by actor, keep vocabulary order
+    feats = [dom["features"][i] for i in chosen]
+    feature_actors = [dom["actors"][a] for a, _ in feats]
+    return {
+        "product": product["name"],
+        "organization": rng.choice(product.get("orgs") or dom["orgs"]),
+        "actors": list(dict.fromkeys(feature_actors)),
+        "features": [f for _, f in feats],
+        "feature_actors": feature_actors,
+        "constraints": _pick_constraints(rng, dom, k),
+        "platforms": list(rng.choice(PLATFORM_SETS)),
+        "legacy": rng.choice(dom["legacy"]),
+    }
+
+
+def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
+    """``n`` concept rows (``concept`` schema), deterministic for ``seed``.
+
+    Domains are used round-robin in a shuffled order, so every domain gets ``n / 15``
+    concepts (give or take one). Each row: ``id`` (``c0001``...), ``concept``, ``domain``,
+    ``facts`` (product, organization, actors, features, feature_actors, constraints,
+    platforms, legacy), ``structure`` and ``source``.
+
+    Raises:
+        ValueError: ``n`` is negative or larger than the vocabularies can make unique.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    rng = random.Random(seed)
+    vocab = domains()
+    names = list(vocab)
+    structures = list(STRUCTURES)
+    seen_facts: set[tuple] = set()
+    seen_text: set[str] = set()
+    rows: list[dict[str, Any]] = []
+    order: list[str] = []
+    while len(rows) < n:
+        if not order:
+            order = rng.sample(names, len(names))
+        name = order.pop()
+        for _attempt in range(200):
+            facts = _draw_facts(rng, name, vocab[name])
+            key = (name, frozenset(facts["features"]))
+            if key in seen_facts:
+                continue
+            structure = rng.choice(structures)
+            text = render_concept(facts, structure, rng)
+            if text in seen_text:
+                continue
+            break
+        else:  # pragma: no cover - needs thousands of concepts per domain
+            raise ValueError(f"cannot make {n} unique concepts from the vocabularies")
+        seen_facts.add(key)
+        seen_text.add(text)
+        rows.append({
+            "id": f"c{len(rows) + 1:04d}",
+            "concept": text,
+            "domain": name,
+            "facts": facts,
+            "structure": structure,
+            "source": f"ba-datagen concepts seed={seed}",
+        })
+    return rows

@@ -1,0 +1,191 @@
+"""``synth``: concepts in, one teacher document per concept out (dataset v1 rows).
+
+Every input concept ends in exactly one of the output file or the rejects file. Rows are
+appended (``ba_io.append_jsonl``) to ``OUT.partial`` as each batch finishes; when every
+concept is done the partial file is renamed to ``OUT``, so ``OUT`` only ever exists whole
+(a Make target is never half written). Run again after an interruption and the concepts
+already in ``OUT.partial`` or in the rejects file are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from ba_io import DataError, UsageError, append_jsonl, iter_jsonl, progress, validate
+
+from .teachers import Draft, Teacher
+
+__all__ = ["SynthResult", "partial_path", "synth"]
+
+_CATEGORIES = ("functional_requirements", "non_functional_requirements", "constraints")
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    """Counts of one ``synth`` run: ``total`` concepts = ``written`` + ``rejected``;
+    ``resumed`` of them were already done by an earlier, interrupted run."""
+
+    total: int
+    written: int
+    rejected: int
+    resumed: int
+
+
+def partial_path(out: str | os.PathLike[str]) -> Path:
+    """Where ``synth`` appends rows while it runs: ``OUT.partial``."""
+    out = Path(out)
+    return out.with_name(out.name + ".partial")
+
+
+def _read_concepts(path: Path) -> list[tuple[int, dict]]:
+    rows = list(iter_jsonl(path, "concept", hint="make them with `ba-datagen concepts`"))
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        if row["id"] in seen:
+            raise DataError(path, line, f"duplicate id {row['id']!r} (first on line {seen[row['id']]})")
+        seen[row["id"]] = line
+    return rows
+
+
+def _drop_partial_tail(path: Path) -> None:
+    """Cut an unfinished last line (a run killed mid-write) so appends start clean."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with open(path, "r+b") as f:
+            f.truncate(data.rfind(b"\n") + 1)
+
+
+def _done(path: Path, concepts: Mapping[str, str]) -> dict[str, str]:
+    """id -> concept text for every row already in ``path`` (which must be readable)."""
+    done: dict[str, str] = {}
+    if not path.exists():
+        return done
+    for line, row in iter_jsonl(path):
+        rid = row.get("id")
+        if not isinstance(rid, str):
+            raise DataError(path, line, "row has no string 'id'; delete the file or run with --restart")
+        if rid not in concepts:
+            raise DataError(path, line, f"concept {rid!r} is not in the input file; "
+                                        "the input changed since the interrupted run: run with --restart")
+        if row.get("concept") != concepts[rid]:
+            raise DataError(path, line, f"concept {rid!r} differs from the input file; "
+                                        "the input changed since the interrupted run: run with --restart")
+        done[rid] = row.get("concept", "")
+    return done
+
+
+def _row(concept: Mapping[str, Any], teacher: str, doc: Mapping[str, Any], draft: Draft) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": concept["id"], "concept": concept["concept"], "teacher": teacher}
+    if "domain" in concept:
+        row["domain"] = concept["domain"]
+    for key in ("title", "description", *_CATEGORIES):
+        if key in doc:
+            row[key] = doc[key]
+    if draft.text is not None:
+        row["text"] = draft.text
+    row.update({k: v for k, v in draft.meta.items() if k not in row})
+    return row
+
+
+def _settle(concept: Mapping[str, Any], line: int, teacher: str, draft: Draft) -> tuple[dict, str | None]:
+    """(row, None) for the output or (reject, reason) for the rejects file."""
+    doc = draft.document
+    reason = draft.error
+    if reason is None and doc is None:
+        from ba_metric import ParseError, parse
+
+        try:
+            doc = parse(draft.text or "")
+        except ParseError as exc:
+            reason = f"unparseable teacher output: {exc}"
+    if reason is None:
+        missing = [k for k in ("title", "description", *_CATEGORIES) if k not in doc]
+        if missing:
+            reason = f"teacher output lacks {', '.join(missing)}"
+    if reason is None:
+        row = _row(concept, teacher, doc, draft)
+        issues = validate(row, "example-v1")
+        if not issues:
+            return row, None
+        reason = f"not a v1 example: {issues[0]}"
+    if draft.meta.get("finish_reason") == "length":
+        reason += " (the output was cut at --max-new-tokens)"
+    reject = {"id": concept["id"], "line": line, "reason": reason, "concept": concept["concept"],
+              "teacher": teacher}
+    if draft.text is not None:
+        reject["text"] = draft.text
+    reject.update({k: v for k, v in draft.meta.items() if k not in reject})
+    return reject, reason
+
+
+def synth(in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], teacher: Teacher, *,
+          rejects: str | os.PathLike[str] | None = None, restart: bool = False,
+          show_progress: bool = True) -> SynthResult:
+    """Write one teacher document per concept of ``in_path`` to ``out_path``.
+
+    Args:
+        in_path: concepts (``concept`` schema), unique ids.
+        out_path: v1 rows (``example-v1`` + ``id``, ``concept``, ``teacher``, ``domain``, and
+            for LLM teachers the raw ``text``).
+        teacher: see :class:`ba_datagen.teachers.Teacher`.
+        rejects: where concepts without a usable document go, each with ``id``, ``line``
+            (in ``in_path``), ``reason`` and the raw ``text``; default ``OUT`` with
+            ``.rejects.jsonl`` in place of ``.jsonl``.
+        restart: ignore (and remove) the partial output and rejects of an interrupted run.
+        show_progress: a progress bar on stderr.
+
+    Raises:
+        UsageError: missing input. DataError: a bad concept row, or a partial output that
+            does not belong to this input.
+    """
+    in_path, out_path = Path(in_path), Path(out_path)
+    rejects_path = Path(rejects) if rejects is not None else out_path.with_name(
+        out_path.name.removesuffix(".jsonl") + ".rejects.jsonl")
+    if len({in_path.resolve(), out_path.resolve(), rejects_path.resolve()}) < 3:
+        raise UsageError("--in, --out and --rejects must be three different files")
+    concepts = _read_concepts(in_path)
+    texts = {row["id"]: row["concept"] for _, row in concepts}
+    partial = partial_path(out_path)
+    if restart or not partial.exists():
+        partial.unlink(missing_ok=True)
+        rejects_path.parent.mkdir(parents=True, exist_ok=True)
+        rejects_path.write_text("", encoding="utf-8")
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text("", encoding="utf-8")
+    _drop_partial_tail(partial)
+    _drop_partial_tail(rejects_path)
+    done_rows = _done(partial, texts)
+    done_rejects = _done(rejects_path, texts)
+    pending = [(line, row) for line, row in concepts if row["id"] not in done_rows and row["id"] not in done_rejects]
+    resumed = len(concepts) - len(pending)
+    written, rejected = len(done_rows), len(done_rejects)
+    bar = progress(total=len(concepts), desc=f"synth {teacher.name}", unit="concept") if show_progress else None
+    try:
+        if bar is not None:
+            bar.update(resumed)
+        size = max(1, int(teacher.batch_size))
+        for start in range(0, len(pending), size):
+            batch = pending[start:start + size]
+            drafts = teacher.write([row for _, row in batch])
+            if len(drafts) != len(batch):
+                raise RuntimeError(f"teacher {teacher.name} returned {len(drafts)} drafts for {len(batch)} concepts")
+            for (line, concept), draft in zip(batch, drafts):
+                record, reason = _settle(concept, line, teacher.name, draft)
+                if reason is None:
+                    append_jsonl(partial, record)
+                    written += 1
+                else:
+                    append_jsonl(rejects_path, record)
+                    rejected += 1
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    os.replace(partial, out_path)
+    return SynthResult(total=len(concepts), written=written, rejected=rejected, resumed=resumed)

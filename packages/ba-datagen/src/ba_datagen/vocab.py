@@ -1,0 +1,66 @@
+"""The per-domain vocabularies (package data ``data/domains.json``) and small text helpers.
+
+A domain holds: ``orgs`` (who wants the product, with an article), ``products`` (product
+kinds), ``actors`` (plural nouns), ``features`` (``[actor index, base-form verb phrase]``),
+``regulations``, ``integrations`` (constraint verb phrases), ``legacy`` (what they use
+today), ``records`` and ``retention_years`` (for retention requirements) and ``nfr``
+(domain-specific non-functional requirements with a ``{product}`` field).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Sequence
+
+__all__ = ["PLATFORM_SETS", "article", "cap", "domains", "join", "platform_phrase"]
+
+#: platform combinations a concept can target, with rough frequency by repetition
+PLATFORM_SETS: tuple[tuple[str, ...], ...] = (
+    ("iOS", "Android"),
+    ("iOS", "Android"),
+    ("web",),
+    ("web",),
+    ("web", "iOS", "Android"),
+    ("web", "Android"),
+    ("Android",),
+    ("iOS",),
+    ("Windows",),
+    ("web", "Windows"),
+)
+
+_PLATFORM_WORDS = {"web": "the web", "Windows": "Windows desktops", "iOS": "iOS", "Android": "Android"}
+
+
+@lru_cache(maxsize=1)
+def domains() -> dict[str, dict[str, Any]]:
+    """The domain vocabularies, keyed by domain name (sorted)."""
+    text = resources.files("ba_datagen").joinpath("data/domains.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    return dict(sorted(data.items()))
+
+
+def join(items: Sequence[str], conj: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = list(items)
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {conj} {items[-1]}"
+
+
+def article(noun: str) -> str:
+    """``noun`` with ``a`` or ``an`` in front."""
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def cap(text: str) -> str:
+    """First character upper-cased, the rest untouched."""
+    return text[:1].upper() + text[1:]
+
+
+def platform_phrase(platforms: Sequence[str]) -> str:
+    """``on iOS and Android``, ``on the web``, ``on the web and Windows desktops``."""
+    return "on " + join([_PLATFORM_WORDS.get(p, p) for p in platforms])

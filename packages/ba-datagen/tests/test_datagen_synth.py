@@ -1,0 +1,138 @@
+import json
+
+import pytest
+from ba_io import DataError, UsageError, validate, write_jsonl
+
+from ba_datagen import Draft, Teacher, TemplateTeacher, generate_concepts, partial_path, synth
+
+
+def _ids(path):
+    return [json.loads(line)["id"] for line in path.read_text().splitlines()]
+
+
+def test_template_synth_writes_v1_rows(tmp_path):
+    concepts = generate_concepts(12, seed=3)
+    src, out, rej = tmp_path / "c.jsonl", tmp_path / "raw.jsonl", tmp_path / "raw.rejects.jsonl"
+    write_jsonl(src, concepts, "concept")
+    result = synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    assert (result.total, result.written, result.rejected, result.resumed) == (12, 12, 0, 0)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [c["id"] for c in concepts]
+    for row, concept in zip(rows, concepts):
+        assert validate(row, "example-v1") == []
+        assert row["teacher"] == "template" and row["concept"] == concept["concept"]
+        assert row["domain"] == concept["domain"]
+        assert row["functional_requirements"][0]["id"] == "FR001"
+        assert "text" not in row
+    assert rej.read_text() == ""
+    assert not partial_path(out).exists()
+
+
+def test_every_concept_ends_in_exactly_one_file(dg_data):
+    result = synth("concepts_mixed.jsonl", "raw.jsonl", TemplateTeacher(), rejects="rej.jsonl", show_progress=False)
+    assert (result.written, result.rejected) == (2, 1)
+    assert _ids(dg_data / "raw.jsonl") == ["k1", "k3"]
+    (reject,) = [json.loads(line) for line in (dg_data / "rej.jsonl").read_text().splitlines()]
+    assert reject["id"] == "k2" and reject["line"] == 2
+    assert reject["reason"] == "no facts: the template teacher writes from facts.product/features/actors"
+
+
+def test_default_rejects_path(tmp_path):
+    src = tmp_path / "c.jsonl"
+    write_jsonl(src, generate_concepts(2, seed=1), "concept")
+    synth(src, tmp_path / "raw.jsonl", TemplateTeacher(), show_progress=False)
+    assert (tmp_path / "raw.rejects.jsonl").read_text() == ""
+
+
+def test_bad_input_is_a_data_error(dg_data):
+    with pytest.raises(DataError, match=r"^concepts_broken.jsonl:2: invalid JSON: Expecting value"):
+        synth("concepts_broken.jsonl", "o.jsonl", TemplateTeacher(), show_progress=False)
+    with pytest.raises(DataError, match=r"^concepts_dup_id.jsonl:2: duplicate id 'k1' \(first on line 1\)$"):
+        synth("concepts_dup_id.jsonl", "o.jsonl", TemplateTeacher(), show_progress=False)
+    with pytest.raises(UsageError, match="input file not found: nope.jsonl"):
+        synth("nope.jsonl", "o.jsonl", TemplateTeacher(), show_progress=False)
+    assert not (dg_data / "o.jsonl").exists()
+
+
+class Flaky:
+    """A template teacher that dies on its ``fail_on``-th call and records what it was asked."""
+
+    name = "template"
+
+    def __init__(self, fail_on=None, batch_size=2):
+        self.batch_size, self.fail_on, self.calls, self.asked = batch_size, fail_on, 0, []
+
+    def write(self, concepts):
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise KeyboardInterrupt
+        self.asked += [c["id"] for c in concepts]
+        return TemplateTeacher().write(concepts)
+
+
+def test_resume_after_interruption_skips_finished_rows(tmp_path):
+    concepts = generate_concepts(9, seed=5)
+    concepts[4] = {"id": concepts[4]["id"], "concept": concepts[4]["concept"]}  # no facts -> rejects
+    src, out, rej = tmp_path / "c.jsonl", tmp_path / "raw.jsonl", tmp_path / "rej.jsonl"
+    write_jsonl(src, concepts, "concept")
+    assert isinstance(Flaky(), Teacher)
+    first = Flaky(fail_on=4)
+    with pytest.raises(KeyboardInterrupt):
+        synth(src, out, first, rejects=rej, show_progress=False)
+    assert not out.exists()  # only whole files appear under the final name
+    assert first.asked == [c["id"] for c in concepts[:6]]
+    assert len(partial_path(out).read_text().splitlines()) == 5 and len(rej.read_text().splitlines()) == 1
+    # a run killed in the middle of a write leaves half a line behind: it is cut, not kept
+    with open(partial_path(out), "a") as f:
+        f.write('{"id": "c0007", "conc')
+    second = Flaky()
+    result = synth(src, out, second, rejects=rej, show_progress=False)
+    assert second.asked == [c["id"] for c in concepts[6:]]
+    assert (result.total, result.written, result.rejected, result.resumed) == (9, 8, 1, 6)
+    written, rejected = _ids(out), _ids(rej)
+    assert sorted(written + rejected) == sorted(c["id"] for c in concepts)
+    assert rejected == [concepts[4]["id"]]
+    for line in out.read_text().splitlines():
+        assert validate(json.loads(line), "example-v1") == []
+
+
+def test_resume_refuses_a_changed_input(tmp_path):
+    concepts = generate_concepts(4, seed=2)
+    src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, concepts, "concept")
+    with pytest.raises(KeyboardInterrupt):
+        synth(src, out, Flaky(fail_on=2), show_progress=False)
+    write_jsonl(src, generate_concepts(4, seed=9), "concept")
+    with pytest.raises(DataError, match=r"raw.jsonl.partial:1: concept 'c0001' differs from the input file"):
+        synth(src, out, Flaky(), show_progress=False)
+    result = synth(src, out, Flaky(), restart=True, show_progress=False)
+    assert (result.written, result.resumed) == (4, 0)
+
+
+def test_fresh_run_after_a_finished_one_starts_over(tmp_path):
+    src, out, rej = tmp_path / "c.jsonl", tmp_path / "raw.jsonl", tmp_path / "rej.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=2), "concept")
+    synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    teacher = Flaky(batch_size=8)
+    result = synth(src, out, teacher, rejects=rej, show_progress=False)
+    assert result.resumed == 0 and len(teacher.asked) == 3
+
+
+def test_teacher_returning_wrong_count_is_an_error(tmp_path):
+    class Short:
+        name, batch_size = "short", 4
+
+        def write(self, concepts):
+            return [Draft(id=concepts[0]["id"], error="x")]
+
+    src = tmp_path / "c.jsonl"
+    write_jsonl(src, generate_concepts(2, seed=2), "concept")
+    with pytest.raises(RuntimeError, match="returned 1 drafts for 2 concepts"):
+        synth(src, tmp_path / "o.jsonl", Short(), show_progress=False)
+
+
+def test_same_file_twice_is_a_usage_error(tmp_path):
+    src = tmp_path / "c.jsonl"
+    write_jsonl(src, generate_concepts(1), "concept")
+    with pytest.raises(UsageError, match="three different files"):
+        synth(src, src, TemplateTeacher(), show_progress=False)

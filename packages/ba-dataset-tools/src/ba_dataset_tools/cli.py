@@ -1,0 +1,184 @@
+"""``ba-dataset-tools``: validate, audit, fix, filter, split, stats (argument parsing only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ba_io import UsageError, run_cli, write_json
+
+from . import __version__
+
+_EPILOG = """examples:
+  ba-dataset-tools validate train_fixed.jsonl --schema example-v2
+  ba-dataset-tools audit train.jsonl -o audit/train.json
+  ba-dataset-tools fix train.jsonl --fix-ids --convert-to-yaml-strings --validate \\
+      -o train_fixed.jsonl --rejects train_fixed.rejects.jsonl
+  ba-dataset-tools filter scored.jsonl --min-score 0.72 -o filtered.jsonl --rejects filtered.rejects.jsonl
+  ba-dataset-tools split filtered.jsonl --val-ratio 0.1 --seed 42 --train-out train.jsonl --val-out val.jsonl
+  ba-dataset-tools stats train_fixed.jsonl --json
+"""
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    return value
+
+
+def _sub(sub, name: str, help_: str, description: str, example: str) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help_, description=description, epilog=f"example:\n  {example}",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ba-dataset-tools", description="Check, repair and slice requirements datasets (JSONL rows "
+        "in v1 form, categories as JSON lists, or v2 form, categories as YAML strings).",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"ba-dataset-tools {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    v = _sub(sub, "validate", "check rows against example-v1 or example-v2",
+             "Check every row against a dataset schema; for example-v2 also parse each YAML category and "
+             "check its items (IDs FR001/NFR001/C001, description, priority High/Medium/Low). Prints one "
+             "'Error: FILE:LINE: path: message' line per problem; exit 1 when any.",
+             "ba-dataset-tools validate train_fixed.jsonl --schema example-v2")
+    v.add_argument("file", metavar="FILE")
+    v.add_argument("--schema", required=True, choices=("example-v1", "example-v2"))
+
+    a = _sub(sub, "audit", "report ID-format, size, YAML, missing-field and duplicate problems",
+             "Write the audit report (schemas/audit-report.schema.json) of a v1 or v2 file and print a "
+             "summary. Exit 0 even when problems are found (use --strict for exit 1).",
+             "ba-dataset-tools audit train.jsonl -o audit/train.json")
+    a.add_argument("file", metavar="FILE")
+    a.add_argument("-o", "--output", required=True, metavar="REPORT.json")
+    a.add_argument("--strict", action="store_true", help="exit 1 when any row is not valid")
+
+    f = _sub(sub, "fix", "fix ID formats and convert categories to YAML strings (v1 -> v2)",
+             "Repair every row: --fix-ids renumbers each category FR001, FR002, ... in order of appearance "
+             "(FR01, FR1, FR-1, fr_01 ...); --convert-to-yaml-strings turns JSON lists into YAML strings; "
+             "--validate checks each output row against example-v2. Rows that cannot be fixed go to "
+             "--rejects with line and reason. Fixing a fixed file changes nothing.",
+             "ba-dataset-tools fix train.jsonl --fix-ids --convert-to-yaml-strings --validate "
+             "-o train_fixed.jsonl --rejects train_fixed.rejects.jsonl")
+    f.add_argument("file", metavar="FILE")
+    f.add_argument("--fix-ids", action="store_true", help="renumber requirement IDs (FR001...)")
+    f.add_argument("--convert-to-yaml-strings", action="store_true", help="JSON lists -> YAML strings")
+    f.add_argument("--validate", action="store_true", help="validate every output row against example-v2")
+    f.add_argument("-o", "--output", required=True, metavar="OUT.jsonl")
+    f.add_argument("--rejects", help="rejects JSONL (default: OUT with .rejects.jsonl)")
+
+    fl = _sub(sub, "filter", "keep rows whose score reaches a threshold",
+              "Keep scored rows (ba-metric score output) with score >= --min-score; the others, rows "
+              "without a score and unreadable lines go to --rejects with the reason.",
+              "ba-dataset-tools filter scored.jsonl --min-score 0.72 -o filtered.jsonl --rejects rejects.jsonl")
+    fl.add_argument("file", metavar="FILE")
+    fl.add_argument("--min-score", type=_ratio, required=True)
+    fl.add_argument("-o", "--output", required=True, metavar="OUT.jsonl")
+    fl.add_argument("--rejects", help="rejects JSONL (default: OUT with .rejects.jsonl)")
+
+    s = _sub(sub, "split", "split into train and val, no concept in both",
+             "Deterministic train/val split by concept: rows with the same normalised concept text stay "
+             "together. Val gets about --val-ratio of the rows and at least one row when there are two.",
+             "ba-dataset-tools split filtered.jsonl --val-ratio 0.1 --seed 42 --train-out train.jsonl "
+             "--val-out val.jsonl")
+    s.add_argument("file", metavar="FILE")
+    s.add_argument("--val-ratio", type=_ratio, default=0.1, help="share of rows for val (default 0.1)")
+    s.add_argument("--seed", type=int, default=42)
+    s.add_argument("--train-out", required=True)
+    s.add_argument("--val-out", required=True)
+
+    st = _sub(sub, "stats", "rows, scores, requirements per category, priorities, domains, lengths",
+              "Describe a dataset file: rows, mean score, requirements per category, priority distribution, "
+              "domains, teachers and document length (words, approx tokens).",
+              "ba-dataset-tools stats train_fixed.jsonl --json")
+    st.add_argument("file", metavar="FILE")
+    st.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return p
+
+
+def _default_rejects(out: str) -> str:
+    return (out[:-len(".jsonl")] if out.endswith(".jsonl") else out) + ".rejects.jsonl"
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .validate import validate_file
+
+    report = validate_file(args.file, args.schema)
+    for line in report.errors:
+        print(f"Error: {line}", file=sys.stderr)
+    print(f"{args.file}: {report.rows} rows, {report.rows - report.invalid} valid, "
+          f"{report.invalid} invalid ({args.schema})")
+    return 1 if report.invalid else 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from .audit import audit_file, summary
+
+    report = audit_file(args.file)
+    write_json(args.output, report, "audit-report")
+    print(summary(report))
+    print(f"report -> {args.output}")
+    return 1 if args.strict and report["valid_examples"] < report["total_examples"] else 0
+
+
+def _fix(args: argparse.Namespace) -> int:
+    from .fix import fix_file
+
+    if not (args.fix_ids or args.convert_to_yaml_strings):
+        raise UsageError("nothing to do: give --fix-ids and/or --convert-to-yaml-strings")
+    rejects = args.rejects or _default_rejects(args.output)
+    r = fix_file(args.file, args.output, rejects, fix_ids=args.fix_ids,
+                 to_yaml=args.convert_to_yaml_strings, check=args.validate)
+    print(f"{r.rows} rows: {r.written} written -> {args.output}, {r.rejected} rejected -> {rejects}")
+    print(f"  rows fixed {r.fixed}, IDs changed {r.ids_changed}, categories converted {r.converted}, "
+          f"ids added {r.ids_added}")
+    return 0
+
+
+def _filter(args: argparse.Namespace) -> int:
+    from .selection import filter_file
+
+    rejects = args.rejects or _default_rejects(args.output)
+    r = filter_file(args.file, args.output, rejects, args.min_score)
+    print(f"{r.rows} rows: {r.kept} kept (score >= {args.min_score:g}) -> {args.output}, "
+          f"{r.rejected} rejected ({r.below} below the threshold) -> {rejects}")
+    return 0
+
+
+def _split(args: argparse.Namespace) -> int:
+    from .selection import split_file
+
+    r = split_file(args.file, args.train_out, args.val_out, val_ratio=args.val_ratio, seed=args.seed)
+    print(f"{r.train} train ({r.train_concepts} concepts) -> {args.train_out}, "
+          f"{r.val} val ({r.val_concepts} concepts) -> {args.val_out}")
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from .stats import format_stats, stats_file
+
+    s = stats_file(args.file)
+    print(json.dumps(s, indent=2, ensure_ascii=False) if args.json else format_stats(s))
+    return 0
+
+
+_COMMANDS = {"validate": _validate, "audit": _audit, "fix": _fix, "filter": _filter, "split": _split,
+             "stats": _stats}
+
+
+def _main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    return _COMMANDS[args.command](args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    sys.exit(run_cli(_main, argv))

@@ -1,0 +1,160 @@
+"""Reading dataset rows line by line, and the requirement categories inside them.
+
+Dataset rows come in two forms, told apart per row: v1 (categories as JSON lists of
+``{id, description, priority}``) and v2 (each category a YAML string of such a list, as
+``ba_metric.render_category`` writes it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from ba_io import UsageError
+from ba_metric import ParseError, load_yaml
+
+__all__ = [
+    "CATEGORIES",
+    "PREFIXES",
+    "PRIORITIES",
+    "TEXT_FIELDS",
+    "CategoryError",
+    "Line",
+    "id_pattern",
+    "item_problems",
+    "iter_lines",
+    "load_category",
+    "normalise_concept",
+    "row_form",
+]
+
+CATEGORIES = ("functional_requirements", "non_functional_requirements", "constraints")
+PREFIXES = {"functional_requirements": "FR", "non_functional_requirements": "NFR", "constraints": "C"}
+TEXT_FIELDS = ("concept", "title", "description")
+PRIORITIES = ("High", "Medium", "Low")
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One non-blank input line: ``row`` is the JSON object, or None with ``error`` set."""
+
+    number: int
+    raw: str
+    row: dict | None
+    error: str | None
+
+
+def iter_lines(path: str | os.PathLike[str]) -> Iterator[Line]:
+    """Every non-blank line of a JSONL file, readable or not (1-based line numbers).
+
+    Raises:
+        UsageError: the file is missing or is a directory.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"input file not found: {os.fspath(path)}" if not p.exists()
+                         else f"input is a directory, not a file: {os.fspath(path)}")
+    with open(p, "rb") as f:
+        for number, data in enumerate(f, start=1):
+            if number == 1 and data.startswith(_BOM):
+                data = data[len(_BOM):]
+            data = data.rstrip(b"\r\n")
+            try:
+                raw = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield Line(number, data.decode("utf-8", "replace"), None,
+                           f"invalid UTF-8: {exc.reason} at byte {exc.start}")
+                continue
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw, parse_constant=_no_constant)
+            except ValueError as exc:
+                col = f" (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+                msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                yield Line(number, raw, None, f"invalid JSON: {msg}{col}")
+                continue
+            if not isinstance(row, dict):
+                yield Line(number, raw, None, f"expected a JSON object, got {_kind(row)}")
+                continue
+            yield Line(number, raw, row, None)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "list",
+            dict: "object"}.get(type(value), type(value).__name__)
+
+
+class CategoryError(ValueError):
+    """A category value that is not a list of requirements (or YAML of one)."""
+
+
+def load_category(value: Any) -> tuple[list, str]:
+    """``(items, form)`` where form is ``"list"`` (v1) or ``"yaml"`` (v2 string).
+
+    Raises:
+        CategoryError: neither a list nor a YAML string holding a list.
+    """
+    if isinstance(value, list):
+        return value, "list"
+    if isinstance(value, str):
+        if not value.strip():
+            raise CategoryError("empty YAML string")
+        try:
+            data = load_yaml(value)
+        except ParseError as exc:
+            raise CategoryError(str(exc)) from None
+        if not isinstance(data, list):
+            raise CategoryError(f"YAML string holds {_kind(data)}, expected a list of requirements")
+        return data, "yaml"
+    raise CategoryError(f"expected a list or a YAML string, got {_kind(value)}")
+
+
+def row_form(row: dict) -> str:
+    """``example-v2`` when any category is a string, else ``example-v1``."""
+    return "example-v2" if any(isinstance(row.get(c), str) for c in CATEGORIES) else "example-v1"
+
+
+def id_pattern(prefix: str) -> str:
+    return f"^{prefix}\\d{{3}}$"
+
+
+def item_problems(item: Any, prefix: str) -> list[tuple[str, str]]:
+    """``[(field, message)]`` for one requirement item of a v2 document ("" = the item)."""
+    if not isinstance(item, dict):
+        return [("", f"expected a mapping with id, description and priority, got {_kind(item)}")]
+    out = []
+    rid = item.get("id")
+    if "id" not in item:
+        out.append(("", "'id' is a required property"))
+    elif not isinstance(rid, str) or re.fullmatch(f"{prefix}\\d{{3}}", rid) is None:
+        out.append(("id", f"{rid!r} does not match '{id_pattern(prefix)}'"))
+    desc = item.get("description")
+    if "description" not in item:
+        out.append(("", "'description' is a required property"))
+    elif not isinstance(desc, str) or not desc.strip():
+        out.append(("description", f"{desc!r} is not a non-empty string"))
+    if "priority" not in item:
+        out.append(("", "'priority' is a required property"))
+    elif item["priority"] not in PRIORITIES:
+        out.append(("priority", f"{item['priority']!r} is not one of {list(PRIORITIES)}"))
+    return out
+
+
+_PUNCT = re.compile(r"[^\w]+")
+
+
+def normalise_concept(text: Any) -> str:
+    """Lower case, punctuation and whitespace runs collapsed: the key for 'same concept'."""
+    return _PUNCT.sub(" ", str(text).lower()).strip()

@@ -1,0 +1,26 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def dst_data(monkeypatch, tmp_path, request):
+    """cwd = a tmp copy of tests/data, so messages show bare file names."""
+    for f in (request.path.parent / "data").iterdir():  # this package's data, whoever collects it
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _run(*args, cwd):
+    env = {"BA_NO_PROGRESS": "1", "PATH": os.environ.get("PATH", "")}
+    return subprocess.run([sys.executable, "-m", "ba_dataset_tools", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, env=env)
+
+
+@pytest.fixture
+def dst_cli():
+    """Run the real CLI (``python -m ba_dataset_tools``) in a subprocess."""
+    return _run

@@ -1,0 +1,97 @@
+import json
+
+from ba_io import validate
+
+import ba_dataset_tools
+
+
+def test_validate_exit_codes_and_exact_lines(dst_data, dst_cli):
+    r = dst_cli("validate", "v2_bad.jsonl", "--schema", "example-v2", cwd=dst_data)
+    assert r.returncode == 1
+    err = r.stderr.splitlines()
+    assert err[0] == "Error: v2_bad.jsonl:2: functional_requirements -> 1 -> id: 'FR1' does not match '^FR\\d{3}$'"
+    assert len(err) == 6
+    assert r.stdout == "v2_bad.jsonl: 6 rows, 1 valid, 5 invalid (example-v2)\n"
+
+
+def test_validate_missing_file_and_bad_schema(dst_data, dst_cli):
+    r = dst_cli("validate", "nope.jsonl", "--schema", "example-v2", cwd=dst_data)
+    assert (r.returncode, r.stderr) == (2, "Error: input file not found: nope.jsonl\n")
+    r = dst_cli("validate", "v2_bad.jsonl", "--schema", "concept", cwd=dst_data)
+    assert r.returncode == 2 and "invalid choice: 'concept'" in r.stderr
+
+
+def test_audit_then_fix_then_validate(dst_data, dst_cli):
+    r = dst_cli("audit", "legacy_v1.jsonl", "-o", "audit/train.json", cwd=dst_data)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "audit legacy_v1.jsonl: 7 examples (example-v1), 1 valid"
+    assert r.stdout.splitlines()[-1] == "report -> audit/train.json"
+    report = json.loads((dst_data / "audit/train.json").read_text())
+    assert validate(report, "audit-report") == []
+    assert report["id_format_issues"]["count"] == 6 and report["unreadable_lines"]["count"] == 1
+
+    r = dst_cli("fix", "legacy_v1.jsonl", "--fix-ids", "--convert-to-yaml-strings", "--validate",
+                "-o", "train_fixed.jsonl", "--rejects", "train_fixed.rejects.jsonl", cwd=dst_data)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ("7 rows: 5 written -> train_fixed.jsonl, 2 rejected -> train_fixed.rejects.jsonl\n"
+                        "  rows fixed 5, IDs changed 12, categories converted 15, ids added 1\n")
+    r = dst_cli("validate", "train_fixed.jsonl", "--schema", "example-v2", cwd=dst_data)
+    assert (r.returncode, r.stderr) == (0, "")
+
+    r = dst_cli("fix", "train_fixed.jsonl", "--fix-ids", "--convert-to-yaml-strings", "--validate",
+                "-o", "again.jsonl", cwd=dst_data)
+    assert r.stdout.splitlines()[1] == "  rows fixed 0, IDs changed 0, categories converted 0, ids added 0"
+    assert (dst_data / "again.jsonl").read_bytes() == (dst_data / "train_fixed.jsonl").read_bytes()
+    assert (dst_data / "again.rejects.jsonl").read_text() == ""
+
+
+def test_audit_strict(dst_data, dst_cli):
+    r = dst_cli("audit", "legacy_v1.jsonl", "-o", "a.json", "--strict", cwd=dst_data)
+    assert r.returncode == 1
+
+
+def test_fix_needs_an_action(dst_data, dst_cli):
+    r = dst_cli("fix", "legacy_v1.jsonl", "-o", "o.jsonl", cwd=dst_data)
+    assert (r.returncode, r.stderr) == (2, "Error: nothing to do: give --fix-ids and/or --convert-to-yaml-strings\n")
+
+
+def test_filter_and_split(dst_data, dst_cli):
+    r = dst_cli("filter", "scored.jsonl", "--min-score", "0.72", "-o", "f.jsonl", "--rejects", "f.rej.jsonl",
+                cwd=dst_data)
+    assert (r.returncode, r.stdout) == (0, "6 rows: 2 kept (score >= 0.72) -> f.jsonl, 4 rejected "
+                                           "(1 below the threshold) -> f.rej.jsonl\n")
+    r = dst_cli("split", "f.jsonl", "--val-ratio", "0.1", "--seed", "42", "--train-out", "t.jsonl",
+                "--val-out", "v.jsonl", cwd=dst_data)
+    assert (r.returncode, r.stdout) == (0, "1 train (1 concepts) -> t.jsonl, 1 val (1 concepts) -> v.jsonl\n")
+    r = dst_cli("split", "scored.jsonl", "--train-out", "t.jsonl", "--val-out", "v.jsonl", cwd=dst_data)
+    assert r.returncode == 1 and r.stderr.startswith("Error: scored.jsonl:5: invalid JSON: ")
+
+
+def test_stats_text_and_json(dst_data, dst_cli):
+    dst_cli("fix", "legacy_v1.jsonl", "--fix-ids", "--convert-to-yaml-strings", "-o", "x.jsonl", cwd=dst_data)
+    r = dst_cli("stats", "x.jsonl", "--json", cwd=dst_data)
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["rows"] == 5 and s["category_forms"] == {"yaml": 15}
+    assert s["score"]["mean"] == 0.81
+    assert s["requirements_per_category"]["functional_requirements"]["max"] == 3
+    assert s["requirements_per_category"]["non_functional_requirements"]["min"] == 1
+    assert s["priorities"]["all"] == {"High": 26, "Medium": 2, "Low": 2}
+    assert s["document_words"]["min"] > 30
+    r = dst_cli("stats", "legacy_v1.jsonl", cwd=dst_data)
+    assert r.returncode == 0
+    assert r.stdout.splitlines()[0] == "legacy_v1.jsonl: 6 rows, 1 unreadable lines"
+
+
+def test_version_and_help(dst_data, dst_cli):
+    r = dst_cli("--version", cwd=dst_data)
+    assert r.stdout == f"ba-dataset-tools {ba_dataset_tools.__version__}\n"
+    for cmd in ("validate", "audit", "fix", "filter", "split", "stats"):
+        r = dst_cli(cmd, "--help", cwd=dst_data)
+        assert r.returncode == 0 and "example:" in r.stdout
+
+
+def test_public_api():
+    assert ba_dataset_tools.__all__ == sorted(ba_dataset_tools.__all__)
+    for name in ba_dataset_tools.__all__:
+        assert hasattr(ba_dataset_tools, name)
