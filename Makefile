@@ -37,7 +37,7 @@ CONCEPTS  := $(A)/data/concepts-$(N_CONCEPTS)-s$(SEED).jsonl
 BASE_DIR  := $(A)/models/smollm2-135m-instruct
 ifeq ($(BASE),smollm2)
 BASE_SPEC := hf:$(BASE_DIR)
-BASE_DEP  := $(BASE_DIR)/config.json
+BASE_DEP  := $(BASE_DIR)/ba-llm-prepared.json
 else
 BASE_SPEC := $(BASE)
 BASE_DEP  :=
@@ -75,9 +75,9 @@ schemas: ## Copy the root schemas/ into ba-io's package data (a test fails on dr
 	cp schemas/*.json packages/ba-io/src/ba_io/schemas/
 
 # ---- phases ------------------------------------------------------------------------
-base-model: $(BASE_DIR)/config.json ## Convert the embedded SmolLM2 GGUF into bf16 safetensors
+base-model: $(BASE_DIR)/ba-llm-prepared.json ## Convert the embedded SmolLM2 GGUF into bf16 safetensors
 
-$(BASE_DIR)/config.json: $(STAMP)
+$(BASE_DIR)/ba-llm-prepared.json: $(STAMP)
 	$(BIN)/ba-llm prepare smollm2 --dest $(BASE_DIR)
 
 data: $(DATA)/train.jsonl ## 8.2 concepts -> teacher -> score -> filter -> train/val split
@@ -153,7 +153,7 @@ $(A)/reports/comparison.json: $(EVAL)/baseline.jsonl $(EVAL)/finetuned-$(QUANT).
 
 select: $(A)/benchmarks/select.json ## 8.1 benchmark CANDIDATES on the curated set and pick a base model
 
-$(A)/benchmarks/select.json: $(STAMP) $(if $(filter smollm2,$(CANDIDATES)),$(BASE_DIR)/config.json)
+$(A)/benchmarks/select.json: $(STAMP) $(if $(filter smollm2,$(CANDIDATES)),$(BASE_DIR)/ba-llm-prepared.json)
 	@mkdir -p $(@D)
 	$(TIMED) select -- $(BIN)/ba-eval benchmark $(foreach c,$(CANDIDATES),--models $(c)) --dataset curated \
 	  --limit $(SELECT_LIMIT) --output $@ --print-table

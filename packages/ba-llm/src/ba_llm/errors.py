@@ -1,20 +1,17 @@
-"""Error types used by ba-llm.
+"""Error types used by ba-llm: ba-io's, plus :class:`BackendError`.
 
-They are ba-io's exception classes (so ``ba_io.run_cli`` maps them to exit codes);
-a stand-in hierarchy is used only while ba-io is not installed.
+``DataError(path, line, message)`` is a bad file (exit 1 in a CLI); ``UsageError`` a bad
+call or a missing input (exit 2). :class:`BackendError` is a ``UsageError`` for a model
+that cannot be reached or loaded (server down, model not pulled, files missing, adapter
+for another base): its message says what to do.
 """
 from __future__ import annotations
 
-try:  # pragma: no cover - the branch depends on the environment
-    from ba_io import BaError, DataError, UsageError
-except ImportError:  # pragma: no cover
-    class BaError(Exception):
-        """Base class of ba-* errors."""
+from ba_io import BaError, DataError, UsageError
 
-    class DataError(BaError):
-        """A problem with an input file or artifact (exit 1)."""
 
-    class UsageError(BaError):
-        """A problem with how the tool was called (exit 2)."""
+class BackendError(UsageError):
+    """A model backend cannot serve the request; the message says what to do."""
 
-__all__ = ["BaError", "DataError", "UsageError"]
+
+__all__ = ["BaError", "DataError", "UsageError", "BackendError"]

@@ -1,0 +1,35 @@
+"""ba-llm: model specs, the one prompt renderer, base-model preparation and generation.
+
+Heavy modules (torch, transformers) are imported lazily, so ``import ba_llm`` and
+``ba_llm.prompt`` / ``ba_llm.models`` stay cheap.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Prompt": "prompt", "load_prompt": "prompt", "prompt_from_dict": "prompt", "default_prompt": "prompt",
+    "render_messages": "prompt", "render_chat_text": "prompt", "training_pair": "prompt",
+    "ModelSpec": "models", "parse_spec": "models", "resolve_spec": "models", "base_model_dir": "models",
+    "check_adapter": "models",
+    "prepare": "base_model", "find_smollm2_gguf": "base_model",
+    "Backend": "backends", "load_backend": "backends", "Completion": "backends",
+    "TransformersBackend": "backends", "LlamaCppBackend": "backends", "OllamaBackend": "backends",
+    "generate": "generation", "generate_with": "generation", "Decoding": "backends",
+    "BaError": "errors", "DataError": "errors", "UsageError": "errors", "BackendError": "errors",
+    "spec_info": "info",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ba_llm' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,425 @@
+"""Backends: one class per model kind, loaded once and asked many times.
+
+``load_backend(spec)`` -> :class:`TransformersBackend` (``smollm2``, ``hf:``),
+:class:`LlamaCppBackend` (``gguf:``) or :class:`OllamaBackend` (``ollama:``). Each takes
+chat message lists (rendered by :func:`ba_llm.prompt.render_messages`) and returns one
+:class:`Completion` per list, in order.
+"""
+from __future__ import annotations
+
+import os
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Sequence
+
+from .errors import BackendError, UsageError
+from .models import ModelSpec, parse_spec, resolve_spec
+from .prompt import render_chat_text
+
+__all__ = [
+    "Decoding",
+    "Completion",
+    "Backend",
+    "TransformersBackend",
+    "LlamaCppBackend",
+    "OllamaBackend",
+    "load_backend",
+    "DEFAULT_OLLAMA_HOST",
+]
+
+Messages = Sequence[dict[str, str]]
+DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+IM_END = "<|im_end|>"
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """Decoding settings shared by every backend.
+
+    Greedy by default. ``greedy=False`` samples with ``temperature`` and nucleus
+    ``top_p`` only (top-k and min-p are switched off in every backend) from ``seed``.
+    """
+
+    max_new_tokens: int = 768
+    greedy: bool = True
+    temperature: float = 0.7
+    top_p: float = 0.95
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise UsageError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if not self.greedy:
+            if self.temperature <= 0:
+                raise UsageError(f"temperature must be > 0 for sampling, got {self.temperature}")
+            if not 0 < self.top_p <= 1:
+                raise UsageError(f"top_p must be in (0, 1], got {self.top_p}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``decoding`` object of a prediction row."""
+        if self.greedy:
+            return {"mode": "greedy", "max_new_tokens": self.max_new_tokens}
+        return {"mode": "sample", "temperature": self.temperature, "top_p": self.top_p,
+                "max_new_tokens": self.max_new_tokens}
+
+
+@dataclass
+class Completion:
+    """One answer: raw text (the end-of-turn token excluded), token counts, timing."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    finish_reason: str  # "stop" | "length" | "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Backend(ABC):
+    """A loaded model. Use as a context manager or call :meth:`close`."""
+
+    name: str = "?"
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+
+    @abstractmethod
+    def complete(self, conversations: Sequence[Messages], decoding: Decoding = Decoding(), *,
+                 batch_size: int = 8, on_done: Callable[[int], None] | None = None) -> list[Completion]:
+        """Answer each conversation; ``on_done(n)`` is called as ``n`` more are finished."""
+
+    def info(self) -> dict[str, Any]:
+        return {"spec": self.spec.spec, "kind": self.spec.kind, "backend": self.name}
+
+    def close(self) -> None:
+        """Free the model."""
+
+    def __enter__(self) -> "Backend":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------- transformers
+
+
+class TransformersBackend(Backend):
+    """transformers on CPU (bf16 by default), batched with left padding.
+
+    Conversations are sorted by prompt length before batching to reduce padding; each
+    row's ``completion_tokens`` counts generated tokens before its first end-of-turn
+    token, and each row's ``latency_s`` is its batch's wall time divided equally among
+    the batch's rows (so the latencies of a run add up to its generation time).
+    """
+
+    name = "transformers"
+
+    def __init__(self, spec: ModelSpec, *, dtype: str = "bfloat16", merge_lora: bool = True) -> None:
+        super().__init__(spec)
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if dtype not in ("bfloat16", "float32"):
+            raise UsageError(f"dtype must be bfloat16 or float32, got {dtype!r}")
+        self.dtype = dtype
+        path = str(spec.path)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"{path}: cannot load the transformers model ({str(exc).splitlines()[0]})") from None
+        if spec.lora is not None:
+            from peft import PeftModel
+
+            try:
+                model = PeftModel.from_pretrained(model, str(spec.lora))
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise BackendError(
+                    f"{spec.lora}: cannot apply the adapter to {path} ({str(exc).splitlines()[0][:200]}); "
+                    "was it trained on this base?"
+                ) from None
+            if merge_lora:
+                model = model.merge_and_unload()
+        model.eval()
+        self.model = model
+        tok = self.tokenizer
+        tok.padding_side = "left"
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        self.stop_ids = self._stop_ids()
+        self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else self.stop_ids[0]
+
+    def _stop_ids(self) -> list[int]:
+        tok = self.tokenizer
+        ids: list[int] = []
+        cand = [tok.convert_tokens_to_ids(IM_END) if IM_END in tok.get_vocab() else None, tok.eos_token_id]
+        gen_eos = getattr(self.model.generation_config, "eos_token_id", None)
+        cand += gen_eos if isinstance(gen_eos, list) else [gen_eos]
+        for i in cand:
+            if i is not None and i not in ids:
+                ids.append(int(i))
+        if not ids:
+            raise BackendError(f"{self.spec.path}: the tokenizer has no end-of-sequence token")
+        return ids
+
+    def info(self) -> dict[str, Any]:
+        out = super().info()
+        out.update(path=str(self.spec.path), lora=str(self.spec.lora) if self.spec.lora else None,
+                   dtype=self.dtype, parameters=sum(p.numel() for p in self.model.parameters()),
+                   chat_template=self.tokenizer.chat_template)
+        return out
+
+    def render(self, messages: Messages) -> str:
+        return render_chat_text(self.tokenizer, messages, add_generation_prompt=True)
+
+    def complete(self, conversations: Sequence[Messages], decoding: Decoding = Decoding(), *,
+                 batch_size: int = 8, on_done: Callable[[int], None] | None = None) -> list[Completion]:
+        import torch
+        from transformers import GenerationConfig
+
+        if batch_size < 1:
+            raise UsageError(f"batch_size must be >= 1, got {batch_size}")
+        tok = self.tokenizer
+        texts = [self.render(m) for m in conversations]
+        # the chat template already holds the special tokens
+        lengths = [len(tok(t, add_special_tokens=False).input_ids) for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        if decoding.greedy:
+            gen_cfg = GenerationConfig(max_new_tokens=decoding.max_new_tokens, do_sample=False,
+                                       eos_token_id=self.stop_ids, pad_token_id=self.pad_id)
+        else:
+            gen_cfg = GenerationConfig(max_new_tokens=decoding.max_new_tokens, do_sample=True,
+                                       temperature=decoding.temperature, top_p=decoding.top_p, top_k=0,
+                                       eos_token_id=self.stop_ids, pad_token_id=self.pad_id)
+        results: list[Completion | None] = [None] * len(texts)
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
+            if decoding.seed is not None:
+                torch.manual_seed(decoding.seed + start)
+            t0 = time.perf_counter()
+            with torch.inference_mode():
+                out = self.model.generate(**enc, generation_config=gen_cfg)
+            elapsed = time.perf_counter() - t0
+            new = out[:, enc["input_ids"].shape[1]:].tolist()
+            for row, i in enumerate(idx):
+                toks = new[row]
+                cut = next((k for k, t in enumerate(toks) if t in self.stop_ids), None)
+                body = toks if cut is None else toks[:cut]
+                results[i] = Completion(
+                    text=tok.decode(body, skip_special_tokens=False),
+                    prompt_tokens=lengths[i],
+                    completion_tokens=len(body),
+                    latency_s=elapsed / len(idx),
+                    finish_reason="stop" if cut is not None else "length",
+                )
+            if on_done:
+                on_done(len(idx))
+        return [r for r in results if r is not None]
+
+    def close(self) -> None:
+        self.model = None  # type: ignore[assignment]
+
+
+# --------------------------------------------------------------------------- llama.cpp
+
+
+class LlamaCppBackend(Backend):
+    """llama-cpp-python (the optional extra ``ba-llm[gguf]``), one stream at a time.
+
+    The chat template is the one stored in the GGUF, applied by llama-cpp-python.
+    """
+
+    name = "llama.cpp"
+
+    def __init__(self, spec: ModelSpec, *, n_ctx: int = 4096, n_threads: int | None = None) -> None:
+        super().__init__(spec)
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise BackendError("gguf: models need llama-cpp-python; run `pip install 'ba-llm[gguf]'`") from None
+        kwargs: dict[str, Any] = dict(model_path=str(spec.path), n_ctx=n_ctx, verbose=False,
+                                      n_threads=n_threads or os.cpu_count() or 1)
+        if spec.lora is not None:
+            kwargs["lora_path"] = str(spec.lora)
+        try:
+            self.llm = Llama(**kwargs)
+        except (ValueError, RuntimeError, OSError) as exc:
+            what = f"{spec.path} with adapter {spec.lora}" if spec.lora else str(spec.path)
+            raise BackendError(f"{what}: llama.cpp cannot load it ({exc}); is it a GGUF model (and an adapter for this base)?") from None
+        self.n_ctx = n_ctx
+
+    def info(self) -> dict[str, Any]:
+        out = super().info()
+        meta = getattr(self.llm, "metadata", {}) or {}
+        out.update(path=str(self.spec.path), lora=str(self.spec.lora) if self.spec.lora else None,
+                   n_ctx=self.n_ctx, chat_template=meta.get("tokenizer.chat_template"))
+        return out
+
+    def complete(self, conversations: Sequence[Messages], decoding: Decoding = Decoding(), *,
+                 batch_size: int = 8, on_done: Callable[[int], None] | None = None) -> list[Completion]:
+        results = []
+        for n, messages in enumerate(conversations):
+            kwargs: dict[str, Any] = dict(messages=[dict(m) for m in messages], max_tokens=decoding.max_new_tokens,
+                                          stop=[IM_END])
+            if decoding.greedy:
+                kwargs.update(temperature=0.0, top_k=1)
+            else:
+                kwargs.update(temperature=decoding.temperature, top_p=decoding.top_p, top_k=0, min_p=0.0)
+            if decoding.seed is not None:
+                kwargs["seed"] = decoding.seed + n
+            self.llm.reset()
+            t0 = time.perf_counter()
+            try:
+                resp = self.llm.create_chat_completion(**kwargs)
+            except ValueError as exc:  # e.g. prompt longer than the context
+                raise BackendError(f"{self.spec.path}: {exc} (raise n_ctx or shorten the prompt)") from None
+            elapsed = time.perf_counter() - t0
+            choice = resp["choices"][0]
+            usage = resp.get("usage") or {}
+            results.append(Completion(
+                text=choice["message"]["content"] or "",
+                prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+                latency_s=elapsed,
+                finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
+            ))
+            if on_done:
+                on_done(1)
+        return results
+
+    def close(self) -> None:
+        llm = getattr(self, "llm", None)
+        if llm is not None:
+            llm.close()
+            self.llm = None
+
+
+# --------------------------------------------------------------------------- ollama
+
+
+class OllamaBackend(Backend):
+    """An Ollama server through the official ``ollama`` client (host from ``OLLAMA_HOST``).
+
+    Transient failures (HTTP 5xx, connection refused/reset, dropped connection) are
+    retried ``retries`` times in all with exponential backoff; each request has a
+    ``timeout`` in seconds.
+    """
+
+    name = "ollama"
+
+    def __init__(self, spec: ModelSpec, *, host: str | None = None, timeout: float = 120.0,
+                 retries: int = 3, backoff_s: float = 0.5, check: bool = True) -> None:
+        super().__init__(spec)
+        import ollama
+
+        self.host = host or os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
+        self.timeout = timeout
+        self.retries = max(1, retries)
+        self.backoff_s = backoff_s
+        self.model = spec.name or ""
+        self.client = ollama.Client(host=self.host, timeout=timeout)
+        if check:
+            self._check_pulled()
+
+    def _unreachable(self) -> BackendError:
+        return BackendError(f"Ollama is not reachable at {self.host}; start it with `ollama serve` (or set OLLAMA_HOST)")
+
+    def _not_pulled(self) -> BackendError:
+        return BackendError(f"Ollama model {self.model!r} is not available at {self.host}; run `ollama pull {self.model}`")
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        import httpx
+        import ollama
+
+        delay = self.backoff_s
+        for attempt in range(1, self.retries + 1):
+            try:
+                return fn()
+            except ollama.ResponseError as exc:
+                if exc.status_code == 404:
+                    raise self._not_pulled() from None
+                if exc.status_code < 500 or attempt == self.retries:
+                    raise BackendError(f"Ollama at {self.host} answered HTTP {exc.status_code}: {exc.error}") from None
+            except httpx.TimeoutException:
+                raise BackendError(
+                    f"Ollama at {self.host} did not answer within {self.timeout:g} s; raise the timeout or use a smaller model"
+                ) from None
+            except (ConnectionError, httpx.TransportError) as exc:
+                # ConnectionError: the client's wrapper for refused connections (also
+                # covers ConnectionResetError); TransportError: dropped / reset sockets
+                if attempt == self.retries:
+                    if isinstance(exc, (ConnectionRefusedError, httpx.ConnectError)) or type(exc) is ConnectionError:
+                        raise self._unreachable() from None
+                    raise BackendError(f"Ollama at {self.host}: connection failed {self.retries} times ({exc})") from None
+            time.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check_pulled(self) -> None:
+        resp = self._call(self.client.list)
+        names = set()
+        for m in resp.models or []:
+            name = getattr(m, "model", None) or getattr(m, "name", None)
+            if name:
+                names.add(name)
+                if name.endswith(":latest"):
+                    names.add(name[: -len(":latest")])
+        if self.model not in names:
+            raise self._not_pulled()
+
+    def info(self) -> dict[str, Any]:
+        out = super().info()
+        out.update(host=self.host, model=self.model, timeout_s=self.timeout)
+        return out
+
+    def complete(self, conversations: Sequence[Messages], decoding: Decoding = Decoding(), *,
+                 batch_size: int = 8, on_done: Callable[[int], None] | None = None) -> list[Completion]:
+        results = []
+        for n, messages in enumerate(conversations):
+            options: dict[str, Any] = {"num_predict": decoding.max_new_tokens}
+            if decoding.greedy:
+                options.update(temperature=0.0, top_k=1)
+            else:
+                options.update(temperature=decoding.temperature, top_p=decoding.top_p, top_k=0, min_p=0.0)
+            if decoding.seed is not None:
+                options["seed"] = decoding.seed + n
+            msgs = [dict(m) for m in messages]
+            t0 = time.perf_counter()
+            resp = self._call(lambda: self.client.chat(model=self.model, messages=msgs, options=options, stream=False))
+            elapsed = time.perf_counter() - t0
+            results.append(Completion(
+                text=(resp.message.content or "") if resp.message else "",
+                prompt_tokens=int(resp.prompt_eval_count or 0),
+                completion_tokens=int(resp.eval_count or 0),
+                latency_s=elapsed,
+                finish_reason="length" if resp.done_reason == "length" else "stop",
+            ))
+            if on_done:
+                on_done(1)
+        return results
+
+    def close(self) -> None:
+        client = getattr(self.client, "_client", None)
+        if client is not None:
+            client.close()
+
+
+# --------------------------------------------------------------------------- factory
+
+
+def load_backend(spec: str | ModelSpec, **options: Any) -> Backend:
+    """Resolve ``spec`` and load its backend once; ``options`` go to the backend class
+    (``dtype`` for transformers, ``n_ctx``/``n_threads`` for llama.cpp,
+    ``host``/``timeout``/``retries`` for ollama)."""
+    ms = parse_spec(spec) if isinstance(spec, str) else spec
+    if ms.kind == "ollama":
+        return OllamaBackend(ms, **options)
+    ms = resolve_spec(ms)
+    if ms.kind == "gguf":
+        return LlamaCppBackend(ms, **options)
+    return TransformersBackend(ms, **options)

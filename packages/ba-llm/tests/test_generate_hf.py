@@ -1,0 +1,106 @@
+"""The transformers backend on a tiny random Llama: batching, padding, rows."""
+from __future__ import annotations
+
+import pytest
+
+from ba_io import UsageError, validate
+from ba_llm import generate, load_backend
+from ba_llm.backends import Decoding, TransformersBackend
+from conftest import CONCEPTS
+
+
+@pytest.fixture(scope="module")
+def tiny_backend(tiny_model):
+    with load_backend(f"hf:{tiny_model}", dtype="float32") as b:
+        yield b
+
+
+def test_backend_setup(tiny_backend):
+    assert isinstance(tiny_backend, TransformersBackend)
+    tok = tiny_backend.tokenizer
+    assert tok.padding_side == "left"
+    assert tok.pad_token is not None  # was missing, set to eos
+    assert tok.convert_tokens_to_ids("<|im_end|>") in tiny_backend.stop_ids
+
+
+def test_batched_equals_one_at_a_time(tiny_backend, test_prompt):
+    kw = dict(max_new_tokens=12, progress=False)
+    batched = generate(tiny_backend, CONCEPTS, test_prompt, batch_size=4, **kw)
+    single = generate(tiny_backend, CONCEPTS, test_prompt, batch_size=1, **kw)
+    assert [r["text"] for r in batched] == [r["text"] for r in single]
+    assert [r["completion_tokens"] for r in batched] == [r["completion_tokens"] for r in single]
+    assert [r["prompt_tokens"] for r in batched] == [r["prompt_tokens"] for r in single]
+    # prompts of different lengths really were padded together
+    assert len({r["prompt_tokens"] for r in batched}) > 1
+
+
+def test_rows_validate_and_keep_input_order(tiny_backend, test_prompt, tiny_model):
+    rows = generate(tiny_backend, CONCEPTS, test_prompt, max_new_tokens=8, batch_size=3, run=2, progress=False)
+    assert [r["id"] for r in rows] == [c["id"] for c in CONCEPTS]
+    for r, c in zip(rows, CONCEPTS):
+        assert validate(r, "prediction") == []
+        assert r["concept"] == c["concept"]
+        assert r["model"] == f"hf:{tiny_model}"
+        assert r["prompt"] == "test" and r["prompt_sha256"] == test_prompt.sha256
+        assert r["run"] == 2 and r["seed"] is None
+        assert r["decoding"] == {"mode": "greedy", "max_new_tokens": 8}
+        assert r["backend"] == "transformers"
+        assert 0 <= r["completion_tokens"] <= 8
+        assert r["finish_reason"] == ("length" if r["completion_tokens"] == 8 else "stop")
+        assert "<|im_end|>" not in r["text"]
+
+
+def test_completion_tokens_stop_at_first_eos(tiny_backend, test_prompt, monkeypatch):
+    """Rows are cut at their first end-of-turn token; tokens after it (padding) are not counted."""
+    import torch
+
+    from ba_llm.prompt import render_messages
+
+    eos = tiny_backend.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    a, b = 40, 41
+    real_generate = tiny_backend.model.generate
+
+    def fake_generate(input_ids, attention_mask, generation_config):
+        n = input_ids.shape[0]
+        tails = [[a, b, eos, eos, eos], [a, b, a, b, a]][:n]
+        return torch.cat([input_ids, torch.tensor(tails)], dim=1)
+
+    monkeypatch.setattr(tiny_backend.model, "generate", fake_generate)
+    convs = [render_messages(test_prompt, c["concept"]) for c in (CONCEPTS[0], CONCEPTS[2])]
+    out = tiny_backend.complete(convs, Decoding(max_new_tokens=5), batch_size=2)
+    monkeypatch.setattr(tiny_backend.model, "generate", real_generate)
+    by_tokens = sorted(out, key=lambda c: c.completion_tokens)
+    assert [c.completion_tokens for c in by_tokens] == [2, 5]
+    assert [c.finish_reason for c in by_tokens] == ["stop", "length"]
+    assert by_tokens[0].text == tiny_backend.tokenizer.decode([a, b])
+    # latency: the batch's wall time shared equally
+    assert out[0].latency_s == out[1].latency_s > 0
+
+
+def test_sampling_is_reproducible_with_a_seed(tiny_backend, test_prompt):
+    kw = dict(max_new_tokens=10, greedy=False, temperature=1.0, top_p=0.9, seed=7, batch_size=5, progress=False)
+    a = generate(tiny_backend, CONCEPTS, test_prompt, **kw)
+    b = generate(tiny_backend, CONCEPTS, test_prompt, **kw)
+    assert [r["text"] for r in a] == [r["text"] for r in b]
+    assert a[0]["seed"] == 7 and a[0]["decoding"]["mode"] == "sample"
+    assert validate(a[0], "prediction") == []
+
+
+def test_lora_spec_changes_the_output(tiny_model, tiny_adapter, test_prompt):
+    kw = dict(max_new_tokens=10, progress=False, dtype="float32")
+    base = generate(f"hf:{tiny_model}", CONCEPTS[:2], test_prompt, **kw)
+    adapted = generate(f"hf:{tiny_model}+lora:{tiny_adapter}", CONCEPTS[:2], test_prompt, **kw)
+    assert adapted[0]["model"].endswith(f"+lora:{tiny_adapter}")
+    assert [r["text"] for r in base] != [r["text"] for r in adapted]
+
+
+def test_bad_inputs(tiny_backend, test_prompt):
+    with pytest.raises(UsageError, match="duplicate id"):
+        generate(tiny_backend, [CONCEPTS[0], CONCEPTS[0]], test_prompt, progress=False)
+    with pytest.raises(UsageError, match="'id' and 'concept'"):
+        generate(tiny_backend, [{"id": "x"}], test_prompt, progress=False)
+    with pytest.raises(UsageError, match="max_new_tokens"):
+        generate(tiny_backend, CONCEPTS, test_prompt, max_new_tokens=0, progress=False)
+    with pytest.raises(UsageError, match="dtype"):
+        TransformersBackend(tiny_backend.spec, dtype="float16")
+    assert generate(tiny_backend, [], test_prompt, progress=False) == []

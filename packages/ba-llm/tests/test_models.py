@@ -1,0 +1,93 @@
+"""Model specs: parsing, resolution and the one-line errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ba_io import UsageError
+from ba_llm.errors import BackendError
+from ba_llm.models import ModelSpec, check_adapter, parse_spec, resolve_spec
+
+
+@pytest.mark.parametrize("spec, kind, path, name, lora", [
+    ("smollm2", "smollm2", None, None, None),
+    ("smollm2+lora:out/lora", "smollm2", None, None, Path("out/lora")),
+    ("hf:models/base", "hf", Path("models/base"), None, None),
+    ("hf:models/base+lora:out/lora", "hf", Path("models/base"), None, Path("out/lora")),
+    ("gguf:m.gguf", "gguf", Path("m.gguf"), None, None),
+    ("gguf:m.gguf+lora:a.gguf", "gguf", Path("m.gguf"), None, Path("a.gguf")),
+    ("ollama:qwen2.5:0.5b", "ollama", None, "qwen2.5:0.5b", None),
+    ("  ollama:llama3  ", "ollama", None, "llama3", None),
+])
+def test_parse_spec(spec, kind, path, name, lora):
+    ms = parse_spec(spec)
+    assert isinstance(ms, ModelSpec)
+    assert (ms.kind, ms.path, ms.name, ms.lora) == (kind, path, name, lora)
+    assert ms.spec == spec.strip() and str(ms) == spec.strip()
+
+
+@pytest.mark.parametrize("spec, fragment", [
+    ("", "empty"),
+    ("llama", "unknown model spec"),
+    ("hf:", "nothing after"),
+    ("file:x", "unknown model spec"),
+    ("hf:x+adapter:y", "lora:PATH"),
+    ("hf:x+lora:", "lora:PATH"),
+    ("hf:x+lora:a+lora:b", "only one adapter"),
+    ("ollama:x+lora:y", "ollama models take no +lora"),
+    ("gguf:m.gguf+lora:dir", "GGUF adapter"),
+])
+def test_bad_specs(spec, fragment):
+    with pytest.raises(UsageError, match=None) as exc:
+        parse_spec(spec)
+    assert fragment in str(exc.value)
+
+
+def test_backend_names():
+    assert parse_spec("smollm2").backend == "transformers"
+    assert parse_spec("gguf:x.gguf").backend == "llama.cpp"
+    assert parse_spec("ollama:x").backend == "ollama"
+
+
+def test_smollm2_not_prepared(tmp_path, monkeypatch):
+    monkeypatch.setenv("BA_MODELS_DIR", str(tmp_path))
+    (tmp_path / "smollm2-135m-instruct").mkdir()  # exists but unfinished (no marker)
+    with pytest.raises(BackendError) as exc:
+        resolve_spec("smollm2")
+    assert "make base-model" in str(exc.value) and "ba-llm prepare smollm2" in str(exc.value)
+
+
+def test_smollm2_default_dir_is_under_cwd(tmp_path, monkeypatch):
+    monkeypatch.delenv("BA_MODELS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BackendError, match="artifacts/models/smollm2-135m-instruct"):
+        resolve_spec("smollm2")
+
+
+def test_missing_files(tmp_path, tiny_model):
+    with pytest.raises(BackendError, match="model directory not found"):
+        resolve_spec(f"hf:{tmp_path / 'nope'}")
+    with pytest.raises(BackendError, match="no config.json"):
+        resolve_spec(f"hf:{tmp_path}")
+    with pytest.raises(BackendError, match="GGUF file not found"):
+        resolve_spec(f"gguf:{tmp_path / 'x.gguf'}")
+    with pytest.raises(BackendError, match="not a PEFT adapter"):
+        resolve_spec(f"hf:{tiny_model}+lora:{tmp_path}")
+
+
+def test_adapter_for_the_right_base_resolves(tiny_model, tiny_adapter):
+    ms = resolve_spec(f"hf:{tiny_model}+lora:{tiny_adapter}")
+    assert ms.lora == tiny_adapter
+
+
+def test_adapter_for_another_base_is_refused(tmp_path, tiny_adapter):
+    from conftest import make_tiny_model
+
+    other = make_tiny_model(tmp_path / "other", hidden=32)
+    with pytest.raises(BackendError) as exc:
+        check_adapter(other, tiny_adapter)
+    msg = str(exc.value)
+    assert "another base model" in msg and "\n" not in msg
+    with pytest.raises(BackendError, match="another base model"):
+        resolve_spec(f"hf:{other}+lora:{tiny_adapter}")

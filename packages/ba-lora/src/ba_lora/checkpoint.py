@@ -1,0 +1,198 @@
+"""Resumable checkpoints: safetensors + JSON, committed atomically, no pickle.
+
+A checkpoint is ``OUTPUT/checkpoints/step-NNNNNNNN/`` holding
+
+* ``adapter_model.safetensors`` - the LoRA weights (peft state-dict names);
+* ``optimizer.safetensors`` - AdamW moments per parameter index;
+* ``state.json`` - optimizer hyper-parameters and step counters, the trainer state (epoch,
+  position in the epoch's data order, losses so far, early-stopping counters, timings);
+* ``rng-rank<R>.safetensors`` / ``rng-rank<R>.json`` - every process's torch / python /
+  numpy RNG states.
+
+It is written into ``step-NNNNNNNN.tmp/`` and renamed into place after every file is
+fsynced, so a run killed mid-write leaves only a ``.tmp`` directory, which resuming
+ignores and removes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ba_io import DataError
+
+__all__ = ["CHECKPOINTS", "save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints",
+           "capture_rng", "restore_rng", "optimizer_to_files", "optimizer_from_files"]
+
+CHECKPOINTS = "checkpoints"
+_STEP = re.compile(r"^step-(\d{8})$")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some filesystems refuse directory fsync
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=1) + "\n", encoding="utf-8")
+
+
+def list_checkpoints(root: Path) -> list[Path]:
+    """Complete checkpoints under ``root`` (``OUTPUT/checkpoints``), oldest first."""
+    if not root.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in root.iterdir() if (m := _STEP.match(p.name)) and (p / "state.json").is_file()]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(root: Path) -> Path | None:
+    found = list_checkpoints(root)
+    return found[-1] if found else None
+
+
+# ---------------------------------------------------------------- RNG state
+def capture_rng() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"cuda.{i}"] = s
+    version, state, gauss = random.getstate()
+    meta: dict[str, Any] = {"python": [version, list(state), gauss]}
+    try:
+        import numpy as np
+
+        name, keys, pos, has_gauss, cached = np.random.get_state()
+        meta["numpy"] = [name, [int(k) for k in keys], int(pos), int(has_gauss), float(cached)]
+    except ImportError:  # pragma: no cover
+        pass
+    return tensors, meta
+
+
+def restore_rng(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    torch.set_rng_state(tensors["torch"])
+    cuda = [tensors[k] for k in sorted(k for k in tensors if k.startswith("cuda."))]
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda)
+    version, state, gauss = meta["python"]
+    random.setstate((version, tuple(state), gauss))
+    if "numpy" in meta:
+        import numpy as np
+
+        name, keys, pos, has_gauss, cached = meta["numpy"]
+        np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+# ---------------------------------------------------------------- optimizer
+def optimizer_to_files(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Split an optimizer state dict into tensors (safetensors) and JSON."""
+    sd = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for idx, st in sd["state"].items():
+        for key, value in st.items():
+            if torch.is_tensor(value):
+                tensors[f"state.{idx}.{key}"] = value.detach().to("cpu").contiguous()
+            else:
+                scalars[f"{idx}.{key}"] = value
+    groups = []
+    for g in sd["param_groups"]:
+        groups.append({k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()})
+    return tensors, {"param_groups": groups, "scalars": scalars}
+
+
+def optimizer_from_files(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        _, idx, key = name.split(".", 2)
+        state.setdefault(int(idx), {})[key] = value
+    for name, value in meta.get("scalars", {}).items():
+        idx, key = name.split(".", 1)
+        state.setdefault(int(idx), {})[key] = value
+    groups = []
+    for g in meta["param_groups"]:
+        g = dict(g)
+        if isinstance(g.get("betas"), list):
+            g["betas"] = tuple(g["betas"])
+        groups.append(g)
+    return {"state": state, "param_groups": groups}
+
+
+# ---------------------------------------------------------------- save / load
+def save_checkpoint(root: Path, step: int, *, adapter: dict[str, torch.Tensor] | None,
+                    optimizer: torch.optim.Optimizer | None, state: dict[str, Any] | None,
+                    rank: int = 0, keep: int = 2, barrier: Callable[[], None] = lambda: None) -> Path:
+    """Write checkpoint ``step`` atomically (every process calls this; rank 0 writes the
+    shared files, each rank its RNG state) and keep the newest ``keep`` checkpoints."""
+    final = root / f"step-{step:08d}"
+    tmp = root / f"step-{step:08d}.tmp"
+    if rank == 0:
+        root.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+    barrier()
+    rng_t, rng_meta = capture_rng()
+    save_file(rng_t, str(tmp / f"rng-rank{rank}.safetensors"))
+    _write_json(tmp / f"rng-rank{rank}.json", rng_meta)
+    if rank == 0:
+        assert adapter is not None and optimizer is not None and state is not None
+        save_file({k: v.detach().to("cpu").contiguous() for k, v in adapter.items()},
+                  str(tmp / "adapter_model.safetensors"))
+        opt_t, opt_meta = optimizer_to_files(optimizer)
+        save_file(opt_t, str(tmp / "optimizer.safetensors"))
+        _write_json(tmp / "state.json", {"step": step, "optimizer": opt_meta, "trainer": state})
+    barrier()
+    if rank == 0:
+        for f in tmp.iterdir():
+            _fsync(f)
+        _fsync(tmp)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        _fsync(root)
+        for old in list_checkpoints(root)[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    barrier()
+    return final
+
+
+def load_checkpoint(path: Path, rank: int = 0) -> dict[str, Any]:
+    """Read a checkpoint: ``adapter``, ``optimizer`` (a state dict), ``trainer``, ``rng``."""
+    try:
+        meta = json.loads((path / "state.json").read_text(encoding="utf-8"))
+        adapter = load_file(str(path / "adapter_model.safetensors"))
+        opt_t = load_file(str(path / "optimizer.safetensors"))
+        rng_file = path / f"rng-rank{rank}.safetensors"
+        rng = None
+        if rng_file.is_file():
+            rng = (load_file(str(rng_file)),
+                   json.loads((path / f"rng-rank{rank}.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(path, None, f"unreadable checkpoint ({exc}); delete it to resume from an older one") from None
+    return {
+        "step": meta["step"],
+        "adapter": adapter,
+        "optimizer": optimizer_from_files(opt_t, meta["optimizer"]),
+        "trainer": meta["trainer"],
+        "rng": rng,
+    }
+
+
+def remove_partial(root: Path) -> None:
+    """Delete ``*.tmp`` checkpoint directories left by a killed run."""
+    if root.is_dir():
+        for p in root.iterdir():
+            if p.name.endswith(".tmp") and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)

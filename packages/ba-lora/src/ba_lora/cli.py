@@ -1,0 +1,96 @@
+"""``ba-lora``: train a LoRA adapter, merge it, export it for Ollama / llama.cpp."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from ba_io import run_cli
+
+from . import __version__
+from .config import add_config_arguments, config_from_namespace
+
+EPILOG_TRAIN = """example:
+  ba-lora train --train artifacts/data/template/train_fixed.jsonl \\
+      --val artifacts/data/template/val_fixed.jsonl --output artifacts/finetuning/smollm2-bf16 \\
+      --base-model hf:artifacts/models/smollm2-135m-instruct --quantization bf16 --epochs 3 --resume
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ba-lora",
+        description="LoRA fine-tuning on BA requirements documents, with merge and Ollama/GGUF export.",
+        epilog="example: ba-lora train --train train.jsonl --val val.jsonl --output out/ --base-model smollm2",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a LoRA adapter on v2 examples",
+                       description="Train a LoRA adapter: answer-only loss, no compute on padding, checkpoints "
+                                   "every --save-steps and each epoch, --resume after an interruption. "
+                                   "Runs unchanged under `accelerate launch` (DDP).",
+                       epilog=EPILOG_TRAIN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_arguments(t)
+    t.add_argument("--debug", action="store_true", help="show the traceback of an error")
+
+    m = sub.add_parser("merge", help="merge an adapter into its base model (bf16 safetensors)",
+                       epilog="example: ba-lora merge --adapter artifacts/finetuning/smollm2-bf16 "
+                              "--output artifacts/models/smollm2-ba-merged")
+    m.add_argument("--adapter", required=True, metavar="DIR", help="adapter directory written by ba-lora train")
+    m.add_argument("--output", required=True, metavar="DIR", help="directory for the merged model")
+    m.add_argument("--base-model", metavar="SPEC", help="base model (default: the one training_info.json records)")
+    m.add_argument("--debug", action="store_true", help="show the traceback of an error")
+
+    e = sub.add_parser("export", help="write an Ollama Modelfile and a llama.cpp GGUF LoRA adapter",
+                       epilog="example: ba-lora export --adapter artifacts/finetuning/smollm2-bf16 "
+                              "--output artifacts/ollama/smollm2-ba --name smollm2-ba\n"
+                              "then:    ollama create smollm2-ba -f artifacts/ollama/smollm2-ba/Modelfile",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("--adapter", required=True, metavar="DIR", help="adapter directory written by ba-lora train")
+    e.add_argument("--output", required=True, metavar="DIR", help="directory for Modelfile and adapter.gguf")
+    e.add_argument("--name", help="model name for the GGUF metadata and the printed `ollama create` line "
+                                  "(default: the output directory's name)")
+    e.add_argument("--from", dest="from_", metavar="BASE",
+                   help="Modelfile FROM: an Ollama model or GGUF file of the same base weights "
+                        "(default: the GGUF a ba-llm-prepared base came from)")
+    e.add_argument("--base-model", metavar="SPEC", help="base model (default: the one training_info.json records)")
+    e.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    return p
+
+
+def _main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "train":
+        from .trainer import train
+
+        info = train(config_from_namespace(args))
+        if os.environ.get("RANK", "0") != "0":  # one summary from a multi-process run
+            return 0
+        last = info["epochs"][-1] if info["epochs"] else {}
+        print(json.dumps({"output": args.output, "status": info["status"], "steps": info["steps"],
+                          "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),
+                          "tokens_per_second": info["tokens_per_second"]}))
+    elif args.command == "merge":
+        from .export import merge_adapter
+
+        out = merge_adapter(args.adapter, args.output, base=args.base_model)
+        print(f"{out}: merged model (bf16 safetensors)")
+    else:
+        from .export import export_ollama
+
+        res = export_ollama(args.adapter, args.output, name=args.name, from_=args.from_, base=args.base_model)
+        print(f"{res['modelfile']}: Modelfile (FROM {res['from']}), {res['adapter']}: GGUF LoRA adapter")
+        print(f"build it with: ollama create {res['name']} -f {res['modelfile']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run_cli(_main, argv))
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m ba_lora.cli` under accelerate launch
+    main()

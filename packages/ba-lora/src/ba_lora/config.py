@@ -1,0 +1,169 @@
+"""The training configuration: one dataclass whose fields carry their CLI help.
+
+``ba-lora train`` builds its argparse flags from :class:`TrainConfig` (field ``name`` ->
+flag ``--name``), so the CLI, the library and ``training_info.json`` share one list of
+parameters and one set of defaults. :meth:`TrainConfig.check` rejects bad combinations
+with a :class:`ba_io.UsageError` naming every field involved.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
+
+from ba_io import UsageError
+
+__all__ = ["TrainConfig", "QUANTIZATIONS", "ATTENTION_MODULES", "add_config_arguments", "config_from_namespace"]
+
+QUANTIZATIONS = ("bnb4", "bf16", "fp32")
+ATTENTION_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+def _f(default: Any, help: str, **meta: Any) -> Any:
+    return field(default=default, metadata={"help": help, **meta})
+
+
+@dataclass
+class TrainConfig:
+    """Every parameter of a LoRA training run (the CLI flags of ``ba-lora train``)."""
+
+    train: str = _f(None, "training set, v2 examples (JSONL, schemas/example-v2)", required=True, metavar="FILE")
+    output: str = _f(None, "output directory (adapter, tokenizer, prompt.json, training_info.json, logs)",
+                     required=True, metavar="DIR")
+    val: str | None = _f(None, "validation set, v2 examples; enables validation loss, early stopping and --eval-metric",
+                         metavar="FILE")
+    base_model: str = _f("smollm2", "base model: a ba-llm spec (smollm2, hf:DIR) or a transformers model directory",
+                         metavar="SPEC")
+    prompt: str | None = _f(None, "prompt file (schemas/prompt); default: ba-llm's packaged prompt", metavar="FILE")
+    epochs: int = _f(3, "number of passes over the training set")
+    lr: float = _f(2e-4, "peak learning rate (AdamW; linear warm-up then linear decay to 0)")
+    batch_size: int = _f(1, "samples per micro-batch (forward pass), dynamically padded")
+    grad_accum: int = _f(8, "micro-batches per optimizer step; a step averages over the answer tokens of "
+                            "batch_size x grad_accum samples, however many processes share them")
+    lora_r: int = _f(8, "LoRA rank")
+    lora_alpha: float = _f(32, "LoRA alpha (scaling = alpha / r)")
+    lora_dropout: float = _f(0.05, "dropout on the LoRA input")
+    target_modules: str = _f("attention", "modules that get adapters: 'attention' (q,k,v,o projections), "
+                                          "'all-linear', or a comma-separated list of module names", metavar="SPEC")
+    max_length: int = _f(2048, "longest tokenised sample; longer ones lose the end of their answer")
+    seed: int = _f(42, "seed for the adapter initialisation, the data order and dropout")
+    quantization: str = _f("bf16", "base weights: bf16 or fp32, or bnb4 (4-bit NF4, needs bitsandbytes)",
+                           choices=QUANTIZATIONS)
+    train_limit: int | None = _f(None, "use only the first N training rows", metavar="N")
+    val_limit: int | None = _f(None, "use only the first N validation rows", metavar="N")
+    max_steps: int | None = _f(None, "stop after N optimizer steps in total (status max_steps)", metavar="N")
+    save_steps: int = _f(10, "also checkpoint every N optimizer steps (0: only at the end of each epoch)", metavar="N")
+    save_total_limit: int = _f(2, "keep the newest N checkpoints", metavar="N")
+    resume: bool = _f(False, "continue from the newest checkpoint in --output (starts fresh when there is none)")
+    overwrite: bool = _f(False, "delete an earlier run's checkpoints and results in --output and start over")
+    keep_checkpoints: bool = _f(False, "keep output/checkpoints/ after a successful run")
+    warmup_ratio: float = _f(0.03, "fraction of the optimizer steps used for linear learning-rate warm-up")
+    weight_decay: float = _f(0.0, "AdamW weight decay")
+    max_grad_norm: float = _f(1.0, "clip the gradient norm per optimizer step (0: no clipping)")
+    early_stopping_patience: int = _f(2, "stop after N epochs without a validation-loss improvement (0: never)",
+                                      metavar="N")
+    early_stopping_min_delta: float = _f(0.01, "smallest validation-loss decrease that counts as an improvement")
+    eval_metric: int = _f(0, "each epoch, generate (greedy) for the first K validation concepts and report the "
+                             "mean BA metric (0: off)", metavar="K")
+    eval_max_new_tokens: int = _f(512, "token limit of the --eval-metric generations", metavar="N")
+    micro_batch_tokens: int = _f(0, "let a micro-batch take more than --batch-size samples while its padded size "
+                                    "stays within N tokens (same gradient; faster on a GPU). 0: off", metavar="N")
+    gradient_checkpointing: bool = _f(False, "recompute activations in the backward pass (less memory, ~30%% slower)")
+
+    # ------------------------------------------------------------------ checks
+    def check(self) -> "TrainConfig":
+        """Raise :class:`UsageError` for a bad value or combination; return self."""
+        positive = ("epochs", "batch_size", "grad_accum", "lora_r", "eval_max_new_tokens")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{_flag(name)} must be at least 1 (got {getattr(self, name)})")
+        for name in ("train_limit", "val_limit", "max_steps"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UsageError(f"--{_flag(name)} must be at least 1 (got {value})")
+        for name in ("save_steps", "save_total_limit", "early_stopping_patience", "eval_metric",
+                     "micro_batch_tokens", "weight_decay", "max_grad_norm", "early_stopping_min_delta"):
+            if getattr(self, name) < 0:
+                raise UsageError(f"--{_flag(name)} must not be negative (got {getattr(self, name)})")
+        if not self.lr > 0:
+            raise UsageError(f"--lr must be positive (got {self.lr})")
+        if not self.lora_alpha > 0:
+            raise UsageError(f"--lora-alpha must be positive (got {self.lora_alpha})")
+        if not 0 <= self.lora_dropout < 1:
+            raise UsageError(f"--lora-dropout must be in [0, 1) (got {self.lora_dropout})")
+        if not 0 <= self.warmup_ratio < 1:
+            raise UsageError(f"--warmup-ratio must be in [0, 1) (got {self.warmup_ratio})")
+        if self.max_length < 16:
+            raise UsageError(f"--max-length must be at least 16 (got {self.max_length})")
+        if self.quantization not in QUANTIZATIONS:
+            raise UsageError(f"--quantization must be one of {', '.join(QUANTIZATIONS)} (got {self.quantization!r})")
+        if self.save_total_limit < 1:
+            raise UsageError(f"--save-total-limit must be at least 1 (got {self.save_total_limit})")
+        # combinations: name every field involved
+        if self.resume and self.overwrite:
+            raise UsageError("--resume and --overwrite exclude each other: continue the run or start over, not both")
+        if self.val is None:
+            if self.val_limit is not None:
+                raise UsageError("--val-limit is set but --val is not: give a validation file or drop --val-limit")
+            if self.eval_metric:
+                raise UsageError("--eval-metric needs --val: the metric is computed on validation concepts")
+        if self.val_limit is not None and self.eval_metric > self.val_limit:
+            raise UsageError(f"--eval-metric ({self.eval_metric}) exceeds --val-limit ({self.val_limit}): "
+                             "the metric can use at most the validation rows kept")
+        if self.micro_batch_tokens and self.micro_batch_tokens < self.max_length:
+            raise UsageError(f"--micro-batch-tokens ({self.micro_batch_tokens}) is below --max-length "
+                             f"({self.max_length}): a micro-batch must fit one sample of the longest length")
+        if self.lora_alpha and self.lora_r and self.target_modules.strip() in ("", ","):
+            raise UsageError("--target-modules is empty: use attention, all-linear or a list of module names")
+        return self
+
+    def target_module_list(self) -> list[str] | str:
+        """What peft's ``LoraConfig(target_modules=...)`` gets."""
+        spec = self.target_modules.strip()
+        if spec == "attention":
+            return list(ATTENTION_MODULES)
+        if spec == "all-linear":
+            return "all-linear"
+        names = [s.strip() for s in spec.split(",") if s.strip()]
+        if not names:
+            raise UsageError("--target-modules is empty: use attention, all-linear or a list of module names")
+        return names
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every parameter, after defaults (``training_info.json`` ``parameters``)."""
+        return asdict(self)
+
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per :class:`TrainConfig` field to ``parser``."""
+    for f in fields(TrainConfig):
+        meta = dict(f.metadata)
+        flag = f"--{_flag(f.name)}"
+        kwargs: dict[str, Any] = {"dest": f.name, "help": meta.get("help", "")}
+        default = None if f.default is MISSING else f.default
+        if f.type in ("bool", bool):
+            kwargs["action"] = "store_true"
+        else:
+            typ = str(f.type)
+            kwargs["type"] = int if typ.startswith("int") else float if typ.startswith("float") else str
+            if "choices" in meta:
+                kwargs["choices"] = meta["choices"]
+            kwargs["metavar"] = meta.get("metavar") or {int: "N", float: "X"}.get(kwargs["type"], "VALUE")
+            if "choices" in meta:
+                kwargs.pop("metavar")
+            if meta.get("required"):
+                kwargs["required"] = True
+            elif default is not None:
+                kwargs["help"] += " (default: %(default)s)"
+        kwargs["default"] = default
+        parser.add_argument(flag, **kwargs)
+
+
+def config_from_namespace(ns: argparse.Namespace) -> TrainConfig:
+    """Build and check a :class:`TrainConfig` from parsed arguments."""
+    values = {f.name: getattr(ns, f.name) for f in fields(TrainConfig) if hasattr(ns, f.name)}
+    return TrainConfig(**values).check()

@@ -1,0 +1,259 @@
+"""After training: merge the adapter into the base (bf16 safetensors) and export it for
+Ollama / llama.cpp (a GGUF LoRA adapter and a Modelfile).
+
+The GGUF adapter follows llama.cpp's ``convert_lora_to_gguf.py``: ``general.type =
+adapter``, ``adapter.type = lora``, ``adapter.lora.alpha``; tensors named after the base
+model's GGUF tensors plus ``.lora_a`` / ``.lora_b`` (``blk.0.attn_q.weight.lora_a``),
+``lora_a`` = PEFT ``lora_A`` (rank x in), ``lora_b`` = PEFT ``lora_B`` (out x rank), with
+the rows of the q / k ``lora_B`` permuted the way the converter permutes Llama's q / k
+weights.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ba_io import DataError, UsageError, read_json, write_json
+
+from .modeling import resolve_base_dir
+
+__all__ = ["adapter_base_dir", "merge_adapter", "write_gguf_adapter", "modelfile_text", "export_ollama",
+           "CHATML_OLLAMA_TEMPLATE"]
+
+# Ollama's Go-template rendering of ChatML, identical to the Hugging Face ChatML template
+# with add_generation_prompt=True.
+CHATML_OLLAMA_TEMPLATE = """{{- if .Messages }}
+{{- if .System }}<|im_start|>system
+{{ .System }}<|im_end|>
+{{ end }}
+{{- range $i, $_ := .Messages }}
+{{- $last := eq (len (slice $.Messages $i)) 1 -}}
+{{- if eq .Role "user" }}<|im_start|>user
+{{ .Content }}<|im_end|>
+{{ else if eq .Role "assistant" }}<|im_start|>assistant
+{{ .Content }}{{ if not $last }}<|im_end|>
+{{ end }}
+{{- end }}
+{{- if and (ne .Role "assistant") $last }}<|im_start|>assistant
+{{ end }}
+{{- end }}
+{{- else }}
+{{- if .System }}<|im_start|>system
+{{ .System }}<|im_end|>
+{{ end }}{{ if .Prompt }}<|im_start|>user
+{{ .Prompt }}<|im_end|>
+{{ end }}<|im_start|>assistant
+{{ end }}{{ .Response }}{{ if .Response }}<|im_end|>{{ end }}"""
+
+PREPARED_MARKER = "ba-llm-prepared.json"  # written by `ba-llm prepare` into a prepared base directory
+
+# model_type -> (gguf architecture, permute q/k rows like convert_hf_to_gguf's LlamaModel)
+_ARCHS = {"llama": ("LLAMA", True), "mistral": ("LLAMA", True), "qwen2": ("QWEN2", False)}
+
+
+def _adapter_files(adapter_dir: Path) -> None:
+    if not (adapter_dir / "adapter_config.json").is_file():
+        raise UsageError(f"{adapter_dir}: not a PEFT adapter directory (no adapter_config.json)")
+    if not (adapter_dir / "adapter_model.safetensors").is_file():
+        raise DataError(adapter_dir, None, "no adapter_model.safetensors (adapters must be saved with safetensors)")
+
+
+def adapter_base_dir(adapter_dir: Path, base: str | None = None) -> Path:
+    """The base model directory of an adapter: ``base`` if given, else the one its
+    ``training_info.json`` records, else ``base_model_name_or_path`` when it is a directory."""
+    if base:
+        return resolve_base_dir(base)
+    info_path = adapter_dir / "training_info.json"
+    if info_path.is_file():
+        info = read_json(info_path)
+        path = info.get("base_model_path")
+        if path and Path(path).is_dir():
+            return Path(path)
+        return resolve_base_dir(info["base_model"])
+    cfg = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
+    name = cfg.get("base_model_name_or_path")
+    if name and Path(name).is_dir():
+        return Path(name)
+    raise UsageError(f"{adapter_dir}: cannot tell the base model (no training_info.json); pass --base-model")
+
+
+def merge_adapter(adapter_dir: str | Path, output: str | Path, base: str | None = None) -> Path:
+    """Merge the adapter into its base and save a bf16 safetensors model (+ tokenizer,
+    prompt.json) into ``output``, written to ``output.tmp`` first and renamed."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    adapter_dir, output = Path(adapter_dir), Path(output)
+    _adapter_files(adapter_dir)
+    base_dir = adapter_base_dir(adapter_dir, base)
+    model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
+    model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    model = model.to(torch.bfloat16)
+    tok_dir = adapter_dir if (adapter_dir / "tokenizer_config.json").is_file() else base_dir
+    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+    tmp = output.with_name(output.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        model.save_pretrained(str(tmp), safe_serialization=True)
+        tokenizer.save_pretrained(str(tmp))
+        for name in ("prompt.json", "training_info.json"):
+            if (adapter_dir / name).is_file():
+                shutil.copyfile(adapter_dir / name, tmp / (name if name == "prompt.json" else "adapter_training_info.json"))
+        if output.exists():
+            shutil.rmtree(output)
+        os.replace(tmp, output)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return output
+
+
+def _permute_rows(b: torch.Tensor, n_head: int) -> torch.Tensor:
+    out = b.shape[0]
+    return b.reshape(n_head, 2, out // n_head // 2, *b.shape[1:]).swapaxes(1, 2).reshape(b.shape)
+
+
+def write_gguf_adapter(adapter_dir: str | Path, path: str | Path, base: str | None = None,
+                       name: str | None = None) -> Path:
+    """Write the PEFT adapter as a llama.cpp GGUF LoRA adapter (f32 tensors), atomically."""
+    import gguf
+    from safetensors.torch import load_file
+
+    adapter_dir, path = Path(adapter_dir), Path(path)
+    _adapter_files(adapter_dir)
+    acfg = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
+    if acfg.get("use_rslora") or acfg.get("alpha_pattern") or acfg.get("rank_pattern") or acfg.get("use_dora"):
+        raise UsageError(f"{adapter_dir}: rsLoRA / DoRA / per-module ranks have no llama.cpp adapter form")
+    base_dir = adapter_base_dir(adapter_dir, base)
+    hp = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
+    mtype = hp.get("model_type")
+    if mtype not in _ARCHS:
+        raise UsageError(f"GGUF export supports {', '.join(sorted(_ARCHS))} models, not {mtype!r}")
+    arch_name, permute = _ARCHS[mtype]
+    arch = getattr(gguf.MODEL_ARCH, arch_name)
+    n_layers = hp["num_hidden_layers"]
+    n_head = hp["num_attention_heads"]
+    n_kv = hp.get("num_key_value_heads") or n_head
+    names = gguf.get_tensor_name_map(arch, n_layers)
+    weights = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    pairs: dict[str, dict[str, torch.Tensor]] = {}
+    for key, t in weights.items():
+        for part, slot in ((".lora_A.weight", "a"), (".lora_B.weight", "b")):
+            if key.endswith(part):
+                module = key[: -len(part)].removeprefix("base_model.model.")
+                pairs.setdefault(module, {})[slot] = t.to(torch.float32)
+                break
+        else:
+            raise DataError(adapter_dir / "adapter_model.safetensors", None,
+                            f"unexpected tensor {key} (only LoRA A/B matrices can be exported)")
+    tmp = path.with_name(path.name + ".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[arch])
+    try:
+        writer.add_type(gguf.GGUFType.ADAPTER)
+        writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
+        writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(acfg["lora_alpha"]))
+        if name:
+            writer.add_name(name)
+        for module in sorted(pairs):
+            ab = pairs[module]
+            if set(ab) != {"a", "b"}:
+                raise DataError(adapter_dir, None, f"{module}: lora_A or lora_B missing")
+            gname = names.get_name(module)
+            if gname is None or module.endswith("lm_head") or module.endswith("embed_tokens"):
+                raise UsageError(f"{module}: no llama.cpp LoRA mapping (adapt attention / MLP projections only)")
+            b = ab["b"]
+            if permute and module.endswith("q_proj"):
+                b = _permute_rows(b, n_head)
+            elif permute and module.endswith("k_proj"):
+                b = _permute_rows(b, n_kv)
+            writer.add_tensor(f"{gname}.weight.lora_a", ab["a"].contiguous().numpy())
+            writer.add_tensor(f"{gname}.weight.lora_b", b.contiguous().numpy())
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        os.replace(tmp, path)
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _quote(text: str, what: str) -> str:
+    if '"""' in text:
+        raise DataError(what, None, 'contains """, which a Modelfile cannot quote')
+    return f'"""{text}"""'
+
+
+def modelfile_text(from_: str, adapter_file: str, prompt: dict[str, Any], tokenizer_template: str,
+                   num_ctx: int = 4096, source: str = "") -> str:
+    """An Ollama Modelfile: FROM base, ADAPTER, ChatML TEMPLATE, SYSTEM, demo MESSAGEs, stops."""
+    if "<|im_start|>" not in (tokenizer_template or ""):
+        raise UsageError("only ChatML chat templates (<|im_start|> ... <|im_end|>) can be exported to Ollama")
+    lines = [f"# Written by ba-lora export{f' from {source}' if source else ''}.",
+             "# Build it with: ollama create NAME -f Modelfile",
+             f"FROM {from_}", f"ADAPTER {adapter_file}",
+             f"TEMPLATE {_quote(CHATML_OLLAMA_TEMPLATE, 'template')}",
+             f"SYSTEM {_quote(prompt['system'], 'prompt.json system')}"]
+    for demo in prompt.get("demos") or []:
+        user = prompt["user_template"].format(concept=demo["concept"])
+        lines.append(f"MESSAGE user {_quote(user, 'prompt.json demo')}")
+        lines.append(f"MESSAGE assistant {_quote(demo['document'], 'prompt.json demo')}")
+    lines += ['PARAMETER stop "<|im_end|>"', 'PARAMETER stop "<|im_start|>"', 'PARAMETER stop "<|endoftext|>"',
+              "PARAMETER temperature 0", f"PARAMETER num_ctx {num_ctx}"]
+    return "\n".join(lines) + "\n"
+
+
+def _default_from(base_dir: Path) -> str | None:
+    """The GGUF a ba-llm-prepared SmolLM2 base was converted from (the weights trained on)."""
+    marker = base_dir / PREPARED_MARKER
+    if not marker.is_file():
+        return None
+    from ba_llm import find_smollm2_gguf
+
+    source = read_json(marker).get("source_gguf")
+    gguf_file = find_smollm2_gguf().resolve()
+    if source and source != gguf_file.name:
+        raise DataError(marker, None, f"the base was prepared from {source}, but the installed GGUF is "
+                                      f"{gguf_file.name}; pass --from")
+    return str(gguf_file)
+
+
+def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None = None,
+                  from_: str | None = None, base: str | None = None) -> dict[str, str]:
+    """Write ``output/adapter.gguf`` and ``output/Modelfile`` (and prompt.json); return their paths."""
+    from transformers import AutoTokenizer
+
+    adapter_dir, output = Path(adapter_dir), Path(output)
+    _adapter_files(adapter_dir)
+    base_dir = adapter_base_dir(adapter_dir, base)
+    from_ = from_ or _default_from(base_dir)
+    if not from_:
+        raise UsageError(f"{base_dir} was not prepared from a GGUF by ba-llm; pass --from with the Ollama model "
+                         "or GGUF file of the same base weights")
+    prompt = read_json(adapter_dir / "prompt.json", "prompt") if (adapter_dir / "prompt.json").is_file() else None
+    if prompt is None:
+        from ba_llm.prompt import load_prompt
+
+        prompt = load_prompt(None).to_dict()
+    tok_dir = adapter_dir if (adapter_dir / "tokenizer_config.json").is_file() else base_dir
+    template = AutoTokenizer.from_pretrained(str(tok_dir)).chat_template
+    hp = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
+    num_ctx = min(4096, int(hp.get("max_position_embeddings") or 4096))
+    output.mkdir(parents=True, exist_ok=True)
+    gguf_path = write_gguf_adapter(adapter_dir, output / "adapter.gguf", base=base, name=name)
+    text = modelfile_text(from_, "./adapter.gguf", prompt, template, num_ctx, source=str(adapter_dir))
+    tmp = output / "Modelfile.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, output / "Modelfile")
+    write_json(output / "prompt.json", prompt, "prompt")
+    return {"modelfile": str(output / "Modelfile"), "adapter": str(gguf_path), "from": from_,
+            "name": name or output.name}

@@ -1,0 +1,176 @@
+"""Base model loading (bf16 / fp32 / bnb4), LoRA, and the answer-only loss.
+
+:class:`AnswerLoss` runs the decoder, keeps the hidden states of the positions whose
+next token is an answer token and applies the LM head to those rows only: the
+full-vocabulary logits of prompt (and padding) positions are never computed.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ba_io import DataError, UsageError
+
+from .data import IGNORE
+
+__all__ = [
+    "resolve_base_dir",
+    "load_tokenizer",
+    "load_base_model",
+    "check_bnb4",
+    "add_lora",
+    "AnswerLoss",
+    "trainable_parameters",
+]
+
+# bitsandbytes' CPU backend warns on import that an optional hub kernel is missing
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+# peft asks transformers 5 a deprecated question on every wrap
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*deprecated", category=FutureWarning)
+
+BNB_MIN_CPU = (0, 46)
+_BNB_FIX = "pip install 'ba-lora[bnb4]' (bitsandbytes>=0.46), or train with --quantization bf16"
+
+
+def resolve_base_dir(spec: str) -> Path:
+    """The transformers model directory a ``--base-model`` value names.
+
+    Accepts a plain directory, ``hf:DIR`` or ``smollm2`` (ba-llm's prepared base).
+    """
+    p = Path(spec)
+    if p.is_dir():
+        if not (p / "config.json").is_file():
+            raise DataError(p, None, "not a transformers model directory (no config.json)")
+        return p
+    from ba_llm import parse_spec, resolve_spec
+
+    parsed = parse_spec(spec)
+    if parsed.kind not in ("smollm2", "hf"):
+        raise UsageError(f"--base-model {spec}: training needs a transformers model (smollm2, hf:DIR or a "
+                         f"directory), not a {parsed.kind} model")
+    if parsed.lora is not None:
+        raise UsageError(f"--base-model {spec}: train on the base model alone, without +lora")
+    ms = resolve_spec(parsed)
+    assert ms.path is not None
+    return Path(ms.path)
+
+
+def load_tokenizer(base_dir: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(base_dir))
+    if not getattr(tok, "chat_template", None):
+        raise DataError(base_dir, None, "the tokenizer has no chat template; prepare the model with `ba-llm prepare`")
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def _version_tuple(v: str) -> tuple[int, ...]:
+    out = []
+    for part in v.split(".")[:2]:
+        digits = "".join(c for c in part if c.isdigit())
+        out.append(int(digits or 0))
+    return tuple(out)
+
+
+def check_bnb4(device: torch.device) -> None:
+    """Fail at once, with one line naming the fix, where bnb4 cannot run."""
+    try:
+        import bitsandbytes as bnb
+    except Exception as exc:  # ImportError, or a broken native library
+        raise UsageError(f"--quantization bnb4 needs bitsandbytes ({type(exc).__name__}: {exc}); {_BNB_FIX}") from None
+    version = getattr(bnb, "__version__", "0")
+    if device.type == "cpu" and _version_tuple(version) < BNB_MIN_CPU:
+        raise UsageError(f"--quantization bnb4 on CPU needs bitsandbytes>=0.46 (found {version}); {_BNB_FIX}")
+    if device.type not in ("cpu", "cuda", "xpu"):
+        raise UsageError(f"--quantization bnb4 is not supported on {device.type}; train with --quantization bf16")
+
+
+def load_base_model(base_dir: Path, quantization: str, device: torch.device,
+                    gradient_checkpointing: bool = False) -> nn.Module:
+    """Load the base causal LM frozen, in the requested precision, on ``device``."""
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict[str, Any] = {"attn_implementation": "sdpa"}
+    if quantization == "fp32":
+        kwargs["dtype"] = torch.float32
+    elif quantization == "bf16":
+        kwargs["dtype"] = torch.bfloat16
+    elif quantization == "bnb4":
+        check_bnb4(device)
+        from transformers import BitsAndBytesConfig
+
+        kwargs["dtype"] = torch.bfloat16
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
+        kwargs["device_map"] = {"": device.index if device.type == "cuda" and device.index is not None else device.type}
+    else:  # pragma: no cover - TrainConfig.check rejects it
+        raise UsageError(f"unknown quantization {quantization!r}")
+    try:
+        model = AutoModelForCausalLM.from_pretrained(str(base_dir), **kwargs)
+    except (OSError, ValueError) as exc:
+        raise DataError(base_dir, None, f"cannot load the base model ({exc})") from None
+    if quantization != "bnb4":
+        model.to(device)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    model.config.use_cache = False
+    if gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return model
+
+
+def add_lora(model: nn.Module, r: int, alpha: float, dropout: float, target_modules: Any) -> nn.Module:
+    """Wrap ``model`` with fresh LoRA adapters (peft); the adapters are float32."""
+    from peft import LoraConfig, get_peft_model
+
+    names = {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear) or "Linear" in type(m).__name__}
+    if isinstance(target_modules, list):
+        unknown = [t for t in target_modules if t not in names]
+        if unknown:
+            raise UsageError(f"--target-modules: the base model has no linear module named {', '.join(unknown)} "
+                             f"(it has {', '.join(sorted(names))})")
+    cfg = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules,
+                     bias="none", task_type="CAUSAL_LM")
+    return get_peft_model(model, cfg)
+
+
+def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+class AnswerLoss(nn.Module):
+    """Summed next-token cross-entropy over answer tokens, LM head on answer positions only.
+
+    ``forward`` returns ``(loss_sum, n_tokens)``; the caller divides by the answer-token
+    count of the whole optimizer step. Wrapping this module (not the model) in DDP keeps
+    gradient synchronisation intact while the decoder and LM head are called directly.
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def _causal_lm(self) -> nn.Module:
+        m = self.model
+        return m.get_base_model() if hasattr(m, "get_base_model") else m
+
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor,
+                attention_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        lm = self._causal_lm()
+        out = lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+        hidden = out.last_hidden_state[:, :-1, :]
+        target = labels[:, 1:]
+        keep = target != IGNORE
+        rows = hidden[keep]
+        logits = lm.get_output_embeddings()(rows).float()
+        loss_sum = nn.functional.cross_entropy(logits, target[keep], reduction="sum")
+        return loss_sum, keep.sum()

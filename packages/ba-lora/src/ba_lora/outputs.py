@@ -1,0 +1,145 @@
+"""The output directory of ``ba-lora train``.
+
+::
+
+    OUTPUT/
+      adapter_config.json, adapter_model.safetensors   PEFT adapter (PeftModel.from_pretrained)
+      tokenizer.json, tokenizer_config.json, ...       the base model's tokenizer (chat template)
+      prompt.json                                      the prompt trained with (schemas/prompt)
+      training_info.json                               schemas/training-info
+      loss_curve.png                                   per-step and per-epoch losses
+      runs/                                            TensorBoard event files
+      checkpoints/                                     while running (kept with --keep-checkpoints)
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ba_io import sha256_file, write_json
+
+from .checkpoint import CHECKPOINTS
+from .report import TensorBoard, eval_metric, plot_losses
+
+__all__ = ["ResultWriter", "dataset_info", "fingerprint", "NORMALISATION", "test_hook"]
+
+NORMALISATION = ("per optimizer step: summed cross-entropy over the answer tokens of its batch_size x grad_accum "
+                 "samples / their answer-token count (prompt and padding tokens excluded); epoch losses are "
+                 "token-weighted means")
+
+
+def dataset_info(path: str, rows: int) -> dict[str, Any]:
+    return {"path": str(path), "sha256": sha256_file(path), "rows": rows}
+
+
+def fingerprint(cfg: Any, datasets: dict[str, Any], prompt: Any, free: set[str]) -> dict[str, Any]:
+    """What must match for a checkpoint to be resumed: settings, data and prompt hashes."""
+    fp = {k: v for k, v in cfg.to_dict().items() if k not in free and k not in ("train", "val", "output")}
+    for name, d in datasets.items():
+        fp[f"{name}_sha256"] = d["sha256"]
+    fp["prompt_sha256"] = prompt.sha256
+    return fp
+
+
+def test_hook() -> None:
+    """``BA_LORA_TEST_STEP_SLEEP=S`` sleeps S seconds after each optimizer step, so a test
+    can kill a tiny run part-way; it changes nothing else."""
+    delay = os.environ.get("BA_LORA_TEST_STEP_SLEEP")
+    if delay:
+        time.sleep(float(delay))
+
+
+def _move_into(src: Path, dest: Path) -> None:
+    """Move every file of ``src`` into ``dest`` with os.replace (atomic per file)."""
+    for f in src.iterdir():
+        os.replace(f, dest / f.name)
+
+
+class ResultWriter:
+    """Writes the run's outputs; only the main process writes."""
+
+    def __init__(self, out: Path, cfg: Any, main: bool, purge_step: int | None = None):
+        self.out = out
+        self.cfg = cfg
+        self.main = main
+        self.best_path = out / CHECKPOINTS / "best" / "adapter_model.safetensors"
+        self.tb = TensorBoard(out / "runs", purge_step=purge_step, enabled=main)
+
+    def metric(self, model: Any, tokenizer: Any, prompt: Any, rows: list[dict[str, Any]]) -> tuple[float, list[float]]:
+        return eval_metric(model, tokenizer, prompt, rows, self.cfg.eval_max_new_tokens)
+
+    def save_best(self, adapter: dict[str, Any]) -> None:
+        if not self.main:
+            return
+        from safetensors.torch import save_file
+
+        self.best_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.best_path.with_name(self.best_path.name + ".tmp")
+        save_file({k: v.detach().to("cpu").contiguous() for k, v in adapter.items()}, str(tmp))
+        os.replace(tmp, self.best_path)
+
+    def load_best(self) -> dict[str, Any]:
+        from safetensors.torch import load_file
+
+        return load_file(str(self.best_path))
+
+    def finish(self, model: Any, tokenizer: Any, prompt: Any, base_dir: Path, st: Any, datasets: dict[str, Any],
+               durations: dict[str, float], trainable: int, *, samples: dict[str, Any], world_size: int,
+               device: str, total_steps: int) -> dict[str, Any]:
+        import peft
+        import torch
+        import transformers
+
+        cfg = self.cfg
+        tps = st.real_tokens / st.train_seconds if st.train_seconds else 0.0
+        info: dict[str, Any] = {
+            "base_model": cfg.base_model,
+            "base_model_path": str(Path(base_dir).resolve()),
+            "quantization": cfg.quantization,
+            "parameters": cfg.to_dict(),
+            "datasets": datasets,
+            "prompt": {"name": prompt.name, "sha256": prompt.sha256},
+            "epochs": [dict(e) for e in st.epochs],
+            "durations": {k: round(max(0.0, v), 3) for k, v in durations.items()},
+            "tokens_per_second": round(tps, 2),
+            "trainable_parameters": trainable,
+            "status": st.status or "completed",
+            "limits": {"train_limit": cfg.train_limit, "val_limit": cfg.val_limit, "max_steps": cfg.max_steps},
+            "best_epoch": st.best_epoch,
+            "steps": st.global_step,
+            "planned_steps": total_steps,
+            "tokens": {"real": st.real_tokens, "answer": st.answer_tokens, "computed": st.computed_tokens,
+                       "padding_fraction": round(1 - st.real_tokens / st.computed_tokens, 4)
+                       if st.computed_tokens else 0.0},
+            "samples": samples,
+            "loss_normalisation": NORMALISATION,
+            "world_size": world_size,
+            "device": device,
+            "resumed_at_steps": st.resumed_at,
+            "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
+                         "peft": peft.__version__},
+            "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        if not self.main:
+            return info
+        out = self.out
+        with tempfile.TemporaryDirectory(dir=out, prefix=".adapter-") as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
+            tokenizer.save_pretrained(tmp)
+            (Path(tmp) / "README.md").unlink(missing_ok=True)  # peft's empty model card
+            for f in Path(tmp).iterdir():
+                os.chmod(f, 0o644)
+            _move_into(Path(tmp), out)
+        write_json(out / "prompt.json", prompt.to_dict(), "prompt")
+        self.tb.close()
+        plot_losses(out / "loss_curve.png", st.step_losses, st.epochs,
+                    title=f"LoRA on {Path(base_dir).name} ({cfg.quantization})")
+        write_json(out / "training_info.json", info, "training-info")
+        if not cfg.keep_checkpoints:
+            shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
+        return info

@@ -1,0 +1,107 @@
+"""What a training run reports: the loss-curve PNG, TensorBoard scalars and the BA metric
+on validation concepts (greedy generation with the in-memory adapter)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+__all__ = ["plot_losses", "TensorBoard", "generate_answers", "eval_metric"]
+
+
+def plot_losses(path: Path, step_losses: Sequence[Sequence[float]], epochs: Sequence[dict[str, Any]],
+                title: str = "LoRA training") -> None:
+    """Write the loss curve (per-step train loss, per-epoch train/val loss) as a PNG, atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    if step_losses:
+        ax.plot([s[0] for s in step_losses], [s[1] for s in step_losses], color="#9ecae1", lw=1,
+                label="train loss (per step)")
+    ends = [e for e in epochs if e.get("end_step") is not None]
+    if ends:
+        ax.plot([e["end_step"] for e in ends], [e["train_loss"] for e in ends], "o-", color="#3182bd",
+                label="train loss (epoch)")
+        val = [e for e in ends if e.get("val_loss") is not None]
+        if val:
+            ax.plot([e["end_step"] for e in val], [e["val_loss"] for e in val], "s-", color="#e6550d",
+                    label="validation loss (epoch)")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("cross-entropy per answer token")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+class TensorBoard:
+    """A SummaryWriter under ``OUTPUT/runs`` (rank 0 only); ``purge_step`` drops events a
+    killed run logged after its last checkpoint."""
+
+    def __init__(self, log_dir: Path, purge_step: int | None = None, enabled: bool = True):
+        self.writer = None
+        if enabled:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(log_dir=str(log_dir), purge_step=purge_step)
+
+    def scalars(self, step: int, **values: float | None) -> None:
+        if self.writer is None:
+            return
+        for name, value in values.items():
+            if value is not None:
+                self.writer.add_scalar(name.replace("__", "/"), float(value), step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.flush()
+            self.writer.close()
+
+
+@torch.no_grad()
+def generate_answers(model: Any, tokenizer: Any, prompt: Any, concepts: Sequence[str],
+                     max_new_tokens: int, batch_size: int = 4) -> list[str]:
+    """Greedy answers of ``model`` (e.g. the in-memory peft model) for ``concepts``,
+    prompted exactly as training and ba-llm generation prompt them."""
+    from ba_llm.prompt import render_chat_text, render_messages
+
+    texts = [render_chat_text(tokenizer, render_messages(prompt, c), add_generation_prompt=True) for c in concepts]
+    was_training = model.training
+    model.eval()
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    device = next(p for p in model.parameters()).device
+    eos = tokenizer.eos_token_id
+    out: list[str] = []
+    try:
+        for i in range(0, len(texts), batch_size):
+            enc = tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
+            enc = {k: v.to(device) for k, v in enc.items()}
+            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=eos)
+            new = gen[:, enc["input_ids"].shape[1]:]
+            out.extend(tokenizer.batch_decode(new, skip_special_tokens=True))
+    finally:
+        tokenizer.padding_side = side
+        model.train(was_training)
+    return out
+
+
+def eval_metric(model: Any, tokenizer: Any, prompt: Any, rows: Sequence[dict[str, Any]],
+                max_new_tokens: int) -> tuple[float, list[float]]:
+    """Mean BA metric (``ba_metric.score(...).total``) of greedy answers for ``rows``' concepts."""
+    from ba_metric import score
+
+    concepts = [r["concept"] for r in rows]
+    answers = generate_answers(model, tokenizer, prompt, concepts, max_new_tokens)
+    totals = [float(score(a, concept=c).total) for a, c in zip(answers, concepts)]
+    return (sum(totals) / len(totals) if totals else 0.0), totals

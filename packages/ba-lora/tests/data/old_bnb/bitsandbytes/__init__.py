@@ -1,0 +1,1 @@
+__version__ = "0.45.0"  # stands in for an old bitsandbytes without CPU 4-bit

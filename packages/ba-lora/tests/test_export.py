@@ -1,0 +1,163 @@
+"""merge (bf16 safetensors) and export (Ollama Modelfile + llama.cpp GGUF LoRA adapter)."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from ba_io import read_json
+
+from conftest import make_adapter, run_cli
+
+
+@pytest.fixture(scope="module")
+def tiny_adapter(tiny_model_dir, tmp_path_factory):
+    return make_adapter(tiny_model_dir, tmp_path_factory.mktemp("adapter") / "lora", scale=0.2)
+
+
+def test_gguf_adapter_names_shapes_and_metadata(tiny_adapter, tmp_path):
+    import gguf
+
+    from ba_lora.export import write_gguf_adapter
+
+    path = write_gguf_adapter(tiny_adapter, tmp_path / "a.gguf", name="tiny-ba")
+    r = gguf.GGUFReader(str(path))
+    fields = {k: f.contents() for k, f in r.fields.items()}
+    assert fields["general.architecture"] == "llama" and fields["general.type"] == "adapter"
+    assert fields["adapter.type"] == "lora" and fields["adapter.lora.alpha"] == 16.0
+    assert fields["general.name"] == "tiny-ba"
+    shapes = {t.name: tuple(t.data.shape) for t in r.tensors}
+    # 2 layers x 7 linear modules x (a, b)
+    assert len(shapes) == 28
+    assert shapes["blk.0.attn_q.weight.lora_a"] == (8, 64) and shapes["blk.0.attn_q.weight.lora_b"] == (64, 8)
+    assert shapes["blk.1.attn_k.weight.lora_b"] == (32, 8)  # 2 kv heads x 16
+    assert shapes["blk.1.ffn_down.weight.lora_a"] == (8, 128) and shapes["blk.1.ffn_down.weight.lora_b"] == (64, 8)
+    assert not (tmp_path / "a.gguf.tmp").exists()
+
+
+def test_merge_gives_the_adapted_model(tiny_adapter, tiny_model_dir, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    res = run_cli("merge", "--adapter", str(tiny_adapter), "--output", str(tmp_path / "merged"))
+    assert res.returncode == 0, res.stderr
+    merged = AutoModelForCausalLM.from_pretrained(str(tmp_path / "merged"))
+    assert merged.dtype == torch.bfloat16
+    assert (tmp_path / "merged" / "model.safetensors").is_file() and (tmp_path / "merged" / "tokenizer.json").is_file()
+    base = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32)
+    ref = PeftModel.from_pretrained(base, str(tiny_adapter)).eval()
+    ids = torch.tensor([[1, 200, 3000, 45, 9, 77, 1200]])
+    with torch.no_grad():
+        want = ref(ids).logits
+        got = merged.float()(ids).logits
+        plain = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))(ids).logits
+    assert (got - want).abs().max() < 0.05 < (plain - want).abs().max()
+
+
+def test_export_needs_from_for_a_base_without_gguf(tiny_adapter, tmp_path, tiny_model_dir):
+    res = run_cli("export", "--adapter", str(tiny_adapter), "--output", str(tmp_path / "ollama"))
+    assert res.returncode == 2
+    assert res.stderr.strip() == (
+        f"Error: {tiny_model_dir} was not prepared from a GGUF by ba-llm; pass --from with the Ollama model "
+        "or GGUF file of the same base weights")
+
+
+def test_export_writes_modelfile(tiny_adapter, tmp_path, data_dir):
+    adapter = tmp_path / "adapter"
+    shutil.copytree(tiny_adapter, adapter)
+    shutil.copyfile(data_dir / "prompt_demo.json", adapter / "prompt.json")
+    out = tmp_path / "ollama"
+    res = run_cli("export", "--adapter", str(adapter), "--output", str(out), "--from", "smollm2:135m",
+                  "--name", "tiny-ba")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == f"build it with: ollama create tiny-ba -f {out / 'Modelfile'}"
+    text = (out / "Modelfile").read_text()
+    prompt = read_json(out / "prompt.json", "prompt")
+    assert "FROM smollm2:135m\nADAPTER ./adapter.gguf\n" in text
+    assert f'SYSTEM """{prompt["system"]}"""' in text
+    demo = prompt["demos"][0]
+    assert f'MESSAGE user """{prompt["user_template"].format(concept=demo["concept"])}"""' in text
+    assert f'MESSAGE assistant """{demo["document"]}"""' in text
+    for stop in ("<|im_end|>", "<|im_start|>"):
+        assert f'PARAMETER stop "{stop}"' in text
+    assert "PARAMETER temperature 0" in text
+    template = text.split('TEMPLATE """', 1)[1].split('"""', 1)[0]
+    assert "<|im_start|>system\n{{ .System }}<|im_end|>\n" in template
+    assert "<|im_start|>user\n{{ .Content }}<|im_end|>\n" in template
+    assert "<|im_start|>assistant\n" in template
+    assert (out / "adapter.gguf").stat().st_size > 0
+
+
+def _greedy(llm, ids, n):
+    out = []
+    for t in llm.generate(ids, temp=0.0, top_k=1, reset=True):
+        out.append(t)
+        if len(out) >= n:
+            break
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_llama_cpp_runs_the_exported_adapter_like_the_merged_model(smollm2_dir, tmp_path):
+    """The embedded Q4_1 GGUF + the exported GGUF adapter in llama.cpp behaves like the
+    merged transformers model (same greedy tokens, logits within quantisation noise), and
+    unlike llama.cpp without the adapter."""
+    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (ba-llm[gguf])")
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ba_llm import find_smollm2_gguf
+    from ba_llm.prompt import load_prompt, render_chat_text, render_messages
+
+    # a strong adapter on every linear layer, strongest on q/k (whose rows llama.cpp permutes)
+    adapter = make_adapter(smollm2_dir, tmp_path / "lora", scale=0.05)
+    qk = make_adapter(smollm2_dir, tmp_path / "qk", targets=["q_proj", "k_proj"], scale=0.3)
+    w = load_file(str(adapter / "adapter_model.safetensors"))
+    w.update(load_file(str(qk / "adapter_model.safetensors")))
+    save_file(w, str(adapter / "adapter_model.safetensors"))
+
+    out = tmp_path / "ollama"
+    res = run_cli("export", "--adapter", str(adapter), "--output", str(out), "--name", "smollm2-test")
+    assert res.returncode == 0, res.stderr
+    gguf_base = str(find_smollm2_gguf().resolve())
+    assert f"FROM {gguf_base}\n" in (out / "Modelfile").read_text()
+    res = run_cli("merge", "--adapter", str(adapter), "--output", str(tmp_path / "merged"))
+    assert res.returncode == 0, res.stderr
+
+    tok = AutoTokenizer.from_pretrained(str(smollm2_dir))
+    text = render_chat_text(tok, render_messages(load_prompt(None), "A mobile app for dog walkers to book walks."))
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    merged = AutoModelForCausalLM.from_pretrained(str(tmp_path / "merged"), dtype=torch.float32).eval()
+    n = 10
+    with torch.no_grad():
+        hf = merged.generate(torch.tensor([ids]), max_new_tokens=n, do_sample=False)[0, len(ids):].tolist()
+        seq = ids + hf
+        hf_logits = merged(torch.tensor([seq])).logits[0, len(ids) - 1:].numpy()
+    top2 = np.sort(hf_logits, axis=-1)[:, -2:]
+    margin = top2[:, 1] - top2[:, 0]
+
+    def run(lora):
+        kw = dict(model_path=gguf_base, n_ctx=1024, verbose=False, logits_all=True, n_threads=2, seed=0)
+        if lora:
+            kw["lora_path"] = lora
+        llm = llama_cpp.Llama(**kw)
+        greedy = _greedy(llm, ids, n)
+        llm.reset()
+        llm.eval(seq)
+        return greedy, np.array(llm.scores[len(ids) - 1:len(seq)])
+
+    plain_greedy, plain_logits = run(None)
+    lora_greedy, lora_logits = run(str(out / "adapter.gguf"))
+    # greedy tokens agree up to the first near-tie of the merged model (Q4_1 noise may flip a tie)
+    clear = next((i for i, m in enumerate(margin[:n]) if m < 0.1), n)
+    assert clear >= 3, margin
+    assert lora_greedy[:clear] == hf[:clear]
+    assert plain_greedy[:clear] != lora_greedy[:clear]  # the adapter really changes llama.cpp's output
+    decided = margin > 0.5
+    assert (lora_logits.argmax(-1)[decided] == hf_logits.argmax(-1)[decided]).all()
+    noise = np.abs(lora_logits - hf_logits).mean()
+    effect = np.abs(lora_logits - plain_logits).mean()
+    assert effect > 3 * noise, (effect, noise)

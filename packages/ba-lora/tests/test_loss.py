@@ -1,0 +1,86 @@
+"""The answer-only loss: equal to transformers' own loss, and the same gradient however
+samples are grouped into padded micro-batches."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ba_io import read_jsonl
+from ba_lora.data import collate, encode_rows
+from ba_lora.modeling import AnswerLoss, add_lora, load_base_model, load_tokenizer
+
+
+@pytest.fixture(scope="module")
+def setup(tiny_model_dir, data_dir):
+    from ba_llm.prompt import load_prompt
+
+    tok = load_tokenizer(tiny_model_dir)
+    rows = read_jsonl(data_dir / "train.jsonl", "example-v2")[:4]
+    samples, _ = encode_rows(tok, load_prompt(None), rows, max_length=1024)
+    torch.manual_seed(0)
+    model = load_base_model(tiny_model_dir, "fp32", torch.device("cpu"))
+    model = add_lora(model, r=4, alpha=8, dropout=0.0, target_modules="all-linear")
+    with torch.no_grad():  # make the adapters non-zero so their gradients are non-trivial
+        for n, p in model.named_parameters():
+            if "lora_B" in n:
+                p.normal_(0, 0.05)
+    return tok, samples, model
+
+
+def _grads(model):
+    return {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def test_matches_transformers_loss_on_masked_labels(setup):
+    tok, samples, model = setup
+    batch = collate(samples[:1], tok.pad_token_id)
+    loss_sum, n = AnswerLoss(model)(**batch)
+    ref = model(input_ids=batch["input_ids"], labels=batch["labels"]).loss
+    assert int(n) == samples[0].n_answer
+    assert torch.allclose(loss_sum / n, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_padded_micro_batch_gives_the_same_loss_and_gradient(setup):
+    tok, samples, model = setup
+    assert len({s.length for s in samples}) > 1  # the batch really is padded
+    loss_mod = AnswerLoss(model)
+    total_tokens = sum(s.n_answer for s in samples)
+
+    model.zero_grad()
+    sums = []
+    for s in samples:  # batch size 1, the reference
+        loss_sum, _ = loss_mod(**collate([s], tok.pad_token_id))
+        (loss_sum / total_tokens).backward()
+        sums.append(float(loss_sum.detach()))
+    ref = _grads(model)
+
+    model.zero_grad()
+    batch = collate(samples, tok.pad_token_id)
+    assert batch["attention_mask"] is not None
+    loss_sum, n = loss_mod(**batch)
+    (loss_sum / total_tokens).backward()
+    got = _grads(model)
+    assert int(n) == total_tokens
+    assert float(loss_sum) == pytest.approx(sum(sums), rel=1e-5)
+    for name in ref:
+        assert torch.allclose(ref[name], got[name], rtol=1e-4, atol=1e-7), name
+    assert any(g.abs().sum() > 0 for g in ref.values())
+
+
+def test_lm_head_sees_answer_positions_only(setup, monkeypatch):
+    tok, samples, model = setup
+    seen = []
+    head = model.get_base_model().get_output_embeddings()
+    handle = head.register_forward_hook(lambda m, inp, out: seen.append(inp[0].shape[0]))
+    try:
+        AnswerLoss(model)(**collate(samples[:2], tok.pad_token_id))
+    finally:
+        handle.remove()
+    assert seen == [samples[0].n_answer + samples[1].n_answer]
+
+
+def test_linear_schedule_with_warmup():
+    from ba_lora.trainer import lr_factor
+
+    assert [lr_factor(s, total=10, warmup=2) for s in range(4)] == [0.0, 0.5, 1.0, 0.875]
+    assert lr_factor(9, total=10, warmup=0) == pytest.approx(0.1)

@@ -1,0 +1,157 @@
+"""``ba-tune``: command-line parsing and error mapping only (logic in :mod:`ba_tune.tune`)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ba_io import run_cli, sha256_file
+
+from . import __version__
+
+EXAMPLE = """\
+example:
+  ba-tune mipro --model hf:artifacts/models/smollm2-135m-instruct \\
+      --train artifacts/data/template/train_fixed.jsonl --val artifacts/data/template/val_fixed.jsonl \\
+      --auto light --seed 42 --metric-threshold 0.72 --train-limit 8 --val-limit 4 \\
+      --max-tokens 384 --max-bootstrapped-demos 1 --max-labeled-demos 2 \\
+      --no-program-aware --no-data-aware --cache --out artifacts/prompts/optimized.json
+
+writes artifacts/prompts/optimized.json (prompt file), optimized.program.json (DSPy
+program state, JSON) and optimized.log.json (baseline, trials, best score, time).
+"""
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative (got {value})")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ba-tune",
+        description="Optimise the BA prompt with DSPy MIPROv2 and export it as a prompt file.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "mipro",
+        help="run MIPROv2 and write the optimised prompt, program state and run log",
+        description="Run DSPy MIPROv2 on the BA task (metric: ba_metric.ba_requirements_metric) and "
+                    "write the best prompt as a prompt file; the baseline prompt when no candidate beats it.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", required=True, help="task model spec: smollm2 | hf:DIR[+lora:DIR] | gguf:FILE | ollama:NAME")
+    p.add_argument("--prompt-model", help="model spec that proposes instructions (default: --model)")
+    p.add_argument("--train", required=True, help="train examples (example-v2 JSONL)")
+    p.add_argument("--val", required=True, help="validation examples (example-v2 JSONL)")
+    p.add_argument("--out", required=True, help="prompt file to write (.json); .program.json and .log.json go next to it")
+    p.add_argument("--prompt", help="starting prompt file (default: ba-llm's packaged prompt)")
+    p.add_argument("--auto", choices=("light", "medium", "heavy"), default="light", help="MIPROv2 budget (default light)")
+    p.add_argument("--num-trials", type=_positive, help="manual budget instead of --auto (with --num-candidates)")
+    p.add_argument("--num-candidates", type=_positive, help="instruction/demo-set candidates (with --num-trials)")
+    p.add_argument("--seed", type=int, default=42, help="optimizer and sampling seed (default 42)")
+    p.add_argument("--metric-threshold", type=float, default=0.72,
+                   help="score a bootstrapped demo must reach (default 0.72)")
+    p.add_argument("--train-limit", type=_positive, help="use the first N train examples")
+    p.add_argument("--val-limit", type=_positive, help="use the first N validation examples")
+    p.add_argument("--num-threads", type=_positive, default=1, help="parallel evaluations (default 1)")
+    p.add_argument("--max-tokens", type=_positive, default=512, help="max new tokens per model call (default 512)")
+    p.add_argument("--temperature", type=float, default=0.0, help="task decoding temperature (default 0: greedy)")
+    p.add_argument("--max-bootstrapped-demos", type=_non_negative, default=4,
+                   help="demos bootstrapped from the model's own answers that pass the threshold (default 4)")
+    p.add_argument("--max-labeled-demos", type=_non_negative, default=4,
+                   help="demos taken from the train set's documents (default 4)")
+    p.add_argument("--no-program-aware", action="store_true",
+                   help="the instruction proposer skips describing the program (saves 2 prompt-model calls per candidate)")
+    p.add_argument("--no-data-aware", action="store_true",
+                   help="the instruction proposer skips summarising the train set (saves a few prompt-model calls)")
+    p.add_argument("--cache", action="store_true",
+                   help="serve repeated identical calls from an in-memory cache (off by default; never on disk)")
+    p.add_argument("--verbose", action="store_true", help="show MIPROv2's own progress log on stderr")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def _mipro(args: argparse.Namespace) -> int:
+    from ba_llm.prompt import load_prompt
+
+    from .data import load_examples
+    from .lm import configure_dspy_cache, make_lm
+    from .tune import MiproSettings, output_paths, run_mipro
+
+    settings = MiproSettings(
+        auto=None if args.num_trials is not None else args.auto,
+        seed=args.seed,
+        metric_threshold=args.metric_threshold,
+        num_threads=args.num_threads,
+        max_bootstrapped_demos=args.max_bootstrapped_demos,
+        max_labeled_demos=args.max_labeled_demos,
+        num_trials=args.num_trials,
+        num_candidates=args.num_candidates,
+        program_aware=not args.no_program_aware,
+        data_aware=not args.no_data_aware,
+    )
+    settings.check()
+    output_paths(args.out)
+    base = load_prompt(args.prompt)
+    trainset = load_examples(args.train, args.train_limit)
+    valset = load_examples(args.val, args.val_limit)
+
+    configure_dspy_cache(memory=args.cache)
+    print(f"ba-tune: loading {args.model}", file=sys.stderr)
+    task_lm = make_lm(args.model, max_tokens=args.max_tokens, temperature=args.temperature,
+                      seed=args.seed, cache=args.cache)
+    prompt_lm = None
+    if args.prompt_model and args.prompt_model != args.model:
+        prompt_lm = make_lm(args.prompt_model, max_tokens=args.max_tokens, seed=args.seed, cache=args.cache)
+    info = {
+        "model": args.model,
+        "prompt_model": args.prompt_model or args.model,
+        "train": {"path": args.train, "sha256": sha256_file(args.train), "limit": args.train_limit},
+        "val": {"path": args.val, "sha256": sha256_file(args.val), "limit": args.val_limit},
+        "base_prompt": args.prompt or "<ba-llm default>",
+        "max_tokens": args.max_tokens,
+        "temperature": args.temperature,
+        "cache": args.cache,
+    }
+    print(f"ba-tune: MIPROv2 auto={settings.auto} on {len(trainset)} train / {len(valset)} val examples",
+          file=sys.stderr)
+    result = run_mipro(task_lm, trainset, valset, args.out, settings=settings, prompt_lm=prompt_lm,
+                       base_prompt=base, info=info, verbose=args.verbose)
+    for role, stats in result.log["lm_calls"].items():
+        if stats and stats["errors"]:
+            print(f"warning: {stats['errors']} of {stats['calls']} {role}-model calls failed "
+                  f"(scored 0); last error: {stats['last_error']}", file=sys.stderr)
+    verdict = "improved" if result.improved else "no candidate beat the baseline; wrote the baseline prompt"
+    print(f"baseline {result.baseline_score:.4f}  best {result.best_score:.4f}  ({verdict})")
+    print(f"wrote {result.prompt_path}, {result.program_path}, {result.log_path}")
+    return 0
+
+
+def _main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "mipro":
+        return _mipro(args)
+    return 2  # pragma: no cover - argparse requires a command
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run_cli(_main, argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

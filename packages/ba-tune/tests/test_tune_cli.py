@@ -1,0 +1,81 @@
+"""The real ``ba-tune`` command: help, version, exit codes and exact error lines."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BA_TUNE = str(Path(sys.executable).with_name("ba-tune"))
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([BA_TUNE, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_version_and_help():
+    assert run("--version").stdout.strip() == "ba-tune 0.1.0"
+    out = run("mipro", "--help")
+    assert out.returncode == 0
+    assert "example:" in out.stdout and "--train-limit" in out.stdout and "--prompt-model" in out.stdout
+
+
+def test_no_command_is_a_usage_error():
+    out = run()
+    assert out.returncode == 2
+    assert "the following arguments are required: COMMAND" in out.stderr
+
+
+@pytest.fixture
+def work(tmp_path, data_dir):
+    for name in ("train.jsonl", "val.jsonl", "missing_field.jsonl"):
+        shutil.copy(data_dir / name, tmp_path / name)
+    return tmp_path
+
+
+def mipro(*extra: str, model: str = "smollm2", train: str = "train.jsonl", val: str = "val.jsonl",
+          out: str = "out/optimized.json"):
+    return ["mipro", "--model", model, "--train", train, "--val", val, "--out", out, *extra]
+
+
+@pytest.mark.parametrize("extra, kwargs, rc, line", [
+    ((), {"train": "nope.jsonl"}, 2, "Error: nope.jsonl: file not found"),
+    ((), {"val": "missing_field.jsonl"}, 1, "Error: missing_field.jsonl:2: (root): 'title' is a required property"),
+    ((), {"out": "out/optimized.yaml"}, 2, "Error: --out must be a .json file (got out/optimized.yaml)"),
+    (("--num-trials", "3"), {}, 2, "Error: --num-trials and --num-candidates go together (they replace --auto)"),
+    (("--metric-threshold", "2"), {}, 2, "Error: --metric-threshold must be in [0, 1] (got 2.0)"),
+])
+def test_errors_are_one_line(work, extra, kwargs, rc, line):
+    out = run(*mipro(*extra, **kwargs), cwd=work)
+    assert out.returncode == rc, out.stderr
+    assert out.stderr.strip().splitlines()[-1] == line
+    assert "Traceback" not in out.stderr
+    assert not (work / "out").exists()
+
+
+@pytest.mark.parametrize("extra, kwargs, needle", [
+    (("--prompt", "none.json"), {}, "none.json"),
+    ((), {"model": "llama:x"}, "'llama:x'"),
+])
+def test_sibling_errors_are_one_usage_line(work, extra, kwargs, needle):
+    # the wording belongs to ba-llm; ba-tune guarantees one line, exit 2, nothing written
+    out = run(*mipro(*extra, **kwargs), cwd=work)
+    assert out.returncode == 2, out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and needle in last
+    assert "Traceback" not in out.stderr
+    assert not (work / "out").exists()
+
+
+def test_argparse_rejects_bad_numbers(work):
+    out = run(*mipro("--train-limit", "0"), cwd=work)
+    assert out.returncode == 2
+    assert "argument --train-limit: must be at least 1 (got 0)" in out.stderr
+
+
+def test_debug_shows_the_traceback(work):
+    out = run(*mipro("--debug", train="nope.jsonl"), cwd=work)
+    assert out.returncode != 0
+    assert "Traceback" in out.stderr
