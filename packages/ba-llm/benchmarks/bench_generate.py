@@ -3,6 +3,7 @@ transformers vs the llama.cpp backend, in completion tokens per second.
 
     python benchmarks/bench_generate.py                       # prepared smollm2 + embedded GGUF
     BA_MODELS_DIR=/tmp/models python benchmarks/bench_generate.py --max-new-tokens 256 --out bench.json
+    python benchmarks/bench_generate.py --threads 1    # on a machine shared with other jobs
 
 Each mode answers the same 16 concepts with the default prompt, greedy, the same
 max_new_tokens; tokens/s = completion tokens summed over the 16 rows / wall seconds of the
@@ -61,6 +62,9 @@ def main() -> int:
     ap.add_argument("--max-new-tokens", type=int, default=256)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads for the transformers runs (default: torch's, i.e. all cores)")
+    ap.add_argument("--llama-threads", type=int, default=None, help="llama.cpp threads (default: all cores)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["batched", "single", "llama.cpp"])
     ap.add_argument("--out", help="also write the report as JSON here")
     args = ap.parse_args()
@@ -74,7 +78,8 @@ def main() -> int:
     }
     res = report["results"]
     if not {"batched", "single"} <= set(args.skip):
-        with load_backend(args.spec, dtype=args.dtype) as b:
+        with load_backend(args.spec, dtype=args.dtype, threads=args.threads) as b:
+            report["torch_threads"] = b.threads
             if "batched" not in args.skip:
                 res["transformers_batched"] = {"batch_size": args.batch_size,
                                                **_run(b, concepts, prompt, args.max_new_tokens, args.batch_size)}
@@ -84,8 +89,8 @@ def main() -> int:
                 print("single", res["transformers_single"], file=sys.stderr)
     if "llama.cpp" not in args.skip:
         gguf = args.gguf or str(find_smollm2_gguf())
-        with load_backend(f"gguf:{gguf}") as b:
-            res["llama_cpp_single"] = {"batch_size": 1, "n_threads": os.cpu_count(),
+        with load_backend(f"gguf:{gguf}", threads=args.llama_threads) as b:
+            res["llama_cpp_single"] = {"batch_size": 1, "n_threads": b.threads,
                                        **_run(b, concepts, prompt, args.max_new_tokens, 1)}
             print("llama.cpp", res["llama_cpp_single"], file=sys.stderr)
     if "transformers_batched" in res and "transformers_single" in res:

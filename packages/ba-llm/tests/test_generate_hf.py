@@ -104,3 +104,15 @@ def test_bad_inputs(tiny_backend, test_prompt):
     with pytest.raises(UsageError, match="dtype"):
         TransformersBackend(tiny_backend.spec, dtype="float16")
     assert generate(tiny_backend, [], test_prompt, progress=False) == []
+
+
+def test_threads_option(monkeypatch):
+    from ba_llm.backends import _threads
+
+    monkeypatch.delenv("BA_LLM_THREADS", raising=False)
+    assert _threads(None) is None and _threads(3) == 3 and _threads(0) is None
+    monkeypatch.setenv("BA_LLM_THREADS", "1")
+    assert _threads(None) == 1 and _threads(2) == 2
+    monkeypatch.setenv("BA_LLM_THREADS", "many")
+    with pytest.raises(UsageError, match="BA_LLM_THREADS"):
+        _threads(None)

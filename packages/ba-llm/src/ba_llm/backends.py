@@ -33,6 +33,20 @@ DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 IM_END = "<|im_end|>"
 
 
+def _threads(threads: int | None) -> int | None:
+    """``threads`` or ``$BA_LLM_THREADS`` (unset/0: the library's default)."""
+    if threads is None:
+        env = os.environ.get("BA_LLM_THREADS", "").strip()
+        if env:
+            try:
+                threads = int(env)
+            except ValueError:
+                raise UsageError(f"BA_LLM_THREADS must be an integer, got {env!r}") from None
+    if threads is not None and threads < 0:
+        raise UsageError(f"threads must be >= 0, got {threads}")
+    return threads or None
+
+
 @dataclass(frozen=True)
 class Decoding:
     """Decoding settings shared by every backend.
@@ -110,6 +124,8 @@ class Backend(ABC):
 class TransformersBackend(Backend):
     """transformers on CPU (bf16 by default), batched with left padding.
 
+    ``threads`` (or ``$BA_LLM_THREADS``) sets torch's intra-op threads for the whole
+    process; on a machine shared with other jobs, 1 avoids OpenMP oversubscription.
     Conversations are sorted by prompt length before batching to reduce padding; each
     row's ``completion_tokens`` counts generated tokens before its first end-of-turn
     token, and each row's ``latency_s`` is its batch's wall time divided equally among
@@ -118,13 +134,18 @@ class TransformersBackend(Backend):
 
     name = "transformers"
 
-    def __init__(self, spec: ModelSpec, *, dtype: str = "bfloat16", merge_lora: bool = True) -> None:
+    def __init__(self, spec: ModelSpec, *, dtype: str = "bfloat16", merge_lora: bool = True,
+                 threads: int | None = None) -> None:
         super().__init__(spec)
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if dtype not in ("bfloat16", "float32"):
             raise UsageError(f"dtype must be bfloat16 or float32, got {dtype!r}")
+        n = _threads(threads)
+        if n:
+            torch.set_num_threads(n)  # process-wide
+        self.threads = torch.get_num_threads()
         self.dtype = dtype
         path = str(spec.path)
         try:
@@ -169,7 +190,7 @@ class TransformersBackend(Backend):
     def info(self) -> dict[str, Any]:
         out = super().info()
         out.update(path=str(self.spec.path), lora=str(self.spec.lora) if self.spec.lora else None,
-                   dtype=self.dtype, parameters=sum(p.numel() for p in self.model.parameters()),
+                   dtype=self.dtype, threads=self.threads, parameters=sum(p.numel() for p in self.model.parameters()),
                    chat_template=self.tokenizer.chat_template)
         return out
 
@@ -236,14 +257,14 @@ class LlamaCppBackend(Backend):
 
     name = "llama.cpp"
 
-    def __init__(self, spec: ModelSpec, *, n_ctx: int = 4096, n_threads: int | None = None) -> None:
+    def __init__(self, spec: ModelSpec, *, n_ctx: int = 4096, threads: int | None = None) -> None:
         super().__init__(spec)
         try:
             from llama_cpp import Llama
         except ImportError:
             raise BackendError("gguf: models need llama-cpp-python; run `pip install 'ba-llm[gguf]'`") from None
         kwargs: dict[str, Any] = dict(model_path=str(spec.path), n_ctx=n_ctx, verbose=False,
-                                      n_threads=n_threads or os.cpu_count() or 1)
+                                      n_threads=_threads(threads) or os.cpu_count() or 1)
         if spec.lora is not None:
             kwargs["lora_path"] = str(spec.lora)
         try:
@@ -252,12 +273,13 @@ class LlamaCppBackend(Backend):
             what = f"{spec.path} with adapter {spec.lora}" if spec.lora else str(spec.path)
             raise BackendError(f"{what}: llama.cpp cannot load it ({exc}); is it a GGUF model (and an adapter for this base)?") from None
         self.n_ctx = n_ctx
+        self.threads = kwargs["n_threads"]
 
     def info(self) -> dict[str, Any]:
         out = super().info()
         meta = getattr(self.llm, "metadata", {}) or {}
         out.update(path=str(self.spec.path), lora=str(self.spec.lora) if self.spec.lora else None,
-                   n_ctx=self.n_ctx, chat_template=meta.get("tokenizer.chat_template"))
+                   n_ctx=self.n_ctx, threads=self.threads, chat_template=meta.get("tokenizer.chat_template"))
         return out
 
     def complete(self, conversations: Sequence[Messages], decoding: Decoding = Decoding(), *,
@@ -414,7 +436,7 @@ class OllamaBackend(Backend):
 
 def load_backend(spec: str | ModelSpec, **options: Any) -> Backend:
     """Resolve ``spec`` and load its backend once; ``options`` go to the backend class
-    (``dtype`` for transformers, ``n_ctx``/``n_threads`` for llama.cpp,
+    (``dtype``/``threads`` for transformers, ``n_ctx``/``threads`` for llama.cpp,
     ``host``/``timeout``/``retries`` for ollama)."""
     ms = parse_spec(spec) if isinstance(spec, str) else spec
     if ms.kind == "ollama":
