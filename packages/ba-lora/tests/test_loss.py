@@ -84,3 +84,32 @@ def test_linear_schedule_with_warmup():
 
     assert [lr_factor(s, total=10, warmup=2) for s in range(4)] == [0.0, 0.5, 1.0, 0.875]
     assert lr_factor(9, total=10, warmup=0) == pytest.approx(0.1)
+
+
+def test_bf16_autocast_path_matches_the_plain_bf16_path(tiny_model_dir, data_dir):
+    """bf16 training runs the float32 LoRA matrices under autocast; loss and (float32)
+    adapter gradients agree with peft's own float32 LoRA path within bf16 precision."""
+    from ba_llm.prompt import load_prompt
+
+    tok = load_tokenizer(tiny_model_dir)
+    rows = read_jsonl(data_dir / "train.jsonl", "example-v2")[:2]
+    samples, _ = encode_rows(tok, load_prompt(None), rows, max_length=1024)
+    torch.manual_seed(0)
+    model = add_lora(load_base_model(tiny_model_dir, "bf16", torch.device("cpu")), r=4, alpha=8, dropout=0.0,
+                     target_modules="all-linear")
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if "lora_B" in n:
+                p.normal_(0, 0.05)
+    batch = collate(samples, tok.pad_token_id)
+    out = {}
+    for name, dtype in (("plain", None), ("autocast", torch.bfloat16)):
+        model.zero_grad()
+        loss_sum, n = AnswerLoss(model, dtype)(**batch)
+        (loss_sum / n).backward()
+        out[name] = (float(loss_sum.detach() / n), _grads(model))
+    assert out["autocast"][0] == pytest.approx(out["plain"][0], rel=1e-2)
+    for k, g in out["plain"][1].items():
+        a = out["autocast"][1][k]
+        assert a.dtype == torch.float32
+        assert torch.nn.functional.cosine_similarity(a.flatten(), g.flatten(), dim=0) > 0.98, k

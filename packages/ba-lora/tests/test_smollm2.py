@@ -13,7 +13,7 @@ from conftest import run_cli
 @pytest.mark.slow
 def test_smollm2_bf16_end_to_end(smollm2_dir, tmp_path, data_dir):
     out = tmp_path / "smollm2-bf16"
-    env = {"BA_MODELS_DIR": str(smollm2_dir.parent), "OMP_NUM_THREADS": "2"}
+    env = {"BA_MODELS_DIR": str(smollm2_dir.parent)}
     res = run_cli("train", "--train", str(data_dir / "train.jsonl"), "--val", str(data_dir / "val.jsonl"),
                   "--output", str(out), "--base-model", "smollm2", "--quantization", "bf16",
                   "--train-limit", "4", "--val-limit", "2", "--grad-accum", "2", "--max-steps", "2",

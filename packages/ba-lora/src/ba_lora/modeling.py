@@ -6,6 +6,7 @@ full-vocabulary logits of prompt (and padding) positions are never computed.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from pathlib import Path
@@ -16,6 +17,7 @@ from torch import nn
 
 from ba_io import DataError, UsageError
 
+from .attention import register as register_attention
 from .data import IGNORE
 
 __all__ = [
@@ -97,7 +99,9 @@ def load_base_model(base_dir: Path, quantization: str, device: torch.device,
     """Load the base causal LM frozen, in the requested precision, on ``device``."""
     from transformers import AutoModelForCausalLM
 
-    kwargs: dict[str, Any] = {"attn_implementation": "sdpa"}
+    # on the CPU, block-causal attention (falls back to SDPA where it does not apply)
+    attn = register_attention() if device.type == "cpu" else "sdpa"
+    kwargs: dict[str, Any] = {"attn_implementation": attn}
     if quantization == "fp32":
         kwargs["dtype"] = torch.float32
     elif quantization == "bf16":
@@ -155,9 +159,23 @@ class AnswerLoss(nn.Module):
     gradient synchronisation intact while the decoder and LM head are called directly.
     """
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, autocast_dtype: torch.dtype | None = None):
         super().__init__()
         self.model = model
+        self.autocast_dtype = autocast_dtype
+
+    def _precision(self, device: torch.device) -> contextlib.AbstractContextManager:
+        """With ``autocast_dtype`` (bf16 training): the float32 LoRA matrices compute in bf16
+        on bf16 activations (autocast) instead of peft casting every LoRA input to float32;
+        the adapters, their gradients and the optimizer stay float32."""
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        from peft.helpers import disable_input_dtype_casting
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.autocast(device_type=device.type, dtype=self.autocast_dtype))
+        stack.enter_context(disable_input_dtype_casting(self.model))
+        return stack
 
     def _causal_lm(self) -> nn.Module:
         m = self.model
@@ -166,11 +184,11 @@ class AnswerLoss(nn.Module):
     def forward(self, input_ids: torch.Tensor, labels: torch.Tensor,
                 attention_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         lm = self._causal_lm()
-        out = lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
-        hidden = out.last_hidden_state[:, :-1, :]
         target = labels[:, 1:]
         keep = target != IGNORE
-        rows = hidden[keep]
-        logits = lm.get_output_embeddings()(rows).float()
-        loss_sum = nn.functional.cross_entropy(logits, target[keep], reduction="sum")
+        with self._precision(input_ids.device):
+            out = lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+            rows = out.last_hidden_state[:, :-1, :][keep]
+            logits = lm.get_output_embeddings()(rows)
+        loss_sum = nn.functional.cross_entropy(logits.float(), target[keep], reduction="sum")
         return loss_sum, keep.sum()

@@ -57,6 +57,7 @@ class TrainerState:
     answer_tokens: int = 0
     computed_tokens: int = 0
     train_seconds: float = 0.0
+    train_cpu_seconds: float = 0.0
     eval_seconds: float = 0.0
     wall_seconds: float = 0.0
     status: str | None = None
@@ -163,9 +164,10 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
     from ba_llm.prompt import load_prompt
 
     prompt = load_prompt(cfg.prompt)
-    base_dir = resolve_base_dir(cfg.base_model)
+    # Inputs first: a missing or invalid dataset is reported before the (slower) model checks.
     train_rows = _load_rows(cfg.train, cfg.train_limit)
     val_rows = _load_rows(cfg.val, cfg.val_limit) if cfg.val else []
+    base_dir = resolve_base_dir(cfg.base_model)
     if not train_rows:
         raise UsageError(f"{cfg.train}: no training rows")
     if cfg.batch_size * cfg.grad_accum < dist.world:
@@ -213,7 +215,7 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
     else:
         torch.manual_seed(cfg.seed + dist.rank)
     model.train()
-    loss_mod = AnswerLoss(model)
+    loss_mod = AnswerLoss(model, torch.bfloat16 if cfg.quantization == "bf16" else None)
     ddp = dist.wrap(loss_mod)
 
     spe = math.ceil(len(train_s) / (cfg.batch_size * cfg.grad_accum))
@@ -244,7 +246,7 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
         steps = epoch_steps(len(train_s), cfg.batch_size * cfg.grad_accum, cfg.seed, st.epoch)
         stop_max = False
         while st.step_in_epoch < len(steps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             idxs = steps[st.step_in_epoch]
             step_tokens = sum(train_s[i].n_answer for i in idxs)
             mine = split_for_rank(idxs, dist.rank, dist.world)
@@ -280,6 +282,7 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
             st.epoch_steps += 1
             st.epoch_seconds += dt
             st.train_seconds += dt
+            st.train_cpu_seconds += time.process_time() - c0
             st.real_tokens += real
             st.answer_tokens += step_tokens
             st.computed_tokens += computed
@@ -305,7 +308,7 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
         st.eval_seconds += time.perf_counter() - t0
         record = {"epoch": st.epoch + 1, "train_loss": st.epoch_loss_sum / max(1, st.epoch_tokens),
                   "val_loss": val_loss, "metric": metric, "seconds": round(st.epoch_seconds, 3),
-                  "steps": st.epoch_steps, "end_step": st.global_step, "complete": not stop_max}
+                  "steps": st.epoch_steps, "end_step": st.global_step, "complete": st.step_in_epoch >= len(steps)}
         st.epochs.append(record)
         writer.tb.scalars(st.global_step, epoch__train_loss=record["train_loss"], epoch__val_loss=val_loss,
                           epoch__metric=metric)
@@ -322,7 +325,7 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
                     st.status = "early_stopped"
                     log(f"early stopping: no validation-loss improvement of {cfg.early_stopping_min_delta} "
                         f"for {st.bad_epochs} epochs (best: epoch {st.best_epoch})")
-        if stop_max:
+        if stop_max and st.global_step < spe * cfg.epochs:
             st.status = "max_steps"
         st.epoch += 1
         st.step_in_epoch = 0
@@ -336,7 +339,8 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
     if dist.main and st.best_epoch is not None and st.epochs and st.best_epoch != st.epochs[-1]["epoch"]:
         set_peft_model_state_dict(model, writer.load_best())
         log(f"keeping the adapter of epoch {st.best_epoch} (lowest validation loss)")
-    durations = {"load": load_seconds, "train": st.train_seconds, "eval": st.eval_seconds,
+    durations = {"load": load_seconds, "train": st.train_seconds, "train_cpu": st.train_cpu_seconds,
+                 "eval": st.eval_seconds,
                  "total": wall_before + time.perf_counter() - session_start}
     info = writer.finish(model, tokenizer, prompt, base_dir, st, datasets, durations, sum(p.numel() for p in params),
                          samples={"train": len(train_s), "val": len(val_s),
