@@ -172,6 +172,14 @@ $(PROMPT_OPT): $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl $(BASE_DEP)
 	  --train $(DATA)/train_fixed.jsonl --val $(DATA)/val_fixed.jsonl \
 	  --auto $(AUTO) --seed $(SEED) --metric-threshold $(MIN_SCORE) $(TUNE_FLAGS) --out $@
 
+# ---- export ------------------------------------------------------------------------
+EXPORT_DIR := $(A)/export/ba-$(BASE_SLUG)-$(QUANT)
+
+export: $(EXPORT_DIR)/Modelfile ## Ollama Modelfile + GGUF LoRA adapter of the fine-tune (then: ollama create -f ...)
+
+$(EXPORT_DIR)/Modelfile: $(FT_DIR)/training_info.json
+	$(BIN)/ba-lora export --adapter $(FT_DIR) --output $(EXPORT_DIR) --name ba-$(BASE_SLUG)-$(QUANT)
+
 # ---- tests -------------------------------------------------------------------------
 test: $(STAMP) ## Run every package's tests in its own tox environment
 	$(BIN)/tox run
