@@ -68,6 +68,9 @@ class TrainConfig:
     eval_max_new_tokens: int = _f(512, "token limit of the --eval-metric generations", metavar="N")
     micro_batch_tokens: int = _f(0, "let a micro-batch take more than --batch-size samples while its padded size "
                                     "stays within N tokens (same gradient; faster on a GPU). 0: off", metavar="N")
+    threads: int = _f(0, "CPU threads for torch (0: torch's default, one per core, or $OMP_NUM_THREADS). On a "
+                         "machine shared with other jobs use fewer: oversubscribed cores stall every step",
+                      metavar="N")
     gradient_checkpointing: bool = _f(False, "recompute activations in the backward pass (less memory, ~30%% slower)")
 
     # ------------------------------------------------------------------ checks
@@ -82,7 +85,7 @@ class TrainConfig:
             if value is not None and value < 1:
                 raise UsageError(f"--{_flag(name)} must be at least 1 (got {value})")
         for name in ("save_steps", "save_total_limit", "early_stopping_patience", "eval_metric",
-                     "micro_batch_tokens", "weight_decay", "max_grad_norm", "early_stopping_min_delta"):
+                     "micro_batch_tokens", "threads", "weight_decay", "max_grad_norm", "early_stopping_min_delta"):
             if getattr(self, name) < 0:
                 raise UsageError(f"--{_flag(name)} must not be negative (got {getattr(self, name)})")
         if not self.lr > 0:
