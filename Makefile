@@ -78,26 +78,26 @@ schemas: ## Copy the root schemas/ into ba-io's package data (a test fails on dr
 base-model: $(BASE_DIR)/ba-llm-prepared.json ## Convert the embedded SmolLM2 GGUF into bf16 safetensors
 
 $(BASE_DIR)/ba-llm-prepared.json: $(STAMP)
-	$(BIN)/ba-llm prepare smollm2 --dest $(BASE_DIR)
+	$(TIMED) base-model -- $(BIN)/ba-llm prepare smollm2 --dest $(BASE_DIR)
 
 data: $(DATA)/train.jsonl ## 8.2 concepts -> teacher -> score -> filter -> train/val split
 
 $(CONCEPTS): $(STAMP)
 	@mkdir -p $(@D)
-	$(BIN)/ba-datagen concepts --n $(N_CONCEPTS) --seed $(SEED) --out $@
+	$(TIMED) concepts -- $(BIN)/ba-datagen concepts --n $(N_CONCEPTS) --seed $(SEED) --out $@
 
 $(DATA)/raw.jsonl: $(CONCEPTS)
 	@mkdir -p $(@D)
-	$(BIN)/ba-datagen synth --teacher $(TEACHER) --in $< --out $@ --rejects $(DATA)/raw.rejects.jsonl
+	$(TIMED) synth -- $(BIN)/ba-datagen synth --teacher $(TEACHER) --in $< --out $@ --rejects $(DATA)/raw.rejects.jsonl
 
 $(DATA)/scored.jsonl: $(DATA)/raw.jsonl
-	$(BIN)/ba-metric score $< -o $@
+	$(TIMED) score -- $(BIN)/ba-metric score $< -o $@
 
 $(DATA)/filtered.jsonl: $(DATA)/scored.jsonl
-	$(BIN)/ba-dataset-tools filter $< --min-score $(MIN_SCORE) -o $@ --rejects $(DATA)/filtered.rejects.jsonl
+	$(TIMED) filter -- $(BIN)/ba-dataset-tools filter $< --min-score $(MIN_SCORE) -o $@ --rejects $(DATA)/filtered.rejects.jsonl
 
 $(DATA)/train.jsonl: $(DATA)/filtered.jsonl
-	$(BIN)/ba-dataset-tools split $< --val-ratio $(VAL_RATIO) --seed $(SEED) \
+	$(TIMED) split -- $(BIN)/ba-dataset-tools split $< --val-ratio $(VAL_RATIO) --seed $(SEED) \
 	  --train-out $(DATA)/train.jsonl --val-out $(DATA)/val.jsonl
 $(DATA)/val.jsonl: $(DATA)/train.jsonl
 
@@ -105,8 +105,8 @@ fix: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl ## 8.3 audit the splits, 
 
 $(DATA)/%_fixed.jsonl: $(DATA)/%.jsonl
 	@mkdir -p $(DATA)/audit
-	$(BIN)/ba-dataset-tools audit $< -o $(DATA)/audit/$*.json
-	$(BIN)/ba-dataset-tools fix $< --fix-ids --convert-to-yaml-strings --validate \
+	$(TIMED) audit-$* -- $(BIN)/ba-dataset-tools audit $< -o $(DATA)/audit/$*.json
+	$(TIMED) fix-$* -- $(BIN)/ba-dataset-tools fix $< --fix-ids --convert-to-yaml-strings --validate \
 	  -o $@ --rejects $(DATA)/$*_fixed.rejects.jsonl
 
 train: $(FT_DIR)/training_info.json ## 8.4 LoRA fine-tune only (no evaluation)
@@ -121,6 +121,12 @@ finetune: $(FT_REPORT)/comparison.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4, th
 	@$(BIN)/ba-eval summary-table $(FT_REPORT)/comparison.json
 	@$(BIN)/python scripts/phase_times.py $(TIMINGS)
 	@echo "Full report: $(FT_REPORT)/comparison.md (JSON, PNG beside it); adapter: $(FT_DIR)"
+
+all: ## Everything: select, data, fix, tune (MIPROv2), fine-tune, 3-way compare, Ollama export
+	$(MAKE) --no-print-directory select finetune export
+	$(MAKE) --no-print-directory compare WITH_OPT=1
+	@$(BIN)/python scripts/phase_times.py $(TIMINGS)
+	@echo "Reports: $(A)/reports/comparison.md (3-way), $(FT_REPORT)/comparison.md; Ollama: $(EXPORT_DIR)/Modelfile"
 
 # ---- evaluation --------------------------------------------------------------------
 # generate writes $@.part and renames it on success, so .DELETE_ON_ERROR never deletes a
@@ -141,14 +147,15 @@ $(EVAL)/optimized.jsonl: $(DATA)/val_fixed.jsonl $(PROMPT_OPT) $(BASE_DEP)
 	  --in $(DATA)/val_fixed.jsonl --out $@.part --runs $(RUNS) --max-new-tokens $(MAX_NEW_TOKENS) && mv $@.part $@
 
 $(FT_REPORT)/comparison.json: $(EVAL)/finetuned-$(QUANT).jsonl $(EVAL)/baseline.jsonl
-	$(BIN)/ba-eval compare --run baseline=$(EVAL)/baseline.jsonl --run finetuned=$(EVAL)/finetuned-$(QUANT).jsonl \
+	$(TIMED) compare -- $(BIN)/ba-eval compare --run baseline=$(EVAL)/baseline.jsonl --run finetuned=$(EVAL)/finetuned-$(QUANT).jsonl \
 	  --out-dir $(@D)
 
-OPT_RUN := $(if $(wildcard $(PROMPT_OPT)),$(EVAL)/optimized.jsonl)
+# the optimised prompt joins the comparison when it exists, or when asked to (WITH_OPT=1, as `make all` does)
+OPT_RUN := $(if $(or $(WITH_OPT),$(wildcard $(PROMPT_OPT))),$(EVAL)/optimized.jsonl)
 compare: $(A)/reports/comparison.json ## 8.5 baseline vs fine-tuned (vs optimised prompt when it exists), with statistics
 
 $(A)/reports/comparison.json: $(EVAL)/baseline.jsonl $(EVAL)/finetuned-$(QUANT).jsonl $(OPT_RUN)
-	$(BIN)/ba-eval compare --run baseline=$(EVAL)/baseline.jsonl --run finetuned=$(EVAL)/finetuned-$(QUANT).jsonl \
+	$(TIMED) compare-all -- $(BIN)/ba-eval compare --run baseline=$(EVAL)/baseline.jsonl --run finetuned=$(EVAL)/finetuned-$(QUANT).jsonl \
 	  $(if $(OPT_RUN),--run optimized=$(OPT_RUN)) --out-dir $(@D) --print-table
 
 select: $(A)/benchmarks/select.json ## 8.1 benchmark CANDIDATES on the curated set and pick a base model
@@ -178,7 +185,7 @@ EXPORT_DIR := $(A)/export/ba-$(BASE_SLUG)-$(QUANT)
 export: $(EXPORT_DIR)/Modelfile ## Ollama Modelfile + GGUF LoRA adapter of the fine-tune (then: ollama create -f ...)
 
 $(EXPORT_DIR)/Modelfile: $(FT_DIR)/training_info.json
-	$(BIN)/ba-lora export --adapter $(FT_DIR) --output $(EXPORT_DIR) --name ba-$(BASE_SLUG)-$(QUANT)
+	$(TIMED) export -- $(BIN)/ba-lora export --adapter $(FT_DIR) --output $(EXPORT_DIR) --name ba-$(BASE_SLUG)-$(QUANT)
 
 # ---- tests -------------------------------------------------------------------------
 test: $(STAMP) ## Run every package's tests in its own tox environment

@@ -50,9 +50,10 @@ def test_return_codes_and_argv():
 
 def test_all_pinned():
     assert sorted(ba_io.__all__) == [
-        "BaError", "DataError", "UsageError", "ValidationIssue", "append_jsonl", "atomic_write",
-        "iter_jsonl", "load_schema", "progress", "read_json", "read_jsonl", "run_cli",
-        "schema_names", "sha256_file", "sha256_text", "validate", "write_json", "write_jsonl"]
+        "BaError", "DataError", "JsonlLine", "UsageError", "ValidationIssue", "append_jsonl",
+        "atomic_write", "iter_jsonl", "iter_jsonl_lines", "load_schema", "non_negative_int", "positive_int", "progress",
+        "read_json", "read_jsonl", "run_cli", "schema_names", "sha256_file", "sha256_text", "validate",
+        "write_json", "write_jsonl"]
     for name in ba_io.__all__:
         assert getattr(ba_io, name)
     assert issubclass(ba_io.DataError, ba_io.BaError)

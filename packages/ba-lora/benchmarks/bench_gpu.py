@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+from bench_train import epoch_flops  # noqa: E402
 from synth_rows import make_rows  # noqa: E402
 
 # name -> LlamaConfig fields (hidden, intermediate, layers, heads, kv heads)
@@ -69,27 +70,6 @@ def build_model(name: str, tokenizer_dir: Path, dest: Path) -> Path:
     return dest
 
 
-def flops_per_epoch(model_dir: Path, train: Path, trainable: int) -> tuple[float, int]:
-    from ba_llm.prompt import load_prompt
-    from transformers import AutoConfig
-
-    from ba_io import read_jsonl
-    from ba_lora.data import encode_rows
-    from ba_lora.modeling import load_tokenizer
-
-    c = AutoConfig.from_pretrained(str(model_dir))
-    d, L, V = c.hidden_size, c.num_hidden_layers, c.vocab_size
-    hd = d // c.num_attention_heads
-    kv = c.num_key_value_heads * hd
-    n_linear = L * (d * d * 2 + d * kv * 2 + 3 * d * c.intermediate_size)
-    samples, _ = encode_rows(load_tokenizer(model_dir), load_prompt(None), read_jsonl(train, "example-v2"), 2048)
-    real = sum(s.length for s in samples)
-    answer = sum(s.n_answer for s in samples)
-    pairs = sum(s.length * (s.length + 1) // 2 for s in samples)
-    total = 4 * n_linear * real + 6 * trainable * real + 4 * V * d * answer + 12 * c.num_attention_heads * hd * pairs * L
-    return total, real
-
-
 def run(name: str, quant: str, model_dir: Path, train: Path, epochs: int, out: Path,
         micro_batch_tokens: int) -> dict:
     from ba_lora import TrainConfig, train as ba_train
@@ -103,7 +83,7 @@ def run(name: str, quant: str, model_dir: Path, train: Path, epochs: int, out: P
     t0 = time.perf_counter()
     info = ba_train(cfg)
     wall = time.perf_counter() - t0
-    fl, _ = flops_per_epoch(model_dir, train, info["trainable_parameters"])
+    fl = epoch_flops(model_dir, train, info["trainable_parameters"])["flops"]
     return {"model": name, "quantization": quant, "steps": info["steps"], "wall_seconds": wall,
             "train_seconds": info["durations"]["train"], "seconds_per_step": info["durations"]["train"] / info["steps"],
             "real_tokens_per_second": info["tokens_per_second"],

@@ -66,8 +66,9 @@ def run_ours(base: Path, train: Path, out: Path) -> dict:
     return ba_train(cfg)
 
 
-def flops_ours(base: Path, train: Path, info: dict) -> dict:
-    """FLOPs of one epoch of ours, from the samples it trained on."""
+def epoch_flops(model_dir: Path, train: Path, trainable: int) -> dict:
+    """FLOPs of one ba-lora epoch over ``train`` on the model in ``model_dir`` (the docstring's
+    accounting; ``trainable`` = LoRA parameters)."""
     from ba_llm.prompt import load_prompt
     from transformers import AutoConfig
 
@@ -75,17 +76,16 @@ def flops_ours(base: Path, train: Path, info: dict) -> dict:
     from ba_lora.data import encode_rows
     from ba_lora.modeling import load_tokenizer
 
-    c = AutoConfig.from_pretrained(str(base))
+    c = AutoConfig.from_pretrained(str(model_dir))
     d, L, V = c.hidden_size, c.num_hidden_layers, c.vocab_size
     hd = getattr(c, "head_dim", None) or d // c.num_attention_heads
     kv = c.num_key_value_heads * hd
     n_linear = L * (d * d * 2 + d * kv * 2 + 3 * d * c.intermediate_size)
-    samples, _ = encode_rows(load_tokenizer(base), load_prompt(None), read_jsonl(train, "example-v2"), 2048)
+    samples, _ = encode_rows(load_tokenizer(model_dir), load_prompt(None), read_jsonl(train, "example-v2"), 2048)
     real = sum(s.length for s in samples)
     answer = sum(s.n_answer for s in samples)
     attn_pairs = sum(s.length * (s.length + 1) // 2 for s in samples)
-    lora = info["trainable_parameters"]
-    total = (4 * n_linear * real + 6 * lora * real + 4 * V * d * answer
+    total = (4 * n_linear * real + 6 * trainable * real + 4 * V * d * answer
              + 3 * 4 * c.num_attention_heads * hd * attn_pairs * L)
     return {"flops": total, "n_linear": n_linear, "real_tokens": real, "answer_tokens": answer,
             "samples": len(samples)}
@@ -144,7 +144,7 @@ def main() -> None:
         mm = [matmul_flops()]
         info = run_ours(a.base, train_file, Path(tmp) / "ours")
         mm.append(matmul_flops())
-        fl = flops_ours(a.base, train_file, info)
+        fl = epoch_flops(a.base, train_file, info["trainable_parameters"])
         epoch_s = info["epochs"][0]["seconds"]
         epoch_cpu = info["durations"]["train_cpu"]
         report["ours"] = {"epoch_seconds": epoch_s, "epoch_cpu_seconds": epoch_cpu,

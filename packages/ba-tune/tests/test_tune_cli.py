@@ -72,7 +72,7 @@ def test_sibling_errors_are_one_usage_line(work, extra, kwargs, needle):
 def test_argparse_rejects_bad_numbers(work):
     out = run(*mipro("--train-limit", "0"), cwd=work)
     assert out.returncode == 2
-    assert "argument --train-limit: must be at least 1 (got 0)" in out.stderr
+    assert "argument --train-limit: must be >= 1, got 0" in out.stderr
 
 
 def test_debug_shows_the_traceback(work):

@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from ba_io import UsageError, run_cli, write_jsonl
+from ba_io import UsageError, positive_int, run_cli, write_jsonl
 
 from . import __version__
 
@@ -17,16 +17,6 @@ _EPILOG = """examples:
   ba-datagen synth --teacher ollama:mistral:7b-instruct --in concepts.jsonl --out raw.jsonl
   ba-datagen prompt > teacher.json   # the packaged teacher prompt, to edit and pass with --prompt
 """
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
                        "structured facts it was built from. Deterministic for a seed.",
                        epilog="example:\n  ba-datagen concepts --n 210 --seed 42 --out concepts.jsonl",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    c.add_argument("--n", type=_positive, required=True, help="how many concepts")
+    c.add_argument("--n", type=positive_int, required=True, help="how many concepts")
     c.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     c.add_argument("--out", required=True, help="output JSONL (written atomically)")
     c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -64,8 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output JSONL (v1 rows)")
     s.add_argument("--rejects", help="rejects JSONL (default: OUT with .rejects.jsonl)")
     s.add_argument("--prompt", help="prompt file for LLM teachers (default: the packaged teacher prompt)")
-    s.add_argument("--max-new-tokens", type=_positive, default=768, help="LLM teachers: token limit (768)")
-    s.add_argument("--batch-size", type=_positive, default=None, help="concepts per teacher call")
+    s.add_argument("--max-new-tokens", type=positive_int, default=768, help="LLM teachers: token limit (768)")
+    s.add_argument("--batch-size", type=positive_int, default=None, help="concepts per teacher call")
     s.add_argument("--sample", action="store_true", help="LLM teachers: sample instead of greedy decoding")
     s.add_argument("--temperature", type=float, default=0.7, help="with --sample (0.7)")
     s.add_argument("--top-p", type=float, default=0.95, help="with --sample (0.95)")

@@ -7,14 +7,10 @@ Dataset rows come in two forms, told apart per row: v1 (categories as JSON lists
 
 from __future__ import annotations
 
-import json
-import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from ba_io import UsageError
+from ba_io import JsonlLine, iter_jsonl_lines
 from ba_metric import ParseError, load_yaml
 
 __all__ = [
@@ -36,57 +32,10 @@ CATEGORIES = ("functional_requirements", "non_functional_requirements", "constra
 PREFIXES = {"functional_requirements": "FR", "non_functional_requirements": "NFR", "constraints": "C"}
 TEXT_FIELDS = ("concept", "title", "description")
 PRIORITIES = ("High", "Medium", "Low")
-_BOM = b"\xef\xbb\xbf"
 
-
-@dataclass(frozen=True)
-class Line:
-    """One non-blank input line: ``row`` is the JSON object, or None with ``error`` set."""
-
-    number: int
-    raw: str
-    row: dict | None
-    error: str | None
-
-
-def iter_lines(path: str | os.PathLike[str]) -> Iterator[Line]:
-    """Every non-blank line of a JSONL file, readable or not (1-based line numbers).
-
-    Raises:
-        UsageError: the file is missing or is a directory.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"input file not found: {os.fspath(path)}" if not p.exists()
-                         else f"input is a directory, not a file: {os.fspath(path)}")
-    with open(p, "rb") as f:
-        for number, data in enumerate(f, start=1):
-            if number == 1 and data.startswith(_BOM):
-                data = data[len(_BOM):]
-            data = data.rstrip(b"\r\n")
-            try:
-                raw = data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield Line(number, data.decode("utf-8", "replace"), None,
-                           f"invalid UTF-8: {exc.reason} at byte {exc.start}")
-                continue
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw, parse_constant=_no_constant)
-            except ValueError as exc:
-                col = f" (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-                msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-                yield Line(number, raw, None, f"invalid JSON: {msg}{col}")
-                continue
-            if not isinstance(row, dict):
-                yield Line(number, raw, None, f"expected a JSON object, got {_kind(row)}")
-                continue
-            yield Line(number, raw, row, None)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+# The tolerant line reader lives in ba-io; the old names stay importable from here.
+Line = JsonlLine
+iter_lines = iter_jsonl_lines
 
 
 def _kind(value: Any) -> str:

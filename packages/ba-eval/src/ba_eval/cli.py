@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from ba_io import UsageError, read_json, run_cli, write_json, write_jsonl
+from ba_io import UsageError, positive_int, read_json, run_cli, write_json, write_jsonl
 
 from . import __version__
 
@@ -23,16 +23,6 @@ _EPILOG = """examples:
   ba-eval curated --out curated.jsonl
   ba-eval summary-table artifacts/reports/comparison.json
 """
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,15 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--prompt", help="prompt file (default: ba-llm's packaged prompt)")
     g.add_argument("--in", dest="inp", required=True, help="concept/example JSONL, or 'curated'")
     g.add_argument("--out", required=True, help="prediction JSONL (appended to, resumable)")
-    g.add_argument("--runs", type=_positive, default=1, help="independent runs (default 1)")
+    g.add_argument("--runs", type=positive_int, default=1, help="independent runs (default 1)")
     g.add_argument("--decoding", choices=["auto", "greedy", "sample"], default="auto",
                    help="auto: greedy for one run, sampling for several (default)")
     g.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (default 0.7)")
     g.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling top_p (default 0.95)")
     g.add_argument("--seed", type=int, default=0, help="base seed; run r samples with seed + r (default 0)")
-    g.add_argument("--max-new-tokens", type=_positive, default=768, help="default 768")
-    g.add_argument("--batch-size", type=_positive, default=8, help="default 8")
-    g.add_argument("--limit", type=_positive, help="only the first N concepts")
+    g.add_argument("--max-new-tokens", type=positive_int, default=768, help="default 768")
+    g.add_argument("--batch-size", type=positive_int, default=8, help="default 8")
+    g.add_argument("--limit", type=positive_int, help="only the first N concepts")
     g.add_argument("--overwrite", action="store_true", help="start OUT afresh instead of resuming")
     g.add_argument("--timings", help="also write load/generation seconds and token counts to this JSON file")
     g.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -81,11 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--models", action="append", required=True, metavar="SPEC", help="a candidate (repeatable)")
     b.add_argument("--dataset", required=True, help="concept/example JSONL, or 'curated' for the packaged set")
     b.add_argument("--output", required=True, help="report JSON path; the Markdown goes next to it (.md)")
-    b.add_argument("--limit", type=_positive, help="only the first N examples")
+    b.add_argument("--limit", type=positive_int, help="only the first N examples")
     b.add_argument("--threshold", type=float, default=0.65, help="selection threshold on mean score (default 0.65)")
     b.add_argument("--prompt", help="prompt file (default: ba-llm's packaged prompt)")
-    b.add_argument("--max-new-tokens", type=_positive, default=768, help="default 768")
-    b.add_argument("--batch-size", type=_positive, default=8, help="default 8")
+    b.add_argument("--max-new-tokens", type=positive_int, default=768, help="default 768")
+    b.add_argument("--batch-size", type=positive_int, default=8, help="default 8")
     b.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     b.add_argument("--print-table", action="store_true", help="print the summary table to stdout")
     b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -102,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--run", action="append", required=True, metavar="NAME=FILE", help="a model's predictions (repeatable)")
     c.add_argument("--out-dir", required=True, help="folder for the reports")
     c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    c.add_argument("--bootstrap", type=_positive, default=10_000, help="bootstrap resamples (default 10000)")
+    c.add_argument("--bootstrap", type=positive_int, default=10_000, help="bootstrap resamples (default 10000)")
     c.add_argument("--print-table", action="store_true", help="print the summary table to stdout")
     c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 

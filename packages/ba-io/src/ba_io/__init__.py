@@ -1,11 +1,14 @@
 """ba-io: schemas, validated JSON/JSONL I/O, atomic writes and the shared CLI error mapping."""
 
+from .cli_types import non_negative_int, positive_int
 from .errors import BaError, DataError, UsageError
 from .hashing import sha256_file, sha256_text
 from .jsonio import (
+    JsonlLine,
     append_jsonl,
     atomic_write,
     iter_jsonl,
+    iter_jsonl_lines,
     read_json,
     read_jsonl,
     write_json,
@@ -20,12 +23,16 @@ __version__ = "0.1.0"
 __all__ = [
     "BaError",
     "DataError",
+    "JsonlLine",
     "UsageError",
     "ValidationIssue",
     "append_jsonl",
     "atomic_write",
     "iter_jsonl",
+    "iter_jsonl_lines",
     "load_schema",
+    "positive_int",
+    "non_negative_int",
     "progress",
     "read_json",
     "read_jsonl",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
@@ -93,6 +94,32 @@ def _iter_lines(path: Path, schema: str | None) -> Iterator[tuple[int, str, dict
                 continue
             reason = _row_problem(row, schema)
             yield line_no, raw, (row if reason is None else None), reason
+
+
+@dataclass(frozen=True)
+class JsonlLine:
+    """One non-blank input line: ``row`` is the JSON object, or None with ``error`` set."""
+
+    number: int
+    raw: str
+    row: dict | None
+    error: str | None
+
+
+def iter_jsonl_lines(path: PathLike, *, hint: str | None = None) -> Iterator[JsonlLine]:
+    """Every non-blank line of a JSONL file, readable or not (1-based line numbers).
+
+    Unlike :func:`iter_jsonl` it does not stop at a bad line: each one comes back with
+    ``row=None`` and ``error`` set (``invalid UTF-8: ...``, ``invalid JSON: ... (column N)``,
+    ``expected a JSON object, got list``); ``raw`` is the line text without its newline
+    (undecodable bytes replaced). A UTF-8 BOM on line 1 is dropped; NaN/Infinity are invalid.
+
+    Raises:
+        UsageError: the file is missing or is a directory (checked at the call, not at the
+            first ``next()``); ``hint`` is appended to the missing-file message.
+    """
+    p = _check_input(path, hint)
+    return (JsonlLine(number, raw, row, error) for number, raw, row, error in _iter_lines(p, None))
 
 
 def iter_jsonl(path: PathLike, schema: str | None = None, *,

@@ -151,7 +151,7 @@ def add_lora(model: nn.Module, r: int, alpha: float, dropout: float, target_modu
 
 
 class FastDropout(nn.Module):
-    """Dropout whose mask costs a quarter of the random numbers of ``nn.Dropout`` on the CPU.
+    """Dropout whose mask takes one 64-bit random draw per three elements (``nn.Dropout``: one per element).
 
     torch's CPU dropout draws one random number per element (about 9 % of a SmolLM2 LoRA
     step went into it). Here one 64-bit draw (``random_`` on int64, uniform over

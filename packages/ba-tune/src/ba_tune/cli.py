@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ba_io import run_cli, sha256_file
+from ba_io import non_negative_int, positive_int, run_cli, sha256_file
 
 from . import __version__
 
@@ -19,20 +19,6 @@ example:
 writes artifacts/prompts/optimized.json (prompt file), optimized.program.json (DSPy
 program state, JSON) and optimized.log.json (baseline, trials, best score, time).
 """
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative (got {value})")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,19 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="prompt file to write (.json); .program.json and .log.json go next to it")
     p.add_argument("--prompt", help="starting prompt file (default: ba-llm's packaged prompt)")
     p.add_argument("--auto", choices=("light", "medium", "heavy"), default="light", help="MIPROv2 budget (default light)")
-    p.add_argument("--num-trials", type=_positive, help="manual budget instead of --auto (with --num-candidates)")
-    p.add_argument("--num-candidates", type=_positive, help="instruction/demo-set candidates (with --num-trials)")
+    p.add_argument("--num-trials", type=positive_int, help="manual budget instead of --auto (with --num-candidates)")
+    p.add_argument("--num-candidates", type=positive_int, help="instruction/demo-set candidates (with --num-trials)")
     p.add_argument("--seed", type=int, default=42, help="optimizer and sampling seed (default 42)")
     p.add_argument("--metric-threshold", type=float, default=0.72,
                    help="score a bootstrapped demo must reach (default 0.72)")
-    p.add_argument("--train-limit", type=_positive, help="use the first N train examples")
-    p.add_argument("--val-limit", type=_positive, help="use the first N validation examples")
-    p.add_argument("--num-threads", type=_positive, default=1, help="parallel evaluations (default 1)")
-    p.add_argument("--max-tokens", type=_positive, default=512, help="max new tokens per model call (default 512)")
+    p.add_argument("--train-limit", type=positive_int, help="use the first N train examples")
+    p.add_argument("--val-limit", type=positive_int, help="use the first N validation examples")
+    p.add_argument("--num-threads", type=positive_int, default=1, help="parallel evaluations (default 1)")
+    p.add_argument("--max-tokens", type=positive_int, default=512, help="max new tokens per model call (default 512)")
     p.add_argument("--temperature", type=float, default=0.0, help="task decoding temperature (default 0: greedy)")
-    p.add_argument("--max-bootstrapped-demos", type=_non_negative, default=4,
+    p.add_argument("--max-bootstrapped-demos", type=non_negative_int, default=4,
                    help="demos bootstrapped from the model's own answers that pass the threshold (default 4)")
-    p.add_argument("--max-labeled-demos", type=_non_negative, default=4,
+    p.add_argument("--max-labeled-demos", type=non_negative_int, default=4,
                    help="demos taken from the train set's documents (default 4)")
     p.add_argument("--no-program-aware", action="store_true",
                    help="the instruction proposer skips describing the program (saves 2 prompt-model calls per candidate)")

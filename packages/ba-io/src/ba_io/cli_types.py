@@ -1,0 +1,34 @@
+"""Small ``argparse`` ``type=`` converters shared by the ba-* command lines."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Callable
+
+__all__ = ["positive_int", "non_negative_int"]
+
+
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+    return convert
+
+
+positive_int = _int_at_least(1)
+positive_int.__name__ = positive_int.__qualname__ = "positive_int"
+positive_int.__doc__ = """``type=positive_int``: an integer >= 1.
+
+Raises:
+    argparse.ArgumentTypeError: ``expected an integer, got 'x'`` or ``must be >= 1, got 0``
+        (argparse prints it as ``argument --n: must be >= 1, got 0``, exit 2).
+"""
+
+non_negative_int = _int_at_least(0)
+non_negative_int.__name__ = non_negative_int.__qualname__ = "non_negative_int"
+non_negative_int.__doc__ = "``type=non_negative_int``: an integer >= 0 (messages as :func:`positive_int`)."

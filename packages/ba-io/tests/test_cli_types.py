@@ -1,0 +1,51 @@
+import argparse
+
+import pytest
+
+from ba_io import non_negative_int, positive_int
+from ba_io.cli_types import positive_int as from_module
+
+
+def test_exported():
+    assert positive_int is from_module
+
+
+@pytest.mark.parametrize("text, value", [("1", 1), ("42", 42), (" 7 ", 7), ("+3", 3)])
+def test_valid(text, value):
+    assert positive_int(text) == value
+
+
+@pytest.mark.parametrize("text, message", [
+    ("0", "must be >= 1, got 0"),
+    ("-5", "must be >= 1, got -5"),
+    ("abc", "expected an integer, got 'abc'"),
+    ("1.5", "expected an integer, got '1.5'"),
+    ("", "expected an integer, got ''"),
+])
+def test_rejected(text, message):
+    with pytest.raises(argparse.ArgumentTypeError) as ei:
+        positive_int(text)
+    assert str(ei.value) == message
+    assert ei.value.__cause__ is None  # no chained ValueError traceback
+    assert ei.value.__context__ is None or ei.value.__suppress_context__
+
+
+def test_argparse_message(capsys):
+    p = argparse.ArgumentParser(prog="x")
+    p.add_argument("--n", type=positive_int)
+    assert p.parse_args(["--n", "3"]).n == 3
+    with pytest.raises(SystemExit) as ei:
+        p.parse_args(["--n", "0"])
+    assert ei.value.code == 2
+    assert "argument --n: must be >= 1, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, value", [("0", 0), ("7", 7)])
+def test_non_negative_int_accepts(text, value):
+    assert non_negative_int(text) == value
+
+
+@pytest.mark.parametrize("text, message", [("-1", "must be >= 0, got -1"), ("x", "expected an integer, got 'x'")])
+def test_non_negative_int_rejects(text, message):
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        non_negative_int(text)
