@@ -32,3 +32,11 @@ def test_v1_rows_fail_v2():
         "non_functional_requirements: duplicate id 'NFR001'",
         "constraints: the YAML list is empty",
     ]
+
+
+def test_line_reader_is_ba_io_s():
+    """rows.Line / rows.iter_lines are ba-io's tolerant reader, not a copy."""
+    from ba_io import JsonlLine, iter_jsonl_lines
+    from ba_dataset_tools import rows
+
+    assert rows.Line is JsonlLine and rows.iter_lines is iter_jsonl_lines

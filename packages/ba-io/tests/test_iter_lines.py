@@ -80,8 +80,3 @@ def test_directory(tmp_path):
     with pytest.raises(UsageError) as ei:
         iter_jsonl_lines(tmp_path)
     assert str(ei.value) == f"input is a directory, not a file: {tmp_path}"
-
-
-def test_dataset_tools_names_are_the_same_objects():
-    rows = pytest.importorskip("ba_dataset_tools.rows")
-    assert rows.Line is JsonlLine and rows.iter_lines is iter_jsonl_lines
