@@ -203,7 +203,7 @@ test-fast: $(STAMP) ## Run all tests in the dev venv (no tox isolation)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --import-mode=importlib $(foreach p,$(PACKAGES),$(wildcard packages/$(p)/tests))
 
 clean: ## Remove artifacts/ (keeps .venv)
-	rm -rf $(A)/*/ && touch $(A)/.gitkeep
+	rm -rf $(A)/*/ $(TIMINGS) && touch $(A)/.gitkeep
 
 clean-venv: ## Remove .venv and .tox
 	rm -rf $(VENV) .tox
