@@ -116,3 +116,10 @@ def test_threads_option(monkeypatch):
     monkeypatch.setenv("BA_LLM_THREADS", "many")
     with pytest.raises(UsageError, match="BA_LLM_THREADS"):
         _threads(None)
+
+
+def test_sampler_options_shared_by_llama_cpp_and_ollama():
+    assert Decoding().sampler_options(5) == {"temperature": 0.0, "top_k": 1}
+    assert Decoding(seed=10).sampler_options(2) == {"temperature": 0.0, "top_k": 1, "seed": 12}
+    assert Decoding(greedy=False, temperature=0.8, top_p=0.9, seed=3).sampler_options(1) == {
+        "temperature": 0.8, "top_p": 0.9, "top_k": 0, "min_p": 0.0, "seed": 4}

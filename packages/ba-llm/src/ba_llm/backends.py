@@ -70,6 +70,18 @@ class Decoding:
             if not 0 < self.top_p <= 1:
                 raise UsageError(f"top_p must be in (0, 1], got {self.top_p}")
 
+    def sampler_options(self, index: int = 0) -> dict[str, Any]:
+        """The sampler settings llama.cpp and Ollama both take under these names: greedy is
+        temperature 0 with top-k 1; sampling switches top-k and min-p off; the seed of the
+        ``index``-th conversation of a call is ``seed + index``."""
+        if self.greedy:
+            opts: dict[str, Any] = {"temperature": 0.0, "top_k": 1}
+        else:
+            opts = {"temperature": self.temperature, "top_p": self.top_p, "top_k": 0, "min_p": 0.0}
+        if self.seed is not None:
+            opts["seed"] = self.seed + index
+        return opts
+
     def to_dict(self) -> dict[str, Any]:
         """The ``decoding`` object of a prediction row."""
         if self.greedy:
@@ -287,13 +299,7 @@ class LlamaCppBackend(Backend):
         results = []
         for n, messages in enumerate(conversations):
             kwargs: dict[str, Any] = dict(messages=[dict(m) for m in messages], max_tokens=decoding.max_new_tokens,
-                                          stop=[IM_END])
-            if decoding.greedy:
-                kwargs.update(temperature=0.0, top_k=1)
-            else:
-                kwargs.update(temperature=decoding.temperature, top_p=decoding.top_p, top_k=0, min_p=0.0)
-            if decoding.seed is not None:
-                kwargs["seed"] = decoding.seed + n
+                                          stop=[IM_END], **decoding.sampler_options(n))
             self.llm.reset()
             t0 = time.perf_counter()
             try:
@@ -403,13 +409,7 @@ class OllamaBackend(Backend):
                  batch_size: int = 8, on_done: Callable[[int], None] | None = None) -> list[Completion]:
         results = []
         for n, messages in enumerate(conversations):
-            options: dict[str, Any] = {"num_predict": decoding.max_new_tokens}
-            if decoding.greedy:
-                options.update(temperature=0.0, top_k=1)
-            else:
-                options.update(temperature=decoding.temperature, top_p=decoding.top_p, top_k=0, min_p=0.0)
-            if decoding.seed is not None:
-                options["seed"] = decoding.seed + n
+            options: dict[str, Any] = {"num_predict": decoding.max_new_tokens, **decoding.sampler_options(n)}
             msgs = [dict(m) for m in messages]
             t0 = time.perf_counter()
             resp = self._call(lambda: self.client.chat(model=self.model, messages=msgs, options=options, stream=False))
