@@ -35,6 +35,10 @@ def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
     style = None
     if not _NO_BLOCK.isdisjoint(data):
         style = '"'  # only double quotes escape these (PyYAML writes them raw otherwise)
+    elif data.endswith("\n\n") or (data.endswith("\n") and not data.strip()):
+        # a block would need keep-chomping ("|+"), after which PyYAML ends the document with
+        # "...", a line that is no longer a marker once render indents the category
+        style = '"'
     elif "\n" in data:
         style = "|"  # the emitter falls back to quoting when a block scalar cannot hold it
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
