@@ -13,6 +13,7 @@ def test_all_is_pinned():
     assert ba_metric.__all__ == [
         "COMPONENTS",
         "DEFAULT_THRESHOLD",
+        "DEFECTS",
         "ParseError",
         "Score",
         "__version__",

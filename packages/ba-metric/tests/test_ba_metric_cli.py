@@ -26,7 +26,7 @@ def rows(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines()]
 
 
-def test_score_to_stdout_adds_four_fields():
+def test_score_to_stdout_adds_six_fields():
     out = run("score", "predictions.jsonl")
     assert out.returncode == 0, out.stderr
     result = rows(out.stdout)
@@ -35,7 +35,12 @@ def test_score_to_stdout_adds_four_fields():
     assert [r["passed"] for r in result] == [True, True, True, False]
     assert [r["grounding"] for r in result] == [0.75, 0.0, 0.75, 0.0]
     assert result[2]["breakdown"]["fr_ids"] == 0.0 and len(result[2]["breakdown"]) == 12
-    assert set(result[0]) == {"id", "concept", "text", "score", "breakdown", "grounding", "passed"}
+    # the garden document answering a payroll concept: no capability of the concept covered
+    assert [r["content"] for r in result] == [0.92, 0.62, 0.92, 0.0]
+    assert result[1]["defects"] == ["unsupported_number:C002", "uncovered:payroll freelance accountants"]
+    assert result[3]["defects"] == ["unparseable"]
+    assert set(result[0]) == {"id", "concept", "text", "score", "breakdown", "grounding", "content", "defects",
+                              "passed"}
 
 
 def test_score_to_file_is_atomic(tmp_path):

@@ -12,8 +12,30 @@ PAYROLL = "Payroll software for freelance accountants to track invoices and quar
 
 
 def test_concept_words_drop_stopwords_generic_words_and_short_tokens():
-    assert concept_words(GARDEN) == {"community", "garden", "member", "reserv", "plot", "season"}
+    assert concept_words(GARDEN) == {"commun", "garden", "member", "reserv", "plot", "season"}
     assert concept_words("An app for the users") == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("words", "key"),
+    [
+        (("reserve", "reservation", "reserving", "reservas", "reservar"), "reserv"),
+        (("cobro", "cobros", "cobre"), "cobr"),
+        (("pista", "pistas"), "pist"),
+        (("gestion", "gestionar"), "gestio"),
+        (("plot", "plots"), "plot"),
+    ],
+)
+def test_word_key_meets_inflections_in_english_and_spanish(words, key):
+    from ba_metric.grounding import word_key
+
+    assert {word_key(w) for w in words} == {key}
+
+
+def test_spanish_concept_grounds_a_spanish_document():
+    concept = "Una app para que los socios del club reserven pistas de pádel y paguen con Bizum."
+    assert grounding("title: Reserva de pistas para los socios\ndescription: Los socios pagan.", concept) == 1.0
+    assert grounding("title: Gestión de nóminas de la empresa\ndescription: Nóminas y más.", concept) == 0.0
 
 
 @pytest.mark.parametrize(

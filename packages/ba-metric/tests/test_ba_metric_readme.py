@@ -12,7 +12,11 @@ from ba_metric import COMPONENTS, score
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 CONCEPT = "A mobile app for community garden members to reserve plots for the season."
-ROW = re.compile(r"^\| `(?P<file>[\w.]+)` \| (?P<total>[\d.]+) \| (?P<points>[\d.]+) \| (?P<grounding>[\d.]+) \|", re.M)
+ROW = re.compile(
+    r"^\| `(?P<file>[\w.]+)` \| (?P<total>[\d.]+) \| (?P<points>[\d.]+) \| (?P<grounding>[\d.]+) \| "
+    r"(?P<content>[\d.]+) \|",
+    re.M,
+)
 EXAMPLES = {m["file"]: m for m in ROW.finditer(README)}
 
 
@@ -30,6 +34,7 @@ def test_worked_example_numbers(data_dir, name):
     assert result.total == float(row["total"])
     assert result.points == float(row["points"])
     assert result.grounding == float(row["grounding"])
+    assert result.content == float(row["content"])
 
 
 def test_partial_example_breakdown(data_dir):
@@ -39,8 +44,20 @@ def test_partial_example_breakdown(data_dir):
 
 def test_api_example(data_dir):
     result = score((data_dir / "fr01_ids.yaml").read_text(), "A mobile app for community garden members to reserve plots")
-    assert "(0.769231, 0.0, 0.75, None)" in README
+    assert "(0.769231, 0.0, 0.75, None)" in README and "(0.92, ('unsupported_number:C02',))" in README
     assert (result.total, result.breakdown["fr_ids"], result.grounding, result.error) == (0.769231, 0.0, 0.75, None)
+    assert (result.content, result.defects) == (0.92, ("unsupported_number:C02",))
+
+
+def test_defect_table_lists_every_defect_with_its_weight():
+    from ba_metric import DEFECTS
+
+    for kind, (weight, _) in DEFECTS.items():
+        if kind in ("unparseable", "uncovered"):
+            assert f"`{kind}" in README
+            continue
+        row = re.search(rf"^\| `{kind}:[^`]*` \| ([\d.]+) \|", README, re.M)
+        assert row is not None and float(row.group(1)) == weight, kind
 
 
 def test_rule_table_lists_every_component():

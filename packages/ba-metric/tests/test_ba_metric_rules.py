@@ -45,7 +45,7 @@ def test_score_is_frozen_and_json_serialisable(perfect):
     with pytest.raises(AttributeError):
         result.total = 0.5  # type: ignore[misc]
     data = json.loads(json.dumps(result.to_dict()))
-    assert set(data) == {"total", "points", "breakdown", "grounding", "error"}
+    assert set(data) == {"total", "points", "breakdown", "grounding", "content", "defects", "error"}
     assert result.passed() and not score("x").passed(DEFAULT_THRESHOLD)
 
 

@@ -3,6 +3,7 @@
 Depends on pyyaml only; imports no other ``ba_*`` package.
 """
 
+from .content import DEFECTS
 from .grounding import grounding
 from .loader import load_yaml
 from .metric import ba_requirements_metric
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 __all__ = [
     "COMPONENTS",
     "DEFAULT_THRESHOLD",
+    "DEFECTS",
     "ParseError",
     "Score",
     "__version__",

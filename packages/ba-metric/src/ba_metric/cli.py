@@ -23,8 +23,10 @@ Which text is scored in each row: --field if given; else "text" (raw model outpu
 row has it; else "document"; else the row itself as document fields (title, description,
 functional_requirements, ...; categories as lists or YAML strings).
 
-Each output row is the input row plus "score" (0..1), "breakdown" (points per rubric
-component), "grounding" (0..1, null without a concept) and "passed" (score >= threshold).
+Each output row is the input row plus "score" (0..1, the rubric total), "breakdown"
+(points per rubric component), "grounding" (0..1, null without a concept), "content"
+(0..1: what a business analyst sees, see the README's "Content score"), "defects" (codes
+such as "duplicate:FR002,FR004") and "passed" (score >= threshold).
 
 examples:
   ba-metric score predictions.jsonl -o scored.jsonl
@@ -34,7 +36,8 @@ examples:
 SUMMARY_EPILOG = """\
 Rows that already carry "score" and "breakdown" are used as they are; other rows are
 scored on the fly (same field rules as "ba-metric score"). A component passes when it
-gets its full points.
+gets its full points. Also printed: mean and minimum content, and for each defect kind
+the share of documents that have it.
 
 examples:
   ba-metric summary scored.jsonl
@@ -87,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p_score = sub.add_parser(
-        "score", parents=[common], help="add score, breakdown, grounding, passed to each row",
+        "score", parents=[common], help="add score, breakdown, grounding, content, defects, passed to each row",
         description="Score each row of a JSONL file.", epilog=SCORE_EPILOG, formatter_class=fmt,
     )  # fmt: skip
     p_score.add_argument(

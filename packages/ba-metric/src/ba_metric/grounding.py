@@ -2,12 +2,14 @@
 
 Definition (README "Grounding"):
 
-* words: runs of letters/digits (``[^\\W_]+``), lower-cased;
-* concept words: the concept's words minus 1-character words, numbers, ``STOPWORDS`` and
-  ``GENERIC_WORDS``, each passed through ``stem``;
+* words: runs of letters/digits (``[^\\W_]+``), lower-cased with Latin accents folded;
+* a word's key: ``stem`` cut to its first six letters (``word_key``), so English and Spanish
+  inflections meet;
+* concept words: the keys of the concept's words minus 1-character words, numbers,
+  ``STOPWORDS``, ``SPANISH_STOPWORDS`` and ``GENERIC_WORDS``;
 * units: the title, the description and every requirement description (string values
   only; requirements are the mappings in the three category lists);
-* a unit is grounded when one of its stemmed words is a concept word;
+* a unit is grounded when the key of one of its words is a concept word;
 * grounding = grounded units / units (0.0 when the document has no unit), or None when the
   concept has no concept word.
 """
@@ -20,7 +22,17 @@ from typing import Any
 
 from .parse import CATEGORIES, ParseError, parse
 
-__all__ = ["GENERIC_WORDS", "STOPWORDS", "concept_words", "grounding", "grounding_of_document", "stem"]
+__all__ = [
+    "GENERIC_WORDS",
+    "SPANISH_STOPWORDS",
+    "STOPWORDS",
+    "concept_words",
+    "fold",
+    "grounding",
+    "grounding_of_document",
+    "stem",
+    "word_key",
+]
 
 _TOKEN_RE = re.compile(r"[^\W_]+")
 
@@ -34,6 +46,18 @@ STOPWORDS = frozenset(
     when where which while who whom why will with within without would you your yours
     shall must may might able e g eg ie one two""".split()
 )
+#: Spanish function words, dropped from concepts like ``STOPWORDS`` (Spanish concepts get
+#: Spanish documents, see README "Language"); written without accents, and with them
+#: where the accent is usual
+SPANISH_STOPWORDS = frozenset(
+    """de la el los las lo un una unos unas y o u e que en con por para del al se su sus
+    es son ser sera será seran serán esta está estan están este esto estos estas ese esa
+    cada como mas más muy sin sobre entre desde hasta cuando donde quien cual tambien
+    también ya no si sí le les nos mi mis tu tus nuestro nuestra nuestros nuestras debe
+    deben debera deberá deberan deberán podra podrá podran podrán puede pueden poder tener
+    tiene tienen hay todo todos toda todas otro otra otros otras queremos quiere quieren
+    necesitamos necesita hacer""".split()
+)
 GENERIC_WORDS = frozenset(
     """app apps application applications system systems platform platforms software tool
     tools solution solutions service services website websites site sites web online
@@ -42,8 +66,12 @@ GENERIC_WORDS = frozenset(
     people person allow allows allowing enable enables enabling provide provides providing
     help helps helping use uses using used new based simple easy easily manage manages
     managing management want wants need needs make makes way ways like requirement
-    requirements document""".split()
+    requirements document aplicacion aplicación aplicaciones sistema sistemas plataforma
+    plataformas herramienta servicio servicios web online digital movil móvil usuario
+    usuarios cliente clientes empresa negocio permitir permite gestionar gestión gestion
+    nuevo nueva requisito requisitos documento""".split()
 )
+_DROPPED = frozenset(w.translate(str.maketrans("áéíóúñ", "aeioun")) for w in STOPWORDS | SPANISH_STOPWORDS | GENERIC_WORDS)
 
 
 @lru_cache(maxsize=65536)
@@ -68,20 +96,38 @@ def stem(word: str) -> str:
     return w
 
 
+_FOLD = str.maketrans("áàâäãåéèêëíìîïóòôöõúùûüñçœæ", "aaaaaaeeeeiiiiooooouuuuncoa")
+
+
+def fold(text: str) -> str:
+    """Lower case with the Latin accents folded (``Gestión`` -> ``gestion``)."""
+    return text.lower().translate(_FOLD)
+
+
+@lru_cache(maxsize=65536)
+def word_key(word: str) -> str:
+    """A folded word's comparison key: ``stem``, one final vowel dropped from words of five
+    letters or more, then cut to six letters, so ``reserve``, ``reservation``, ``reservas``
+    and ``reservar`` meet, and so do ``cobro`` and ``cobre`` (English and Spanish)."""
+    w = stem(word)
+    if len(w) > 4 and w[-1] in "aeiou":
+        w = w[:-1]
+    return w[:6]
+
+
 def _is_grounded(unit: str, words: frozenset[str]) -> bool:
-    return not words.isdisjoint(map(stem, _TOKEN_RE.findall(unit.lower())))
+    return not words.isdisjoint(map(word_key, _TOKEN_RE.findall(fold(unit))))
 
 
 @lru_cache(maxsize=4096)
 def concept_words(concept: str) -> frozenset[str]:
-    """The stemmed content words of a concept (see module docstring)."""
+    """The keys (``word_key``) of a concept's content words (see module docstring)."""
     return frozenset(
-        stem(token)
-        for token in _TOKEN_RE.findall(concept.lower())
+        word_key(token)
+        for token in _TOKEN_RE.findall(fold(concept))
         if len(token) > 1
         and not token.isdigit()
-        and token not in STOPWORDS
-        and token not in GENERIC_WORDS
+        and token not in _DROPPED
     )
 
 

@@ -8,7 +8,10 @@ from typing import Any
 from .parse import FIELDS
 from .score import DEFAULT_THRESHOLD, score
 
-__all__ = ["ba_requirements_metric", "prediction_document"]
+__all__ = ["OBJECTIVES", "ba_requirements_metric", "prediction_document"]
+
+#: what the DSPy metric returns: the rubric total, the content score, or their mean
+OBJECTIVES = ("total", "content", "mean")
 
 #: fields that may hold the whole document as one YAML/JSON text (or mapping), in order
 WHOLE_DOCUMENT_FIELDS = ("requirements", "document", "text", "yaml", "output", "answer", "completion")
@@ -55,17 +58,27 @@ def ba_requirements_metric(
     pred_trace: Any = None,
     *,
     threshold: float = DEFAULT_THRESHOLD,
+    objective: str = "total",
 ) -> float | bool:
-    """DSPy metric: the rubric total (float); with ``trace`` set, ``total >= threshold``.
+    """DSPy metric: the ``objective`` (float); with ``trace`` set, ``objective >= threshold``.
 
-    ``example`` (which may carry ``concept``) does not enter the total. ``pred_name`` and
-    ``pred_trace`` are accepted for GEPA-style callers and ignored. Never raises.
+    ``objective`` is ``"total"`` (the rubric total, the default), ``"content"`` (the content
+    score) or ``"mean"`` ((total + content) / 2: an optimiser cannot then buy format with
+    content or the reverse). ``example.concept``, when present, feeds the concept-dependent
+    content rules; it never enters the total. ``pred_name`` and ``pred_trace`` are accepted
+    for GEPA-style callers and ignored. Never raises (an unknown ``objective`` is a
+    ``ValueError`` raised before anything is scored).
     """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     try:
         document = prediction_document(pred)
     except Exception:  # noqa: BLE001 - a metric must never crash an optimisation run
         document = None
-    total = score(document).total
+    concept = _get(example, "concept") if objective != "total" else None
+    result = score(document, concept if isinstance(concept, str) else None)
+    value = {"total": result.total, "content": result.content,
+             "mean": round((result.total + result.content) / 2, 6)}[objective]
     if trace is not None:
-        return total >= threshold
-    return total
+        return value >= threshold
+    return value

@@ -106,13 +106,16 @@ def score_row(
     path: str = "<row>",
     line: int = 0,
 ) -> dict[str, Any]:
-    """The row plus ``score``, ``breakdown``, ``grounding`` and ``passed``."""
+    """The row plus ``score``, ``breakdown``, ``grounding``, ``content``, ``defects`` and
+    ``passed``."""
     concept = row.get(concept_field)
     result = score(select_document(row, field, path, line), concept if isinstance(concept, str) else None)
     out = dict(row)
     out["score"] = result.total
     out["breakdown"] = dict(result.breakdown)
     out["grounding"] = result.grounding
+    out["content"] = result.content
+    out["defects"] = list(result.defects)
     out["passed"] = result.total >= threshold
     return out
 
@@ -156,6 +159,8 @@ def summarize(
     """Statistics over scored rows (rows without ``score``/``breakdown`` are scored here)."""
     totals: list[float] = []
     groundings: list[float] = []
+    contents: list[float] = []
+    defect_kinds: dict[str, int] = {}
     passes = dict.fromkeys(COMPONENTS, 0)
     for line, row in rows:
         if not _is_scored(row):
@@ -163,6 +168,12 @@ def summarize(
         totals.append(float(row["score"]))
         if isinstance(row.get("grounding"), (int, float)):
             groundings.append(float(row["grounding"]))
+        if not isinstance(row.get("content"), (int, float)) or not isinstance(row.get("defects"), list):
+            found = score_row(row, field=field, concept_field=concept_field, path=path, line=line)
+            row = {**row, "content": found["content"], "defects": found["defects"]}
+        contents.append(float(row["content"]))
+        for kind in {str(code).split(":", 1)[0] for code in row["defects"]}:
+            defect_kinds[kind] = defect_kinds.get(kind, 0) + 1
         for name, full in COMPONENTS.items():
             if row["breakdown"][name] >= full - 1e-9:
                 passes[name] += 1
@@ -179,6 +190,9 @@ def summarize(
         "grounding_mean": sum(groundings) / len(groundings) if groundings else None,
         "grounding_count": len(groundings),
         "components": {name: (passes[name] / n if n else None) for name in COMPONENTS},
+        "content_mean": sum(contents) / n if n else None,
+        "content_min": min(contents) if n else None,
+        "defect_rates": {kind: defect_kinds[kind] / n for kind in sorted(defect_kinds)} if n else {},
     }
 
 
@@ -196,7 +210,10 @@ def format_summary(stats: dict[str, Any]) -> str:
         f"max             {_fmt(stats['max'])}",
         f"pass rate       {_fmt(stats['pass_rate'])}  (score >= {stats['threshold']})",
         f"grounding mean  {_fmt(stats['grounding_mean'])}  ({stats['grounding_count']} rows with a concept)",
+        f"content mean    {_fmt(stats['content_mean'])}  (min {_fmt(stats['content_min'])})",
         "component pass rates (full points):",
     ]
     lines += [f"  {name:18s} {_fmt(rate)}" for name, rate in stats["components"].items()]
+    lines.append("documents with each defect:" + ("" if stats["defect_rates"] else " none"))
+    lines += [f"  {kind:18s} {_fmt(rate)}" for kind, rate in stats["defect_rates"].items()]
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import rules
+from .content import content_of_document
 from .grounding import grounding_of_document
 from .parse import CATEGORIES, FIELDS, ParseError, parse
 
@@ -37,6 +38,9 @@ class Score:
 
     ``breakdown`` maps each component (see ``COMPONENTS``) to the points it got;
     ``grounding`` (None without a concept) is reported beside, not inside, the total;
+    ``content`` in [0, 1] is the second number beside it (what a business analyst sees:
+    duplicates, misplaced requirements, contradicted numbers, uncovered capabilities), with
+    ``defects`` naming each one and the requirement IDs involved (see ``DEFECTS``);
     ``error`` says why the input could not be parsed (None when it could).
     """
 
@@ -45,6 +49,8 @@ class Score:
     breakdown: Mapping[str, float] = field(default_factory=lambda: _ZERO)
     grounding: float | None = None
     error: str | None = None
+    content: float = 0.0
+    defects: tuple[str, ...] = ()
 
     def passed(self, threshold: float = DEFAULT_THRESHOLD) -> bool:
         return self.total >= threshold
@@ -55,6 +61,8 @@ class Score:
             "points": self.points,
             "breakdown": dict(self.breakdown),
             "grounding": self.grounding,
+            "content": self.content,
+            "defects": list(self.defects),
             "error": self.error,
         }
 
@@ -81,14 +89,16 @@ def _rate(doc: dict[str, Any]) -> dict[str, float]:
 
 def _zero(error: str, concept: str | None) -> Score:
     ground = grounding_of_document({}, concept) if concept is not None else None
-    return Score(total=0.0, points=0.0, breakdown=_ZERO, grounding=ground, error=error)
+    return Score(total=0.0, points=0.0, breakdown=_ZERO, grounding=ground, error=error,
+                 content=0.0, defects=("unparseable",))
 
 
 def score(doc_or_text: Any, concept: str | None = None) -> Score:
     """Score raw model output (str/bytes), a document dict or a dataset-v2 fields mapping.
 
-    Never raises: unparseable input scores 0 with ``error`` set. ``concept`` only feeds
-    ``grounding``.
+    Never raises: unparseable input scores 0 (total and content) with ``error`` set.
+    ``concept`` feeds ``grounding`` and the concept-dependent content rules (contradicted
+    numbers, coverage); it never enters ``total``.
     """
     try:
         doc = parse(doc_or_text)
@@ -97,6 +107,7 @@ def score(doc_or_text: Any, concept: str | None = None) -> Score:
     try:
         breakdown = _rate(doc)
         ground = grounding_of_document(doc, concept) if concept is not None else None
+        found = content_of_document(doc, concept)
     except Exception as exc:  # noqa: BLE001 - a metric must never crash a training run
         return _zero(f"internal error: {type(exc).__name__}: {exc}"[:300], None)
     points = round(sum(breakdown.values()), 1)
@@ -106,4 +117,6 @@ def score(doc_or_text: Any, concept: str | None = None) -> Score:
         breakdown=MappingProxyType(breakdown),
         grounding=ground,
         error=None,
+        content=found.content,
+        defects=found.defects,
     )

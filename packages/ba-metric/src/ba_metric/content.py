@@ -1,0 +1,327 @@
+"""The content score: what a business analyst sees in a document, beside the rubric total.
+
+``content`` starts at 1.0 and every defect a reader would object to takes off its weight
+(``DEFECTS``); coverage of the concept's capabilities takes off up to ``COVERAGE_WEIGHT``;
+the result is clipped to [0, 1]. Each defect is reported as a short code naming the
+requirement IDs involved (``duplicate:FR002,FR004``, ``nfr_is_functional:NFR001``,
+``uncovered:share tools``). The rules are defined in the package README ("Content score");
+they read English and Spanish documents. Everything here is linear in the document size
+(pairwise comparisons are over at most ``MAX_ITEMS`` requirements) and never raises on a
+parsed document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any
+
+from .grounding import GENERIC_WORDS, SPANISH_STOPWORDS, STOPWORDS, fold, word_key
+from .parse import CATEGORIES
+from .lexicon import (
+    CAPABILITY_CUES,
+    CONSTRAINT_KINDS,
+    DEADLINE_WORDS,
+    FILLER,
+    MEASURABLE,
+    PRESENT_TENSE,
+    VAGUE,
+)
+from .quantities import Quantities, quantities, same_amount
+
+__all__ = ["COVERAGE_WEIGHT", "DEFECTS", "Content", "content_of_document", "fold"]
+
+#: defect kind -> (weight taken off ``content`` per occurrence, what a reader objects to)
+DEFECTS: Mapping[str, tuple[float, str]] = MappingProxyType(
+    {
+        "unparseable": (1.0, "the text does not parse as a requirements document"),
+        "missing_category": (0.15, "a requirement category is empty or missing"),
+        "duplicate": (0.10, "a requirement repeats an earlier one (same words, any category)"),
+        "nfr_is_functional": (0.10, "an actor-capability sentence (a functional requirement) in the NFR list"),
+        "nfr_unmeasurable": (0.05, "an NFR whose quality word (fast, secure, easy...) has no measurable target"),
+        "not_a_constraint": (0.08, "a constraint that limits nothing (no budget, deadline, rule, platform, ...)"),
+        "repeated_constraint": (0.08, "a constraint restating another one (the same amount or nearly the same words)"),
+        "contradicts_concept": (0.15, "a budget, duration or date that differs from the concept's"),
+        "unsupported_number": (0.08, "a budget, duration or date the concept never gives"),
+        "filler": (0.08, "generic filler that would fit any product"),
+        "uncovered": (0.0, "a capability the concept asks for that no functional requirement mentions"),
+    }
+)
+#: the most ``content`` that missing coverage can take off (times the uncovered share)
+COVERAGE_WEIGHT = 0.3
+MAX_ITEMS = 200
+_SHORT = {"functional_requirements": "FR", "non_functional_requirements": "NFR", "constraints": "C"}
+
+_TOKEN_RE = re.compile(r"[^\W_]+")
+
+_BOILERPLATE = frozenset(
+    """shall must should will can could may able allow allows let lets enable enables permit
+    system app application platform solution sistema aplicacion plataforma permitir
+    permita permitan""".split()
+)
+_DROP = frozenset(fold(w) for w in STOPWORDS | SPANISH_STOPWORDS | _BOILERPLATE)
+
+_CAPABILITY_RE = re.compile(
+    r"\b(?:shall|should|must|will|can|could)\s+(?:be\s+able\s+to|allow|let|enable|permit)\b"
+    r"|\bable to\b|\b(?:allows?|lets|enables?|permits?)\s+(?!\d)\w+(?:\s\w+)?\s+to\b"
+    r"|\bpodr[a]n?\b|\bpermitir[a]?n?\b|\bpermite[n]?\b"
+)
+_HARD_KINDS = ("budget", "deadline", "regulation")
+#: concept segments matching these kinds state a constraint, not a capability (so does a
+#: segment with a duration or a date, or a deadline word: ``lexicon.DEADLINE_WORDS``)
+_NOT_CAPABILITY_KINDS = ("budget", "regulation", "technology", "language")
+_SEGMENT_RE = re.compile(r"[.;:!?]+(?=\s|$)|[\n\u2022*()]+|,\s|\s-\s|\s\u2013\s|^\s*-\s|\s(?:and|or|y|o|plus|then)\s")
+_NONFEATURE_WORDS = frozenset(
+    """want wants need needs needed like would looking build built building create make get
+    available availability accessible used using able offer offers run runs running
+    allow small big large local regional national new our we us they them there something
+    thing things idea basically also really maybe please quiero queremos necesitamos
+    necesito buscamos hacer crear construir pequeno pequena gran grande local nuevo nueva
+    idea cosa cosas algo tipo""".split()
+)
+
+
+_key = word_key
+
+
+def _keys(folded: str, drop: frozenset[str] = _DROP) -> frozenset[str]:
+    return frozenset(_key(t) for t in _TOKEN_RE.findall(folded) if len(t) > 1 and not t.isdigit() and t not in drop)
+
+
+@dataclass(frozen=True)
+class Content:
+    """``content`` in [0, 1], the defect codes, and the coverage of the concept (None
+    without a concept or when the concept names no capability)."""
+
+    content: float
+    defects: tuple[str, ...]
+    coverage: float | None
+
+
+class _Item:
+    __slots__ = ("rid", "category", "text", "folded", "padded", "keys", "tokens", "_quantities")
+
+    def __init__(self, rid: str, category: str, text: str) -> None:
+        self.rid, self.category, self.text = rid, category, text
+        self.folded = fold(text)
+        self.padded = " " + " ".join(_TOKEN_RE.findall(self.folded)) + " "
+        self.keys = _keys(self.folded)
+        self.tokens = frozenset(self.padded.split())
+        self._quantities: Quantities | None = None
+
+    @property
+    def quantities(self) -> Quantities:
+        if self._quantities is None:
+            self._quantities = quantities(self.folded)
+        return self._quantities
+
+    def uses(self, lexicon: Any) -> bool:
+        return lexicon.match(self.tokens, self.padded, self.folded)
+
+
+def _items(doc: Mapping[str, Any]) -> tuple[list[_Item], list[str]]:
+    items: list[_Item] = []
+    missing = []
+    for category in CATEGORIES:
+        value = doc.get(category)
+        found = 0
+        if isinstance(value, list):
+            for i, entry in enumerate(value[:MAX_ITEMS]):
+                if isinstance(entry, Mapping) and isinstance(entry.get("description"), str):
+                    rid = entry.get("id")
+                    if not isinstance(rid, str) or not rid.strip() or len(rid) > 20:
+                        rid = f"{_SHORT[category]}#{i + 1}"
+                    items.append(_Item(rid.strip().replace(",", " "), category, entry["description"]))
+                    found += 1
+        if not found:
+            missing.append(_SHORT[category])
+    return items, missing
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def _similar(a: frozenset[str], b: frozenset[str], at_least: float) -> bool:
+    """Jaccard(a, b) >= at_least; the size ratio bounds it, so most pairs need no set op."""
+    na, nb = len(a), len(b)
+    if na > nb:
+        na, nb = nb, na
+    return nb > 0 and na >= at_least * nb and _jaccard(a, b) >= at_least
+
+
+def _near_duplicate(a: _Item, b: _Item) -> bool:
+    """Same normalised words, or >= 75 % of content keys shared (at least three keys), or
+    >= 80 % of all words shared (which needs at least half of the content keys shared)."""
+    if a.padded == b.padded:
+        return True
+    ka, kb = a.keys, b.keys
+    shared = len(ka & kb)
+    union = len(ka) + len(kb) - shared
+    if not union or shared * 2 < union:
+        return False
+    if min(len(ka), len(kb)) >= 3 and shared >= 0.75 * union:
+        return True
+    return _similar(a.tokens, b.tokens, 0.8)
+
+
+def _refines(earlier: _Item, later: _Item) -> bool:
+    """``later`` restates ``earlier`` in another category with a measurable target that
+    ``earlier`` lacks ("New members shall be able to reserve a plot within 2 minutes"):
+    a usability or performance NFR built on a capability, not a copy of it."""
+    return (earlier.category != later.category and earlier.padded != later.padded
+            and later.uses(MEASURABLE) and not earlier.uses(MEASURABLE))
+
+
+def _duplicates(items: list[_Item], defects: list[str]) -> set[int]:
+    flagged: set[int] = set()
+    for j in range(1, len(items)):
+        for i in range(j):
+            if i not in flagged and _near_duplicate(items[i], items[j]) and not _refines(items[i], items[j]):
+                defects.append(f"duplicate:{items[i].rid},{items[j].rid}")
+                flagged.add(j)
+                break
+    return flagged
+
+
+def _is_capability(item: _Item) -> bool:
+    return not CAPABILITY_CUES.isdisjoint(item.tokens) and _CAPABILITY_RE.search(item.padded) is not None
+
+
+def _nfr_defects(nfrs: list[tuple[int, _Item]], defects: list[str]) -> None:
+    """No target (number, count, named standard): a capability sentence is a functional
+    requirement in the wrong list; a sentence with a vague quality word is unmeasurable."""
+    for _, item in nfrs:
+        if item.uses(MEASURABLE):
+            continue
+        if _is_capability(item):
+            defects.append(f"nfr_is_functional:{item.rid}")
+        elif item.uses(VAGUE):
+            defects.append(f"nfr_unmeasurable:{item.rid}")
+
+
+def _constraint_kinds(item: _Item) -> set[str]:
+    return {kind for kind, lexicon in CONSTRAINT_KINDS.items() if item.uses(lexicon)}
+
+
+def _constraint_defects(cons: list[tuple[int, _Item]], dup: set[int], defects: list[str]) -> None:
+    amounts: list[tuple[_Item, Quantities]] = []
+    for index, item in cons:
+        kinds = _constraint_kinds(item)
+        if not kinds or (_is_capability(item) and not kinds & set(_HARD_KINDS)):
+            defects.append(f"not_a_constraint:{item.rid}")
+        if index in dup:
+            continue
+        q = item.quantities
+        for earlier, eq in amounts:
+            same_money = any(same_amount(m, eq.money) for m in q.money)
+            same_days = bool(set(q.days) & set(eq.days))
+            if same_money or same_days or _jaccard(item.keys, earlier.keys) >= 0.6:
+                defects.append(f"repeated_constraint:{earlier.rid},{item.rid}")
+                break
+        else:
+            amounts.append((item, q))
+
+
+@lru_cache(maxsize=4096)
+def _concept_facts(concept: str) -> tuple[Quantities, tuple[tuple[str, frozenset[str], bool], ...]]:
+    """The concept's quantities and its capability segments (label, keys, is the opening)."""
+    folded = fold(concept)
+    segments = []
+    parts = _SEGMENT_RE.split(folded)
+    first = next((i for i, part in enumerate(parts) if _TOKEN_RE.search(part)), None)
+    for index, raw in enumerate(parts):
+        tokens = _TOKEN_RE.findall(raw)
+        seg = _Item("", "", raw)
+        if not tokens or seg.uses(PRESENT_TENSE) or seg.uses(DEADLINE_WORDS) or quantities(raw).has_deadline:
+            continue
+        if any(seg.uses(CONSTRAINT_KINDS[k]) for k in _NOT_CAPABILITY_KINDS):
+            continue
+        words = [t for t in tokens if len(t) > 2 and not t.isdigit() and t not in _DROP
+                 and t not in GENERIC_WORDS and t not in _NONFEATURE_WORDS
+                 and t not in CONSTRAINT_KINDS["platform"].words]
+        keys = frozenset(map(_key, words))
+        if keys:
+            segments.append((" ".join(words[:3]), keys, index == first))
+    return quantities(folded), tuple(segments)
+
+
+def _coverage(frs: list[_Item], head_keys: frozenset[str], segments: tuple[tuple[str, frozenset[str], bool], ...],
+              defects: list[str]) -> float | None:
+    """Share of the concept's capability segments that the FRs mention: one shared key for
+    a segment of up to four keys, two for a longer one. The opening segment (who is
+    asking) also counts as covered when the title or description names it."""
+    if not segments:
+        return None
+    fr_keys = frozenset().union(*(item.keys for item in frs)) if frs else frozenset()
+    covered = 0
+    for label, keys, opening in segments:
+        need = 1 if len(keys) <= 4 else 2
+        if len(keys & fr_keys) >= need or (opening and keys & head_keys):
+            covered += 1
+        else:
+            defects.append(f"uncovered:{label}")
+    return covered / len(segments)
+
+
+def _number_defects(doc: Mapping[str, Any], cons: list[tuple[int, _Item]], concept_q: Quantities,
+                    defects: list[str]) -> None:
+    units = [("description", quantities(fold(doc["description"])))] if isinstance(doc.get("description"), str) else []
+    units += [(item.rid, item.quantities) for _, item in cons]
+    for rid, q in units:
+        bad = good = False
+        if q.money:
+            if concept_q.money:
+                bad |= not all(same_amount(m, concept_q.money) for m in q.money)
+            else:
+                good = True
+        if q.days:
+            if concept_q.days:
+                bad |= not all(any(abs(d - c) <= 0.1 * c for c in concept_q.days) for d in q.days)
+            elif not concept_q.has_deadline:
+                good = True
+        if q.years and concept_q.years and not q.years <= concept_q.years:
+            bad = True
+        if q.quarters and concept_q.quarters and not q.quarters <= concept_q.quarters:
+            bad = True
+        if bad:
+            defects.append(f"contradicts_concept:{rid}")
+        elif good:
+            defects.append(f"unsupported_number:{rid}")
+
+
+def _filler(items: list[_Item], defects: list[str]) -> None:
+    for item in items:
+        if item.uses(FILLER):
+            defects.append(f"filler:{item.rid}")
+
+
+def content_of_document(doc: Mapping[str, Any], concept: str | None = None) -> Content:
+    """The content score of a parsed document (see the module docstring and README)."""
+    items, missing = _items(doc)
+    defects = [f"missing_category:{name}" for name in missing]
+    if not items:
+        return Content(0.0, tuple(defects), None)
+    dup = _duplicates(items, defects)
+    nfrs = [(i, it) for i, it in enumerate(items) if it.category == "non_functional_requirements"]
+    cons = [(i, it) for i, it in enumerate(items) if it.category == "constraints"]
+    _nfr_defects(nfrs, defects)
+    _constraint_defects(cons, dup, defects)
+    _filler(items, defects)
+    coverage = None
+    if isinstance(concept, str) and concept.strip():
+        concept_q, segments = _concept_facts(concept[:20000])
+        _number_defects(doc, cons, concept_q, defects)
+        frs = [it for it in items if it.category == "functional_requirements"]
+        head = " ".join(doc[k] for k in ("title", "description") if isinstance(doc.get(k), str))
+        coverage = _coverage(frs, _keys(fold(head)), segments, defects)
+    penalty = sum(DEFECTS[code.split(":", 1)[0]][0] for code in defects)
+    if coverage is not None:
+        penalty += COVERAGE_WEIGHT * (1.0 - coverage)
+    return Content(round(min(1.0, max(0.0, 1.0 - penalty)), 6), tuple(defects), coverage)

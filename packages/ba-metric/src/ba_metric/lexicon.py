@@ -1,0 +1,142 @@
+"""The word lists behind the content score, English and Spanish, folded (no accents).
+
+Each list is a :class:`Lexicon`: single words are looked up in the token set of a text
+(one set operation instead of a large regular expression), phrases of several words are
+looked up in its space-padded normalised form, and a small regex covers what is not a word
+(currency symbols, digits, years). The README ("Content score") describes each list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+
+__all__ = [
+    "CAPABILITY_CUES",
+    "CONSTRAINT_KINDS",
+    "DEADLINE_WORDS",
+    "FILLER",
+    "Lexicon",
+    "MEASURABLE",
+    "PRESENT_TENSE",
+    "VAGUE",
+]
+
+
+class Lexicon:
+    """Words and phrases (``|``-separated, folded, lower case) plus an optional regex."""
+
+    __slots__ = ("words", "phrases", "pattern")
+
+    def __init__(self, entries: str, pattern: str | None = None) -> None:
+        terms = [" ".join(t.split()) for t in entries.replace("\n", " ").split("|") if t.strip()]
+        self.words = frozenset(t for t in terms if " " not in t)
+        #: first word -> the phrases starting with it, so a text is searched only for the
+        #: phrases whose first word it has
+        self.phrases: dict[str, tuple[str, ...]] = {}
+        for t in terms:
+            if " " in t:
+                first = t.split(" ", 1)[0]
+                self.phrases[first] = self.phrases.get(first, ()) + (f" {t} ",)
+        self.pattern = re.compile(pattern) if pattern else None
+
+    def match(self, tokens: frozenset[str], padded: str, folded: str) -> bool:
+        """Whether the text (its token set, `` word word `` form and folded form) uses an entry."""
+        if not self.words.isdisjoint(tokens):
+            return True
+        for first in tokens.intersection(self.phrases):
+            if any(p in padded for p in self.phrases[first]):
+                return True
+        return self.pattern is not None and self.pattern.search(folded) is not None
+
+
+_STANDARDS = """wcag|tls|ssl|https|aes|rsa|sha|gdpr|rgpd|lopd|lopdgdd|hipaa|pci|iso|iec|soc|owasp|ada|
+fips|fda|cfr|oauth|oauth2|openid|saml|sox|ferpa|coppa|ccpa|nist|mfa|2fa|ens|eidas|psd2|sca|hl7|fhir|
+dicom|gs1|emv|ean|section 508|en 301 549|two factor|dos factores"""
+_COUNTS = """two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|
+sixty|hundred|thousand|million|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|quince|veinte|treinta|
+cuarenta|cincuenta|cien|mil|percent|por ciento"""
+_MONTHS = """january|february|march|april|may|june|july|august|september|october|november|december|
+enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"""
+
+#: a target a reader can check: a number, a count word or a named standard
+MEASURABLE = Lexicon(_STANDARDS + "|" + _COUNTS, r"\d")
+#: ISO/IEC/IEEE 29148's "unbounded or ambiguous terms": unverifiable without a target
+VAGUE = Lexicon("""fast|faster|quick|quickly|rapid|rapidly|responsive|efficient|efficiently|secure|securely|
+safe|safely|reliable|reliably|robust|scalable|stable|user friendly|easy|easily|simple|intuitive|flexible|
+adequate|adequately|appropriate|sufficient|high performance|performant|good|best|optimal|seamless|
+seamlessly|modern|accessible|highly available|high availability|smooth|smoothly|minimal|minimum downtime|
+as soon as possible|asap|rapido|rapida|rapidos|rapidamente|agil|eficiente|eficientes|seguro|segura|seguros|
+seguras|fiable|fiables|robusto|robusta|escalable|estable|facil|faciles|sencillo|sencilla|intuitivo|
+intuitiva|adecuado|adecuada|optimo|optima|accesible|moderno|moderna|buen|buena|mejor""")
+#: words without which a sentence cannot be an actor-capability sentence (a cheap pre-test
+#: before ``content._CAPABILITY_RE``)
+CAPABILITY_CUES = frozenset(
+    """shall should must will can could able allow allows let lets enable enables permit permits podra
+    podran permitir permitira permitiran permite permiten""".split()
+)
+#: what makes a sentence a constraint, by kind
+CONSTRAINT_KINDS: Mapping[str, Lexicon] = MappingProxyType({
+    "budget": Lexicon("""usd|eur|gbp|budget|budgets|cost|costs|spend|spending|funding|funded|price|pricing|fee|
+        fees|grand|euro|euros|dollar|dollars|pound|pounds|presupuesto|coste|costes|costo|costos|financiacion|
+        precio|cuota""", r"[$€£]|\d\s?k\b"),
+    "deadline": Lexicon(_MONTHS + """|deadline|launch|launched|live|ready|release|released|delivered|delivery|
+        ship|shipped|month|months|week|weeks|day|days|year|years|spring|summer|autumn|fall|winter|season|
+        plazo|plazos|meses|mes|semana|semanas|dias|ano|lanzamiento|lanzar|entrega|entregar|listo|lista|
+        primavera|verano|otono|invierno|temporada|fase|phase|pilot|piloto|mvp|before|until|antes|advent|
+        christmas|easter|navidad|term|semester|curso|q1|q2|q3|q4|first version|first release|
+        primera version|no later than|semana santa""", r"\b20[2-4]\d\b"),
+    "regulation": Lexicon(_STANDARDS + """|comply|complies|compliance|compliant|regulation|regulations|
+        regulatory|regulated|regulator|regulators|law|laws|legal|legally|legislation|licence|license|licences|
+        licenses|licensed|licenced|licensing|licencing|consent|audit|audits|accredited|certified|certification|
+        policy|policies|rules|tariff|tariffs|commission|authority|ordinance|code|codes|standard|standards|ley|
+        leyes|normativa|norma|cumplir|cumplimiento|reglamento|licencia|consentimiento|auditoria|certificado|
+        certificada|politica|tarifa|tarifas|conforme|in accordance|according to|de acuerdo con"""),
+    "platform": Lexicon("""ios|android|ipad|iphone|web|browser|browsers|chrome|safari|firefox|windows|macos|mac|
+        linux|mobile|tablet|tablets|desktop|desktops|smartphone|smartphones|phone|phones|kiosk|kiosks|screen|
+        screens|printer|scanner|navegador|navegadores|movil|moviles|escritorio|telefono|tableta|pantalla|pwa|
+        whatsapp|sms|email|laptop|laptops|computer|computers|pc|pcs|ordenador|ordenadores|portatil|app store|
+        google play"""),
+    "technology": Lexicon("""aws|azure|gcp|cloud|server|servers|database|databases|api|apis|integrate|integrates|
+        integrated|integration|integrations|existing|legacy|current|currently|sap|salesforce|shopify|stripe|
+        paypal|quickbooks|xero|excel|spreadsheet|spreadsheets|erp|crm|pos|sso|hardware|device|devices|offline|
+        internet|connectivity|bandwidth|wifi|gps|bluetooth|nfc|qr|barcode|technology|stack|vendor|vendors|
+        provider|providers|framework|hosting|hosted|host|premise|premises|region|eu|uk|europe|integrar|
+        integrarse|integracion|existente|existentes|actual|actuales|servidor|servidores|conexion|nube|proveedor|
+        proveedores|alojado|alojada|alojamiento|tecnologia|dispositivo|dispositivos|mediante|via|using|usando|
+        bizum|sepa|import|imports|export|exports|sync|synchronise|synchronize|importar|exportar|sincronizar|
+        maintainable|mantenible|signal|coverage|cobertura|open source|third party|data centre|data center|
+        sistema actual|base de datos|codigo abierto|software libre|a traves"""),
+    "staffing": Lexicon("""team|teams|staff|staffed|person|people|developer|developers|volunteer|volunteers|
+        contractor|contractors|maintain|maintained|maintenance|support|supported|training|hire|hiring|headcount|
+        equipo|personal|persona|personas|desarrollador|desarrolladores|voluntario|voluntarios|mantenimiento|
+        mantener|soporte|formacion"""),
+    "language": Lexicon("""english|spanish|french|german|catalan|basque|galician|portuguese|italian|welsh|dutch|
+        polish|arabic|chinese|tagalog|vietnamese|language|languages|multilingual|bilingual|translated|ingles|
+        espanol|castellano|euskera|gallego|frances|aleman|idioma|idiomas|bilingue|multilingue"""),
+    "scope": Lexicon("""never|only|limited|limit|maximum|minimum|except|excluding|cannot|nunca|solo|solamente|
+        unicamente|maximo|minimo|hasta|excepto|limite|limitado|cover|covers|both|all|across|single|cubrir|todas|
+        todos|ambas|ambos|""" + _COUNTS + """|must not|shall not|may not|can not|no more than|at most|at least|
+        up to|out of scope|not include|no debe|no deben|no debera|no podra|como maximo|como minimo|
+        fuera del alcance""", r"\d"),
+})
+#: a concept segment with one of these states a deadline, not a capability
+DEADLINE_WORDS = Lexicon("""deadline|launch|launched|go live|goes live|be live|ready|release|released|before|
+until|no later than|plazo|antes|lanzar|lanzamiento|listo|lista|entrega""")
+#: a concept segment that says how things are done today, or how big the organisation is
+PRESENT_TENSE = Lexicon("""currently|today|paper|spreadsheet|spreadsheets|excel|manually|actualmente|hoy|papel|
+a mano|at the moment|right now|at present|lives in|by hand|ahora mismo|hoja de calculo""",
+                        r"\b(?:about|around|roughly|approximately|approx|some|over|nearly|almost|unos|unas|"
+                        r"alrededor de|aproximadamente|cerca de|mas de)\s+\d")
+#: generic filler that would fit any product
+FILLER = Lexicon("""perform a task|perform tasks|perform the task|perform its tasks|perform various tasks|
+do tasks|secure and accessible|accessible and secure|secure and reliable way|user friendly|easy to use|
+intuitive and|high quality|robust and scalable|scalable and robust|seamless|seamlessly|state of the art|
+best practices|as needed|as required|work properly|works properly|work well|works well|function properly|
+functions properly|meet the needs|meets the needs|meet user needs|meet the requirements|meets the requirements|
+efficient and effective|effective and efficient|all necessary|various features|and so on|etc|
+in a timely manner|fast and reliable|reliable and fast|good performance|perform well|performs well|
+great user experience|good user experience|facil de usar|faciles de usar|de forma segura y accesible|
+segura y accesible|alta calidad|de manera eficiente|buenas practicas|funcionar correctamente|
+funcione correctamente|cumplir con los requisitos|realizar tareas|realizar una tarea|sin problemas""")
