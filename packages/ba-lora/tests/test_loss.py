@@ -86,10 +86,12 @@ def test_linear_schedule_with_warmup():
     assert lr_factor(9, total=10, warmup=0) == pytest.approx(0.1)
 
 
-def test_bf16_autocast_path_matches_the_plain_bf16_path(tiny_model_dir, data_dir):
+def test_bf16_autocast_path_matches_the_plain_bf16_path(tiny_model_dir, data_dir, monkeypatch):
     """bf16 training runs the float32 LoRA matrices under autocast; loss and (float32)
     adapter gradients agree with peft's own float32 LoRA path within bf16 precision."""
     from ba_llm.prompt import load_prompt
+
+    monkeypatch.setenv("BA_BF16", "1")  # the bf16 path even on a CPU that emulates bf16 (tiny model)
 
     tok = load_tokenizer(tiny_model_dir)
     rows = read_jsonl(data_dir / "train.jsonl", "example-v2")[:2]
@@ -113,3 +115,15 @@ def test_bf16_autocast_path_matches_the_plain_bf16_path(tiny_model_dir, data_dir
         a = out["autocast"][1][k]
         assert a.dtype == torch.float32
         assert torch.nn.functional.cosine_similarity(a.flatten(), g.flatten(), dim=0) > 0.98, k
+
+
+def test_bf16_computes_in_float32_where_the_cpu_has_no_native_bf16(tiny_model_dir, monkeypatch):
+    from ba_lora.modeling import compute_dtype
+
+    cpu = torch.device("cpu")
+    monkeypatch.setenv("BA_BF16", "0")
+    assert compute_dtype("bf16", cpu) == torch.float32 == compute_dtype("fp32", cpu)
+    assert next(load_base_model(tiny_model_dir, "bf16", cpu).parameters()).dtype == torch.float32
+    monkeypatch.setenv("BA_BF16", "1")
+    assert compute_dtype("bf16", cpu) == torch.bfloat16
+    assert next(load_base_model(tiny_model_dir, "bf16", cpu).parameters()).dtype == torch.bfloat16

@@ -134,7 +134,8 @@ class Backend(ABC):
 
 
 class TransformersBackend(Backend):
-    """transformers on CPU (bf16 by default), batched with left padding.
+    """transformers on CPU, batched with left padding; ``dtype="auto"`` (the default) is
+    bf16 where the CPU computes it natively and float32 elsewhere (``precision``).
 
     ``threads`` (or ``$BA_LLM_THREADS``) sets torch's intra-op threads for the whole
     process; on a machine shared with other jobs, 1 avoids OpenMP oversubscription.
@@ -146,14 +147,17 @@ class TransformersBackend(Backend):
 
     name = "transformers"
 
-    def __init__(self, spec: ModelSpec, *, dtype: str = "bfloat16", merge_lora: bool = True,
+    def __init__(self, spec: ModelSpec, *, dtype: str = "auto", merge_lora: bool = True,
                  threads: int | None = None) -> None:
         super().__init__(spec)
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if dtype not in ("bfloat16", "float32"):
-            raise UsageError(f"dtype must be bfloat16 or float32, got {dtype!r}")
+        from .precision import DTYPES, resolve_dtype
+
+        if dtype not in DTYPES:
+            raise UsageError(f"dtype must be auto, bfloat16 or float32, got {dtype!r}")
+        dtype = resolve_dtype(dtype)
         n = _threads(threads)
         if n:
             torch.set_num_threads(n)  # process-wide

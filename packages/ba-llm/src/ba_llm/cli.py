@@ -38,7 +38,7 @@ def _decoding_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--temperature", type=float, default=0.7, help="with --sample (default 0.7)")
     g.add_argument("--top-p", type=float, default=0.95, help="with --sample (default 0.95)")
     g.add_argument("--seed", type=int, default=None, help="random seed for --sample")
-    g.add_argument("--fp32", action="store_true", help="transformers: run in float32 instead of bfloat16")
+    g.add_argument("--fp32", action="store_true", help="transformers: run in float32 (default: bfloat16 where the CPU computes it natively, else float32)")
     g.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads for transformers/llama.cpp (default $BA_LLM_THREADS or all cores)")
     g.add_argument("--timeout", type=float, default=120.0, metavar="S", help="ollama: per-request timeout (default 120)")
@@ -101,7 +101,7 @@ def _options(args: argparse.Namespace) -> dict:
         if args.threads is not None:
             opts["threads"] = args.threads
         if not spec.startswith("gguf:"):
-            opts["dtype"] = "float32" if args.fp32 else "bfloat16"
+            opts["dtype"] = "float32" if args.fp32 else "auto"
     return opts
 
 

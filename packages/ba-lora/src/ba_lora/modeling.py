@@ -97,18 +97,28 @@ def check_bnb4(device: torch.device) -> None:
         raise UsageError(f"--quantization bnb4 is not supported on {device.type}; train with --quantization bf16")
 
 
+def compute_dtype(quantization: str, device: torch.device) -> torch.dtype:
+    """The dtype the frozen base model computes in: float32 for ``fp32``, and for ``bf16``
+    on a device without native bf16 (``ba_llm.precision``: emulated bf16 is ~100x slower on
+    such a CPU); bfloat16 otherwise."""
+    from ba_llm.precision import native_bf16
+
+    if quantization == "fp32" or (quantization == "bf16" and not native_bf16(device.type)):
+        return torch.float32
+    return torch.bfloat16
+
+
 def load_base_model(base_dir: Path, quantization: str, device: torch.device,
                     gradient_checkpointing: bool = False) -> nn.Module:
-    """Load the base causal LM frozen, in the requested precision, on ``device``."""
+    """Load the base causal LM frozen, in the requested precision (``compute_dtype``), on
+    ``device``."""
     from transformers import AutoModelForCausalLM
 
     # on the CPU, block-causal attention (falls back to SDPA where it does not apply)
     attn = register_attention() if device.type == "cpu" else "sdpa"
     kwargs: dict[str, Any] = {"attn_implementation": attn}
-    if quantization == "fp32":
-        kwargs["dtype"] = torch.float32
-    elif quantization == "bf16":
-        kwargs["dtype"] = torch.bfloat16
+    if quantization in ("fp32", "bf16"):
+        kwargs["dtype"] = compute_dtype(quantization, device)
     elif quantization == "bnb4":
         check_bnb4(device)
         from transformers import BitsAndBytesConfig
