@@ -36,6 +36,8 @@ def build_rows(source: Path = SOURCE) -> list[dict]:
                "description": entry["description"]}
         row.update({c: render_category(entry[c]) for c in CATEGORIES})
         row["domains"] = list(entry["domains"])
+        row["language"] = entry["language"]
+        row["style"] = entry["style"]
         row["source"] = "curated"
         rows.append(row)
     return rows
