@@ -59,7 +59,11 @@ def test_filter_and_split(dst_data, dst_cli):
     r = dst_cli("filter", "scored.jsonl", "--min-score", "0.72", "-o", "f.jsonl", "--rejects", "f.rej.jsonl",
                 cwd=dst_data)
     assert (r.returncode, r.stdout) == (0, "6 rows: 2 kept (score >= 0.72) -> f.jsonl, 4 rejected "
-                                           "(1 below the threshold) -> f.rej.jsonl\n")
+                                           "(1 below a threshold) -> f.rej.jsonl\n")
+    r = dst_cli("filter", "scored.jsonl", "--min-score", "0.72", "--min-content", "0.8", "-o", "fc.jsonl",
+                "--rejects", "fc.rej.jsonl", cwd=dst_data)
+    assert (r.returncode, r.stdout) == (0, "6 rows: 1 kept (score >= 0.72 and content >= 0.8) -> fc.jsonl, "
+                                           "5 rejected (2 below a threshold) -> fc.rej.jsonl\n")
     r = dst_cli("split", "f.jsonl", "--val-ratio", "0.1", "--seed", "42", "--train-out", "t.jsonl",
                 "--val-out", "v.jsonl", cwd=dst_data)
     assert (r.returncode, r.stdout) == (0, "1 train (1 concepts) -> t.jsonl, 1 val (1 concepts) -> v.jsonl\n")

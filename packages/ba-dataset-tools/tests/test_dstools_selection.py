@@ -21,9 +21,24 @@ def test_filter_counts_and_reasons(dst_data):
     assert rejects[3]["line"] == 5 and rejects[3]["reason"].startswith("invalid JSON: ")
 
 
+def test_filter_by_content_alone_and_with_score(dst_data):
+    r = filter_file("scored.jsonl", "kept.jsonl", "rej.jsonl", min_content=0.8)
+    assert (r.rows, r.kept, r.rejected, r.below) == (6, 2, 4, 1)
+    assert [json.loads(l)["id"] for l in (dst_data / "kept.jsonl").read_text().splitlines()] == ["s1", "s2"]
+    reasons = [json.loads(l)["reason"] for l in (dst_data / "rej.jsonl").read_text().splitlines()]
+    assert reasons[:2] == ["no content: run `ba-metric score` first"] * 2 and reasons[3] == "content 0.6 < 0.8"
+    r = filter_file("scored.jsonl", "kept.jsonl", "rej.jsonl", 0.72, 0.8)
+    assert (r.kept, r.below) == (1, 2)
+    assert [json.loads(l)["id"] for l in (dst_data / "kept.jsonl").read_text().splitlines()] == ["s1"]
+
+
 def test_filter_bad_threshold(dst_data):
     with pytest.raises(UsageError, match=r"--min-score must be in \[0, 1\], got 1.5"):
         filter_file("scored.jsonl", "k.jsonl", "r.jsonl", 1.5)
+    with pytest.raises(UsageError, match=r"--min-content must be in \[0, 1\], got -0.1"):
+        filter_file("scored.jsonl", "k.jsonl", "r.jsonl", None, -0.1)
+    with pytest.raises(UsageError, match="give --min-score, --min-content or both"):
+        filter_file("scored.jsonl", "k.jsonl", "r.jsonl")
 
 
 def _write(path, concepts):

@@ -54,18 +54,22 @@ def test_benchmark_tiny_model_cli(tiny_model, tmp_path):
     assert len((preds / f"{slug(f'hf:{tiny_model}')}.jsonl").read_text().splitlines()) == 2
     md = out.with_suffix(".md").read_text()
     assert "| model | n | mean score |" in md and "**Decision:** No candidate reached" in md
-    assert r.stdout.splitlines()[0].split()[:2] == ["model", "mean"]
+    assert r.stdout.splitlines()[0].split()[:5] == ["model", "n", "total", "95%", "CI"]
 
 
 def test_benchmark_markdown_and_table():
     rep = {"dataset": "d.jsonl", "threshold": 0.65, "selected": "a", "decision": "Selected a.",
            "models": [{"model": "a", "n": 3, "mean_score": 0.8, "std_score": 0.1, "ci95": [0.7, 0.9],
+                       "content_mean": 0.6, "content_ci95": [0.5, 0.7], "runaway_rate": 0.0,
+                       "defect_rates": {"duplicate": 1 / 3},
                        "yaml_valid_rate": 1.0, "component_pass_rates": {"title": 1.0}, "mean_grounding": 0.5,
                        "elapsed_s": 2.0, "completion_tokens_per_s": 12.5, "peak_rss_mb": None,
                        "passes_threshold": True}]}
     assert validate(rep, "benchmark-report") == []
     md = benchmark_markdown(rep)
-    assert "| `a` | 3 | 0.800 | 0.100 | [0.700, 0.900] | 100% | 0.500 | 2.0 | 12.5 | n/a | yes |" in md
+    assert ("| `a` | 3 | 0.800 | 0.100 | [0.700, 0.900] | 0.600 | [0.500, 0.700] | 0% | 100% | 0.500 | 2.0 | 12.5 "
+            "| n/a | yes |") in md
+    assert "| duplicate | 33% |" in md
     table = summary_table(rep)
     assert "12.5" in table and table.endswith("Selected a.")
 

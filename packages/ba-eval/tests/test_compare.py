@@ -68,7 +68,9 @@ def test_compare_per_example_means_and_drops(files, curated_rows):
     assert base["completion_tokens_per_s"] == pytest.approx(100.0)
     comp = rep["comparisons"][0]
     assert comp["mean_diff"] == pytest.approx(ft["mean"] - base["mean"])
-    assert comp["adopt"] is True and comp["decision"].startswith("Adopt finetuned:")
+    assert comp["adopt"] is True and comp["decision"].startswith("Adopt finetuned over baseline:")
+    assert comp["content"]["mean_diff"] == pytest.approx(ft["content_mean"] - base["content_mean"])
+    assert 0.0 <= base["content_mean"] <= 1.0 and base["content_ci95"][0] <= base["content_mean"]
     assert validate(rep, "comparison-report") == []
     for rows in result.scored.values():
         assert all(validate(r, "scored-prediction") == [] for r in rows)
@@ -101,17 +103,30 @@ def test_constant_difference_reports_null_effect_size(tmp_path, curated_rows):
     assert c["mean_diff"] == pytest.approx(1.0)
     assert c["cohens_dz"] is None and any("infinite" in n for n in c["effect_size_notes"])
     assert c["wilcoxon"]["p_value"] == pytest.approx(2 / 2**4) and c["wilcoxon"]["method"] == "permutation"
-    assert c["adopt"] is False and "p = 0.125 is not below 0.05" in c["decision"]
+    assert c["adopt"] is False and "neither score gained 5 points with p < 0.05" in c["decision"]
+    assert "total +100.0 points (p = 0.125" in c["decision"]
     assert json.loads(json.dumps(rep, allow_nan=False)) == rep  # never NaN / inf
     assert validate(rep, "comparison-report") == []  # needs cohens_dz/hedges_gz nullable in the schema
 
 
-@pytest.mark.parametrize("gain,p,adopt", [(0.05, 0.01, True), (0.85 - 0.80, 0.01, True), (0.049, 0.001, False),
-                                          (0.30, 0.05, False), (-0.2, 0.001, False)])
-def test_decision_rule(gain, p, adopt):
-    got, sentence = decide("ft", "base", gain, p, "exact", 20)
+@pytest.mark.parametrize("total,content,adopt,why", [
+    ((0.05, 0.01), (0.0, 0.9), True, "total better"),
+    ((0.85 - 0.80, 0.01), (0.1, 0.01), True, "total and content better"),
+    ((0.0, 1.0), (0.2, 0.001), True, "content better"),
+    ((0.049, 0.001), (0.0, 1.0), False, "neither score gained"),
+    ((0.30, 0.05), (0.01, 0.5), False, "neither score gained"),
+    ((-0.2, 0.001), (0.0, 1.0), False, "total significantly worse"),
+    # the fine-tune that learns the format and loses the content is not adopted
+    ((0.5, 0.001), (-0.1, 0.01), False, "content significantly worse"),
+    # a worse score that is not significant does not block
+    ((0.5, 0.001), (-0.1, 0.2), True, "total better"),
+])
+def test_decision_rule(total, content, adopt, why):
+    tests = {"total": (*total, "exact"), "content": (*content, "exact")}
+    got, sentence = decide("ft", "base", tests, 20)
     assert got is adopt
-    assert sentence.startswith("Adopt ft:" if adopt else "Keep base (the simpler model) over ft:")
+    assert sentence.startswith("Adopt ft over base:" if adopt else "Keep base (the simpler model) over ft:")
+    assert why in sentence and "n = 20" in sentence
 
 
 def test_parse_run_arg():
@@ -126,10 +141,12 @@ def test_parse_run_arg():
 def test_markdown_and_table(files):
     rep = compare_runs([("baseline", files[0]), ("finetuned", files[1])], n_bootstrap=200).report
     md = comparison_markdown(rep)
-    assert "| model | spec | runs | mean score |" in md and "| baseline |" in md
-    assert "| finetuned | +" in md and "comparison.png" in md and "### Decisions" in md
+    assert "| model | spec | runs | total | std across runs | 95% CI | content | content 95% CI |" in md
+    assert "| baseline |" in md and "| finetuned | total | +" in md and "| finetuned | content | " in md
+    assert "comparison.png" in md and "### Decisions" in md and "## Content defects" in md
     table = summary_table(rep).splitlines()
-    assert table[0].split() == ["model", "mean", "95%", "CI", "grounding", "tokens/s"]
+    assert table[0].split() == ["model", "n", "total", "95%", "CI", "content", "95%", "CI", "grounding", "runaway",
+                                "tokens/s"]
     assert table[2].startswith("baseline") and f"{rep['models'][0]['mean']:.3f}" in table[2]
 
 

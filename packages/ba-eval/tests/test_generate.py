@@ -122,4 +122,4 @@ def test_end_to_end_generate_then_compare(tiny_model, tmp_path):
     assert rep["models"][0]["decoding"] == "sample"
     assert rep["comparisons"][0]["adopt"] is False  # a random model is no better than itself
     assert (tmp_path / "rep" / "comparison.png").read_bytes()[:4] == b"\x89PNG"
-    assert r.stdout.splitlines()[0].split()[:2] == ["model", "mean"]
+    assert r.stdout.splitlines()[0].split()[:5] == ["model", "n", "total", "95%", "CI"]

@@ -50,6 +50,10 @@ def test_training_info_is_valid_and_complete(trained, data_dir):
     assert [e["epoch"] for e in info["epochs"]] == [1, 2]
     for e in info["epochs"]:
         assert e["train_loss"] > 0 and e["val_loss"] > 0 and 0 <= e["metric"] <= 1 and e["steps"] == 2
+        assert 0 <= e["content"] <= 1
+    # with --eval-metric the best epoch is the one with the highest content score
+    contents = [e["content"] for e in info["epochs"]]
+    assert info["best_by"] == "content" and info["best_epoch"] == 1 + contents.index(max(contents))
     assert info["status"] == "completed" and info["steps"] == 4
     assert info["tokens"]["padding_fraction"] == 0.0  # batch size 1: nothing padded
     assert info["tokens"]["real"] == info["tokens"]["computed"] > info["tokens"]["answer"] > 0
@@ -136,3 +140,24 @@ def test_micro_batch_grouping_does_not_change_the_result(tiny_model_dir, tmp_pat
         assert info["epochs"][0]["val_loss"] == pytest.approx(ref_info["epochs"][0]["val_loss"], rel=1e-5)
         for k in ref_w:
             assert torch.allclose(w[k], ref_w[k], rtol=1e-3, atol=1e-6), (name, k)
+
+
+def test_best_epoch_by_content_and_early_stopping_on_it():
+    from ba_lora.trainer import TrainerState, _track_best
+
+    cfg = TrainConfig(train="t.jsonl", output="o", val="v.jsonl", eval_metric=2, early_stopping_min_delta=0.01)
+    st = TrainerState()
+    seen = []
+    # val loss keeps falling while the documents get worse: content decides
+    for epoch, (loss, content) in enumerate([(0.9, 0.50), (0.8, 0.70), (0.7, 0.705), (0.6, 0.40)]):
+        st.epoch = epoch
+        seen.append(_track_best(st, cfg, loss, content))
+    assert seen == [True, True, False, False]
+    assert st.best_epoch == 2 and st.best_content == 0.70 and st.bad_epochs == 2
+    # without --eval-metric the validation loss decides
+    st2 = TrainerState()
+    cfg2 = TrainConfig(train="t.jsonl", output="o", val="v.jsonl")
+    for epoch, (loss, content) in enumerate([(0.9, None), (0.8, None), (0.85, None)]):
+        st2.epoch = epoch
+        _track_best(st2, cfg2, loss, content)
+    assert st2.best_epoch == 2 and st2.best_val == 0.8 and st2.bad_epochs == 1

@@ -198,11 +198,38 @@ def test_failing_task_calls_are_an_error_not_a_zero_baseline(tmp_path, sets):
     (MiproSettings(metric_threshold=1.5), "--metric-threshold must be in [0, 1]"),
     (MiproSettings(num_threads=0), "--num-threads must be at least 1"),
     (MiproSettings(max_bootstrapped_demos=0), "--max-bootstrapped-demos 0 needs --max-labeled-demos 0 too"),
+    (MiproSettings(objective="loss"), "--objective must be one of total, content, mean"),
 ])
 def test_bad_settings(settings, message):
     with pytest.raises(UsageError) as err:
         settings.check()
     assert str(err.value).startswith(message)
+
+
+def test_objective_chooses_what_the_metric_returns(tmp_path, fake_lm_factory, sets):
+    from ba_tune.tune import _metric
+
+    concept = "Members of a community garden reserve plots and borrow tools from the shed."
+    frs = ["Members shall be able to reserve a plot.", "Members shall be able to borrow a tool from the shed."]
+    doc = {"title": "Community garden plot reservations",
+           "description": "An app for community garden members to reserve plots and borrow tools from the shed.",
+           "functional_requirements": [{"id": f"FR{i:03d}", "description": t, "priority": "High"}
+                                       for i, t in enumerate(frs, 1)],
+           "non_functional_requirements": [{"id": f"NFR{i:03d}", "description": t, "priority": "High"}
+                                           for i, t in enumerate(frs, 1)],
+           "constraints": [{"id": "C001", "description": "The app must run on iOS.", "priority": "High"},
+                           {"id": "C002", "description": "The app must run on Android.", "priority": "Low"}]}
+    example = {"concept": concept}
+    s = score(doc, concept)
+    assert s.total == 1.0 and s.content < 0.7  # the NFRs copy the FRs
+    assert _metric(0.72)(example, doc) == s.total
+    assert _metric(0.72, "content")(example, doc) == s.content
+    assert _metric(0.72, "mean")(example, doc) == pytest.approx((s.total + s.content) / 2)
+    train, val = sets
+    lm, _ = fake_lm_factory(sensitive=True)
+    res = run_mipro(lm, train, val, tmp_path / "optimized.json",
+                    settings=MiproSettings(auto=None, num_trials=2, num_candidates=2, objective="mean"))
+    assert res.log["settings"]["objective"] == "mean"
 
 
 def test_output_paths():

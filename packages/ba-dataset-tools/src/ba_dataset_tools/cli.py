@@ -75,12 +75,16 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("-o", "--output", required=True, metavar="OUT.jsonl")
     f.add_argument("--rejects", help="rejects JSONL (default: OUT with .rejects.jsonl)")
 
-    fl = _sub(sub, "filter", "keep rows whose score reaches a threshold",
-              "Keep scored rows (ba-metric score output) with score >= --min-score; the others, rows "
-              "without a score and unreadable lines go to --rejects with the reason.",
-              "ba-dataset-tools filter scored.jsonl --min-score 0.72 -o filtered.jsonl --rejects rejects.jsonl")
+    fl = _sub(sub, "filter", "keep rows whose score and content reach thresholds",
+              "Keep scored rows (ba-metric score output) with score >= --min-score (the rubric total) and "
+              "content >= --min-content (the content score: duplicates, misplaced NFRs, non-constraints, "
+              "contradicted numbers, filler, uncovered capabilities); give one or both. The others, rows "
+              "without the needed numbers and unreadable lines go to --rejects with the reason.",
+              "ba-dataset-tools filter scored.jsonl --min-score 0.72 --min-content 0.8 -o filtered.jsonl "
+              "--rejects rejects.jsonl")
     fl.add_argument("file", metavar="FILE")
-    fl.add_argument("--min-score", type=_ratio, required=True)
+    fl.add_argument("--min-score", type=_ratio, help="lowest rubric total kept, 0..1")
+    fl.add_argument("--min-content", type=_ratio, help="lowest content score kept, 0..1")
     fl.add_argument("-o", "--output", required=True, metavar="OUT.jsonl")
     fl.add_argument("--rejects", help="rejects JSONL (default: OUT with .rejects.jsonl)")
 
@@ -147,9 +151,11 @@ def _filter(args: argparse.Namespace) -> int:
     from .selection import filter_file
 
     rejects = args.rejects or _default_rejects(args.output)
-    r = filter_file(args.file, args.output, rejects, args.min_score)
-    print(f"{r.rows} rows: {r.kept} kept (score >= {args.min_score:g}) -> {args.output}, "
-          f"{r.rejected} rejected ({r.below} below the threshold) -> {rejects}")
+    r = filter_file(args.file, args.output, rejects, args.min_score, args.min_content)
+    tests = [f"{name} >= {value:g}" for name, value in (("score", args.min_score), ("content", args.min_content))
+             if value is not None]
+    print(f"{r.rows} rows: {r.kept} kept ({' and '.join(tests)}) -> {args.output}, "
+          f"{r.rejected} rejected ({r.below} below a threshold) -> {rejects}")
     return 0
 
 

@@ -13,7 +13,13 @@ from ba_io import DataError, UsageError, atomic_write
 
 from .rows import iter_lines, normalise_concept
 
-__all__ = ["FilterResult", "SplitResult", "filter_file", "row_score", "split_file"]
+__all__ = ["FilterResult", "SplitResult", "filter_file", "row_content", "row_score", "split_file"]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def row_score(row: dict[str, Any]) -> float | None:
@@ -21,9 +27,16 @@ def row_score(row: dict[str, Any]) -> float | None:
     value = row.get("score")
     if isinstance(value, dict):
         value = value.get("total")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
+    return _number(value)
+
+
+def row_content(row: dict[str, Any]) -> float | None:
+    """The row's ``content`` score (``ba-metric score`` writes it; a ``{"content": x}``
+    mapping under ``score`` also counts), or None."""
+    value = row.get("content")
+    if value is None and isinstance(row.get("score"), dict):
+        value = row["score"].get("content")
+    return _number(value)
 
 
 def _write_lines(path: str | os.PathLike[str], lines: list[str]) -> None:
@@ -33,7 +46,7 @@ def _write_lines(path: str | os.PathLike[str], lines: list[str]) -> None:
 
 @dataclass(frozen=True)
 class FilterResult:
-    """``rows`` read = ``kept`` + ``rejected`` (``below`` of them under the threshold)."""
+    """``rows`` read = ``kept`` + ``rejected`` (``below`` of them under a threshold)."""
 
     rows: int
     kept: int
@@ -41,15 +54,32 @@ class FilterResult:
     below: int
 
 
-def filter_file(path: str | os.PathLike[str], out: str | os.PathLike[str], rejects: str | os.PathLike[str],
-                min_score: float) -> FilterResult:
-    """Keep rows with ``score >= min_score``; the rest go to ``rejects`` with the reason.
+def _below(row: dict[str, Any], min_score: float | None, min_content: float | None) -> tuple[str | None, bool]:
+    """(reject reason, whether it is a threshold miss) for one parsed row."""
+    for name, threshold, get in (("score", min_score, row_score), ("content", min_content, row_content)):
+        if threshold is None:
+            continue
+        value = get(row)
+        if value is None:
+            return f"no {name}: run `ba-metric score` first", False
+        if value < threshold:
+            return f"{name} {value:g} < {threshold:g}", True
+    return None, False
 
-    Rows without a numeric score and unreadable lines are rejected too. Kept rows are
+
+def filter_file(path: str | os.PathLike[str], out: str | os.PathLike[str], rejects: str | os.PathLike[str],
+                min_score: float | None = None, min_content: float | None = None) -> FilterResult:
+    """Keep rows with ``score >= min_score`` and ``content >= min_content`` (each test only
+    when its threshold is given); the rest go to ``rejects`` with the reason.
+
+    Rows without the needed numbers and unreadable lines are rejected too. Kept rows are
     written unchanged (same JSON text) and in input order.
     """
-    if not 0 <= min_score <= 1:
-        raise UsageError(f"--min-score must be in [0, 1], got {min_score}")
+    if min_score is None and min_content is None:
+        raise UsageError("give --min-score, --min-content or both")
+    for name, value in (("--min-score", min_score), ("--min-content", min_content)):
+        if value is not None and not 0 <= value <= 1:
+            raise UsageError(f"{name} must be in [0, 1], got {value}")
     if len({os.path.realpath(p) for p in (path, out, rejects)}) < 3:
         raise UsageError("the input, -o and --rejects must be three different files")
     kept: list[str] = []
@@ -59,13 +89,9 @@ def filter_file(path: str | os.PathLike[str], out: str | os.PathLike[str], rejec
         rows += 1
         reason = line.error
         if line.row is not None:
-            score = row_score(line.row)
-            if score is None:
-                reason = "no score: run `ba-metric score` first"
-            elif score < min_score:
-                reason = f"score {score:g} < {min_score:g}"
-                below += 1
-            else:
+            reason, missed = _below(line.row, min_score, min_content)
+            below += missed
+            if reason is None:
                 kept.append(line.raw)
         if reason is not None:
             bad.append(json.dumps({"line": line.number, "reason": reason, "raw": line.raw}, ensure_ascii=False))

@@ -23,7 +23,14 @@ from ba_io import DataError, UsageError, read_json, read_jsonl
 
 from . import stats
 from .datasets import CURATED, load_concepts
-from .scoring import component_pass_rates, mean_grounding, score_row, yaml_valid_rate
+from .scoring import (
+    component_pass_rates,
+    defect_rates,
+    mean_grounding,
+    runaway_rate,
+    score_row,
+    yaml_valid_rate,
+)
 
 __all__ = ["DEFAULT_THRESHOLD", "run_benchmark", "select", "slug"]
 
@@ -75,6 +82,8 @@ def _summarise(spec: str, rows: list[dict], timings: dict, elapsed: float, peak_
     scored = [score_row(r) for r in rows]
     scores = np.array([r["score"] for r in scored])
     low, high = stats.bootstrap_ci(scores, seed=seed)
+    contents = np.array([r["content"] for r in scored])
+    c_low, c_high = stats.bootstrap_ci(contents, seed=seed)
     mean = float(scores.mean())
     return {
         "model": spec,
@@ -82,6 +91,11 @@ def _summarise(spec: str, rows: list[dict], timings: dict, elapsed: float, peak_
         "mean_score": mean,
         "std_score": stats.sample_std(scores),
         "ci95": [low, high],
+        "content_mean": float(contents.mean()),
+        "content_std": stats.sample_std(contents),
+        "content_ci95": [c_low, c_high],
+        "runaway_rate": runaway_rate(scored),
+        "defect_rates": defect_rates(scored),
         "yaml_valid_rate": yaml_valid_rate(scored),
         "component_pass_rates": component_pass_rates(scored),
         "mean_grounding": mean_grounding(scored),
@@ -149,6 +163,9 @@ def run_benchmark(models: Sequence[str], dataset: str, output: str | os.PathLike
         "method": {
             "decoding": f"greedy, one run, max_new_tokens={max_new_tokens}, batch_size={batch_size}",
             "score": "ba_metric.score(text, concept).total per example; std is the sample SD (ddof=1)",
+            "content": "ba_metric.score(text, concept).content per example (same CI and SD conventions); "
+                       "reported beside the total, selection stays on the total",
+            "runaway_rate": "share of outputs that stopped at max_new_tokens (finish_reason 'length')",
             "ci95": f"percentile bootstrap of the mean score, 10000 resamples, seed {seed}",
             "yaml_valid_rate": "share of outputs ba_metric could parse into a document",
             "component_pass_rates": "share of outputs with full points on each rubric component",

@@ -83,10 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         "compare", formatter_class=fmt, help="phase 8.5: compare models' prediction runs with statistics",
         description="Compare prediction files (the first --run is the reference) on the examples present with "
-                    "all runs in every file: mean, SD across runs, bootstrap 95% CI, paired Wilcoxon, Cohen's "
-                    "d_z / Hedges' g_z, and the decision (adopt when the gain is >= 5 points and p < 0.05). "
-                    "Writes comparison.json, comparison.md, comparison.png and scored/NAME.scored.jsonl "
-                    "under OUT_DIR.",
+                    "all runs in every file, on the rubric total and on the content score: mean, SD across "
+                    "runs, bootstrap 95% CI, paired Wilcoxon, Cohen's d_z / Hedges' g_z, and the decision "
+                    "(adopt when neither total nor content is significantly worse and one of them gains "
+                    ">= 5 points with p < 0.05). Writes comparison.json, comparison.md, comparison.png, "
+                    "comparison.html (each model's documents side by side, defects highlighted) and "
+                    "scored/NAME.scored.jsonl under OUT_DIR.",
         epilog="example:\n  ba-eval compare --run baseline=artifacts/eval/smollm2/baseline.jsonl \\\n"
                "      --run finetuned=artifacts/eval/smollm2/finetuned.jsonl --out-dir artifacts/reports")
     c.add_argument("--run", action="append", required=True, metavar="NAME=FILE", help="a model's predictions (repeatable)")
@@ -103,11 +105,14 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--out", required=True, help="output JSONL")
     k.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
-    t = sub.add_parser("summary-table", formatter_class=fmt, help="print a compact table of a report",
-                       description="Print model, mean score, 95% CI, grounding and completion tokens/s of a "
-                                   "comparison or benchmark report.",
-                       epilog="example:\n  ba-eval summary-table artifacts/reports/comparison.json")
-    t.add_argument("report", help="comparison.json or a benchmark report")
+    t = sub.add_parser("summary-table", formatter_class=fmt, help="print a compact table of reports",
+                       description="Print model, total and content with 95% CIs, grounding, runaway rate and "
+                                   "completion tokens/s of comparison or benchmark reports; several reports "
+                                   "(LABEL=PATH) share one table with a 'set' column.",
+                       epilog="example:\n  ba-eval summary-table artifacts/reports/comparison.json\n"
+                              "  ba-eval summary-table val=artifacts/reports/smollm2-bf16/val/comparison.json \\\n"
+                              "      curated=artifacts/reports/smollm2-bf16/curated/comparison.json")
+    t.add_argument("report", nargs="+", metavar="[LABEL=]REPORT", help="comparison.json or a benchmark report")
     t.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
 
@@ -154,6 +159,7 @@ def _write_text(path: Path, text: str) -> None:
 
 def _compare(a: argparse.Namespace) -> int:
     from .compare import compare_runs, parse_run_arg
+    from .html import write_comparison_html
     from .plots import comparison_png
     from .report import comparison_markdown, summary_table
 
@@ -165,7 +171,8 @@ def _compare(a: argparse.Namespace) -> int:
         write_jsonl(out / "scored" / f"{name}.scored.jsonl", rows, schema="scored-prediction")
     comparison_png(result.report, out / "comparison.png")
     _write_text(out / "comparison.md", comparison_markdown(result.report))
-    print(f"wrote comparison.json, comparison.md, comparison.png to {out} "
+    write_comparison_html(result.report, result.scored, out / "comparison.html", png_path=out / "comparison.png")
+    print(f"wrote comparison.json, comparison.md, comparison.png, comparison.html to {out} "
           f"({result.report['n_examples']} examples, {result.report['dropped']['n']} dropped)", file=sys.stderr)
     for c in result.report["comparisons"]:
         print(c["decision"], file=sys.stderr)
@@ -186,14 +193,20 @@ def _curated(a: argparse.Namespace) -> int:
 
 
 def _summary(a: argparse.Namespace) -> int:
-    from .report import report_kind, summary_table
+    from .report import report_kind, summary_tables
 
-    report = read_json(a.report)
-    try:
-        report_kind(report)
-    except ValueError:
-        raise UsageError(f"{os.fspath(a.report)}: not a comparison or benchmark report") from None
-    print(summary_table(report))
+    reports = []
+    for value in a.report:
+        label, sep, path = value.partition("=")
+        if not sep:
+            label, path = None, value
+        report = read_json(path)
+        try:
+            report_kind(report)
+        except ValueError:
+            raise UsageError(f"{os.fspath(path)}: not a comparison or benchmark report") from None
+        reports.append((label, report))
+    print(summary_tables(reports))
     return 0
 
 

@@ -1,9 +1,11 @@
 """``ba-eval compare`` (phase 8.5): several models' prediction runs against a reference.
 
-Per model: per-example means over runs, the mean of those, the SD of per-run means, a
-seeded percentile-bootstrap 95% CI; per candidate against the first (reference) model: a
-paired Wilcoxon signed-rank test and Cohen's d_z / Hedges' g_z on per-example means, and
-the adoption decision (gain >= 5 points and p < 0.05). See ``stats`` for the conventions.
+Per model and per metric (the rubric ``total`` and the ``content`` score): per-example
+means over runs, the mean of those, a seeded percentile-bootstrap 95% CI (and for the
+total the SD of per-run means); per candidate against the first (reference) model, for
+each metric: a paired Wilcoxon signed-rank test and Cohen's d_z / Hedges' g_z on
+per-example means; and the adoption decision (``DECISION_RULE``). See ``stats`` for the
+conventions.
 """
 from __future__ import annotations
 
@@ -21,24 +23,29 @@ from . import stats
 from .datasets import PredictionFile
 from .scoring import (
     component_pass_rates,
+    defect_rates,
     distinct_output_rate,
     mean_grounding,
+    runaway_rate,
     score_row,
     tokens_per_second,
     yaml_valid_rate,
 )
 
-__all__ = ["MIN_GAIN", "ALPHA", "Comparison", "parse_run_arg", "compare_runs", "decide"]
+__all__ = ["MIN_GAIN", "ALPHA", "METRICS", "Comparison", "parse_run_arg", "compare_runs", "decide"]
 
 MIN_GAIN = 0.05  # 5 points on the [0, 1] scale
 ALPHA = 0.05
 _TOL = 1e-9  # so a gain of exactly 0.05 computed in floats (0.85 - 0.80) counts as 0.05
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
+#: the two scores every comparison tests: row key -> report name
+METRICS = {"score": "total", "content": "content"}
 DECISION_RULE = (
-    f"Adopt a candidate over the reference only when its mean gain is at least "
-    f"{MIN_GAIN * 100:.0f} points ({MIN_GAIN} on the [0, 1] score) and the two-sided paired "
-    f"Wilcoxon p-value is below {ALPHA}; otherwise keep the reference, the simpler model."
+    f"Adopt a candidate over the reference only when neither the total nor the content score is "
+    f"significantly worse (a negative mean difference with two-sided paired Wilcoxon p < {ALPHA}) "
+    f"and at least one of them is better: a mean gain of at least {MIN_GAIN * 100:.0f} points "
+    f"({MIN_GAIN} on the [0, 1] scale) with p < {ALPHA}. Otherwise keep the reference, the simpler model."
 )
 
 
@@ -56,21 +63,38 @@ def parse_run_arg(value: str) -> tuple[str, Path]:
     return name, Path(path)
 
 
-def decide(candidate: str, reference: str, mean_diff: float, p_value: float, method: str, n: int) -> tuple[bool, str]:
-    """The decision rule, as a boolean and a sentence."""
-    gain_ok = mean_diff >= MIN_GAIN - _TOL
-    p_ok = p_value < ALPHA
-    pts = f"{mean_diff * 100:+.1f} points"
-    test = f"Wilcoxon {method}, n = {n}"
-    if gain_ok and p_ok:
-        return True, (f"Adopt {candidate}: {pts} over {reference} (at least {MIN_GAIN * 100:.0f} points) "
-                      f"and p = {p_value:.3g} < {ALPHA} ({test}).")
-    why = []
-    if not gain_ok:
-        why.append(f"its change of {pts} is below the {MIN_GAIN * 100:.0f}-point bar")
-    if not p_ok:
-        why.append(f"p = {p_value:.3g} is not below {ALPHA} ({test})")
-    return False, f"Keep {reference} (the simpler model) over {candidate}: " + " and ".join(why) + "."
+def _verdict(mean_diff: float, p_value: float) -> str:
+    """``better``, ``worse`` or ``same`` for one metric under the decision rule."""
+    if p_value < ALPHA and mean_diff >= MIN_GAIN - _TOL:
+        return "better"
+    if p_value < ALPHA and mean_diff < 0:
+        return "worse"
+    return "same"
+
+
+def decide(candidate: str, reference: str, tests: dict[str, tuple[float, float, str]], n: int) -> tuple[bool, str]:
+    """The decision rule, as a boolean and a sentence.
+
+    Args:
+        tests: per metric name (``total``, ``content``): (mean difference, p-value,
+            Wilcoxon method).
+    """
+    verdicts = {m: _verdict(d, p) for m, (d, p, _) in tests.items()}
+
+    def says(m: str) -> str:
+        d, p, method = tests[m]
+        return f"{m} {d * 100:+.1f} points (p = {p:.3g}, Wilcoxon {method})"
+
+    facts = "; ".join(says(m) for m in tests) + f"; n = {n}"
+    worse = [m for m, v in verdicts.items() if v == "worse"]
+    better = [m for m, v in verdicts.items() if v == "better"]
+    if better and not worse:
+        return True, f"Adopt {candidate} over {reference}: {' and '.join(better)} better, nothing worse ({facts})."
+    if worse:
+        why = f"{' and '.join(worse)} significantly worse"
+    else:
+        why = (f"neither score gained {MIN_GAIN * 100:.0f} points with p < {ALPHA}")
+    return False, f"Keep {reference} (the simpler model) over {candidate}: {why} ({facts})."
 
 
 @dataclass
@@ -114,12 +138,14 @@ def _check_same_concepts(names, files, ids) -> None:
 
 
 def _model_summary(name: str, f: PredictionFile, ids: list[str], scored: list[dict],
-                   per_example: np.ndarray, *, seed: int, n_bootstrap: int) -> dict:
+                   per_example: np.ndarray, per_example_content: np.ndarray, *, seed: int,
+                   n_bootstrap: int) -> dict:
     by_run: dict[int, list[dict]] = {}
     for r in scored:
         by_run.setdefault(r["run"], []).append(r)
     run_means = [float(np.mean([r["score"] for r in rows])) for _, rows in sorted(by_run.items())]
     low, high = stats.bootstrap_ci(per_example, n_resamples=n_bootstrap, seed=seed)
+    c_low, c_high = stats.bootstrap_ci(per_example_content, n_resamples=n_bootstrap, seed=seed)
     modes = sorted({(r.get("decoding") or {}).get("mode", "unknown") for r in scored})
     return {
         "name": name,
@@ -132,7 +158,11 @@ def _model_summary(name: str, f: PredictionFile, ids: list[str], scored: list[di
         "std_across_runs": stats.sample_std(run_means),
         "per_run_means": run_means,
         "ci95": [low, high],
+        "content_mean": float(np.mean(per_example_content)),
+        "content_ci95": [c_low, c_high],
         "mean_grounding": mean_grounding(scored),
+        "runaway_rate": runaway_rate(scored),
+        "defect_rates": defect_rates(scored),
         "distinct_output_rate": distinct_output_rate([[r["text"] for r in rows] for rows in by_run.values()]),
         "yaml_valid_rate": yaml_valid_rate(scored),
         "component_pass_rates": component_pass_rates(scored),
@@ -175,32 +205,36 @@ def compare_runs(runs: Sequence[tuple[str, str | os.PathLike[str]]], *, seed: in
     _check_same_concepts(names, files, ids)
 
     scored = {n: [score_row(r) for r in f.iter_rows(ids)] for n, f in zip(names, files)}
-    per_example: dict[str, np.ndarray] = {}
-    for n in names:
-        sums: dict[str, list[float]] = {}
-        for r in scored[n]:
-            sums.setdefault(r["id"], []).append(r["score"])
-        per_example[n] = np.array([np.mean(sums[i]) for i in ids])
+    per_example: dict[str, dict[str, np.ndarray]] = {}  # metric key -> model -> per-example means
+    for key in METRICS:
+        per_example[key] = {}
+        for n in names:
+            sums: dict[str, list[float]] = {}
+            for r in scored[n]:
+                sums.setdefault(r["id"], []).append(r[key])
+            per_example[key][n] = np.array([np.mean(sums[i]) for i in ids])
 
-    models = [_model_summary(n, f, ids, scored[n], per_example[n], seed=seed, n_bootstrap=n_bootstrap)
+    models = [_model_summary(n, f, ids, scored[n], per_example["score"][n], per_example["content"][n],
+                             seed=seed, n_bootstrap=n_bootstrap)
               for n, f in zip(names, files)]
     ref = names[0]
     comparisons = []
     for n in names[1:]:
-        w = stats.wilcoxon_paired(per_example[n], per_example[ref], seed=seed)
-        es = stats.cohens_dz(per_example[n], per_example[ref])
-        adopt, sentence = decide(n, ref, es.mean_diff, w.p_value, w.method, len(ids))
-        comparisons.append({
-            "candidate": n,
-            "mean_diff": es.mean_diff,
-            "sd_diff": es.sd_diff,
-            "wilcoxon": w.to_dict(),
-            "cohens_dz": es.cohens_dz,
-            "hedges_gz": es.hedges_gz,
-            "effect_size_notes": list(es.notes),
-            "adopt": adopt,
-            "decision": sentence,
-        })
+        tests, entry = {}, {"candidate": n}
+        for key, metric in METRICS.items():
+            w = stats.wilcoxon_paired(per_example[key][n], per_example[key][ref], seed=seed)
+            es = stats.cohens_dz(per_example[key][n], per_example[key][ref])
+            tests[metric] = (es.mean_diff, w.p_value, w.method)
+            fields = {"mean_diff": es.mean_diff, "sd_diff": es.sd_diff, "wilcoxon": w.to_dict(),
+                      "cohens_dz": es.cohens_dz, "hedges_gz": es.hedges_gz,
+                      "effect_size_notes": list(es.notes)}
+            if metric == "total":
+                entry.update(fields)  # the total's figures stay at the top level, as before
+            else:
+                entry[metric] = fields
+        adopt, sentence = decide(n, ref, tests, len(ids))
+        entry.update(adopt=adopt, decision=sentence)
+        comparisons.append(entry)
     report = {
         "reference": ref,
         "n_examples": len(ids),
@@ -219,12 +253,18 @@ def compare_runs(runs: Sequence[tuple[str, str | os.PathLike[str]]], *, seed: in
             "cohens_dz": "mean(d) / SD(d), SD with ddof=1; 0 when mean(d) = 0; null with a note when SD(d) = 0 "
                          "and mean(d) != 0 (infinite) or n < 2",
             "hedges_gz": "J * d_z with J = 1 - 3 / (4(n-1) - 1); null for n < 3",
+            "content": "ba_metric content score (what a business analyst sees: duplicates, misplaced or "
+                       "unmeasurable NFRs, non-constraints, contradicted or invented numbers, filler, "
+                       "uncovered capabilities); same CI, test and effect sizes as the total, under 'content'",
+            "runaway_rate": "share of generations that stopped at max_new_tokens (finish_reason 'length')",
+            "defect_rates": "per defect kind, share of rows with at least one such defect",
             "grounding": "mean over rows of ba_metric grounding (share of document units sharing a content "
                          "word with the concept)",
             "distinct_output_rate": "per run, distinct whitespace-stripped texts / examples; mean over runs",
             "completion_tokens_per_s": "sum(completion_tokens) / sum(latency_s) over the compared rows",
         },
-        "per_example": [{"id": i, "scores": {n: float(per_example[n][k]) for n in names}}
+        "per_example": [{"id": i, "scores": {n: float(per_example["score"][n][k]) for n in names},
+                         "content": {n: float(per_example["content"][n][k]) for n in names}}
                         for k, i in enumerate(ids)],
     }
     return Comparison(report=report, scored=scored)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-__all__ = ["comparison_markdown", "benchmark_markdown", "summary_table", "report_kind"]
+__all__ = ["comparison_markdown", "benchmark_markdown", "summary_table", "summary_tables", "report_kind"]
 
 
 def _num(x: Any, fmt: str = "{:.3f}") -> str:
@@ -30,6 +30,15 @@ def _components_table(models: Sequence[dict], key: str) -> list[str]:
     return _table(["component"] + [m[key] for m in models], rows)
 
 
+def _defects_table(models: Sequence[dict], key: str) -> list[str]:
+    kinds = sorted({k for m in models for k in (m.get("defect_rates") or {})})
+    if not kinds:
+        return []
+    rows = [[k] + [_pct((m.get("defect_rates") or {}).get(k, 0.0)) for m in models] for k in kinds]
+    return ["", "## Content defects (share of documents with at least one)", ""] + _table(
+        ["defect"] + [m[key] for m in models], rows)
+
+
 def comparison_markdown(report: dict, png_name: str | None = "comparison.png") -> str:
     """Markdown for a comparison report (``comparison.md``)."""
     lines = ["# Model comparison", ""]
@@ -40,19 +49,26 @@ def comparison_markdown(report: dict, png_name: str | None = "comparison.png") -
     rows = []
     for m in report["models"]:
         rows.append([m["name"], f"`{m.get('model', '')}`", m["runs"], _num(m["mean"]), _num(m["std_across_runs"]),
-                     _ci(m["ci95"]), _num(m.get("mean_grounding")), _num(m.get("distinct_output_rate"), "{:.2f}"),
+                     _ci(m["ci95"]), _num(m.get("content_mean")), _ci(m.get("content_ci95")),
+                     _num(m.get("mean_grounding")), _pct(m.get("runaway_rate")),
+                     _num(m.get("distinct_output_rate"), "{:.2f}"),
                      _pct(m.get("yaml_valid_rate")), _num(m.get("completion_tokens_per_s"), "{:.1f}")])
-    lines += _table(["model", "spec", "runs", "mean score", "std across runs", "95% CI", "grounding",
-                     "distinct outputs", "YAML valid", "tokens/s"], rows)
+    lines += _table(["model", "spec", "runs", "total", "std across runs", "95% CI", "content", "content 95% CI",
+                     "grounding", "runaway", "distinct outputs", "YAML valid", "tokens/s"], rows)
     if report["comparisons"]:
         lines += ["", f"## Against {report['reference']}", ""]
         rows = []
         for c in report["comparisons"]:
-            w = c["wilcoxon"]
-            rows.append([c["candidate"], f"{c['mean_diff'] * 100:+.1f}", _num(w["statistic"], "{:g}"),
-                         _num(w["p_value"], "{:.3g}"), w["method"], _num(c["cohens_dz"], "{:.2f}"),
-                         _num(c.get("hedges_gz"), "{:.2f}"), "yes" if c.get("adopt") else "no"])
-        lines += _table(["candidate", "mean diff (points)", "Wilcoxon W", "p", "method", "d_z", "g_z", "adopt"], rows)
+            for metric, figures in (("total", c), ("content", c.get("content"))):
+                if not figures:
+                    continue
+                w = figures["wilcoxon"]
+                rows.append([c["candidate"], metric, f"{figures['mean_diff'] * 100:+.1f}", _num(w["statistic"], "{:g}"),
+                             _num(w["p_value"], "{:.3g}"), w["method"], _num(figures["cohens_dz"], "{:.2f}"),
+                             _num(figures.get("hedges_gz"), "{:.2f}"),
+                             ("yes" if c.get("adopt") else "no") if metric == "total" else ""])
+        lines += _table(["candidate", "metric", "mean diff (points)", "Wilcoxon W", "p", "method", "d_z", "g_z",
+                         "adopt"], rows)
         lines += ["", "### Decisions", ""]
         for c in report["comparisons"]:
             lines.append(f"- {c['decision']}")
@@ -63,6 +79,7 @@ def comparison_markdown(report: dict, png_name: str | None = "comparison.png") -
         lines += ["", f"Rule: {report.get('decision_rule', '')}"]
     lines += ["", "## Component pass rates (share of answers with full points)", ""]
     lines += _components_table(report["models"], "name")
+    lines += _defects_table(report["models"], "name")
     if png_name:
         lines += ["", f"![Per-example scores and component pass rates]({png_name})"]
     if report.get("method"):
@@ -78,14 +95,17 @@ def benchmark_markdown(report: dict) -> str:
     rows = []
     for m in report["models"]:
         rows.append([f"`{m['model']}`", m["n"], _num(m["mean_score"]), _num(m["std_score"]), _ci(m.get("ci95")),
+                     _num(m.get("content_mean")), _ci(m.get("content_ci95")), _pct(m.get("runaway_rate")),
                      _pct(m["yaml_valid_rate"]), _num(m.get("mean_grounding")), f"{m['elapsed_s']:.1f}",
                      _num(m["completion_tokens_per_s"], "{:.1f}"), _num(m.get("peak_rss_mb"), "{:.0f}"),
                      "yes" if m.get("passes_threshold") else "no"])
-    lines += _table(["model", "n", "mean score", "std", "95% CI", "YAML valid", "grounding", "elapsed s",
+    lines += _table(["model", "n", "mean score", "std", "95% CI", "content", "content 95% CI", "runaway",
+                     "YAML valid", "grounding", "elapsed s",
                      "tokens/s", "peak RSS MB", "passes"], rows)
     lines += ["", f"**Decision:** {report.get('decision', '')}", "",
               "## Component pass rates (share of answers with full points)", ""]
     lines += _components_table(report["models"], "model")
+    lines += _defects_table(report["models"], "model")
     if report.get("method"):
         lines += ["", "## Method", ""]
         lines += [f"- **{k}**: {v}" for k, v in report["method"].items()]
@@ -101,22 +121,37 @@ def report_kind(report: dict) -> str:
     raise ValueError("not a comparison or benchmark report")
 
 
-def summary_table(report: dict) -> str:
-    """A compact fixed-width table: model, mean score, 95% CI, grounding, completion tokens/s."""
-    kind = report_kind(report)
-    rows = []
-    for m in report["models"]:
-        name = m["name"] if kind == "comparison" else m["model"]
-        mean = m["mean"] if kind == "comparison" else m["mean_score"]
-        rows.append([name, _num(mean), _ci(m.get("ci95")), _num(m.get("mean_grounding")),
-                     _num(m.get("completion_tokens_per_s"), "{:.1f}")])
-    header = ["model", "mean", "95% CI", "grounding", "tokens/s"]
+def summary_table(report: dict, label: str | None = None) -> str:
+    """A compact fixed-width table: model, total and content with 95% CIs, grounding,
+    runaway rate, completion tokens/s (then the decisions)."""
+    return summary_tables([(label, report)])
+
+
+def summary_tables(reports: Sequence[tuple[str | None, dict]]) -> str:
+    """One table over several reports, e.g. the validation split and the curated set; a
+    labelled report gets a ``set`` column."""
+    rows, notes = [], []
+    labelled = any(label for label, _ in reports)
+    for label, report in reports:
+        kind = report_kind(report)
+        for m in report["models"]:
+            name = m["name"] if kind == "comparison" else m["model"]
+            mean = m["mean"] if kind == "comparison" else m["mean_score"]
+            row = [label or ""] if labelled else []
+            rows.append(row + [name, str(m.get("n", report.get("n_examples", ""))), _num(mean), _ci(m.get("ci95")),
+                               _num(m.get("content_mean")), _ci(m.get("content_ci95")),
+                               _num(m.get("mean_grounding")), _pct(m.get("runaway_rate")),
+                               _num(m.get("completion_tokens_per_s"), "{:.1f}")])
+        prefix = f"[{label}] " if label else ""
+        if kind == "comparison":
+            notes += [prefix + c["decision"] for c in report["comparisons"]]
+        elif report.get("decision"):
+            notes.append(prefix + report["decision"])
+    header = (["set"] if labelled else []) + ["model", "n", "total", "95% CI", "content", "95% CI", "grounding",
+                                              "runaway", "tokens/s"]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    fmt = "  ".join(("{:<%d}" if i == 0 else "{:>%d}") % w for i, w in enumerate(widths))
+    first = 1 if labelled else 0
+    fmt = "  ".join(("{:<%d}" if i <= first else "{:>%d}") % w for i, w in enumerate(widths))
     out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*r) for r in rows]
-    if kind == "comparison":
-        out += [c["decision"] for c in report["comparisons"]]
-    elif report.get("decision"):
-        out.append(report["decision"])
-    return "\n".join(out)
+    return "\n".join(out + notes)

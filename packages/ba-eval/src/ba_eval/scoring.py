@@ -7,6 +7,9 @@ import ba_metric
 
 __all__ = [
     "score_row",
+    "mean_content",
+    "runaway_rate",
+    "defect_rates",
     "component_pass_rates",
     "yaml_valid_rate",
     "mean_grounding",
@@ -18,8 +21,9 @@ _EPS = 1e-9
 
 
 def score_row(row: dict, threshold: float = ba_metric.DEFAULT_THRESHOLD) -> dict:
-    """A copy of a prediction row with ``score``, ``breakdown``, ``grounding``, ``passed``
-    (a scored-prediction row) and ``parse_error`` (None when ba_metric could parse it).
+    """A copy of a prediction row with ``score``, ``breakdown``, ``grounding``, ``content``,
+    ``defects``, ``passed`` (a scored-prediction row) and ``parse_error`` (None when
+    ba_metric could parse it).
 
     The text is scored raw (``ba_metric.score(text, concept)``), so fences and prose
     around the YAML are handled exactly as the metric handles them everywhere else.
@@ -27,8 +31,28 @@ def score_row(row: dict, threshold: float = ba_metric.DEFAULT_THRESHOLD) -> dict
     s = ba_metric.score(row["text"], row["concept"])
     out = dict(row)
     out.update(score=s.total, breakdown=dict(s.breakdown), grounding=s.grounding,
-               passed=s.passed(threshold), parse_error=s.error)
+               content=s.content, defects=list(s.defects), passed=s.passed(threshold), parse_error=s.error)
     return out
+
+
+def mean_content(scored: Sequence[dict]) -> float:
+    """Mean ba_metric content score (0.0 for no rows)."""
+    return sum(r["content"] for r in scored) / len(scored) if scored else 0.0
+
+
+def runaway_rate(scored: Sequence[dict]) -> float:
+    """Share of generations that stopped at max_new_tokens (``finish_reason == "length"``)
+    instead of ending the document; rows without a finish reason count as ended."""
+    return sum(1 for r in scored if r.get("finish_reason") == "length") / len(scored) if scored else 0.0
+
+
+def defect_rates(scored: Sequence[dict]) -> dict[str, float]:
+    """Per defect kind (``duplicate``, ``filler``, ...), the share of rows with at least one."""
+    counts: dict[str, int] = {}
+    for r in scored:
+        for kind in {code.split(":", 1)[0] for code in r.get("defects", ())}:
+            counts[kind] = counts.get(kind, 0) + 1
+    return {k: counts[k] / len(scored) for k in sorted(counts)} if scored else {}
 
 
 def component_pass_rates(scored: Sequence[dict]) -> dict[str, float]:

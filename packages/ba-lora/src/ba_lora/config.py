@@ -60,11 +60,14 @@ class TrainConfig:
     warmup_ratio: float = _f(0.03, "fraction of the optimizer steps used for linear learning-rate warm-up")
     weight_decay: float = _f(0.0, "AdamW weight decay")
     max_grad_norm: float = _f(1.0, "clip the gradient norm per optimizer step (0: no clipping)")
-    early_stopping_patience: int = _f(2, "stop after N epochs without a validation-loss improvement (0: never)",
+    early_stopping_patience: int = _f(2, "stop after N epochs without an improvement of the validation loss, or of the "
+                                         "content score with --eval-metric (0: never)",
                                       metavar="N")
-    early_stopping_min_delta: float = _f(0.01, "smallest validation-loss decrease that counts as an improvement")
-    eval_metric: int = _f(0, "each epoch, generate (greedy) for the first K validation concepts and report the "
-                             "mean BA metric (0: off)", metavar="K")
+    early_stopping_min_delta: float = _f(0.01, "smallest validation-loss decrease (or content increase, with "
+                                                    "--eval-metric) that counts as an improvement")
+    eval_metric: int = _f(0, "each epoch, generate (greedy) for the first K validation concepts, report the "
+                             "mean BA metric (total and content) and choose the best epoch and early stopping "
+                             "by content instead of validation loss (0: off)", metavar="K")
     eval_max_new_tokens: int = _f(512, "token limit of the --eval-metric generations", metavar="N")
     micro_batch_tokens: int = _f(0, "let a micro-batch take more than --batch-size samples while its padded size "
                                     "stays within N tokens (same gradient; faster on a GPU). 0: off", metavar="N")

@@ -24,6 +24,7 @@ from typing import Any
 from ba_io import sha256_file, write_json
 
 from .checkpoint import CHECKPOINTS
+from .modeling import compute_dtype as _compute_dtype
 from .report import TensorBoard, eval_metric, plot_losses
 
 __all__ = ["ResultWriter", "dataset_info", "fingerprint", "NORMALISATION", "test_hook"]
@@ -70,7 +71,7 @@ class ResultWriter:
         self.best_path = out / CHECKPOINTS / "best" / "adapter_model.safetensors"
         self.tb = TensorBoard(out / "runs", purge_step=purge_step, enabled=main)
 
-    def metric(self, model: Any, tokenizer: Any, prompt: Any, rows: list[dict[str, Any]]) -> tuple[float, list[float]]:
+    def metric(self, model: Any, tokenizer: Any, prompt: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
         return eval_metric(model, tokenizer, prompt, rows, self.cfg.eval_max_new_tokens)
 
     def save_best(self, adapter: dict[str, Any]) -> None:
@@ -101,6 +102,9 @@ class ResultWriter:
             "base_model": cfg.base_model,
             "base_model_path": str(Path(base_dir).resolve()),
             "quantization": cfg.quantization,
+            # what the frozen base computed in: bf16 falls back to float32 on a CPU without native bf16
+            "compute_dtype": "nf4/bfloat16" if cfg.quantization == "bnb4" else
+                             str(_compute_dtype(cfg.quantization, torch.device(device))).replace("torch.", ""),
             "parameters": cfg.to_dict(),
             "datasets": datasets,
             "prompt": {"name": prompt.name, "sha256": prompt.sha256},
@@ -111,6 +115,7 @@ class ResultWriter:
             "status": st.status or "completed",
             "limits": {"train_limit": cfg.train_limit, "val_limit": cfg.val_limit, "max_steps": cfg.max_steps},
             "best_epoch": st.best_epoch,
+            "best_by": ("content" if cfg.eval_metric else "val_loss") if st.best_epoch is not None else None,
             "steps": st.global_step,
             "planned_steps": total_steps,
             "tokens": {"real": st.real_tokens, "answer": st.answer_tokens, "computed": st.computed_tokens,

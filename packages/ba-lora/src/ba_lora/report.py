@@ -97,11 +97,18 @@ def generate_answers(model: Any, tokenizer: Any, prompt: Any, concepts: Sequence
 
 
 def eval_metric(model: Any, tokenizer: Any, prompt: Any, rows: Sequence[dict[str, Any]],
-                max_new_tokens: int) -> tuple[float, list[float]]:
-    """Mean BA metric (``ba_metric.score(...).total``) of greedy answers for ``rows``' concepts."""
+                max_new_tokens: int) -> dict[str, Any]:
+    """The BA metric of greedy answers for ``rows``' concepts: ``{"total", "content"}``
+    means of ``ba_metric.score(answer, concept)`` and the per-row ``totals`` / ``contents``."""
     from ba_metric import score
 
     concepts = [r["concept"] for r in rows]
     answers = generate_answers(model, tokenizer, prompt, concepts, max_new_tokens)
-    totals = [float(score(a, concept=c).total) for a, c in zip(answers, concepts)]
-    return (sum(totals) / len(totals) if totals else 0.0), totals
+    scores = [score(a, concept=c) for a, c in zip(answers, concepts)]
+    totals = [float(s.total) for s in scores]
+    contents = [float(s.content) for s in scores]
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values) if values else 0.0
+
+    return {"total": mean(totals), "content": mean(contents), "totals": totals, "contents": contents}

@@ -27,7 +27,8 @@ from ba_io import UsageError, progress, read_jsonl
 from .checkpoint import CHECKPOINTS, latest_checkpoint, load_checkpoint, remove_partial, restore_rng, save_checkpoint
 from .config import TrainConfig
 from .data import Sample, collate, encode_rows, epoch_steps, micro_batches, split_for_rank
-from .modeling import (AnswerLoss, add_lora, check_bnb4, load_base_model, load_tokenizer, resolve_base_dir,
+from .modeling import (AnswerLoss, add_lora, check_bnb4, compute_dtype, load_base_model, load_tokenizer,
+                       resolve_base_dir,
                        trainable_parameters, use_fast_dropout)
 from .outputs import ResultWriter, dataset_info, fingerprint, test_hook
 
@@ -52,6 +53,7 @@ class TrainerState:
     step_losses: list = field(default_factory=list)
     epochs: list = field(default_factory=list)
     best_val: float | None = None
+    best_content: float | None = None
     best_epoch: int | None = None
     bad_epochs: int = 0
     real_tokens: int = 0
@@ -63,6 +65,36 @@ class TrainerState:
     wall_seconds: float = 0.0
     status: str | None = None
     resumed_at: list = field(default_factory=list)
+
+
+def _criterion(cfg: TrainConfig) -> str:
+    return "content score" if cfg.eval_metric else "validation loss"
+
+
+def _track_best(st: TrainerState, cfg: TrainConfig, val_loss: float | None, content: float | None) -> bool:
+    """Update the best epoch after an epoch; True when this epoch is the new best.
+
+    With ``--eval-metric`` the best epoch is the one with the highest content score of the
+    in-training generations (what a reader sees), otherwise the lowest validation loss;
+    either must improve by ``early_stopping_min_delta`` to count. Without a validation set
+    nothing is tracked.
+    """
+    delta = cfg.early_stopping_min_delta
+    if cfg.eval_metric and content is not None:
+        better = st.best_content is None or content > st.best_content + delta
+        if better:
+            st.best_content = content
+    elif val_loss is not None:
+        better = st.best_val is None or val_loss < st.best_val - delta
+        if better:
+            st.best_val = val_loss
+    else:
+        return False
+    if better:
+        st.best_epoch, st.bad_epochs = st.epoch + 1, 0
+    else:
+        st.bad_epochs += 1
+    return better
 
 
 def lr_factor(step: int, total: int, warmup: int) -> float:
@@ -220,7 +252,11 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
     else:
         torch.manual_seed(cfg.seed + dist.rank)
     model.train()
-    loss_mod = AnswerLoss(model, torch.bfloat16 if cfg.quantization == "bf16" else None)
+    bf16 = cfg.quantization == "bf16" and compute_dtype("bf16", dist.device) == torch.bfloat16
+    if cfg.quantization == "bf16" and not bf16:
+        log(f"{dist.device.type}: no native bf16 (AVX512-BF16/AMX), where emulated bf16 is ~100x slower; "
+            "training computes in float32 (set BA_BF16=1 to force bf16)")
+    loss_mod = AnswerLoss(model, torch.bfloat16 if bf16 else None)
     ddp = dist.wrap(loss_mod)
 
     spe = math.ceil(len(train_s) / (cfg.batch_size * cfg.grad_accum))
@@ -306,30 +342,31 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
         # ---- end of epoch (or of the run at --max-steps)
         t0 = time.perf_counter()
         val_loss = _loss_over(loss_mod, val_s, val_idx, cfg, pad_id, dist)
-        metric = None
-        if cfg.eval_metric and dist.main:
-            metric, _ = writer.metric(model, tokenizer, prompt, val_rows[: cfg.eval_metric])
+        metric = content = None
+        if cfg.eval_metric:
+            if dist.main:
+                found = writer.metric(model, tokenizer, prompt, val_rows[: cfg.eval_metric])
+                metric, content = found["total"], found["content"]
+            # every rank takes the best-epoch / early-stopping decision on the same number
+            content = dist.sum([content if dist.main else 0.0])[0]
         dist.barrier()
         st.eval_seconds += time.perf_counter() - t0
         record = {"epoch": st.epoch + 1, "train_loss": st.epoch_loss_sum / max(1, st.epoch_tokens),
-                  "val_loss": val_loss, "metric": metric, "seconds": round(st.epoch_seconds, 3),
+                  "val_loss": val_loss, "metric": metric, "content": content,
+                  "seconds": round(st.epoch_seconds, 3),
                   "steps": st.epoch_steps, "end_step": st.global_step, "complete": st.step_in_epoch >= len(steps)}
         st.epochs.append(record)
         writer.tb.scalars(st.global_step, epoch__train_loss=record["train_loss"], epoch__val_loss=val_loss,
-                          epoch__metric=metric)
+                          epoch__metric=metric, epoch__content=content)
         log(f"epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
             + (f", val loss {val_loss:.4f}" if val_loss is not None else "")
-            + (f", metric {metric:.3f}" if metric is not None else ""))
-        if val_loss is not None:
-            if st.best_val is None or val_loss < st.best_val - cfg.early_stopping_min_delta:
-                st.best_val, st.best_epoch, st.bad_epochs = val_loss, st.epoch + 1, 0
-                writer.save_best(get_peft_model_state_dict(model))
-            else:
-                st.bad_epochs += 1
-                if cfg.early_stopping_patience and st.bad_epochs >= cfg.early_stopping_patience:
-                    st.status = "early_stopped"
-                    log(f"early stopping: no validation-loss improvement of {cfg.early_stopping_min_delta} "
-                        f"for {st.bad_epochs} epochs (best: epoch {st.best_epoch})")
+            + (f", metric {metric:.3f}, content {content:.3f}" if metric is not None else ""))
+        if _track_best(st, cfg, val_loss, content):
+            writer.save_best(get_peft_model_state_dict(model))
+        elif st.bad_epochs and cfg.early_stopping_patience and st.bad_epochs >= cfg.early_stopping_patience:
+            st.status = "early_stopped"
+            log(f"early stopping: no {_criterion(cfg)} improvement of {cfg.early_stopping_min_delta} "
+                f"for {st.bad_epochs} epochs (best: epoch {st.best_epoch})")
         if stop_max and st.global_step < spe * cfg.epochs:
             st.status = "max_steps"
         st.epoch += 1
@@ -343,7 +380,7 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
 
     if dist.main and st.best_epoch is not None and st.epochs and st.best_epoch != st.epochs[-1]["epoch"]:
         set_peft_model_state_dict(model, writer.load_best())
-        log(f"keeping the adapter of epoch {st.best_epoch} (lowest validation loss)")
+        log(f"keeping the adapter of epoch {st.best_epoch} (best {_criterion(cfg)})")
     durations = {"load": load_seconds, "train": st.train_seconds, "train_cpu": st.train_cpu_seconds,
                  "eval": st.eval_seconds,
                  "total": wall_before + time.perf_counter() - session_start}

@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42, help="optimizer and sampling seed (default 42)")
     p.add_argument("--metric-threshold", type=float, default=0.72,
                    help="score a bootstrapped demo must reach (default 0.72)")
+    p.add_argument("--objective", choices=("total", "content", "mean"), default="total",
+                   help="what MIPROv2 maximises: the rubric total, the content score (what a reader sees) or "
+                        "their mean (default total)")
     p.add_argument("--train-limit", type=positive_int, help="use the first N train examples")
     p.add_argument("--val-limit", type=positive_int, help="use the first N validation examples")
     p.add_argument("--num-threads", type=positive_int, default=1, help="parallel evaluations (default 1)")
@@ -83,6 +86,7 @@ def _mipro(args: argparse.Namespace) -> int:
         auto=None if args.num_trials is not None else args.auto,
         seed=args.seed,
         metric_threshold=args.metric_threshold,
+        objective=args.objective,
         num_threads=args.num_threads,
         max_bootstrapped_demos=args.max_bootstrapped_demos,
         max_labeled_demos=args.max_labeled_demos,

@@ -22,6 +22,7 @@ import dspy
 from ba_io import UsageError, write_json
 from ba_llm.prompt import Prompt, load_prompt, prompt_from_dict
 from ba_metric import ba_requirements_metric
+from ba_metric.metric import OBJECTIVES
 
 from .mipro import RecordingMIPROv2
 from .program import BAAdapter, program_from_prompt, prompt_for
@@ -39,6 +40,8 @@ class MiproSettings:
     auto: str | None = "light"
     seed: int = 42
     metric_threshold: float = 0.72
+    #: what MIPROv2 maximises: the rubric "total", the "content" score or their "mean"
+    objective: str = "total"
     num_threads: int = 1
     max_bootstrapped_demos: int = 4
     max_labeled_demos: int = 4
@@ -54,6 +57,8 @@ class MiproSettings:
             raise UsageError("--num-trials and --num-candidates go together (they replace --auto)")
         if self.num_trials is not None and (self.num_trials < 1 or self.num_candidates < 1):
             raise UsageError("--num-trials and --num-candidates must be at least 1")
+        if self.objective not in OBJECTIVES:
+            raise UsageError(f"--objective must be one of {', '.join(OBJECTIVES)} (got {self.objective!r})")
         if not 0.0 <= self.metric_threshold <= 1.0:
             raise UsageError(f"--metric-threshold must be in [0, 1] (got {self.metric_threshold})")
         if self.num_threads < 1:
@@ -99,8 +104,8 @@ def save_program_json(program: dspy.Module, path: Path) -> None:
             tmp.unlink()
 
 
-def _metric(threshold: float):
-    return functools.partial(ba_requirements_metric, threshold=threshold)
+def _metric(threshold: float, objective: str = "total"):
+    return functools.partial(ba_requirements_metric, threshold=threshold, objective=objective)
 
 
 def _engine_stats(lm: Any) -> dict | None:
@@ -157,7 +162,7 @@ def run_mipro(
     base = base_prompt or load_prompt(None)
     student = program_from_prompt(base)
     adapter = BAAdapter(base.user_template)
-    metric = _metric(settings.metric_threshold)
+    metric = _metric(settings.metric_threshold, settings.objective)
 
     optimizer = RecordingMIPROv2(
         metric=metric,
