@@ -16,6 +16,9 @@ EPOCHS     ?= 3
 N_CONCEPTS ?= 210
 VAL_RATIO  ?= 0.1
 MIN_SCORE  ?= 0.72
+MIN_CONTENT ?= 0.8
+OBJECTIVE  ?= mean
+EVAL_METRIC ?= 0
 CANDIDATES ?= smollm2
 AUTO       ?= light
 RUNS       ?= 1
@@ -66,6 +69,7 @@ help: ## List the targets
 	@echo "Variables: BASE=$(BASE) QUANT=$(QUANT) (fp32|bf16|bnb4) TEACHER=$(TEACHER) SEED=$(SEED)"
 	@echo "           EPOCHS=$(EPOCHS) N_CONCEPTS=$(N_CONCEPTS) CANDIDATES='$(CANDIDATES)' AUTO=$(AUTO) RUNS=$(RUNS)"
 	@echo "           THREADS=$(if $(THREADS),$(THREADS),(all cores)) MAX_NEW_TOKENS=$(MAX_NEW_TOKENS)"
+	@echo "           MIN_SCORE=$(MIN_SCORE) MIN_CONTENT=$(MIN_CONTENT) OBJECTIVE=$(OBJECTIVE) EVAL_METRIC=$(EVAL_METRIC)"
 
 # ---- environment -------------------------------------------------------------------
 venv: $(STAMP) ## Create .venv and install every package (editable) under constraints.txt
@@ -101,7 +105,8 @@ $(DATA)/scored.jsonl: $(DATA)/raw.jsonl
 	$(TIMED) score -- $(BIN)/ba-metric score $< -o $@
 
 $(DATA)/filtered.jsonl: $(DATA)/scored.jsonl
-	$(TIMED) filter -- $(BIN)/ba-dataset-tools filter $< --min-score $(MIN_SCORE) -o $@ --rejects $(DATA)/filtered.rejects.jsonl
+	$(TIMED) filter -- $(BIN)/ba-dataset-tools filter $< --min-score $(MIN_SCORE) --min-content $(MIN_CONTENT) \
+	  -o $@ --rejects $(DATA)/filtered.rejects.jsonl
 
 $(DATA)/train.jsonl: $(DATA)/filtered.jsonl
 	$(TIMED) split -- $(BIN)/ba-dataset-tools split $< --val-ratio $(VAL_RATIO) --seed $(SEED) \
@@ -121,49 +126,61 @@ train: $(FT_DIR)/training_info.json ## 8.4 LoRA fine-tune only (no evaluation)
 $(FT_DIR)/training_info.json: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl $(BASE_DEP)
 	$(TIMED) train -- $(BIN)/ba-lora train --train $(DATA)/train_fixed.jsonl --val $(DATA)/val_fixed.jsonl \
 	  --output $(FT_DIR) --base-model $(BASE_SPEC) --quantization $(QUANT) \
-	  --epochs $(EPOCHS) --seed $(SEED) --resume
+	  --epochs $(EPOCHS) --seed $(SEED) --eval-metric $(EVAL_METRIC) --resume
 
-finetune: $(FT_REPORT)/comparison.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4, then baseline vs fine-tuned on val (builds what it needs)
+finetune: $(FT_REPORT)/val/comparison.json $(FT_REPORT)/curated/comparison.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4, then baseline vs fine-tuned on val and on the curated set
 	@echo
-	@$(BIN)/ba-eval summary-table $(FT_REPORT)/comparison.json
+	@$(BIN)/ba-eval summary-table val=$(FT_REPORT)/val/comparison.json curated=$(FT_REPORT)/curated/comparison.json
 	@$(BIN)/python scripts/phase_times.py $(TIMINGS)
-	@echo "Full report: $(FT_REPORT)/comparison.md (JSON, PNG beside it); adapter: $(FT_DIR)"
+	@echo "Reports: $(FT_REPORT)/{val,curated}/comparison.html (documents side by side, defects marked; .md, .json, .png beside); adapter: $(FT_DIR)"
 
 all: ## Everything: select, data, fix, tune (MIPROv2), fine-tune, 3-way compare, Ollama export
 	$(MAKE) --no-print-directory select finetune export
 	$(MAKE) --no-print-directory compare WITH_OPT=1
 	@$(BIN)/python scripts/phase_times.py $(TIMINGS)
-	@echo "Reports: $(A)/reports/comparison.md (3-way), $(FT_REPORT)/comparison.md; Ollama: $(EXPORT_DIR)/Modelfile"
+	@echo "Reports: $(A)/reports/{val,curated}/comparison.html (3-way), $(FT_REPORT)/{val,curated}/; Ollama: $(EXPORT_DIR)/Modelfile"
 
 # ---- evaluation --------------------------------------------------------------------
+# Every model is evaluated on two sets: the validation split (same generator as the training
+# data) and the packaged hand-written curated set (concepts people write; never in training).
 # generate writes $@.part and renames it on success, so .DELETE_ON_ERROR never deletes a
 # half-finished (resumable) predictions file; a rerun resumes the .part.
-$(EVAL)/baseline.jsonl: $(DATA)/val_fixed.jsonl $(BASE_DEP)
-	@mkdir -p $(@D)
-	$(TIMED) eval-baseline -- $(BIN)/ba-eval generate --model $(BASE_SPEC) --in $(DATA)/val_fixed.jsonl \
-	  --out $@.part --runs $(RUNS) --max-new-tokens $(MAX_NEW_TOKENS) && mv $@.part $@
+SET_IN = $(if $(filter curated,$(1)),curated,$(DATA)/val_fixed.jsonl)
+SET_DEP = $(if $(filter curated,$(1)),$(STAMP),$(DATA)/val_fixed.jsonl)
+GENERATE = $(BIN)/ba-eval generate --runs $(RUNS) --max-new-tokens $(MAX_NEW_TOKENS)
 
-$(EVAL)/finetuned-$(QUANT).jsonl: $(DATA)/val_fixed.jsonl $(FT_DIR)/training_info.json
-	@mkdir -p $(@D)
-	$(TIMED) eval-finetuned -- $(BIN)/ba-eval generate --model $(BASE_SPEC)+lora:$(FT_DIR) --in $(DATA)/val_fixed.jsonl \
-	  --out $@.part --runs $(RUNS) --max-new-tokens $(MAX_NEW_TOKENS) && mv $@.part $@
+define eval_set
+$(EVAL)/$(1)/baseline.jsonl: $(call SET_DEP,$(1)) $(BASE_DEP)
+	@mkdir -p $$(@D)
+	$$(TIMED) eval-baseline-$(1) -- $$(GENERATE) --model $$(BASE_SPEC) --in $(call SET_IN,$(1)) --out $$@.part \
+	  && mv $$@.part $$@
 
-$(EVAL)/optimized.jsonl: $(DATA)/val_fixed.jsonl $(PROMPT_OPT) $(BASE_DEP)
-	@mkdir -p $(@D)
-	$(TIMED) eval-optimized -- $(BIN)/ba-eval generate --model $(BASE_SPEC) --prompt $(PROMPT_OPT) \
-	  --in $(DATA)/val_fixed.jsonl --out $@.part --runs $(RUNS) --max-new-tokens $(MAX_NEW_TOKENS) && mv $@.part $@
+$(EVAL)/$(1)/finetuned-$(QUANT).jsonl: $(call SET_DEP,$(1)) $(FT_DIR)/training_info.json
+	@mkdir -p $$(@D)
+	$$(TIMED) eval-finetuned-$(1) -- $$(GENERATE) --model $$(BASE_SPEC)+lora:$$(FT_DIR) --in $(call SET_IN,$(1)) \
+	  --out $$@.part && mv $$@.part $$@
 
-$(FT_REPORT)/comparison.json: $(EVAL)/finetuned-$(QUANT).jsonl $(EVAL)/baseline.jsonl
-	$(TIMED) compare -- $(BIN)/ba-eval compare --run baseline=$(EVAL)/baseline.jsonl --run finetuned=$(EVAL)/finetuned-$(QUANT).jsonl \
-	  --out-dir $(@D)
+$(EVAL)/$(1)/optimized.jsonl: $(call SET_DEP,$(1)) $(PROMPT_OPT) $(BASE_DEP)
+	@mkdir -p $$(@D)
+	$$(TIMED) eval-optimized-$(1) -- $$(GENERATE) --model $$(BASE_SPEC) --prompt $$(PROMPT_OPT) \
+	  --in $(call SET_IN,$(1)) --out $$@.part && mv $$@.part $$@
+
+$(FT_REPORT)/$(1)/comparison.json: $(EVAL)/$(1)/finetuned-$(QUANT).jsonl $(EVAL)/$(1)/baseline.jsonl
+	$$(TIMED) compare-$(1) -- $$(BIN)/ba-eval compare --run baseline=$(EVAL)/$(1)/baseline.jsonl \
+	  --run finetuned=$(EVAL)/$(1)/finetuned-$(QUANT).jsonl --out-dir $$(@D)
 
 # the optimised prompt joins the comparison when it exists, or when asked to (WITH_OPT=1, as `make all` does)
-OPT_RUN := $(if $(or $(WITH_OPT),$(wildcard $(PROMPT_OPT))),$(EVAL)/optimized.jsonl)
-compare: $(A)/reports/comparison.json ## 8.5 baseline vs fine-tuned (vs optimised prompt when it exists), with statistics
+$(A)/reports/$(1)/comparison.json: $(EVAL)/$(1)/baseline.jsonl $(EVAL)/$(1)/finetuned-$(QUANT).jsonl \
+                                   $(if $(OPT_RUN),$(EVAL)/$(1)/optimized.jsonl)
+	$$(TIMED) compare-all-$(1) -- $$(BIN)/ba-eval compare --run baseline=$(EVAL)/$(1)/baseline.jsonl \
+	  --run finetuned=$(EVAL)/$(1)/finetuned-$(QUANT).jsonl \
+	  $(if $(OPT_RUN),--run optimized=$(EVAL)/$(1)/optimized.jsonl) --out-dir $$(@D)
+endef
+OPT_RUN := $(if $(or $(WITH_OPT),$(wildcard $(PROMPT_OPT))),yes)
+$(foreach set,val curated,$(eval $(call eval_set,$(set))))
 
-$(A)/reports/comparison.json: $(EVAL)/baseline.jsonl $(EVAL)/finetuned-$(QUANT).jsonl $(OPT_RUN)
-	$(TIMED) compare-all -- $(BIN)/ba-eval compare --run baseline=$(EVAL)/baseline.jsonl --run finetuned=$(EVAL)/finetuned-$(QUANT).jsonl \
-	  $(if $(OPT_RUN),--run optimized=$(OPT_RUN)) --out-dir $(@D) --print-table
+compare: $(A)/reports/val/comparison.json $(A)/reports/curated/comparison.json ## 8.5 baseline vs fine-tuned (vs optimised prompt when it exists) on val and curated, with statistics
+	@$(BIN)/ba-eval summary-table val=$(A)/reports/val/comparison.json curated=$(A)/reports/curated/comparison.json
 
 select: $(A)/benchmarks/select.json ## 8.1 benchmark CANDIDATES on the curated set and pick a base model
 
@@ -185,7 +202,7 @@ $(PROMPT_OPT): $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl $(BASE_DEP)
 	@mkdir -p $(@D)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(TIMED) tune -- $(BIN)/ba-tune mipro --model $(BASE_SPEC) \
 	  --train $(DATA)/train_fixed.jsonl --val $(DATA)/val_fixed.jsonl \
-	  --auto $(AUTO) --seed $(SEED) --metric-threshold $(MIN_SCORE) $(TUNE_FLAGS) --out $@
+	  --auto $(AUTO) --seed $(SEED) --metric-threshold $(MIN_SCORE) --objective $(OBJECTIVE) $(TUNE_FLAGS) --out $@
 
 # ---- export ------------------------------------------------------------------------
 EXPORT_DIR := $(A)/export/ba-$(BASE_SLUG)-$(QUANT)
