@@ -36,8 +36,9 @@ def test_score_to_stdout_adds_six_fields():
     assert [r["grounding"] for r in result] == [0.75, 0.0, 0.75, 0.0]
     assert result[2]["breakdown"]["fr_ids"] == 0.0 and len(result[2]["breakdown"]) == 12
     # the garden document answering a payroll concept: no capability of the concept covered
-    assert [r["content"] for r in result] == [0.92, 0.62, 0.92, 0.0]
-    assert result[1]["defects"] == ["unsupported_number:C002", "uncovered:payroll freelance accountants"]
+    assert [r["content"] for r in result] == [0.87, 0.57, 0.87, 0.0]
+    assert result[1]["defects"] == ["nfr_unmeasurable:NFR002", "unsupported_number:C002",
+                                    "uncovered:payroll freelance accountants"]
     assert result[3]["defects"] == ["unparseable"]
     assert set(result[0]) == {"id", "concept", "text", "score", "breakdown", "grounding", "content", "defects",
                               "passed"}

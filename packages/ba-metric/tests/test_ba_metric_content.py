@@ -69,8 +69,9 @@ def test_clean_document_has_full_content_and_no_defect():
          "duplicate:FR001,FR004"),
         (_with("non_functional_requirements", None, "Members shall be able to export their harvest log."),
          "nfr_is_functional:NFR003"),
-        (_with("non_functional_requirements", None, "The app shall be fast and reliable for every member."),
+        (_with("non_functional_requirements", None, "The app shall be fast and reliable for members."),
          "nfr_unmeasurable:NFR003"),
+        (_with("non_functional_requirements", None, "The app shall run on iOS."), "nfr_unmeasurable:NFR003"),
         (_with("constraints", None, "Members shall be able to rate the produce they receive."),
          "not_a_constraint:C004"),
         (_with("constraints", None, "The garden prefers bright colours and pictures of vegetables."),
@@ -82,6 +83,7 @@ def test_clean_document_has_full_content_and_no_defect():
         (_with("constraints", 1, "The app must go live within 12 months."), "contradicts_concept:C002"),
         (_with("functional_requirements", None, "The system shall perform a task in a secure and accessible way."),
          "filler:FR004"),
+        (_with("functional_requirements", None, "The system shall do what the product does."), "filler:FR004"),
     ],
 )
 def test_each_defect_alone_lowers_content(doc, code):

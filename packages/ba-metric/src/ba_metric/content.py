@@ -28,7 +28,7 @@ from .lexicon import (
     FILLER,
     MEASURABLE,
     PRESENT_TENSE,
-    VAGUE,
+    VACUOUS,
 )
 from .quantities import Quantities, quantities, same_amount
 
@@ -41,7 +41,7 @@ DEFECTS: Mapping[str, tuple[float, str]] = MappingProxyType(
         "missing_category": (0.15, "a requirement category is empty or missing"),
         "duplicate": (0.10, "a requirement repeats an earlier one (same words, any category)"),
         "nfr_is_functional": (0.10, "an actor-capability sentence (a functional requirement) in the NFR list"),
-        "nfr_unmeasurable": (0.05, "an NFR whose quality word (fast, secure, easy...) has no measurable target"),
+        "nfr_unmeasurable": (0.05, "an NFR with no measurable target (a number, count, named standard or languages)"),
         "not_a_constraint": (0.08, "a constraint that limits nothing (no budget, deadline, rule, platform, ...)"),
         "repeated_constraint": (0.08, "a constraint restating another one (the same amount or nearly the same words)"),
         "contradicts_concept": (0.15, "a budget, duration or date that differs from the concept's"),
@@ -195,15 +195,13 @@ def _is_capability(item: _Item) -> bool:
 
 
 def _nfr_defects(nfrs: list[tuple[int, _Item]], defects: list[str]) -> None:
-    """No target (number, count, named standard): a capability sentence is a functional
-    requirement in the wrong list; a sentence with a vague quality word is unmeasurable."""
+    """An NFR without a target (number, count, named standard or languages): a capability
+    sentence is a functional requirement in the wrong list, anything else is unmeasurable."""
     for _, item in nfrs:
         if item.uses(MEASURABLE):
             continue
-        if _is_capability(item):
-            defects.append(f"nfr_is_functional:{item.rid}")
-        elif item.uses(VAGUE):
-            defects.append(f"nfr_unmeasurable:{item.rid}")
+        kind = "nfr_is_functional" if _is_capability(item) else "nfr_unmeasurable"
+        defects.append(f"{kind}:{item.rid}")
 
 
 def _constraint_kinds(item: _Item) -> set[str]:
@@ -296,9 +294,14 @@ def _number_defects(doc: Mapping[str, Any], cons: list[tuple[int, _Item]], conce
             defects.append(f"unsupported_number:{rid}")
 
 
+_VACUOUS_KEYS = frozenset(map(word_key, VACUOUS | GENERIC_WORDS))
+
+
 def _filler(items: list[_Item], defects: list[str]) -> None:
+    """A filler phrase, or nothing but generic and vacuous words ("The system shall do what
+    the product does")."""
     for item in items:
-        if item.uses(FILLER):
+        if item.uses(FILLER) or item.keys <= _VACUOUS_KEYS:
             defects.append(f"filler:{item.rid}")
 
 

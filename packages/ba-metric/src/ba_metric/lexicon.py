@@ -18,9 +18,9 @@ __all__ = [
     "DEADLINE_WORDS",
     "FILLER",
     "Lexicon",
+    "VACUOUS",
     "MEASURABLE",
     "PRESENT_TENSE",
-    "VAGUE",
 ]
 
 
@@ -60,16 +60,24 @@ cuarenta|cincuenta|cien|mil|percent|por ciento"""
 _MONTHS = """january|february|march|april|may|june|july|august|september|october|november|december|
 enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"""
 
-#: a target a reader can check: a number, a count word or a named standard
-MEASURABLE = Lexicon(_STANDARDS + "|" + _COUNTS, r"\d")
-#: ISO/IEC/IEEE 29148's "unbounded or ambiguous terms": unverifiable without a target
-VAGUE = Lexicon("""fast|faster|quick|quickly|rapid|rapidly|responsive|efficient|efficiently|secure|securely|
-safe|safely|reliable|reliably|robust|scalable|stable|user friendly|easy|easily|simple|intuitive|flexible|
-adequate|adequately|appropriate|sufficient|high performance|performant|good|best|optimal|seamless|
-seamlessly|modern|accessible|highly available|high availability|smooth|smoothly|minimal|minimum downtime|
-as soon as possible|asap|rapido|rapida|rapidos|rapidamente|agil|eficiente|eficientes|seguro|segura|seguros|
-seguras|fiable|fiables|robusto|robusta|escalable|estable|facil|faciles|sencillo|sencilla|intuitivo|
-intuitiva|adecuado|adecuada|optimo|optima|accesible|moderno|moderna|buen|buena|mejor""")
+_LANGUAGES = """english|spanish|french|german|catalan|basque|galician|portuguese|italian|welsh|dutch|polish|
+arabic|chinese|tagalog|vietnamese|ingles|espanol|castellano|euskera|gallego|frances|aleman"""
+#: a universal or periodic quantifier makes a requirement checkable too ("every access shall
+#: be logged", "reconcile daily", "never store card numbers")
+_QUANTIFIERS = """every|each|all|daily|hourly|weekly|monthly|yearly|annually|nightly|per|exactly|never|always|
+only|cannot|none|cada|todos|todas|diario|diaria|diariamente|semanal|mensual|nunca|siempre|solo|exactamente"""
+#: a target a reader can check: a number, a count word, a named standard, named languages
+#: or a quantifier
+MEASURABLE = Lexicon("|".join((_STANDARDS, _COUNTS, _LANGUAGES, _QUANTIFIERS)), r"\d")
+#: words that say nothing about what a product does ("The system shall do what the product
+#: does", "perform a task"): a requirement made only of these and generic words is filler
+VACUOUS = frozenset(
+    """do does doing done perform performs performed task tasks thing things stuff work works
+    working function functions functionality functionalities feature features operate operates
+    operation operations process processes action actions activity activities everything
+    something anything what whatever needed necessary required hacer realizar tarea tareas cosa
+    cosas funcion funciones funcionalidad algo todo necesario""".split()
+)
 #: words without which a sentence cannot be an actor-capability sentence (a cheap pre-test
 #: before ``content._CAPABILITY_RE``)
 CAPABILITY_CUES = frozenset(
