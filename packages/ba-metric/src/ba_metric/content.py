@@ -20,7 +20,6 @@ from types import MappingProxyType
 from typing import Any
 
 from .grounding import GENERIC_WORDS, SPANISH_STOPWORDS, STOPWORDS, fold, word_key
-from .parse import CATEGORIES
 from .lexicon import (
     CAPABILITY_CUES,
     CONSTRAINT_KINDS,
@@ -30,9 +29,10 @@ from .lexicon import (
     PRESENT_TENSE,
     VACUOUS,
 )
+from .parse import CATEGORIES
 from .quantities import Quantities, quantities, same_amount
 
-__all__ = ["COVERAGE_WEIGHT", "DEFECTS", "Content", "content_of_document", "fold"]
+__all__ = ["COVERAGE_WEIGHT", "DEFECTS", "Content", "content_of_document"]
 
 #: defect kind -> (weight taken off ``content`` per occurrence, what a reader objects to)
 DEFECTS: Mapping[str, tuple[float, str]] = MappingProxyType(
@@ -84,11 +84,8 @@ _NONFEATURE_WORDS = frozenset(
 )
 
 
-_key = word_key
-
-
 def _keys(folded: str, drop: frozenset[str] = _DROP) -> frozenset[str]:
-    return frozenset(_key(t) for t in _TOKEN_RE.findall(folded) if len(t) > 1 and not t.isdigit() and t not in drop)
+    return frozenset(word_key(t) for t in _TOKEN_RE.findall(folded) if len(t) > 1 and not t.isdigit() and t not in drop)
 
 
 @dataclass(frozen=True)
@@ -244,7 +241,7 @@ def _concept_facts(concept: str) -> tuple[Quantities, tuple[tuple[str, frozenset
         words = [t for t in tokens if len(t) > 2 and not t.isdigit() and t not in _DROP
                  and t not in GENERIC_WORDS and t not in _NONFEATURE_WORDS
                  and t not in CONSTRAINT_KINDS["platform"].words]
-        keys = frozenset(map(_key, words))
+        keys = frozenset(map(word_key, words))
         if keys:
             segments.append((" ".join(words[:3]), keys, index == first))
     return quantities(folded), tuple(segments)
