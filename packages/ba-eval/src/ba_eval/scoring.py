@@ -7,7 +7,6 @@ import ba_metric
 
 __all__ = [
     "score_row",
-    "mean_content",
     "runaway_rate",
     "defect_rates",
     "component_pass_rates",
@@ -33,11 +32,6 @@ def score_row(row: dict, threshold: float = ba_metric.DEFAULT_THRESHOLD) -> dict
     out.update(score=s.total, breakdown=dict(s.breakdown), grounding=s.grounding,
                content=s.content, defects=list(s.defects), passed=s.passed(threshold), parse_error=s.error)
     return out
-
-
-def mean_content(scored: Sequence[dict]) -> float:
-    """Mean ba_metric content score (0.0 for no rows)."""
-    return sum(r["content"] for r in scored) / len(scored) if scored else 0.0
 
 
 def runaway_rate(scored: Sequence[dict]) -> float:
