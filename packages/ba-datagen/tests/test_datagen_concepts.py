@@ -4,6 +4,7 @@ from collections import Counter
 from ba_io import validate
 
 from ba_datagen import STRUCTURES, domains, generate_concepts
+from ba_datagen.concepts import NO_ORG, SHORT
 
 
 def test_210_concepts_are_distinct_and_span_domains(concepts210):
@@ -31,20 +32,55 @@ def test_varied_sentence_structures(concepts210):
     assert len(openings) >= 30  # not one template with words swapped
 
 
+def _stated(phrase: str, text: str, style: str) -> bool:
+    """``phrase`` is in ``text``; a lower-case-with-typo concept may have one word misspelt."""
+    if style == "plain":
+        return phrase in text
+    words = re.sub(r"[^\w'$-]+", " ", text.lower()).split()
+    return sum(w not in words for w in re.sub(r"[^\w'$-]+", " ", phrase.lower()).split()) <= 1
+
+
 def test_facts_are_rich_and_appear_in_the_text(concepts210):
     for r in concepts210:
-        f = r["facts"]
+        f, text, style = r["facts"], r["concept"], r["style"]
         assert 3 <= len(f["features"]) <= 5
         assert 1 <= len(f["constraints"]) <= 3
         assert f["platforms"] and f["actors"]
         assert len(f["feature_actors"]) == len(f["features"])
-        text = r["concept"]
-        assert f["product"] in text.lower()
+        assert _stated(f["product"], text.lower(), style), r["id"]
         for phrase in f["features"] + f["constraints"]:
-            assert phrase in text, (r["id"], phrase)
-        assert f["organization"].lower() in text.lower()
+            assert _stated(phrase, text, style), (r["id"], phrase)
         for actor in f["actors"]:
-            assert actor.lower() in text.lower()
+            assert _stated(actor.lower(), text.lower(), style), (r["id"], actor)
+        if f["organization"] is None:
+            assert r["structure"] in NO_ORG
+        else:
+            assert _stated(f["organization"].lower(), text.lower(), style), r["id"]
+
+
+def test_concepts_come_in_the_shapes_people_write(concepts210):
+    by = Counter(r["structure"] for r in concepts210)
+    assert by["bullets"] >= 4 and sum(by[s] for s in SHORT) >= 15
+    for r in concepts210:
+        if r["structure"] == "bullets":
+            assert r["concept"].count("\n- ") >= 4
+        if r["structure"] in SHORT:
+            assert len(r["facts"]["features"]) == 3 and len(r["facts"]["constraints"]) == 1
+            assert len(r["concept"].split()) <= 60
+    lower = [r for r in concepts210 if r["style"] == "lower_typo"]
+    assert 10 <= len(lower) <= 45
+    assert all(r["concept"] == r["concept"].lower() for r in lower)
+    starts = {r["concept"].split()[0].lower() for r in concepts210}
+    assert {"we", "build", "how", "at", "can"} <= starts
+
+
+def test_budgets_in_several_formats_and_some_concepts_without_budget_or_deadline(concepts210):
+    cons = [c for r in concepts210 for c in r["facts"]["constraints"]]
+    assert sum("USD" in c for c in cons) >= 5 and sum("dollars" in c for c in cons) >= 3
+    assert sum("$" in c and "k" in c for c in cons) >= 10 and sum("Q" in c for c in cons) >= 3
+    money_or_time = ("$", "USD", "dollars", "month", "week", "Q")
+    neither = [r for r in concepts210 if not any(m in c for c in r["facts"]["constraints"] for m in money_or_time)]
+    assert len(neither) >= 20
 
 
 def test_facts_are_unique_per_concept(concepts210):
@@ -70,7 +106,7 @@ def test_vocabularies_are_rich():
 def test_regulations_and_budgets_show_up(concepts210):
     cons = [c for r in concepts210 for c in r["facts"]["constraints"]]
     assert sum(c.startswith("comply with ") for c in cons) >= 50
-    assert sum("$" in c for c in cons) >= 100
+    assert sum(any(m in c for m in ("$", "USD", "dollars")) for c in cons) >= 80
     regs = {c[len("comply with "):] for c in cons if c.startswith("comply with ")}
     assert {"HIPAA", "GDPR", "PCI DSS"} <= regs
 

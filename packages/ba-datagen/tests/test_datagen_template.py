@@ -4,6 +4,7 @@ import pytest
 from ba_metric import render, score
 
 from ba_datagen import TemplateError, write_document
+from ba_datagen.vocab import platform_phrase
 
 CATS = ("functional_requirements", "non_functional_requirements", "constraints")
 
@@ -59,6 +60,40 @@ def test_content_comes_from_the_facts(concepts210, docs):
 
 def test_deterministic(concepts210, docs):
     assert [write_document(r) for r in concepts210[:10]] == docs[:10]
+
+
+def test_every_choice_follows_the_facts_not_the_id_or_the_wording(concepts210, docs):
+    # the student sees only the concept: the same facts in other words get the same document
+    for r, d in zip(concepts210[:30], docs):
+        other = dict(r, id="zz" + r["id"], concept=r["concept"].upper(), structure="wants")
+        assert write_document(other) == d
+    # one sentence form per category and priorities by position, not by chance
+    for d in docs:
+        frs = d["functional_requirements"]
+        assert all(i["description"].startswith("The system shall allow ") for i in frs)
+        assert [i["priority"] for i in frs] == ["High", "High"] + ["Medium"] * (len(frs) - 2)
+
+
+def test_same_kind_of_concept_same_kind_of_nfr(concepts210, docs):
+    # concepts with the same regulation, domain NFR, platforms and size get the same generic
+    # NFRs (security, performance, platform, accessibility, availability), in the same order
+    generic = ("All data in the P", "The P shall respond to 95%", "The P shall support the two latest",
+               "The P shall meet WCAG", "The P shall be available 99.5%")
+    groups = {}
+    for r, d in zip(concepts210, docs):
+        f = r["facts"]
+        nfrs = [i["description"].replace(f["product"], "P") for i in d["non_functional_requirements"]]
+        own = tuple(t for t in nfrs if not t.startswith(generic))
+        key = (tuple(f["platforms"]), len(own), len(f["features"]))
+        groups.setdefault(key, set()).add(tuple(t for t in nfrs if t.startswith(generic)))
+    assert len(groups) < 60 and all(len(v) == 1 for v in groups.values())
+
+
+def test_constraints_only_from_the_concept(concepts210, docs):
+    for r, d in zip(concepts210, docs):
+        f = r["facts"]
+        assert len(d["constraints"]) == len(f["constraints"]) + 1  # its own + its platforms
+        assert d["constraints"][-1]["description"].endswith(f"must run {platform_phrase(f['platforms'])}.")
 
 
 def test_facts_are_required():

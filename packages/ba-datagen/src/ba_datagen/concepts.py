@@ -1,11 +1,18 @@
-"""Business concepts from templates (no LLM): structured facts first, then a paragraph.
+"""Business concepts from templates (no LLM): structured facts first, then the text.
 
 Each concept is built in two steps. First its *facts* are drawn from a domain vocabulary
 (organisation, product kind, 3-5 features each tied to an actor, 1-3 constraints, target
-platforms); then one of twelve sentence structures turns the facts into the paragraph.
-Every fact appears in the text, so a teacher that writes from the facts stays grounded in
-what a model is later shown. The facts (product + feature set) are unique per run, so no
-two concepts ask for the same requirements.
+platforms); then one of the STRUCTURES turns the facts into text in a shape people write:
+paragraphs, one-liners, bullet lists, "We need...", "Build an app that...", questions,
+implicit actors ("patients book appointments"). Budgets come in several number formats
+($40k, 40,000 USD, USD 40,000, 40k dollars), some concepts state no budget or deadline, and
+about one in eight is written in lower case with a small typo (``style``).
+
+Every fact appears in the text and the facts hold nothing the text leaves out (a structure
+that omits the organisation sets ``organization`` to null; a one-liner keeps 3 features and
+1 constraint), so a teacher that writes from the facts stays grounded in what a model is
+later shown. The facts (product + feature set) are unique per run, so no two concepts ask
+for the same requirements.
 """
 
 from __future__ import annotations
@@ -19,16 +26,19 @@ __all__ = ["STRUCTURES", "generate_concepts", "render_concept"]
 
 _BUDGETS = (15, 20, 25, 30, 40, 50, 60, 75, 80, 100, 120, 150, 200)
 _BUDGET_FORMS = (
-    "stay within a budget of ${n}k",
-    "cost less than ${n},000 to build",
-    "be built for under ${n}k",
-    "keep the first release under ${n}k",
+    "stay within a budget of {money}",
+    "cost less than {money} to build",
+    "be built for under {money}",
+    "keep the first release under {money}",
 )
+#: how people write the same amount (``n`` thousand)
+_MONEY_FORMS = ("${n}k", "${n}k", "${n},000", "{n},000 USD", "USD {n},000", "{n}k dollars")
 _TIMELINES = (
     "launch within {m} months",
     "go live in {w} weeks",
     "be ready for a pilot within {m} months",
     "ship a first version in {w} weeks",
+    "launch before the end of Q{q}",
 )
 _TECH = (
     "use only open-source components",
@@ -41,18 +51,23 @@ _TECH = (
 _MODALS = ("can", "should be able to", "need to", "will be able to", "must be able to")
 
 
+def _budget(rng: random.Random) -> str:
+    money = rng.choice(_MONEY_FORMS).replace("{n}", str(rng.choice(_BUDGETS)))
+    return rng.choice(_BUDGET_FORMS).replace("{money}", money)
+
+
 def _pick_constraints(rng: random.Random, dom: dict[str, Any], n_features: int) -> list[str]:
     out: list[str] = []
-    if rng.random() < 0.75:
-        out.append(rng.choice(_BUDGET_FORMS).replace("{n}", str(rng.choice(_BUDGETS))))
     if rng.random() < 0.6:
-        out.append(rng.choice(_TIMELINES).format(m=rng.randint(3, 12), w=rng.randint(6, 20)))
+        out.append(_budget(rng))
+    if rng.random() < 0.5:
+        out.append(rng.choice(_TIMELINES).format(m=rng.randint(3, 12), w=rng.randint(6, 20), q=rng.randint(1, 4)))
     if rng.random() < 0.55:
         out.append(f"comply with {rng.choice(dom['regulations'])}")
     if rng.random() < 0.4:
         out.append(rng.choice(dom["integrations"] + list(_TECH)))
-    if not out:
-        out.append(rng.choice(_BUDGET_FORMS).replace("{n}", str(rng.choice(_BUDGETS))))
+    if not out:  # no budget and no deadline: a rule or a technical limit instead
+        out.append(rng.choice([f"comply with {r}" for r in dom["regulations"]] + list(_TECH)))
     while len(out) > (2 if n_features >= 5 else 3):  # keeps the teacher's document short
         out.pop(rng.randrange(len(out)))
     return out
@@ -72,7 +87,7 @@ class _Ctx:
     def __init__(self, facts: dict[str, Any], rng: random.Random) -> None:
         self.rng = rng
         self.facts = facts
-        self.org = facts["organization"]
+        self.org = facts["organization"] or "us"
         self.product = facts["product"]
         self.prod = article(facts["product"])
         self.plat = platform_phrase(facts["platforms"])
@@ -92,6 +107,11 @@ class _Ctx:
     def lets(self) -> str:
         """``patients book X and view Y, and lets doctors write Z`` (after ``lets``)."""
         return ", and lets ".join(f"{actor} {join(feats)}" for actor, feats in self.groups)
+
+    def implicit(self) -> str:
+        """``patients book X and view Y; doctors write Z`` (actors as subjects, no modal)."""
+        parts = [f"{actor} {join(feats)}" for actor, feats in self.groups]
+        return self.rng.choice(("; ", ", ", ", and ")).join(parts) if len(parts) == 2 else "; ".join(parts)
 
     def constraint_sentence(self) -> str:
         form = self.rng.randrange(5)
@@ -162,16 +182,88 @@ def _s_lets(c: _Ctx) -> str:
     return f"{cap(c.prod)} {c.plat} that lets {c.lets()}. It is for {c.org}. {c.constraint_sentence()}"
 
 
+def _s_oneliner(c: _Ctx) -> str:
+    return f"{cap(c.prod)} {c.plat} where {c.implicit()}; it must {join(c.cons)}."
+
+
+def _s_oneliner_org(c: _Ctx) -> str:
+    return f"{cap(c.org)} needs {c.prod} {c.plat}: {c.implicit()}. Must {join(c.cons)}."
+
+
+def _s_bullets(c: _Ctx) -> str:
+    head = c.rng.choice((f"{cap(c.product)} for {c.org}", f"{cap(c.org)} wants {c.prod}. Requirements:"))
+    lines = [head]
+    for actor, feats in c.groups:
+        lines += [f"- {actor} can {feat}" for feat in feats]
+    lines.append(f"- runs {c.plat}")
+    lines += [f"- must {cons}" for cons in c.cons]
+    return "\n".join(lines)
+
+
+def _s_we_need(c: _Ctx) -> str:
+    return f"We need {c.prod} {c.plat} for {c.org}. {cap(c.implicit())}. {c.constraint_sentence()}"
+
+
+def _s_build_app(c: _Ctx) -> str:
+    return f"Build {c.prod} that lets {c.lets()}. It should run {c.plat}. {c.constraint_sentence()}"
+
+
+def _s_how(c: _Ctx) -> str:
+    return (f"How would you spec {c.prod} for {c.org}? {cap(c.clauses())}. "
+            f"It would run {c.plat} and has to {join(c.cons)}.")
+
+
+def _s_at_org(c: _Ctx) -> str:
+    return (f"At {c.org}, {c.implicit()}. We want to do all of this in {c.prod} {c.plat}. "
+            f"{c.constraint_sentence()}")
+
+
 #: the sentence structures, by name (a concept row's ``structure`` field)
 STRUCTURES: dict[str, Callable[[_Ctx], str]] = {
     "wants": _s_wants, "where": _s_where, "building": _s_building, "today": _s_today,
     "brief": _s_brief, "imagine": _s_imagine, "question": _s_question, "looking": _s_looking,
     "goal": _s_goal, "proposal": _s_proposal, "replace": _s_replace, "lets": _s_lets,
+    "oneliner": _s_oneliner, "oneliner_org": _s_oneliner_org, "bullets": _s_bullets,
+    "we_need": _s_we_need, "build_app": _s_build_app, "how": _s_how, "at_org": _s_at_org,
 }  # fmt: skip
+#: structures whose text never names the organisation (its fact is null)
+NO_ORG = frozenset({"oneliner", "build_app"})
+#: one-liners: 3 features and 1 constraint, 15-40 words
+SHORT = frozenset({"oneliner", "oneliner_org"})
+#: share of concepts written in lower case with one small typo
+LOWER_TYPO_RATE = 0.12
+
+
+def _fit_facts(facts: dict[str, Any], structure: str) -> dict[str, Any]:
+    """The facts the ``structure``'s text states, and nothing it leaves out."""
+    out = dict(facts)
+    if structure in SHORT:
+        keep = 3
+        out["features"], out["feature_actors"] = facts["features"][:keep], facts["feature_actors"][:keep]
+        out["actors"] = list(dict.fromkeys(out["feature_actors"]))
+        out["constraints"] = facts["constraints"][:1]
+    if structure in NO_ORG:
+        out["organization"] = None
+    return out
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    i = rng.randrange(1, len(word) - 2)
+    return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+
+
+def lower_with_typo(text: str, rng: random.Random) -> str:
+    """``text`` in lower case with two letters of one longer word swapped (as people type)."""
+    words = text.lower().split(" ")
+    long = [i for i, w in enumerate(words) if w.isalpha() and len(w) >= 6]
+    if long:
+        i = rng.choice(long)
+        words[i] = _typo(words[i], rng)
+    return " ".join(words)
 
 
 def render_concept(facts: dict[str, Any], structure: str, rng: random.Random) -> str:
-    """The concept paragraph for ``facts`` in one sentence ``structure`` (see STRUCTURES)."""
+    """The concept text for ``facts`` in one ``structure`` (see STRUCTURES)."""
     return STRUCTURES[structure](_Ctx(facts, rng))
 
 
@@ -200,8 +292,8 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
 
     Domains are used round-robin in a shuffled order, so every domain gets ``n / 15``
     concepts (give or take one). Each row: ``id`` (``c0001``...), ``concept``, ``domain``,
-    ``facts`` (product, organization, actors, features, feature_actors, constraints,
-    platforms, legacy), ``structure`` and ``source``.
+    ``facts`` (product, organization or null, actors, features, feature_actors, constraints,
+    platforms, legacy), ``structure``, ``style`` (plain | lower_typo) and ``source``.
 
     Raises:
         ValueError: ``n`` is negative or larger than the vocabularies can make unique.
@@ -221,12 +313,15 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
             order = rng.sample(names, len(names))
         name = order.pop()
         for _attempt in range(200):
-            facts = _draw_facts(rng, name, vocab[name])
+            structure = rng.choice(structures)
+            facts = _fit_facts(_draw_facts(rng, name, vocab[name]), structure)
             key = (name, frozenset(facts["features"]))
             if key in seen_facts:
                 continue
-            structure = rng.choice(structures)
             text = render_concept(facts, structure, rng)
+            style = "lower_typo" if rng.random() < LOWER_TYPO_RATE else "plain"
+            if style == "lower_typo":
+                text = lower_with_typo(text, rng)
             if text in seen_text:
                 continue
             break
@@ -240,6 +335,7 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
             "domain": name,
             "facts": facts,
             "structure": structure,
+            "style": style,
             "source": f"ba-datagen concepts seed={seed}",
         })
     return rows

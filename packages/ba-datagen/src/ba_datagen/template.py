@@ -1,35 +1,30 @@
 """The offline template teacher: a requirements document written from a concept's facts.
 
-Functional requirements come from the features and the actors who use them, one each
-(plus, for smaller feature sets, an account-administration requirement); non-functional
-requirements are measurable and fit the domain (regulation, performance, availability,
-security, accessibility, retention, ...); constraints restate the concept's budget,
-timeline, regulation and technical limits plus its platforms. Every sentence names the
+Functional requirements come from the features and the actors who use them, one each;
+non-functional requirements are measurable and fit the concept (its regulation, its domain
+and features, security, performance, its platforms, availability); constraints restate the
+concept's budget, timeline, regulation and technical limits plus its platforms, and nothing
+else. Every sentence names the
 product, an actor or a feature, so the document stays grounded in the concept text.
-Output is deterministic per concept (seeded by the concept's id and text) and uses
-FR001-style IDs.
+Every choice is a function of what the concept says (its features and actors, its stated
+limits, its domain and platforms), never of a random draw: the student sees only the concept
+text, so the same kind of concept gets the same kind of NFR, the same sentence forms and the
+same priorities, and the wording varies only where the concept's wording does. FR001-style
+IDs.
 """
 
 from __future__ import annotations
 
-import hashlib
-import random
-from typing import Any, Callable, Mapping
+import re
+from typing import Any, Mapping
 
 from .vocab import article, cap, domains, join, platform_phrase
 
 __all__ = ["TemplateError", "write_document"]
 
-_PRIORITY_MIX = ("High", "Medium", "Medium", "Low")
-
 
 class TemplateError(ValueError):
     """The concept lacks the structured facts the template teacher writes from."""
-
-
-def _rng(row: Mapping[str, Any]) -> random.Random:
-    key = f"{row.get('id', '')}\x00{row.get('concept', '')}".encode("utf-8")
-    return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
 
 
 def _facts(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -51,7 +46,7 @@ def _facts(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _title(f: dict[str, Any], rng: random.Random) -> str:
+def _title(f: dict[str, Any]) -> str:
     org = f.get("organization")
     product = cap(f["product"])
     if isinstance(org, str) and org:
@@ -60,7 +55,7 @@ def _title(f: dict[str, Any], rng: random.Random) -> str:
     return f"{product} for {join(f['actors'])}"
 
 
-def _description(f: dict[str, Any], rng: random.Random) -> str:
+def _description(f: dict[str, Any]) -> str:
     groups: dict[str, list[str]] = {}
     for actor, feature in zip(f["feature_actors"], f["features"]):
         groups.setdefault(actor, []).append(feature)
@@ -76,69 +71,39 @@ def _description(f: dict[str, Any], rng: random.Random) -> str:
     return text
 
 
-_FR_FORMS = (
-    "The system shall allow {actor} to {feature}.",
-    "The {product} shall allow {actor} to {feature}.",
-    "The system shall enable {actor} to {feature}.",
-    "{Actor} shall be able to {feature} in the {product}.",
-)
+def _functional(f: dict[str, Any]) -> list[dict[str, str]]:
+    """One FR per feature, in the concept's order: the first two High, the rest Medium."""
+    return [{"description": f"The system shall allow {actor} to {feature}.",
+             "priority": "High" if i < 2 else "Medium"}
+            for i, (actor, feature) in enumerate(zip(f["feature_actors"], f["features"]))]
 
 
-def _functional(f: dict[str, Any], rng: random.Random) -> list[dict[str, str]]:
-    items = []
-    for i, (actor, feature) in enumerate(zip(f["feature_actors"], f["features"])):
-        form = rng.choice(_FR_FORMS)
-        text = form.format(actor=actor, Actor=cap(actor), feature=feature, product=f["product"])
-        items.append({"description": text, "priority": "High" if i == 0 else rng.choice(_PRIORITY_MIX)})
-    if len(items) == 3 and rng.random() < 0.5:
-        items.append({
-            "description": f"The {f['product']} shall let administrators manage accounts and access roles "
-                           f"for {join(f['actors'])}.",
-            "priority": rng.choice(("Medium", "Low")),
-        })
-    return items
-
-
-def _nfr_pool(f: dict[str, Any], dom: Mapping[str, Any] | None, rng: random.Random) -> dict[str, Callable[[], tuple[str, str]]]:
-    """Generators of (sentence, priority), one per NFR kind."""
-    p, actors = f["product"], f["feature_actors"]
-    feature_i = rng.randrange(len(f["features"]))
-    pool: dict[str, Callable[[], tuple[str, str]]] = {
-        "performance": lambda: (
-            f"The {p} shall respond to {rng.choice((95, 99))}% of requests within "
-            f"{rng.choice((1, 2, 3))} seconds with {rng.choice((50, 100, 200, 500))} concurrent users.",
-            rng.choice(("High", "Medium"))),
-        "availability": lambda: (
-            f"The {p} shall be available {rng.choice(('99.5', '99.9', '99'))}% of the time each month, "
-            "excluding planned maintenance.", rng.choice(("High", "Medium"))),
-        "security": lambda: (
-            f"All data in the {p} shall be encrypted in transit with TLS 1.2 or later and at rest with AES-256.",
-            "High"),
-        "accessibility": lambda: (
-            f"The {p} shall meet WCAG {rng.choice(('2.1', '2.2'))} AA accessibility guidelines.",
-            rng.choice(("Medium", "Low"))),
-        "usability": lambda: (
-            f"New {actors[feature_i]} shall be able to {f['features'][feature_i]} in the {p} within "
-            f"{rng.choice((2, 3, 5))} minutes without training.", rng.choice(("Medium", "Low"))),
-        "backup": lambda: (
-            f"The {p} shall back up its data every {rng.choice((6, 12, 24))} hours and restore service within "
-            f"{rng.choice((2, 4, 8))} hours of a failure.", rng.choice(("Medium", "Low"))),
-    }
+def _nfr_candidates(f: dict[str, Any], dom: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """(sentence, priority) in the order the teacher prefers them, each chosen by what the
+    concept says: its regulation, its domain and features, its platforms."""
+    p = f["product"]
+    out: list[tuple[str, str]] = []
+    regs = [r for r in map(_regulation, f["constraints"]) if r]
+    if regs:
+        text = _REGULATION_NFR.get(regs[0], _GENERIC_REGULATION_NFR)
+        out.append((text.format(p=p, reg=regs[0], actor=f["feature_actors"][0]), "High"))
     if dom is not None:
-        records, years = dom["records"], rng.choice(dom["retention_years"])
-        pool["retention"] = lambda: (
-            f"{cap(records)} held by the {p} shall be retained for {years} years and then deleted securely.",
-            rng.choice(("Medium", "Low")))
         chosen = set(_feature_indices(f, dom))
-        fitting = [e["text"] for e in dom["nfr"] if not e.get("needs") or chosen & set(e["needs"])]
-        if fitting:
-            text = rng.choice(fitting).format(product=p)
-            pool["domain"] = lambda: (text, rng.choice(("High", "Medium")))
-    if any(x in f["platforms"] for x in ("iOS", "Android")):
-        mobile = join([x for x in f["platforms"] if x in ("iOS", "Android")])
-        pool["platform"] = lambda: (
-            f"The {p} shall support the two latest major versions of {mobile}.", rng.choice(("Medium", "Low")))
-    return pool
+        needed = [e["text"] for e in dom["nfr"] if chosen & set(e.get("needs") or ())]
+        general = [e["text"] for e in dom["nfr"] if not e.get("needs")]
+        if needed or general:  # a feature's own NFR beats the domain's general one
+            out.append(((needed or general)[0].format(product=p), "High"))
+    out.append((f"All data in the {p} shall be encrypted in transit with TLS 1.2 or later and at rest "
+                "with AES-256.", "High"))
+    out.append((f"The {p} shall respond to 95% of requests within 2 seconds.", "Medium"))
+    mobile = [x for x in f["platforms"] if x in ("iOS", "Android")]
+    if mobile:
+        out.append((f"The {p} shall support the two latest major versions of {join(mobile)}.", "Medium"))
+    if "web" in f["platforms"]:
+        out.append((f"The {p} shall meet WCAG 2.1 AA accessibility guidelines.", "Low"))
+    out.append((f"The {p} shall be available 99.5% of the time each month, excluding planned maintenance.",
+                "Medium"))
+    return out
 
 
 def _feature_indices(f: dict[str, Any], dom: Mapping[str, Any]) -> list[int]:
@@ -170,29 +135,16 @@ _GENERIC_REGULATION_NFR = ("The {p} shall keep an audit trail of every change to
                            "a {reg} compliance review before launch.")
 
 
-def _non_functional(f: dict[str, Any], dom: Mapping[str, Any] | None, rng: random.Random,
-                    n_functional: int) -> list[dict[str, str]]:
-    items: list[dict[str, str]] = []
-    regs = [r for r in map(_regulation, f["constraints"]) if r]
-    if regs:
-        reg = regs[0]
-        text = _REGULATION_NFR.get(reg, _GENERIC_REGULATION_NFR)
-        items.append({"description": text.format(p=f["product"], reg=reg, actor=f["feature_actors"][0]),
-                      "priority": "High"})
-    pool = _nfr_pool(f, dom, rng)
+def _non_functional(f: dict[str, Any], dom: Mapping[str, Any] | None, n_functional: int) -> list[dict[str, str]]:
     want = 4 if n_functional <= 3 else 3  # keeps a document near 250-450 tokens
-    kinds = list(pool)
-    rng.shuffle(kinds)
-    for kind in kinds:
-        if len(items) >= want:
-            break
-        text, priority = pool[kind]()
-        items.append({"description": text, "priority": priority})
-    return items
+    return [{"description": text, "priority": priority} for text, priority in _nfr_candidates(f, dom)[:want]]
+
+
+_BUDGET_WORDS = re.compile(r"\$|\busd\b|\bdollars?\b|\bbudget\b|\bcost", re.IGNORECASE)
 
 
 def _constraint_text(c: str, product: str) -> tuple[str, str]:
-    if "$" in c or "budget" in c:
+    if _BUDGET_WORDS.search(c):
         return f"The project must {c}.", "High"
     if _regulation(c) is not None:
         return f"The {product} must {c}.", "High"
@@ -201,7 +153,9 @@ def _constraint_text(c: str, product: str) -> tuple[str, str]:
     return f"The {product} must {c}.", "Medium"
 
 
-def _constraints(f: dict[str, Any], rng: random.Random) -> list[dict[str, str]]:
+def _constraints(f: dict[str, Any]) -> list[dict[str, str]]:
+    """The concept's own constraints, then its platforms; nothing the concept does not say
+    (a row from elsewhere with fewer than two gets hand-over constraints, priority Low)."""
     items = []
     for c in f["constraints"]:
         if isinstance(c, str) and c.strip():
@@ -209,7 +163,7 @@ def _constraints(f: dict[str, Any], rng: random.Random) -> list[dict[str, str]]:
             items.append({"description": text, "priority": priority})
     if f["platforms"]:
         items.append({"description": f"The {f['product']} must run {platform_phrase(f['platforms'])}.",
-                      "priority": rng.choice(("High", "Medium"))})
+                      "priority": "Medium"})
     fallbacks = [f"The {f['product']} must be delivered with user documentation for {join(f['actors'])}.",
                  f"The {f['product']} must be handed over with its source code and deployment instructions."]
     while len(items) < 2:
@@ -238,12 +192,11 @@ def write_document(row: Mapping[str, Any]) -> dict[str, Any]:
     """
     f = _facts(row)
     dom = domains().get(row.get("domain", ""))
-    rng = _rng(row)
-    functional = _functional(f, rng)
+    functional = _functional(f)
     return {
-        "title": _title(f, rng),
-        "description": _description(f, rng),
+        "title": _title(f),
+        "description": _description(f),
         "functional_requirements": _number(functional, "FR"),
-        "non_functional_requirements": _number(_non_functional(f, dom, rng, len(functional)), "NFR"),
-        "constraints": _number(_constraints(f, rng), "C"),
+        "non_functional_requirements": _number(_non_functional(f, dom, len(functional)), "NFR"),
+        "constraints": _number(_constraints(f), "C"),
     }
