@@ -60,7 +60,7 @@ def test_completion_tokens_stop_at_first_eos(tiny_backend, test_prompt, monkeypa
     a, b = 40, 41
     real_generate = tiny_backend.model.generate
 
-    def fake_generate(input_ids, attention_mask, generation_config):
+    def fake_generate(input_ids, attention_mask, generation_config, stopping_criteria=None):
         n = input_ids.shape[0]
         tails = [[a, b, eos, eos, eos], [a, b, a, b, a]][:n]
         return torch.cat([input_ids, torch.tensor(tails)], dim=1)

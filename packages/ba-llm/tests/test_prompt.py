@@ -132,3 +132,26 @@ def test_prompt_is_hashable_and_frozen():
     assert isinstance(p, Prompt)
     with pytest.raises(Exception):
         p.name = "x"  # type: ignore[misc]
+
+
+def test_an_adapter_is_asked_with_the_prompt_it_was_trained_with(tmp_path):
+    import json
+
+    from ba_llm import prompt_for_model
+    from ba_llm.prompt import default_prompt
+
+    adapter = tmp_path / "ft"
+    adapter.mkdir()
+    short = {"name": "short", "system": "Write the YAML.", "user_template": "Concept: {concept}", "demos": []}
+    (adapter / "prompt.json").write_text(json.dumps(short))
+    p = prompt_for_model(f"hf:{tmp_path}/base+lora:{adapter}")
+    assert (p.name, p.system, p.user_template) == ("short", "Write the YAML.", "Concept: {concept}")
+    # an exported adapter file finds the prompt.json beside it
+    (adapter / "adapter.gguf").write_bytes(b"GGUF")
+    assert prompt_for_model(f"gguf:{tmp_path}/base.gguf+lora:{adapter / 'adapter.gguf'}").name == "short"
+    # an explicit prompt file wins; a model without an adapter gets the packaged default
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(dict(short, name="other")))
+    assert prompt_for_model(f"hf:{tmp_path}/base+lora:{adapter}", other).name == "other"
+    assert prompt_for_model("smollm2") == default_prompt()
+    assert prompt_for_model(f"hf:{tmp_path}/base+lora:{tmp_path / 'none'}") == default_prompt()

@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
                "artifacts/finetuning/smollm2-bf16 \\\n      --in artifacts/data/template/val_fixed.jsonl "
                "--out artifacts/eval/finetuned.jsonl --runs 3")
     g.add_argument("--model", required=True, help="ba-llm model spec: smollm2, hf:DIR[+lora:DIR], gguf:FILE, ollama:NAME")
-    g.add_argument("--prompt", help="prompt file (default: ba-llm's packaged prompt)")
+    g.add_argument("--prompt", help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)")
     g.add_argument("--in", dest="inp", required=True, help="concept/example JSONL, or 'curated'")
     g.add_argument("--out", required=True, help="prediction JSONL (appended to, resumable)")
     g.add_argument("--runs", type=positive_int, default=1, help="independent runs (default 1)")
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--output", required=True, help="report JSON path; the Markdown goes next to it (.md)")
     b.add_argument("--limit", type=positive_int, help="only the first N examples")
     b.add_argument("--threshold", type=float, default=0.65, help="selection threshold on mean score (default 0.65)")
-    b.add_argument("--prompt", help="prompt file (default: ba-llm's packaged prompt)")
+    b.add_argument("--prompt", help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)")
     b.add_argument("--max-new-tokens", type=positive_int, default=768, help="default 768")
     b.add_argument("--batch-size", type=positive_int, default=8, help="default 8")
     b.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")

@@ -149,7 +149,7 @@ def run_generate(model: str, in_path: str | os.PathLike[str], out_path: str | os
         model: a ba-llm model spec.
         in_path: concept or example JSONL (rows with ``id`` and ``concept``), or ``"curated"``.
         out_path: prediction JSONL; existing (id, run) pairs are skipped (resume).
-        prompt_path: prompt file (None: ba-llm's default prompt).
+        prompt_path: prompt file (None: the model's own: a LoRA adapter's training prompt, else ba-llm's default).
         runs, decoding, temperature, top_p, seed: see :func:`plan_decoding` and the module doc.
         max_new_tokens, batch_size: passed to ba-llm.
         limit: only the first ``limit`` concepts.
@@ -171,8 +171,8 @@ def run_generate(model: str, in_path: str | os.PathLike[str], out_path: str | os
         raise UsageError(f"--batch-size must be >= 1, got {batch_size}")
     plan = plan_decoding(runs, decoding)
     concepts = load_concepts(in_path, limit)
-    prompt = ba_llm.load_prompt(prompt_path)
     ba_llm.parse_spec(model)  # a malformed spec fails before any file is touched
+    prompt = ba_llm.prompt_for_model(model, prompt_path)
     out = Path(out_path)
     if overwrite and out.exists():
         out.unlink()

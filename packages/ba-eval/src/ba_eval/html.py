@@ -216,6 +216,8 @@ def _document(name: str, row: dict | None) -> str:
     badges = ""
     if row.get("finish_reason") == "length":
         badges += '<span class="badge runaway" title="finish_reason = length">hit the token limit</span>'
+    elif row.get("finish_reason") == "loop":
+        badges += '<span class="badge runaway" title="finish_reason = loop">looped: cut at the third copy</span>'
     if row.get("parse_error"):
         badges += '<span class="badge unparsed">does not parse</span>'
     head = (f'<div class="doc-head"><span class="model">{_e(name)}</span><span class="scores">total '

@@ -34,10 +34,15 @@ def score_row(row: dict, threshold: float = ba_metric.DEFAULT_THRESHOLD) -> dict
     return out
 
 
+#: finish reasons of a generation that did not end by itself
+RUNAWAY = frozenset({"length", "loop"})
+
+
 def runaway_rate(scored: Sequence[dict]) -> float:
-    """Share of generations that stopped at max_new_tokens (``finish_reason == "length"``)
-    instead of ending the document; rows without a finish reason count as ended."""
-    return sum(1 for r in scored if r.get("finish_reason") == "length") / len(scored) if scored else 0.0
+    """Share of generations that did not end the document themselves: stopped at
+    max_new_tokens (``finish_reason == "length"``) or cut as a repeated-line loop
+    (``"loop"``, see ba_llm.stopping); rows without a finish reason count as ended."""
+    return sum(1 for r in scored if r.get("finish_reason") in RUNAWAY) / len(scored) if scored else 0.0
 
 
 def defect_rates(scored: Sequence[dict]) -> dict[str, float]:

@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Prompt": "prompt", "load_prompt": "prompt", "prompt_from_dict": "prompt", "default_prompt": "prompt",
     "render_messages": "prompt", "render_chat_text": "prompt", "training_pair": "prompt",
+    "prompt_for_model": "prompt",
     "ModelSpec": "models", "parse_spec": "models", "resolve_spec": "models", "base_model_dir": "models",
     "check_adapter": "models",
     "prepare": "base_model", "find_smollm2_gguf": "base_model",

@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 from .errors import BackendError, UsageError
 from .models import ModelSpec, parse_spec, resolve_spec
 from .prompt import render_chat_text
+from .stopping import cut_loop, transformers_criteria
 
 __all__ = [
     "Decoding",
@@ -98,7 +99,7 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     latency_s: float
-    finish_reason: str  # "stop" | "length" | "error"
+    finish_reason: str  # "stop" | "length" | "loop" (see ba_llm.stopping) | "error"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -239,27 +240,33 @@ class TransformersBackend(Backend):
             if decoding.seed is not None:
                 torch.manual_seed(decoding.seed + start)
             t0 = time.perf_counter()
+            start_len = enc["input_ids"].shape[1]
             with torch.inference_mode():
-                out = self.model.generate(**enc, generation_config=gen_cfg)
+                out = self.model.generate(**enc, generation_config=gen_cfg,
+                                          stopping_criteria=transformers_criteria(tok, start_len))
             elapsed = time.perf_counter() - t0
-            new = out[:, enc["input_ids"].shape[1]:].tolist()
+            new = out[:, start_len:].tolist()
             for row, i in enumerate(idx):
                 toks = new[row]
                 cut = next((k for k, t in enumerate(toks) if t in self.stop_ids), None)
                 body = toks if cut is None else toks[:cut]
-                results[i] = Completion(
-                    text=tok.decode(body, skip_special_tokens=False),
-                    prompt_tokens=lengths[i],
-                    completion_tokens=len(body),
-                    latency_s=elapsed / len(idx),
-                    finish_reason="stop" if cut is not None else "length",
-                )
+                results[i] = _finish(tok.decode(body, skip_special_tokens=False), lengths[i], len(body),
+                                     elapsed / len(idx), "stop" if cut is not None else "length")
             if on_done:
                 on_done(len(idx))
         return [r for r in results if r is not None]
 
     def close(self) -> None:
         self.model = None  # type: ignore[assignment]
+
+
+def _finish(text: str, prompt_tokens: int, completion_tokens: int, latency_s: float, reason: str) -> Completion:
+    """A completion with the loop rule of :mod:`ba_llm.stopping` applied (every backend)."""
+    cut = cut_loop(text)
+    return Completion(text=cut.text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                      latency_s=latency_s, finish_reason="loop" if cut.looped else reason)
+
+
 
 
 # --------------------------------------------------------------------------- llama.cpp
@@ -313,13 +320,9 @@ class LlamaCppBackend(Backend):
             elapsed = time.perf_counter() - t0
             choice = resp["choices"][0]
             usage = resp.get("usage") or {}
-            results.append(Completion(
-                text=choice["message"]["content"] or "",
-                prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                completion_tokens=int(usage.get("completion_tokens", 0)),
-                latency_s=elapsed,
-                finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
-            ))
+            results.append(_finish(choice["message"]["content"] or "", int(usage.get("prompt_tokens", 0)),
+                                   int(usage.get("completion_tokens", 0)), elapsed,
+                                   "length" if choice.get("finish_reason") == "length" else "stop"))
             if on_done:
                 on_done(1)
         return results
@@ -418,13 +421,9 @@ class OllamaBackend(Backend):
             t0 = time.perf_counter()
             resp = self._call(lambda: self.client.chat(model=self.model, messages=msgs, options=options, stream=False))
             elapsed = time.perf_counter() - t0
-            results.append(Completion(
-                text=(resp.message.content or "") if resp.message else "",
-                prompt_tokens=int(resp.prompt_eval_count or 0),
-                completion_tokens=int(resp.eval_count or 0),
-                latency_s=elapsed,
-                finish_reason="length" if resp.done_reason == "length" else "stop",
-            ))
+            results.append(_finish((resp.message.content or "") if resp.message else "",
+                                   int(resp.prompt_eval_count or 0), int(resp.eval_count or 0), elapsed,
+                                   "length" if resp.done_reason == "length" else "stop"))
             if on_done:
                 on_done(1)
         return results

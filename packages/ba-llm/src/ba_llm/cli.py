@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
                                         '  ba-llm ask ollama:qwen2.5:0.5b --concept "..." --prompt my_prompt.json\n')
     ask.add_argument("spec", metavar="SPEC")
     ask.add_argument("--concept", required=True, metavar="TEXT")
-    ask.add_argument("--prompt", metavar="FILE", help="prompt file (default: the packaged default prompt)")
+    ask.add_argument("--prompt", metavar="FILE", help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)")
     ask.add_argument("--json", action="store_true", help="print the whole prediction row as JSON")
     _decoding_args(ask)
 
@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("spec", metavar="SPEC")
     gen.add_argument("--in", dest="inp", required=True, metavar="CONCEPTS", help="concepts JSONL (concept schema)")
     gen.add_argument("--out", required=True, metavar="PREDS", help="predictions JSONL (written atomically)")
-    gen.add_argument("--prompt", metavar="FILE", help="prompt file (default: the packaged default prompt)")
+    gen.add_argument("--prompt", metavar="FILE", help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)")
     gen.add_argument("--batch-size", type=int, default=8, metavar="N", help="transformers batch size (default 8)")
     gen.add_argument("--run", type=int, default=0, metavar="K", help="run index recorded in each row (default 0)")
     _decoding_args(gen)

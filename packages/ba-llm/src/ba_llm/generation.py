@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 
 from .backends import Backend, Decoding, load_backend
 from .errors import UsageError
-from .prompt import Prompt, load_prompt, render_messages
+from .prompt import Prompt, prompt_for_model, render_messages
 
 __all__ = ["generate", "generate_with", "Decoding"]
 
@@ -71,11 +71,12 @@ def generate(spec: str | Backend, concepts: Sequence[Mapping[str, Any]], prompt:
 
     ``spec`` is a model spec string (loaded, used and closed here) or a loaded
     :class:`Backend` (reuse it across calls). ``prompt`` is a :class:`Prompt`, a prompt
-    file path, or ``None`` for the packaged default. Greedy by default; ``greedy=False``
+    file path, or ``None`` for the model's own (a LoRA adapter's training prompt, else the
+    packaged default: :func:`ba_llm.prompt.prompt_for_model`). Greedy by default; ``greedy=False``
     samples with ``temperature``/``top_p`` from ``seed``. ``backend_options`` go to
     :func:`load_backend` (e.g. ``dtype="float32"``, ``timeout=60``).
     """
-    p = prompt if isinstance(prompt, Prompt) else load_prompt(prompt)
+    p = prompt if isinstance(prompt, Prompt) else prompt_for_model(spec.spec if isinstance(spec, Backend) else spec, prompt)
     decoding = Decoding(max_new_tokens=max_new_tokens, greedy=greedy, temperature=temperature, top_p=top_p, seed=seed)
     if isinstance(spec, Backend):
         if backend_options:

@@ -27,9 +27,13 @@ __all__ = [
     "render_messages",
     "render_chat_text",
     "training_pair",
+    "prompt_for_model",
+    "ADAPTER_PROMPT",
 ]
 
 DEFAULT_PROMPT_RESOURCE = "default_prompt.json"
+#: the prompt a LoRA adapter was trained with, kept in its directory (ba-lora writes it)
+ADAPTER_PROMPT = "prompt.json"
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,25 @@ def load_prompt(path: str | Path | None = None) -> Prompt:
         return default_prompt()
     data = read_json(path, "prompt")
     return prompt_from_dict(data, where=str(path))
+
+
+def prompt_for_model(spec: Any, path: str | Path | None = None) -> Prompt:
+    """The prompt to ask model ``spec`` (a spec string or ModelSpec) with.
+
+    An explicit ``path`` wins. Otherwise a model with a LoRA adapter is asked with the
+    prompt it was trained with: ``prompt.json`` in the adapter directory (or beside an
+    adapter file, as ``ba-lora export`` writes it). Anything else gets the packaged default.
+    """
+    if path is not None:
+        return load_prompt(path)
+    from .models import parse_spec
+
+    lora = (parse_spec(spec) if isinstance(spec, str) else spec).lora
+    if lora is not None:
+        where = Path(lora) if Path(lora).is_dir() else Path(lora).parent
+        if (where / ADAPTER_PROMPT).is_file():
+            return load_prompt(where / ADAPTER_PROMPT)
+    return default_prompt()
 
 
 def render_messages(prompt: Prompt, concept: str) -> list[dict[str, str]]:

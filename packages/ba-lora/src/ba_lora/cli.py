@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="Modelfile FROM: an Ollama model or GGUF file of the same base weights "
                         "(default: the GGUF a ba-llm-prepared base came from)")
     e.add_argument("--base-model", metavar="SPEC", help="base model (default: the one training_info.json records)")
+    e.add_argument("--max-new-tokens", type=int, default=640, metavar="N",
+                   help="the Modelfile's num_predict: the most tokens one answer may take (default: 640)")
     e.add_argument("--debug", action="store_true", help="show the traceback of an error")
     return p
 
@@ -82,7 +84,8 @@ def _main(argv: list[str]) -> int:
     else:
         from .export import export_ollama
 
-        res = export_ollama(args.adapter, args.output, name=args.name, from_=args.from_, base=args.base_model)
+        res = export_ollama(args.adapter, args.output, name=args.name, from_=args.from_, base=args.base_model,
+                            max_new_tokens=args.max_new_tokens)
         print(f"{res['modelfile']}: Modelfile (FROM {res['from']}), {res['adapter']}: GGUF LoRA adapter")
         print(f"build it with: ollama create {res['name']} -f {res['modelfile']}")
     return 0

@@ -194,8 +194,9 @@ def _quote(text: str, what: str) -> str:
 
 
 def modelfile_text(from_: str, adapter_file: str, prompt: dict[str, Any], tokenizer_template: str,
-                   num_ctx: int = 4096, source: str = "") -> str:
-    """An Ollama Modelfile: FROM base, ADAPTER, ChatML TEMPLATE, SYSTEM, demo MESSAGEs, stops."""
+                   num_ctx: int = 4096, source: str = "", max_new_tokens: int = 640) -> str:
+    """An Ollama Modelfile: FROM base, ADAPTER, ChatML TEMPLATE, SYSTEM, demo MESSAGEs, and the
+    stopping parameters (turn-ending strings, ``num_predict = max_new_tokens``, greedy)."""
     if "<|im_start|>" not in (tokenizer_template or ""):
         raise UsageError("only ChatML chat templates (<|im_start|> ... <|im_end|>) can be exported to Ollama")
     lines = [f"# Written by ba-lora export{f' from {source}' if source else ''}.",
@@ -207,8 +208,11 @@ def modelfile_text(from_: str, adapter_file: str, prompt: dict[str, Any], tokeni
         user = prompt["user_template"].format(concept=demo["concept"])
         lines.append(f"MESSAGE user {_quote(user, 'prompt.json demo')}")
         lines.append(f"MESSAGE assistant {_quote(demo['document'], 'prompt.json demo')}")
-    lines += ['PARAMETER stop "<|im_end|>"', 'PARAMETER stop "<|im_start|>"', 'PARAMETER stop "<|endoftext|>"',
-              "PARAMETER temperature 0", f"PARAMETER num_ctx {num_ctx}"]
+    from ba_llm.stopping import runtime_parameters
+
+    lines.append("# ba-llm's stopping rule (ba_llm.stopping); its repeated-line cut runs in ba-llm's ollama backend")
+    lines += [f"PARAMETER {k} {v}" for k, v in runtime_parameters(max_new_tokens)]
+    lines.append(f"PARAMETER num_ctx {num_ctx}")
     return "\n".join(lines) + "\n"
 
 
@@ -228,8 +232,10 @@ def _default_from(base_dir: Path) -> str | None:
 
 
 def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None = None,
-                  from_: str | None = None, base: str | None = None) -> dict[str, str]:
+                  from_: str | None = None, base: str | None = None, max_new_tokens: int = 640) -> dict[str, str]:
     """Write ``output/adapter.gguf`` and ``output/Modelfile`` (and prompt.json); return their paths."""
+    if max_new_tokens < 1:
+        raise UsageError(f"--max-new-tokens must be >= 1, got {max_new_tokens}")
     from transformers import AutoTokenizer
 
     adapter_dir, output = Path(adapter_dir), Path(output)
@@ -250,7 +256,8 @@ def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None 
     num_ctx = min(4096, int(hp.get("max_position_embeddings") or 4096))
     output.mkdir(parents=True, exist_ok=True)
     gguf_path = write_gguf_adapter(adapter_dir, output / "adapter.gguf", base=base, name=name)
-    text = modelfile_text(from_, "./adapter.gguf", prompt, template, num_ctx, source=str(adapter_dir))
+    text = modelfile_text(from_, "./adapter.gguf", prompt, template, num_ctx, source=str(adapter_dir),
+                          max_new_tokens=max_new_tokens)
     tmp = output / "Modelfile.tmp"
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, output / "Modelfile")

@@ -71,8 +71,10 @@ class TensorBoard:
 def generate_answers(model: Any, tokenizer: Any, prompt: Any, concepts: Sequence[str],
                      max_new_tokens: int, batch_size: int = 4) -> list[str]:
     """Greedy answers of ``model`` (e.g. the in-memory peft model) for ``concepts``,
-    prompted exactly as training and ba-llm generation prompt them."""
+    prompted exactly as training and ba-llm generation prompt them, and stopped and cut at
+    a repeated-line loop by ba-llm's rule (``ba_llm.stopping``)."""
     from ba_llm.prompt import render_chat_text, render_messages
+    from ba_llm.stopping import cut_loop, transformers_criteria
 
     texts = [render_chat_text(tokenizer, render_messages(prompt, c), add_generation_prompt=True) for c in concepts]
     was_training = model.training
@@ -86,10 +88,12 @@ def generate_answers(model: Any, tokenizer: Any, prompt: Any, concepts: Sequence
         for i in range(0, len(texts), batch_size):
             enc = tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
             enc = {k: v.to(device) for k, v in enc.items()}
+            start = enc["input_ids"].shape[1]
             gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
-                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=eos)
-            new = gen[:, enc["input_ids"].shape[1]:]
-            out.extend(tokenizer.batch_decode(new, skip_special_tokens=True))
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=eos,
+                                 stopping_criteria=transformers_criteria(tokenizer, start))
+            new = gen[:, start:]
+            out.extend(cut_loop(t).text for t in tokenizer.batch_decode(new, skip_special_tokens=True))
     finally:
         tokenizer.padding_side = side
         model.train(was_training)

@@ -1,0 +1,129 @@
+"""When a generation ends: the end-of-turn token, the token limit, or a repeated-line loop.
+
+The one rule every backend applies (transformers stops decoding as soon as it sees the
+loop; llama.cpp and Ollama cut the same text when the answer comes back), so a loop gives
+the same document and the same ``finish_reason`` whichever runtime produced it:
+
+* A *content line* is a line of at least :data:`MIN_WORDS` words once its list marker and
+  a leading ``key:`` are removed (``- description: The system shall ...`` -> ``the system
+  shall ...``), compared in lower case with runs of blanks collapsed. ``id:`` and
+  ``priority:`` lines are too short to count.
+* When a content line appears for the ``MAX_REPEATS + 1``-th time, the model is looping:
+  the text is cut before that line, back to the end of the last complete requirement (the
+  last ``priority:`` line), and the finish reason is ``"loop"``.
+* A single line of more than :data:`LONG_LINE_WORDS` words in which one word trigram
+  occurs :data:`MAX_TRIGRAM` times or more (``1200 users and 1200 users and ...``) is a loop
+  inside a line; the text is cut before it in the same way.
+
+A document can repeat a sentence once (the metric marks it as a duplicate); a third copy
+stops it, even when the model would have ended its turn later by itself. An evaluation counts
+a ``"loop"`` finish as a runaway generation, like ``"length"``.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+__all__ = ["MAX_REPEATS", "MIN_WORDS", "LONG_LINE_WORDS", "MAX_TRIGRAM", "STOP_STRINGS", "Cut", "find_loop",
+           "cut_loop", "runtime_parameters", "transformers_criteria", "CHECK_EVERY"]
+
+MAX_REPEATS = 2
+MIN_WORDS = 4
+LONG_LINE_WORDS = 60
+MAX_TRIGRAM = 4
+#: how often (in new tokens) transformers looks for a loop in each row
+CHECK_EVERY = 8
+#: strings that end a ChatML turn (every runtime stops on them)
+STOP_STRINGS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>")
+
+_KEY = re.compile(r"^\s*(?:-\s+)?(?:[A-Za-z_]+\s*:\s+)?")
+_PRIORITY = re.compile(r"^\s*(?:-\s+)?priority\s*:", re.IGNORECASE)
+
+
+class Cut(NamedTuple):
+    """``text`` up to where the loop began; ``looped`` says whether anything was cut."""
+
+    text: str
+    looped: bool
+
+
+def _content_key(line: str) -> str | None:
+    words = _KEY.sub("", line, count=1).lower().split()
+    return " ".join(words) if len(words) >= MIN_WORDS else None
+
+
+def _loops_inside(line: str) -> bool:
+    words = line.lower().split()
+    if len(words) <= LONG_LINE_WORDS:
+        return False
+    counts: dict[tuple[str, ...], int] = {}
+    for i in range(len(words) - 2):
+        gram = (words[i], words[i + 1], words[i + 2])
+        counts[gram] = counts.get(gram, 0) + 1
+        if counts[gram] >= MAX_TRIGRAM:
+            return True
+    return False
+
+
+def find_loop(text: str, *, partial_last_line: bool = False) -> int | None:
+    """The character offset of the line where a loop is detected, or ``None``.
+
+    ``partial_last_line``: the text is still being generated, so its last line (after the
+    last newline) may be unfinished; it is checked only for a loop inside the line.
+    """
+    seen: dict[str, int] = {}
+    offset = 0
+    lines = text.split("\n")
+    for n, line in enumerate(lines):
+        last = n == len(lines) - 1
+        if _loops_inside(line):
+            return offset
+        if not (last and partial_last_line):
+            key = _content_key(line)
+            if key is not None:
+                seen[key] = seen.get(key, 0) + 1
+                if seen[key] > MAX_REPEATS:
+                    return offset
+        offset += len(line) + 1
+    return None
+
+
+def cut_loop(text: str) -> Cut:
+    """``text`` cut where a loop begins (see the module rule), or unchanged."""
+    at = find_loop(text)
+    if at is None:
+        return Cut(text, False)
+    head = text[:at].split("\n")
+    ends = [i for i, line in enumerate(head) if _PRIORITY.match(line)]
+    if ends:
+        head = head[: ends[-1] + 1]
+    return Cut("\n".join(head).rstrip(), True)
+
+
+def transformers_criteria(tokenizer: Any, start: int) -> Any:
+    """A transformers ``StoppingCriteriaList`` that ends each row of a batch once its text
+    (the tokens after position ``start``) loops; used by ba-llm's transformers backend and
+    ba-lora's in-training metric. Imports torch and transformers when called."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _LoopStop(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+            n = input_ids.shape[1] - start
+            if n > 0 and n % CHECK_EVERY == 0:
+                for r, ids in enumerate(input_ids[:, start:].tolist()):
+                    text = tokenizer.decode(ids, skip_special_tokens=True)
+                    done[r] = find_loop(text, partial_last_line=True) is not None
+            return done
+
+    return StoppingCriteriaList([_LoopStop()])
+
+
+def runtime_parameters(max_new_tokens: int) -> list[tuple[str, str]]:
+    """The stopping rule as far as a runtime's own settings can hold it (an Ollama
+    Modelfile's ``PARAMETER`` lines): the turn-ending strings, the token limit, greedy
+    decoding. The line-loop cut is not expressible there; ba-llm's ollama backend applies
+    it to the answer (:func:`cut_loop`)."""
+    out = [("stop", f'"{s}"') for s in STOP_STRINGS]
+    return out + [("num_predict", str(max_new_tokens)), ("temperature", "0"), ("top_k", "1")]
