@@ -5,6 +5,7 @@ from ba_io import validate
 
 from ba_datagen import STRUCTURES, domains, generate_concepts
 from ba_datagen.concepts import NO_ORG, SHORT
+from ba_datagen.spanish import STRUCTURES_ES
 
 
 def test_210_concepts_are_distinct_and_span_domains(concepts210):
@@ -27,7 +28,7 @@ def test_same_seed_same_output_and_different_seed_differs(concepts210):
 def test_varied_sentence_structures(concepts210):
     used = Counter(r["structure"] for r in concepts210)
     assert len(STRUCTURES) >= 8
-    assert set(used) == set(STRUCTURES)  # 210 draws use every structure
+    assert set(STRUCTURES) <= set(used) <= set(STRUCTURES) | set(STRUCTURES_ES)  # 210 draws use every one
     openings = {" ".join(r["concept"].split()[:2]) for r in concepts210}
     assert len(openings) >= 30  # not one template with words swapped
 
@@ -115,3 +116,15 @@ def test_zero_and_small_n():
     assert generate_concepts(0) == []
     rows = generate_concepts(3, seed=1)
     assert len(rows) == 3 and len({r["domain"] for r in rows}) == 3
+
+
+def test_some_concepts_are_in_spanish_with_spanish_facts(concepts210):
+    es = [r for r in concepts210 if r["language"] == "es"]
+    assert 10 <= len(es) <= 35 and {r["structure"] for r in es} <= set(STRUCTURES_ES)
+    assert all(r["language"] == "en" for r in concepts210 if r not in es)
+    for r in es:
+        f = r["facts"]
+        assert f["language"] == "es" and f["product_definite"] in ("el", "la")
+        for phrase in f["features"] + f["constraints"]:
+            assert _stated(phrase, r["concept"], r["style"]), (r["id"], phrase)
+    assert any("€" in r["concept"] or "euros" in r["concept"] for r in es)

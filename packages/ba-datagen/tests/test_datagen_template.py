@@ -4,6 +4,7 @@ import pytest
 from ba_metric import render, score
 
 from ba_datagen import TemplateError, write_document
+from ba_datagen.spanish import platforms_es
 from ba_datagen.vocab import platform_phrase
 
 CATS = ("functional_requirements", "non_functional_requirements", "constraints")
@@ -64,11 +65,13 @@ def test_deterministic(concepts210, docs):
 
 def test_every_choice_follows_the_facts_not_the_id_or_the_wording(concepts210, docs):
     # the student sees only the concept: the same facts in other words get the same document
-    for r, d in zip(concepts210[:30], docs):
+    for r, d in list(zip(concepts210, docs))[:30]:
         other = dict(r, id="zz" + r["id"], concept=r["concept"].upper(), structure="wants")
         assert write_document(other) == d
     # one sentence form per category and priorities by position, not by chance
-    for d in docs:
+    for r, d in zip(concepts210, docs):
+        if r["language"] != "en":
+            continue
         frs = d["functional_requirements"]
         assert all(i["description"].startswith("The system shall allow ") for i in frs)
         assert [i["priority"] for i in frs] == ["High", "High"] + ["Medium"] * (len(frs) - 2)
@@ -81,6 +84,8 @@ def test_same_kind_of_concept_same_kind_of_nfr(concepts210, docs):
                "The P shall meet WCAG", "The P shall be available 99.5%")
     groups = {}
     for r, d in zip(concepts210, docs):
+        if r["language"] != "en":
+            continue
         f = r["facts"]
         nfrs = [i["description"].replace(f["product"], "P") for i in d["non_functional_requirements"]]
         own = tuple(t for t in nfrs if not t.startswith(generic))
@@ -93,7 +98,8 @@ def test_constraints_only_from_the_concept(concepts210, docs):
     for r, d in zip(concepts210, docs):
         f = r["facts"]
         assert len(d["constraints"]) == len(f["constraints"]) + 1  # its own + its platforms
-        assert d["constraints"][-1]["description"].endswith(f"must run {platform_phrase(f['platforms'])}.")
+        if r["language"] == "en":
+            assert d["constraints"][-1]["description"].endswith(f"must run {platform_phrase(f['platforms'])}.")
 
 
 def test_facts_are_required():
@@ -112,3 +118,18 @@ def test_unknown_domain_and_minimal_facts_still_score():
     assert s.total >= 0.95 and s.grounding >= 0.9
     # without feature_actors every feature goes to the first actor
     assert all("customers" in i["description"].lower() for i in d["functional_requirements"][:2])
+
+
+def test_a_spanish_concept_gets_a_spanish_document(concepts210, docs):
+    es = [(r, d) for r, d in zip(concepts210, docs) if r["language"] == "es"]
+    assert 10 <= len(es) <= 35
+    for r, d in es:
+        s = score(d, r["concept"])
+        assert s.total == 1.0 and s.grounding >= 0.95 and s.content >= 0.85, (r["id"], s.defects)
+        frs = d["functional_requirements"]
+        assert all(i["description"].startswith("El sistema permitirá a ") for i in frs)
+        for feature in r["facts"]["features"]:
+            assert any(feature in i["description"] for i in frs)
+        assert d["constraints"][-1]["description"].endswith("deberá funcionar "
+                                                            f"{platforms_es(r['facts']['platforms'])}.")
+        assert not any(w in render(d) for w in (" shall ", " must ", "The system"))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 from typing import Any, Callable
 
+from .spanish import STRUCTURES_ES, domains_es, draw_facts_es, render_concept_es
 from .vocab import PLATFORM_SETS, article, cap, domains, join, platform_phrase
 
 __all__ = ["STRUCTURES", "generate_concepts", "render_concept"]
@@ -232,6 +233,8 @@ NO_ORG = frozenset({"oneliner", "build_app"})
 SHORT = frozenset({"oneliner", "oneliner_org"})
 #: share of concepts written in lower case with one small typo
 LOWER_TYPO_RATE = 0.12
+#: share of concepts written in Spanish (from the four Spanish vocabularies, see spanish.py)
+SPANISH_SHARE = 0.1
 
 
 def _fit_facts(facts: dict[str, Any], structure: str) -> dict[str, Any]:
@@ -290,10 +293,11 @@ def _draw_facts(rng: random.Random, name: str, dom: dict[str, Any]) -> dict[str,
 def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
     """``n`` concept rows (``concept`` schema), deterministic for ``seed``.
 
-    Domains are used round-robin in a shuffled order, so every domain gets ``n / 15``
-    concepts (give or take one). Each row: ``id`` (``c0001``...), ``concept``, ``domain``,
+    English domains are used round-robin in a shuffled order, so every domain gets about
+    ``0.9 n / 15`` concepts. Each row: ``id`` (``c0001``...), ``concept``, ``domain``,
     ``facts`` (product, organization or null, actors, features, feature_actors, constraints,
-    platforms, legacy), ``structure``, ``style`` (plain | lower_typo) and ``source``.
+    platforms, legacy), ``structure``, ``style`` (plain | lower_typo), ``language`` (en | es,
+    about :data:`SPANISH_SHARE` Spanish) and ``source``.
 
     Raises:
         ValueError: ``n`` is negative or larger than the vocabularies can make unique.
@@ -308,17 +312,26 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
     seen_text: set[str] = set()
     rows: list[dict[str, Any]] = []
     order: list[str] = []
+    spanish = domains_es()
     while len(rows) < n:
-        if not order:
-            order = rng.sample(names, len(names))
-        name = order.pop()
+        language = "es" if rng.random() < SPANISH_SHARE else "en"
+        if language == "es":
+            name = rng.choice(sorted(spanish))
+        else:
+            if not order:
+                order = rng.sample(names, len(names))
+            name = order.pop()
         for _attempt in range(200):
-            structure = rng.choice(structures)
-            facts = _fit_facts(_draw_facts(rng, name, vocab[name]), structure)
-            key = (name, frozenset(facts["features"]))
+            if language == "es":
+                structure = rng.choice(list(STRUCTURES_ES))
+                facts = draw_facts_es(rng, spanish[name])
+            else:
+                structure = rng.choice(structures)
+                facts = _fit_facts(_draw_facts(rng, name, vocab[name]), structure)
+            key = (language, name, frozenset(facts["features"]))
             if key in seen_facts:
                 continue
-            text = render_concept(facts, structure, rng)
+            text = (render_concept_es if language == "es" else render_concept)(facts, structure, rng)
             style = "lower_typo" if rng.random() < LOWER_TYPO_RATE else "plain"
             if style == "lower_typo":
                 text = lower_with_typo(text, rng)
@@ -336,6 +349,7 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
             "facts": facts,
             "structure": structure,
             "style": style,
+            "language": language,
             "source": f"ba-datagen concepts seed={seed}",
         })
     return rows

@@ -9,8 +9,8 @@ product, an actor or a feature, so the document stays grounded in the concept te
 Every choice is a function of what the concept says (its features and actors, its stated
 limits, its domain and platforms), never of a random draw: the student sees only the concept
 text, so the same kind of concept gets the same kind of NFR, the same sentence forms and the
-same priorities, and the wording varies only where the concept's wording does. FR001-style
-IDs.
+same priorities, and the wording varies only where the concept's wording does. A Spanish
+concept (``facts.language == "es"``) gets a Spanish document (spanish.py). FR001-style IDs.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from .spanish import domains_es, write_document_es
 from .vocab import article, cap, domains, join, platform_phrase
 
 __all__ = ["TemplateError", "write_document"]
@@ -191,6 +192,8 @@ def write_document(row: Mapping[str, Any]) -> dict[str, Any]:
         TemplateError: the row has no usable facts.
     """
     f = _facts(row)
+    if f.get("language") == "es":
+        return write_document_es(f, domains_es().get(row.get("domain", "")))
     dom = domains().get(row.get("domain", ""))
     functional = _functional(f)
     return {
