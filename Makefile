@@ -12,13 +12,20 @@ BASE       ?= smollm2
 QUANT      ?= bf16
 TEACHER    ?= template
 SEED       ?= 42
-EPOCHS     ?= 3
+EPOCHS     ?= 2
 N_CONCEPTS ?= 210
 VAL_RATIO  ?= 0.1
 MIN_SCORE  ?= 0.72
 MIN_CONTENT ?= 0.8
 OBJECTIVE  ?= mean
-EVAL_METRIC ?= 0
+EVAL_METRIC ?= 4
+LR         ?= 5e-4
+GRAD_ACCUM ?= 4
+LORA_R     ?= 8
+TARGETS    ?= all-linear
+# the prompt a fine-tune is trained (and then always asked) with; ba-llm's long zero-shot
+# default costs ~250 tokens per sample on every step (ba-llm/src/ba_llm/default_prompt.json)
+TRAIN_PROMPT ?= prompts/finetune.json
 CANDIDATES ?= smollm2
 AUTO       ?= light
 RUNS       ?= 1
@@ -70,6 +77,7 @@ help: ## List the targets
 	@echo "           EPOCHS=$(EPOCHS) N_CONCEPTS=$(N_CONCEPTS) CANDIDATES='$(CANDIDATES)' AUTO=$(AUTO) RUNS=$(RUNS)"
 	@echo "           THREADS=$(if $(THREADS),$(THREADS),(all cores)) MAX_NEW_TOKENS=$(MAX_NEW_TOKENS)"
 	@echo "           MIN_SCORE=$(MIN_SCORE) MIN_CONTENT=$(MIN_CONTENT) OBJECTIVE=$(OBJECTIVE) EVAL_METRIC=$(EVAL_METRIC)"
+	@echo "           TRAIN_PROMPT=$(TRAIN_PROMPT) LR=$(LR) GRAD_ACCUM=$(GRAD_ACCUM) LORA_R=$(LORA_R) TARGETS=$(TARGETS)"
 
 # ---- environment -------------------------------------------------------------------
 venv: $(STAMP) ## Create .venv and install every package (editable) under constraints.txt
@@ -123,10 +131,12 @@ $(DATA)/%_fixed.jsonl: $(DATA)/%.jsonl
 
 train: $(FT_DIR)/training_info.json ## 8.4 LoRA fine-tune only (no evaluation)
 
-$(FT_DIR)/training_info.json: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl $(BASE_DEP)
+# the adapter keeps TRAIN_PROMPT as prompt.json; generate, ask and export use it from there
+$(FT_DIR)/training_info.json: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl $(BASE_DEP) $(TRAIN_PROMPT)
 	$(TIMED) train -- $(BIN)/ba-lora train --train $(DATA)/train_fixed.jsonl --val $(DATA)/val_fixed.jsonl \
-	  --output $(FT_DIR) --base-model $(BASE_SPEC) --quantization $(QUANT) \
-	  --epochs $(EPOCHS) --seed $(SEED) --eval-metric $(EVAL_METRIC) --resume
+	  --output $(FT_DIR) --base-model $(BASE_SPEC) --quantization $(QUANT) --prompt $(TRAIN_PROMPT) \
+	  --epochs $(EPOCHS) --seed $(SEED) --eval-metric $(EVAL_METRIC) --lr $(LR) --grad-accum $(GRAD_ACCUM) \
+	  --lora-r $(LORA_R) --target-modules $(TARGETS) --resume
 
 finetune: $(FT_REPORT)/val/comparison.json $(FT_REPORT)/curated/comparison.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4, then baseline vs fine-tuned on val and on the curated set
 	@echo
@@ -210,7 +220,8 @@ EXPORT_DIR := $(A)/export/ba-$(BASE_SLUG)-$(QUANT)
 export: $(EXPORT_DIR)/Modelfile ## Ollama Modelfile + GGUF LoRA adapter of the fine-tune (then: ollama create -f ...)
 
 $(EXPORT_DIR)/Modelfile: $(FT_DIR)/training_info.json
-	$(TIMED) export -- $(BIN)/ba-lora export --adapter $(FT_DIR) --output $(EXPORT_DIR) --name ba-$(BASE_SLUG)-$(QUANT)
+	$(TIMED) export -- $(BIN)/ba-lora export --adapter $(FT_DIR) --output $(EXPORT_DIR) --name ba-$(BASE_SLUG)-$(QUANT) \
+	  --max-new-tokens $(MAX_NEW_TOKENS)
 
 # ---- tests -------------------------------------------------------------------------
 test: $(STAMP) ## Run every package's tests in its own tox environment

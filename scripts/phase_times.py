@@ -1,4 +1,4 @@
-"""Print the wall time of each pipeline phase from the log scripts/timed.py appends to.
+"""Print the wall time and peak memory of each pipeline phase from the log scripts/timed.py appends to.
 
 Usage: python scripts/phase_times.py artifacts/timings.jsonl
 The latest entry of each phase is shown (a phase skipped as up to date keeps its old time).
@@ -22,11 +22,16 @@ def main(argv: list[str]) -> int:
             latest[entry["phase"]] = entry
         except (ValueError, KeyError, TypeError):
             continue  # a torn line from a killed run: timings are informational only
-    print(f"{'phase':<16}{'wall s':>10}  finished (UTC)")
+    print(f"{'phase':<24}{'wall s':>10}{'peak RSS MB':>13}  finished (UTC)")
     for phase, entry in latest.items():
         status = "" if entry.get("exit_code", 0) == 0 else f"  (exit {entry['exit_code']})"
-        print(f"{phase:<16}{entry['seconds']:>10.1f}  {entry.get('finished', '')}{status}")
-    print(f"{'total':<16}{sum(e['seconds'] for e in latest.values()):>10.1f}")
+        rss = entry.get("max_rss_mb")
+        rss_text = f"{rss:>13.0f}" if isinstance(rss, (int, float)) else f"{'-':>13}"
+        print(f"{phase:<24}{entry['seconds']:>10.1f}{rss_text}  {entry.get('finished', '')}{status}")
+    peak = max((e["max_rss_mb"] for e in latest.values() if isinstance(e.get("max_rss_mb"), (int, float))),
+               default=None)
+    print(f"{'total':<24}{sum(e['seconds'] for e in latest.values()):>10.1f}"
+          f"{(f'{peak:>13.0f}' if peak is not None else f'{chr(45):>13}')}")
     return 0
 
 

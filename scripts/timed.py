@@ -1,9 +1,10 @@
-"""Run one pipeline phase and record its wall time.
+"""Run one pipeline phase and record its wall time and peak memory.
 
 Usage: python scripts/timed.py --log artifacts/timings.jsonl --phase train -- CMD [ARGS...]
 
-Appends {"phase", "seconds", "exit_code", "finished"} to the log (one JSON object per
-line; the last entry of a phase wins) and exits with the command's exit code, so Make
+Appends {"phase", "seconds", "max_rss_mb", "exit_code", "finished"} to the log (one JSON
+object per line; the last entry of a phase wins; max_rss_mb is the peak resident memory of
+the phase's largest process, from getrusage(RUSAGE_CHILDREN)) and exits with the command's exit code, so Make
 still stops on a failed phase. `make finetune` prints the per-phase times from this log.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -33,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     entry = {
         "phase": args.phase,
         "seconds": round(seconds, 2),
+        # Linux reports ru_maxrss in KiB
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
         "exit_code": code,
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
