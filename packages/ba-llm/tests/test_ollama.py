@@ -30,6 +30,7 @@ class FakeOllama(ThreadingHTTPServer):
         self.fail_503 = 0    # answer 503 this many times
         self.delay = 0.0
         self.requests: list[dict] = []
+        self.answer = ANSWER
 
     def handle_error(self, request, client_address):  # dropped sockets are on purpose
         pass
@@ -86,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
         n = req.get("options", {}).get("num_predict", 768)
         self._json(200, {
             "model": model, "created_at": "2025-01-01T00:00:00.000000Z",
-            "message": {"role": "assistant", "content": ANSWER},
+            "message": {"role": "assistant", "content": srv.answer},
             "done": True, "done_reason": "length" if n < 10 else "stop",
             "total_duration": 5_000_000, "load_duration": 1_000_000,
             "prompt_eval_count": 26, "prompt_eval_duration": 1_000_000,
@@ -131,6 +132,17 @@ def test_sampling_options_and_length(server, test_prompt):
     opts = server.requests[0]["options"]
     assert (opts["temperature"], opts["top_p"], opts["seed"]) == (0.8, 0.9, 3)
     assert rows[0]["finish_reason"] == "length"
+
+
+def test_a_looping_answer_is_cut_as_in_every_backend(server, test_prompt):
+    from ba_llm.stopping import cut_loop
+
+    item = "  - id: NFR00{n}\n    description: The app shall be easy to use for everyone.\n    priority: Low\n"
+    server.answer = "non_functional_requirements:\n" + "".join(item.format(n=n) for n in range(1, 7))
+    rows = generate("ollama:tiny", CONCEPTS[:1], test_prompt, max_new_tokens=64, progress=False)
+    assert rows[0]["finish_reason"] == "loop"
+    assert rows[0]["text"] == cut_loop(server.answer).text and rows[0]["text"].count("easy to use") == 2
+    assert validate(rows[0], "prediction") == []
 
 
 def test_model_not_pulled_at_load(server):
