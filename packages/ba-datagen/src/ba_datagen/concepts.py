@@ -21,7 +21,7 @@ import random
 from typing import Any, Callable
 
 from .spanish import STRUCTURES_ES, domains_es, draw_facts_es, render_concept_es
-from .vocab import PLATFORM_SETS, article, cap, domains, join, platform_phrase
+from .vocab import PLATFORM_SETS, actor_groups, article, cap, domains, join, platform_phrase
 
 __all__ = ["STRUCTURES", "generate_concepts", "render_concept"]
 
@@ -74,14 +74,6 @@ def _pick_constraints(rng: random.Random, dom: dict[str, Any], n_features: int) 
     return out
 
 
-def _groups(facts: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """(actor, [features]) in order of first appearance."""
-    groups: dict[str, list[str]] = {}
-    for actor, feature in zip(facts["feature_actors"], facts["features"]):
-        groups.setdefault(actor, []).append(feature)
-    return list(groups.items())
-
-
 class _Ctx:
     """What the sentence structures need, built once per concept."""
 
@@ -94,7 +86,7 @@ class _Ctx:
         self.plat = platform_phrase(facts["platforms"])
         self.actors = join(facts["actors"])
         self.legacy = facts.get("legacy", "email and spreadsheets")
-        self.groups = _groups(facts)
+        self.groups = actor_groups(facts)
         self.cons = facts["constraints"]
 
     def clauses(self) -> str:

@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable, Mapping
 
-from .vocab import PLATFORM_SETS, cap, join
+from .vocab import PLATFORM_SETS, actor_groups, cap, domain_nfr, join, numbered
 
 __all__ = ["STRUCTURES_ES", "domains_es", "draw_facts_es", "render_concept_es", "write_document_es"]
 
@@ -91,10 +91,7 @@ class _Ctx:
         self.plat = platforms_es(facts["platforms"])
         self.org = facts["organization"]
         self.cons = y(facts["constraints"])
-        groups: dict[str, list[str]] = {}
-        for actor, feature in zip(facts["feature_actors"], facts["features"]):
-            groups.setdefault(actor, []).append(feature)
-        self.groups = list(groups.items())
+        self.groups = actor_groups(facts)
 
     def clauses(self) -> str:
         modal = self.rng.choice(_MODALS)
@@ -162,13 +159,9 @@ def _nfrs(f: dict[str, Any], dom: Mapping[str, Any] | None, n_functional: int) -
     if regs:
         text = _REGULATION_NFR.get(regs[0], _GENERIC_REGULATION_NFR)
         out.append((text.format(P=P, reg=regs[0], actor=f["feature_actors"][0]), "High"))
-    if dom is not None:
-        index = {text: i for i, (_, text) in enumerate(dom["features"])}
-        chosen = {index[x] for x in f["features"] if x in index}
-        needed = [e["text"] for e in dom["nfr"] if chosen & set(e.get("needs") or ())]
-        general = [e["text"] for e in dom["nfr"] if not e.get("needs")]
-        if needed or general:
-            out.append(((needed or general)[0].format(product=p, Product=P), "High"))
+    own = domain_nfr(f["features"], dom) if dom is not None else None
+    if own is not None:
+        out.append((own.format(product=p, Product=P), "High"))
     out.append((f"Todos los datos {de_p} se cifrarán en tránsito con TLS 1.2 o superior y en reposo con AES-256.",
                 "High"))
     out.append((f"{P} responderá al 95% de las peticiones en menos de 2 segundos.", "Medium"))
@@ -202,10 +195,7 @@ def _constraints(f: dict[str, Any]) -> list[dict[str, str]]:
 
 def write_document_es(f: dict[str, Any], dom: Mapping[str, Any] | None) -> dict[str, Any]:
     """The template teacher's Spanish document for checked facts ``f`` (see template.py)."""
-    groups: dict[str, list[str]] = {}
-    for actor, feature in zip(f["feature_actors"], f["features"]):
-        groups.setdefault(actor, []).append(feature)
-    (first, feats), *others = groups.items()
+    (first, feats), *others = actor_groups(f)
     art = f.get("product_article") or "un"
     who = f" para {f['organization']}" if f.get("organization") else ""
     where = f", disponible {platforms_es(f['platforms'])}," if f["platforms"] else ""
@@ -220,11 +210,10 @@ def write_document_es(f: dict[str, Any], dom: Mapping[str, Any] | None) -> dict[
     functional = [{"description": f"El sistema permitirá a {actor} {feature}.",
                    "priority": "High" if i < 2 else "Medium"}
                   for i, (actor, feature) in enumerate(zip(f["feature_actors"], f["features"]))]
-    number = lambda items, prefix: [{"id": f"{prefix}{i:03d}", **x} for i, x in enumerate(items, 1)]  # noqa: E731
     return {
         "title": title,
         "description": description,
-        "functional_requirements": number(functional, "FR"),
-        "non_functional_requirements": number(_nfrs(f, dom, len(functional)), "NFR"),
-        "constraints": number(_constraints(f), "C"),
+        "functional_requirements": numbered(functional, "FR"),
+        "non_functional_requirements": numbered(_nfrs(f, dom, len(functional)), "NFR"),
+        "constraints": numbered(_constraints(f), "C"),
     }

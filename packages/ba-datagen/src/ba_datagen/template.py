@@ -19,7 +19,7 @@ import re
 from typing import Any, Mapping
 
 from .spanish import domains_es, write_document_es
-from .vocab import article, cap, domains, join, platform_phrase
+from .vocab import actor_groups, article, cap, domain_nfr, domains, join, numbered, platform_phrase
 
 __all__ = ["TemplateError", "write_document"]
 
@@ -57,10 +57,7 @@ def _title(f: dict[str, Any]) -> str:
 
 
 def _description(f: dict[str, Any]) -> str:
-    groups: dict[str, list[str]] = {}
-    for actor, feature in zip(f["feature_actors"], f["features"]):
-        groups.setdefault(actor, []).append(feature)
-    (first, feats), *others = groups.items()
+    (first, feats), *others = actor_groups(f)
     who = f" for {f['organization']}" if f.get("organization") else ""
     where = f", available {platform_phrase(f['platforms'])}," if f["platforms"] else ""
     text = f"{cap(article(f['product']))}{who}{where} that lets {first} {join(feats[:2])}"
@@ -88,12 +85,9 @@ def _nfr_candidates(f: dict[str, Any], dom: Mapping[str, Any] | None) -> list[tu
     if regs:
         text = _REGULATION_NFR.get(regs[0], _GENERIC_REGULATION_NFR)
         out.append((text.format(p=p, reg=regs[0], actor=f["feature_actors"][0]), "High"))
-    if dom is not None:
-        chosen = set(_feature_indices(f, dom))
-        needed = [e["text"] for e in dom["nfr"] if chosen & set(e.get("needs") or ())]
-        general = [e["text"] for e in dom["nfr"] if not e.get("needs")]
-        if needed or general:  # a feature's own NFR beats the domain's general one
-            out.append(((needed or general)[0].format(product=p), "High"))
+    own = domain_nfr(f["features"], dom) if dom is not None else None
+    if own is not None:  # a feature's own NFR beats the domain's general one
+        out.append((own.format(product=p), "High"))
     out.append((f"All data in the {p} shall be encrypted in transit with TLS 1.2 or later and at rest "
                 "with AES-256.", "High"))
     out.append((f"The {p} shall respond to 95% of requests within 2 seconds.", "Medium"))
@@ -105,11 +99,6 @@ def _nfr_candidates(f: dict[str, Any], dom: Mapping[str, Any] | None) -> list[tu
     out.append((f"The {p} shall be available 99.5% of the time each month, excluding planned maintenance.",
                 "Medium"))
     return out
-
-
-def _feature_indices(f: dict[str, Any], dom: Mapping[str, Any]) -> list[int]:
-    texts = {text: i for i, (_, text) in enumerate(dom["features"])}
-    return [texts[x] for x in f["features"] if x in texts]
 
 
 def _regulation(constraint: str) -> str | None:
@@ -172,10 +161,6 @@ def _constraints(f: dict[str, Any]) -> list[dict[str, str]]:
     return items
 
 
-def _number(items: list[dict[str, str]], prefix: str) -> list[dict[str, str]]:
-    return [{"id": f"{prefix}{i:03d}", **item} for i, item in enumerate(items, start=1)]
-
-
 def write_document(row: Mapping[str, Any]) -> dict[str, Any]:
     """The template teacher's document for one concept row (``concept`` schema with facts).
 
@@ -199,7 +184,7 @@ def write_document(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "title": _title(f),
         "description": _description(f),
-        "functional_requirements": _number(functional, "FR"),
-        "non_functional_requirements": _number(_non_functional(f, dom, len(functional)), "NFR"),
-        "constraints": _number(_constraints(f), "C"),
+        "functional_requirements": numbered(functional, "FR"),
+        "non_functional_requirements": numbered(_non_functional(f, dom, len(functional)), "NFR"),
+        "constraints": numbered(_constraints(f), "C"),
     }

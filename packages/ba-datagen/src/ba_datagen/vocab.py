@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-__all__ = ["PLATFORM_SETS", "article", "cap", "domains", "join", "platform_phrase"]
+__all__ = ["PLATFORM_SETS", "actor_groups", "article", "cap", "domain_nfr", "domains", "join", "numbered",
+           "platform_phrase"]
 
 #: platform combinations a concept can target, with rough frequency by repetition
 PLATFORM_SETS: tuple[tuple[str, ...], ...] = (
@@ -64,3 +65,27 @@ def cap(text: str) -> str:
 def platform_phrase(platforms: Sequence[str]) -> str:
     """``on iOS and Android``, ``on the web``, ``on the web and Windows desktops``."""
     return "on " + join([_PLATFORM_WORDS.get(p, p) for p in platforms])
+
+
+def actor_groups(facts: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """``(actor, [features])`` in order of first appearance (``feature_actors`` pairs each
+    feature with its actor)."""
+    groups: dict[str, list[str]] = {}
+    for actor, feature in zip(facts["feature_actors"], facts["features"]):
+        groups.setdefault(actor, []).append(feature)
+    return list(groups.items())
+
+
+def domain_nfr(features: Sequence[str], dom: Mapping[str, Any]) -> str | None:
+    """The domain NFR template for a concept's ``features`` (a vocabulary's ``nfr`` entries):
+    the first one a chosen feature ``needs``, else the first general one, else None."""
+    index = {text: i for i, (_, text) in enumerate(dom["features"])}
+    chosen = {index[x] for x in features if x in index}
+    needed = [e["text"] for e in dom["nfr"] if chosen & set(e.get("needs") or ())]
+    general = [e["text"] for e in dom["nfr"] if not e.get("needs")]
+    return (needed or general or [None])[0]
+
+
+def numbered(items: Sequence[Mapping[str, str]], prefix: str) -> list[dict[str, str]]:
+    """``items`` with ids ``PREFIX001``, ``PREFIX002``, ... in front."""
+    return [{"id": f"{prefix}{i:03d}", **item} for i, item in enumerate(items, start=1)]
