@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from ba_io import DataError, UsageError, read_json, read_jsonl
+from ba_llm.backends import BATCH_SIZE
 
 from . import stats
 from .datasets import CURATED, load_concepts
@@ -111,7 +112,7 @@ def _summarise(spec: str, rows: list[dict], timings: dict, elapsed: float, peak_
 
 def run_benchmark(models: Sequence[str], dataset: str, output: str | os.PathLike[str], *,
                   limit: int | None = None, threshold: float = DEFAULT_THRESHOLD,
-                  prompt: str | None = None, max_new_tokens: int = 768, batch_size: int = 8,
+                  prompt: str | None = None, max_new_tokens: int = 768, batch_size: int = BATCH_SIZE,
                   seed: int = 0) -> dict:
     """Benchmark each model spec on ``dataset``; return the benchmark-report object.
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from ba_io import UsageError, positive_int, read_json, run_cli, write_json, write_jsonl
 
+from ba_llm.backends import BATCH_SIZE
+
 from . import __version__
 
 _EPILOG = """examples:
@@ -54,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling top_p (default 0.95)")
     g.add_argument("--seed", type=int, default=0, help="base seed; run r samples with seed + r (default 0)")
     g.add_argument("--max-new-tokens", type=positive_int, default=768, help="default 768")
-    g.add_argument("--batch-size", type=positive_int, default=8, help="default 8")
+    g.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, help=f"default {BATCH_SIZE}")
     g.add_argument("--limit", type=positive_int, help="only the first N concepts")
     g.add_argument("--overwrite", action="store_true", help="start OUT afresh instead of resuming")
     g.add_argument("--timings", help="also write load/generation seconds and token counts to this JSON file")
@@ -75,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--threshold", type=float, default=0.65, help="selection threshold on mean score (default 0.65)")
     b.add_argument("--prompt", help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)")
     b.add_argument("--max-new-tokens", type=positive_int, default=768, help="default 768")
-    b.add_argument("--batch-size", type=positive_int, default=8, help="default 8")
+    b.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, help=f"default {BATCH_SIZE}")
     b.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     b.add_argument("--print-table", action="store_true", help="print the summary table to stdout")
     b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ba_io import UsageError, append_jsonl, progress, read_jsonl, write_json
+from ba_llm.backends import BATCH_SIZE
 
 from .datasets import load_concepts
 
@@ -141,7 +142,7 @@ def _check_compatible(path: Path, rows: list[dict], expected: dict, run_seeds: d
 def run_generate(model: str, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], *,
                  prompt_path: str | os.PathLike[str] | None = None, runs: int = 1, decoding: str = "auto",
                  temperature: float = 0.7, top_p: float = 0.95, seed: int = 0, max_new_tokens: int = 768,
-                 batch_size: int = 8, limit: int | None = None, overwrite: bool = False,
+                 batch_size: int = BATCH_SIZE, limit: int | None = None, overwrite: bool = False,
                  show_progress: bool = True, backend_options: dict[str, Any] | None = None) -> GenerateSummary:
     """Generate ``runs`` prediction runs of ``model`` over the concepts in ``in_path``.
 

@@ -27,11 +27,21 @@ __all__ = [
     "OllamaBackend",
     "load_backend",
     "DEFAULT_OLLAMA_HOST",
+    "BATCH_SIZE",
+    "CACHE_OPTIONS",
 ]
 
 Messages = Sequence[dict[str, str]]
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 IM_END = "<|im_end|>"
+# Rows per transformers generate() call. Decoding a 135M model on 2 CPU cores is bound by
+# reading the weights once per step, so 16 rows cost 11 ms per token against 17 ms at 8
+# (measured on a 2-vCPU AMD EPYC, float32); the KV cache of 16 x 1,100 tokens is ~0.8 GB.
+BATCH_SIZE = 16
+# A static KV cache: the default dynamic cache concatenates every layer's keys and values
+# at every step (27 % of a batch-8 decode step on that machine), with identical greedy
+# outputs. No torch.compile (transformers would compile a static cache on a GPU).
+CACHE_OPTIONS = {"cache_implementation": "static", "disable_compile": True}
 
 
 def _threads(threads: int | None) -> int | None:
@@ -115,7 +125,7 @@ class Backend(ABC):
 
     @abstractmethod
     def complete(self, conversations: Sequence[Messages], decoding: Decoding = Decoding(), *,
-                 batch_size: int = 8, on_done: Callable[[int], None] | None = None) -> list[Completion]:
+                 batch_size: int = BATCH_SIZE, on_done: Callable[[int], None] | None = None) -> list[Completion]:
         """Answer each conversation; ``on_done(n)`` is called as ``n`` more are finished."""
 
     def info(self) -> dict[str, Any]:
@@ -215,7 +225,7 @@ class TransformersBackend(Backend):
         return render_chat_text(self.tokenizer, messages, add_generation_prompt=True)
 
     def complete(self, conversations: Sequence[Messages], decoding: Decoding = Decoding(), *,
-                 batch_size: int = 8, on_done: Callable[[int], None] | None = None) -> list[Completion]:
+                 batch_size: int = BATCH_SIZE, on_done: Callable[[int], None] | None = None) -> list[Completion]:
         import torch
         from transformers import GenerationConfig
 
@@ -228,11 +238,11 @@ class TransformersBackend(Backend):
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
         if decoding.greedy:
             gen_cfg = GenerationConfig(max_new_tokens=decoding.max_new_tokens, do_sample=False,
-                                       eos_token_id=self.stop_ids, pad_token_id=self.pad_id)
+                                       eos_token_id=self.stop_ids, pad_token_id=self.pad_id, **CACHE_OPTIONS)
         else:
             gen_cfg = GenerationConfig(max_new_tokens=decoding.max_new_tokens, do_sample=True,
                                        temperature=decoding.temperature, top_p=decoding.top_p, top_k=0,
-                                       eos_token_id=self.stop_ids, pad_token_id=self.pad_id)
+                                       eos_token_id=self.stop_ids, pad_token_id=self.pad_id, **CACHE_OPTIONS)
         results: list[Completion | None] = [None] * len(texts)
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
@@ -306,7 +316,7 @@ class LlamaCppBackend(Backend):
         return out
 
     def complete(self, conversations: Sequence[Messages], decoding: Decoding = Decoding(), *,
-                 batch_size: int = 8, on_done: Callable[[int], None] | None = None) -> list[Completion]:
+                 batch_size: int = BATCH_SIZE, on_done: Callable[[int], None] | None = None) -> list[Completion]:
         results = []
         for n, messages in enumerate(conversations):
             kwargs: dict[str, Any] = dict(messages=[dict(m) for m in messages], max_tokens=decoding.max_new_tokens,
@@ -413,7 +423,7 @@ class OllamaBackend(Backend):
         return out
 
     def complete(self, conversations: Sequence[Messages], decoding: Decoding = Decoding(), *,
-                 batch_size: int = 8, on_done: Callable[[int], None] | None = None) -> list[Completion]:
+                 batch_size: int = BATCH_SIZE, on_done: Callable[[int], None] | None = None) -> list[Completion]:
         results = []
         for n, messages in enumerate(conversations):
             options: dict[str, Any] = {"num_predict": decoding.max_new_tokens, **decoding.sampler_options(n)}

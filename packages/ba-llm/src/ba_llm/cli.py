@@ -8,6 +8,7 @@ import sys
 from ba_io import read_jsonl, run_cli, write_jsonl
 
 from . import __version__
+from .backends import BATCH_SIZE
 from .errors import UsageError
 
 SPECS = """\
@@ -86,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--in", dest="inp", required=True, metavar="CONCEPTS", help="concepts JSONL (concept schema)")
     gen.add_argument("--out", required=True, metavar="PREDS", help="predictions JSONL (written atomically)")
     gen.add_argument("--prompt", metavar="FILE", help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)")
-    gen.add_argument("--batch-size", type=int, default=8, metavar="N", help="transformers batch size (default 8)")
+    gen.add_argument("--batch-size", type=int, default=BATCH_SIZE, metavar="N",
+                     help=f"transformers batch size (default {BATCH_SIZE})")
     gen.add_argument("--run", type=int, default=0, metavar="K", help="run index recorded in each row (default 0)")
     _decoding_args(gen)
     return p

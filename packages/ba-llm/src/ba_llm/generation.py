@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .backends import Backend, Decoding, load_backend
+from .backends import BATCH_SIZE, Backend, Decoding, load_backend
 from .errors import UsageError
 from .prompt import Prompt, prompt_for_model, render_messages
 
@@ -24,7 +24,7 @@ def _check_concepts(concepts: Sequence[Mapping[str, Any]]) -> None:
 
 
 def generate_with(backend: Backend, concepts: Sequence[Mapping[str, Any]], prompt: Prompt,
-                  decoding: Decoding = Decoding(), *, batch_size: int = 8, run: int = 0,
+                  decoding: Decoding = Decoding(), *, batch_size: int = BATCH_SIZE, run: int = 0,
                   progress: bool = True, model: str | None = None) -> list[dict[str, Any]]:
     """Generate with an already loaded backend; one prediction row per concept, in input order."""
     _check_concepts(concepts)
@@ -65,7 +65,7 @@ def generate_with(backend: Backend, concepts: Sequence[Mapping[str, Any]], promp
 
 def generate(spec: str | Backend, concepts: Sequence[Mapping[str, Any]], prompt: Prompt | str | Path | None = None, *,
              max_new_tokens: int = 768, greedy: bool = True, temperature: float = 0.7, top_p: float = 0.95,
-             seed: int | None = None, batch_size: int = 8, run: int = 0, progress: bool = True,
+             seed: int | None = None, batch_size: int = BATCH_SIZE, run: int = 0, progress: bool = True,
              **backend_options: Any) -> list[dict[str, Any]]:
     """Generate one prediction row per concept (``{"id", "concept"}`` dicts), in input order.
 

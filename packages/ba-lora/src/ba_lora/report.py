@@ -69,10 +69,12 @@ class TensorBoard:
 
 @torch.no_grad()
 def generate_answers(model: Any, tokenizer: Any, prompt: Any, concepts: Sequence[str],
-                     max_new_tokens: int, batch_size: int = 4) -> list[str]:
+                     max_new_tokens: int, batch_size: int | None = None) -> list[str]:
     """Greedy answers of ``model`` (e.g. the in-memory peft model) for ``concepts``,
     prompted exactly as training and ba-llm generation prompt them, and stopped and cut at
-    a repeated-line loop by ba-llm's rule (``ba_llm.stopping``)."""
+    a repeated-line loop by ba-llm's rule (``ba_llm.stopping``), in batches of ba-llm's
+    size with its KV-cache options (``ba_llm.backends``)."""
+    from ba_llm.backends import BATCH_SIZE, CACHE_OPTIONS
     from ba_llm.prompt import render_chat_text, render_messages
     from ba_llm.stopping import cut_loop, transformers_criteria
 
@@ -84,6 +86,7 @@ def generate_answers(model: Any, tokenizer: Any, prompt: Any, concepts: Sequence
     device = next(p for p in model.parameters()).device
     eos = tokenizer.eos_token_id
     out: list[str] = []
+    batch_size = batch_size or BATCH_SIZE
     try:
         for i in range(0, len(texts), batch_size):
             enc = tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
@@ -91,7 +94,7 @@ def generate_answers(model: Any, tokenizer: Any, prompt: Any, concepts: Sequence
             start = enc["input_ids"].shape[1]
             gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
                                  pad_token_id=tokenizer.pad_token_id, eos_token_id=eos,
-                                 stopping_criteria=transformers_criteria(tokenizer, start))
+                                 stopping_criteria=transformers_criteria(tokenizer, start), **CACHE_OPTIONS)
             new = gen[:, start:]
             out.extend(cut_loop(t).text for t in tokenizer.batch_decode(new, skip_special_tokens=True))
     finally:
