@@ -1,33 +1,40 @@
-"""ba-lora train against a baseline written like the original script, on SmolLM2-135M bf16.
+"""ba-lora train: the recipe before and after the throughput work, side by side, on SmolLM2-135M.
 
     python benchmarks/bench_train.py --base artifacts/models/smollm2-135m-instruct \
-        --rows 32 --baseline-steps 1 --out bench.json
+        --rows 32 --out bench.json [--baseline-steps 1]
 
-Both train on the same synthetic v2 rows (benchmarks/synth_rows.py; the default prompt,
-about 330 prompt + 350-550 answer tokens per sample) with the same LoRA settings
-(r 8, alpha 32, dropout 0.05, q/k/v/o, lr 2e-4, batch 1 x grad-accum 8).
+Every configuration trains one epoch over the same synthetic v2 rows
+(benchmarks/synth_rows.py) in its own ``ba-lora train`` process (so each has its own peak
+RSS), with the code of this checkout:
 
-* ours: ``ba_lora.train`` for one epoch over every row (wall seconds of the epoch's
-  training steps, real tokens/s from training_info.json);
-* baseline: transformers ``Trainer`` + peft, every sample padded to max_length 2048,
-  the loss over every real token (labels = input ids, padding masked), batch 1, grad-accum
-  8, for ``--baseline-steps`` optimizer steps; its epoch time is extrapolated from the
-  seconds per sample.
+* ``before``: the training configuration ``make finetune`` used at adccde9: ba-llm's long
+  zero-shot prompt (~250 tokens on every sample), LoRA r 8 on q/k/v/o, dropout 0.05, lr
+  2e-4, grad-accum 8;
+* ``after``: today's ``make finetune`` recipe: the short training prompt
+  (prompts/finetune.json), LoRA r 8 on all linear layers, dropout 0, lr 5e-4, grad-accum 4.
 
-FLOP accounting (per epoch, ours): the frozen base costs 2 N (forward) + 2 N (backward,
+Reported per configuration: wall seconds of the epoch's training steps, real / answer
+tokens, real tokens/s, peak RSS of the process, and the achieved FLOP/s against
+``torch.matmul`` of 1024 x 1024 matrices in the dtype the training computes in (float32
+on a CPU without native bf16, see ba_llm.precision), measured before and after the runs.
+``--baseline-steps N`` adds the original script's way (transformers Trainer + peft, pad to
+2048, loss on every token) for N optimizer steps, extrapolated to the epoch.
+
+FLOP accounting (per epoch): the frozen base costs 2 N (forward) + 2 N (backward,
 activation gradients only; no weight gradients for frozen layers) per real token, N = the
 decoder's linear weights; the LoRA matrices 6 per parameter per token; the LM head
 4 V d per answer token only (forward, and backward into the hidden state); attention
-scores 3 x 4 d per (query, key) pair under the causal mask. Achieved FLOP/s = that total /
-the epoch's training seconds, compared with torch.matmul of 1024 x 1024 bf16 matrices
-measured in the same process (before and after the runs).
+scores 3 x 4 d per (query, key) pair under the causal mask (the recomputed scores of the
+backward pass are not counted).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import platform
 import sys
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -38,10 +45,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synth_rows import make_rows  # noqa: E402
 
 
-def matmul_flops(n: int = 1024, seconds: float = 3.0) -> dict:
-    """bf16 matmul FLOP/s per wall second and per CPU second of this process."""
-    a = torch.randn(n, n, dtype=torch.bfloat16)
-    b = torch.randn(n, n, dtype=torch.bfloat16)
+CONFIGS = {
+    "before": {"prompt": None, "target_modules": "attention", "lora_dropout": 0.05, "lr": 2e-4, "grad_accum": 8},
+    "after": {"prompt": "prompts/finetune.json", "target_modules": "all-linear", "lora_dropout": 0.0, "lr": 5e-4,
+              "grad_accum": 4},
+}
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def matmul_flops(dtype: torch.dtype, n: int = 1024, seconds: float = 3.0) -> dict:
+    """matmul FLOP/s in ``dtype`` per wall second and per CPU second of this process."""
+    a = torch.randn(n, n, dtype=dtype)
+    b = torch.randn(n, n, dtype=dtype)
     for _ in range(3):
         a @ b
     count, t0, c0 = 0, time.perf_counter(), time.process_time()
@@ -58,15 +73,23 @@ def write_rows(path: Path, n: int) -> None:
             f.write(json.dumps(row) + "\n")
 
 
-def run_ours(base: Path, train: Path, out: Path) -> dict:
-    from ba_lora import TrainConfig, train as ba_train
+def run_config(name: str, base: Path, train: Path, out: Path) -> tuple[dict, float]:
+    """``ba-lora train`` of configuration ``name`` in a child process: (training_info, peak RSS MB)."""
+    c = CONFIGS[name]
+    cmd = [str(Path(sys.executable).with_name("ba-lora")), "train", "--train", str(train), "--output", str(out),
+           "--base-model", str(base), "--quantization", "bf16", "--epochs", "1", "--save-steps", "0",
+           "--target-modules", c["target_modules"], "--lora-dropout", str(c["lora_dropout"]),
+           "--lr", str(c["lr"]), "--grad-accum", str(c["grad_accum"]), "--overwrite"]
+    if c["prompt"]:
+        cmd += ["--prompt", str(ROOT / c["prompt"])]
+    proc = subprocess.Popen(cmd, env={**os.environ, "BA_NO_PROGRESS": "1"})
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{name}: ba-lora train failed ({' '.join(cmd)})")
+    return json.loads((out / "training_info.json").read_text()), usage.ru_maxrss / 1024
 
-    cfg = TrainConfig(train=str(train), output=str(out), base_model=str(base), quantization="bf16", epochs=1,
-                      save_steps=0, overwrite=True)
-    return ba_train(cfg)
 
-
-def epoch_flops(model_dir: Path, train: Path, trainable: int) -> dict:
+def epoch_flops(model_dir: Path, train: Path, trainable: int, prompt: str | None) -> dict:
     """FLOPs of one ba-lora epoch over ``train`` on the model in ``model_dir`` (the docstring's
     accounting; ``trainable`` = LoRA parameters)."""
     from ba_llm.prompt import load_prompt
@@ -81,7 +104,7 @@ def epoch_flops(model_dir: Path, train: Path, trainable: int) -> dict:
     hd = getattr(c, "head_dim", None) or d // c.num_attention_heads
     kv = c.num_key_value_heads * hd
     n_linear = L * (d * d * 2 + d * kv * 2 + 3 * d * c.intermediate_size)
-    samples, _ = encode_rows(load_tokenizer(model_dir), load_prompt(None), read_jsonl(train, "example-v2"), 2048)
+    samples, _ = encode_rows(load_tokenizer(model_dir), load_prompt(prompt), read_jsonl(train, "example-v2"), 2048)
     real = sum(s.length for s in samples)
     answer = sum(s.n_answer for s in samples)
     attn_pairs = sum(s.length * (s.length + 1) // 2 for s in samples)
@@ -132,40 +155,58 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", type=Path, default=Path("artifacts/models/smollm2-135m-instruct"))
     ap.add_argument("--rows", type=int, default=32)
-    ap.add_argument("--baseline-steps", type=int, default=1, help="optimizer steps (8 samples each) of the baseline")
-    ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--configs", default="before,after", help="comma-separated, of: " + ", ".join(CONFIGS))
+    ap.add_argument("--baseline-steps", type=int, default=0,
+                    help="optimizer steps (8 samples each) of the Trainer + peft baseline (default 0: skip)")
     ap.add_argument("--out", type=Path, help="write the figures as JSON here")
     a = ap.parse_args()
-    os.environ.setdefault("BA_NO_PROGRESS", "1")
-    report: dict = {"threads": torch.get_num_threads(), "torch": torch.__version__, "rows": a.rows}
+    names = [n.strip() for n in a.configs.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown:
+        raise SystemExit(f"--configs: unknown {', '.join(unknown)} (known: {', '.join(CONFIGS)})")
+    report: dict = {"threads": torch.get_num_threads(), "torch": torch.__version__, "rows": a.rows,
+                    "cpu": platform.processor() or platform.machine(), "configs": {}}
+    mm: dict[str, list] = {"float32": [], "bfloat16": []}
+
+    def probe() -> None:
+        for dt in mm:
+            mm[dt].append(matmul_flops(getattr(torch, dt), seconds=2.0))
+
     with tempfile.TemporaryDirectory() as tmp:
         train_file = Path(tmp) / "train.jsonl"
         write_rows(train_file, a.rows)
-        mm = [matmul_flops()]
-        info = run_ours(a.base, train_file, Path(tmp) / "ours")
-        mm.append(matmul_flops())
-        fl = epoch_flops(a.base, train_file, info["trainable_parameters"])
-        epoch_s = info["epochs"][0]["seconds"]
-        epoch_cpu = info["durations"]["train_cpu"]
-        report["ours"] = {"epoch_seconds": epoch_s, "epoch_cpu_seconds": epoch_cpu,
-                          "real_tokens_per_second": info["tokens_per_second"],
-                          "padding_fraction": info["tokens"]["padding_fraction"], **fl,
-                          "achieved_flops_per_second": fl["flops"] / epoch_s,
-                          "achieved_flops_per_cpu_second": fl["flops"] / epoch_cpu}
-        if not a.skip_baseline:
+        probe()
+        for name in names:
+            info, rss = run_config(name, a.base, train_file, Path(tmp) / name)
+            fl = epoch_flops(a.base, train_file, info["trainable_parameters"], CONFIGS[name]["prompt"]
+                             and str(ROOT / CONFIGS[name]["prompt"]))
+            epoch_s = info["epochs"][0]["seconds"]
+            report["configs"][name] = {
+                **CONFIGS[name], "compute_dtype": info.get("compute_dtype"), "epoch_seconds": epoch_s,
+                "epoch_cpu_seconds": info["durations"]["train_cpu"], "real_tokens_per_second": info["tokens_per_second"],
+                "padding_fraction": info["tokens"]["padding_fraction"], "peak_rss_mb": round(rss, 1), **fl,
+                "achieved_flops_per_second": fl["flops"] / epoch_s}
+            probe()
+        if a.baseline_steps:
             base = run_baseline(a.base, train_file, a.baseline_steps, Path(tmp) / "baseline")
-            mm.append(matmul_flops())
+            fl = epoch_flops(a.base, train_file, 0, None)
             base["epoch_seconds_extrapolated"] = base["seconds_per_sample"] * fl["samples"]
-            base["epoch_cpu_seconds_extrapolated"] = base["cpu_seconds_per_sample"] * fl["samples"]
             report["baseline"] = base
-            report["speedup_epoch_wall"] = base["epoch_seconds_extrapolated"] / epoch_s
-            report["speedup_epoch_cpu"] = base["epoch_cpu_seconds_extrapolated"] / epoch_cpu
-    report["matmul_bf16"] = mm
-    # ours ran between the first two probes
-    wall = (mm[0]["wall"] + mm[1]["wall"]) / 2
-    cpu = (mm[0]["cpu"] + mm[1]["cpu"]) / 2
-    report["ours"]["fraction_of_matmul_wall"] = report["ours"]["achieved_flops_per_second"] / wall
-    report["ours"]["fraction_of_matmul_cpu"] = report["ours"]["achieved_flops_per_cpu_second"] / cpu
+    report["matmul"] = mm
+    for name, r in report["configs"].items():
+        ref = mm.get(r["compute_dtype"] or "float32") or mm["float32"]
+        peak = sum(x["wall"] for x in ref) / len(ref)
+        r["matmul_reference_dtype"] = r["compute_dtype"]
+        r["fraction_of_matmul"] = r["achieved_flops_per_second"] / peak
+    if "before" in report["configs"] and "after" in report["configs"]:
+        b, f = report["configs"]["before"], report["configs"]["after"]
+        report["after_vs_before"] = {"wall_time_ratio": f["epoch_seconds"] / b["epoch_seconds"],
+                                     "real_tokens_ratio": f["real_tokens"] / b["real_tokens"],
+                                     "tokens_per_second_ratio": f["real_tokens_per_second"] / b["real_tokens_per_second"],
+                                     "peak_rss_ratio": f["peak_rss_mb"] / b["peak_rss_mb"]}
+    if "baseline" in report and "after" in report["configs"]:
+        report["baseline"]["speedup_epoch_wall_vs_after"] = (report["baseline"]["epoch_seconds_extrapolated"]
+                                                             / report["configs"]["after"]["epoch_seconds"])
     print(json.dumps(report, indent=2))
     if a.out:
         a.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -43,8 +43,22 @@ def test_model_loss_and_gradients_match_sdpa(tiny_model_dir, monkeypatch):
     assert torch.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-7)
 
 
-def test_falls_back_where_it_does_not_apply(monkeypatch):
-    monkeypatch.setattr(attention, "MAX_SAVED_BYTES", 1000)
-    assert not attention._fits(9, 880)
-    monkeypatch.setattr(attention, "MAX_SAVED_BYTES", 96 * 2**20)
-    assert attention._fits(9, 880) and not attention._fits(9, 2048)
+def test_falls_back_where_it_does_not_apply():
+    q, k = torch.zeros(1, 6, 10, 8), torch.zeros(1, 2, 10, 8)
+    assert attention._usable(q, k, None, 0.0)
+    assert not attention._usable(q, k, torch.ones(1, 1, 10, 10, dtype=torch.bool), 0.0)  # padded batch
+    assert not attention._usable(q, k, None, 0.1)
+    assert not attention._usable(q[:, :, :1], k, None, 0.0)  # cached generation: one query, many keys
+    assert not attention._usable(q, k, None, 0.0, sliding_window=4)
+
+
+def test_keeps_no_probabilities_for_the_backward_pass():
+    """Saved for backward: q, k, v, the output and one log-sum-exp per row, nothing T x T."""
+    t = 256
+    q = torch.randn(1, 6, t, 16, requires_grad=True)
+    k = torch.randn(1, 2, t, 16, requires_grad=True)
+    v = torch.randn(1, 2, t, 16, requires_grad=True)
+    sizes = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda x: sizes.append(x.numel()) or x, lambda x: x):
+        block_causal_attention(q, k, v, block=32)
+    assert sizes and max(sizes) <= 6 * t * 16

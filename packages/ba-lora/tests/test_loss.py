@@ -68,15 +68,50 @@ def test_padded_micro_batch_gives_the_same_loss_and_gradient(setup):
 
 
 def test_lm_head_sees_answer_positions_only(setup, monkeypatch):
+    from ba_lora import modeling
+
     tok, samples, model = setup
     seen = []
-    head = model.get_base_model().get_output_embeddings()
-    handle = head.register_forward_hook(lambda m, inp, out: seen.append(inp[0].shape[0]))
-    try:
-        AnswerLoss(model)(**collate(samples[:2], tok.pad_token_id))
-    finally:
-        handle.remove()
-    assert seen == [samples[0].n_answer + samples[1].n_answer]
+    real = modeling.linear_cross_entropy
+
+    def spy(rows, weight, target):
+        seen.append((rows.shape[0], weight is model.get_base_model().get_output_embeddings().weight))
+        return real(rows, weight, target)
+
+    monkeypatch.setattr(modeling, "linear_cross_entropy", spy)
+    AnswerLoss(model)(**collate(samples[:2], tok.pad_token_id))
+    assert seen == [(samples[0].n_answer + samples[1].n_answer, True)]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_chunked_linear_cross_entropy_equals_the_plain_loss_and_gradient(monkeypatch, dtype):
+    from ba_lora import modeling
+
+    monkeypatch.setattr(modeling, "LOGIT_ROWS", 7)  # several chunks and a ragged last one
+    g = torch.Generator().manual_seed(0)
+    weight = torch.randn(50, 16, generator=g).to(dtype)
+    target = torch.randint(0, 50, (23,), generator=g)
+    rows = torch.randn(23, 16, generator=g).to(dtype).requires_grad_(True)
+    ref_rows = rows.detach().clone().requires_grad_(True)
+
+    got = modeling.linear_cross_entropy(rows, weight, target)
+    ref = torch.nn.functional.cross_entropy((ref_rows @ weight.t()).float(), target, reduction="sum")
+    (got * 0.5).backward()
+    (ref * 0.5).backward()
+    tol = 1e-5 if dtype == torch.float32 else 3e-2
+    assert got.dtype == torch.float32
+    assert float(got) == pytest.approx(float(ref), rel=tol)
+    assert rows.grad.dtype == dtype
+    assert torch.allclose(rows.grad.float(), ref_rows.grad.float(), rtol=tol, atol=tol)
+
+
+def test_a_trainable_lm_head_gets_its_gradient_through_plain_autograd():
+    from ba_lora.modeling import linear_cross_entropy
+
+    weight = torch.randn(10, 4, requires_grad=True)
+    loss = linear_cross_entropy(torch.randn(3, 4), weight, torch.tensor([1, 2, 3]))
+    loss.backward()
+    assert weight.grad is not None and weight.grad.abs().sum() > 0
 
 
 def test_linear_schedule_with_warmup():

@@ -2,7 +2,8 @@
 
 :class:`AnswerLoss` runs the decoder, keeps the hidden states of the positions whose
 next token is an answer token and applies the LM head to those rows only: the
-full-vocabulary logits of prompt (and padding) positions are never computed.
+full-vocabulary logits of prompt (and padding) positions are never computed, and those
+of answer positions exist a chunk at a time (:func:`linear_cross_entropy`).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ __all__ = [
     "FastDropout",
     "use_fast_dropout",
     "trainable_parameters",
+    "linear_cross_entropy",
 ]
 
 # bitsandbytes' CPU backend warns on import that an optional hub kernel is missing
@@ -212,6 +214,50 @@ def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad]
 
 
+LOGIT_ROWS = 256  # rows of full-vocabulary logits alive at once in linear_cross_entropy
+
+
+class _LinearCrossEntropy(torch.autograd.Function):
+    """Summed cross-entropy of ``rows @ weight.T`` against ``target`` for a frozen ``weight``.
+
+    The logits are made ``LOGIT_ROWS`` rows at a time, and each chunk's gradient with respect
+    to ``rows`` (``(softmax - onehot) @ weight``) is computed at once in the forward pass,
+    so neither the full ``[rows, vocabulary]`` logits nor their log-softmax are kept for the
+    backward pass: it only scales the stored ``[rows, hidden]`` gradient. The matrix products
+    are the ones autograd would run (one forward, one into the hidden states); no weight
+    gradient is computed, which is why ``weight`` must be frozen.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, rows: torch.Tensor, weight: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        loss = torch.zeros((), dtype=torch.float32, device=rows.device)
+        grad = torch.empty_like(rows) if ctx.needs_input_grad[0] else None
+        for s in range(0, rows.shape[0], LOGIT_ROWS):
+            logits = torch.matmul(rows[s:s + LOGIT_ROWS], weight.t()).float()
+            t = target[s:s + LOGIT_ROWS]
+            lse = torch.logsumexp(logits, dim=-1)
+            loss += (lse - logits.gather(1, t[:, None]).squeeze(1)).sum()
+            if grad is not None:
+                probs = logits.sub_(lse[:, None]).exp_()
+                probs[torch.arange(t.shape[0], device=t.device), t] -= 1.0
+                grad[s:s + LOGIT_ROWS] = torch.matmul(probs.to(weight.dtype), weight)
+        ctx.save_for_backward(grad)
+        return loss
+
+    @staticmethod
+    def backward(ctx: Any, grad_loss: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
+        (grad,) = ctx.saved_tensors
+        return (None if grad is None else grad * grad_loss.to(grad.dtype)), None, None
+
+
+def linear_cross_entropy(rows: torch.Tensor, weight: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``cross_entropy(rows @ weight.T, target, reduction="sum")`` in float32, by
+    :class:`_LinearCrossEntropy` where ``weight`` is frozen (the plain product otherwise)."""
+    if weight.requires_grad:
+        return nn.functional.cross_entropy(torch.matmul(rows, weight.t()).float(), target, reduction="sum")
+    return _LinearCrossEntropy.apply(rows, weight, target)
+
+
 class AnswerLoss(nn.Module):
     """Summed next-token cross-entropy over answer tokens, LM head on answer positions only.
 
@@ -250,6 +296,9 @@ class AnswerLoss(nn.Module):
         with self._precision(input_ids.device):
             out = lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
             rows = out.last_hidden_state[:, :-1, :][keep]
-            logits = lm.get_output_embeddings()(rows)
-        loss_sum = nn.functional.cross_entropy(logits.float(), target[keep], reduction="sum")
+            head = lm.get_output_embeddings()
+            if type(head) is nn.Linear and head.bias is None:
+                loss_sum = linear_cross_entropy(rows, head.weight, target[keep])
+            else:  # a wrapped or biased head (e.g. trained with modules_to_save): plain autograd
+                loss_sum = nn.functional.cross_entropy(head(rows).float(), target[keep], reduction="sum")
         return loss_sum, keep.sum()
