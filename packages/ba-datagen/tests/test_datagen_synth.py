@@ -134,5 +134,5 @@ def test_teacher_returning_wrong_count_is_an_error(tmp_path):
 def test_same_file_twice_is_a_usage_error(tmp_path):
     src = tmp_path / "c.jsonl"
     write_jsonl(src, generate_concepts(1), "concept")
-    with pytest.raises(UsageError, match="three different files"):
+    with pytest.raises(UsageError, match="are the same file"):
         synth(src, src, TemplateTeacher(), show_progress=False)

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 from ba_io import validate
 
@@ -87,3 +88,15 @@ def test_summary_lines(dst_data):
     lines = text.splitlines()
     assert lines[0] == "audit legacy_v1.jsonl: 7 examples (example-v1), 1 valid"
     assert lines[1].split() == ["id_format_issues", "6", "(2", "rows,", "12", "IDs)"]
+
+
+def test_audit_refuses_to_write_its_report_over_the_dataset(tmp_path, dst_cli):
+    """#17.5: `audit X -o X` replaced the dataset by the report and exited 0."""
+    src = Path(__file__).parent / "data" / "scored.jsonl"
+    data = tmp_path / "train.jsonl"
+    data.write_bytes(src.read_bytes())
+    r = dst_cli("audit", "train.jsonl", "-o", "./train.jsonl", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == ("Error: the input and -o are the same file (train.jsonl and ./train.jsonl); "
+                        "nothing was written: give -o a path of its own\n")
+    assert data.read_bytes() == src.read_bytes()

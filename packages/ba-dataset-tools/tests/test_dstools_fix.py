@@ -62,7 +62,7 @@ def test_check_needs_yaml(dst_data):
 
     with pytest.raises(UsageError, match="--validate checks v2 rows"):
         fix_file("legacy_v1.jsonl", "o.jsonl", "r.jsonl", to_yaml=False, check=True)
-    with pytest.raises(UsageError, match="three different files"):
+    with pytest.raises(UsageError, match="are the same file"):
         fix_file("legacy_v1.jsonl", "legacy_v1.jsonl", "r.jsonl")
 
 

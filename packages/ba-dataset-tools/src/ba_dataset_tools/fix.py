@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ba_io import UsageError, atomic_write
+from ba_io import UsageError, atomic_write, distinct_paths
 from ba_metric import render_category
 
 from .ids import renumber
@@ -136,9 +136,7 @@ def fix_file(path: str | os.PathLike[str], out: str | os.PathLike[str], rejects:
     """
     if check and not to_yaml:
         raise UsageError("--validate checks v2 rows: use it with --convert-to-yaml-strings")
-    paths = {os.path.realpath(p) for p in (path, out, rejects)}
-    if len(paths) < 3:
-        raise UsageError("the input, -o and --rejects must be three different files")
+    distinct_paths(("the input", path), ("-o", out), ("--rejects", rejects))
     good: list[str] = []
     bad: list[str] = []
     totals = {"rows": 0, "fixed": 0, "ids_changed": 0, "converted": 0, "ids_added": 0}

@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from ba_io import DataError, UsageError, atomic_write
+from ba_io import DataError, UsageError, atomic_write, distinct_paths
 
 from .rows import iter_lines, normalise_concept
 
@@ -80,8 +80,7 @@ def filter_file(path: str | os.PathLike[str], out: str | os.PathLike[str], rejec
     for name, value in (("--min-score", min_score), ("--min-content", min_content)):
         if value is not None and not 0 <= value <= 1:
             raise UsageError(f"{name} must be in [0, 1], got {value}")
-    if len({os.path.realpath(p) for p in (path, out, rejects)}) < 3:
-        raise UsageError("the input, -o and --rejects must be three different files")
+    distinct_paths(("the input", path), ("-o", out), ("--rejects", rejects))
     kept: list[str] = []
     bad: list[str] = []
     rows = below = 0
@@ -124,8 +123,7 @@ def split_file(path: str | os.PathLike[str], train_out: str | os.PathLike[str], 
     """
     if not 0 < val_ratio < 1:
         raise UsageError(f"--val-ratio must be between 0 and 1 (exclusive), got {val_ratio}")
-    if len({os.path.realpath(p) for p in (path, train_out, val_out)}) < 3:
-        raise UsageError("the input, --train-out and --val-out must be three different files")
+    distinct_paths(("the input", path), ("--train-out", train_out), ("--val-out", val_out))
     lines: list[tuple[str, str]] = []
     groups: dict[str, int] = {}
     for line in iter_lines(path):

@@ -14,6 +14,7 @@ from .jsonio import (
     write_json,
     write_jsonl,
 )
+from .paths import distinct_paths
 from .progress import progress
 from .runcli import run_cli
 from .schemas import ValidationIssue, load_schema, schema_names, validate
@@ -28,6 +29,7 @@ __all__ = [
     "ValidationIssue",
     "append_jsonl",
     "atomic_write",
+    "distinct_paths",
     "iter_jsonl",
     "iter_jsonl_lines",
     "load_schema",

@@ -8,6 +8,7 @@ import sys
 from . import __version__
 from .errors import UsageError
 from .jsonio import read_json, read_jsonl, write_jsonl
+from .paths import distinct_paths
 from .runcli import run_cli
 from .schemas import _get, schema_names
 
@@ -55,6 +56,7 @@ def _main(argv: list[str]) -> int:
         parser.print_help(sys.stderr)
         return 2
     _get(args.schema)  # unknown name -> UsageError listing the known ones
+    distinct_paths(("the input", args.file), ("-o", args.output), ("--rejects", args.rejects))
     if args.json:
         if args.rejects or args.output:
             raise UsageError("--rejects and -o apply to JSONL input, not --json")

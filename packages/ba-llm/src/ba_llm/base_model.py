@@ -126,6 +126,18 @@ def _build(gguf: Path, out: Path, log: Callable[[str], None]) -> dict:
     }
 
 
+def _check_replaceable(dest: Path) -> None:
+    """Refuse a ``dest`` that prepare would destroy: anything but nothing, an empty directory
+    or a directory ba-llm prepared (it holds the completion marker)."""
+    if not dest.exists() and not dest.is_symlink():
+        return
+    if dest.is_dir() and not dest.is_symlink() and ((dest / MARKER).is_file() or not any(dest.iterdir())):
+        return
+    what = "a file" if dest.is_file() else "a symbolic link" if dest.is_symlink() else "a directory with other files"
+    raise UsageError(f"--dest {dest}: is {what}, not a model directory prepared by ba-llm; "
+                     "nothing was changed. Choose a new --dest (or move it away yourself)")
+
+
 def prepare(name: str = "smollm2", dest: str | Path | None = None, *, force: bool = False,
             log: Callable[[str], None] | None = None) -> Path:
     """Prepare the base model ``name`` into ``dest`` (default: the smollm2 spec's directory).
@@ -142,6 +154,7 @@ def prepare(name: str = "smollm2", dest: str | Path | None = None, *, force: boo
     if (dest / MARKER).is_file() and not force:
         print(f"{dest}: up to date")
         return dest
+    _check_replaceable(dest)
     gguf = find_smollm2_gguf()
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f"{dest.name}.tmp-{os.getpid()}"
@@ -165,7 +178,8 @@ def prepare(name: str = "smollm2", dest: str | Path | None = None, *, force: boo
             shutil.rmtree(tmp, ignore_errors=True)
             print(f"{dest}: up to date")
             return dest
-        if dest.exists():  # an unfinished or forced-over directory
+        if dest.exists():  # a forced-over prepared directory, or an empty one
+            _check_replaceable(dest)
             old = dest.parent / f"{dest.name}.old-{os.getpid()}"
             dest.rename(old)
             shutil.rmtree(old, ignore_errors=True)

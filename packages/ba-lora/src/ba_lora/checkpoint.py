@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 from ba_io import DataError
 
 __all__ = ["CHECKPOINTS", "save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints",
+           "damaged_checkpoints",
            "capture_rng", "restore_rng", "optimizer_to_files", "optimizer_from_files"]
 
 CHECKPOINTS = "checkpoints"
@@ -54,6 +55,16 @@ def list_checkpoints(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     found = [(int(m.group(1)), p) for p in root.iterdir() if (m := _STEP.match(p.name)) and (p / "state.json").is_file()]
+    return [p for _, p in sorted(found)]
+
+
+def damaged_checkpoints(root: Path) -> list[Path]:
+    """``step-N`` directories without ``state.json`` (oldest first). A checkpoint is renamed into
+    place only after all its files are written, so these were damaged after the fact."""
+    if not root.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in root.iterdir()
+             if (m := _STEP.match(p.name)) and not (p / "state.json").is_file()]
     return [p for _, p in sorted(found)]
 
 

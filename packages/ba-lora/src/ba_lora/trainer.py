@@ -11,6 +11,7 @@ gradient (DDP averages over processes; each process scales by the process count)
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import shutil
@@ -24,7 +25,7 @@ import torch
 
 from ba_io import UsageError, progress, read_jsonl
 
-from .checkpoint import CHECKPOINTS, latest_checkpoint, load_checkpoint, remove_partial, restore_rng, save_checkpoint
+from .checkpoint import CHECKPOINTS, damaged_checkpoints, latest_checkpoint, load_checkpoint, remove_partial, restore_rng, save_checkpoint
 from .config import TrainConfig
 from .data import Sample, collate, encode_rows, epoch_steps, micro_batches, split_for_rank
 from .modeling import (AnswerLoss, add_lora, check_bnb4, compute_dtype, load_base_model, load_tokenizer,
@@ -136,12 +137,56 @@ class _Dist:
         return self.acc.prepare_model(module, device_placement=False)
 
 
-def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist) -> Path | None:
+class _Finished(Exception):
+    """``--resume`` found this run already finished with the same settings and data."""
+
+    def __init__(self, info: dict[str, Any]):
+        super().__init__("finished")
+        self.info = info
+
+
+def _finished_fingerprint(info: dict[str, Any]) -> dict[str, Any]:
+    """The resume fingerprint (``outputs.fingerprint``) of a finished run's training_info."""
+    params = info.get("parameters") or {}
+    fp = {k: v for k, v in params.items() if k not in RESUME_FREE and k not in ("train", "val", "output")}
+    for name, d in (info.get("datasets") or {}).items():
+        fp[f"{name}_sha256"] = d.get("sha256")
+    fp["prompt_sha256"] = (info.get("prompt") or {}).get("sha256")
+    return fp
+
+
+def _check_resumable(cfg: TrainConfig, out: Path, fp: dict[str, Any]) -> None:
+    """Under ``--resume`` (without ``--overwrite``): a damaged newest checkpoint, or a finished
+    run made with other settings or data, is an error naming it; a finished run made with the
+    same ones raises :class:`_Finished` (nothing is touched)."""
+    ckroot = out / CHECKPOINTS
+    good, damaged = latest_checkpoint(ckroot), damaged_checkpoints(ckroot)
+    if damaged and (good is None or damaged[-1].name > good.name):
+        raise UsageError(f"--resume: the newest checkpoint {damaged[-1]} has no state.json (damaged); "
+                         "remove it to resume from an older one, or pass --overwrite to start over")
+    info_path = out / "training_info.json"
+    if good is not None or not info_path.is_file():
+        return
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--resume: {info_path} is unreadable ({exc}); pass --overwrite to start over") from None
+    saved = _finished_fingerprint(info)
+    for key in sorted(set(saved) | set(fp)):
+        if saved.get(key) != fp.get(key):
+            raise UsageError(f"--resume: {out} holds a finished run made with {key}={saved.get(key)!r}, this run "
+                             f"has {fp.get(key)!r}; pass --overwrite to train again (it replaces that adapter)")
+    raise _Finished(info)
+
+
+def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]) -> Path | None:
     """Check / clean the output directory; return the checkpoint to resume from."""
     ckroot = out / CHECKPOINTS
     earlier = ckroot.is_dir() or (out / "training_info.json").is_file()
     if earlier and not (cfg.resume or cfg.overwrite):  # every process raises: none waits at a barrier
         raise UsageError(f"{out} holds an earlier run; pass --resume to continue it or --overwrite to start over")
+    if cfg.resume and not cfg.overwrite:
+        _check_resumable(cfg, out, fp)
     dist.barrier()
     if dist.main:
         remove_partial(ckroot)
@@ -212,7 +257,12 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
     if cfg.val:
         datasets["val"] = dataset_info(cfg.val, len(val_rows))
     fp = fingerprint(cfg, datasets, prompt, RESUME_FREE)
-    ckpt = _prepare_output(cfg, out, dist)
+    try:
+        ckpt = _prepare_output(cfg, out, dist, fp)
+    except _Finished as done:
+        log(f"{out}: this run is already complete (status {done.info.get('status')}, {done.info.get('steps')} steps); "
+            "nothing to do (--overwrite trains again)")
+        return done.info
 
     tokenizer = load_tokenizer(base_dir)
     pad_id = tokenizer.pad_token_id

@@ -1,0 +1,41 @@
+"""#17.5: an output path that is an input path (or another output) is refused before anything
+is read or written."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from ba_io import UsageError, distinct_paths
+
+from test_cli import ba_io_cli
+
+
+def test_distinct_paths_sees_through_links_and_dots(tmp_path):
+    a = tmp_path / "a.jsonl"
+    a.write_text("{}\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    os.symlink(a, tmp_path / "link.jsonl")
+    os.link(a, tmp_path / "hard.jsonl")
+    distinct_paths(("the input", a), ("-o", tmp_path / "b.jsonl"), ("--rejects", None))
+    for other in (a, tmp_path / "sub" / ".." / "a.jsonl", tmp_path / "link.jsonl", tmp_path / "hard.jsonl"):
+        with pytest.raises(UsageError, match=r"^the input and -o are the same file .*give -o a path of its own$"):
+            distinct_paths(("the input", a), ("-o", other))
+    with pytest.raises(UsageError, match="^-o and --rejects are the same file"):
+        distinct_paths(("the input", a), ("-o", tmp_path / "new.jsonl"), ("--rejects", tmp_path / "new.jsonl"))
+
+
+@pytest.mark.parametrize("args", [
+    ["--rejects", "in.jsonl"],
+    ["-o", "in.jsonl"],
+    ["--rejects", "out.jsonl", "-o", "out.jsonl"],
+])
+def test_validate_never_writes_over_its_input_or_its_other_output(data_dir, tmp_path, args):
+    shutil.copy(data_dir / "mixed.jsonl", tmp_path / "in.jsonl")
+    before = (tmp_path / "in.jsonl").read_bytes()
+    r = ba_io_cli("validate", "in.jsonl", "--schema", "requirement-document", *args, cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.startswith("Error: ") and "are the same file" in r.stderr and r.stderr.count("\n") == 1
+    assert (tmp_path / "in.jsonl").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
