@@ -128,3 +128,14 @@ def test_some_concepts_are_in_spanish_with_spanish_facts(concepts210):
         for phrase in f["features"] + f["constraints"]:
             assert _stated(phrase, r["concept"], r["style"]), (r["id"], phrase)
     assert any("€" in r["concept"] or "euros" in r["concept"] for r in es)
+
+
+def test_a_domain_that_runs_out_of_facts_gives_way_to_the_others():
+    """#17.13: `concepts --n 1000` failed (the first exhausted domain ended the run, at 646)."""
+    import pytest
+
+    rows = generate_concepts(1000)
+    assert len(rows) == 1000 and len({r["concept"] for r in rows}) == 1000
+    with pytest.raises(ValueError, match=r"^the vocabularies make at most \d+ unique concepts with seed 42; "
+                                         r"ask for fewer than 100000$"):
+        generate_concepts(100_000)

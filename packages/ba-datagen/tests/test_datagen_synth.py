@@ -136,3 +136,18 @@ def test_same_file_twice_is_a_usage_error(tmp_path):
     write_jsonl(src, generate_concepts(1), "concept")
     with pytest.raises(UsageError, match="are the same file"):
         synth(src, src, TemplateTeacher(), show_progress=False)
+
+
+def test_a_second_run_on_the_same_output_is_refused_and_loses_nothing(tmp_path):
+    """#17.1: two concurrent synth runs on one --out both printed success and left 18-57 of 3,000 rows."""
+    from ba_io import output_lock
+
+    src = tmp_path / "c.jsonl"
+    write_jsonl(src, generate_concepts(6), "concept")
+    out = tmp_path / "o.jsonl"
+    with output_lock(out):  # the first run, still writing
+        with pytest.raises(UsageError, match="another run is writing it"):
+            synth(src, out, TemplateTeacher(), show_progress=False)
+        assert not out.exists() and not partial_path(out).exists()
+    result = synth(src, out, TemplateTeacher(), show_progress=False)
+    assert result.written + result.rejected == 6 and len(out.read_text().splitlines()) == result.written

@@ -96,3 +96,26 @@ def test_renumber_gives_unique_sequential_ids(ids):
     assert changed == sum(1 for old, x in zip(ids, new) if old != x["id"])
     again, changed_again = renumber(new, "NFR")
     assert again == new and changed_again == 0
+
+
+def test_an_unwritable_rejects_file_leaves_no_output(dst_data):
+    """#17.12: fix with an unwritable --rejects wrote the output and recorded the rejected row nowhere."""
+    from pathlib import Path
+
+    Path("plain").write_text("")
+    with pytest.raises(OSError):
+        fix_file("legacy_v1.jsonl", "fixed.jsonl", "plain/rejects.jsonl", fix_ids=True)
+    assert not Path("fixed.jsonl").exists() and not list(Path(".").glob("*.tmp"))
+
+
+def test_split_writes_both_files_or_neither(dst_data):
+    from pathlib import Path
+
+    from ba_dataset_tools import split_file
+
+    Path("in.jsonl").write_text("".join(json.dumps({"id": f"r{i}", "concept": f"Concept {i} about a product"}) + "\n"
+                                        for i in range(6)))
+    Path("plain").write_text("")
+    with pytest.raises(OSError):
+        split_file("in.jsonl", "train.jsonl", "plain/val.jsonl", val_ratio=0.5, seed=1)
+    assert not Path("train.jsonl").exists()

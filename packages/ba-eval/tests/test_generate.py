@@ -123,3 +123,25 @@ def test_end_to_end_generate_then_compare(tiny_model, tmp_path):
     assert rep["comparisons"][0]["adopt"] is False  # a random model is no better than itself
     assert (tmp_path / "rep" / "comparison.png").read_bytes()[:4] == b"\x89PNG"
     assert r.stdout.splitlines()[0].split()[:5] == ["model", "n", "total", "95%", "CI"]
+
+
+def test_a_concurrent_run_or_an_output_that_is_the_input_is_refused_before_any_model_work(tiny_model, tmp_path,
+                                                                                         monkeypatch):
+    """#17.1 / #17.5: one run per --out, and --out never the --in file."""
+    import ba_llm
+    from ba_io import UsageError, output_lock
+
+    def no_model(*a, **k):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(ba_llm, "load_backend", no_model)
+    src = tmp_path / "c.jsonl"
+    src.write_bytes(CONCEPTS.read_bytes())
+    with pytest.raises(UsageError, match=r"^--in and --out are the same file"):
+        run_generate(f"hf:{tiny_model}", src, src, **FAST)
+    assert src.read_bytes() == CONCEPTS.read_bytes()
+    out = tmp_path / "p.jsonl"
+    with output_lock(out):
+        with pytest.raises(UsageError, match="another run is writing it"):
+            run_generate(f"hf:{tiny_model}", src, out, **FAST)
+    assert not out.exists()

@@ -65,3 +65,11 @@ def test_schemas_help_version(tmp_path):
     assert (r.returncode, r.stdout) == (0, "ba-io 0.1.0\n")
     r = ba_io_cli("validate", "x.jsonl", cwd=tmp_path)  # --schema missing: argparse usage error
     assert r.returncode == 2 and "--schema" in r.stderr
+
+
+def test_argument_errors_are_one_error_line(data_dir):
+    """#17.13: argparse errors printed the whole usage block."""
+    r = ba_io_cli("validate", cwd=data_dir)
+    assert r.returncode == 2
+    assert r.stderr == ("Error: ba-io validate: the following arguments are required: FILE, --schema "
+                        "(see ba-io validate --help)\n")

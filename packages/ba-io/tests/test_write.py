@@ -1,5 +1,7 @@
 import hashlib
 import json
+import os
+from pathlib import Path
 import pickle
 
 import pytest
@@ -62,7 +64,7 @@ def test_atomic_write_exception_midway(tmp_path):
     with pytest.raises(RuntimeError):
         with atomic_write(out) as f:
             f.write("new partial")
-            assert (tmp_path / "out.txt.tmp").exists()
+            assert len(list(tmp_path.glob("out.txt.*.tmp"))) == 1
             raise RuntimeError("boom")
     assert out.read_text() == "old"
     assert _no_tmp(tmp_path)
@@ -143,3 +145,87 @@ def test_jsonl_roundtrip_property(tmp_path_factory, rows):
     write_jsonl(out, rows)
     # empty dicts are real rows ("{}"), never blank lines
     assert read_jsonl(out) == rows
+
+
+def test_concurrent_atomic_writes_leave_one_whole_file(tmp_path):
+    """Two writers of one path each have their own tmp file: the result is one of them, whole."""
+    out = tmp_path / "out.txt"
+    with atomic_write(out) as a:
+        a.write("first " * 1000)
+        with atomic_write(out) as b:
+            b.write("second " * 10)
+            assert len(list(tmp_path.glob("out.txt.*.tmp"))) == 2
+        assert out.read_text() == "second " * 10
+    assert out.read_text() == "first " * 1000
+    assert _no_tmp(tmp_path)
+
+
+def test_atomic_write_keeps_the_usual_permissions_and_names_the_target_when_it_cannot(tmp_path):
+    out = tmp_path / "out.txt"
+    with atomic_write(out) as f:
+        f.write("x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_an_unwritable_folder_is_reported_with_the_target_not_the_tmp_name(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    def refuse(*a, **k):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "x.json.abc.tmp"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(OSError) as exc:
+        with atomic_write(tmp_path / "x.json"):
+            pass
+    assert str(exc.value) == f"[Errno 13] cannot write {tmp_path / 'x.json'}: Permission denied"
+    assert ".tmp" not in str(exc.value)
+
+
+def test_an_output_group_commits_every_file_or_none(tmp_path, monkeypatch):
+    """#17.12: one command's outputs appear together or not at all."""
+    import ba_io.jsonio as jio
+    from ba_io import output_group
+
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("old a")
+    (tmp_path / "plain-file").write_text("")
+    with pytest.raises(OSError):
+        with output_group():
+            with atomic_write(a) as f:
+                f.write("new a")
+            assert a.read_text() == "old a"  # nothing is renamed before the group ends
+            with atomic_write(tmp_path / "plain-file" / "rejects.jsonl") as f:  # cannot be created
+                f.write("never")
+    assert a.read_text() == "old a" and _no_tmp(tmp_path)
+
+    order = []
+    real = os.replace
+    monkeypatch.setattr(jio.os, "replace", lambda s, d: (order.append(Path(d).name), real(s, d))[1])
+    with output_group():
+        with atomic_write(a) as f:
+            f.write("new a")
+        with output_group():  # nested: joins the outer group
+            with atomic_write(b) as f:
+                f.write("new b")
+        assert not b.exists()
+    assert (a.read_text(), b.read_text()) == ("new a", "new b")
+    assert order == ["b.jsonl", "a.jsonl"]  # the first (primary) output is committed last
+    assert _no_tmp(tmp_path)
+
+
+def test_ba_no_progress_also_silences_library_bars():
+    """#17.13: BA_NO_PROGRESS=1 left transformers' tqdm bars ("Loading weights") on."""
+    import subprocess
+    import sys
+
+    code = "import ba_io, tqdm; [x for x in tqdm.tqdm(range(3), desc='library bar')]"
+    env = {**os.environ, "BA_NO_PROGRESS": "1"}
+    env.pop("TQDM_DISABLE", None)
+    quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    env.pop("BA_NO_PROGRESS")
+    loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert quiet.returncode == loud.returncode == 0
+    assert "library bar" in loud.stderr and quiet.stderr == ""

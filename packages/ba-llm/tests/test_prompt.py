@@ -155,3 +155,15 @@ def test_an_adapter_is_asked_with_the_prompt_it_was_trained_with(tmp_path):
     assert prompt_for_model(f"hf:{tmp_path}/base+lora:{adapter}", other).name == "other"
     assert prompt_for_model("smollm2") == default_prompt()
     assert prompt_for_model(f"hf:{tmp_path}/base+lora:{tmp_path / 'none'}") == default_prompt()
+
+
+@pytest.mark.parametrize("template", ["Concept: {concept:{concept}}", "Concept: {concept}{concept!r}",
+                                      "Concept: {concept} {concept:>80}", "Concept: {concept} {0}",
+                                      "Concept: {concept} {}", "Concept: {concept} {concept}",
+                                      "Concept: {concept} {concept[0]}"])
+def test_user_templates_that_would_fail_or_mangle_later_are_refused_at_load(template):
+    """#17.13: `{concept:{concept}}` and `{0}` passed prompt validation and failed later."""
+    from ba_llm.prompt import prompt_from_dict
+
+    with pytest.raises(DataError, match="user_template must contain the field {concept} exactly once"):
+        prompt_from_dict({"name": "x", "system": "s", "user_template": template, "demos": []})

@@ -91,6 +91,23 @@ def test_export_writes_modelfile(tiny_adapter, tmp_path, data_dir):
     assert (out / "adapter.gguf").stat().st_size > 0
 
 
+@pytest.mark.parametrize("flag, value, message", [
+    ("--from", 'llama3\nSYSTEM """pwned"""', "--from 'llama3\\nSYSTEM \"\"\"pwned\"\"\"': give one Ollama model name"),
+    ("--from", 'smollm2" x', "without quotes or control characters"),
+    ("--name", "tiny\necho pwned", "--name 'tiny\\necho pwned': use letters, digits and . _ : / - only"),
+    ("--name", "a b", "use letters, digits"),
+])
+def test_export_refuses_values_that_would_add_lines_to_the_modelfile_or_the_hint(tiny_adapter, tmp_path, flag,
+                                                                                 value, message):
+    """#17.7: --from with a newline wrote extra Modelfile instructions; --name printed a second shell line."""
+    args = {"--from": "smollm2:135m", "--name": "tiny-ba", flag: value}
+    out = tmp_path / "ollama"
+    res = run_cli("export", "--adapter", str(tiny_adapter), "--output", str(out), *[x for kv in args.items() for x in kv])
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and res.stderr.startswith("Error: ") and message in res.stderr
+    assert not out.exists()
+
+
 def _greedy(llm, ids, n):
     out = []
     for t in llm.generate(ids, temp=0.0, top_k=1, reset=True):

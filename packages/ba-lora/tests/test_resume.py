@@ -2,6 +2,7 @@
 uninterrupted run."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -128,3 +129,82 @@ def test_resume_from_a_damaged_newest_checkpoint_is_an_error(tiny_model_dir, tmp
         f"Error: --resume: the newest checkpoint {newest} has no state.json (damaged); "
         "remove it to resume from an older one, or pass --overwrite to start over")
     assert newest.is_dir()
+
+
+def test_a_second_run_on_the_same_output_is_refused_at_once(tiny_model_dir, tmp_path, data_dir):
+    from ba_io import output_lock
+
+    out = tmp_path / "run"
+    with output_lock(out):  # a first run, still training
+        res = run_cli(*train_args(tiny_model_dir, out, data_dir, "--max-steps", "1"))
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1].startswith(f"Error: {out}: another run is writing it")
+    assert not out.exists()
+
+
+def _checkpointed_run(tiny_model_dir, tmp_path, data_dir):
+    out = tmp_path / "run"
+    args = ("--max-steps", "1", "--grad-accum", "2", "--keep-checkpoints")
+    assert run_cli(*train_args(tiny_model_dir, out, data_dir, *args)).returncode == 0
+    (out / "training_info.json").unlink()  # as if killed after the checkpoint
+    return out, args, latest_checkpoint(out / "checkpoints")
+
+
+def test_a_bit_flipped_checkpoint_is_refused_on_resume(tiny_model_dir, tmp_path, data_dir):
+    """#17.6: checkpoints carry the sha256 of their tensors; a changed file is not resumed."""
+    out, args, ck = _checkpointed_run(tiny_model_dir, tmp_path, data_dir)
+    f = ck / "adapter_model.safetensors"
+    data = bytearray(f.read_bytes())
+    data[-3] ^= 0x10
+    f.write_bytes(bytes(data))
+    res = run_cli(*train_args(tiny_model_dir, out, data_dir, *args, "--resume"))
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines()[-1] == (
+        f"Error: {f}: checksum mismatch: the file changed after the checkpoint was written; delete this "
+        "checkpoint to resume from an older one, or train again with --overwrite")
+
+
+def test_a_truncated_checkpoint_names_its_path_and_the_remedy(tiny_model_dir, tmp_path, data_dir):
+    """#17.11: SafetensorError '... incomplete metadata' named no path and no remedy."""
+    out, args, ck = _checkpointed_run(tiny_model_dir, tmp_path, data_dir)
+    state = json.loads((ck / "state.json").read_text())
+    state.pop("sha256")  # a checkpoint of an older version, without checksums
+    (ck / "state.json").write_text(json.dumps(state))
+    f = ck / "optimizer.safetensors"
+    f.write_bytes(f.read_bytes()[:40])
+    res = run_cli(*train_args(tiny_model_dir, out, data_dir, *args, "--resume"))
+    assert res.returncode == 1
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"Error: {ck}: unreadable checkpoint (")
+    assert last.endswith("delete it to resume from an older one, or train again with --overwrite")
+
+
+@pytest.mark.parametrize("flag, value", [("--lr", "inf"), ("--lora-alpha", "inf"), ("--weight-decay", "nan"),
+                                         ("--max-grad-norm", "nan"), ("--warmup-ratio", "nan")])
+def test_non_finite_settings_are_refused(tiny_model_dir, tmp_path, data_dir, flag, value):
+    res = run_cli(*train_args(tiny_model_dir, tmp_path / "run", data_dir, flag, value))
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1] == f"Error: {flag} must be a finite number (got {float(value)})"
+    assert not (tmp_path / "run").exists()
+
+
+def test_more_threads_than_cpus_is_refused(tiny_model_dir, tmp_path, data_dir):
+    """#17.10: --threads 100000 segfaulted."""
+    res = run_cli(*train_args(tiny_model_dir, tmp_path / "run", data_dir, "--threads", "100000"))
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1].startswith(f"Error: --threads 100000: this machine has {os.cpu_count()} CPUs")
+
+
+def test_a_diverging_run_stops_with_an_error_and_writes_no_nan_adapter(tiny_model_dir, tmp_path, data_dir):
+    """#17.6: a run whose loss became nan wrote an all-NaN adapter_model.safetensors."""
+    out = tmp_path / "run"
+    res = run_cli(*train_args(tiny_model_dir, out, data_dir, "--lr", "1e30", "--max-grad-norm", "0",
+                              "--grad-accum", "1", "--max-steps", "6", "--save-steps", "1"))
+    assert res.returncode == 2, res.stderr
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: training diverged: the loss is nan at step ") or \
+        last.startswith("Error: training diverged: the loss is inf at step "), last
+    assert not (out / "adapter_model.safetensors").exists() and not (out / "training_info.json").exists()
+    for ck in (out / "checkpoints").glob("step-*"):
+        for t in load_file(str(ck / "adapter_model.safetensors")).values():
+            assert torch.isfinite(t).all()

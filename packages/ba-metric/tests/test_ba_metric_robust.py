@@ -30,8 +30,17 @@ def _big_document(chars: int) -> str:
     return "title: Big garden\nfunctional_requirements:\n" + "".join(items)
 
 
+def _chained_merges(n: int) -> str:
+    """#17.4: each mapping merges the previous one; SafeConstructor's expansion is quadratic."""
+    lines = ["m0: &m0 {k0: v}"]
+    for i in range(1, n + 1):
+        lines.append(f"m{i}: &m{i} {{<<: *m{i - 1}, k{i}: v}}")
+    return "\n".join(lines) + "\ntitle: x\n"
+
+
 rng = random.Random(1234)
 HOSTILE = {
+    "7,000 chained merge keys": _chained_merges(7000),
     "billion laughs": _laughs(),
     "billion laughs in a category": "functional_requirements: &a [[*a, *a]]",
     "recursive alias": "title: &a [*a]",
@@ -62,6 +71,15 @@ def test_hostile_input_scores_fast_without_raising(name):
     assert 0.0 <= result.total <= 1.0
     assert not (result.error or "").startswith("internal error")
     assert elapsed < 1.0, f"{name}: {elapsed:.2f}s"
+
+
+def test_merge_keys_are_rejected_not_expanded():
+    from ba_metric.loader import ParseError
+
+    for text in (_chained_merges(7000), "title: T\nnfr: {<<: {x: 1}}\n"):
+        with pytest.raises(ParseError, match=r"^YAML merge keys \(<<\) are not allowed$"):
+            load_yaml(text)
+    assert score("nfr: {<<: {x: 1}}\n").error == "YAML merge keys (<<) are not allowed"
 
 
 def test_alias_bomb_is_rejected_not_expanded():

@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from ba_io import UsageError, positive_int, run_cli, write_jsonl
+from ba_io import ArgumentParser, UsageError, positive_int, run_cli, write_jsonl
 
 from . import __version__
 
@@ -20,7 +20,7 @@ _EPILOG = """examples:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="ba-datagen", description="Bootstrap a requirements dataset: concepts from templates, "
         "then one requirements document per concept from a teacher.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

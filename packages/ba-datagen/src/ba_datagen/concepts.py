@@ -305,13 +305,24 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     order: list[str] = []
     spanish = domains_es()
+    exhausted: set[tuple[str, str]] = set()  # (language, domain) whose facts ran out
     while len(rows) < n:
         language = "es" if rng.random() < SPANISH_SHARE else "en"
+        open_es = sorted(d for d in spanish if ("es", d) not in exhausted)
+        open_en = [d for d in names if ("en", d) not in exhausted]
+        if not open_es and not open_en:
+            raise ValueError(f"the vocabularies make at most {len(rows)} unique concepts with seed {seed}; "
+                             f"ask for fewer than {n}")
+        if language == "es" and not open_es:
+            language = "en"
+        elif language == "en" and not open_en:
+            language = "es"
         if language == "es":
-            name = rng.choice(sorted(spanish))
+            name = rng.choice(open_es)
         else:
+            order = [d for d in order if ("en", d) not in exhausted]
             if not order:
-                order = rng.sample(names, len(names))
+                order = rng.sample(open_en, len(open_en))
             name = order.pop()
         for _attempt in range(200):
             if language == "es":
@@ -330,8 +341,9 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
             if text in seen_text:
                 continue
             break
-        else:  # pragma: no cover - needs thousands of concepts per domain
-            raise ValueError(f"cannot make {n} unique concepts from the vocabularies")
+        else:  # this domain's facts are used up: draw from the others
+            exhausted.add((language, name))
+            continue
         seen_facts.add(key)
         seen_text.add(text)
         rows.append({

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ba_io import DataError, UsageError, append_jsonl, distinct_paths, iter_jsonl, progress, validate
+from ba_io import DataError, UsageError, append_jsonl, distinct_paths, iter_jsonl, output_lock, progress, validate
 
 from .teachers import Draft, Teacher
 
@@ -147,6 +147,12 @@ def synth(in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], tea
     rejects_path = Path(rejects) if rejects is not None else out_path.with_name(
         out_path.name.removesuffix(".jsonl") + ".rejects.jsonl")
     distinct_paths(("--in", in_path), ("--out", out_path), ("--rejects", rejects_path))
+    with output_lock(out_path):  # a second run on OUT fails at once instead of sharing OUT.partial
+        return _synth_locked(in_path, out_path, rejects_path, teacher, restart, show_progress)
+
+
+def _synth_locked(in_path: Path, out_path: Path, rejects_path: Path, teacher: Teacher, restart: bool,
+                  show_progress: bool) -> SynthResult:
     concepts = _read_concepts(in_path)
     texts = {row["id"]: row["concept"] for _, row in concepts}
     partial = partial_path(out_path)

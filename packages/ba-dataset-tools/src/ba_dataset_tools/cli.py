@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ba_io import UsageError, distinct_paths, run_cli, write_json
+from ba_io import ArgumentParser, UsageError, distinct_paths, run_cli, write_json
 
 from . import __version__
 
@@ -37,7 +37,7 @@ def _sub(sub, name: str, help_: str, description: str, example: str) -> argparse
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="ba-dataset-tools", description="Check, repair and slice requirements datasets (JSONL rows "
         "in v1 form, categories as JSON lists, or v2 form, categories as YAML strings).",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

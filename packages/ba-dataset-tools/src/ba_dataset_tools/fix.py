@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ba_io import UsageError, atomic_write, distinct_paths
+from ba_io import UsageError, atomic_write, distinct_paths, output_group
 from ba_metric import render_category
 
 from .ids import renumber
@@ -159,9 +159,10 @@ def fix_file(path: str | os.PathLike[str], out: str | os.PathLike[str], rejects:
                         totals[key] += value
         if reason is not None:
             bad.append(json.dumps({"line": line.number, "reason": reason, "raw": line.raw}, ensure_ascii=False))
-    for target, lines in ((out, good), (rejects, bad)):
-        with atomic_write(target) as f:
-            f.writelines(text + "\n" for text in lines)
+    with output_group():  # both files or neither (an unwritable --rejects leaves no output)
+        for target, lines in ((out, good), (rejects, bad)):
+            with atomic_write(target) as f:
+                f.writelines(text + "\n" for text in lines)
     return FixResult(rows=totals["rows"], written=len(good), rejected=len(bad), fixed=totals["fixed"],
                      ids_changed=totals["ids_changed"], converted=totals["converted"],
                      ids_added=totals["ids_added"])

@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from ba_io import DataError, UsageError, atomic_write, distinct_paths
+from ba_io import DataError, UsageError, atomic_write, distinct_paths, output_group
 
 from .rows import iter_lines, normalise_concept
 
@@ -94,8 +94,9 @@ def filter_file(path: str | os.PathLike[str], out: str | os.PathLike[str], rejec
                 kept.append(line.raw)
         if reason is not None:
             bad.append(json.dumps({"line": line.number, "reason": reason, "raw": line.raw}, ensure_ascii=False))
-    _write_lines(out, kept)
-    _write_lines(rejects, bad)
+    with output_group():  # both files or neither
+        _write_lines(out, kept)
+        _write_lines(rejects, bad)
     return FilterResult(rows=rows, kept=len(kept), rejected=len(bad), below=below)
 
 
@@ -151,7 +152,8 @@ def split_file(path: str | os.PathLike[str], train_out: str | os.PathLike[str], 
             val_rows += groups[key]
     train = [raw for key, raw in lines if key not in val_keys]
     val = [raw for key, raw in lines if key in val_keys]
-    _write_lines(train_out, train)
-    _write_lines(val_out, val)
+    with output_group():  # both splits or neither
+        _write_lines(train_out, train)
+        _write_lines(val_out, val)
     return SplitResult(train=len(train), val=len(val), train_concepts=len(groups) - len(val_keys),
                        val_concepts=len(val_keys))

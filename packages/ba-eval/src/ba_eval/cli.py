@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from ba_io import UsageError, positive_int, read_json, run_cli, write_json, write_jsonl
+from ba_io import ArgumentParser, UsageError, output_group, positive_int, read_json, run_cli, write_json, write_jsonl
 
 from ba_llm.backends import BATCH_SIZE
 
@@ -28,7 +28,7 @@ _EPILOG = """examples:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="ba-eval", description="Evaluate requirements-writing models: predictions, benchmark, comparison.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"ba-eval {__version__}")
@@ -168,12 +168,13 @@ def _compare(a: argparse.Namespace) -> int:
     runs = [parse_run_arg(v) for v in a.run]
     result = compare_runs(runs, seed=a.seed, n_bootstrap=a.bootstrap)
     out = Path(a.out_dir)
-    write_json(out / "comparison.json", result.report, schema="comparison-report")
-    for name, rows in result.scored.items():
-        write_jsonl(out / "scored" / f"{name}.scored.jsonl", rows, schema="scored-prediction")
-    comparison_png(result.report, out / "comparison.png")
-    _write_text(out / "comparison.md", comparison_markdown(result.report))
-    write_comparison_html(result.report, result.scored, out / "comparison.html", png_path=out / "comparison.png")
+    with output_group():  # every report file or none; comparison.json (make's target) appears last
+        write_json(out / "comparison.json", result.report, schema="comparison-report")
+        for name, rows in result.scored.items():
+            write_jsonl(out / "scored" / f"{name}.scored.jsonl", rows, schema="scored-prediction")
+        png = comparison_png(result.report, out / "comparison.png")
+        _write_text(out / "comparison.md", comparison_markdown(result.report))
+        write_comparison_html(result.report, result.scored, out / "comparison.html", png_path=png)
     print(f"wrote comparison.json, comparison.md, comparison.png, comparison.html to {out} "
           f"({result.report['n_examples']} examples, {result.report['dropped']['n']} dropped)", file=sys.stderr)
     for c in result.report["comparisons"]:

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ba_io import UsageError, append_jsonl, progress, read_jsonl, write_json
+from ba_io import UsageError, append_jsonl, distinct_paths, output_lock, progress, read_jsonl, write_json
 from ba_llm.backends import BATCH_SIZE
 
-from .datasets import load_concepts
+from .datasets import CURATED, load_concepts
 
 __all__ = ["DecodingPlan", "GenerateSummary", "plan_decoding", "run_generate", "read_existing", "write_timings"]
 
@@ -175,6 +175,19 @@ def run_generate(model: str, in_path: str | os.PathLike[str], out_path: str | os
     ba_llm.parse_spec(model)  # a malformed spec fails before any file is touched
     prompt = ba_llm.prompt_for_model(model, prompt_path)
     out = Path(out_path)
+    if os.fspath(in_path) != CURATED:
+        distinct_paths(("--in", in_path), ("--out", out))
+    with output_lock(out):  # a second run on OUT fails at once instead of appending to it too
+        return _generate_locked(model, concepts, prompt, plan, out, temperature=temperature, top_p=top_p,
+                                seed=seed, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                                overwrite=overwrite, show_progress=show_progress, backend_options=backend_options)
+
+
+def _generate_locked(model: str, concepts: list[dict[str, Any]], prompt: Any, plan: Any, out: Path, *,
+                     temperature: float, top_p: float, seed: int, max_new_tokens: int, batch_size: int,
+                     overwrite: bool, show_progress: bool, backend_options: dict[str, Any] | None) -> GenerateSummary:
+    import ba_llm
+
     if overwrite and out.exists():
         out.unlink()
     existing = read_existing(out)

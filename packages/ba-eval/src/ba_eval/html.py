@@ -288,10 +288,14 @@ def _defects_section(report: dict) -> str:
     return out + f'<details><summary>Defect kinds</summary><table>{legend}</table></details>'
 
 
-def _plot(png_path: str | os.PathLike | None) -> str:
-    if png_path is None or not Path(png_path).is_file():
+def _plot(png: bytes | str | os.PathLike | None) -> str:
+    if isinstance(png, (bytes, bytearray)):
+        raw = bytes(png)
+    elif png is None or not Path(png).is_file():
         return ""
-    data = base64.b64encode(Path(png_path).read_bytes()).decode("ascii")
+    else:
+        raw = Path(png).read_bytes()
+    data = base64.b64encode(raw).decode("ascii")
     return f'<h2>Figure</h2><img class="plot" alt="comparison figure" src="data:image/png;base64,{data}">'
 
 
@@ -320,14 +324,15 @@ def _example(k: int, ex_id: str, names: list[str], shown: dict) -> str:
             f'<div class="docs" style="grid-template-columns:{cols}">{docs}</div></section>')
 
 
-def comparison_html(report: dict, scored: dict[str, list[dict]], png_path: str | os.PathLike | None = None) -> str:
+def comparison_html(report: dict, scored: dict[str, list[dict]],
+                    png_path: bytes | str | os.PathLike | None = None) -> str:
     """The comparison report as one self-contained HTML page.
 
     Args:
         report: ``compare_runs(...).report``.
         scored: ``compare_runs(...).scored`` (model name -> scored rows); each example shows
             every model's lowest run.
-        png_path: ``comparison.png`` to embed as a data URI; skipped when None or missing.
+        png_path: the PNG to embed as a data URI (its bytes, or a file); skipped when None or missing.
 
     Returns:
         The HTML text (no external resource: inline CSS and script, data-URI image).
@@ -348,14 +353,14 @@ def comparison_html(report: dict, scored: dict[str, list[dict]], png_path: str |
 
 
 def write_comparison_html(report: dict, scored: dict[str, list[dict]], path: str | os.PathLike,
-                          png_path: str | os.PathLike | None = None) -> None:
+                          png_path: bytes | str | os.PathLike | None = None) -> None:
     """Write :func:`comparison_html` to ``path`` atomically (UTF-8).
 
     Args:
         report: ``compare_runs(...).report``.
         scored: ``compare_runs(...).scored``.
         path: where to write ``comparison.html``.
-        png_path: ``comparison.png`` to embed, if any.
+        png_path: ``comparison.png`` (bytes or a file) to embed, if any.
     """
     from ba_io import atomic_write
 

@@ -1,13 +1,15 @@
 """The comparison figure: per-example score distributions and component pass rates."""
 from __future__ import annotations
 
+import io
 import os
 
 __all__ = ["comparison_png"]
 
 
-def comparison_png(report: dict, path: str | os.PathLike[str]) -> None:
-    """Write ``comparison.png`` (atomically) from a comparison report.
+def comparison_png(report: dict, path: str | os.PathLike[str]) -> bytes:
+    """Write ``comparison.png`` (atomically) from a comparison report; return its bytes (the
+    HTML report embeds them, also before an ``output_group`` has committed the file).
 
     Left: per model, a box plot of per-example mean scores with the points jittered on
     top. Right: grouped bars of component pass rates, one bar per model.
@@ -46,7 +48,11 @@ def comparison_png(report: dict, path: str | os.PathLike[str]) -> None:
         ax2.set_title("Component pass rates")
         ax2.legend(fontsize="small", loc="upper center", ncol=len(names), frameon=False)
         fig.tight_layout()
-        with atomic_write(path, "wb") as f:
-            fig.savefig(f, format="png", dpi=110)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
     finally:
         plt.close(fig)
+    data = buf.getvalue()
+    with atomic_write(path, "wb") as f:
+        f.write(data)
+    return data

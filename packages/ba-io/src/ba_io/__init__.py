@@ -1,6 +1,6 @@
 """ba-io: schemas, validated JSON/JSONL I/O, atomic writes and the shared CLI error mapping."""
 
-from .cli_types import non_negative_int, positive_int
+from .cli_types import ArgumentParser, non_negative_int, positive_int
 from .errors import BaError, DataError, UsageError
 from .hashing import sha256_file, sha256_text
 from .jsonio import (
@@ -9,11 +9,13 @@ from .jsonio import (
     atomic_write,
     iter_jsonl,
     iter_jsonl_lines,
+    output_group,
     read_json,
     read_jsonl,
     write_json,
     write_jsonl,
 )
+from .locking import output_lock
 from .paths import distinct_paths
 from .progress import progress
 from .runcli import run_cli
@@ -22,6 +24,7 @@ from .schemas import ValidationIssue, load_schema, schema_names, validate
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentParser",
     "BaError",
     "DataError",
     "JsonlLine",
@@ -35,6 +38,8 @@ __all__ = [
     "load_schema",
     "positive_int",
     "non_negative_int",
+    "output_group",
+    "output_lock",
     "progress",
     "read_json",
     "read_jsonl",

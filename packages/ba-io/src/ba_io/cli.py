@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from . import __version__
+from .cli_types import ArgumentParser
 from .errors import UsageError
-from .jsonio import read_json, read_jsonl, write_jsonl
+from .jsonio import output_group, read_json, read_jsonl, write_jsonl
 from .paths import distinct_paths
 from .runcli import run_cli
 from .schemas import _get, schema_names
@@ -24,9 +25,9 @@ exit codes: 0 ok, 1 bad data (one line `Error: file:line: what`), 2 bad usage.
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the traceback on errors")
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="ba-io", parents=[common],
         description="Validate JSON/JSONL artifacts against the ba-finetune schemas.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,9 +70,10 @@ def _main(argv: list[str]) -> int:
             write_jsonl(args.output, rows, args.schema)
         print(f"OK: {len(rows)} rows valid")
         return 0
-    rows = read_jsonl(args.file, args.schema, rejects=args.rejects)
-    if args.output:
-        write_jsonl(args.output, rows, args.schema)
+    with output_group():  # rejects and output together, or neither
+        rows = read_jsonl(args.file, args.schema, rejects=args.rejects)
+        if args.output:
+            write_jsonl(args.output, rows, args.schema)
     with open(args.rejects, encoding="utf-8") as f:
         n_bad = sum(1 for _ in f)
     out = f" -> {args.output}" if args.output else ""

@@ -1,11 +1,20 @@
-"""Small ``argparse`` ``type=`` converters shared by the ba-* command lines."""
+"""The argparse pieces shared by the ba-* command lines: ``ArgumentParser`` (one-line
+errors) and small ``type=`` converters."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Callable
 
-__all__ = ["positive_int", "non_negative_int"]
+__all__ = ["ArgumentParser", "positive_int", "non_negative_int"]
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the project's error form: one ``Error: ...`` line naming ``--help``
+    (exit 2) instead of the whole usage block. Sub-command parsers inherit it."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"Error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _int_at_least(minimum: int) -> Callable[[str], int]:

@@ -14,8 +14,10 @@ Writes are atomic: ``path.tmp`` in the same folder, fsync, ``os.replace``.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
@@ -35,6 +37,18 @@ def _reject_constant(name: str) -> Any:
 
 def _loads(text: str) -> Any:
     return json.loads(text, parse_constant=_reject_constant)
+
+
+def _encodable(obj: Any) -> bool:
+    """False when a string in ``obj`` holds a lone surrogate (``"\\ud800"`` decodes to one):
+    no UTF-8 writer could store it, so such a row is rejected when it is read."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    except (RecursionError, ValueError):
+        return True  # judged elsewhere
+    return True
 
 
 def _type_name(obj: Any) -> str:
@@ -92,7 +106,16 @@ def _iter_lines(path: Path, schema: str | None) -> Iterator[tuple[int, str, dict
                 col = f" (column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
                 yield line_no, raw, None, f"invalid JSON: {msg}{col}"
                 continue
-            reason = _row_problem(row, schema)
+            except RecursionError:
+                yield line_no, raw, None, "invalid JSON: nested too deeply"
+                continue
+            if "\\u" in raw and not _encodable(row):
+                yield line_no, raw, None, "invalid JSON: a \\u escape of a lone surrogate (not a Unicode character)"
+                continue
+            try:
+                reason = _row_problem(row, schema)
+            except RecursionError:
+                reason = "nested too deeply"
             yield line_no, raw, (row if reason is None else None), reason
 
 
@@ -187,41 +210,97 @@ def read_json(path: PathLike, schema: str | None = None, *, hint: str | None = N
         raise DataError(path, e.lineno, f"invalid JSON: {e.msg} (column {e.colno})") from None
     except ValueError as e:
         raise DataError(path, None, f"invalid JSON: {e}") from None
+    except RecursionError:
+        raise DataError(path, None, "invalid JSON: nested too deeply") from None
+    if "\\u" in text and not _encodable(obj):
+        raise DataError(path, None, "invalid JSON: a \\u escape of a lone surrogate (not a Unicode character)")
     if schema is not None:
-        issue = first_issue(obj, schema)
+        try:
+            issue = first_issue(obj, schema)
+        except RecursionError:
+            raise DataError(path, None, "nested too deeply") from None
         if issue is not None:
             raise DataError(path, None, str(issue))
     return obj
 
 
+_GROUP: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar("ba_io_group", default=None)
+
+
+@contextlib.contextmanager
+def output_group() -> Iterator[None]:
+    """Commit every :func:`atomic_write` inside the block together, or none of them.
+
+    Each write still goes to its own tmp file; the renames onto the targets wait until the
+    block ends without an exception, and then run in reverse order of writing, so a
+    command's first (primary) output, the one a Makefile rule waits for, appears last. On an
+    exception every tmp file is removed and no target is touched. Groups nest (the inner
+    one joins the outer).
+    """
+    if _GROUP.get() is not None:
+        yield
+        return
+    pending: list[tuple[Path, Path]] = []
+    token = _GROUP.set(pending)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in pending:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+    finally:
+        _GROUP.reset(token)
+    for tmp, target in reversed(pending):
+        os.replace(tmp, target)
+    for folder in {target.parent for _, target in pending}:
+        _fsync_dir(folder)
+
+
 @contextlib.contextmanager
 def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
-    """Write ``path`` atomically: yields a file open on ``path.tmp`` (same folder).
+    """Write ``path`` atomically: yields a file open on a temporary file of its own in the
+    same folder (``NAME.<random>.tmp``).
 
-    On success the tmp file is fsynced and ``os.replace``d onto ``path``; on an
-    exception it is removed and an existing ``path`` is left untouched.
-    ``mode`` is ``"w"`` (UTF-8 text) or ``"wb"``.
+    On success the tmp file is fsynced and ``os.replace``d onto ``path`` (inside an
+    :func:`output_group`, when the group ends); on an exception it is removed and an
+    existing ``path`` is left untouched. Each writer has its own tmp file, so two runs
+    writing one path leave one whole file (the last to finish), never a mix. An unwritable
+    folder is reported with ``path``, not the tmp name. ``mode`` is ``"w"`` (UTF-8 text) or
+    ``"wb"``.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write mode must be 'w' or 'wb', got {mode!r}")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    if mode == "w":
-        f = open(tmp, "w", encoding="utf-8", newline="\n")
-    else:
-        f = open(tmp, "wb")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write {target}: {e.strerror}") from None
+    tmp = Path(name)
+    os.chmod(fd, 0o666 & ~_umask())
+    f = os.fdopen(fd, "w", encoding="utf-8", newline="\n") if mode == "w" else os.fdopen(fd, "wb")
+    group = _GROUP.get()
     try:
         with f:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        if group is not None:
+            group.append((tmp, target))
+            return
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
     _fsync_dir(target.parent)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(folder: Path) -> None:

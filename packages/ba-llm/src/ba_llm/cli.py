@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from ba_io import read_jsonl, run_cli, write_jsonl
+from ba_io import ArgumentParser, read_jsonl, run_cli, write_jsonl
 
 from . import __version__
 from .backends import BATCH_SIZE
@@ -46,10 +46,10 @@ def _decoding_args(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the traceback on errors")
     fmt = argparse.RawDescriptionHelpFormatter
-    p = argparse.ArgumentParser(prog="ba-llm", parents=[common], formatter_class=fmt, epilog=EPILOG,
+    p = ArgumentParser(prog="ba-llm", parents=[common], formatter_class=fmt, epilog=EPILOG,
                                 description="Prepare, inspect and run the models of the BA fine-tuning pipeline.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")

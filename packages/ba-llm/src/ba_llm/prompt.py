@@ -81,10 +81,12 @@ class Prompt:
 
 def _check_template(template: str, where: str) -> None:
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        parts = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(template) if f is not None]
     except ValueError as exc:
         raise DataError(where, None, f"user_template is not a valid format string ({exc}); write literal braces as {{{{ and }}}}") from None
-    if fields != ["concept"]:
+    fields = [f if not (spec or conv) else f"{f}{'!' + conv if conv else ''}{':' + spec if spec else ''}"
+              for f, spec, conv in parts]
+    if fields != ["concept"]:  # no other field, and no format spec or conversion ({concept:{concept}}, {concept!r})
         raise DataError(
             where, None, f"user_template must contain the field {{concept}} exactly once and no other field (found {fields or 'none'})"
         )

@@ -5,7 +5,8 @@ A checkpoint is ``OUTPUT/checkpoints/step-NNNNNNNN/`` holding
 * ``adapter_model.safetensors`` - the LoRA weights (peft state-dict names);
 * ``optimizer.safetensors`` - AdamW moments per parameter index;
 * ``state.json`` - optimizer hyper-parameters and step counters, the trainer state (epoch,
-  position in the epoch's data order, losses so far, early-stopping counters, timings);
+  position in the epoch's data order, losses so far, early-stopping counters, timings) and
+  the sha256 of the adapter and optimizer files, verified when the checkpoint is loaded;
 * ``rng-rank<R>.safetensors`` / ``rng-rank<R>.json`` - every process's torch / python /
   numpy RNG states.
 
@@ -24,15 +25,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ba_io import DataError
+from ba_io import DataError, sha256_file
 
 __all__ = ["CHECKPOINTS", "save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints",
            "damaged_checkpoints",
            "capture_rng", "restore_rng", "optimizer_to_files", "optimizer_from_files"]
 
 CHECKPOINTS = "checkpoints"
+CHECKSUMMED = ("adapter_model.safetensors", "optimizer.safetensors")  # verified on resume (state.json sha256)
 _STEP = re.compile(r"^step-(\d{8})$")
 
 
@@ -163,7 +166,8 @@ def save_checkpoint(root: Path, step: int, *, adapter: dict[str, torch.Tensor] |
                   str(tmp / "adapter_model.safetensors"))
         opt_t, opt_meta = optimizer_to_files(optimizer)
         save_file(opt_t, str(tmp / "optimizer.safetensors"))
-        _write_json(tmp / "state.json", {"step": step, "optimizer": opt_meta, "trainer": state})
+        sums = {name: sha256_file(tmp / name) for name in CHECKSUMMED}
+        _write_json(tmp / "state.json", {"step": step, "optimizer": opt_meta, "trainer": state, "sha256": sums})
     barrier()
     if rank == 0:
         for f in tmp.iterdir():
@@ -183,6 +187,11 @@ def load_checkpoint(path: Path, rank: int = 0) -> dict[str, Any]:
     """Read a checkpoint: ``adapter``, ``optimizer`` (a state dict), ``trainer``, ``rng``."""
     try:
         meta = json.loads((path / "state.json").read_text(encoding="utf-8"))
+        for name, want in (meta.get("sha256") or {}).items():
+            if sha256_file(path / name) != want:
+                raise DataError(path / name, None, "checksum mismatch: the file changed after the checkpoint was "
+                                                   "written; delete this checkpoint to resume from an older one, "
+                                                   "or train again with --overwrite")
         adapter = load_file(str(path / "adapter_model.safetensors"))
         opt_t = load_file(str(path / "optimizer.safetensors"))
         rng_file = path / f"rng-rank{rank}.safetensors"
@@ -190,8 +199,11 @@ def load_checkpoint(path: Path, rank: int = 0) -> dict[str, Any]:
         if rng_file.is_file():
             rng = (load_file(str(rng_file)),
                    json.loads((path / f"rng-rank{rank}.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError) as exc:
-        raise DataError(path, None, f"unreadable checkpoint ({exc}); delete it to resume from an older one") from None
+    except DataError:
+        raise
+    except (OSError, ValueError, KeyError, SafetensorError) as exc:
+        raise DataError(path, None, f"unreadable checkpoint ({' '.join(str(exc).split())[:200]}); delete it to "
+                                    "resume from an older one, or train again with --overwrite") from None
     return {
         "step": meta["step"],
         "adapter": adapter,

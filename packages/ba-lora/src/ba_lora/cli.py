@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 
-from ba_io import run_cli
+from ba_io import ArgumentParser, run_cli
 
 from . import __version__
 from .config import add_config_arguments, config_from_namespace
@@ -19,7 +20,7 @@ EPILOG_TRAIN = """example:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="ba-lora",
         description="LoRA fine-tuning on BA requirements documents, with merge and Ollama/GGUF export.",
         epilog="example: ba-lora train --train train.jsonl --val val.jsonl --output out/ --base-model smollm2",
@@ -87,7 +88,7 @@ def _main(argv: list[str]) -> int:
         res = export_ollama(args.adapter, args.output, name=args.name, from_=args.from_, base=args.base_model,
                             max_new_tokens=args.max_new_tokens)
         print(f"{res['modelfile']}: Modelfile (FROM {res['from']}), {res['adapter']}: GGUF LoRA adapter")
-        print(f"build it with: ollama create {res['name']} -f {res['modelfile']}")
+        print(f"build it with: ollama create {shlex.quote(res['name'])} -f {shlex.quote(res['modelfile'])}")
     return 0
 
 

@@ -8,6 +8,8 @@ with a :class:`ba_io.UsageError` naming every field involved.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
@@ -16,6 +18,7 @@ from ba_io import UsageError
 __all__ = ["TrainConfig", "QUANTIZATIONS", "ATTENTION_MODULES", "add_config_arguments", "config_from_namespace"]
 
 QUANTIZATIONS = ("bnb4", "bf16", "fp32")
+MAX_EPOCHS = 1000
 ATTENTION_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
@@ -79,6 +82,16 @@ class TrainConfig:
     # ------------------------------------------------------------------ checks
     def check(self) -> "TrainConfig":
         """Raise :class:`UsageError` for a bad value or combination; return self."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise UsageError(f"--{_flag(f.name)} must be a finite number (got {value})")
+        if self.epochs > MAX_EPOCHS:
+            raise UsageError(f"--epochs must be at most {MAX_EPOCHS} (got {self.epochs})")
+        cpus = os.cpu_count() or 1
+        if self.threads > cpus:
+            raise UsageError(f"--threads {self.threads}: this machine has {cpus} CPUs; use at most {cpus} "
+                             "(0: torch's default)")
         positive = ("epochs", "batch_size", "grad_accum", "lora_r", "eval_max_new_tokens")
         for name in positive:
             if getattr(self, name) < 1:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -231,11 +232,36 @@ def _default_from(base_dir: Path) -> str | None:
     return str(gguf_file)
 
 
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+
+
+def check_model_name(name: str) -> str:
+    """An Ollama model name (``--name``): letters, digits and ``. _ : / -``, one line.
+    It goes into the GGUF's ``general.name`` and the printed ``ollama create`` line."""
+    if not _NAME_RE.match(name):
+        raise UsageError(f"--name {name!r}: use letters, digits and . _ : / - only (up to 128, one line), "
+                         "e.g. ba-smollm2")
+    return name
+
+
+def check_from(value: str) -> str:
+    """A Modelfile ``FROM`` value (``--from``): one line, no control characters, no quotes, so
+    it cannot add instructions to the Modelfile."""
+    if not value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value) or '"' in value:
+        raise UsageError(f"--from {value!r}: give one Ollama model name or GGUF path, on one line, "
+                         "without quotes or control characters")
+    return value.strip()
+
+
 def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None = None,
                   from_: str | None = None, base: str | None = None, max_new_tokens: int = 640) -> dict[str, str]:
     """Write ``output/adapter.gguf`` and ``output/Modelfile`` (and prompt.json); return their paths."""
     if max_new_tokens < 1:
         raise UsageError(f"--max-new-tokens must be >= 1, got {max_new_tokens}")
+    if name is not None:
+        check_model_name(name)
+    if from_ is not None:
+        from_ = check_from(from_)
     from transformers import AutoTokenizer
 
     adapter_dir, output = Path(adapter_dir), Path(output)

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import torch
 
-from ba_io import UsageError, progress, read_jsonl
+from ba_io import UsageError, output_lock, progress, read_jsonl
 
 from .checkpoint import CHECKPOINTS, damaged_checkpoints, latest_checkpoint, load_checkpoint, remove_partial, restore_rng, save_checkpoint
 from .config import TrainConfig
@@ -228,8 +228,18 @@ def _loss_over(loss_mod: AnswerLoss, samples: list[Sample], idx: list[int], cfg:
 
 def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run LoRA training as configured; return the ``training_info`` dict (also written to
-    ``OUTPUT/training_info.json`` with the adapter, tokenizer, prompt.json and the plots)."""
+    ``OUTPUT/training_info.json`` with the adapter, tokenizer, prompt.json and the plots).
+
+    The first process holds ``OUTPUT.lock`` for the run: a second run on the same
+    ``--output`` fails at once instead of interleaving checkpoints with this one."""
     cfg.check()
+    if int(os.environ.get("RANK", "0")) != 0:
+        return _train(cfg, log)
+    with output_lock(cfg.output):
+        return _train(cfg, log)
+
+
+def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[str, Any]:
     t_start = time.perf_counter()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -352,6 +362,12 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
                     loss_sum, _ = ddp(**batch)
                     (loss_sum * (weight * dist.world / step_tokens)).backward()
                 local += float(loss_sum.detach()) * weight
+            (step_sum,) = dist.sum([local])
+            loss = step_sum / step_tokens
+            if not math.isfinite(loss):  # before the optimizer step: the adapter stays as it was
+                raise UsageError(f"training diverged: the loss is {loss} at step {st.global_step + 1} (epoch "
+                                 f"{st.epoch + 1}); nothing after the last checkpoint was kept. Train again with "
+                                 f"--overwrite and a lower --lr (this run: {cfg.lr:g})")
             if cfg.max_grad_norm > 0:
                 torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
             lr = cfg.lr * lr_factor(st.global_step, total_steps, warmup)
@@ -359,8 +375,6 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
                 group["lr"] = lr
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            (step_sum,) = dist.sum([local])
-            loss = step_sum / step_tokens
             real = sum(train_s[i].length for i in idxs)
             computed = sum(len(g) * train_s[g[0]].length for r in range(dist.world)
                            for g in micro_batches(split_for_rank(idxs, r, dist.world), train_s, cfg.batch_size,

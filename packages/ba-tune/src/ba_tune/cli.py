@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ba_io import non_negative_int, positive_int, run_cli, sha256_file
+from ba_io import ArgumentParser, non_negative_int, positive_int, run_cli, sha256_file
 
 from . import __version__
 
@@ -22,7 +22,7 @@ program state, JSON) and optimized.log.json (baseline, trials, best score, time)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="ba-tune",
         description="Optimise the BA prompt with DSPy MIPROv2 and export it as a prompt file.",
         epilog=EXAMPLE,

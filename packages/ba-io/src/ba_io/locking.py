@@ -1,0 +1,65 @@
+"""One run per output: ``output_lock(OUT)`` holds an exclusive ``flock`` on ``OUT.lock``.
+
+A second run on the same output fails at once with :class:`UsageError` (exit 2) instead of
+appending to the first run's partial file or renaming its own short file over the
+complete one. The lock file is removed (while still locked) when the run ends; a run that
+dies leaves it behind unlocked, which the next run takes over (the kernel drops ``flock``
+locks with the process). A lock whose file was replaced while we waited is retried, so
+two runs can never both hold the lock of one output.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+from typing import Iterator, Union
+
+from .errors import UsageError
+
+__all__ = ["output_lock", "lock_path"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def lock_path(out: PathLike) -> Path:
+    out = Path(out)
+    return out.with_name(out.name + ".lock")
+
+
+@contextlib.contextmanager
+def output_lock(out: PathLike) -> Iterator[Path]:
+    """Hold the lock of output ``out`` (a file or directory path) for the ``with`` block."""
+    path = lock_path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_pid(fd)
+            os.close(fd)
+            raise UsageError(f"{out}: another run is writing it{f' (pid {holder})' if holder else ''}, "
+                             f"locked in {path}; wait for it to finish or choose another output") from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the file we locked was removed by the run that just finished: lock the new one
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
+
+
+def _read_pid(fd: int) -> str:
+    try:
+        return os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
