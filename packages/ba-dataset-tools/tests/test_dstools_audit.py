@@ -21,6 +21,8 @@ def test_legacy_fixture_counts(dst_data):
         "duplicate_concepts": 1,
         "duplicate_requirement_ids": 1,
         "unreadable_lines": 1,
+        "schema_errors": 1,
+        "duplicate_row_ids": 0,
     }
     ids = report["id_format_issues"]["items"]
     assert ids[0] == {"line": 1, "field": "functional_requirements", "ids": ["FR01", "FR02"],
@@ -51,7 +53,7 @@ def test_audit_after_fix_only_keeps_what_fix_does_not_change(dst_data):
     counts = {k: v["count"] for k, v in report.items() if isinstance(v, dict)}
     assert counts == {"id_format_issues": 0, "min_requirements_violations": 1, "yaml_validation_errors": 0,
                       "missing_fields": 0, "duplicate_concepts": 1, "duplicate_requirement_ids": 0,
-                      "unreadable_lines": 0}
+                      "unreadable_lines": 0, "schema_errors": 0, "duplicate_row_ids": 0}
     assert (report["total_examples"], report["valid_examples"]) == (5, 3)
 
 
@@ -100,3 +102,25 @@ def test_audit_refuses_to_write_its_report_over_the_dataset(tmp_path, dst_cli):
     assert r.stderr == ("Error: the input and -o are the same file (train.jsonl and ./train.jsonl); "
                         "nothing was written: give -o a path of its own\n")
     assert data.read_bytes() == src.read_bytes()
+
+
+def test_schema_invalid_rows_and_duplicate_row_ids_are_not_counted_valid(dst_data, tmp_path):
+    """#17.13: audit counted schema-invalid rows as valid and missed duplicate row ids."""
+    fix_file("legacy_v1.jsonl", "fixed.jsonl", "rej.jsonl")
+    good = [json.loads(x) for x in (dst_data / "fixed.jsonl").read_text(encoding="utf-8").splitlines()]
+    good = [r for r in good if audit_file_rows([r], tmp_path)["valid_examples"] == 1]
+    assert good, "the fixture needs one valid row"
+    row = good[0]
+    bad = dict(row, title=123)  # a non-string title: every counter but the schema misses it
+    twin = dict(row, concept=row["concept"] + " Also for schools.")  # same id as row
+    report = audit_file_rows([row, bad, twin], tmp_path)
+    assert report["schema_errors"]["count"] >= 1 and report["schema_errors"]["items"][0]["line"] == 2
+    assert [i["line"] for i in report["duplicate_row_ids"]["items"]] == [2, 3]
+    assert report["valid_examples"] == 1
+    validate(report, "audit-report")
+
+
+def audit_file_rows(rows, tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return audit_file(path)

@@ -187,3 +187,24 @@ def test_console_script_is_installed():
         pytest.skip("console script not on this interpreter's bin directory")
     out = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
     assert out.stdout == "ba-metric 0.1.0\n"
+
+
+def test_a_bom_is_accepted_and_nan_huge_ints_and_lone_surrogates_are_one_error_line(tmp_path):
+    """#17.13: a UTF-8 BOM was refused, NaN passed through, a 5,000-digit integer was an
+    internal error, and a lone surrogate crashed the writer."""
+    row = {"concept": "A garden plot booking app.", "text": "title: Plots"}
+    (tmp_path / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + json.dumps(row).encode() + b"\n")
+    out = run("score", "bom.jsonl", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert rows(out.stdout)[0]["concept"] == row["concept"]
+    cases = {
+        "nan.jsonl": ('{"text": NaN}', "invalid JSON: NaN is not valid JSON"),
+        "int.jsonl": ('{"text": ' + "9" * 5000 + "}", "invalid JSON: Exceeds the limit"),
+        "sur.jsonl": ('{"text": "\\ud800"}', "invalid JSON: a \\u escape of a lone surrogate"),
+    }
+    for name, (line, message) in cases.items():
+        (tmp_path / name).write_text(line + "\n", encoding="utf-8")
+        out = run("score", name, "-o", "scored.jsonl", cwd=tmp_path)
+        assert out.returncode == 1
+        assert out.stderr.startswith(f"Error: {name}:1: {message}") and out.stderr.count("\n") == 1
+        assert "internal error" not in out.stderr and not (tmp_path / "scored.jsonl").exists()

@@ -11,7 +11,10 @@ Counters (each ``{"count": N, "items": [...]}``, one item per finding, ``count``
   (and ``id`` for v2 rows);
 * ``duplicate_concepts``: a row whose normalised concept text an earlier row already had;
 * ``duplicate_requirement_ids``: an ID used twice within one category;
-* ``unreadable_lines``: malformed JSON / not an object (such a line is not valid).
+* ``unreadable_lines``: malformed JSON / not an object (such a line is not valid);
+* ``schema_errors``: a readable row that its form's schema (``example-v1`` / ``example-v2``)
+  rejects, with the first reason;
+* ``duplicate_row_ids``: a row whose ``id`` an earlier row already had.
 
 A row is *valid* when it is readable and has no finding of any kind. Rows are read as v1
 or v2 per row (list vs string categories).
@@ -22,6 +25,8 @@ from __future__ import annotations
 import os
 from collections import Counter
 from typing import Any
+
+from ba_io.schemas import first_issue
 
 from .ids import bad_ids, duplicate_ids
 from .rows import (CATEGORIES, PREFIXES, TEXT_FIELDS, CategoryError, iter_lines, load_category,
@@ -37,6 +42,8 @@ ISSUE_KINDS = (
     "duplicate_concepts",
     "duplicate_requirement_ids",
     "unreadable_lines",
+    "schema_errors",
+    "duplicate_row_ids",
 )
 MIN_REQUIREMENTS = 2
 
@@ -106,14 +113,26 @@ def audit_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     total = 0
     forms: Counter[str] = Counter()
     first_seen: dict[str, int] = {}
+    first_id: dict[str, int] = {}
     for line in iter_lines(path):
         total += 1
         if line.row is None:
             found["unreadable_lines"].append({"line": line.number, "message": line.error})
             continue
         row = line.row
-        forms[row_form(row)] += 1
+        form = row_form(row)
+        forms[form] += 1
         _check_row(line.number, row, found)
+        issue = first_issue(row, form)
+        if issue is not None:
+            found["schema_errors"].append({"line": line.number, "message": f"{form}: {issue}"})
+        rid = row.get("id")
+        if isinstance(rid, str) and rid:
+            if rid in first_id:
+                found["duplicate_row_ids"].append(
+                    {"line": line.number, "field": "id", "message": f"id {rid!r} already used on line {first_id[rid]}"})
+            else:
+                first_id[rid] = line.number
         concept = row.get("concept")
         if isinstance(concept, str) and concept.strip():
             key = normalise_concept(concept)

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,8 @@ def read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
             raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
         for number, raw in enumerate(stream, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM, as every ba-* reader accepts
+                raw = raw[3:]
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -63,17 +66,35 @@ def read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line.rstrip("\r\n"))
+                row = json.loads(line.rstrip("\r\n"), parse_constant=_reject_constant)
             except json.JSONDecodeError as exc:
                 raise DataError(path, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
             except RecursionError:
                 raise DataError(path, number, "invalid JSON: nested too deeply") from None
+            except ValueError as exc:  # NaN / Infinity, an integer over Python's digit limit
+                raise DataError(path, number, f"invalid JSON: {' '.join(str(exc).split())[:160]}") from None
+            if "\\u" in line and not _encodable(row):
+                raise DataError(path, number, "invalid JSON: a \\u escape of a lone surrogate (not a Unicode character)")
             if not isinstance(row, dict):
                 raise DataError(path, number, f"row is not a JSON object (got {_json_type(row)})")
             yield number, row
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _encodable(row: Any) -> bool:
+    """False when a string holds a lone surrogate: no UTF-8 output could store it (the same
+    policy as ba-io's readers; ba-metric stays free of sibling imports)."""
+    try:
+        json.dumps(row, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _json_type(value: Any) -> str:
@@ -128,13 +149,20 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
         sys.stdout.flush()
         return
     target = Path(out)
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
+    tmp: Path | None = None
+    try:  # a tmp file of its own: two runs on one output leave one whole file, never a mix
+        fd, name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent if
+                                    str(target.parent) else ".")
+        tmp = Path(name)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(fd, 0o666 & ~mask)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise UsageError(f"{out}: cannot write: {exc.strerror or exc}") from None
 
 

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+from pathlib import Path
 
-from ba_io import ArgumentParser, non_negative_int, positive_int, run_cli, sha256_file
+from ba_io import ArgumentParser, UsageError, distinct_paths, non_negative_int, positive_int, run_cli, sha256_file
 
 from . import __version__
 
@@ -96,7 +99,15 @@ def _mipro(args: argparse.Namespace) -> int:
         data_aware=not args.no_data_aware,
     )
     settings.check()
-    output_paths(args.out)
+    if not (math.isfinite(args.temperature) and args.temperature >= 0):
+        raise UsageError(f"--temperature must be a finite number >= 0 (got {args.temperature})")
+    for out_path in output_paths(args.out):  # before any model work: the outputs can be written
+        distinct_paths(("--train", args.train), ("--val", args.val), ("--out", out_path))
+    existing = Path(args.out).absolute().parent
+    while not existing.exists():  # the nearest folder that exists must let us create the rest
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {args.out}: cannot write under {existing}")
     base = load_prompt(args.prompt)
     trainset = load_examples(args.train, args.train_limit)
     valset = load_examples(args.val, args.val_limit)
