@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ba_io import DataError, UsageError, read_json, write_json
+from ba_io import DataError, UsageError, atomic_write, output_group, read_json, write_json
 
 from .modeling import resolve_base_dir
 
@@ -284,9 +284,9 @@ def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None 
     gguf_path = write_gguf_adapter(adapter_dir, output / "adapter.gguf", base=base, name=name)
     text = modelfile_text(from_, "./adapter.gguf", prompt, template, num_ctx, source=str(adapter_dir),
                           max_new_tokens=max_new_tokens)
-    tmp = output / "Modelfile.tmp"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, output / "Modelfile")
-    write_json(output / "prompt.json", prompt, "prompt")
+    with output_group():  # the Modelfile (written first, committed last) and its prompt.json together
+        with atomic_write(output / "Modelfile") as f:
+            f.write(text)
+        write_json(output / "prompt.json", prompt, "prompt")
     return {"modelfile": str(output / "Modelfile"), "adapter": str(gguf_path), "from": from_,
             "name": name or output.name}

@@ -27,7 +27,7 @@ from .checkpoint import CHECKPOINTS
 from .modeling import compute_dtype as _compute_dtype
 from .report import TensorBoard, eval_metric, plot_losses
 
-__all__ = ["ResultWriter", "dataset_info", "fingerprint", "NORMALISATION", "test_hook"]
+__all__ = ["ResultWriter", "dataset_info", "fingerprint", "fingerprint_of", "NORMALISATION", "test_hook"]
 
 NORMALISATION = ("per optimizer step: summed cross-entropy over the answer tokens of its batch_size x grad_accum "
                  "samples / their answer-token count (prompt and padding tokens excluded); epoch losses are "
@@ -40,10 +40,17 @@ def dataset_info(path: str, rows: int) -> dict[str, Any]:
 
 def fingerprint(cfg: Any, datasets: dict[str, Any], prompt: Any, free: set[str]) -> dict[str, Any]:
     """What must match for a checkpoint to be resumed: settings, data and prompt hashes."""
-    fp = {k: v for k, v in cfg.to_dict().items() if k not in free and k not in ("train", "val", "output")}
+    return fingerprint_of(cfg.to_dict(), datasets, prompt.sha256, free)
+
+
+def fingerprint_of(parameters: dict[str, Any], datasets: dict[str, Any], prompt_sha256: str | None,
+                   free: set[str]) -> dict[str, Any]:
+    """:func:`fingerprint` from plain values, e.g. a finished run's ``training_info.json``
+    (``parameters``, ``datasets``, ``prompt.sha256``)."""
+    fp = {k: v for k, v in parameters.items() if k not in free and k not in ("train", "val", "output")}
     for name, d in datasets.items():
-        fp[f"{name}_sha256"] = d["sha256"]
-    fp["prompt_sha256"] = prompt.sha256
+        fp[f"{name}_sha256"] = d.get("sha256")
+    fp["prompt_sha256"] = prompt_sha256
     return fp
 
 

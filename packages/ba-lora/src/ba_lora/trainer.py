@@ -31,7 +31,7 @@ from .data import Sample, collate, encode_rows, epoch_steps, micro_batches, spli
 from .modeling import (AnswerLoss, add_lora, check_bnb4, compute_dtype, load_base_model, load_tokenizer,
                        resolve_base_dir,
                        trainable_parameters, use_fast_dropout)
-from .outputs import ResultWriter, dataset_info, fingerprint, test_hook
+from .outputs import ResultWriter, dataset_info, fingerprint, fingerprint_of, test_hook
 
 __all__ = ["train", "lr_factor"]
 
@@ -145,17 +145,7 @@ class _Finished(Exception):
         self.info = info
 
 
-def _finished_fingerprint(info: dict[str, Any]) -> dict[str, Any]:
-    """The resume fingerprint (``outputs.fingerprint``) of a finished run's training_info."""
-    params = info.get("parameters") or {}
-    fp = {k: v for k, v in params.items() if k not in RESUME_FREE and k not in ("train", "val", "output")}
-    for name, d in (info.get("datasets") or {}).items():
-        fp[f"{name}_sha256"] = d.get("sha256")
-    fp["prompt_sha256"] = (info.get("prompt") or {}).get("sha256")
-    return fp
-
-
-def _check_resumable(cfg: TrainConfig, out: Path, fp: dict[str, Any]) -> None:
+def _check_resumable(out: Path, fp: dict[str, Any]) -> None:
     """Under ``--resume`` (without ``--overwrite``): a damaged newest checkpoint, or a finished
     run made with other settings or data, is an error naming it; a finished run made with the
     same ones raises :class:`_Finished` (nothing is touched)."""
@@ -171,7 +161,8 @@ def _check_resumable(cfg: TrainConfig, out: Path, fp: dict[str, Any]) -> None:
         info = json.loads(info_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UsageError(f"--resume: {info_path} is unreadable ({exc}); pass --overwrite to start over") from None
-    saved = _finished_fingerprint(info)
+    saved = fingerprint_of(info.get("parameters") or {}, info.get("datasets") or {},
+                           (info.get("prompt") or {}).get("sha256"), RESUME_FREE)
     for key in sorted(set(saved) | set(fp)):
         if saved.get(key) != fp.get(key):
             raise UsageError(f"--resume: {out} holds a finished run made with {key}={saved.get(key)!r}, this run "
@@ -186,7 +177,7 @@ def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]
     if earlier and not (cfg.resume or cfg.overwrite):  # every process raises: none waits at a barrier
         raise UsageError(f"{out} holds an earlier run; pass --resume to continue it or --overwrite to start over")
     if cfg.resume and not cfg.overwrite:
-        _check_resumable(cfg, out, fp)
+        _check_resumable(out, fp)
     dist.barrier()
     if dist.main:
         remove_partial(ckroot)
