@@ -229,3 +229,65 @@ def test_ba_no_progress_also_silences_library_bars():
     loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert quiet.returncode == loud.returncode == 0
     assert "library bar" in loud.stderr and quiet.stderr == ""
+
+
+def _dead_writer_tmp(folder, name, age_s=3600.0, directory=False, pid=99999999):
+    """A tmp file (or folder) as a killed writer leaves it: a pid that cannot exist, old."""
+    import time
+
+    tmp = folder / f"{name}.{pid}.{'d1r' if directory else 'f1le'}.tmp"
+    if directory:
+        tmp.mkdir()
+        (tmp / "part.bin").write_bytes(b"half")
+    else:
+        tmp.write_text("half a file")
+    os.utime(tmp, (time.time() - age_s, time.time() - age_s))
+    return tmp
+
+
+def test_tmp_files_of_a_killed_writer_are_swept_by_the_next_write(tmp_path):
+    """#17: kill -9 left NAME.<random>.tmp files behind for good."""
+    out = tmp_path / "out.jsonl"
+    stale = _dead_writer_tmp(tmp_path, "out.jsonl")
+    stale_dir = _dead_writer_tmp(tmp_path, "out.jsonl", directory=True)
+    fresh = _dead_writer_tmp(tmp_path, "out.jsonl", age_s=0, pid=99999998)  # may be another host's writer
+    live = tmp_path / f"out.jsonl.{os.getppid()}.l1ve.tmp"  # a live process's file is never touched
+    live.write_text("in progress")
+    os.utime(live, (1, 1))
+    other = _dead_writer_tmp(tmp_path, "other.jsonl")  # another target's: not ours to sweep
+    user = tmp_path / "out.jsonl.notes.tmp"  # no pid in it: the user's
+    user.write_text("mine")
+    os.utime(user, (1, 1))
+    write_jsonl(out, [GOOD])
+    assert read_jsonl(out) == [GOOD]
+    assert not stale.exists() and not stale_dir.exists()
+    assert fresh.exists() and live.exists() and other.exists() and user.exists()
+
+
+def test_atomic_path_commits_a_file_or_folder_written_by_path_or_removes_it(tmp_path):
+    from ba_io import atomic_path, output_group
+
+    out = tmp_path / "model.gguf"
+    out.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(out) as tmp:
+            assert tmp.parent == tmp_path and tmp.name.startswith(f"model.gguf.{os.getpid()}.")
+            tmp.write_bytes(b"half")
+            raise RuntimeError("writer failed")
+    assert out.read_bytes() == b"old" and _no_tmp(tmp_path)
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(b"new")
+    assert out.read_bytes() == b"new" and _no_tmp(tmp_path)
+
+    folder = tmp_path / "merged"
+    folder.mkdir()
+    (folder / "old.bin").write_bytes(b"old")
+    with output_group():
+        with atomic_path(folder, directory=True) as tmp:
+            (tmp / "new.bin").write_bytes(b"new")
+        with atomic_write(tmp_path / "info.json") as f:
+            f.write("{}")
+        assert (folder / "old.bin").exists()  # nothing moves before the group ends
+    assert sorted(p.name for p in folder.iterdir()) == ["new.bin"]
+    assert (tmp_path / "info.json").read_text() == "{}"
+    assert _no_tmp(tmp_path)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -39,11 +40,15 @@ def test_idempotent_and_atomic(tmp_path, monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(prepare_mod, "_build", lambda g, o, l: calls.append(o) or _fake_build(g, o, l))
     dest = tmp_path / "m"
-    # a leftover build dir from a killed run and an empty dest: neither counts as finished
-    (tmp_path / "m.tmp-99999").mkdir()
+    # a leftover build dir from a killed run (its pid is gone) and an empty dest: neither
+    # counts as finished, and the leftover is swept
+    leftover = tmp_path / "m.99999999.abc123.tmp"
+    leftover.mkdir()
+    os.utime(leftover, (1, 1))
     dest.mkdir()
     assert prepare("smollm2", dest, log=lambda m: None) == dest
-    assert len(calls) == 1 and calls[0].name.startswith("m.tmp-")
+    assert len(calls) == 1 and calls[0].name.startswith(f"m.{os.getpid()}.") and calls[0].name.endswith(".tmp")
+    assert not leftover.exists()
     assert (dest / MARKER).is_file()
     assert not calls[0].exists()  # renamed into place
     marker = json.loads((dest / MARKER).read_text())

@@ -34,7 +34,7 @@ def test_gguf_adapter_names_shapes_and_metadata(tiny_adapter, tmp_path):
     assert shapes["blk.0.attn_q.weight.lora_a"] == (8, 64) and shapes["blk.0.attn_q.weight.lora_b"] == (64, 8)
     assert shapes["blk.1.attn_k.weight.lora_b"] == (32, 8)  # 2 kv heads x 16
     assert shapes["blk.1.ffn_down.weight.lora_a"] == (8, 128) and shapes["blk.1.ffn_down.weight.lora_b"] == (64, 8)
-    assert not (tmp_path / "a.gguf.tmp").exists()
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_merge_gives_the_adapted_model(tiny_adapter, tiny_model_dir, tmp_path):
@@ -54,6 +54,48 @@ def test_merge_gives_the_adapted_model(tiny_adapter, tiny_model_dir, tmp_path):
         got = merged.float()(ids).logits
         plain = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))(ids).logits
     assert (got - want).abs().max() < 0.05 < (plain - want).abs().max()
+
+
+def test_merge_replaces_only_its_own_earlier_merge_and_refuses_the_users_folder(tiny_adapter, tmp_path):
+    """#17: merge deleted whatever folder --output named (shutil.rmtree), and used a fixed .tmp name."""
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("mine", encoding="utf-8")
+    for target in (mine, tiny_adapter):
+        res = run_cli("merge", "--adapter", str(tiny_adapter), "--output", str(target))
+        assert res.returncode == 2 and res.stderr.count("\n") == 1 and res.stderr.startswith("Error: "), res.stderr
+    assert (mine / "thesis.tex").read_text() == "mine" and sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
+    assert (tiny_adapter / "adapter_model.safetensors").is_file()
+
+    merged = tmp_path / "merged"
+    for _ in range(2):  # an earlier merge (it carries the marker) is replaced whole
+        res = run_cli("merge", "--adapter", str(tiny_adapter), "--output", str(merged))
+        assert res.returncode == 0, res.stderr
+    assert (merged / "ba-lora-merged.json").is_file() and (merged / "model.safetensors").is_file()
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob("*.lock"))
+
+
+def test_export_is_locked_refuses_the_adapter_folder_and_a_foreign_modelfile(tiny_adapter, tmp_path):
+    from ba_io import UsageError, output_lock
+
+    from ba_lora.export import export_ollama
+
+    out = tmp_path / "ollama"
+    with output_lock(out):  # another export of the same folder is running
+        with pytest.raises(UsageError, match="another run is writing it"):
+            export_ollama(tiny_adapter, out, from_="smollm2:135m")
+    assert not out.exists() or not any(out.iterdir())
+    with pytest.raises(UsageError, match="same file"):
+        export_ollama(tiny_adapter, tiny_adapter, from_="smollm2:135m")
+    out.mkdir(exist_ok=True)
+    (out / "Modelfile").write_text("FROM llama3\nSYSTEM my own\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="not written by ba-lora export"):
+        export_ollama(tiny_adapter, out, from_="smollm2:135m")
+    assert (out / "Modelfile").read_text() == "FROM llama3\nSYSTEM my own\n"
+    (out / "Modelfile").unlink()
+    export_ollama(tiny_adapter, out, from_="smollm2:135m")
+    export_ollama(tiny_adapter, out, from_="smollm2:135m")  # its own earlier export is replaced
+    assert sorted(p.name for p in out.iterdir()) == ["Modelfile", "adapter.gguf", "prompt.json"]
 
 
 def test_export_needs_from_for_a_base_without_gguf(tiny_adapter, tmp_path, tiny_model_dir):

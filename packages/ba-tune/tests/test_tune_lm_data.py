@@ -1,7 +1,12 @@
 """The DSPy engine over ba-llm, LM construction per spec, and reading the example files."""
 from __future__ import annotations
 
+import json
 import shutil
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dspy
 import pytest
@@ -84,16 +89,66 @@ def test_engine_records_failures():
 
 def test_ollama_spec_uses_dspy_ollama_support(monkeypatch):
     monkeypatch.setenv("OLLAMA_HOST", "10.0.0.5:11434")
-    lm = make_lm("ollama:qwen2.5:7b", max_tokens=300)
+    lm = make_lm("ollama:qwen2.5:7b", max_tokens=300, check=False)
     assert lm.model == "ollama_chat/qwen2.5:7b"
     assert lm.kwargs["api_base"] == "http://10.0.0.5:11434"
     assert lm.cache is False
     assert lm.kwargs["max_tokens"] == 300
 
 
-def test_ollama_api_base_default(monkeypatch):
+def test_ollama_api_base_default_is_ba_llms(monkeypatch):
+    from ba_llm.backends import DEFAULT_OLLAMA_HOST, OllamaBackend
+    from ba_llm.models import parse_spec
+
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
-    assert ollama_api_base() == "http://localhost:11434"
+    assert ollama_api_base() == DEFAULT_OLLAMA_HOST == "http://127.0.0.1:11434"
+    monkeypatch.setenv("OLLAMA_HOST", "10.0.0.5:11434/")
+    assert ollama_api_base() == "http://10.0.0.5:11434"
+    assert OllamaBackend(parse_spec("ollama:x"), check=False).host == ollama_api_base()
+
+
+class _Tags(BaseHTTPRequestHandler):
+    """A loopback server answering Ollama's ``GET /api/tags`` with one pulled model."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        body = json.dumps({"models": [{"name": "tiny:latest", "model": "tiny:latest"}]}).encode()
+        self.send_response(200 if self.path == "/api/tags" else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def ollama_server(monkeypatch):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Tags)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{server.server_address[1]}")
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_ollama_model_is_checked_up_front(ollama_server):
+    lm = make_lm("ollama:tiny", max_tokens=50)  # pulled (as tiny:latest): built
+    assert lm.model == "ollama_chat/tiny"
+    with pytest.raises(UsageError, match=r"'qwen2.5:7b' is not available .*run `ollama pull qwen2.5:7b`"):
+        make_lm("ollama:qwen2.5:7b")
+
+
+def test_unreachable_ollama_fails_at_once(monkeypatch):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{port}")
+    sleeps = []
+    monkeypatch.setattr(time, "sleep", sleeps.append)
+    with pytest.raises(UsageError, match=r"Ollama is not reachable at http://127.0.0.1:\d+; start it with `ollama serve`"):
+        make_lm("ollama:qwen2.5:7b")
+    assert sleeps == []  # one attempt: no retry backoff before the error
 
 
 def test_bad_spec_is_a_usage_error():

@@ -8,16 +8,21 @@ Error policy (shared by every package):
   ``{"line": N, "reason": "...", "raw": "<line text>"}`` and every good row is
   returned: each input line ends in exactly one of the two.
 
-Writes are atomic: ``path.tmp`` in the same folder, fsync, ``os.replace``.
+Writes are atomic: a tmp file of the writer's own in the same folder
+(``NAME.<pid>.<random>.tmp``), fsync, ``os.replace``. Tmp files left by a writer that
+died (kill -9, power loss) are removed by the next write of the same target.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import glob
 import json
 import os
+import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
@@ -246,55 +251,164 @@ def output_group() -> Iterator[None]:
         yield
     except BaseException:
         for tmp, _ in pending:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            _discard(tmp)
         raise
     finally:
         _GROUP.reset(token)
     for tmp, target in reversed(pending):
-        os.replace(tmp, target)
+        _replace(tmp, target)
     for folder in {target.parent for _, target in pending}:
         _fsync_dir(folder)
+
+
+#: a leftover tmp file is only swept when it is this old (seconds) and its writer is gone
+STALE_TMP_AGE_S = 60.0
+
+
+def _tmp_prefix(target: Path) -> str:
+    return f"{target.name}.{os.getpid()}."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def sweep_stale_tmp(target: PathLike) -> list[Path]:
+    """Remove the tmp files / folders of ``target`` (``NAME.<pid>.<random>.tmp``) whose
+    writer process no longer exists and that are older than :data:`STALE_TMP_AGE_S`;
+    return what was removed. A live writer's tmp file is never touched."""
+    target = Path(target)
+    removed: list[Path] = []
+    try:
+        candidates = list(target.parent.glob(f"{glob.escape(target.name)}.*.tmp"))
+    except OSError:
+        return removed
+    now = time.time()
+    for tmp in candidates:
+        middle = tmp.name[len(target.name) + 1: -len(".tmp")]
+        pid_text, _, rand = middle.partition(".")
+        if not (pid_text.isdigit() and rand) or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+            continue
+        try:
+            if now - tmp.lstat().st_mtime < STALE_TMP_AGE_S:
+                continue
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp)
+            else:
+                tmp.unlink()
+        except OSError:
+            continue
+        removed.append(tmp)
+    return removed
+
+
+def _commit(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` onto ``target`` now, or when the enclosing :func:`output_group` ends."""
+    group = _GROUP.get()
+    if group is not None:
+        group.append((tmp, target))
+        return
+    _replace(tmp, target)
+    _fsync_dir(target.parent)
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """``os.replace``; a folder onto an existing folder: the old one is moved aside to a
+    tmp name of ours first and removed once the new one is in place (a reader sees the
+    old folder or the new one, or for an instant none, never a mix)."""
+    if tmp.is_dir() and target.is_dir() and not target.is_symlink():
+        aside = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=target.parent))
+        os.replace(target, aside)  # rename onto our own empty folder
+        os.replace(tmp, target)
+        shutil.rmtree(aside, ignore_errors=True)
+        return
+    os.replace(tmp, target)
+
+
+def _discard(tmp: Path) -> None:
+    with contextlib.suppress(OSError):
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp)
+        else:
+            tmp.unlink()
 
 
 @contextlib.contextmanager
 def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
     """Write ``path`` atomically: yields a file open on a temporary file of its own in the
-    same folder (``NAME.<random>.tmp``).
+    same folder (``NAME.<pid>.<random>.tmp``).
 
     On success the tmp file is fsynced and ``os.replace``d onto ``path`` (inside an
     :func:`output_group`, when the group ends); on an exception it is removed and an
     existing ``path`` is left untouched. Each writer has its own tmp file, so two runs
     writing one path leave one whole file (the last to finish), never a mix. An unwritable
     folder is reported with ``path``, not the tmp name. ``mode`` is ``"w"`` (UTF-8 text) or
-    ``"wb"``.
+    ``"wb"``. Stale tmp files of ``path`` left by dead writers are swept first.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write mode must be 'w' or 'wb', got {mode!r}")
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+        sweep_stale_tmp(target)
+        fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=target.parent)
     except OSError as e:
         raise OSError(e.errno, f"cannot write {target}: {e.strerror}") from None
     tmp = Path(name)
     os.chmod(fd, 0o666 & ~_umask())
     f = os.fdopen(fd, "w", encoding="utf-8", newline="\n") if mode == "w" else os.fdopen(fd, "wb")
-    group = _GROUP.get()
     try:
         with f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        if group is not None:
-            group.append((tmp, target))
-            return
-        os.replace(tmp, target)
+        _commit(tmp, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        _discard(tmp)
         raise
-    _fsync_dir(target.parent)
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike, *, directory: bool = False) -> Iterator[Path]:
+    """Like :func:`atomic_write` for libraries that write by path (a GGUF writer,
+    ``save_pretrained``): yields a fresh tmp path of its own next to ``path`` (a folder,
+    already made, when ``directory``); when the block ends without an exception it is
+    renamed onto ``path`` (with the enclosing :func:`output_group`), otherwise removed.
+
+    A file target is replaced atomically. An existing folder target is moved aside and
+    removed after the new one is in place, so the caller decides first that the folder is
+    one it may replace (its own earlier output, never a user's folder).
+    """
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale_tmp(target)
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=target.parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=target.parent)
+            os.chmod(fd, 0o666 & ~_umask())
+            os.close(fd)
+            tmp = Path(name)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write {target}: {e.strerror}") from None
+    if directory:
+        os.chmod(tmp, 0o777 & ~_umask())
+    try:
+        yield tmp
+        if not directory:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        _commit(tmp, target)
+    except BaseException:
+        _discard(tmp)
+        raise
 
 
 def _umask() -> int:

@@ -27,12 +27,22 @@ __all__ = [
     "OllamaBackend",
     "load_backend",
     "DEFAULT_OLLAMA_HOST",
+    "ollama_host",
     "BATCH_SIZE",
     "CACHE_OPTIONS",
 ]
 
 Messages = Sequence[dict[str, str]]
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+
+
+def ollama_host(host: str | None = None) -> str:
+    """The one Ollama host rule: ``host``, else ``$OLLAMA_HOST``, else
+    :data:`DEFAULT_OLLAMA_HOST`; ``http://`` added when no scheme is given, no trailing ``/``."""
+    value = (host or os.environ.get("OLLAMA_HOST", "")).strip() or DEFAULT_OLLAMA_HOST
+    if "://" not in value:
+        value = "http://" + value
+    return value.rstrip("/")
 IM_END = "<|im_end|>"
 # Rows per transformers generate() call. Decoding a 135M model on 2 CPU cores is bound by
 # reading the weights once per step, so 16 rows cost 11 ms per token against 17 ms at 8
@@ -362,7 +372,7 @@ class OllamaBackend(Backend):
         super().__init__(spec)
         import ollama
 
-        self.host = host or os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
+        self.host = ollama_host(host)
         self.timeout = timeout
         self.retries = max(1, retries)
         self.backoff_s = backoff_s

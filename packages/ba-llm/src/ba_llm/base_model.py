@@ -14,11 +14,12 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Callable
+
+from ba_io import atomic_path
 
 from .errors import BackendError, DataError, UsageError
 from .models import base_model_dir
@@ -138,6 +139,10 @@ def _check_replaceable(dest: Path) -> None:
                      "nothing was changed. Choose a new --dest (or move it away yourself)")
 
 
+class _UpToDate(Exception):
+    """A concurrent prepare finished first: drop our copy."""
+
+
 def prepare(name: str = "smollm2", dest: str | Path | None = None, *, force: bool = False,
             log: Callable[[str], None] | None = None) -> Path:
     """Prepare the base model ``name`` into ``dest`` (default: the smollm2 spec's directory).
@@ -156,36 +161,25 @@ def prepare(name: str = "smollm2", dest: str | Path | None = None, *, force: boo
         return dest
     _check_replaceable(dest)
     gguf = find_smollm2_gguf()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f"{dest.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
     try:
-        t0 = time.perf_counter()
-        info = _build(gguf, tmp, log)
-        marker = {
-            "model": name,
-            "source_package": SMOLLM2_PIN,
-            "source_gguf": gguf.name,
-            "source_sha256": _sha256_file(gguf),
-            "dtype": "bfloat16",
-            "seconds": round(time.perf_counter() - t0, 1),
-            **info,
-        }
-        (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-        if (dest / MARKER).is_file() and not force:  # a concurrent run finished first
-            shutil.rmtree(tmp, ignore_errors=True)
-            print(f"{dest}: up to date")
-            return dest
-        if dest.exists():  # a forced-over prepared directory, or an empty one
-            _check_replaceable(dest)
-            old = dest.parent / f"{dest.name}.old-{os.getpid()}"
-            dest.rename(old)
-            shutil.rmtree(old, ignore_errors=True)
-        tmp.rename(dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        with atomic_path(dest, directory=True) as tmp:  # built aside, renamed into place
+            t0 = time.perf_counter()
+            info = _build(gguf, tmp, log)
+            marker = {
+                "model": name,
+                "source_package": SMOLLM2_PIN,
+                "source_gguf": gguf.name,
+                "source_sha256": _sha256_file(gguf),
+                "dtype": "bfloat16",
+                "seconds": round(time.perf_counter() - t0, 1),
+                **info,
+            }
+            (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+            if (dest / MARKER).is_file() and not force:  # a concurrent run finished first
+                raise _UpToDate
+            _check_replaceable(dest)  # a forced-over prepared directory, or an empty one
+    except _UpToDate:
+        print(f"{dest}: up to date")
+        return dest
     print(f"{dest}: prepared ({info['parameters']:,} parameters, bf16)")
     return dest

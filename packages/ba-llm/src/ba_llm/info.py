@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +66,10 @@ def spec_info(spec: str, *, check_server: bool = True) -> dict[str, Any]:
     ms = parse_spec(spec)
     info: dict[str, Any] = {"spec": ms.spec, "kind": ms.kind, "backend": ms.backend}
     if ms.kind == "ollama":
-        from .backends import DEFAULT_OLLAMA_HOST, OllamaBackend
+        from .backends import OllamaBackend, ollama_host
 
         info["model"] = ms.name
-        info["host"] = os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
+        info["host"] = ollama_host()
         if check_server:
             OllamaBackend(ms, retries=1).close()  # raises a one-line error if unreachable / not pulled
             info["available"] = True

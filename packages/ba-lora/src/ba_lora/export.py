@@ -11,7 +11,6 @@ weights.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -19,7 +18,8 @@ from typing import Any
 
 import torch
 
-from ba_io import DataError, UsageError, atomic_write, output_group, read_json, write_json
+from ba_io import (DataError, UsageError, atomic_path, atomic_write, distinct_paths, output_group, output_lock,
+                   read_json, write_json)
 
 from .modeling import resolve_base_dir
 
@@ -83,35 +83,47 @@ def adapter_base_dir(adapter_dir: Path, base: str | None = None) -> Path:
     raise UsageError(f"{adapter_dir}: cannot tell the base model (no training_info.json); pass --base-model")
 
 
+MERGED_MARKER = "ba-lora-merged.json"  # written by merge_adapter into a merged model directory
+
+
+def _check_merge_output(output: Path, adapter_dir: Path, base_dir: Path) -> None:
+    """``--output`` may be a new path, an empty folder or an earlier merge (it holds
+    :data:`MERGED_MARKER`); anything else is the user's and is never replaced."""
+    distinct_paths(("--adapter", adapter_dir), ("--base-model", base_dir), ("--output", output))
+    if output.is_symlink() or (output.exists() and not output.is_dir()):
+        raise UsageError(f"--output {output}: exists and is not a folder; choose a new path")
+    if output.is_dir() and any(output.iterdir()) and not (output / MERGED_MARKER).is_file():
+        raise UsageError(f"--output {output}: a folder with other files (not a ba-lora merge); "
+                         "choose a new or empty folder")
+
+
 def merge_adapter(adapter_dir: str | Path, output: str | Path, base: str | None = None) -> Path:
     """Merge the adapter into its base and save a bf16 safetensors model (+ tokenizer,
-    prompt.json) into ``output``, written to ``output.tmp`` first and renamed."""
+    prompt.json, :data:`MERGED_MARKER`) into ``output``: built in a tmp folder of its own and
+    renamed into place (``ba_io.atomic_path``), one run per output (``ba_io.output_lock``).
+    An earlier merge at ``output`` is replaced; a folder of the user's is refused."""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     adapter_dir, output = Path(adapter_dir), Path(output)
     _adapter_files(adapter_dir)
     base_dir = adapter_base_dir(adapter_dir, base)
-    model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
-    model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
-    model = model.to(torch.bfloat16)
-    tok_dir = adapter_dir if (adapter_dir / "tokenizer_config.json").is_file() else base_dir
-    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
-    tmp = output.with_name(output.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        model.save_pretrained(str(tmp), safe_serialization=True)
-        tokenizer.save_pretrained(str(tmp))
-        for name in ("prompt.json", "training_info.json"):
-            if (adapter_dir / name).is_file():
-                shutil.copyfile(adapter_dir / name, tmp / (name if name == "prompt.json" else "adapter_training_info.json"))
-        if output.exists():
-            shutil.rmtree(output)
-        os.replace(tmp, output)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    _check_merge_output(output, adapter_dir, base_dir)
+    with output_lock(output):
+        _check_merge_output(output, adapter_dir, base_dir)  # again, now that no other run can write it
+        model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
+        model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+        model = model.to(torch.bfloat16)
+        tok_dir = adapter_dir if (adapter_dir / "tokenizer_config.json").is_file() else base_dir
+        tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+        with atomic_path(output, directory=True) as tmp:
+            model.save_pretrained(str(tmp), safe_serialization=True)
+            tokenizer.save_pretrained(str(tmp))
+            for name in ("prompt.json", "training_info.json"):
+                if (adapter_dir / name).is_file():
+                    shutil.copyfile(adapter_dir / name,
+                                    tmp / (name if name == "prompt.json" else "adapter_training_info.json"))
+            write_json(tmp / MERGED_MARKER, {"adapter": str(adapter_dir.resolve()), "base": str(base_dir.resolve())})
     return output
 
 
@@ -153,9 +165,15 @@ def write_gguf_adapter(adapter_dir: str | Path, path: str | Path, base: str | No
         else:
             raise DataError(adapter_dir / "adapter_model.safetensors", None,
                             f"unexpected tensor {key} (only LoRA A/B matrices can be exported)")
-    tmp = path.with_name(path.name + ".tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[arch])
+    with atomic_path(path) as tmp:
+        _write_gguf_tensors(gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[arch]), gguf, acfg, pairs,
+                            names, name, permute, n_head, n_kv, adapter_dir)
+    return path
+
+
+def _write_gguf_tensors(writer: Any, gguf: Any, acfg: dict[str, Any], pairs: dict[str, dict[str, torch.Tensor]],
+                        names: Any, name: str | None, permute: bool, n_head: int, n_kv: int,
+                        adapter_dir: Path) -> None:
     try:
         writer.add_type(gguf.GGUFType.ADAPTER)
         writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
@@ -179,13 +197,8 @@ def write_gguf_adapter(adapter_dir: str | Path, path: str | Path, base: str | No
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
+    finally:
         writer.close()
-        os.replace(tmp, path)
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _quote(text: str, what: str) -> str:
@@ -200,7 +213,7 @@ def modelfile_text(from_: str, adapter_file: str, prompt: dict[str, Any], tokeni
     stopping parameters (turn-ending strings, ``num_predict = max_new_tokens``, greedy)."""
     if "<|im_start|>" not in (tokenizer_template or ""):
         raise UsageError("only ChatML chat templates (<|im_start|> ... <|im_end|>) can be exported to Ollama")
-    lines = [f"# Written by ba-lora export{f' from {source}' if source else ''}.",
+    lines = [f"{_MODELFILE_HEADER}{f' from {source}' if source else ''}.",
              "# Build it with: ollama create NAME -f Modelfile",
              f"FROM {from_}", f"ADAPTER {adapter_file}",
              f"TEMPLATE {_quote(CHATML_OLLAMA_TEMPLATE, 'template')}",
@@ -253,6 +266,22 @@ def check_from(value: str) -> str:
     return value.strip()
 
 
+_MODELFILE_HEADER = "# Written by ba-lora export"
+
+
+def _check_export_output(output: Path) -> None:
+    """The export folder may hold anything, but a ``Modelfile`` we did not write is the
+    user's: refuse to replace it."""
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"--output {output}: exists and is not a folder; choose a folder")
+    modelfile = output / "Modelfile"
+    if modelfile.is_file():
+        with open(modelfile, encoding="utf-8", errors="replace") as f:
+            if not f.readline().startswith(_MODELFILE_HEADER):
+                raise UsageError(f"{modelfile}: a Modelfile not written by ba-lora export; "
+                                 "choose another --output (it is left as it is)")
+
+
 def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None = None,
                   from_: str | None = None, base: str | None = None, max_new_tokens: int = 640) -> dict[str, str]:
     """Write ``output/adapter.gguf`` and ``output/Modelfile`` (and prompt.json); return their paths."""
@@ -280,13 +309,17 @@ def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None 
     template = AutoTokenizer.from_pretrained(str(tok_dir)).chat_template
     hp = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
     num_ctx = min(4096, int(hp.get("max_position_embeddings") or 4096))
-    output.mkdir(parents=True, exist_ok=True)
-    gguf_path = write_gguf_adapter(adapter_dir, output / "adapter.gguf", base=base, name=name)
+    distinct_paths(("--adapter", adapter_dir), ("--output", output))
+    _check_export_output(output)
     text = modelfile_text(from_, "./adapter.gguf", prompt, template, num_ctx, source=str(adapter_dir),
                           max_new_tokens=max_new_tokens)
-    with output_group():  # the Modelfile (written first, committed last) and its prompt.json together
+    output.mkdir(parents=True, exist_ok=True)
+    with output_lock(output), output_group():
+        # the three files are committed together, the Modelfile (written first) last
+        _check_export_output(output)
         with atomic_write(output / "Modelfile") as f:
             f.write(text)
         write_json(output / "prompt.json", prompt, "prompt")
+        gguf_path = write_gguf_adapter(adapter_dir, output / "adapter.gguf", base=base, name=name)
     return {"modelfile": str(output / "Modelfile"), "adapter": str(gguf_path), "from": from_,
             "name": name or output.name}

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ba_io import sha256_file, write_json
+from ba_io import atomic_path, sha256_file, write_json
 
 from .checkpoint import CHECKPOINTS
 from .modeling import compute_dtype as _compute_dtype
@@ -86,10 +86,8 @@ class ResultWriter:
             return
         from safetensors.torch import save_file
 
-        self.best_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.best_path.with_name(self.best_path.name + ".tmp")
-        save_file({k: v.detach().to("cpu").contiguous() for k, v in adapter.items()}, str(tmp))
-        os.replace(tmp, self.best_path)
+        with atomic_path(self.best_path) as tmp:
+            save_file({k: v.detach().to("cpu").contiguous() for k, v in adapter.items()}, str(tmp))
 
     def load_best(self) -> dict[str, Any]:
         from safetensors.torch import load_file

@@ -2,11 +2,12 @@
 on validation concepts (greedy generation with the in-memory adapter)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+
+from ba_io import atomic_write
 
 __all__ = ["plot_losses", "TensorBoard", "generate_answers", "eval_metric"]
 
@@ -37,10 +38,11 @@ def plot_losses(path: Path, step_losses: Sequence[Sequence[float]], epochs: Sequ
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_write(path, "wb") as f:
+            fig.savefig(f, format="png")
+    finally:
+        plt.close(fig)
 
 
 class TensorBoard:

@@ -1,7 +1,9 @@
 """DSPy language models for ba-llm model specs.
 
 * ``ollama:NAME`` goes through DSPy's own Ollama support
-  (``dspy.LM("ollama_chat/NAME", api_base=$OLLAMA_HOST)``).
+  (``dspy.LM("ollama_chat/NAME", api_base=$OLLAMA_HOST)``); the host follows ba-llm's one
+  rule (:func:`ba_llm.backends.ollama_host`) and the server is asked up front whether the
+  model is pulled, so a missing server or model fails in seconds, before any DSPy work.
 * ``smollm2`` / ``hf:DIR[+lora:DIR]`` / ``gguf:FILE[+lora:FILE]`` go through
   :class:`BaLLMEngine`, a DSPy 3.4 custom engine (``complete(Request) -> Response``) over a
   ba-llm backend, so DSPy calls run the same local model code as ``ba-llm generate``.
@@ -11,7 +13,6 @@ is never used (see :func:`configure_dspy_cache`).
 """
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any, Callable
 
@@ -21,7 +22,8 @@ from dspy.lm15 import Message, Response, TextPart, Usage, response_to_events
 
 from ba_io import UsageError
 
-__all__ = ["BaLLMEngine", "make_lm", "configure_dspy_cache", "ollama_api_base", "request_messages"]
+__all__ = ["BaLLMEngine", "make_lm", "configure_dspy_cache", "ollama_api_base", "check_ollama_model",
+           "request_messages"]
 
 #: generate(messages, max_new_tokens=, temperature=, top_p=, seed=) -> (text, input_tokens, output_tokens, finish)
 GenerateFn = Callable[..., tuple]
@@ -33,11 +35,26 @@ def configure_dspy_cache(memory: bool = False) -> None:
 
 
 def ollama_api_base() -> str:
-    """``$OLLAMA_HOST`` (scheme added when missing) or ``http://localhost:11434``."""
-    host = os.environ.get("OLLAMA_HOST", "").strip() or "http://localhost:11434"
-    if "://" not in host:
-        host = "http://" + host
-    return host.rstrip("/")
+    """The Ollama URL DSPy is given: ba-llm's host rule (``$OLLAMA_HOST`` or its default)."""
+    from ba_llm.backends import ollama_host
+
+    return ollama_host()
+
+
+def check_ollama_model(name: str, *, timeout: float = 10.0) -> None:
+    """Ask the Ollama server whether ``name`` is pulled (one ``/api/tags`` call, no retries).
+
+    Raises :class:`ba_io.UsageError` with ba-llm's one-line message (``start it with ollama
+    serve`` / ``run ollama pull NAME``) when the server is unreachable or the model is missing.
+    """
+    from ba_llm import parse_spec
+    from ba_llm.backends import OllamaBackend
+    from ba_llm.errors import BackendError
+
+    try:
+        OllamaBackend(parse_spec(f"ollama:{name}"), timeout=timeout, retries=1).close()
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def request_messages(request: Any) -> list[dict[str, str]]:
@@ -140,11 +157,13 @@ def make_lm(
     seed: int = 42,
     cache: bool = False,
     generate: GenerateFn | None = None,
+    check: bool = True,
 ) -> dspy.LM:
     """A ``dspy.LM`` for a ba-llm model spec (see the module docstring).
 
     ``generate`` replaces the ba-llm backend for a local spec (tests). The engine, when
-    there is one, is reachable as ``lm.engine`` for its call/error counters.
+    there is one, is reachable as ``lm.engine`` for its call/error counters. ``check``
+    (ollama specs) asks the server for the model first (:func:`check_ollama_model`).
     """
     from ba_llm import parse_spec
 
@@ -152,6 +171,8 @@ def make_lm(
     if parsed.kind == "ollama":
         if generate is not None:
             raise UsageError("ollama specs are served by DSPy's Ollama client; a custom generate is not used")
+        if check:
+            check_ollama_model(parsed.name or "")
         return dspy.LM(
             f"ollama_chat/{parsed.name}",
             api_base=ollama_api_base(),
