@@ -1,9 +1,10 @@
 """Fail when a tox environment can import a ba_* package its package does not declare.
 
-Usage: python scripts/check_isolation.py ba-metric
+Usage: python scripts/check_isolation.py ba-metric [--extras=hf,test]
 
-Reads the package's declared dependencies from its installed metadata and checks that no
-other ``ba_*`` top-level module is importable, so "reusable alone" is proven, not assumed.
+Reads the package's declared dependencies from its installed metadata (those of the named
+extras too, when the environment installs the package with them) and checks that no other
+``ba_*`` top-level module is importable, so "reusable alone" is proven, not assumed.
 """
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import re
 import sys
 
 
-def _declared(dist: str) -> set[str]:
+def _declared(dist: str, extras: frozenset[str] = frozenset()) -> set[str]:
     names = {dist}
     for req in md.requires(dist) or []:
-        if "extra ==" in req:
+        if "extra ==" in req and not any(re.search(rf"extra == ['\"]{re.escape(e)}['\"]", req) for e in extras):
             continue
         name = re.split(r"[ ;<>=!\[~]", req, maxsplit=1)[0].strip()
         if name.startswith("ba-"):
@@ -25,8 +26,15 @@ def _declared(dist: str) -> set[str]:
 
 
 def main() -> int:
-    dist = sys.argv[1]
-    allowed = {n.replace("-", "_") for n in _declared(dist)}
+    args = [a for a in sys.argv[1:] if a]  # tox passes an empty {env:BA_EXTRAS:} as ''
+    extras: frozenset[str] = frozenset()
+    if len(args) == 2 and args[1].startswith("--extras="):
+        extras = frozenset(e.strip() for e in args[1].split("=", 1)[1].split(",") if e.strip())
+    elif len(args) != 1:
+        print("usage: check_isolation.py PACKAGE [--extras=a,b]", file=sys.stderr)
+        return 2
+    dist = args[0]
+    allowed = {n.replace("-", "_") for n in _declared(dist, extras)}
     present = {m.name for m in pkgutil.iter_modules() if m.name.startswith("ba_")}
     extra = sorted(present - allowed)
     if extra:

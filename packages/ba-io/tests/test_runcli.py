@@ -53,7 +53,7 @@ def test_all_pinned():
         "ArgumentParser", "BaError", "DataError", "JsonlLine", "UsageError", "ValidationIssue", "append_jsonl",
         "atomic_path", "atomic_write", "distinct_paths", "iter_jsonl", "iter_jsonl_lines", "load_schema", "non_negative_int", "output_group", "output_lock", "positive_int",
         "progress",
-        "read_json", "read_jsonl", "run_cli", "schema_names", "sha256_file", "sha256_text", "sweep_stale_tmp", "validate",
+        "read_json", "read_jsonl", "run_cli", "schema_names", "sha256_file", "sha256_path", "sha256_text", "sweep_stale_tmp", "validate",
         "write_json", "write_jsonl"]
     for name in ba_io.__all__:
         assert getattr(ba_io, name)

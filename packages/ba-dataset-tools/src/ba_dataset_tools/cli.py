@@ -18,6 +18,8 @@ _EPILOG = """examples:
   ba-dataset-tools filter scored.jsonl --min-score 0.72 -o filtered.jsonl --rejects filtered.rejects.jsonl
   ba-dataset-tools split filtered.jsonl --val-ratio 0.1 --seed 42 --train-out train.jsonl --val-out val.jsonl
   ba-dataset-tools stats train_fixed.jsonl --json
+  ba-dataset-tools export --train train_fixed.jsonl --val val_fixed.jsonl --format hf \
+      --prompt prompts/finetune.json -o hf_dataset
 """
 
 
@@ -105,6 +107,23 @@ def _parser() -> argparse.ArgumentParser:
               "ba-dataset-tools stats train_fixed.jsonl --json")
     st.add_argument("file", metavar="FILE")
     st.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    ex = _sub(sub, "export", "export as chat messages: a Hugging Face dataset, parquet or messages JSONL",
+              "Write fixed (v2) rows in the chat 'messages' form (system, user, assistant) that TRL's "
+              "SFTTrainer, axolotl (type: chat_template) and LLaMA-Factory read, with id and concept "
+              "columns and a dataset card (README.md: schema, teacher, splits, prompt hash). The system "
+              "and user turns are the --prompt file's; the assistant turn is the document ba-lora trains "
+              "on. --format hf writes a datasets.DatasetDict (save_to_disk); parquet and messages-jsonl "
+              "write train.* and validation.* files. The folder appears whole or not at all.",
+              "ba-dataset-tools export --train train_fixed.jsonl --val val_fixed.jsonl --format hf "
+              "--prompt prompts/finetune.json -o hf_dataset")
+    ex.add_argument("--train", required=True, metavar="TRAIN.jsonl", help="fixed training rows (example-v2)")
+    ex.add_argument("--val", metavar="VAL.jsonl", help="fixed validation rows (example-v2), the 'validation' split")
+    ex.add_argument("--format", required=True, choices=("hf", "parquet", "messages-jsonl"))
+    ex.add_argument("--prompt", metavar="PROMPT.json",
+                    help="prompt file whose system / user texts the rows get (default: ba-llm's default "
+                         "prompt; give the one you train with, e.g. prompts/finetune.json)")
+    ex.add_argument("-o", "--output", required=True, metavar="DIR", help="export folder")
     return p
 
 
@@ -177,8 +196,19 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from ba_llm.prompt import load_prompt
+
+    from .export import export_dataset
+
+    r = export_dataset(args.train, args.output, fmt=args.format, prompt=load_prompt(args.prompt), val=args.val)
+    counts = ", ".join(f"{n} {name}" for name, n in r.rows.items())
+    print(f"{counts} rows -> {r.output} ({r.format}; prompt sha256 {r.prompt_sha256[:12]})")
+    return 0
+
+
 _COMMANDS = {"validate": _validate, "audit": _audit, "fix": _fix, "filter": _filter, "split": _split,
-             "stats": _stats}
+             "stats": _stats, "export": _export}
 
 
 def _main(argv: list[str]) -> int:

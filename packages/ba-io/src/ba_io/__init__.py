@@ -2,7 +2,7 @@
 
 from .cli_types import ArgumentParser, non_negative_int, positive_int
 from .errors import BaError, DataError, UsageError
-from .hashing import sha256_file, sha256_text
+from .hashing import sha256_file, sha256_path, sha256_text
 from .jsonio import (
     JsonlLine,
     append_jsonl,
@@ -49,6 +49,7 @@ __all__ = [
     "run_cli",
     "schema_names",
     "sha256_file",
+    "sha256_path",
     "sha256_text",
     "sweep_stale_tmp",
     "validate",

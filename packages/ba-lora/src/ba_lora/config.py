@@ -30,11 +30,14 @@ def _f(default: Any, help: str, **meta: Any) -> Any:
 class TrainConfig:
     """Every parameter of a LoRA training run (the CLI flags of ``ba-lora train``)."""
 
-    train: str = _f(None, "training set, v2 examples (JSONL, schemas/example-v2)", required=True, metavar="FILE")
+    train: str = _f(None, "training set: v2 examples (JSONL, schemas/example-v2), or a chat-messages dataset as "
+                          "`ba-dataset-tools export` writes it (a save_to_disk folder: its train split; parquet; "
+                          "messages JSONL)", required=True, metavar="PATH")
     output: str = _f(None, "output directory (adapter, tokenizer, prompt.json, training_info.json, logs)",
                      required=True, metavar="DIR")
-    val: str | None = _f(None, "validation set, v2 examples; enables validation loss, early stopping and --eval-metric",
-                         metavar="FILE")
+    val: str | None = _f(None, "validation set, in the same forms as --train (a save_to_disk folder: its "
+                               "validation split); enables validation loss, early stopping and --eval-metric",
+                         metavar="PATH")
     base_model: str = _f("smollm2", "base model: a ba-llm spec (smollm2, hf:DIR) or a transformers model directory",
                          metavar="SPEC")
     prompt: str | None = _f(None, "prompt file (schemas/prompt); default: ba-llm's packaged prompt", metavar="FILE")

@@ -56,7 +56,10 @@ class Sample:
 
 
 def answer_text(row: dict[str, Any]) -> str:
-    """The assistant's answer for a v2 row: the canonical YAML document."""
+    """The assistant's answer: for a v2 row the canonical YAML document; for a messages row
+    (``ba_lora.sources``) its last, assistant, turn."""
+    if "messages" in row:
+        return row["messages"][-1]["content"]
     from ba_metric import document_from_fields, render
 
     return render(document_from_fields(row))

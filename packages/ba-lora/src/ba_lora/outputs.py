@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ba_io import atomic_path, sha256_file, write_json
+from ba_io import atomic_path, sha256_path, write_json
 
 from .checkpoint import CHECKPOINTS
 from .modeling import compute_dtype as _compute_dtype
@@ -35,7 +35,7 @@ NORMALISATION = ("per optimizer step: summed cross-entropy over the answer token
 
 
 def dataset_info(path: str, rows: int) -> dict[str, Any]:
-    return {"path": str(path), "sha256": sha256_file(path), "rows": rows}
+    return {"path": str(path), "sha256": sha256_path(path), "rows": rows}
 
 
 def fingerprint(cfg: Any, datasets: dict[str, Any], prompt: Any, free: set[str]) -> dict[str, Any]:

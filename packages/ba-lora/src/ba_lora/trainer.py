@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import torch
 
-from ba_io import UsageError, output_lock, progress, read_jsonl
+from ba_io import UsageError, output_lock, progress
 
 from .checkpoint import CHECKPOINTS, damaged_checkpoints, latest_checkpoint, load_checkpoint, remove_partial, restore_rng, save_checkpoint
 from .config import TrainConfig
@@ -32,6 +32,7 @@ from .modeling import (AnswerLoss, add_lora, check_bnb4, compute_dtype, load_bas
                        resolve_base_dir,
                        trainable_parameters, use_fast_dropout)
 from .outputs import ResultWriter, dataset_info, fingerprint, fingerprint_of, test_hook
+from .sources import load_rows
 
 __all__ = ["train", "lr_factor"]
 
@@ -193,8 +194,8 @@ def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]
     return ck
 
 
-def _load_rows(path: str, limit: int | None) -> list[dict[str, Any]]:
-    rows = read_jsonl(path, "example-v2", hint="run `make fix` first?")
+def _load_rows(path: str, limit: int | None, prompt: Any, split: str) -> list[dict[str, Any]]:
+    rows = load_rows(path, prompt, split=split)
     return rows[:limit] if limit is not None else rows
 
 
@@ -246,8 +247,8 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
 
     prompt = load_prompt(cfg.prompt)
     # Inputs first: a missing or invalid dataset is reported before the (slower) model checks.
-    train_rows = _load_rows(cfg.train, cfg.train_limit)
-    val_rows = _load_rows(cfg.val, cfg.val_limit) if cfg.val else []
+    train_rows = _load_rows(cfg.train, cfg.train_limit, prompt, "train")
+    val_rows = _load_rows(cfg.val, cfg.val_limit, prompt, "validation") if cfg.val else []
     base_dir = resolve_base_dir(cfg.base_model)
     if not train_rows:
         raise UsageError(f"{cfg.train}: no training rows")

@@ -1,0 +1,79 @@
+"""export: v2 rows -> chat messages as a Hugging Face dataset, parquet or messages JSONL."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ba_io import UsageError, read_jsonl
+from ba_dataset_tools.export import EXPORT_INFO, export_dataset, messages_row
+
+
+@pytest.fixture
+def prompt():
+    from ba_llm.prompt import prompt_from_dict
+
+    return prompt_from_dict({"name": "short", "system": "You are a business analyst.",
+                             "user_template": "Business concept:\n{concept}", "demos": []})
+
+
+def _expected(row, prompt):
+    from ba_metric import document_from_fields, render
+
+    return [{"role": "system", "content": "You are a business analyst."},
+            {"role": "user", "content": f"Business concept:\n{row['concept']}"},
+            {"role": "assistant", "content": render(document_from_fields(row))}]
+
+
+def test_a_row_becomes_system_user_assistant_with_the_canonical_document(dst_data, prompt):
+    row = read_jsonl("v2_train.jsonl", "example-v2")[0]
+    out = messages_row(row, prompt)
+    assert out == {"id": row["id"], "concept": row["concept"], "messages": _expected(row, prompt)}
+    assert out["messages"][-1]["content"].startswith("title: ")
+
+
+@pytest.mark.parametrize("fmt", ["hf", "parquet", "messages-jsonl"])
+def test_every_format_loads_back_with_datasets_row_for_row(dst_data, prompt, fmt):
+    import datasets
+
+    train, val = read_jsonl("v2_train.jsonl"), read_jsonl("v2_val.jsonl")
+    r = export_dataset("v2_train.jsonl", "out", fmt=fmt, prompt=prompt, val="v2_val.jsonl")
+    assert r.rows == {"train": len(train), "validation": len(val)}
+    if fmt == "hf":
+        loaded = datasets.load_from_disk("out")
+    else:
+        ext = "parquet" if fmt == "parquet" else "json"
+        suffix = "parquet" if fmt == "parquet" else "jsonl"
+        loaded = datasets.load_dataset(ext, data_files={s: f"out/{s}.{suffix}" for s in ("train", "validation")},
+                                       cache_dir=str(dst_data / "hf-cache"))
+    for split, src in (("train", train), ("validation", val)):
+        assert loaded[split].to_list() == [messages_row(row, prompt) for row in src]
+    card = (dst_data / "out" / "README.md").read_text(encoding="utf-8")
+    assert f"| train | {len(train)} |" in card and prompt.sha256 in card and "Teacher: " in card
+    info = json.loads((dst_data / "out" / EXPORT_INFO).read_text(encoding="utf-8"))
+    assert info["prompt"]["sha256"] == prompt.sha256 and info["rows"]["validation"] == len(val)
+    assert not list(dst_data.glob("*.tmp")) and not list(dst_data.glob("*.lock"))
+
+
+def test_export_replaces_only_its_own_folder_and_refuses_an_input_path(dst_data, prompt):
+    (dst_data / "mine").mkdir()
+    (dst_data / "mine" / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(UsageError, match="not a ba-dataset-tools export"):
+        export_dataset("v2_train.jsonl", "mine", fmt="messages-jsonl", prompt=prompt)
+    assert [p.name for p in (dst_data / "mine").iterdir()] == ["notes.txt"]
+    with pytest.raises(UsageError, match="same file"):
+        export_dataset("v2_train.jsonl", "v2_train.jsonl", fmt="messages-jsonl", prompt=prompt)
+    export_dataset("v2_train.jsonl", "out", fmt="messages-jsonl", prompt=prompt)
+    export_dataset("v2_train.jsonl", "out", fmt="parquet", prompt=prompt)  # its own earlier export: replaced whole
+    assert sorted(p.name for p in (dst_data / "out").iterdir()) == sorted([EXPORT_INFO, "README.md", "train.parquet"])
+
+
+def test_cli_export_and_a_schema_invalid_input(dst_data, dst_cli):
+    res = dst_cli("export", "--train", "v2_train.jsonl", "--val", "v2_val.jsonl", "--format", "messages-jsonl",
+                  "-o", "out", cwd=dst_data)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("12 train, 4 validation rows -> out (messages-jsonl; prompt sha256 ")
+    res = dst_cli("export", "--train", "v2_bad.jsonl", "--format", "hf", "-o", "bad", cwd=dst_data)
+    assert res.returncode == 1 and res.stderr.count("\n") == 1
+    assert res.stderr == "Error: v2_bad.jsonl:5: title: 5 is not of type 'string'\n"  # the first invalid row
+    assert not (dst_data / "bad").exists()

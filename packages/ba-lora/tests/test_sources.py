@@ -1,0 +1,107 @@
+"""--train / --val in the chat-messages forms (save_to_disk, parquet, messages JSONL) give
+exactly the samples of the v2 JSONL they were made from; foreign prompts are refused."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ba_io import DataError, UsageError, read_jsonl, write_jsonl
+from ba_lora.data import answer_text, encode_row
+from ba_lora.sources import dataset_form, load_rows
+
+
+@pytest.fixture(scope="module")
+def tok(tiny_model_dir):
+    from ba_lora.modeling import load_tokenizer
+
+    return load_tokenizer(tiny_model_dir)
+
+
+@pytest.fixture(scope="module")
+def prompt(data_dir):
+    from ba_llm.prompt import load_prompt
+
+    return load_prompt(data_dir / "prompt_demo.json")  # with a demo: its turns are part of the messages
+
+
+def _messages(rows, prompt):
+    """The documented messages form (what ba-dataset-tools export writes)."""
+    from ba_llm.prompt import render_messages
+
+    return [{"id": r["id"], "concept": r["concept"],
+             "messages": render_messages(prompt, r["concept"]) + [{"role": "assistant", "content": answer_text(r)}]}
+            for r in rows]
+
+
+@pytest.fixture(scope="module")
+def v2(data_dir):
+    return {"train": read_jsonl(data_dir / "train.jsonl", "example-v2"),
+            "validation": read_jsonl(data_dir / "val.jsonl", "example-v2")}
+
+
+def _write(form, root, v2, prompt):
+    import datasets
+
+    msgs = {split: _messages(rows, prompt) for split, rows in v2.items()}
+    if form == "hf":
+        datasets.DatasetDict({s: datasets.Dataset.from_list(m) for s, m in msgs.items()}).save_to_disk(str(root))
+        return root, root
+    root.mkdir()
+    if form == "parquet":
+        for s, m in msgs.items():
+            datasets.Dataset.from_list(m).to_parquet(str(root / f"{s}.parquet"))
+        return root / "train.parquet", root  # a file, and the export folder
+    for s, m in msgs.items():
+        write_jsonl(root / f"{s}.jsonl", m)
+    return root / "train.jsonl", root
+
+
+@pytest.mark.parametrize("form", ["hf", "parquet", "messages-jsonl"])
+def test_a_messages_dataset_trains_on_the_same_token_ids_as_its_v2_rows(form, tmp_path, tok, prompt, v2):
+    train_path, folder = _write(form, tmp_path / form, v2, prompt)
+    assert dataset_form(train_path) == form
+    for split in ("train", "validation"):
+        got = load_rows(folder, prompt, split=split)
+        assert [r["id"] for r in got] == [r["id"] for r in v2[split]]
+        for mine, ref in zip(got, v2[split]):
+            a = encode_row(tok, prompt, mine, max_length=4096)
+            b = encode_row(tok, prompt, ref, max_length=4096)
+            assert (a.input_ids, a.n_prompt) == (b.input_ids, b.n_prompt)
+    assert [r["id"] for r in load_rows(train_path, prompt)] == [r["id"] for r in v2["train"]]
+
+
+def test_rows_rendered_with_another_prompt_are_refused_with_their_line(tmp_path, prompt, v2):
+    from ba_llm.prompt import load_prompt
+
+    path = tmp_path / "other.jsonl"
+    write_jsonl(path, _messages(v2["train"], load_prompt(None)))  # the default prompt, not --prompt's
+    with pytest.raises(DataError, match=r"other.jsonl:1: .*not --prompt's"):
+        load_rows(path, prompt)
+    rows = _messages(v2["train"][:2], prompt)
+    rows[1]["messages"] = rows[1]["messages"][:-1]  # no assistant answer
+    write_jsonl(path, rows)
+    with pytest.raises(DataError, match=r"other.jsonl:2: the last message must be the assistant's"):
+        load_rows(path, prompt)
+    rows = _messages(v2["train"][:1], prompt)
+    del rows[0]["concept"]
+    path.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="no 'concept'"):
+        load_rows(path, prompt)
+
+
+def test_a_missing_split_or_a_folder_that_is_no_dataset_is_a_usage_error(tmp_path, prompt, v2):
+    import datasets
+
+    only_train = tmp_path / "only-train"
+    datasets.DatasetDict({"train": datasets.Dataset.from_list(_messages(v2["train"], prompt))}).save_to_disk(
+        str(only_train))
+    with pytest.raises(UsageError, match=r"no 'validation' split \(it has train\)"):
+        load_rows(only_train, prompt, split="validation")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="not a dataset"):
+        load_rows(tmp_path / "empty", prompt)
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet")
+    with pytest.raises(DataError, match="not a readable parquet file"):
+        load_rows(bad, prompt)
