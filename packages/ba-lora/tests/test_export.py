@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,18 +84,18 @@ def test_export_is_locked_refuses_the_adapter_folder_and_a_foreign_modelfile(tin
     out = tmp_path / "ollama"
     with output_lock(out):  # another export of the same folder is running
         with pytest.raises(UsageError, match="another run is writing it"):
-            export_ollama(tiny_adapter, out, from_="smollm2:135m")
+            export_ollama(tiny_adapter, out, from_="smollm2:135m", merged=())
     assert not out.exists() or not any(out.iterdir())
     with pytest.raises(UsageError, match="same file"):
-        export_ollama(tiny_adapter, tiny_adapter, from_="smollm2:135m")
+        export_ollama(tiny_adapter, tiny_adapter, from_="smollm2:135m", merged=())
     out.mkdir(exist_ok=True)
     (out / "Modelfile").write_text("FROM llama3\nSYSTEM my own\n", encoding="utf-8")
     with pytest.raises(UsageError, match="not written by ba-lora export"):
-        export_ollama(tiny_adapter, out, from_="smollm2:135m")
+        export_ollama(tiny_adapter, out, from_="smollm2:135m", merged=())
     assert (out / "Modelfile").read_text() == "FROM llama3\nSYSTEM my own\n"
     (out / "Modelfile").unlink()
-    export_ollama(tiny_adapter, out, from_="smollm2:135m")
-    export_ollama(tiny_adapter, out, from_="smollm2:135m")  # its own earlier export is replaced
+    export_ollama(tiny_adapter, out, from_="smollm2:135m", merged=())
+    export_ollama(tiny_adapter, out, from_="smollm2:135m", merged=())  # its own earlier export is replaced
     assert sorted(p.name for p in out.iterdir()) == ["Modelfile", "adapter.gguf", "prompt.json"]
 
 
@@ -112,7 +113,11 @@ def test_export_writes_modelfile(tiny_adapter, tmp_path, data_dir):
     shutil.copyfile(data_dir / "prompt_demo.json", adapter / "prompt.json")
     out = tmp_path / "ollama"
     res = run_cli("export", "--adapter", str(adapter), "--output", str(out), "--from", "smollm2:135m",
-                  "--name", "tiny-ba")
+                  "--name", "tiny-ba")  # an Ollama model name: no GGUF file to merge into
+    assert res.returncode == 2 and "a merged GGUF is built from the base model's GGUF file" in res.stderr
+    assert not out.exists() or not any(out.iterdir())
+    res = run_cli("export", "--adapter", str(adapter), "--output", str(out), "--from", "smollm2:135m",
+                  "--name", "tiny-ba", "--merged", "none")
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == f"build it with: ollama create tiny-ba -f {out / 'Modelfile'}"
     text = (out / "Modelfile").read_text()
@@ -183,7 +188,14 @@ def test_llama_cpp_runs_the_exported_adapter_like_the_merged_model(smollm2_dir, 
     res = run_cli("export", "--adapter", str(adapter), "--output", str(out), "--name", "smollm2-test")
     assert res.returncode == 0, res.stderr
     gguf_base = str(find_smollm2_gguf().resolve())
-    assert f"FROM {gguf_base}\n" in (out / "Modelfile").read_text()
+    # self-contained: relative paths only, the base GGUF linked (or copied) in
+    assert "FROM ./base.gguf\nADAPTER ./adapter.gguf\n" in (out / "Modelfile").read_text()
+    assert (out / "base.gguf").read_bytes() == Path(gguf_base).read_bytes()
+    for q in ("f16", "q8_0"):
+        text = (out / f"Modelfile.{q}").read_text()
+        assert f"FROM ./model-{q}.gguf\n" in text and "ADAPTER" not in text and 'PARAMETER stop "<|im_end|>"' in text
+    assert sorted(p.name for p in out.iterdir()) == ["Modelfile", "Modelfile.f16", "Modelfile.q8_0", "adapter.gguf",
+                                                    "base.gguf", "model-f16.gguf", "model-q8_0.gguf", "prompt.json"]
     res = run_cli("merge", "--adapter", str(adapter), "--output", str(tmp_path / "merged"))
     assert res.returncode == 0, res.stderr
 
@@ -199,8 +211,8 @@ def test_llama_cpp_runs_the_exported_adapter_like_the_merged_model(smollm2_dir, 
     top2 = np.sort(hf_logits, axis=-1)[:, -2:]
     margin = top2[:, 1] - top2[:, 0]
 
-    def run(lora):
-        kw = dict(model_path=gguf_base, n_ctx=1024, verbose=False, logits_all=True, n_threads=2, seed=0)
+    def run(lora, model=gguf_base):
+        kw = dict(model_path=str(model), n_ctx=1024, verbose=False, logits_all=True, n_threads=2, seed=0)
         if lora:
             kw["lora_path"] = lora
         llm = llama_cpp.Llama(**kw)
@@ -221,3 +233,11 @@ def test_llama_cpp_runs_the_exported_adapter_like_the_merged_model(smollm2_dir, 
     noise = np.abs(lora_logits - hf_logits).mean()
     effect = np.abs(lora_logits - plain_logits).mean()
     assert effect > 3 * noise, (effect, noise)
+    # the merged GGUFs hold the merged model itself: same greedy tokens; f16 closer to it than the
+    # Q4_1 base + adapter, q8_0 (the Q4_1-dequantised base quantised once more) within twice that
+    for q, bound in (("f16", 0.5), ("q8_0", 2.0)):
+        greedy, logits = run(None, out / f"model-{q}.gguf")
+        assert greedy[:clear] == hf[:clear], q
+        assert (logits.argmax(-1)[decided] == hf_logits.argmax(-1)[decided]).all(), q
+        merged_noise = np.abs(logits - hf_logits).mean()
+        assert merged_noise < bound * noise and merged_noise < effect / 10, (q, merged_noise, noise, effect)

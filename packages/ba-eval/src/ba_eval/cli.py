@@ -24,6 +24,7 @@ _EPILOG = """examples:
       --out-dir artifacts/reports --print-table
   ba-eval curated --out curated.jsonl
   ba-eval summary-table artifacts/reports/comparison.json
+  ba-eval parity --reference finetuned-bf16.jsonl --candidate gguf-f16.jsonl -o parity-f16.json
 """
 
 
@@ -116,7 +117,34 @@ def _parser() -> argparse.ArgumentParser:
                               "      curated=artifacts/reports/smollm2-bf16/curated/comparison.json")
     t.add_argument("report", nargs="+", metavar="[LABEL=]REPORT", help="comparison.json or a benchmark report")
     t.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    q = sub.add_parser("parity", formatter_class=fmt, help="do two prediction files give the same documents?",
+                       description="Pair two greedy prediction files by id (run 0): the share of identical "
+                                   "documents, mean total and content of each and their differences, tokens/s, "
+                                   "and for every document that differs the first line where it diverges. Exit "
+                                   "1 when a mean difference exceeds --tolerance (an exported model that writes "
+                                   "something else than the trained one), 0 otherwise.",
+                       epilog="example:\n  ba-eval parity --reference artifacts/eval/smollm2/val/finetuned-bf16.jsonl "
+                              "\\\n      --candidate artifacts/export/val-gguf-f16.jsonl -o artifacts/export/parity-f16.json")
+    q.add_argument("--reference", required=True, metavar="FILE", help="predictions of the model the reports scored")
+    q.add_argument("--candidate", required=True, metavar="FILE", help="predictions of the exported / other model")
+    q.add_argument("-o", "--output", metavar="REPORT.json", help="write the full report (parity-report schema)")
+    q.add_argument("--tolerance", type=_fraction, default=0.02, help="largest mean total / content difference "
+                                                                       "(default 0.02)")
+    q.add_argument("--names", nargs=2, metavar=("REF", "CAND"), default=("reference", "candidate"),
+                   help="labels for the two sides in the report")
+    q.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
 
 
 def _generate(a: argparse.Namespace) -> int:
@@ -213,8 +241,21 @@ def _summary(a: argparse.Namespace) -> int:
     return 0
 
 
+def _parity(a: argparse.Namespace) -> int:
+    from ba_io import distinct_paths
+
+    from .parity import format_parity, parity
+
+    distinct_paths(("--reference", a.reference), ("--candidate", a.candidate), ("-o", a.output))
+    report = parity(a.reference, a.candidate, tolerance=a.tolerance, names=tuple(a.names))
+    if a.output:
+        write_json(a.output, report, schema="parity-report")
+    print(format_parity(report))
+    return 0 if report["passed"] else 1
+
+
 _COMMANDS = {"generate": _generate, "benchmark": _benchmark, "compare": _compare, "curated": _curated,
-             "summary-table": _summary}
+             "summary-table": _summary, "parity": _parity}
 
 
 def _main(argv: list[str]) -> int:

@@ -131,17 +131,20 @@ def load_prompt(path: str | Path | None = None) -> Prompt:
 def prompt_for_model(spec: Any, path: str | Path | None = None) -> Prompt:
     """The prompt to ask model ``spec`` (a spec string or ModelSpec) with.
 
-    An explicit ``path`` wins. Otherwise a model with a LoRA adapter is asked with the
-    prompt it was trained with: ``prompt.json`` in the adapter directory (or beside an
-    adapter file, as ``ba-lora export`` writes it). Anything else gets the packaged default.
+    An explicit ``path`` wins. Otherwise a fine-tuned model is asked with the prompt it was
+    trained with: ``prompt.json`` in the adapter directory (or beside an adapter file, as
+    ``ba-lora export`` writes it), or, for a model without an adapter, in the model's own
+    directory or beside its GGUF file (a ``ba-lora merge`` folder, a merged GGUF of ``ba-lora
+    export``). Anything else gets the packaged default.
     """
     if path is not None:
         return load_prompt(path)
     from .models import parse_spec
 
-    lora = (parse_spec(spec) if isinstance(spec, str) else spec).lora
-    if lora is not None:
-        where = Path(lora) if Path(lora).is_dir() else Path(lora).parent
+    ms = parse_spec(spec) if isinstance(spec, str) else spec
+    model_file = ms.lora if ms.lora is not None else (ms.path if ms.kind in ("hf", "gguf") else None)
+    if model_file is not None:
+        where = Path(model_file) if Path(model_file).is_dir() else Path(model_file).parent
         if (where / ADAPTER_PROMPT).is_file():
             return load_prompt(where / ADAPTER_PROMPT)
     return default_prompt()

@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import sys
+from pathlib import Path
 
 from ba_io import ArgumentParser, run_cli
 
@@ -46,7 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--base-model", metavar="SPEC", help="base model (default: the one training_info.json records)")
     m.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
-    e = sub.add_parser("export", help="write an Ollama Modelfile and a llama.cpp GGUF LoRA adapter",
+    e = sub.add_parser("export", help="write Ollama Modelfiles: a GGUF LoRA adapter and merged GGUFs",
+                       description="Write a self-contained folder for Ollama / llama.cpp (relative paths only; "
+                                   "copy it to the machine that runs Ollama): adapter.gguf + Modelfile (FROM "
+                                   "./base.gguf, the base GGUF linked or copied in; ADAPTER ./adapter.gguf), and "
+                                   "per --merged type model-TYPE.gguf + Modelfile.TYPE, the adapter merged into "
+                                   "the base (the route every llama.cpp runtime takes). Each Modelfile has the "
+                                   "ChatML TEMPLATE, the adapter's SYSTEM prompt and ba-llm's stop parameters.",
                        epilog="example: ba-lora export --adapter artifacts/finetuning/smollm2-bf16 "
                               "--output artifacts/ollama/smollm2-ba --name smollm2-ba\n"
                               "then:    ollama create smollm2-ba -f artifacts/ollama/smollm2-ba/Modelfile",
@@ -59,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="Modelfile FROM: an Ollama model or GGUF file of the same base weights "
                         "(default: the GGUF a ba-llm-prepared base came from)")
     e.add_argument("--base-model", metavar="SPEC", help="base model (default: the one training_info.json records)")
+    e.add_argument("--merged", default="f16,q8_0", metavar="TYPES",
+                   help="merged GGUFs to write: f16, q8_0, both comma-separated, or none (default: f16,q8_0)")
     e.add_argument("--max-new-tokens", type=int, default=640, metavar="N",
                    help="the Modelfile's num_predict: the most tokens one answer may take (default: 640)")
     e.add_argument("--debug", action="store_true", help="show the traceback of an error")
@@ -85,9 +94,12 @@ def _main(argv: list[str]) -> int:
     else:
         from .export import export_ollama
 
+        merged = tuple(q.strip() for q in args.merged.split(",") if q.strip() and q.strip() != "none")
         res = export_ollama(args.adapter, args.output, name=args.name, from_=args.from_, base=args.base_model,
-                            max_new_tokens=args.max_new_tokens)
+                            max_new_tokens=args.max_new_tokens, merged=merged)
         print(f"{res['modelfile']}: Modelfile (FROM {res['from']}), {res['adapter']}: GGUF LoRA adapter")
+        for q, m in res["merged"].items():
+            print(f"{m['modelfile']}: Modelfile (FROM ./{Path(m['gguf']).name}), merged GGUF ({q})")
         print(f"build it with: ollama create {shlex.quote(res['name'])} -f {shlex.quote(res['modelfile'])}")
     return 0
 

@@ -11,6 +11,7 @@ weights.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -23,8 +24,8 @@ from ba_io import (DataError, UsageError, atomic_path, atomic_write, distinct_pa
 
 from .modeling import resolve_base_dir
 
-__all__ = ["adapter_base_dir", "merge_adapter", "write_gguf_adapter", "modelfile_text", "export_ollama",
-           "CHATML_OLLAMA_TEMPLATE"]
+__all__ = ["adapter_base_dir", "merge_adapter", "write_gguf_adapter", "write_merged_gguf", "modelfile_text",
+           "export_ollama", "merged_gguf_name", "CHATML_OLLAMA_TEMPLATE", "MERGED_TYPES"]
 
 # Ollama's Go-template rendering of ChatML, identical to the Hugging Face ChatML template
 # with add_generation_prompt=True.
@@ -201,21 +202,111 @@ def _write_gguf_tensors(writer: Any, gguf: Any, acfg: dict[str, Any], pairs: dic
         writer.close()
 
 
+MERGED_TYPES = ("f16", "q8_0")  # merged GGUF tensor types (1-D tensors stay f32, as llama.cpp's converter does)
+# the GGUF metadata keys the writer sets itself, or that describe the template file's own tensors
+_OWN_KEYS = {"general.architecture", "general.file_type", "general.name", "general.quantization_version"}
+
+
+def _merged_state(adapter_dir: Path, base_dir: Path) -> dict[str, torch.Tensor]:
+    """The adapter merged into its base, in float32 (merged before any rounding)."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
+    model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    return {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
+
+
+def write_merged_gguf(adapter_dir: str | Path, path: str | Path, *, template: str | Path, qtype: str = "f16",
+                      base: str | None = None, name: str | None = None) -> Path:
+    """Write the fine-tuned model (adapter merged into its base) as a complete llama.cpp GGUF.
+
+    ``template`` is a GGUF of the same base weights (for a ``ba-llm prepare``d SmolLM2, the
+    GGUF it was converted from): its metadata (hyper-parameters, tokenizer, chat template)
+    and its tensor list are kept; every tensor is replaced by the merged weight of the same
+    name, ``qtype`` ``f16`` or ``q8_0`` for matrices and f32 for norms, q / k rows
+    permuted like llama.cpp's converter. Written atomically.
+    """
+    import gguf
+
+    if qtype not in MERGED_TYPES:
+        raise UsageError(f"merged GGUF type {qtype!r}: choose one of {', '.join(MERGED_TYPES)}")
+    adapter_dir, path = Path(adapter_dir), Path(path)
+    _adapter_files(adapter_dir)
+    base_dir = adapter_base_dir(adapter_dir, base)
+    hp = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
+    mtype = hp.get("model_type")
+    if mtype not in _ARCHS:
+        raise UsageError(f"GGUF export supports {', '.join(sorted(_ARCHS))} models, not {mtype!r}")
+    arch_name, permute = _ARCHS[mtype]
+    arch = getattr(gguf.MODEL_ARCH, arch_name)
+    n_head = hp["num_attention_heads"]
+    n_kv = hp.get("num_key_value_heads") or n_head
+    reader = gguf.GGUFReader(str(template))
+    if reader.fields.get("general.architecture") is None or \
+            reader.fields["general.architecture"].contents() != gguf.MODEL_ARCH_NAMES[arch]:
+        raise DataError(template, None, f"not a {gguf.MODEL_ARCH_NAMES[arch]} GGUF; give the base model's GGUF")
+    names = gguf.get_tensor_name_map(arch, hp["num_hidden_layers"])
+    weights: dict[str, torch.Tensor] = {}
+    for key, t in _merged_state(adapter_dir, base_dir).items():
+        gname = names.get_name(key, try_suffixes=(".weight", ".bias"))
+        if gname is not None:
+            weights[gname] = t
+    ggml = {"f16": gguf.GGMLQuantizationType.F16, "q8_0": gguf.GGMLQuantizationType.Q8_0}[qtype]
+    with atomic_path(path) as tmp:
+        writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[arch])
+        try:
+            for key, field in reader.fields.items():
+                if key.startswith("GGUF.") or key in _OWN_KEYS:
+                    continue
+                sub = field.types[-1] if field.types[0] == gguf.GGUFValueType.ARRAY else None
+                writer.add_key_value(key, field.contents(), field.types[0], sub_type=sub)
+            writer.add_file_type({"f16": gguf.LlamaFileType.MOSTLY_F16, "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}[qtype])
+            writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
+            writer.add_name(name or f"{adapter_dir.name} (merged)")
+            for info in reader.tensors:
+                if info.name not in weights:
+                    raise DataError(template, None, f"tensor {info.name} has no counterpart in the merged model; "
+                                                    "the GGUF is not of this base model")
+                w = weights[info.name]
+                if permute and info.name.endswith("attn_q.weight"):
+                    w = _permute_rows(w, n_head)
+                elif permute and info.name.endswith("attn_k.weight"):
+                    w = _permute_rows(w, n_kv)
+                if tuple(reversed(w.shape)) != tuple(int(x) for x in info.shape):
+                    raise DataError(template, None, f"tensor {info.name}: shape {list(info.shape)} in the GGUF, "
+                                                    f"{list(reversed(w.shape))} in the merged model")
+                data = w.numpy()
+                if data.ndim == 1:
+                    writer.add_tensor(info.name, data.astype("float32"))
+                elif qtype == "f16":
+                    writer.add_tensor(info.name, data.astype("float16"))
+                else:
+                    writer.add_tensor(info.name, gguf.quants.quantize(data, ggml), raw_dtype=ggml)
+            writer.write_header_to_file()
+            writer.write_kv_data_to_file()
+            writer.write_tensors_to_file()
+        finally:
+            writer.close()
+    return path
+
+
 def _quote(text: str, what: str) -> str:
     if '"""' in text:
         raise DataError(what, None, 'contains """, which a Modelfile cannot quote')
     return f'"""{text}"""'
 
 
-def modelfile_text(from_: str, adapter_file: str, prompt: dict[str, Any], tokenizer_template: str,
+def modelfile_text(from_: str, adapter_file: str | None, prompt: dict[str, Any], tokenizer_template: str,
                    num_ctx: int = 4096, source: str = "", max_new_tokens: int = 640) -> str:
-    """An Ollama Modelfile: FROM base, ADAPTER, ChatML TEMPLATE, SYSTEM, demo MESSAGEs, and the
-    stopping parameters (turn-ending strings, ``num_predict = max_new_tokens``, greedy)."""
+    """An Ollama Modelfile: FROM base, ADAPTER (unless ``adapter_file`` is None: a merged
+    model), ChatML TEMPLATE, SYSTEM, demo MESSAGEs, and the stopping parameters (turn-ending
+    strings, ``num_predict = max_new_tokens``, greedy)."""
     if "<|im_start|>" not in (tokenizer_template or ""):
         raise UsageError("only ChatML chat templates (<|im_start|> ... <|im_end|>) can be exported to Ollama")
     lines = [f"{_MODELFILE_HEADER}{f' from {source}' if source else ''}.",
              "# Build it with: ollama create NAME -f Modelfile",
-             f"FROM {from_}", f"ADAPTER {adapter_file}",
+             f"FROM {from_}", *([f"ADAPTER {adapter_file}"] if adapter_file else []),
              f"TEMPLATE {_quote(CHATML_OLLAMA_TEMPLATE, 'template')}",
              f"SYSTEM {_quote(prompt['system'], 'prompt.json system')}"]
     for demo in prompt.get("demos") or []:
@@ -270,27 +361,62 @@ _MODELFILE_HEADER = "# Written by ba-lora export"
 
 
 def _check_export_output(output: Path) -> None:
-    """The export folder may hold anything, but a ``Modelfile`` we did not write is the
-    user's: refuse to replace it."""
+    """The export folder may hold anything, but a ``Modelfile`` (or ``Modelfile.TYPE``) we did
+    not write is the user's: refuse to replace it."""
     if output.exists() and not output.is_dir():
         raise UsageError(f"--output {output}: exists and is not a folder; choose a folder")
-    modelfile = output / "Modelfile"
-    if modelfile.is_file():
+    for modelfile in sorted(output.glob("Modelfile*")) if output.is_dir() else []:
+        if not modelfile.is_file():
+            continue
         with open(modelfile, encoding="utf-8", errors="replace") as f:
             if not f.readline().startswith(_MODELFILE_HEADER):
                 raise UsageError(f"{modelfile}: a Modelfile not written by ba-lora export; "
                                  "choose another --output (it is left as it is)")
 
 
+def _link_or_copy(src: Path, dest: Path) -> None:
+    """``dest`` as a hard link to ``src`` (same file system) or else a copy, atomically."""
+    with atomic_path(dest) as tmp:
+        tmp.unlink()
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+
+
+BASE_GGUF = "base.gguf"
+ADAPTER_GGUF = "adapter.gguf"
+
+
+def merged_gguf_name(qtype: str) -> str:
+    return f"model-{qtype}.gguf"
+
+
 def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None = None,
-                  from_: str | None = None, base: str | None = None, max_new_tokens: int = 640) -> dict[str, str]:
-    """Write ``output/adapter.gguf`` and ``output/Modelfile`` (and prompt.json); return their paths."""
+                  from_: str | None = None, base: str | None = None, max_new_tokens: int = 640,
+                  merged: tuple[str, ...] = MERGED_TYPES) -> dict[str, Any]:
+    """Write a self-contained export folder (relative paths only, so it can be copied to
+    the machine that runs Ollama):
+
+    * ``adapter.gguf`` + ``Modelfile`` (``FROM ./base.gguf`` + ``ADAPTER ./adapter.gguf``),
+      with the base GGUF hard-linked (or copied) in as ``base.gguf``; when ``from_`` is an
+      Ollama model name instead of a file, ``FROM`` names it;
+    * per type in ``merged`` (``f16``, ``q8_0``): ``model-TYPE.gguf``, the adapter merged into
+      the base (:func:`write_merged_gguf`), and ``Modelfile.TYPE`` (``FROM ./model-TYPE.gguf``);
+    * ``prompt.json``, the prompt the adapter was trained with (ba-llm asks a GGUF beside it
+      with that prompt).
+
+    Every file is committed together, the ``Modelfile`` last. Returns the paths and names.
+    """
     if max_new_tokens < 1:
         raise UsageError(f"--max-new-tokens must be >= 1, got {max_new_tokens}")
     if name is not None:
         check_model_name(name)
     if from_ is not None:
         from_ = check_from(from_)
+    bad = [q for q in merged if q not in MERGED_TYPES]
+    if bad:
+        raise UsageError(f"--merged {','.join(bad)}: choose from {', '.join(MERGED_TYPES)} (or none)")
     from transformers import AutoTokenizer
 
     adapter_dir, output = Path(adapter_dir), Path(output)
@@ -300,6 +426,10 @@ def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None 
     if not from_:
         raise UsageError(f"{base_dir} was not prepared from a GGUF by ba-llm; pass --from with the Ollama model "
                          "or GGUF file of the same base weights")
+    base_gguf = Path(from_).resolve() if Path(from_).is_file() else None
+    if merged and base_gguf is None:
+        raise UsageError(f"--from {from_}: a merged GGUF is built from the base model's GGUF file; pass --from "
+                         "FILE.gguf, or --merged none for the adapter only")
     prompt = read_json(adapter_dir / "prompt.json", "prompt") if (adapter_dir / "prompt.json").is_file() else None
     if prompt is None:
         from ba_llm.prompt import load_prompt
@@ -311,15 +441,27 @@ def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None 
     num_ctx = min(4096, int(hp.get("max_position_embeddings") or 4096))
     distinct_paths(("--adapter", adapter_dir), ("--output", output))
     _check_export_output(output)
-    text = modelfile_text(from_, "./adapter.gguf", prompt, template, num_ctx, source=str(adapter_dir),
-                          max_new_tokens=max_new_tokens)
+    from_line = f"./{BASE_GGUF}" if base_gguf is not None else from_
+    texts = {"Modelfile": modelfile_text(from_line, f"./{ADAPTER_GGUF}", prompt, template, num_ctx,
+                                         source=str(adapter_dir), max_new_tokens=max_new_tokens)}
+    for q in merged:
+        texts[f"Modelfile.{q}"] = modelfile_text(f"./{merged_gguf_name(q)}", None, prompt, template, num_ctx,
+                                                 source=str(adapter_dir), max_new_tokens=max_new_tokens)
     output.mkdir(parents=True, exist_ok=True)
     with output_lock(output), output_group():
-        # the three files are committed together, the Modelfile (written first) last
+        # every file is committed together, the Modelfile (written first) last
         _check_export_output(output)
-        with atomic_write(output / "Modelfile") as f:
-            f.write(text)
+        for fname, text in texts.items():
+            with atomic_write(output / fname) as f:
+                f.write(text)
         write_json(output / "prompt.json", prompt, "prompt")
-        gguf_path = write_gguf_adapter(adapter_dir, output / "adapter.gguf", base=base, name=name)
-    return {"modelfile": str(output / "Modelfile"), "adapter": str(gguf_path), "from": from_,
-            "name": name or output.name}
+        gguf_path = write_gguf_adapter(adapter_dir, output / ADAPTER_GGUF, base=base, name=name)
+        if base_gguf is not None:
+            _link_or_copy(base_gguf, output / BASE_GGUF)
+        for q in merged:
+            write_merged_gguf(adapter_dir, output / merged_gguf_name(q), template=base_gguf, qtype=q, base=base,
+                              name=name)
+    return {"modelfile": str(output / "Modelfile"), "adapter": str(gguf_path), "from": from_line,
+            "base_gguf": str(base_gguf) if base_gguf else None, "name": name or output.name,
+            "merged": {q: {"gguf": str(output / merged_gguf_name(q)), "modelfile": str(output / f"Modelfile.{q}")}
+                       for q in merged}}

@@ -1,0 +1,66 @@
+"""ba-eval parity: identical-document share, mean differences, where documents diverge."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ba_io import DataError, validate
+from ba_eval.parity import first_difference, format_parity, parity
+
+from conftest import run_cli
+
+GOOD = ("title: Bakery orders\ndescription: Online orders for a bakery.\nfunctional_requirements:\n"
+        "  - id: FR001\n    description: The system shall let customers order bread online.\n    priority: High\n"
+        "non_functional_requirements:\n  - id: NFR001\n    description: Pages shall load within 2 seconds.\n"
+        "    priority: Medium\nconstraints:\n  - id: C001\n    description: The budget is $20,000.\n"
+        "    priority: High\n")
+
+
+def _preds(path, texts, model="m"):
+    rows = [{"id": f"c{i}", "concept": "An online ordering site for a bakery.", "model": model, "run": 0,
+             "text": t, "prompt_tokens": 10, "completion_tokens": 100, "latency_s": 2.0}
+            for i, t in enumerate(texts)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_first_difference_names_the_line():
+    assert first_difference("a\nb\nc", "a\nb\nc") is None
+    assert first_difference("a\nb\nc", "a\nX\nc") == {"line": 2, "reference": "b", "candidate": "X"}
+    assert first_difference("a\nb", "a\nb\nc") == {"line": 3, "reference": None, "candidate": "c"}
+    assert first_difference("a\n", "a") == {"line": 2, "reference": "", "candidate": ""}
+
+
+def test_identical_files_pass_and_a_broken_document_is_found(tmp_path):
+    ref = _preds(tmp_path / "ref.jsonl", [GOOD] * 4)
+    same = parity(ref, _preds(tmp_path / "same.jsonl", [GOOD] * 4))
+    assert same["identical"] == 4 and same["identical_share"] == 1.0 and same["passed"]
+    assert same["mean_total_diff"] == 0.0 and same["differences"] == []
+    assert same["candidate"]["tokens_per_s"] == pytest.approx(50.0)
+    validate(same, "parity-report")
+
+    broken = GOOD.replace("non_functional_requirements:", "nonfunctional:")
+    report = parity(ref, _preds(tmp_path / "cand.jsonl", [GOOD, GOOD, broken, GOOD]), names=("hf", "gguf"))
+    assert report["identical"] == 3 and report["identical_share"] == 0.75
+    (d,) = report["differences"]
+    assert d["id"] == "c2" and d["line"] == 7 and d["candidate"] == "nonfunctional:"
+    assert report["mean_total_diff"] < -0.02 and not report["passed"]
+    validate(report, "parity-report")
+    text = format_parity(report)
+    assert text.startswith("gguf vs hf on 4 documents: 3 identical (75%)") and "OUTSIDE +/-0.02" in text
+    assert "c2: line 7: hf 'non_functional_requirements:' | gguf 'nonfunctional:'" in text
+
+
+def test_cli_exit_code_report_file_and_mismatched_concepts(tmp_path):
+    ref = _preds(tmp_path / "ref.jsonl", [GOOD] * 3)
+    cand = _preds(tmp_path / "cand.jsonl", [GOOD, GOOD, "title: x"])
+    res = run_cli("parity", "--reference", str(ref), "--candidate", str(cand), "-o", str(tmp_path / "p.json"))
+    assert res.returncode == 1 and "OUTSIDE" in res.stdout, res.stderr
+    assert json.loads((tmp_path / "p.json").read_text())["identical"] == 2
+    res = run_cli("parity", "--reference", str(ref), "--candidate", str(ref))
+    assert res.returncode == 2 and res.stderr.startswith("Error: --reference and --candidate are the same file")
+    other = tmp_path / "other.jsonl"
+    other.write_text(ref.read_text().replace("for a bakery", "for a florist", 1), encoding="utf-8")
+    with pytest.raises(DataError, match="id 'c0' has another concept"):
+        parity(ref, other)
