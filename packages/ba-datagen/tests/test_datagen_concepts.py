@@ -1,7 +1,7 @@
 import re
 from collections import Counter
 
-from ba_io import validate
+from ba_io import UsageError, validate
 
 from ba_datagen import STRUCTURES, domains, generate_concepts
 from ba_datagen.concepts import NO_ORG, SHORT
@@ -136,6 +136,18 @@ def test_a_domain_that_runs_out_of_facts_gives_way_to_the_others():
 
     rows = generate_concepts(1000)
     assert len(rows) == 1000 and len({r["concept"] for r in rows}) == 1000
-    with pytest.raises(ValueError, match=r"^the vocabularies make at most \d+ unique concepts with seed 42; "
+    with pytest.raises(UsageError, match=r"^the vocabularies make at most \d+ unique concepts with seed 42; "
                                          r"ask for fewer than 100000$"):
         generate_concepts(100_000)
+
+
+def test_more_concepts_than_the_vocabularies_make_is_a_usage_error_at_the_cli(tmp_path):
+    """The campaign: `concepts --n 99999999999999999999` was an internal error (exit 1)."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "ba_datagen", "concepts", "--n", "99999999999999999999", "--out",
+                          str(tmp_path / "c.jsonl")], capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert res.stderr.startswith("Error: the vocabularies make at most 2166 unique concepts with seed 42")
+    assert not (tmp_path / "c.jsonl").exists()

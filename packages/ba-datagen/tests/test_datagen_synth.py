@@ -151,3 +151,8 @@ def test_a_second_run_on_the_same_output_is_refused_and_loses_nothing(tmp_path):
         assert not out.exists() and not partial_path(out).exists()
     result = synth(src, out, TemplateTeacher(), show_progress=False)
     assert result.written + result.rejected == 6 and len(out.read_text().splitlines()) == result.written
+    # the campaign: two runs with their own --out but one --rejects clobbered each other's rejects
+    rejects = tmp_path / "shared.rejects.jsonl"
+    with output_lock(rejects):
+        with pytest.raises(UsageError, match="another run is writing it"):
+            synth(src, tmp_path / "other.jsonl", TemplateTeacher(), rejects=rejects, show_progress=False)

@@ -47,7 +47,8 @@ def test_audit_then_fix_then_validate(dst_data, dst_cli):
 
 def test_audit_strict(dst_data, dst_cli):
     r = dst_cli("audit", "legacy_v1.jsonl", "-o", "a.json", "--strict", cwd=dst_data)
-    assert r.returncode == 1
+    assert r.returncode == 1  # the campaign: exit 1 said nothing on stderr
+    assert r.stderr == "Error: legacy_v1.jsonl: 6 of 7 rows are not valid (--strict); the problems are in a.json\n"
 
 
 def test_fix_needs_an_action(dst_data, dst_cli):

@@ -194,3 +194,22 @@ def test_cli_errors(args, rc, line, tmp_path, capsys, monkeypatch):
     assert cli_main("compare", *args, "--out-dir", str(tmp_path / "o")) == rc
     assert capsys.readouterr().err.strip().splitlines()[-1] == line
     assert not (tmp_path / "o" / "comparison.json").exists()
+
+
+def test_compare_never_writes_a_report_over_a_prediction_file_and_bounds_the_bootstrap(tmp_path, capsys):
+    """The campaign: `--run a=OUT/scored/a.scored.jsonl --out-dir OUT` overwrote that input with its own
+    scores; `--bootstrap 99999999999` was a 745 GiB MemoryError."""
+    out = tmp_path / "rep"
+    (out / "scored").mkdir(parents=True)
+    inp = out / "scored" / "a.scored.jsonl"
+    inp.write_bytes((DATA / "preds_ok.jsonl").read_bytes())
+    rc = cli_main("compare", "--run", f"a={inp}", "--run", f"b={DATA / 'preds_ok.jsonl'}", "--out-dir", str(out),
+                  "--bootstrap", "50")
+    err = capsys.readouterr().err
+    assert rc == 2 and "--run a and the report a.scored.jsonl are the same file" in err and err.count("\n") == 1
+    assert inp.read_bytes() == (DATA / "preds_ok.jsonl").read_bytes()
+    assert not (out / "comparison.json").exists()
+    rc = cli_main("compare", "--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"b={DATA / 'preds_ok.jsonl'}",
+                  "--out-dir", str(tmp_path / "r2"), "--bootstrap", "99999999999")
+    err = capsys.readouterr().err
+    assert rc == 2 and "must be at most 1,000,000" in err and err.count("\n") == 1

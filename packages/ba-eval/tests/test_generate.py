@@ -145,3 +145,15 @@ def test_a_concurrent_run_or_an_output_that_is_the_input_is_refused_before_any_m
         with pytest.raises(UsageError, match="another run is writing it"):
             run_generate(f"hf:{tiny_model}", src, out, **FAST)
     assert not out.exists()
+
+
+def test_timings_is_never_the_input_or_the_predictions(tiny_model, tmp_path, capsys):
+    """The campaign: `--timings c.jsonl` (the --in file) replaced the concepts by a timings JSON."""
+    src = tmp_path / "c.jsonl"
+    src.write_bytes(CONCEPTS.read_bytes())
+    for timings in (src, tmp_path / "p.jsonl"):
+        rc = cli_main("generate", "--model", f"hf:{tiny_model}", "--in", str(src), "--out", str(tmp_path / "p.jsonl"),
+                      "--timings", str(timings), "--max-new-tokens", "2")
+        err = capsys.readouterr().err
+        assert rc == 2 and "are the same file" in err and "--timings" in err and err.count("\n") == 1
+    assert src.read_bytes() == CONCEPTS.read_bytes() and not (tmp_path / "p.jsonl").exists()

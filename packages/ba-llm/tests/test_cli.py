@@ -81,3 +81,38 @@ def test_prepare_up_to_date(tmp_path, capsys):
     (d / MARKER).write_text("{}")
     assert cli("prepare", "smollm2", "--dest", d) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_generate_refuses_an_output_that_is_its_input(tiny_model, tmp_path, capsys):
+    """The campaign: `generate --in c.jsonl --out c.jsonl` replaced the concepts by predictions, exit 0."""
+    concepts = tmp_path / "c.jsonl"
+    concepts.write_text('{"id": "a", "concept": "A bakery ordering site for locals."}\n')
+    before = concepts.read_text()
+    assert cli("generate", f"hf:{tiny_model}", "--in", concepts, "--out", concepts) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: --in and --out are the same file") and err.count("\n") == 1
+    assert concepts.read_text() == before
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--max-new-tokens", "99999999999"], "passes the model's context of 2048 tokens; use at most"),
+    (["--sample", "--temperature", "nan"], "temperature must be a finite number > 0"),
+    (["--sample", "--temperature", "inf"], "temperature must be a finite number > 0"),
+    (["--threads", "100000"], "threads must be between 1 and this machine's"),
+])
+def test_absurd_decoding_flags_are_one_usage_error(tiny_model, capsys, flags, message):
+    """The campaign: a huge --max-new-tokens tried to allocate 76 TB (internal error), NaN/inf temperatures
+    reached transformers or the JSON writer, --threads 100000 crashed with SIGSEGV."""
+    assert cli("ask", f"hf:{tiny_model}", "--concept", "A bakery ordering site.", *flags) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and message in err and err.count("\n") == 1
+
+
+def test_an_absurd_ollama_timeout_is_refused():
+    from ba_llm.backends import OllamaBackend
+    from ba_llm.errors import UsageError
+    from ba_llm.models import parse_spec
+
+    for bad in (float("nan"), -1.0, 0.0, float("inf")):
+        with pytest.raises(UsageError, match="timeout must be a finite number of seconds > 0"):
+            OllamaBackend(parse_spec("ollama:x"), timeout=bad, check=False)

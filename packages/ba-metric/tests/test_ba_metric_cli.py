@@ -208,3 +208,20 @@ def test_a_bom_is_accepted_and_nan_huge_ints_and_lone_surrogates_are_one_error_l
         assert out.returncode == 1
         assert out.stderr.startswith(f"Error: {name}:1: {message}") and out.stderr.count("\n") == 1
         assert "internal error" not in out.stderr and not (tmp_path / "scored.jsonl").exists()
+
+
+@pytest.mark.parametrize("how", ["same", "symlink", "hardlink"])
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path, how):
+    """The campaign: `score X -o X` (or a link to X) replaced the input, exit 0."""
+    src = tmp_path / "p.jsonl"
+    shutil.copyfile(CLI_DATA / "predictions.jsonl", src)
+    before = src.read_bytes()
+    out = src if how == "same" else tmp_path / "link.jsonl"
+    if how == "symlink":
+        out.symlink_to(src)
+    elif how == "hardlink":
+        os.link(src, out)
+    res = run("score", str(src), "-o", str(out), cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert res.stderr.startswith(f"Error: -o {out} is the input file; nothing was written")
+    assert src.read_bytes() == before

@@ -20,6 +20,8 @@ from __future__ import annotations
 import random
 from typing import Any, Callable
 
+from ba_io import UsageError
+
 from .spanish import STRUCTURES_ES, domains_es, draw_facts_es, render_concept_es
 from .vocab import PLATFORM_SETS, actor_groups, article, cap, domains, join, platform_phrase
 
@@ -292,10 +294,10 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
     about :data:`SPANISH_SHARE` Spanish) and ``source``.
 
     Raises:
-        ValueError: ``n`` is negative or larger than the vocabularies can make unique.
+        UsageError: ``n`` is negative or larger than the vocabularies can make unique (exit 2).
     """
     if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
+        raise UsageError(f"--n must be >= 0, got {n}")
     rng = random.Random(seed)
     vocab = domains()
     names = list(vocab)
@@ -311,7 +313,7 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
         open_es = sorted(d for d in spanish if ("es", d) not in exhausted)
         open_en = [d for d in names if ("en", d) not in exhausted]
         if not open_es and not open_en:
-            raise ValueError(f"the vocabularies make at most {len(rows)} unique concepts with seed {seed}; "
+            raise UsageError(f"the vocabularies make at most {len(rows)} unique concepts with seed {seed}; "
                              f"ask for fewer than {n}")
         if language == "es" and not open_es:
             language = "en"

@@ -147,7 +147,8 @@ def synth(in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], tea
     rejects_path = Path(rejects) if rejects is not None else out_path.with_name(
         out_path.name.removesuffix(".jsonl") + ".rejects.jsonl")
     distinct_paths(("--in", in_path), ("--out", out_path), ("--rejects", rejects_path))
-    with output_lock(out_path):  # a second run on OUT fails at once instead of sharing OUT.partial
+    # a second run on OUT (or on the same --rejects) fails at once instead of sharing the file
+    with output_lock(out_path), output_lock(rejects_path):
         return _synth_locked(in_path, out_path, rejects_path, teacher, restart, show_progress)
 
 

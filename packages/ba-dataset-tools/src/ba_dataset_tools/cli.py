@@ -150,7 +150,12 @@ def _audit(args: argparse.Namespace) -> int:
     write_json(args.output, report, "audit-report")
     print(summary(report))
     print(f"report -> {args.output}")
-    return 1 if args.strict and report["valid_examples"] < report["total_examples"] else 0
+    invalid = report["total_examples"] - report["valid_examples"]
+    if args.strict and invalid:
+        print(f"Error: {args.file}: {invalid} of {report['total_examples']} rows are not valid (--strict); "
+              f"the problems are in {args.output}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _fix(args: argparse.Namespace) -> int:

@@ -97,7 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--run", action="append", required=True, metavar="NAME=FILE", help="a model's predictions (repeatable)")
     c.add_argument("--out-dir", required=True, help="folder for the reports")
     c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    c.add_argument("--bootstrap", type=positive_int, default=10_000, help="bootstrap resamples (default 10000)")
+    c.add_argument("--bootstrap", type=_bootstrap, default=10_000,
+                   help=f"bootstrap resamples, 1..{MAX_BOOTSTRAP:,} (default 10000)")
     c.add_argument("--print-table", action="store_true", help="print the summary table to stdout")
     c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -137,6 +138,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+MAX_BOOTSTRAP = 1_000_000  # 8 MB per resampled mean; more changes no reported digit
+
+
+def _bootstrap(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_BOOTSTRAP:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_BOOTSTRAP:,}, got {value}")
+    return value
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -148,8 +159,13 @@ def _fraction(text: str) -> float:
 
 
 def _generate(a: argparse.Namespace) -> int:
+    from ba_io import distinct_paths
+
+    from .datasets import CURATED
     from .generation import run_generate, write_timings
 
+    # before any model work: --timings is neither the input nor the predictions
+    distinct_paths(("--in", None if a.inp == CURATED else a.inp), ("--out", a.out), ("--timings", a.timings))
     s = run_generate(a.model, a.inp, a.out, prompt_path=a.prompt, runs=a.runs, decoding=a.decoding,
                      temperature=a.temperature, top_p=a.top_p, seed=a.seed, max_new_tokens=a.max_new_tokens,
                      batch_size=a.batch_size, limit=a.limit, overwrite=a.overwrite)
@@ -194,8 +210,15 @@ def _compare(a: argparse.Namespace) -> int:
     from .report import comparison_markdown, summary_table
 
     runs = [parse_run_arg(v) for v in a.run]
-    result = compare_runs(runs, seed=a.seed, n_bootstrap=a.bootstrap)
     out = Path(a.out_dir)
+    from ba_io import distinct_paths
+
+    # before any work: no report file is one of the prediction files (two runs may share a file)
+    outputs = [out / n for n in ("comparison.json", "comparison.md", "comparison.png", "comparison.html")]
+    outputs += [out / "scored" / f"{name}.scored.jsonl" for name in dict(runs)]
+    inputs = {os.path.realpath(path): (f"--run {name}", path) for name, path in reversed(runs)}
+    distinct_paths(*inputs.values(), *((f"the report {o.name}", o) for o in outputs))
+    result = compare_runs(runs, seed=a.seed, n_bootstrap=a.bootstrap)
     with output_group():  # every report file or none; comparison.json (make's target) appears last
         write_json(out / "comparison.json", result.report, schema="comparison-report")
         for name, rows in result.scored.items():

@@ -7,6 +7,7 @@ chat message lists (rendered by :func:`ba_llm.prompt.render_messages`) and retur
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from abc import ABC, abstractmethod
@@ -63,8 +64,10 @@ def _threads(threads: int | None) -> int | None:
                 threads = int(env)
             except ValueError:
                 raise UsageError(f"BA_LLM_THREADS must be an integer, got {env!r}") from None
-    if threads is not None and threads < 0:
-        raise UsageError(f"threads must be >= 0, got {threads}")
+    cpus = os.cpu_count() or 1
+    if threads is not None and not 0 <= threads <= cpus:
+        raise UsageError(f"threads must be between 1 and this machine's {cpus} CPUs (0: the library's default), "
+                         f"got {threads}")
     return threads or None
 
 
@@ -86,8 +89,8 @@ class Decoding:
         if self.max_new_tokens < 1:
             raise UsageError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
         if not self.greedy:
-            if self.temperature <= 0:
-                raise UsageError(f"temperature must be > 0 for sampling, got {self.temperature}")
+            if not (math.isfinite(self.temperature) and self.temperature > 0):
+                raise UsageError(f"temperature must be a finite number > 0 for sampling, got {self.temperature}")
             if not 0 < self.top_p <= 1:
                 raise UsageError(f"top_p must be in (0, 1], got {self.top_p}")
 
@@ -245,6 +248,11 @@ class TransformersBackend(Backend):
         texts = [self.render(m) for m in conversations]
         # the chat template already holds the special tokens
         lengths = [len(tok(t, add_special_tokens=False).input_ids) for t in texts]
+        context = getattr(self.model.config, "max_position_embeddings", None)
+        if context and lengths and max(lengths) + decoding.max_new_tokens > context:
+            raise UsageError(f"max_new_tokens {decoding.max_new_tokens}: with the longest prompt ({max(lengths)} "
+                             f"tokens) it passes the model's context of {context} tokens; use at most "
+                             f"{max(context - max(lengths), 1)}")
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
         if decoding.greedy:
             gen_cfg = GenerationConfig(max_new_tokens=decoding.max_new_tokens, do_sample=False,
@@ -372,6 +380,8 @@ class OllamaBackend(Backend):
         super().__init__(spec)
         import ollama
 
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise UsageError(f"timeout must be a finite number of seconds > 0, got {timeout}")
         self.host = ollama_host(host)
         self.timeout = timeout
         self.retries = max(1, retries)

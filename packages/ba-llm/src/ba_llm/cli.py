@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from ba_io import ArgumentParser, read_jsonl, run_cli, write_jsonl
+from ba_io import ArgumentParser, distinct_paths, read_jsonl, run_cli, write_jsonl
 
 from . import __version__
 from .backends import BATCH_SIZE
@@ -153,6 +153,7 @@ def _main(argv: list[str]) -> int:
     if args.command == "generate":
         if args.batch_size < 1:
             raise UsageError("--batch-size must be >= 1")
+        distinct_paths(("--in", args.inp), ("--out", args.out))
         concepts = read_jsonl(args.inp, "concept")
         rows = generate(args.spec, concepts, args.prompt, batch_size=args.batch_size, run=args.run,
                         **_gen_kwargs(args), **_options(args))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 
@@ -105,8 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths are one file (symbolic links, ``..``, hard links)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "score":
+        if args.output and args.input != "-" and _same_file(args.input, args.output):
+            raise UsageError(f"-o {args.output} is the input file; nothing was written: give -o a path of its own")
         options = {"field": args.field, "concept_field": args.concept_field, "threshold": args.threshold}
         rows = [
             score_row(row, **options, path=args.input, line=line)
