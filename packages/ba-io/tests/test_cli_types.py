@@ -49,3 +49,15 @@ def test_non_negative_int_accepts(text, value):
 def test_non_negative_int_rejects(text, message):
     with pytest.raises(argparse.ArgumentTypeError, match=message):
         non_negative_int(text)
+
+
+def test_fraction_takes_0_to_1_only():
+    import argparse
+
+    from ba_io import fraction
+
+    assert fraction("0") == 0.0 and fraction("0.02") == 0.02 and fraction("1") == 1.0
+    for bad, message in (("x", "expected a number, got 'x'"), ("1.5", "must be between 0 and 1, got 1.5"),
+                         ("nan", "must be between 0 and 1, got nan"), ("-0.1", "must be between 0 and 1")):
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            fraction(bad)

@@ -95,7 +95,7 @@ def test_generate_refuses_an_output_that_is_its_input(tiny_model, tmp_path, caps
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--max-new-tokens", "99999999999"], "passes the model's context of 2048 tokens; use at most"),
+    (["--max-new-tokens", "99999999999"], "is more than the model's context of 2048 tokens; use at most 2048"),
     (["--sample", "--temperature", "nan"], "temperature must be a finite number > 0"),
     (["--sample", "--temperature", "inf"], "temperature must be a finite number > 0"),
     (["--threads", "100000"], "threads must be between 1 and this machine's"),

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from ba_io import ArgumentParser, UsageError, output_group, positive_int, read_json, run_cli, write_json, write_jsonl
+from ba_io import ArgumentParser, UsageError, fraction, output_group, positive_int, read_json, run_cli, write_json, write_jsonl
 
 from ba_llm.backends import BATCH_SIZE
 
@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--dataset", required=True, help="concept/example JSONL, or 'curated' for the packaged set")
     b.add_argument("--output", required=True, help="report JSON path; the Markdown goes next to it (.md)")
     b.add_argument("--limit", type=positive_int, help="only the first N examples")
-    b.add_argument("--threshold", type=float, default=0.65, help="selection threshold on mean score (default 0.65)")
+    b.add_argument("--threshold", type=fraction, default=0.65, help="selection threshold on mean score (default 0.65)")
     b.add_argument("--prompt", help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)")
     b.add_argument("--max-new-tokens", type=positive_int, default=768, help="default 768")
     b.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, help=f"default {BATCH_SIZE}")
@@ -130,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--reference", required=True, metavar="FILE", help="predictions of the model the reports scored")
     q.add_argument("--candidate", required=True, metavar="FILE", help="predictions of the exported / other model")
     q.add_argument("-o", "--output", metavar="REPORT.json", help="write the full report (parity-report schema)")
-    q.add_argument("--tolerance", type=_fraction, default=0.02, help="largest mean total / content difference "
+    q.add_argument("--tolerance", type=fraction, default=0.02, help="largest mean total / content difference "
                                                                        "(default 0.02)")
     q.add_argument("--names", nargs=2, metavar=("REF", "CAND"), default=("reference", "candidate"),
                    help="labels for the two sides in the report")
@@ -145,16 +145,6 @@ def _bootstrap(text: str) -> int:
     value = positive_int(text)
     if value > MAX_BOOTSTRAP:
         raise argparse.ArgumentTypeError(f"must be at most {MAX_BOOTSTRAP:,}, got {value}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value
 
 

@@ -1,6 +1,6 @@
 """ba-io: schemas, validated JSON/JSONL I/O, atomic writes and the shared CLI error mapping."""
 
-from .cli_types import ArgumentParser, non_negative_int, positive_int
+from .cli_types import ArgumentParser, fraction, non_negative_int, positive_int
 from .errors import BaError, DataError, UsageError
 from .hashing import sha256_file, sha256_path, sha256_text
 from .jsonio import (
@@ -36,6 +36,7 @@ __all__ = [
     "atomic_path",
     "atomic_write",
     "distinct_paths",
+    "fraction",
     "iter_jsonl",
     "iter_jsonl_lines",
     "load_schema",

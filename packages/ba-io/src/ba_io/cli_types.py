@@ -41,3 +41,19 @@ Raises:
 non_negative_int = _int_at_least(0)
 non_negative_int.__name__ = non_negative_int.__qualname__ = "non_negative_int"
 non_negative_int.__doc__ = "``type=non_negative_int``: an integer >= 0 (messages as :func:`positive_int`)."
+
+
+def fraction(text: str) -> float:
+    """``type=fraction``: a number between 0 and 1 (a threshold, a tolerance, a share).
+
+    Raises:
+        argparse.ArgumentTypeError: ``expected a number, got 'x'`` or ``must be between 0 and
+            1, got 2`` (NaN is outside too).
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value

@@ -249,10 +249,9 @@ class TransformersBackend(Backend):
         # the chat template already holds the special tokens
         lengths = [len(tok(t, add_special_tokens=False).input_ids) for t in texts]
         context = getattr(self.model.config, "max_position_embeddings", None)
-        if context and lengths and max(lengths) + decoding.max_new_tokens > context:
-            raise UsageError(f"max_new_tokens {decoding.max_new_tokens}: with the longest prompt ({max(lengths)} "
-                             f"tokens) it passes the model's context of {context} tokens; use at most "
-                             f"{max(context - max(lengths), 1)}")
+        if context and decoding.max_new_tokens > context:  # the KV cache is allocated for it up front
+            raise UsageError(f"max_new_tokens {decoding.max_new_tokens} is more than the model's context of "
+                             f"{context} tokens; use at most {context}")
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
         if decoding.greedy:
             gen_cfg = GenerationConfig(max_new_tokens=decoding.max_new_tokens, do_sample=False,

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,30 @@ def merge_adapter(adapter_dir: str | Path, output: str | Path, base: str | None 
     return output
 
 
+@dataclass(frozen=True)
+class _GGUFArch:
+    arch: Any         # gguf.MODEL_ARCH member
+    permute: bool     # permute q/k rows like convert_hf_to_gguf's LlamaModel
+    n_head: int
+    n_kv: int
+    names: Any        # gguf.TensorNameMap: HF module names -> GGUF tensor names
+
+
+def _gguf_arch(base_dir: Path) -> _GGUFArch:
+    """The llama.cpp architecture of a transformers base model (config.json)."""
+    import gguf
+
+    hp = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
+    mtype = hp.get("model_type")
+    if mtype not in _ARCHS:
+        raise UsageError(f"GGUF export supports {', '.join(sorted(_ARCHS))} models, not {mtype!r}")
+    arch_name, permute = _ARCHS[mtype]
+    arch = getattr(gguf.MODEL_ARCH, arch_name)
+    n_head = hp["num_attention_heads"]
+    return _GGUFArch(arch, permute, n_head, hp.get("num_key_value_heads") or n_head,
+                     gguf.get_tensor_name_map(arch, hp["num_hidden_layers"]))
+
+
 def _permute_rows(b: torch.Tensor, n_head: int) -> torch.Tensor:
     out = b.shape[0]
     return b.reshape(n_head, 2, out // n_head // 2, *b.shape[1:]).swapaxes(1, 2).reshape(b.shape)
@@ -145,16 +170,8 @@ def write_gguf_adapter(adapter_dir: str | Path, path: str | Path, base: str | No
     if acfg.get("use_rslora") or acfg.get("alpha_pattern") or acfg.get("rank_pattern") or acfg.get("use_dora"):
         raise UsageError(f"{adapter_dir}: rsLoRA / DoRA / per-module ranks have no llama.cpp adapter form")
     base_dir = adapter_base_dir(adapter_dir, base)
-    hp = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
-    mtype = hp.get("model_type")
-    if mtype not in _ARCHS:
-        raise UsageError(f"GGUF export supports {', '.join(sorted(_ARCHS))} models, not {mtype!r}")
-    arch_name, permute = _ARCHS[mtype]
-    arch = getattr(gguf.MODEL_ARCH, arch_name)
-    n_layers = hp["num_hidden_layers"]
-    n_head = hp["num_attention_heads"]
-    n_kv = hp.get("num_key_value_heads") or n_head
-    names = gguf.get_tensor_name_map(arch, n_layers)
+    g = _gguf_arch(base_dir)
+    arch, permute, n_head, n_kv, names = g.arch, g.permute, g.n_head, g.n_kv, g.names
     weights = load_file(str(adapter_dir / "adapter_model.safetensors"))
     pairs: dict[str, dict[str, torch.Tensor]] = {}
     for key, t in weights.items():
@@ -234,19 +251,12 @@ def write_merged_gguf(adapter_dir: str | Path, path: str | Path, *, template: st
     adapter_dir, path = Path(adapter_dir), Path(path)
     _adapter_files(adapter_dir)
     base_dir = adapter_base_dir(adapter_dir, base)
-    hp = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
-    mtype = hp.get("model_type")
-    if mtype not in _ARCHS:
-        raise UsageError(f"GGUF export supports {', '.join(sorted(_ARCHS))} models, not {mtype!r}")
-    arch_name, permute = _ARCHS[mtype]
-    arch = getattr(gguf.MODEL_ARCH, arch_name)
-    n_head = hp["num_attention_heads"]
-    n_kv = hp.get("num_key_value_heads") or n_head
+    g = _gguf_arch(base_dir)
+    arch, permute, n_head, n_kv, names = g.arch, g.permute, g.n_head, g.n_kv, g.names
     reader = gguf.GGUFReader(str(template))
     if reader.fields.get("general.architecture") is None or \
             reader.fields["general.architecture"].contents() != gguf.MODEL_ARCH_NAMES[arch]:
         raise DataError(template, None, f"not a {gguf.MODEL_ARCH_NAMES[arch]} GGUF; give the base model's GGUF")
-    names = gguf.get_tensor_name_map(arch, hp["num_hidden_layers"])
     weights: dict[str, torch.Tensor] = {}
     for key, t in _merged_state(adapter_dir, base_dir).items():
         gname = names.get_name(key, try_suffixes=(".weight", ".bias"))
