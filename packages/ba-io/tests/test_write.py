@@ -258,10 +258,14 @@ def test_tmp_files_of_a_killed_writer_are_swept_by_the_next_write(tmp_path):
     user = tmp_path / "out.jsonl.notes.tmp"  # no pid in it: the user's
     user.write_text("mine")
     os.utime(user, (1, 1))
+    # the tmp file of a sibling target out.jsonl.99999997 (a live writer's): not out.jsonl's to take
+    sibling = tmp_path / f"out.jsonl.99999997.{os.getppid()}.s1b.tmp"
+    sibling.write_text("in progress")
+    os.utime(sibling, (1, 1))
     write_jsonl(out, [GOOD])
     assert read_jsonl(out) == [GOOD]
     assert not stale.exists() and not stale_dir.exists()
-    assert fresh.exists() and live.exists() and other.exists() and user.exists()
+    assert fresh.exists() and live.exists() and other.exists() and user.exists() and sibling.exists()
 
 
 def test_atomic_path_commits_a_file_or_folder_written_by_path_or_removes_it(tmp_path):

@@ -20,6 +20,7 @@ import contextvars
 import glob
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -263,6 +264,7 @@ def output_group() -> Iterator[None]:
 
 #: a leftover tmp file is only swept when it is this old (seconds) and its writer is gone
 STALE_TMP_AGE_S = 60.0
+_RANDOM = re.compile(r"[A-Za-z0-9_]+")
 
 
 def _tmp_prefix(target: Path) -> str:
@@ -293,7 +295,11 @@ def sweep_stale_tmp(target: PathLike) -> list[Path]:
     for tmp in candidates:
         middle = tmp.name[len(target.name) + 1: -len(".tmp")]
         pid_text, _, rand = middle.partition(".")
-        if not (pid_text.isdigit() and rand) or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+        # exactly PID.RANDOM (tempfile's random part has no dot), so the tmp files of a
+        # sibling target such as NAME.5 are never taken for ours
+        if not (pid_text.isdigit() and _RANDOM.fullmatch(rand)):
+            continue
+        if int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
             continue
         try:
             if now - tmp.lstat().st_mtime < STALE_TMP_AGE_S:
