@@ -155,6 +155,11 @@ def test_an_adapter_is_asked_with_the_prompt_it_was_trained_with(tmp_path):
     assert prompt_for_model(f"hf:{tmp_path}/base+lora:{adapter}", other).name == "other"
     assert prompt_for_model("smollm2") == default_prompt()
     assert prompt_for_model(f"hf:{tmp_path}/base+lora:{tmp_path / 'none'}") == default_prompt()
+    assert prompt_for_model(f"hf:{tmp_path}/base") == default_prompt()  # a base model: no prompt.json in it
+    # a merged model (ba-lora merge folder, or a merged GGUF of ba-lora export) carries the prompt too
+    assert prompt_for_model(f"hf:{adapter}").name == "short"
+    (adapter / "model-f16.gguf").write_bytes(b"GGUF")
+    assert prompt_for_model(f"gguf:{adapter / 'model-f16.gguf'}").name == "short"
 
 
 @pytest.mark.parametrize("template", ["Concept: {concept:{concept}}", "Concept: {concept}{concept!r}",
