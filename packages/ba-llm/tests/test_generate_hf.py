@@ -109,10 +109,15 @@ def test_bad_inputs(tiny_backend, test_prompt):
 def test_threads_option(monkeypatch):
     from ba_llm.backends import _threads
 
+    import os
+
+    cpus = os.cpu_count()
     monkeypatch.delenv("BA_LLM_THREADS", raising=False)
-    assert _threads(None) is None and _threads(3) == 3 and _threads(0) is None
+    assert _threads(None) is None and _threads(cpus) == cpus and _threads(0) is None
     monkeypatch.setenv("BA_LLM_THREADS", "1")
-    assert _threads(None) == 1 and _threads(2) == 2
+    assert _threads(None) == 1 and _threads(1) == 1
+    with pytest.raises(UsageError, match=f"threads must be between 1 and this machine's {cpus} CPUs"):
+        _threads(cpus + 1)  # the campaign: --threads 100000 crashed the process (SIGSEGV)
     monkeypatch.setenv("BA_LLM_THREADS", "many")
     with pytest.raises(UsageError, match="BA_LLM_THREADS"):
         _threads(None)
