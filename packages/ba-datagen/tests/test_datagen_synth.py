@@ -81,7 +81,8 @@ def test_resume_after_interruption_skips_finished_rows(tmp_path):
         synth(src, out, first, rejects=rej, show_progress=False)
     assert not out.exists()  # only whole files appear under the final name
     assert first.asked == [c["id"] for c in concepts[:6]]
-    assert len(partial_path(out).read_text().splitlines()) == 5 and len(rej.read_text().splitlines()) == 1
+    assert len(partial_path(out).read_text().splitlines()) == 5
+    assert len(partial_path(rej).read_text().splitlines()) == 1 and not rej.exists()
     # a run killed in the middle of a write leaves half a line behind: it is cut, not kept
     with open(partial_path(out), "a") as f:
         f.write('{"id": "c0007", "conc')
@@ -156,3 +157,24 @@ def test_a_second_run_on_the_same_output_is_refused_and_loses_nothing(tmp_path):
     with output_lock(rejects):
         with pytest.raises(UsageError, match="another run is writing it"):
             synth(src, tmp_path / "other.jsonl", TemplateTeacher(), rejects=rejects, show_progress=False)
+
+
+def test_a_run_that_fails_leaves_the_finished_rejects_of_the_last_run(tmp_path):
+    """The campaign: a teacher that cannot load emptied the rejects file of the finished run."""
+    concepts = generate_concepts(4, seed=3)
+    concepts[1] = {"id": concepts[1]["id"], "concept": concepts[1]["concept"]}  # no facts -> rejected
+    src, out, rej = tmp_path / "c.jsonl", tmp_path / "raw.jsonl", tmp_path / "rej.jsonl"
+    write_jsonl(src, concepts, "concept")
+    synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    before = (out.read_bytes(), rej.read_bytes())
+    assert len(rej.read_text().splitlines()) == 1
+
+    class Unreachable:
+        name, batch_size = "ollama:nosuch", 4
+
+        def write(self, concepts):
+            raise UsageError("Ollama is not reachable")
+
+    with pytest.raises(UsageError):
+        synth(src, out, Unreachable(), rejects=rej, show_progress=False)
+    assert (out.read_bytes(), rej.read_bytes()) == before

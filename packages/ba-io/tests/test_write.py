@@ -295,3 +295,30 @@ def test_atomic_path_commits_a_file_or_folder_written_by_path_or_removes_it(tmp_
     assert sorted(p.name for p in folder.iterdir()) == ["new.bin"]
     assert (tmp_path / "info.json").read_text() == "{}"
     assert _no_tmp(tmp_path)
+
+
+def test_a_group_with_a_folder_or_fifo_in_a_files_place_commits_nothing(tmp_path):
+    """The campaign: `split --train-out DIR` committed the val file and left the train tmp behind;
+    `-o FIFO` (or a device node) replaced the node by a regular file."""
+    from ba_io import UsageError, output_group
+
+    (tmp_path / "t.jsonl").mkdir()
+    os.mkfifo(tmp_path / "fifo.jsonl")
+    for bad, message in (("t.jsonl", "is a folder"), ("fifo.jsonl", "not a regular file")):
+        with pytest.raises(UsageError, match=message):
+            with output_group():
+                write_jsonl(tmp_path / "v.jsonl", [GOOD])
+                write_jsonl(tmp_path / bad, [GOOD])
+        assert not (tmp_path / "v.jsonl").exists() and _no_tmp(tmp_path)
+    assert (tmp_path / "t.jsonl").is_dir() and (tmp_path / "fifo.jsonl").is_fifo()
+
+
+def test_a_target_that_becomes_a_folder_before_the_commit_commits_nothing(tmp_path):
+    from ba_io import UsageError, output_group
+
+    with pytest.raises(UsageError, match="is a folder"):
+        with output_group():
+            write_jsonl(tmp_path / "v.jsonl", [GOOD])
+            write_jsonl(tmp_path / "t.jsonl", [GOOD])
+            (tmp_path / "t.jsonl").mkdir()  # appeared after its tmp file was written
+    assert not (tmp_path / "v.jsonl").exists() and _no_tmp(tmp_path)

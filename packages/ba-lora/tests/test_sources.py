@@ -105,3 +105,15 @@ def test_a_missing_split_or_a_folder_that_is_no_dataset_is_a_usage_error(tmp_pat
     bad.write_bytes(b"not parquet")
     with pytest.raises(DataError, match="not a readable parquet file"):
         load_rows(bad, prompt)
+
+
+def test_a_v2_row_whose_category_is_not_a_yaml_list_is_refused_with_its_line(data_dir, prompt, tmp_path):
+    """The campaign: a YAML alias bomb (or a !!python tag) in a category was trained on as text."""
+    with pytest.raises(DataError, match=r"yaml_bomb_category.jsonl:1: functional_requirements: not a YAML list"):
+        load_rows(data_dir / "yaml_bomb_category.jsonl", prompt)
+    tagged = tmp_path / "tagged.jsonl"
+    row = read_jsonl(data_dir / "train.jsonl", "example-v2")[0]
+    row["constraints"] = "!!python/object/apply:os.system ['echo pwned']"
+    write_jsonl(tagged, [read_jsonl(data_dir / "train.jsonl")[1], row])
+    with pytest.raises(DataError, match=r"tagged.jsonl:2: constraints: not a YAML list"):
+        load_rows(tagged, prompt)

@@ -225,3 +225,17 @@ def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path, how
     assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert res.stderr.startswith(f"Error: -o {out} is the input file; nothing was written")
     assert src.read_bytes() == before
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_an_output_that_is_not_a_regular_file_is_refused_and_kept(tmp_path, kind):
+    """The campaign: `-o` naming a device node or FIFO replaced it by a regular file."""
+    out = tmp_path / "out"
+    if kind == "fifo":
+        os.mkfifo(out)
+    else:
+        out.mkdir()
+    res = run("score", str(CLI_DATA / "predictions.jsonl"), "-o", str(out), cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr == f"Error: {out}: not a regular file; nothing was written: give a " \
+                                                 "file path (or no -o to write to stdout)\n"
+    assert (out.is_fifo() if kind == "fifo" else out.is_dir())

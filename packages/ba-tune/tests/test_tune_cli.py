@@ -64,11 +64,13 @@ def test_errors_are_one_line(work, extra, kwargs, rc, line):
 @pytest.mark.parametrize("extra, kwargs, needle", [
     (("--prompt", "none.json"), {}, "none.json"),
     ((), {"model": "llama:x"}, "'llama:x'"),
+    ((), {"model": "hf:/nonexistent"}, "/nonexistent"),
 ])
 def test_sibling_errors_are_one_usage_line(work, extra, kwargs, needle):
     # the wording belongs to ba-llm; ba-tune guarantees one line, exit 2, nothing written
     out = run(*mipro(*extra, **kwargs), cwd=work)
     assert out.returncode == 2, out.stderr
+    assert out.stderr.count("\n") == 1, out.stderr  # the campaign: "ba-tune: loading ..." came first
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("Error: ") and needle in last
     assert "Traceback" not in out.stderr

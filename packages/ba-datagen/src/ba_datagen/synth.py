@@ -156,17 +156,22 @@ def _synth_locked(in_path: Path, out_path: Path, rejects_path: Path, teacher: Te
                   show_progress: bool) -> SynthResult:
     concepts = _read_concepts(in_path)
     texts = {row["id"]: row["concept"] for _, row in concepts}
-    partial = partial_path(out_path)
+    # rows and rejects both go to .partial files while the run lasts and are renamed onto
+    # OUT and REJECTS together at the end: a run that fails (a teacher that cannot load,
+    # Ctrl-C) leaves an earlier run's finished OUT and REJECTS as they were
+    partial, rejects_partial = partial_path(out_path), partial_path(rejects_path)
     if restart or not partial.exists():
         partial.unlink(missing_ok=True)
-        rejects_path.parent.mkdir(parents=True, exist_ok=True)
-        rejects_path.write_text("", encoding="utf-8")
+        rejects_partial.parent.mkdir(parents=True, exist_ok=True)
+        rejects_partial.write_text("", encoding="utf-8")
         partial.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text("", encoding="utf-8")
+    elif not rejects_partial.exists():  # resuming a run of an older version: its rejects went to REJECTS
+        rejects_partial.write_bytes(rejects_path.read_bytes() if rejects_path.is_file() else b"")
     _drop_partial_tail(partial)
-    _drop_partial_tail(rejects_path)
+    _drop_partial_tail(rejects_partial)
     done_rows = _done(partial, texts)
-    done_rejects = _done(rejects_path, texts)
+    done_rejects = _done(rejects_partial, texts)
     pending = [(line, row) for line, row in concepts if row["id"] not in done_rows and row["id"] not in done_rejects]
     resumed = len(concepts) - len(pending)
     written, rejected = len(done_rows), len(done_rejects)
@@ -186,12 +191,13 @@ def _synth_locked(in_path: Path, out_path: Path, rejects_path: Path, teacher: Te
                     append_jsonl(partial, record)
                     written += 1
                 else:
-                    append_jsonl(rejects_path, record)
+                    append_jsonl(rejects_partial, record)
                     rejected += 1
                 if bar is not None:
                     bar.update(1)
     finally:
         if bar is not None:
             bar.close()
+    os.replace(rejects_partial, rejects_path)  # the rejects first: OUT, make's target, appears last
     os.replace(partial, out_path)
     return SynthResult(total=len(concepts), written=written, rejected=rejected, resumed=resumed)

@@ -256,8 +256,15 @@ def output_group() -> Iterator[None]:
         raise
     finally:
         _GROUP.reset(token)
-    for tmp, target in reversed(pending):
-        _replace(tmp, target)
+    try:
+        for tmp, target in pending:  # every target still takes its file before the first rename
+            _check_target(target, directory=tmp.is_dir())
+        for tmp, target in reversed(pending):
+            _replace(tmp, target)
+    except BaseException:
+        for tmp, _ in pending:
+            _discard(tmp)  # those already renamed are gone from their tmp name: no-op
+        raise
     for folder in {target.parent for _, target in pending}:
         _fsync_dir(folder)
 
@@ -265,6 +272,31 @@ def output_group() -> Iterator[None]:
 #: a leftover tmp file is only swept when it is this old (seconds) and its writer is gone
 STALE_TMP_AGE_S = 60.0
 _RANDOM = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _check_target(target: Path, *, directory: bool = False) -> None:
+    """An output may be new, a symbolic link (replaced by the file, the linked file kept) or
+    of its own kind (a regular file; a folder for a folder); never a device, FIFO or socket
+    (``-o /dev/null`` would replace the device node) nor a folder in a file's place."""
+    import stat
+
+    try:
+        st = target.lstat()
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write {target}: {e.strerror}") from None
+    if stat.S_ISLNK(st.st_mode):
+        return
+    if directory:
+        if not stat.S_ISDIR(st.st_mode):
+            raise UsageError(f"{target}: exists and is not a folder; nothing was written: choose another path")
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{target}: is a folder; nothing was written: give a file path")
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{target}: not a regular file (a device, FIFO or socket); nothing was written: "
+                         "give a file path")
 
 
 def _tmp_prefix(target: Path) -> str:
@@ -360,6 +392,7 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write mode must be 'w' or 'wb', got {mode!r}")
     target = Path(path)
+    _check_target(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         sweep_stale_tmp(target)
@@ -392,6 +425,7 @@ def atomic_path(path: PathLike, *, directory: bool = False) -> Iterator[Path]:
     one it may replace (its own earlier output, never a user's folder).
     """
     target = Path(path)
+    _check_target(target, directory=directory)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         sweep_stale_tmp(target)

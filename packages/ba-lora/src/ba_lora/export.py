@@ -314,6 +314,9 @@ def modelfile_text(from_: str, adapter_file: str | None, prompt: dict[str, Any],
     strings, ``num_predict = max_new_tokens``, greedy)."""
     if "<|im_start|>" not in (tokenizer_template or ""):
         raise UsageError("only ChatML chat templates (<|im_start|> ... <|im_end|>) can be exported to Ollama")
+    # the source path goes into a comment: control characters (a newline would start a new
+    # instruction) are written as escapes
+    source = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in source)
     lines = [f"{_MODELFILE_HEADER}{f' from {source}' if source else ''}.",
              "# Build it with: ollama create NAME -f Modelfile",
              f"FROM {from_}", *([f"ADAPTER {adapter_file}"] if adapter_file else []),
@@ -360,11 +363,16 @@ def check_model_name(name: str) -> str:
 
 def check_from(value: str) -> str:
     """A Modelfile ``FROM`` value (``--from``): one line, no control characters, no quotes, so
-    it cannot add instructions to the Modelfile."""
-    if not value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value) or '"' in value:
+    it cannot add instructions to the Modelfile; an Ollama model name (not a file) has no
+    spaces either. A GGUF file is linked into the export and named ``./base.gguf``."""
+    value = value.strip()
+    if not value or any(ord(c) < 32 or ord(c) == 127 for c in value) or '"' in value:
         raise UsageError(f"--from {value!r}: give one Ollama model name or GGUF path, on one line, "
                          "without quotes or control characters")
-    return value.strip()
+    if not Path(value).is_file() and any(c.isspace() for c in value):
+        raise UsageError(f"--from {value!r}: not a file, and an Ollama model name has no spaces "
+                         "(e.g. smollm2:135m or ./models/base.gguf)")
+    return value
 
 
 _MODELFILE_HEADER = "# Written by ba-lora export"

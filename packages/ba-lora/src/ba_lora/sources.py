@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ba_io import DataError, UsageError, iter_jsonl, read_jsonl
+from ba_io import DataError, UsageError, iter_jsonl
 
 __all__ = ["load_rows", "dataset_form"]
 
@@ -71,6 +71,21 @@ def _parquet_rows(p: Path) -> list[dict[str, Any]]:
         raise DataError(p, None, f"not a readable parquet file ({' '.join(str(exc).split())[:160]})") from None
 
 
+def _check_v2(path: Path, line: int, row: dict[str, Any]) -> dict[str, Any]:
+    """A v2 row whose every category string decodes to a YAML list: the document trained on
+    is then the row's requirements, not a YAML string that failed to parse (an alias bomb,
+    a ``!!python`` tag) rendered as text."""
+    from ba_metric import document_from_fields
+    from ba_metric.parse import CATEGORIES
+
+    doc = document_from_fields(row)
+    for cat in CATEGORIES:
+        if cat in doc and not isinstance(doc[cat], list):
+            raise DataError(path, line, f"{cat}: not a YAML list of requirements (check the file with "
+                                        "`ba-dataset-tools validate --schema example-v2`)")
+    return row
+
+
 def _check_messages(path: Path, line: int | None, row: Any, prompt: Any) -> dict[str, Any]:
     from ba_llm.prompt import render_messages
 
@@ -103,7 +118,7 @@ def load_rows(path: str | Path, prompt: Any, *, split: str = "train") -> list[di
                              f"{split}.jsonl)")
         p, form = found[0], dataset_form(found[0])
     if form == "v2-jsonl":
-        return read_jsonl(p, "example-v2", hint="run `make fix` first?")
+        return [_check_v2(p, line, row) for line, row in iter_jsonl(p, "example-v2", hint="run `make fix` first?")]
     if form == "messages-jsonl":
         return [_check_messages(p, line, row, prompt) for line, row in iter_jsonl(p)]
     raw = _hf_rows(p, split) if form == "hf" else _parquet_rows(p)

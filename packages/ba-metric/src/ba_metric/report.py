@@ -149,6 +149,10 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
         sys.stdout.flush()
         return
     target = Path(out)
+    if target.exists() and not target.is_symlink() and not target.is_file():
+        # a folder, a device (-o /dev/null would replace the device node), a FIFO or a socket
+        raise UsageError(f"{out}: not a regular file; nothing was written: give a file path "
+                         "(or no -o to write to stdout)")
     tmp: Path | None = None
     try:  # a tmp file of its own: two runs on one output leave one whole file, never a mix
         fd, name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent if
