@@ -77,3 +77,24 @@ def test_cli_export_and_a_schema_invalid_input(dst_data, dst_cli):
     assert res.returncode == 1 and res.stderr.count("\n") == 1
     assert res.stderr == "Error: v2_bad.jsonl:5: title: 5 is not of type 'string'\n"  # the first invalid row
     assert not (dst_data / "bad").exists()
+
+
+def test_round_two_campaign_defects(dst_data, prompt):
+    """Re-export deleted files the user added to an export; rows with a YAML alias bomb were
+    exported verbatim; a teacher name with newlines added headings to the card."""
+    from ba_io import DataError
+
+    export_dataset("v2_train.jsonl", "out", fmt="messages-jsonl", prompt=prompt)
+    (dst_data / "out" / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"holds files the export did not write \(notes.txt\)"):
+        export_dataset("v2_train.jsonl", "out", fmt="messages-jsonl", prompt=prompt)
+    assert (dst_data / "out" / "notes.txt").read_text() == "mine"
+    with pytest.raises(DataError, match=r"v2_yaml_bomb.jsonl:1: functional_requirements: not a YAML list"):
+        export_dataset("v2_yaml_bomb.jsonl", "bomb", fmt="messages-jsonl", prompt=prompt)
+    assert not (dst_data / "bomb").exists()
+    rows = read_jsonl("v2_train.jsonl")
+    rows[0]["teacher"] = "tpl\n\n## Injected heading\n---"
+    (dst_data / "t.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    export_dataset("t.jsonl", "card", fmt="messages-jsonl", prompt=prompt)
+    card = (dst_data / "card" / "README.md").read_text(encoding="utf-8")
+    assert "\n## Injected heading" not in card and "tpl\\n\\n## Injected heading\\n---" in card

@@ -64,3 +64,19 @@ def test_cli_exit_code_report_file_and_mismatched_concepts(tmp_path):
     other.write_text(ref.read_text().replace("for a bakery", "for a florist", 1), encoding="utf-8")
     with pytest.raises(DataError, match="id 'c0' has another concept"):
         parity(ref, other)
+
+
+def test_missing_documents_fail_the_check_and_names_are_plain(tmp_path):
+    """Round-2 campaign: a candidate missing 3 documents passed; a failure said nothing on stderr;
+    --names printed control characters raw."""
+    ref = _preds(tmp_path / "ref.jsonl", [GOOD] * 4)
+    short = tmp_path / "short.jsonl"
+    short.write_text("".join(ref.read_text().splitlines(keepends=True)[:2]), encoding="utf-8")
+    report = parity(ref, short)
+    assert report["missing_in_candidate"] == ["c2", "c3"] and not report["passed"]
+    assert "2 documents of reference missing in candidate: c2, c3" in format_parity(report)
+    assert parity(short, ref)["extra_in_candidate"] == ["c2", "c3"]
+    res = run_cli("parity", "--reference", str(ref), "--candidate", str(short))
+    assert res.returncode == 1 and res.stderr == f"Error: {short}: not the documents of {ref} (2 documents missing)\n"
+    res = run_cli("parity", "--reference", str(ref), "--candidate", str(short), "--names", "a", "b\nc")
+    assert res.returncode == 2 and res.stderr.startswith("Error: --names 'b\\nc': use printable names")

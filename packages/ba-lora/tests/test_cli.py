@@ -72,3 +72,22 @@ def test_cli_data_error_exits_1_naming_file_and_line(tmp_path, data_dir, tiny_mo
     assert res.returncode == 1
     assert res.stderr.startswith(f"Error: {bad}:2: ") and len(res.stderr.strip().splitlines()) == 1
     assert "title" in res.stderr
+
+
+def test_an_output_that_is_the_data_a_file_or_a_users_folder_is_refused(tmp_path, data_dir, tiny_model_dir):
+    """Round-2 campaign: a fresh run into a user's folder deleted its runs/ and loss_curve.png; an
+    --output that was the --train dataset was not refused; a file as --output was an internal error."""
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "notes.txt").write_text("mine", encoding="utf-8")
+    (user / "loss_curve.png").write_text("mine", encoding="utf-8")
+    common = ["--base-model", str(tiny_model_dir), "--max-steps", "1", "--train-limit", "1"]
+    res = run_cli("train", "--train", str(data_dir / "train.jsonl"), "--output", str(user), *common)
+    assert res.returncode == 2 and res.stderr.startswith(f"Error: --output {user}: holds files ba-lora train does "
+                                                         "not write (notes.txt)"), res.stderr
+    assert sorted(p.name for p in user.iterdir()) == ["loss_curve.png", "notes.txt"]
+    data = tmp_path / "t.jsonl"
+    data.write_bytes((data_dir / "train.jsonl").read_bytes())
+    res = run_cli("train", "--train", str(data), "--output", str(data), *common)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "--train and --output are the same file" in res.stderr
+    assert data.read_bytes() == (data_dir / "train.jsonl").read_bytes()

@@ -102,13 +102,30 @@ def test_export_is_locked_refuses_the_adapter_folder_and_a_foreign_modelfile(tin
         export_ollama(tiny_adapter, tiny_adapter, from_="smollm2:135m", merged=())
     out.mkdir(exist_ok=True)
     (out / "Modelfile").write_text("FROM llama3\nSYSTEM my own\n", encoding="utf-8")
-    with pytest.raises(UsageError, match="not written by ba-lora export"):
+    with pytest.raises(UsageError, match=r"holds files ba-lora export did not write \(Modelfile\)"):
         export_ollama(tiny_adapter, out, from_="smollm2:135m", merged=())
     assert (out / "Modelfile").read_text() == "FROM llama3\nSYSTEM my own\n"
     (out / "Modelfile").unlink()
+    # round-2 campaign: user files without a Modelfile (adapter.gguf, prompt.json) were replaced
+    for name in ("adapter.gguf", "prompt.json"):
+        (out / name).write_text("mine", encoding="utf-8")
+        with pytest.raises(UsageError, match=f"did not write \\({name}\\)"):
+            export_ollama(tiny_adapter, out, from_="smollm2:135m", merged=())
+        assert (out / name).read_text() == "mine"
+        (out / name).unlink()
     export_ollama(tiny_adapter, out, from_="smollm2:135m", merged=())
     export_ollama(tiny_adapter, out, from_="smollm2:135m", merged=())  # its own earlier export is replaced
-    assert sorted(p.name for p in out.iterdir()) == ["Modelfile", "adapter.gguf", "prompt.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["Modelfile", "adapter.gguf", "export.json", "prompt.json"]
+    (out / "notes.txt").write_text("mine", encoding="utf-8")  # added to an export: kept, and refused
+    with pytest.raises(UsageError, match=r"did not write \(notes.txt\)"):
+        export_ollama(tiny_adapter, out, from_="smollm2:135m", merged=())
+    assert not list(tmp_path.glob("*.tmp")) and not list(out.glob("*.tmp"))
+    junk = tmp_path / "junk.gguf"
+    junk.write_text("not a gguf", encoding="utf-8")
+    with pytest.raises(UsageError, match="not a GGUF file"):
+        export_ollama(tiny_adapter, tmp_path / "ex2", from_=str(junk), merged=())
+    with pytest.raises(UsageError, match="more than the model's context"):
+        export_ollama(tiny_adapter, tmp_path / "ex2", from_="smollm2:135m", merged=(), max_new_tokens=10**11)
 
 
 def test_export_needs_from_for_a_base_without_gguf(tiny_adapter, tmp_path, tiny_model_dir):
@@ -208,7 +225,8 @@ def test_llama_cpp_runs_the_exported_adapter_like_the_merged_model(smollm2_dir, 
         text = (out / f"Modelfile.{q}").read_text()
         assert f"FROM ./model-{q}.gguf\n" in text and "ADAPTER" not in text and 'PARAMETER stop "<|im_end|>"' in text
     assert sorted(p.name for p in out.iterdir()) == ["Modelfile", "Modelfile.f16", "Modelfile.q8_0", "adapter.gguf",
-                                                    "base.gguf", "model-f16.gguf", "model-q8_0.gguf", "prompt.json"]
+                                                    "base.gguf", "export.json", "model-f16.gguf", "model-q8_0.gguf",
+                                                    "prompt.json"]
     res = run_cli("merge", "--adapter", str(adapter), "--output", str(tmp_path / "merged"))
     assert res.returncode == 0, res.stderr
 

@@ -15,8 +15,8 @@ Formats: ``hf`` (a ``datasets.DatasetDict`` written with ``save_to_disk``), ``pa
 ``validation.jsonl``). Every export is a folder with a dataset card (``README.md``: schema,
 teacher, split sizes, prompt hash, source hashes) and ``export_info.json``; it is built in a
 tmp folder of its own and renamed into place, so it appears whole or not at all. An
-existing ``--output`` is replaced only when it is an earlier export (it holds
-``export_info.json``) or an empty folder.
+existing ``-o`` folder is replaced only when it is empty or an earlier export holding only
+the files it wrote (``export_info.json`` lists them).
 """
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ba_io import UsageError, atomic_path, distinct_paths, output_lock, read_jsonl, sha256_file, write_json
+from ba_io import (DataError, UsageError, atomic_path, distinct_paths, iter_jsonl, output_lock, read_json, sha256_file,
+                   write_json, write_jsonl)
 
 __all__ = ["FORMATS", "SPLITS", "ExportResult", "messages_row", "export_dataset", "EXPORT_INFO"]
 
@@ -42,22 +43,51 @@ class ExportResult:
     prompt_sha256: str
 
 
-def messages_row(row: dict[str, Any], prompt: Any) -> dict[str, Any]:
-    """One v2 row as ``{"id", "concept", "messages"}`` (see the module docstring)."""
+def messages_row(row: dict[str, Any], prompt: Any, *, where: tuple[Any, int | None] = ("<row>", None)) -> dict[str, Any]:
+    """One v2 row as ``{"id", "concept", "messages"}`` (see the module docstring). A category
+    that is not a YAML list of requirements (an alias bomb, a ``!!python`` tag) is a
+    :class:`DataError` at ``where`` (file, line): it would be trained on as text."""
     from ba_llm.prompt import render_messages
     from ba_metric import document_from_fields, render
+    from ba_metric.parse import CATEGORIES
 
+    doc = document_from_fields(row)
+    for cat in CATEGORIES:
+        if cat in doc and not isinstance(doc[cat], list):
+            raise DataError(where[0], where[1], f"{cat}: not a YAML list of requirements (check the file with "
+                                                "`ba-dataset-tools validate --schema example-v2`)")
     messages = render_messages(prompt, row["concept"])
-    messages.append({"role": "assistant", "content": render(document_from_fields(row))})
+    messages.append({"role": "assistant", "content": render(doc)})
     return {"id": str(row.get("id", "")), "concept": row["concept"], "messages": messages}
 
 
 def _check_output(output: Path) -> None:
+    """New, empty, or an earlier export holding only the files it wrote (``export_info.json``
+    lists them): a re-export replaces the whole folder, so anything else there is refused."""
     if output.is_symlink() or (output.exists() and not output.is_dir()):
         raise UsageError(f"-o {output}: exists and is not a folder; choose a new folder")
-    if output.is_dir() and any(output.iterdir()) and not (output / EXPORT_INFO).is_file():
+    if not output.is_dir():
+        return
+    present = {p.name for p in output.iterdir()}
+    if not present:
+        return
+    info = output / EXPORT_INFO
+    ours = set(read_json(info).get("files") or []) | {EXPORT_INFO} if info.is_file() else set()
+    if not info.is_file():
         raise UsageError(f"-o {output}: a folder with other files (not a ba-dataset-tools export); "
                          "choose a new or empty folder")
+    others = sorted(present - ours)
+    if others:
+        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
+        raise UsageError(f"-o {output}: holds files the export did not write ({shown}); a re-export replaces "
+                         "the whole folder, so move them or choose another folder")
+
+
+def _md(text: Any) -> str:
+    """A value for one line of the dataset card: control characters escaped, table pipes and
+    backticks neutralised, so a path, teacher or prompt name cannot add lines or cells."""
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
+    return text.replace("|", "\\|").replace("`", "'")
 
 
 def _card(fmt: str, rows: dict[str, list[dict[str, Any]]], sources: dict[str, dict[str, Any]],
@@ -67,9 +97,9 @@ def _card(fmt: str, rows: dict[str, list[dict[str, Any]]], sources: dict[str, di
                         "\"validation\": \"validation.parquet\"})`",
              "messages-jsonl": "`load_dataset(\"json\", data_files={\"train\": \"train.jsonl\", "
                                "\"validation\": \"validation.jsonl\"})`"}[fmt]
-    split_lines = "\n".join(f"| {name} | {len(r)} | `{sources[name]['path']}` | `{sources[name]['sha256'][:16]}` |"
+    split_lines = "\n".join(f"| {name} | {len(r)} | `{_md(sources[name]['path'])}` | `{sources[name]['sha256'][:16]}` |"
                             for name, r in rows.items())
-    teacher_text = ", ".join(f"{t} ({n})" for t, n in sorted(teachers.items())) or "not recorded"
+    teacher_text = ", ".join(f"{_md(t)} ({n})" for t, n in sorted(teachers.items())) or "not recorded"
     return f"""---
 task_categories:
 - text-generation
@@ -103,7 +133,7 @@ tokenizer's chat template, a row gives exactly the token ids `ba-lora train` tra
 
 ## Provenance
 - Teacher: {teacher_text}.
-- Prompt: `{prompt.name}`, sha256 `{prompt.sha256}` (system, user template and demos).
+- Prompt: `{_md(prompt.name)}`, sha256 `{prompt.sha256}` (system, user template and demos).
 - Concepts made by `ba-datagen concepts` are checked to share no 8-word run or product name
   with the hand-written curated evaluation set; keep that set out of any data you add.
 """
@@ -118,27 +148,26 @@ def export_dataset(train: str | Path, output: str | Path, *, fmt: str, prompt: A
     distinct_paths(("--train", train), ("--val", val), ("-o", output))
     _check_output(output)
     inputs = {"train": train, **({"validation": val} if val is not None else {})}
-    rows: dict[str, list[dict[str, Any]]] = {}
-    teachers: collections.Counter = collections.Counter()
-    for name, path in inputs.items():
-        src = read_jsonl(path, "example-v2", hint="run `ba-dataset-tools fix` first?")
-        if not src:
-            raise UsageError(f"{path}: no rows to export")
-        teachers.update(str(r.get("teacher") or "not recorded") for r in src)
-        rows[name] = [messages_row(r, prompt) for r in src]
-    sources = {name: {"path": str(path), "sha256": sha256_file(path)} for name, path in inputs.items()}
     if fmt in ("hf", "parquet"):
         try:
             import datasets
         except ImportError:
             raise UsageError("--format hf/parquet needs the datasets package: "
                              "pip install 'ba-dataset-tools[hf]'") from None
-    with output_lock(output):
+    with output_lock(output):  # a second export to the same folder fails at once
         _check_output(output)
+        rows: dict[str, list[dict[str, Any]]] = {}
+        teachers: collections.Counter = collections.Counter()
+        for name, path in inputs.items():
+            src = list(iter_jsonl(path, "example-v2", hint="run `ba-dataset-tools fix` first?"))
+            if not src:
+                raise UsageError(f"{path}: no rows to export")
+            teachers.update(str(r.get("teacher") or "not recorded") for _, r in src)
+            rows[name] = [messages_row(r, prompt, where=(path, line)) for line, r in src]
+        sources = {name: {"path": str(path), "sha256": sha256_file(path)} for name, path in inputs.items()}
+        # built aside and renamed into place whole: every file or none, nothing of an older export left
         with atomic_path(output, directory=True) as tmp:
             if fmt == "messages-jsonl":
-                from ba_io import write_jsonl
-
                 for name, r in rows.items():
                     write_jsonl(tmp / f"{name}.jsonl", r)
             else:
@@ -152,6 +181,6 @@ def export_dataset(train: str | Path, output: str | Path, *, fmt: str, prompt: A
             write_json(tmp / EXPORT_INFO, {
                 "format": fmt, "rows": {n: len(r) for n, r in rows.items()}, "sources": sources,
                 "prompt": {"name": prompt.name, "sha256": prompt.sha256, "path": prompt.path},
-                "teachers": dict(teachers),
+                "teachers": dict(teachers), "files": sorted(p.name for p in tmp.iterdir()) + [EXPORT_INFO],
             })
     return ExportResult(output, fmt, {n: len(r) for n, r in rows.items()}, prompt.sha256)

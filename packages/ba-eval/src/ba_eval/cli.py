@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--prompt", help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)")
     g.add_argument("--in", dest="inp", required=True, help="concept/example JSONL, or 'curated'")
     g.add_argument("--out", required=True, help="prediction JSONL (appended to, resumable)")
-    g.add_argument("--runs", type=positive_int, default=1, help="independent runs (default 1)")
+    g.add_argument("--runs", type=_runs, default=1, help=f"independent runs, 1..{MAX_RUNS} (default 1)")
     g.add_argument("--decoding", choices=["auto", "greedy", "sample"], default="auto",
                    help="auto: greedy for one run, sampling for several (default)")
     g.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (default 0.7)")
@@ -138,6 +138,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+MAX_RUNS = 1000  # runs x concepts rows are planned in memory
+
+
+def _runs(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_RUNS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_RUNS}, got {value}")
+    return value
+
+
 MAX_BOOTSTRAP = 1_000_000  # 8 MB per resampled mean; more changes no reported digit
 
 
@@ -155,7 +165,8 @@ def _generate(a: argparse.Namespace) -> int:
     from .generation import run_generate, write_timings
 
     # before any model work: --timings is neither the input nor the predictions
-    distinct_paths(("--in", None if a.inp == CURATED else a.inp), ("--out", a.out), ("--timings", a.timings))
+    distinct_paths(("--in", None if a.inp == CURATED else a.inp), ("--prompt", a.prompt), ("--out", a.out),
+                   ("--timings", a.timings))
     s = run_generate(a.model, a.inp, a.out, prompt_path=a.prompt, runs=a.runs, decoding=a.decoding,
                      temperature=a.temperature, top_p=a.top_p, seed=a.seed, max_new_tokens=a.max_new_tokens,
                      batch_size=a.batch_size, limit=a.limit, overwrite=a.overwrite)
@@ -260,11 +271,19 @@ def _parity(a: argparse.Namespace) -> int:
     from .parity import format_parity, parity
 
     distinct_paths(("--reference", a.reference), ("--candidate", a.candidate), ("-o", a.output))
+    for name in a.names:
+        if not name or not name.isprintable() or any(c.isspace() for c in name):
+            raise UsageError(f"--names {name!r}: use printable names without spaces, e.g. transformers gguf-f16")
     report = parity(a.reference, a.candidate, tolerance=a.tolerance, names=tuple(a.names))
     if a.output:
         write_json(a.output, report, schema="parity-report")
     print(format_parity(report))
-    return 0 if report["passed"] else 1
+    if not report["passed"]:
+        why = (f"{len(report['missing_in_candidate'])} documents missing" if report["missing_in_candidate"]
+               else f"a mean difference beyond +/-{report['tolerance']:g}")
+        print(f"Error: {a.candidate}: not the documents of {a.reference} ({why})", file=sys.stderr)
+        return 1
+    return 0
 
 
 _COMMANDS = {"generate": _generate, "benchmark": _benchmark, "compare": _compare, "curated": _curated,

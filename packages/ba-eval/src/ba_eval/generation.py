@@ -176,7 +176,7 @@ def run_generate(model: str, in_path: str | os.PathLike[str], out_path: str | os
     prompt = ba_llm.prompt_for_model(model, prompt_path)
     out = Path(out_path)
     if os.fspath(in_path) != CURATED:
-        distinct_paths(("--in", in_path), ("--out", out))
+        distinct_paths(("--in", in_path), ("--prompt", prompt_path), ("--out", out))
     with output_lock(out):  # a second run on OUT fails at once instead of appending to it too
         return _generate_locked(model, concepts, prompt, plan, out, temperature=temperature, top_p=top_p,
                                 seed=seed, max_new_tokens=max_new_tokens, batch_size=batch_size,

@@ -5,7 +5,7 @@ another library) give the documents of the model the reports scored?
 and reports: the share of identical documents, the mean total and content of each and
 their differences, tokens per second, and for every document that differs where it
 diverges (the first differing line of both). ``passed`` when both mean differences are
-within ``tolerance`` (0.02 by default).
+within ``tolerance`` (0.02 by default) and no reference document is missing.
 """
 from __future__ import annotations
 
@@ -76,9 +76,11 @@ def parity(reference: str | os.PathLike[str], candidate: str | os.PathLike[str],
     return {
         "reference": vars(sides["reference"]), "candidate": vars(sides["candidate"]),
         "n": len(ids), "missing_in_candidate": [i for i in ref.order if i not in set(ids)],
+        "extra_in_candidate": [i for i in cand.order if i not in set(ids)],
         "identical": len(ids) - len(differences), "identical_share": (len(ids) - len(differences)) / len(ids),
         "mean_total_diff": d_total, "mean_content_diff": d_content, "tolerance": tolerance,
-        "passed": abs(d_total) <= tolerance and abs(d_content) <= tolerance,
+        "passed": abs(d_total) <= tolerance and abs(d_content) <= tolerance
+                  and not [i for i in ref.order if i not in set(ids)],
         "differences": differences,
     }
 
@@ -97,6 +99,9 @@ def format_parity(report: dict[str, Any], limit: int = 5) -> str:
         f"({report['mean_content_diff']:+.3f}); {tps(c)} vs {tps(r)}; "
         f"{'within' if report['passed'] else 'OUTSIDE'} +/-{report['tolerance']:g}",
     ]
+    if report["missing_in_candidate"]:
+        lines.append(f"  {len(report['missing_in_candidate'])} documents of {r['name']} missing in {c['name']}: "
+                     + ", ".join(report["missing_in_candidate"][:limit]))
     for d in report["differences"][:limit]:
         lines.append(f"  {d['id']}: line {d['line']}: {r['name']} {d['reference']!r} | {c['name']} {d['candidate']!r}")
     if len(report["differences"]) > limit:

@@ -153,7 +153,7 @@ def _main(argv: list[str]) -> int:
     if args.command == "generate":
         if args.batch_size < 1:
             raise UsageError("--batch-size must be >= 1")
-        distinct_paths(("--in", args.inp), ("--out", args.out))
+        distinct_paths(("--in", args.inp), ("--prompt", args.prompt), ("--out", args.out))
         concepts = read_jsonl(args.inp, "concept")
         rows = generate(args.spec, concepts, args.prompt, batch_size=args.batch_size, run=args.run,
                         **_gen_kwargs(args), **_options(args))

@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ba_io import ArgumentParser, run_cli
+from ba_io import ArgumentParser, UsageError, run_cli
 
 from . import __version__
 from .config import add_config_arguments, config_from_namespace
@@ -94,7 +94,13 @@ def _main(argv: list[str]) -> int:
     else:
         from .export import export_ollama
 
-        merged = tuple(q.strip() for q in args.merged.split(",") if q.strip() and q.strip() != "none")
+        parts = [q.strip() for q in args.merged.split(",")]
+        if parts == ["none"]:
+            merged: tuple[str, ...] = ()
+        elif not all(parts) or "none" in parts:
+            raise UsageError(f"--merged {args.merged!r}: give f16, q8_0 or f16,q8_0, or none alone")
+        else:
+            merged = tuple(parts)
         res = export_ollama(args.adapter, args.output, name=args.name, from_=args.from_, base=args.base_model,
                             max_new_tokens=args.max_new_tokens, merged=merged)
         print(f"{res['modelfile']}: Modelfile (FROM {res['from']}), {res['adapter']}: GGUF LoRA adapter")

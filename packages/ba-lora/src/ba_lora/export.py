@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
-from ba_io import (DataError, UsageError, atomic_path, atomic_write, distinct_paths, output_group, output_lock,
-                   read_json, write_json)
+from ba_io import (DataError, UsageError, atomic_path, atomic_write, distinct_paths, output_lock, read_json,
+                   write_json)
 
 from .modeling import resolve_base_dir
 
@@ -378,18 +378,40 @@ def check_from(value: str) -> str:
 _MODELFILE_HEADER = "# Written by ba-lora export"
 
 
+EXPORT_MANIFEST = "export.json"  # the files an export wrote; a re-export replaces exactly those
+_LEGACY_EXPORT = {"Modelfile", "adapter.gguf", "prompt.json"}  # what exports wrote before the manifest
+
+
 def _check_export_output(output: Path) -> None:
-    """The export folder may hold anything, but a ``Modelfile`` (or ``Modelfile.TYPE``) we did
-    not write is the user's: refuse to replace it."""
-    if output.exists() and not output.is_dir():
-        raise UsageError(f"--output {output}: exists and is not a folder; choose a folder")
-    for modelfile in sorted(output.glob("Modelfile*")) if output.is_dir() else []:
-        if not modelfile.is_file():
-            continue
-        with open(modelfile, encoding="utf-8", errors="replace") as f:
-            if not f.readline().startswith(_MODELFILE_HEADER):
-                raise UsageError(f"{modelfile}: a Modelfile not written by ba-lora export; "
-                                 "choose another --output (it is left as it is)")
+    """The export folder may be new, empty, or an earlier export holding only the files it
+    wrote (its ``export.json`` lists them). Anything else there is the user's: refuse,
+    because a re-export replaces the whole folder."""
+    if output.is_symlink() or (output.exists() and not output.is_dir()):
+        raise UsageError(f"--output {output}: exists and is not a folder; choose a new folder")
+    if not output.is_dir():
+        return
+    present = set(os.listdir(output))
+    if not present:
+        return
+    manifest = output / EXPORT_MANIFEST
+    if manifest.is_file():
+        ours = set(read_json(manifest).get("files") or []) | {EXPORT_MANIFEST}
+    elif (output / "Modelfile").is_file() and present <= _LEGACY_EXPORT:
+        with open(output / "Modelfile", encoding="utf-8", errors="replace") as f:
+            ours = _LEGACY_EXPORT if f.readline().startswith(_MODELFILE_HEADER) else set()
+    else:
+        ours = set()
+    others = sorted(present - ours)
+    if others:
+        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
+        raise UsageError(f"--output {output}: holds files ba-lora export did not write ({shown}); a re-export "
+                         "replaces the whole folder, so move them or choose another folder")
+
+
+def _check_gguf_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        if f.read(4) != b"GGUF":
+            raise UsageError(f"--from {path}: not a GGUF file; give the base model's .gguf or an Ollama model name")
 
 
 def _link_or_copy(src: Path, dest: Path) -> None:
@@ -424,7 +446,9 @@ def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None 
     * ``prompt.json``, the prompt the adapter was trained with (ba-llm asks a GGUF beside it
       with that prompt).
 
-    Every file is committed together, the ``Modelfile`` last. Returns the paths and names.
+    The folder is built aside and renamed into place whole (``export.json`` lists its files);
+    an existing folder must be empty or an earlier export with nothing added. Returns the
+    paths and names.
     """
     if max_new_tokens < 1:
         raise UsageError(f"--max-new-tokens must be >= 1, got {max_new_tokens}")
@@ -432,7 +456,7 @@ def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None 
         check_model_name(name)
     if from_ is not None:
         from_ = check_from(from_)
-    bad = [q for q in merged if q not in MERGED_TYPES]
+    bad = [q for q in merged if q not in MERGED_TYPES] or [q for q in set(merged) if merged.count(q) > 1]
     if bad:
         raise UsageError(f"--merged {','.join(bad)}: choose from {', '.join(MERGED_TYPES)} (or none)")
     from transformers import AutoTokenizer
@@ -456,29 +480,39 @@ def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None 
     tok_dir = adapter_dir if (adapter_dir / "tokenizer_config.json").is_file() else base_dir
     template = AutoTokenizer.from_pretrained(str(tok_dir)).chat_template
     hp = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
-    num_ctx = min(4096, int(hp.get("max_position_embeddings") or 4096))
+    context = int(hp.get("max_position_embeddings") or 4096)
+    num_ctx = min(4096, context)
+    if max_new_tokens > context:
+        raise UsageError(f"--max-new-tokens {max_new_tokens} is more than the model's context of {context} tokens")
     distinct_paths(("--adapter", adapter_dir), ("--output", output))
     _check_export_output(output)
+    if base_gguf is not None:
+        _check_gguf_file(base_gguf)
     from_line = f"./{BASE_GGUF}" if base_gguf is not None else from_
     texts = {"Modelfile": modelfile_text(from_line, f"./{ADAPTER_GGUF}", prompt, template, num_ctx,
                                          source=str(adapter_dir), max_new_tokens=max_new_tokens)}
     for q in merged:
         texts[f"Modelfile.{q}"] = modelfile_text(f"./{merged_gguf_name(q)}", None, prompt, template, num_ctx,
                                                  source=str(adapter_dir), max_new_tokens=max_new_tokens)
-    output.mkdir(parents=True, exist_ok=True)
-    with output_lock(output), output_group():
-        # every file is committed together, the Modelfile (written first) last
-        _check_export_output(output)
-        for fname, text in texts.items():
-            with atomic_write(output / fname) as f:
-                f.write(text)
-        write_json(output / "prompt.json", prompt, "prompt")
-        gguf_path = write_gguf_adapter(adapter_dir, output / ADAPTER_GGUF, base=base, name=name)
-        if base_gguf is not None:
-            _link_or_copy(base_gguf, output / BASE_GGUF)
-        for q in merged:
-            write_merged_gguf(adapter_dir, output / merged_gguf_name(q), template=base_gguf, qtype=q, base=base,
-                              name=name)
+    with output_lock(output):
+        _check_export_output(output)  # again, now that no other export can write it
+        # built in a tmp folder of its own and renamed into place whole: every file or none,
+        # and nothing of an earlier export with other settings stays behind
+        with atomic_path(output, directory=True) as tmp:
+            for fname, text in texts.items():
+                with atomic_write(tmp / fname) as f:
+                    f.write(text)
+            write_json(tmp / "prompt.json", prompt, "prompt")
+            write_gguf_adapter(adapter_dir, tmp / ADAPTER_GGUF, base=base, name=name)
+            if base_gguf is not None:
+                _link_or_copy(base_gguf, tmp / BASE_GGUF)
+            for q in merged:
+                write_merged_gguf(adapter_dir, tmp / merged_gguf_name(q), template=base_gguf, qtype=q, base=base,
+                                  name=name)
+            write_json(tmp / EXPORT_MANIFEST, {"files": sorted(p.name for p in tmp.iterdir()),
+                                                "adapter": str(adapter_dir), "from": from_line,
+                                                "merged": list(merged), "max_new_tokens": max_new_tokens})
+    gguf_path = output / ADAPTER_GGUF
     return {"modelfile": str(output / "Modelfile"), "adapter": str(gguf_path), "from": from_line,
             "base_gguf": str(base_gguf) if base_gguf else None, "name": name or output.name,
             "merged": {q: {"gguf": str(output / merged_gguf_name(q)), "modelfile": str(output / f"Modelfile.{q}")}

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import torch
 
-from ba_io import UsageError, output_lock, progress
+from ba_io import UsageError, distinct_paths, output_lock, progress
 
 from .checkpoint import CHECKPOINTS, damaged_checkpoints, latest_checkpoint, load_checkpoint, remove_partial, restore_rng, save_checkpoint
 from .config import TrainConfig
@@ -171,10 +171,24 @@ def _check_resumable(out: Path, fp: dict[str, Any]) -> None:
     raise _Finished(info)
 
 
+#: every name ba-lora train writes into --output (a folder holding anything else is the user's)
+RUN_FILES = frozenset({CHECKPOINTS, "runs", "training_info.json", "loss_curve.png", "adapter_model.safetensors",
+                       "adapter_config.json", "prompt.json", "tokenizer.json", "tokenizer_config.json",
+                       "chat_template.jinja", "special_tokens_map.json", "vocab.json", "merges.txt",
+                       "tokenizer.model", "added_tokens.json", "generation_config.json"})
+
+
 def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]) -> Path | None:
     """Check / clean the output directory; return the checkpoint to resume from."""
     ckroot = out / CHECKPOINTS
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise UsageError(f"--output {out}: exists and is not a folder; choose a new folder")
     earlier = ckroot.is_dir() or (out / "training_info.json").is_file()
+    foreign = sorted({p.name for p in out.iterdir()} - RUN_FILES) if out.is_dir() else []
+    if foreign:  # a fresh start cleans the folder: it must hold nothing but what a run writes
+        shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
+        raise UsageError(f"--output {out}: holds files ba-lora train does not write ({shown}); "
+                         "choose a new or empty folder")
     if earlier and not (cfg.resume or cfg.overwrite):  # every process raises: none waits at a barrier
         raise UsageError(f"{out} holds an earlier run; pass --resume to continue it or --overwrite to start over")
     if cfg.resume and not cfg.overwrite:
@@ -255,6 +269,7 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
     if cfg.batch_size * cfg.grad_accum < dist.world:
         raise UsageError(f"--batch-size x --grad-accum ({cfg.batch_size * cfg.grad_accum}) is below the number of "
                          f"processes ({dist.world}): every process needs a sample per step")
+    distinct_paths(("--train", cfg.train), ("--val", cfg.val), ("--output", cfg.output))
     datasets = {"train": dataset_info(cfg.train, len(train_rows))}
     if cfg.val:
         datasets["val"] = dataset_info(cfg.val, len(val_rows))

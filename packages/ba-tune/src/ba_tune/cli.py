@@ -24,6 +24,13 @@ program state, JSON) and optimized.log.json (baseline, trials, best score, time)
 """
 
 
+def _max_tokens(text: str) -> int:
+    value = positive_int(text)
+    if value > 32768:  # beyond any supported model's context; refused before a model is loaded
+        raise argparse.ArgumentTypeError(f"must be at most 32768, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="ba-tune",
@@ -61,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-limit", type=positive_int, help="use the first N train examples")
     p.add_argument("--val-limit", type=positive_int, help="use the first N validation examples")
     p.add_argument("--num-threads", type=positive_int, default=1, help="parallel evaluations (default 1)")
-    p.add_argument("--max-tokens", type=positive_int, default=512, help="max new tokens per model call (default 512)")
+    p.add_argument("--max-tokens", type=_max_tokens, default=512,
+                   help="max new tokens per model call, at most 32768 (default 512)")
     p.add_argument("--temperature", type=float, default=0.0, help="task decoding temperature (default 0: greedy)")
     p.add_argument("--max-bootstrapped-demos", type=non_negative_int, default=4,
                    help="demos bootstrapped from the model's own answers that pass the threshold (default 4)")
@@ -102,7 +110,7 @@ def _mipro(args: argparse.Namespace) -> int:
     if not (math.isfinite(args.temperature) and args.temperature >= 0):
         raise UsageError(f"--temperature must be a finite number >= 0 (got {args.temperature})")
     for out_path in output_paths(args.out):  # before any model work: the outputs can be written
-        distinct_paths(("--train", args.train), ("--val", args.val), ("--out", out_path))
+        distinct_paths(("--train", args.train), ("--val", args.val), ("--prompt", args.prompt), ("--out", out_path))
     existing = Path(args.out).absolute().parent
     while not existing.exists():  # the nearest folder that exists must let us create the rest
         existing = existing.parent
