@@ -235,16 +235,18 @@ $(PROMPT_OPT): $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl $(BASE_DEP)
 # LoRA adapter on the base GGUF, and merged GGUFs (MERGED). Export parity: every exported
 # GGUF writes the PARITY_SETS through llama.cpp, and `ba-eval parity` compares its documents
 # with those of the transformers model + adapter that the reports scored; the export fails
-# when a mean total or content differs by more than 0.02 (reports in $(EXPORT_DIR)/parity/).
+# when a mean total or content differs by more than 0.02 (reports in $(PARITY_DIR)/, beside
+# the export folder: the folder itself holds only what you copy to the Ollama machine).
 EXPORT_DIR := $(A)/export/ba-$(BASE_SLUG)-$(QUANT)
+PARITY_DIR := $(EXPORT_DIR).parity
 MERGED     ?= f16,q8_0
 PARITY_SETS ?= val curated
 GGUF_VARIANTS := adapter $(subst $(comma), ,$(MERGED))
 comma := ,
 variant_spec = $(if $(filter adapter,$(1)),gguf:$(EXPORT_DIR)/base.gguf+lora:$(EXPORT_DIR)/adapter.gguf,gguf:$(EXPORT_DIR)/model-$(1).gguf)
 
-export: $(foreach s,$(PARITY_SETS),$(foreach v,$(GGUF_VARIANTS),$(EXPORT_DIR)/parity/$(s)-$(v).ok)) ## Ollama export (GGUF adapter + merged GGUFs) and its parity with the scored model
-	@for f in $(EXPORT_DIR)/parity/*.txt; do cat $$f; done
+export: $(foreach s,$(PARITY_SETS),$(foreach v,$(GGUF_VARIANTS),$(PARITY_DIR)/$(s)-$(v).ok)) ## Ollama export (GGUF adapter + merged GGUFs) and its parity with the scored model
+	@for f in $(PARITY_DIR)/*.txt; do cat $$f; done
 	@echo "Ollama: ollama create ba-$(BASE_SLUG)-$(QUANT) -f $(EXPORT_DIR)/Modelfile (or Modelfile.f16 / Modelfile.q8_0: merged)"
 
 $(EXPORT_DIR)/Modelfile: $(FT_DIR)/training_info.json
@@ -252,13 +254,13 @@ $(EXPORT_DIR)/Modelfile: $(FT_DIR)/training_info.json
 	  --max-new-tokens $(MAX_NEW_TOKENS) --merged $(MERGED)
 
 define parity_check
-$(EXPORT_DIR)/eval/$(1)/$(2).jsonl: $(EXPORT_DIR)/Modelfile $(call SET_DEP,$(1)) $(GGUF_STAMP)
+$(PARITY_DIR)/eval/$(1)/$(2).jsonl: $(EXPORT_DIR)/Modelfile $(call SET_DEP,$(1)) $(GGUF_STAMP)
 	@mkdir -p $$(@D)
 	$$(TIMED) parity-generate-$(1)-$(2) -- $$(GENERATE) --model $(call variant_spec,$(2)) --in $(call SET_IN,$(1)) \
 	  --out $$@.part && mv $$@.part $$@
 
 # the .ok stamp is make's target, so a failing check keeps its report (.json, .txt) to read
-$(EXPORT_DIR)/parity/$(1)-$(2).ok: $(EXPORT_DIR)/eval/$(1)/$(2).jsonl $(EVAL)/$(1)/finetuned-$(QUANT).jsonl
+$(PARITY_DIR)/$(1)-$(2).ok: $(PARITY_DIR)/eval/$(1)/$(2).jsonl $(EVAL)/$(1)/finetuned-$(QUANT).jsonl
 	@mkdir -p $$(@D)
 	$$(TIMED) parity-$(1)-$(2) -- $$(BIN)/ba-eval parity --reference $(EVAL)/$(1)/finetuned-$(QUANT).jsonl \
 	  --candidate $$< --names transformers gguf-$(2) -o $$(@D)/$(1)-$(2).json > $$(@D)/$(1)-$(2).txt \
