@@ -58,7 +58,7 @@ def test_every_format_loads_back_with_datasets_row_for_row(dst_data, prompt, fmt
 def test_export_replaces_only_its_own_folder_and_refuses_an_input_path(dst_data, prompt):
     (dst_data / "mine").mkdir()
     (dst_data / "mine" / "notes.txt").write_text("mine", encoding="utf-8")
-    with pytest.raises(UsageError, match="not a ba-dataset-tools export"):
+    with pytest.raises(UsageError, match=r"holds files ba-dataset-tools export did not write \(notes.txt\)"):
         export_dataset("v2_train.jsonl", "mine", fmt="messages-jsonl", prompt=prompt)
     assert [p.name for p in (dst_data / "mine").iterdir()] == ["notes.txt"]
     with pytest.raises(UsageError, match="same file"):
@@ -86,7 +86,7 @@ def test_round_two_campaign_defects(dst_data, prompt):
 
     export_dataset("v2_train.jsonl", "out", fmt="messages-jsonl", prompt=prompt)
     (dst_data / "out" / "notes.txt").write_text("mine", encoding="utf-8")
-    with pytest.raises(UsageError, match=r"holds files the export did not write \(notes.txt\)"):
+    with pytest.raises(UsageError, match=r"holds files ba-dataset-tools export did not write \(notes.txt\)"):
         export_dataset("v2_train.jsonl", "out", fmt="messages-jsonl", prompt=prompt)
     assert (dst_data / "out" / "notes.txt").read_text() == "mine"
     with pytest.raises(DataError, match=r"v2_yaml_bomb.jsonl:1: functional_requirements: not a YAML list"):

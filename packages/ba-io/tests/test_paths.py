@@ -39,3 +39,31 @@ def test_validate_never_writes_over_its_input_or_its_other_output(data_dir, tmp_
     assert r.stderr.startswith("Error: ") and "are the same file" in r.stderr and r.stderr.count("\n") == 1
     assert (tmp_path / "in.jsonl").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_a_folder_is_replaceable_only_when_new_empty_or_holding_its_manifests_files(tmp_path):
+    import json
+
+    from ba_io import check_replaceable_folder
+
+    rule = dict(flag="-o", manifest="made.json", tool="the tool")
+    check_replaceable_folder(tmp_path / "new", **rule)
+    (tmp_path / "empty").mkdir()
+    check_replaceable_folder(tmp_path / "empty", **rule)
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    (ours / "a.txt").write_text("x")
+    (ours / "made.json").write_text(json.dumps({"files": ["a.txt", "made.json"]}))
+    check_replaceable_folder(ours, **rule)
+    (ours / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match=r"^-o .*ours: holds files the tool did not write \(notes.txt\)"):
+        check_replaceable_folder(ours, **rule)
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "a.txt").write_text("mine")
+    with pytest.raises(UsageError, match=r"did not write \(a.txt\)"):
+        check_replaceable_folder(user, **rule)
+    check_replaceable_folder(user, **rule, legacy=frozenset({"a.txt", "b.txt"}))  # an older version's output
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UsageError, match="exists and is not a folder"):
+        check_replaceable_folder(tmp_path / "file", **rule)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ba_io import (DataError, UsageError, atomic_path, distinct_paths, iter_jsonl, output_lock, read_json, sha256_file,
-                   write_json, write_jsonl)
+from ba_io import (DataError, UsageError, atomic_path, check_replaceable_folder, distinct_paths, iter_jsonl,
+                   output_lock, sha256_file, write_json, write_jsonl)
 
 __all__ = ["FORMATS", "SPLITS", "ExportResult", "messages_row", "export_dataset", "EXPORT_INFO"]
 
@@ -64,23 +64,7 @@ def messages_row(row: dict[str, Any], prompt: Any, *, where: tuple[Any, int | No
 def _check_output(output: Path) -> None:
     """New, empty, or an earlier export holding only the files it wrote (``export_info.json``
     lists them): a re-export replaces the whole folder, so anything else there is refused."""
-    if output.is_symlink() or (output.exists() and not output.is_dir()):
-        raise UsageError(f"-o {output}: exists and is not a folder; choose a new folder")
-    if not output.is_dir():
-        return
-    present = {p.name for p in output.iterdir()}
-    if not present:
-        return
-    info = output / EXPORT_INFO
-    ours = set(read_json(info).get("files") or []) | {EXPORT_INFO} if info.is_file() else set()
-    if not info.is_file():
-        raise UsageError(f"-o {output}: a folder with other files (not a ba-dataset-tools export); "
-                         "choose a new or empty folder")
-    others = sorted(present - ours)
-    if others:
-        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
-        raise UsageError(f"-o {output}: holds files the export did not write ({shown}); a re-export replaces "
-                         "the whole folder, so move them or choose another folder")
+    check_replaceable_folder(output, flag="-o", manifest=EXPORT_INFO, tool="ba-dataset-tools export")
 
 
 def _md(text: Any) -> str:

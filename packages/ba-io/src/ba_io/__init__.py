@@ -18,7 +18,7 @@ from .jsonio import (
     write_jsonl,
 )
 from .locking import output_lock
-from .paths import distinct_paths
+from .paths import check_replaceable_folder, distinct_paths
 from .progress import progress
 from .runcli import run_cli
 from .schemas import ValidationIssue, load_schema, schema_names, validate
@@ -35,6 +35,7 @@ __all__ = [
     "append_jsonl",
     "atomic_path",
     "atomic_write",
+    "check_replaceable_folder",
     "distinct_paths",
     "fraction",
     "iter_jsonl",

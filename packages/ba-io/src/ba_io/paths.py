@@ -13,7 +13,7 @@ from typing import Sequence, Tuple, Union
 
 from .errors import UsageError
 
-__all__ = ["distinct_paths"]
+__all__ = ["distinct_paths", "check_replaceable_folder"]
 
 PathArg = Union[str, "os.PathLike[str]", None]
 
@@ -40,3 +40,35 @@ def distinct_paths(*named: Tuple[str, PathArg]) -> None:
             raise UsageError(f"{other} and {label} are the same file ({same}); nothing was written: "
                              f"give {label} a path of its own")
         seen[key] = (label, path)
+
+
+def check_replaceable_folder(folder: PathArg, *, flag: str, manifest: str, tool: str,
+                             legacy: frozenset = frozenset()) -> None:
+    """The one rule for an output folder a command replaces whole (an export): it may be
+    new, empty, or an earlier output holding only the files its ``manifest`` (a JSON file
+    with a ``files`` list) names; ``legacy`` names a set accepted without a manifest (an
+    older version's output). Anything else there is the user's: :class:`UsageError`."""
+    import json
+    from pathlib import Path
+
+    path = Path(os.fspath(folder))  # type: ignore[arg-type]
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise UsageError(f"{flag} {path}: exists and is not a folder; choose a new folder")
+    if not path.is_dir():
+        return
+    present = {p.name for p in path.iterdir()}
+    if not present:
+        return
+    ours: set = set()
+    if (path / manifest).is_file():
+        try:
+            ours = set(json.loads((path / manifest).read_text(encoding="utf-8")).get("files") or []) | {manifest}
+        except (OSError, ValueError, AttributeError):
+            ours = set()
+    elif legacy and present <= legacy:
+        ours = set(legacy)
+    others = sorted(present - ours)
+    if others:
+        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
+        raise UsageError(f"{flag} {path}: holds files {tool} did not write ({shown}); it replaces the whole "
+                         "folder, so move them or choose another folder")

@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
-from ba_io import (DataError, UsageError, atomic_path, atomic_write, distinct_paths, output_lock, read_json,
-                   write_json)
+from ba_io import (DataError, UsageError, atomic_path, atomic_write, check_replaceable_folder, distinct_paths,
+                   output_lock, read_json, write_json)
 
 from .modeling import resolve_base_dir
 
@@ -379,33 +379,21 @@ _MODELFILE_HEADER = "# Written by ba-lora export"
 
 
 EXPORT_MANIFEST = "export.json"  # the files an export wrote; a re-export replaces exactly those
-_LEGACY_EXPORT = {"Modelfile", "adapter.gguf", "prompt.json"}  # what exports wrote before the manifest
+_LEGACY_EXPORT = frozenset({"Modelfile", "adapter.gguf", "prompt.json"})  # what exports wrote before the manifest
 
 
 def _check_export_output(output: Path) -> None:
     """The export folder may be new, empty, or an earlier export holding only the files it
-    wrote (its ``export.json`` lists them). Anything else there is the user's: refuse,
-    because a re-export replaces the whole folder."""
-    if output.is_symlink() or (output.exists() and not output.is_dir()):
-        raise UsageError(f"--output {output}: exists and is not a folder; choose a new folder")
-    if not output.is_dir():
-        return
-    present = set(os.listdir(output))
-    if not present:
-        return
-    manifest = output / EXPORT_MANIFEST
-    if manifest.is_file():
-        ours = set(read_json(manifest).get("files") or []) | {EXPORT_MANIFEST}
-    elif (output / "Modelfile").is_file() and present <= _LEGACY_EXPORT:
-        with open(output / "Modelfile", encoding="utf-8", errors="replace") as f:
-            ours = _LEGACY_EXPORT if f.readline().startswith(_MODELFILE_HEADER) else set()
-    else:
-        ours = set()
-    others = sorted(present - ours)
-    if others:
-        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
-        raise UsageError(f"--output {output}: holds files ba-lora export did not write ({shown}); a re-export "
-                         "replaces the whole folder, so move them or choose another folder")
+    wrote (its ``export.json`` lists them; an export from before the manifest holds
+    Modelfile, adapter.gguf and prompt.json only): a re-export replaces the whole folder."""
+    legacy: frozenset = frozenset()
+    modelfile = output / "Modelfile"
+    if modelfile.is_file() and not modelfile.is_symlink():
+        with open(modelfile, encoding="utf-8", errors="replace") as f:
+            if f.readline().startswith(_MODELFILE_HEADER):  # a Modelfile the user wrote is never ours
+                legacy = _LEGACY_EXPORT
+    check_replaceable_folder(output, flag="--output", manifest=EXPORT_MANIFEST, tool="ba-lora export",
+                             legacy=legacy)
 
 
 def _check_gguf_file(path: Path) -> None:
