@@ -322,3 +322,24 @@ def test_a_target_that_becomes_a_folder_before_the_commit_commits_nothing(tmp_pa
             write_jsonl(tmp_path / "t.jsonl", [GOOD])
             (tmp_path / "t.jsonl").mkdir()  # appeared after its tmp file was written
     assert not (tmp_path / "v.jsonl").exists() and _no_tmp(tmp_path)
+
+
+def test_a_link_to_a_fifo_or_folder_is_refused_and_a_link_to_a_file_is_replaced(tmp_path):
+    """Round-2 campaign: `-o L` with L a link to a device node replaced the link (as root,
+    `-o /dev/stdout` would replace that link)."""
+    from ba_io import UsageError
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "dir").mkdir()
+    for name, dest in (("to-fifo", "fifo"), ("to-dir", "dir")):
+        (tmp_path / name).symlink_to(tmp_path / dest)
+        with pytest.raises(UsageError, match="not a regular file|is a folder"):
+            write_jsonl(tmp_path / name, [GOOD])
+        assert (tmp_path / name).is_symlink()
+    (tmp_path / "file.jsonl").write_text("old")
+    (tmp_path / "to-file").symlink_to(tmp_path / "file.jsonl")
+    write_jsonl(tmp_path / "to-file", [GOOD])
+    assert not (tmp_path / "to-file").is_symlink() and (tmp_path / "file.jsonl").read_text() == "old"
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    write_jsonl(tmp_path / "dangling", [GOOD])
+    assert read_jsonl(tmp_path / "dangling") == [GOOD]

@@ -227,15 +227,17 @@ def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path, how
     assert src.read_bytes() == before
 
 
-@pytest.mark.parametrize("kind", ["fifo", "folder"])
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link-to-fifo"])
 def test_an_output_that_is_not_a_regular_file_is_refused_and_kept(tmp_path, kind):
-    """The campaign: `-o` naming a device node or FIFO replaced it by a regular file."""
+    """The campaign: `-o` naming a device node or FIFO (or a link to one) replaced it by a regular file."""
     out = tmp_path / "out"
-    if kind == "fifo":
-        os.mkfifo(out)
-    else:
+    if kind == "folder":
         out.mkdir()
+    else:
+        os.mkfifo(tmp_path / "fifo" if kind == "link-to-fifo" else out)
+        if kind == "link-to-fifo":
+            out.symlink_to(tmp_path / "fifo")
     res = run("score", str(CLI_DATA / "predictions.jsonl"), "-o", str(out), cwd=tmp_path)
     assert res.returncode == 2 and res.stderr == f"Error: {out}: not a regular file; nothing was written: give a " \
                                                  "file path (or no -o to write to stdout)\n"
-    assert (out.is_fifo() if kind == "fifo" else out.is_dir())
+    assert {"fifo": out.is_fifo(), "folder": out.is_dir(), "link-to-fifo": out.is_symlink()}[kind]

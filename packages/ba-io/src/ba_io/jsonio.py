@@ -275,9 +275,10 @@ _RANDOM = re.compile(r"[A-Za-z0-9_]+")
 
 
 def _check_target(target: Path, *, directory: bool = False) -> None:
-    """An output may be new, a symbolic link (replaced by the file, the linked file kept) or
-    of its own kind (a regular file; a folder for a folder); never a device, FIFO or socket
-    (``-o /dev/null`` would replace the device node) nor a folder in a file's place."""
+    """An output may be new, of its own kind (a regular file; a folder for a folder), or a
+    symbolic link to one (the link is replaced by the file, the linked file kept); never a
+    device, FIFO or socket, nor a link to one (``-o /dev/null`` or ``-o /dev/stdout`` would
+    replace the device node or the link), nor a folder in a file's place."""
     import stat
 
     try:
@@ -287,7 +288,12 @@ def _check_target(target: Path, *, directory: bool = False) -> None:
     except OSError as e:
         raise OSError(e.errno, f"cannot write {target}: {e.strerror}") from None
     if stat.S_ISLNK(st.st_mode):
-        return
+        try:
+            st = target.stat()  # what the link points at: a link to a device (/dev/stdout) is one too
+        except OSError:
+            return  # a dangling link: replaced by the file
+        if stat.S_ISREG(st.st_mode) or (directory and stat.S_ISDIR(st.st_mode)):
+            return
     if directory:
         if not stat.S_ISDIR(st.st_mode):
             raise UsageError(f"{target}: exists and is not a folder; nothing was written: choose another path")

@@ -149,7 +149,7 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
         sys.stdout.flush()
         return
     target = Path(out)
-    if target.exists() and not target.is_symlink() and not target.is_file():
+    if target.exists() and not target.is_file():  # follows links: a link to a device is refused too
         # a folder, a device (-o /dev/null would replace the device node), a FIFO or a socket
         raise UsageError(f"{out}: not a regular file; nothing was written: give a file path "
                          "(or no -o to write to stdout)")
