@@ -241,8 +241,8 @@ EXPORT_DIR := $(A)/export/ba-$(BASE_SLUG)-$(QUANT)
 PARITY_DIR := $(EXPORT_DIR).parity
 MERGED     ?= f16,q8_0
 PARITY_SETS ?= val curated
-GGUF_VARIANTS := adapter $(subst $(comma), ,$(MERGED))
 comma := ,
+GGUF_VARIANTS := adapter $(filter-out none,$(subst $(comma), ,$(MERGED)))
 variant_spec = $(if $(filter adapter,$(1)),gguf:$(EXPORT_DIR)/base.gguf+lora:$(EXPORT_DIR)/adapter.gguf,gguf:$(EXPORT_DIR)/model-$(1).gguf)
 
 export: $(foreach s,$(PARITY_SETS),$(foreach v,$(GGUF_VARIANTS),$(PARITY_DIR)/$(s)-$(v).ok)) ## Ollama export (GGUF adapter + merged GGUFs) and its parity with the scored model
