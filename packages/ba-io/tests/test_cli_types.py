@@ -61,3 +61,16 @@ def test_fraction_takes_0_to_1_only():
                          ("nan", "must be between 0 and 1, got nan"), ("-0.1", "must be between 0 and 1")):
         with pytest.raises(argparse.ArgumentTypeError, match=message):
             fraction(bad)
+
+
+def test_int_between_bounds_both_ends():
+    import argparse
+
+    from ba_io import int_between
+
+    runs = int_between(1, 1000)
+    assert runs("1") == 1 and runs("1000") == 1000
+    for bad, message in (("0", "must be >= 1, got 0"), ("1001", "must be at most 1,000, got 1001"),
+                         ("99999999999", "must be at most 1,000"), ("2.5", "expected an integer")):
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            runs(bad)

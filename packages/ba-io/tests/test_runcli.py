@@ -51,7 +51,7 @@ def test_return_codes_and_argv():
 def test_all_pinned():
     assert sorted(ba_io.__all__) == [
         "ArgumentParser", "BaError", "DataError", "JsonlLine", "UsageError", "ValidationIssue", "append_jsonl",
-        "atomic_path", "atomic_write", "check_replaceable_folder", "distinct_paths", "fraction", "iter_jsonl", "iter_jsonl_lines", "load_schema", "non_negative_int", "output_group", "output_lock", "positive_int",
+        "atomic_path", "atomic_write", "check_replaceable_folder", "distinct_paths", "fraction", "int_between", "iter_jsonl", "iter_jsonl_lines", "load_schema", "non_negative_int", "output_group", "output_lock", "positive_int",
         "progress",
         "read_json", "read_jsonl", "run_cli", "schema_names", "sha256_file", "sha256_path", "sha256_text", "sweep_stale_tmp", "validate",
         "write_json", "write_jsonl"]

@@ -9,11 +9,14 @@ import os
 import sys
 from pathlib import Path
 
-from ba_io import ArgumentParser, UsageError, fraction, output_group, positive_int, read_json, run_cli, write_json, write_jsonl
+from ba_io import ArgumentParser, UsageError, fraction, int_between, output_group, positive_int, read_json, run_cli, write_json, write_jsonl
 
 from ba_llm.backends import BATCH_SIZE
 
 from . import __version__
+
+MAX_RUNS = 1000  # runs x concepts rows are planned in memory
+MAX_BOOTSTRAP = 1_000_000  # 8 MB per resampled mean; more changes no reported digit
 
 _EPILOG = """examples:
   ba-eval generate --model hf:artifacts/models/smollm2-135m-instruct --in val_fixed.jsonl \\
@@ -50,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--prompt", help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)")
     g.add_argument("--in", dest="inp", required=True, help="concept/example JSONL, or 'curated'")
     g.add_argument("--out", required=True, help="prediction JSONL (appended to, resumable)")
-    g.add_argument("--runs", type=_runs, default=1, help=f"independent runs, 1..{MAX_RUNS} (default 1)")
+    g.add_argument("--runs", type=int_between(1, MAX_RUNS), default=1, help=f"independent runs, 1..{MAX_RUNS} (default 1)")
     g.add_argument("--decoding", choices=["auto", "greedy", "sample"], default="auto",
                    help="auto: greedy for one run, sampling for several (default)")
     g.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (default 0.7)")
@@ -97,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--run", action="append", required=True, metavar="NAME=FILE", help="a model's predictions (repeatable)")
     c.add_argument("--out-dir", required=True, help="folder for the reports")
     c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    c.add_argument("--bootstrap", type=_bootstrap, default=10_000,
+    c.add_argument("--bootstrap", type=int_between(1, MAX_BOOTSTRAP), default=10_000,
                    help=f"bootstrap resamples, 1..{MAX_BOOTSTRAP:,} (default 10000)")
     c.add_argument("--print-table", action="store_true", help="print the summary table to stdout")
     c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -136,26 +139,6 @@ def _parser() -> argparse.ArgumentParser:
                    help="labels for the two sides in the report")
     q.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
-
-
-MAX_RUNS = 1000  # runs x concepts rows are planned in memory
-
-
-def _runs(text: str) -> int:
-    value = positive_int(text)
-    if value > MAX_RUNS:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_RUNS}, got {value}")
-    return value
-
-
-MAX_BOOTSTRAP = 1_000_000  # 8 MB per resampled mean; more changes no reported digit
-
-
-def _bootstrap(text: str) -> int:
-    value = positive_int(text)
-    if value > MAX_BOOTSTRAP:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_BOOTSTRAP:,}, got {value}")
-    return value
 
 
 def _generate(a: argparse.Namespace) -> int:

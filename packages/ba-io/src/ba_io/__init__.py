@@ -1,6 +1,6 @@
 """ba-io: schemas, validated JSON/JSONL I/O, atomic writes and the shared CLI error mapping."""
 
-from .cli_types import ArgumentParser, fraction, non_negative_int, positive_int
+from .cli_types import ArgumentParser, fraction, int_between, non_negative_int, positive_int
 from .errors import BaError, DataError, UsageError
 from .hashing import sha256_file, sha256_path, sha256_text
 from .jsonio import (
@@ -38,6 +38,7 @@ __all__ = [
     "check_replaceable_folder",
     "distinct_paths",
     "fraction",
+    "int_between",
     "iter_jsonl",
     "iter_jsonl_lines",
     "load_schema",

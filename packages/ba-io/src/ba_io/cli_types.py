@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
-__all__ = ["ArgumentParser", "positive_int", "non_negative_int"]
+__all__ = ["ArgumentParser", "positive_int", "non_negative_int", "int_between", "fraction"]
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -17,7 +17,9 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"Error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
+def int_between(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """``type=int_between(1, 1000)``: an integer in ``[minimum, maximum]`` (no upper bound
+    when ``maximum`` is None); ``must be >= 1, got 0`` / ``must be at most 1,000, got 5000``."""
     def convert(text: str) -> int:
         try:
             value = int(text)
@@ -25,8 +27,13 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {value}")
         return value
     return convert
+
+
+_int_at_least = int_between
 
 
 positive_int = _int_at_least(1)

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -279,8 +280,6 @@ def _check_target(target: Path, *, directory: bool = False) -> None:
     symbolic link to one (the link is replaced by the file, the linked file kept); never a
     device, FIFO or socket, nor a link to one (``-o /dev/null`` or ``-o /dev/stdout`` would
     replace the device node or the link), nor a folder in a file's place."""
-    import stat
-
     try:
         st = target.lstat()
     except FileNotFoundError:

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from ba_io import ArgumentParser, UsageError, distinct_paths, non_negative_int, positive_int, run_cli, sha256_file
+from ba_io import ArgumentParser, UsageError, distinct_paths, int_between, non_negative_int, positive_int, run_cli, sha256_file
 
 from . import __version__
 
@@ -22,13 +22,6 @@ example:
 writes artifacts/prompts/optimized.json (prompt file), optimized.program.json (DSPy
 program state, JSON) and optimized.log.json (baseline, trials, best score, time).
 """
-
-
-def _max_tokens(text: str) -> int:
-    value = positive_int(text)
-    if value > 32768:  # beyond any supported model's context; refused before a model is loaded
-        raise argparse.ArgumentTypeError(f"must be at most 32768, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-limit", type=positive_int, help="use the first N train examples")
     p.add_argument("--val-limit", type=positive_int, help="use the first N validation examples")
     p.add_argument("--num-threads", type=positive_int, default=1, help="parallel evaluations (default 1)")
-    p.add_argument("--max-tokens", type=_max_tokens, default=512,
+    # at most 32768 (past any supported context): refused before a model loads
+    p.add_argument("--max-tokens", type=int_between(1, 32768), default=512,
                    help="max new tokens per model call, at most 32768 (default 512)")
     p.add_argument("--temperature", type=float, default=0.0, help="task decoding temperature (default 0: greedy)")
     p.add_argument("--max-bootstrapped-demos", type=non_negative_int, default=4,
