@@ -178,3 +178,27 @@ def test_a_run_that_fails_leaves_the_finished_rejects_of_the_last_run(tmp_path):
     with pytest.raises(UsageError):
         synth(src, out, Unreachable(), rejects=rej, show_progress=False)
     assert (out.read_bytes(), rej.read_bytes()) == before
+    # ...and leaves no empty partial files behind: nothing to resume from
+    assert not partial_path(out).exists() and not partial_path(rej).exists()
+
+
+def test_a_failure_after_some_rows_keeps_the_partial_file_to_resume_from(tmp_path):
+    concepts = generate_concepts(4, seed=3)
+    src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, concepts, "concept")
+    template = TemplateTeacher()
+
+    class DiesOnSecondBatch:
+        name, batch_size, calls = template.name, 2, 0
+
+        def write(self, batch):
+            DiesOnSecondBatch.calls += 1
+            if DiesOnSecondBatch.calls == 2:
+                raise KeyboardInterrupt
+            return template.write(batch)
+
+    with pytest.raises(KeyboardInterrupt):
+        synth(src, out, DiesOnSecondBatch(), show_progress=False)
+    assert not out.exists() and len(partial_path(out).read_text().splitlines()) == 2
+    result = synth(src, out, template, show_progress=False)
+    assert result.resumed == 2 and result.written + result.rejected == 4

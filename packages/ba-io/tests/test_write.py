@@ -324,7 +324,7 @@ def test_a_target_that_becomes_a_folder_before_the_commit_commits_nothing(tmp_pa
     assert not (tmp_path / "v.jsonl").exists() and _no_tmp(tmp_path)
 
 
-def test_a_link_to_a_fifo_or_folder_is_refused_and_a_link_to_a_file_is_replaced(tmp_path):
+def test_a_link_to_a_fifo_or_folder_is_refused_and_a_link_to_a_file_is_written_through(tmp_path):
     """Round-2 campaign: `-o L` with L a link to a device node replaced the link (as root,
     `-o /dev/stdout` would replace that link)."""
     from ba_io import UsageError
@@ -339,7 +339,72 @@ def test_a_link_to_a_fifo_or_folder_is_refused_and_a_link_to_a_file_is_replaced(
     (tmp_path / "file.jsonl").write_text("old")
     (tmp_path / "to-file").symlink_to(tmp_path / "file.jsonl")
     write_jsonl(tmp_path / "to-file", [GOOD])
-    assert not (tmp_path / "to-file").is_symlink() and (tmp_path / "file.jsonl").read_text() == "old"
+    assert (tmp_path / "to-file").is_symlink() and read_jsonl(tmp_path / "file.jsonl") == [GOOD]
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     write_jsonl(tmp_path / "dangling", [GOOD])
     assert read_jsonl(tmp_path / "dangling") == [GOOD]
+
+
+def test_a_folder_output_is_exchanged_in_one_step(tmp_path):
+    """A folder replacing a folder: at no instant is the target missing (renameat2
+    RENAME_EXCHANGE), and nothing of ours is left beside it."""
+    from ba_io import atomic_path
+
+    out = tmp_path / "adapter"
+    out.mkdir()
+    (out / "old.bin").write_text("old")
+    with atomic_path(out, directory=True) as tmp:
+        (tmp / "new.bin").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == ["new.bin"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]
+
+
+def test_a_writer_killed_between_the_two_renames_of_the_fallback_loses_nothing(tmp_path, monkeypatch):
+    """Without the exchange, the old folder is moved aside first; a writer killed before the
+    new one took its place leaves the target missing: the next write of it restores the old
+    folder instead of sweeping it away."""
+    import time
+
+    from ba_io import atomic_path, jsonio
+
+    monkeypatch.setenv("BA_IO_NO_EXCHANGE", "1")
+    jsonio._renameat2.cache_clear()
+    try:
+        out = tmp_path / "adapter"
+        out.mkdir()
+        (out / "weights.bin").write_text("v1")
+        with atomic_path(out, directory=True) as tmp:  # the fallback path works end to end
+            (tmp / "weights.bin").write_text("v2")
+        assert (out / "weights.bin").read_text() == "v2"
+        # as a kill -9 after the first rename leaves it (a dead pid, an old folder)
+        aside = tmp_path / "adapter.99999999.k1ll.aside"
+        os.replace(out, aside)
+        os.utime(aside, (time.time() - 3600, time.time() - 3600))
+        jsonio.sweep_stale_tmp(out)
+        assert (out / "weights.bin").read_text() == "v2" and not aside.exists()
+        # with the target there, a dead writer's aside folder is removed
+        aside.mkdir()
+        os.utime(aside, (time.time() - 3600, time.time() - 3600))
+        jsonio.sweep_stale_tmp(out)
+        assert not aside.exists() and (out / "weights.bin").read_text() == "v2"
+    finally:
+        jsonio._renameat2.cache_clear()
+
+
+def test_an_output_that_links_to_a_file_is_written_through(tmp_path):
+    """`-o latest.jsonl` with latest.jsonl -> run3.jsonl rewrites run3.jsonl and keeps the
+    user's link (as cp does)."""
+    from ba_io import atomic_path
+
+    (tmp_path / "run3.jsonl").write_text("old")
+    (tmp_path / "latest.jsonl").symlink_to("run3.jsonl")
+    write_jsonl(tmp_path / "latest.jsonl", [GOOD])
+    assert (tmp_path / "latest.jsonl").is_symlink()
+    assert read_jsonl(tmp_path / "run3.jsonl") == [GOOD]
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "a").write_text("old")
+    (tmp_path / "dir-link").symlink_to("real")
+    with atomic_path(tmp_path / "dir-link", directory=True) as tmp:
+        (tmp / "b").write_text("new")
+    assert (tmp_path / "dir-link").is_symlink()
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["b"]

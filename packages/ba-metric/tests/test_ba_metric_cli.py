@@ -241,3 +241,14 @@ def test_an_output_that_is_not_a_regular_file_is_refused_and_kept(tmp_path, kind
     assert res.returncode == 2 and res.stderr == f"Error: {out}: not a regular file; nothing was written: give a " \
                                                  "file path (or no -o to write to stdout)\n"
     assert {"fifo": out.is_fifo(), "folder": out.is_dir(), "link-to-fifo": out.is_symlink()}[kind]
+
+
+def test_an_output_that_links_to_a_file_is_written_through(tmp_path):
+    """`-o latest.jsonl` with latest.jsonl -> run3.jsonl rewrites run3.jsonl; the link stays."""
+    (tmp_path / "run3.jsonl").write_text("old\n")
+    (tmp_path / "latest.jsonl").symlink_to("run3.jsonl")
+    res = run("score", str(CLI_DATA / "predictions.jsonl"), "-o", "latest.jsonl", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "latest.jsonl").is_symlink()
+    rows = [json.loads(line) for line in (tmp_path / "run3.jsonl").read_text().splitlines()]
+    assert rows and all("score" in row for row in rows)

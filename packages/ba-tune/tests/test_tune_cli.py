@@ -87,3 +87,16 @@ def test_debug_shows_the_traceback(work):
     out = run(*mipro("--debug", train="nope.jsonl"), cwd=work)
     assert out.returncode != 0
     assert "Traceback" in out.stderr
+
+
+def test_a_token_limit_beyond_the_context_is_refused_before_the_model_loads(work):
+    """The campaign: --max-tokens between the model's context and 32768 failed after the
+    model was loaded, with two progress lines first."""
+    model = work / "model"
+    model.mkdir()
+    (model / "config.json").write_text('{"max_position_embeddings": 1024}')  # no weights: never loaded
+    out = run(*mipro("--max-tokens", "4096", model=f"hf:{model}"), cwd=work)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr == ("Error: --max-tokens 4096 is more than the model's context of 1024 tokens; "
+                          "use at most 1024\n")
+    assert not (work / "out").exists()

@@ -50,6 +50,17 @@ def _read_concepts(path: Path) -> list[tuple[int, dict]]:
     return rows
 
 
+def _drop_if_empty(*paths: Path) -> None:
+    """Remove the partial files when none holds a row: nothing to resume from."""
+    try:
+        if any(p.stat().st_size for p in paths if p.exists()):
+            return
+    except OSError:
+        return
+    for p in paths:
+        p.unlink(missing_ok=True)
+
+
 def _drop_partial_tail(path: Path) -> None:
     """Cut an unfinished last line (a run killed mid-write) so appends start clean."""
     if not path.exists():
@@ -195,6 +206,9 @@ def _synth_locked(in_path: Path, out_path: Path, rejects_path: Path, teacher: Te
                     rejected += 1
                 if bar is not None:
                     bar.update(1)
+    except BaseException:
+        _drop_if_empty(partial, rejects_partial)  # a failure before the first row leaves no empty .partial
+        raise
     finally:
         if bar is not None:
             bar.close()

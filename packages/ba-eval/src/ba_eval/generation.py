@@ -173,6 +173,7 @@ def run_generate(model: str, in_path: str | os.PathLike[str], out_path: str | os
     plan = plan_decoding(runs, decoding)
     concepts = load_concepts(in_path, limit)
     ba_llm.parse_spec(model)  # a malformed spec fails before any file is touched
+    ba_llm.check_max_new_tokens(model, max_new_tokens)  # and a limit beyond the context before the weights load
     prompt = ba_llm.prompt_for_model(model, prompt_path)
     out = Path(out_path)
     if os.fspath(in_path) != CURATED:

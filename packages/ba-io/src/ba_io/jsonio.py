@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
+import functools
 import glob
 import json
 import os
@@ -277,9 +279,9 @@ _RANDOM = re.compile(r"[A-Za-z0-9_]+")
 
 def _check_target(target: Path, *, directory: bool = False) -> None:
     """An output may be new, of its own kind (a regular file; a folder for a folder), or a
-    symbolic link to one (the link is replaced by the file, the linked file kept); never a
-    device, FIFO or socket, nor a link to one (``-o /dev/null`` or ``-o /dev/stdout`` would
-    replace the device node or the link), nor a folder in a file's place."""
+    symbolic link to one (written through: see :func:`_resolve_target`); never a device,
+    FIFO or socket, nor a link to one (``-o /dev/null`` or ``-o /dev/stdout`` would replace
+    the device node or the link), nor a folder in a file's place."""
     try:
         st = target.lstat()
     except FileNotFoundError:
@@ -304,6 +306,22 @@ def _check_target(target: Path, *, directory: bool = False) -> None:
                          "give a file path")
 
 
+def _resolve_target(target: Path, *, directory: bool = False) -> Path:
+    """The path that is really replaced. A symbolic link to a regular file (to a folder, for
+    a folder output) is written through: the linked file takes the new content and the link
+    stays (``-o latest.jsonl`` with ``latest.jsonl -> run3.jsonl`` rewrites ``run3.jsonl``),
+    as ``cp`` does; the user's link is never replaced by a file. A dangling link is replaced."""
+    if not target.is_symlink():
+        return target
+    try:
+        st = target.stat()
+    except OSError:
+        return target
+    if stat.S_ISREG(st.st_mode) or (directory and stat.S_ISDIR(st.st_mode)):
+        return Path(os.path.realpath(target))
+    return target
+
+
 def _tmp_prefix(target: Path) -> str:
     return f"{target.name}.{os.getpid()}."
 
@@ -324,6 +342,7 @@ def sweep_stale_tmp(target: PathLike) -> list[Path]:
     return what was removed. A live writer's tmp file is never touched."""
     target = Path(target)
     removed: list[Path] = []
+    _restore_aside(target)
     try:
         candidates = list(target.parent.glob(f"{glob.escape(target.name)}.*.tmp"))
     except OSError:
@@ -351,6 +370,29 @@ def sweep_stale_tmp(target: PathLike) -> list[Path]:
     return removed
 
 
+def _restore_aside(target: Path) -> None:
+    """A folder moved aside by :func:`_replace` (``NAME.<pid>.<random>.aside``) whose writer
+    died before the new folder took its place: put it back when the target is missing (the
+    earlier output is never lost), remove it when the target is there."""
+    try:
+        asides = list(target.parent.glob(f"{glob.escape(target.name)}.*.aside"))
+    except OSError:
+        return
+    for aside in asides:
+        pid_text, _, rand = aside.name[len(target.name) + 1: -len(".aside")].partition(".")
+        if not (pid_text.isdigit() and _RANDOM.fullmatch(rand)) or not aside.is_dir() or aside.is_symlink():
+            continue
+        if int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            if time.time() - aside.lstat().st_mtime < STALE_TMP_AGE_S:
+                continue  # may be another host's writer between its two renames
+            if not os.path.lexists(target):
+                os.replace(aside, target)
+            else:
+                shutil.rmtree(aside)
+
+
 def _commit(tmp: Path, target: Path) -> None:
     """Rename ``tmp`` onto ``target`` now, or when the enclosing :func:`output_group` ends."""
     group = _GROUP.get()
@@ -362,16 +404,57 @@ def _commit(tmp: Path, target: Path) -> None:
 
 
 def _replace(tmp: Path, target: Path) -> None:
-    """``os.replace``; a folder onto an existing folder: the old one is moved aside to a
-    tmp name of ours first and removed once the new one is in place (a reader sees the
-    old folder or the new one, or for an instant none, never a mix)."""
+    """``os.replace``; a folder onto an existing folder: the two are exchanged in one step
+    (``renameat2(RENAME_EXCHANGE)``) and the old one, now at the tmp name, is removed, so a
+    reader, or a kill at any instant, sees the old folder or the new one, never none or a
+    mix. Where the exchange is not available the old folder is moved aside
+    (``NAME.<pid>.<random>.aside``) first; a writer killed between the two renames leaves
+    it there, and the next write of the target puts it back (:func:`sweep_stale_tmp`)."""
     if tmp.is_dir() and target.is_dir() and not target.is_symlink():
-        aside = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=target.parent))
+        if _exchange(tmp, target):
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
+        aside = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), suffix=".aside", dir=target.parent))
         os.replace(target, aside)  # rename onto our own empty folder
         os.replace(tmp, target)
         shutil.rmtree(aside, ignore_errors=True)
         return
     os.replace(tmp, target)
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths atomically (Linux ``renameat2``); False where the kernel,
+    the C library or the filesystem cannot."""
+    fn = _renameat2()
+    if fn is None:
+        return False
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    import ctypes
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, f"cannot replace {b}: {os.strerror(err)}")
+
+
+@functools.lru_cache(maxsize=1)
+def _renameat2() -> Any:
+    if os.environ.get("BA_IO_NO_EXCHANGE"):  # tests: the fallback path
+        return None
+    try:
+        import ctypes
+        import ctypes.util
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
 
 
 def _discard(tmp: Path) -> None:
@@ -398,6 +481,7 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
         raise ValueError(f"atomic_write mode must be 'w' or 'wb', got {mode!r}")
     target = Path(path)
     _check_target(target)
+    target = _resolve_target(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         sweep_stale_tmp(target)
@@ -431,6 +515,7 @@ def atomic_path(path: PathLike, *, directory: bool = False) -> Iterator[Path]:
     """
     target = Path(path)
     _check_target(target, directory=directory)
+    target = _resolve_target(target, directory=directory)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         sweep_stale_tmp(target)

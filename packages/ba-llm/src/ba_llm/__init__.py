@@ -15,7 +15,7 @@ _EXPORTS = {
     "render_messages": "prompt", "render_chat_text": "prompt", "training_pair": "prompt",
     "prompt_for_model": "prompt",
     "ModelSpec": "models", "parse_spec": "models", "resolve_spec": "models", "base_model_dir": "models",
-    "check_adapter": "models",
+    "check_adapter": "models", "model_context": "models", "check_max_new_tokens": "models",
     "prepare": "base_model", "find_smollm2_gguf": "base_model",
     "Backend": "backends", "load_backend": "backends", "Completion": "backends",
     "TransformersBackend": "backends", "LlamaCppBackend": "backends", "OllamaBackend": "backends",

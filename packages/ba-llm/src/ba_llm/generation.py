@@ -6,6 +6,7 @@ from typing import Any, Mapping, Sequence
 
 from .backends import BATCH_SIZE, Backend, Decoding, load_backend
 from .errors import UsageError
+from .models import check_max_new_tokens
 from .prompt import Prompt, prompt_for_model, render_messages
 
 __all__ = ["generate", "generate_with", "Decoding"]
@@ -83,5 +84,6 @@ def generate(spec: str | Backend, concepts: Sequence[Mapping[str, Any]], prompt:
             raise UsageError("backend options only apply when generate() loads the model from a spec string")
         return generate_with(spec, concepts, p, decoding, batch_size=batch_size, run=run, progress=progress)
     _check_concepts(concepts)
+    check_max_new_tokens(spec, max_new_tokens)  # before the weights are loaded
     with load_backend(spec, **backend_options) as backend:
         return generate_with(backend, concepts, p, decoding, batch_size=batch_size, run=run, progress=progress)

@@ -18,6 +18,8 @@ __all__ = [
     "resolve_spec",
     "base_model_dir",
     "check_adapter",
+    "model_context",
+    "check_max_new_tokens",
     "SMOLLM2_DIRNAME",
     "KINDS",
 ]
@@ -191,3 +193,26 @@ def check_adapter(base_dir: Path, adapter_dir: Path) -> None:
                 if size != base[base_key][dim]:
                     what = "input" if dim == 1 else "output"
                     raise fail(f"{key} has {what} size {size}, the base's {base_key} has {base[base_key][dim]}")
+
+
+def model_context(spec: str | ModelSpec) -> int | None:
+    """The model's context in tokens, read from its ``config.json`` without loading the
+    weights (``smollm2`` and ``hf:`` specs); ``None`` where the spec does not say before
+    loading (GGUF files, Ollama models): their backends check when they load."""
+    ms = resolve_spec(spec)
+    if ms.kind not in ("smollm2", "hf") or ms.path is None:
+        return None
+    try:
+        value = _read_json(ms.path / "config.json").get("max_position_embeddings")
+    except BackendError:
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def check_max_new_tokens(spec: str | ModelSpec, max_new_tokens: int, flag: str = "--max-new-tokens") -> None:
+    """Refuse a token limit beyond the model's context before any weights are loaded (the
+    transformers backend allocates its KV cache for the whole limit up front)."""
+    context = model_context(spec)
+    if context is not None and max_new_tokens > context:
+        raise UsageError(f"{flag} {max_new_tokens} is more than the model's context of {context} tokens; "
+                         f"use at most {context}")

@@ -153,6 +153,8 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
         # a folder, a device (-o /dev/null would replace the device node), a FIFO or a socket
         raise UsageError(f"{out}: not a regular file; nothing was written: give a file path "
                          "(or no -o to write to stdout)")
+    if target.is_symlink() and target.is_file():  # written through, as cp does: the user's link stays
+        target = Path(os.path.realpath(target))
     tmp: Path | None = None
     try:  # a tmp file of its own: two runs on one output leave one whole file, never a mix
         fd, name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent if

@@ -117,9 +117,12 @@ def _mipro(args: argparse.Namespace) -> int:
     configure_dspy_cache(memory=args.cache)
     from ba_llm import parse_spec, resolve_spec
 
+    from ba_llm import check_max_new_tokens
+
     for spec in (args.model, args.prompt_model):  # a bad spec is one Error: line, before any progress line
         if spec and parse_spec(spec).kind != "ollama":
             resolve_spec(parse_spec(spec))
+            check_max_new_tokens(spec, args.max_tokens, "--max-tokens")  # before the weights are loaded
     print(f"ba-tune: loading {args.model}", file=sys.stderr)
     task_lm = make_lm(args.model, max_tokens=args.max_tokens, temperature=args.temperature,
                       seed=args.seed, cache=args.cache)
