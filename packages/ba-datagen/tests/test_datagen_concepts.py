@@ -1,11 +1,10 @@
 import re
 from collections import Counter
 
-from ba_io import UsageError, validate
-
 from ba_datagen import STRUCTURES, domains, generate_concepts
 from ba_datagen.concepts import NO_ORG, SHORT
 from ba_datagen.spanish import STRUCTURES_ES
+from ba_io import UsageError, validate
 
 
 def test_210_concepts_are_distinct_and_span_domains(concepts210):

@@ -4,10 +4,10 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from ba_io import validate, write_jsonl
-from ba_llm import Completion
 
 from ba_datagen import LLMTeacher, generate_concepts, load_teacher_prompt, partial_path, synth
+from ba_io import validate, write_jsonl
+from ba_llm import Completion
 
 GOOD = """Here is the document:
 ```yaml

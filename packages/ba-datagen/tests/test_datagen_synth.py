@@ -1,9 +1,9 @@
 import json
 
 import pytest
-from ba_io import DataError, UsageError, validate, write_jsonl
 
 from ba_datagen import Draft, Teacher, TemplateTeacher, generate_concepts, partial_path, synth
+from ba_io import DataError, UsageError, validate, write_jsonl
 
 
 def _ids(path):

@@ -1,11 +1,11 @@
 import statistics
 
 import pytest
-from ba_metric import render, score
 
 from ba_datagen import TemplateError, write_document
 from ba_datagen.spanish import platforms_es
 from ba_datagen.vocab import platform_phrase
+from ba_metric import render, score
 
 CATS = ("functional_requirements", "non_functional_requirements", "constraints")
 

@@ -1,9 +1,8 @@
 import json
 from pathlib import Path
 
-from ba_io import validate
-
 from ba_dataset_tools import audit_file, fix_file, summary
+from ba_io import validate
 
 
 def test_legacy_fixture_counts(dst_data):

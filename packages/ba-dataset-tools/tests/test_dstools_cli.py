@@ -1,8 +1,7 @@
 import json
 
-from ba_io import validate
-
 import ba_dataset_tools
+from ba_io import validate
 
 
 def test_validate_exit_codes_and_exact_lines(dst_data, dst_cli):

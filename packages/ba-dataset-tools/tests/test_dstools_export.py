@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from ba_io import UsageError, read_jsonl
 from ba_dataset_tools.export import EXPORT_INFO, export_dataset, messages_row
+from ba_io import UsageError, read_jsonl
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def test_legacy_fixture_fixed_counts(dst_data):
 
 def test_every_line_ends_in_exactly_one_file(dst_data):
     fix_file("legacy_v1.jsonl", "fixed.jsonl", "rej.jsonl")
-    non_blank = [l for l in (dst_data / "legacy_v1.jsonl").read_text().splitlines() if l.strip()]
+    non_blank = [line for line in (dst_data / "legacy_v1.jsonl").read_text().splitlines() if line.strip()]
     assert len(_rows(dst_data / "fixed.jsonl")) + len(_rows(dst_data / "rej.jsonl")) == len(non_blank)
 
 

@@ -1,18 +1,18 @@
 import json
 
 import pytest
-from ba_io import DataError, UsageError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ba_dataset_tools import filter_file, normalise_concept, split_file
+from ba_io import DataError, UsageError
 
 
 def test_filter_counts_and_reasons(dst_data):
     r = filter_file("scored.jsonl", "kept.jsonl", "rej.jsonl", 0.72)
     assert (r.rows, r.kept, r.rejected, r.below) == (6, 2, 4, 1)
-    assert [json.loads(l)["id"] for l in (dst_data / "kept.jsonl").read_text().splitlines()] == ["s1", "s6"]
-    rejects = [json.loads(l) for l in (dst_data / "rej.jsonl").read_text().splitlines()]
+    assert [json.loads(line)["id"] for line in (dst_data / "kept.jsonl").read_text().splitlines()] == ["s1", "s6"]
+    rejects = [json.loads(line) for line in (dst_data / "rej.jsonl").read_text().splitlines()]
     assert [(x["line"], x["reason"]) for x in rejects[:3]] == [
         (2, "score 0.5 < 0.72"),
         (3, "no score: run `ba-metric score` first"),
@@ -24,12 +24,12 @@ def test_filter_counts_and_reasons(dst_data):
 def test_filter_by_content_alone_and_with_score(dst_data):
     r = filter_file("scored.jsonl", "kept.jsonl", "rej.jsonl", min_content=0.8)
     assert (r.rows, r.kept, r.rejected, r.below) == (6, 2, 4, 1)
-    assert [json.loads(l)["id"] for l in (dst_data / "kept.jsonl").read_text().splitlines()] == ["s1", "s2"]
-    reasons = [json.loads(l)["reason"] for l in (dst_data / "rej.jsonl").read_text().splitlines()]
+    assert [json.loads(line)["id"] for line in (dst_data / "kept.jsonl").read_text().splitlines()] == ["s1", "s2"]
+    reasons = [json.loads(line)["reason"] for line in (dst_data / "rej.jsonl").read_text().splitlines()]
     assert reasons[:2] == ["no content: run `ba-metric score` first"] * 2 and reasons[3] == "content 0.6 < 0.8"
     r = filter_file("scored.jsonl", "kept.jsonl", "rej.jsonl", 0.72, 0.8)
     assert (r.kept, r.below) == (1, 2)
-    assert [json.loads(l)["id"] for l in (dst_data / "kept.jsonl").read_text().splitlines()] == ["s1"]
+    assert [json.loads(line)["id"] for line in (dst_data / "kept.jsonl").read_text().splitlines()] == ["s1"]
 
 
 def test_filter_bad_threshold(dst_data):
@@ -56,8 +56,8 @@ def test_split_properties(tmp_path_factory, concepts, ratio, seed):
     d = tmp_path_factory.mktemp("split")
     _write(d / "in.jsonl", concepts)
     r = split_file(d / "in.jsonl", d / "t.jsonl", d / "v.jsonl", val_ratio=ratio, seed=seed)
-    train = [json.loads(l) for l in (d / "t.jsonl").read_text().splitlines()]
-    val = [json.loads(l) for l in (d / "v.jsonl").read_text().splitlines()]
+    train = [json.loads(line) for line in (d / "t.jsonl").read_text().splitlines()]
+    val = [json.loads(line) for line in (d / "v.jsonl").read_text().splitlines()]
     assert (r.train, r.val) == (len(train), len(val))
     assert len(val) >= 1 and len(train) >= 1
     assert sorted(x["id"] for x in train + val) == sorted(f"r{i}" for i in range(len(concepts)))

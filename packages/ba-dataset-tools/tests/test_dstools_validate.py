@@ -36,7 +36,7 @@ def test_v1_rows_fail_v2():
 
 def test_line_reader_is_ba_io_s():
     """rows.Line / rows.iter_lines are ba-io's tolerant reader, not a copy."""
-    from ba_io import JsonlLine, iter_jsonl_lines
     from ba_dataset_tools import rows
+    from ba_io import JsonlLine, iter_jsonl_lines
 
     assert rows.Line is JsonlLine and rows.iter_lines is iter_jsonl_lines

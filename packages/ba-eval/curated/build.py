@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import yaml
+
 from ba_io import validate, write_jsonl
 from ba_metric import render_category
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import DATA, cli_main, run_cli
 
-from ba_io import validate
 from ba_eval.benchmark import select, slug
 from ba_eval.report import benchmark_markdown, summary_table
-from conftest import DATA, cli_main, run_cli
+from ba_io import validate
 
 
 def _m(name, mean):

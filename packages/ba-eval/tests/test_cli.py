@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import DATA, cli_main, run_cli
 
 import ba_eval
-from conftest import DATA, cli_main, run_cli
 
 
 def test_version_and_help():

@@ -5,12 +5,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import DATA, cli_main, pred_row, write_rows
 
-from ba_io import validate
-from ba_metric import render
 from ba_eval.compare import compare_runs, decide, parse_run_arg
 from ba_eval.report import comparison_markdown, summary_table
-from conftest import DATA, cli_main, pred_row, write_rows
+from ba_io import validate
+from ba_metric import render
 
 
 def _partial(row: dict) -> str:

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import cli_main
 
+from ba_eval import curated_path, load_concepts, resolve_dataset
 from ba_io import validate
 from ba_metric import parse, score
-from ba_eval import curated_path, load_concepts, resolve_dataset
-from conftest import cli_main
 
 BUILD = Path(__file__).resolve().parents[1] / "curated" / "build.py"
 CATS = ("functional_requirements", "non_functional_requirements", "constraints")

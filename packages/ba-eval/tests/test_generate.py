@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from ba_io import read_jsonl, validate
-from ba_eval.generation import plan_decoding, read_existing, run_generate
 from conftest import DATA, cli_main, run_cli
+
+from ba_eval.generation import plan_decoding, read_existing, run_generate
+from ba_io import read_jsonl, validate
 
 pytestmark = pytest.mark.integration
 CONCEPTS = DATA / "concepts.jsonl"

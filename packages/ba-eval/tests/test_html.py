@@ -7,10 +7,8 @@ import html
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
-
 from conftest import pred_row, write_rows
 
 CONCEPT = ("A mobile app for community garden members to reserve plots, log harvests and message other "

@@ -4,11 +4,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from ba_io import DataError, validate
-from ba_eval.parity import first_difference, format_parity, parity
-
 from conftest import run_cli
+
+from ba_eval.parity import first_difference, format_parity, parity
+from ba_io import DataError, validate
 
 GOOD = ("title: Bakery orders\ndescription: Online orders for a bakery.\nfunctional_requirements:\n"
         "  - id: FR001\n    description: The system shall let customers order bread online.\n    priority: High\n"

@@ -9,7 +9,6 @@ from scipy import stats as sps
 
 from ba_eval.stats import bootstrap_ci, cohens_dz, hedges_j, sample_std, wilcoxon_paired
 
-
 # ---------------------------------------------------------------- bootstrap
 
 

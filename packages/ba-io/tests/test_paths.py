@@ -6,10 +6,9 @@ import os
 import shutil
 
 import pytest
+from test_cli import ba_io_cli
 
 from ba_io import UsageError, distinct_paths
-
-from test_cli import ba_io_cli
 
 
 def test_distinct_paths_sees_through_links_and_dots(tmp_path):

@@ -1,15 +1,25 @@
 import hashlib
 import json
 import os
-from pathlib import Path
 import pickle
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ba_io import (DataError, append_jsonl, atomic_write, progress, read_json, read_jsonl,
-                   sha256_file, sha256_text, write_json, write_jsonl)
+from ba_io import (
+    DataError,
+    append_jsonl,
+    atomic_write,
+    progress,
+    read_json,
+    read_jsonl,
+    sha256_file,
+    sha256_text,
+    write_json,
+    write_jsonl,
+)
 
 RD = "requirement-document"
 GOOD = {"id": "c1", "concept": "A café that sells ☕ by subscription."}

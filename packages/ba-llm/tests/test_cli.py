@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ba_io import read_jsonl
-from ba_io import run_cli
+from ba_io import read_jsonl, run_cli
 from ba_llm.cli import _main
 
 DATA = Path(__file__).parent / "data"

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import CONCEPTS
 
 from ba_io import UsageError, validate
 from ba_llm import generate, load_backend
 from ba_llm.backends import Decoding, TransformersBackend
-from conftest import CONCEPTS
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +107,9 @@ def test_bad_inputs(tiny_backend, test_prompt):
 
 
 def test_threads_option(monkeypatch):
-    from ba_llm.backends import _threads
-
     import os
+
+    from ba_llm.backends import _threads
 
     cpus = os.cpu_count()
     monkeypatch.delenv("BA_LLM_THREADS", raising=False)

@@ -8,6 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from conftest import CONCEPTS
 
 from ba_io import validate
 from ba_llm import generate
@@ -15,7 +16,6 @@ from ba_llm.backends import OllamaBackend
 from ba_llm.errors import BackendError
 from ba_llm.models import parse_spec
 from ba_llm.prompt import render_messages
-from conftest import CONCEPTS
 
 ANSWER = "title: Bakery orders\ndescription: Online orders for a bakery.\n"
 

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 
 from ba_llm import base_model as prepare_mod
-from ba_llm.errors import BackendError
 from ba_llm.base_model import MARKER, find_smollm2_gguf, prepare
+from ba_llm.errors import BackendError
 
 
 def _fake_build(gguf, out, log):
@@ -38,7 +37,7 @@ def test_unknown_model(tmp_path):
 
 def test_idempotent_and_atomic(tmp_path, monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(prepare_mod, "_build", lambda g, o, l: calls.append(o) or _fake_build(g, o, l))
+    monkeypatch.setattr(prepare_mod, "_build", lambda g, o, log: calls.append(o) or _fake_build(g, o, log))
     dest = tmp_path / "m"
     # a leftover build dir from a killed run (its pid is gone) and an empty dest: neither
     # counts as finished, and the leftover is swept

@@ -1,6 +1,7 @@
 """The one prompt: loading, validation, rendering, training/generation agreement."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -130,7 +131,7 @@ def test_render_chat_text_needs_a_template():
 def test_prompt_is_hashable_and_frozen():
     p = default_prompt()
     assert isinstance(p, Prompt)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         p.name = "x"  # type: ignore[misc]
 
 

@@ -7,9 +7,9 @@ import pytest
 
 from ba_io import validate
 from ba_llm import generate, load_backend
-from ba_llm.errors import BackendError
 from ba_llm.base_model import find_smollm2_gguf
-from ba_llm.prompt import default_prompt, render_chat_text, render_messages, training_pair
+from ba_llm.errors import BackendError
+from ba_llm.prompt import default_prompt, render_messages, training_pair
 
 CONCEPT = [{"id": "c1", "concept": "An online bakery ordering site with pickup slots."}]
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from ba_llm import stopping
 from ba_llm.backends import _finish
-from ba_llm.stopping import CHECK_EVERY, transformers_criteria
-from ba_llm.stopping import cut_loop, find_loop
+from ba_llm.stopping import CHECK_EVERY, cut_loop, find_loop, transformers_criteria
 
 DOC = """title: Plot booking for the garden club
 description: A booking app for a community garden where members reserve plots and log hours.

@@ -72,7 +72,8 @@ def build_model(name: str, tokenizer_dir: Path, dest: Path) -> Path:
 
 def run(name: str, quant: str, model_dir: Path, train: Path, epochs: int, out: Path,
         micro_batch_tokens: int) -> dict:
-    from ba_lora import TrainConfig, train as ba_train
+    from ba_lora import TrainConfig
+    from ba_lora import train as ba_train
 
     gc.collect()  # the previous run's peft model sits in reference cycles
     torch.cuda.empty_cache()

@@ -33,8 +33,8 @@ import argparse
 import json
 import os
 import platform
-import sys
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,7 +43,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from synth_rows import make_rows  # noqa: E402
-
 
 CONFIGS = {
     "before": {"prompt": None, "target_modules": "attention", "lora_dropout": 0.05, "lr": 2e-4, "grad_accum": 8},
@@ -92,10 +91,10 @@ def run_config(name: str, base: Path, train: Path, out: Path) -> tuple[dict, flo
 def epoch_flops(model_dir: Path, train: Path, trainable: int, prompt: str | None) -> dict:
     """FLOPs of one ba-lora epoch over ``train`` on the model in ``model_dir`` (the docstring's
     accounting; ``trainable`` = LoRA parameters)."""
-    from ba_llm.prompt import load_prompt
     from transformers import AutoConfig
 
     from ba_io import read_jsonl
+    from ba_llm.prompt import load_prompt
     from ba_lora.data import encode_rows
     from ba_lora.modeling import load_tokenizer
 
@@ -116,11 +115,11 @@ def epoch_flops(model_dir: Path, train: Path, trainable: int, prompt: str | None
 
 def run_baseline(base: Path, train: Path, steps: int, out: Path) -> dict:
     """transformers Trainer + peft as the original script did it: pad to 2048, loss on all tokens."""
-    from ba_llm.prompt import load_prompt, training_pair
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
 
     from ba_io import read_jsonl
+    from ba_llm.prompt import load_prompt, training_pair
     from ba_lora.data import answer_text
 
     tok = AutoTokenizer.from_pretrained(str(base))
@@ -193,7 +192,7 @@ def main() -> None:
             base["epoch_seconds_extrapolated"] = base["seconds_per_sample"] * fl["samples"]
             report["baseline"] = base
     report["matmul"] = mm
-    for name, r in report["configs"].items():
+    for r in report["configs"].values():
         ref = mm.get(r["compute_dtype"] or "float32") or mm["float32"]
         peak = sum(x["wall"] for x in ref) / len(ref)
         r["matmul_reference_dtype"] = r["compute_dtype"]

@@ -7,13 +7,12 @@ import os
 
 import pytest
 import torch
+from conftest import run_cli, train_args
 from safetensors.torch import load_file
 
 from ba_io import UsageError
 from ba_lora.config import TrainConfig
 from ba_lora.modeling import check_bnb4
-
-from conftest import run_cli, train_args
 
 HAVE_BNB = importlib.util.find_spec("bitsandbytes") is not None
 

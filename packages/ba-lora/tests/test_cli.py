@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import run_cli
 
 from ba_io import UsageError
 from ba_lora.config import TrainConfig
-
-from conftest import run_cli
 
 
 def test_version_and_help():

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_cli, train_args
 from safetensors.torch import load_file
 
 from ba_io import read_json, validate
-
-from conftest import run_cli, train_args
 
 ARGS = ("--epochs", "1", "--grad-accum", "4", "--lora-dropout", "0", "--lr", "5e-3", "--train-limit", "8",
         "--val-limit", "2", "--save-steps", "1")

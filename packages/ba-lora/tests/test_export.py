@@ -7,10 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import make_adapter, run_cli
 
 from ba_io import read_json
-
-from conftest import make_adapter, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +89,6 @@ def test_a_newline_in_the_adapter_path_stays_inside_the_modelfile_comment(tiny_a
 
 def test_export_is_locked_refuses_the_adapter_folder_and_a_foreign_modelfile(tiny_adapter, tmp_path):
     from ba_io import UsageError, output_lock
-
     from ba_lora.export import export_ollama
 
     out = tmp_path / "ollama"

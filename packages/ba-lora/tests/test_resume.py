@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_cli, train_args
 from safetensors.torch import load_file
 
 from ba_io import read_json
 from ba_lora.checkpoint import latest_checkpoint, load_checkpoint
-
-from conftest import run_cli, train_args
 
 ARGS = ("--epochs", "2", "--grad-accum", "4", "--save-steps", "1", "--lr", "5e-3", "--lora-dropout", "0.1")
 

@@ -4,10 +4,9 @@ ba-llm's hf:BASE+lora:DIR spec."""
 from __future__ import annotations
 
 import pytest
+from conftest import run_cli
 
 from ba_io import read_json, validate
-
-from conftest import run_cli
 
 
 @pytest.mark.slow

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_cli, train_args
 from safetensors.torch import load_file
 
 from ba_io import read_json, sha256_file, validate
 from ba_lora.config import TrainConfig
 from ba_lora.trainer import train
-
-from conftest import run_cli, train_args
 
 
 @pytest.fixture(scope="module")

@@ -129,9 +129,9 @@ def apply_defects(doc: dict[str, Any], defects: list[tuple]) -> dict[str, Any]:
                     "invalid_yaml_string": "- id: [FR001\n  description: x\n",
                     "mapping": {"FR001": "Members reserve plots online."},
                 }[kind]  # fmt: skip
-    for target, kind in sorted((d for d in defects if d[0] == ("title",)), key=str):
+    for _target, kind in sorted((d for d in defects if d[0] == ("title",)), key=str):
         _top_defect(doc, "title", kind)
-    for target, kind in sorted((d for d in defects if d[0] == ("description",)), key=str):
+    for _target, kind in sorted((d for d in defects if d[0] == ("description",)), key=str):
         _top_defect(doc, "description", kind)
     return doc
 

@@ -81,7 +81,7 @@ def test_sampling_temperature_reaches_the_model():
 
 def test_engine_records_failures():
     lm = make_lm("smollm2", generate=Recorder(fail=True))
-    with dspy.context(lm=lm), pytest.raises(Exception):
+    with dspy.context(lm=lm), pytest.raises(Exception, match="model exploded"):
         dspy.Predict("question -> answer")(question="q")
     assert lm.engine.errors >= 1
     assert lm.engine.last_error == "RuntimeError: model exploded"
@@ -165,8 +165,9 @@ def test_missing_hf_dir_is_a_usage_error(tmp_path):
 
 
 def test_load_examples_builds_canonical_documents(data_dir):
-    from ba_metric import render, document_from_fields
     import json
+
+    from ba_metric import document_from_fields, render
 
     ex = load_examples(data_dir / "train.jsonl")
     rows = [json.loads(line) for line in (data_dir / "train.jsonl").read_text().splitlines()]

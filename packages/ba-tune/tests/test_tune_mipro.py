@@ -5,6 +5,7 @@ import json
 from statistics import mean
 
 import pytest
+from ba_tune_fakes import GOOD_WORD, FakeModel, fake_document
 
 from ba_io import UsageError, validate
 from ba_llm.prompt import load_prompt, render_messages
@@ -12,8 +13,6 @@ from ba_metric import score
 from ba_tune.data import load_examples
 from ba_tune.program import BARequirements, split_system
 from ba_tune.tune import MiproSettings, output_paths, run_mipro
-
-from ba_tune_fakes import GOOD_WORD, FakeModel, fake_document
 
 
 def expected_mean(concepts, items):

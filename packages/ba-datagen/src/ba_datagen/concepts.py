@@ -18,7 +18,8 @@ for the same requirements.
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ba_io import UsageError
 

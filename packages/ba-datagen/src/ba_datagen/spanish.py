@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .vocab import PLATFORM_SETS, actor_groups, cap, domain_nfr, join, numbered
 

@@ -10,11 +10,12 @@ already in ``OUT.partial`` or in the rejects file are skipped.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from ba_io import DataError, UsageError, append_jsonl, distinct_paths, iter_jsonl, output_lock, progress, validate
+from ba_io import DataError, append_jsonl, distinct_paths, iter_jsonl, output_lock, progress, validate
 
 from .teachers import Draft, Teacher
 
@@ -115,15 +116,16 @@ def _settle(concept: Mapping[str, Any], line: int, teacher: str, draft: Draft) -
         except ParseError as exc:
             reason = f"unparseable teacher output: {exc}"
     if reason is None:
+        assert doc is not None  # parsed above when the teacher gave text only
         missing = [k for k in ("title", "description", *_CATEGORIES) if k not in doc]
         if missing:
             reason = f"teacher output lacks {', '.join(missing)}"
-    if reason is None:
-        row = _row(concept, teacher, doc, draft)
-        issues = validate(row, "example-v1")
-        if not issues:
-            return row, None
-        reason = f"not a v1 example: {issues[0]}"
+        else:
+            row = _row(concept, teacher, doc, draft)
+            issues = validate(row, "example-v1")
+            if not issues:
+                return row, None
+            reason = f"not a v1 example: {issues[0]}"
     if draft.meta.get("finish_reason") == "length":
         reason += " (the output was cut at --max-new-tokens)"
     reject = {"id": concept["id"], "line": line, "reason": reason, "concept": concept["concept"],

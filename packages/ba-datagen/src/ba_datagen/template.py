@@ -16,7 +16,8 @@ concept (``facts.language == "es"``) gets a Spanish document (spanish.py). FR001
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .spanish import domains_es, write_document_es
 from .vocab import actor_groups, article, cap, domain_nfr, domains, join, numbered, platform_phrase

@@ -10,9 +10,10 @@ today), ``records`` and ``retention_years`` (for retention requirements) and ``n
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 __all__ = ["PLATFORM_SETS", "actor_groups", "article", "cap", "domain_nfr", "domains", "join", "numbered",
            "platform_phrase"]

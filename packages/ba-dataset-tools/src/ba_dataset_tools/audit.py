@@ -29,8 +29,16 @@ from typing import Any
 from ba_io.schemas import first_issue
 
 from .ids import bad_ids, duplicate_ids
-from .rows import (CATEGORIES, PREFIXES, TEXT_FIELDS, CategoryError, iter_lines, load_category,
-                   normalise_concept, row_form)
+from .rows import (
+    CATEGORIES,
+    PREFIXES,
+    TEXT_FIELDS,
+    CategoryError,
+    iter_lines,
+    load_category,
+    normalise_concept,
+    row_form,
+)
 
 __all__ = ["ISSUE_KINDS", "audit_file", "summary"]
 

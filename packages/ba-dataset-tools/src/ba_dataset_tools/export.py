@@ -25,8 +25,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ba_io import (DataError, UsageError, atomic_path, check_replaceable_folder, distinct_paths, iter_jsonl,
-                   output_lock, sha256_file, write_json, write_jsonl)
+from ba_io import (
+    DataError,
+    UsageError,
+    atomic_path,
+    check_replaceable_folder,
+    distinct_paths,
+    iter_jsonl,
+    output_lock,
+    sha256_file,
+    write_json,
+    write_jsonl,
+)
 
 __all__ = ["FORMATS", "SPLITS", "ExportResult", "messages_row", "export_dataset", "EXPORT_INFO"]
 

@@ -23,8 +23,16 @@ from ba_io import UsageError, atomic_write, distinct_paths, output_group
 from ba_metric import render_category
 
 from .ids import renumber
-from .rows import CATEGORIES, PREFIXES, PRIORITIES, TEXT_FIELDS, CategoryError, iter_lines, load_category, \
-    normalise_concept
+from .rows import (
+    CATEGORIES,
+    PREFIXES,
+    PRIORITIES,
+    TEXT_FIELDS,
+    CategoryError,
+    iter_lines,
+    load_category,
+    normalise_concept,
+)
 from .validate import row_issues
 
 __all__ = ["FixResult", "derived_id", "fix_file", "fix_row"]

@@ -129,7 +129,7 @@ def split_file(path: str | os.PathLike[str], train_out: str | os.PathLike[str], 
     groups: dict[str, int] = {}
     for line in iter_lines(path):
         if line.row is None:
-            raise DataError(path, line.number, line.error)
+            raise DataError(path, line.number, line.error or "unreadable line")
         concept = line.row.get("concept")
         if not isinstance(concept, str) or not concept.strip():
             raise DataError(path, line.number, "concept: missing or not a string")

@@ -9,8 +9,18 @@ import os
 import sys
 from pathlib import Path
 
-from ba_io import ArgumentParser, UsageError, fraction, int_between, output_group, positive_int, read_json, run_cli, write_json, write_jsonl
-
+from ba_io import (
+    ArgumentParser,
+    UsageError,
+    fraction,
+    int_between,
+    output_group,
+    positive_int,
+    read_json,
+    run_cli,
+    write_json,
+    write_jsonl,
+)
 from ba_llm.backends import BATCH_SIZE
 
 from . import __version__

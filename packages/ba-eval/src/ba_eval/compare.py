@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -128,7 +129,7 @@ def _common_ids(names: Sequence[str], files: Sequence[PredictionFile]) -> tuple[
 
 def _check_same_concepts(names, files, ids) -> None:
     ref = files[0]
-    for name, f in zip(names[1:], files[1:]):
+    for f in files[1:]:
         for i in ids:
             a = next(iter(ref.examples[i].values()))["concept"]
             b = next(iter(f.examples[i].values()))["concept"]
@@ -220,7 +221,8 @@ def compare_runs(runs: Sequence[tuple[str, str | os.PathLike[str]]], *, seed: in
     ref = names[0]
     comparisons = []
     for n in names[1:]:
-        tests, entry = {}, {"candidate": n}
+        tests: dict[str, tuple[float, float, str]] = {}
+        entry: dict[str, Any] = {"candidate": n}
         for key, metric in METRICS.items():
             w = stats.wilcoxon_paired(per_example[key][n], per_example[key][ref], seed=seed)
             es = stats.cohens_dz(per_example[key][n], per_example[key][ref])

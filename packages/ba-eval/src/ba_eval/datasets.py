@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
 
 from ba_io import DataError, UsageError, iter_jsonl
 
@@ -26,8 +26,8 @@ def curated_path() -> Path:
     Raises:
         UsageError: when the package was installed without its data file.
     """
-    ref = resources.files("ba_eval").joinpath("data", "curated.jsonl")
-    path = Path(os.fspath(ref))  # type: ignore[arg-type] - a plain file in wheel/editable installs
+    ref = resources.files("ba_eval") / "data" / "curated.jsonl"
+    path = Path(str(ref))  # a plain file in wheel and editable installs
     if not path.is_file():
         raise UsageError(f"the packaged curated set is missing ({path}); reinstall ba-eval")
     return path

@@ -11,8 +11,9 @@ import base64
 import hashlib
 import html
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import ba_metric
 

@@ -52,7 +52,7 @@ def comparison_png(report: dict, path: str | os.PathLike[str]) -> bytes:
         fig.savefig(buf, format="png", dpi=110)
     finally:
         plt.close(fig)
-    data = buf.getvalue()
+    png = buf.getvalue()
     with atomic_write(path, "wb") as f:
-        f.write(data)
-    return data
+        f.write(png)
+    return png

@@ -1,7 +1,8 @@
 """Rendering reports: Markdown for comparison / benchmark reports, the compact text table."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["comparison_markdown", "benchmark_markdown", "summary_table", "summary_tables", "report_kind"]
 

@@ -1,7 +1,7 @@
 """Scoring predictions with ba-metric, and the per-model aggregates built on the scores."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import ba_metric
 

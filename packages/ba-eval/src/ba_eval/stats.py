@@ -19,10 +19,13 @@ Conventions (also in the README, "Statistics"):
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
+
+#: a sequence of floats or a 1-D numpy array
+Values = Sequence[float] | np.ndarray
 
 __all__ = [
     "WilcoxonResult",
@@ -38,7 +41,7 @@ __all__ = [
 _DECIMALS = 12
 
 
-def paired_differences(candidate: Sequence[float], reference: Sequence[float]) -> np.ndarray:
+def paired_differences(candidate: Values, reference: Values) -> np.ndarray:
     """``candidate - reference`` element-wise, rounded to 12 decimals.
 
     Raises:
@@ -57,7 +60,7 @@ def sample_std(values: Sequence[float]) -> float:
     return float(np.std(v, ddof=1)) if v.size >= 2 else 0.0
 
 
-def bootstrap_ci(values: Sequence[float], *, n_resamples: int = 10_000, seed: int = 0,
+def bootstrap_ci(values: Values, *, n_resamples: int = 10_000, seed: int = 0,
                  level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean (resampling examples with replacement).
 
@@ -86,8 +89,8 @@ def bootstrap_ci(values: Sequence[float], *, n_resamples: int = 10_000, seed: in
         idx = rng.integers(0, v.size, size=(stop - start, v.size))
         means[start:stop] = v[idx].mean(axis=1)
     tail = (1.0 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(low), float(high)
+    bounds: np.ndarray = np.percentile(means, [tail, 100 - tail])
+    return float(bounds[0]), float(bounds[1])
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def _has_ties(abs_nonzero: np.ndarray) -> bool:
     return np.unique(abs_nonzero).size < abs_nonzero.size
 
 
-def wilcoxon_paired(candidate: Sequence[float], reference: Sequence[float], *,
+def wilcoxon_paired(candidate: Values, reference: Values, *,
                     seed: int = 0) -> WilcoxonResult:
     """Two-sided paired Wilcoxon signed-rank test of ``candidate`` against ``reference``.
 
@@ -201,7 +204,7 @@ class EffectSize:
     notes: tuple[str, ...] = field(default=())
 
 
-def cohens_dz(candidate: Sequence[float], reference: Sequence[float]) -> EffectSize:
+def cohens_dz(candidate: Values, reference: Values) -> EffectSize:
     """Cohen's d_z (mean difference / SD of differences) with Hedges' correction.
 
     Raises:

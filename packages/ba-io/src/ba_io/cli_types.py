@@ -4,7 +4,7 @@ errors) and small ``type=`` converters."""
 from __future__ import annotations
 
 import argparse
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["ArgumentParser", "positive_int", "non_negative_int", "int_between", "fraction"]
 

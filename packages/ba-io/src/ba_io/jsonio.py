@@ -27,9 +27,10 @@ import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
 
 from .errors import DataError, UsageError
 from .schemas import _validator, first_issue

@@ -9,7 +9,7 @@ path (symbolic links, ``..``) or, for files that exist, share device and inode (
 from __future__ import annotations
 
 import os
-from typing import Sequence, Tuple, Union
+from typing import Union
 
 from .errors import UsageError
 
@@ -27,9 +27,9 @@ def _key(path: PathArg) -> tuple:
     return ("inode", st.st_dev, st.st_ino)
 
 
-def distinct_paths(*named: Tuple[str, PathArg]) -> None:
+def distinct_paths(*named: tuple[str, PathArg]) -> None:
     """Refuse any two of ``(label, path)`` that are one file; ``None`` paths are skipped."""
-    seen: dict[tuple, Tuple[str, PathArg]] = {}
+    seen: dict[tuple, tuple[str, str | os.PathLike[str]]] = {}
     for label, path in named:
         if path is None:
             continue

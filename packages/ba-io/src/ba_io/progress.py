@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterable
+from collections.abc import Iterable
 
 if os.environ.get("BA_NO_PROGRESS") == "1":
     # the libraries' own bars too (transformers' "Loading weights", huggingface_hub): tqdm

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -61,7 +62,7 @@ def _validator(name: str) -> Draft202012Validator:
     return _cached_validator(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(_get(name), registry=_registry())
 

@@ -11,8 +11,9 @@ import math
 import os
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .errors import BackendError, UsageError
 from .models import ModelSpec, parse_spec, resolve_spec
@@ -144,10 +145,10 @@ class Backend(ABC):
     def info(self) -> dict[str, Any]:
         return {"spec": self.spec.spec, "kind": self.spec.kind, "backend": self.name}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: a backend with nothing to free keeps it
         """Free the model."""
 
-    def __enter__(self) -> "Backend":
+    def __enter__(self) -> Backend:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -284,7 +285,7 @@ class TransformersBackend(Backend):
         return [r for r in results if r is not None]
 
     def close(self) -> None:
-        self.model = None  # type: ignore[assignment]
+        self.model = None
 
 
 def _finish(text: str, prompt_tokens: int, completion_tokens: int, latency_s: float, reason: str) -> Completion:
@@ -448,7 +449,8 @@ class OllamaBackend(Backend):
             options: dict[str, Any] = {"num_predict": decoding.max_new_tokens, **decoding.sampler_options(n)}
             msgs = [dict(m) for m in messages]
             t0 = time.perf_counter()
-            resp = self._call(lambda: self.client.chat(model=self.model, messages=msgs, options=options, stream=False))
+            resp = self._call(lambda msgs=msgs, options=options: self.client.chat(  # type: ignore[misc]
+                model=self.model, messages=msgs, options=options, stream=False))
             elapsed = time.perf_counter() - t0
             results.append(_finish((resp.message.content or "") if resp.message else "",
                                    int(resp.prompt_eval_count or 0), int(resp.eval_count or 0), elapsed,

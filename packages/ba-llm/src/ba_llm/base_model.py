@@ -16,8 +16,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ba_io import atomic_path
 
@@ -80,7 +80,7 @@ def _build(gguf: Path, out: Path, log: Callable[[str], None]) -> dict:
     if getattr(config, "pad_token_id", None) is None:
         config.pad_token_id = im_end
     if not config.tie_word_embeddings:
-        raise DataError(gguf, None, f"expected tie_word_embeddings=true for SmolLM2")
+        raise DataError(gguf, None, "expected tie_word_embeddings=true for SmolLM2")
 
     log("rebuilding a serialisable model")
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
@@ -111,7 +111,7 @@ def _build(gguf: Path, out: Path, log: Callable[[str], None]) -> dict:
     )
     model.save_pretrained(out, safe_serialization=True)
     if not tok.chat_template:
-        raise DataError(gguf, None, f"the GGUF carries no chat template")
+        raise DataError(gguf, None, "the GGUF carries no chat template")
     tok.eos_token = IM_END
     if tok.pad_token is None:
         tok.pad_token = IM_END

@@ -1,8 +1,9 @@
 """Generation: concepts in, prediction rows (schemas/prediction.schema.json) out."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .backends import BATCH_SIZE, Backend, Decoding, load_backend
 from .errors import UsageError

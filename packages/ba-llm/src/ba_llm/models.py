@@ -170,7 +170,7 @@ def check_adapter(base_dir: Path, adapter_dir: Path) -> None:
         return
     from safetensors import safe_open
 
-    def fail(why: str) -> DataError:
+    def fail(why: str) -> BackendError:
         return BackendError(
             f"{adapter_dir}: adapter was built for another base model ({recorded}): {why}; "
             f"use it with the base it was trained on, not {base_dir}"

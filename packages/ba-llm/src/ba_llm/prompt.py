@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import string
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ba_io import read_json
 from ba_io.schemas import first_issue

@@ -83,7 +83,7 @@ class TrainConfig:
     gradient_checkpointing: bool = _f(False, "recompute activations in the backward pass (less memory, ~30%% slower)")
 
     # ------------------------------------------------------------------ checks
-    def check(self) -> "TrainConfig":
+    def check(self) -> TrainConfig:
         """Raise :class:`UsageError` for a bad value or combination; return self."""
         for f in fields(self):
             value = getattr(self, f.name)

@@ -20,8 +20,17 @@ from typing import Any
 
 import torch
 
-from ba_io import (DataError, UsageError, atomic_path, atomic_write, check_replaceable_folder, distinct_paths,
-                   output_lock, read_json, write_json)
+from ba_io import (
+    DataError,
+    UsageError,
+    atomic_path,
+    atomic_write,
+    check_replaceable_folder,
+    distinct_paths,
+    output_lock,
+    read_json,
+    write_json,
+)
 
 from .modeling import resolve_base_dir
 
@@ -495,6 +504,7 @@ def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None 
             if base_gguf is not None:
                 _link_or_copy(base_gguf, tmp / BASE_GGUF)
             for q in merged:
+                assert base_gguf is not None  # checked above: a merged export needs the base GGUF file
                 write_merged_gguf(adapter_dir, tmp / merged_gguf_name(q), template=base_gguf, qtype=q, base=base,
                                   name=name)
             write_json(tmp / EXPORT_MANIFEST, {"files": sorted(p.name for p in tmp.iterdir()),

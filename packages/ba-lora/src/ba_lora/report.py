@@ -2,8 +2,9 @@
 on validation concepts (greedy generation with the in-memory adapter)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 

@@ -17,20 +17,37 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from ba_io import UsageError, distinct_paths, output_lock, progress
 
-from .checkpoint import CHECKPOINTS, damaged_checkpoints, latest_checkpoint, load_checkpoint, remove_partial, restore_rng, save_checkpoint
+from .checkpoint import (
+    CHECKPOINTS,
+    damaged_checkpoints,
+    latest_checkpoint,
+    load_checkpoint,
+    remove_partial,
+    restore_rng,
+    save_checkpoint,
+)
 from .config import TrainConfig
 from .data import Sample, collate, encode_rows, epoch_steps, micro_batches, split_for_rank
-from .modeling import (AnswerLoss, add_lora, check_bnb4, compute_dtype, load_base_model, load_tokenizer,
-                       resolve_base_dir,
-                       trainable_parameters, use_fast_dropout)
+from .modeling import (
+    AnswerLoss,
+    add_lora,
+    check_bnb4,
+    compute_dtype,
+    load_base_model,
+    load_tokenizer,
+    resolve_base_dir,
+    trainable_parameters,
+    use_fast_dropout,
+)
 from .outputs import ResultWriter, dataset_info, fingerprint, fingerprint_of, test_hook
 from .sources import load_rows
 
@@ -228,8 +245,8 @@ def _loss_over(loss_mod: AnswerLoss, samples: list[Sample], idx: list[int], cfg:
             total += float(s)
             count += int(n)
     loss_mod.train(was)
-    total, count = dist.sum([total, float(count)])
-    return total / count if count else None
+    summed, tokens = dist.sum([total, float(count)])
+    return summed / tokens if tokens else None
 
 
 def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -419,7 +436,7 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
                 found = writer.metric(model, tokenizer, prompt, val_rows[: cfg.eval_metric])
                 metric, content = found["total"], found["content"]
             # every rank takes the best-epoch / early-stopping decision on the same number
-            content = dist.sum([content if dist.main else 0.0])[0]
+            content = dist.sum([content if dist.main and content is not None else 0.0])[0]
         dist.barrier()
         st.eval_seconds += time.perf_counter() - t0
         record = {"epoch": st.epoch + 1, "train_loss": st.epoch_loss_sum / max(1, st.epoch_tokens),

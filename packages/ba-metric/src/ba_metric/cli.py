@@ -63,7 +63,7 @@ def _threshold(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "input", metavar="IN.jsonl", help="JSONL file, one JSON object per line ('-' = stdin)"
     )

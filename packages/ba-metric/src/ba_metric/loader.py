@@ -42,7 +42,7 @@ class ParseError(ValueError):
 
 
 try:
-    _Base: type = yaml.CSafeLoader
+    _Base: Any = yaml.CSafeLoader
     _PURE_PYTHON = False
 except AttributeError:  # pragma: no cover - libyaml missing
     _Base = yaml.SafeLoader
@@ -61,7 +61,7 @@ _NO_RESOLVERS = tuple(_WILDCARD)
 assert not _Base.yaml_path_resolvers, "the fast resolver assumes no path resolvers"
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
+class _Loader(_Base):
     """The safe loader with a leaner ``resolve`` (same result: SafeLoader has no path
     resolvers, so the per-node path bookkeeping is skipped)."""
 

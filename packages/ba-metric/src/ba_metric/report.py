@@ -216,7 +216,7 @@ def summarize(
     return {
         "count": n,
         "mean": mean,
-        "std": math.sqrt(sum((t - mean) ** 2 for t in totals) / n) if n else None,
+        "std": math.sqrt(sum((t - mean) ** 2 for t in totals) / n) if mean is not None else None,
         "min": min(totals) if n else None,
         "max": max(totals) if n else None,
         "threshold": threshold,

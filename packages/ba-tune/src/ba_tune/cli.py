@@ -7,7 +7,16 @@ import os
 import sys
 from pathlib import Path
 
-from ba_io import ArgumentParser, UsageError, distinct_paths, int_between, non_negative_int, positive_int, run_cli, sha256_file
+from ba_io import (
+    ArgumentParser,
+    UsageError,
+    distinct_paths,
+    int_between,
+    non_negative_int,
+    positive_int,
+    run_cli,
+    sha256_file,
+)
 
 from . import __version__
 
@@ -115,9 +124,7 @@ def _mipro(args: argparse.Namespace) -> int:
     valset = load_examples(args.val, args.val_limit)
 
     configure_dspy_cache(memory=args.cache)
-    from ba_llm import parse_spec, resolve_spec
-
-    from ba_llm import check_max_new_tokens
+    from ba_llm import check_max_new_tokens, parse_spec, resolve_spec
 
     for spec in (args.model, args.prompt_model):  # a bad spec is one Error: line, before any progress line
         if spec and parse_spec(spec).kind != "ollama":

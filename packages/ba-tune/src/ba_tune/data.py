@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dspy
+
 from ba_io import DataError, UsageError, iter_jsonl
 from ba_metric import document_from_fields, render
 
@@ -36,7 +38,7 @@ def load_examples(path: str | Path, limit: int | None = None) -> list[dspy.Examp
         raise UsageError(f"{p}: file not found")
     if limit is not None and limit < 1:
         raise UsageError(f"limit must be at least 1 (got {limit})")
-    examples = []
+    examples: list[Any] = []
     for line, row in iter_jsonl(p, schema="example-v2"):
         try:
             example = example_from_row(row)

@@ -14,7 +14,8 @@ is never used (see :func:`configure_dspy_cache`).
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import dspy
 from dspy.clients.engines.base import validate_request

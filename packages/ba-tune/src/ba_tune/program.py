@@ -17,7 +17,8 @@ omit the ``[[ ## field ## ]]`` markers.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import dspy
 from dspy.adapters.chat_adapter import ChatAdapter, field_header_pattern

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import dspy
+
 from ba_io import UsageError, write_json
 from ba_llm.prompt import Prompt, load_prompt, prompt_from_dict
 from ba_metric import ba_requirements_metric
@@ -55,7 +56,7 @@ class MiproSettings:
             raise UsageError(f"--auto must be one of {', '.join(AUTO_CHOICES)} (got {self.auto!r})")
         if (self.num_trials is None) != (self.num_candidates is None):
             raise UsageError("--num-trials and --num-candidates go together (they replace --auto)")
-        if self.num_trials is not None and (self.num_trials < 1 or self.num_candidates < 1):
+        if self.num_trials is not None and self.num_candidates is not None and (self.num_trials < 1 or self.num_candidates < 1):
             raise UsageError("--num-trials and --num-candidates must be at least 1")
         if self.objective not in OBJECTIVES:
             raise UsageError(f"--objective must be one of {', '.join(OBJECTIVES)} (got {self.objective!r})")
