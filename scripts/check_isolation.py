@@ -6,6 +6,7 @@ Reads the package's declared dependencies from its installed metadata (those of 
 extras too, when the environment installs the package with them) and checks that no other
 ``ba_*`` top-level module is importable, so "reusable alone" is proven, not assumed.
 """
+
 from __future__ import annotations
 
 import importlib.metadata as md

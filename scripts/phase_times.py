@@ -3,6 +3,7 @@
 Usage: python scripts/phase_times.py artifacts/timings.jsonl
 The latest entry of each phase is shown (a phase skipped as up to date keeps its old time).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,10 +29,13 @@ def main(argv: list[str]) -> int:
         rss = entry.get("max_rss_mb")
         rss_text = f"{rss:>13.0f}" if isinstance(rss, (int, float)) else f"{'-':>13}"
         print(f"{phase:<24}{entry['seconds']:>10.1f}{rss_text}  {entry.get('finished', '')}{status}")
-    peak = max((e["max_rss_mb"] for e in latest.values() if isinstance(e.get("max_rss_mb"), (int, float))),
-               default=None)
-    print(f"{'total':<24}{sum(e['seconds'] for e in latest.values()):>10.1f}"
-          f"{(f'{peak:>13.0f}' if peak is not None else f'{chr(45):>13}')}")
+    peak = max(
+        (e["max_rss_mb"] for e in latest.values() if isinstance(e.get("max_rss_mb"), (int, float))), default=None
+    )
+    print(
+        f"{'total':<24}{sum(e['seconds'] for e in latest.values()):>10.1f}"
+        f"{(f'{peak:>13.0f}' if peak is not None else f'{chr(45):>13}')}"
+    )
     return 0
 
 

@@ -12,6 +12,7 @@ It deliberately uses none of ba-llm's generation code (the adapter's prompt.json
 plain JSON), so a difference to ba-eval's documents shows where ba-llm and a user's own code
 part ways: prompt rendering, stop handling, precision, padding.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,23 +47,40 @@ def main() -> int:
         for i, row in enumerate(rows, 1):
             messages = [{"role": "system", "content": prompt["system"]}]
             for demo in prompt.get("demos") or []:
-                messages += [{"role": "user", "content": prompt["user_template"].format(concept=demo["concept"])},
-                             {"role": "assistant", "content": demo["document"]}]
+                messages += [
+                    {"role": "user", "content": prompt["user_template"].format(concept=demo["concept"])},
+                    {"role": "assistant", "content": demo["document"]},
+                ]
             messages.append({"role": "user", "content": prompt["user_template"].format(concept=row["concept"])})
-            ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                          return_dict=True)["input_ids"]
+            ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)[
+                "input_ids"
+            ]
             t0 = time.perf_counter()
             with torch.no_grad():
-                gen = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                                     max_new_tokens=a.max_new_tokens)
-            new = gen[0, ids.shape[1]:]
+                gen = model.generate(
+                    input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=a.max_new_tokens
+                )
+            new = gen[0, ids.shape[1] :]
             text = tok.decode(new, skip_special_tokens=True)
             finish = "length" if len(new) >= a.max_new_tokens and new[-1].item() != tok.eos_token_id else "stop"
-            out.write(json.dumps({
-                "id": row["id"], "concept": row["concept"], "model": f"plain-peft:{a.adapter}", "run": 0,
-                "text": text, "prompt_tokens": int(ids.shape[1]), "completion_tokens": int(len(new)),
-                "latency_s": round(time.perf_counter() - t0, 3), "finish_reason": finish,
-                "backend": f"transformers+peft ({a.dtype}, batch 1)"}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "id": row["id"],
+                        "concept": row["concept"],
+                        "model": f"plain-peft:{a.adapter}",
+                        "run": 0,
+                        "text": text,
+                        "prompt_tokens": int(ids.shape[1]),
+                        "completion_tokens": int(len(new)),
+                        "latency_s": round(time.perf_counter() - t0, 3),
+                        "finish_reason": finish,
+                        "backend": f"transformers+peft ({a.dtype}, batch 1)",
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
             out.flush()
             print(f"{i}/{len(rows)} {row['id']} {len(new)} tokens", file=sys.stderr)
     return 0

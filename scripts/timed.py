@@ -7,6 +7,7 @@ object per line; the last entry of a phase wins; max_rss_mb is the peak resident
 the phase's largest process, from getrusage(RUSAGE_CHILDREN)) and exits with the command's exit code, so Make
 still stops on a failed phase. `make finetune` prints the per-phase times from this log.
 """
+
 from __future__ import annotations
 
 import argparse

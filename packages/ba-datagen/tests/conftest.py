@@ -23,8 +23,9 @@ def dg_data(monkeypatch, tmp_path, request):
 
 def _run(*args, cwd):
     env = {"BA_NO_PROGRESS": "1", "PATH": os.environ.get("PATH", ""), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "ba_datagen", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "ba_datagen", *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env
+    )
 
 
 @pytest.fixture

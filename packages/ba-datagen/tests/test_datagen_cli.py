@@ -8,8 +8,18 @@ import ba_datagen
 def test_concepts_and_synth_end_to_end(tmp_path, dg_cli):
     r = dg_cli("concepts", "--n", "30", "--seed", "42", "--out", "c.jsonl", cwd=tmp_path)
     assert (r.returncode, r.stdout, r.stderr) == (0, "30 concepts across 15 domains -> c.jsonl\n", "")
-    r = dg_cli("synth", "--teacher", "template", "--in", "c.jsonl", "--out", "raw.jsonl",
-                "--rejects", "raw.rejects.jsonl", cwd=tmp_path)
+    r = dg_cli(
+        "synth",
+        "--teacher",
+        "template",
+        "--in",
+        "c.jsonl",
+        "--out",
+        "raw.jsonl",
+        "--rejects",
+        "raw.rejects.jsonl",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("30 concepts: 30 written -> raw.jsonl, 0 rejected in ")
     assert len((tmp_path / "raw.jsonl").read_text().splitlines()) == 30
@@ -18,8 +28,7 @@ def test_concepts_and_synth_end_to_end(tmp_path, dg_cli):
 def test_missing_input_is_exit_2(tmp_path, dg_cli):
     r = dg_cli("synth", "--in", "nope.jsonl", "--out", "o.jsonl", cwd=tmp_path)
     assert (r.returncode, r.stdout) == (2, "")
-    assert r.stderr == ("Error: input file not found: nope.jsonl "
-                        "(make them with `ba-datagen concepts`)\n")
+    assert r.stderr == ("Error: input file not found: nope.jsonl (make them with `ba-datagen concepts`)\n")
 
 
 def test_malformed_concepts_are_exit_1_with_file_and_line(dg_data, dg_cli):
@@ -31,8 +40,9 @@ def test_malformed_concepts_are_exit_1_with_file_and_line(dg_data, dg_cli):
 
 
 def test_wrong_types_are_exit_1_with_the_json_path(tmp_path, dg_cli):
-    (tmp_path / "c.jsonl").write_text('{"id": "a", "concept": "A long enough concept text."}\n'
-                                      '{"id": 7, "concept": "Another long enough concept."}\n')
+    (tmp_path / "c.jsonl").write_text(
+        '{"id": "a", "concept": "A long enough concept text."}\n{"id": 7, "concept": "Another long enough concept."}\n'
+    )
     r = dg_cli("synth", "--in", "c.jsonl", "--out", "o.jsonl", cwd=tmp_path)
     assert (r.returncode, r.stderr) == (1, "Error: c.jsonl:2: id: 7 is not of type 'string'\n")
 
@@ -64,12 +74,15 @@ def test_version_help_and_prompt(tmp_path, dg_cli):
 
 
 def test_template_path_does_not_load_torch(tmp_path):
-    code = ("import sys, ba_datagen.cli as c\n"
-            "try:\n c.main(['concepts','--n','3','--out','c.jsonl'])\nexcept SystemExit: pass\n"
-            "try:\n c.main(['synth','--in','c.jsonl','--out','r.jsonl'])\nexcept SystemExit: pass\n"
-            "print(sorted(m for m in ('torch', 'transformers', 'ba_llm') if m in sys.modules))")
-    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                       env={"BA_NO_PROGRESS": "1"})
+    code = (
+        "import sys, ba_datagen.cli as c\n"
+        "try:\n c.main(['concepts','--n','3','--out','c.jsonl'])\nexcept SystemExit: pass\n"
+        "try:\n c.main(['synth','--in','c.jsonl','--out','r.jsonl'])\nexcept SystemExit: pass\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'ba_llm') if m in sys.modules))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env={"BA_NO_PROGRESS": "1"}
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[-1] == "[]"
 
@@ -77,6 +90,19 @@ def test_template_path_does_not_load_torch(tmp_path):
 def test_public_api():
     assert ba_datagen.__all__ == sorted(ba_datagen.__all__)
     assert set(ba_datagen.__all__) == {
-        "Draft", "LLMTeacher", "STRUCTURES", "SynthResult", "Teacher", "TemplateError", "TemplateTeacher",
-        "__version__", "domains", "generate_concepts", "load_teacher_prompt", "make_teacher", "partial_path",
-        "synth", "write_document"}
+        "Draft",
+        "LLMTeacher",
+        "STRUCTURES",
+        "SynthResult",
+        "Teacher",
+        "TemplateError",
+        "TemplateTeacher",
+        "__version__",
+        "domains",
+        "generate_concepts",
+        "load_teacher_prompt",
+        "make_teacher",
+        "partial_path",
+        "synth",
+        "write_document",
+    }

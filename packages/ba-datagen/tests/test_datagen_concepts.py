@@ -107,7 +107,7 @@ def test_regulations_and_budgets_show_up(concepts210):
     cons = [c for r in concepts210 for c in r["facts"]["constraints"]]
     assert sum(c.startswith("comply with ") for c in cons) >= 50
     assert sum(any(m in c for m in ("$", "USD", "dollars")) for c in cons) >= 80
-    regs = {c[len("comply with "):] for c in cons if c.startswith("comply with ")}
+    regs = {c[len("comply with ") :] for c in cons if c.startswith("comply with ")}
     assert {"HIPAA", "GDPR", "PCI DSS"} <= regs
 
 
@@ -135,8 +135,11 @@ def test_a_domain_that_runs_out_of_facts_gives_way_to_the_others():
 
     rows = generate_concepts(1000)
     assert len(rows) == 1000 and len({r["concept"] for r in rows}) == 1000
-    with pytest.raises(UsageError, match=r"^the vocabularies make at most \d+ unique concepts with seed 42; "
-                                         r"ask for fewer than 100000$"):
+    with pytest.raises(
+        UsageError,
+        match=r"^the vocabularies make at most \d+ unique concepts with seed 42; "
+        r"ask for fewer than 100000$",
+    ):
         generate_concepts(100_000)
 
 
@@ -145,8 +148,20 @@ def test_more_concepts_than_the_vocabularies_make_is_a_usage_error_at_the_cli(tm
     import subprocess
     import sys
 
-    res = subprocess.run([sys.executable, "-m", "ba_datagen", "concepts", "--n", "99999999999999999999", "--out",
-                          str(tmp_path / "c.jsonl")], capture_output=True, text=True)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ba_datagen",
+            "concepts",
+            "--n",
+            "99999999999999999999",
+            "--out",
+            str(tmp_path / "c.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert res.stderr.startswith("Error: the vocabularies make at most 2166 unique concepts with seed 42")
     assert not (tmp_path / "c.jsonl").exists()

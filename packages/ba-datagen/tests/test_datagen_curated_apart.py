@@ -1,6 +1,7 @@
 """The hand-written curated evaluation set (ba-eval) is not made of generator material: no
 curated concept shares a run of eight words with a generated concept, nor a product name
 from the generator's vocabularies."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ _WORD = re.compile(r"[^\W_]+")
 
 def _shingles(text: str, n: int = 8) -> set[tuple[str, ...]]:
     words = _WORD.findall(text.lower())
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 @pytest.fixture(scope="module")

@@ -50,10 +50,20 @@ class FakeBackend:
             concept = messages[-1]["content"]
             self.seen.append(messages)
             kind = self.answers(concept)
-            text = {"good": GOOD.format(title="Fake teacher document"), "junk": "Sorry, I cannot help with that.",
-                    "error": ""}[kind]
-            out.append(Completion(text=text, prompt_tokens=10, completion_tokens=len(text.split()),
-                                  latency_s=0.01, finish_reason="error" if kind == "error" else "stop"))
+            text = {
+                "good": GOOD.format(title="Fake teacher document"),
+                "junk": "Sorry, I cannot help with that.",
+                "error": "",
+            }[kind]
+            out.append(
+                Completion(
+                    text=text,
+                    prompt_tokens=10,
+                    completion_tokens=len(text.split()),
+                    latency_s=0.01,
+                    finish_reason="error" if kind == "error" else "stop",
+                )
+            )
         return out
 
 
@@ -108,8 +118,10 @@ def test_llm_teacher_document_missing_fields_is_rejected(tmp_path):
 
     synth(src, out, LLMTeacher("fake", backend=TitleOnly(None)), rejects=rej, show_progress=False)
     (reject,) = map(json.loads, rej.read_text().splitlines())
-    assert reject["reason"] == ("teacher output lacks description, functional_requirements, "
-                                "non_functional_requirements, constraints (the output was cut at --max-new-tokens)")
+    assert reject["reason"] == (
+        "teacher output lacks description, functional_requirements, "
+        "non_functional_requirements, constraints (the output was cut at --max-new-tokens)"
+    )
     assert reject["finish_reason"] == "length" and reject["text"] == "title: Only a title here"
     assert out.read_text() == ""
 
@@ -161,5 +173,7 @@ def test_custom_prompt_file(tmp_path):
     backend = FakeBackend(lambda c: "good")
     teacher = LLMTeacher("fake", prompt=p, backend=backend)
     teacher.write([{"id": "a", "concept": "A bakery app for ordering bread."}])
-    assert backend.seen[0] == [{"role": "system", "content": "Be brief."},
-                               {"role": "user", "content": "Concept: A bakery app for ordering bread."}]
+    assert backend.seen[0] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Concept: A bakery app for ordering bread."},
+    ]

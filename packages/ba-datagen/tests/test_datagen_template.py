@@ -80,8 +80,13 @@ def test_every_choice_follows_the_facts_not_the_id_or_the_wording(concepts210, d
 def test_same_kind_of_concept_same_kind_of_nfr(concepts210, docs):
     # concepts with the same regulation, domain NFR, platforms and size get the same generic
     # NFRs (security, performance, platform, accessibility, availability), in the same order
-    generic = ("All data in the P", "The P shall respond to 95%", "The P shall support the two latest",
-               "The P shall meet WCAG", "The P shall be available 99.5%")
+    generic = (
+        "All data in the P",
+        "The P shall respond to 95%",
+        "The P shall support the two latest",
+        "The P shall meet WCAG",
+        "The P shall be available 99.5%",
+    )
     groups = {}
     for r, d in zip(concepts210, docs):
         if r["language"] != "en":
@@ -106,13 +111,21 @@ def test_facts_are_required():
     with pytest.raises(TemplateError, match="no facts"):
         write_document({"id": "x", "concept": "A curated concept without facts at all."})
     with pytest.raises(TemplateError, match="facts.features is missing or empty"):
-        write_document({"id": "x", "concept": "Something", "facts": {"product": "app", "actors": ["a"], "features": []}})
+        write_document(
+            {"id": "x", "concept": "Something", "facts": {"product": "app", "actors": ["a"], "features": []}}
+        )
 
 
 def test_unknown_domain_and_minimal_facts_still_score():
-    row = {"id": "x", "concept": "A bakery ordering app where customers can order bread for pickup and pay online.",
-           "facts": {"product": "bakery ordering app", "actors": ["customers"],
-                     "features": ["order bread for pickup", "pay online"]}}
+    row = {
+        "id": "x",
+        "concept": "A bakery ordering app where customers can order bread for pickup and pay online.",
+        "facts": {
+            "product": "bakery ordering app",
+            "actors": ["customers"],
+            "features": ["order bread for pickup", "pay online"],
+        },
+    }
     d = write_document(row)
     s = score(d, row["concept"])
     assert s.total >= 0.95 and s.grounding >= 0.9
@@ -130,6 +143,7 @@ def test_a_spanish_concept_gets_a_spanish_document(concepts210, docs):
         assert all(i["description"].startswith("El sistema permitirá a ") for i in frs)
         for feature in r["facts"]["features"]:
             assert any(feature in i["description"] for i in frs)
-        assert d["constraints"][-1]["description"].endswith("deberá funcionar "
-                                                            f"{platforms_es(r['facts']['platforms'])}.")
+        assert d["constraints"][-1]["description"].endswith(
+            f"deberá funcionar {platforms_es(r['facts']['platforms'])}."
+        )
         assert not any(w in render(d) for w in (" shall ", " must ", "The system"))

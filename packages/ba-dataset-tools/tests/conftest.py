@@ -16,8 +16,9 @@ def dst_data(monkeypatch, tmp_path, request):
 
 def _run(*args, cwd):
     env = {"BA_NO_PROGRESS": "1", "PATH": os.environ.get("PATH", "")}
-    return subprocess.run([sys.executable, "-m", "ba_dataset_tools", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "ba_dataset_tools", *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env
+    )
 
 
 @pytest.fixture

@@ -24,23 +24,33 @@ def test_legacy_fixture_counts(dst_data):
         "duplicate_row_ids": 0,
     }
     ids = report["id_format_issues"]["items"]
-    assert ids[0] == {"line": 1, "field": "functional_requirements", "ids": ["FR01", "FR02"],
-                      "message": "2 IDs not in FR001 form"}
+    assert ids[0] == {
+        "line": 1,
+        "field": "functional_requirements",
+        "ids": ["FR01", "FR02"],
+        "message": "2 IDs not in FR001 form",
+    }
     assert [(i["line"], i["field"], i["ids"]) for i in ids[3:]] == [
         (2, "functional_requirements", ["FR1", "FR-2", "fr_03"]),
         (2, "non_functional_requirements", ["NFR1"]),
         (2, "constraints", ["C01", "C01"]),
     ]
     assert report["min_requirements_violations"]["items"] == [
-        {"line": 2, "field": "non_functional_requirements", "message": "1 requirement (minimum 2)"}]
+        {"line": 2, "field": "non_functional_requirements", "message": "1 requirement (minimum 2)"}
+    ]
     assert report["duplicate_requirement_ids"]["items"][0]["ids"] == ["C01"]
     assert report["missing_fields"]["items"] == [{"line": 3, "field": "title", "message": "missing title"}]
     assert report["duplicate_concepts"]["items"] == [
-        {"line": 7, "field": "concept", "message": "same concept as line 1"}]
+        {"line": 7, "field": "concept", "message": "same concept as line 1"}
+    ]
     assert report["yaml_validation_errors"]["items"] == [
-        {"line": 8, "field": "functional_requirements",
-         "message": "item 0 priority 'high' is not High, Medium or Low; "
-                    "item 1 priority 'high' is not High, Medium or Low"}]
+        {
+            "line": 8,
+            "field": "functional_requirements",
+            "message": "item 0 priority 'high' is not High, Medium or Low; "
+            "item 1 priority 'high' is not High, Medium or Low",
+        }
+    ]
     assert report["unreadable_lines"]["items"][0]["line"] == 4
     assert report["unreadable_lines"]["items"][0]["message"].startswith("invalid JSON: ")
 
@@ -50,9 +60,17 @@ def test_audit_after_fix_only_keeps_what_fix_does_not_change(dst_data):
     report = audit_file("fixed.jsonl")
     assert report["schema"] == "example-v2"
     counts = {k: v["count"] for k, v in report.items() if isinstance(v, dict)}
-    assert counts == {"id_format_issues": 0, "min_requirements_violations": 1, "yaml_validation_errors": 0,
-                      "missing_fields": 0, "duplicate_concepts": 1, "duplicate_requirement_ids": 0,
-                      "unreadable_lines": 0, "schema_errors": 0, "duplicate_row_ids": 0}
+    assert counts == {
+        "id_format_issues": 0,
+        "min_requirements_violations": 1,
+        "yaml_validation_errors": 0,
+        "missing_fields": 0,
+        "duplicate_concepts": 1,
+        "duplicate_requirement_ids": 0,
+        "unreadable_lines": 0,
+        "schema_errors": 0,
+        "duplicate_row_ids": 0,
+    }
     assert (report["total_examples"], report["valid_examples"]) == (5, 3)
 
 
@@ -61,27 +79,37 @@ def test_v2_rows_yaml_problems(dst_data):
     assert report["schema"] == "example-v2"
     yaml_items = report["yaml_validation_errors"]["items"]
     assert [(i["line"], i["field"]) for i in yaml_items] == [(3, "non_functional_requirements"), (4, "constraints")]
-    assert yaml_items[0]["message"] == ("item 0 priority 'Urgent' is not High, Medium or Low; "
-                                        "item 1 lacks description")
+    assert yaml_items[0]["message"] == ("item 0 priority 'Urgent' is not High, Medium or Low; item 1 lacks description")
     assert yaml_items[1]["message"].startswith("invalid YAML: ")
     assert report["id_format_issues"]["items"] == [
-        {"line": 2, "field": "functional_requirements", "ids": ["FR1"], "message": "1 ID not in FR001 form"}]
+        {"line": 2, "field": "functional_requirements", "ids": ["FR1"], "message": "1 ID not in FR001 form"}
+    ]
     assert report["missing_fields"]["items"] == [{"line": 6, "field": "id", "message": "missing id"}]
 
 
 def test_mixed_forms_and_wrong_category_type(tmp_path):
     p = tmp_path / "m.jsonl"
-    v1 = {"concept": "c one", "title": "t", "description": "d",
-          "functional_requirements": [], "non_functional_requirements": 5, "constraints": "- id: C001\n"}
+    v1 = {
+        "concept": "c one",
+        "title": "t",
+        "description": "d",
+        "functional_requirements": [],
+        "non_functional_requirements": 5,
+        "constraints": "- id: C001\n",
+    }
     p.write_text(json.dumps(v1) + "\n[1, 2]\n")
     report = audit_file(p)
     assert report["schema"] == "example-v2"  # a string category makes the row v2
     assert report["unreadable_lines"]["items"][0]["message"] == "expected a JSON object, got list"
     msgs = [(i["field"], i["message"]) for i in report["yaml_validation_errors"]["items"]]
-    assert msgs == [("non_functional_requirements", "expected a list or a YAML string, got number"),
-                    ("constraints", "item 0 lacks description, priority")]
+    assert msgs == [
+        ("non_functional_requirements", "expected a list or a YAML string, got number"),
+        ("constraints", "item 0 lacks description, priority"),
+    ]
     assert [i["field"] for i in report["min_requirements_violations"]["items"]] == [
-        "functional_requirements", "constraints"]
+        "functional_requirements",
+        "constraints",
+    ]
 
 
 def test_summary_lines(dst_data):
@@ -98,8 +126,10 @@ def test_audit_refuses_to_write_its_report_over_the_dataset(tmp_path, dst_cli):
     data.write_bytes(src.read_bytes())
     r = dst_cli("audit", "train.jsonl", "-o", "./train.jsonl", cwd=tmp_path)
     assert r.returncode == 2
-    assert r.stderr == ("Error: the input and -o are the same file (train.jsonl and ./train.jsonl); "
-                        "nothing was written: give -o a path of its own\n")
+    assert r.stderr == (
+        "Error: the input and -o are the same file (train.jsonl and ./train.jsonl); "
+        "nothing was written: give -o a path of its own\n"
+    )
     assert data.read_bytes() == src.read_bytes()
 
 

@@ -29,16 +29,36 @@ def test_audit_then_fix_then_validate(dst_data, dst_cli):
     assert validate(report, "audit-report") == []
     assert report["id_format_issues"]["count"] == 6 and report["unreadable_lines"]["count"] == 1
 
-    r = dst_cli("fix", "legacy_v1.jsonl", "--fix-ids", "--convert-to-yaml-strings", "--validate",
-                "-o", "train_fixed.jsonl", "--rejects", "train_fixed.rejects.jsonl", cwd=dst_data)
+    r = dst_cli(
+        "fix",
+        "legacy_v1.jsonl",
+        "--fix-ids",
+        "--convert-to-yaml-strings",
+        "--validate",
+        "-o",
+        "train_fixed.jsonl",
+        "--rejects",
+        "train_fixed.rejects.jsonl",
+        cwd=dst_data,
+    )
     assert r.returncode == 0, r.stderr
-    assert r.stdout == ("7 rows: 5 written -> train_fixed.jsonl, 2 rejected -> train_fixed.rejects.jsonl\n"
-                        "  rows fixed 5, IDs changed 12, categories converted 15, ids added 1\n")
+    assert r.stdout == (
+        "7 rows: 5 written -> train_fixed.jsonl, 2 rejected -> train_fixed.rejects.jsonl\n"
+        "  rows fixed 5, IDs changed 12, categories converted 15, ids added 1\n"
+    )
     r = dst_cli("validate", "train_fixed.jsonl", "--schema", "example-v2", cwd=dst_data)
     assert (r.returncode, r.stderr) == (0, "")
 
-    r = dst_cli("fix", "train_fixed.jsonl", "--fix-ids", "--convert-to-yaml-strings", "--validate",
-                "-o", "again.jsonl", cwd=dst_data)
+    r = dst_cli(
+        "fix",
+        "train_fixed.jsonl",
+        "--fix-ids",
+        "--convert-to-yaml-strings",
+        "--validate",
+        "-o",
+        "again.jsonl",
+        cwd=dst_data,
+    )
     assert r.stdout.splitlines()[1] == "  rows fixed 0, IDs changed 0, categories converted 0, ids added 0"
     assert (dst_data / "again.jsonl").read_bytes() == (dst_data / "train_fixed.jsonl").read_bytes()
     assert (dst_data / "again.rejects.jsonl").read_text() == ""
@@ -56,16 +76,44 @@ def test_fix_needs_an_action(dst_data, dst_cli):
 
 
 def test_filter_and_split(dst_data, dst_cli):
-    r = dst_cli("filter", "scored.jsonl", "--min-score", "0.72", "-o", "f.jsonl", "--rejects", "f.rej.jsonl",
-                cwd=dst_data)
-    assert (r.returncode, r.stdout) == (0, "6 rows: 2 kept (score >= 0.72) -> f.jsonl, 4 rejected "
-                                           "(1 below a threshold) -> f.rej.jsonl\n")
-    r = dst_cli("filter", "scored.jsonl", "--min-score", "0.72", "--min-content", "0.8", "-o", "fc.jsonl",
-                "--rejects", "fc.rej.jsonl", cwd=dst_data)
-    assert (r.returncode, r.stdout) == (0, "6 rows: 1 kept (score >= 0.72 and content >= 0.8) -> fc.jsonl, "
-                                           "5 rejected (2 below a threshold) -> fc.rej.jsonl\n")
-    r = dst_cli("split", "f.jsonl", "--val-ratio", "0.1", "--seed", "42", "--train-out", "t.jsonl",
-                "--val-out", "v.jsonl", cwd=dst_data)
+    r = dst_cli(
+        "filter", "scored.jsonl", "--min-score", "0.72", "-o", "f.jsonl", "--rejects", "f.rej.jsonl", cwd=dst_data
+    )
+    assert (r.returncode, r.stdout) == (
+        0,
+        "6 rows: 2 kept (score >= 0.72) -> f.jsonl, 4 rejected (1 below a threshold) -> f.rej.jsonl\n",
+    )
+    r = dst_cli(
+        "filter",
+        "scored.jsonl",
+        "--min-score",
+        "0.72",
+        "--min-content",
+        "0.8",
+        "-o",
+        "fc.jsonl",
+        "--rejects",
+        "fc.rej.jsonl",
+        cwd=dst_data,
+    )
+    assert (r.returncode, r.stdout) == (
+        0,
+        "6 rows: 1 kept (score >= 0.72 and content >= 0.8) -> fc.jsonl, "
+        "5 rejected (2 below a threshold) -> fc.rej.jsonl\n",
+    )
+    r = dst_cli(
+        "split",
+        "f.jsonl",
+        "--val-ratio",
+        "0.1",
+        "--seed",
+        "42",
+        "--train-out",
+        "t.jsonl",
+        "--val-out",
+        "v.jsonl",
+        cwd=dst_data,
+    )
     assert (r.returncode, r.stdout) == (0, "1 train (1 concepts) -> t.jsonl, 1 val (1 concepts) -> v.jsonl\n")
     r = dst_cli("split", "scored.jsonl", "--train-out", "t.jsonl", "--val-out", "v.jsonl", cwd=dst_data)
     assert r.returncode == 1 and r.stderr.startswith("Error: scored.jsonl:5: invalid JSON: ")

@@ -1,4 +1,5 @@
 """export: v2 rows -> chat messages as a Hugging Face dataset, parquet or messages JSONL."""
+
 from __future__ import annotations
 
 import json
@@ -13,16 +14,24 @@ from ba_io import UsageError, read_jsonl
 def prompt():
     from ba_llm.prompt import prompt_from_dict
 
-    return prompt_from_dict({"name": "short", "system": "You are a business analyst.",
-                             "user_template": "Business concept:\n{concept}", "demos": []})
+    return prompt_from_dict(
+        {
+            "name": "short",
+            "system": "You are a business analyst.",
+            "user_template": "Business concept:\n{concept}",
+            "demos": [],
+        }
+    )
 
 
 def _expected(row, prompt):
     from ba_metric import document_from_fields, render
 
-    return [{"role": "system", "content": "You are a business analyst."},
-            {"role": "user", "content": f"Business concept:\n{row['concept']}"},
-            {"role": "assistant", "content": render(document_from_fields(row))}]
+    return [
+        {"role": "system", "content": "You are a business analyst."},
+        {"role": "user", "content": f"Business concept:\n{row['concept']}"},
+        {"role": "assistant", "content": render(document_from_fields(row))},
+    ]
 
 
 def test_a_row_becomes_system_user_assistant_with_the_canonical_document(dst_data, prompt):
@@ -44,8 +53,11 @@ def test_every_format_loads_back_with_datasets_row_for_row(dst_data, prompt, fmt
     else:
         ext = "parquet" if fmt == "parquet" else "json"
         suffix = "parquet" if fmt == "parquet" else "jsonl"
-        loaded = datasets.load_dataset(ext, data_files={s: f"out/{s}.{suffix}" for s in ("train", "validation")},
-                                       cache_dir=str(dst_data / "hf-cache"))
+        loaded = datasets.load_dataset(
+            ext,
+            data_files={s: f"out/{s}.{suffix}" for s in ("train", "validation")},
+            cache_dir=str(dst_data / "hf-cache"),
+        )
     for split, src in (("train", train), ("validation", val)):
         assert loaded[split].to_list() == [messages_row(row, prompt) for row in src]
     card = (dst_data / "out" / "README.md").read_text(encoding="utf-8")
@@ -69,8 +81,18 @@ def test_export_replaces_only_its_own_folder_and_refuses_an_input_path(dst_data,
 
 
 def test_cli_export_and_a_schema_invalid_input(dst_data, dst_cli):
-    res = dst_cli("export", "--train", "v2_train.jsonl", "--val", "v2_val.jsonl", "--format", "messages-jsonl",
-                  "-o", "out", cwd=dst_data)
+    res = dst_cli(
+        "export",
+        "--train",
+        "v2_train.jsonl",
+        "--val",
+        "v2_val.jsonl",
+        "--format",
+        "messages-jsonl",
+        "-o",
+        "out",
+        cwd=dst_data,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("12 train, 4 validation rows -> out (messages-jsonl; prompt sha256 ")
     res = dst_cli("export", "--train", "v2_bad.jsonl", "--format", "hf", "-o", "bad", cwd=dst_data)

@@ -54,7 +54,9 @@ def test_validate_rejects_rows_still_invalid(dst_data):
     # without --fix-ids the two-digit IDs survive and --validate sends those rows to rejects
     reasons = [x["reason"] for x in _rows(dst_data / "rej.jsonl")]
     assert r.written == 3 and r.rejected == 4
-    assert "still invalid after fixing: functional_requirements -> 0 -> id: 'FR01' does not match '^FR\\d{3}$'" in reasons
+    assert (
+        "still invalid after fixing: functional_requirements -> 0 -> id: 'FR01' does not match '^FR\\d{3}$'" in reasons
+    )
 
 
 def test_check_needs_yaml(dst_data):
@@ -66,18 +68,67 @@ def test_check_needs_yaml(dst_data):
         fix_file("legacy_v1.jsonl", "legacy_v1.jsonl", "r.jsonl")
 
 
-@pytest.mark.parametrize("row, reason", [
-    ({"concept": "c", "title": "t", "description": "d", "functional_requirements": [{"id": "FR1"}],
-      "non_functional_requirements": [], "constraints": []}, "functional_requirements -> 0: missing description"),
-    ({"concept": "c", "title": "t", "description": "d", "functional_requirements": "- [",
-      "non_functional_requirements": [], "constraints": []}, "functional_requirements: invalid YAML"),
-    ({"concept": "c", "title": "t", "description": "d", "functional_requirements": [],
-      "non_functional_requirements": [], "constraints": []}, "functional_requirements: no requirements"),
-    ({"concept": "c", "title": 3, "description": "d", "functional_requirements": [],
-      "non_functional_requirements": [], "constraints": []}, "title: expected a string, got int"),
-    ({"id": 5, "concept": "c", "title": "t", "description": "d", "functional_requirements": [{"id": "x", "description": "d d d"}],
-      "non_functional_requirements": [], "constraints": []}, "id: expected a non-empty string, got 5"),
-])
+@pytest.mark.parametrize(
+    "row, reason",
+    [
+        (
+            {
+                "concept": "c",
+                "title": "t",
+                "description": "d",
+                "functional_requirements": [{"id": "FR1"}],
+                "non_functional_requirements": [],
+                "constraints": [],
+            },
+            "functional_requirements -> 0: missing description",
+        ),
+        (
+            {
+                "concept": "c",
+                "title": "t",
+                "description": "d",
+                "functional_requirements": "- [",
+                "non_functional_requirements": [],
+                "constraints": [],
+            },
+            "functional_requirements: invalid YAML",
+        ),
+        (
+            {
+                "concept": "c",
+                "title": "t",
+                "description": "d",
+                "functional_requirements": [],
+                "non_functional_requirements": [],
+                "constraints": [],
+            },
+            "functional_requirements: no requirements",
+        ),
+        (
+            {
+                "concept": "c",
+                "title": 3,
+                "description": "d",
+                "functional_requirements": [],
+                "non_functional_requirements": [],
+                "constraints": [],
+            },
+            "title: expected a string, got int",
+        ),
+        (
+            {
+                "id": 5,
+                "concept": "c",
+                "title": "t",
+                "description": "d",
+                "functional_requirements": [{"id": "x", "description": "d d d"}],
+                "non_functional_requirements": [],
+                "constraints": [],
+            },
+            "id: expected a non-empty string, got 5",
+        ),
+    ],
+)
 def test_unfixable_rows(row, reason):
     with pytest.raises(ValueError) as exc:
         fix_row(row)
@@ -113,8 +164,9 @@ def test_split_writes_both_files_or_neither(dst_data):
 
     from ba_dataset_tools import split_file
 
-    Path("in.jsonl").write_text("".join(json.dumps({"id": f"r{i}", "concept": f"Concept {i} about a product"}) + "\n"
-                                        for i in range(6)))
+    Path("in.jsonl").write_text(
+        "".join(json.dumps({"id": f"r{i}", "concept": f"Concept {i} about a product"}) + "\n" for i in range(6))
+    )
     Path("plain").write_text("")
     with pytest.raises(OSError):
         split_file("in.jsonl", "train.jsonl", "plain/val.jsonl", val_ratio=0.5, seed=1)

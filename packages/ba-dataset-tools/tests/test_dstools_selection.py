@@ -45,7 +45,9 @@ def _write(path, concepts):
     path.write_text("".join(json.dumps({"id": f"r{i}", "concept": c}) + "\n" for i, c in enumerate(concepts)))
 
 
-CONCEPTS = st.lists(st.sampled_from([f"Concept number {i} about a product" for i in range(12)]), min_size=2, max_size=40)
+CONCEPTS = st.lists(
+    st.sampled_from([f"Concept number {i} about a product" for i in range(12)]), min_size=2, max_size=40
+)
 
 
 @settings(max_examples=40, deadline=None)

@@ -10,8 +10,10 @@ def test_v2_errors_name_file_line_and_path(dst_data):
         "v2_bad.jsonl:3: non_functional_requirements -> 1: 'description' is a required property",
     ]
     assert report.errors[3].startswith("v2_bad.jsonl:4: constraints: invalid YAML: ")
-    assert report.errors[4:] == ["v2_bad.jsonl:5: title: 5 is not of type 'string'",
-                                 "v2_bad.jsonl:6: (root): 'id' is a required property"]
+    assert report.errors[4:] == [
+        "v2_bad.jsonl:5: title: 5 is not of type 'string'",
+        "v2_bad.jsonl:6: (root): 'id' is a required property",
+    ]
 
 
 def test_v1_schema_accepts_legacy_ids_but_not_broken_lines(dst_data):
@@ -23,10 +25,15 @@ def test_v1_schema_accepts_legacy_ids_but_not_broken_lines(dst_data):
 
 
 def test_v1_rows_fail_v2():
-    row = {"id": "a", "concept": "c", "title": "t", "description": "d",
-           "functional_requirements": [{"id": "FR01", "description": "x"}],
-           "non_functional_requirements": "- id: NFR001\n  description: fast\n  priority: Low\n- id: NFR001\n  description: faster\n  priority: Low\n",
-           "constraints": "[]\n"}
+    row = {
+        "id": "a",
+        "concept": "c",
+        "title": "t",
+        "description": "d",
+        "functional_requirements": [{"id": "FR01", "description": "x"}],
+        "non_functional_requirements": "- id: NFR001\n  description: fast\n  priority: Low\n- id: NFR001\n  description: faster\n  priority: Low\n",
+        "constraints": "[]\n",
+    }
     assert row_issues(row, "example-v2") == [
         "functional_requirements: [{'id': 'FR01', 'description': 'x'}] is not of type 'string'",
         "non_functional_requirements: duplicate id 'NFR001'",

@@ -7,6 +7,7 @@ every row is validated against the ``example-v2`` schema and its document agains
 ``requirement-document``. ``--check`` exits 1 when the packaged file differs from the
 source instead of writing it.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,12 @@ def build_rows(source: Path = SOURCE) -> list[dict]:
         issues = validate(doc, "requirement-document")
         if issues:
             raise SystemExit(f"{source}: {entry['id']}: {issues[0]}")
-        row = {"id": entry["id"], "concept": entry["concept"], "title": entry["title"],
-               "description": entry["description"]}
+        row = {
+            "id": entry["id"],
+            "concept": entry["concept"],
+            "title": entry["title"],
+            "description": entry["description"],
+        }
         row.update({c: render_category(entry[c]) for c in CATEGORIES})
         row["domains"] = list(entry["domains"])
         row["language"] = entry["language"]

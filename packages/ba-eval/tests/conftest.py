@@ -4,6 +4,7 @@ The tiny model follows ba-llm's test fixture: a 2-layer LlamaConfig with random 
 and a byte-level BPE tokenizer trained on the fly, saved to a temporary directory (no hub,
 no download).
 """
+
 from __future__ import annotations
 
 import json
@@ -41,17 +42,31 @@ def make_tiny_model(path: Path, hidden: int = 32, seed: int = 0) -> Path:
     tk = Tokenizer(models.BPE())
     tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tk.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=300,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tk.train_from_iterator(CORPUS, trainer=trainer)
-    tok = PreTrainedTokenizerFast(tokenizer_object=tk, bos_token="<|im_start|>", eos_token="<|im_end|>",
-                                  unk_token="<|endoftext|>")
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=tk, bos_token="<|im_start|>", eos_token="<|im_end|>", unk_token="<|endoftext|>"
+    )
     tok.chat_template = CHATML
     torch.manual_seed(seed)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
-                      tie_word_embeddings=True, initializer_range=0.2,
-                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        tie_word_embeddings=True,
+        initializer_range=0.2,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
     model = LlamaForCausalLM(cfg)
     model.generation_config = GenerationConfig(bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
     model.save_pretrained(path, safe_serialization=True)
@@ -73,8 +88,17 @@ def curated_rows() -> list[dict]:
 
 def pred_row(example_id: str, concept: str, run: int, text: str, model: str = "m", **extra) -> dict:
     """A minimal valid prediction row."""
-    row = {"id": example_id, "concept": concept, "model": model, "run": run, "text": text,
-           "prompt_tokens": 10, "completion_tokens": 50, "latency_s": 0.5, "decoding": {"mode": "sample"}}
+    row = {
+        "id": example_id,
+        "concept": concept,
+        "model": model,
+        "run": run,
+        "text": text,
+        "prompt_tokens": 10,
+        "completion_tokens": 50,
+        "latency_s": 0.5,
+        "decoding": {"mode": "sample"},
+    }
     row.update(extra)
     return row
 
@@ -86,8 +110,13 @@ def write_rows(path: Path, rows: list[dict]) -> Path:
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The real console entry point in a subprocess (same interpreter)."""
-    return subprocess.run([sys.executable, "-m", "ba_eval", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "BA_NO_PROGRESS": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "ba_eval", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "BA_NO_PROGRESS": "1"},
+    )
 
 
 def cli_main(*args: str) -> int:

@@ -1,4 +1,5 @@
 """benchmark: the selection rule, and one real run of the tiny model through the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,20 @@ def test_slug():
 @pytest.mark.integration
 def test_benchmark_tiny_model_cli(tiny_model, tmp_path):
     out = tmp_path / "bench" / "select.json"
-    r = run_cli("benchmark", "--models", f"hf:{tiny_model}", "--dataset", "curated", "--limit", "2",
-                "--max-new-tokens", "6", "--output", str(out), "--print-table")
+    r = run_cli(
+        "benchmark",
+        "--models",
+        f"hf:{tiny_model}",
+        "--dataset",
+        "curated",
+        "--limit",
+        "2",
+        "--max-new-tokens",
+        "6",
+        "--output",
+        str(out),
+        "--print-table",
+    )
     assert r.returncode == 0, r.stderr
     rep = json.loads(out.read_text())
     assert validate(rep, "benchmark-report") == []
@@ -58,29 +71,73 @@ def test_benchmark_tiny_model_cli(tiny_model, tmp_path):
 
 
 def test_benchmark_markdown_and_table():
-    rep = {"dataset": "d.jsonl", "threshold": 0.65, "selected": "a", "decision": "Selected a.",
-           "models": [{"model": "a", "n": 3, "mean_score": 0.8, "std_score": 0.1, "ci95": [0.7, 0.9],
-                       "content_mean": 0.6, "content_ci95": [0.5, 0.7], "runaway_rate": 0.0,
-                       "defect_rates": {"duplicate": 1 / 3},
-                       "yaml_valid_rate": 1.0, "component_pass_rates": {"title": 1.0}, "mean_grounding": 0.5,
-                       "elapsed_s": 2.0, "completion_tokens_per_s": 12.5, "peak_rss_mb": None,
-                       "passes_threshold": True}]}
+    rep = {
+        "dataset": "d.jsonl",
+        "threshold": 0.65,
+        "selected": "a",
+        "decision": "Selected a.",
+        "models": [
+            {
+                "model": "a",
+                "n": 3,
+                "mean_score": 0.8,
+                "std_score": 0.1,
+                "ci95": [0.7, 0.9],
+                "content_mean": 0.6,
+                "content_ci95": [0.5, 0.7],
+                "runaway_rate": 0.0,
+                "defect_rates": {"duplicate": 1 / 3},
+                "yaml_valid_rate": 1.0,
+                "component_pass_rates": {"title": 1.0},
+                "mean_grounding": 0.5,
+                "elapsed_s": 2.0,
+                "completion_tokens_per_s": 12.5,
+                "peak_rss_mb": None,
+                "passes_threshold": True,
+            }
+        ],
+    }
     assert validate(rep, "benchmark-report") == []
     md = benchmark_markdown(rep)
-    assert ("| `a` | 3 | 0.800 | 0.100 | [0.700, 0.900] | 0.600 | [0.500, 0.700] | 0% | 100% | 0.500 | 2.0 | 12.5 "
-            "| n/a | yes |") in md
+    assert (
+        "| `a` | 3 | 0.800 | 0.100 | [0.700, 0.900] | 0.600 | [0.500, 0.700] | 0% | 100% | 0.500 | 2.0 | 12.5 "
+        "| n/a | yes |"
+    ) in md
     assert "| duplicate | 33% |" in md
     table = summary_table(rep)
     assert "12.5" in table and table.endswith("Selected a.")
 
 
 def test_benchmark_errors(tmp_path, capsys):
-    assert cli_main("benchmark", "--models", "nonsense", "--dataset", "curated", "--output",
-                    str(tmp_path / "s.json")) == 2
+    assert (
+        cli_main("benchmark", "--models", "nonsense", "--dataset", "curated", "--output", str(tmp_path / "s.json")) == 2
+    )
     assert capsys.readouterr().err.strip().startswith("Error: unknown model spec 'nonsense'")
-    assert cli_main("benchmark", "--models", "smollm2", "--dataset", str(DATA / "concepts_dup_id.jsonl"),
-                    "--output", str(tmp_path / "s.json")) == 1
+    assert (
+        cli_main(
+            "benchmark",
+            "--models",
+            "smollm2",
+            "--dataset",
+            str(DATA / "concepts_dup_id.jsonl"),
+            "--output",
+            str(tmp_path / "s.json"),
+        )
+        == 1
+    )
     assert capsys.readouterr().err.strip() == f"Error: {DATA / 'concepts_dup_id.jsonl'}:2: id 'a' repeats line 1"
-    assert cli_main("benchmark", "--models", "smollm2", "--models", "smollm2", "--dataset", "curated",
-                    "--output", str(tmp_path / "s.json")) == 2
+    assert (
+        cli_main(
+            "benchmark",
+            "--models",
+            "smollm2",
+            "--models",
+            "smollm2",
+            "--dataset",
+            "curated",
+            "--output",
+            str(tmp_path / "s.json"),
+        )
+        == 2
+    )
     assert capsys.readouterr().err.strip() == "Error: --models repeated: smollm2"

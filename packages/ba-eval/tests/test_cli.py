@@ -1,4 +1,5 @@
 """CLI surface: help with examples, version, public API, summary-table errors."""
+
 from __future__ import annotations
 
 import json

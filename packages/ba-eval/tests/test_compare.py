@@ -1,4 +1,5 @@
 """compare: per-example means, dropped examples, statistics wiring, decisions, reports, CLI errors."""
+
 from __future__ import annotations
 
 import json
@@ -49,17 +50,20 @@ def test_compare_per_example_means_and_drops(files, curated_rows):
     full = 1.0
     part = score(_partial(curated_rows[0]), curated_rows[0]["concept"]).total
     assert part < 0.9
-    expected_base = [np.mean([full if k % 2 else score(_partial(r), r["concept"]).total,
-                              score(_partial(r), r["concept"]).total])
-                     for k, r in enumerate(curated_rows[:7])]
+    expected_base = [
+        np.mean([full if k % 2 else score(_partial(r), r["concept"]).total, score(_partial(r), r["concept"]).total])
+        for k, r in enumerate(curated_rows[:7])
+    ]
     got = [e["scores"]["baseline"] for e in rep["per_example"]]
     assert got == pytest.approx(expected_base)
     base, ft = rep["models"]
     assert base["mean"] == pytest.approx(np.mean(expected_base))
     assert ft["mean"] == pytest.approx(1.0) and ft["std_across_runs"] == 0.0
     # std across runs = sample SD of the two per-run means
-    run_means = [np.mean([full if k % 2 else score(_partial(r), r["concept"]).total for k, r in enumerate(curated_rows[:7])]),
-                 np.mean([score(_partial(r), r["concept"]).total for r in curated_rows[:7]])]
+    run_means = [
+        np.mean([full if k % 2 else score(_partial(r), r["concept"]).total for k, r in enumerate(curated_rows[:7])]),
+        np.mean([score(_partial(r), r["concept"]).total for r in curated_rows[:7]]),
+    ]
     assert base["std_across_runs"] == pytest.approx(np.std(run_means, ddof=1))
     assert base["ci95"][0] <= base["mean"] <= base["ci95"][1]
     assert base["runs"] == 2 and base["model"] == "base"
@@ -109,18 +113,21 @@ def test_constant_difference_reports_null_effect_size(tmp_path, curated_rows):
     assert validate(rep, "comparison-report") == []  # needs cohens_dz/hedges_gz nullable in the schema
 
 
-@pytest.mark.parametrize("total,content,adopt,why", [
-    ((0.05, 0.01), (0.0, 0.9), True, "total better"),
-    ((0.85 - 0.80, 0.01), (0.1, 0.01), True, "total and content better"),
-    ((0.0, 1.0), (0.2, 0.001), True, "content better"),
-    ((0.049, 0.001), (0.0, 1.0), False, "neither score gained"),
-    ((0.30, 0.05), (0.01, 0.5), False, "neither score gained"),
-    ((-0.2, 0.001), (0.0, 1.0), False, "total significantly worse"),
-    # the fine-tune that learns the format and loses the content is not adopted
-    ((0.5, 0.001), (-0.1, 0.01), False, "content significantly worse"),
-    # a worse score that is not significant does not block
-    ((0.5, 0.001), (-0.1, 0.2), True, "total better"),
-])
+@pytest.mark.parametrize(
+    "total,content,adopt,why",
+    [
+        ((0.05, 0.01), (0.0, 0.9), True, "total better"),
+        ((0.85 - 0.80, 0.01), (0.1, 0.01), True, "total and content better"),
+        ((0.0, 1.0), (0.2, 0.001), True, "content better"),
+        ((0.049, 0.001), (0.0, 1.0), False, "neither score gained"),
+        ((0.30, 0.05), (0.01, 0.5), False, "neither score gained"),
+        ((-0.2, 0.001), (0.0, 1.0), False, "total significantly worse"),
+        # the fine-tune that learns the format and loses the content is not adopted
+        ((0.5, 0.001), (-0.1, 0.01), False, "content significantly worse"),
+        # a worse score that is not significant does not block
+        ((0.5, 0.001), (-0.1, 0.2), True, "total better"),
+    ],
+)
 def test_decision_rule(total, content, adopt, why):
     tests = {"total": (*total, "exact"), "content": (*content, "exact")}
     got, sentence = decide("ft", "base", tests, 20)
@@ -145,8 +152,19 @@ def test_markdown_and_table(files):
     assert "| baseline |" in md and "| finetuned | total | +" in md and "| finetuned | content | " in md
     assert "comparison.png" in md and "### Decisions" in md and "## Content defects" in md
     table = summary_table(rep).splitlines()
-    assert table[0].split() == ["model", "n", "total", "95%", "CI", "content", "95%", "CI", "grounding", "runaway",
-                                "tokens/s"]
+    assert table[0].split() == [
+        "model",
+        "n",
+        "total",
+        "95%",
+        "CI",
+        "content",
+        "95%",
+        "CI",
+        "grounding",
+        "runaway",
+        "tokens/s",
+    ]
     assert table[2].startswith("baseline") and f"{rep['models'][0]['mean']:.3f}" in table[2]
 
 
@@ -155,8 +173,18 @@ def test_markdown_and_table(files):
 
 def test_cli_writes_reports(files, tmp_path, capsys):
     out = tmp_path / "reports"
-    rc = cli_main("compare", "--run", f"baseline={files[0]}", "--run", f"finetuned={files[1]}",
-                  "--out-dir", str(out), "--bootstrap", "300", "--print-table")
+    rc = cli_main(
+        "compare",
+        "--run",
+        f"baseline={files[0]}",
+        "--run",
+        f"finetuned={files[1]}",
+        "--out-dir",
+        str(out),
+        "--bootstrap",
+        "300",
+        "--print-table",
+    )
     assert rc == 0
     rep = json.loads((out / "comparison.json").read_text())
     assert validate(rep, "comparison-report") == []
@@ -172,23 +200,44 @@ def test_cli_writes_reports(files, tmp_path, capsys):
     assert "finetuned" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args,rc,line", [
-    (["--run", "nofile"], 2, "Error: --run expects NAME=PREDICTIONS.jsonl, got 'nofile'"),
-    (["--run", "a=missing.jsonl"], 2, "Error: input file not found: missing.jsonl"),
-    (["--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"a={DATA / 'preds_ok.jsonl'}"], 2,
-     "Error: --run names must be unique; repeated: a"),
-    (["--run", f"a={DATA / 'preds_duplicate.jsonl'}"], 1,
-     f"Error: {DATA / 'preds_duplicate.jsonl'}:3: duplicate prediction for id 'a' run 0 (first on line 1)"),
-    (["--run", f"a={DATA / 'preds_missing_text.jsonl'}"], 1,
-     f"Error: {DATA / 'preds_missing_text.jsonl'}:2: (root): 'text' is a required property"),
-    (["--run", f"a={DATA / 'preds_two_models.jsonl'}"], 1,
-     f"Error: {DATA / 'preds_two_models.jsonl'}: predictions of several models in one file (m, other)"),
-    (["--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"b={DATA / 'preds_other_concept.jsonl'}"], 1,
-     f"Error: {DATA / 'preds_other_concept.jsonl'}: id 'a' has another concept than in "
-     f"{DATA / 'preds_ok.jsonl'} (run files must answer the same concepts)"),
-    (["--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"b={DATA / 'preds_disjoint.jsonl'}"], 1,
-     f"Error: {DATA / 'preds_ok.jsonl'}: no example has all its runs in every run file; nothing to compare"),
-])
+@pytest.mark.parametrize(
+    "args,rc,line",
+    [
+        (["--run", "nofile"], 2, "Error: --run expects NAME=PREDICTIONS.jsonl, got 'nofile'"),
+        (["--run", "a=missing.jsonl"], 2, "Error: input file not found: missing.jsonl"),
+        (
+            ["--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"a={DATA / 'preds_ok.jsonl'}"],
+            2,
+            "Error: --run names must be unique; repeated: a",
+        ),
+        (
+            ["--run", f"a={DATA / 'preds_duplicate.jsonl'}"],
+            1,
+            f"Error: {DATA / 'preds_duplicate.jsonl'}:3: duplicate prediction for id 'a' run 0 (first on line 1)",
+        ),
+        (
+            ["--run", f"a={DATA / 'preds_missing_text.jsonl'}"],
+            1,
+            f"Error: {DATA / 'preds_missing_text.jsonl'}:2: (root): 'text' is a required property",
+        ),
+        (
+            ["--run", f"a={DATA / 'preds_two_models.jsonl'}"],
+            1,
+            f"Error: {DATA / 'preds_two_models.jsonl'}: predictions of several models in one file (m, other)",
+        ),
+        (
+            ["--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"b={DATA / 'preds_other_concept.jsonl'}"],
+            1,
+            f"Error: {DATA / 'preds_other_concept.jsonl'}: id 'a' has another concept than in "
+            f"{DATA / 'preds_ok.jsonl'} (run files must answer the same concepts)",
+        ),
+        (
+            ["--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"b={DATA / 'preds_disjoint.jsonl'}"],
+            1,
+            f"Error: {DATA / 'preds_ok.jsonl'}: no example has all its runs in every run file; nothing to compare",
+        ),
+    ],
+)
 def test_cli_errors(args, rc, line, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli_main("compare", *args, "--out-dir", str(tmp_path / "o")) == rc
@@ -203,13 +252,31 @@ def test_compare_never_writes_a_report_over_a_prediction_file_and_bounds_the_boo
     (out / "scored").mkdir(parents=True)
     inp = out / "scored" / "a.scored.jsonl"
     inp.write_bytes((DATA / "preds_ok.jsonl").read_bytes())
-    rc = cli_main("compare", "--run", f"a={inp}", "--run", f"b={DATA / 'preds_ok.jsonl'}", "--out-dir", str(out),
-                  "--bootstrap", "50")
+    rc = cli_main(
+        "compare",
+        "--run",
+        f"a={inp}",
+        "--run",
+        f"b={DATA / 'preds_ok.jsonl'}",
+        "--out-dir",
+        str(out),
+        "--bootstrap",
+        "50",
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "--run a and the report a.scored.jsonl are the same file" in err and err.count("\n") == 1
     assert inp.read_bytes() == (DATA / "preds_ok.jsonl").read_bytes()
     assert not (out / "comparison.json").exists()
-    rc = cli_main("compare", "--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"b={DATA / 'preds_ok.jsonl'}",
-                  "--out-dir", str(tmp_path / "r2"), "--bootstrap", "99999999999")
+    rc = cli_main(
+        "compare",
+        "--run",
+        f"a={DATA / 'preds_ok.jsonl'}",
+        "--run",
+        f"b={DATA / 'preds_ok.jsonl'}",
+        "--out-dir",
+        str(tmp_path / "r2"),
+        "--bootstrap",
+        "99999999999",
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "must be at most 1,000,000" in err and err.count("\n") == 1

@@ -1,4 +1,5 @@
 """The packaged curated evaluation set: schema, quality bar, shape, drift from its source."""
+
 from __future__ import annotations
 
 import importlib.util

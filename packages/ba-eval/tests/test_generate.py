@@ -1,4 +1,5 @@
 """generate on the tiny model: runs, seeds, greedy note, resume, errors; then the end-to-end path."""
+
 from __future__ import annotations
 
 import json
@@ -76,14 +77,23 @@ def test_read_existing_refuses_a_bad_middle_line(tmp_path):
         read_existing(p)
 
 
-@pytest.mark.parametrize("args,rc,line", [
-    (["--in", str(DATA / "concepts_no_concept.jsonl")], 1,
-     f"Error: {DATA / 'concepts_no_concept.jsonl'}:2: concept: a non-empty string is required"),
-    (["--in", str(DATA / "concepts_dup_id.jsonl")], 1,
-     f"Error: {DATA / 'concepts_dup_id.jsonl'}:2: id 'a' repeats line 1"),
-    (["--in", "nowhere.jsonl"], 2, "Error: input file not found: nowhere.jsonl"),
-    (["--in", str(CONCEPTS), "--runs", "0"], 2, None),
-])
+@pytest.mark.parametrize(
+    "args,rc,line",
+    [
+        (
+            ["--in", str(DATA / "concepts_no_concept.jsonl")],
+            1,
+            f"Error: {DATA / 'concepts_no_concept.jsonl'}:2: concept: a non-empty string is required",
+        ),
+        (
+            ["--in", str(DATA / "concepts_dup_id.jsonl")],
+            1,
+            f"Error: {DATA / 'concepts_dup_id.jsonl'}:2: id 'a' repeats line 1",
+        ),
+        (["--in", "nowhere.jsonl"], 2, "Error: input file not found: nowhere.jsonl"),
+        (["--in", str(CONCEPTS), "--runs", "0"], 2, None),
+    ],
+)
 def test_generate_input_errors(args, rc, line, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli_main("generate", "--model", "hf:unused", "--out", str(tmp_path / "o.jsonl"), *args) == rc
@@ -108,13 +118,37 @@ def test_output_of_another_model_is_refused(tiny_model, tmp_path, capsys):
 def test_end_to_end_generate_then_compare(tiny_model, tmp_path):
     """Two sampled runs per model through the real CLI, then compare them."""
     for name, seed in (("a", "1"), ("b", "2")):
-        r = run_cli("generate", "--model", f"hf:{tiny_model}", "--in", str(CONCEPTS), "--out",
-                    str(tmp_path / f"{name}.jsonl"), "--runs", "2", "--seed", seed, "--max-new-tokens", "6",
-                    "--batch-size", "3")
+        r = run_cli(
+            "generate",
+            "--model",
+            f"hf:{tiny_model}",
+            "--in",
+            str(CONCEPTS),
+            "--out",
+            str(tmp_path / f"{name}.jsonl"),
+            "--runs",
+            "2",
+            "--seed",
+            seed,
+            "--max-new-tokens",
+            "6",
+            "--batch-size",
+            "3",
+        )
         assert r.returncode == 0, r.stderr
         assert "6 predictions generated, 0 already present (runs 0, 1)" in r.stderr
-    r = run_cli("compare", "--run", f"a={tmp_path / 'a.jsonl'}", "--run", f"b={tmp_path / 'b.jsonl'}",
-                "--out-dir", str(tmp_path / "rep"), "--bootstrap", "200", "--print-table")
+    r = run_cli(
+        "compare",
+        "--run",
+        f"a={tmp_path / 'a.jsonl'}",
+        "--run",
+        f"b={tmp_path / 'b.jsonl'}",
+        "--out-dir",
+        str(tmp_path / "rep"),
+        "--bootstrap",
+        "200",
+        "--print-table",
+    )
     assert r.returncode == 0, r.stderr
     rep = json.loads((tmp_path / "rep" / "comparison.json").read_text())
     assert validate(rep, "comparison-report") == []
@@ -125,8 +159,9 @@ def test_end_to_end_generate_then_compare(tiny_model, tmp_path):
     assert r.stdout.splitlines()[0].split()[:5] == ["model", "n", "total", "95%", "CI"]
 
 
-def test_a_concurrent_run_or_an_output_that_is_the_input_is_refused_before_any_model_work(tiny_model, tmp_path,
-                                                                                         monkeypatch):
+def test_a_concurrent_run_or_an_output_that_is_the_input_is_refused_before_any_model_work(
+    tiny_model, tmp_path, monkeypatch
+):
     """#17.1 / #17.5: one run per --out, and --out never the --in file."""
     import ba_llm
     from ba_io import UsageError, output_lock
@@ -152,8 +187,19 @@ def test_timings_is_never_the_input_or_the_predictions(tiny_model, tmp_path, cap
     src = tmp_path / "c.jsonl"
     src.write_bytes(CONCEPTS.read_bytes())
     for timings in (src, tmp_path / "p.jsonl"):
-        rc = cli_main("generate", "--model", f"hf:{tiny_model}", "--in", str(src), "--out", str(tmp_path / "p.jsonl"),
-                      "--timings", str(timings), "--max-new-tokens", "2")
+        rc = cli_main(
+            "generate",
+            "--model",
+            f"hf:{tiny_model}",
+            "--in",
+            str(src),
+            "--out",
+            str(tmp_path / "p.jsonl"),
+            "--timings",
+            str(timings),
+            "--max-new-tokens",
+            "2",
+        )
         err = capsys.readouterr().err
         assert rc == 2 and "are the same file" in err and "--timings" in err and err.count("\n") == 1
     assert src.read_bytes() == CONCEPTS.read_bytes() and not (tmp_path / "p.jsonl").exists()

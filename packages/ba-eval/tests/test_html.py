@@ -1,5 +1,6 @@
 """comparison.html: self-contained, escaped, defects highlighted on their requirement, and
 rendered by a real headless Chromium."""
+
 from __future__ import annotations
 
 import copy
@@ -11,8 +12,10 @@ import subprocess
 import pytest
 from conftest import pred_row, write_rows
 
-CONCEPT = ("A mobile app for community garden members to reserve plots, log harvests and message other "
-           "members. The budget is $20k and it must launch in 6 months.")
+CONCEPT = (
+    "A mobile app for community garden members to reserve plots, log harvests and message other "
+    "members. The budget is $20k and it must launch in 6 months."
+)
 CONCEPT2 = "A web portal for a library to lend tools to residents, with reminders for overdue returns."
 SCRIPT = "<script>alert(1)</script>"
 #: the highlight background of a requirement with a defect (CSS ``.has-defect``)
@@ -23,25 +26,43 @@ def _doc(frs, nfrs, cons, title="Community garden plots", desc="An app for garde
     def items(rows):
         return "".join(f"  - id: {i}\n    description: {d}\n    priority: {p}\n" for i, d, p in rows)
 
-    return (f"title: {title}\ndescription: {desc}\nfunctional_requirements:\n{items(frs)}"
-            f"non_functional_requirements:\n{items(nfrs)}constraints:\n{items(cons)}")
+    return (
+        f"title: {title}\ndescription: {desc}\nfunctional_requirements:\n{items(frs)}"
+        f"non_functional_requirements:\n{items(nfrs)}constraints:\n{items(cons)}"
+    )
 
 
-FRS = [("FR001", "Members shall reserve a garden plot for one season.", "High"),
-       ("FR002", "Members shall log each harvest with its weight.", "Medium"),
-       ("FR003", "Members shall message other members of the garden.", "Low")]
-GOOD = _doc(FRS, [("NFR001", "Reservation pages load in under 2 seconds on 4G.", "Medium")],
-            [("C001", "The total budget is $20k.", "High"), ("C002", "Launch within 6 months.", "High")])
+FRS = [
+    ("FR001", "Members shall reserve a garden plot for one season.", "High"),
+    ("FR002", "Members shall log each harvest with its weight.", "Medium"),
+    ("FR003", "Members shall message other members of the garden.", "Low"),
+]
+GOOD = _doc(
+    FRS,
+    [("NFR001", "Reservation pages load in under 2 seconds on 4G.", "Medium")],
+    [("C001", "The total budget is $20k.", "High"), ("C002", "Launch within 6 months.", "High")],
+)
 #: NFR001 copies FR001 word for word; C002 restates C001's amount
-DEFECTIVE = _doc(FRS, [("NFR001", FRS[0][1], "Medium"), ("NFR002", "Pages load in under 2 seconds.", "Low")],
-                 [("C001", "The total budget is $20k.", "High"), ("C002", "Spending must stay under $20k.", "High"),
-                  ("C003", "Launch within 6 months.", "Medium")])
-HOSTILE = _doc([("FR001", f"Members shall reserve plots {SCRIPT}", "High")],
-               [("NFR001", "Pages load in under 2 seconds.", 3)], [("C001", "Budget is $20k.", "High")],
-               title=f"Garden {SCRIPT}")
-MALFORMED = ("title: Tool library\ndescription: Lend tools to residents.\nfunctional_requirements:\n"
-             "  - just a string item\n  - id: 7\n    description: Residents shall borrow a tool.\n"
-             "non_functional_requirements: not a list\nconstraints: []\n")
+DEFECTIVE = _doc(
+    FRS,
+    [("NFR001", FRS[0][1], "Medium"), ("NFR002", "Pages load in under 2 seconds.", "Low")],
+    [
+        ("C001", "The total budget is $20k.", "High"),
+        ("C002", "Spending must stay under $20k.", "High"),
+        ("C003", "Launch within 6 months.", "Medium"),
+    ],
+)
+HOSTILE = _doc(
+    [("FR001", f"Members shall reserve plots {SCRIPT}", "High")],
+    [("NFR001", "Pages load in under 2 seconds.", 3)],
+    [("C001", "Budget is $20k.", "High")],
+    title=f"Garden {SCRIPT}",
+)
+MALFORMED = (
+    "title: Tool library\ndescription: Lend tools to residents.\nfunctional_requirements:\n"
+    "  - just a string item\n  - id: 7\n    description: Residents shall borrow a tool.\n"
+    "non_functional_requirements: not a list\nconstraints: []\n"
+)
 UNPARSEABLE = f"I am sorry, I cannot write that document. {SCRIPT}\n: : ["
 RUNAWAY = GOOD + "  - id: C003\n    description: Launch within 6 months and 6 months and 6 months and"
 
@@ -53,21 +74,36 @@ def built(tmp_path_factory):
     from ba_eval.html import comparison_html, write_comparison_html
 
     d = tmp_path_factory.mktemp("html")
-    base = [pred_row("garden", CONCEPT, 0, GOOD, "base"), pred_row("garden", CONCEPT, 1, GOOD, "base"),
-            pred_row("tools", CONCEPT2, 0, UNPARSEABLE, "base"), pred_row("tools", CONCEPT2, 1, MALFORMED, "base"),
-            pred_row("hostile", CONCEPT, 0, HOSTILE, "base"), pred_row("hostile", CONCEPT, 1, HOSTILE, "base")]
-    tuned = [pred_row("garden", CONCEPT, 1, GOOD, "tuned"), pred_row("garden", CONCEPT, 0, DEFECTIVE, "tuned"),
-             pred_row("tools", CONCEPT2, 0, MALFORMED, "tuned"), pred_row("tools", CONCEPT2, 1, MALFORMED, "tuned"),
-             pred_row("hostile", CONCEPT, 0, RUNAWAY, "tuned", finish_reason="length"),
-             pred_row("hostile", CONCEPT, 1, GOOD, "tuned")]
-    result = compare_runs([("base", write_rows(d / "base.jsonl", base)),
-                           ("tuned", write_rows(d / "tuned.jsonl", tuned))], n_bootstrap=200)
+    base = [
+        pred_row("garden", CONCEPT, 0, GOOD, "base"),
+        pred_row("garden", CONCEPT, 1, GOOD, "base"),
+        pred_row("tools", CONCEPT2, 0, UNPARSEABLE, "base"),
+        pred_row("tools", CONCEPT2, 1, MALFORMED, "base"),
+        pred_row("hostile", CONCEPT, 0, HOSTILE, "base"),
+        pred_row("hostile", CONCEPT, 1, HOSTILE, "base"),
+    ]
+    tuned = [
+        pred_row("garden", CONCEPT, 1, GOOD, "tuned"),
+        pred_row("garden", CONCEPT, 0, DEFECTIVE, "tuned"),
+        pred_row("tools", CONCEPT2, 0, MALFORMED, "tuned"),
+        pred_row("tools", CONCEPT2, 1, MALFORMED, "tuned"),
+        pred_row("hostile", CONCEPT, 0, RUNAWAY, "tuned", finish_reason="length"),
+        pred_row("hostile", CONCEPT, 1, GOOD, "tuned"),
+    ]
+    result = compare_runs(
+        [("base", write_rows(d / "base.jsonl", base)), ("tuned", write_rows(d / "tuned.jsonl", tuned))], n_bootstrap=200
+    )
     png = d / "comparison.png"
     comparison_png(result.report, png)
     out = d / "comparison.html"
     write_comparison_html(result.report, result.scored, out, png_path=png)
-    return {"result": result, "png": png, "path": out, "html": out.read_text(encoding="utf-8"),
-            "render": comparison_html}
+    return {
+        "result": result,
+        "png": png,
+        "path": out,
+        "html": out.read_text(encoding="utf-8"),
+        "render": comparison_html,
+    }
 
 
 def _element(page: str, attr: str) -> str:
@@ -89,13 +125,15 @@ def test_self_contained_with_embedded_png(built):
     assert "http://" not in page and "https://" not in page
     assert not re.search(r"<(?:link|iframe|object|embed)\b", page, re.I)
     assert re.findall(r'\bsrc="([^"]*)"', page) and all(
-        s.startswith("data:image/png;base64,") for s in re.findall(r'\bsrc="([^"]*)"', page))
+        s.startswith("data:image/png;base64,") for s in re.findall(r'\bsrc="([^"]*)"', page)
+    )
     assert all(h.startswith("#") for h in re.findall(r'\bhref="([^"]*)"', page))
     assert "default-src 'none'" in page
     without_png = built["render"](built["result"].report, built["result"].scored, png_path=None)
     assert "data:image/png" not in without_png
-    assert "data:image/png" not in built["render"](built["result"].report, built["result"].scored,
-                                                   png_path=built["png"].with_name("missing.png"))
+    assert "data:image/png" not in built["render"](
+        built["result"].report, built["result"].scored, png_path=built["png"].with_name("missing.png")
+    )
 
 
 def test_header_summary_and_defect_tables(built):
@@ -159,9 +197,12 @@ def test_odd_documents_do_not_crash(built):
 
     scored = copy.deepcopy(built["result"].scored)
     row = scored["base"][0]
-    row.update(text="title: 42\ndescription: [a, b]\nfunctional_requirements:\n  - id: [x]\n    description: {a: 1}\n"
-                    "    priority: null\n  - - nested\n  - 5\n  - {}\nconstraints: {budget: 1}\n",
-               defects=["filler:FR#1", "duplicate:NOPE,FR#4", "weird", "unknown_kind:FR#2"], parse_error=None)
+    row.update(
+        text="title: 42\ndescription: [a, b]\nfunctional_requirements:\n  - id: [x]\n    description: {a: 1}\n"
+        "    priority: null\n  - - nested\n  - 5\n  - {}\nconstraints: {budget: 1}\n",
+        defects=["filler:FR#1", "duplicate:NOPE,FR#4", "weird", "unknown_kind:FR#2"],
+        parse_error=None,
+    )
     page = comparison_html(built["result"].report, scored)
     assert 'data-rid="FR#1"' in page and "d-filler" in _element(page, 'data-rid="FR#1"')
     assert "nested" in page and "(no id)" in page and "{&#x27;budget&#x27;: 1}" in page
@@ -182,8 +223,12 @@ def test_renders_in_headless_chromium(built, tmp_path):
     shot = tmp_path / "shot.png"
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'p'}"]
     url = built["path"].resolve().as_uri()
-    subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1400,2400", url],
-                   capture_output=True, timeout=60, check=False)
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", "--window-size=1400,2400", url],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert shot.is_file(), "chromium wrote no screenshot"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     img = imread(shot)
@@ -192,8 +237,9 @@ def test_renders_in_headless_chromium(built, tmp_path):
     close = np.all(np.abs(rgb - np.array(HIGHLIGHT_RGB)) <= 6, axis=-1)
     assert close.sum() > 500, "no defect highlight visible in the screenshot"
 
-    dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=60,
-                         check=False).stdout
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=60, check=False
+    ).stdout
     for k, ex in enumerate(built["result"].report["per_example"]):
         assert f'href="#ex-{k}"' in dom and f'data-example-id="{ex["id"]}"' in dom
     assert re.search(r'<li class="req has-defect[^"]*d-duplicate[^"]*"[^>]*data-rid="NFR001"', dom)

@@ -1,4 +1,5 @@
 """ba-eval parity: identical-document share, mean differences, where documents diverge."""
+
 from __future__ import annotations
 
 import json
@@ -9,17 +10,29 @@ from conftest import run_cli
 from ba_eval.parity import first_difference, format_parity, parity
 from ba_io import DataError, validate
 
-GOOD = ("title: Bakery orders\ndescription: Online orders for a bakery.\nfunctional_requirements:\n"
-        "  - id: FR001\n    description: The system shall let customers order bread online.\n    priority: High\n"
-        "non_functional_requirements:\n  - id: NFR001\n    description: Pages shall load within 2 seconds.\n"
-        "    priority: Medium\nconstraints:\n  - id: C001\n    description: The budget is $20,000.\n"
-        "    priority: High\n")
+GOOD = (
+    "title: Bakery orders\ndescription: Online orders for a bakery.\nfunctional_requirements:\n"
+    "  - id: FR001\n    description: The system shall let customers order bread online.\n    priority: High\n"
+    "non_functional_requirements:\n  - id: NFR001\n    description: Pages shall load within 2 seconds.\n"
+    "    priority: Medium\nconstraints:\n  - id: C001\n    description: The budget is $20,000.\n"
+    "    priority: High\n"
+)
 
 
 def _preds(path, texts, model="m"):
-    rows = [{"id": f"c{i}", "concept": "An online ordering site for a bakery.", "model": model, "run": 0,
-             "text": t, "prompt_tokens": 10, "completion_tokens": 100, "latency_s": 2.0}
-            for i, t in enumerate(texts)]
+    rows = [
+        {
+            "id": f"c{i}",
+            "concept": "An online ordering site for a bakery.",
+            "model": model,
+            "run": 0,
+            "text": t,
+            "prompt_tokens": 10,
+            "completion_tokens": 100,
+            "latency_s": 2.0,
+        }
+        for i, t in enumerate(texts)
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
 

@@ -1,4 +1,5 @@
 """Statistics against scipy and hand-computed values, edge cases included."""
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,9 @@ def test_bootstrap_matches_hand_implementation():
 def test_bootstrap_close_to_scipy_percentile():
     x = np.random.default_rng(0).uniform(0, 1, 40)
     low, high = bootstrap_ci(x, n_resamples=10_000, seed=0)
-    ref = sps.bootstrap((x,), np.mean, method="percentile", n_resamples=10_000,
-                        rng=np.random.default_rng(1)).confidence_interval
+    ref = sps.bootstrap(
+        (x,), np.mean, method="percentile", n_resamples=10_000, rng=np.random.default_rng(1)
+    ).confidence_interval
     assert low == pytest.approx(ref.low, abs=0.01) and high == pytest.approx(ref.high, abs=0.01)
     assert low < x.mean() < high
 

@@ -27,8 +27,10 @@ def main() -> None:
             for r in rows[:1000]:
                 validate(r, schema)
             t3 = time.perf_counter()
-        print(f"{schema:18s} n={n}: write_jsonl {n / (t1 - t0):,.0f} rows/s, "
-              f"read_jsonl {n / (t2 - t1):,.0f} rows/s, validate {1000 / (t3 - t2):,.0f} rows/s")
+        print(
+            f"{schema:18s} n={n}: write_jsonl {n / (t1 - t0):,.0f} rows/s, "
+            f"read_jsonl {n / (t2 - t1):,.0f} rows/s, validate {1000 / (t3 - t2):,.0f} rows/s"
+        )
 
 
 if __name__ == "__main__":

@@ -5,8 +5,13 @@ import ba_io
 
 
 def ba_io_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "ba_io.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, env={"BA_NO_PROGRESS": "1", "PATH": ""})
+    return subprocess.run(
+        [sys.executable, "-m", "ba_io.cli", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={"BA_NO_PROGRESS": "1", "PATH": ""},
+    )
 
 
 def test_validate_ok(data_dir):
@@ -17,8 +22,9 @@ def test_validate_ok(data_dir):
 def test_validate_bad_row(data_dir):
     r = ba_io_cli("validate", "bad.jsonl", "--schema", "requirement-document", cwd=data_dir)
     assert r.returncode == 1
-    assert r.stderr == ("Error: bad.jsonl:3: functional_requirements -> 1 -> id: "
-                        "'FR1' does not match '^(FR|NFR|C)\\\\d{3}$'\n")
+    assert r.stderr == (
+        "Error: bad.jsonl:3: functional_requirements -> 1 -> id: 'FR1' does not match '^(FR|NFR|C)\\\\d{3}$'\n"
+    )
 
 
 def test_validate_missing_file_and_unknown_schema(data_dir):
@@ -30,8 +36,9 @@ def test_validate_missing_file_and_unknown_schema(data_dir):
 
 def test_validate_rejects(data_dir, tmp_path):
     out, rej = tmp_path / "o.jsonl", tmp_path / "r.jsonl"
-    r = ba_io_cli("validate", "mixed.jsonl", "--schema", "requirement-document",
-                  "--rejects", rej, "-o", out, cwd=data_dir)
+    r = ba_io_cli(
+        "validate", "mixed.jsonl", "--schema", "requirement-document", "--rejects", rej, "-o", out, cwd=data_dir
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout == f"valid: 3 rows -> {out}; rejected: 6 rows -> {rej}\n"
     assert len(out.read_text().splitlines()) == 3
@@ -41,8 +48,7 @@ def test_validate_rejects(data_dir, tmp_path):
 def test_validate_json(data_dir):
     r = ba_io_cli("validate", "valid.json", "--json", "--schema", "requirement-document", cwd=data_dir)
     assert (r.returncode, r.stdout) == (0, "OK: document valid\n")
-    r = ba_io_cli("validate", "invalid_json.json", "--json", "--schema", "requirement-document",
-                  cwd=data_dir)
+    r = ba_io_cli("validate", "invalid_json.json", "--json", "--schema", "requirement-document", cwd=data_dir)
     assert (r.returncode, r.stderr) == (1, "Error: invalid_json.json:4: invalid JSON: Expecting value (column 1)\n")
 
 
@@ -70,5 +76,6 @@ def test_argument_errors_are_one_error_line(data_dir):
     """#17.13: argparse errors printed the whole usage block."""
     r = ba_io_cli("validate", cwd=data_dir)
     assert r.returncode == 2
-    assert r.stderr == ("Error: ba-io validate: the following arguments are required: FILE, --schema "
-                        "(see ba-io validate --help)\n")
+    assert r.stderr == (
+        "Error: ba-io validate: the following arguments are required: FILE, --schema (see ba-io validate --help)\n"
+    )

@@ -15,13 +15,16 @@ def test_valid(text, value):
     assert positive_int(text) == value
 
 
-@pytest.mark.parametrize("text, message", [
-    ("0", "must be >= 1, got 0"),
-    ("-5", "must be >= 1, got -5"),
-    ("abc", "expected an integer, got 'abc'"),
-    ("1.5", "expected an integer, got '1.5'"),
-    ("", "expected an integer, got ''"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("0", "must be >= 1, got 0"),
+        ("-5", "must be >= 1, got -5"),
+        ("abc", "expected an integer, got 'abc'"),
+        ("1.5", "expected an integer, got '1.5'"),
+        ("", "expected an integer, got ''"),
+    ],
+)
 def test_rejected(text, message):
     with pytest.raises(argparse.ArgumentTypeError) as ei:
         positive_int(text)
@@ -57,8 +60,12 @@ def test_fraction_takes_0_to_1_only():
     from ba_io import fraction
 
     assert fraction("0") == 0.0 and fraction("0.02") == 0.02 and fraction("1") == 1.0
-    for bad, message in (("x", "expected a number, got 'x'"), ("1.5", "must be between 0 and 1, got 1.5"),
-                         ("nan", "must be between 0 and 1, got nan"), ("-0.1", "must be between 0 and 1")):
+    for bad, message in (
+        ("x", "expected a number, got 'x'"),
+        ("1.5", "must be between 0 and 1, got 1.5"),
+        ("nan", "must be between 0 and 1, got nan"),
+        ("-0.1", "must be between 0 and 1"),
+    ):
         with pytest.raises(argparse.ArgumentTypeError, match=message):
             fraction(bad)
 
@@ -70,7 +77,11 @@ def test_int_between_bounds_both_ends():
 
     runs = int_between(1, 1000)
     assert runs("1") == 1 and runs("1000") == 1000
-    for bad, message in (("0", "must be >= 1, got 0"), ("1001", "must be at most 1,000, got 1001"),
-                         ("99999999999", "must be at most 1,000"), ("2.5", "expected an integer")):
+    for bad, message in (
+        ("0", "must be >= 1, got 0"),
+        ("1001", "must be at most 1,000, got 1001"),
+        ("99999999999", "must be at most 1,000"),
+        ("2.5", "expected an integer"),
+    ):
         with pytest.raises(argparse.ArgumentTypeError, match=message):
             runs(bad)

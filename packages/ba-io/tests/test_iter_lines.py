@@ -30,7 +30,9 @@ def test_frozen_dataclass():
 def test_bom_on_first_line_and_crlf(tmp_path):
     p = _write(tmp_path, b'\xef\xbb\xbf{"a": 1}\r\n{"b": 2}\r\n')
     assert [(x.number, x.raw, x.row) for x in iter_jsonl_lines(p)] == [
-        (1, '{"a": 1}', {"a": 1}), (2, '{"b": 2}', {"b": 2})]
+        (1, '{"a": 1}', {"a": 1}),
+        (2, '{"b": 2}', {"b": 2}),
+    ]
 
 
 def test_bom_after_line_one_is_an_error(tmp_path):

@@ -1,4 +1,5 @@
 """#17.1: one run per output; a second one fails at once and names the lock."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,7 @@ def test_a_second_holder_is_refused_and_the_lock_goes_with_the_run(tmp_path):
 
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
     out = tmp_path / "out.jsonl"
-    code = ("import os, sys; from ba_io import output_lock\n"
-            f"with output_lock({str(out)!r}): os.kill(os.getpid(), 9)")
+    code = f"import os, sys; from ba_io import output_lock\nwith output_lock({str(out)!r}): os.kill(os.getpid(), 9)"
     res = subprocess.run([sys.executable, "-c", code])
     assert res.returncode == -9 and lock_path(out).exists()  # left behind, but no longer locked
     with output_lock(out):

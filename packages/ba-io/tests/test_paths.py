@@ -1,5 +1,6 @@
 """#17.5: an output path that is an input path (or another output) is refused before anything
 is read or written."""
+
 from __future__ import annotations
 
 import os
@@ -25,11 +26,14 @@ def test_distinct_paths_sees_through_links_and_dots(tmp_path):
         distinct_paths(("the input", a), ("-o", tmp_path / "new.jsonl"), ("--rejects", tmp_path / "new.jsonl"))
 
 
-@pytest.mark.parametrize("args", [
-    ["--rejects", "in.jsonl"],
-    ["-o", "in.jsonl"],
-    ["--rejects", "out.jsonl", "-o", "out.jsonl"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--rejects", "in.jsonl"],
+        ["-o", "in.jsonl"],
+        ["--rejects", "out.jsonl", "-o", "out.jsonl"],
+    ],
+)
 def test_validate_never_writes_over_its_input_or_its_other_output(data_dir, tmp_path, args):
     shutil.copy(data_dir / "mixed.jsonl", tmp_path / "in.jsonl")
     before = (tmp_path / "in.jsonl").read_bytes()

@@ -22,13 +22,19 @@ def test_bom_and_crlf(in_data):
     assert [r["title"] for r in read_jsonl("bom_crlf.jsonl", RD)] == ["Doc 1", "Doc 2"]
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("bad.jsonl", "bad.jsonl:3: functional_requirements -> 1 -> id: 'FR1' does not match '^(FR|NFR|C)\\\\d{3}$'"),
-    ("invalid_json.jsonl", "invalid_json.jsonl:2: invalid JSON: Expecting property name enclosed in double quotes (column 20)"),
-    ("not_object.jsonl", "not_object.jsonl:3: expected a JSON object, got list"),
-    ("invalid_utf8.jsonl", "invalid_utf8.jsonl:2: invalid UTF-8: invalid start byte at byte 11"),
-    ("nan.jsonl", "nan.jsonl:2: invalid JSON: NaN is not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("bad.jsonl", "bad.jsonl:3: functional_requirements -> 1 -> id: 'FR1' does not match '^(FR|NFR|C)\\\\d{3}$'"),
+        (
+            "invalid_json.jsonl",
+            "invalid_json.jsonl:2: invalid JSON: Expecting property name enclosed in double quotes (column 20)",
+        ),
+        ("not_object.jsonl", "not_object.jsonl:3: expected a JSON object, got list"),
+        ("invalid_utf8.jsonl", "invalid_utf8.jsonl:2: invalid UTF-8: invalid start byte at byte 11"),
+        ("nan.jsonl", "nan.jsonl:2: invalid JSON: NaN is not valid JSON"),
+    ],
+)
 def test_first_error_raises(in_data, name, expected):
     with pytest.raises(DataError) as ei:
         read_jsonl(name, RD)
@@ -110,5 +116,6 @@ def test_read_json(in_data):
     with pytest.raises(DataError) as ei:
         read_json("bad_schema.json", RD)
     assert ei.value.line is None
-    assert str(ei.value) == ("bad_schema.json: functional_requirements -> 1 -> id: "
-                             "'F2' does not match '^(FR|NFR|C)\\\\d{3}$'")
+    assert str(ei.value) == (
+        "bad_schema.json: functional_requirements -> 1 -> id: 'F2' does not match '^(FR|NFR|C)\\\\d{3}$'"
+    )

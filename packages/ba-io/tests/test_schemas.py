@@ -10,21 +10,33 @@ from ba_io import UsageError, ValidationIssue, load_schema, schema_names, valida
 
 ROOT_SCHEMAS = Path(__file__).resolve().parent.parent.parent.parent / "schemas"
 PKG_SCHEMAS = Path(ba_io.__file__).parent / "schemas"
-EXPECTED = ["audit-report", "benchmark-report", "comparison-report", "concept", "example-v1",
-            "example-v2", "parity-report", "prediction", "prompt", "requirement-document", "scored-prediction",
-            "training-info"]
+EXPECTED = [
+    "audit-report",
+    "benchmark-report",
+    "comparison-report",
+    "concept",
+    "example-v1",
+    "example-v2",
+    "parity-report",
+    "prediction",
+    "prompt",
+    "requirement-document",
+    "scored-prediction",
+    "training-info",
+]
 
 
 def _root_dir() -> Path:
     if not ROOT_SCHEMAS.is_dir():
-        pytest.fail(f"repository schemas/ not found at {ROOT_SCHEMAS}: run the tests from the "
-                    "ba-finetune repository checkout (packages/ba-io/tests)")
+        pytest.fail(
+            f"repository schemas/ not found at {ROOT_SCHEMAS}: run the tests from the "
+            "ba-finetune repository checkout (packages/ba-io/tests)"
+        )
     return ROOT_SCHEMAS
 
 
 def _root_schemas() -> dict[str, dict]:
-    return {p.name: json.loads(p.read_text(encoding="utf-8"))
-            for p in sorted(_root_dir().glob("*.schema.json"))}
+    return {p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(_root_dir().glob("*.schema.json"))}
 
 
 def test_schema_names():
@@ -49,8 +61,7 @@ def test_root_schemas_are_valid_2020_12_with_ids():
 
 def test_root_examples_validate():
     schemas = _root_schemas()
-    registry = Registry().with_resources(
-        (s["$id"], Resource.from_contents(s)) for s in schemas.values())
+    registry = Registry().with_resources((s["$id"], Resource.from_contents(s)) for s in schemas.values())
     checked = 0
     for name, schema in schemas.items():
         v = Draft202012Validator(schema, registry=registry)
@@ -98,7 +109,10 @@ def test_issue_paths_sorted_numerically():
     doc["functional_requirements"] = reqs
     doc["title"] = ""
     issues = validate(doc, "requirement-document")
-    assert [i.path for i in issues] == ["functional_requirements -> 2 -> id",
-                                        "functional_requirements -> 10 -> id", "title"]
+    assert [i.path for i in issues] == [
+        "functional_requirements -> 2 -> id",
+        "functional_requirements -> 10 -> id",
+        "title",
+    ]
     assert str(issues[0]) == "functional_requirements -> 2 -> id: 'X' does not match '^(FR|NFR|C)\\\\d{3}$'"
     assert validate([], "concept") == [ValidationIssue("(root)", "[] is not of type 'object'")]

@@ -9,6 +9,7 @@ Each mode answers the same 16 concepts with the default prompt, greedy, the same
 max_new_tokens; tokens/s = completion tokens summed over the 16 rows / wall seconds of the
 generation (model loading excluded, prompt processing included).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,9 +51,13 @@ def _run(backend, concepts, prompt, max_new_tokens: int, batch_size: int) -> dic
     rows = generate(backend, concepts, prompt, max_new_tokens=max_new_tokens, batch_size=batch_size, progress=False)
     wall = time.perf_counter() - t0
     tokens = sum(r["completion_tokens"] for r in rows)
-    return {"rows": len(rows), "completion_tokens": tokens, "wall_s": round(wall, 2),
-            "tokens_per_s": round(tokens / wall, 1),
-            "stopped": sum(r["finish_reason"] == "stop" for r in rows)}
+    return {
+        "rows": len(rows),
+        "completion_tokens": tokens,
+        "wall_s": round(wall, 2),
+        "tokens_per_s": round(tokens / wall, 1),
+        "stopped": sum(r["finish_reason"] == "stop" for r in rows),
+    }
 
 
 def main() -> int:
@@ -62,8 +67,12 @@ def main() -> int:
     ap.add_argument("--max-new-tokens", type=int, default=256)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
-    ap.add_argument("--threads", type=int, default=None,
-                    help="torch threads for the transformers runs (default: torch's, i.e. all cores)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads for the transformers runs (default: torch's, i.e. all cores)",
+    )
     ap.add_argument("--llama-threads", type=int, default=None, help="llama.cpp threads (default: all cores)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["batched", "single", "llama.cpp"])
     ap.add_argument("--out", help="also write the report as JSON here")
@@ -72,17 +81,25 @@ def main() -> int:
     concepts = [{"id": f"b{i:02d}", "concept": c} for i, c in enumerate(CONCEPTS)]
     prompt = default_prompt()
     report: dict = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "loadavg_start": [round(x, 2) for x in os.getloadavg()]},
-        "max_new_tokens": args.max_new_tokens, "concepts": len(concepts), "dtype": args.dtype, "results": {},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "max_new_tokens": args.max_new_tokens,
+        "concepts": len(concepts),
+        "dtype": args.dtype,
+        "results": {},
     }
     res = report["results"]
     if not {"batched", "single"} <= set(args.skip):
         with load_backend(args.spec, dtype=args.dtype, threads=args.threads) as b:
             report["torch_threads"] = b.threads
             if "batched" not in args.skip:
-                res["transformers_batched"] = {"batch_size": args.batch_size,
-                                               **_run(b, concepts, prompt, args.max_new_tokens, args.batch_size)}
+                res["transformers_batched"] = {
+                    "batch_size": args.batch_size,
+                    **_run(b, concepts, prompt, args.max_new_tokens, args.batch_size),
+                }
                 print("batched", res["transformers_batched"], file=sys.stderr)
             if "single" not in args.skip:
                 res["transformers_single"] = {"batch_size": 1, **_run(b, concepts, prompt, args.max_new_tokens, 1)}
@@ -90,12 +107,16 @@ def main() -> int:
     if "llama.cpp" not in args.skip:
         gguf = args.gguf or str(find_smollm2_gguf())
         with load_backend(f"gguf:{gguf}", threads=args.llama_threads) as b:
-            res["llama_cpp_single"] = {"batch_size": 1, "n_threads": b.threads,
-                                       **_run(b, concepts, prompt, args.max_new_tokens, 1)}
+            res["llama_cpp_single"] = {
+                "batch_size": 1,
+                "n_threads": b.threads,
+                **_run(b, concepts, prompt, args.max_new_tokens, 1),
+            }
             print("llama.cpp", res["llama_cpp_single"], file=sys.stderr)
     if "transformers_batched" in res and "transformers_single" in res:
-        report["batched_speedup"] = round(res["transformers_batched"]["tokens_per_s"]
-                                          / res["transformers_single"]["tokens_per_s"], 2)
+        report["batched_speedup"] = round(
+            res["transformers_batched"]["tokens_per_s"] / res["transformers_single"]["tokens_per_s"], 2
+        )
     report["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     text = json.dumps(report, indent=2)
     print(text)

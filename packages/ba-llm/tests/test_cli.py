@@ -1,4 +1,5 @@
 """The thin ``ba-llm`` CLI: help, exit codes, one-line errors, generate/ask/info/prepare."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,9 @@ def cli(*argv):
     return run_cli(_main, [str(a) for a in argv])
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["generate", "--help"], ["ask", "--help"], ["prepare", "--help"],
-                                  ["info", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["generate", "--help"], ["ask", "--help"], ["prepare", "--help"], ["info", "--help"]]
+)
 def test_help(argv, capsys):
     assert cli(*argv) == 0
     out = capsys.readouterr().out
@@ -50,16 +52,30 @@ def test_info_json(tiny_model, capsys):
 
 def test_generate_and_ask(tiny_model, tmp_path, capsys):
     concepts = tmp_path / "c.jsonl"
-    concepts.write_text('{"id": "a", "concept": "A bakery ordering site for locals."}\n'
-                        '{"id": "b", "concept": "A clinic shift planner with overtime tracking."}\n')
+    concepts.write_text(
+        '{"id": "a", "concept": "A bakery ordering site for locals."}\n'
+        '{"id": "b", "concept": "A clinic shift planner with overtime tracking."}\n'
+    )
     out = tmp_path / "p.jsonl"
-    rc = cli("generate", f"hf:{tiny_model}", "--in", concepts, "--out", out, "--max-new-tokens", 4, "--fp32",
-             "--prompt", DATA / "prompt_demos.json", "--run", 1)
+    rc = cli(
+        "generate",
+        f"hf:{tiny_model}",
+        "--in",
+        concepts,
+        "--out",
+        out,
+        "--max-new-tokens",
+        4,
+        "--fp32",
+        "--prompt",
+        DATA / "prompt_demos.json",
+        "--run",
+        1,
+    )
     assert rc == 0, capsys.readouterr().err
     rows = read_jsonl(out, "prediction")
     assert [r["id"] for r in rows] == ["a", "b"] and rows[0]["prompt"] == "two-shot" and rows[0]["run"] == 1
-    assert cli("ask", f"hf:{tiny_model}", "--concept", "A bakery ordering site.", "--max-new-tokens", 3,
-               "--json") == 0
+    assert cli("ask", f"hf:{tiny_model}", "--concept", "A bakery ordering site.", "--max-new-tokens", 3, "--json") == 0
     row = json.loads(capsys.readouterr().out)
     assert row["id"] == "ask" and row["completion_tokens"] <= 3
 
@@ -93,12 +109,15 @@ def test_generate_refuses_an_output_that_is_its_input(tiny_model, tmp_path, caps
     assert concepts.read_text() == before
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--max-new-tokens", "99999999999"], "is more than the model's context of 2048 tokens; use at most 2048"),
-    (["--sample", "--temperature", "nan"], "temperature must be a finite number > 0"),
-    (["--sample", "--temperature", "inf"], "temperature must be a finite number > 0"),
-    (["--threads", "100000"], "threads must be between 1 and this machine's"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--max-new-tokens", "99999999999"], "is more than the model's context of 2048 tokens; use at most 2048"),
+        (["--sample", "--temperature", "nan"], "temperature must be a finite number > 0"),
+        (["--sample", "--temperature", "inf"], "temperature must be a finite number > 0"),
+        (["--threads", "100000"], "threads must be between 1 and this machine's"),
+    ],
+)
 def test_absurd_decoding_flags_are_one_usage_error(tiny_model, capsys, flags, message):
     """The campaign: a huge --max-new-tokens tried to allocate 76 TB (internal error), NaN/inf temperatures
     reached transformers or the JSON writer, --threads 100000 crashed with SIGSEGV."""

@@ -1,4 +1,5 @@
 """The transformers backend on a tiny random Llama: batching, padding, rows."""
+
 from __future__ import annotations
 
 import pytest
@@ -127,4 +128,9 @@ def test_sampler_options_shared_by_llama_cpp_and_ollama():
     assert Decoding().sampler_options(5) == {"temperature": 0.0, "top_k": 1}
     assert Decoding(seed=10).sampler_options(2) == {"temperature": 0.0, "top_k": 1, "seed": 12}
     assert Decoding(greedy=False, temperature=0.8, top_p=0.9, seed=3).sampler_options(1) == {
-        "temperature": 0.8, "top_p": 0.9, "top_k": 0, "min_p": 0.0, "seed": 4}
+        "temperature": 0.8,
+        "top_p": 0.9,
+        "top_k": 0,
+        "min_p": 0.0,
+        "seed": 4,
+    }

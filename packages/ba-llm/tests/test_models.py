@@ -1,4 +1,5 @@
 """Model specs: parsing, resolution and the one-line errors."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,16 +11,19 @@ from ba_llm.errors import BackendError
 from ba_llm.models import ModelSpec, check_adapter, parse_spec, resolve_spec
 
 
-@pytest.mark.parametrize("spec, kind, path, name, lora", [
-    ("smollm2", "smollm2", None, None, None),
-    ("smollm2+lora:out/lora", "smollm2", None, None, Path("out/lora")),
-    ("hf:models/base", "hf", Path("models/base"), None, None),
-    ("hf:models/base+lora:out/lora", "hf", Path("models/base"), None, Path("out/lora")),
-    ("gguf:m.gguf", "gguf", Path("m.gguf"), None, None),
-    ("gguf:m.gguf+lora:a.gguf", "gguf", Path("m.gguf"), None, Path("a.gguf")),
-    ("ollama:qwen2.5:0.5b", "ollama", None, "qwen2.5:0.5b", None),
-    ("  ollama:llama3  ", "ollama", None, "llama3", None),
-])
+@pytest.mark.parametrize(
+    "spec, kind, path, name, lora",
+    [
+        ("smollm2", "smollm2", None, None, None),
+        ("smollm2+lora:out/lora", "smollm2", None, None, Path("out/lora")),
+        ("hf:models/base", "hf", Path("models/base"), None, None),
+        ("hf:models/base+lora:out/lora", "hf", Path("models/base"), None, Path("out/lora")),
+        ("gguf:m.gguf", "gguf", Path("m.gguf"), None, None),
+        ("gguf:m.gguf+lora:a.gguf", "gguf", Path("m.gguf"), None, Path("a.gguf")),
+        ("ollama:qwen2.5:0.5b", "ollama", None, "qwen2.5:0.5b", None),
+        ("  ollama:llama3  ", "ollama", None, "llama3", None),
+    ],
+)
 def test_parse_spec(spec, kind, path, name, lora):
     ms = parse_spec(spec)
     assert isinstance(ms, ModelSpec)
@@ -27,17 +31,20 @@ def test_parse_spec(spec, kind, path, name, lora):
     assert ms.spec == spec.strip() and str(ms) == spec.strip()
 
 
-@pytest.mark.parametrize("spec, fragment", [
-    ("", "empty"),
-    ("llama", "unknown model spec"),
-    ("hf:", "nothing after"),
-    ("file:x", "unknown model spec"),
-    ("hf:x+adapter:y", "lora:PATH"),
-    ("hf:x+lora:", "lora:PATH"),
-    ("hf:x+lora:a+lora:b", "only one adapter"),
-    ("ollama:x+lora:y", "ollama models take no +lora"),
-    ("gguf:m.gguf+lora:dir", "GGUF adapter"),
-])
+@pytest.mark.parametrize(
+    "spec, fragment",
+    [
+        ("", "empty"),
+        ("llama", "unknown model spec"),
+        ("hf:", "nothing after"),
+        ("file:x", "unknown model spec"),
+        ("hf:x+adapter:y", "lora:PATH"),
+        ("hf:x+lora:", "lora:PATH"),
+        ("hf:x+lora:a+lora:b", "only one adapter"),
+        ("ollama:x+lora:y", "ollama models take no +lora"),
+        ("gguf:m.gguf+lora:dir", "GGUF adapter"),
+    ],
+)
 def test_bad_specs(spec, fragment):
     with pytest.raises(UsageError, match=None) as exc:
         parse_spec(spec)

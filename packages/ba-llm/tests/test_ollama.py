@@ -1,4 +1,5 @@
 """The ollama backend against a loopback server speaking Ollama's /api/chat and /api/tags."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,8 @@ class FakeOllama(ThreadingHTTPServer):
     def __init__(self):
         super().__init__(("127.0.0.1", 0), Handler)
         self.models = ["tiny:latest"]
-        self.drop = 0        # close the socket without a reply this many times
-        self.fail_503 = 0    # answer 503 this many times
+        self.drop = 0  # close the socket without a reply this many times
+        self.fail_503 = 0  # answer 503 this many times
         self.delay = 0.0
         self.requests: list[dict] = []
         self.answer = ANSWER
@@ -57,12 +58,29 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path != "/api/tags":
             return self._json(404, {"error": "not found"})
-        self._json(200, {"models": [
-            {"name": m, "model": m, "modified_at": "2025-01-01T00:00:00.000000Z", "size": 98362432,
-             "digest": "b179c9523d0e", "details": {"parent_model": "", "format": "gguf", "family": "llama",
-                                                  "families": ["llama"], "parameter_size": "135M",
-                                                  "quantization_level": "Q4_1"}}
-            for m in self.server.models]})
+        self._json(
+            200,
+            {
+                "models": [
+                    {
+                        "name": m,
+                        "model": m,
+                        "modified_at": "2025-01-01T00:00:00.000000Z",
+                        "size": 98362432,
+                        "digest": "b179c9523d0e",
+                        "details": {
+                            "parent_model": "",
+                            "format": "gguf",
+                            "family": "llama",
+                            "families": ["llama"],
+                            "parameter_size": "135M",
+                            "quantization_level": "Q4_1",
+                        },
+                    }
+                    for m in self.server.models
+                ]
+            },
+        )
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", 0))
@@ -85,14 +103,22 @@ class Handler(BaseHTTPRequestHandler):
         if srv.delay:
             time.sleep(srv.delay)
         n = req.get("options", {}).get("num_predict", 768)
-        self._json(200, {
-            "model": model, "created_at": "2025-01-01T00:00:00.000000Z",
-            "message": {"role": "assistant", "content": srv.answer},
-            "done": True, "done_reason": "length" if n < 10 else "stop",
-            "total_duration": 5_000_000, "load_duration": 1_000_000,
-            "prompt_eval_count": 26, "prompt_eval_duration": 1_000_000,
-            "eval_count": min(n, 20), "eval_duration": 3_000_000,
-        })
+        self._json(
+            200,
+            {
+                "model": model,
+                "created_at": "2025-01-01T00:00:00.000000Z",
+                "message": {"role": "assistant", "content": srv.answer},
+                "done": True,
+                "done_reason": "length" if n < 10 else "stop",
+                "total_duration": 5_000_000,
+                "load_duration": 1_000_000,
+                "prompt_eval_count": 26,
+                "prompt_eval_duration": 1_000_000,
+                "eval_count": min(n, 20),
+                "eval_duration": 3_000_000,
+            },
+        )
 
 
 @pytest.fixture
@@ -127,8 +153,17 @@ def test_generate_through_ollama(server, test_prompt):
 
 
 def test_sampling_options_and_length(server, test_prompt):
-    rows = generate("ollama:tiny", CONCEPTS[:1], test_prompt, max_new_tokens=5, greedy=False,
-                    temperature=0.8, top_p=0.9, seed=3, progress=False)
+    rows = generate(
+        "ollama:tiny",
+        CONCEPTS[:1],
+        test_prompt,
+        max_new_tokens=5,
+        greedy=False,
+        temperature=0.8,
+        top_p=0.9,
+        seed=3,
+        progress=False,
+    )
     opts = server.requests[0]["options"]
     assert (opts["temperature"], opts["top_p"], opts["seed"]) == (0.8, 0.9, 3)
     assert rows[0]["finish_reason"] == "length"

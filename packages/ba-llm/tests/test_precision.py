@@ -1,4 +1,5 @@
 """The one bf16 rule: native where the device computes it, float32 elsewhere."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """``prepare``: idempotent, atomic, faithful to the GGUF (slow tests use the real model)."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The one prompt: loading, validation, rendering, training/generation agreement."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,8 +20,20 @@ def test_default_prompt_is_valid_and_states_the_format():
     p = load_prompt(None)
     assert p.name == "default" and p.demos == ()
     assert validate(p.to_dict(), "prompt") == []
-    for word in ("title", "description", "functional_requirements", "non_functional_requirements",
-                 "constraints", "FR001", "NFR001", "C001", "High", "Medium", "Low", "At least 3"):
+    for word in (
+        "title",
+        "description",
+        "functional_requirements",
+        "non_functional_requirements",
+        "constraints",
+        "FR001",
+        "NFR001",
+        "C001",
+        "High",
+        "Medium",
+        "Low",
+        "At least 3",
+    ):
         assert word in p.system, word
     assert "{concept}" in p.user_template
     assert len(p.sha256) == 64 and p.sha256 == default_prompt().sha256
@@ -31,7 +44,9 @@ def test_render_messages_layout_with_demos():
     msgs = render_messages(p, "A school lunch app.")
     assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user", "assistant", "user"]
     assert msgs[0]["content"] == p.system
-    assert msgs[1]["content"] == "Business concept:\nA bakery ordering site.\n\nWrite the requirements document in YAML."
+    assert (
+        msgs[1]["content"] == "Business concept:\nA bakery ordering site.\n\nWrite the requirements document in YAML."
+    )
     assert msgs[2]["content"] == p.demos[0]["document"]
     assert msgs[-1]["content"].startswith("Business concept:\nA school lunch app.")
 
@@ -60,13 +75,16 @@ def test_to_dict_roundtrip(tmp_path):
     assert q == p and q.sha256 == p.sha256
 
 
-@pytest.mark.parametrize("name, fragment", [
-    ("prompt_no_concept.json", "user_template"),
-    ("prompt_two_fields.json", "no other field"),
-    ("prompt_extra_key.json", "temperature"),
-    ("prompt_bad_demo.json", "document"),
-    ("prompt_invalid_json.json", "prompt_invalid_json.json:3"),
-])
+@pytest.mark.parametrize(
+    "name, fragment",
+    [
+        ("prompt_no_concept.json", "user_template"),
+        ("prompt_two_fields.json", "no other field"),
+        ("prompt_extra_key.json", "temperature"),
+        ("prompt_bad_demo.json", "document"),
+        ("prompt_invalid_json.json", "prompt_invalid_json.json:3"),
+    ],
+)
 def test_bad_prompt_files(name, fragment):
     with pytest.raises(DataError) as exc:
         load_prompt(DATA / name)
@@ -101,8 +119,7 @@ def test_rendering_is_byte_identical_across_processes(prompt_file, tmp_path):
         copy = tmp_path / "p.json"
         copy.write_bytes(Path(prompt_file).read_bytes())
         arg = str(copy)
-    there = subprocess.run([sys.executable, "-c", RENDER_SNIPPET, arg, concept], check=True,
-                           capture_output=True).stdout
+    there = subprocess.run([sys.executable, "-c", RENDER_SNIPPET, arg, concept], check=True, capture_output=True).stdout
     assert there == here
 
 
@@ -116,7 +133,7 @@ def test_training_prefix_equals_generation_prompt(tiny_model):
         prompt_text, full_text = training_pair(tok, p, concept, answer)
         assert prompt_text == render_chat_text(tok, render_messages(p, concept))
         assert full_text.startswith(prompt_text)
-        assert full_text[len(prompt_text):] == answer + "<|im_end|>\n"
+        assert full_text[len(prompt_text) :] == answer + "<|im_end|>\n"
         assert prompt_text.endswith("<|im_start|>assistant\n")
 
 
@@ -163,10 +180,18 @@ def test_an_adapter_is_asked_with_the_prompt_it_was_trained_with(tmp_path):
     assert prompt_for_model(f"gguf:{adapter / 'model-f16.gguf'}").name == "short"
 
 
-@pytest.mark.parametrize("template", ["Concept: {concept:{concept}}", "Concept: {concept}{concept!r}",
-                                      "Concept: {concept} {concept:>80}", "Concept: {concept} {0}",
-                                      "Concept: {concept} {}", "Concept: {concept} {concept}",
-                                      "Concept: {concept} {concept[0]}"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Concept: {concept:{concept}}",
+        "Concept: {concept}{concept!r}",
+        "Concept: {concept} {concept:>80}",
+        "Concept: {concept} {0}",
+        "Concept: {concept} {}",
+        "Concept: {concept} {concept}",
+        "Concept: {concept} {concept[0]}",
+    ],
+)
 def test_user_templates_that_would_fail_or_mangle_later_are_refused_at_load(template):
     """#17.13: `{concept:{concept}}` and `{0}` passed prompt validation and failed later."""
     from ba_llm.prompt import prompt_from_dict

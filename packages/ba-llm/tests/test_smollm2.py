@@ -1,4 +1,5 @@
 """The real embedded SmolLM2: one short generation on each backend."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """The loop rule: a third copy of a content line (or a line that loops inside) ends a generation."""
+
 from __future__ import annotations
 
 from ba_llm import stopping
@@ -54,8 +55,11 @@ def test_the_third_copy_is_cut_back_to_the_last_complete_requirement():
 
 
 def test_case_markers_and_keys_do_not_hide_a_copy():
-    lines = ["- The app shall be easy to use.", "description: the APP shall be  easy to use.",
-             "The app shall be easy to use."]
+    lines = [
+        "- The app shall be easy to use.",
+        "description: the APP shall be  easy to use.",
+        "The app shall be easy to use.",
+    ]
     assert find_loop("\n".join(lines)) == len(lines[0]) + len(lines[1]) + 2
 
 
@@ -87,8 +91,9 @@ def test_transformers_stops_a_row_that_loops_and_only_that_row(tiny_model):
     width += -width % CHECK_EVERY
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     # left-padded prompt of 3 tokens, then the generated part
-    batch = torch.tensor([[pad] * 3 + loop_ids + [pad] * (width - len(loop_ids)),
-                          [pad] * 3 + fine_ids + [pad] * (width - len(fine_ids))])
+    batch = torch.tensor(
+        [[pad] * 3 + loop_ids + [pad] * (width - len(loop_ids)), [pad] * 3 + fine_ids + [pad] * (width - len(fine_ids))]
+    )
     crit = transformers_criteria(tok, 3)
     done = crit(batch, None)
     assert done.tolist() == [True, False]

@@ -12,6 +12,7 @@ training loss of each epoch, and achieved FLOP/s against a bf16 matmul measured 
 same process (FLOPs counted as in bench_train.py: 4 per frozen linear weight and real token,
 6 per LoRA parameter, 4 V d per answer token for the LM head, 12 d per causal pair).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,12 +32,30 @@ from synth_rows import make_rows  # noqa: E402
 
 # name -> LlamaConfig fields (hidden, intermediate, layers, heads, kv heads)
 SHAPES = {
-    "smollm2-135m": dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
-                         num_key_value_heads=3, tie_word_embeddings=True),
-    "llama-1b": dict(hidden_size=2048, intermediate_size=5632, num_hidden_layers=22, num_attention_heads=32,
-                     num_key_value_heads=4, tie_word_embeddings=False),
-    "llama-7b": dict(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
-                     num_key_value_heads=32, tie_word_embeddings=False),
+    "smollm2-135m": dict(
+        hidden_size=576,
+        intermediate_size=1536,
+        num_hidden_layers=30,
+        num_attention_heads=9,
+        num_key_value_heads=3,
+        tie_word_embeddings=True,
+    ),
+    "llama-1b": dict(
+        hidden_size=2048,
+        intermediate_size=5632,
+        num_hidden_layers=22,
+        num_attention_heads=32,
+        num_key_value_heads=4,
+        tie_word_embeddings=False,
+    ),
+    "llama-7b": dict(
+        hidden_size=4096,
+        intermediate_size=11008,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=32,
+        tie_word_embeddings=False,
+    ),
 }
 
 
@@ -57,9 +76,15 @@ def build_model(name: str, tokenizer_dir: Path, dest: Path) -> Path:
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
-    cfg = LlamaConfig(vocab_size=len(tok), max_position_embeddings=4096, bos_token_id=tok.bos_token_id,
-                      eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, rms_norm_eps=1e-5,
-                      **SHAPES[name])
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        max_position_embeddings=4096,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        rms_norm_eps=1e-5,
+        **SHAPES[name],
+    )
     torch.manual_seed(0)
     with torch.device("cuda"):
         model = LlamaForCausalLM(cfg).to(torch.bfloat16)
@@ -70,27 +95,41 @@ def build_model(name: str, tokenizer_dir: Path, dest: Path) -> Path:
     return dest
 
 
-def run(name: str, quant: str, model_dir: Path, train: Path, epochs: int, out: Path,
-        micro_batch_tokens: int) -> dict:
+def run(name: str, quant: str, model_dir: Path, train: Path, epochs: int, out: Path, micro_batch_tokens: int) -> dict:
     from ba_lora import TrainConfig
     from ba_lora import train as ba_train
 
     gc.collect()  # the previous run's peft model sits in reference cycles
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
-    cfg = TrainConfig(train=str(train), output=str(out), base_model=str(model_dir), quantization=quant, epochs=epochs,
-                      save_steps=0, overwrite=True, lr=1e-3, early_stopping_patience=0,
-                      micro_batch_tokens=micro_batch_tokens)
+    cfg = TrainConfig(
+        train=str(train),
+        output=str(out),
+        base_model=str(model_dir),
+        quantization=quant,
+        epochs=epochs,
+        save_steps=0,
+        overwrite=True,
+        lr=1e-3,
+        early_stopping_patience=0,
+        micro_batch_tokens=micro_batch_tokens,
+    )
     t0 = time.perf_counter()
     info = ba_train(cfg)
     wall = time.perf_counter() - t0
     fl = epoch_flops(model_dir, train, info["trainable_parameters"])["flops"]
-    return {"model": name, "quantization": quant, "steps": info["steps"], "wall_seconds": wall,
-            "train_seconds": info["durations"]["train"], "seconds_per_step": info["durations"]["train"] / info["steps"],
-            "real_tokens_per_second": info["tokens_per_second"],
-            "peak_gpu_memory_gib": torch.cuda.max_memory_allocated() / 2**30,
-            "epoch_train_losses": [e["train_loss"] for e in info["epochs"]],
-            "achieved_flops_per_second": fl * epochs / info["durations"]["train"]}
+    return {
+        "model": name,
+        "quantization": quant,
+        "steps": info["steps"],
+        "wall_seconds": wall,
+        "train_seconds": info["durations"]["train"],
+        "seconds_per_step": info["durations"]["train"] / info["steps"],
+        "real_tokens_per_second": info["tokens_per_second"],
+        "peak_gpu_memory_gib": torch.cuda.max_memory_allocated() / 2**30,
+        "epoch_train_losses": [e["train_loss"] for e in info["epochs"]],
+        "achieved_flops_per_second": fl * epochs / info["durations"]["train"],
+    }
 
 
 def main() -> None:
@@ -117,8 +156,9 @@ def main() -> None:
                 try:
                     for _ in range(a.warmup):  # first use of a shape pays cuBLAS / allocator start-up
                         run(name, quant, model_dir, train, 1, Path(tmp) / f"{name}-{quant}", a.micro_batch_tokens)
-                    r = run(name, quant, model_dir, train, a.epochs, Path(tmp) / f"{name}-{quant}",
-                            a.micro_batch_tokens)
+                    r = run(
+                        name, quant, model_dir, train, a.epochs, Path(tmp) / f"{name}-{quant}", a.micro_batch_tokens
+                    )
                     r["fraction_of_matmul"] = r["achieved_flops_per_second"] / report["matmul_bf16_flops"]
                 except Exception as exc:  # record and go on to the next configuration
                     r = {"model": name, "quantization": quant, "error": f"{type(exc).__name__}: {exc}"}

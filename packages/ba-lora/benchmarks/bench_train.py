@@ -27,6 +27,7 @@ decoder's linear weights; the LoRA matrices 6 per parameter per token; the LM he
 scores 3 x 4 d per (query, key) pair under the causal mask (the recomputed scores of the
 backward pass are not counted).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,13 @@ from synth_rows import make_rows  # noqa: E402
 
 CONFIGS = {
     "before": {"prompt": None, "target_modules": "attention", "lora_dropout": 0.05, "lr": 2e-4, "grad_accum": 8},
-    "after": {"prompt": "prompts/finetune.json", "target_modules": "all-linear", "lora_dropout": 0.0, "lr": 5e-4,
-              "grad_accum": 4},
+    "after": {
+        "prompt": "prompts/finetune.json",
+        "target_modules": "all-linear",
+        "lora_dropout": 0.0,
+        "lr": 5e-4,
+        "grad_accum": 4,
+    },
 }
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -75,10 +81,31 @@ def write_rows(path: Path, n: int) -> None:
 def run_config(name: str, base: Path, train: Path, out: Path) -> tuple[dict, float]:
     """``ba-lora train`` of configuration ``name`` in a child process: (training_info, peak RSS MB)."""
     c = CONFIGS[name]
-    cmd = [str(Path(sys.executable).with_name("ba-lora")), "train", "--train", str(train), "--output", str(out),
-           "--base-model", str(base), "--quantization", "bf16", "--epochs", "1", "--save-steps", "0",
-           "--target-modules", c["target_modules"], "--lora-dropout", str(c["lora_dropout"]),
-           "--lr", str(c["lr"]), "--grad-accum", str(c["grad_accum"]), "--overwrite"]
+    cmd = [
+        str(Path(sys.executable).with_name("ba-lora")),
+        "train",
+        "--train",
+        str(train),
+        "--output",
+        str(out),
+        "--base-model",
+        str(base),
+        "--quantization",
+        "bf16",
+        "--epochs",
+        "1",
+        "--save-steps",
+        "0",
+        "--target-modules",
+        c["target_modules"],
+        "--lora-dropout",
+        str(c["lora_dropout"]),
+        "--lr",
+        str(c["lr"]),
+        "--grad-accum",
+        str(c["grad_accum"]),
+        "--overwrite",
+    ]
     if c["prompt"]:
         cmd += ["--prompt", str(ROOT / c["prompt"])]
     proc = subprocess.Popen(cmd, env={**os.environ, "BA_NO_PROGRESS": "1"})
@@ -107,10 +134,13 @@ def epoch_flops(model_dir: Path, train: Path, trainable: int, prompt: str | None
     real = sum(s.length for s in samples)
     answer = sum(s.n_answer for s in samples)
     attn_pairs = sum(s.length * (s.length + 1) // 2 for s in samples)
-    total = (4 * n_linear * real + 6 * trainable * real + 4 * V * d * answer
-             + 3 * 4 * c.num_attention_heads * hd * attn_pairs * L)
-    return {"flops": total, "n_linear": n_linear, "real_tokens": real, "answer_tokens": answer,
-            "samples": len(samples)}
+    total = (
+        4 * n_linear * real
+        + 6 * trainable * real
+        + 4 * V * d * answer
+        + 3 * 4 * c.num_attention_heads * hd * attn_pairs * L
+    )
+    return {"flops": total, "n_linear": n_linear, "real_tokens": real, "answer_tokens": answer, "samples": len(samples)}
 
 
 def run_baseline(base: Path, train: Path, steps: int, out: Path) -> dict:
@@ -134,20 +164,44 @@ def run_baseline(base: Path, train: Path, steps: int, out: Path) -> dict:
         feats.append({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": labels})
 
     model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.bfloat16)
-    model = get_peft_model(model, LoraConfig(r=8, lora_alpha=32, lora_dropout=0.05,
-                                             target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
-                                             task_type="CAUSAL_LM"))
-    args = TrainingArguments(output_dir=str(out), per_device_train_batch_size=1, gradient_accumulation_steps=8,
-                             learning_rate=2e-4, max_steps=steps, logging_steps=1, save_strategy="no",
-                             report_to=[], use_cpu=True, dataloader_num_workers=0, seed=42,
-                             disable_tqdm=True)
+    model = get_peft_model(
+        model,
+        LoraConfig(
+            r=8,
+            lora_alpha=32,
+            lora_dropout=0.05,
+            target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+            task_type="CAUSAL_LM",
+        ),
+    )
+    args = TrainingArguments(
+        output_dir=str(out),
+        per_device_train_batch_size=1,
+        gradient_accumulation_steps=8,
+        learning_rate=2e-4,
+        max_steps=steps,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        dataloader_num_workers=0,
+        seed=42,
+        disable_tqdm=True,
+    )
     trainer = Trainer(model=model, args=args, train_dataset=feats)
     t0, c0 = time.perf_counter(), time.process_time()
     trainer.train()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"samples": len(feats), "seconds": seconds, "cpu_seconds": cpu, "seconds_per_sample": seconds / len(feats),
-            "cpu_seconds_per_sample": cpu / len(feats),
-            "real_tokens": real, "computed_tokens": 2048 * len(feats), "real_tokens_per_second": real / seconds}
+    return {
+        "samples": len(feats),
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "seconds_per_sample": seconds / len(feats),
+        "cpu_seconds_per_sample": cpu / len(feats),
+        "real_tokens": real,
+        "computed_tokens": 2048 * len(feats),
+        "real_tokens_per_second": real / seconds,
+    }
 
 
 def main() -> None:
@@ -155,16 +209,25 @@ def main() -> None:
     ap.add_argument("--base", type=Path, default=Path("artifacts/models/smollm2-135m-instruct"))
     ap.add_argument("--rows", type=int, default=32)
     ap.add_argument("--configs", default="before,after", help="comma-separated, of: " + ", ".join(CONFIGS))
-    ap.add_argument("--baseline-steps", type=int, default=0,
-                    help="optimizer steps (8 samples each) of the Trainer + peft baseline (default 0: skip)")
+    ap.add_argument(
+        "--baseline-steps",
+        type=int,
+        default=0,
+        help="optimizer steps (8 samples each) of the Trainer + peft baseline (default 0: skip)",
+    )
     ap.add_argument("--out", type=Path, help="write the figures as JSON here")
     a = ap.parse_args()
     names = [n.strip() for n in a.configs.split(",") if n.strip()]
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         raise SystemExit(f"--configs: unknown {', '.join(unknown)} (known: {', '.join(CONFIGS)})")
-    report: dict = {"threads": torch.get_num_threads(), "torch": torch.__version__, "rows": a.rows,
-                    "cpu": platform.processor() or platform.machine(), "configs": {}}
+    report: dict = {
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "rows": a.rows,
+        "cpu": platform.processor() or platform.machine(),
+        "configs": {},
+    }
     mm: dict[str, list] = {"float32": [], "bfloat16": []}
 
     def probe() -> None:
@@ -177,14 +240,24 @@ def main() -> None:
         probe()
         for name in names:
             info, rss = run_config(name, a.base, train_file, Path(tmp) / name)
-            fl = epoch_flops(a.base, train_file, info["trainable_parameters"], CONFIGS[name]["prompt"]
-                             and str(ROOT / CONFIGS[name]["prompt"]))
+            fl = epoch_flops(
+                a.base,
+                train_file,
+                info["trainable_parameters"],
+                CONFIGS[name]["prompt"] and str(ROOT / CONFIGS[name]["prompt"]),
+            )
             epoch_s = info["epochs"][0]["seconds"]
             report["configs"][name] = {
-                **CONFIGS[name], "compute_dtype": info.get("compute_dtype"), "epoch_seconds": epoch_s,
-                "epoch_cpu_seconds": info["durations"]["train_cpu"], "real_tokens_per_second": info["tokens_per_second"],
-                "padding_fraction": info["tokens"]["padding_fraction"], "peak_rss_mb": round(rss, 1), **fl,
-                "achieved_flops_per_second": fl["flops"] / epoch_s}
+                **CONFIGS[name],
+                "compute_dtype": info.get("compute_dtype"),
+                "epoch_seconds": epoch_s,
+                "epoch_cpu_seconds": info["durations"]["train_cpu"],
+                "real_tokens_per_second": info["tokens_per_second"],
+                "padding_fraction": info["tokens"]["padding_fraction"],
+                "peak_rss_mb": round(rss, 1),
+                **fl,
+                "achieved_flops_per_second": fl["flops"] / epoch_s,
+            }
             probe()
         if a.baseline_steps:
             base = run_baseline(a.base, train_file, a.baseline_steps, Path(tmp) / "baseline")
@@ -199,13 +272,16 @@ def main() -> None:
         r["fraction_of_matmul"] = r["achieved_flops_per_second"] / peak
     if "before" in report["configs"] and "after" in report["configs"]:
         b, f = report["configs"]["before"], report["configs"]["after"]
-        report["after_vs_before"] = {"wall_time_ratio": f["epoch_seconds"] / b["epoch_seconds"],
-                                     "real_tokens_ratio": f["real_tokens"] / b["real_tokens"],
-                                     "tokens_per_second_ratio": f["real_tokens_per_second"] / b["real_tokens_per_second"],
-                                     "peak_rss_ratio": f["peak_rss_mb"] / b["peak_rss_mb"]}
+        report["after_vs_before"] = {
+            "wall_time_ratio": f["epoch_seconds"] / b["epoch_seconds"],
+            "real_tokens_ratio": f["real_tokens"] / b["real_tokens"],
+            "tokens_per_second_ratio": f["real_tokens_per_second"] / b["real_tokens_per_second"],
+            "peak_rss_ratio": f["peak_rss_mb"] / b["peak_rss_mb"],
+        }
     if "baseline" in report and "after" in report["configs"]:
-        report["baseline"]["speedup_epoch_wall_vs_after"] = (report["baseline"]["epoch_seconds_extrapolated"]
-                                                             / report["configs"]["after"]["epoch_seconds"])
+        report["baseline"]["speedup_epoch_wall_vs_after"] = (
+            report["baseline"]["epoch_seconds_extrapolated"] / report["configs"]["after"]["epoch_seconds"]
+        )
     print(json.dumps(report, indent=2))
     if a.out:
         a.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -1,5 +1,6 @@
 """Shared fixtures: the prepared SmolLM2 (ba-llm), a tiny random Llama with SmolLM2's
 tokenizer and ChatML template, and the small v2 data sets in tests/data/."""
+
 from __future__ import annotations
 
 import os
@@ -44,10 +45,20 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) 
 
     d = tmp_path_factory.mktemp("tiny") / "tiny-llama"
     tok = AutoTokenizer.from_pretrained(str(smollm2_dir))
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                      tie_word_embeddings=True, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                      pad_token_id=tok.pad_token_id, rms_norm_eps=1e-5)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        rms_norm_eps=1e-5,
+    )
     torch.manual_seed(0)
     model = LlamaForCausalLM(cfg)
     model.save_pretrained(str(d), safe_serialization=True)
@@ -64,8 +75,22 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subpro
 
 
 def train_args(model_dir: Path, out: Path, data: Path = DATA, *extra: str) -> list[str]:
-    return ["train", "--train", str(data / "train.jsonl"), "--val", str(data / "val.jsonl"), "--output", str(out),
-            "--base-model", f"hf:{model_dir}", "--quantization", "fp32", "--max-length", "512", *extra]
+    return [
+        "train",
+        "--train",
+        str(data / "train.jsonl"),
+        "--val",
+        str(data / "val.jsonl"),
+        "--output",
+        str(out),
+        "--base-model",
+        f"hf:{model_dir}",
+        "--quantization",
+        "fp32",
+        "--max-length",
+        "512",
+        *extra,
+    ]
 
 
 @pytest.fixture()
@@ -74,11 +99,13 @@ def fresh_dir(tmp_path: Path):
         p = tmp_path / name
         shutil.rmtree(p, ignore_errors=True)
         return p
+
     return make
 
 
-def make_adapter(base_dir: Path, out: Path, targets="all-linear", scale: float = 0.05, seed: int = 0,
-                 r: int = 8, alpha: float = 16) -> Path:
+def make_adapter(
+    base_dir: Path, out: Path, targets="all-linear", scale: float = 0.05, seed: int = 0, r: int = 8, alpha: float = 16
+) -> Path:
     """A PEFT adapter on ``base_dir`` with random (non-zero) lora_B, so it changes the output."""
     import torch
     from peft import LoraConfig, get_peft_model

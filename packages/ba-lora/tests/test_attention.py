@@ -1,4 +1,5 @@
 """Block-causal attention equals transformers' SDPA path (loss and gradients)."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,9 @@ def test_matches_causal_sdpa_with_grouped_heads(t, block):
     k = torch.randn(2, 2, t, 16, dtype=torch.float64, requires_grad=True)
     v = torch.randn(2, 2, t, 16, dtype=torch.float64, requires_grad=True)
     got = block_causal_attention(q, k, v, block=block)
-    want = F.scaled_dot_product_attention(q, k.repeat_interleave(3, 1), v.repeat_interleave(3, 1),
-                                          is_causal=True).transpose(1, 2)
+    want = F.scaled_dot_product_attention(
+        q, k.repeat_interleave(3, 1), v.repeat_interleave(3, 1), is_causal=True
+    ).transpose(1, 2)
     assert torch.allclose(got, want, atol=1e-10)
     gq, gk, gv = torch.autograd.grad(got.square().sum(), (q, k, v))
     wq, wk, wv = torch.autograd.grad(want.square().sum(), (q, k, v))
@@ -33,8 +35,7 @@ def test_model_loss_and_gradients_match_sdpa(tiny_model_dir, monkeypatch):
     ids = torch.randint(0, 1000, (1, 70), generator=torch.Generator().manual_seed(0))
     losses, grads = [], []
     for impl in ("sdpa", name):
-        model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32,
-                                                     attn_implementation=impl)
+        model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32, attn_implementation=impl)
         out = model(input_ids=ids, labels=ids)
         out.loss.backward()
         losses.append(out.loss.detach())

@@ -1,5 +1,6 @@
 """--quantization bnb4: a real short run where bitsandbytes supports the device, and a
 one-line error naming the fix where it does not."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,9 +23,21 @@ def test_bnb4_trains_on_this_device(tiny_model_dir, tmp_path, data_dir):
     from ba_lora.trainer import train
 
     out = tmp_path / "bnb4"
-    info = train(TrainConfig(train=str(data_dir / "train.jsonl"), val=str(data_dir / "val.jsonl"), output=str(out),
-                             base_model=str(tiny_model_dir), quantization="bnb4", max_length=384, max_steps=2,
-                             grad_accum=2, val_limit=2, save_steps=0, lr=1e-2))
+    info = train(
+        TrainConfig(
+            train=str(data_dir / "train.jsonl"),
+            val=str(data_dir / "val.jsonl"),
+            output=str(out),
+            base_model=str(tiny_model_dir),
+            quantization="bnb4",
+            max_length=384,
+            max_steps=2,
+            grad_accum=2,
+            val_limit=2,
+            save_steps=0,
+            lr=1e-2,
+        )
+    )
     assert info["quantization"] == "bnb4" and info["status"] == "max_steps" and info["steps"] == 2
     assert info["epochs"][0]["train_loss"] > 0 and info["epochs"][0]["val_loss"] > 0
     w = load_file(str(out / "adapter_model.safetensors"))
@@ -47,6 +60,8 @@ def test_old_bitsandbytes_on_cpu_is_refused_by_the_cli(tiny_model_dir, tmp_path,
     env = {"PYTHONPATH": os.pathsep.join([str(data_dir / "old_bnb"), os.environ.get("PYTHONPATH", "")])}
     res = run_cli(*train_args(tiny_model_dir, tmp_path / "out", data_dir, "--quantization", "bnb4"), env=env)
     assert res.returncode == 2
-    assert res.stderr.strip() == ("Error: --quantization bnb4 on CPU needs bitsandbytes>=0.46 (found 0.45.0); "
-                                  "pip install 'ba-lora[bnb4]' (bitsandbytes>=0.46), or train with --quantization bf16")
+    assert res.stderr.strip() == (
+        "Error: --quantization bnb4 on CPU needs bitsandbytes>=0.46 (found 0.45.0); "
+        "pip install 'ba-lora[bnb4]' (bitsandbytes>=0.46), or train with --quantization bf16"
+    )
     assert not (tmp_path / "out").exists()

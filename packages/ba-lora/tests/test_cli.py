@@ -1,4 +1,5 @@
 """The CLI: help, version, and one-line errors with their exit codes."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,27 +22,46 @@ def test_version_and_help():
 
 def test_defaults_are_the_original_flags():
     c = TrainConfig(train="t.jsonl", output="out")
-    assert (c.epochs, c.lr, c.batch_size, c.grad_accum, c.lora_r, c.lora_alpha, c.max_length, c.seed) == \
-        (3, 2e-4, 1, 8, 8, 32, 2048, 42)
+    assert (c.epochs, c.lr, c.batch_size, c.grad_accum, c.lora_r, c.lora_alpha, c.max_length, c.seed) == (
+        3,
+        2e-4,
+        1,
+        8,
+        8,
+        32,
+        2048,
+        42,
+    )
     assert c.target_module_list() == ["q_proj", "k_proj", "v_proj", "o_proj"]
     assert TrainConfig(train="t", output="o", target_modules="all-linear").target_module_list() == "all-linear"
-    assert TrainConfig(train="t", output="o", target_modules="q_proj, v_proj").target_module_list() == \
-        ["q_proj", "v_proj"]
+    assert TrainConfig(train="t", output="o", target_modules="q_proj, v_proj").target_module_list() == [
+        "q_proj",
+        "v_proj",
+    ]
 
 
-@pytest.mark.parametrize("kw, message", [
-    (dict(resume=True, overwrite=True),
-     "--resume and --overwrite exclude each other: continue the run or start over, not both"),
-    (dict(val_limit=3), "--val-limit is set but --val is not: give a validation file or drop --val-limit"),
-    (dict(eval_metric=2), "--eval-metric needs --val: the metric is computed on validation concepts"),
-    (dict(val="v.jsonl", val_limit=2, eval_metric=3),
-     "--eval-metric (3) exceeds --val-limit (2): the metric can use at most the validation rows kept"),
-    (dict(micro_batch_tokens=1000),
-     "--micro-batch-tokens (1000) is below --max-length (2048): a micro-batch must fit one sample of the "
-     "longest length"),
-    (dict(lora_dropout=1.0), "--lora-dropout must be in [0, 1) (got 1.0)"),
-    (dict(grad_accum=0), "--grad-accum must be at least 1 (got 0)"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (
+            dict(resume=True, overwrite=True),
+            "--resume and --overwrite exclude each other: continue the run or start over, not both",
+        ),
+        (dict(val_limit=3), "--val-limit is set but --val is not: give a validation file or drop --val-limit"),
+        (dict(eval_metric=2), "--eval-metric needs --val: the metric is computed on validation concepts"),
+        (
+            dict(val="v.jsonl", val_limit=2, eval_metric=3),
+            "--eval-metric (3) exceeds --val-limit (2): the metric can use at most the validation rows kept",
+        ),
+        (
+            dict(micro_batch_tokens=1000),
+            "--micro-batch-tokens (1000) is below --max-length (2048): a micro-batch must fit one sample of the "
+            "longest length",
+        ),
+        (dict(lora_dropout=1.0), "--lora-dropout must be in [0, 1) (got 1.0)"),
+        (dict(grad_accum=0), "--grad-accum must be at least 1 (got 0)"),
+    ],
+)
 def test_bad_combinations_name_every_field(kw, message):
     with pytest.raises(UsageError) as err:
         TrainConfig(train="t.jsonl", output="out", **kw).check()
@@ -49,19 +69,29 @@ def test_bad_combinations_name_every_field(kw, message):
 
 
 def test_cli_usage_errors_exit_2_with_one_line(tmp_path, data_dir):
-    res = run_cli("train", "--train", str(data_dir / "train.jsonl"), "--output", str(tmp_path / "o"),
-                  "--eval-metric", "2")
+    res = run_cli(
+        "train", "--train", str(data_dir / "train.jsonl"), "--output", str(tmp_path / "o"), "--eval-metric", "2"
+    )
     assert res.returncode == 2
     assert res.stderr == "Error: --eval-metric needs --val: the metric is computed on validation concepts\n"
     missing = tmp_path / "nope.jsonl"
     res = run_cli("train", "--train", str(missing), "--output", str(tmp_path / "o"))
     assert res.returncode == 2
     assert res.stderr == f"Error: input file not found: {missing} (run `make fix` first?)\n"
-    res = run_cli("train", "--train", str(data_dir / "train.jsonl"), "--output", str(tmp_path / "o"),
-                  "--base-model", "gguf:model.gguf")
+    res = run_cli(
+        "train",
+        "--train",
+        str(data_dir / "train.jsonl"),
+        "--output",
+        str(tmp_path / "o"),
+        "--base-model",
+        "gguf:model.gguf",
+    )
     assert res.returncode == 2
-    assert res.stderr == ("Error: --base-model gguf:model.gguf: training needs a transformers model (smollm2, "
-                          "hf:DIR or a directory), not a gguf model\n")
+    assert res.stderr == (
+        "Error: --base-model gguf:model.gguf: training needs a transformers model (smollm2, "
+        "hf:DIR or a directory), not a gguf model\n"
+    )
     assert not (tmp_path / "o").exists()
 
 
@@ -82,11 +112,14 @@ def test_an_output_that_is_the_data_a_file_or_a_users_folder_is_refused(tmp_path
     (user / "loss_curve.png").write_text("mine", encoding="utf-8")
     common = ["--base-model", str(tiny_model_dir), "--max-steps", "1", "--train-limit", "1"]
     res = run_cli("train", "--train", str(data_dir / "train.jsonl"), "--output", str(user), *common)
-    assert res.returncode == 2 and res.stderr.startswith(f"Error: --output {user}: holds files ba-lora train does "
-                                                         "not write (notes.txt)"), res.stderr
+    assert res.returncode == 2 and res.stderr.startswith(
+        f"Error: --output {user}: holds files ba-lora train does not write (notes.txt)"
+    ), res.stderr
     assert sorted(p.name for p in user.iterdir()) == ["loss_curve.png", "notes.txt"]
     data = tmp_path / "t.jsonl"
     data.write_bytes((data_dir / "train.jsonl").read_bytes())
     res = run_cli("train", "--train", str(data), "--output", str(data), *common)
-    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "--train and --output are the same file" in res.stderr
+    assert (
+        res.returncode == 2 and res.stderr.count("\n") == 1 and "--train and --output are the same file" in res.stderr
+    )
     assert data.read_bytes() == (data_dir / "train.jsonl").read_bytes()

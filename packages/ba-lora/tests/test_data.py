@@ -1,4 +1,5 @@
 """Samples: prompt tokens masked, the prompt equals the generation prompt, data order, micro-batches."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,10 +31,10 @@ def test_prompt_tokens_are_masked_and_answer_is_supervised(tok, rows):
     gen_prompt = render_chat_text(tok, render_messages(prompt, row["concept"]), add_generation_prompt=True)
     assert list(s.input_ids[: s.n_prompt]) == tok(gen_prompt, add_special_tokens=False)["input_ids"]
     assert all(x == IGNORE for x in labels[: s.n_prompt])
-    assert all(x != IGNORE for x in labels[s.n_prompt:])
+    assert all(x != IGNORE for x in labels[s.n_prompt :])
     supervised = tok.decode([x for x in labels if x != IGNORE])
     assert supervised.startswith(answer_text(row))
-    assert supervised[len(answer_text(row)):].strip() == "<|im_end|>"
+    assert supervised[len(answer_text(row)) :].strip() == "<|im_end|>"
     assert row["concept"] in tok.decode(s.input_ids[: s.n_prompt])
     assert not s.truncated and s.n_answer > 100
 

@@ -1,6 +1,7 @@
 """The same command under `accelerate launch` with two CPU processes (gloo DDP) finishes,
 writes a valid output and trains to the result of a single process (the effective batch
 is batch_size x grad_accum samples whatever the process count)."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,22 @@ from safetensors.torch import load_file
 
 from ba_io import read_json, validate
 
-ARGS = ("--epochs", "1", "--grad-accum", "4", "--lora-dropout", "0", "--lr", "5e-3", "--train-limit", "8",
-        "--val-limit", "2", "--save-steps", "1")
+ARGS = (
+    "--epochs",
+    "1",
+    "--grad-accum",
+    "4",
+    "--lora-dropout",
+    "0",
+    "--lr",
+    "5e-3",
+    "--train-limit",
+    "8",
+    "--val-limit",
+    "2",
+    "--save-steps",
+    "1",
+)
 
 
 @pytest.mark.slow
@@ -28,9 +43,22 @@ def test_two_process_ddp_matches_one_process(tiny_model_dir, tmp_path, data_dir)
 
     ddp = tmp_path / "ddp"
     accelerate = Path(sys.executable).with_name("accelerate")
-    cmd = [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-           "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "ba_lora.cli",
-           *train_args(tiny_model_dir, ddp, data_dir, *ARGS)]
+    cmd = [
+        str(accelerate),
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "-m",
+        "ba_lora.cli",
+        *train_args(tiny_model_dir, ddp, data_dir, *ARGS),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]

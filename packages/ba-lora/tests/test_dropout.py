@@ -1,5 +1,6 @@
 """FastDropout: nn.Dropout's semantics (drop rate, scaling, eval identity, gradient,
 seeded reproducibility) from a quarter of the random draws; and the swap into peft."""
+
 from __future__ import annotations
 
 import pytest
@@ -55,8 +56,13 @@ def test_rejects_bad_rate():
 
 
 def test_use_fast_dropout_replaces_every_lora_dropout(tiny_model_dir):
-    model = add_lora(load_base_model(tiny_model_dir, "fp32", torch.device("cpu")), r=4, alpha=8, dropout=0.1,
-                     target_modules=["q_proj", "v_proj"])
+    model = add_lora(
+        load_base_model(tiny_model_dir, "fp32", torch.device("cpu")),
+        r=4,
+        alpha=8,
+        dropout=0.1,
+        target_modules=["q_proj", "v_proj"],
+    )
     before = sum(isinstance(m, nn.Dropout) for m in model.modules())
     n = use_fast_dropout(model)
     assert n == before > 0

@@ -1,4 +1,5 @@
 """merge (bf16 safetensors) and export (Ollama Modelfile + llama.cpp GGUF LoRA adapter)."""
+
 from __future__ import annotations
 
 import shutil
@@ -131,7 +132,8 @@ def test_export_needs_from_for_a_base_without_gguf(tiny_adapter, tmp_path, tiny_
     assert res.returncode == 2
     assert res.stderr.strip() == (
         f"Error: {tiny_model_dir} was not prepared from a GGUF by ba-llm; pass --from with the Ollama model "
-        "or GGUF file of the same base weights")
+        "or GGUF file of the same base weights"
+    )
 
 
 def test_export_writes_modelfile(tiny_adapter, tmp_path, data_dir):
@@ -139,12 +141,24 @@ def test_export_writes_modelfile(tiny_adapter, tmp_path, data_dir):
     shutil.copytree(tiny_adapter, adapter)
     shutil.copyfile(data_dir / "prompt_demo.json", adapter / "prompt.json")
     out = tmp_path / "ollama"
-    res = run_cli("export", "--adapter", str(adapter), "--output", str(out), "--from", "smollm2:135m",
-                  "--name", "tiny-ba")  # an Ollama model name: no GGUF file to merge into
+    res = run_cli(
+        "export", "--adapter", str(adapter), "--output", str(out), "--from", "smollm2:135m", "--name", "tiny-ba"
+    )  # an Ollama model name: no GGUF file to merge into
     assert res.returncode == 2 and "a merged GGUF is built from the base model's GGUF file" in res.stderr
     assert not out.exists() or not any(out.iterdir())
-    res = run_cli("export", "--adapter", str(adapter), "--output", str(out), "--from", "smollm2:135m",
-                  "--name", "tiny-ba", "--merged", "none")
+    res = run_cli(
+        "export",
+        "--adapter",
+        str(adapter),
+        "--output",
+        str(out),
+        "--from",
+        "smollm2:135m",
+        "--name",
+        "tiny-ba",
+        "--merged",
+        "none",
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == f"build it with: ollama create tiny-ba -f {out / 'Modelfile'}"
     text = (out / "Modelfile").read_text()
@@ -165,19 +179,29 @@ def test_export_writes_modelfile(tiny_adapter, tmp_path, data_dir):
     assert (out / "adapter.gguf").stat().st_size > 0
 
 
-@pytest.mark.parametrize("flag, value, message", [
-    ("--from", 'llama3\nSYSTEM """pwned"""', "--from 'llama3\\nSYSTEM \"\"\"pwned\"\"\"': give one Ollama model name"),
-    ("--from", 'smollm2" x', "without quotes or control characters"),
-    ("--from", "my model.gguf", "not a file, and an Ollama model name has no spaces"),
-    ("--name", "tiny\necho pwned", "--name 'tiny\\necho pwned': use letters, digits and . _ : / - only"),
-    ("--name", "a b", "use letters, digits"),
-])
-def test_export_refuses_values_that_would_add_lines_to_the_modelfile_or_the_hint(tiny_adapter, tmp_path, flag,
-                                                                                 value, message):
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        (
+            "--from",
+            'llama3\nSYSTEM """pwned"""',
+            "--from 'llama3\\nSYSTEM \"\"\"pwned\"\"\"': give one Ollama model name",
+        ),
+        ("--from", 'smollm2" x', "without quotes or control characters"),
+        ("--from", "my model.gguf", "not a file, and an Ollama model name has no spaces"),
+        ("--name", "tiny\necho pwned", "--name 'tiny\\necho pwned': use letters, digits and . _ : / - only"),
+        ("--name", "a b", "use letters, digits"),
+    ],
+)
+def test_export_refuses_values_that_would_add_lines_to_the_modelfile_or_the_hint(
+    tiny_adapter, tmp_path, flag, value, message
+):
     """#17.7: --from with a newline wrote extra Modelfile instructions; --name printed a second shell line."""
     args = {"--from": "smollm2:135m", "--name": "tiny-ba", flag: value}
     out = tmp_path / "ollama"
-    res = run_cli("export", "--adapter", str(tiny_adapter), "--output", str(out), *[x for kv in args.items() for x in kv])
+    res = run_cli(
+        "export", "--adapter", str(tiny_adapter), "--output", str(out), *[x for kv in args.items() for x in kv]
+    )
     assert res.returncode == 2
     assert res.stderr.count("\n") == 1 and res.stderr.startswith("Error: ") and message in res.stderr
     assert not out.exists()
@@ -222,9 +246,17 @@ def test_llama_cpp_runs_the_exported_adapter_like_the_merged_model(smollm2_dir, 
     for q in ("f16", "q8_0"):
         text = (out / f"Modelfile.{q}").read_text()
         assert f"FROM ./model-{q}.gguf\n" in text and "ADAPTER" not in text and 'PARAMETER stop "<|im_end|>"' in text
-    assert sorted(p.name for p in out.iterdir()) == ["Modelfile", "Modelfile.f16", "Modelfile.q8_0", "adapter.gguf",
-                                                    "base.gguf", "export.json", "model-f16.gguf", "model-q8_0.gguf",
-                                                    "prompt.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "Modelfile",
+        "Modelfile.f16",
+        "Modelfile.q8_0",
+        "adapter.gguf",
+        "base.gguf",
+        "export.json",
+        "model-f16.gguf",
+        "model-q8_0.gguf",
+        "prompt.json",
+    ]
     res = run_cli("merge", "--adapter", str(adapter), "--output", str(tmp_path / "merged"))
     assert res.returncode == 0, res.stderr
 
@@ -234,9 +266,9 @@ def test_llama_cpp_runs_the_exported_adapter_like_the_merged_model(smollm2_dir, 
     merged = AutoModelForCausalLM.from_pretrained(str(tmp_path / "merged"), dtype=torch.float32).eval()
     n = 10
     with torch.no_grad():
-        hf = merged.generate(torch.tensor([ids]), max_new_tokens=n, do_sample=False)[0, len(ids):].tolist()
+        hf = merged.generate(torch.tensor([ids]), max_new_tokens=n, do_sample=False)[0, len(ids) :].tolist()
         seq = ids + hf
-        hf_logits = merged(torch.tensor([seq])).logits[0, len(ids) - 1:].numpy()
+        hf_logits = merged(torch.tensor([seq])).logits[0, len(ids) - 1 :].numpy()
     top2 = np.sort(hf_logits, axis=-1)[:, -2:]
     margin = top2[:, 1] - top2[:, 0]
 
@@ -248,7 +280,7 @@ def test_llama_cpp_runs_the_exported_adapter_like_the_merged_model(smollm2_dir, 
         greedy = _greedy(llm, ids, n)
         llm.reset()
         llm.eval(seq)
-        return greedy, np.array(llm.scores[len(ids) - 1:len(seq)])
+        return greedy, np.array(llm.scores[len(ids) - 1 : len(seq)])
 
     plain_greedy, plain_logits = run(None)
     lora_greedy, lora_logits = run(str(out / "adapter.gguf"))

@@ -1,5 +1,6 @@
 """The answer-only loss: equal to transformers' own loss, and the same gradient however
 samples are grouped into padded micro-batches."""
+
 from __future__ import annotations
 
 import pytest
@@ -132,8 +133,13 @@ def test_bf16_autocast_path_matches_the_plain_bf16_path(tiny_model_dir, data_dir
     rows = read_jsonl(data_dir / "train.jsonl", "example-v2")[:2]
     samples, _ = encode_rows(tok, load_prompt(None), rows, max_length=1024)
     torch.manual_seed(0)
-    model = add_lora(load_base_model(tiny_model_dir, "bf16", torch.device("cpu")), r=4, alpha=8, dropout=0.0,
-                     target_modules="all-linear")
+    model = add_lora(
+        load_base_model(tiny_model_dir, "bf16", torch.device("cpu")),
+        r=4,
+        alpha=8,
+        dropout=0.0,
+        target_modules="all-linear",
+    )
     with torch.no_grad():
         for n, p in model.named_parameters():
             if "lora_B" in n:

@@ -1,5 +1,6 @@
 """kill -9 a training run after a checkpoint exists, resume it, and get the result of an
 uninterrupted run."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,12 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tiny_model_dir, tmp_pat
 
     out = tmp_path / "killed"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "BA_LORA_TEST_STEP_SLEEP": "1.0"}
-    proc = subprocess.Popen(_exe() + train_args(tiny_model_dir, out, data_dir, *ARGS), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _exe() + train_args(tiny_model_dir, out, data_dir, *ARGS),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     target = out / "checkpoints" / "step-00000002"  # mid-epoch 1: the data-order position matters
     deadline = time.time() + 300
     try:
@@ -73,16 +78,19 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tiny_model_dir, tmp_pat
 
 def test_resume_refuses_changed_settings(tiny_model_dir, tmp_path, data_dir):
     out = tmp_path / "run"
-    res = run_cli(*train_args(tiny_model_dir, out, data_dir, "--max-steps", "1", "--grad-accum", "2",
-                              "--keep-checkpoints"))
+    res = run_cli(
+        *train_args(tiny_model_dir, out, data_dir, "--max-steps", "1", "--grad-accum", "2", "--keep-checkpoints")
+    )
     assert res.returncode == 0, res.stderr
     ck = latest_checkpoint(out / "checkpoints")
-    res = run_cli(*train_args(tiny_model_dir, out, data_dir, "--max-steps", "1", "--grad-accum", "2", "--resume",
-                              "--lr", "1e-3"))
+    res = run_cli(
+        *train_args(tiny_model_dir, out, data_dir, "--max-steps", "1", "--grad-accum", "2", "--resume", "--lr", "1e-3")
+    )
     assert res.returncode == 2
     assert res.stderr.strip().splitlines()[-1] == (
         f"Error: --resume: {ck} was made with lr=0.0002, this run has 0.001; "
-        "resume with the same settings or pass --overwrite")
+        "resume with the same settings or pass --overwrite"
+    )
 
 
 def test_resume_of_a_finished_run_reports_it_complete_and_touches_nothing(tiny_model_dir, tmp_path, data_dir):
@@ -103,10 +111,13 @@ def test_resume_of_a_finished_run_with_other_data_is_an_error(tiny_model_dir, tm
     assert run_cli(*train_args(tiny_model_dir, out, data_dir, *args)).returncode == 0
     adapter = (out / "adapter_model.safetensors").read_bytes()
     other = tmp_path / "train.jsonl"
-    other.write_text("".join((data_dir / "train.jsonl").read_text(encoding="utf-8").splitlines(True)[:-1]),
-                     encoding="utf-8")
-    cmd = [a if a != str(data_dir / "train.jsonl") else str(other)
-           for a in train_args(tiny_model_dir, out, data_dir, *args, "--resume")]
+    other.write_text(
+        "".join((data_dir / "train.jsonl").read_text(encoding="utf-8").splitlines(True)[:-1]), encoding="utf-8"
+    )
+    cmd = [
+        a if a != str(data_dir / "train.jsonl") else str(other)
+        for a in train_args(tiny_model_dir, out, data_dir, *args, "--resume")
+    ]
     res = run_cli(*cmd)
     assert res.returncode == 2
     last = res.stderr.strip().splitlines()[-1]
@@ -126,7 +137,8 @@ def test_resume_from_a_damaged_newest_checkpoint_is_an_error(tiny_model_dir, tmp
     assert res.returncode == 2
     assert res.stderr.strip().splitlines()[-1] == (
         f"Error: --resume: the newest checkpoint {newest} has no state.json (damaged); "
-        "remove it to resume from an older one, or pass --overwrite to start over")
+        "remove it to resume from an older one, or pass --overwrite to start over"
+    )
     assert newest.is_dir()
 
 
@@ -160,7 +172,8 @@ def test_a_bit_flipped_checkpoint_is_refused_on_resume(tiny_model_dir, tmp_path,
     assert res.returncode == 1
     assert res.stderr.strip().splitlines()[-1] == (
         f"Error: {f}: checksum mismatch: the file changed after the checkpoint was written; delete this "
-        "checkpoint to resume from an older one, or train again with --overwrite")
+        "checkpoint to resume from an older one, or train again with --overwrite"
+    )
 
 
 def test_a_truncated_checkpoint_names_its_path_and_the_remedy(tiny_model_dir, tmp_path, data_dir):
@@ -178,8 +191,16 @@ def test_a_truncated_checkpoint_names_its_path_and_the_remedy(tiny_model_dir, tm
     assert last.endswith("delete it to resume from an older one, or train again with --overwrite")
 
 
-@pytest.mark.parametrize("flag, value", [("--lr", "inf"), ("--lora-alpha", "inf"), ("--weight-decay", "nan"),
-                                         ("--max-grad-norm", "nan"), ("--warmup-ratio", "nan")])
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--lr", "inf"),
+        ("--lora-alpha", "inf"),
+        ("--weight-decay", "nan"),
+        ("--max-grad-norm", "nan"),
+        ("--warmup-ratio", "nan"),
+    ],
+)
 def test_non_finite_settings_are_refused(tiny_model_dir, tmp_path, data_dir, flag, value):
     res = run_cli(*train_args(tiny_model_dir, tmp_path / "run", data_dir, flag, value))
     assert res.returncode == 2
@@ -191,18 +212,38 @@ def test_more_threads_than_cpus_is_refused(tiny_model_dir, tmp_path, data_dir):
     """#17.10: --threads 100000 segfaulted."""
     res = run_cli(*train_args(tiny_model_dir, tmp_path / "run", data_dir, "--threads", "100000"))
     assert res.returncode == 2
-    assert res.stderr.strip().splitlines()[-1].startswith(f"Error: --threads 100000: this machine has {os.cpu_count()} CPUs")
+    assert (
+        res.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"Error: --threads 100000: this machine has {os.cpu_count()} CPUs")
+    )
 
 
 def test_a_diverging_run_stops_with_an_error_and_writes_no_nan_adapter(tiny_model_dir, tmp_path, data_dir):
     """#17.6: a run whose loss became nan wrote an all-NaN adapter_model.safetensors."""
     out = tmp_path / "run"
-    res = run_cli(*train_args(tiny_model_dir, out, data_dir, "--lr", "1e30", "--max-grad-norm", "0",
-                              "--grad-accum", "1", "--max-steps", "6", "--save-steps", "1"))
+    res = run_cli(
+        *train_args(
+            tiny_model_dir,
+            out,
+            data_dir,
+            "--lr",
+            "1e30",
+            "--max-grad-norm",
+            "0",
+            "--grad-accum",
+            "1",
+            "--max-steps",
+            "6",
+            "--save-steps",
+            "1",
+        )
+    )
     assert res.returncode == 2, res.stderr
     last = res.stderr.strip().splitlines()[-1]
-    assert last.startswith("Error: training diverged: the loss is nan at step ") or \
-        last.startswith("Error: training diverged: the loss is inf at step "), last
+    assert last.startswith("Error: training diverged: the loss is nan at step ") or last.startswith(
+        "Error: training diverged: the loss is inf at step "
+    ), last
     assert not (out / "adapter_model.safetensors").exists() and not (out / "training_info.json").exists()
     for ck in (out / "checkpoints").glob("step-*"):
         for t in load_file(str(ck / "adapter_model.safetensors")).values():

@@ -1,5 +1,6 @@
 """--train / --val in the chat-messages forms (save_to_disk, parquet, messages JSONL) give
 exactly the samples of the v2 JSONL they were made from; foreign prompts are refused."""
+
 from __future__ import annotations
 
 import json
@@ -29,15 +30,22 @@ def _messages(rows, prompt):
     """The documented messages form (what ba-dataset-tools export writes)."""
     from ba_llm.prompt import render_messages
 
-    return [{"id": r["id"], "concept": r["concept"],
-             "messages": render_messages(prompt, r["concept"]) + [{"role": "assistant", "content": answer_text(r)}]}
-            for r in rows]
+    return [
+        {
+            "id": r["id"],
+            "concept": r["concept"],
+            "messages": render_messages(prompt, r["concept"]) + [{"role": "assistant", "content": answer_text(r)}],
+        }
+        for r in rows
+    ]
 
 
 @pytest.fixture(scope="module")
 def v2(data_dir):
-    return {"train": read_jsonl(data_dir / "train.jsonl", "example-v2"),
-            "validation": read_jsonl(data_dir / "val.jsonl", "example-v2")}
+    return {
+        "train": read_jsonl(data_dir / "train.jsonl", "example-v2"),
+        "validation": read_jsonl(data_dir / "val.jsonl", "example-v2"),
+    }
 
 
 def _write(form, root, v2, prompt):
@@ -95,7 +103,8 @@ def test_a_missing_split_or_a_folder_that_is_no_dataset_is_a_usage_error(tmp_pat
 
     only_train = tmp_path / "only-train"
     datasets.DatasetDict({"train": datasets.Dataset.from_list(_messages(v2["train"], prompt))}).save_to_disk(
-        str(only_train))
+        str(only_train)
+    )
     with pytest.raises(UsageError, match=r"no 'validation' split \(it has train\)"):
         load_rows(only_train, prompt, split="validation")
     (tmp_path / "empty").mkdir()

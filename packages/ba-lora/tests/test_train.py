@@ -1,5 +1,6 @@
 """End-to-end training on the tiny Llama: outputs, schema, loaders, early stopping,
 --max-steps, micro-batch equivalence."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,23 @@ from ba_lora.trainer import train
 @pytest.fixture(scope="module")
 def trained(tiny_model_dir, tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("train") / "run"
-    res = run_cli(*train_args(tiny_model_dir, out, data_dir, "--epochs", "2", "--lr", "5e-3", "--save-steps", "1",
-                              "--eval-metric", "1", "--eval-max-new-tokens", "8"))
+    res = run_cli(
+        *train_args(
+            tiny_model_dir,
+            out,
+            data_dir,
+            "--epochs",
+            "2",
+            "--lr",
+            "5e-3",
+            "--save-steps",
+            "1",
+            "--eval-metric",
+            "1",
+            "--eval-max-new-tokens",
+            "8",
+        )
+    )
     assert res.returncode == 0, res.stderr
     return out, res
 
@@ -27,8 +43,16 @@ def trained(tiny_model_dir, tmp_path_factory, data_dir):
 def test_output_directory_layout(trained):
     out, res = trained
     names = {p.name for p in out.iterdir()}
-    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "tokenizer_config.json",
-            "prompt.json", "training_info.json", "loss_curve.png", "runs"} <= names
+    assert {
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "prompt.json",
+        "training_info.json",
+        "loss_curve.png",
+        "runs",
+    } <= names
     assert "checkpoints" not in names  # removed after success without --keep-checkpoints
     assert not any(n.endswith(".tmp") for n in names)
     assert (out / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -43,8 +67,11 @@ def test_training_info_is_valid_and_complete(trained, data_dir):
     assert validate(info, "training-info") == []
     assert set(info["parameters"]) == set(TrainConfig.__dataclass_fields__)
     assert info["parameters"]["lr"] == 5e-3 and info["parameters"]["grad_accum"] == 8
-    assert info["datasets"]["train"] == {"path": str(data_dir / "train.jsonl"),
-                                         "sha256": sha256_file(data_dir / "train.jsonl"), "rows": 12}
+    assert info["datasets"]["train"] == {
+        "path": str(data_dir / "train.jsonl"),
+        "sha256": sha256_file(data_dir / "train.jsonl"),
+        "rows": 12,
+    }
     assert info["datasets"]["val"]["rows"] == 4
     assert [e["epoch"] for e in info["epochs"]] == [1, 2]
     for e in info["epochs"]:
@@ -82,8 +109,9 @@ def test_adapter_loads_with_peft_and_ba_llm(trained, tiny_model_dir):
 
     spec = f"hf:{tiny_model_dir}+lora:{out}"
     resolve_spec(spec)  # checks the adapter fits the base
-    rows = generate(spec, [{"id": "x", "concept": "A bakery ordering app."}], max_new_tokens=4, progress=False,
-                    dtype="float32")
+    rows = generate(
+        spec, [{"id": "x", "concept": "A bakery ordering app."}], max_new_tokens=4, progress=False, dtype="float32"
+    )
     assert rows[0]["id"] == "x" and rows[0]["completion_tokens"] <= 4
 
 
@@ -92,19 +120,30 @@ def test_second_run_without_resume_is_refused(trained, tiny_model_dir, data_dir)
     res = run_cli(*train_args(tiny_model_dir, out, data_dir))
     assert res.returncode == 2
     assert res.stderr.strip().splitlines()[-1] == (
-        f"Error: {out} holds an earlier run; pass --resume to continue it or --overwrite to start over")
+        f"Error: {out} holds an earlier run; pass --resume to continue it or --overwrite to start over"
+    )
 
 
 def _cfg(model_dir: Path, out: Path, data_dir: Path, **kw) -> TrainConfig:
-    base = dict(train=str(data_dir / "train.jsonl"), val=str(data_dir / "val.jsonl"), output=str(out),
-                base_model=str(model_dir), quantization="fp32", max_length=384, save_steps=0)
+    base = dict(
+        train=str(data_dir / "train.jsonl"),
+        val=str(data_dir / "val.jsonl"),
+        output=str(out),
+        base_model=str(model_dir),
+        quantization="fp32",
+        max_length=384,
+        save_steps=0,
+    )
     return TrainConfig(**{**base, **kw})
 
 
 def test_early_stopping_keeps_the_best_epoch(tiny_model_dir, tmp_path, data_dir):
     out = tmp_path / "es"
-    info = train(_cfg(tiny_model_dir, out, data_dir, epochs=6, grad_accum=6, early_stopping_min_delta=100.0,
-                      keep_checkpoints=True))
+    info = train(
+        _cfg(
+            tiny_model_dir, out, data_dir, epochs=6, grad_accum=6, early_stopping_min_delta=100.0, keep_checkpoints=True
+        )
+    )
     assert info["status"] == "early_stopped"
     assert [e["epoch"] for e in info["epochs"]] == [1, 2, 3]  # best at 1, then 2 epochs without improvement
     assert info["best_epoch"] == 1
@@ -114,8 +153,9 @@ def test_early_stopping_keeps_the_best_epoch(tiny_model_dir, tmp_path, data_dir)
 
 
 def test_max_steps_stops_mid_epoch(tiny_model_dir, tmp_path, data_dir):
-    info = train(_cfg(tiny_model_dir, tmp_path / "ms", data_dir, max_steps=1, grad_accum=4, train_limit=10,
-                      val_limit=2))
+    info = train(
+        _cfg(tiny_model_dir, tmp_path / "ms", data_dir, max_steps=1, grad_accum=4, train_limit=10, val_limit=2)
+    )
     assert info["status"] == "max_steps" and info["steps"] == 1
     assert info["epochs"][0]["complete"] is False and info["epochs"][0]["steps"] == 1
     assert info["limits"] == {"train_limit": 10, "val_limit": 2, "max_steps": 1}
@@ -125,10 +165,24 @@ def test_max_steps_stops_mid_epoch(tiny_model_dir, tmp_path, data_dir):
 def test_micro_batch_grouping_does_not_change_the_result(tiny_model_dir, tmp_path, data_dir):
     """batch 1 x accum 6, batch 3 x accum 2 and a token budget give the same training."""
     runs = {}
-    for name, kw in {"b1": dict(batch_size=1, grad_accum=6), "b3": dict(batch_size=3, grad_accum=2),
-                     "tok": dict(batch_size=1, grad_accum=6, micro_batch_tokens=2048)}.items():
-        info = train(_cfg(tiny_model_dir, tmp_path / name, data_dir, epochs=1, lr=1e-2, lora_dropout=0.0,
-                          early_stopping_patience=0, max_length=1024, **kw))
+    for name, kw in {
+        "b1": dict(batch_size=1, grad_accum=6),
+        "b3": dict(batch_size=3, grad_accum=2),
+        "tok": dict(batch_size=1, grad_accum=6, micro_batch_tokens=2048),
+    }.items():
+        info = train(
+            _cfg(
+                tiny_model_dir,
+                tmp_path / name,
+                data_dir,
+                epochs=1,
+                lr=1e-2,
+                lora_dropout=0.0,
+                early_stopping_patience=0,
+                max_length=1024,
+                **kw,
+            )
+        )
         runs[name] = (info, load_file(str(tmp_path / name / "adapter_model.safetensors")))
     ref_info, ref_w = runs["b1"]
     assert ref_info["tokens"]["padding_fraction"] == 0.0

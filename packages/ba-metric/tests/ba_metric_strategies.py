@@ -66,9 +66,7 @@ def defect_lists(draw, doc: dict[str, Any]) -> list[tuple]:
         st.tuples(st.just(("description",)), st.sampled_from(DESCRIPTION_DEFECTS)),
         st.tuples(st.sampled_from(CATS).map(lambda c: (c,)), st.sampled_from(CATEGORY_DEFECTS)),
         st.sampled_from(CATS).flatmap(
-            lambda c: st.tuples(
-                st.integers(0, len(doc[c]) - 1).map(lambda i: (c, i)), st.sampled_from(ITEM_DEFECTS)
-            )
+            lambda c: st.tuples(st.integers(0, len(doc[c]) - 1).map(lambda i: (c, i)), st.sampled_from(ITEM_DEFECTS))
         ),
     )
     defects = draw(st.lists(options, max_size=12, unique_by=lambda d: d[0]))

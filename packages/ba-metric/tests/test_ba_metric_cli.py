@@ -37,11 +37,23 @@ def test_score_to_stdout_adds_six_fields():
     assert result[2]["breakdown"]["fr_ids"] == 0.0 and len(result[2]["breakdown"]) == 12
     # the garden document answering a payroll concept: no capability of the concept covered
     assert [r["content"] for r in result] == [0.87, 0.57, 0.87, 0.0]
-    assert result[1]["defects"] == ["nfr_unmeasurable:NFR002", "unsupported_number:C002",
-                                    "uncovered:payroll freelance accountants"]
+    assert result[1]["defects"] == [
+        "nfr_unmeasurable:NFR002",
+        "unsupported_number:C002",
+        "uncovered:payroll freelance accountants",
+    ]
     assert result[3]["defects"] == ["unparseable"]
-    assert set(result[0]) == {"id", "concept", "text", "score", "breakdown", "grounding", "content", "defects",
-                              "passed"}
+    assert set(result[0]) == {
+        "id",
+        "concept",
+        "text",
+        "score",
+        "breakdown",
+        "grounding",
+        "content",
+        "defects",
+        "passed",
+    }
 
 
 def test_score_to_file_is_atomic(tmp_path):
@@ -108,7 +120,10 @@ def test_summary_of_empty_file():
 def test_invalid_json_line(command):
     out = run(command, "invalid_json.jsonl")
     assert out.returncode == 1 and out.stdout == ""
-    assert out.stderr == "Error: invalid_json.jsonl:2: invalid JSON: Expecting property name enclosed in double quotes (column 21)\n"
+    assert (
+        out.stderr
+        == "Error: invalid_json.jsonl:2: invalid JSON: Expecting property name enclosed in double quotes (column 21)\n"
+    )
 
 
 @pytest.mark.parametrize("command", ["score", "summary"])
@@ -238,8 +253,11 @@ def test_an_output_that_is_not_a_regular_file_is_refused_and_kept(tmp_path, kind
         if kind == "link-to-fifo":
             out.symlink_to(tmp_path / "fifo")
     res = run("score", str(CLI_DATA / "predictions.jsonl"), "-o", str(out), cwd=tmp_path)
-    assert res.returncode == 2 and res.stderr == f"Error: {out}: not a regular file; nothing was written: give a " \
-                                                 "file path (or no -o to write to stdout)\n"
+    assert (
+        res.returncode == 2
+        and res.stderr
+        == f"Error: {out}: not a regular file; nothing was written: give a file path (or no -o to write to stdout)\n"
+    )
     assert {"fifo": out.is_fifo(), "folder": out.is_dir(), "link-to-fifo": out.is_symlink()}[kind]
 
 

@@ -18,20 +18,35 @@ CONCEPT = (
 CLEAN = {
     "title": "Community garden plot reservations",
     "description": "A mobile app for community garden members to reserve plots for a season, borrow shared "
-                   "tools and swap surplus produce with neighbours.",
+    "tools and swap surplus produce with neighbours.",
     "functional_requirements": [
-        {"id": "FR001", "description": "Members shall be able to reserve a plot for the season from a garden map.",
-         "priority": "High"},
-        {"id": "FR002", "description": "Members shall be able to borrow a tool from the shed for a time slot.",
-         "priority": "Medium"},
-        {"id": "FR003", "description": "Members shall be able to post surplus produce that neighbours can claim.",
-         "priority": "Low"},
+        {
+            "id": "FR001",
+            "description": "Members shall be able to reserve a plot for the season from a garden map.",
+            "priority": "High",
+        },
+        {
+            "id": "FR002",
+            "description": "Members shall be able to borrow a tool from the shed for a time slot.",
+            "priority": "Medium",
+        },
+        {
+            "id": "FR003",
+            "description": "Members shall be able to post surplus produce that neighbours can claim.",
+            "priority": "Low",
+        },
     ],
     "non_functional_requirements": [
-        {"id": "NFR001", "description": "The plot map shall load within 2 seconds on a 4G connection.",
-         "priority": "High"},
-        {"id": "NFR002", "description": "The app shall meet WCAG 2.1 AA for members with low vision.",
-         "priority": "Medium"},
+        {
+            "id": "NFR001",
+            "description": "The plot map shall load within 2 seconds on a 4G connection.",
+            "priority": "High",
+        },
+        {
+            "id": "NFR002",
+            "description": "The app shall meet WCAG 2.1 AA for members with low vision.",
+            "priority": "Medium",
+        },
     ],
     "constraints": [
         {"id": "C001", "description": "The development budget must not exceed $20,000.", "priority": "High"},
@@ -61,28 +76,46 @@ def test_clean_document_has_full_content_and_no_defect():
     "doc, code",
     [
         # a requirement repeated word for word in another category (FR copied into the NFR list)
-        (_with("non_functional_requirements", None,
-               "Members shall be able to reserve a plot for the season from a garden map."),
-         "duplicate:FR001,NFR003"),
+        (
+            _with(
+                "non_functional_requirements",
+                None,
+                "Members shall be able to reserve a plot for the season from a garden map.",
+            ),
+            "duplicate:FR001,NFR003",
+        ),
         # a near-duplicate in the same category (a rewording with the same content words)
-        (_with("functional_requirements", None, "Members shall reserve a plot for the season using the garden map."),
-         "duplicate:FR001,FR004"),
-        (_with("non_functional_requirements", None, "Members shall be able to export their harvest log."),
-         "nfr_is_functional:NFR003"),
-        (_with("non_functional_requirements", None, "The app shall be fast and reliable for members."),
-         "nfr_unmeasurable:NFR003"),
+        (
+            _with("functional_requirements", None, "Members shall reserve a plot for the season using the garden map."),
+            "duplicate:FR001,FR004",
+        ),
+        (
+            _with("non_functional_requirements", None, "Members shall be able to export their harvest log."),
+            "nfr_is_functional:NFR003",
+        ),
+        (
+            _with("non_functional_requirements", None, "The app shall be fast and reliable for members."),
+            "nfr_unmeasurable:NFR003",
+        ),
         (_with("non_functional_requirements", None, "The app shall run on iOS."), "nfr_unmeasurable:NFR003"),
-        (_with("constraints", None, "Members shall be able to rate the produce they receive."),
-         "not_a_constraint:C004"),
-        (_with("constraints", None, "The garden prefers bright colours and pictures of vegetables."),
-         "not_a_constraint:C004"),
-        (_with("constraints", None, "Total spending on the app is capped at 20k USD."),
-         "repeated_constraint:C001,C004"),
-        (_with("constraints", 0, "The development budget must not exceed $200,000."),
-         "contradicts_concept:C001"),
+        (
+            _with("constraints", None, "Members shall be able to rate the produce they receive."),
+            "not_a_constraint:C004",
+        ),
+        (
+            _with("constraints", None, "The garden prefers bright colours and pictures of vegetables."),
+            "not_a_constraint:C004",
+        ),
+        (
+            _with("constraints", None, "Total spending on the app is capped at 20k USD."),
+            "repeated_constraint:C001,C004",
+        ),
+        (_with("constraints", 0, "The development budget must not exceed $200,000."), "contradicts_concept:C001"),
         (_with("constraints", 1, "The app must go live within 12 months."), "contradicts_concept:C002"),
-        (_with("functional_requirements", None, "The system shall perform a task in a secure and accessible way."),
-         "filler:FR004"),
+        (
+            _with("functional_requirements", None, "The system shall perform a task in a secure and accessible way."),
+            "filler:FR004",
+        ),
         (_with("functional_requirements", None, "The system shall do what the product does."), "filler:FR004"),
     ],
 )
@@ -96,12 +129,18 @@ def test_each_defect_alone_lowers_content(doc, code):
 
 
 def test_a_measurable_nfr_built_on_a_capability_is_not_a_duplicate():
-    doc = _with("non_functional_requirements", None,
-                "New members shall be able to reserve a plot for the season from a garden map within 2 minutes.")
+    doc = _with(
+        "non_functional_requirements",
+        None,
+        "New members shall be able to reserve a plot for the season from a garden map within 2 minutes.",
+    )
     assert score(doc, CONCEPT).defects == ()
     # the same sentence without its target copies FR001 and is a capability in the NFR list
-    doc = _with("non_functional_requirements", None,
-                "New members shall be able to reserve a plot for the season from a garden map.")
+    doc = _with(
+        "non_functional_requirements",
+        None,
+        "New members shall be able to reserve a plot for the season from a garden map.",
+    )
     assert score(doc, CONCEPT).defects == ("duplicate:FR001,NFR003", "nfr_is_functional:NFR003")
 
 
@@ -120,8 +159,10 @@ def test_invented_budget_is_unsupported_when_the_concept_gives_none():
     concept = "A mobile app where community garden members reserve plots and borrow tools from the shed."
     doc = copy.deepcopy(CLEAN)
     doc["functional_requirements"] = doc["functional_requirements"][:2]
-    doc["constraints"] = [{"id": "C001", "description": "The app must run on iOS and Android.", "priority": "High"},
-                          {"id": "C002", "description": "The project budget is 50,000 euros.", "priority": "High"}]
+    doc["constraints"] = [
+        {"id": "C001", "description": "The app must run on iOS and Android.", "priority": "High"},
+        {"id": "C002", "description": "The project budget is 50,000 euros.", "priority": "High"},
+    ]
     s = score(doc, concept)
     assert s.defects == ("unsupported_number:C002",)
     assert s.content == pytest.approx(1.0 - DEFECTS["unsupported_number"][0])
@@ -144,19 +185,25 @@ def test_concept_rules_need_a_concept():
 def test_the_law_firm_document_of_the_issue():
     """A val-split output of the fine-tuned model (c0003): NFRs copy the FRs, three
     rewordings of one budget. The rubric gave it 0.923."""
-    concept = ("A law firm wants a client intake portal on the web where clients book consultations, upload "
-               "documents and pay retainers. It must cost less than $120,000 to build.")
-    frs = ["The system shall allow clients to book consultations.",
-           "The system shall allow clients to upload documents.",
-           "The system shall allow clients to pay retainers."]
+    concept = (
+        "A law firm wants a client intake portal on the web where clients book consultations, upload "
+        "documents and pay retainers. It must cost less than $120,000 to build."
+    )
+    frs = [
+        "The system shall allow clients to book consultations.",
+        "The system shall allow clients to upload documents.",
+        "The system shall allow clients to pay retainers.",
+    ]
     doc = {
         "title": "Client intake portal for the law firm with consultations and retainers",
         "description": "A client intake portal on the web that lets clients book consultations, upload documents "
-                       "and pay retainers.",
-        "functional_requirements": [{"id": f"FR{i:03d}", "description": t, "priority": "High"}
-                                    for i, t in enumerate(frs, 1)],
-        "non_functional_requirements": [{"id": f"NFR{i:03d}", "description": t, "priority": "Medium"}
-                                        for i, t in enumerate(frs, 1)],
+        "and pay retainers.",
+        "functional_requirements": [
+            {"id": f"FR{i:03d}", "description": t, "priority": "High"} for i, t in enumerate(frs, 1)
+        ],
+        "non_functional_requirements": [
+            {"id": f"NFR{i:03d}", "description": t, "priority": "Medium"} for i, t in enumerate(frs, 1)
+        ],
         "constraints": [
             {"id": "C001", "description": "The project must cost less than $120,000 to build.", "priority": "High"},
             {"id": "C002", "description": "The portal must stay under a budget of $120k.", "priority": "High"},
@@ -166,28 +213,41 @@ def test_the_law_firm_document_of_the_issue():
     s = score(doc, concept)
     assert s.total == 1.0
     assert s.defects == (
-        "duplicate:FR001,NFR001", "duplicate:FR002,NFR002", "duplicate:FR003,NFR003",
-        "nfr_is_functional:NFR001", "nfr_is_functional:NFR002", "nfr_is_functional:NFR003",
-        "repeated_constraint:C001,C002", "repeated_constraint:C001,C003",
+        "duplicate:FR001,NFR001",
+        "duplicate:FR002,NFR002",
+        "duplicate:FR003,NFR003",
+        "nfr_is_functional:NFR001",
+        "nfr_is_functional:NFR002",
+        "nfr_is_functional:NFR003",
+        "repeated_constraint:C001,C002",
+        "repeated_constraint:C001,C003",
     )
     assert s.content == pytest.approx(0.24)
 
 
 def test_spanish_document():
-    concept = ("Queremos una app para las 6 pistas de nuestro club de pádel: los socios reservan pista y pagan "
-               "con tarjeta. Presupuesto 30.000 €.")
+    concept = (
+        "Queremos una app para las 6 pistas de nuestro club de pádel: los socios reservan pista y pagan "
+        "con tarjeta. Presupuesto 30.000 €."
+    )
     doc = {
         "title": "Reserva de pistas de pádel para los socios del club",
         "description": "Una app para que los socios del club reserven una de las 6 pistas de pádel y paguen la "
-                       "reserva con tarjeta desde el móvil.",
+        "reserva con tarjeta desde el móvil.",
         "functional_requirements": [
-            {"id": "FR001", "description": "Los socios podrán reservar una pista en franjas de 90 minutos.",
-             "priority": "High"},
+            {
+                "id": "FR001",
+                "description": "Los socios podrán reservar una pista en franjas de 90 minutos.",
+                "priority": "High",
+            },
             {"id": "FR002", "description": "Los socios podrán pagar la reserva con tarjeta.", "priority": "High"},
         ],
         "non_functional_requirements": [
-            {"id": "NFR001", "description": "La reserva deberá confirmarse en menos de 3 segundos.",
-             "priority": "Medium"},
+            {
+                "id": "NFR001",
+                "description": "La reserva deberá confirmarse en menos de 3 segundos.",
+                "priority": "Medium",
+            },
             {"id": "NFR002", "description": "Los socios podrán ver sus reservas anteriores.", "priority": "Low"},
         ],
         "constraints": [
@@ -200,20 +260,24 @@ def test_spanish_document():
     doc["constraints"][0]["description"] = "El presupuesto no podrá superar los 30 mil euros."
     doc["non_functional_requirements"].pop()
     doc["non_functional_requirements"].append(
-        {"id": "NFR002", "description": "Los pagos deberán cumplir PCI DSS.", "priority": "High"})
+        {"id": "NFR002", "description": "Los pagos deberán cumplir PCI DSS.", "priority": "High"}
+    )
     assert score(doc, concept).defects == ()
 
 
-@pytest.mark.parametrize("text, money, days", [
-    ("budget $40k", (40000.0,), ()),
-    ("40,000 usd, launch in 6 months", (40000.0,), (180,)),
-    ("eur 40.000 y 20 semanas", (40000.0,), (140,)),
-    ("40.000 € en seis meses", (40000.0,), (180,)),
-    ("£1.2m over a 12-month programme", (1200000.0,), (360,)),
-    ("around 25 grand", (25000.0,), ()),
-    ("unos 30 mil euros", (30000.0,), ()),
-    ("respond within 2 seconds for 500 users", (), ()),
-])
+@pytest.mark.parametrize(
+    "text, money, days",
+    [
+        ("budget $40k", (40000.0,), ()),
+        ("40,000 usd, launch in 6 months", (40000.0,), (180,)),
+        ("eur 40.000 y 20 semanas", (40000.0,), (140,)),
+        ("40.000 € en seis meses", (40000.0,), (180,)),
+        ("£1.2m over a 12-month programme", (1200000.0,), (360,)),
+        ("around 25 grand", (25000.0,), ()),
+        ("unos 30 mil euros", (30000.0,), ()),
+        ("respond within 2 seconds for 500 users", (), ()),
+    ],
+)
 def test_quantities_read_the_usual_formats(text, money, days):
     q = quantities(text)
     assert (q.money, q.days) == (money, days)
@@ -232,10 +296,17 @@ def test_dspy_metric_objectives():
 
 
 def test_content_is_deterministic_and_bounded_on_a_long_hostile_document():
-    items = [{"id": f"FR{i:03d}", "description": "The system shall perform a task.", "priority": "High"}
-             for i in range(1, 400)]
-    doc = {"title": "x y z", "description": "d", "functional_requirements": items,
-           "non_functional_requirements": items[:50], "constraints": items[:50]}
+    items = [
+        {"id": f"FR{i:03d}", "description": "The system shall perform a task.", "priority": "High"}
+        for i in range(1, 400)
+    ]
+    doc = {
+        "title": "x y z",
+        "description": "d",
+        "functional_requirements": items,
+        "non_functional_requirements": items[:50],
+        "constraints": items[:50],
+    }
     start = time.perf_counter()
     first = score(doc, CONCEPT * 50)
     assert time.perf_counter() - start < 1.0  # the total-function promise: an answer within a second

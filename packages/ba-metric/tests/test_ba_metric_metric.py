@@ -65,12 +65,16 @@ def test_dict_and_nested_dict_predictions(perfect):
 
 
 def test_partial_prediction_scores_like_score(perfect):
-    pred = Prediction(title=perfect["title"], functional_requirements=yaml.safe_dump(perfect["functional_requirements"]))
+    pred = Prediction(
+        title=perfect["title"], functional_requirements=yaml.safe_dump(perfect["functional_requirements"])
+    )
     expected = score({"title": perfect["title"], "functional_requirements": perfect["functional_requirements"]}).total
     assert ba_requirements_metric(EXAMPLE, pred) == expected
 
 
-@pytest.mark.parametrize("pred", [None, 42, object(), Prediction(), b"\xff", {"x": 1}, SimpleNamespace(requirements=None)])
+@pytest.mark.parametrize(
+    "pred", [None, 42, object(), Prediction(), b"\xff", {"x": 1}, SimpleNamespace(requirements=None)]
+)
 def test_unusable_predictions_score_zero(pred):
     assert ba_requirements_metric(EXAMPLE, pred) == 0.0
 

@@ -133,7 +133,9 @@ def test_parse_error_is_a_value_error():
     "text",
     [
         "title: 2024\ndescription: yes\nconstraints: ~",
-        "title: 2024-01-02\nn: 1.5e3\nb: !!binary aGVsbG8=\ns: !!set {a, b}\nk: {? [a]: 1}" .replace("k: {? [a]: 1}", ""),
+        "title: 2024-01-02\nn: 1.5e3\nb: !!binary aGVsbG8=\ns: !!set {a, b}\nk: {? [a]: 1}".replace(
+            "k: {? [a]: 1}", ""
+        ),
         "? complex\n: value\n'quoted': \"q\"\nlit: |\n  a\n  b\nfold: >\n  c\n  d\n",
         "a: !!omap [x: 1, y: 2]\nb: !!pairs [x: 1]\nc: !!str 12\nd: !!int '7'\ne: 0x1F\nf: .inf\ng: null",
         '{"a": [1, 2.5, true, null, "x"], "b": {"c": "d"}}',

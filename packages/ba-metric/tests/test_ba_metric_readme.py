@@ -43,8 +43,13 @@ def test_partial_example_breakdown(data_dir):
 
 
 def test_api_example(data_dir):
-    result = score((data_dir / "fr01_ids.yaml").read_text(), "A mobile app for community garden members to reserve plots")
-    assert "(0.769231, 0.0, 0.75, None)" in README and "(0.87, ('nfr_unmeasurable:NFR02', 'unsupported_number:C02'))" in README
+    result = score(
+        (data_dir / "fr01_ids.yaml").read_text(), "A mobile app for community garden members to reserve plots"
+    )
+    assert (
+        "(0.769231, 0.0, 0.75, None)" in README
+        and "(0.87, ('nfr_unmeasurable:NFR02', 'unsupported_number:C02'))" in README
+    )
     assert (result.total, result.breakdown["fr_ids"], result.grounding, result.error) == (0.769231, 0.0, 0.75, None)
     assert (result.content, result.defects) == (0.87, ("nfr_unmeasurable:NFR02", "unsupported_number:C02"))
 

@@ -47,7 +47,11 @@ def test_multiline_strings_use_literal_blocks():
 
 
 def test_yaml_special_values_are_quoted():
-    doc = {"title": "yes", "description": "null", "constraints": [{"id": "C001", "description": "- x: y", "priority": "001"}]}
+    doc = {
+        "title": "yes",
+        "description": "null",
+        "constraints": [{"id": "C001", "description": "- x: y", "priority": "001"}],
+    }
     assert parse(render(doc)) == doc
 
 

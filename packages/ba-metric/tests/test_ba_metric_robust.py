@@ -26,7 +26,9 @@ def _big_document(chars: int) -> str:
     items, i = [], 0
     while sum(map(len, items)) < chars:
         i += 1
-        items.append(f"  - id: FR{i:03d}\n    description: Members shall reserve plot number {i} online.\n    priority: High\n")
+        items.append(
+            f"  - id: FR{i:03d}\n    description: Members shall reserve plot number {i} online.\n    priority: High\n"
+        )
     return "title: Big garden\nfunctional_requirements:\n" + "".join(items)
 
 

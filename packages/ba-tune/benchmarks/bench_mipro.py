@@ -7,6 +7,7 @@ Without ``--train``/``--val`` it writes a deterministic 24-row example-v2 set (1
 8 val; documents in the shape the template teacher writes) into ``--workdir``. Arguments
 after ``--`` go to ``ba-tune mipro`` unchanged.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,36 +48,54 @@ PRODUCTS = [
 def _category(prefix: str, texts: list[str], priorities: list[str]) -> str:
     from ba_metric import render_category
 
-    return render_category([{"id": f"{prefix}{i:03d}", "description": t, "priority": p}
-                            for i, (t, p) in enumerate(zip(texts, priorities), 1)])
+    return render_category(
+        [
+            {"id": f"{prefix}{i:03d}", "description": t, "priority": p}
+            for i, (t, p) in enumerate(zip(texts, priorities), 1)
+        ]
+    )
 
 
 def make_rows() -> list[dict]:
     rows = []
     for n, (product, who, task) in enumerate(PRODUCTS, 1):
         concept = f"A {product} for {who} to {task}."
-        rows.append({
-            "id": f"b{n:03d}",
-            "concept": concept,
-            "title": product.capitalize(),
-            "description": f"An application for {who} to {task}.",
-            "functional_requirements": _category("FR", [
-                f"The system shall let {who} {task}.",
-                f"The system shall keep a history of every {product} transaction.",
-                "The system shall send an email confirmation after each completed action.",
-            ], ["High", "Medium", "Medium"]),
-            "non_functional_requirements": _category("NFR", [
-                "The system shall answer 95% of requests within 2 seconds.",
-                "The system shall encrypt personal data at rest and in transit.",
-                "The system shall be available 99.5% of each month.",
-            ], ["High", "High", "Medium"]),
-            "constraints": _category("C", [
-                "The first release must ship within six months.",
-                "The project budget must not exceed 40,000 euros.",
-                "The system must comply with GDPR.",
-            ], ["High", "Medium", "High"]),
-            "teacher": "template",
-        })
+        rows.append(
+            {
+                "id": f"b{n:03d}",
+                "concept": concept,
+                "title": product.capitalize(),
+                "description": f"An application for {who} to {task}.",
+                "functional_requirements": _category(
+                    "FR",
+                    [
+                        f"The system shall let {who} {task}.",
+                        f"The system shall keep a history of every {product} transaction.",
+                        "The system shall send an email confirmation after each completed action.",
+                    ],
+                    ["High", "Medium", "Medium"],
+                ),
+                "non_functional_requirements": _category(
+                    "NFR",
+                    [
+                        "The system shall answer 95% of requests within 2 seconds.",
+                        "The system shall encrypt personal data at rest and in transit.",
+                        "The system shall be available 99.5% of each month.",
+                    ],
+                    ["High", "High", "Medium"],
+                ),
+                "constraints": _category(
+                    "C",
+                    [
+                        "The first release must ship within six months.",
+                        "The project budget must not exceed 40,000 euros.",
+                        "The system must comply with GDPR.",
+                    ],
+                    ["High", "Medium", "High"],
+                ),
+                "teacher": "template",
+            }
+        )
     return rows
 
 

@@ -1,5 +1,6 @@
 """The fake local model used by ba-tune's tests (a unique module name: several packages'
 tests share one pytest session in `make test-fast`)."""
+
 from __future__ import annotations
 
 import re
@@ -11,11 +12,14 @@ GOOD_WORD = "thorough"
 def fake_document(user_text: str, items: int) -> str:
     """A YAML requirements document with ``items`` requirements per category."""
     concept = user_text.split("\n")[1] if "\n" in user_text else user_text
+
     def cat(prefix: str, what: str) -> str:
         return "".join(
             f"  - id: {prefix}{i:03d}\n    description: The system shall {what} number {i} for this concept.\n"
-            f"    priority: High\n" for i in range(1, items + 1)
+            f"    priority: High\n"
+            for i in range(1, items + 1)
         )
+
     return (
         f"title: Fake product\ndescription: {concept}\n"
         f"functional_requirements:\n{cat('FR', 'support the user task')}"
@@ -64,8 +68,11 @@ class FakeModel:
                 for name in fields:
                     if name == "proposed_instruction":
                         self.proposals += 1
-                        value = (f"Write four specific requirements per category and be {GOOD_WORD}."
-                                 if self.proposals % 2 else "Write a short requirements document.")
+                        value = (
+                            f"Write four specific requirements per category and be {GOOD_WORD}."
+                            if self.proposals % 2
+                            else "Write a short requirements document."
+                        )
                     else:
                         value = f"A fake {name.replace('_', ' ')}."
                     parts.append(f"[[ ## {name} ## ]]\n{value}")

@@ -1,4 +1,5 @@
 """Fixtures: a fake local model that drives DSPy through ba-tune's own engine, and data paths."""
+
 from __future__ import annotations
 
 import os

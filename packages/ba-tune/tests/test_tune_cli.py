@@ -1,4 +1,5 @@
 """The real ``ba-tune`` command: help, version, exit codes and exact error lines."""
+
 from __future__ import annotations
 
 import shutil
@@ -35,23 +36,35 @@ def work(tmp_path, data_dir):
     return tmp_path
 
 
-def mipro(*extra: str, model: str = "smollm2", train: str = "train.jsonl", val: str = "val.jsonl",
-          out: str = "out/optimized.json"):
+def mipro(
+    *extra: str,
+    model: str = "smollm2",
+    train: str = "train.jsonl",
+    val: str = "val.jsonl",
+    out: str = "out/optimized.json",
+):
     return ["mipro", "--model", model, "--train", train, "--val", val, "--out", out, *extra]
 
 
-@pytest.mark.parametrize("extra, kwargs, rc, line", [
-    ((), {"train": "nope.jsonl"}, 2, "Error: nope.jsonl: file not found"),
-    ((), {"val": "missing_field.jsonl"}, 1, "Error: missing_field.jsonl:2: (root): 'title' is a required property"),
-    ((), {"out": "out/optimized.yaml"}, 2, "Error: --out must be a .json file (got out/optimized.yaml)"),
-    (("--num-trials", "3"), {}, 2, "Error: --num-trials and --num-candidates go together (they replace --auto)"),
-    (("--metric-threshold", "2"), {}, 2, "Error: --metric-threshold must be in [0, 1] (got 2.0)"),
-    (("--temperature", "-1"), {}, 2, "Error: --temperature must be a finite number >= 0 (got -1.0)"),
-    (("--temperature", "nan"), {}, 2, "Error: --temperature must be a finite number >= 0 (got nan)"),
-    ((), {"out": "train.json", "train": "train.json"}, 2,
-     "Error: --train and --out are the same file (train.json); nothing was written: give --out a path of its own"),
-    ((), {"out": "train.jsonl/optimized.json"}, 2, "Error: --out train.jsonl/optimized.json: cannot write under "),
-])
+@pytest.mark.parametrize(
+    "extra, kwargs, rc, line",
+    [
+        ((), {"train": "nope.jsonl"}, 2, "Error: nope.jsonl: file not found"),
+        ((), {"val": "missing_field.jsonl"}, 1, "Error: missing_field.jsonl:2: (root): 'title' is a required property"),
+        ((), {"out": "out/optimized.yaml"}, 2, "Error: --out must be a .json file (got out/optimized.yaml)"),
+        (("--num-trials", "3"), {}, 2, "Error: --num-trials and --num-candidates go together (they replace --auto)"),
+        (("--metric-threshold", "2"), {}, 2, "Error: --metric-threshold must be in [0, 1] (got 2.0)"),
+        (("--temperature", "-1"), {}, 2, "Error: --temperature must be a finite number >= 0 (got -1.0)"),
+        (("--temperature", "nan"), {}, 2, "Error: --temperature must be a finite number >= 0 (got nan)"),
+        (
+            (),
+            {"out": "train.json", "train": "train.json"},
+            2,
+            "Error: --train and --out are the same file (train.json); nothing was written: give --out a path of its own",
+        ),
+        ((), {"out": "train.jsonl/optimized.json"}, 2, "Error: --out train.jsonl/optimized.json: cannot write under "),
+    ],
+)
 def test_errors_are_one_line(work, extra, kwargs, rc, line):
     out = run(*mipro(*extra, **kwargs), cwd=work)
     assert out.returncode == rc, out.stderr
@@ -61,11 +74,14 @@ def test_errors_are_one_line(work, extra, kwargs, rc, line):
     assert not (work / "out").exists()
 
 
-@pytest.mark.parametrize("extra, kwargs, needle", [
-    (("--prompt", "none.json"), {}, "none.json"),
-    ((), {"model": "llama:x"}, "'llama:x'"),
-    ((), {"model": "hf:/nonexistent"}, "/nonexistent"),
-])
+@pytest.mark.parametrize(
+    "extra, kwargs, needle",
+    [
+        (("--prompt", "none.json"), {}, "none.json"),
+        ((), {"model": "llama:x"}, "'llama:x'"),
+        ((), {"model": "hf:/nonexistent"}, "/nonexistent"),
+    ],
+)
 def test_sibling_errors_are_one_usage_line(work, extra, kwargs, needle):
     # the wording belongs to ba-llm; ba-tune guarantees one line, exit 2, nothing written
     out = run(*mipro(*extra, **kwargs), cwd=work)
@@ -97,6 +113,7 @@ def test_a_token_limit_beyond_the_context_is_refused_before_the_model_loads(work
     (model / "config.json").write_text('{"max_position_embeddings": 1024}')  # no weights: never loaded
     out = run(*mipro("--max-tokens", "4096", model=f"hf:{model}"), cwd=work)
     assert out.returncode == 2, out.stderr
-    assert out.stderr == ("Error: --max-tokens 4096 is more than the model's context of 1024 tokens; "
-                          "use at most 1024\n")
+    assert out.stderr == (
+        "Error: --max-tokens 4096 is more than the model's context of 1024 tokens; use at most 1024\n"
+    )
     assert not (work / "out").exists()

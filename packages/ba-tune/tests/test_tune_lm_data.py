@@ -1,4 +1,5 @@
 """The DSPy engine over ba-llm, LM construction per spec, and reading the example files."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,7 @@ def test_engine_passes_messages_and_decoding_and_counts_calls():
     with dspy.context(lm=lm):
         out = dspy.Predict("question -> answer")(question="What is six times seven?")
     assert out.answer == "forty-two"
-    (messages, kw), = rec.calls
+    ((messages, kw),) = rec.calls
     assert messages[0]["role"] == "system" and messages[-1]["role"] == "user"
     assert "What is six times seven?" in messages[-1]["content"]
     assert kw == {"max_new_tokens": 77, "temperature": 0.0, "top_p": None, "seed": 6}
@@ -146,7 +147,9 @@ def test_unreachable_ollama_fails_at_once(monkeypatch):
     monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{port}")
     sleeps = []
     monkeypatch.setattr(time, "sleep", sleeps.append)
-    with pytest.raises(UsageError, match=r"Ollama is not reachable at http://127.0.0.1:\d+; start it with `ollama serve`"):
+    with pytest.raises(
+        UsageError, match=r"Ollama is not reachable at http://127.0.0.1:\d+; start it with `ollama serve`"
+    ):
         make_lm("ollama:qwen2.5:7b")
     assert sleeps == []  # one attempt: no retry backoff before the error
 
@@ -181,12 +184,18 @@ def test_load_examples_limit(data_dir):
     assert [e.id for e in load_examples(data_dir / "train.jsonl", 2)] == ["c001", "c002"]
 
 
-@pytest.mark.parametrize("name, message", [
-    ("missing_field.jsonl", "missing_field.jsonl:2: (root): 'title' is a required property"),
-    ("bad_yaml.jsonl", "bad_yaml.jsonl:1: functional_requirements is not a YAML list of requirements"),
-    ("empty.jsonl", "empty.jsonl: no examples"),
-    ("not_json.jsonl", "not_json.jsonl:2: invalid JSON: Expecting property name enclosed in double quotes (column 2)"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("missing_field.jsonl", "missing_field.jsonl:2: (root): 'title' is a required property"),
+        ("bad_yaml.jsonl", "bad_yaml.jsonl:1: functional_requirements is not a YAML list of requirements"),
+        ("empty.jsonl", "empty.jsonl: no examples"),
+        (
+            "not_json.jsonl",
+            "not_json.jsonl:2: invalid JSON: Expecting property name enclosed in double quotes (column 2)",
+        ),
+    ],
+)
 def test_bad_example_files(data_dir, tmp_path, name, message):
     shutil.copy(data_dir / name, tmp_path / name)
     with pytest.raises(DataError) as err:

@@ -1,4 +1,5 @@
 """Full MIPROv2 compiles driven by the fake model: export, program state, log, baseline path."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,14 @@ def sets(data_dir):
 def light_run(tmp_path, fake_lm_factory, sets):
     lm, model = fake_lm_factory(sensitive=True)
     train, val = sets
-    result = run_mipro(lm, train, val, tmp_path / "prompts" / "optimized.json",
-                       settings=MiproSettings(auto="light", seed=42), info={"model": "fake"})
+    result = run_mipro(
+        lm,
+        train,
+        val,
+        tmp_path / "prompts" / "optimized.json",
+        settings=MiproSettings(auto="light", seed=42),
+        info={"model": "fake"},
+    )
     return result, model, val, tmp_path / "prompts"
 
 
@@ -61,8 +68,11 @@ def test_exported_prompt_is_valid_and_renders_what_was_scored(light_run):
     for example in val:
         assert render_messages(prompt, example.concept) in model.seen_task_messages
     src = prompt.source
-    assert src["scores"] == {"baseline": round(result.baseline_score, 4), "best": round(result.best_score, 4),
-                             "improved": True}
+    assert src["scores"] == {
+        "baseline": round(result.baseline_score, 4),
+        "best": round(result.best_score, 4),
+        "improved": True,
+    }
     assert src["settings"]["auto"] == "light" and src["settings"]["seed"] == 42
     assert src["settings"]["metric"] == "ba_metric.ba_requirements_metric"
     assert src["inputs"] == {"model": "fake"}
@@ -126,8 +136,13 @@ def test_same_seed_same_result(tmp_path, fake_lm_factory, sets):
     runs = []
     for name in ("a", "b"):
         lm, _ = fake_lm_factory(sensitive=True)
-        res = run_mipro(lm, train, val, tmp_path / name / "optimized.json",
-                        settings=MiproSettings(auto=None, num_trials=4, num_candidates=4, seed=7))
+        res = run_mipro(
+            lm,
+            train,
+            val,
+            tmp_path / name / "optimized.json",
+            settings=MiproSettings(auto=None, num_trials=4, num_candidates=4, seed=7),
+        )
         runs.append(res)
     a, b = runs
     assert a.prompt.to_dict() == b.prompt.to_dict()
@@ -140,9 +155,13 @@ def test_proposer_without_program_and_data_context_uses_fewer_calls(tmp_path, fa
     calls = {}
     for aware in (True, False):
         lm, model = fake_lm_factory(sensitive=True)
-        res = run_mipro(lm, train, val, tmp_path / str(aware) / "optimized.json",
-                        settings=MiproSettings(auto=None, num_trials=3, num_candidates=3,
-                                               program_aware=aware, data_aware=aware))
+        res = run_mipro(
+            lm,
+            train,
+            val,
+            tmp_path / str(aware) / "optimized.json",
+            settings=MiproSettings(auto=None, num_trials=3, num_candidates=3, program_aware=aware, data_aware=aware),
+        )
         calls[aware] = model.proposer_calls
         assert res.log["settings"]["program_aware"] is aware and res.log["settings"]["data_aware"] is aware
     assert calls[False] == 3  # one proposal call per instruction candidate
@@ -152,9 +171,15 @@ def test_proposer_without_program_and_data_context_uses_fewer_calls(tmp_path, fa
 def test_instruction_only_optimisation(tmp_path, fake_lm_factory, sets):
     train, val = sets
     lm, _ = fake_lm_factory(sensitive=True)
-    res = run_mipro(lm, train, val, tmp_path / "optimized.json",
-                    settings=MiproSettings(auto=None, num_trials=3, num_candidates=3,
-                                           max_bootstrapped_demos=0, max_labeled_demos=0))
+    res = run_mipro(
+        lm,
+        train,
+        val,
+        tmp_path / "optimized.json",
+        settings=MiproSettings(
+            auto=None, num_trials=3, num_candidates=3, max_bootstrapped_demos=0, max_labeled_demos=0
+        ),
+    )
     assert res.prompt.demos == ()
     assert all(set(t["params"]) == {"instruction"} or t["kind"] == "baseline" for t in res.log["trials"])
 
@@ -168,8 +193,13 @@ def test_every_call_failing_is_an_error(tmp_path, sets):
     train, val = sets
     lm = make_lm("smollm2", generate=broken)
     with pytest.raises(Exception, match="out of memory"):
-        run_mipro(lm, train, val, tmp_path / "optimized.json",
-                  settings=MiproSettings(auto=None, num_trials=2, num_candidates=2, max_bootstrapped_demos=1))
+        run_mipro(
+            lm,
+            train,
+            val,
+            tmp_path / "optimized.json",
+            settings=MiproSettings(auto=None, num_trials=2, num_candidates=2, max_bootstrapped_demos=1),
+        )
     assert not (tmp_path / "optimized.json").exists()
 
 
@@ -186,19 +216,27 @@ def test_failing_task_calls_are_an_error_not_a_zero_baseline(tmp_path, sets):
     train, val = sets
     lm = make_lm("smollm2", generate=task_calls_die)
     with pytest.raises(UsageError, match="every model call failed; last error: RuntimeError: task call died"):
-        run_mipro(lm, train, val, tmp_path / "optimized.json",
-                  settings=MiproSettings(auto=None, num_trials=2, num_candidates=3, max_bootstrapped_demos=1))
+        run_mipro(
+            lm,
+            train,
+            val,
+            tmp_path / "optimized.json",
+            settings=MiproSettings(auto=None, num_trials=2, num_candidates=3, max_bootstrapped_demos=1),
+        )
     assert not (tmp_path / "optimized.json").exists()
 
 
-@pytest.mark.parametrize("settings, message", [
-    (MiproSettings(auto="huge"), "--auto must be one of light, medium, heavy"),
-    (MiproSettings(auto=None, num_trials=3), "--num-trials and --num-candidates go together"),
-    (MiproSettings(metric_threshold=1.5), "--metric-threshold must be in [0, 1]"),
-    (MiproSettings(num_threads=0), "--num-threads must be at least 1"),
-    (MiproSettings(max_bootstrapped_demos=0), "--max-bootstrapped-demos 0 needs --max-labeled-demos 0 too"),
-    (MiproSettings(objective="loss"), "--objective must be one of total, content, mean"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (MiproSettings(auto="huge"), "--auto must be one of light, medium, heavy"),
+        (MiproSettings(auto=None, num_trials=3), "--num-trials and --num-candidates go together"),
+        (MiproSettings(metric_threshold=1.5), "--metric-threshold must be in [0, 1]"),
+        (MiproSettings(num_threads=0), "--num-threads must be at least 1"),
+        (MiproSettings(max_bootstrapped_demos=0), "--max-bootstrapped-demos 0 needs --max-labeled-demos 0 too"),
+        (MiproSettings(objective="loss"), "--objective must be one of total, content, mean"),
+    ],
+)
 def test_bad_settings(settings, message):
     with pytest.raises(UsageError) as err:
         settings.check()
@@ -210,14 +248,20 @@ def test_objective_chooses_what_the_metric_returns(tmp_path, fake_lm_factory, se
 
     concept = "Members of a community garden reserve plots and borrow tools from the shed."
     frs = ["Members shall be able to reserve a plot.", "Members shall be able to borrow a tool from the shed."]
-    doc = {"title": "Community garden plot reservations",
-           "description": "An app for community garden members to reserve plots and borrow tools from the shed.",
-           "functional_requirements": [{"id": f"FR{i:03d}", "description": t, "priority": "High"}
-                                       for i, t in enumerate(frs, 1)],
-           "non_functional_requirements": [{"id": f"NFR{i:03d}", "description": t, "priority": "High"}
-                                           for i, t in enumerate(frs, 1)],
-           "constraints": [{"id": "C001", "description": "The app must run on iOS.", "priority": "High"},
-                           {"id": "C002", "description": "The app must run on Android.", "priority": "Low"}]}
+    doc = {
+        "title": "Community garden plot reservations",
+        "description": "An app for community garden members to reserve plots and borrow tools from the shed.",
+        "functional_requirements": [
+            {"id": f"FR{i:03d}", "description": t, "priority": "High"} for i, t in enumerate(frs, 1)
+        ],
+        "non_functional_requirements": [
+            {"id": f"NFR{i:03d}", "description": t, "priority": "High"} for i, t in enumerate(frs, 1)
+        ],
+        "constraints": [
+            {"id": "C001", "description": "The app must run on iOS.", "priority": "High"},
+            {"id": "C002", "description": "The app must run on Android.", "priority": "Low"},
+        ],
+    }
     example = {"concept": concept}
     s = score(doc, concept)
     assert s.total == 1.0 and s.content < 0.7  # the NFRs copy the FRs
@@ -226,14 +270,22 @@ def test_objective_chooses_what_the_metric_returns(tmp_path, fake_lm_factory, se
     assert _metric(0.72, "mean")(example, doc) == pytest.approx((s.total + s.content) / 2)
     train, val = sets
     lm, _ = fake_lm_factory(sensitive=True)
-    res = run_mipro(lm, train, val, tmp_path / "optimized.json",
-                    settings=MiproSettings(auto=None, num_trials=2, num_candidates=2, objective="mean"))
+    res = run_mipro(
+        lm,
+        train,
+        val,
+        tmp_path / "optimized.json",
+        settings=MiproSettings(auto=None, num_trials=2, num_candidates=2, objective="mean"),
+    )
     assert res.log["settings"]["objective"] == "mean"
 
 
 def test_output_paths():
     assert [str(p) for p in output_paths("a/optimized.json")] == [
-        "a/optimized.json", "a/optimized.program.json", "a/optimized.log.json"]
+        "a/optimized.json",
+        "a/optimized.program.json",
+        "a/optimized.log.json",
+    ]
     with pytest.raises(UsageError, match="--out must be a .json file"):
         output_paths("a/optimized.yaml")
 

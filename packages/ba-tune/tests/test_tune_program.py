@@ -1,4 +1,5 @@
 """The DSPy program renders through ba-llm exactly as the exported prompt file does."""
+
 from __future__ import annotations
 
 import dspy
@@ -77,8 +78,9 @@ def test_program_from_prompt_with_demos_renders_that_prompt(data_dir):
     data["demos"] = [{"concept": ex.concept, "document": ex.document}]
     prompt = prompt_from_dict(data)
     program = program_from_prompt(prompt)
-    messages = BAAdapter(prompt.user_template).format(program.generate.signature, program.generate.demos,
-                                                      {"concept": CONCEPT})
+    messages = BAAdapter(prompt.user_template).format(
+        program.generate.signature, program.generate.demos, {"concept": CONCEPT}
+    )
     assert messages == render_messages(prompt, CONCEPT)
 
 

@@ -1,4 +1,5 @@
 """One small real run: ``ba-tune mipro`` on the embedded SmolLM2-135M-Instruct (5 calls of <= 32 tokens)."""
+
 from __future__ import annotations
 
 import json
@@ -27,12 +28,38 @@ def smollm2_dir(tmp_path_factory) -> Path:
 @pytest.mark.integration
 def test_tiny_mipro_run_on_smollm2(smollm2_dir, data_dir, tmp_path):
     out = tmp_path / "prompts" / "optimized.json"
-    cmd = [BA_TUNE, "mipro", "--model", f"hf:{smollm2_dir}",
-           "--train", str(data_dir / "train.jsonl"), "--val", str(data_dir / "val.jsonl"),
-           "--num-trials", "2", "--num-candidates", "2", "--seed", "42", "--metric-threshold", "0.72",
-           "--train-limit", "2", "--val-limit", "1", "--max-tokens", "32",
-           "--max-bootstrapped-demos", "1", "--max-labeled-demos", "1", "--no-program-aware", "--no-data-aware",
-           "--out", str(out)]
+    cmd = [
+        BA_TUNE,
+        "mipro",
+        "--model",
+        f"hf:{smollm2_dir}",
+        "--train",
+        str(data_dir / "train.jsonl"),
+        "--val",
+        str(data_dir / "val.jsonl"),
+        "--num-trials",
+        "2",
+        "--num-candidates",
+        "2",
+        "--seed",
+        "42",
+        "--metric-threshold",
+        "0.72",
+        "--train-limit",
+        "2",
+        "--val-limit",
+        "1",
+        "--max-tokens",
+        "32",
+        "--max-bootstrapped-demos",
+        "1",
+        "--max-labeled-demos",
+        "1",
+        "--no-program-aware",
+        "--no-data-aware",
+        "--out",
+        str(out),
+    ]
     env = {**os.environ, "BA_NO_PROGRESS": "1", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]

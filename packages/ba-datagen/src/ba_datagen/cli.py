@@ -21,35 +21,47 @@ _EPILOG = """examples:
 
 def _parser() -> argparse.ArgumentParser:
     p = ArgumentParser(
-        prog="ba-datagen", description="Bootstrap a requirements dataset: concepts from templates, "
+        prog="ba-datagen",
+        description="Bootstrap a requirements dataset: concepts from templates, "
         "then one requirements document per concept from a teacher.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--version", action="version", version=f"ba-datagen {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    c = sub.add_parser("concepts", help="generate business concepts from templates (no LLM)",
-                       description="Write N concept rows (schemas/concept.schema.json): text plus the "
-                       "structured facts it was built from. Deterministic for a seed.",
-                       epilog="example:\n  ba-datagen concepts --n 210 --seed 42 --out concepts.jsonl",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c = sub.add_parser(
+        "concepts",
+        help="generate business concepts from templates (no LLM)",
+        description="Write N concept rows (schemas/concept.schema.json): text plus the "
+        "structured facts it was built from. Deterministic for a seed.",
+        epilog="example:\n  ba-datagen concepts --n 210 --seed 42 --out concepts.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     c.add_argument("--n", type=positive_int, required=True, help="how many concepts")
     c.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     c.add_argument("--out", required=True, help="output JSONL (written atomically)")
     c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
-    s = sub.add_parser("synth", help="write one requirements document per concept with a teacher",
-                       description="Ask a teacher for each concept's requirements document and write v1 rows "
-                       "(categories as JSON lists) with id, concept, teacher (and the raw text for LLM "
-                       "teachers). Concepts without a usable document go to --rejects with the reason. "
-                       "An interrupted run resumes where it stopped (OUT.partial).",
-                       epilog="examples:\n  ba-datagen synth --teacher template --in concepts.jsonl --out raw.jsonl\n"
-                       "  ba-datagen synth --teacher hf:artifacts/models/smollm2-135m-instruct --in c.jsonl "
-                       "--out raw.jsonl --batch-size 4",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    s.add_argument("--teacher", default="template",
-                   help="'template' (offline, from the concept's facts) or a ba-llm model spec "
-                   "(ollama:NAME, hf:DIR, gguf:FILE, smollm2)")
+    s = sub.add_parser(
+        "synth",
+        help="write one requirements document per concept with a teacher",
+        description="Ask a teacher for each concept's requirements document and write v1 rows "
+        "(categories as JSON lists) with id, concept, teacher (and the raw text for LLM "
+        "teachers). Concepts without a usable document go to --rejects with the reason. "
+        "An interrupted run resumes where it stopped (OUT.partial).",
+        epilog="examples:\n  ba-datagen synth --teacher template --in concepts.jsonl --out raw.jsonl\n"
+        "  ba-datagen synth --teacher hf:artifacts/models/smollm2-135m-instruct --in c.jsonl "
+        "--out raw.jsonl --batch-size 4",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument(
+        "--teacher",
+        default="template",
+        help="'template' (offline, from the concept's facts) or a ba-llm model spec "
+        "(ollama:NAME, hf:DIR, gguf:FILE, smollm2)",
+    )
     s.add_argument("--in", dest="in_path", required=True, help="concepts JSONL")
     s.add_argument("--out", required=True, help="output JSONL (v1 rows)")
     s.add_argument("--rejects", help="rejects JSONL (default: OUT with .rejects.jsonl)")
@@ -63,10 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--restart", action="store_true", help="discard the partial output of an interrupted run")
     s.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
-    pr = sub.add_parser("prompt", help="print the packaged teacher prompt (JSON)",
-                        description="Print the teacher prompt shipped with ba-datagen (schemas/prompt.schema.json).",
-                        epilog="example:\n  ba-datagen prompt > teacher.json",
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    pr = sub.add_parser(
+        "prompt",
+        help="print the packaged teacher prompt (JSON)",
+        description="Print the teacher prompt shipped with ba-datagen (schemas/prompt.schema.json).",
+        epilog="example:\n  ba-datagen prompt > teacher.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     pr.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
 
@@ -87,8 +102,13 @@ def _synth(args: argparse.Namespace) -> int:
 
     options = {}
     if args.teacher != "template":
-        options = dict(max_new_tokens=args.max_new_tokens, greedy=not args.sample,
-                       temperature=args.temperature, top_p=args.top_p, seed=args.seed)
+        options = dict(
+            max_new_tokens=args.max_new_tokens,
+            greedy=not args.sample,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            seed=args.seed,
+        )
     elif args.sample:
         raise UsageError("--sample applies only to LLM teachers, not --teacher template")
     teacher = make_teacher(args.teacher, prompt=args.prompt, **options)
@@ -103,8 +123,10 @@ def _synth(args: argparse.Namespace) -> int:
             close()
     elapsed = time.perf_counter() - t0
     resumed = f" ({result.resumed} done by an earlier run)" if result.resumed else ""
-    print(f"{result.total} concepts: {result.written} written -> {args.out}, "
-          f"{result.rejected} rejected{resumed} in {elapsed:.1f} s")
+    print(
+        f"{result.total} concepts: {result.written} written -> {args.out}, "
+        f"{result.rejected} rejected{resumed} in {elapsed:.1f} s"
+    )
     return 0
 
 

@@ -136,33 +136,45 @@ def _s_building(c: _Ctx) -> str:
 
 
 def _s_today(c: _Ctx) -> str:
-    return (f"Today {c.actors} at {c.org} rely on {c.legacy}. The idea is {c.prod} {c.plat} "
-            f"in which {c.clauses()}. {c.constraint_sentence()}")
+    return (
+        f"Today {c.actors} at {c.org} rely on {c.legacy}. The idea is {c.prod} {c.plat} "
+        f"in which {c.clauses()}. {c.constraint_sentence()}"
+    )
 
 
 def _s_brief(c: _Ctx) -> str:
-    return (f"{cap(c.product)} for {c.org} ({join(c.facts['platforms'])}). Users: {c.actors}. "
-            f"Features: {'; '.join(c.facts['features'])}. Must {join(c.cons)}.")
+    return (
+        f"{cap(c.product)} for {c.org} ({join(c.facts['platforms'])}). Users: {c.actors}. "
+        f"Features: {'; '.join(c.facts['features'])}. Must {join(c.cons)}."
+    )
 
 
 def _s_imagine(c: _Ctx) -> str:
-    return (f"Imagine {c.prod} where {c.clauses()}. {cap(c.org)} would run it {c.plat}, "
-            f"and it would need to {join(c.cons)}.")
+    return (
+        f"Imagine {c.prod} where {c.clauses()}. {cap(c.org)} would run it {c.plat}, "
+        f"and it would need to {join(c.cons)}."
+    )
 
 
 def _s_question(c: _Ctx) -> str:
-    return (f"Can we build {c.prod} for {c.org}? {cap(c.clauses())}. "
-            f"It needs to {join(c.cons)} and should be available {c.plat}.")
+    return (
+        f"Can we build {c.prod} for {c.org}? {cap(c.clauses())}. "
+        f"It needs to {join(c.cons)} and should be available {c.plat}."
+    )
 
 
 def _s_looking(c: _Ctx) -> str:
-    return (f"{cap(c.org)} is looking for {c.prod} {c.plat}. The main users are {c.actors}: "
-            f"{c.clauses()}. {c.constraint_sentence()}")
+    return (
+        f"{cap(c.org)} is looking for {c.prod} {c.plat}. The main users are {c.actors}: "
+        f"{c.clauses()}. {c.constraint_sentence()}"
+    )
 
 
 def _s_goal(c: _Ctx) -> str:
-    return (f"We are {c.org}, and our goal is simple: {c.clauses()}. To get there we need "
-            f"{c.prod} {c.plat}. {c.constraint_sentence()}")
+    return (
+        f"We are {c.org}, and our goal is simple: {c.clauses()}. To get there we need "
+        f"{c.prod} {c.plat}. {c.constraint_sentence()}"
+    )
 
 
 def _s_proposal(c: _Ctx) -> str:
@@ -170,8 +182,7 @@ def _s_proposal(c: _Ctx) -> str:
 
 
 def _s_replace(c: _Ctx) -> str:
-    return (f"Help {c.org} replace {c.legacy} with {c.prod} {c.plat}. {cap(c.clauses())}. "
-            f"{c.constraint_sentence()}")
+    return f"Help {c.org} replace {c.legacy} with {c.prod} {c.plat}. {cap(c.clauses())}. {c.constraint_sentence()}"
 
 
 def _s_lets(c: _Ctx) -> str:
@@ -205,13 +216,13 @@ def _s_build_app(c: _Ctx) -> str:
 
 
 def _s_how(c: _Ctx) -> str:
-    return (f"How would you spec {c.prod} for {c.org}? {cap(c.clauses())}. "
-            f"It would run {c.plat} and has to {join(c.cons)}.")
+    return (
+        f"How would you spec {c.prod} for {c.org}? {cap(c.clauses())}. It would run {c.plat} and has to {join(c.cons)}."
+    )
 
 
 def _s_at_org(c: _Ctx) -> str:
-    return (f"At {c.org}, {c.implicit()}. We want to do all of this in {c.prod} {c.plat}. "
-            f"{c.constraint_sentence()}")
+    return f"At {c.org}, {c.implicit()}. We want to do all of this in {c.prod} {c.plat}. {c.constraint_sentence()}"
 
 
 #: the sentence structures, by name (a concept row's ``structure`` field)
@@ -247,7 +258,7 @@ def _fit_facts(facts: dict[str, Any], structure: str) -> dict[str, Any]:
 
 def _typo(word: str, rng: random.Random) -> str:
     i = rng.randrange(1, len(word) - 2)
-    return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
 
 
 def lower_with_typo(text: str, rng: random.Random) -> str:
@@ -314,8 +325,9 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
         open_es = sorted(d for d in spanish if ("es", d) not in exhausted)
         open_en = [d for d in names if ("en", d) not in exhausted]
         if not open_es and not open_en:
-            raise UsageError(f"the vocabularies make at most {len(rows)} unique concepts with seed {seed}; "
-                             f"ask for fewer than {n}")
+            raise UsageError(
+                f"the vocabularies make at most {len(rows)} unique concepts with seed {seed}; ask for fewer than {n}"
+            )
         if language == "es" and not open_es:
             language = "en"
         elif language == "en" and not open_en:
@@ -349,14 +361,16 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
             continue
         seen_facts.add(key)
         seen_text.add(text)
-        rows.append({
-            "id": f"c{len(rows) + 1:04d}",
-            "concept": text,
-            "domain": name,
-            "facts": facts,
-            "structure": structure,
-            "style": style,
-            "language": language,
-            "source": f"ba-datagen concepts seed={seed}",
-        })
+        rows.append(
+            {
+                "id": f"c{len(rows) + 1:04d}",
+                "concept": text,
+                "domain": name,
+                "facts": facts,
+                "structure": structure,
+                "style": style,
+                "language": language,
+                "source": f"ba-datagen concepts seed={seed}",
+            }
+        )
     return rows

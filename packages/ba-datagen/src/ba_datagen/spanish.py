@@ -24,11 +24,17 @@ __all__ = ["STRUCTURES_ES", "domains_es", "draw_facts_es", "render_concept_es", 
 
 _BUDGETS = (12, 15, 20, 25, 30, 40, 50, 60, 80)
 _MONEY = ("{n}.000 €", "{n}.000 euros", "{n} mil euros", "{n}k €")
-_BUDGET_FORMS = ("costar menos de {money}", "ajustarse a un presupuesto de {money}",
-                 "tener un presupuesto máximo de {money}")
+_BUDGET_FORMS = (
+    "costar menos de {money}",
+    "ajustarse a un presupuesto de {money}",
+    "tener un presupuesto máximo de {money}",
+)
 _TIMELINES = ("estar en marcha en {m} meses", "lanzarse en {w} semanas")
-_TECH = ("usar solo componentes de código abierto", "funcionar sin conexión en zonas con mala cobertura",
-         "estar en español y en inglés")
+_TECH = (
+    "usar solo componentes de código abierto",
+    "funcionar sin conexión en zonas con mala cobertura",
+    "estar en español y en inglés",
+)
 _MODALS = ("podrán", "deben poder", "tienen que poder", "pueden")
 _PLATFORM_WORDS = {"web": "la web", "Windows": "ordenadores Windows", "iOS": "iOS", "Android": "Android"}
 
@@ -121,8 +127,10 @@ def _s_lista(c: _Ctx) -> str:
 
 
 def _s_idea(c: _Ctx) -> str:
-    return (f"La idea es {c.prod} para {c.org}, disponible {c.plat}, en la que {c.clauses()}. "
-            f"El proyecto tiene que {c.cons}.")
+    return (
+        f"La idea es {c.prod} para {c.org}, disponible {c.plat}, en la que {c.clauses()}. "
+        f"El proyecto tiene que {c.cons}."
+    )
 
 
 STRUCTURES_ES: dict[str, Callable[[_Ctx], str]] = {
@@ -140,10 +148,12 @@ def render_concept_es(facts: dict[str, Any], structure: str, rng: random.Random)
 
 _REGULATION_NFR = {
     "RGPD": "{P} permitirá a {actor} exportar o borrar sus datos personales en un plazo de 30 días desde "
-            "su solicitud, como exige el RGPD.",
+    "su solicitud, como exige el RGPD.",
 }
-_GENERIC_REGULATION_NFR = ("{P} guardará un registro de cada cambio en los datos personales y superará una "
-                           "revisión de cumplimiento del {reg} antes del lanzamiento.")
+_GENERIC_REGULATION_NFR = (
+    "{P} guardará un registro de cada cambio en los datos personales y superará una "
+    "revisión de cumplimiento del {reg} antes del lanzamiento."
+)
 
 
 def _names(f: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -156,23 +166,25 @@ def _names(f: Mapping[str, Any]) -> tuple[str, str, str]:
 def _nfrs(f: dict[str, Any], dom: Mapping[str, Any] | None, n_functional: int) -> list[dict[str, str]]:
     p, de_p, P = _names(f)
     out: list[tuple[str, str]] = []
-    regs = [c[len("cumplir el "):] for c in f["constraints"] if c.startswith("cumplir el ")]
+    regs = [c[len("cumplir el ") :] for c in f["constraints"] if c.startswith("cumplir el ")]
     if regs:
         text = _REGULATION_NFR.get(regs[0], _GENERIC_REGULATION_NFR)
         out.append((text.format(P=P, reg=regs[0], actor=f["feature_actors"][0]), "High"))
     own = domain_nfr(f["features"], dom) if dom is not None else None
     if own is not None:
         out.append((own.format(product=p, Product=P), "High"))
-    out.append((f"Todos los datos {de_p} se cifrarán en tránsito con TLS 1.2 o superior y en reposo con AES-256.",
-                "High"))
+    out.append(
+        (f"Todos los datos {de_p} se cifrarán en tránsito con TLS 1.2 o superior y en reposo con AES-256.", "High")
+    )
     out.append((f"{P} responderá al 95% de las peticiones en menos de 2 segundos.", "Medium"))
     mobile = [x for x in f["platforms"] if x in ("iOS", "Android")]
     if mobile:
         out.append((f"{P} funcionará en las dos últimas versiones principales de {y(mobile)}.", "Medium"))
     if "web" in f["platforms"]:
         out.append((f"{P} cumplirá las pautas de accesibilidad WCAG 2.1 AA.", "Low"))
-    out.append((f"{P} estará disponible el 99,5% del tiempo cada mes, sin contar el mantenimiento planificado.",
-                "Medium"))
+    out.append(
+        (f"{P} estará disponible el 99,5% del tiempo cada mes, sin contar el mantenimiento planificado.", "Medium")
+    )
     want = 4 if n_functional <= 3 else 3
     return [{"description": t, "priority": pr} for t, pr in out[:want]]
 
@@ -206,11 +218,15 @@ def write_document_es(f: dict[str, Any], dom: Mapping[str, Any] | None) -> dict[
     description += "."
     if len(description.split()) < 15:
         description += f" Cubre {len(f['features'])} tareas: {y(f['features'])}."
-    title = f"{cap(f['product'])} para {f['organization']}" if f.get("organization") else \
-        f"{cap(f['product'])} para {y(f['actors'])}"
-    functional = [{"description": f"El sistema permitirá a {actor} {feature}.",
-                   "priority": "High" if i < 2 else "Medium"}
-                  for i, (actor, feature) in enumerate(zip(f["feature_actors"], f["features"]))]
+    title = (
+        f"{cap(f['product'])} para {f['organization']}"
+        if f.get("organization")
+        else f"{cap(f['product'])} para {y(f['actors'])}"
+    )
+    functional = [
+        {"description": f"El sistema permitirá a {actor} {feature}.", "priority": "High" if i < 2 else "Medium"}
+        for i, (actor, feature) in enumerate(zip(f["feature_actors"], f["features"]))
+    ]
     return {
         "title": title,
         "description": description,

@@ -82,11 +82,19 @@ def _done(path: Path, concepts: Mapping[str, str]) -> dict[str, str]:
         if not isinstance(rid, str):
             raise DataError(path, line, "row has no string 'id'; delete the file or run with --restart")
         if rid not in concepts:
-            raise DataError(path, line, f"concept {rid!r} is not in the input file; "
-                                        "the input changed since the interrupted run: run with --restart")
+            raise DataError(
+                path,
+                line,
+                f"concept {rid!r} is not in the input file; "
+                "the input changed since the interrupted run: run with --restart",
+            )
         if row.get("concept") != concepts[rid]:
-            raise DataError(path, line, f"concept {rid!r} differs from the input file; "
-                                        "the input changed since the interrupted run: run with --restart")
+            raise DataError(
+                path,
+                line,
+                f"concept {rid!r} differs from the input file; "
+                "the input changed since the interrupted run: run with --restart",
+            )
         done[rid] = row.get("concept", "")
     return done
 
@@ -128,17 +136,22 @@ def _settle(concept: Mapping[str, Any], line: int, teacher: str, draft: Draft) -
             reason = f"not a v1 example: {issues[0]}"
     if draft.meta.get("finish_reason") == "length":
         reason += " (the output was cut at --max-new-tokens)"
-    reject = {"id": concept["id"], "line": line, "reason": reason, "concept": concept["concept"],
-              "teacher": teacher}
+    reject = {"id": concept["id"], "line": line, "reason": reason, "concept": concept["concept"], "teacher": teacher}
     if draft.text is not None:
         reject["text"] = draft.text
     reject.update({k: v for k, v in draft.meta.items() if k not in reject})
     return reject, reason
 
 
-def synth(in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], teacher: Teacher, *,
-          rejects: str | os.PathLike[str] | None = None, restart: bool = False,
-          show_progress: bool = True) -> SynthResult:
+def synth(
+    in_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    teacher: Teacher,
+    *,
+    rejects: str | os.PathLike[str] | None = None,
+    restart: bool = False,
+    show_progress: bool = True,
+) -> SynthResult:
     """Write one teacher document per concept of ``in_path`` to ``out_path``.
 
     Args:
@@ -157,16 +170,20 @@ def synth(in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], tea
             does not belong to this input.
     """
     in_path, out_path = Path(in_path), Path(out_path)
-    rejects_path = Path(rejects) if rejects is not None else out_path.with_name(
-        out_path.name.removesuffix(".jsonl") + ".rejects.jsonl")
+    rejects_path = (
+        Path(rejects)
+        if rejects is not None
+        else out_path.with_name(out_path.name.removesuffix(".jsonl") + ".rejects.jsonl")
+    )
     distinct_paths(("--in", in_path), ("--out", out_path), ("--rejects", rejects_path))
     # a second run on OUT (or on the same --rejects) fails at once instead of sharing the file
     with output_lock(out_path), output_lock(rejects_path):
         return _synth_locked(in_path, out_path, rejects_path, teacher, restart, show_progress)
 
 
-def _synth_locked(in_path: Path, out_path: Path, rejects_path: Path, teacher: Teacher, restart: bool,
-                  show_progress: bool) -> SynthResult:
+def _synth_locked(
+    in_path: Path, out_path: Path, rejects_path: Path, teacher: Teacher, restart: bool, show_progress: bool
+) -> SynthResult:
     concepts = _read_concepts(in_path)
     texts = {row["id"]: row["concept"] for _, row in concepts}
     # rows and rejects both go to .partial files while the run lasts and are renamed onto
@@ -194,7 +211,7 @@ def _synth_locked(in_path: Path, out_path: Path, rejects_path: Path, teacher: Te
             bar.update(resumed)
         size = max(1, int(teacher.batch_size))
         for start in range(0, len(pending), size):
-            batch = pending[start:start + size]
+            batch = pending[start : start + size]
             drafts = teacher.write([row for _, row in batch])
             if len(drafts) != len(batch):
                 raise RuntimeError(f"teacher {teacher.name} returned {len(drafts)} drafts for {len(batch)} concepts")

@@ -105,9 +105,19 @@ class LLMTeacher:
             default ``ba_llm.load_backend(spec)`` is called on the first ``write``.
     """
 
-    def __init__(self, spec: str, prompt: str | Path | None = None, *, max_new_tokens: int = 768,
-                 greedy: bool = True, temperature: float = 0.7, top_p: float = 0.95,
-                 seed: int | None = None, batch_size: int = 8, backend: Any = None) -> None:
+    def __init__(
+        self,
+        spec: str,
+        prompt: str | Path | None = None,
+        *,
+        max_new_tokens: int = 768,
+        greedy: bool = True,
+        temperature: float = 0.7,
+        top_p: float = 0.95,
+        seed: int | None = None,
+        batch_size: int = 8,
+        backend: Any = None,
+    ) -> None:
         from ba_llm import Decoding, parse_spec
 
         if backend is None:
@@ -115,8 +125,9 @@ class LLMTeacher:
         self.name = spec
         self.batch_size = batch_size
         self.prompt = load_teacher_prompt(prompt)
-        self.decoding = Decoding(max_new_tokens=max_new_tokens, greedy=greedy,
-                                 temperature=temperature, top_p=top_p, seed=seed)
+        self.decoding = Decoding(
+            max_new_tokens=max_new_tokens, greedy=greedy, temperature=temperature, top_p=top_p, seed=seed
+        )
         self._backend = backend
 
     @property
@@ -130,13 +141,22 @@ class LLMTeacher:
     def write(self, concepts: Sequence[Mapping[str, Any]]) -> list[Draft]:
         from ba_llm import generate_with
 
-        rows = generate_with(self.backend, [{"id": c["id"], "concept": c["concept"]} for c in concepts],
-                             self.prompt, self.decoding, batch_size=self.batch_size, progress=False,
-                             model=self.name)
+        rows = generate_with(
+            self.backend,
+            [{"id": c["id"], "concept": c["concept"]} for c in concepts],
+            self.prompt,
+            self.decoding,
+            batch_size=self.batch_size,
+            progress=False,
+            model=self.name,
+        )
         drafts = []
         for row in rows:
-            meta = {k: row[k] for k in ("prompt", "prompt_sha256", "completion_tokens", "latency_s",
-                                        "finish_reason") if k in row}
+            meta = {
+                k: row[k]
+                for k in ("prompt", "prompt_sha256", "completion_tokens", "latency_s", "finish_reason")
+                if k in row
+            }
             error = "generation failed" if row.get("finish_reason") == "error" else None
             drafts.append(Draft(id=row["id"], text=row["text"], error=error, meta=meta))
         return drafts

@@ -72,9 +72,10 @@ def _description(f: dict[str, Any]) -> str:
 
 def _functional(f: dict[str, Any]) -> list[dict[str, str]]:
     """One FR per feature, in the concept's order: the first two High, the rest Medium."""
-    return [{"description": f"The system shall allow {actor} to {feature}.",
-             "priority": "High" if i < 2 else "Medium"}
-            for i, (actor, feature) in enumerate(zip(f["feature_actors"], f["features"]))]
+    return [
+        {"description": f"The system shall allow {actor} to {feature}.", "priority": "High" if i < 2 else "Medium"}
+        for i, (actor, feature) in enumerate(zip(f["feature_actors"], f["features"]))
+    ]
 
 
 def _nfr_candidates(f: dict[str, Any], dom: Mapping[str, Any] | None) -> list[tuple[str, str]]:
@@ -89,41 +90,43 @@ def _nfr_candidates(f: dict[str, Any], dom: Mapping[str, Any] | None) -> list[tu
     own = domain_nfr(f["features"], dom) if dom is not None else None
     if own is not None:  # a feature's own NFR beats the domain's general one
         out.append((own.format(product=p), "High"))
-    out.append((f"All data in the {p} shall be encrypted in transit with TLS 1.2 or later and at rest "
-                "with AES-256.", "High"))
+    out.append(
+        (f"All data in the {p} shall be encrypted in transit with TLS 1.2 or later and at rest with AES-256.", "High")
+    )
     out.append((f"The {p} shall respond to 95% of requests within 2 seconds.", "Medium"))
     mobile = [x for x in f["platforms"] if x in ("iOS", "Android")]
     if mobile:
         out.append((f"The {p} shall support the two latest major versions of {join(mobile)}.", "Medium"))
     if "web" in f["platforms"]:
         out.append((f"The {p} shall meet WCAG 2.1 AA accessibility guidelines.", "Low"))
-    out.append((f"The {p} shall be available 99.5% of the time each month, excluding planned maintenance.",
-                "Medium"))
+    out.append((f"The {p} shall be available 99.5% of the time each month, excluding planned maintenance.", "Medium"))
     return out
 
 
 def _regulation(constraint: str) -> str | None:
-    return constraint[len("comply with "):] if constraint.startswith("comply with ") else None
+    return constraint[len("comply with ") :] if constraint.startswith("comply with ") else None
 
 
 _REGULATION_NFR = {
     "HIPAA": "Protected health information in the {p} shall be visible only to authorised staff, "
-             "and every access shall be logged for HIPAA audits.",
+    "and every access shall be logged for HIPAA audits.",
     "GDPR": "The {p} shall let {actor} export or erase their personal data within 30 days of a request, "
-            "as GDPR requires.",
+    "as GDPR requires.",
     "PCI DSS": "The {p} shall never store full card numbers; card payments shall go through a PCI DSS "
-               "Level 1 certified provider.",
+    "Level 1 certified provider.",
     "FERPA": "Student records in the {p} shall be disclosed only to authorised school staff and parents, "
-             "as FERPA requires.",
+    "as FERPA requires.",
     "COPPA": "The {p} shall obtain verifiable parental consent before collecting data from children under 13, "
-             "as COPPA requires.",
+    "as COPPA requires.",
     "CCPA": "The {p} shall let {actor} opt out of the sale of their personal data and delete it on request, "
-            "as CCPA requires.",
+    "as CCPA requires.",
     "SOX": "Every change to financial data in the {p} shall be recorded in a tamper-evident audit log "
-           "kept for 7 years for SOX audits.",
+    "kept for 7 years for SOX audits.",
 }
-_GENERIC_REGULATION_NFR = ("The {p} shall keep an audit trail of every change to personal data and pass "
-                           "a {reg} compliance review before launch.")
+_GENERIC_REGULATION_NFR = (
+    "The {p} shall keep an audit trail of every change to personal data and pass "
+    "a {reg} compliance review before launch."
+)
 
 
 def _non_functional(f: dict[str, Any], dom: Mapping[str, Any] | None, n_functional: int) -> list[dict[str, str]]:
@@ -153,10 +156,13 @@ def _constraints(f: dict[str, Any]) -> list[dict[str, str]]:
             text, priority = _constraint_text(c.strip().rstrip("."), f["product"])
             items.append({"description": text, "priority": priority})
     if f["platforms"]:
-        items.append({"description": f"The {f['product']} must run {platform_phrase(f['platforms'])}.",
-                      "priority": "Medium"})
-    fallbacks = [f"The {f['product']} must be delivered with user documentation for {join(f['actors'])}.",
-                 f"The {f['product']} must be handed over with its source code and deployment instructions."]
+        items.append(
+            {"description": f"The {f['product']} must run {platform_phrase(f['platforms'])}.", "priority": "Medium"}
+        )
+    fallbacks = [
+        f"The {f['product']} must be delivered with user documentation for {join(f['actors'])}.",
+        f"The {f['product']} must be handed over with its source code and deployment instructions.",
+    ]
     while len(items) < 2:
         items.append({"description": fallbacks.pop(0), "priority": "Low"})
     return items

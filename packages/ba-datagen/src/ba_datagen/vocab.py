@@ -15,8 +15,17 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["PLATFORM_SETS", "actor_groups", "article", "cap", "domain_nfr", "domains", "join", "numbered",
-           "platform_phrase"]
+__all__ = [
+    "PLATFORM_SETS",
+    "actor_groups",
+    "article",
+    "cap",
+    "domain_nfr",
+    "domains",
+    "join",
+    "numbered",
+    "platform_phrase",
+]
 
 #: platform combinations a concept can target, with rough frequency by repetition
 PLATFORM_SETS: tuple[tuple[str, ...], ...] = (

@@ -94,21 +94,36 @@ def _check_row(line: int, row: dict, found: dict[str, list]) -> None:
         problems = _structure_problems(items, prefix)
         if problems:
             found["yaml_validation_errors"].append(
-                {"line": line, "field": cat, "message": "; ".join(problems[:5])
-                 + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")})
+                {
+                    "line": line,
+                    "field": cat,
+                    "message": "; ".join(problems[:5])
+                    + (f"; and {len(problems) - 5} more" if len(problems) > 5 else ""),
+                }
+            )
         bad = bad_ids(items, prefix)
         if bad:
             found["id_format_issues"].append(
-                {"line": line, "field": cat, "ids": bad,
-                 "message": f"{len(bad)} ID{'s' if len(bad) != 1 else ''} not in {prefix}001 form"})
+                {
+                    "line": line,
+                    "field": cat,
+                    "ids": bad,
+                    "message": f"{len(bad)} ID{'s' if len(bad) != 1 else ''} not in {prefix}001 form",
+                }
+            )
         dups = duplicate_ids(items)
         if dups:
             found["duplicate_requirement_ids"].append(
-                {"line": line, "field": cat, "ids": dups, "message": f"{len(dups)} ID(s) used more than once"})
+                {"line": line, "field": cat, "ids": dups, "message": f"{len(dups)} ID(s) used more than once"}
+            )
         if len(items) < MIN_REQUIREMENTS:
             found["min_requirements_violations"].append(
-                {"line": line, "field": cat,
-                 "message": f"{len(items)} requirement{'s' if len(items) != 1 else ''} (minimum {MIN_REQUIREMENTS})"})
+                {
+                    "line": line,
+                    "field": cat,
+                    "message": f"{len(items)} requirement{'s' if len(items) != 1 else ''} (minimum {MIN_REQUIREMENTS})",
+                }
+            )
 
 
 def audit_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -138,7 +153,8 @@ def audit_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         if isinstance(rid, str) and rid:
             if rid in first_id:
                 found["duplicate_row_ids"].append(
-                    {"line": line.number, "field": "id", "message": f"id {rid!r} already used on line {first_id[rid]}"})
+                    {"line": line.number, "field": "id", "message": f"id {rid!r} already used on line {first_id[rid]}"}
+                )
             else:
                 first_id[rid] = line.number
         concept = row.get("concept")
@@ -146,7 +162,8 @@ def audit_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             key = normalise_concept(concept)
             if key in first_seen:
                 found["duplicate_concepts"].append(
-                    {"line": line.number, "field": "concept", "message": f"same concept as line {first_seen[key]}"})
+                    {"line": line.number, "field": "concept", "message": f"same concept as line {first_seen[key]}"}
+                )
             else:
                 first_seen[key] = line.number
     flagged = {item["line"] for items in found.values() for item in items}
@@ -162,8 +179,10 @@ def audit_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def summary(report: dict[str, Any]) -> str:
     """A few human lines: totals, then each counter with how many rows it touches."""
-    lines = [f"audit {report['file']}: {report['total_examples']} examples "
-             f"({report.get('schema', 'no readable rows')}), {report['valid_examples']} valid"]
+    lines = [
+        f"audit {report['file']}: {report['total_examples']} examples "
+        f"({report.get('schema', 'no readable rows')}), {report['valid_examples']} valid"
+    ]
     for kind in ISSUE_KINDS:
         items = report[kind]["items"]
         rows = len({item["line"] for item in items})

@@ -18,6 +18,7 @@ tmp folder of its own and renamed into place, so it appears whole or not at all.
 existing ``-o`` folder is replaced only when it is empty or an earlier export holding only
 the files it wrote (``export_info.json`` lists them).
 """
+
 from __future__ import annotations
 
 import collections
@@ -53,7 +54,9 @@ class ExportResult:
     prompt_sha256: str
 
 
-def messages_row(row: dict[str, Any], prompt: Any, *, where: tuple[Any, int | None] = ("<row>", None)) -> dict[str, Any]:
+def messages_row(
+    row: dict[str, Any], prompt: Any, *, where: tuple[Any, int | None] = ("<row>", None)
+) -> dict[str, Any]:
     """One v2 row as ``{"id", "concept", "messages"}`` (see the module docstring). A category
     that is not a YAML list of requirements (an alias bomb, a ``!!python`` tag) is a
     :class:`DataError` at ``where`` (file, line): it would be trained on as text."""
@@ -64,8 +67,12 @@ def messages_row(row: dict[str, Any], prompt: Any, *, where: tuple[Any, int | No
     doc = document_from_fields(row)
     for cat in CATEGORIES:
         if cat in doc and not isinstance(doc[cat], list):
-            raise DataError(where[0], where[1], f"{cat}: not a YAML list of requirements (check the file with "
-                                                "`ba-dataset-tools validate --schema example-v2`)")
+            raise DataError(
+                where[0],
+                where[1],
+                f"{cat}: not a YAML list of requirements (check the file with "
+                "`ba-dataset-tools validate --schema example-v2`)",
+            )
     messages = render_messages(prompt, row["concept"])
     messages.append({"role": "assistant", "content": render(doc)})
     return {"id": str(row.get("id", "")), "concept": row["concept"], "messages": messages}
@@ -84,15 +91,24 @@ def _md(text: Any) -> str:
     return text.replace("|", "\\|").replace("`", "'")
 
 
-def _card(fmt: str, rows: dict[str, list[dict[str, Any]]], sources: dict[str, dict[str, Any]],
-          prompt: Any, teachers: collections.Counter) -> str:
-    files = {"hf": "`datasets.load_from_disk(FOLDER)` (a DatasetDict)",
-             "parquet": "`load_dataset(\"parquet\", data_files={\"train\": \"train.parquet\", "
-                        "\"validation\": \"validation.parquet\"})`",
-             "messages-jsonl": "`load_dataset(\"json\", data_files={\"train\": \"train.jsonl\", "
-                               "\"validation\": \"validation.jsonl\"})`"}[fmt]
-    split_lines = "\n".join(f"| {name} | {len(r)} | `{_md(sources[name]['path'])}` | `{sources[name]['sha256'][:16]}` |"
-                            for name, r in rows.items())
+def _card(
+    fmt: str,
+    rows: dict[str, list[dict[str, Any]]],
+    sources: dict[str, dict[str, Any]],
+    prompt: Any,
+    teachers: collections.Counter,
+) -> str:
+    files = {
+        "hf": "`datasets.load_from_disk(FOLDER)` (a DatasetDict)",
+        "parquet": "`load_dataset(\"parquet\", data_files={\"train\": \"train.parquet\", "
+        "\"validation\": \"validation.parquet\"})`",
+        "messages-jsonl": "`load_dataset(\"json\", data_files={\"train\": \"train.jsonl\", "
+        "\"validation\": \"validation.jsonl\"})`",
+    }[fmt]
+    split_lines = "\n".join(
+        f"| {name} | {len(r)} | `{_md(sources[name]['path'])}` | `{sources[name]['sha256'][:16]}` |"
+        for name, r in rows.items()
+    )
     teacher_text = ", ".join(f"{_md(t)} ({n})" for t, n in sorted(teachers.items())) or "not recorded"
     return f"""---
 task_categories:
@@ -133,8 +149,9 @@ tokenizer's chat template, a row gives exactly the token ids `ba-lora train` tra
 """
 
 
-def export_dataset(train: str | Path, output: str | Path, *, fmt: str, prompt: Any,
-                   val: str | Path | None = None) -> ExportResult:
+def export_dataset(
+    train: str | Path, output: str | Path, *, fmt: str, prompt: Any, val: str | Path | None = None
+) -> ExportResult:
     """Export ``train`` (and ``val``) v2 JSONL files to ``output`` in format ``fmt``."""
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
@@ -146,8 +163,9 @@ def export_dataset(train: str | Path, output: str | Path, *, fmt: str, prompt: A
         try:
             import datasets
         except ImportError:
-            raise UsageError("--format hf/parquet needs the datasets package: "
-                             "pip install 'ba-dataset-tools[hf]'") from None
+            raise UsageError(
+                "--format hf/parquet needs the datasets package: pip install 'ba-dataset-tools[hf]'"
+            ) from None
     with output_lock(output):  # a second export to the same folder fails at once
         _check_output(output)
         rows: dict[str, list[dict[str, Any]]] = {}
@@ -172,9 +190,15 @@ def export_dataset(train: str | Path, output: str | Path, *, fmt: str, prompt: A
                     for name, ds in dd.items():
                         ds.to_parquet(str(tmp / f"{name}.parquet"))
             (tmp / "README.md").write_text(_card(fmt, rows, sources, prompt, teachers), encoding="utf-8")
-            write_json(tmp / EXPORT_INFO, {
-                "format": fmt, "rows": {n: len(r) for n, r in rows.items()}, "sources": sources,
-                "prompt": {"name": prompt.name, "sha256": prompt.sha256, "path": prompt.path},
-                "teachers": dict(teachers), "files": sorted(p.name for p in tmp.iterdir()) + [EXPORT_INFO],
-            })
+            write_json(
+                tmp / EXPORT_INFO,
+                {
+                    "format": fmt,
+                    "rows": {n: len(r) for n, r in rows.items()},
+                    "sources": sources,
+                    "prompt": {"name": prompt.name, "sha256": prompt.sha256, "path": prompt.path},
+                    "teachers": dict(teachers),
+                    "files": sorted(p.name for p in tmp.iterdir()) + [EXPORT_INFO],
+                },
+            )
     return ExportResult(output, fmt, {n: len(r) for n, r in rows.items()}, prompt.sha256)

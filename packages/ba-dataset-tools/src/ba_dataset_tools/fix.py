@@ -132,8 +132,15 @@ def fix_row(row: dict, *, fix_ids: bool = True, to_yaml: bool = True) -> tuple[d
     return fixed, counts
 
 
-def fix_file(path: str | os.PathLike[str], out: str | os.PathLike[str], rejects: str | os.PathLike[str], *,
-             fix_ids: bool = True, to_yaml: bool = True, check: bool = True) -> FixResult:
+def fix_file(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    rejects: str | os.PathLike[str],
+    *,
+    fix_ids: bool = True,
+    to_yaml: bool = True,
+    check: bool = True,
+) -> FixResult:
     """Fix every row of ``path`` into ``out``; unfixable rows go to ``rejects``.
 
     Both files are written atomically (``rejects`` always, possibly empty). Each reject is
@@ -171,6 +178,12 @@ def fix_file(path: str | os.PathLike[str], out: str | os.PathLike[str], rejects:
         for target, lines in ((out, good), (rejects, bad)):
             with atomic_write(target) as f:
                 f.writelines(text + "\n" for text in lines)
-    return FixResult(rows=totals["rows"], written=len(good), rejected=len(bad), fixed=totals["fixed"],
-                     ids_changed=totals["ids_changed"], converted=totals["converted"],
-                     ids_added=totals["ids_added"])
+    return FixResult(
+        rows=totals["rows"],
+        written=len(good),
+        rejected=len(bad),
+        fixed=totals["fixed"],
+        ids_changed=totals["ids_changed"],
+        converted=totals["converted"],
+        ids_added=totals["ids_added"],
+    )

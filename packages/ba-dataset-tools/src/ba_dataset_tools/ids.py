@@ -27,8 +27,7 @@ def id_ok(value: Any, prefix: str) -> bool:
 
 def bad_ids(items: list, prefix: str) -> list[str]:
     """The IDs (as strings) of mapping items that are not in PREFIX001 form."""
-    return [str(item.get("id")) for item in items
-            if isinstance(item, dict) and not id_ok(item.get("id"), prefix)]
+    return [str(item.get("id")) for item in items if isinstance(item, dict) and not id_ok(item.get("id"), prefix)]
 
 
 def duplicate_ids(items: list) -> list[str]:

@@ -67,8 +67,13 @@ def _below(row: dict[str, Any], min_score: float | None, min_content: float | No
     return None, False
 
 
-def filter_file(path: str | os.PathLike[str], out: str | os.PathLike[str], rejects: str | os.PathLike[str],
-                min_score: float | None = None, min_content: float | None = None) -> FilterResult:
+def filter_file(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    rejects: str | os.PathLike[str],
+    min_score: float | None = None,
+    min_content: float | None = None,
+) -> FilterResult:
     """Keep rows with ``score >= min_score`` and ``content >= min_content`` (each test only
     when its threshold is given); the rest go to ``rejects`` with the reason.
 
@@ -110,8 +115,14 @@ class SplitResult:
     val_concepts: int
 
 
-def split_file(path: str | os.PathLike[str], train_out: str | os.PathLike[str], val_out: str | os.PathLike[str],
-               *, val_ratio: float = 0.1, seed: int = 42) -> SplitResult:
+def split_file(
+    path: str | os.PathLike[str],
+    train_out: str | os.PathLike[str],
+    val_out: str | os.PathLike[str],
+    *,
+    val_ratio: float = 0.1,
+    seed: int = 42,
+) -> SplitResult:
     """Split rows into train and val by concept: rows with the same (normalised) concept
     text always land on the same side. Deterministic for ``seed``; both files keep the
     input order. Val gets about ``val_ratio`` of the rows, and at least one row whenever
@@ -155,5 +166,6 @@ def split_file(path: str | os.PathLike[str], train_out: str | os.PathLike[str], 
     with output_group():  # both splits or neither
         _write_lines(train_out, train)
         _write_lines(val_out, val)
-    return SplitResult(train=len(train), val=len(val), train_concepts=len(groups) - len(val_keys),
-                       val_concepts=len(val_keys))
+    return SplitResult(
+        train=len(train), val=len(val), train_concepts=len(groups) - len(val_keys), val_concepts=len(val_keys)
+    )

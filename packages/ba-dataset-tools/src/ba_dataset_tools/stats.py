@@ -79,8 +79,10 @@ def stats_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         "score": _describe(scores),
         "grounding": _describe(grounding),
         "requirements_per_category": {c: _describe(v) for c, v in per_cat.items()},
-        "priorities": {**{c: dict(priorities[c].most_common()) for c in CATEGORIES},
-                       "all": dict(total_priorities.most_common())},
+        "priorities": {
+            **{c: dict(priorities[c].most_common()) for c in CATEGORIES},
+            "all": dict(total_priorities.most_common()),
+        },
         "domains": dict(sorted(domains.items())),
         "teachers": dict(teachers.most_common()),
         "document_chars": _describe(chars),
@@ -97,8 +99,10 @@ def _fmt(d: dict[str, float] | None) -> str:
 
 def format_stats(s: dict[str, Any]) -> str:
     """The human-readable form printed by ``ba-dataset-tools stats``."""
-    out = [f"{s['file']}: {s['rows']} rows" + (f", {s['unreadable_lines']} unreadable lines"
-                                              if s["unreadable_lines"] else "")]
+    out = [
+        f"{s['file']}: {s['rows']} rows"
+        + (f", {s['unreadable_lines']} unreadable lines" if s["unreadable_lines"] else "")
+    ]
     out.append(f"  score: {_fmt(s['score'])}")
     if s["grounding"] is not None:
         out.append(f"  grounding: {_fmt(s['grounding'])}")

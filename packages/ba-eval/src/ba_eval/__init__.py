@@ -2,6 +2,7 @@
 
 Heavy imports (ba_llm, scipy, matplotlib) happen inside the functions that need them.
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"

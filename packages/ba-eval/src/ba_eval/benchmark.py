@@ -8,6 +8,7 @@ generation. Ollama models run in the Ollama server, not in the child, so their
 generation); ``completion_tokens_per_s`` divides completion tokens by generation time
 only (load excluded).
 """
+
 from __future__ import annotations
 
 import os
@@ -53,13 +54,14 @@ def select(models: Sequence[dict], threshold: float) -> tuple[str | None, str]:
     passing = [m for m in models if m["mean_score"] >= threshold]
     best = max(models, key=lambda m: m["mean_score"])
     if not passing:
-        return None, (f"No candidate reached {threshold:g}; the best was {best['model']} "
-                      f"at {best['mean_score']:.3f}.")
+        return None, (f"No candidate reached {threshold:g}; the best was {best['model']} at {best['mean_score']:.3f}.")
     chosen = max(passing, key=lambda m: m["mean_score"])  # max keeps the first on ties
     others = [f"{m['model']} {m['mean_score']:.3f}" for m in models if m is not chosen]
     tail = f" Others: {', '.join(others)}." if others else ""
-    return chosen["model"], (f"Selected {chosen['model']}: mean score {chosen['mean_score']:.3f} >= {threshold:g}, "
-                             f"the best of {len(passing)} candidate(s) at or above the threshold.{tail}")
+    return chosen["model"], (
+        f"Selected {chosen['model']}: mean score {chosen['mean_score']:.3f} >= {threshold:g}, "
+        f"the best of {len(passing)} candidate(s) at or above the threshold.{tail}"
+    )
 
 
 def _run_child(cmd: list[str]) -> tuple[int, float, float | None]:
@@ -78,8 +80,9 @@ def _run_child(cmd: list[str]) -> tuple[int, float, float | None]:
     return proc.returncode, elapsed, kib / 1024
 
 
-def _summarise(spec: str, rows: list[dict], timings: dict, elapsed: float, peak_mb: float | None,
-               threshold: float, seed: int) -> dict:
+def _summarise(
+    spec: str, rows: list[dict], timings: dict, elapsed: float, peak_mb: float | None, threshold: float, seed: int
+) -> dict:
     scored = [score_row(r) for r in rows]
     scores = np.array([r["score"] for r in scored])
     low, high = stats.bootstrap_ci(scores, seed=seed)
@@ -110,10 +113,18 @@ def _summarise(spec: str, rows: list[dict], timings: dict, elapsed: float, peak_
     }
 
 
-def run_benchmark(models: Sequence[str], dataset: str, output: str | os.PathLike[str], *,
-                  limit: int | None = None, threshold: float = DEFAULT_THRESHOLD,
-                  prompt: str | None = None, max_new_tokens: int = 768, batch_size: int = BATCH_SIZE,
-                  seed: int = 0) -> dict:
+def run_benchmark(
+    models: Sequence[str],
+    dataset: str,
+    output: str | os.PathLike[str],
+    *,
+    limit: int | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    prompt: str | None = None,
+    max_new_tokens: int = 768,
+    batch_size: int = BATCH_SIZE,
+    seed: int = 0,
+) -> dict:
     """Benchmark each model spec on ``dataset``; return the benchmark-report object.
 
     Predictions go to ``<output stem>.predictions/<model slug>.jsonl`` (regenerated every
@@ -139,10 +150,29 @@ def run_benchmark(models: Sequence[str], dataset: str, output: str | os.PathLike
     for spec in models:
         preds = pred_dir / f"{slug(spec)}.jsonl"
         timings_path = pred_dir / f"{slug(spec)}.timings.json"
-        cmd = [sys.executable, "-m", "ba_eval", "generate", "--model", spec, "--in", str(dataset),
-               "--out", str(preds), "--runs", "1", "--decoding", "greedy", "--overwrite",
-               "--max-new-tokens", str(max_new_tokens), "--batch-size", str(batch_size),
-               "--timings", str(timings_path)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "ba_eval",
+            "generate",
+            "--model",
+            spec,
+            "--in",
+            str(dataset),
+            "--out",
+            str(preds),
+            "--runs",
+            "1",
+            "--decoding",
+            "greedy",
+            "--overwrite",
+            "--max-new-tokens",
+            str(max_new_tokens),
+            "--batch-size",
+            str(batch_size),
+            "--timings",
+            str(timings_path),
+        ]
         if limit is not None:
             cmd += ["--limit", str(limit)]
         if prompt is not None:
@@ -152,8 +182,11 @@ def run_benchmark(models: Sequence[str], dataset: str, output: str | os.PathLike
             raise UsageError(f"benchmark: generating with {spec} failed (exit 2, see the error above)")
         if rc != 0:
             raise DataError(preds, None, f"generating with {spec} failed (exit {rc}, see the error above)")
-        results.append(_summarise(spec, read_jsonl(preds, "prediction"), read_json(timings_path),
-                                  elapsed, peak_mb, threshold, seed))
+        results.append(
+            _summarise(
+                spec, read_jsonl(preds, "prediction"), read_json(timings_path), elapsed, peak_mb, threshold, seed
+            )
+        )
     selected, decision = select(results, threshold)
     return {
         "dataset": CURATED if os.fspath(dataset) == CURATED else os.fspath(dataset),
@@ -165,7 +198,7 @@ def run_benchmark(models: Sequence[str], dataset: str, output: str | os.PathLike
             "decoding": f"greedy, one run, max_new_tokens={max_new_tokens}, batch_size={batch_size}",
             "score": "ba_metric.score(text, concept).total per example; std is the sample SD (ddof=1)",
             "content": "ba_metric.score(text, concept).content per example (same CI and SD conventions); "
-                       "reported beside the total, selection stays on the total",
+            "reported beside the total, selection stays on the total",
             "runaway_rate": "share of outputs that stopped at max_new_tokens (finish_reason 'length')",
             "ci95": f"percentile bootstrap of the mean score, 10000 resamples, seed {seed}",
             "yaml_valid_rate": "share of outputs ba_metric could parse into a document",
@@ -173,7 +206,7 @@ def run_benchmark(models: Sequence[str], dataset: str, output: str | os.PathLike
             "elapsed_s": "wall time of the candidate's generate process: interpreter start, model load, generation",
             "completion_tokens_per_s": "completion tokens / generation seconds (model load excluded)",
             "peak_rss_mb": "maximum RSS of the candidate's own generate process (os.wait4 ru_maxrss); "
-                           "null for ollama: the model lives in the Ollama server",
+            "null for ollama: the model lives in the Ollama server",
             "selection": "the best mean score among candidates whose mean is at or above the threshold",
         },
     }

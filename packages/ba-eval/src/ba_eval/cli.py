@@ -2,6 +2,7 @@
 
 Parsing and error mapping only; the work is in the library modules.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,29 +44,46 @@ _EPILOG = """examples:
 
 def _parser() -> argparse.ArgumentParser:
     p = ArgumentParser(
-        prog="ba-eval", description="Evaluate requirements-writing models: predictions, benchmark, comparison.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="ba-eval",
+        description="Evaluate requirements-writing models: predictions, benchmark, comparison.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--version", action="version", version=f"ba-eval {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     fmt = argparse.RawDescriptionHelpFormatter
 
     g = sub.add_parser(
-        "generate", formatter_class=fmt, help="write prediction runs (resumable)",
+        "generate",
+        formatter_class=fmt,
+        help="write prediction runs (resumable)",
         description="Generate RUNS independent prediction runs of a model over concept rows (fields id, "
-                    "concept) and append them to OUT as prediction rows; rerunning skips (id, run) pairs "
-                    "already in OUT. --decoding auto is greedy for one run and sampling for several; greedy "
-                    "with --runs > 1 writes one run and records why in decoding.note.",
+        "concept) and append them to OUT as prediction rows; rerunning skips (id, run) pairs "
+        "already in OUT. --decoding auto is greedy for one run and sampling for several; greedy "
+        "with --runs > 1 writes one run and records why in decoding.note.",
         epilog="example:\n  ba-eval generate --model hf:artifacts/models/smollm2-135m-instruct+lora:"
-               "artifacts/finetuning/smollm2-bf16 \\\n      --in artifacts/data/template/val_fixed.jsonl "
-               "--out artifacts/eval/finetuned.jsonl --runs 3")
-    g.add_argument("--model", required=True, help="ba-llm model spec: smollm2, hf:DIR[+lora:DIR], gguf:FILE, ollama:NAME")
-    g.add_argument("--prompt", help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)")
+        "artifacts/finetuning/smollm2-bf16 \\\n      --in artifacts/data/template/val_fixed.jsonl "
+        "--out artifacts/eval/finetuned.jsonl --runs 3",
+    )
+    g.add_argument(
+        "--model", required=True, help="ba-llm model spec: smollm2, hf:DIR[+lora:DIR], gguf:FILE, ollama:NAME"
+    )
+    g.add_argument(
+        "--prompt",
+        help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)",
+    )
     g.add_argument("--in", dest="inp", required=True, help="concept/example JSONL, or 'curated'")
     g.add_argument("--out", required=True, help="prediction JSONL (appended to, resumable)")
-    g.add_argument("--runs", type=int_between(1, MAX_RUNS), default=1, help=f"independent runs, 1..{MAX_RUNS} (default 1)")
-    g.add_argument("--decoding", choices=["auto", "greedy", "sample"], default="auto",
-                   help="auto: greedy for one run, sampling for several (default)")
+    g.add_argument(
+        "--runs", type=int_between(1, MAX_RUNS), default=1, help=f"independent runs, 1..{MAX_RUNS} (default 1)"
+    )
+    g.add_argument(
+        "--decoding",
+        choices=["auto", "greedy", "sample"],
+        default="auto",
+        help="auto: greedy for one run, sampling for several (default)",
+    )
     g.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (default 0.7)")
     g.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling top_p (default 0.95)")
     g.add_argument("--seed", type=int, default=0, help="base seed; run r samples with seed + r (default 0)")
@@ -77,19 +95,25 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     b = sub.add_parser(
-        "benchmark", formatter_class=fmt, help="phase 8.1: benchmark candidate models, select one",
+        "benchmark",
+        formatter_class=fmt,
+        help="phase 8.1: benchmark candidate models, select one",
         description="Run each candidate greedily over the dataset (in its own process) and report mean score "
-                    "and SD, YAML-valid rate, component pass rates, grounding, elapsed seconds, completion "
-                    "tokens/s and peak RSS; select the best mean among candidates at or above the threshold. "
-                    "Writes OUTPUT (JSON) and OUTPUT with .md.",
+        "and SD, YAML-valid rate, component pass rates, grounding, elapsed seconds, completion "
+        "tokens/s and peak RSS; select the best mean among candidates at or above the threshold. "
+        "Writes OUTPUT (JSON) and OUTPUT with .md.",
         epilog="example:\n  ba-eval benchmark --models smollm2 --models ollama:qwen2.5:0.5b --dataset curated "
-               "--output artifacts/benchmarks/select.json")
+        "--output artifacts/benchmarks/select.json",
+    )
     b.add_argument("--models", action="append", required=True, metavar="SPEC", help="a candidate (repeatable)")
     b.add_argument("--dataset", required=True, help="concept/example JSONL, or 'curated' for the packaged set")
     b.add_argument("--output", required=True, help="report JSON path; the Markdown goes next to it (.md)")
     b.add_argument("--limit", type=positive_int, help="only the first N examples")
     b.add_argument("--threshold", type=fraction, default=0.65, help="selection threshold on mean score (default 0.65)")
-    b.add_argument("--prompt", help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)")
+    b.add_argument(
+        "--prompt",
+        help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)",
+    )
     b.add_argument("--max-new-tokens", type=positive_int, default=768, help="default 768")
     b.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, help=f"default {BATCH_SIZE}")
     b.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
@@ -97,56 +121,82 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     c = sub.add_parser(
-        "compare", formatter_class=fmt, help="phase 8.5: compare models' prediction runs with statistics",
+        "compare",
+        formatter_class=fmt,
+        help="phase 8.5: compare models' prediction runs with statistics",
         description="Compare prediction files (the first --run is the reference) on the examples present with "
-                    "all runs in every file, on the rubric total and on the content score: mean, SD across "
-                    "runs, bootstrap 95% CI, paired Wilcoxon, Cohen's d_z / Hedges' g_z, and the decision "
-                    "(adopt when neither total nor content is significantly worse and one of them gains "
-                    ">= 5 points with p < 0.05). Writes comparison.json, comparison.md, comparison.png, "
-                    "comparison.html (each model's documents side by side, defects highlighted) and "
-                    "scored/NAME.scored.jsonl under OUT_DIR.",
+        "all runs in every file, on the rubric total and on the content score: mean, SD across "
+        "runs, bootstrap 95% CI, paired Wilcoxon, Cohen's d_z / Hedges' g_z, and the decision "
+        "(adopt when neither total nor content is significantly worse and one of them gains "
+        ">= 5 points with p < 0.05). Writes comparison.json, comparison.md, comparison.png, "
+        "comparison.html (each model's documents side by side, defects highlighted) and "
+        "scored/NAME.scored.jsonl under OUT_DIR.",
         epilog="example:\n  ba-eval compare --run baseline=artifacts/eval/smollm2/baseline.jsonl \\\n"
-               "      --run finetuned=artifacts/eval/smollm2/finetuned.jsonl --out-dir artifacts/reports")
-    c.add_argument("--run", action="append", required=True, metavar="NAME=FILE", help="a model's predictions (repeatable)")
+        "      --run finetuned=artifacts/eval/smollm2/finetuned.jsonl --out-dir artifacts/reports",
+    )
+    c.add_argument(
+        "--run", action="append", required=True, metavar="NAME=FILE", help="a model's predictions (repeatable)"
+    )
     c.add_argument("--out-dir", required=True, help="folder for the reports")
     c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    c.add_argument("--bootstrap", type=int_between(1, MAX_BOOTSTRAP), default=10_000,
-                   help=f"bootstrap resamples, 1..{MAX_BOOTSTRAP:,} (default 10000)")
+    c.add_argument(
+        "--bootstrap",
+        type=int_between(1, MAX_BOOTSTRAP),
+        default=10_000,
+        help=f"bootstrap resamples, 1..{MAX_BOOTSTRAP:,} (default 10000)",
+    )
     c.add_argument("--print-table", action="store_true", help="print the summary table to stdout")
     c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
-    k = sub.add_parser("curated", formatter_class=fmt, help="write the packaged curated evaluation set",
-                       description="Copy the packaged curated set (dataset v2 rows: concepts with reference "
-                                   "documents) to a file.",
-                       epilog="example:\n  ba-eval curated --out artifacts/data/curated.jsonl")
+    k = sub.add_parser(
+        "curated",
+        formatter_class=fmt,
+        help="write the packaged curated evaluation set",
+        description="Copy the packaged curated set (dataset v2 rows: concepts with reference documents) to a file.",
+        epilog="example:\n  ba-eval curated --out artifacts/data/curated.jsonl",
+    )
     k.add_argument("--out", required=True, help="output JSONL")
     k.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
-    t = sub.add_parser("summary-table", formatter_class=fmt, help="print a compact table of reports",
-                       description="Print model, total and content with 95% CIs, grounding, runaway rate and "
-                                   "completion tokens/s of comparison or benchmark reports; several reports "
-                                   "(LABEL=PATH) share one table with a 'set' column.",
-                       epilog="example:\n  ba-eval summary-table artifacts/reports/comparison.json\n"
-                              "  ba-eval summary-table val=artifacts/reports/smollm2-bf16/val/comparison.json \\\n"
-                              "      curated=artifacts/reports/smollm2-bf16/curated/comparison.json")
+    t = sub.add_parser(
+        "summary-table",
+        formatter_class=fmt,
+        help="print a compact table of reports",
+        description="Print model, total and content with 95% CIs, grounding, runaway rate and "
+        "completion tokens/s of comparison or benchmark reports; several reports "
+        "(LABEL=PATH) share one table with a 'set' column.",
+        epilog="example:\n  ba-eval summary-table artifacts/reports/comparison.json\n"
+        "  ba-eval summary-table val=artifacts/reports/smollm2-bf16/val/comparison.json \\\n"
+        "      curated=artifacts/reports/smollm2-bf16/curated/comparison.json",
+    )
     t.add_argument("report", nargs="+", metavar="[LABEL=]REPORT", help="comparison.json or a benchmark report")
     t.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
-    q = sub.add_parser("parity", formatter_class=fmt, help="do two prediction files give the same documents?",
-                       description="Pair two greedy prediction files by id (run 0): the share of identical "
-                                   "documents, mean total and content of each and their differences, tokens/s, "
-                                   "and for every document that differs the first line where it diverges. Exit "
-                                   "1 when a mean difference exceeds --tolerance (an exported model that writes "
-                                   "something else than the trained one), 0 otherwise.",
-                       epilog="example:\n  ba-eval parity --reference artifacts/eval/smollm2/val/finetuned-bf16.jsonl "
-                              "\\\n      --candidate artifacts/export/val-gguf-f16.jsonl -o artifacts/export/parity-f16.json")
+    q = sub.add_parser(
+        "parity",
+        formatter_class=fmt,
+        help="do two prediction files give the same documents?",
+        description="Pair two greedy prediction files by id (run 0): the share of identical "
+        "documents, mean total and content of each and their differences, tokens/s, "
+        "and for every document that differs the first line where it diverges. Exit "
+        "1 when a mean difference exceeds --tolerance (an exported model that writes "
+        "something else than the trained one), 0 otherwise.",
+        epilog="example:\n  ba-eval parity --reference artifacts/eval/smollm2/val/finetuned-bf16.jsonl "
+        "\\\n      --candidate artifacts/export/val-gguf-f16.jsonl -o artifacts/export/parity-f16.json",
+    )
     q.add_argument("--reference", required=True, metavar="FILE", help="predictions of the model the reports scored")
     q.add_argument("--candidate", required=True, metavar="FILE", help="predictions of the exported / other model")
     q.add_argument("-o", "--output", metavar="REPORT.json", help="write the full report (parity-report schema)")
-    q.add_argument("--tolerance", type=fraction, default=0.02, help="largest mean total / content difference "
-                                                                       "(default 0.02)")
-    q.add_argument("--names", nargs=2, metavar=("REF", "CAND"), default=("reference", "candidate"),
-                   help="labels for the two sides in the report")
+    q.add_argument(
+        "--tolerance", type=fraction, default=0.02, help="largest mean total / content difference (default 0.02)"
+    )
+    q.add_argument(
+        "--names",
+        nargs=2,
+        metavar=("REF", "CAND"),
+        default=("reference", "candidate"),
+        help="labels for the two sides in the report",
+    )
     q.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
 
@@ -158,17 +208,36 @@ def _generate(a: argparse.Namespace) -> int:
     from .generation import run_generate, write_timings
 
     # before any model work: --timings is neither the input nor the predictions
-    distinct_paths(("--in", None if a.inp == CURATED else a.inp), ("--prompt", a.prompt), ("--out", a.out),
-                   ("--timings", a.timings))
-    s = run_generate(a.model, a.inp, a.out, prompt_path=a.prompt, runs=a.runs, decoding=a.decoding,
-                     temperature=a.temperature, top_p=a.top_p, seed=a.seed, max_new_tokens=a.max_new_tokens,
-                     batch_size=a.batch_size, limit=a.limit, overwrite=a.overwrite)
+    distinct_paths(
+        ("--in", None if a.inp == CURATED else a.inp),
+        ("--prompt", a.prompt),
+        ("--out", a.out),
+        ("--timings", a.timings),
+    )
+    s = run_generate(
+        a.model,
+        a.inp,
+        a.out,
+        prompt_path=a.prompt,
+        runs=a.runs,
+        decoding=a.decoding,
+        temperature=a.temperature,
+        top_p=a.top_p,
+        seed=a.seed,
+        max_new_tokens=a.max_new_tokens,
+        batch_size=a.batch_size,
+        limit=a.limit,
+        overwrite=a.overwrite,
+    )
     if a.timings:
         write_timings(a.timings, s)
     tps = s.completion_tokens_per_s
     speed = f", {tps:.1f} completion tokens/s" if tps else ""
-    print(f"{a.out}: {s.generated} predictions generated, {s.skipped} already present "
-          f"(runs {', '.join(map(str, s.runs))}){speed}", file=sys.stderr)
+    print(
+        f"{a.out}: {s.generated} predictions generated, {s.skipped} already present "
+        f"(runs {', '.join(map(str, s.runs))}){speed}",
+        file=sys.stderr,
+    )
     if s.note:
         print(f"note: {s.note}", file=sys.stderr)
     return 0
@@ -178,8 +247,17 @@ def _benchmark(a: argparse.Namespace) -> int:
     from .benchmark import run_benchmark
     from .report import benchmark_markdown, summary_table
 
-    report = run_benchmark(a.models, a.dataset, a.output, limit=a.limit, threshold=a.threshold,
-                           prompt=a.prompt, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size, seed=a.seed)
+    report = run_benchmark(
+        a.models,
+        a.dataset,
+        a.output,
+        limit=a.limit,
+        threshold=a.threshold,
+        prompt=a.prompt,
+        max_new_tokens=a.max_new_tokens,
+        batch_size=a.batch_size,
+        seed=a.seed,
+    )
     out = Path(a.output)
     write_json(out, report, schema="benchmark-report")
     md = out.with_suffix(".md")
@@ -220,8 +298,11 @@ def _compare(a: argparse.Namespace) -> int:
         png = comparison_png(result.report, out / "comparison.png")
         _write_text(out / "comparison.md", comparison_markdown(result.report))
         write_comparison_html(result.report, result.scored, out / "comparison.html", png_path=png)
-    print(f"wrote comparison.json, comparison.md, comparison.png, comparison.html to {out} "
-          f"({result.report['n_examples']} examples, {result.report['dropped']['n']} dropped)", file=sys.stderr)
+    print(
+        f"wrote comparison.json, comparison.md, comparison.png, comparison.html to {out} "
+        f"({result.report['n_examples']} examples, {result.report['dropped']['n']} dropped)",
+        file=sys.stderr,
+    )
     for c in result.report["comparisons"]:
         print(c["decision"], file=sys.stderr)
     if a.print_table:
@@ -272,15 +353,24 @@ def _parity(a: argparse.Namespace) -> int:
         write_json(a.output, report, schema="parity-report")
     print(format_parity(report))
     if not report["passed"]:
-        why = (f"{len(report['missing_in_candidate'])} documents missing" if report["missing_in_candidate"]
-               else f"a mean difference beyond +/-{report['tolerance']:g}")
+        why = (
+            f"{len(report['missing_in_candidate'])} documents missing"
+            if report["missing_in_candidate"]
+            else f"a mean difference beyond +/-{report['tolerance']:g}"
+        )
         print(f"Error: {a.candidate}: not the documents of {a.reference} ({why})", file=sys.stderr)
         return 1
     return 0
 
 
-_COMMANDS = {"generate": _generate, "benchmark": _benchmark, "compare": _compare, "curated": _curated,
-             "summary-table": _summary, "parity": _parity}
+_COMMANDS = {
+    "generate": _generate,
+    "benchmark": _benchmark,
+    "compare": _compare,
+    "curated": _curated,
+    "summary-table": _summary,
+    "parity": _parity,
+}
 
 
 def _main(argv: list[str]) -> int:

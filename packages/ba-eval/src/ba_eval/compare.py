@@ -7,6 +7,7 @@ each metric: a paired Wilcoxon signed-rank test and Cohen's d_z / Hedges' g_z on
 per-example means; and the adoption decision (``DECISION_RULE``). See ``stats`` for the
 conventions.
 """
+
 from __future__ import annotations
 
 import os
@@ -94,7 +95,7 @@ def decide(candidate: str, reference: str, tests: dict[str, tuple[float, float, 
     if worse:
         why = f"{' and '.join(worse)} significantly worse"
     else:
-        why = (f"neither score gained {MIN_GAIN * 100:.0f} points with p < {ALPHA}")
+        why = f"neither score gained {MIN_GAIN * 100:.0f} points with p < {ALPHA}"
     return False, f"Keep {reference} (the simpler model) over {candidate}: {why} ({facts})."
 
 
@@ -134,13 +135,24 @@ def _check_same_concepts(names, files, ids) -> None:
             a = next(iter(ref.examples[i].values()))["concept"]
             b = next(iter(f.examples[i].values()))["concept"]
             if a != b:
-                raise DataError(f.path, None, f"id {i!r} has another concept than in {ref.path} "
-                                              f"(run files must answer the same concepts)")
+                raise DataError(
+                    f.path,
+                    None,
+                    f"id {i!r} has another concept than in {ref.path} (run files must answer the same concepts)",
+                )
 
 
-def _model_summary(name: str, f: PredictionFile, ids: list[str], scored: list[dict],
-                   per_example: np.ndarray, per_example_content: np.ndarray, *, seed: int,
-                   n_bootstrap: int) -> dict:
+def _model_summary(
+    name: str,
+    f: PredictionFile,
+    ids: list[str],
+    scored: list[dict],
+    per_example: np.ndarray,
+    per_example_content: np.ndarray,
+    *,
+    seed: int,
+    n_bootstrap: int,
+) -> dict:
     by_run: dict[int, list[dict]] = {}
     for r in scored:
         by_run.setdefault(r["run"], []).append(r)
@@ -171,8 +183,9 @@ def _model_summary(name: str, f: PredictionFile, ids: list[str], scored: list[di
     }
 
 
-def compare_runs(runs: Sequence[tuple[str, str | os.PathLike[str]]], *, seed: int = 0,
-                 n_bootstrap: int = 10_000) -> Comparison:
+def compare_runs(
+    runs: Sequence[tuple[str, str | os.PathLike[str]]], *, seed: int = 0, n_bootstrap: int = 10_000
+) -> Comparison:
     """Compare prediction files; the first is the reference.
 
     Args:
@@ -215,9 +228,12 @@ def compare_runs(runs: Sequence[tuple[str, str | os.PathLike[str]]], *, seed: in
                 sums.setdefault(r["id"], []).append(r[key])
             per_example[key][n] = np.array([np.mean(sums[i]) for i in ids])
 
-    models = [_model_summary(n, f, ids, scored[n], per_example["score"][n], per_example["content"][n],
-                             seed=seed, n_bootstrap=n_bootstrap)
-              for n, f in zip(names, files)]
+    models = [
+        _model_summary(
+            n, f, ids, scored[n], per_example["score"][n], per_example["content"][n], seed=seed, n_bootstrap=n_bootstrap
+        )
+        for n, f in zip(names, files)
+    ]
     ref = names[0]
     comparisons = []
     for n in names[1:]:
@@ -227,9 +243,14 @@ def compare_runs(runs: Sequence[tuple[str, str | os.PathLike[str]]], *, seed: in
             w = stats.wilcoxon_paired(per_example[key][n], per_example[key][ref], seed=seed)
             es = stats.cohens_dz(per_example[key][n], per_example[key][ref])
             tests[metric] = (es.mean_diff, w.p_value, w.method)
-            fields = {"mean_diff": es.mean_diff, "sd_diff": es.sd_diff, "wilcoxon": w.to_dict(),
-                      "cohens_dz": es.cohens_dz, "hedges_gz": es.hedges_gz,
-                      "effect_size_notes": list(es.notes)}
+            fields = {
+                "mean_diff": es.mean_diff,
+                "sd_diff": es.sd_diff,
+                "wilcoxon": w.to_dict(),
+                "cohens_dz": es.cohens_dz,
+                "hedges_gz": es.hedges_gz,
+                "effect_size_notes": list(es.notes),
+            }
             if metric == "total":
                 entry.update(fields)  # the total's figures stay at the top level, as before
             else:
@@ -248,25 +269,30 @@ def compare_runs(runs: Sequence[tuple[str, str | os.PathLike[str]]], *, seed: in
             "unit": "per-example mean score over a model's runs; only examples with every run in every file",
             "std_across_runs": "sample SD (ddof=1) of per-run mean scores; 0 with one run",
             "ci95": f"percentile bootstrap of the mean of per-example means, {n_bootstrap} resamples, "
-                    f"numpy default_rng(seed={seed})",
+            f"numpy default_rng(seed={seed})",
             "wilcoxon": "scipy.stats.wilcoxon on candidate - reference (rounded to 1e-12), two-sided, "
-                        "zero_method='wilcox', correction=False; exact when n <= 50 without zero/tied "
-                        "differences, else permutation (all sign flips) when n <= 13, else asymptotic",
+            "zero_method='wilcox', correction=False; exact when n <= 50 without zero/tied "
+            "differences, else permutation (all sign flips) when n <= 13, else asymptotic",
             "cohens_dz": "mean(d) / SD(d), SD with ddof=1; 0 when mean(d) = 0; null with a note when SD(d) = 0 "
-                         "and mean(d) != 0 (infinite) or n < 2",
+            "and mean(d) != 0 (infinite) or n < 2",
             "hedges_gz": "J * d_z with J = 1 - 3 / (4(n-1) - 1); null for n < 3",
             "content": "ba_metric content score (what a business analyst sees: duplicates, misplaced or "
-                       "unmeasurable NFRs, non-constraints, contradicted or invented numbers, filler, "
-                       "uncovered capabilities); same CI, test and effect sizes as the total, under 'content'",
+            "unmeasurable NFRs, non-constraints, contradicted or invented numbers, filler, "
+            "uncovered capabilities); same CI, test and effect sizes as the total, under 'content'",
             "runaway_rate": "share of generations that stopped at max_new_tokens (finish_reason 'length')",
             "defect_rates": "per defect kind, share of rows with at least one such defect",
             "grounding": "mean over rows of ba_metric grounding (share of document units sharing a content "
-                         "word with the concept)",
+            "word with the concept)",
             "distinct_output_rate": "per run, distinct whitespace-stripped texts / examples; mean over runs",
             "completion_tokens_per_s": "sum(completion_tokens) / sum(latency_s) over the compared rows",
         },
-        "per_example": [{"id": i, "scores": {n: float(per_example["score"][n][k]) for n in names},
-                         "content": {n: float(per_example["content"][n][k]) for n in names}}
-                        for k, i in enumerate(ids)],
+        "per_example": [
+            {
+                "id": i,
+                "scores": {n: float(per_example["score"][n][k]) for n in names},
+                "content": {n: float(per_example["content"][n][k]) for n in names},
+            }
+            for k, i in enumerate(ids)
+        ],
     }
     return Comparison(report=report, scored=scored)

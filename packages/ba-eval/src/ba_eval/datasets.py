@@ -1,4 +1,5 @@
 """Evaluation inputs: concept files, the packaged curated set, prediction files."""
+
 from __future__ import annotations
 
 import os
@@ -95,8 +96,11 @@ class PredictionFile:
         for line, row in iter_jsonl(self.path, "prediction"):
             key = (row["id"], row["run"])
             if key in where:
-                raise DataError(self.path, line, f"duplicate prediction for id {row['id']!r} run {row['run']} "
-                                                 f"(first on line {where[key]})")
+                raise DataError(
+                    self.path,
+                    line,
+                    f"duplicate prediction for id {row['id']!r} run {row['run']} (first on line {where[key]})",
+                )
             if concepts.setdefault(row["id"], row["concept"]) != row["concept"]:
                 raise DataError(self.path, line, f"id {row['id']!r} has a different concept than on its first line")
             where[key] = line

@@ -10,6 +10,7 @@ Sampled runs are independent: run ``r`` uses the run seed ``seed + r`` (the row'
 Greedy decoding is deterministic, so ``--runs 3`` with greedy writes one run and says
 why in every row's ``decoding.note``.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,10 @@ def plan_decoding(runs: int, decoding: str = "auto") -> DecodingPlan:
         raise UsageError(f"--decoding must be one of {', '.join(DECODING_MODES)}, got {decoding!r}")
     greedy = decoding == "greedy" or (decoding == "auto" and runs == 1)
     if greedy and runs > 1:
-        note = (f"greedy decoding is deterministic: the {runs} requested runs would be identical, "
-                "so one run was generated (use --decoding sample for independent runs)")
+        note = (
+            f"greedy decoding is deterministic: the {runs} requested runs would be identical, "
+            "so one run was generated (use --decoding sample for independent runs)"
+        )
         return DecodingPlan(greedy=True, runs=(0,), requested_runs=runs, note=note)
     return DecodingPlan(greedy=greedy, runs=tuple(range(runs)), requested_runs=runs)
 
@@ -90,10 +93,17 @@ class GenerateSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "out": self.out, "model": self.model, "generated": self.generated, "skipped": self.skipped,
-            "load_s": round(self.load_s, 4), "generate_s": round(self.generate_s, 4),
-            "completion_tokens": self.completion_tokens, "prompt_tokens": self.prompt_tokens,
-            "completion_tokens_per_s": self.completion_tokens_per_s, "runs": self.runs, "note": self.note,
+            "out": self.out,
+            "model": self.model,
+            "generated": self.generated,
+            "skipped": self.skipped,
+            "load_s": round(self.load_s, 4),
+            "generate_s": round(self.generate_s, 4),
+            "completion_tokens": self.completion_tokens,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens_per_s": self.completion_tokens_per_s,
+            "runs": self.runs,
+            "note": self.note,
         }
 
 
@@ -122,8 +132,14 @@ def read_existing(path: Path) -> list[dict]:
 def _setup(row: dict) -> tuple:
     """What must not change when a run file is resumed."""
     dec = row.get("decoding") or {}
-    return (row["model"], row.get("prompt_sha256"), dec.get("mode"), dec.get("max_new_tokens"),
-            dec.get("temperature"), dec.get("top_p"))
+    return (
+        row["model"],
+        row.get("prompt_sha256"),
+        dec.get("mode"),
+        dec.get("max_new_tokens"),
+        dec.get("temperature"),
+        dec.get("top_p"),
+    )
 
 
 def _check_compatible(path: Path, rows: list[dict], expected: dict, run_seeds: dict[int, int | None]) -> None:
@@ -139,11 +155,24 @@ def _check_compatible(path: Path, rows: list[dict], expected: dict, run_seeds: d
             )
 
 
-def run_generate(model: str, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], *,
-                 prompt_path: str | os.PathLike[str] | None = None, runs: int = 1, decoding: str = "auto",
-                 temperature: float = 0.7, top_p: float = 0.95, seed: int = 0, max_new_tokens: int = 768,
-                 batch_size: int = BATCH_SIZE, limit: int | None = None, overwrite: bool = False,
-                 show_progress: bool = True, backend_options: dict[str, Any] | None = None) -> GenerateSummary:
+def run_generate(
+    model: str,
+    in_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    *,
+    prompt_path: str | os.PathLike[str] | None = None,
+    runs: int = 1,
+    decoding: str = "auto",
+    temperature: float = 0.7,
+    top_p: float = 0.95,
+    seed: int = 0,
+    max_new_tokens: int = 768,
+    batch_size: int = BATCH_SIZE,
+    limit: int | None = None,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    backend_options: dict[str, Any] | None = None,
+) -> GenerateSummary:
     """Generate ``runs`` prediction runs of ``model`` over the concepts in ``in_path``.
 
     Args:
@@ -179,14 +208,39 @@ def run_generate(model: str, in_path: str | os.PathLike[str], out_path: str | os
     if os.fspath(in_path) != CURATED:
         distinct_paths(("--in", in_path), ("--prompt", prompt_path), ("--out", out))
     with output_lock(out):  # a second run on OUT fails at once instead of appending to it too
-        return _generate_locked(model, concepts, prompt, plan, out, temperature=temperature, top_p=top_p,
-                                seed=seed, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                                overwrite=overwrite, show_progress=show_progress, backend_options=backend_options)
+        return _generate_locked(
+            model,
+            concepts,
+            prompt,
+            plan,
+            out,
+            temperature=temperature,
+            top_p=top_p,
+            seed=seed,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            overwrite=overwrite,
+            show_progress=show_progress,
+            backend_options=backend_options,
+        )
 
 
-def _generate_locked(model: str, concepts: list[dict[str, Any]], prompt: Any, plan: Any, out: Path, *,
-                     temperature: float, top_p: float, seed: int, max_new_tokens: int, batch_size: int,
-                     overwrite: bool, show_progress: bool, backend_options: dict[str, Any] | None) -> GenerateSummary:
+def _generate_locked(
+    model: str,
+    concepts: list[dict[str, Any]],
+    prompt: Any,
+    plan: Any,
+    out: Path,
+    *,
+    temperature: float,
+    top_p: float,
+    seed: int,
+    max_new_tokens: int,
+    batch_size: int,
+    overwrite: bool,
+    show_progress: bool,
+    backend_options: dict[str, Any] | None,
+) -> GenerateSummary:
     import ba_llm
 
     if overwrite and out.exists():
@@ -194,8 +248,9 @@ def _generate_locked(model: str, concepts: list[dict[str, Any]], prompt: Any, pl
     existing = read_existing(out)
     probe = ba_llm.Decoding(max_new_tokens=max_new_tokens, greedy=plan.greedy, temperature=temperature, top_p=top_p)
     run_seeds = {run: None if plan.greedy else seed + run for run in plan.runs}
-    _check_compatible(out, existing, {"model": model, "prompt_sha256": prompt.sha256, "decoding": probe.to_dict()},
-                      run_seeds)
+    _check_compatible(
+        out, existing, {"model": model, "prompt_sha256": prompt.sha256, "decoding": probe.to_dict()}, run_seeds
+    )
     done = {(r["id"], r["run"]) for r in existing}
     summary = GenerateSummary(out=os.fspath(out), model=model, runs=list(plan.runs), note=plan.note)
     pending = {run: [(i, c) for i, c in enumerate(concepts) if (c["id"], run) not in done] for run in plan.runs}
@@ -212,13 +267,26 @@ def _generate_locked(model: str, concepts: list[dict[str, Any]], prompt: Any, pl
             run_seed = run_seeds[run]
             todo = pending[run]
             for start in range(0, len(todo), batch_size):
-                chunk = todo[start:start + batch_size]
+                chunk = todo[start : start + batch_size]
                 batch_seed = None if run_seed is None else run_seed * _BATCH_SEED_STRIDE + chunk[0][0]
-                dec = ba_llm.Decoding(max_new_tokens=max_new_tokens, greedy=plan.greedy,
-                                      temperature=temperature, top_p=top_p, seed=batch_seed)
+                dec = ba_llm.Decoding(
+                    max_new_tokens=max_new_tokens,
+                    greedy=plan.greedy,
+                    temperature=temperature,
+                    top_p=top_p,
+                    seed=batch_seed,
+                )
                 t1 = time.perf_counter()
-                rows = ba_llm.generate_with(backend, [c for _, c in chunk], prompt, dec,
-                                            batch_size=batch_size, run=run, progress=False, model=model)
+                rows = ba_llm.generate_with(
+                    backend,
+                    [c for _, c in chunk],
+                    prompt,
+                    dec,
+                    batch_size=batch_size,
+                    run=run,
+                    progress=False,
+                    model=model,
+                )
                 summary.generate_s += time.perf_counter() - t1
                 for row in rows:
                     row["seed"] = run_seed

@@ -5,6 +5,7 @@ Security Policy forbids anything else), the figure is a base64 data URI. Every p
 model output is escaped with ``html.escape``; defects are highlighted on the requirement
 they name.
 """
+
 from __future__ import annotations
 
 import base64
@@ -19,9 +20,11 @@ import ba_metric
 
 __all__ = ["comparison_html", "write_comparison_html"]
 
-CATEGORIES = (("functional_requirements", "Functional requirements", "FR"),
-              ("non_functional_requirements", "Non-functional requirements", "NFR"),
-              ("constraints", "Constraints", "C"))
+CATEGORIES = (
+    ("functional_requirements", "Functional requirements", "FR"),
+    ("non_functional_requirements", "Non-functional requirements", "NFR"),
+    ("constraints", "Constraints", "C"),
+)
 #: defect kinds that name no requirement: listed under the document only
 _DOCUMENT_LEVEL = frozenset({"uncovered", "missing_category", "unparseable"})
 
@@ -72,8 +75,10 @@ overflow:auto;font-size:12px}
 body.only-defects [data-defects="0"]{display:none}
 """
 #: the only script on the page (its hash goes into the Content Security Policy)
-SCRIPT = ("document.getElementById('only-defects').addEventListener('change',function(e){"
-          "document.body.classList.toggle('only-defects',e.target.checked);});")
+SCRIPT = (
+    "document.getElementById('only-defects').addEventListener('change',function(e){"
+    "document.body.classList.toggle('only-defects',e.target.checked);});"
+)
 
 
 def _e(value: Any) -> str:
@@ -97,8 +102,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "") 
     """A table from already-escaped header and cell HTML."""
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join("<tr>" + "".join(row) + "</tr>" for row in rows)
-    return (f'<div class="scroll"><table class="{cls}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table></div>")
+    return f'<div class="scroll"><table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _td(text: str, num: bool = False) -> str:
@@ -159,15 +163,20 @@ def _requirement(entry: Any, short: str, index: int, targets: dict) -> str:
     rid = _metric_rid(entry, short, index)
     found = targets.get(rid, [])
     prio = entry.get("priority")
-    prio_html = (f'<span class="prio prio-{_e(str(prio).strip().lower())}">{_e(prio)}</span>'
-                 if prio is not None else '<span class="prio empty">no priority</span>')
+    prio_html = (
+        f'<span class="prio prio-{_e(str(prio).strip().lower())}">{_e(prio)}</span>'
+        if prio is not None
+        else '<span class="prio empty">no priority</span>'
+    )
     shown_id = _e(entry["id"]) if entry.get("id") is not None else '<span class="empty">(no id)</span>'
     desc = entry.get("description")
     desc_html = _e(desc) if desc is not None else '<span class="empty">(no description)</span>'
     extra = {k: v for k, v in entry.items() if k not in ("id", "priority", "description")}
     extra_html = f' <span class="muted">{_e(extra)}</span>' if extra else ""
-    return (f'<li {_defect_attrs(found, "req")} data-rid="{_e(rid)}">{_labels(found)}<span class="rid">{shown_id}'
-            f"</span>{prio_html}{desc_html}{extra_html}</li>")
+    return (
+        f'<li {_defect_attrs(found, "req")} data-rid="{_e(rid)}">{_labels(found)}<span class="rid">{shown_id}'
+        f"</span>{prio_html}{desc_html}{extra_html}</li>"
+    )
 
 
 def _category(doc: dict, key: str, heading: str, short: str, targets: dict) -> str:
@@ -189,8 +198,10 @@ def _defect_list(codes: list[str]) -> str:
     items = []
     for code in codes:
         kind = code.partition(":")[0]
-        items.append(f'<li><code title="{_e(_kind_title(kind))}">{_e(code)}</code> '
-                     f'<span class="muted">{_e(_kind_title(kind))}</span></li>')
+        items.append(
+            f'<li><code title="{_e(_kind_title(kind))}">{_e(code)}</code> '
+            f'<span class="muted">{_e(_kind_title(kind))}</span></li>'
+        )
     return f'<ul class="defects">{"".join(items)}</ul>'
 
 
@@ -202,17 +213,21 @@ def _document_body(row: dict, targets: dict) -> str:
         err = row.get("parse_error") or str(exc)
         return f'<p class="perr">Does not parse: {_e(err)}</p><pre>{_e(text)}</pre>'
     desc_found = targets.get("description", [])
-    parts = [f'<div class="doc-title">{_e(doc.get("title", "(no title)"))}</div>',
-             f'<div {_defect_attrs(desc_found, "doc-desc")} data-rid="description">{_labels(desc_found)}'
-             f'{_e(doc.get("description", "(no description)"))}</div>']
+    parts = [
+        f'<div class="doc-title">{_e(doc.get("title", "(no title)"))}</div>',
+        f'<div {_defect_attrs(desc_found, "doc-desc")} data-rid="description">{_labels(desc_found)}'
+        f'{_e(doc.get("description", "(no description)"))}</div>',
+    ]
     parts += [_category(doc, key, heading, short, targets) for key, heading, short in CATEGORIES]
     return "".join(parts)
 
 
 def _document(name: str, row: dict | None) -> str:
     if row is None:
-        return f'<div class="doc"><div class="doc-head"><span class="model">{_e(name)}</span></div>' \
-               f'<p class="empty">(no row)</p></div>'
+        return (
+            f'<div class="doc"><div class="doc-head"><span class="model">{_e(name)}</span></div>'
+            f'<p class="empty">(no row)</p></div>'
+        )
     targets, codes = _split_defects(row.get("defects") or [])
     badges = ""
     if row.get("finish_reason") == "length":
@@ -221,10 +236,14 @@ def _document(name: str, row: dict | None) -> str:
         badges += '<span class="badge runaway" title="finish_reason = loop">looped: cut at the third copy</span>'
     if row.get("parse_error"):
         badges += '<span class="badge unparsed">does not parse</span>'
-    head = (f'<div class="doc-head"><span class="model">{_e(name)}</span><span class="scores">total '
-            f'{_num(row.get("score"))} · content {_num(row.get("content"))}</span>{badges}</div>')
-    return (f'<div class="doc" data-model="{_e(name)}" data-defects="{len(codes)}">{head}'
-            f"{_document_body(row, targets)}<h4>Defects</h4>{_defect_list(codes)}</div>")
+    head = (
+        f'<div class="doc-head"><span class="model">{_e(name)}</span><span class="scores">total '
+        f'{_num(row.get("score"))} · content {_num(row.get("content"))}</span>{badges}</div>'
+    )
+    return (
+        f'<div class="doc" data-model="{_e(name)}" data-defects="{len(codes)}">{head}'
+        f"{_document_body(row, targets)}<h4>Defects</h4>{_defect_list(codes)}</div>"
+    )
 
 
 def _first_runs(scored: dict[str, list[dict]]) -> dict[str, dict[str, dict]]:
@@ -240,36 +259,58 @@ def _first_runs(scored: dict[str, list[dict]]) -> dict[str, dict[str, dict]]:
 
 
 def _header(report: dict, several_runs: bool) -> str:
-    decisions = "".join(f'<p class="decision{" adopt" if c.get("adopt") else ""}">{_e(c.get("decision"))}</p>'
-                        for c in report.get("comparisons", []))
-    runs_note = (" Models have several runs: scores are per-example means over runs; the documents shown are "
-                 "each model's lowest run.") if several_runs else ""
-    return (f"<h1>Model comparison</h1><p>Reference model: <b>{_e(report.get('reference'))}</b>. Examples "
-            f"compared: <b>{_e(report.get('n_examples'))}</b>.{runs_note}</p>{decisions}"
-            f'<p class="rule"><b>Decision rule.</b> {_e(report.get("decision_rule"))}</p>')
+    decisions = "".join(
+        f'<p class="decision{" adopt" if c.get("adopt") else ""}">{_e(c.get("decision"))}</p>'
+        for c in report.get("comparisons", [])
+    )
+    runs_note = (
+        (
+            " Models have several runs: scores are per-example means over runs; the documents shown are "
+            "each model's lowest run."
+        )
+        if several_runs
+        else ""
+    )
+    return (
+        f"<h1>Model comparison</h1><p>Reference model: <b>{_e(report.get('reference'))}</b>. Examples "
+        f"compared: <b>{_e(report.get('n_examples'))}</b>.{runs_note}</p>{decisions}"
+        f'<p class="rule"><b>Decision rule.</b> {_e(report.get("decision_rule"))}</p>'
+    )
 
 
 def _summary(report: dict) -> str:
-    rows = [[_td(_e(m.get("name"))), _td(f"<code>{_e(m.get('model'))}</code>"),
-             _td(f"{_num(m.get('mean'))} {_ci(m.get('ci95'))}", True),
-             _td(f"{_num(m.get('content_mean'))} {_ci(m.get('content_ci95'))}", True),
-             _td(_num(m.get("mean_grounding")), True), _td(_pct(m.get("runaway_rate")), True),
-             _td(_pct(m.get("yaml_valid_rate")), True), _td(_num(m.get("completion_tokens_per_s"), "{:.1f}"), True)]
-            for m in report.get("models", [])]
-    out = "<h2>Summary</h2>" + _table(["model", "spec", "total [95% CI]", "content [95% CI]", "grounding",
-                                        "runaway", "YAML valid", "tokens/s"], rows)
+    rows = [
+        [
+            _td(_e(m.get("name"))),
+            _td(f"<code>{_e(m.get('model'))}</code>"),
+            _td(f"{_num(m.get('mean'))} {_ci(m.get('ci95'))}", True),
+            _td(f"{_num(m.get('content_mean'))} {_ci(m.get('content_ci95'))}", True),
+            _td(_num(m.get("mean_grounding")), True),
+            _td(_pct(m.get("runaway_rate")), True),
+            _td(_pct(m.get("yaml_valid_rate")), True),
+            _td(_num(m.get("completion_tokens_per_s"), "{:.1f}"), True),
+        ]
+        for m in report.get("models", [])
+    ]
+    out = "<h2>Summary</h2>" + _table(
+        ["model", "spec", "total [95% CI]", "content [95% CI]", "grounding", "runaway", "YAML valid", "tokens/s"], rows
+    )
     comps = []
     for c in report.get("comparisons", []):
         cells = [_td(_e(c.get("candidate")))]
         for figures in (c, c.get("content") or {}):
             p = (figures.get("wilcoxon") or {}).get("p_value")
-            cells += [_td(_num(figures.get("mean_diff"), "{:+.3f}"), True), _td(_num(p, "{:.3g}"), True),
-                      _td(_num(figures.get("hedges_gz"), "{:.2f}"), True)]
+            cells += [
+                _td(_num(figures.get("mean_diff"), "{:+.3f}"), True),
+                _td(_num(p, "{:.3g}"), True),
+                _td(_num(figures.get("hedges_gz"), "{:.2f}"), True),
+            ]
         comps.append(cells + [_td("yes" if c.get("adopt") else "no")])
     if comps:
         out += f"<h3>Against {_e(report.get('reference'))}</h3>" + _table(
-            ["candidate", "Δ total", "p (total)", "g_z (total)", "Δ content", "p (content)", "g_z (content)",
-             "adopt"], comps)
+            ["candidate", "Δ total", "p (total)", "g_z (total)", "Δ content", "p (content)", "g_z (content)", "adopt"],
+            comps,
+        )
     return out
 
 
@@ -279,13 +320,17 @@ def _defects_section(report: dict) -> str:
     kinds = [k for k in ba_metric.DEFECTS if k in seen] + sorted(seen - set(ba_metric.DEFECTS))
     out = "<h2>Content defects</h2><p class=\"muted\">Share of documents with at least one defect of a kind.</p>"
     if kinds:
-        rows = [[_td(_e(m.get("name")))] + [_td(_pct((m.get("defect_rates") or {}).get(k, 0.0)), True)
-                                            for k in kinds] for m in models]
+        rows = [
+            [_td(_e(m.get("name")))] + [_td(_pct((m.get("defect_rates") or {}).get(k, 0.0)), True) for k in kinds]
+            for m in models
+        ]
         out += _table(["model"] + [f'<span title="{_e(_kind_title(k))}">{_e(k)}</span>' for k in kinds], rows)
     else:
         out += '<p class="empty">No defects in any document.</p>'
-    legend = "".join(f'<tr><td><span class="dlabel">{_e(k)}</span></td><td>{_e(d)}</td></tr>'
-                     for k, (_, d) in ba_metric.DEFECTS.items())
+    legend = "".join(
+        f'<tr><td><span class="dlabel">{_e(k)}</span></td><td>{_e(d)}</td></tr>'
+        for k, (_, d) in ba_metric.DEFECTS.items()
+    )
     return out + f'<details><summary>Defect kinds</summary><table>{legend}</table></details>'
 
 
@@ -305,13 +350,16 @@ def _toc(ids: list[str], names: list[str], report: dict, shown: dict) -> str:
     for k, ex in enumerate(report.get("per_example", [])):
         n_def = sum(len((shown[n].get(ex["id"]) or {}).get("defects") or []) for n in names)
         cells = [f'<td><a href="#ex-{k}">{_e(ex["id"])}</a></td>']
-        cells += [_td(f'{_num(ex.get("scores", {}).get(n))} / {_num(ex.get("content", {}).get(n))}', True)
-                  for n in names]
+        cells += [
+            _td(f'{_num(ex.get("scores", {}).get(n))} / {_num(ex.get("content", {}).get(n))}', True) for n in names
+        ]
         rows.append(f'<tr data-defects="{n_def}">{"".join(cells)}{_td(str(n_def), True)}</tr>')
     head = "".join(f"<th>{_e(n)}<br><span class=\"muted\">total / content</span></th>" for n in names)
-    return ('<h2>Examples</h2><label><input type="checkbox" id="only-defects"> show only examples with defects'
-            f'</label><div class="scroll"><table class="toc"><thead><tr><th>id</th>{head}<th>defects</th></tr>'
-            f'</thead><tbody>{"".join(rows)}</tbody></table></div>')
+    return (
+        '<h2>Examples</h2><label><input type="checkbox" id="only-defects"> show only examples with defects'
+        f'</label><div class="scroll"><table class="toc"><thead><tr><th>id</th>{head}<th>defects</th></tr>'
+        f'</thead><tbody>{"".join(rows)}</tbody></table></div>'
+    )
 
 
 def _example(k: int, ex_id: str, names: list[str], shown: dict) -> str:
@@ -320,13 +368,16 @@ def _example(k: int, ex_id: str, names: list[str], shown: dict) -> str:
     n_def = sum(len(r.get("defects") or []) for r in rows if r is not None)
     docs = "".join(_document(n, r) for n, r in zip(names, rows))
     cols = f"repeat({len(names)}, minmax(360px, 1fr))"
-    return (f'<section class="example" id="ex-{k}" data-example-id="{_e(ex_id)}" data-defects="{n_def}">'
-            f'<h3>{_e(ex_id)}</h3><div class="concept">{_e(concept)}</div>'
-            f'<div class="docs" style="grid-template-columns:{cols}">{docs}</div></section>')
+    return (
+        f'<section class="example" id="ex-{k}" data-example-id="{_e(ex_id)}" data-defects="{n_def}">'
+        f'<h3>{_e(ex_id)}</h3><div class="concept">{_e(concept)}</div>'
+        f'<div class="docs" style="grid-template-columns:{cols}">{docs}</div></section>'
+    )
 
 
-def comparison_html(report: dict, scored: dict[str, list[dict]],
-                    png_path: bytes | str | os.PathLike | None = None) -> str:
+def comparison_html(
+    report: dict, scored: dict[str, list[dict]], png_path: bytes | str | os.PathLike | None = None
+) -> str:
     """The comparison report as one self-contained HTML page.
 
     Args:
@@ -344,17 +395,29 @@ def comparison_html(report: dict, scored: dict[str, list[dict]],
     several_runs = any((m.get("runs") or 1) > 1 for m in report.get("models", []))
     digest = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode("ascii")
     csp = f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'sha256-{digest}'"
-    body = (_header(report, several_runs) + _summary(report) + _defects_section(report) + _plot(png_path)
-            + _toc(ids, names, report, shown) + "".join(_example(k, i, names, shown) for k, i in enumerate(ids)))
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>Model comparison: {_e(report.get('reference'))}</title><style>{CSS}</style></head>"
-            f"<body>{body}<script>{SCRIPT}</script></body></html>\n")
+    body = (
+        _header(report, several_runs)
+        + _summary(report)
+        + _defects_section(report)
+        + _plot(png_path)
+        + _toc(ids, names, report, shown)
+        + "".join(_example(k, i, names, shown) for k, i in enumerate(ids))
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Model comparison: {_e(report.get('reference'))}</title><style>{CSS}</style></head>"
+        f"<body>{body}<script>{SCRIPT}</script></body></html>\n"
+    )
 
 
-def write_comparison_html(report: dict, scored: dict[str, list[dict]], path: str | os.PathLike,
-                          png_path: bytes | str | os.PathLike | None = None) -> None:
+def write_comparison_html(
+    report: dict,
+    scored: dict[str, list[dict]],
+    path: str | os.PathLike,
+    png_path: bytes | str | os.PathLike | None = None,
+) -> None:
     """Write :func:`comparison_html` to ``path`` atomically (UTF-8).
 
     Args:

@@ -7,6 +7,7 @@ their differences, tokens per second, and for every document that differs where 
 diverges (the first differing line of both). ``passed`` when both mean differences are
 within ``tolerance`` (0.02 by default) and no reference document is missing.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,8 +51,13 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def parity(reference: str | os.PathLike[str], candidate: str | os.PathLike[str], *,
-           tolerance: float = TOLERANCE, names: tuple[str, str] = ("reference", "candidate")) -> dict[str, Any]:
+def parity(
+    reference: str | os.PathLike[str],
+    candidate: str | os.PathLike[str],
+    *,
+    tolerance: float = TOLERANCE,
+    names: tuple[str, str] = ("reference", "candidate"),
+) -> dict[str, Any]:
     """The parity report of ``candidate`` against ``reference`` (see the module docstring)."""
     ref, cand = PredictionFile(reference), PredictionFile(candidate)
     ids = [i for i in ref.order if 0 in ref.examples[i] and 0 in cand.examples.get(i, {})]
@@ -62,25 +68,39 @@ def parity(reference: str | os.PathLike[str], candidate: str | os.PathLike[str],
             raise DataError(candidate, None, f"id {i!r} has another concept than in {reference}")
     rows = {side: [f.examples[i][0] for i in ids] for side, f in (("reference", ref), ("candidate", cand))}
     scored = {side: [score_row(r) for r in rs] for side, rs in rows.items()}
-    sides = {side: _Side(names[k], str(path), _mean([s["score"] for s in scored[side]]),
-                         _mean([s["content"] for s in scored[side]]), tokens_per_second(rows[side]))
-             for k, (side, path) in enumerate((("reference", reference), ("candidate", candidate)))}
+    sides = {
+        side: _Side(
+            names[k],
+            str(path),
+            _mean([s["score"] for s in scored[side]]),
+            _mean([s["content"] for s in scored[side]]),
+            tokens_per_second(rows[side]),
+        )
+        for k, (side, path) in enumerate((("reference", reference), ("candidate", candidate)))
+    }
     differences = []
     for i, a, b, sa, sb in zip(ids, rows["reference"], rows["candidate"], scored["reference"], scored["candidate"]):
         diff = first_difference(a["text"], b["text"])
         if diff is not None:
-            differences.append({"id": i, **diff, "total": [sa["score"], sb["score"]],
-                                "content": [sa["content"], sb["content"]]})
+            differences.append(
+                {"id": i, **diff, "total": [sa["score"], sb["score"]], "content": [sa["content"], sb["content"]]}
+            )
     d_total = sides["candidate"].total - sides["reference"].total
     d_content = sides["candidate"].content - sides["reference"].content
     return {
-        "reference": vars(sides["reference"]), "candidate": vars(sides["candidate"]),
-        "n": len(ids), "missing_in_candidate": [i for i in ref.order if i not in set(ids)],
+        "reference": vars(sides["reference"]),
+        "candidate": vars(sides["candidate"]),
+        "n": len(ids),
+        "missing_in_candidate": [i for i in ref.order if i not in set(ids)],
         "extra_in_candidate": [i for i in cand.order if i not in set(ids)],
-        "identical": len(ids) - len(differences), "identical_share": (len(ids) - len(differences)) / len(ids),
-        "mean_total_diff": d_total, "mean_content_diff": d_content, "tolerance": tolerance,
-        "passed": abs(d_total) <= tolerance and abs(d_content) <= tolerance
-                  and not [i for i in ref.order if i not in set(ids)],
+        "identical": len(ids) - len(differences),
+        "identical_share": (len(ids) - len(differences)) / len(ids),
+        "mean_total_diff": d_total,
+        "mean_content_diff": d_content,
+        "tolerance": tolerance,
+        "passed": abs(d_total) <= tolerance
+        and abs(d_content) <= tolerance
+        and not [i for i in ref.order if i not in set(ids)],
         "differences": differences,
     }
 
@@ -100,8 +120,10 @@ def format_parity(report: dict[str, Any], limit: int = 5) -> str:
         f"{'within' if report['passed'] else 'OUTSIDE'} +/-{report['tolerance']:g}",
     ]
     if report["missing_in_candidate"]:
-        lines.append(f"  {len(report['missing_in_candidate'])} documents of {r['name']} missing in {c['name']}: "
-                     + ", ".join(report["missing_in_candidate"][:limit]))
+        lines.append(
+            f"  {len(report['missing_in_candidate'])} documents of {r['name']} missing in {c['name']}: "
+            + ", ".join(report["missing_in_candidate"][:limit])
+        )
     for d in report["differences"][:limit]:
         lines.append(f"  {d['id']}: line {d['line']}: {r['name']} {d['reference']!r} | {c['name']} {d['candidate']!r}")
     if len(report["differences"]) > limit:

@@ -1,4 +1,5 @@
 """The comparison figure: per-example score distributions and component pass rates."""
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,7 @@ def comparison_png(report: dict, path: str | os.PathLike[str]) -> bytes:
     names = [m["name"] for m in report["models"]]
     data = [[e["scores"][n] for e in report["per_example"]] for n in names]
     comps = list(report["models"][0]["component_pass_rates"])
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7 + 0.6 * len(comps), 4.5),
-                                   gridspec_kw={"width_ratios": [1, 2]})
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7 + 0.6 * len(comps), 4.5), gridspec_kw={"width_ratios": [1, 2]})
     try:
         ax1.boxplot(data, showfliers=False)
         ax1.set_xticks(range(1, len(names) + 1), names)
@@ -40,8 +40,12 @@ def comparison_png(report: dict, path: str | os.PathLike[str]) -> bytes:
         width = 0.8 / max(1, len(names))
         x = np.arange(len(comps))
         for k, m in enumerate(report["models"]):
-            ax2.bar(x + (k - (len(names) - 1) / 2) * width, [m["component_pass_rates"][c] for c in comps],
-                    width, label=m["name"])
+            ax2.bar(
+                x + (k - (len(names) - 1) / 2) * width,
+                [m["component_pass_rates"][c] for c in comps],
+                width,
+                label=m["name"],
+            )
         ax2.set_xticks(x, comps, rotation=45, ha="right")
         ax2.set_ylim(0, 1.2)  # headroom for the legend above the bars
         ax2.set_ylabel("pass rate (full points)")

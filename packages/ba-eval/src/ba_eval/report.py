@@ -1,4 +1,5 @@
 """Rendering reports: Markdown for comparison / benchmark reports, the compact text table."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -37,25 +38,56 @@ def _defects_table(models: Sequence[dict], key: str) -> list[str]:
         return []
     rows = [[k] + [_pct((m.get("defect_rates") or {}).get(k, 0.0)) for m in models] for k in kinds]
     return ["", "## Content defects (share of documents with at least one)", ""] + _table(
-        ["defect"] + [m[key] for m in models], rows)
+        ["defect"] + [m[key] for m in models], rows
+    )
 
 
 def comparison_markdown(report: dict, png_name: str | None = "comparison.png") -> str:
     """Markdown for a comparison report (``comparison.md``)."""
     lines = ["# Model comparison", ""]
     dropped = report.get("dropped", {}).get("n", 0)
-    lines.append(f"Reference: **{report['reference']}**. Examples compared: **{report['n_examples']}** "
-                 f"({dropped} dropped: not present with all runs in every run file).")
+    lines.append(
+        f"Reference: **{report['reference']}**. Examples compared: **{report['n_examples']}** "
+        f"({dropped} dropped: not present with all runs in every run file)."
+    )
     lines.append("")
     rows = []
     for m in report["models"]:
-        rows.append([m["name"], f"`{m.get('model', '')}`", m["runs"], _num(m["mean"]), _num(m["std_across_runs"]),
-                     _ci(m["ci95"]), _num(m.get("content_mean")), _ci(m.get("content_ci95")),
-                     _num(m.get("mean_grounding")), _pct(m.get("runaway_rate")),
-                     _num(m.get("distinct_output_rate"), "{:.2f}"),
-                     _pct(m.get("yaml_valid_rate")), _num(m.get("completion_tokens_per_s"), "{:.1f}")])
-    lines += _table(["model", "spec", "runs", "total", "std across runs", "95% CI", "content", "content 95% CI",
-                     "grounding", "runaway", "distinct outputs", "YAML valid", "tokens/s"], rows)
+        rows.append(
+            [
+                m["name"],
+                f"`{m.get('model', '')}`",
+                m["runs"],
+                _num(m["mean"]),
+                _num(m["std_across_runs"]),
+                _ci(m["ci95"]),
+                _num(m.get("content_mean")),
+                _ci(m.get("content_ci95")),
+                _num(m.get("mean_grounding")),
+                _pct(m.get("runaway_rate")),
+                _num(m.get("distinct_output_rate"), "{:.2f}"),
+                _pct(m.get("yaml_valid_rate")),
+                _num(m.get("completion_tokens_per_s"), "{:.1f}"),
+            ]
+        )
+    lines += _table(
+        [
+            "model",
+            "spec",
+            "runs",
+            "total",
+            "std across runs",
+            "95% CI",
+            "content",
+            "content 95% CI",
+            "grounding",
+            "runaway",
+            "distinct outputs",
+            "YAML valid",
+            "tokens/s",
+        ],
+        rows,
+    )
     if report["comparisons"]:
         lines += ["", f"## Against {report['reference']}", ""]
         rows = []
@@ -64,12 +96,22 @@ def comparison_markdown(report: dict, png_name: str | None = "comparison.png") -
                 if not figures:
                     continue
                 w = figures["wilcoxon"]
-                rows.append([c["candidate"], metric, f"{figures['mean_diff'] * 100:+.1f}", _num(w["statistic"], "{:g}"),
-                             _num(w["p_value"], "{:.3g}"), w["method"], _num(figures["cohens_dz"], "{:.2f}"),
-                             _num(figures.get("hedges_gz"), "{:.2f}"),
-                             ("yes" if c.get("adopt") else "no") if metric == "total" else ""])
-        lines += _table(["candidate", "metric", "mean diff (points)", "Wilcoxon W", "p", "method", "d_z", "g_z",
-                         "adopt"], rows)
+                rows.append(
+                    [
+                        c["candidate"],
+                        metric,
+                        f"{figures['mean_diff'] * 100:+.1f}",
+                        _num(w["statistic"], "{:g}"),
+                        _num(w["p_value"], "{:.3g}"),
+                        w["method"],
+                        _num(figures["cohens_dz"], "{:.2f}"),
+                        _num(figures.get("hedges_gz"), "{:.2f}"),
+                        ("yes" if c.get("adopt") else "no") if metric == "total" else "",
+                    ]
+                )
+        lines += _table(
+            ["candidate", "metric", "mean diff (points)", "Wilcoxon W", "p", "method", "d_z", "g_z", "adopt"], rows
+        )
         lines += ["", "### Decisions", ""]
         for c in report["comparisons"]:
             lines.append(f"- {c['decision']}")
@@ -91,20 +133,58 @@ def comparison_markdown(report: dict, png_name: str | None = "comparison.png") -
 
 def benchmark_markdown(report: dict) -> str:
     """Markdown for a benchmark report (``select.md``)."""
-    lines = ["# Model selection benchmark", "",
-             f"Dataset: `{report['dataset']}`. Threshold: {report['threshold']}.", ""]
+    lines = [
+        "# Model selection benchmark",
+        "",
+        f"Dataset: `{report['dataset']}`. Threshold: {report['threshold']}.",
+        "",
+    ]
     rows = []
     for m in report["models"]:
-        rows.append([f"`{m['model']}`", m["n"], _num(m["mean_score"]), _num(m["std_score"]), _ci(m.get("ci95")),
-                     _num(m.get("content_mean")), _ci(m.get("content_ci95")), _pct(m.get("runaway_rate")),
-                     _pct(m["yaml_valid_rate"]), _num(m.get("mean_grounding")), f"{m['elapsed_s']:.1f}",
-                     _num(m["completion_tokens_per_s"], "{:.1f}"), _num(m.get("peak_rss_mb"), "{:.0f}"),
-                     "yes" if m.get("passes_threshold") else "no"])
-    lines += _table(["model", "n", "mean score", "std", "95% CI", "content", "content 95% CI", "runaway",
-                     "YAML valid", "grounding", "elapsed s",
-                     "tokens/s", "peak RSS MB", "passes"], rows)
-    lines += ["", f"**Decision:** {report.get('decision', '')}", "",
-              "## Component pass rates (share of answers with full points)", ""]
+        rows.append(
+            [
+                f"`{m['model']}`",
+                m["n"],
+                _num(m["mean_score"]),
+                _num(m["std_score"]),
+                _ci(m.get("ci95")),
+                _num(m.get("content_mean")),
+                _ci(m.get("content_ci95")),
+                _pct(m.get("runaway_rate")),
+                _pct(m["yaml_valid_rate"]),
+                _num(m.get("mean_grounding")),
+                f"{m['elapsed_s']:.1f}",
+                _num(m["completion_tokens_per_s"], "{:.1f}"),
+                _num(m.get("peak_rss_mb"), "{:.0f}"),
+                "yes" if m.get("passes_threshold") else "no",
+            ]
+        )
+    lines += _table(
+        [
+            "model",
+            "n",
+            "mean score",
+            "std",
+            "95% CI",
+            "content",
+            "content 95% CI",
+            "runaway",
+            "YAML valid",
+            "grounding",
+            "elapsed s",
+            "tokens/s",
+            "peak RSS MB",
+            "passes",
+        ],
+        rows,
+    )
+    lines += [
+        "",
+        f"**Decision:** {report.get('decision', '')}",
+        "",
+        "## Component pass rates (share of answers with full points)",
+        "",
+    ]
     lines += _components_table(report["models"], "model")
     lines += _defects_table(report["models"], "model")
     if report.get("method"):
@@ -139,17 +219,36 @@ def summary_tables(reports: Sequence[tuple[str | None, dict]]) -> str:
             name = m["name"] if kind == "comparison" else m["model"]
             mean = m["mean"] if kind == "comparison" else m["mean_score"]
             row = [label or ""] if labelled else []
-            rows.append(row + [name, str(m.get("n", report.get("n_examples", ""))), _num(mean), _ci(m.get("ci95")),
-                               _num(m.get("content_mean")), _ci(m.get("content_ci95")),
-                               _num(m.get("mean_grounding")), _pct(m.get("runaway_rate")),
-                               _num(m.get("completion_tokens_per_s"), "{:.1f}")])
+            rows.append(
+                row
+                + [
+                    name,
+                    str(m.get("n", report.get("n_examples", ""))),
+                    _num(mean),
+                    _ci(m.get("ci95")),
+                    _num(m.get("content_mean")),
+                    _ci(m.get("content_ci95")),
+                    _num(m.get("mean_grounding")),
+                    _pct(m.get("runaway_rate")),
+                    _num(m.get("completion_tokens_per_s"), "{:.1f}"),
+                ]
+            )
         prefix = f"[{label}] " if label else ""
         if kind == "comparison":
             notes += [prefix + c["decision"] for c in report["comparisons"]]
         elif report.get("decision"):
             notes.append(prefix + report["decision"])
-    header = (["set"] if labelled else []) + ["model", "n", "total", "95% CI", "content", "95% CI", "grounding",
-                                              "runaway", "tokens/s"]
+    header = (["set"] if labelled else []) + [
+        "model",
+        "n",
+        "total",
+        "95% CI",
+        "content",
+        "95% CI",
+        "grounding",
+        "runaway",
+        "tokens/s",
+    ]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     first = 1 if labelled else 0
     fmt = "  ".join(("{:<%d}" if i <= first else "{:>%d}") % w for i, w in enumerate(widths))

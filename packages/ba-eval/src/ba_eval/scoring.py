@@ -1,4 +1,5 @@
 """Scoring predictions with ba-metric, and the per-model aggregates built on the scores."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -29,8 +30,15 @@ def score_row(row: dict, threshold: float = ba_metric.DEFAULT_THRESHOLD) -> dict
     """
     s = ba_metric.score(row["text"], row["concept"])
     out = dict(row)
-    out.update(score=s.total, breakdown=dict(s.breakdown), grounding=s.grounding,
-               content=s.content, defects=list(s.defects), passed=s.passed(threshold), parse_error=s.error)
+    out.update(
+        score=s.total,
+        breakdown=dict(s.breakdown),
+        grounding=s.grounding,
+        content=s.content,
+        defects=list(s.defects),
+        passed=s.passed(threshold),
+        parse_error=s.error,
+    )
     return out
 
 

@@ -17,6 +17,7 @@ Conventions (also in the README, "Statistics"):
   but the differences have no spread (or n < 2) d_z is infinite / undefined: reported as
   ``None`` with the reason, never a made-up number. g_z needs n >= 3 (J <= 0 below).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -60,8 +61,9 @@ def sample_std(values: Sequence[float]) -> float:
     return float(np.std(v, ddof=1)) if v.size >= 2 else 0.0
 
 
-def bootstrap_ci(values: Values, *, n_resamples: int = 10_000, seed: int = 0,
-                 level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Values, *, n_resamples: int = 10_000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean (resampling examples with replacement).
 
     Args:
@@ -127,8 +129,7 @@ def _has_ties(abs_nonzero: np.ndarray) -> bool:
     return np.unique(abs_nonzero).size < abs_nonzero.size
 
 
-def wilcoxon_paired(candidate: Values, reference: Values, *,
-                    seed: int = 0) -> WilcoxonResult:
+def wilcoxon_paired(candidate: Values, reference: Values, *, seed: int = 0) -> WilcoxonResult:
     """Two-sided paired Wilcoxon signed-rank test of ``candidate`` against ``reference``.
 
     Args:
@@ -153,9 +154,13 @@ def wilcoxon_paired(candidate: Values, reference: Values, *,
     n_nonzero = int(nonzero.size)
     if n_nonzero == 0:
         return WilcoxonResult(
-            statistic=None, p_value=1.0, method="none", n=n, n_nonzero=0,
+            statistic=None,
+            p_value=1.0,
+            method="none",
+            n=n,
+            n_nonzero=0,
             note=f"all {n} paired differences are zero (identical per-example means): "
-                 "no test is possible; p set to 1.0",
+            "no test is possible; p set to 1.0",
         )
     ties = _has_ties(np.abs(nonzero))
     zeros = n_nonzero < n
@@ -165,8 +170,7 @@ def wilcoxon_paired(candidate: Values, reference: Values, *,
         method = "permutation"
         scipy_method = stats.PermutationMethod(rng=np.random.default_rng(seed))
         present = " and ".join(w for w, on in (("zero", zeros), ("tied", ties)) if on)
-        note = (f"{present} differences present: exact null distribution "
-                f"by enumerating all 2**{n} sign flips")
+        note = f"{present} differences present: exact null distribution by enumerating all 2**{n} sign flips"
     else:
         method, scipy_method = "asymptotic", "asymptotic"
         why = []
@@ -177,13 +181,11 @@ def wilcoxon_paired(candidate: Values, reference: Values, *,
         if ties:
             why.append("tied absolute differences")
         note = "normal approximation with tie correction (" + ", ".join(why) + ")"
-    res = stats.wilcoxon(d, zero_method="wilcox", correction=False,
-                         alternative="two-sided", method=scipy_method)
+    res = stats.wilcoxon(d, zero_method="wilcox", correction=False, alternative="two-sided", method=scipy_method)
     stat, p = float(res.statistic), float(res.pvalue)
     if not np.isfinite(stat) or not np.isfinite(p):  # pragma: no cover - guarded above
         raise ValueError(f"scipy returned a non-finite Wilcoxon result ({stat}, {p}) for n={n}")
-    return WilcoxonResult(statistic=stat, p_value=min(1.0, p), method=method, n=n,
-                          n_nonzero=n_nonzero, note=note)
+    return WilcoxonResult(statistic=stat, p_value=min(1.0, p), method=method, n=n, n_nonzero=n_nonzero, note=note)
 
 
 def hedges_j(n: int) -> float | None:
@@ -226,8 +228,7 @@ def cohens_dz(candidate: Values, reference: Values) -> EffectSize:
         notes.append("d_z undefined: one pair has no SD of differences")
     elif sd == 0.0:
         dz = None
-        notes.append(f"d_z undefined (infinite): every difference equals {mean:+.4f}, "
-                     "so the SD of differences is 0")
+        notes.append(f"d_z undefined (infinite): every difference equals {mean:+.4f}, so the SD of differences is 0")
     else:
         dz = mean / sd
     j = hedges_j(n)

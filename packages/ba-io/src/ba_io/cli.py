@@ -28,13 +28,21 @@ def _parser() -> argparse.ArgumentParser:
     common = ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the traceback on errors")
     p = ArgumentParser(
-        prog="ba-io", parents=[common],
+        prog="ba-io",
+        parents=[common],
         description="Validate JSON/JSONL artifacts against the ba-finetune schemas.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    v = sub.add_parser("validate", parents=[common], help="validate a JSONL (default) or JSON file",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    v = sub.add_parser(
+        "validate",
+        parents=[common],
+        help="validate a JSONL (default) or JSON file",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     v.add_argument("file", metavar="FILE")
     v.add_argument("--schema", required=True, metavar="NAME", help="schema name (see `ba-io schemas`)")
     v.add_argument("--json", action="store_true", help="FILE is one JSON document, not JSONL")

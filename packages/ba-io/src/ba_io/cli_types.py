@@ -20,6 +20,7 @@ class ArgumentParser(argparse.ArgumentParser):
 def int_between(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     """``type=int_between(1, 1000)``: an integer in ``[minimum, maximum]`` (no upper bound
     when ``maximum`` is None); ``must be >= 1, got 0`` / ``must be at most 1,000, got 5000``."""
+
     def convert(text: str) -> int:
         try:
             value = int(text)
@@ -30,6 +31,7 @@ def int_between(minimum: int, maximum: int | None = None) -> Callable[[str], int
         if maximum is not None and value > maximum:
             raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {value}")
         return value
+
     return convert
 
 

@@ -64,8 +64,9 @@ def _encodable(obj: Any) -> bool:
 def _type_name(obj: Any) -> str:
     if obj is None:
         return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string",
-            list: "list", dict: "object"}.get(type(obj), type(obj).__name__)
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "list", dict: "object"}.get(
+        type(obj), type(obj).__name__
+    )
 
 
 def _check_input(path: PathLike, hint: str | None) -> Path:
@@ -100,12 +101,17 @@ def _iter_lines(path: Path, schema: str | None) -> Iterator[tuple[int, str, dict
     with f:
         for line_no, raw_bytes in enumerate(f, start=1):
             if line_no == 1 and raw_bytes.startswith(_BOM):
-                raw_bytes = raw_bytes[len(_BOM):]
+                raw_bytes = raw_bytes[len(_BOM) :]
             raw_bytes = raw_bytes.rstrip(b"\r\n")
             try:
                 raw = raw_bytes.decode("utf-8")
             except UnicodeDecodeError as e:
-                yield line_no, raw_bytes.decode("utf-8", errors="replace"), None, f"invalid UTF-8: {e.reason} at byte {e.start}"
+                yield (
+                    line_no,
+                    raw_bytes.decode("utf-8", errors="replace"),
+                    None,
+                    f"invalid UTF-8: {e.reason} at byte {e.start}",
+                )
                 continue
             if not raw.strip():
                 continue
@@ -155,8 +161,7 @@ def iter_jsonl_lines(path: PathLike, *, hint: str | None = None) -> Iterator[Jso
     return (JsonlLine(number, raw, row, error) for number, raw, row, error in _iter_lines(p, None))
 
 
-def iter_jsonl(path: PathLike, schema: str | None = None, *,
-               hint: str | None = None) -> Iterator[tuple[int, dict]]:
+def iter_jsonl(path: PathLike, schema: str | None = None, *, hint: str | None = None) -> Iterator[tuple[int, dict]]:
     """Yield ``(line_no, row)`` for each non-blank line; raise DataError at the first bad one.
 
     ``line_no`` is 1-based. ``hint`` is appended to the missing-file message,
@@ -175,8 +180,9 @@ def _iter_checked(path: PathLike, p: Path, schema: str | None) -> Iterator[tuple
         yield line_no, row  # type: ignore[misc]
 
 
-def read_jsonl(path: PathLike, schema: str | None = None, *,
-               rejects: PathLike | None = None, hint: str | None = None) -> list[dict]:
+def read_jsonl(
+    path: PathLike, schema: str | None = None, *, rejects: PathLike | None = None, hint: str | None = None
+) -> list[dict]:
     """Read a JSONL file into a list of dicts (blank lines skipped).
 
     Without ``rejects``: raise :class:`DataError` at the first bad line.
@@ -209,7 +215,7 @@ def read_json(path: PathLike, schema: str | None = None, *, hint: str | None = N
     except OSError as e:
         raise UsageError(f"cannot read {os.fspath(path)}: {e.strerror or e}") from e
     if data.startswith(_BOM):
-        data = data[len(_BOM):]
+        data = data[len(_BOM) :]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -303,8 +309,9 @@ def _check_target(target: Path, *, directory: bool = False) -> None:
     if stat.S_ISDIR(st.st_mode):
         raise UsageError(f"{target}: is a folder; nothing was written: give a file path")
     if not stat.S_ISREG(st.st_mode):
-        raise UsageError(f"{target}: not a regular file (a device, FIFO or socket); nothing was written: "
-                         "give a file path")
+        raise UsageError(
+            f"{target}: not a regular file (a device, FIFO or socket); nothing was written: give a file path"
+        )
 
 
 def _resolve_target(target: Path, *, directory: bool = False) -> Path:
@@ -350,7 +357,7 @@ def sweep_stale_tmp(target: PathLike) -> list[Path]:
         return removed
     now = time.time()
     for tmp in candidates:
-        middle = tmp.name[len(target.name) + 1: -len(".tmp")]
+        middle = tmp.name[len(target.name) + 1 : -len(".tmp")]
         pid_text, _, rand = middle.partition(".")
         # exactly PID.RANDOM (tempfile's random part has no dot), so the tmp files of a
         # sibling target such as NAME.5 are never taken for ours
@@ -380,7 +387,7 @@ def _restore_aside(target: Path) -> None:
     except OSError:
         return
     for aside in asides:
-        pid_text, _, rand = aside.name[len(target.name) + 1: -len(".aside")].partition(".")
+        pid_text, _, rand = aside.name[len(target.name) + 1 : -len(".aside")].partition(".")
         if not (pid_text.isdigit() and _RANDOM.fullmatch(rand)) or not aside.is_dir() or aside.is_symlink():
             continue
         if int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
@@ -436,6 +443,7 @@ def _exchange(a: Path, b: Path) -> bool:
     if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
         return True
     import ctypes
+
     err = ctypes.get_errno()
     if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
         return False
@@ -449,6 +457,7 @@ def _renameat2() -> Any:
     try:
         import ctypes
         import ctypes.util
+
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         fn = libc.renameat2
     except (OSError, AttributeError):

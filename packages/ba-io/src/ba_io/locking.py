@@ -7,6 +7,7 @@ dies leaves it behind unlocked, which the next run takes over (the kernel drops 
 locks with the process). A lock whose file was replaced while we waited is retried, so
 two runs can never both hold the lock of one output.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,8 +41,10 @@ def output_lock(out: PathLike) -> Iterator[Path]:
         except BlockingIOError:
             holder = _read_pid(fd)
             os.close(fd)
-            raise UsageError(f"{out}: another run is writing it{f' (pid {holder})' if holder else ''}, "
-                             f"locked in {path}; wait for it to finish or choose another output") from None
+            raise UsageError(
+                f"{out}: another run is writing it{f' (pid {holder})' if holder else ''}, "
+                f"locked in {path}; wait for it to finish or choose another output"
+            ) from None
         try:
             same = os.stat(path).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:

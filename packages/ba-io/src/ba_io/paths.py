@@ -6,6 +6,7 @@ outputs are one file.
 anything is read or written. Two paths are one file when they resolve to the same real
 path (symbolic links, ``..``) or, for files that exist, share device and inode (hard links).
 """
+
 from __future__ import annotations
 
 import os
@@ -37,13 +38,15 @@ def distinct_paths(*named: tuple[str, PathArg]) -> None:
         if key in seen:
             other, other_path = seen[key]
             same = f"{other_path}" if os.fspath(other_path) == os.fspath(path) else f"{other_path} and {path}"
-            raise UsageError(f"{other} and {label} are the same file ({same}); nothing was written: "
-                             f"give {label} a path of its own")
+            raise UsageError(
+                f"{other} and {label} are the same file ({same}); nothing was written: give {label} a path of its own"
+            )
         seen[key] = (label, path)
 
 
-def check_replaceable_folder(folder: PathArg, *, flag: str, manifest: str, tool: str,
-                             legacy: frozenset = frozenset()) -> None:
+def check_replaceable_folder(
+    folder: PathArg, *, flag: str, manifest: str, tool: str, legacy: frozenset = frozenset()
+) -> None:
     """The one rule for an output folder a command replaces whole (an export): it may be
     new, empty, or an earlier output holding only the files its ``manifest`` (a JSON file
     with a ``files`` list) names; ``legacy`` names a set accepted without a manifest (an
@@ -70,5 +73,7 @@ def check_replaceable_folder(folder: PathArg, *, flag: str, manifest: str, tool:
     others = sorted(present - ours)
     if others:
         shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
-        raise UsageError(f"{flag} {path}: holds files {tool} did not write ({shown}); it replaces the whole "
-                         "folder, so move them or choose another folder")
+        raise UsageError(
+            f"{flag} {path}: holds files {tool} did not write ({shown}); it replaces the whole "
+            "folder, so move them or choose another folder"
+        )

@@ -15,14 +15,22 @@ if os.environ.get("BA_NO_PROGRESS") == "1":
 from tqdm import tqdm  # noqa: E402 - after the environment above
 
 
-def progress(iterable: Iterable | None = None, *, total: int | float | None = None,
-             desc: str | None = None, unit: str = "it") -> tqdm:
+def progress(
+    iterable: Iterable | None = None, *, total: int | float | None = None, desc: str | None = None, unit: str = "it"
+) -> tqdm:
     """A tqdm bar on stderr, refreshed at most once a second.
 
     Disabled when the environment has ``BA_NO_PROGRESS=1`` (which, once ``ba_io`` is
     imported, also turns off the bars of tqdm-based libraries). Use it as an iterable
     wrapper or, without ``iterable``, as a context manager with ``.update(n)``.
     """
-    return tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr,
-                mininterval=1.0, dynamic_ncols=True,
-                disable=os.environ.get("BA_NO_PROGRESS") == "1")
+    return tqdm(
+        iterable,
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        mininterval=1.0,
+        dynamic_ncols=True,
+        disable=os.environ.get("BA_NO_PROGRESS") == "1",
+    )

@@ -3,6 +3,7 @@
 Heavy modules (torch, transformers) are imported lazily, so ``import ba_llm`` and
 ``ba_llm.prompt`` / ``ba_llm.models`` stay cheap.
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -11,16 +12,36 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Prompt": "prompt", "load_prompt": "prompt", "prompt_from_dict": "prompt", "default_prompt": "prompt",
-    "render_messages": "prompt", "render_chat_text": "prompt", "training_pair": "prompt",
+    "Prompt": "prompt",
+    "load_prompt": "prompt",
+    "prompt_from_dict": "prompt",
+    "default_prompt": "prompt",
+    "render_messages": "prompt",
+    "render_chat_text": "prompt",
+    "training_pair": "prompt",
     "prompt_for_model": "prompt",
-    "ModelSpec": "models", "parse_spec": "models", "resolve_spec": "models", "base_model_dir": "models",
-    "check_adapter": "models", "model_context": "models", "check_max_new_tokens": "models",
-    "prepare": "base_model", "find_smollm2_gguf": "base_model",
-    "Backend": "backends", "load_backend": "backends", "Completion": "backends",
-    "TransformersBackend": "backends", "LlamaCppBackend": "backends", "OllamaBackend": "backends",
-    "generate": "generation", "generate_with": "generation", "Decoding": "backends",
-    "BaError": "errors", "DataError": "errors", "UsageError": "errors", "BackendError": "errors",
+    "ModelSpec": "models",
+    "parse_spec": "models",
+    "resolve_spec": "models",
+    "base_model_dir": "models",
+    "check_adapter": "models",
+    "model_context": "models",
+    "check_max_new_tokens": "models",
+    "prepare": "base_model",
+    "find_smollm2_gguf": "base_model",
+    "Backend": "backends",
+    "load_backend": "backends",
+    "Completion": "backends",
+    "TransformersBackend": "backends",
+    "LlamaCppBackend": "backends",
+    "OllamaBackend": "backends",
+    "generate": "generation",
+    "generate_with": "generation",
+    "Decoding": "backends",
+    "BaError": "errors",
+    "DataError": "errors",
+    "UsageError": "errors",
+    "BackendError": "errors",
     "spec_info": "info",
 }
 

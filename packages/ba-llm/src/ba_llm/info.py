@@ -1,4 +1,5 @@
 """``ba-llm info SPEC``: what a spec resolves to, without loading the weights."""
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,11 @@ def _gguf_info(path: Path) -> dict[str, Any]:
 
     r = GGUFReader(str(path))
     out: dict[str, Any] = {"parameters": int(sum(int(t.n_elements) for t in r.tensors))}
-    for key, name in (("tokenizer.chat_template", "chat_template"), ("general.name", "name"),
-                      ("general.architecture", "architecture")):
+    for key, name in (
+        ("tokenizer.chat_template", "chat_template"),
+        ("general.name", "name"),
+        ("general.architecture", "architecture"),
+    ):
         field = r.fields.get(key)
         if field is not None:
             try:
@@ -92,5 +96,7 @@ def spec_info(spec: str, *, check_server: bool = True) -> dict[str, Any]:
         cfg = ms.lora / "adapter_config.json"
         if cfg.is_file():
             acfg = json.loads(cfg.read_text(encoding="utf-8"))
-            info["lora_config"] = {k: acfg.get(k) for k in ("r", "lora_alpha", "target_modules", "base_model_name_or_path")}
+            info["lora_config"] = {
+                k: acfg.get(k) for k in ("r", "lora_alpha", "target_modules", "base_model_name_or_path")
+            }
     return info

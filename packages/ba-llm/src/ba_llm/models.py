@@ -3,6 +3,7 @@
 
 :func:`parse_spec` only parses; :func:`resolve_spec` also checks that the files exist.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,7 +77,9 @@ def parse_spec(spec: str) -> ModelSpec:
         raise UsageError(f"model spec {spec!r}: nothing after '{kind}:'")
     if kind == "ollama":
         if lora is not None:
-            raise UsageError(f"model spec {spec!r}: ollama models take no +lora (build an ollama model with the adapter instead)")
+            raise UsageError(
+                f"model spec {spec!r}: ollama models take no +lora (build an ollama model with the adapter instead)"
+            )
         return ModelSpec(kind="ollama", spec=spec, name=rest)
     if kind == "gguf" and lora is not None and lora.suffix.lower() != ".gguf":
         raise UsageError(f"model spec {spec!r}: a gguf model takes a GGUF adapter (+lora:ADAPTER.gguf)")
@@ -183,7 +186,7 @@ def check_adapter(base_dir: Path, adapter_dir: Path) -> None:
                     continue
                 module = key.split(part)[0]
                 if module.startswith("base_model.model."):
-                    module = module[len("base_model.model."):]
+                    module = module[len("base_model.model.") :]
                 base_key = module + ".weight"
                 if base_key == "lm_head.weight" and base_key not in base:
                     base_key = "model.embed_tokens.weight"  # tied embeddings
@@ -214,5 +217,6 @@ def check_max_new_tokens(spec: str | ModelSpec, max_new_tokens: int, flag: str =
     transformers backend allocates its KV cache for the whole limit up front)."""
     context = model_context(spec)
     if context is not None and max_new_tokens > context:
-        raise UsageError(f"{flag} {max_new_tokens} is more than the model's context of {context} tokens; "
-                         f"use at most {context}")
+        raise UsageError(
+            f"{flag} {max_new_tokens} is more than the model's context of {context} tokens; use at most {context}"
+        )

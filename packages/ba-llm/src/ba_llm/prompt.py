@@ -4,6 +4,7 @@ Every phase (data checks, LoRA training, evaluation, DSPy tuning, generation) re
 the chat messages for a concept with :func:`render_messages` and turns them into model
 text with :func:`render_chat_text`, so training and inference see byte-identical input.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -84,12 +85,18 @@ def _check_template(template: str, where: str) -> None:
     try:
         parts = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(template) if f is not None]
     except ValueError as exc:
-        raise DataError(where, None, f"user_template is not a valid format string ({exc}); write literal braces as {{{{ and }}}}") from None
-    fields = [f if not (spec or conv) else f"{f}{'!' + conv if conv else ''}{':' + spec if spec else ''}"
-              for f, spec, conv in parts]
+        raise DataError(
+            where, None, f"user_template is not a valid format string ({exc}); write literal braces as {{{{ and }}}}"
+        ) from None
+    fields = [
+        f if not (spec or conv) else f"{f}{'!' + conv if conv else ''}{':' + spec if spec else ''}"
+        for f, spec, conv in parts
+    ]
     if fields != ["concept"]:  # no other field, and no format spec or conversion ({concept:{concept}}, {concept!r})
         raise DataError(
-            where, None, f"user_template must contain the field {{concept}} exactly once and no other field (found {fields or 'none'})"
+            where,
+            None,
+            f"user_template must contain the field {{concept}} exactly once and no other field (found {fields or 'none'})",
         )
 
 
@@ -172,7 +179,9 @@ def render_chat_text(tokenizer: Any, messages: Sequence[Mapping[str, str]], add_
     Used by training and by generation so both format messages identically.
     """
     if not getattr(tokenizer, "chat_template", None):
-        raise UsageError("the tokenizer has no chat_template; prepare the model with `ba-llm prepare smollm2` or add one")
+        raise UsageError(
+            "the tokenizer has no chat_template; prepare the model with `ba-llm prepare smollm2` or add one"
+        )
     return tokenizer.apply_chat_template(
         [dict(m) for m in messages], tokenize=False, add_generation_prompt=add_generation_prompt
     )

@@ -19,13 +19,25 @@ A document can repeat a sentence once (the metric marks it as a duplicate); a th
 stops it, even when the model would have ended its turn later by itself. An evaluation counts
 a ``"loop"`` finish as a runaway generation, like ``"length"``.
 """
+
 from __future__ import annotations
 
 import re
 from typing import Any, NamedTuple
 
-__all__ = ["MAX_REPEATS", "MIN_WORDS", "LONG_LINE_WORDS", "MAX_TRIGRAM", "STOP_STRINGS", "Cut", "find_loop",
-           "cut_loop", "runtime_parameters", "transformers_criteria", "CHECK_EVERY"]
+__all__ = [
+    "MAX_REPEATS",
+    "MIN_WORDS",
+    "LONG_LINE_WORDS",
+    "MAX_TRIGRAM",
+    "STOP_STRINGS",
+    "Cut",
+    "find_loop",
+    "cut_loop",
+    "runtime_parameters",
+    "transformers_criteria",
+    "CHECK_EVERY",
+]
 
 MAX_REPEATS = 2
 MIN_WORDS = 4

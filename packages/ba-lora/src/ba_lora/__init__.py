@@ -3,6 +3,7 @@ checkpoints and DDP, plus merge and Ollama / llama.cpp export.
 
 Heavy modules load lazily: ``import ba_lora`` stays cheap.
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -12,15 +13,30 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "TrainConfig": "config",
-    "train": "trainer", "lr_factor": "trainer",
-    "Sample": "data", "encode_row": "data", "answer_text": "data", "epoch_steps": "data",
-    "micro_batches": "data", "collate": "data",
-    "AnswerLoss": "modeling", "load_base_model": "modeling", "add_lora": "modeling",
-    "resolve_base_dir": "modeling", "load_tokenizer": "modeling", "check_bnb4": "modeling",
-    "save_checkpoint": "checkpoint", "load_checkpoint": "checkpoint", "latest_checkpoint": "checkpoint",
-    "merge_adapter": "export", "write_gguf_adapter": "export", "export_ollama": "export",
+    "train": "trainer",
+    "lr_factor": "trainer",
+    "Sample": "data",
+    "encode_row": "data",
+    "answer_text": "data",
+    "epoch_steps": "data",
+    "micro_batches": "data",
+    "collate": "data",
+    "AnswerLoss": "modeling",
+    "load_base_model": "modeling",
+    "add_lora": "modeling",
+    "resolve_base_dir": "modeling",
+    "load_tokenizer": "modeling",
+    "check_bnb4": "modeling",
+    "save_checkpoint": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "latest_checkpoint": "checkpoint",
+    "merge_adapter": "export",
+    "write_gguf_adapter": "export",
+    "export_ollama": "export",
     "modelfile_text": "export",
-    "generate_answers": "report", "eval_metric": "report", "plot_losses": "report",
+    "generate_answers": "report",
+    "eval_metric": "report",
+    "plot_losses": "report",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

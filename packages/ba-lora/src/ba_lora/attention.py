@@ -14,6 +14,7 @@ flash-attention recurrence: one extra score product per block, about 2 % of a st
 Used for unpadded causal self-attention (otherwise, and for cached generation,
 transformers' SDPA runs). Registered with transformers as ``"ba_block"``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -82,33 +83,48 @@ class _BlockCausal(torch.autograd.Function):
         return dq, dk.to(key.dtype), dv.to(value.dtype), None
 
 
-def block_causal_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-                           scaling: float | None = None, block: int | None = None) -> torch.Tensor:
+def block_causal_attention(
+    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scaling: float | None = None, block: int | None = None
+) -> torch.Tensor:
     """Causal attention of ``query [B, H, T, D]`` over ``key/value [B, KV, T, D]``;
     returns ``[B, T, H, D]`` (the layout transformers' attention functions return)."""
     b, h, t, d = query.shape
     kv = key.shape[1]
-    scale = scaling if scaling is not None else d ** -0.5
+    scale = scaling if scaling is not None else d**-0.5
     q = (query * scale).view(b, kv, h // kv, t, d)
     out = _BlockCausal.apply(q, key.contiguous(), value.contiguous(), block or BLOCK)
     return out.view(b, h, t, d).transpose(1, 2).contiguous()
 
 
-def _usable(query: torch.Tensor, key: torch.Tensor, attention_mask: torch.Tensor | None, dropout: float,
-            **kwargs: Any) -> bool:
-    return (attention_mask is None and dropout == 0.0 and query.shape[2] == key.shape[2]
-            and query.shape[1] % key.shape[1] == 0
-            and kwargs.get("softcap") is None and kwargs.get("sliding_window") is None)
+def _usable(
+    query: torch.Tensor, key: torch.Tensor, attention_mask: torch.Tensor | None, dropout: float, **kwargs: Any
+) -> bool:
+    return (
+        attention_mask is None
+        and dropout == 0.0
+        and query.shape[2] == key.shape[2]
+        and query.shape[1] % key.shape[1] == 0
+        and kwargs.get("softcap") is None
+        and kwargs.get("sliding_window") is None
+    )
 
 
-def _forward(module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-             attention_mask: torch.Tensor | None, dropout: float = 0.0, scaling: float | None = None,
-             **kwargs: Any) -> tuple[torch.Tensor, None]:
+def _forward(
+    module: Any,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
     if not _usable(query, key, attention_mask, dropout, **kwargs):
         from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout,
-                                      scaling=scaling, **kwargs)
+        return sdpa_attention_forward(
+            module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs
+        )
     return block_causal_attention(query, key, value, scaling), None
 
 

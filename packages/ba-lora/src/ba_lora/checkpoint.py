@@ -14,6 +14,7 @@ It is written into ``step-NNNNNNNN.tmp/`` and renamed into place after every fil
 fsynced, so a run killed mid-write leaves only a ``.tmp`` directory, which resuming
 ignores and removes.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,18 @@ from safetensors.torch import load_file, save_file
 
 from ba_io import DataError, sha256_file
 
-__all__ = ["CHECKPOINTS", "save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints",
-           "damaged_checkpoints",
-           "capture_rng", "restore_rng", "optimizer_to_files", "optimizer_from_files"]
+__all__ = [
+    "CHECKPOINTS",
+    "save_checkpoint",
+    "load_checkpoint",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "damaged_checkpoints",
+    "capture_rng",
+    "restore_rng",
+    "optimizer_to_files",
+    "optimizer_from_files",
+]
 
 CHECKPOINTS = "checkpoints"
 CHECKSUMMED = ("adapter_model.safetensors", "optimizer.safetensors")  # verified on resume (state.json sha256)
@@ -58,7 +68,9 @@ def list_checkpoints(root: Path) -> list[Path]:
     """Complete checkpoints under ``root`` (``OUTPUT/checkpoints``), oldest first."""
     if not root.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in root.iterdir() if (m := _STEP.match(p.name)) and (p / "state.json").is_file()]
+    found = [
+        (int(m.group(1)), p) for p in root.iterdir() if (m := _STEP.match(p.name)) and (p / "state.json").is_file()
+    ]
     return [p for _, p in sorted(found)]
 
 
@@ -67,8 +79,9 @@ def damaged_checkpoints(root: Path) -> list[Path]:
     place only after all its files are written, so these were damaged after the fact."""
     if not root.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in root.iterdir()
-             if (m := _STEP.match(p.name)) and not (p / "state.json").is_file()]
+    found = [
+        (int(m.group(1)), p) for p in root.iterdir() if (m := _STEP.match(p.name)) and not (p / "state.json").is_file()
+    ]
     return [p for _, p in sorted(found)]
 
 
@@ -145,9 +158,17 @@ def optimizer_from_files(tensors: dict[str, torch.Tensor], meta: dict[str, Any])
 
 
 # ---------------------------------------------------------------- save / load
-def save_checkpoint(root: Path, step: int, *, adapter: dict[str, torch.Tensor] | None,
-                    optimizer: torch.optim.Optimizer | None, state: dict[str, Any] | None,
-                    rank: int = 0, keep: int = 2, barrier: Callable[[], None] = lambda: None) -> Path:
+def save_checkpoint(
+    root: Path,
+    step: int,
+    *,
+    adapter: dict[str, torch.Tensor] | None,
+    optimizer: torch.optim.Optimizer | None,
+    state: dict[str, Any] | None,
+    rank: int = 0,
+    keep: int = 2,
+    barrier: Callable[[], None] = lambda: None,
+) -> Path:
     """Write checkpoint ``step`` atomically (every process calls this; rank 0 writes the
     shared files, each rank its RNG state) and keep the newest ``keep`` checkpoints."""
     final = root / f"step-{step:08d}"
@@ -163,8 +184,9 @@ def save_checkpoint(root: Path, step: int, *, adapter: dict[str, torch.Tensor] |
     _write_json(tmp / f"rng-rank{rank}.json", rng_meta)
     if rank == 0:
         assert adapter is not None and optimizer is not None and state is not None
-        save_file({k: v.detach().to("cpu").contiguous() for k, v in adapter.items()},
-                  str(tmp / "adapter_model.safetensors"))
+        save_file(
+            {k: v.detach().to("cpu").contiguous() for k, v in adapter.items()}, str(tmp / "adapter_model.safetensors")
+        )
         opt_t, opt_meta = optimizer_to_files(optimizer)
         save_file(opt_t, str(tmp / "optimizer.safetensors"))
         sums = {name: sha256_file(tmp / name) for name in CHECKSUMMED}
@@ -190,21 +212,28 @@ def load_checkpoint(path: Path, rank: int = 0) -> dict[str, Any]:
         meta = json.loads((path / "state.json").read_text(encoding="utf-8"))
         for name, want in (meta.get("sha256") or {}).items():
             if sha256_file(path / name) != want:
-                raise DataError(path / name, None, "checksum mismatch: the file changed after the checkpoint was "
-                                                   "written; delete this checkpoint to resume from an older one, "
-                                                   "or train again with --overwrite")
+                raise DataError(
+                    path / name,
+                    None,
+                    "checksum mismatch: the file changed after the checkpoint was "
+                    "written; delete this checkpoint to resume from an older one, "
+                    "or train again with --overwrite",
+                )
         adapter = load_file(str(path / "adapter_model.safetensors"))
         opt_t = load_file(str(path / "optimizer.safetensors"))
         rng_file = path / f"rng-rank{rank}.safetensors"
         rng = None
         if rng_file.is_file():
-            rng = (load_file(str(rng_file)),
-                   json.loads((path / f"rng-rank{rank}.json").read_text(encoding="utf-8")))
+            rng = (load_file(str(rng_file)), json.loads((path / f"rng-rank{rank}.json").read_text(encoding="utf-8")))
     except DataError:
         raise
     except (OSError, ValueError, KeyError, SafetensorError) as exc:
-        raise DataError(path, None, f"unreadable checkpoint ({' '.join(str(exc).split())[:200]}); delete it to "
-                                    "resume from an older one, or train again with --overwrite") from None
+        raise DataError(
+            path,
+            None,
+            f"unreadable checkpoint ({' '.join(str(exc).split())[:200]}); delete it to "
+            "resume from an older one, or train again with --overwrite",
+        ) from None
     return {
         "step": meta["step"],
         "adapter": adapter,

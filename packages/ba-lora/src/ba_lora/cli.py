@@ -1,4 +1,5 @@
 """``ba-lora``: train a LoRA adapter, merge it, export it for Ollama / llama.cpp."""
+
 from __future__ import annotations
 
 import argparse
@@ -31,45 +32,71 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a LoRA adapter on v2 examples",
-                       description="Train a LoRA adapter: answer-only loss, no compute on padding, checkpoints "
-                                   "every --save-steps and each epoch, --resume after an interruption. "
-                                   "Runs unchanged under `accelerate launch` (DDP).",
-                       epilog=EPILOG_TRAIN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t = sub.add_parser(
+        "train",
+        help="train a LoRA adapter on v2 examples",
+        description="Train a LoRA adapter: answer-only loss, no compute on padding, checkpoints "
+        "every --save-steps and each epoch, --resume after an interruption. "
+        "Runs unchanged under `accelerate launch` (DDP).",
+        epilog=EPILOG_TRAIN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_config_arguments(t)
     t.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
-    m = sub.add_parser("merge", help="merge an adapter into its base model (bf16 safetensors)",
-                       epilog="example: ba-lora merge --adapter artifacts/finetuning/smollm2-bf16 "
-                              "--output artifacts/models/smollm2-ba-merged")
+    m = sub.add_parser(
+        "merge",
+        help="merge an adapter into its base model (bf16 safetensors)",
+        epilog="example: ba-lora merge --adapter artifacts/finetuning/smollm2-bf16 "
+        "--output artifacts/models/smollm2-ba-merged",
+    )
     m.add_argument("--adapter", required=True, metavar="DIR", help="adapter directory written by ba-lora train")
     m.add_argument("--output", required=True, metavar="DIR", help="directory for the merged model")
     m.add_argument("--base-model", metavar="SPEC", help="base model (default: the one training_info.json records)")
     m.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
-    e = sub.add_parser("export", help="write Ollama Modelfiles: a GGUF LoRA adapter and merged GGUFs",
-                       description="Write a self-contained folder for Ollama / llama.cpp (relative paths only; "
-                                   "copy it to the machine that runs Ollama): adapter.gguf + Modelfile (FROM "
-                                   "./base.gguf, the base GGUF linked or copied in; ADAPTER ./adapter.gguf), and "
-                                   "per --merged type model-TYPE.gguf + Modelfile.TYPE, the adapter merged into "
-                                   "the base (the route every llama.cpp runtime takes). Each Modelfile has the "
-                                   "ChatML TEMPLATE, the adapter's SYSTEM prompt and ba-llm's stop parameters.",
-                       epilog="example: ba-lora export --adapter artifacts/finetuning/smollm2-bf16 "
-                              "--output artifacts/ollama/smollm2-ba --name smollm2-ba\n"
-                              "then:    ollama create smollm2-ba -f artifacts/ollama/smollm2-ba/Modelfile",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    e = sub.add_parser(
+        "export",
+        help="write Ollama Modelfiles: a GGUF LoRA adapter and merged GGUFs",
+        description="Write a self-contained folder for Ollama / llama.cpp (relative paths only; "
+        "copy it to the machine that runs Ollama): adapter.gguf + Modelfile (FROM "
+        "./base.gguf, the base GGUF linked or copied in; ADAPTER ./adapter.gguf), and "
+        "per --merged type model-TYPE.gguf + Modelfile.TYPE, the adapter merged into "
+        "the base (the route every llama.cpp runtime takes). Each Modelfile has the "
+        "ChatML TEMPLATE, the adapter's SYSTEM prompt and ba-llm's stop parameters.",
+        epilog="example: ba-lora export --adapter artifacts/finetuning/smollm2-bf16 "
+        "--output artifacts/ollama/smollm2-ba --name smollm2-ba\n"
+        "then:    ollama create smollm2-ba -f artifacts/ollama/smollm2-ba/Modelfile",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     e.add_argument("--adapter", required=True, metavar="DIR", help="adapter directory written by ba-lora train")
     e.add_argument("--output", required=True, metavar="DIR", help="directory for Modelfile and adapter.gguf")
-    e.add_argument("--name", help="model name for the GGUF metadata and the printed `ollama create` line "
-                                  "(default: the output directory's name)")
-    e.add_argument("--from", dest="from_", metavar="BASE",
-                   help="Modelfile FROM: an Ollama model or GGUF file of the same base weights "
-                        "(default: the GGUF a ba-llm-prepared base came from)")
+    e.add_argument(
+        "--name",
+        help="model name for the GGUF metadata and the printed `ollama create` line "
+        "(default: the output directory's name)",
+    )
+    e.add_argument(
+        "--from",
+        dest="from_",
+        metavar="BASE",
+        help="Modelfile FROM: an Ollama model or GGUF file of the same base weights "
+        "(default: the GGUF a ba-llm-prepared base came from)",
+    )
     e.add_argument("--base-model", metavar="SPEC", help="base model (default: the one training_info.json records)")
-    e.add_argument("--merged", default="f16,q8_0", metavar="TYPES",
-                   help="merged GGUFs to write: f16, q8_0, both comma-separated, or none (default: f16,q8_0)")
-    e.add_argument("--max-new-tokens", type=int, default=640, metavar="N",
-                   help="the Modelfile's num_predict: the most tokens one answer may take (default: 640)")
+    e.add_argument(
+        "--merged",
+        default="f16,q8_0",
+        metavar="TYPES",
+        help="merged GGUFs to write: f16, q8_0, both comma-separated, or none (default: f16,q8_0)",
+    )
+    e.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=640,
+        metavar="N",
+        help="the Modelfile's num_predict: the most tokens one answer may take (default: 640)",
+    )
     e.add_argument("--debug", action="store_true", help="show the traceback of an error")
     return p
 
@@ -83,9 +110,18 @@ def _main(argv: list[str]) -> int:
         if os.environ.get("RANK", "0") != "0":  # one summary from a multi-process run
             return 0
         last = info["epochs"][-1] if info["epochs"] else {}
-        print(json.dumps({"output": args.output, "status": info["status"], "steps": info["steps"],
-                          "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),
-                          "tokens_per_second": info["tokens_per_second"]}))
+        print(
+            json.dumps(
+                {
+                    "output": args.output,
+                    "status": info["status"],
+                    "steps": info["steps"],
+                    "train_loss": last.get("train_loss"),
+                    "val_loss": last.get("val_loss"),
+                    "tokens_per_second": info["tokens_per_second"],
+                }
+            )
+        )
     elif args.command == "merge":
         from .export import merge_adapter
 
@@ -101,8 +137,15 @@ def _main(argv: list[str]) -> int:
             raise UsageError(f"--merged {args.merged!r}: give f16, q8_0 or f16,q8_0, or none alone")
         else:
             merged = tuple(parts)
-        res = export_ollama(args.adapter, args.output, name=args.name, from_=args.from_, base=args.base_model,
-                            max_new_tokens=args.max_new_tokens, merged=merged)
+        res = export_ollama(
+            args.adapter,
+            args.output,
+            name=args.name,
+            from_=args.from_,
+            base=args.base_model,
+            max_new_tokens=args.max_new_tokens,
+            merged=merged,
+        )
         print(f"{res['modelfile']}: Modelfile (FROM {res['from']}), {res['adapter']}: GGUF LoRA adapter")
         for q, m in res["merged"].items():
             print(f"{m['modelfile']}: Modelfile (FROM ./{Path(m['gguf']).name}), merged GGUF ({q})")

@@ -5,6 +5,7 @@ flag ``--name``), so the CLI, the library and ``training_info.json`` share one l
 parameters and one set of defaults. :meth:`TrainConfig.check` rejects bad combinations
 with a :class:`ba_io.UsageError` naming every field involved.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,31 +31,52 @@ def _f(default: Any, help: str, **meta: Any) -> Any:
 class TrainConfig:
     """Every parameter of a LoRA training run (the CLI flags of ``ba-lora train``)."""
 
-    train: str = _f(None, "training set: v2 examples (JSONL, schemas/example-v2), or a chat-messages dataset as "
-                          "`ba-dataset-tools export` writes it (a save_to_disk folder: its train split; parquet; "
-                          "messages JSONL)", required=True, metavar="PATH")
-    output: str = _f(None, "output directory (adapter, tokenizer, prompt.json, training_info.json, logs)",
-                     required=True, metavar="DIR")
-    val: str | None = _f(None, "validation set, in the same forms as --train (a save_to_disk folder: its "
-                               "validation split); enables validation loss, early stopping and --eval-metric",
-                         metavar="PATH")
-    base_model: str = _f("smollm2", "base model: a ba-llm spec (smollm2, hf:DIR) or a transformers model directory",
-                         metavar="SPEC")
+    train: str = _f(
+        None,
+        "training set: v2 examples (JSONL, schemas/example-v2), or a chat-messages dataset as "
+        "`ba-dataset-tools export` writes it (a save_to_disk folder: its train split; parquet; "
+        "messages JSONL)",
+        required=True,
+        metavar="PATH",
+    )
+    output: str = _f(
+        None,
+        "output directory (adapter, tokenizer, prompt.json, training_info.json, logs)",
+        required=True,
+        metavar="DIR",
+    )
+    val: str | None = _f(
+        None,
+        "validation set, in the same forms as --train (a save_to_disk folder: its "
+        "validation split); enables validation loss, early stopping and --eval-metric",
+        metavar="PATH",
+    )
+    base_model: str = _f(
+        "smollm2", "base model: a ba-llm spec (smollm2, hf:DIR) or a transformers model directory", metavar="SPEC"
+    )
     prompt: str | None = _f(None, "prompt file (schemas/prompt); default: ba-llm's packaged prompt", metavar="FILE")
     epochs: int = _f(3, "number of passes over the training set")
     lr: float = _f(2e-4, "peak learning rate (AdamW; linear warm-up then linear decay to 0)")
     batch_size: int = _f(1, "samples per micro-batch (forward pass), dynamically padded")
-    grad_accum: int = _f(8, "micro-batches per optimizer step; a step averages over the answer tokens of "
-                            "batch_size x grad_accum samples, however many processes share them")
+    grad_accum: int = _f(
+        8,
+        "micro-batches per optimizer step; a step averages over the answer tokens of "
+        "batch_size x grad_accum samples, however many processes share them",
+    )
     lora_r: int = _f(8, "LoRA rank")
     lora_alpha: float = _f(32, "LoRA alpha (scaling = alpha / r)")
     lora_dropout: float = _f(0.05, "dropout on the LoRA input")
-    target_modules: str = _f("attention", "modules that get adapters: 'attention' (q,k,v,o projections), "
-                                          "'all-linear', or a comma-separated list of module names", metavar="SPEC")
+    target_modules: str = _f(
+        "attention",
+        "modules that get adapters: 'attention' (q,k,v,o projections), "
+        "'all-linear', or a comma-separated list of module names",
+        metavar="SPEC",
+    )
     max_length: int = _f(2048, "longest tokenised sample; longer ones lose the end of their answer")
     seed: int = _f(42, "seed for the adapter initialisation, the data order and dropout")
-    quantization: str = _f("bf16", "base weights: bf16 or fp32, or bnb4 (4-bit NF4, needs bitsandbytes)",
-                           choices=QUANTIZATIONS)
+    quantization: str = _f(
+        "bf16", "base weights: bf16 or fp32, or bnb4 (4-bit NF4, needs bitsandbytes)", choices=QUANTIZATIONS
+    )
     train_limit: int | None = _f(None, "use only the first N training rows", metavar="N")
     val_limit: int | None = _f(None, "use only the first N validation rows", metavar="N")
     max_steps: int | None = _f(None, "stop after N optimizer steps in total (status max_steps)", metavar="N")
@@ -66,20 +88,36 @@ class TrainConfig:
     warmup_ratio: float = _f(0.03, "fraction of the optimizer steps used for linear learning-rate warm-up")
     weight_decay: float = _f(0.0, "AdamW weight decay")
     max_grad_norm: float = _f(1.0, "clip the gradient norm per optimizer step (0: no clipping)")
-    early_stopping_patience: int = _f(2, "stop after N epochs without an improvement of the validation loss, or of the "
-                                         "content score with --eval-metric (0: never)",
-                                      metavar="N")
-    early_stopping_min_delta: float = _f(0.01, "smallest validation-loss decrease (or content increase, with "
-                                                    "--eval-metric) that counts as an improvement")
-    eval_metric: int = _f(0, "each epoch, generate (greedy) for the first K validation concepts, report the "
-                             "mean BA metric (total and content) and choose the best epoch and early stopping "
-                             "by content instead of validation loss (0: off)", metavar="K")
+    early_stopping_patience: int = _f(
+        2,
+        "stop after N epochs without an improvement of the validation loss, or of the "
+        "content score with --eval-metric (0: never)",
+        metavar="N",
+    )
+    early_stopping_min_delta: float = _f(
+        0.01,
+        "smallest validation-loss decrease (or content increase, with --eval-metric) that counts as an improvement",
+    )
+    eval_metric: int = _f(
+        0,
+        "each epoch, generate (greedy) for the first K validation concepts, report the "
+        "mean BA metric (total and content) and choose the best epoch and early stopping "
+        "by content instead of validation loss (0: off)",
+        metavar="K",
+    )
     eval_max_new_tokens: int = _f(512, "token limit of the --eval-metric generations", metavar="N")
-    micro_batch_tokens: int = _f(0, "let a micro-batch take more than --batch-size samples while its padded size "
-                                    "stays within N tokens (same gradient; faster on a GPU). 0: off", metavar="N")
-    threads: int = _f(0, "CPU threads for torch (0: torch's default, one per core, or $OMP_NUM_THREADS). On a "
-                         "machine shared with other jobs use fewer: oversubscribed cores stall every step",
-                      metavar="N")
+    micro_batch_tokens: int = _f(
+        0,
+        "let a micro-batch take more than --batch-size samples while its padded size "
+        "stays within N tokens (same gradient; faster on a GPU). 0: off",
+        metavar="N",
+    )
+    threads: int = _f(
+        0,
+        "CPU threads for torch (0: torch's default, one per core, or $OMP_NUM_THREADS). On a "
+        "machine shared with other jobs use fewer: oversubscribed cores stall every step",
+        metavar="N",
+    )
     gradient_checkpointing: bool = _f(False, "recompute activations in the backward pass (less memory, ~30%% slower)")
 
     # ------------------------------------------------------------------ checks
@@ -93,8 +131,9 @@ class TrainConfig:
             raise UsageError(f"--epochs must be at most {MAX_EPOCHS} (got {self.epochs})")
         cpus = os.cpu_count() or 1
         if self.threads > cpus:
-            raise UsageError(f"--threads {self.threads}: this machine has {cpus} CPUs; use at most {cpus} "
-                             "(0: torch's default)")
+            raise UsageError(
+                f"--threads {self.threads}: this machine has {cpus} CPUs; use at most {cpus} (0: torch's default)"
+            )
         positive = ("epochs", "batch_size", "grad_accum", "lora_r", "eval_max_new_tokens")
         for name in positive:
             if getattr(self, name) < 1:
@@ -103,8 +142,17 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise UsageError(f"--{_flag(name)} must be at least 1 (got {value})")
-        for name in ("save_steps", "save_total_limit", "early_stopping_patience", "eval_metric",
-                     "micro_batch_tokens", "threads", "weight_decay", "max_grad_norm", "early_stopping_min_delta"):
+        for name in (
+            "save_steps",
+            "save_total_limit",
+            "early_stopping_patience",
+            "eval_metric",
+            "micro_batch_tokens",
+            "threads",
+            "weight_decay",
+            "max_grad_norm",
+            "early_stopping_min_delta",
+        ):
             if getattr(self, name) < 0:
                 raise UsageError(f"--{_flag(name)} must not be negative (got {getattr(self, name)})")
         if not self.lr > 0:
@@ -130,11 +178,15 @@ class TrainConfig:
             if self.eval_metric:
                 raise UsageError("--eval-metric needs --val: the metric is computed on validation concepts")
         if self.val_limit is not None and self.eval_metric > self.val_limit:
-            raise UsageError(f"--eval-metric ({self.eval_metric}) exceeds --val-limit ({self.val_limit}): "
-                             "the metric can use at most the validation rows kept")
+            raise UsageError(
+                f"--eval-metric ({self.eval_metric}) exceeds --val-limit ({self.val_limit}): "
+                "the metric can use at most the validation rows kept"
+            )
         if self.micro_batch_tokens and self.micro_batch_tokens < self.max_length:
-            raise UsageError(f"--micro-batch-tokens ({self.micro_batch_tokens}) is below --max-length "
-                             f"({self.max_length}): a micro-batch must fit one sample of the longest length")
+            raise UsageError(
+                f"--micro-batch-tokens ({self.micro_batch_tokens}) is below --max-length "
+                f"({self.max_length}): a micro-batch must fit one sample of the longest length"
+            )
         if self.lora_alpha and self.lora_r and self.target_modules.strip() in ("", ","):
             raise UsageError("--target-modules is empty: use attention, all-linear or a list of module names")
         return self

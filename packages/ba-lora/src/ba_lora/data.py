@@ -10,6 +10,7 @@ micro-batch is padded to its own longest sample only, and samples of one optimiz
 are sorted by length before they are grouped, so with the default ``--batch-size 1``
 nothing is padded at all.
 """
+
 from __future__ import annotations
 
 import random
@@ -53,7 +54,7 @@ class Sample:
         return len(self.input_ids) - self.n_prompt
 
     def labels(self) -> list[int]:
-        return [IGNORE] * self.n_prompt + list(self.input_ids[self.n_prompt:])
+        return [IGNORE] * self.n_prompt + list(self.input_ids[self.n_prompt :])
 
 
 def answer_text(row: dict[str, Any]) -> str:
@@ -76,7 +77,7 @@ def encode_row(tokenizer: Any, prompt: Any, row: dict[str, Any], max_length: int
 
     prompt_text, full_text = training_pair(tokenizer, prompt, row["concept"], answer_text(row))
     p_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-    a_ids = tokenizer(full_text[len(prompt_text):], add_special_tokens=False)["input_ids"]
+    a_ids = tokenizer(full_text[len(prompt_text) :], add_special_tokens=False)["input_ids"]
     ids = list(p_ids) + list(a_ids)
     truncated = len(ids) > max_length
     if truncated:
@@ -86,8 +87,9 @@ def encode_row(tokenizer: Any, prompt: Any, row: dict[str, Any], max_length: int
     return Sample(tuple(ids), len(p_ids), str(row.get("id", "")), truncated)
 
 
-def encode_rows(tokenizer: Any, prompt: Any, rows: Iterable[dict[str, Any]], max_length: int,
-                bar: Any = None) -> tuple[list[Sample], list[str]]:
+def encode_rows(
+    tokenizer: Any, prompt: Any, rows: Iterable[dict[str, Any]], max_length: int, bar: Any = None
+) -> tuple[list[Sample], list[str]]:
     """Encode rows; returns ``(samples, ids of rows skipped because the prompt fills max_length)``."""
     samples: list[Sample] = []
     skipped: list[str] = []
@@ -110,7 +112,7 @@ def epoch_steps(n_samples: int, samples_per_step: int, seed: int, epoch: int) ->
     """
     order = list(range(n_samples))
     random.Random(f"ba-lora:{seed}:{epoch}").shuffle(order)
-    return [order[i:i + samples_per_step] for i in range(0, n_samples, samples_per_step)]
+    return [order[i : i + samples_per_step] for i in range(0, n_samples, samples_per_step)]
 
 
 def split_for_rank(indices: Sequence[int], rank: int, world_size: int) -> list[int]:
@@ -118,8 +120,9 @@ def split_for_rank(indices: Sequence[int], rank: int, world_size: int) -> list[i
     return list(indices[rank::world_size])
 
 
-def micro_batches(indices: Sequence[int], samples: Sequence[Sample], batch_size: int,
-                  max_tokens: int = 0) -> list[list[int]]:
+def micro_batches(
+    indices: Sequence[int], samples: Sequence[Sample], batch_size: int, max_tokens: int = 0
+) -> list[list[int]]:
     """Group one step's samples into micro-batches, longest first.
 
     A micro-batch holds up to ``batch_size`` samples, or more while its padded size

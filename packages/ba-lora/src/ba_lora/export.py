@@ -8,6 +8,7 @@ model's GGUF tensors plus ``.lora_a`` / ``.lora_b`` (``blk.0.attn_q.weight.lora_
 the rows of the q / k ``lora_B`` permuted the way the converter permutes Llama's q / k
 weights.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,17 @@ from ba_io import (
 
 from .modeling import resolve_base_dir
 
-__all__ = ["adapter_base_dir", "merge_adapter", "write_gguf_adapter", "write_merged_gguf", "modelfile_text",
-           "export_ollama", "merged_gguf_name", "CHATML_OLLAMA_TEMPLATE", "MERGED_TYPES"]
+__all__ = [
+    "adapter_base_dir",
+    "merge_adapter",
+    "write_gguf_adapter",
+    "write_merged_gguf",
+    "modelfile_text",
+    "export_ollama",
+    "merged_gguf_name",
+    "CHATML_OLLAMA_TEMPLATE",
+    "MERGED_TYPES",
+]
 
 # Ollama's Go-template rendering of ChatML, identical to the Hugging Face ChatML template
 # with add_generation_prompt=True.
@@ -104,8 +114,9 @@ def _check_merge_output(output: Path, adapter_dir: Path, base_dir: Path) -> None
     if output.is_symlink() or (output.exists() and not output.is_dir()):
         raise UsageError(f"--output {output}: exists and is not a folder; choose a new path")
     if output.is_dir() and any(output.iterdir()) and not (output / MERGED_MARKER).is_file():
-        raise UsageError(f"--output {output}: a folder with other files (not a ba-lora merge); "
-                         "choose a new or empty folder")
+        raise UsageError(
+            f"--output {output}: a folder with other files (not a ba-lora merge); choose a new or empty folder"
+        )
 
 
 def merge_adapter(adapter_dir: str | Path, output: str | Path, base: str | None = None) -> Path:
@@ -132,19 +143,20 @@ def merge_adapter(adapter_dir: str | Path, output: str | Path, base: str | None 
             tokenizer.save_pretrained(str(tmp))
             for name in ("prompt.json", "training_info.json"):
                 if (adapter_dir / name).is_file():
-                    shutil.copyfile(adapter_dir / name,
-                                    tmp / (name if name == "prompt.json" else "adapter_training_info.json"))
+                    shutil.copyfile(
+                        adapter_dir / name, tmp / (name if name == "prompt.json" else "adapter_training_info.json")
+                    )
             write_json(tmp / MERGED_MARKER, {"adapter": str(adapter_dir.resolve()), "base": str(base_dir.resolve())})
     return output
 
 
 @dataclass(frozen=True)
 class _GGUFArch:
-    arch: Any         # gguf.MODEL_ARCH member
-    permute: bool     # permute q/k rows like convert_hf_to_gguf's LlamaModel
+    arch: Any  # gguf.MODEL_ARCH member
+    permute: bool  # permute q/k rows like convert_hf_to_gguf's LlamaModel
     n_head: int
     n_kv: int
-    names: Any        # gguf.TensorNameMap: HF module names -> GGUF tensor names
+    names: Any  # gguf.TensorNameMap: HF module names -> GGUF tensor names
 
 
 def _gguf_arch(base_dir: Path) -> _GGUFArch:
@@ -158,8 +170,13 @@ def _gguf_arch(base_dir: Path) -> _GGUFArch:
     arch_name, permute = _ARCHS[mtype]
     arch = getattr(gguf.MODEL_ARCH, arch_name)
     n_head = hp["num_attention_heads"]
-    return _GGUFArch(arch, permute, n_head, hp.get("num_key_value_heads") or n_head,
-                     gguf.get_tensor_name_map(arch, hp["num_hidden_layers"]))
+    return _GGUFArch(
+        arch,
+        permute,
+        n_head,
+        hp.get("num_key_value_heads") or n_head,
+        gguf.get_tensor_name_map(arch, hp["num_hidden_layers"]),
+    )
 
 
 def _permute_rows(b: torch.Tensor, n_head: int) -> torch.Tensor:
@@ -167,8 +184,9 @@ def _permute_rows(b: torch.Tensor, n_head: int) -> torch.Tensor:
     return b.reshape(n_head, 2, out // n_head // 2, *b.shape[1:]).swapaxes(1, 2).reshape(b.shape)
 
 
-def write_gguf_adapter(adapter_dir: str | Path, path: str | Path, base: str | None = None,
-                       name: str | None = None) -> Path:
+def write_gguf_adapter(
+    adapter_dir: str | Path, path: str | Path, base: str | None = None, name: str | None = None
+) -> Path:
     """Write the PEFT adapter as a llama.cpp GGUF LoRA adapter (f32 tensors), atomically."""
     import gguf
     from safetensors.torch import load_file
@@ -190,17 +208,39 @@ def write_gguf_adapter(adapter_dir: str | Path, path: str | Path, base: str | No
                 pairs.setdefault(module, {})[slot] = t.to(torch.float32)
                 break
         else:
-            raise DataError(adapter_dir / "adapter_model.safetensors", None,
-                            f"unexpected tensor {key} (only LoRA A/B matrices can be exported)")
+            raise DataError(
+                adapter_dir / "adapter_model.safetensors",
+                None,
+                f"unexpected tensor {key} (only LoRA A/B matrices can be exported)",
+            )
     with atomic_path(path) as tmp:
-        _write_gguf_tensors(gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[arch]), gguf, acfg, pairs,
-                            names, name, permute, n_head, n_kv, adapter_dir)
+        _write_gguf_tensors(
+            gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[arch]),
+            gguf,
+            acfg,
+            pairs,
+            names,
+            name,
+            permute,
+            n_head,
+            n_kv,
+            adapter_dir,
+        )
     return path
 
 
-def _write_gguf_tensors(writer: Any, gguf: Any, acfg: dict[str, Any], pairs: dict[str, dict[str, torch.Tensor]],
-                        names: Any, name: str | None, permute: bool, n_head: int, n_kv: int,
-                        adapter_dir: Path) -> None:
+def _write_gguf_tensors(
+    writer: Any,
+    gguf: Any,
+    acfg: dict[str, Any],
+    pairs: dict[str, dict[str, torch.Tensor]],
+    names: Any,
+    name: str | None,
+    permute: bool,
+    n_head: int,
+    n_kv: int,
+    adapter_dir: Path,
+) -> None:
     try:
         writer.add_type(gguf.GGUFType.ADAPTER)
         writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
@@ -243,8 +283,15 @@ def _merged_state(adapter_dir: Path, base_dir: Path) -> dict[str, torch.Tensor]:
     return {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
 
 
-def write_merged_gguf(adapter_dir: str | Path, path: str | Path, *, template: str | Path, qtype: str = "f16",
-                      base: str | None = None, name: str | None = None) -> Path:
+def write_merged_gguf(
+    adapter_dir: str | Path,
+    path: str | Path,
+    *,
+    template: str | Path,
+    qtype: str = "f16",
+    base: str | None = None,
+    name: str | None = None,
+) -> Path:
     """Write the fine-tuned model (adapter merged into its base) as a complete llama.cpp GGUF.
 
     ``template`` is a GGUF of the same base weights (for a ``ba-llm prepare``d SmolLM2, the
@@ -263,8 +310,10 @@ def write_merged_gguf(adapter_dir: str | Path, path: str | Path, *, template: st
     g = _gguf_arch(base_dir)
     arch, permute, n_head, n_kv, names = g.arch, g.permute, g.n_head, g.n_kv, g.names
     reader = gguf.GGUFReader(str(template))
-    if reader.fields.get("general.architecture") is None or \
-            reader.fields["general.architecture"].contents() != gguf.MODEL_ARCH_NAMES[arch]:
+    if (
+        reader.fields.get("general.architecture") is None
+        or reader.fields["general.architecture"].contents() != gguf.MODEL_ARCH_NAMES[arch]
+    ):
         raise DataError(template, None, f"not a {gguf.MODEL_ARCH_NAMES[arch]} GGUF; give the base model's GGUF")
     weights: dict[str, torch.Tensor] = {}
     for key, t in _merged_state(adapter_dir, base_dir).items():
@@ -285,16 +334,24 @@ def write_merged_gguf(adapter_dir: str | Path, path: str | Path, *, template: st
             writer.add_name(name or f"{adapter_dir.name} (merged)")
             for info in reader.tensors:
                 if info.name not in weights:
-                    raise DataError(template, None, f"tensor {info.name} has no counterpart in the merged model; "
-                                                    "the GGUF is not of this base model")
+                    raise DataError(
+                        template,
+                        None,
+                        f"tensor {info.name} has no counterpart in the merged model; "
+                        "the GGUF is not of this base model",
+                    )
                 w = weights[info.name]
                 if permute and info.name.endswith("attn_q.weight"):
                     w = _permute_rows(w, n_head)
                 elif permute and info.name.endswith("attn_k.weight"):
                     w = _permute_rows(w, n_kv)
                 if tuple(reversed(w.shape)) != tuple(int(x) for x in info.shape):
-                    raise DataError(template, None, f"tensor {info.name}: shape {list(info.shape)} in the GGUF, "
-                                                    f"{list(reversed(w.shape))} in the merged model")
+                    raise DataError(
+                        template,
+                        None,
+                        f"tensor {info.name}: shape {list(info.shape)} in the GGUF, "
+                        f"{list(reversed(w.shape))} in the merged model",
+                    )
                 data = w.numpy()
                 if data.ndim == 1:
                     writer.add_tensor(info.name, data.astype("float32"))
@@ -316,8 +373,15 @@ def _quote(text: str, what: str) -> str:
     return f'"""{text}"""'
 
 
-def modelfile_text(from_: str, adapter_file: str | None, prompt: dict[str, Any], tokenizer_template: str,
-                   num_ctx: int = 4096, source: str = "", max_new_tokens: int = 640) -> str:
+def modelfile_text(
+    from_: str,
+    adapter_file: str | None,
+    prompt: dict[str, Any],
+    tokenizer_template: str,
+    num_ctx: int = 4096,
+    source: str = "",
+    max_new_tokens: int = 640,
+) -> str:
     """An Ollama Modelfile: FROM base, ADAPTER (unless ``adapter_file`` is None: a merged
     model), ChatML TEMPLATE, SYSTEM, demo MESSAGEs, and the stopping parameters (turn-ending
     strings, ``num_predict = max_new_tokens``, greedy)."""
@@ -326,11 +390,14 @@ def modelfile_text(from_: str, adapter_file: str | None, prompt: dict[str, Any],
     # the source path goes into a comment: control characters (a newline would start a new
     # instruction) are written as escapes
     source = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in source)
-    lines = [f"{_MODELFILE_HEADER}{f' from {source}' if source else ''}.",
-             "# Build it with: ollama create NAME -f Modelfile",
-             f"FROM {from_}", *([f"ADAPTER {adapter_file}"] if adapter_file else []),
-             f"TEMPLATE {_quote(CHATML_OLLAMA_TEMPLATE, 'template')}",
-             f"SYSTEM {_quote(prompt['system'], 'prompt.json system')}"]
+    lines = [
+        f"{_MODELFILE_HEADER}{f' from {source}' if source else ''}.",
+        "# Build it with: ollama create NAME -f Modelfile",
+        f"FROM {from_}",
+        *([f"ADAPTER {adapter_file}"] if adapter_file else []),
+        f"TEMPLATE {_quote(CHATML_OLLAMA_TEMPLATE, 'template')}",
+        f"SYSTEM {_quote(prompt['system'], 'prompt.json system')}",
+    ]
     for demo in prompt.get("demos") or []:
         user = prompt["user_template"].format(concept=demo["concept"])
         lines.append(f"MESSAGE user {_quote(user, 'prompt.json demo')}")
@@ -353,8 +420,11 @@ def _default_from(base_dir: Path) -> str | None:
     source = read_json(marker).get("source_gguf")
     gguf_file = find_smollm2_gguf().resolve()
     if source and source != gguf_file.name:
-        raise DataError(marker, None, f"the base was prepared from {source}, but the installed GGUF is "
-                                      f"{gguf_file.name}; pass --from")
+        raise DataError(
+            marker,
+            None,
+            f"the base was prepared from {source}, but the installed GGUF is {gguf_file.name}; pass --from",
+        )
     return str(gguf_file)
 
 
@@ -365,8 +435,9 @@ def check_model_name(name: str) -> str:
     """An Ollama model name (``--name``): letters, digits and ``. _ : / -``, one line.
     It goes into the GGUF's ``general.name`` and the printed ``ollama create`` line."""
     if not _NAME_RE.match(name):
-        raise UsageError(f"--name {name!r}: use letters, digits and . _ : / - only (up to 128, one line), "
-                         "e.g. ba-smollm2")
+        raise UsageError(
+            f"--name {name!r}: use letters, digits and . _ : / - only (up to 128, one line), e.g. ba-smollm2"
+        )
     return name
 
 
@@ -376,11 +447,15 @@ def check_from(value: str) -> str:
     spaces either. A GGUF file is linked into the export and named ``./base.gguf``."""
     value = value.strip()
     if not value or any(ord(c) < 32 or ord(c) == 127 for c in value) or '"' in value:
-        raise UsageError(f"--from {value!r}: give one Ollama model name or GGUF path, on one line, "
-                         "without quotes or control characters")
+        raise UsageError(
+            f"--from {value!r}: give one Ollama model name or GGUF path, on one line, "
+            "without quotes or control characters"
+        )
     if not Path(value).is_file() and any(c.isspace() for c in value):
-        raise UsageError(f"--from {value!r}: not a file, and an Ollama model name has no spaces "
-                         "(e.g. smollm2:135m or ./models/base.gguf)")
+        raise UsageError(
+            f"--from {value!r}: not a file, and an Ollama model name has no spaces "
+            "(e.g. smollm2:135m or ./models/base.gguf)"
+        )
     return value
 
 
@@ -401,8 +476,7 @@ def _check_export_output(output: Path) -> None:
         with open(modelfile, encoding="utf-8", errors="replace") as f:
             if f.readline().startswith(_MODELFILE_HEADER):  # a Modelfile the user wrote is never ours
                 legacy = _LEGACY_EXPORT
-    check_replaceable_folder(output, flag="--output", manifest=EXPORT_MANIFEST, tool="ba-lora export",
-                             legacy=legacy)
+    check_replaceable_folder(output, flag="--output", manifest=EXPORT_MANIFEST, tool="ba-lora export", legacy=legacy)
 
 
 def _check_gguf_file(path: Path) -> None:
@@ -429,9 +503,15 @@ def merged_gguf_name(qtype: str) -> str:
     return f"model-{qtype}.gguf"
 
 
-def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None = None,
-                  from_: str | None = None, base: str | None = None, max_new_tokens: int = 640,
-                  merged: tuple[str, ...] = MERGED_TYPES) -> dict[str, Any]:
+def export_ollama(
+    adapter_dir: str | Path,
+    output: str | Path,
+    name: str | None = None,
+    from_: str | None = None,
+    base: str | None = None,
+    max_new_tokens: int = 640,
+    merged: tuple[str, ...] = MERGED_TYPES,
+) -> dict[str, Any]:
     """Write a self-contained export folder (relative paths only, so it can be copied to
     the machine that runs Ollama):
 
@@ -463,12 +543,16 @@ def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None 
     base_dir = adapter_base_dir(adapter_dir, base)
     from_ = from_ or _default_from(base_dir)
     if not from_:
-        raise UsageError(f"{base_dir} was not prepared from a GGUF by ba-llm; pass --from with the Ollama model "
-                         "or GGUF file of the same base weights")
+        raise UsageError(
+            f"{base_dir} was not prepared from a GGUF by ba-llm; pass --from with the Ollama model "
+            "or GGUF file of the same base weights"
+        )
     base_gguf = Path(from_).resolve() if Path(from_).is_file() else None
     if merged and base_gguf is None:
-        raise UsageError(f"--from {from_}: a merged GGUF is built from the base model's GGUF file; pass --from "
-                         "FILE.gguf, or --merged none for the adapter only")
+        raise UsageError(
+            f"--from {from_}: a merged GGUF is built from the base model's GGUF file; pass --from "
+            "FILE.gguf, or --merged none for the adapter only"
+        )
     prompt = read_json(adapter_dir / "prompt.json", "prompt") if (adapter_dir / "prompt.json").is_file() else None
     if prompt is None:
         from ba_llm.prompt import load_prompt
@@ -486,11 +570,27 @@ def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None 
     if base_gguf is not None:
         _check_gguf_file(base_gguf)
     from_line = f"./{BASE_GGUF}" if base_gguf is not None else from_
-    texts = {"Modelfile": modelfile_text(from_line, f"./{ADAPTER_GGUF}", prompt, template, num_ctx,
-                                         source=str(adapter_dir), max_new_tokens=max_new_tokens)}
+    texts = {
+        "Modelfile": modelfile_text(
+            from_line,
+            f"./{ADAPTER_GGUF}",
+            prompt,
+            template,
+            num_ctx,
+            source=str(adapter_dir),
+            max_new_tokens=max_new_tokens,
+        )
+    }
     for q in merged:
-        texts[f"Modelfile.{q}"] = modelfile_text(f"./{merged_gguf_name(q)}", None, prompt, template, num_ctx,
-                                                 source=str(adapter_dir), max_new_tokens=max_new_tokens)
+        texts[f"Modelfile.{q}"] = modelfile_text(
+            f"./{merged_gguf_name(q)}",
+            None,
+            prompt,
+            template,
+            num_ctx,
+            source=str(adapter_dir),
+            max_new_tokens=max_new_tokens,
+        )
     with output_lock(output):
         _check_export_output(output)  # again, now that no other export can write it
         # built in a tmp folder of its own and renamed into place whole: every file or none,
@@ -505,13 +605,27 @@ def export_ollama(adapter_dir: str | Path, output: str | Path, name: str | None 
                 _link_or_copy(base_gguf, tmp / BASE_GGUF)
             for q in merged:
                 assert base_gguf is not None  # checked above: a merged export needs the base GGUF file
-                write_merged_gguf(adapter_dir, tmp / merged_gguf_name(q), template=base_gguf, qtype=q, base=base,
-                                  name=name)
-            write_json(tmp / EXPORT_MANIFEST, {"files": sorted(p.name for p in tmp.iterdir()),
-                                                "adapter": str(adapter_dir), "from": from_line,
-                                                "merged": list(merged), "max_new_tokens": max_new_tokens})
+                write_merged_gguf(
+                    adapter_dir, tmp / merged_gguf_name(q), template=base_gguf, qtype=q, base=base, name=name
+                )
+            write_json(
+                tmp / EXPORT_MANIFEST,
+                {
+                    "files": sorted(p.name for p in tmp.iterdir()),
+                    "adapter": str(adapter_dir),
+                    "from": from_line,
+                    "merged": list(merged),
+                    "max_new_tokens": max_new_tokens,
+                },
+            )
     gguf_path = output / ADAPTER_GGUF
-    return {"modelfile": str(output / "Modelfile"), "adapter": str(gguf_path), "from": from_line,
-            "base_gguf": str(base_gguf) if base_gguf else None, "name": name or output.name,
-            "merged": {q: {"gguf": str(output / merged_gguf_name(q)), "modelfile": str(output / f"Modelfile.{q}")}
-                       for q in merged}}
+    return {
+        "modelfile": str(output / "Modelfile"),
+        "adapter": str(gguf_path),
+        "from": from_line,
+        "base_gguf": str(base_gguf) if base_gguf else None,
+        "name": name or output.name,
+        "merged": {
+            q: {"gguf": str(output / merged_gguf_name(q)), "modelfile": str(output / f"Modelfile.{q}")} for q in merged
+        },
+    }

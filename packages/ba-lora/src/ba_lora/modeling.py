@@ -5,6 +5,7 @@ next token is an answer token and applies the LM head to those rows only: the
 full-vocabulary logits of prompt (and padding) positions are never computed, and those
 of answer positions exist a chunk at a time (:func:`linear_cross_entropy`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -58,8 +59,10 @@ def resolve_base_dir(spec: str) -> Path:
 
     parsed = parse_spec(spec)
     if parsed.kind not in ("smollm2", "hf"):
-        raise UsageError(f"--base-model {spec}: training needs a transformers model (smollm2, hf:DIR or a "
-                         f"directory), not a {parsed.kind} model")
+        raise UsageError(
+            f"--base-model {spec}: training needs a transformers model (smollm2, hf:DIR or a "
+            f"directory), not a {parsed.kind} model"
+        )
     if parsed.lora is not None:
         raise UsageError(f"--base-model {spec}: train on the base model alone, without +lora")
     ms = resolve_spec(parsed)
@@ -110,8 +113,9 @@ def compute_dtype(quantization: str, device: torch.device) -> torch.dtype:
     return torch.bfloat16
 
 
-def load_base_model(base_dir: Path, quantization: str, device: torch.device,
-                    gradient_checkpointing: bool = False) -> nn.Module:
+def load_base_model(
+    base_dir: Path, quantization: str, device: torch.device, gradient_checkpointing: bool = False
+) -> nn.Module:
     """Load the base causal LM frozen, in the requested precision (``compute_dtype``), on
     ``device``."""
     from transformers import AutoModelForCausalLM
@@ -127,7 +131,9 @@ def load_base_model(base_dir: Path, quantization: str, device: torch.device,
 
         kwargs["dtype"] = torch.bfloat16
         kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16,
         )
         kwargs["device_map"] = {"": device.index if device.type == "cuda" and device.index is not None else device.type}
@@ -151,14 +157,21 @@ def add_lora(model: nn.Module, r: int, alpha: float, dropout: float, target_modu
     """Wrap ``model`` with fresh LoRA adapters (peft); the adapters are float32."""
     from peft import LoraConfig, get_peft_model
 
-    names = {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear) or "Linear" in type(m).__name__}
+    names = {
+        n.rsplit(".", 1)[-1]
+        for n, m in model.named_modules()
+        if isinstance(m, nn.Linear) or "Linear" in type(m).__name__
+    }
     if isinstance(target_modules, list):
         unknown = [t for t in target_modules if t not in names]
         if unknown:
-            raise UsageError(f"--target-modules: the base model has no linear module named {', '.join(unknown)} "
-                             f"(it has {', '.join(sorted(names))})")
-    cfg = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules,
-                     bias="none", task_type="CAUSAL_LM")
+            raise UsageError(
+                f"--target-modules: the base model has no linear module named {', '.join(unknown)} "
+                f"(it has {', '.join(sorted(names))})"
+            )
+    cfg = LoraConfig(
+        r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules, bias="none", task_type="CAUSAL_LM"
+    )
     return get_peft_model(model, cfg)
 
 
@@ -233,14 +246,14 @@ class _LinearCrossEntropy(torch.autograd.Function):
         loss = torch.zeros((), dtype=torch.float32, device=rows.device)
         grad = torch.empty_like(rows) if ctx.needs_input_grad[0] else None
         for s in range(0, rows.shape[0], LOGIT_ROWS):
-            logits = torch.matmul(rows[s:s + LOGIT_ROWS], weight.t()).float()
-            t = target[s:s + LOGIT_ROWS]
+            logits = torch.matmul(rows[s : s + LOGIT_ROWS], weight.t()).float()
+            t = target[s : s + LOGIT_ROWS]
             lse = torch.logsumexp(logits, dim=-1)
             loss += (lse - logits.gather(1, t[:, None]).squeeze(1)).sum()
             if grad is not None:
                 probs = logits.sub_(lse[:, None]).exp_()
                 probs[torch.arange(t.shape[0], device=t.device), t] -= 1.0
-                grad[s:s + LOGIT_ROWS] = torch.matmul(probs.to(weight.dtype), weight)
+                grad[s : s + LOGIT_ROWS] = torch.matmul(probs.to(weight.dtype), weight)
         ctx.save_for_backward(grad)
         return loss
 
@@ -288,8 +301,9 @@ class AnswerLoss(nn.Module):
         m = self.model
         return m.get_base_model() if hasattr(m, "get_base_model") else m
 
-    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor,
-                attention_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, input_ids: torch.Tensor, labels: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         lm = self._causal_lm()
         target = labels[:, 1:]
         keep = target != IGNORE

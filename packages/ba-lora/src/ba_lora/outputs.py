@@ -11,6 +11,7 @@
       runs/                                            TensorBoard event files
       checkpoints/                                     while running (kept with --keep-checkpoints)
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -29,9 +30,11 @@ from .report import TensorBoard, eval_metric, plot_losses
 
 __all__ = ["ResultWriter", "dataset_info", "fingerprint", "fingerprint_of", "NORMALISATION", "test_hook"]
 
-NORMALISATION = ("per optimizer step: summed cross-entropy over the answer tokens of its batch_size x grad_accum "
-                 "samples / their answer-token count (prompt and padding tokens excluded); epoch losses are "
-                 "token-weighted means")
+NORMALISATION = (
+    "per optimizer step: summed cross-entropy over the answer tokens of its batch_size x grad_accum "
+    "samples / their answer-token count (prompt and padding tokens excluded); epoch losses are "
+    "token-weighted means"
+)
 
 
 def dataset_info(path: str, rows: int) -> dict[str, Any]:
@@ -43,8 +46,9 @@ def fingerprint(cfg: Any, datasets: dict[str, Any], prompt: Any, free: set[str])
     return fingerprint_of(cfg.to_dict(), datasets, prompt.sha256, free)
 
 
-def fingerprint_of(parameters: dict[str, Any], datasets: dict[str, Any], prompt_sha256: str | None,
-                   free: set[str]) -> dict[str, Any]:
+def fingerprint_of(
+    parameters: dict[str, Any], datasets: dict[str, Any], prompt_sha256: str | None, free: set[str]
+) -> dict[str, Any]:
     """:func:`fingerprint` from plain values, e.g. a finished run's ``training_info.json``
     (``parameters``, ``datasets``, ``prompt.sha256``)."""
     fp = {k: v for k, v in parameters.items() if k not in free and k not in ("train", "val", "output")}
@@ -94,9 +98,22 @@ class ResultWriter:
 
         return load_file(str(self.best_path))
 
-    def finish(self, model: Any, tokenizer: Any, prompt: Any, base_dir: Path, st: Any, datasets: dict[str, Any],
-               durations: dict[str, float], trainable: int, *, samples: dict[str, Any], world_size: int,
-               device: str, total_steps: int) -> dict[str, Any]:
+    def finish(
+        self,
+        model: Any,
+        tokenizer: Any,
+        prompt: Any,
+        base_dir: Path,
+        st: Any,
+        datasets: dict[str, Any],
+        durations: dict[str, float],
+        trainable: int,
+        *,
+        samples: dict[str, Any],
+        world_size: int,
+        device: str,
+        total_steps: int,
+    ) -> dict[str, Any]:
         import peft
         import torch
         import transformers
@@ -108,8 +125,9 @@ class ResultWriter:
             "base_model_path": str(Path(base_dir).resolve()),
             "quantization": cfg.quantization,
             # what the frozen base computed in: bf16 falls back to float32 on a CPU without native bf16
-            "compute_dtype": "nf4/bfloat16" if cfg.quantization == "bnb4" else
-                             str(_compute_dtype(cfg.quantization, torch.device(device))).replace("torch.", ""),
+            "compute_dtype": "nf4/bfloat16"
+            if cfg.quantization == "bnb4"
+            else str(_compute_dtype(cfg.quantization, torch.device(device))).replace("torch.", ""),
             "parameters": cfg.to_dict(),
             "datasets": datasets,
             "prompt": {"name": prompt.name, "sha256": prompt.sha256},
@@ -123,16 +141,22 @@ class ResultWriter:
             "best_by": ("content" if cfg.eval_metric else "val_loss") if st.best_epoch is not None else None,
             "steps": st.global_step,
             "planned_steps": total_steps,
-            "tokens": {"real": st.real_tokens, "answer": st.answer_tokens, "computed": st.computed_tokens,
-                       "padding_fraction": round(1 - st.real_tokens / st.computed_tokens, 4)
-                       if st.computed_tokens else 0.0},
+            "tokens": {
+                "real": st.real_tokens,
+                "answer": st.answer_tokens,
+                "computed": st.computed_tokens,
+                "padding_fraction": round(1 - st.real_tokens / st.computed_tokens, 4) if st.computed_tokens else 0.0,
+            },
             "samples": samples,
             "loss_normalisation": NORMALISATION,
             "world_size": world_size,
             "device": device,
             "resumed_at_steps": st.resumed_at,
-            "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                         "peft": peft.__version__},
+            "versions": {
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+                "peft": peft.__version__,
+            },
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
         if not self.main:
@@ -147,8 +171,12 @@ class ResultWriter:
             _move_into(Path(tmp), out)
         write_json(out / "prompt.json", prompt.to_dict(), "prompt")
         self.tb.close()
-        plot_losses(out / "loss_curve.png", st.step_losses, st.epochs,
-                    title=f"LoRA on {Path(base_dir).name} ({cfg.quantization})")
+        plot_losses(
+            out / "loss_curve.png",
+            st.step_losses,
+            st.epochs,
+            title=f"LoRA on {Path(base_dir).name} ({cfg.quantization})",
+        )
         write_json(out / "training_info.json", info, "training-info")
         if not cfg.keep_checkpoints:
             shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)

@@ -1,5 +1,6 @@
 """What a training run reports: the loss-curve PNG, TensorBoard scalars and the BA metric
 on validation concepts (greedy generation with the in-memory adapter)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -13,8 +14,9 @@ from ba_io import atomic_write
 __all__ = ["plot_losses", "TensorBoard", "generate_answers", "eval_metric"]
 
 
-def plot_losses(path: Path, step_losses: Sequence[Sequence[float]], epochs: Sequence[dict[str, Any]],
-                title: str = "LoRA training") -> None:
+def plot_losses(
+    path: Path, step_losses: Sequence[Sequence[float]], epochs: Sequence[dict[str, Any]], title: str = "LoRA training"
+) -> None:
     """Write the loss curve (per-step train loss, per-epoch train/val loss) as a PNG, atomically."""
     import matplotlib
 
@@ -23,16 +25,31 @@ def plot_losses(path: Path, step_losses: Sequence[Sequence[float]], epochs: Sequ
 
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
     if step_losses:
-        ax.plot([s[0] for s in step_losses], [s[1] for s in step_losses], color="#9ecae1", lw=1,
-                label="train loss (per step)")
+        ax.plot(
+            [s[0] for s in step_losses],
+            [s[1] for s in step_losses],
+            color="#9ecae1",
+            lw=1,
+            label="train loss (per step)",
+        )
     ends = [e for e in epochs if e.get("end_step") is not None]
     if ends:
-        ax.plot([e["end_step"] for e in ends], [e["train_loss"] for e in ends], "o-", color="#3182bd",
-                label="train loss (epoch)")
+        ax.plot(
+            [e["end_step"] for e in ends],
+            [e["train_loss"] for e in ends],
+            "o-",
+            color="#3182bd",
+            label="train loss (epoch)",
+        )
         val = [e for e in ends if e.get("val_loss") is not None]
         if val:
-            ax.plot([e["end_step"] for e in val], [e["val_loss"] for e in val], "s-", color="#e6550d",
-                    label="validation loss (epoch)")
+            ax.plot(
+                [e["end_step"] for e in val],
+                [e["val_loss"] for e in val],
+                "s-",
+                color="#e6550d",
+                label="validation loss (epoch)",
+            )
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("cross-entropy per answer token")
     ax.set_title(title)
@@ -71,8 +88,9 @@ class TensorBoard:
 
 
 @torch.no_grad()
-def generate_answers(model: Any, tokenizer: Any, prompt: Any, concepts: Sequence[str],
-                     max_new_tokens: int, batch_size: int | None = None) -> list[str]:
+def generate_answers(
+    model: Any, tokenizer: Any, prompt: Any, concepts: Sequence[str], max_new_tokens: int, batch_size: int | None = None
+) -> list[str]:
     """Greedy answers of ``model`` (e.g. the in-memory peft model) for ``concepts``,
     prompted exactly as training and ba-llm generation prompt them, and stopped and cut at
     a repeated-line loop by ba-llm's rule (``ba_llm.stopping``), in batches of ba-llm's
@@ -92,12 +110,19 @@ def generate_answers(model: Any, tokenizer: Any, prompt: Any, concepts: Sequence
     batch_size = batch_size or BATCH_SIZE
     try:
         for i in range(0, len(texts), batch_size):
-            enc = tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
+            enc = tokenizer(texts[i : i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
             enc = {k: v.to(device) for k, v in enc.items()}
             start = enc["input_ids"].shape[1]
-            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
-                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=eos,
-                                 stopping_criteria=transformers_criteria(tokenizer, start), **CACHE_OPTIONS)
+            gen = model.generate(
+                **enc,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                use_cache=True,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=eos,
+                stopping_criteria=transformers_criteria(tokenizer, start),
+                **CACHE_OPTIONS,
+            )
             new = gen[:, start:]
             out.extend(cut_loop(t).text for t in tokenizer.batch_decode(new, skip_special_tokens=True))
     finally:
@@ -106,8 +131,9 @@ def generate_answers(model: Any, tokenizer: Any, prompt: Any, concepts: Sequence
     return out
 
 
-def eval_metric(model: Any, tokenizer: Any, prompt: Any, rows: Sequence[dict[str, Any]],
-                max_new_tokens: int) -> dict[str, Any]:
+def eval_metric(
+    model: Any, tokenizer: Any, prompt: Any, rows: Sequence[dict[str, Any]], max_new_tokens: int
+) -> dict[str, Any]:
     """The BA metric of greedy answers for ``rows``' concepts: ``{"total", "content"}``
     means of ``ba_metric.score(answer, concept)`` and the per-row ``totals`` / ``contents``."""
     from ba_metric import score

@@ -14,6 +14,7 @@ concept (``render_messages``), because the adapter is saved with that prompt and
 consumer prompts it that way; a row rendered with another prompt is refused with its
 line, not trained on silently.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,8 +51,9 @@ def _hf_rows(p: Path, split: str) -> list[dict[str, Any]]:
     try:
         import datasets
     except ImportError:
-        raise UsageError(f"{p}: reading a Hugging Face dataset needs the datasets package: "
-                         "pip install 'ba-lora[hf]'") from None
+        raise UsageError(
+            f"{p}: reading a Hugging Face dataset needs the datasets package: pip install 'ba-lora[hf]'"
+        ) from None
     ds = datasets.load_from_disk(str(p))
     if isinstance(ds, datasets.DatasetDict):
         if split not in ds:
@@ -81,8 +83,12 @@ def _check_v2(path: Path, line: int, row: dict[str, Any]) -> dict[str, Any]:
     doc = document_from_fields(row)
     for cat in CATEGORIES:
         if cat in doc and not isinstance(doc[cat], list):
-            raise DataError(path, line, f"{cat}: not a YAML list of requirements (check the file with "
-                                        "`ba-dataset-tools validate --schema example-v2`)")
+            raise DataError(
+                path,
+                line,
+                f"{cat}: not a YAML list of requirements (check the file with "
+                "`ba-dataset-tools validate --schema example-v2`)",
+            )
     return row
 
 
@@ -94,16 +100,23 @@ def _check_messages(path: Path, line: int | None, row: Any, prompt: Any) -> dict
     concept, messages = row.get("concept"), row.get("messages")
     if not isinstance(concept, str) or not concept.strip():
         raise DataError(path, line, "no 'concept' (a messages row needs the concept it answers)")
-    if (not isinstance(messages, list) or len(messages) < 2
-            or not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages)):
+    if (
+        not isinstance(messages, list)
+        or len(messages) < 2
+        or not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages)
+    ):
         raise DataError(path, line, "'messages' must be a list of {role, content} turns")
     turns = [{"role": m.get("role"), "content": m["content"]} for m in messages]
     if turns[-1]["role"] != "assistant" or not turns[-1]["content"].strip():
         raise DataError(path, line, "the last message must be the assistant's (non-empty) answer")
     if turns[:-1] != render_messages(prompt, concept):
-        raise DataError(path, line, f"its system / user turns are not --prompt's ({prompt.name}) rendering of "
-                                    "the concept; export the data with the same --prompt, or train with "
-                                    "the prompt it was exported with")
+        raise DataError(
+            path,
+            line,
+            f"its system / user turns are not --prompt's ({prompt.name}) rendering of "
+            "the concept; export the data with the same --prompt, or train with "
+            "the prompt it was exported with",
+        )
     return {"id": str(row.get("id", "")), "concept": concept, "messages": turns}
 
 
@@ -112,10 +125,13 @@ def load_rows(path: str | Path, prompt: Any, *, split: str = "train") -> list[di
     p = Path(path)
     form = dataset_form(p)
     if form == "folder":
-        found = [p / pattern.format(split=split) for pattern in _SPLIT_FILES if (p / pattern.format(split=split)).is_file()]
+        found = [
+            p / pattern.format(split=split) for pattern in _SPLIT_FILES if (p / pattern.format(split=split)).is_file()
+        ]
         if not found:
-            raise UsageError(f"{p}: a folder, but not a dataset (no dataset_dict.json, {split}.parquet or "
-                             f"{split}.jsonl)")
+            raise UsageError(
+                f"{p}: a folder, but not a dataset (no dataset_dict.json, {split}.parquet or {split}.jsonl)"
+            )
         p, form = found[0], dataset_form(found[0])
     if form == "v2-jsonl":
         return [_check_v2(p, line, row) for line, row in iter_jsonl(p, "example-v2", hint="run `make fix` first?")]

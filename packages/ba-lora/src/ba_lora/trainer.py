@@ -8,6 +8,7 @@ count is known before the step, each micro-batch contributes ``sum / count``, so
 samples are grouped into micro-batches or spread over processes does not change the
 gradient (DDP averages over processes; each process scales by the process count).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -54,8 +55,17 @@ from .sources import load_rows
 __all__ = ["train", "lr_factor"]
 
 # fields that may differ between a checkpoint and the run resuming it (no effect on the result)
-RESUME_FREE = {"resume", "overwrite", "keep_checkpoints", "save_steps", "save_total_limit",
-               "micro_batch_tokens", "gradient_checkpointing", "eval_max_new_tokens", "threads"}
+RESUME_FREE = {
+    "resume",
+    "overwrite",
+    "keep_checkpoints",
+    "save_steps",
+    "save_total_limit",
+    "micro_batch_tokens",
+    "gradient_checkpointing",
+    "eval_max_new_tokens",
+    "threads",
+}
 
 
 @dataclass
@@ -170,8 +180,10 @@ def _check_resumable(out: Path, fp: dict[str, Any]) -> None:
     ckroot = out / CHECKPOINTS
     good, damaged = latest_checkpoint(ckroot), damaged_checkpoints(ckroot)
     if damaged and (good is None or damaged[-1].name > good.name):
-        raise UsageError(f"--resume: the newest checkpoint {damaged[-1]} has no state.json (damaged); "
-                         "remove it to resume from an older one, or pass --overwrite to start over")
+        raise UsageError(
+            f"--resume: the newest checkpoint {damaged[-1]} has no state.json (damaged); "
+            "remove it to resume from an older one, or pass --overwrite to start over"
+        )
     info_path = out / "training_info.json"
     if good is not None or not info_path.is_file():
         return
@@ -179,20 +191,39 @@ def _check_resumable(out: Path, fp: dict[str, Any]) -> None:
         info = json.loads(info_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UsageError(f"--resume: {info_path} is unreadable ({exc}); pass --overwrite to start over") from None
-    saved = fingerprint_of(info.get("parameters") or {}, info.get("datasets") or {},
-                           (info.get("prompt") or {}).get("sha256"), RESUME_FREE)
+    saved = fingerprint_of(
+        info.get("parameters") or {}, info.get("datasets") or {}, (info.get("prompt") or {}).get("sha256"), RESUME_FREE
+    )
     for key in sorted(set(saved) | set(fp)):
         if saved.get(key) != fp.get(key):
-            raise UsageError(f"--resume: {out} holds a finished run made with {key}={saved.get(key)!r}, this run "
-                             f"has {fp.get(key)!r}; pass --overwrite to train again (it replaces that adapter)")
+            raise UsageError(
+                f"--resume: {out} holds a finished run made with {key}={saved.get(key)!r}, this run "
+                f"has {fp.get(key)!r}; pass --overwrite to train again (it replaces that adapter)"
+            )
     raise _Finished(info)
 
 
 #: every name ba-lora train writes into --output (a folder holding anything else is the user's)
-RUN_FILES = frozenset({CHECKPOINTS, "runs", "training_info.json", "loss_curve.png", "adapter_model.safetensors",
-                       "adapter_config.json", "prompt.json", "tokenizer.json", "tokenizer_config.json",
-                       "chat_template.jinja", "special_tokens_map.json", "vocab.json", "merges.txt",
-                       "tokenizer.model", "added_tokens.json", "generation_config.json"})
+RUN_FILES = frozenset(
+    {
+        CHECKPOINTS,
+        "runs",
+        "training_info.json",
+        "loss_curve.png",
+        "adapter_model.safetensors",
+        "adapter_config.json",
+        "prompt.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "chat_template.jinja",
+        "special_tokens_map.json",
+        "vocab.json",
+        "merges.txt",
+        "tokenizer.model",
+        "added_tokens.json",
+        "generation_config.json",
+    }
+)
 
 
 def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]) -> Path | None:
@@ -204,8 +235,9 @@ def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]
     foreign = sorted({p.name for p in out.iterdir()} - RUN_FILES) if out.is_dir() else []
     if foreign:  # a fresh start cleans the folder: it must hold nothing but what a run writes
         shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
-        raise UsageError(f"--output {out}: holds files ba-lora train does not write ({shown}); "
-                         "choose a new or empty folder")
+        raise UsageError(
+            f"--output {out}: holds files ba-lora train does not write ({shown}); choose a new or empty folder"
+        )
     if earlier and not (cfg.resume or cfg.overwrite):  # every process raises: none waits at a barrier
         raise UsageError(f"{out} holds an earlier run; pass --resume to continue it or --overwrite to start over")
     if cfg.resume and not cfg.overwrite:
@@ -230,8 +262,9 @@ def _load_rows(path: str, limit: int | None, prompt: Any, split: str) -> list[di
     return rows[:limit] if limit is not None else rows
 
 
-def _loss_over(loss_mod: AnswerLoss, samples: list[Sample], idx: list[int], cfg: TrainConfig, pad_id: int,
-               dist: _Dist) -> float | None:
+def _loss_over(
+    loss_mod: AnswerLoss, samples: list[Sample], idx: list[int], cfg: TrainConfig, pad_id: int, dist: _Dist
+) -> float | None:
     """Mean answer-token loss over ``samples`` (validation), shared across processes."""
     if not samples:
         return None
@@ -270,9 +303,11 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
     if cfg.quantization == "bnb4":
         check_bnb4(dist.device)  # fail at once, before any data or model is loaded
     if log is None:
+
         def log(msg: str) -> None:
             if dist.main:
                 print(msg, file=sys.stderr)
+
     out = Path(cfg.output)
     from ba_llm.prompt import load_prompt
 
@@ -284,8 +319,10 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
     if not train_rows:
         raise UsageError(f"{cfg.train}: no training rows")
     if cfg.batch_size * cfg.grad_accum < dist.world:
-        raise UsageError(f"--batch-size x --grad-accum ({cfg.batch_size * cfg.grad_accum}) is below the number of "
-                         f"processes ({dist.world}): every process needs a sample per step")
+        raise UsageError(
+            f"--batch-size x --grad-accum ({cfg.batch_size * cfg.grad_accum}) is below the number of "
+            f"processes ({dist.world}): every process needs a sample per step"
+        )
     distinct_paths(("--train", cfg.train), ("--val", cfg.val), ("--output", cfg.output))
     datasets = {"train": dataset_info(cfg.train, len(train_rows))}
     if cfg.val:
@@ -294,8 +331,10 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
     try:
         ckpt = _prepare_output(cfg, out, dist, fp)
     except _Finished as done:
-        log(f"{out}: this run is already complete (status {done.info.get('status')}, {done.info.get('steps')} steps); "
-            "nothing to do (--overwrite trains again)")
+        log(
+            f"{out}: this run is already complete (status {done.info.get('status')}, {done.info.get('steps')} steps); "
+            "nothing to do (--overwrite trains again)"
+        )
         return done.info
 
     tokenizer = load_tokenizer(base_dir)
@@ -323,8 +362,10 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
         saved_fp = data["trainer"].get("fingerprint", {})
         for key in sorted(set(saved_fp) | set(fp)):
             if saved_fp.get(key) != fp.get(key):
-                raise UsageError(f"--resume: {ckpt} was made with {key}={saved_fp.get(key)!r}, this run has "
-                                 f"{fp.get(key)!r}; resume with the same settings or pass --overwrite")
+                raise UsageError(
+                    f"--resume: {ckpt} was made with {key}={saved_fp.get(key)!r}, this run has "
+                    f"{fp.get(key)!r}; resume with the same settings or pass --overwrite"
+                )
         set_peft_model_state_dict(model, data["adapter"])
         optimizer.load_state_dict(data["optimizer"])
         known = {k: v for k, v in data["trainer"].items() if k in TrainerState.__dataclass_fields__}
@@ -338,8 +379,10 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
     model.train()
     bf16 = cfg.quantization == "bf16" and compute_dtype("bf16", dist.device) == torch.bfloat16
     if cfg.quantization == "bf16" and not bf16:
-        log(f"{dist.device.type}: no native bf16 (AVX512-BF16/AMX), where emulated bf16 is ~100x slower; "
-            "training computes in float32 (set BA_BF16=1 to force bf16)")
+        log(
+            f"{dist.device.type}: no native bf16 (AVX512-BF16/AMX), where emulated bf16 is ~100x slower; "
+            "training computes in float32 (set BA_BF16=1 to force bf16)"
+        )
     loss_mod = AnswerLoss(model, torch.bfloat16 if bf16 else None)
     ddp = dist.wrap(loss_mod)
 
@@ -359,9 +402,16 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
 
     def checkpoint() -> None:
         adapter = get_peft_model_state_dict(model) if dist.main else None
-        save_checkpoint(out / CHECKPOINTS, st.global_step, adapter=adapter, optimizer=optimizer,
-                        state=state_dict() if dist.main else None, rank=dist.rank, keep=cfg.save_total_limit,
-                        barrier=dist.barrier)
+        save_checkpoint(
+            out / CHECKPOINTS,
+            st.global_step,
+            adapter=adapter,
+            optimizer=optimizer,
+            state=state_dict() if dist.main else None,
+            rank=dist.rank,
+            keep=cfg.save_total_limit,
+            barrier=dist.barrier,
+        )
 
     bar = progress(total=total_steps, desc="train", unit="step") if dist.main else None
     if bar is not None:
@@ -389,9 +439,11 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
             (step_sum,) = dist.sum([local])
             loss = step_sum / step_tokens
             if not math.isfinite(loss):  # before the optimizer step: the adapter stays as it was
-                raise UsageError(f"training diverged: the loss is {loss} at step {st.global_step + 1} (epoch "
-                                 f"{st.epoch + 1}); nothing after the last checkpoint was kept. Train again with "
-                                 f"--overwrite and a lower --lr (this run: {cfg.lr:g})")
+                raise UsageError(
+                    f"training diverged: the loss is {loss} at step {st.global_step + 1} (epoch "
+                    f"{st.epoch + 1}); nothing after the last checkpoint was kept. Train again with "
+                    f"--overwrite and a lower --lr (this run: {cfg.lr:g})"
+                )
             if cfg.max_grad_norm > 0:
                 torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
             lr = cfg.lr * lr_factor(st.global_step, total_steps, warmup)
@@ -400,9 +452,13 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             real = sum(train_s[i].length for i in idxs)
-            computed = sum(len(g) * train_s[g[0]].length for r in range(dist.world)
-                           for g in micro_batches(split_for_rank(idxs, r, dist.world), train_s, cfg.batch_size,
-                                                  cfg.micro_batch_tokens))
+            computed = sum(
+                len(g) * train_s[g[0]].length
+                for r in range(dist.world)
+                for g in micro_batches(
+                    split_for_rank(idxs, r, dist.world), train_s, cfg.batch_size, cfg.micro_batch_tokens
+                )
+            )
             dt = time.perf_counter() - t0
             st.global_step += 1
             st.step_in_epoch += 1
@@ -439,22 +495,38 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
             content = dist.sum([content if dist.main and content is not None else 0.0])[0]
         dist.barrier()
         st.eval_seconds += time.perf_counter() - t0
-        record = {"epoch": st.epoch + 1, "train_loss": st.epoch_loss_sum / max(1, st.epoch_tokens),
-                  "val_loss": val_loss, "metric": metric, "content": content,
-                  "seconds": round(st.epoch_seconds, 3),
-                  "steps": st.epoch_steps, "end_step": st.global_step, "complete": st.step_in_epoch >= len(steps)}
+        record = {
+            "epoch": st.epoch + 1,
+            "train_loss": st.epoch_loss_sum / max(1, st.epoch_tokens),
+            "val_loss": val_loss,
+            "metric": metric,
+            "content": content,
+            "seconds": round(st.epoch_seconds, 3),
+            "steps": st.epoch_steps,
+            "end_step": st.global_step,
+            "complete": st.step_in_epoch >= len(steps),
+        }
         st.epochs.append(record)
-        writer.tb.scalars(st.global_step, epoch__train_loss=record["train_loss"], epoch__val_loss=val_loss,
-                          epoch__metric=metric, epoch__content=content)
-        log(f"epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
+        writer.tb.scalars(
+            st.global_step,
+            epoch__train_loss=record["train_loss"],
+            epoch__val_loss=val_loss,
+            epoch__metric=metric,
+            epoch__content=content,
+        )
+        log(
+            f"epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
             + (f", val loss {val_loss:.4f}" if val_loss is not None else "")
-            + (f", metric {metric:.3f}, content {content:.3f}" if metric is not None else ""))
+            + (f", metric {metric:.3f}, content {content:.3f}" if metric is not None else "")
+        )
         if _track_best(st, cfg, val_loss, content):
             writer.save_best(get_peft_model_state_dict(model))
         elif st.bad_epochs and cfg.early_stopping_patience and st.bad_epochs >= cfg.early_stopping_patience:
             st.status = "early_stopped"
-            log(f"early stopping: no {_criterion(cfg)} improvement of {cfg.early_stopping_min_delta} "
-                f"for {st.bad_epochs} epochs (best: epoch {st.best_epoch})")
+            log(
+                f"early stopping: no {_criterion(cfg)} improvement of {cfg.early_stopping_min_delta} "
+                f"for {st.bad_epochs} epochs (best: epoch {st.best_epoch})"
+            )
         if stop_max and st.global_step < spe * cfg.epochs:
             st.status = "max_steps"
         st.epoch += 1
@@ -469,13 +541,31 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
     if dist.main and st.best_epoch is not None and st.epochs and st.best_epoch != st.epochs[-1]["epoch"]:
         set_peft_model_state_dict(model, writer.load_best())
         log(f"keeping the adapter of epoch {st.best_epoch} (best {_criterion(cfg)})")
-    durations = {"load": load_seconds, "train": st.train_seconds, "train_cpu": st.train_cpu_seconds,
-                 "eval": st.eval_seconds,
-                 "total": wall_before + time.perf_counter() - session_start}
-    info = writer.finish(model, tokenizer, prompt, base_dir, st, datasets, durations, sum(p.numel() for p in params),
-                         samples={"train": len(train_s), "val": len(val_s),
-                                  "truncated": sum(s.truncated for s in train_s + val_s),
-                                  "skipped": skipped + val_skipped},
-                         world_size=dist.world, device=str(dist.device), total_steps=total_steps)
+    durations = {
+        "load": load_seconds,
+        "train": st.train_seconds,
+        "train_cpu": st.train_cpu_seconds,
+        "eval": st.eval_seconds,
+        "total": wall_before + time.perf_counter() - session_start,
+    }
+    info = writer.finish(
+        model,
+        tokenizer,
+        prompt,
+        base_dir,
+        st,
+        datasets,
+        durations,
+        sum(p.numel() for p in params),
+        samples={
+            "train": len(train_s),
+            "val": len(val_s),
+            "truncated": sum(s.truncated for s in train_s + val_s),
+            "skipped": skipped + val_skipped,
+        },
+        world_size=dist.world,
+        device=str(dist.device),
+        total_steps=total_steps,
+    )
     dist.barrier()
     return info

@@ -64,9 +64,7 @@ def _threshold(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     common = _Parser(add_help=False)
-    common.add_argument(
-        "input", metavar="IN.jsonl", help="JSONL file, one JSON object per line ('-' = stdin)"
-    )
+    common.add_argument("input", metavar="IN.jsonl", help="JSONL file, one JSON object per line ('-' = stdin)")
     common.add_argument(
         "--field", default=None,
         help="row field holding the document (default: text, else document, else the row)",
@@ -121,10 +119,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.output and args.input != "-" and _same_file(args.input, args.output):
             raise UsageError(f"-o {args.output} is the input file; nothing was written: give -o a path of its own")
         options = {"field": args.field, "concept_field": args.concept_field, "threshold": args.threshold}
-        rows = [
-            score_row(row, **options, path=args.input, line=line)
-            for line, row in read_jsonl(args.input)
-        ]
+        rows = [score_row(row, **options, path=args.input, line=line) for line, row in read_jsonl(args.input)]
         write_jsonl(rows, args.output)
         return 0
     stats = summarize(

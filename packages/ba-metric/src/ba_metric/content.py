@@ -172,8 +172,12 @@ def _refines(earlier: _Item, later: _Item) -> bool:
     """``later`` restates ``earlier`` in another category with a measurable target that
     ``earlier`` lacks ("New members shall be able to reserve a plot within 2 minutes"):
     a usability or performance NFR built on a capability, not a copy of it."""
-    return (earlier.category != later.category and earlier.padded != later.padded
-            and later.uses(MEASURABLE) and not earlier.uses(MEASURABLE))
+    return (
+        earlier.category != later.category
+        and earlier.padded != later.padded
+        and later.uses(MEASURABLE)
+        and not earlier.uses(MEASURABLE)
+    )
 
 
 def _duplicates(items: list[_Item], defects: list[str]) -> set[int]:
@@ -238,17 +242,28 @@ def _concept_facts(concept: str) -> tuple[Quantities, tuple[tuple[str, frozenset
             continue
         if any(seg.uses(CONSTRAINT_KINDS[k]) for k in _NOT_CAPABILITY_KINDS):
             continue
-        words = [t for t in tokens if len(t) > 2 and not t.isdigit() and t not in _DROP
-                 and t not in GENERIC_WORDS and t not in _NONFEATURE_WORDS
-                 and t not in CONSTRAINT_KINDS["platform"].words]
+        words = [
+            t
+            for t in tokens
+            if len(t) > 2
+            and not t.isdigit()
+            and t not in _DROP
+            and t not in GENERIC_WORDS
+            and t not in _NONFEATURE_WORDS
+            and t not in CONSTRAINT_KINDS["platform"].words
+        ]
         keys = frozenset(map(word_key, words))
         if keys:
             segments.append((" ".join(words[:3]), keys, index == first))
     return quantities(folded), tuple(segments)
 
 
-def _coverage(frs: list[_Item], head_keys: frozenset[str], segments: tuple[tuple[str, frozenset[str], bool], ...],
-              defects: list[str]) -> float | None:
+def _coverage(
+    frs: list[_Item],
+    head_keys: frozenset[str],
+    segments: tuple[tuple[str, frozenset[str], bool], ...],
+    defects: list[str],
+) -> float | None:
     """Share of the concept's capability segments that the FRs mention: one shared key for
     a segment of up to four keys, two for a longer one. The opening segment (who is
     asking) also counts as covered when the title or description names it."""
@@ -265,8 +280,9 @@ def _coverage(frs: list[_Item], head_keys: frozenset[str], segments: tuple[tuple
     return covered / len(segments)
 
 
-def _number_defects(doc: Mapping[str, Any], cons: list[tuple[int, _Item]], concept_q: Quantities,
-                    defects: list[str]) -> None:
+def _number_defects(
+    doc: Mapping[str, Any], cons: list[tuple[int, _Item]], concept_q: Quantities, defects: list[str]
+) -> None:
     units = [("description", quantities(fold(doc["description"])))] if isinstance(doc.get("description"), str) else []
     units += [(item.rid, item.quantities) for _, item in cons]
     for rid, q in units:

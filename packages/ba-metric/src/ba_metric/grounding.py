@@ -71,7 +71,9 @@ GENERIC_WORDS = frozenset(
     usuarios cliente clientes empresa negocio permitir permite gestionar gestión gestion
     nuevo nueva requisito requisitos documento""".split()
 )
-_DROPPED = frozenset(w.translate(str.maketrans("áéíóúñ", "aeioun")) for w in STOPWORDS | SPANISH_STOPWORDS | GENERIC_WORDS)
+_DROPPED = frozenset(
+    w.translate(str.maketrans("áéíóúñ", "aeioun")) for w in STOPWORDS | SPANISH_STOPWORDS | GENERIC_WORDS
+)
 
 
 @lru_cache(maxsize=65536)
@@ -125,9 +127,7 @@ def concept_words(concept: str) -> frozenset[str]:
     return frozenset(
         word_key(token)
         for token in _TOKEN_RE.findall(fold(concept))
-        if len(token) > 1
-        and not token.isdigit()
-        and token not in _DROPPED
+        if len(token) > 1 and not token.isdigit() and token not in _DROPPED
     )
 
 

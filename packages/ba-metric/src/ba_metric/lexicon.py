@@ -85,28 +85,39 @@ CAPABILITY_CUES = frozenset(
     podran permitir permitira permitiran permite permiten""".split()
 )
 #: what makes a sentence a constraint, by kind
-CONSTRAINT_KINDS: Mapping[str, Lexicon] = MappingProxyType({
-    "budget": Lexicon("""usd|eur|gbp|budget|budgets|cost|costs|spend|spending|funding|funded|price|pricing|fee|
+CONSTRAINT_KINDS: Mapping[str, Lexicon] = MappingProxyType(
+    {
+        "budget": Lexicon(
+            """usd|eur|gbp|budget|budgets|cost|costs|spend|spending|funding|funded|price|pricing|fee|
         fees|grand|euro|euros|dollar|dollars|pound|pounds|presupuesto|coste|costes|costo|costos|financiacion|
-        precio|cuota""", r"[$€£]|\d\s?k\b"),
-    "deadline": Lexicon(_MONTHS + """|deadline|launch|launched|live|ready|release|released|delivered|delivery|
+        precio|cuota""",
+            r"[$€£]|\d\s?k\b",
+        ),
+        "deadline": Lexicon(
+            _MONTHS
+            + """|deadline|launch|launched|live|ready|release|released|delivered|delivery|
         ship|shipped|month|months|week|weeks|day|days|year|years|spring|summer|autumn|fall|winter|season|
         plazo|plazos|meses|mes|semana|semanas|dias|ano|lanzamiento|lanzar|entrega|entregar|listo|lista|
         primavera|verano|otono|invierno|temporada|fase|phase|pilot|piloto|mvp|before|until|antes|advent|
         christmas|easter|navidad|term|semester|curso|q1|q2|q3|q4|first version|first release|
-        primera version|no later than|semana santa""", r"\b20[2-4]\d\b"),
-    "regulation": Lexicon(_STANDARDS + """|comply|complies|compliance|compliant|regulation|regulations|
+        primera version|no later than|semana santa""",
+            r"\b20[2-4]\d\b",
+        ),
+        "regulation": Lexicon(
+            _STANDARDS
+            + """|comply|complies|compliance|compliant|regulation|regulations|
         regulatory|regulated|regulator|regulators|law|laws|legal|legally|legislation|licence|license|licences|
         licenses|licensed|licenced|licensing|licencing|consent|audit|audits|accredited|certified|certification|
         policy|policies|rules|tariff|tariffs|commission|authority|ordinance|code|codes|standard|standards|ley|
         leyes|normativa|norma|cumplir|cumplimiento|reglamento|licencia|consentimiento|auditoria|certificado|
-        certificada|politica|tarifa|tarifas|conforme|in accordance|according to|de acuerdo con"""),
-    "platform": Lexicon("""ios|android|ipad|iphone|web|browser|browsers|chrome|safari|firefox|windows|macos|mac|
+        certificada|politica|tarifa|tarifas|conforme|in accordance|according to|de acuerdo con"""
+        ),
+        "platform": Lexicon("""ios|android|ipad|iphone|web|browser|browsers|chrome|safari|firefox|windows|macos|mac|
         linux|mobile|tablet|tablets|desktop|desktops|smartphone|smartphones|phone|phones|kiosk|kiosks|screen|
         screens|printer|scanner|navegador|navegadores|movil|moviles|escritorio|telefono|tableta|pantalla|pwa|
         whatsapp|sms|email|laptop|laptops|computer|computers|pc|pcs|ordenador|ordenadores|portatil|app store|
         google play"""),
-    "technology": Lexicon("""aws|azure|gcp|cloud|server|servers|database|databases|api|apis|integrate|integrates|
+        "technology": Lexicon("""aws|azure|gcp|cloud|server|servers|database|databases|api|apis|integrate|integrates|
         integrated|integration|integrations|existing|legacy|current|currently|sap|salesforce|shopify|stripe|
         paypal|quickbooks|xero|excel|spreadsheet|spreadsheets|erp|crm|pos|sso|hardware|device|devices|offline|
         internet|connectivity|bandwidth|wifi|gps|bluetooth|nfc|qr|barcode|technology|stack|vendor|vendors|
@@ -116,27 +127,35 @@ CONSTRAINT_KINDS: Mapping[str, Lexicon] = MappingProxyType({
         bizum|sepa|import|imports|export|exports|sync|synchronise|synchronize|importar|exportar|sincronizar|
         maintainable|mantenible|signal|coverage|cobertura|open source|third party|data centre|data center|
         sistema actual|base de datos|codigo abierto|software libre|a traves"""),
-    "staffing": Lexicon("""team|teams|staff|staffed|person|people|developer|developers|volunteer|volunteers|
+        "staffing": Lexicon("""team|teams|staff|staffed|person|people|developer|developers|volunteer|volunteers|
         contractor|contractors|maintain|maintained|maintenance|support|supported|training|hire|hiring|headcount|
         equipo|personal|persona|personas|desarrollador|desarrolladores|voluntario|voluntarios|mantenimiento|
         mantener|soporte|formacion"""),
-    "language": Lexicon("""english|spanish|french|german|catalan|basque|galician|portuguese|italian|welsh|dutch|
+        "language": Lexicon("""english|spanish|french|german|catalan|basque|galician|portuguese|italian|welsh|dutch|
         polish|arabic|chinese|tagalog|vietnamese|language|languages|multilingual|bilingual|translated|ingles|
         espanol|castellano|euskera|gallego|frances|aleman|idioma|idiomas|bilingue|multilingue"""),
-    "scope": Lexicon("""never|only|limited|limit|maximum|minimum|except|excluding|cannot|nunca|solo|solamente|
+        "scope": Lexicon(
+            """never|only|limited|limit|maximum|minimum|except|excluding|cannot|nunca|solo|solamente|
         unicamente|maximo|minimo|hasta|excepto|limite|limitado|cover|covers|both|all|across|single|cubrir|todas|
-        todos|ambas|ambos|""" + _COUNTS + """|must not|shall not|may not|can not|no more than|at most|at least|
+        todos|ambas|ambos|"""
+            + _COUNTS
+            + """|must not|shall not|may not|can not|no more than|at most|at least|
         up to|out of scope|not include|no debe|no deben|no debera|no podra|como maximo|como minimo|
-        fuera del alcance""", r"\d"),
-})
+        fuera del alcance""",
+            r"\d",
+        ),
+    }
+)
 #: a concept segment with one of these states a deadline, not a capability
 DEADLINE_WORDS = Lexicon("""deadline|launch|launched|go live|goes live|be live|ready|release|released|before|
 until|no later than|plazo|antes|lanzar|lanzamiento|listo|lista|entrega""")
 #: a concept segment that says how things are done today, or how big the organisation is
-PRESENT_TENSE = Lexicon("""currently|today|paper|spreadsheet|spreadsheets|excel|manually|actualmente|hoy|papel|
+PRESENT_TENSE = Lexicon(
+    """currently|today|paper|spreadsheet|spreadsheets|excel|manually|actualmente|hoy|papel|
 a mano|at the moment|right now|at present|lives in|by hand|ahora mismo|hoja de calculo""",
-                        r"\b(?:about|around|roughly|approximately|approx|some|over|nearly|almost|unos|unas|"
-                        r"alrededor de|aproximadamente|cerca de|mas de)\s+\d")
+    r"\b(?:about|around|roughly|approximately|approx|some|over|nearly|almost|unos|unas|"
+    r"alrededor de|aproximadamente|cerca de|mas de)\s+\d",
+)
 #: generic filler that would fit any product
 FILLER = Lexicon("""perform a task|perform tasks|perform the task|perform its tasks|perform various tasks|
 do tasks|secure and accessible|accessible and secure|secure and reliable way|user friendly|easy to use|

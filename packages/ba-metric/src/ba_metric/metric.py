@@ -77,8 +77,9 @@ def ba_requirements_metric(
         document = None
     concept = _get(example, "concept") if objective != "total" else None
     result = score(document, concept if isinstance(concept, str) else None)
-    value = {"total": result.total, "content": result.content,
-             "mean": round((result.total + result.content) / 2, 6)}[objective]
+    value = {"total": result.total, "content": result.content, "mean": round((result.total + result.content) / 2, 6)}[
+        objective
+    ]
     if trace is not None:
         return value >= threshold
     return value

@@ -45,9 +45,7 @@ _WORDS = {
     for w in names.split()
 }  # fmt: skip
 _NUM_WORDS = "|".join(sorted((re.escape(w) for w in _WORDS if len(w) > 1), key=len, reverse=True))
-_DURATION_RE = re.compile(
-    rf"\b(?P<n>\d{{1,3}}|{_NUM_WORDS})[ -]?(?P<u>months?|meses|mes|weeks?|semanas?)\b"
-)
+_DURATION_RE = re.compile(rf"\b(?P<n>\d{{1,3}}|{_NUM_WORDS})[ -]?(?P<u>months?|meses|mes|weeks?|semanas?)\b")
 _UNIT_DAYS = {"m": 30, "w": 7, "s": 7}  # months/meses, weeks, semanas
 _DIGIT_RE = re.compile(r"\d")
 _YEAR_RE = re.compile(r"(?<![\d.,$€£])\b(20[2-4]\d)\b(?![.,]\d)")
@@ -68,8 +66,9 @@ class Quantities:
 
     __slots__ = ("money", "days", "years", "quarters")
 
-    def __init__(self, money: tuple[float, ...], days: tuple[int, ...], years: frozenset[str],
-                 quarters: frozenset[str]) -> None:
+    def __init__(
+        self, money: tuple[float, ...], days: tuple[int, ...], years: frozenset[str], quarters: frozenset[str]
+    ) -> None:
         self.money, self.days, self.years, self.quarters = money, days, years, quarters
 
     @property

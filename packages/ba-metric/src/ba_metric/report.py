@@ -74,7 +74,9 @@ def read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
             except ValueError as exc:  # NaN / Infinity, an integer over Python's digit limit
                 raise DataError(path, number, f"invalid JSON: {' '.join(str(exc).split())[:160]}") from None
             if "\\u" in line and not _encodable(row):
-                raise DataError(path, number, "invalid JSON: a \\u escape of a lone surrogate (not a Unicode character)")
+                raise DataError(
+                    path, number, "invalid JSON: a \\u escape of a lone surrogate (not a Unicode character)"
+                )
             if not isinstance(row, dict):
                 raise DataError(path, number, f"row is not a JSON object (got {_json_type(row)})")
             yield number, row
@@ -151,14 +153,16 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
     target = Path(out)
     if target.exists() and not target.is_file():  # follows links: a link to a device is refused too
         # a folder, a device (-o /dev/null would replace the device node), a FIFO or a socket
-        raise UsageError(f"{out}: not a regular file; nothing was written: give a file path "
-                         "(or no -o to write to stdout)")
+        raise UsageError(
+            f"{out}: not a regular file; nothing was written: give a file path (or no -o to write to stdout)"
+        )
     if target.is_symlink() and target.is_file():  # written through, as cp does: the user's link stays
         target = Path(os.path.realpath(target))
     tmp: Path | None = None
     try:  # a tmp file of its own: two runs on one output leave one whole file, never a mix
-        fd, name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent if
-                                    str(target.parent) else ".")
+        fd, name = tempfile.mkstemp(
+            prefix=target.name + ".", suffix=".tmp", dir=target.parent if str(target.parent) else "."
+        )
         tmp = Path(name)
         mask = os.umask(0)
         os.umask(mask)

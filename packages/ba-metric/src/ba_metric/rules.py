@@ -102,9 +102,7 @@ def is_placeholder(text: str) -> bool:
 def title_ok(title: Any) -> bool:
     """A string of 3-15 words that is not a placeholder."""
     return (
-        isinstance(title, str)
-        and TITLE_MIN_WORDS <= word_count(title) <= TITLE_MAX_WORDS
-        and not is_placeholder(title)
+        isinstance(title, str) and TITLE_MIN_WORDS <= word_count(title) <= TITLE_MAX_WORDS and not is_placeholder(title)
     )
 
 

@@ -89,8 +89,9 @@ def _rate(doc: dict[str, Any]) -> dict[str, float]:
 
 def _zero(error: str, concept: str | None) -> Score:
     ground = grounding_of_document({}, concept) if concept is not None else None
-    return Score(total=0.0, points=0.0, breakdown=_ZERO, grounding=ground, error=error,
-                 content=0.0, defects=("unparseable",))
+    return Score(
+        total=0.0, points=0.0, breakdown=_ZERO, grounding=ground, error=error, content=0.0, defects=("unparseable",)
+    )
 
 
 def score(doc_or_text: Any, concept: str | None = None) -> Score:

@@ -2,6 +2,7 @@
 
 ``dspy`` is imported lazily: ``import ba_tune`` stays cheap until a tuning name is used.
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -10,13 +11,23 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "MiproSettings": "tune", "TuneResult": "tune", "run_mipro": "tune", "output_paths": "tune",
+    "MiproSettings": "tune",
+    "TuneResult": "tune",
+    "run_mipro": "tune",
+    "output_paths": "tune",
     "save_program_json": "tune",
-    "BARequirements": "program", "BAAdapter": "program", "program_from_prompt": "program",
-    "prompt_for": "program", "split_system": "program", "join_system": "program",
+    "BARequirements": "program",
+    "BAAdapter": "program",
+    "program_from_prompt": "program",
+    "prompt_for": "program",
+    "split_system": "program",
+    "join_system": "program",
     "canonical_document": "program",
-    "BaLLMEngine": "lm", "make_lm": "lm", "configure_dspy_cache": "lm",
-    "load_examples": "data", "example_from_row": "data",
+    "BaLLMEngine": "lm",
+    "make_lm": "lm",
+    "configure_dspy_cache": "lm",
+    "load_examples": "data",
+    "example_from_row": "data",
     "RecordingMIPROv2": "mipro",
 }
 

@@ -1,4 +1,5 @@
 """``ba-tune``: command-line parsing and error mapping only (logic in :mod:`ba_tune.tune`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -48,42 +49,74 @@ def build_parser() -> argparse.ArgumentParser:
         "mipro",
         help="run MIPROv2 and write the optimised prompt, program state and run log",
         description="Run DSPy MIPROv2 on the BA task (metric: ba_metric.ba_requirements_metric) and "
-                    "write the best prompt as a prompt file; the baseline prompt when no candidate beats it.",
+        "write the best prompt as a prompt file; the baseline prompt when no candidate beats it.",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", required=True, help="task model spec: smollm2 | hf:DIR[+lora:DIR] | gguf:FILE | ollama:NAME")
+    p.add_argument(
+        "--model", required=True, help="task model spec: smollm2 | hf:DIR[+lora:DIR] | gguf:FILE | ollama:NAME"
+    )
     p.add_argument("--prompt-model", help="model spec that proposes instructions (default: --model)")
     p.add_argument("--train", required=True, help="train examples (example-v2 JSONL)")
     p.add_argument("--val", required=True, help="validation examples (example-v2 JSONL)")
-    p.add_argument("--out", required=True, help="prompt file to write (.json); .program.json and .log.json go next to it")
+    p.add_argument(
+        "--out", required=True, help="prompt file to write (.json); .program.json and .log.json go next to it"
+    )
     p.add_argument("--prompt", help="starting prompt file (default: ba-llm's packaged prompt)")
-    p.add_argument("--auto", choices=("light", "medium", "heavy"), default="light", help="MIPROv2 budget (default light)")
+    p.add_argument(
+        "--auto", choices=("light", "medium", "heavy"), default="light", help="MIPROv2 budget (default light)"
+    )
     p.add_argument("--num-trials", type=positive_int, help="manual budget instead of --auto (with --num-candidates)")
     p.add_argument("--num-candidates", type=positive_int, help="instruction/demo-set candidates (with --num-trials)")
     p.add_argument("--seed", type=int, default=42, help="optimizer and sampling seed (default 42)")
-    p.add_argument("--metric-threshold", type=float, default=0.72,
-                   help="score a bootstrapped demo must reach (default 0.72)")
-    p.add_argument("--objective", choices=("total", "content", "mean"), default="total",
-                   help="what MIPROv2 maximises: the rubric total, the content score (what a reader sees) or "
-                        "their mean (default total)")
+    p.add_argument(
+        "--metric-threshold", type=float, default=0.72, help="score a bootstrapped demo must reach (default 0.72)"
+    )
+    p.add_argument(
+        "--objective",
+        choices=("total", "content", "mean"),
+        default="total",
+        help="what MIPROv2 maximises: the rubric total, the content score (what a reader sees) or "
+        "their mean (default total)",
+    )
     p.add_argument("--train-limit", type=positive_int, help="use the first N train examples")
     p.add_argument("--val-limit", type=positive_int, help="use the first N validation examples")
     p.add_argument("--num-threads", type=positive_int, default=1, help="parallel evaluations (default 1)")
     # at most 32768 (past any supported context): refused before a model loads
-    p.add_argument("--max-tokens", type=int_between(1, 32768), default=512,
-                   help="max new tokens per model call, at most 32768 (default 512)")
+    p.add_argument(
+        "--max-tokens",
+        type=int_between(1, 32768),
+        default=512,
+        help="max new tokens per model call, at most 32768 (default 512)",
+    )
     p.add_argument("--temperature", type=float, default=0.0, help="task decoding temperature (default 0: greedy)")
-    p.add_argument("--max-bootstrapped-demos", type=non_negative_int, default=4,
-                   help="demos bootstrapped from the model's own answers that pass the threshold (default 4)")
-    p.add_argument("--max-labeled-demos", type=non_negative_int, default=4,
-                   help="demos taken from the train set's documents (default 4)")
-    p.add_argument("--no-program-aware", action="store_true",
-                   help="the instruction proposer skips describing the program (saves 2 prompt-model calls per candidate)")
-    p.add_argument("--no-data-aware", action="store_true",
-                   help="the instruction proposer skips summarising the train set (saves a few prompt-model calls)")
-    p.add_argument("--cache", action="store_true",
-                   help="serve repeated identical calls from an in-memory cache (off by default; never on disk)")
+    p.add_argument(
+        "--max-bootstrapped-demos",
+        type=non_negative_int,
+        default=4,
+        help="demos bootstrapped from the model's own answers that pass the threshold (default 4)",
+    )
+    p.add_argument(
+        "--max-labeled-demos",
+        type=non_negative_int,
+        default=4,
+        help="demos taken from the train set's documents (default 4)",
+    )
+    p.add_argument(
+        "--no-program-aware",
+        action="store_true",
+        help="the instruction proposer skips describing the program (saves 2 prompt-model calls per candidate)",
+    )
+    p.add_argument(
+        "--no-data-aware",
+        action="store_true",
+        help="the instruction proposer skips summarising the train set (saves a few prompt-model calls)",
+    )
+    p.add_argument(
+        "--cache",
+        action="store_true",
+        help="serve repeated identical calls from an in-memory cache (off by default; never on disk)",
+    )
     p.add_argument("--verbose", action="store_true", help="show MIPROv2's own progress log on stderr")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
@@ -131,8 +164,9 @@ def _mipro(args: argparse.Namespace) -> int:
             resolve_spec(parse_spec(spec))
             check_max_new_tokens(spec, args.max_tokens, "--max-tokens")  # before the weights are loaded
     print(f"ba-tune: loading {args.model}", file=sys.stderr)
-    task_lm = make_lm(args.model, max_tokens=args.max_tokens, temperature=args.temperature,
-                      seed=args.seed, cache=args.cache)
+    task_lm = make_lm(
+        args.model, max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed, cache=args.cache
+    )
     prompt_lm = None
     if args.prompt_model and args.prompt_model != args.model:
         prompt_lm = make_lm(args.prompt_model, max_tokens=args.max_tokens, seed=args.seed, cache=args.cache)
@@ -146,14 +180,27 @@ def _mipro(args: argparse.Namespace) -> int:
         "temperature": args.temperature,
         "cache": args.cache,
     }
-    print(f"ba-tune: MIPROv2 auto={settings.auto} on {len(trainset)} train / {len(valset)} val examples",
-          file=sys.stderr)
-    result = run_mipro(task_lm, trainset, valset, args.out, settings=settings, prompt_lm=prompt_lm,
-                       base_prompt=base, info=info, verbose=args.verbose)
+    print(
+        f"ba-tune: MIPROv2 auto={settings.auto} on {len(trainset)} train / {len(valset)} val examples", file=sys.stderr
+    )
+    result = run_mipro(
+        task_lm,
+        trainset,
+        valset,
+        args.out,
+        settings=settings,
+        prompt_lm=prompt_lm,
+        base_prompt=base,
+        info=info,
+        verbose=args.verbose,
+    )
     for role, stats in result.log["lm_calls"].items():
         if stats and stats["errors"]:
-            print(f"warning: {stats['errors']} of {stats['calls']} {role}-model calls failed "
-                  f"(scored 0); last error: {stats['last_error']}", file=sys.stderr)
+            print(
+                f"warning: {stats['errors']} of {stats['calls']} {role}-model calls failed "
+                f"(scored 0); last error: {stats['last_error']}",
+                file=sys.stderr,
+            )
     verdict = "improved" if result.improved else "no candidate beat the baseline; wrote the baseline prompt"
     print(f"baseline {result.baseline_score:.4f}  best {result.best_score:.4f}  ({verdict})")
     print(f"wrote {result.prompt_path}, {result.program_path}, {result.log_path}")

@@ -1,4 +1,5 @@
 """Train/val examples for tuning: ``example-v2`` rows -> ``dspy.Example(concept -> document)``."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -11,6 +11,7 @@
 Every LM is built with ``cache=False`` unless asked otherwise; DSPy's disk cache (pickle)
 is never used (see :func:`configure_dspy_cache`).
 """
+
 from __future__ import annotations
 
 import threading
@@ -23,8 +24,14 @@ from dspy.lm15 import Message, Response, TextPart, Usage, response_to_events
 
 from ba_io import UsageError
 
-__all__ = ["BaLLMEngine", "make_lm", "configure_dspy_cache", "ollama_api_base", "check_ollama_model",
-           "request_messages"]
+__all__ = [
+    "BaLLMEngine",
+    "make_lm",
+    "configure_dspy_cache",
+    "ollama_api_base",
+    "check_ollama_model",
+    "request_messages",
+]
 
 #: generate(messages, max_new_tokens=, temperature=, top_p=, seed=) -> (text, input_tokens, output_tokens, finish)
 GenerateFn = Callable[..., tuple]
@@ -62,8 +69,10 @@ def request_messages(request: Any) -> list[dict[str, str]]:
     """A DSPy/lm15 request as OpenAI-style ``[{role, content}]`` chat messages."""
     messages: list[dict[str, str]] = []
     if request.system is not None:
-        system = request.system if isinstance(request.system, str) else "".join(
-            getattr(p, "text", "") or "" for p in request.system
+        system = (
+            request.system
+            if isinstance(request.system, str)
+            else "".join(getattr(p, "text", "") or "" for p in request.system)
         )
         messages.append({"role": "system", "content": system})
     for m in request.messages:

@@ -4,6 +4,7 @@ MIPROv2 keeps its own ``trial_logs`` but overwrites full-evaluation entries in m
 mode; this subclass records each evaluation as it happens through MIPROv2's logging hooks
 (private methods of DSPy 3.4, hence the pinned DSPy range).
 """
+
 from __future__ import annotations
 
 import re
@@ -53,7 +54,9 @@ class RecordingMIPROv2(MIPROv2):
         self.num_demo_sets: int = 0
 
     def _record(self, trial: int, kind: str, score: float, n: int, params: dict, program: Any) -> None:
-        self.records.append({"trial": trial, "kind": kind, "params": params, "score": score, "n": n, **_describe(program)})
+        self.records.append(
+            {"trial": trial, "kind": kind, "params": params, "score": score, "n": n, **_describe(program)}
+        )
 
     def _propose_instructions(self, *args, **kwargs):
         candidates = super()._propose_instructions(*args, **kwargs)
@@ -65,28 +68,92 @@ class RecordingMIPROv2(MIPROv2):
         self.num_demo_sets = len(demo_candidates[0]) if demo_candidates else 0
         return demo_candidates
 
-    def _log_minibatch_eval(self, score, best_score, batch_size, chosen_params, score_data, trial,
-                            adjusted_num_trials, trial_logs, trial_num, candidate_program, total_eval_calls):
+    def _log_minibatch_eval(
+        self,
+        score,
+        best_score,
+        batch_size,
+        chosen_params,
+        score_data,
+        trial,
+        adjusted_num_trials,
+        trial_logs,
+        trial_num,
+        candidate_program,
+        total_eval_calls,
+    ):
         self._record(trial_num, "minibatch", score, batch_size, params_from_labels(chosen_params), candidate_program)
-        return super()._log_minibatch_eval(score, best_score, batch_size, chosen_params, score_data, trial,
-                                           adjusted_num_trials, trial_logs, trial_num, candidate_program,
-                                           total_eval_calls)
+        return super()._log_minibatch_eval(
+            score,
+            best_score,
+            batch_size,
+            chosen_params,
+            score_data,
+            trial,
+            adjusted_num_trials,
+            trial_logs,
+            trial_num,
+            candidate_program,
+            total_eval_calls,
+        )
 
-    def _log_normal_eval(self, score, best_score, chosen_params, score_data, trial, num_trials, trial_logs,
-                         trial_num, valset, batch_size, candidate_program, total_eval_calls):
+    def _log_normal_eval(
+        self,
+        score,
+        best_score,
+        chosen_params,
+        score_data,
+        trial,
+        num_trials,
+        trial_logs,
+        trial_num,
+        valset,
+        batch_size,
+        candidate_program,
+        total_eval_calls,
+    ):
         self._record(trial_num, "full", score, batch_size, params_from_labels(chosen_params), candidate_program)
-        return super()._log_normal_eval(score, best_score, chosen_params, score_data, trial, num_trials,
-                                        trial_logs, trial_num, valset, batch_size, candidate_program,
-                                        total_eval_calls)
+        return super()._log_normal_eval(
+            score,
+            best_score,
+            chosen_params,
+            score_data,
+            trial,
+            num_trials,
+            trial_logs,
+            trial_num,
+            valset,
+            batch_size,
+            candidate_program,
+            total_eval_calls,
+        )
 
-    def _perform_full_evaluation(self, trial_num, adjusted_num_trials, param_score_dict, fully_evaled_param_combos,
-                                 evaluate, valset, *args, **kwargs):
+    def _perform_full_evaluation(
+        self,
+        trial_num,
+        adjusted_num_trials,
+        param_score_dict,
+        fully_evaled_param_combos,
+        evaluate,
+        valset,
+        *args,
+        **kwargs,
+    ):
         before = set(fully_evaled_param_combos)
-        result = super()._perform_full_evaluation(trial_num, adjusted_num_trials, param_score_dict,
-                                                  fully_evaled_param_combos, evaluate, valset, *args, **kwargs)
+        result = super()._perform_full_evaluation(
+            trial_num,
+            adjusted_num_trials,
+            param_score_dict,
+            fully_evaled_param_combos,
+            evaluate,
+            valset,
+            *args,
+            **kwargs,
+        )
         new = [k for k in fully_evaled_param_combos if k not in before]
         if new:
             entry = fully_evaled_param_combos[new[0]]
-            self._record(trial_num + 1, "full", entry["score"], len(valset), params_from_labels(new[0]),
-                         entry["program"])
+            self._record(
+                trial_num + 1, "full", entry["score"], len(valset), params_from_labels(new[0]), entry["program"]
+            )
         return result

@@ -15,6 +15,7 @@ file renders (:func:`prompt_for` builds both). Other signatures (MIPROv2's instr
 proposer) go through DSPy's ChatAdapter, with a lenient fallback for small models that
 omit the ``[[ ## field ## ]]`` markers.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -179,7 +180,5 @@ def program_from_prompt(prompt: Prompt) -> BARequirements:
     """The DSPy program that renders exactly ``prompt`` (its demos become the predictor's demos)."""
     instruction, rules = split_system(prompt.system)
     program = BARequirements(instruction, rules)
-    program.generate.demos = [
-        dspy.Example(concept=d["concept"], document=d["document"]) for d in prompt.demos
-    ]
+    program.generate.demos = [dspy.Example(concept=d["concept"], document=d["document"]) for d in prompt.demos]
     return program

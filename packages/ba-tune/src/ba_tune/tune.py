@@ -4,6 +4,7 @@ Outputs (next to each other): ``<out>`` (prompt file, ``prompt`` schema), ``<ste
 (the DSPy program state, JSON, no pickle) and ``<stem>.log.json`` (settings, baseline score,
 every trial, best score, decision, timing).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -56,7 +57,11 @@ class MiproSettings:
             raise UsageError(f"--auto must be one of {', '.join(AUTO_CHOICES)} (got {self.auto!r})")
         if (self.num_trials is None) != (self.num_candidates is None):
             raise UsageError("--num-trials and --num-candidates go together (they replace --auto)")
-        if self.num_trials is not None and self.num_candidates is not None and (self.num_trials < 1 or self.num_candidates < 1):
+        if (
+            self.num_trials is not None
+            and self.num_candidates is not None
+            and (self.num_trials < 1 or self.num_candidates < 1)
+        ):
             raise UsageError("--num-trials and --num-candidates must be at least 1")
         if self.objective not in OBJECTIVES:
             raise UsageError(f"--objective must be one of {', '.join(OBJECTIVES)} (got {self.objective!r})")
@@ -68,8 +73,10 @@ class MiproSettings:
             raise UsageError("demo counts must not be negative")
         if self.max_bootstrapped_demos == 0 and self.max_labeled_demos > 0:
             # MIPROv2 draws each shuffled demo set's size from [1, max_bootstrapped_demos]
-            raise UsageError("--max-bootstrapped-demos 0 needs --max-labeled-demos 0 too (instruction-only "
-                             "optimisation); MIPROv2's bootstrapped demo sets need at least 1")
+            raise UsageError(
+                "--max-bootstrapped-demos 0 needs --max-labeled-demos 0 too (instruction-only "
+                "optimisation); MIPROv2's bootstrapped demo sets need at least 1"
+            )
 
 
 @dataclass
@@ -113,8 +120,12 @@ def _engine_stats(lm: Any) -> dict | None:
     engine = getattr(lm, "engine", None)
     if engine is None or not hasattr(engine, "calls"):
         return None
-    return {"calls": engine.calls, "errors": engine.errors, "last_error": engine.last_error,
-            "output_tokens": getattr(engine, "output_tokens", None)}
+    return {
+        "calls": engine.calls,
+        "errors": engine.errors,
+        "last_error": engine.last_error,
+        "output_tokens": getattr(engine, "output_tokens", None),
+    }
 
 
 def _now() -> str:
@@ -179,8 +190,11 @@ def run_mipro(
         verbose=verbose,
     )
     compile_kwargs: dict[str, Any] = {
-        "trainset": trainset, "valset": valset, "seed": settings.seed,
-        "program_aware_proposer": settings.program_aware, "data_aware_proposer": settings.data_aware,
+        "trainset": trainset,
+        "valset": valset,
+        "seed": settings.seed,
+        "program_aware_proposer": settings.program_aware,
+        "data_aware_proposer": settings.data_aware,
     }
     if settings.auto is None:
         compile_kwargs["num_trials"] = settings.num_trials
@@ -223,19 +237,27 @@ def run_mipro(
         **({"inputs": dict(info)} if info else {}),
     }
     name = "mipro-optimized" if improved else base.name
-    prompt = prompt_for(chosen.generate.signature, chosen.generate.demos or [], base.user_template,
-                        name=name, source=source)
+    prompt = prompt_for(
+        chosen.generate.signature, chosen.generate.demos or [], base.user_template, name=name, source=source
+    )
     prompt = prompt_from_dict(prompt.to_dict(), where=str(prompt_path))  # schema + template check
 
     decision = (
         f"candidate beat the baseline ({best_score:.4f} > {baseline:.4f}); the optimised prompt was written"
-        if improved else
-        f"no candidate beat the baseline ({baseline:.4f}); the baseline prompt was written"
+        if improved
+        else f"no candidate beat the baseline ({baseline:.4f}); the baseline prompt was written"
     )
-    records = [{"trial": 1, "kind": "baseline", "params": {"instruction": 0, "demo_set": 0},
-                "score": round(baseline, 4), "n": len(valset),
-                "instruction": student.generate.signature.instructions,
-                "num_demos": len(student.generate.demos or [])}]
+    records = [
+        {
+            "trial": 1,
+            "kind": "baseline",
+            "params": {"instruction": 0, "demo_set": 0},
+            "score": round(baseline, 4),
+            "n": len(valset),
+            "instruction": student.generate.signature.instructions,
+            "num_demos": len(student.generate.demos or []),
+        }
+    ]
     records += [{**r, "score": round(float(r["score"]) / 100.0, 4)} for r in optimizer.records]
     log = {
         "command": "ba-tune mipro",
