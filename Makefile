@@ -1,7 +1,7 @@
 # ba-finetune: the pipeline's phases as file targets under artifacts/.
 # `make help` lists the targets; `make finetune QUANT=bf16` is the headline command.
 
-.PHONY: help venv base-model data fix tune select finetune train compare export all test \
+.PHONY: help venv base-model data fix tune select finetune train compare export all test lint \
         test-fast schemas clean clean-venv
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
@@ -272,6 +272,9 @@ $(foreach s,$(PARITY_SETS),$(foreach v,$(GGUF_VARIANTS),$(eval $(call parity_che
 # ---- tests -------------------------------------------------------------------------
 test: $(STAMP) ## Run every package's tests in its own tox environment
 	$(BIN)/tox run
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy over every package (tox envs lint, types)
+	$(BIN)/tox run -e lint,types
 
 test-fast: $(STAMP) ## Run all tests in the dev venv (no tox isolation)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --import-mode=importlib $(foreach p,$(PACKAGES),$(wildcard packages/$(p)/tests))

@@ -4,7 +4,8 @@ Usage: python scripts/check_isolation.py ba-metric [--extras=hf,test]
 
 Reads the package's declared dependencies from its installed metadata (those of the named
 extras too, when the environment installs the package with them) and checks that no other
-``ba_*`` top-level module is importable, so "reusable alone" is proven, not assumed.
+``ba_*`` top-level module is importable, so "reusable alone" is proven, not assumed; and
+that the installed wheel ships its ``py.typed`` marker, so users' type checkers read our types.
 """
 
 from __future__ import annotations
@@ -41,7 +42,15 @@ def main() -> int:
     if extra:
         print(f"Error: {dist}: undeclared sibling packages importable: {', '.join(extra)}", file=sys.stderr)
         return 1
-    print(f"{dist}: isolated (ba_* importable: {', '.join(sorted(present)) or 'none'})")
+    module = dist.replace("-", "_")
+    files = md.files(dist) or []
+    if not any(f.name == "py.typed" and f.parent.name == module for f in files):
+        print(
+            f"Error: {dist}: the installed wheel has no {module}/py.typed (PEP 561): add it to package-data",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{dist}: isolated (ba_* importable: {', '.join(sorted(present)) or 'none'}), typed")
     return 0
 
 
