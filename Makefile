@@ -111,17 +111,17 @@ schemas: ## Copy the root schemas/ into ba-io's package data (a test fails on dr
 base-model: $(BASE_DIR)/ba-llm-prepared.json ## Convert the embedded SmolLM2 GGUF into bf16 safetensors
 
 $(BASE_DIR)/ba-llm-prepared.json: $(STAMP)
-	$(TIMED) base-model -- $(BIN)/ba-llm prepare smollm2 --dest $(BASE_DIR)
+	$(TIMED) base-model -- $(BIN)/ba-llm prepare smollm2 -o $(BASE_DIR)
 
 data: $(DATA)/train.jsonl ## 8.2 concepts -> teacher -> score -> filter -> train/val split
 
 $(CONCEPTS): $(STAMP)
 	@mkdir -p $(@D)
-	$(TIMED) concepts -- $(BIN)/ba-datagen concepts --n $(N_CONCEPTS) --seed $(SEED) --out $@
+	$(TIMED) concepts -- $(BIN)/ba-datagen concepts --n $(N_CONCEPTS) --seed $(SEED) -o $@
 
 $(DATA)/raw.jsonl: $(CONCEPTS)
 	@mkdir -p $(@D)
-	$(TIMED) synth -- $(BIN)/ba-datagen synth --teacher $(TEACHER) --in $< --out $@ --rejects $(DATA)/raw.rejects.jsonl
+	$(TIMED) synth -- $(BIN)/ba-datagen synth --teacher $(TEACHER) --in $< -o $@ --rejects $(DATA)/raw.rejects.jsonl
 
 $(DATA)/scored.jsonl: $(DATA)/raw.jsonl
 	$(TIMED) score -- $(BIN)/ba-metric score $< -o $@
@@ -149,7 +149,7 @@ train: $(FT_DIR)/training_info.json ## 8.4 LoRA fine-tune only (no evaluation)
 # An interrupted run resumes; a finished one that make rebuilds (its inputs changed) starts over.
 $(FT_DIR)/training_info.json: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl $(BASE_DEP) $(TRAIN_PROMPT)
 	$(TIMED) train -- $(BIN)/ba-lora train --train $(DATA)/train_fixed.jsonl --val $(DATA)/val_fixed.jsonl \
-	  --output $(FT_DIR) --base-model $(BASE_SPEC) --quantization $(QUANT) --prompt $(TRAIN_PROMPT) \
+	  --output $(FT_DIR) --model $(BASE_SPEC) --quantization $(QUANT) --prompt $(TRAIN_PROMPT) \
 	  --epochs $(EPOCHS) --seed $(SEED) --eval-metric $(EVAL_METRIC) --lr $(LR) --grad-accum $(GRAD_ACCUM) \
 	  --lora-r $(LORA_R) --lora-dropout $(LORA_DROPOUT) --target-modules $(TARGETS) \
 	  $(if $(wildcard $(FT_DIR)/training_info.json),--overwrite,--resume)
@@ -178,29 +178,29 @@ GENERATE = $(BIN)/ba-eval generate --runs $(RUNS) --max-new-tokens $(MAX_NEW_TOK
 define eval_set
 $(EVAL)/$(1)/baseline.jsonl: $(call SET_DEP,$(1)) $(BASE_DEP)
 	@mkdir -p $$(@D)
-	$$(TIMED) eval-baseline-$(1) -- $$(GENERATE) --model $$(BASE_SPEC) --in $(call SET_IN,$(1)) --out $$@.part \
+	$$(TIMED) eval-baseline-$(1) -- $$(GENERATE) --model $$(BASE_SPEC) --in $(call SET_IN,$(1)) -o $$@.part \
 	  && mv $$@.part $$@
 
 $(EVAL)/$(1)/finetuned-$(QUANT).jsonl: $(call SET_DEP,$(1)) $(FT_DIR)/training_info.json
 	@mkdir -p $$(@D)
 	$$(TIMED) eval-finetuned-$(1) -- $$(GENERATE) --model $$(BASE_SPEC)+lora:$$(FT_DIR) --in $(call SET_IN,$(1)) \
-	  --out $$@.part && mv $$@.part $$@
+	  -o $$@.part && mv $$@.part $$@
 
 $(EVAL)/$(1)/optimized.jsonl: $(call SET_DEP,$(1)) $(PROMPT_OPT) $(BASE_DEP)
 	@mkdir -p $$(@D)
 	$$(TIMED) eval-optimized-$(1) -- $$(GENERATE) --model $$(BASE_SPEC) --prompt $$(PROMPT_OPT) \
-	  --in $(call SET_IN,$(1)) --out $$@.part && mv $$@.part $$@
+	  --in $(call SET_IN,$(1)) -o $$@.part && mv $$@.part $$@
 
 $(FT_REPORT)/$(1)/comparison.json: $(EVAL)/$(1)/finetuned-$(QUANT).jsonl $(EVAL)/$(1)/baseline.jsonl
 	$$(TIMED) compare-$(1) -- $$(BIN)/ba-eval compare --run baseline=$(EVAL)/$(1)/baseline.jsonl \
-	  --run finetuned=$(EVAL)/$(1)/finetuned-$(QUANT).jsonl --out-dir $$(@D)
+	  --run finetuned=$(EVAL)/$(1)/finetuned-$(QUANT).jsonl -o $$(@D)
 
 # the optimised prompt joins the comparison when it exists, or when asked to (WITH_OPT=1, as `make all` does)
 $(A)/reports/$(1)/comparison.json: $(EVAL)/$(1)/baseline.jsonl $(EVAL)/$(1)/finetuned-$(QUANT).jsonl \
                                    $(if $(OPT_RUN),$(EVAL)/$(1)/optimized.jsonl)
 	$$(TIMED) compare-all-$(1) -- $$(BIN)/ba-eval compare --run baseline=$(EVAL)/$(1)/baseline.jsonl \
 	  --run finetuned=$(EVAL)/$(1)/finetuned-$(QUANT).jsonl \
-	  $(if $(OPT_RUN),--run optimized=$(EVAL)/$(1)/optimized.jsonl) --out-dir $$(@D)
+	  $(if $(OPT_RUN),--run optimized=$(EVAL)/$(1)/optimized.jsonl) -o $$(@D)
 endef
 OPT_RUN := $(if $(or $(WITH_OPT),$(wildcard $(PROMPT_OPT))),yes)
 $(foreach set,val curated,$(eval $(call eval_set,$(set))))
@@ -212,14 +212,14 @@ select: $(A)/benchmarks/select.json ## 8.1 benchmark CANDIDATES on the curated s
 
 $(A)/benchmarks/select.json: $(STAMP) $(if $(filter smollm2,$(CANDIDATES)),$(BASE_DIR)/ba-llm-prepared.json)
 	@mkdir -p $(@D)
-	$(TIMED) select -- $(BIN)/ba-eval benchmark $(foreach c,$(CANDIDATES),--models $(c)) --dataset curated \
-	  --limit $(SELECT_LIMIT) --output $@ --print-table
+	$(TIMED) select -- $(BIN)/ba-eval benchmark $(foreach c,$(CANDIDATES),--model $(c)) --dataset curated \
+	  --limit $(SELECT_LIMIT) -o $@ --print-table
 
 # ---- 8.2.5 prompt optimisation ------------------------------------------------------
 # Limits keep a light MIPROv2 run near half an hour on 2 CPU cores (measured: 29.8 min,
 # 0.035 -> 0.904, and 29.3 min, 0.000 -> 0.277 on its 4 validation examples with SmolLM2);
 # --cache only reuses identical calls within this one run.
-TUNE_FLAGS ?= --train-limit 8 --val-limit 4 --max-tokens 384 --max-bootstrapped-demos 1 \
+TUNE_FLAGS ?= --train-limit 8 --val-limit 4 --max-new-tokens 384 --max-bootstrapped-demos 1 \
               --max-labeled-demos 2 --no-program-aware --no-data-aware --cache
 
 tune: $(PROMPT_OPT) ## 8.2.5 DSPy MIPROv2 prompt optimisation (AUTO=light|medium|heavy)
@@ -228,7 +228,7 @@ $(PROMPT_OPT): $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl $(BASE_DEP)
 	@mkdir -p $(@D)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(TIMED) tune -- $(BIN)/ba-tune mipro --model $(BASE_SPEC) \
 	  --train $(DATA)/train_fixed.jsonl --val $(DATA)/val_fixed.jsonl \
-	  --auto $(AUTO) --seed $(SEED) --metric-threshold $(MIN_SCORE) --objective $(OBJECTIVE) $(TUNE_FLAGS) --out $@
+	  --auto $(AUTO) --seed $(SEED) --metric-threshold $(MIN_SCORE) --objective $(OBJECTIVE) $(TUNE_FLAGS) -o $@
 
 # ---- export ------------------------------------------------------------------------
 # A self-contained folder (relative paths; copy it to the machine that runs Ollama): the GGUF
@@ -257,7 +257,7 @@ define parity_check
 $(PARITY_DIR)/eval/$(1)/$(2).jsonl: $(EXPORT_DIR)/Modelfile $(call SET_DEP,$(1)) $(GGUF_STAMP)
 	@mkdir -p $$(@D)
 	$$(TIMED) parity-generate-$(1)-$(2) -- $$(GENERATE) --model $(call variant_spec,$(2)) --in $(call SET_IN,$(1)) \
-	  --out $$@.part && mv $$@.part $$@
+	  -o $$@.part && mv $$@.part $$@
 
 # the .ok stamp is make's target, so a failing check keeps its report (.json, .txt) to read
 $(PARITY_DIR)/$(1)-$(2).ok: $(PARITY_DIR)/eval/$(1)/$(2).jsonl $(EVAL)/$(1)/finetuned-$(QUANT).jsonl

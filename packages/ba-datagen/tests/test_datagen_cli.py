@@ -6,7 +6,7 @@ import ba_datagen
 
 
 def test_concepts_and_synth_end_to_end(tmp_path, dg_cli):
-    r = dg_cli("concepts", "--n", "30", "--seed", "42", "--out", "c.jsonl", cwd=tmp_path)
+    r = dg_cli("concepts", "--n", "30", "--seed", "42", "-o", "c.jsonl", cwd=tmp_path)
     assert (r.returncode, r.stdout, r.stderr) == (0, "30 concepts across 15 domains -> c.jsonl\n", "")
     r = dg_cli(
         "synth",
@@ -26,16 +26,16 @@ def test_concepts_and_synth_end_to_end(tmp_path, dg_cli):
 
 
 def test_missing_input_is_exit_2(tmp_path, dg_cli):
-    r = dg_cli("synth", "--in", "nope.jsonl", "--out", "o.jsonl", cwd=tmp_path)
+    r = dg_cli("synth", "--in", "nope.jsonl", "-o", "o.jsonl", cwd=tmp_path)
     assert (r.returncode, r.stdout) == (2, "")
     assert r.stderr == ("Error: input file not found: nope.jsonl (make them with `ba-datagen concepts`)\n")
 
 
 def test_malformed_concepts_are_exit_1_with_file_and_line(dg_data, dg_cli):
-    r = dg_cli("synth", "--in", "concepts_broken.jsonl", "--out", "o.jsonl", cwd=dg_data)
+    r = dg_cli("synth", "--in", "concepts_broken.jsonl", "-o", "o.jsonl", cwd=dg_data)
     assert r.returncode == 1
     assert r.stderr == "Error: concepts_broken.jsonl:2: invalid JSON: Expecting value (column 25)\n"
-    r = dg_cli("synth", "--in", "concepts_dup_id.jsonl", "--out", "o.jsonl", cwd=dg_data)
+    r = dg_cli("synth", "--in", "concepts_dup_id.jsonl", "-o", "o.jsonl", cwd=dg_data)
     assert (r.returncode, r.stderr) == (1, "Error: concepts_dup_id.jsonl:2: duplicate id 'k1' (first on line 1)\n")
 
 
@@ -43,23 +43,23 @@ def test_wrong_types_are_exit_1_with_the_json_path(tmp_path, dg_cli):
     (tmp_path / "c.jsonl").write_text(
         '{"id": "a", "concept": "A long enough concept text."}\n{"id": 7, "concept": "Another long enough concept."}\n'
     )
-    r = dg_cli("synth", "--in", "c.jsonl", "--out", "o.jsonl", cwd=tmp_path)
+    r = dg_cli("synth", "--in", "c.jsonl", "-o", "o.jsonl", cwd=tmp_path)
     assert (r.returncode, r.stderr) == (1, "Error: c.jsonl:2: id: 7 is not of type 'string'\n")
 
 
 def test_rejects_reported(dg_data, dg_cli):
-    r = dg_cli("synth", "--in", "concepts_mixed.jsonl", "--out", "raw.jsonl", cwd=dg_data)
+    r = dg_cli("synth", "--in", "concepts_mixed.jsonl", "-o", "raw.jsonl", cwd=dg_data)
     assert r.returncode == 0
     assert r.stdout.startswith("3 concepts: 2 written -> raw.jsonl, 1 rejected in ")
     assert len((dg_data / "raw.rejects.jsonl").read_text().splitlines()) == 1
 
 
 def test_usage_errors(tmp_path, dg_cli):
-    r = dg_cli("synth", "--in", "x", "--out", "y", "--sample", cwd=tmp_path)
+    r = dg_cli("synth", "--in", "x", "-o", "y", "--sample", cwd=tmp_path)
     assert (r.returncode, r.stderr) == (2, "Error: --sample applies only to LLM teachers, not --teacher template\n")
-    r = dg_cli("concepts", "--n", "0", "--out", "c.jsonl", cwd=tmp_path)
+    r = dg_cli("concepts", "--n", "0", "-o", "c.jsonl", cwd=tmp_path)
     assert r.returncode == 2 and "--n: must be >= 1, got 0" in r.stderr
-    r = dg_cli("synth", "--teacher", "bogus:thing", "--in", "x", "--out", "y", cwd=tmp_path)
+    r = dg_cli("synth", "--teacher", "bogus:thing", "--in", "x", "-o", "y", cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.startswith("Error: unknown model spec 'bogus:thing'")
 
 

@@ -41,7 +41,7 @@ def test_benchmark_tiny_model_cli(tiny_model, tmp_path):
     out = tmp_path / "bench" / "select.json"
     r = run_cli(
         "benchmark",
-        "--models",
+        "--model",
         f"hf:{tiny_model}",
         "--dataset",
         "curated",
@@ -110,13 +110,13 @@ def test_benchmark_markdown_and_table():
 
 def test_benchmark_errors(tmp_path, capsys):
     assert (
-        cli_main("benchmark", "--models", "nonsense", "--dataset", "curated", "--output", str(tmp_path / "s.json")) == 2
+        cli_main("benchmark", "--model", "nonsense", "--dataset", "curated", "--output", str(tmp_path / "s.json")) == 2
     )
     assert capsys.readouterr().err.strip().startswith("Error: unknown model spec 'nonsense'")
     assert (
         cli_main(
             "benchmark",
-            "--models",
+            "--model",
             "smollm2",
             "--dataset",
             str(DATA / "concepts_dup_id.jsonl"),
@@ -129,9 +129,9 @@ def test_benchmark_errors(tmp_path, capsys):
     assert (
         cli_main(
             "benchmark",
-            "--models",
+            "--model",
             "smollm2",
-            "--models",
+            "--model",
             "smollm2",
             "--dataset",
             "curated",
@@ -140,4 +140,4 @@ def test_benchmark_errors(tmp_path, capsys):
         )
         == 2
     )
-    assert capsys.readouterr().err.strip() == "Error: --models repeated: smollm2"
+    assert capsys.readouterr().err.strip() == "Error: --model repeated: smollm2"

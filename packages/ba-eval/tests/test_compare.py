@@ -179,7 +179,7 @@ def test_cli_writes_reports(files, tmp_path, capsys):
         f"baseline={files[0]}",
         "--run",
         f"finetuned={files[1]}",
-        "--out-dir",
+        "-o",
         str(out),
         "--bootstrap",
         "300",
@@ -240,7 +240,7 @@ def test_cli_writes_reports(files, tmp_path, capsys):
 )
 def test_cli_errors(args, rc, line, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert cli_main("compare", *args, "--out-dir", str(tmp_path / "o")) == rc
+    assert cli_main("compare", *args, "-o", str(tmp_path / "o")) == rc
     assert capsys.readouterr().err.strip().splitlines()[-1] == line
     assert not (tmp_path / "o" / "comparison.json").exists()
 
@@ -258,7 +258,7 @@ def test_compare_never_writes_a_report_over_a_prediction_file_and_bounds_the_boo
         f"a={inp}",
         "--run",
         f"b={DATA / 'preds_ok.jsonl'}",
-        "--out-dir",
+        "-o",
         str(out),
         "--bootstrap",
         "50",
@@ -273,7 +273,7 @@ def test_compare_never_writes_a_report_over_a_prediction_file_and_bounds_the_boo
         f"a={DATA / 'preds_ok.jsonl'}",
         "--run",
         f"b={DATA / 'preds_ok.jsonl'}",
-        "--out-dir",
+        "-o",
         str(tmp_path / "r2"),
         "--bootstrap",
         "99999999999",

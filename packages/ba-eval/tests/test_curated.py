@@ -98,6 +98,6 @@ def test_curated_resolves_and_cli_writes_it(tmp_path, curated_rows, capsys):
     assert resolve_dataset("curated") == curated_path()
     assert [c["id"] for c in load_concepts("curated", limit=3)] == [r["id"] for r in curated_rows[:3]]
     out = tmp_path / "c.jsonl"
-    assert cli_main("curated", "--out", str(out)) == 0
+    assert cli_main("curated", "-o", str(out)) == 0
     assert [json.loads(x) for x in out.read_text().splitlines()] == curated_rows
     assert f"wrote {len(curated_rows)} curated examples" in capsys.readouterr().err

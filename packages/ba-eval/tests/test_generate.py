@@ -96,7 +96,7 @@ def test_read_existing_refuses_a_bad_middle_line(tmp_path):
 )
 def test_generate_input_errors(args, rc, line, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert cli_main("generate", "--model", "hf:unused", "--out", str(tmp_path / "o.jsonl"), *args) == rc
+    assert cli_main("generate", "--model", "hf:unused", "-o", str(tmp_path / "o.jsonl"), *args) == rc
     err = capsys.readouterr().err.strip().splitlines()[-1]
     if line is None:
         assert "--runs: must be >= 1, got 0" in err
@@ -108,11 +108,11 @@ def test_generate_input_errors(args, rc, line, tmp_path, capsys, monkeypatch):
 def test_output_of_another_model_is_refused(tiny_model, tmp_path, capsys):
     out = tmp_path / "p.jsonl"
     out.write_text((DATA / "preds_ok.jsonl").read_text())
-    rc = cli_main("generate", "--model", f"hf:{tiny_model}", "--in", str(CONCEPTS), "--out", str(out))
+    rc = cli_main("generate", "--model", f"hf:{tiny_model}", "--in", str(CONCEPTS), "-o", str(out))
     assert rc == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"Error: {out} holds predictions of another setup (line 1: model m,")
-    assert err.endswith("use another --out or delete it")
+    assert err.endswith("use another -o or delete it")
 
 
 def test_end_to_end_generate_then_compare(tiny_model, tmp_path):
@@ -143,7 +143,7 @@ def test_end_to_end_generate_then_compare(tiny_model, tmp_path):
         f"a={tmp_path / 'a.jsonl'}",
         "--run",
         f"b={tmp_path / 'b.jsonl'}",
-        "--out-dir",
+        "-o",
         str(tmp_path / "rep"),
         "--bootstrap",
         "200",
@@ -172,7 +172,7 @@ def test_a_concurrent_run_or_an_output_that_is_the_input_is_refused_before_any_m
     monkeypatch.setattr(ba_llm, "load_backend", no_model)
     src = tmp_path / "c.jsonl"
     src.write_bytes(CONCEPTS.read_bytes())
-    with pytest.raises(UsageError, match=r"^--in and --out are the same file"):
+    with pytest.raises(UsageError, match=r"^--in and -o are the same file"):
         run_generate(f"hf:{tiny_model}", src, src, **FAST)
     assert src.read_bytes() == CONCEPTS.read_bytes()
     out = tmp_path / "p.jsonl"
@@ -193,7 +193,7 @@ def test_timings_is_never_the_input_or_the_predictions(tiny_model, tmp_path, cap
             f"hf:{tiny_model}",
             "--in",
             str(src),
-            "--out",
+            "-o",
             str(tmp_path / "p.jsonl"),
             "--timings",
             str(timings),

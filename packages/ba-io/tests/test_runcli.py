@@ -61,12 +61,19 @@ def test_all_pinned():
         "BaError",
         "DataError",
         "JsonlLine",
+        "SEED",
         "UsageError",
         "ValidationIssue",
+        "add_command",
+        "add_max_new_tokens",
+        "add_model",
+        "add_output",
+        "add_seed",
         "append_jsonl",
         "atomic_path",
         "atomic_write",
         "check_replaceable_folder",
+        "deprecated_alias",
         "distinct_paths",
         "fraction",
         "int_between",
@@ -86,6 +93,7 @@ def test_all_pinned():
         "sha256_path",
         "sha256_text",
         "sweep_stale_tmp",
+        "tool_parser",
         "validate",
         "write_json",
         "write_jsonl",
@@ -95,3 +103,48 @@ def test_all_pinned():
     assert issubclass(ba_io.DataError, ba_io.BaError)
     assert issubclass(ba_io.UsageError, ba_io.BaError)
     assert ba_io.errors.DataError is ba_io.DataError
+
+
+def test_a_closed_stdout_is_a_quiet_exit_0(capsys):
+    """One exit-code policy: the reader stopped reading (`| head`); not our failure."""
+
+    def writes(argv):
+        raise BrokenPipeError
+
+    assert run_cli(writes, []) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_the_cli_contract_helpers(capsys):
+    from ba_io import SEED, add_command, add_max_new_tokens, add_model, add_output, add_seed, tool_parser
+
+    p = tool_parser("ba-x", "1.0", "a tool")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    c = add_command(sub, "run", help="run it")
+    add_model(c, help="the model", required=True, old=("--base-model",))
+    add_output(c, help="the output", required=True, dest="out", old=("--out",))
+    add_max_new_tokens(c, default=64, old=("--max-tokens",))
+    add_seed(c, help="seed")
+    a = p.parse_args(["run", "--model", "m", "-o", "x.jsonl", "--debug"])
+    assert (a.model, a.out, a.max_new_tokens, a.seed, a.debug) == ("m", "x.jsonl", 64, SEED, True)
+    assert capsys.readouterr().err == ""
+    # the old spellings still work, hidden from --help, each with one warning line
+    a = p.parse_args(["run", "--base-model", "m", "--out", "y.jsonl", "--max-tokens", "9"])
+    assert (a.model, a.out, a.max_new_tokens) == ("m", "y.jsonl", 9)
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "warning: --base-model is deprecated and goes in the next release; use --model",
+        "warning: --out is deprecated and goes in the next release; use -o/--output",
+        "warning: --max-tokens is deprecated and goes in the next release; use --max-new-tokens",
+    ]
+    assert "--base-model" not in c.format_help() and "--out " not in c.format_help()
+    # required either way: one Error line, exit 2
+    with pytest.raises(SystemExit) as e:
+        p.parse_args(["run", "--model", "m"])
+    assert e.value.code == 2
+    assert capsys.readouterr().err == (
+        "Error: ba-x run: the following arguments are required: -o/--output (see ba-x run --help)\n"
+    )
+    with pytest.raises(SystemExit):
+        p.parse_args(["--version"])
+    assert capsys.readouterr().out == "ba-x 1.0\n"

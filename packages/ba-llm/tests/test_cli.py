@@ -38,7 +38,7 @@ def test_usage_errors_are_one_line(capsys, tmp_path, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith("Error: unknown model spec") and err.count("\n") == 1
     monkeypatch.setenv("BA_MODELS_DIR", str(tmp_path))
-    assert cli("ask", "smollm2", "--concept", "A bakery ordering site.") == 2
+    assert cli("ask", "--model", "smollm2", "--concept", "A bakery ordering site.") == 2
     err = capsys.readouterr().err
     assert "make base-model" in err and err.count("\n") == 1
     assert cli() == 2
@@ -72,16 +72,32 @@ def test_generate_and_ask(tiny_model, tmp_path, capsys):
         "--run",
         1,
     )
-    assert rc == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    # the last release's spelling (positional SPEC, --out) still works, with one warning each
+    assert "warning: the positional SPEC is deprecated and goes in the next release; use --model SPEC" in err
+    assert "warning: --out is deprecated and goes in the next release; use -o/--output" in err
     rows = read_jsonl(out, "prediction")
     assert [r["id"] for r in rows] == ["a", "b"] and rows[0]["prompt"] == "two-shot" and rows[0]["run"] == 1
-    assert cli("ask", f"hf:{tiny_model}", "--concept", "A bakery ordering site.", "--max-new-tokens", 3, "--json") == 0
+    assert (
+        cli(
+            "ask",
+            "--model",
+            f"hf:{tiny_model}",
+            "--concept",
+            "A bakery ordering site.",
+            "--max-new-tokens",
+            3,
+            "--json",
+        )
+        == 0
+    )
     row = json.loads(capsys.readouterr().out)
     assert row["id"] == "ask" and row["completion_tokens"] <= 3
 
 
 def test_generate_bad_concepts_is_data_error(tiny_model, tmp_path, capsys):
-    rc = cli("generate", f"hf:{tiny_model}", "--in", DATA / "concepts_bad.jsonl", "--out", tmp_path / "p.jsonl")
+    rc = cli("generate", "--model", f"hf:{tiny_model}", "--in", DATA / "concepts_bad.jsonl", "-o", tmp_path / "p.jsonl")
     assert rc == 1
     err = capsys.readouterr().err
     assert "concepts_bad.jsonl:2" in err and err.count("\n") == 1
@@ -94,7 +110,7 @@ def test_prepare_up_to_date(tmp_path, capsys):
     d = tmp_path / "m"
     d.mkdir()
     (d / MARKER).write_text("{}")
-    assert cli("prepare", "smollm2", "--dest", d) == 0
+    assert cli("prepare", "smollm2", "-o", d) == 0
     assert "up to date" in capsys.readouterr().out
 
 
@@ -103,9 +119,9 @@ def test_generate_refuses_an_output_that_is_its_input(tiny_model, tmp_path, caps
     concepts = tmp_path / "c.jsonl"
     concepts.write_text('{"id": "a", "concept": "A bakery ordering site for locals."}\n')
     before = concepts.read_text()
-    assert cli("generate", f"hf:{tiny_model}", "--in", concepts, "--out", concepts) == 2
+    assert cli("generate", "--model", f"hf:{tiny_model}", "--in", concepts, "-o", concepts) == 2
     err = capsys.readouterr().err
-    assert err.startswith("Error: --in and --out are the same file") and err.count("\n") == 1
+    assert err.startswith("Error: --in and -o are the same file") and err.count("\n") == 1
     assert concepts.read_text() == before
 
 
@@ -121,7 +137,7 @@ def test_generate_refuses_an_output_that_is_its_input(tiny_model, tmp_path, caps
 def test_absurd_decoding_flags_are_one_usage_error(tiny_model, capsys, flags, message):
     """The campaign: a huge --max-new-tokens tried to allocate 76 TB (internal error), NaN/inf temperatures
     reached transformers or the JSON writer, --threads 100000 crashed with SIGSEGV."""
-    assert cli("ask", f"hf:{tiny_model}", "--concept", "A bakery ordering site.", *flags) == 2
+    assert cli("ask", "--model", f"hf:{tiny_model}", "--concept", "A bakery ordering site.", *flags) == 2
     err = capsys.readouterr().err
     assert err.startswith("Error: ") and message in err and err.count("\n") == 1
 

@@ -83,7 +83,7 @@ def train_args(model_dir: Path, out: Path, data: Path = DATA, *extra: str) -> li
         str(data / "val.jsonl"),
         "--output",
         str(out),
-        "--base-model",
+        "--model",
         f"hf:{model_dir}",
         "--quantization",
         "fp32",

@@ -84,12 +84,12 @@ def test_cli_usage_errors_exit_2_with_one_line(tmp_path, data_dir):
         str(data_dir / "train.jsonl"),
         "--output",
         str(tmp_path / "o"),
-        "--base-model",
+        "--model",
         "gguf:model.gguf",
     )
     assert res.returncode == 2
     assert res.stderr == (
-        "Error: --base-model gguf:model.gguf: training needs a transformers model (smollm2, "
+        "Error: --model gguf:model.gguf: training needs a transformers model (smollm2, "
         "hf:DIR or a directory), not a gguf model\n"
     )
     assert not (tmp_path / "o").exists()
@@ -97,7 +97,7 @@ def test_cli_usage_errors_exit_2_with_one_line(tmp_path, data_dir):
 
 def test_cli_data_error_exits_1_naming_file_and_line(tmp_path, data_dir, tiny_model_dir):
     bad = data_dir / "missing_title.jsonl"
-    res = run_cli("train", "--train", str(bad), "--output", str(tmp_path / "o"), "--base-model", str(tiny_model_dir))
+    res = run_cli("train", "--train", str(bad), "--output", str(tmp_path / "o"), "--model", str(tiny_model_dir))
     assert res.returncode == 1
     assert res.stderr.startswith(f"Error: {bad}:2: ") and len(res.stderr.strip().splitlines()) == 1
     assert "title" in res.stderr
@@ -110,7 +110,7 @@ def test_an_output_that_is_the_data_a_file_or_a_users_folder_is_refused(tmp_path
     user.mkdir()
     (user / "notes.txt").write_text("mine", encoding="utf-8")
     (user / "loss_curve.png").write_text("mine", encoding="utf-8")
-    common = ["--base-model", str(tiny_model_dir), "--max-steps", "1", "--train-limit", "1"]
+    common = ["--model", str(tiny_model_dir), "--max-steps", "1", "--train-limit", "1"]
     res = run_cli("train", "--train", str(data_dir / "train.jsonl"), "--output", str(user), *common)
     assert res.returncode == 2 and res.stderr.startswith(
         f"Error: --output {user}: holds files ba-lora train does not write (notes.txt)"

@@ -22,7 +22,7 @@ def test_smollm2_bf16_end_to_end(smollm2_dir, tmp_path, data_dir):
         str(data_dir / "val.jsonl"),
         "--output",
         str(out),
-        "--base-model",
+        "--model",
         "smollm2",
         "--quantization",
         "bf16",

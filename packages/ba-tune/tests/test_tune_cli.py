@@ -43,7 +43,7 @@ def mipro(
     val: str = "val.jsonl",
     out: str = "out/optimized.json",
 ):
-    return ["mipro", "--model", model, "--train", train, "--val", val, "--out", out, *extra]
+    return ["mipro", "--model", model, "--train", train, "--val", val, "-o", out, *extra]
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def mipro(
     [
         ((), {"train": "nope.jsonl"}, 2, "Error: nope.jsonl: file not found"),
         ((), {"val": "missing_field.jsonl"}, 1, "Error: missing_field.jsonl:2: (root): 'title' is a required property"),
-        ((), {"out": "out/optimized.yaml"}, 2, "Error: --out must be a .json file (got out/optimized.yaml)"),
+        ((), {"out": "out/optimized.yaml"}, 2, "Error: -o must be a .json file (got out/optimized.yaml)"),
         (("--num-trials", "3"), {}, 2, "Error: --num-trials and --num-candidates go together (they replace --auto)"),
         (("--metric-threshold", "2"), {}, 2, "Error: --metric-threshold must be in [0, 1] (got 2.0)"),
         (("--temperature", "-1"), {}, 2, "Error: --temperature must be a finite number >= 0 (got -1.0)"),
@@ -60,9 +60,9 @@ def mipro(
             (),
             {"out": "train.json", "train": "train.json"},
             2,
-            "Error: --train and --out are the same file (train.json); nothing was written: give --out a path of its own",
+            "Error: --train and -o are the same file (train.json); nothing was written: give -o a path of its own",
         ),
-        ((), {"out": "train.jsonl/optimized.json"}, 2, "Error: --out train.jsonl/optimized.json: cannot write under "),
+        ((), {"out": "train.jsonl/optimized.json"}, 2, "Error: -o train.jsonl/optimized.json: cannot write under "),
     ],
 )
 def test_errors_are_one_line(work, extra, kwargs, rc, line):
@@ -111,9 +111,9 @@ def test_a_token_limit_beyond_the_context_is_refused_before_the_model_loads(work
     model = work / "model"
     model.mkdir()
     (model / "config.json").write_text('{"max_position_embeddings": 1024}')  # no weights: never loaded
-    out = run(*mipro("--max-tokens", "4096", model=f"hf:{model}"), cwd=work)
+    out = run(*mipro("--max-new-tokens", "4096", model=f"hf:{model}"), cwd=work)
     assert out.returncode == 2, out.stderr
     assert out.stderr == (
-        "Error: --max-tokens 4096 is more than the model's context of 1024 tokens; use at most 1024\n"
+        "Error: --max-new-tokens 4096 is more than the model's context of 1024 tokens; use at most 1024\n"
     )
     assert not (work / "out").exists()

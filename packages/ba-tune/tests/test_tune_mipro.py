@@ -286,7 +286,7 @@ def test_output_paths():
         "a/optimized.program.json",
         "a/optimized.log.json",
     ]
-    with pytest.raises(UsageError, match="--out must be a .json file"):
+    with pytest.raises(UsageError, match="-o must be a .json file"):
         output_paths("a/optimized.yaml")
 
 

@@ -7,54 +7,61 @@ import json
 import sys
 import time
 
-from ba_io import ArgumentParser, UsageError, positive_int, run_cli, write_jsonl
+from ba_io import (
+    UsageError,
+    add_command,
+    add_max_new_tokens,
+    add_output,
+    add_seed,
+    positive_int,
+    run_cli,
+    tool_parser,
+    write_jsonl,
+)
 
 from . import __version__
 
 _EPILOG = """examples:
-  ba-datagen concepts --n 210 --seed 42 --out artifacts/data/concepts-210-s42.jsonl
-  ba-datagen synth --teacher template --in concepts.jsonl --out raw.jsonl --rejects raw.rejects.jsonl
-  ba-datagen synth --teacher ollama:mistral:7b-instruct --in concepts.jsonl --out raw.jsonl
+  ba-datagen concepts --n 210 --seed 42 -o artifacts/data/concepts-210-s42.jsonl
+  ba-datagen synth --teacher template --in concepts.jsonl -o raw.jsonl --rejects raw.rejects.jsonl
+  ba-datagen synth --teacher ollama:mistral:7b-instruct --in concepts.jsonl -o raw.jsonl
   ba-datagen prompt > teacher.json   # the packaged teacher prompt, to edit and pass with --prompt
 """
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(
-        prog="ba-datagen",
-        description="Bootstrap a requirements dataset: concepts from templates, "
+    p = tool_parser(
+        "ba-datagen",
+        __version__,
+        "Bootstrap a requirements dataset: concepts from templates, "
         "then one requirements document per concept from a teacher.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        _EPILOG,
     )
-    p.add_argument("--version", action="version", version=f"ba-datagen {__version__}")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    c = sub.add_parser(
+    c = add_command(
+        sub,
         "concepts",
         help="generate business concepts from templates (no LLM)",
         description="Write N concept rows (schemas/concept.schema.json): text plus the "
         "structured facts it was built from. Deterministic for a seed.",
-        epilog="example:\n  ba-datagen concepts --n 210 --seed 42 --out concepts.jsonl",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  ba-datagen concepts --n 210 --seed 42 -o concepts.jsonl",
     )
     c.add_argument("--n", type=positive_int, required=True, help="how many concepts")
-    c.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    c.add_argument("--out", required=True, help="output JSONL (written atomically)")
-    c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    add_seed(c, help="random seed")
+    add_output(c, help="output JSONL (written atomically)", required=True, dest="out", old=("--out",))
 
-    s = sub.add_parser(
+    s = add_command(
+        sub,
         "synth",
         help="write one requirements document per concept with a teacher",
         description="Ask a teacher for each concept's requirements document and write v1 rows "
         "(categories as JSON lists) with id, concept, teacher (and the raw text for LLM "
         "teachers). Concepts without a usable document go to --rejects with the reason. "
         "An interrupted run resumes where it stopped (OUT.partial).",
-        epilog="examples:\n  ba-datagen synth --teacher template --in concepts.jsonl --out raw.jsonl\n"
+        epilog="examples:\n  ba-datagen synth --teacher template --in concepts.jsonl -o raw.jsonl\n"
         "  ba-datagen synth --teacher hf:artifacts/models/smollm2-135m-instruct --in c.jsonl "
-        "--out raw.jsonl --batch-size 4",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "-o raw.jsonl --batch-size 4",
     )
     s.add_argument(
         "--teacher",
@@ -63,26 +70,24 @@ def _parser() -> argparse.ArgumentParser:
         "(ollama:NAME, hf:DIR, gguf:FILE, smollm2)",
     )
     s.add_argument("--in", dest="in_path", required=True, help="concepts JSONL")
-    s.add_argument("--out", required=True, help="output JSONL (v1 rows)")
+    add_output(s, help="output JSONL (v1 rows)", required=True, dest="out", old=("--out",))
     s.add_argument("--rejects", help="rejects JSONL (default: OUT with .rejects.jsonl)")
     s.add_argument("--prompt", help="prompt file for LLM teachers (default: the packaged teacher prompt)")
-    s.add_argument("--max-new-tokens", type=positive_int, default=768, help="LLM teachers: token limit (768)")
+    add_max_new_tokens(s, default=768, help="LLM teachers: token limit (default: %(default)s)")
     s.add_argument("--batch-size", type=positive_int, default=None, help="concepts per teacher call")
     s.add_argument("--sample", action="store_true", help="LLM teachers: sample instead of greedy decoding")
     s.add_argument("--temperature", type=float, default=0.7, help="with --sample (0.7)")
     s.add_argument("--top-p", type=float, default=0.95, help="with --sample (0.95)")
-    s.add_argument("--seed", type=int, default=None, help="with --sample")
+    add_seed(s, help="with --sample: the sampling seed")
     s.add_argument("--restart", action="store_true", help="discard the partial output of an interrupted run")
-    s.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
-    pr = sub.add_parser(
+    add_command(
+        sub,
         "prompt",
         help="print the packaged teacher prompt (JSON)",
         description="Print the teacher prompt shipped with ba-datagen (schemas/prompt.schema.json).",
         epilog="example:\n  ba-datagen prompt > teacher.json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    pr.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
 
 

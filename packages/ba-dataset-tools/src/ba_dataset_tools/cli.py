@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ba_io import ArgumentParser, UsageError, distinct_paths, run_cli, write_json
+from ba_io import UsageError, add_command, add_output, add_seed, distinct_paths, run_cli, tool_parser, write_json
 
 from . import __version__
 
@@ -32,27 +32,17 @@ def _ratio(text: str) -> float:
 
 
 def _sub(sub, name: str, help_: str, description: str, example: str) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        name,
-        help=help_,
-        description=description,
-        epilog=f"example:\n  {example}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    return p
+    return add_command(sub, name, help=help_, description=description, epilog=f"example:\n  {example}")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(
-        prog="ba-dataset-tools",
-        description="Check, repair and slice requirements datasets (JSONL rows "
+    p = tool_parser(
+        "ba-dataset-tools",
+        __version__,
+        "Check, repair and slice requirements datasets (JSONL rows "
         "in v1 form, categories as JSON lists, or v2 form, categories as YAML strings).",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        _EPILOG,
     )
-    p.add_argument("--version", action="version", version=f"ba-dataset-tools {__version__}")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     v = _sub(
@@ -76,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         "ba-dataset-tools audit train.jsonl -o audit/train.json",
     )
     a.add_argument("file", metavar="FILE")
-    a.add_argument("-o", "--output", required=True, metavar="REPORT.json")
+    add_output(a, help="the audit report (JSON)", required=True, metavar="REPORT.json")
     a.add_argument("--strict", action="store_true", help="exit 1 when any row is not valid")
 
     f = _sub(
@@ -94,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--fix-ids", action="store_true", help="renumber requirement IDs (FR001...)")
     f.add_argument("--convert-to-yaml-strings", action="store_true", help="JSON lists -> YAML strings")
     f.add_argument("--validate", action="store_true", help="validate every output row against example-v2")
-    f.add_argument("-o", "--output", required=True, metavar="OUT.jsonl")
+    add_output(f, help="the fixed rows", required=True, metavar="OUT.jsonl")
     f.add_argument("--rejects", help="rejects JSONL (default: OUT with .rejects.jsonl)")
 
     fl = _sub(
@@ -111,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     fl.add_argument("file", metavar="FILE")
     fl.add_argument("--min-score", type=_ratio, help="lowest rubric total kept, 0..1")
     fl.add_argument("--min-content", type=_ratio, help="lowest content score kept, 0..1")
-    fl.add_argument("-o", "--output", required=True, metavar="OUT.jsonl")
+    add_output(fl, help="the rows that pass", required=True, metavar="OUT.jsonl")
     fl.add_argument("--rejects", help="rejects JSONL (default: OUT with .rejects.jsonl)")
 
     s = _sub(
@@ -124,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("file", metavar="FILE")
     s.add_argument("--val-ratio", type=_ratio, default=0.1, help="share of rows for val (default 0.1)")
-    s.add_argument("--seed", type=int, default=42)
+    add_seed(s, help="shuffle seed")
     s.add_argument("--train-out", required=True)
     s.add_argument("--val-out", required=True)
 
@@ -161,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
         help="prompt file whose system / user texts the rows get (default: ba-llm's default "
         "prompt; give the one you train with, e.g. prompts/finetune.json)",
     )
-    ex.add_argument("-o", "--output", required=True, metavar="DIR", help="export folder")
+    add_output(ex, help="export folder", required=True, metavar="DIR")
     return p
 
 

@@ -135,10 +135,10 @@ def run_benchmark(
         DataError: a bad dataset, or a child that failed on its data / model.
     """
     if not models:
-        raise UsageError("give at least one --models SPEC")
+        raise UsageError("give at least one --model SPEC")
     dup = sorted({m for m in models if list(models).count(m) > 1})
     if dup:
-        raise UsageError(f"--models repeated: {', '.join(dup)}")
+        raise UsageError(f"--model repeated: {', '.join(dup)}")
     import ba_llm
 
     for m in models:
@@ -159,7 +159,7 @@ def run_benchmark(
             spec,
             "--in",
             str(dataset),
-            "--out",
+            "-o",
             str(preds),
             "--runs",
             "1",

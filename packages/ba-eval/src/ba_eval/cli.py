@@ -11,14 +11,20 @@ import sys
 from pathlib import Path
 
 from ba_io import (
-    ArgumentParser,
     UsageError,
+    add_command,
+    add_max_new_tokens,
+    add_model,
+    add_output,
+    add_seed,
+    deprecated_alias,
     fraction,
     int_between,
     output_group,
     positive_int,
     read_json,
     run_cli,
+    tool_parser,
     write_json,
     write_jsonl,
 )
@@ -31,32 +37,26 @@ MAX_BOOTSTRAP = 1_000_000  # 8 MB per resampled mean; more changes no reported d
 
 _EPILOG = """examples:
   ba-eval generate --model hf:artifacts/models/smollm2-135m-instruct --in val_fixed.jsonl \\
-      --out artifacts/eval/baseline.jsonl --runs 3
-  ba-eval benchmark --models smollm2 --models ollama:llama3.2:1b --dataset curated \\
-      --output artifacts/benchmarks/select.json
+      -o artifacts/eval/baseline.jsonl --runs 3
+  ba-eval benchmark --model smollm2 --model ollama:llama3.2:1b --dataset curated \\
+      -o artifacts/benchmarks/select.json
   ba-eval compare --run baseline=baseline.jsonl --run finetuned=finetuned.jsonl \\
-      --out-dir artifacts/reports --print-table
-  ba-eval curated --out curated.jsonl
+      -o artifacts/reports --print-table
+  ba-eval curated -o curated.jsonl
   ba-eval summary-table artifacts/reports/comparison.json
   ba-eval parity --reference finetuned-bf16.jsonl --candidate gguf-f16.jsonl -o parity-f16.json
 """
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(
-        prog="ba-eval",
-        description="Evaluate requirements-writing models: predictions, benchmark, comparison.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = tool_parser(
+        "ba-eval", __version__, "Evaluate requirements-writing models: predictions, benchmark, comparison.", _EPILOG
     )
-    p.add_argument("--version", action="version", version=f"ba-eval {__version__}")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    fmt = argparse.RawDescriptionHelpFormatter
 
-    g = sub.add_parser(
+    g = add_command(
+        sub,
         "generate",
-        formatter_class=fmt,
         help="write prediction runs (resumable)",
         description="Generate RUNS independent prediction runs of a model over concept rows (fields id, "
         "concept) and append them to OUT as prediction rows; rerunning skips (id, run) pairs "
@@ -64,17 +64,15 @@ def _parser() -> argparse.ArgumentParser:
         "with --runs > 1 writes one run and records why in decoding.note.",
         epilog="example:\n  ba-eval generate --model hf:artifacts/models/smollm2-135m-instruct+lora:"
         "artifacts/finetuning/smollm2-bf16 \\\n      --in artifacts/data/template/val_fixed.jsonl "
-        "--out artifacts/eval/finetuned.jsonl --runs 3",
+        "-o artifacts/eval/finetuned.jsonl --runs 3",
     )
-    g.add_argument(
-        "--model", required=True, help="ba-llm model spec: smollm2, hf:DIR[+lora:DIR], gguf:FILE, ollama:NAME"
-    )
+    add_model(g, required=True, help="ba-llm model spec: smollm2, hf:DIR[+lora:DIR], gguf:FILE, ollama:NAME")
     g.add_argument(
         "--prompt",
         help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)",
     )
     g.add_argument("--in", dest="inp", required=True, help="concept/example JSONL, or 'curated'")
-    g.add_argument("--out", required=True, help="prediction JSONL (appended to, resumable)")
+    add_output(g, dest="out", required=True, help="prediction JSONL (appended to, resumable)", old=("--out",))
     g.add_argument(
         "--runs", type=int_between(1, MAX_RUNS), default=1, help=f"independent runs, 1..{MAX_RUNS} (default 1)"
     )
@@ -86,43 +84,44 @@ def _parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (default 0.7)")
     g.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling top_p (default 0.95)")
-    g.add_argument("--seed", type=int, default=0, help="base seed; run r samples with seed + r (default 0)")
-    g.add_argument("--max-new-tokens", type=positive_int, default=768, help="default 768")
+    add_seed(g, help="base seed; run r samples with seed + r")
+    add_max_new_tokens(g, default=768)
     g.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, help=f"default {BATCH_SIZE}")
     g.add_argument("--limit", type=positive_int, help="only the first N concepts")
     g.add_argument("--overwrite", action="store_true", help="start OUT afresh instead of resuming")
     g.add_argument("--timings", help="also write load/generation seconds and token counts to this JSON file")
-    g.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
-    b = sub.add_parser(
+    b = add_command(
+        sub,
         "benchmark",
-        formatter_class=fmt,
         help="phase 8.1: benchmark candidate models, select one",
         description="Run each candidate greedily over the dataset (in its own process) and report mean score "
         "and SD, YAML-valid rate, component pass rates, grounding, elapsed seconds, completion "
         "tokens/s and peak RSS; select the best mean among candidates at or above the threshold. "
         "Writes OUTPUT (JSON) and OUTPUT with .md.",
-        epilog="example:\n  ba-eval benchmark --models smollm2 --models ollama:qwen2.5:0.5b --dataset curated "
-        "--output artifacts/benchmarks/select.json",
+        epilog="example:\n  ba-eval benchmark --model smollm2 --model ollama:qwen2.5:0.5b --dataset curated "
+        "-o artifacts/benchmarks/select.json",
     )
-    b.add_argument("--models", action="append", required=True, metavar="SPEC", help="a candidate (repeatable)")
+    models = b.add_argument(
+        "--model", dest="models", action="append", required=True, metavar="SPEC", help="a candidate (repeatable)"
+    )
+    deprecated_alias(b, models, "--models")
     b.add_argument("--dataset", required=True, help="concept/example JSONL, or 'curated' for the packaged set")
-    b.add_argument("--output", required=True, help="report JSON path; the Markdown goes next to it (.md)")
+    add_output(b, required=True, metavar="REPORT.json", help="report JSON path; the Markdown goes next to it (.md)")
     b.add_argument("--limit", type=positive_int, help="only the first N examples")
     b.add_argument("--threshold", type=fraction, default=0.65, help="selection threshold on mean score (default 0.65)")
     b.add_argument(
         "--prompt",
         help="prompt file (default: the model's own: a +lora: adapter's prompt.json, else the packaged default prompt)",
     )
-    b.add_argument("--max-new-tokens", type=positive_int, default=768, help="default 768")
+    add_max_new_tokens(b, default=768)
     b.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, help=f"default {BATCH_SIZE}")
-    b.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    add_seed(b, help="bootstrap seed")
     b.add_argument("--print-table", action="store_true", help="print the summary table to stdout")
-    b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
-    c = sub.add_parser(
+    c = add_command(
+        sub,
         "compare",
-        formatter_class=fmt,
         help="phase 8.5: compare models' prediction runs with statistics",
         description="Compare prediction files (the first --run is the reference) on the examples present with "
         "all runs in every file, on the rubric total and on the content score: mean, SD across "
@@ -132,13 +131,13 @@ def _parser() -> argparse.ArgumentParser:
         "comparison.html (each model's documents side by side, defects highlighted) and "
         "scored/NAME.scored.jsonl under OUT_DIR.",
         epilog="example:\n  ba-eval compare --run baseline=artifacts/eval/smollm2/baseline.jsonl \\\n"
-        "      --run finetuned=artifacts/eval/smollm2/finetuned.jsonl --out-dir artifacts/reports",
+        "      --run finetuned=artifacts/eval/smollm2/finetuned.jsonl -o artifacts/reports",
     )
     c.add_argument(
         "--run", action="append", required=True, metavar="NAME=FILE", help="a model's predictions (repeatable)"
     )
-    c.add_argument("--out-dir", required=True, help="folder for the reports")
-    c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    add_output(c, dest="out_dir", metavar="DIR", required=True, help="folder for the reports", old=("--out-dir",))
+    add_seed(c, help="bootstrap seed")
     c.add_argument(
         "--bootstrap",
         type=int_between(1, MAX_BOOTSTRAP),
@@ -146,21 +145,19 @@ def _parser() -> argparse.ArgumentParser:
         help=f"bootstrap resamples, 1..{MAX_BOOTSTRAP:,} (default 10000)",
     )
     c.add_argument("--print-table", action="store_true", help="print the summary table to stdout")
-    c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
-    k = sub.add_parser(
+    k = add_command(
+        sub,
         "curated",
-        formatter_class=fmt,
         help="write the packaged curated evaluation set",
         description="Copy the packaged curated set (dataset v2 rows: concepts with reference documents) to a file.",
-        epilog="example:\n  ba-eval curated --out artifacts/data/curated.jsonl",
+        epilog="example:\n  ba-eval curated -o artifacts/data/curated.jsonl",
     )
-    k.add_argument("--out", required=True, help="output JSONL")
-    k.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    add_output(k, dest="out", required=True, help="output JSONL", old=("--out",))
 
-    t = sub.add_parser(
+    t = add_command(
+        sub,
         "summary-table",
-        formatter_class=fmt,
         help="print a compact table of reports",
         description="Print model, total and content with 95% CIs, grounding, runaway rate and "
         "completion tokens/s of comparison or benchmark reports; several reports "
@@ -170,11 +167,10 @@ def _parser() -> argparse.ArgumentParser:
         "      curated=artifacts/reports/smollm2-bf16/curated/comparison.json",
     )
     t.add_argument("report", nargs="+", metavar="[LABEL=]REPORT", help="comparison.json or a benchmark report")
-    t.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
-    q = sub.add_parser(
+    q = add_command(
+        sub,
         "parity",
-        formatter_class=fmt,
         help="do two prediction files give the same documents?",
         description="Pair two greedy prediction files by id (run 0): the share of identical "
         "documents, mean total and content of each and their differences, tokens/s, "
@@ -186,7 +182,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--reference", required=True, metavar="FILE", help="predictions of the model the reports scored")
     q.add_argument("--candidate", required=True, metavar="FILE", help="predictions of the exported / other model")
-    q.add_argument("-o", "--output", metavar="REPORT.json", help="write the full report (parity-report schema)")
+    add_output(q, metavar="REPORT.json", help="write the full report (parity-report schema)")
     q.add_argument(
         "--tolerance", type=fraction, default=0.02, help="largest mean total / content difference (default 0.02)"
     )
@@ -197,7 +193,6 @@ def _parser() -> argparse.ArgumentParser:
         default=("reference", "candidate"),
         help="labels for the two sides in the report",
     )
-    q.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
@@ -211,7 +206,7 @@ def _generate(a: argparse.Namespace) -> int:
     distinct_paths(
         ("--in", None if a.inp == CURATED else a.inp),
         ("--prompt", a.prompt),
-        ("--out", a.out),
+        ("-o", a.out),
         ("--timings", a.timings),
     )
     s = run_generate(

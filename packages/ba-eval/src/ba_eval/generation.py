@@ -151,7 +151,7 @@ def _check_compatible(path: Path, rows: list[dict], expected: dict, run_seeds: d
             raise UsageError(
                 f"{path} holds predictions of another setup (line {n}: model {row['model']}, "
                 f"decoding {got[2]}, max_new_tokens {got[3]}, seed {row.get('seed')}, prompt sha "
-                f"{str(got[1])[:12]}); use another --out or delete it"
+                f"{str(got[1])[:12]}); use another -o or delete it"
             )
 
 
@@ -206,7 +206,7 @@ def run_generate(
     prompt = ba_llm.prompt_for_model(model, prompt_path)
     out = Path(out_path)
     if os.fspath(in_path) != CURATED:
-        distinct_paths(("--in", in_path), ("--prompt", prompt_path), ("--out", out))
+        distinct_paths(("--in", in_path), ("--prompt", prompt_path), ("-o", out))
     with output_lock(out):  # a second run on OUT fails at once instead of appending to it too
         return _generate_locked(
             model,

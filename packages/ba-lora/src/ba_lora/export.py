@@ -101,7 +101,7 @@ def adapter_base_dir(adapter_dir: Path, base: str | None = None) -> Path:
     name = cfg.get("base_model_name_or_path")
     if name and Path(name).is_dir():
         return Path(name)
-    raise UsageError(f"{adapter_dir}: cannot tell the base model (no training_info.json); pass --base-model")
+    raise UsageError(f"{adapter_dir}: cannot tell the base model (no training_info.json); pass --model")
 
 
 MERGED_MARKER = "ba-lora-merged.json"  # written by merge_adapter into a merged model directory
@@ -110,7 +110,7 @@ MERGED_MARKER = "ba-lora-merged.json"  # written by merge_adapter into a merged 
 def _check_merge_output(output: Path, adapter_dir: Path, base_dir: Path) -> None:
     """``--output`` may be a new path, an empty folder or an earlier merge (it holds
     :data:`MERGED_MARKER`); anything else is the user's and is never replaced."""
-    distinct_paths(("--adapter", adapter_dir), ("--base-model", base_dir), ("--output", output))
+    distinct_paths(("--adapter", adapter_dir), ("--model", base_dir), ("--output", output))
     if output.is_symlink() or (output.exists() and not output.is_dir()):
         raise UsageError(f"--output {output}: exists and is not a folder; choose a new path")
     if output.is_dir() and any(output.iterdir()) and not (output / MERGED_MARKER).is_file():

@@ -46,7 +46,7 @@ _BNB_FIX = "pip install 'ba-lora[bnb4]' (bitsandbytes>=0.46), or train with --qu
 
 
 def resolve_base_dir(spec: str) -> Path:
-    """The transformers model directory a ``--base-model`` value names.
+    """The transformers model directory a ``--model`` value names.
 
     Accepts a plain directory, ``hf:DIR`` or ``smollm2`` (ba-llm's prepared base).
     """
@@ -60,11 +60,11 @@ def resolve_base_dir(spec: str) -> Path:
     parsed = parse_spec(spec)
     if parsed.kind not in ("smollm2", "hf"):
         raise UsageError(
-            f"--base-model {spec}: training needs a transformers model (smollm2, hf:DIR or a "
+            f"--model {spec}: training needs a transformers model (smollm2, hf:DIR or a "
             f"directory), not a {parsed.kind} model"
         )
     if parsed.lora is not None:
-        raise UsageError(f"--base-model {spec}: train on the base model alone, without +lora")
+        raise UsageError(f"--model {spec}: train on the base model alone, without +lora")
     ms = resolve_spec(parsed)
     assert ms.path is not None
     return Path(ms.path)

@@ -9,14 +9,18 @@ import sys
 from pathlib import Path
 
 from ba_io import (
-    ArgumentParser,
     UsageError,
+    add_command,
+    add_max_new_tokens,
+    add_model,
+    add_output,
+    add_seed,
     distinct_paths,
-    int_between,
     non_negative_int,
     positive_int,
     run_cli,
     sha256_file,
+    tool_parser,
 )
 
 from . import __version__
@@ -26,8 +30,8 @@ example:
   ba-tune mipro --model hf:artifacts/models/smollm2-135m-instruct \\
       --train artifacts/data/template/train_fixed.jsonl --val artifacts/data/template/val_fixed.jsonl \\
       --auto light --seed 42 --metric-threshold 0.72 --train-limit 8 --val-limit 4 \\
-      --max-tokens 384 --max-bootstrapped-demos 1 --max-labeled-demos 2 \\
-      --no-program-aware --no-data-aware --cache --out artifacts/prompts/optimized.json
+      --max-new-tokens 384 --max-bootstrapped-demos 1 --max-labeled-demos 2 \\
+      --no-program-aware --no-data-aware --cache -o artifacts/prompts/optimized.json
 
 writes artifacts/prompts/optimized.json (prompt file), optimized.program.json (DSPy
 program state, JSON) and optimized.log.json (baseline, trials, best score, time).
@@ -35,32 +39,30 @@ program state, JSON) and optimized.log.json (baseline, trials, best score, time)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
-        prog="ba-tune",
-        description="Optimise the BA prompt with DSPy MIPROv2 and export it as a prompt file.",
-        epilog=EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = tool_parser(
+        "ba-tune", __version__, "Optimise the BA prompt with DSPy MIPROv2 and export it as a prompt file.", EXAMPLE
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "mipro",
         help="run MIPROv2 and write the optimised prompt, program state and run log",
         description="Run DSPy MIPROv2 on the BA task (metric: ba_metric.ba_requirements_metric) and "
         "write the best prompt as a prompt file; the baseline prompt when no candidate beats it.",
         epilog=EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--model", required=True, help="task model spec: smollm2 | hf:DIR[+lora:DIR] | gguf:FILE | ollama:NAME"
-    )
+    add_model(p, required=True, help="task model spec: smollm2 | hf:DIR[+lora:DIR] | gguf:FILE | ollama:NAME")
     p.add_argument("--prompt-model", help="model spec that proposes instructions (default: --model)")
     p.add_argument("--train", required=True, help="train examples (example-v2 JSONL)")
     p.add_argument("--val", required=True, help="validation examples (example-v2 JSONL)")
-    p.add_argument(
-        "--out", required=True, help="prompt file to write (.json); .program.json and .log.json go next to it"
+    add_output(
+        p,
+        dest="out",
+        metavar="OUT.json",
+        required=True,
+        help="prompt file to write (.json); .program.json and .log.json go next to it",
+        old=("--out",),
     )
     p.add_argument("--prompt", help="starting prompt file (default: ba-llm's packaged prompt)")
     p.add_argument(
@@ -68,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--num-trials", type=positive_int, help="manual budget instead of --auto (with --num-candidates)")
     p.add_argument("--num-candidates", type=positive_int, help="instruction/demo-set candidates (with --num-trials)")
-    p.add_argument("--seed", type=int, default=42, help="optimizer and sampling seed (default 42)")
+    add_seed(p, help="optimizer and sampling seed")
     p.add_argument(
         "--metric-threshold", type=float, default=0.72, help="score a bootstrapped demo must reach (default 0.72)"
     )
@@ -83,11 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-limit", type=positive_int, help="use the first N validation examples")
     p.add_argument("--num-threads", type=positive_int, default=1, help="parallel evaluations (default 1)")
     # at most 32768 (past any supported context): refused before a model loads
-    p.add_argument(
-        "--max-tokens",
-        type=int_between(1, 32768),
+    add_max_new_tokens(
+        p,
+        dest="max_tokens",
         default=512,
-        help="max new tokens per model call, at most 32768 (default 512)",
+        maximum=32768,
+        help="max new tokens per model call, at most 32768 (default: %(default)s)",
+        old=("--max-tokens",),
     )
     p.add_argument("--temperature", type=float, default=0.0, help="task decoding temperature (default 0: greedy)")
     p.add_argument(
@@ -118,7 +122,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve repeated identical calls from an in-memory cache (off by default; never on disk)",
     )
     p.add_argument("--verbose", action="store_true", help="show MIPROv2's own progress log on stderr")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
 
@@ -146,12 +149,12 @@ def _mipro(args: argparse.Namespace) -> int:
     if not (math.isfinite(args.temperature) and args.temperature >= 0):
         raise UsageError(f"--temperature must be a finite number >= 0 (got {args.temperature})")
     for out_path in output_paths(args.out):  # before any model work: the outputs can be written
-        distinct_paths(("--train", args.train), ("--val", args.val), ("--prompt", args.prompt), ("--out", out_path))
+        distinct_paths(("--train", args.train), ("--val", args.val), ("--prompt", args.prompt), ("-o", out_path))
     existing = Path(args.out).absolute().parent
     while not existing.exists():  # the nearest folder that exists must let us create the rest
         existing = existing.parent
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {args.out}: cannot write under {existing}")
+        raise UsageError(f"-o {args.out}: cannot write under {existing}")
     base = load_prompt(args.prompt)
     trainset = load_examples(args.train, args.train_limit)
     valset = load_examples(args.val, args.val_limit)
@@ -162,7 +165,7 @@ def _mipro(args: argparse.Namespace) -> int:
     for spec in (args.model, args.prompt_model):  # a bad spec is one Error: line, before any progress line
         if spec and parse_spec(spec).kind != "ollama":
             resolve_spec(parse_spec(spec))
-            check_max_new_tokens(spec, args.max_tokens, "--max-tokens")  # before the weights are loaded
+            check_max_new_tokens(spec, args.max_tokens)  # before the weights are loaded
     print(f"ba-tune: loading {args.model}", file=sys.stderr)
     task_lm = make_lm(
         args.model, max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed, cache=args.cache

@@ -95,7 +95,7 @@ def output_paths(out: str | Path) -> tuple[Path, Path, Path]:
     """``optimized.json`` -> (``optimized.json``, ``optimized.program.json``, ``optimized.log.json``)."""
     out = Path(out)
     if out.suffix != ".json":
-        raise UsageError(f"--out must be a .json file (got {out})")
+        raise UsageError(f"-o must be a .json file (got {out})")
     stem = out.with_suffix("")
     return out, Path(f"{stem}.program.json"), Path(f"{stem}.log.json")
 
