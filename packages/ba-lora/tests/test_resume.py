@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -21,10 +20,20 @@ from ba_lora.checkpoint import latest_checkpoint, load_checkpoint
 
 ARGS = ("--epochs", "2", "--grad-accum", "4", "--save-steps", "1", "--lr", "5e-3", "--lora-dropout", "0.1")
 
+# the real training run, slowed by a callback (one second after each step) so that it can be
+# killed part-way; it changes nothing else
+SLOW_TRAIN = """
+import sys, time
+from ba_lora.cli import _parser
+from ba_lora.config import config_from_namespace
+from ba_lora.trainer import TrainerCallback, train
 
-def _exe() -> list[str]:
-    exe = Path(sys.executable).with_name("ba-lora")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "ba_lora.cli"]
+class Slow(TrainerCallback):
+    def on_step(self, state):
+        time.sleep(1.0)
+
+train(config_from_namespace(_parser().parse_args(sys.argv[1:])), callbacks=[Slow()])
+"""
 
 
 @pytest.mark.slow
@@ -36,9 +45,9 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tiny_model_dir, tmp_pat
     assert ref["steps"] == 6  # 12 rows / 4 per step x 2 epochs
 
     out = tmp_path / "killed"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "BA_LORA_TEST_STEP_SLEEP": "1.0"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
-        _exe() + train_args(tiny_model_dir, out, data_dir, *ARGS),
+        [sys.executable, "-c", SLOW_TRAIN, *train_args(tiny_model_dir, out, data_dir, *ARGS)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

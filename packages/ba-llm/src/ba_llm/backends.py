@@ -222,13 +222,32 @@ class TransformersBackend(Backend):
             if merge_lora:
                 model = model.merge_and_unload()
         model.eval()
+        self._attach(model, self.tokenizer)
+
+    @classmethod
+    def from_model(cls, model: Any, tokenizer: Any, name: str = "in-memory") -> TransformersBackend:
+        """A backend over a model and tokenizer already in memory (ba-lora's in-training
+        metric: the peft model being trained), so that it generates with the same batching,
+        stop tokens, loop rule and cache options as every other ba-llm generation. The
+        caller owns the model: its train/eval mode and the tokenizer's padding side are the
+        caller's to set and restore."""
+        import torch
+
+        self = cls.__new__(cls)
+        Backend.__init__(self, ModelSpec(kind="hf", spec=name))
+        self.threads = torch.get_num_threads()
+        self.dtype = str(next(p for p in model.parameters()).dtype).removeprefix("torch.")
+        self.tokenizer = tokenizer
+        self._attach(model, tokenizer)
+        return self
+
+    def _attach(self, model: Any, tokenizer: Any) -> None:
         self.model = model
-        tok = self.tokenizer
-        tok.padding_side = "left"
-        if tok.pad_token is None:
-            tok.pad_token = tok.eos_token
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
         self.stop_ids = self._stop_ids()
-        self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else self.stop_ids[0]
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
 
     def _stop_ids(self) -> list[int]:
         tok = self.tokenizer

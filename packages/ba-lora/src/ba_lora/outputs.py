@@ -18,7 +18,6 @@ import datetime as _dt
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from .checkpoint import CHECKPOINTS
 from .modeling import compute_dtype as _compute_dtype
 from .report import TensorBoard, eval_metric, plot_losses
 
-__all__ = ["ResultWriter", "dataset_info", "fingerprint", "fingerprint_of", "NORMALISATION", "test_hook"]
+__all__ = ["ResultWriter", "dataset_info", "fingerprint", "fingerprint_of", "NORMALISATION"]
 
 NORMALISATION = (
     "per optimizer step: summed cross-entropy over the answer tokens of its batch_size x grad_accum "
@@ -56,14 +55,6 @@ def fingerprint_of(
         fp[f"{name}_sha256"] = d.get("sha256")
     fp["prompt_sha256"] = prompt_sha256
     return fp
-
-
-def test_hook() -> None:
-    """``BA_LORA_TEST_STEP_SLEEP=S`` sleeps S seconds after each optimizer step, so a test
-    can kill a tiny run part-way; it changes nothing else."""
-    delay = os.environ.get("BA_LORA_TEST_STEP_SLEEP")
-    if delay:
-        time.sleep(float(delay))
 
 
 def _move_into(src: Path, dest: Path) -> None:

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ba_io import atomic_write
 
 __all__ = ["plot_losses", "TensorBoard", "generate_answers", "eval_metric"]
@@ -87,48 +85,29 @@ class TensorBoard:
             self.writer.close()
 
 
-@torch.no_grad()
 def generate_answers(
     model: Any, tokenizer: Any, prompt: Any, concepts: Sequence[str], max_new_tokens: int, batch_size: int | None = None
 ) -> list[str]:
-    """Greedy answers of ``model`` (e.g. the in-memory peft model) for ``concepts``,
-    prompted exactly as training and ba-llm generation prompt them, and stopped and cut at
-    a repeated-line loop by ba-llm's rule (``ba_llm.stopping``), in batches of ba-llm's
-    size with its KV-cache options (``ba_llm.backends``)."""
-    from ba_llm.backends import BATCH_SIZE, CACHE_OPTIONS
-    from ba_llm.prompt import render_chat_text, render_messages
-    from ba_llm.stopping import cut_loop, transformers_criteria
+    """Greedy answers of ``model`` (e.g. the in-memory peft model) for ``concepts``, through
+    ba-llm's own transformers backend (:meth:`ba_llm.backends.TransformersBackend.from_model`):
+    prompted as training and evaluation prompt them, with ba-llm's batching, stop tokens,
+    loop rule and cache options, so the per-epoch metric reads what ``ba-eval`` would."""
+    from ba_llm.backends import BATCH_SIZE, Decoding, TransformersBackend
+    from ba_llm.prompt import render_messages
 
-    texts = [render_chat_text(tokenizer, render_messages(prompt, c), add_generation_prompt=True) for c in concepts]
-    was_training = model.training
+    was_training, side = model.training, tokenizer.padding_side
     model.eval()
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    device = next(p for p in model.parameters()).device
-    eos = tokenizer.eos_token_id
-    out: list[str] = []
-    batch_size = batch_size or BATCH_SIZE
     try:
-        for i in range(0, len(texts), batch_size):
-            enc = tokenizer(texts[i : i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
-            enc = {k: v.to(device) for k, v in enc.items()}
-            start = enc["input_ids"].shape[1]
-            gen = model.generate(
-                **enc,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                use_cache=True,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=eos,
-                stopping_criteria=transformers_criteria(tokenizer, start),
-                **CACHE_OPTIONS,
-            )
-            new = gen[:, start:]
-            out.extend(cut_loop(t).text for t in tokenizer.batch_decode(new, skip_special_tokens=True))
+        backend = TransformersBackend.from_model(model, tokenizer, name="ba-lora in-training model")
+        done = backend.complete(
+            [render_messages(prompt, c) for c in concepts],
+            Decoding(max_new_tokens=max_new_tokens, greedy=True),
+            batch_size=batch_size or BATCH_SIZE,
+        )
     finally:
         tokenizer.padding_side = side
         model.train(was_training)
-    return out
+    return [c.text for c in done]
 
 
 def eval_metric(

@@ -18,7 +18,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,10 +49,10 @@ from .modeling import (
     trainable_parameters,
     use_fast_dropout,
 )
-from .outputs import ResultWriter, dataset_info, fingerprint, fingerprint_of, test_hook
+from .outputs import ResultWriter, dataset_info, fingerprint, fingerprint_of
 from .sources import load_rows
 
-__all__ = ["train", "lr_factor"]
+__all__ = ["train", "lr_factor", "TrainerCallback", "TrainerState"]
 
 # fields that may differ between a checkpoint and the run resuming it (no effect on the result)
 RESUME_FREE = {
@@ -282,7 +282,20 @@ def _loss_over(
     return summed / tokens if tokens else None
 
 
-def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+class TrainerCallback:
+    """Hooks into a training run: subclass and override what you need (``train(cfg,
+    callbacks=[...])``). Called on the first process only."""
+
+    def on_step(self, state: TrainerState) -> None:
+        """After each optimizer step (``state.global_step`` is the step just taken)."""
+
+    def on_epoch_end(self, state: TrainerState, record: dict[str, Any]) -> None:
+        """After each epoch's evaluation (``record``: the ``epochs`` entry of training_info)."""
+
+
+def train(
+    cfg: TrainConfig, log: Callable[[str], None] | None = None, callbacks: Sequence[TrainerCallback] = ()
+) -> dict[str, Any]:
     """Run LoRA training as configured; return the ``training_info`` dict (also written to
     ``OUTPUT/training_info.json`` with the adapter, tokenizer, prompt.json and the plots).
 
@@ -290,206 +303,261 @@ def train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[st
     ``--output`` fails at once instead of interleaving checkpoints with this one."""
     cfg.check()
     if int(os.environ.get("RANK", "0")) != 0:
-        return _train(cfg, log)
+        return _Run(cfg, log, callbacks).run()
     with output_lock(cfg.output):
-        return _train(cfg, log)
+        return _Run(cfg, log, callbacks).run()
 
 
-def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    t_start = time.perf_counter()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    dist = _Dist()
-    if cfg.quantization == "bnb4":
-        check_bnb4(dist.device)  # fail at once, before any data or model is loaded
-    if log is None:
+class _Run:
+    """One training run, in named steps: :meth:`set_up` (inputs, output folder, samples,
+    model, optimizer), :meth:`resume`, :meth:`step` (one optimizer step), :meth:`end_epoch`
+    (validation loss, in-training metric, best epoch, early stopping, checkpoint) and
+    :meth:`finish` (the kept adapter and every result file)."""
 
-        def log(msg: str) -> None:
-            if dist.main:
-                print(msg, file=sys.stderr)
+    def __init__(self, cfg: TrainConfig, log: Callable[[str], None] | None,
+                 callbacks: Sequence[TrainerCallback]) -> None:  # fmt: skip
+        self.t_start = time.perf_counter()
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.cfg, self.callbacks = cfg, tuple(callbacks)
+        self.dist = _Dist()
+        if cfg.quantization == "bnb4":
+            check_bnb4(self.dist.device)  # fail at once, before any data or model is loaded
+        self.log = log or self._print
+        self.out = Path(cfg.output)
+        self.st = TrainerState()
 
-    out = Path(cfg.output)
-    from ba_llm.prompt import load_prompt
+    def _print(self, msg: str) -> None:
+        if self.dist.main:
+            print(msg, file=sys.stderr)
 
-    prompt = load_prompt(cfg.prompt)
-    # Inputs first: a missing or invalid dataset is reported before the (slower) model checks.
-    train_rows = _load_rows(cfg.train, cfg.train_limit, prompt, "train")
-    val_rows = _load_rows(cfg.val, cfg.val_limit, prompt, "validation") if cfg.val else []
-    base_dir = resolve_base_dir(cfg.base_model)
-    if not train_rows:
-        raise UsageError(f"{cfg.train}: no training rows")
-    if cfg.batch_size * cfg.grad_accum < dist.world:
-        raise UsageError(
-            f"--batch-size x --grad-accum ({cfg.batch_size * cfg.grad_accum}) is below the number of "
-            f"processes ({dist.world}): every process needs a sample per step"
-        )
-    distinct_paths(("--train", cfg.train), ("--val", cfg.val), ("--output", cfg.output))
-    datasets = {"train": dataset_info(cfg.train, len(train_rows))}
-    if cfg.val:
-        datasets["val"] = dataset_info(cfg.val, len(val_rows))
-    fp = fingerprint(cfg, datasets, prompt, RESUME_FREE)
-    try:
-        ckpt = _prepare_output(cfg, out, dist, fp)
-    except _Finished as done:
-        log(
-            f"{out}: this run is already complete (status {done.info.get('status')}, {done.info.get('steps')} steps); "
-            "nothing to do (--overwrite trains again)"
-        )
-        return done.info
+    def run(self) -> dict[str, Any]:
+        try:
+            ckpt = self.set_up_inputs()
+        except _Finished as done:
+            self.log(
+                f"{self.out}: this run is already complete (status {done.info.get('status')}, "
+                f"{done.info.get('steps')} steps); nothing to do (--overwrite trains again)"
+            )
+            return done.info
+        self.set_up_model()
+        if ckpt is not None:
+            self.resume(ckpt)
+        else:
+            torch.manual_seed(self.cfg.seed + self.dist.rank)
+        self.set_up_loop(resumed=ckpt is not None)
+        self.train_epochs()
+        return self.finish()
 
-    tokenizer = load_tokenizer(base_dir)
-    pad_id = tokenizer.pad_token_id
-    bar = progress(total=len(train_rows) + len(val_rows), desc="tokenise", unit="row") if dist.main else None
-    train_s, skipped = encode_rows(tokenizer, prompt, train_rows, cfg.max_length, bar)
-    val_s, val_skipped = encode_rows(tokenizer, prompt, val_rows, cfg.max_length, bar)
-    if bar is not None:
-        bar.close()
-    if not train_s:
-        raise UsageError(f"--max-length {cfg.max_length} leaves no answer tokens in any training sample")
+    # ---- set-up
+    def set_up_inputs(self) -> Path | None:
+        """Prompt, rows, base model dir, fingerprint and the output folder; the checkpoint
+        to resume from (None: a fresh start). Inputs first: a missing or invalid dataset is
+        reported before the (slower) model checks."""
+        from ba_llm.prompt import load_prompt
 
-    torch.manual_seed(cfg.seed)
-    model = load_base_model(base_dir, cfg.quantization, dist.device, cfg.gradient_checkpointing)
-    model = add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_module_list())
-    if dist.device.type == "cpu":
-        use_fast_dropout(model)  # torch's CPU dropout spends ~9 % of a step drawing its mask
-    from peft import get_peft_model_state_dict, set_peft_model_state_dict
+        cfg, dist = self.cfg, self.dist
+        self.prompt = load_prompt(cfg.prompt)
+        self.train_rows = _load_rows(cfg.train, cfg.train_limit, self.prompt, "train")
+        self.val_rows = _load_rows(cfg.val, cfg.val_limit, self.prompt, "validation") if cfg.val else []
+        self.base_dir = resolve_base_dir(cfg.base_model)
+        if not self.train_rows:
+            raise UsageError(f"{cfg.train}: no training rows")
+        if cfg.batch_size * cfg.grad_accum < dist.world:
+            raise UsageError(
+                f"--batch-size x --grad-accum ({cfg.batch_size * cfg.grad_accum}) is below the number of "
+                f"processes ({dist.world}): every process needs a sample per step"
+            )
+        distinct_paths(("--train", cfg.train), ("--val", cfg.val), ("--output", cfg.output))
+        self.datasets = {"train": dataset_info(cfg.train, len(self.train_rows))}
+        if cfg.val:
+            self.datasets["val"] = dataset_info(cfg.val, len(self.val_rows))
+        self.fp = fingerprint(cfg, self.datasets, self.prompt, RESUME_FREE)
+        return _prepare_output(cfg, self.out, dist, self.fp)
 
-    params = trainable_parameters(model)
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    st = TrainerState()
-    if ckpt is not None:
-        data = load_checkpoint(ckpt, dist.rank)
+    def set_up_model(self) -> None:
+        """Tokenise the rows, load the base model, add LoRA, make the optimizer."""
+        cfg, dist = self.cfg, self.dist
+        self.tokenizer = load_tokenizer(self.base_dir)
+        self.pad_id = self.tokenizer.pad_token_id
+        total = len(self.train_rows) + len(self.val_rows)
+        bar = progress(total=total, desc="tokenise", unit="row") if dist.main else None
+        self.train_s, self.skipped = encode_rows(self.tokenizer, self.prompt, self.train_rows, cfg.max_length, bar)
+        self.val_s, self.val_skipped = encode_rows(self.tokenizer, self.prompt, self.val_rows, cfg.max_length, bar)
+        if bar is not None:
+            bar.close()
+        if not self.train_s:
+            raise UsageError(f"--max-length {cfg.max_length} leaves no answer tokens in any training sample")
+        torch.manual_seed(cfg.seed)
+        model = load_base_model(self.base_dir, cfg.quantization, dist.device, cfg.gradient_checkpointing)
+        model = add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_module_list())
+        if dist.device.type == "cpu":
+            use_fast_dropout(model)  # torch's CPU dropout spends ~9 % of a step drawing its mask
+        self.model = model
+        self.params = trainable_parameters(model)
+        self.optimizer = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    def resume(self, ckpt: Path) -> None:
+        """Adapter, optimizer, progress and RNG state from ``ckpt``, made with the same settings."""
+        from peft import set_peft_model_state_dict
+
+        data = load_checkpoint(ckpt, self.dist.rank)
         saved_fp = data["trainer"].get("fingerprint", {})
-        for key in sorted(set(saved_fp) | set(fp)):
-            if saved_fp.get(key) != fp.get(key):
+        for key in sorted(set(saved_fp) | set(self.fp)):
+            if saved_fp.get(key) != self.fp.get(key):
                 raise UsageError(
                     f"--resume: {ckpt} was made with {key}={saved_fp.get(key)!r}, this run has "
-                    f"{fp.get(key)!r}; resume with the same settings or pass --overwrite"
+                    f"{self.fp.get(key)!r}; resume with the same settings or pass --overwrite"
                 )
-        set_peft_model_state_dict(model, data["adapter"])
-        optimizer.load_state_dict(data["optimizer"])
+        set_peft_model_state_dict(self.model, data["adapter"])
+        self.optimizer.load_state_dict(data["optimizer"])
         known = {k: v for k, v in data["trainer"].items() if k in TrainerState.__dataclass_fields__}
-        st = TrainerState(**known)
-        st.resumed_at.append(st.global_step)
+        self.st = TrainerState(**known)
+        self.st.resumed_at.append(self.st.global_step)
         if data["rng"] is not None:
             restore_rng(*data["rng"])
-        log(f"resuming from {ckpt} (step {st.global_step}, epoch {st.epoch + 1})")
-    else:
-        torch.manual_seed(cfg.seed + dist.rank)
-    model.train()
-    bf16 = cfg.quantization == "bf16" and compute_dtype("bf16", dist.device) == torch.bfloat16
-    if cfg.quantization == "bf16" and not bf16:
-        log(
-            f"{dist.device.type}: no native bf16 (AVX512-BF16/AMX), where emulated bf16 is ~100x slower; "
-            "training computes in float32 (set BA_BF16=1 to force bf16)"
-        )
-    loss_mod = AnswerLoss(model, torch.bfloat16 if bf16 else None)
-    ddp = dist.wrap(loss_mod)
+        self.log(f"resuming from {ckpt} (step {self.st.global_step}, epoch {self.st.epoch + 1})")
 
-    spe = math.ceil(len(train_s) / (cfg.batch_size * cfg.grad_accum))
-    total_steps = spe * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, spe * cfg.epochs)
-    warmup = math.ceil(cfg.warmup_ratio * total_steps)
-    writer = ResultWriter(out, cfg, dist.main, purge_step=st.global_step + 1 if ckpt is not None else None)
-    load_seconds = time.perf_counter() - t_start
-    session_start = t_start
-    wall_before = st.wall_seconds
+    def set_up_loop(self, *, resumed: bool) -> None:
+        """The compute dtype, the loss module (DDP-wrapped), the schedule and the writers."""
+        cfg, dist = self.cfg, self.dist
+        self.model.train()
+        bf16 = cfg.quantization == "bf16" and compute_dtype("bf16", dist.device) == torch.bfloat16
+        if cfg.quantization == "bf16" and not bf16:
+            self.log(
+                f"{dist.device.type}: no native bf16 (AVX512-BF16/AMX), where emulated bf16 is ~100x slower; "
+                "training computes in float32 (set BA_BF16=1 to force bf16)"
+            )
+        self.loss_mod = AnswerLoss(self.model, torch.bfloat16 if bf16 else None)
+        self.ddp = dist.wrap(self.loss_mod)
+        self.steps_per_epoch = math.ceil(len(self.train_s) / (cfg.batch_size * cfg.grad_accum))
+        full = self.steps_per_epoch * cfg.epochs
+        self.total_steps = full if cfg.max_steps is None else min(cfg.max_steps, full)
+        self.warmup = math.ceil(cfg.warmup_ratio * self.total_steps)
+        purge = self.st.global_step + 1 if resumed else None
+        self.writer = ResultWriter(self.out, cfg, dist.main, purge_step=purge)
+        self.load_seconds = time.perf_counter() - self.t_start
+        self.wall_before = self.st.wall_seconds
 
-    def state_dict() -> dict[str, Any]:
-        st.wall_seconds = wall_before + time.perf_counter() - session_start
-        d = dict(st.__dict__)
-        d["fingerprint"] = fp
+    def _state_dict(self) -> dict[str, Any]:
+        self.st.wall_seconds = self.wall_before + time.perf_counter() - self.t_start
+        d = dict(self.st.__dict__)
+        d["fingerprint"] = self.fp
         return d
 
-    def checkpoint() -> None:
-        adapter = get_peft_model_state_dict(model) if dist.main else None
+    def checkpoint(self) -> None:
+        from peft import get_peft_model_state_dict
+
+        dist = self.dist
         save_checkpoint(
-            out / CHECKPOINTS,
-            st.global_step,
-            adapter=adapter,
-            optimizer=optimizer,
-            state=state_dict() if dist.main else None,
+            self.out / CHECKPOINTS,
+            self.st.global_step,
+            adapter=get_peft_model_state_dict(self.model) if dist.main else None,
+            optimizer=self.optimizer,
+            state=self._state_dict() if dist.main else None,
             rank=dist.rank,
-            keep=cfg.save_total_limit,
+            keep=self.cfg.save_total_limit,
             barrier=dist.barrier,
         )
 
-    bar = progress(total=total_steps, desc="train", unit="step") if dist.main else None
-    if bar is not None:
-        bar.update(min(st.global_step, total_steps))
-    val_idx = list(range(len(val_s)))
-    while st.status is None and st.epoch < cfg.epochs:
-        steps = epoch_steps(len(train_s), cfg.batch_size * cfg.grad_accum, cfg.seed, st.epoch)
-        stop_max = False
-        while st.step_in_epoch < len(steps):
-            t0, c0 = time.perf_counter(), time.process_time()
-            idxs = steps[st.step_in_epoch]
-            step_tokens = sum(train_s[i].n_answer for i in idxs)
-            mine = split_for_rank(idxs, dist.rank, dist.world)
-            weight = 1.0 if mine else 0.0
-            groups = micro_batches(mine or idxs[:1], train_s, cfg.batch_size, cfg.micro_batch_tokens)
-            local = 0.0
-            for gi, g in enumerate(groups):
-                batch = collate([train_s[i] for i in g], pad_id, dist.device)
-                last = gi == len(groups) - 1
-                ctx = ddp.no_sync() if (dist.world > 1 and not last) else contextlib.nullcontext()
-                with ctx:
-                    loss_sum, _ = ddp(**batch)
-                    (loss_sum * (weight * dist.world / step_tokens)).backward()
-                local += float(loss_sum.detach()) * weight
-            (step_sum,) = dist.sum([local])
-            loss = step_sum / step_tokens
-            if not math.isfinite(loss):  # before the optimizer step: the adapter stays as it was
-                raise UsageError(
-                    f"training diverged: the loss is {loss} at step {st.global_step + 1} (epoch "
-                    f"{st.epoch + 1}); nothing after the last checkpoint was kept. Train again with "
-                    f"--overwrite and a lower --lr (this run: {cfg.lr:g})"
-                )
-            if cfg.max_grad_norm > 0:
-                torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
-            lr = cfg.lr * lr_factor(st.global_step, total_steps, warmup)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            real = sum(train_s[i].length for i in idxs)
-            computed = sum(
-                len(g) * train_s[g[0]].length
-                for r in range(dist.world)
-                for g in micro_batches(
-                    split_for_rank(idxs, r, dist.world), train_s, cfg.batch_size, cfg.micro_batch_tokens
-                )
+    # ---- the loop
+    def train_epochs(self) -> None:
+        cfg, st = self.cfg, self.st
+        self.bar = progress(total=self.total_steps, desc="train", unit="step") if self.dist.main else None
+        if self.bar is not None:
+            self.bar.update(min(st.global_step, self.total_steps))
+        while st.status is None and st.epoch < cfg.epochs:
+            steps = epoch_steps(len(self.train_s), cfg.batch_size * cfg.grad_accum, cfg.seed, st.epoch)
+            stop_max = False
+            while st.step_in_epoch < len(steps):
+                self.step(steps[st.step_in_epoch])
+                stop_max = cfg.max_steps is not None and st.global_step >= cfg.max_steps
+                if stop_max:
+                    break
+                if cfg.save_steps and st.global_step % cfg.save_steps == 0 and st.step_in_epoch < len(steps):
+                    self.checkpoint()
+            self.end_epoch(complete=st.step_in_epoch >= len(steps), stop_max=stop_max)
+        if self.bar is not None:
+            self.bar.close()
+
+    def step(self, idxs: list[int]) -> float:
+        """One optimizer step over the samples ``idxs`` (split across processes, in
+        micro-batches); the loss is the mean over the step's answer tokens. Returns it."""
+        cfg, st, dist, train_s = self.cfg, self.st, self.dist, self.train_s
+        t0, c0 = time.perf_counter(), time.process_time()
+        step_tokens = sum(train_s[i].n_answer for i in idxs)
+        mine = split_for_rank(idxs, dist.rank, dist.world)
+        weight = 1.0 if mine else 0.0
+        groups = micro_batches(mine or idxs[:1], train_s, cfg.batch_size, cfg.micro_batch_tokens)
+        local = 0.0
+        for gi, g in enumerate(groups):
+            batch = collate([train_s[i] for i in g], self.pad_id, dist.device)
+            last = gi == len(groups) - 1
+            ctx = self.ddp.no_sync() if (dist.world > 1 and not last) else contextlib.nullcontext()
+            with ctx:
+                loss_sum, _ = self.ddp(**batch)
+                (loss_sum * (weight * dist.world / step_tokens)).backward()
+            local += float(loss_sum.detach()) * weight
+        (step_sum,) = dist.sum([local])
+        loss = step_sum / step_tokens
+        if not math.isfinite(loss):  # before the optimizer step: the adapter stays as it was
+            raise UsageError(
+                f"training diverged: the loss is {loss} at step {st.global_step + 1} (epoch "
+                f"{st.epoch + 1}); nothing after the last checkpoint was kept. Train again with "
+                f"--overwrite and a lower --lr (this run: {cfg.lr:g})"
             )
-            dt = time.perf_counter() - t0
-            st.global_step += 1
-            st.step_in_epoch += 1
-            st.epoch_loss_sum += step_sum
-            st.epoch_tokens += step_tokens
-            st.epoch_steps += 1
-            st.epoch_seconds += dt
-            st.train_seconds += dt
-            st.train_cpu_seconds += time.process_time() - c0
-            st.real_tokens += real
-            st.answer_tokens += step_tokens
-            st.computed_tokens += computed
-            st.step_losses.append([st.global_step, loss, lr])
-            tps = st.real_tokens / st.train_seconds if st.train_seconds else 0.0
-            writer.tb.scalars(st.global_step, train__loss=loss, train__lr=lr, train__tokens_per_second=tps)
-            if bar is not None:
-                bar.set_postfix(epoch=st.epoch + 1, loss=f"{loss:.4f}", tok_s=f"{tps:.0f}", refresh=False)
-                bar.update(1)
-            test_hook()
-            stop_max = cfg.max_steps is not None and st.global_step >= cfg.max_steps
-            if stop_max:
-                break
-            if cfg.save_steps and st.global_step % cfg.save_steps == 0 and st.step_in_epoch < len(steps):
-                checkpoint()
-        # ---- end of epoch (or of the run at --max-steps)
+        if cfg.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
+        lr = cfg.lr * lr_factor(st.global_step, self.total_steps, self.warmup)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self._count(idxs, step_sum, step_tokens, loss, lr, time.perf_counter() - t0, time.process_time() - c0)
+        return loss
+
+    def _count(self, idxs: list[int], step_sum: float, step_tokens: int, loss: float, lr: float, dt: float,
+               cpu: float) -> None:  # fmt: skip
+        """The step's figures into the state, TensorBoard, the progress bar and the callbacks."""
+        cfg, st, dist, train_s = self.cfg, self.st, self.dist, self.train_s
+        computed = sum(
+            len(g) * train_s[g[0]].length
+            for r in range(dist.world)
+            for g in micro_batches(split_for_rank(idxs, r, dist.world), train_s, cfg.batch_size, cfg.micro_batch_tokens)
+        )
+        st.global_step += 1
+        st.step_in_epoch += 1
+        st.epoch_loss_sum += step_sum
+        st.epoch_tokens += step_tokens
+        st.epoch_steps += 1
+        st.epoch_seconds += dt
+        st.train_seconds += dt
+        st.train_cpu_seconds += cpu
+        st.real_tokens += sum(train_s[i].length for i in idxs)
+        st.answer_tokens += step_tokens
+        st.computed_tokens += computed
+        st.step_losses.append([st.global_step, loss, lr])
+        tps = st.real_tokens / st.train_seconds if st.train_seconds else 0.0
+        self.writer.tb.scalars(st.global_step, train__loss=loss, train__lr=lr, train__tokens_per_second=tps)
+        if self.bar is not None:
+            self.bar.set_postfix(epoch=st.epoch + 1, loss=f"{loss:.4f}", tok_s=f"{tps:.0f}", refresh=False)
+            self.bar.update(1)
+        if dist.main:
+            for cb in self.callbacks:
+                cb.on_step(st)
+
+    def end_epoch(self, *, complete: bool, stop_max: bool) -> None:
+        """End of an epoch (or of the run at --max-steps): validation loss, the in-training
+        metric, the best epoch and early stopping, then a checkpoint."""
+        from peft import get_peft_model_state_dict
+
+        cfg, st, dist = self.cfg, self.st, self.dist
         t0 = time.perf_counter()
-        val_loss = _loss_over(loss_mod, val_s, val_idx, cfg, pad_id, dist)
+        val_loss = _loss_over(self.loss_mod, self.val_s, list(range(len(self.val_s))), cfg, self.pad_id, dist)
         metric = content = None
         if cfg.eval_metric:
             if dist.main:
-                found = writer.metric(model, tokenizer, prompt, val_rows[: cfg.eval_metric])
+                found = self.writer.metric(self.model, self.tokenizer, self.prompt, self.val_rows[: cfg.eval_metric])
                 metric, content = found["total"], found["content"]
             # every rank takes the best-epoch / early-stopping decision on the same number
             content = dist.sum([content if dist.main and content is not None else 0.0])[0]
@@ -504,68 +572,75 @@ def _train(cfg: TrainConfig, log: Callable[[str], None] | None = None) -> dict[s
             "seconds": round(st.epoch_seconds, 3),
             "steps": st.epoch_steps,
             "end_step": st.global_step,
-            "complete": st.step_in_epoch >= len(steps),
+            "complete": complete,
         }
         st.epochs.append(record)
-        writer.tb.scalars(
+        self.writer.tb.scalars(
             st.global_step,
             epoch__train_loss=record["train_loss"],
             epoch__val_loss=val_loss,
             epoch__metric=metric,
             epoch__content=content,
         )
-        log(
+        self.log(
             f"epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
             + (f", val loss {val_loss:.4f}" if val_loss is not None else "")
             + (f", metric {metric:.3f}, content {content:.3f}" if metric is not None else "")
         )
         if _track_best(st, cfg, val_loss, content):
-            writer.save_best(get_peft_model_state_dict(model))
+            self.writer.save_best(get_peft_model_state_dict(self.model))
         elif st.bad_epochs and cfg.early_stopping_patience and st.bad_epochs >= cfg.early_stopping_patience:
             st.status = "early_stopped"
-            log(
+            self.log(
                 f"early stopping: no {_criterion(cfg)} improvement of {cfg.early_stopping_min_delta} "
                 f"for {st.bad_epochs} epochs (best: epoch {st.best_epoch})"
             )
-        if stop_max and st.global_step < spe * cfg.epochs:
+        if stop_max and st.global_step < self.steps_per_epoch * cfg.epochs:
             st.status = "max_steps"
+        if dist.main:
+            for cb in self.callbacks:
+                cb.on_epoch_end(st, record)
         st.epoch += 1
         st.step_in_epoch = 0
         st.epoch_loss_sum, st.epoch_tokens, st.epoch_steps, st.epoch_seconds = 0.0, 0, 0, 0.0
         if st.status is None and st.epoch >= cfg.epochs:
             st.status = "completed"
-        checkpoint()
-    if bar is not None:
-        bar.close()
+        self.checkpoint()
 
-    if dist.main and st.best_epoch is not None and st.epochs and st.best_epoch != st.epochs[-1]["epoch"]:
-        set_peft_model_state_dict(model, writer.load_best())
-        log(f"keeping the adapter of epoch {st.best_epoch} (best {_criterion(cfg)})")
-    durations = {
-        "load": load_seconds,
-        "train": st.train_seconds,
-        "train_cpu": st.train_cpu_seconds,
-        "eval": st.eval_seconds,
-        "total": wall_before + time.perf_counter() - session_start,
-    }
-    info = writer.finish(
-        model,
-        tokenizer,
-        prompt,
-        base_dir,
-        st,
-        datasets,
-        durations,
-        sum(p.numel() for p in params),
-        samples={
-            "train": len(train_s),
-            "val": len(val_s),
-            "truncated": sum(s.truncated for s in train_s + val_s),
-            "skipped": skipped + val_skipped,
-        },
-        world_size=dist.world,
-        device=str(dist.device),
-        total_steps=total_steps,
-    )
-    dist.barrier()
-    return info
+    # ---- finish
+    def finish(self) -> dict[str, Any]:
+        """Put the best epoch's adapter back when it was not the last, and write the results."""
+        from peft import set_peft_model_state_dict
+
+        cfg, st, dist = self.cfg, self.st, self.dist
+        if dist.main and st.best_epoch is not None and st.epochs and st.best_epoch != st.epochs[-1]["epoch"]:
+            set_peft_model_state_dict(self.model, self.writer.load_best())
+            self.log(f"keeping the adapter of epoch {st.best_epoch} (best {_criterion(cfg)})")
+        durations = {
+            "load": self.load_seconds,
+            "train": st.train_seconds,
+            "train_cpu": st.train_cpu_seconds,
+            "eval": st.eval_seconds,
+            "total": self.wall_before + time.perf_counter() - self.t_start,
+        }
+        info = self.writer.finish(
+            self.model,
+            self.tokenizer,
+            self.prompt,
+            self.base_dir,
+            st,
+            self.datasets,
+            durations,
+            sum(p.numel() for p in self.params),
+            samples={
+                "train": len(self.train_s),
+                "val": len(self.val_s),
+                "truncated": sum(s.truncated for s in self.train_s + self.val_s),
+                "skipped": self.skipped + self.val_skipped,
+            },
+            world_size=dist.world,
+            device=str(dist.device),
+            total_steps=self.total_steps,
+        )
+        dist.barrier()
+        return info
