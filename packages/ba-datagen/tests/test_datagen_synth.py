@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 
@@ -202,3 +203,48 @@ def test_a_failure_after_some_rows_keeps_the_partial_file_to_resume_from(tmp_pat
     assert not out.exists() and len(partial_path(out).read_text().splitlines()) == 2
     result = synth(src, out, template, show_progress=False)
     assert result.resumed == 2 and result.written + result.rejected == 4
+
+
+@pytest.mark.parametrize("side", ["partial", "rejects-partial", "lock"])
+def test_an_input_that_is_a_side_file_of_an_output_is_refused_and_kept(tmp_path, side):
+    """Campaign 3: `--in OUT.partial` was renamed onto OUT, `--restart` deleted it, `--in
+    REJECTS.partial` was emptied, `--in OUT.lock` was truncated to a pid and deleted."""
+    out, rej = tmp_path / "r.jsonl", tmp_path / "r.rejects.jsonl"
+    src = {"partial": partial_path(out), "rejects-partial": partial_path(rej), "lock": tmp_path / "r.jsonl.lock"}[side]
+    write_jsonl(src, generate_concepts(3, seed=1), "concept")
+    before = src.read_bytes()
+    for restart in (False, True):
+        with pytest.raises(UsageError):
+            synth(src, out, TemplateTeacher(), rejects=rej, restart=restart, show_progress=False)
+        assert src.read_bytes() == before and not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link-to-fifo", "link-to-devnull"])
+def test_an_output_that_is_not_a_file_is_refused_before_any_work(tmp_path, kind):
+    """Campaign 3: synth renamed its rows over a FIFO, a device or a link to one (exit 0)."""
+    src, out = tmp_path / "c.jsonl", tmp_path / "out"
+    write_jsonl(src, generate_concepts(3, seed=1), "concept")
+    if kind == "fifo":
+        os.mkfifo(out)
+    elif kind == "folder":
+        out.mkdir()
+    elif kind == "link-to-fifo":
+        os.mkfifo(tmp_path / "fifo")
+        out.symlink_to(tmp_path / "fifo")
+    else:
+        out.symlink_to("/dev/null")
+    with pytest.raises(UsageError, match="nothing was written"):
+        synth(src, out, TemplateTeacher(), show_progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["c.jsonl", "out", *(["fifo"] if kind == "link-to-fifo" else [])]
+    )
+
+
+def test_an_output_that_links_to_a_file_is_written_through(tmp_path):
+    src = tmp_path / "c.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=1), "concept")
+    (tmp_path / "run1.jsonl").write_text("old\n")
+    (tmp_path / "latest.jsonl").symlink_to("run1.jsonl")
+    result = synth(src, tmp_path / "latest.jsonl", TemplateTeacher(), show_progress=False)
+    assert (tmp_path / "latest.jsonl").is_symlink()
+    assert len((tmp_path / "run1.jsonl").read_text().splitlines()) == result.written

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from conftest import DATA, cli_main, run_cli
@@ -203,3 +204,38 @@ def test_timings_is_never_the_input_or_the_predictions(tiny_model, tmp_path, cap
         err = capsys.readouterr().err
         assert rc == 2 and "are the same file" in err and "--timings" in err and err.count("\n") == 1
     assert src.read_bytes() == CONCEPTS.read_bytes() and not (tmp_path / "p.jsonl").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link-to-devnull"])
+def test_an_output_that_is_not_a_file_is_refused_before_the_model_loads(tmp_path, capsys, kind):
+    """Campaign 3: `-o FIFO` hung reading it as earlier predictions; a folder or a link to
+    /dev/null failed after the model had loaded, in the internal-error form."""
+    out = tmp_path / "out"
+    if kind == "fifo":
+        os.mkfifo(out)
+    elif kind == "folder":
+        out.mkdir()
+    else:
+        out.symlink_to("/dev/null")
+    rc = cli_main("generate", "--model", "hf:unused", "--in", str(CONCEPTS), "-o", str(out))
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("Error: ") and err.count("\n") == 1 and "nothing was written" in err, err
+    assert not (tmp_path / "out.lock").exists()
+
+
+def test_a_seed_beyond_32_bits_is_a_usage_error(capsys):
+    """Campaign 3: --seed 1e23 overflowed inside the generation, after the model had loaded."""
+    rc = cli_main("generate", "--model", "hf:unused", "--in", str(CONCEPTS), "-o", "x.jsonl", "--seed", "9" * 23)
+    err = capsys.readouterr().err
+    assert rc == 2 and "--seed" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "file"])
+def test_compare_refuses_an_output_folder_that_is_not_a_folder(tmp_path, capsys, target):
+    """Campaign 3: `compare -o /dev/null` or a regular file failed as NotADirectoryError (exit 1)."""
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("")
+    out = "/dev/null" if target == "/dev/null" else str(preds)
+    rc = cli_main("compare", "--run", f"a={preds}", "--run", f"b={preds}", "-o", out)
+    err = capsys.readouterr().err
+    assert rc == 2 and "exists and is not a folder" in err and err.count("\n") == 1, err

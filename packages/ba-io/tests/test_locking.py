@@ -32,3 +32,23 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
     with output_lock(out):
         pass
     assert not lock_path(out).exists()
+
+
+def test_a_file_of_the_users_at_the_lock_path_is_refused_and_kept(tmp_path):
+    """Campaign 3: `--in P.jsonl.lock --out P.jsonl` took the user's file as the lock,
+    truncated it to a pid and deleted it at the end."""
+    from ba_io import UsageError, output_lock
+
+    out = tmp_path / "p.jsonl"
+    user = tmp_path / "p.jsonl.lock"
+    user.write_text('{"id": "c1", "concept": "A bakery."}\n')
+    with pytest.raises(UsageError, match="exists and is not a lock"):
+        with output_lock(out):
+            pass
+    assert user.read_text() == '{"id": "c1", "concept": "A bakery."}\n'
+    # an empty file or a dead run's pid line is a lock: taken over
+    for left in ("", "12345\n"):
+        user.write_text(left)
+        with output_lock(out):
+            pass
+        assert not user.exists()

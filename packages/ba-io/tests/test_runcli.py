@@ -83,6 +83,7 @@ def test_all_pinned():
         "non_negative_int",
         "output_group",
         "output_lock",
+        "output_target",
         "positive_int",
         "progress",
         "read_json",
@@ -148,3 +149,16 @@ def test_the_cli_contract_helpers(capsys):
     with pytest.raises(SystemExit):
         p.parse_args(["--version"])
     assert capsys.readouterr().out == "ba-x 1.0\n"
+
+
+def test_seeds_are_32_bit():
+    import argparse
+
+    from ba_io import SEED, add_seed
+
+    p = argparse.ArgumentParser()
+    add_seed(p, help="seed")
+    assert p.parse_args([]).seed == SEED and p.parse_args(["--seed", "4294967295"]).seed == 2**32 - 1
+    for bad in ("99999999999999999999999", "-1"):
+        with pytest.raises(SystemExit):
+            p.parse_args(["--seed", bad])

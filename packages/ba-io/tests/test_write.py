@@ -418,3 +418,24 @@ def test_an_output_that_links_to_a_file_is_written_through(tmp_path):
         (tmp / "b").write_text("new")
     assert (tmp_path / "dir-link").is_symlink()
     assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["b"]
+
+
+def test_a_group_that_fails_leaves_no_folder_it_created(tmp_path):
+    """Campaign 3: `compare` refused a FIFO in a report's place (exit 2, "nothing was
+    written") but left the empty scored/ folder its first write had made."""
+    from ba_io import UsageError, output_group
+
+    out = tmp_path / "reports"
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(UsageError):
+        with output_group():
+            write_jsonl(out / "comparison.jsonl", [GOOD])
+            write_jsonl(out / "scored" / "a.jsonl", [GOOD])
+            write_jsonl(tmp_path / "fifo", [GOOD])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo"]
+    out.mkdir()  # a folder that was there before stays
+    with pytest.raises(RuntimeError):
+        with output_group():
+            write_jsonl(out / "scored" / "a.jsonl", [GOOD])
+            raise RuntimeError("killed")
+    assert out.is_dir() and not any(out.iterdir())

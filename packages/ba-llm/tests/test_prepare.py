@@ -135,3 +135,21 @@ def test_prepared_dir_matches_the_gguf(smollm2_env):
         a, b = ref(ids).logits, model(ids).logits
     assert torch.allclose(a, b, atol=1e-4), float((a - b).abs().max())
     assert torch.equal(a.argmax(-1), b.argmax(-1))
+
+
+def test_force_never_deletes_a_file_the_user_added_to_a_prepared_folder(tmp_path, monkeypatch):
+    """Campaign 3: `prepare --force` replaced a prepared folder whole, with the NOTES.md the
+    user had added to it."""
+    from ba_io import UsageError
+
+    monkeypatch.setattr(prepare_mod, "_build", _fake_build)
+    dest = tmp_path / "m"
+    prepare("smollm2", dest, log=lambda m: None)
+    assert MARKER in json.loads((dest / MARKER).read_text())["files"]
+    (dest / "NOTES.md").write_text("mine", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"with files it did not write \(NOTES.md\)"):
+        prepare("smollm2", dest, force=True, log=lambda m: None)
+    assert (dest / "NOTES.md").read_text(encoding="utf-8") == "mine"
+    (dest / "NOTES.md").unlink()
+    prepare("smollm2", dest, force=True, log=lambda m: None)  # its own files only: replaced
+    assert (dest / MARKER).is_file()

@@ -113,7 +113,7 @@ def test_an_output_that_is_the_data_a_file_or_a_users_folder_is_refused(tmp_path
     common = ["--model", str(tiny_model_dir), "--max-steps", "1", "--train-limit", "1"]
     res = run_cli("train", "--train", str(data_dir / "train.jsonl"), "--output", str(user), *common)
     assert res.returncode == 2 and res.stderr.startswith(
-        f"Error: --output {user}: holds files ba-lora train does not write (notes.txt)"
+        f"Error: --output {user}: holds files ba-lora train did not write (notes.txt)"
     ), res.stderr
     assert sorted(p.name for p in user.iterdir()) == ["loss_curve.png", "notes.txt"]
     data = tmp_path / "t.jsonl"
@@ -123,3 +123,21 @@ def test_an_output_that_is_the_data_a_file_or_a_users_folder_is_refused(tmp_path
         res.returncode == 2 and res.stderr.count("\n") == 1 and "--train and --output are the same file" in res.stderr
     )
     assert data.read_bytes() == (data_dir / "train.jsonl").read_bytes()
+
+
+def test_a_users_folder_that_looks_like_a_run_is_refused_and_kept(tmp_path, data_dir, tiny_model_dir):
+    """Campaign 3: the check compared only top-level names, so a user's runs/my_experiment/
+    was deleted with the run's logs and a user's prompt.json was overwritten."""
+    common = ["--train", str(data_dir / "train.jsonl"), "--model", str(tiny_model_dir), "--max-steps", "1"]
+    user = tmp_path / "mine"
+    (user / "runs" / "my_experiment").mkdir(parents=True)
+    (user / "runs" / "my_experiment" / "events.out.tfevents.1").write_text("mine")
+    res = run_cli("train", "--output", str(user), *common, "--train-limit", "1")
+    assert res.returncode == 2 and "did not write (runs/my_experiment)" in res.stderr, res.stderr
+    assert (user / "runs" / "my_experiment" / "events.out.tfevents.1").read_text() == "mine"
+    only = tmp_path / "only-prompt"
+    only.mkdir()
+    (only / "prompt.json").write_text("{}")
+    res = run_cli("train", "--output", str(only), *common, "--train-limit", "1")
+    assert res.returncode == 2 and "did not write (prompt.json)" in res.stderr, res.stderr
+    assert (only / "prompt.json").read_text() == "{}"

@@ -74,6 +74,11 @@ def test_merge_replaces_only_its_own_earlier_merge_and_refuses_the_users_folder(
         assert res.returncode == 0, res.stderr
     assert (merged / "ba-lora-merged.json").is_file() and (merged / "model.safetensors").is_file()
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob("*.lock"))
+    # campaign 3: a file the user added to an earlier merge was deleted with it
+    (merged / "NOTES.md").write_text("mine", encoding="utf-8")
+    res = run_cli("merge", "--adapter", str(tiny_adapter), "--output", str(merged))
+    assert res.returncode == 2 and "did not write (NOTES.md)" in res.stderr, res.stderr
+    assert (merged / "NOTES.md").read_text() == "mine"
 
 
 def test_a_newline_in_the_adapter_path_stays_inside_the_modelfile_comment(tiny_adapter, tmp_path):
@@ -302,3 +307,12 @@ def test_llama_cpp_runs_the_exported_adapter_like_the_merged_model(smollm2_dir, 
         assert (logits.argmax(-1)[decided] == hf_logits.argmax(-1)[decided]).all(), q
         merged_noise = np.abs(logits - hf_logits).mean()
         assert merged_noise < bound * noise and merged_noise < effect / 10, (q, merged_noise, noise, effect)
+
+
+def test_the_default_name_obeys_the_name_rule(tiny_adapter, tmp_path):
+    """Campaign 3: with no --name the folder's name was used unchecked: a newline in it
+    printed a second shell line after the `ollama create` hint."""
+    out = tmp_path / "o\nPARAMETER x"
+    res = run_cli("export", "--adapter", str(tiny_adapter), "-o", str(out), "--merged", "none")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "pass --name" in res.stderr, res.stderr
+    assert not out.exists()

@@ -97,6 +97,8 @@ def test_argparse_rejects_bad_numbers(work):
     out = run(*mipro("--train-limit", "0"), cwd=work)
     assert out.returncode == 2
     assert "argument --train-limit: must be >= 1, got 0" in out.stderr
+    out = run(*mipro("--num-threads", "100000"), cwd=work)  # campaign 3: accepted
+    assert out.returncode == 2 and "argument --num-threads: must be at most 64, got 100000" in out.stderr
 
 
 def test_debug_shows_the_traceback(work):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ba_io import DataError, append_jsonl, distinct_paths, iter_jsonl, output_lock, progress, validate
+from ba_io import DataError, append_jsonl, distinct_paths, iter_jsonl, output_lock, output_target, progress, validate
 
 from .teachers import Draft, Teacher
 
@@ -175,7 +175,17 @@ def synth(
         if rejects is not None
         else out_path.with_name(out_path.name.removesuffix(".jsonl") + ".rejects.jsonl")
     )
-    distinct_paths(("--in", in_path), ("--out", out_path), ("--rejects", rejects_path))
+    # the partial files are outputs too: the input may be none of them (a --restart deleted it)
+    distinct_paths(
+        ("--in", in_path),
+        ("-o", out_path),
+        ("--rejects", rejects_path),
+        ("-o's partial file", partial_path(out_path)),
+        ("--rejects' partial file", partial_path(rejects_path)),
+    )
+    # OUT and REJECTS are renamed into place: a folder, device, FIFO or socket there is refused
+    # now, before any work; a link to a file is written through
+    out_path, rejects_path = output_target(out_path), output_target(rejects_path)
     # a second run on OUT (or on the same --rejects) fails at once instead of sharing the file
     with output_lock(out_path), output_lock(rejects_path):
         return _synth_locked(in_path, out_path, rejects_path, teacher, restart, show_progress)

@@ -271,14 +271,15 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _compare(a: argparse.Namespace) -> int:
+    from ba_io import distinct_paths, output_target
+
     from .compare import compare_runs, parse_run_arg
     from .html import write_comparison_html
     from .plots import comparison_png
     from .report import comparison_markdown, summary_table
 
     runs = [parse_run_arg(v) for v in a.run]
-    out = Path(a.out_dir)
-    from ba_io import distinct_paths
+    out = output_target(a.out_dir, directory=True)  # a file or a device there: exit 2 before any work
 
     # before any work: no report file is one of the prediction files (two runs may share a file)
     outputs = [out / n for n in ("comparison.json", "comparison.md", "comparison.png", "comparison.html")]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ba_io import UsageError, append_jsonl, distinct_paths, output_lock, progress, read_jsonl, write_json
+from ba_io import UsageError, append_jsonl, distinct_paths, output_lock, output_target, progress, read_jsonl, write_json
 from ba_llm.backends import BATCH_SIZE
 
 from .datasets import CURATED, load_concepts
@@ -201,10 +201,10 @@ def run_generate(
         raise UsageError(f"--batch-size must be >= 1, got {batch_size}")
     plan = plan_decoding(runs, decoding)
     concepts = load_concepts(in_path, limit)
+    out = output_target(out_path)  # appended to: a folder, FIFO or device there is refused before any work
     ba_llm.parse_spec(model)  # a malformed spec fails before any file is touched
     ba_llm.check_max_new_tokens(model, max_new_tokens)  # and a limit beyond the context before the weights load
     prompt = ba_llm.prompt_for_model(model, prompt_path)
-    out = Path(out_path)
     if os.fspath(in_path) != CURATED:
         distinct_paths(("--in", in_path), ("--prompt", prompt_path), ("-o", out))
     with output_lock(out):  # a second run on OUT fails at once instead of appending to it too

@@ -183,9 +183,16 @@ def add_max_new_tokens(
     return action
 
 
+#: seeds are 32-bit: torch, numpy and llama.cpp all take them (a larger one overflowed
+#: inside the generation, after the model had loaded)
+SEED_MAX = 2**32 - 1
+
+
 def add_seed(parser: Container, *, help: str) -> argparse.Action:
-    """``--seed N`` with the one default, :data:`SEED`."""
-    return parser.add_argument("--seed", type=int, default=SEED, metavar="N", help=f"{help} (default: %(default)s)")
+    """``--seed N`` with the one default, :data:`SEED`; 0 to :data:`SEED_MAX`."""
+    return parser.add_argument(
+        "--seed", type=int_between(0, SEED_MAX), default=SEED, metavar="N", help=f"{help} (default: %(default)s)"
+    )
 
 
 def int_between(minimum: int, maximum: int | None = None) -> Callable[[str], int]:

@@ -257,15 +257,18 @@ def output_group() -> Iterator[None]:
         yield
         return
     pending: list[tuple[Path, Path]] = []
-    token = _GROUP.set(pending)
+    made: list[Path] = []  # folders the group's writes created, removed again when it fails
+    token, dirs_token = _GROUP.set(pending), _GROUP_DIRS.set(made)
     try:
         yield
     except BaseException:
         for tmp, _ in pending:
             _discard(tmp)
+        _remove_empty(made)
         raise
     finally:
         _GROUP.reset(token)
+        _GROUP_DIRS.reset(dirs_token)
     try:
         for tmp, target in pending:  # every target still takes its file before the first rename
             _check_target(target, directory=tmp.is_dir())
@@ -274,9 +277,33 @@ def output_group() -> Iterator[None]:
     except BaseException:
         for tmp, _ in pending:
             _discard(tmp)  # those already renamed are gone from their tmp name: no-op
+        _remove_empty(made)
         raise
     for folder in {target.parent for _, target in pending}:
         _fsync_dir(folder)
+
+
+_GROUP_DIRS: contextvars.ContextVar[list[Path] | None] = contextvars.ContextVar("ba_io_group_dirs", default=None)
+
+
+def _make_parent(target: Path) -> None:
+    """Create the target's folder (and those above it); inside an :func:`output_group`,
+    remember the ones created, so a group that fails leaves no empty folder behind."""
+    missing = []
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    target.parent.mkdir(parents=True, exist_ok=True)
+    made = _GROUP_DIRS.get()
+    if made is not None:
+        made.extend(missing)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):  # children before parents
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 #: a leftover tmp file is only swept when it is this old (seconds) and its writer is gone
@@ -328,6 +355,17 @@ def _resolve_target(target: Path, *, directory: bool = False) -> Path:
     if stat.S_ISREG(st.st_mode) or (directory and stat.S_ISDIR(st.st_mode)):
         return Path(os.path.realpath(target))
     return target
+
+
+def output_target(path: PathLike, *, directory: bool = False) -> Path:
+    """Check an output path up front and return the path really written: a new path, a
+    regular file (a folder, for a folder output), or a link to one, written through. A
+    folder in a file's place, a device, FIFO or socket (or a link to one) is a
+    :class:`UsageError`. For commands that write by rename or append (resumable outputs)
+    and must refuse before any work."""
+    target = Path(path)
+    _check_target(target, directory=directory)
+    return _resolve_target(target, directory=directory)
 
 
 def _tmp_prefix(target: Path) -> str:
@@ -493,7 +531,7 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
     _check_target(target)
     target = _resolve_target(target)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _make_parent(target)
         sweep_stale_tmp(target)
         fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=target.parent)
     except OSError as e:
@@ -527,7 +565,7 @@ def atomic_path(path: PathLike, *, directory: bool = False) -> Iterator[Path]:
     _check_target(target, directory=directory)
     target = _resolve_target(target, directory=directory)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _make_parent(target)
         sweep_stale_tmp(target)
         if directory:
             tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=target.parent))
@@ -612,7 +650,7 @@ def append_jsonl(path: PathLike, row: dict, schema: str | None = None) -> None:
     first so the new row starts on its own line; the partial line then shows up as
     an invalid-JSON line on reading (use ``rejects=`` to skip it).
     """
-    target = Path(path)
+    target = output_target(path)
     _check_row(path, None, row, schema)
     line = _dumps_row(path, None, row) + "\n"
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Union
@@ -34,6 +35,7 @@ def output_lock(out: PathLike) -> Iterator[Path]:
     """Hold the lock of output ``out`` (a file or directory path) for the ``with`` block."""
     path = lock_path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _check_is_a_lock(path, out)
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -60,6 +62,24 @@ def output_lock(out: PathLike) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             os.unlink(path)
         os.close(fd)
+
+
+def _check_is_a_lock(path: Path, out: PathLike) -> None:
+    """``OUT.lock`` may be missing, or a lock file (empty or a pid line); any other file
+    there is the user's (``--in OUT.lock``), and taking it as the lock would truncate it."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(st.st_mode) and st.st_size <= 32:
+        with open(path, "rb") as f:
+            text = f.read(33)
+        if not text.strip() or text.strip().isdigit():
+            return
+    raise UsageError(
+        f"{out}: its lock file {path} exists and is not a lock (a file of yours?); nothing was written: "
+        "move it away or choose another output"
+    )
 
 
 def _read_pid(fd: int) -> str:

@@ -63,12 +63,15 @@ def check_replaceable_folder(
     if not present:
         return
     ours: set = set()
+    listed = None
     if (path / manifest).is_file():
         try:
-            ours = set(json.loads((path / manifest).read_text(encoding="utf-8")).get("files") or []) | {manifest}
+            listed = json.loads((path / manifest).read_text(encoding="utf-8")).get("files")
         except (OSError, ValueError, AttributeError):
-            ours = set()
-    elif legacy and present <= legacy:
+            listed = None
+        if isinstance(listed, list):
+            ours = set(listed) | {manifest}
+    if not ours and legacy and present <= legacy:  # an older version's output (no files list)
         ours = set(legacy)
     others = sorted(present - ours)
     if others:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ba_io import atomic_path
+from ba_io import atomic_path, sweep_stale_tmp
 
 from .errors import BackendError, DataError, UsageError
 from .models import base_model_dir
@@ -132,17 +132,43 @@ def _build(gguf: Path, out: Path, log: Callable[[str], None]) -> dict:
     }
 
 
+#: what prepare wrote before its marker listed its files (an older ba-llm)
+_LEGACY_FILES = frozenset({
+    "config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+    "special_tokens_map.json", "chat_template.jinja", "vocab.json", "merges.txt", "added_tokens.json", MARKER,
+})  # fmt: skip
+
+
+def _prepared_files(dest: Path) -> frozenset[str]:
+    try:
+        listed = json.loads((dest / MARKER).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError):
+        return frozenset()
+    return frozenset(listed) | {MARKER} if isinstance(listed, list) else _LEGACY_FILES
+
+
 def _check_replaceable(dest: Path) -> None:
     """Refuse a ``dest`` that prepare would destroy: anything but nothing, an empty directory
-    or a directory ba-llm prepared (it holds the completion marker)."""
+    or a directory ba-llm prepared holding nothing but the files it wrote (its marker lists
+    them): a file the user added there is never deleted by ``--force``."""
     if not dest.exists() and not dest.is_symlink():
         return
-    if dest.is_dir() and not dest.is_symlink() and ((dest / MARKER).is_file() or not any(dest.iterdir())):
-        return
+    if dest.is_dir() and not dest.is_symlink():
+        names = {p.name for p in dest.iterdir()}
+        if not names:
+            return
+        if (dest / MARKER).is_file():
+            added = sorted(names - _prepared_files(dest))
+            if not added:
+                return
+            raise UsageError(
+                f"-o {dest}: a model directory prepared by ba-llm, with files it did not write "
+                f"({', '.join(added[:3])}); nothing was changed. Move them away or choose a new -o"
+            )
     what = "a file" if dest.is_file() else "a symbolic link" if dest.is_symlink() else "a directory with other files"
     raise UsageError(
-        f"--dest {dest}: is {what}, not a model directory prepared by ba-llm; "
-        "nothing was changed. Choose a new --dest (or move it away yourself)"
+        f"-o {dest}: is {what}, not a model directory prepared by ba-llm; "
+        "nothing was changed. Choose a new -o (or move it away yourself)"
     )
 
 
@@ -171,6 +197,7 @@ def prepare(
         raise UsageError(f"cannot prepare {name!r}; preparable models: {', '.join(PREPARABLE)}")
     dest = Path(dest) if dest is not None else base_model_dir()
     if (dest / MARKER).is_file() and not force:
+        sweep_stale_tmp(dest)  # a killed --force run's folder, once its writer is gone
         print(f"{dest}: up to date")
         return dest
     _check_replaceable(dest)
@@ -187,6 +214,7 @@ def prepare(
                 "dtype": "bfloat16",
                 "seconds": round(time.perf_counter() - t0, 1),
                 **info,
+                "files": sorted([p.name for p in tmp.iterdir()] + [MARKER]),
             }
             (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
             if (dest / MARKER).is_file() and not force:  # a concurrent run finished first

@@ -16,11 +16,15 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from ba_io import UsageError, deprecated_alias
+from ba_io.cli_types import SEED_MAX
 
 __all__ = ["TrainConfig", "QUANTIZATIONS", "ATTENTION_MODULES", "add_config_arguments", "config_from_namespace"]
 
 QUANTIZATIONS = ("bnb4", "bf16", "fp32")
 MAX_EPOCHS = 1000
+#: a learning rate above this is a typo, not a setting: LoRA uses 1e-5 to 1e-2 (the campaign's
+#: --lr 1e12 "completed" with a validation loss of 10.8)
+MAX_LR = 1.0
 ATTENTION_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
@@ -161,8 +165,10 @@ class TrainConfig:
         ):
             if getattr(self, name) < 0:
                 raise UsageError(f"--{_flag(name)} must not be negative (got {getattr(self, name)})")
-        if not self.lr > 0:
-            raise UsageError(f"--lr must be positive (got {self.lr})")
+        if not 0 < self.lr <= MAX_LR:
+            raise UsageError(f"--lr must be above 0 and at most {MAX_LR:g} (got {self.lr:g})")
+        if not 0 <= self.seed <= SEED_MAX:
+            raise UsageError(f"--seed must be between 0 and {SEED_MAX} (got {self.seed})")
         if not self.lora_alpha > 0:
             raise UsageError(f"--lora-alpha must be positive (got {self.lora_alpha})")
         if not 0 <= self.lora_dropout < 1:

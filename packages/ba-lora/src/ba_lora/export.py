@@ -111,12 +111,17 @@ def _check_merge_output(output: Path, adapter_dir: Path, base_dir: Path) -> None
     """``--output`` may be a new path, an empty folder or an earlier merge (it holds
     :data:`MERGED_MARKER`); anything else is the user's and is never replaced."""
     distinct_paths(("--adapter", adapter_dir), ("--model", base_dir), ("--output", output))
-    if output.is_symlink() or (output.exists() and not output.is_dir()):
-        raise UsageError(f"--output {output}: exists and is not a folder; choose a new path")
-    if output.is_dir() and any(output.iterdir()) and not (output / MERGED_MARKER).is_file():
-        raise UsageError(
-            f"--output {output}: a folder with other files (not a ba-lora merge); choose a new or empty folder"
-        )
+    check_replaceable_folder(
+        output, flag="--output", manifest=MERGED_MARKER, tool="ba-lora merge", legacy=_MERGE_LEGACY
+    )
+
+
+#: what a merge wrote before its marker listed its files (an older ba-lora)
+_MERGE_LEGACY = frozenset({
+    MERGED_MARKER, "config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
+    "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja", "vocab.json", "merges.txt",
+    "added_tokens.json", "prompt.json", "adapter_training_info.json",
+})  # fmt: skip
 
 
 def merge_adapter(adapter_dir: str | Path, output: str | Path, base: str | None = None) -> Path:
@@ -146,7 +151,11 @@ def merge_adapter(adapter_dir: str | Path, output: str | Path, base: str | None 
                     shutil.copyfile(
                         adapter_dir / name, tmp / (name if name == "prompt.json" else "adapter_training_info.json")
                     )
-            write_json(tmp / MERGED_MARKER, {"adapter": str(adapter_dir.resolve()), "base": str(base_dir.resolve())})
+            files = sorted([p.name for p in tmp.iterdir()] + [MERGED_MARKER])
+            write_json(
+                tmp / MERGED_MARKER,
+                {"adapter": str(adapter_dir.resolve()), "base": str(base_dir.resolve()), "files": files},
+            )
     return output
 
 
@@ -531,6 +540,11 @@ def export_ollama(
         raise UsageError(f"--max-new-tokens must be >= 1, got {max_new_tokens}")
     if name is not None:
         check_model_name(name)
+    elif not _NAME_RE.match(Path(output).name):  # the default name is the folder's: the same rule
+        raise UsageError(
+            f"-o: the folder name {Path(output).name!r} is not a model name (letters, digits and "
+            ". _ : / - only, one line), and a model is named after its folder; pass --name"
+        )
     if from_ is not None:
         from_ = check_from(from_)
     bad = [q for q in merged if q not in MERGED_TYPES] or [q for q in set(merged) if merged.count(q) > 1]

@@ -15,6 +15,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -226,17 +227,39 @@ RUN_FILES = frozenset(
 )
 
 
+_EVENTS = re.compile(r"^events\.out\.tfevents\.[\w.-]+$")  # what TensorBoard writes into runs/
+_CHECKPOINT = re.compile(r"^step-\d{8}(\.tmp)?$")
+
+
+def _foreign_files(out: Path) -> list[str]:
+    """What in ``out`` a run does not write: other names at the top, and, inside ``runs/``
+    and ``checkpoints/``, anything but TensorBoard event files and step folders (a user's
+    ``runs/my_experiment/`` was deleted with the run's logs)."""
+    found = [p.name for p in out.iterdir() if p.name not in RUN_FILES]
+    for sub, rule in (("runs", _EVENTS), (CHECKPOINTS, _CHECKPOINT)):
+        d = out / sub
+        if d.is_symlink() or (d.exists() and not d.is_dir()):
+            found.append(sub)
+        elif d.is_dir():
+            found += [f"{sub}/{p.name}" for p in d.iterdir() if not rule.match(p.name) or p.is_symlink()]
+    return sorted(found)
+
+
 def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]) -> Path | None:
     """Check / clean the output directory; return the checkpoint to resume from."""
     ckroot = out / CHECKPOINTS
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise UsageError(f"--output {out}: exists and is not a folder; choose a new folder")
     earlier = ckroot.is_dir() or (out / "training_info.json").is_file()
-    foreign = sorted({p.name for p in out.iterdir()} - RUN_FILES) if out.is_dir() else []
+    foreign = _foreign_files(out) if out.is_dir() else []
+    if not foreign and out.is_dir() and not earlier:
+        # run-file names but no run made them (no checkpoint, no training_info.json): only the
+        # TensorBoard logs of a run killed before its first checkpoint are taken as ours
+        foreign = sorted(p.name for p in out.iterdir() if p.name != "runs")
     if foreign:  # a fresh start cleans the folder: it must hold nothing but what a run writes
         shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
         raise UsageError(
-            f"--output {out}: holds files ba-lora train does not write ({shown}); choose a new or empty folder"
+            f"--output {out}: holds files ba-lora train did not write ({shown}); choose a new or empty folder"
         )
     if earlier and not (cfg.resume or cfg.overwrite):  # every process raises: none waits at a barrier
         raise UsageError(f"{out} holds an earlier run; pass --resume to continue it or --overwrite to start over")
@@ -286,8 +309,9 @@ class TrainerCallback:
     """Hooks into a training run: subclass and override what you need (``train(cfg,
     callbacks=[...])``). Called on the first process only."""
 
-    def on_step(self, state: TrainerState) -> None:
-        """After each optimizer step (``state.global_step`` is the step just taken)."""
+    def on_step(self, state: TrainerState, model: Any) -> None:
+        """After each optimizer step (``state.global_step`` is the step just taken; ``model``
+        the peft model being trained)."""
 
     def on_epoch_end(self, state: TrainerState, record: dict[str, Any]) -> None:
         """After each epoch's evaluation (``record``: the ``epochs`` entry of training_info)."""
@@ -361,6 +385,9 @@ class _Run:
         self.train_rows = _load_rows(cfg.train, cfg.train_limit, self.prompt, "train")
         self.val_rows = _load_rows(cfg.val, cfg.val_limit, self.prompt, "validation") if cfg.val else []
         self.base_dir = resolve_base_dir(cfg.base_model)
+        from ba_llm import check_max_new_tokens
+
+        check_max_new_tokens(f"hf:{self.base_dir}", cfg.max_length, "--max-length")  # beyond the context
         if not self.train_rows:
             raise UsageError(f"{cfg.train}: no training rows")
         if cfg.batch_size * cfg.grad_accum < dist.world:
@@ -544,7 +571,7 @@ class _Run:
             self.bar.update(1)
         if dist.main:
             for cb in self.callbacks:
-                cb.on_step(st)
+                cb.on_step(st, self.model)
 
     def end_epoch(self, *, complete: bool, stop_max: bool) -> None:
         """End of an epoch (or of the run at --max-steps): validation loss, the in-training

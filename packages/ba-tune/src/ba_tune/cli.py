@@ -16,6 +16,7 @@ from ba_io import (
     add_output,
     add_seed,
     distinct_paths,
+    int_between,
     non_negative_int,
     positive_int,
     run_cli,
@@ -36,6 +37,11 @@ example:
 writes artifacts/prompts/optimized.json (prompt file), optimized.program.json (DSPy
 program state, JSON) and optimized.log.json (baseline, trials, best score, time).
 """
+
+
+#: DSPy's parallel evaluations are Python threads, each with its own request in flight: more
+#: than this only queues (the campaign's --num-threads 100000 was accepted)
+MAX_EVAL_THREADS = 64
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--train-limit", type=positive_int, help="use the first N train examples")
     p.add_argument("--val-limit", type=positive_int, help="use the first N validation examples")
-    p.add_argument("--num-threads", type=positive_int, default=1, help="parallel evaluations (default 1)")
+    p.add_argument(
+        "--num-threads",
+        type=int_between(1, MAX_EVAL_THREADS),
+        default=1,
+        help=f"parallel evaluations (Python threads), at most {MAX_EVAL_THREADS} (default 1)",
+    )
     # at most 32768 (past any supported context): refused before a model loads
     add_max_new_tokens(
         p,
