@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from ba_io import DataError, append_jsonl, distinct_paths, iter_jsonl, output_lock, output_target, progress, validate
+from ba_metric import CATEGORIES
 
 from .teachers import Draft, Teacher
 
 __all__ = ["SynthResult", "partial_path", "synth"]
 
-_CATEGORIES = ("functional_requirements", "non_functional_requirements", "constraints")
+_CATEGORIES = CATEGORIES  # ba-metric owns the document format
 
 
 @dataclass(frozen=True)

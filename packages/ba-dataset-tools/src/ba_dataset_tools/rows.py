@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import ba_metric
 from ba_io import JsonlLine, iter_jsonl_lines
 from ba_metric import ParseError, load_yaml
 
@@ -28,10 +29,11 @@ __all__ = [
     "row_form",
 ]
 
-CATEGORIES = ("functional_requirements", "non_functional_requirements", "constraints")
-PREFIXES = {"functional_requirements": "FR", "non_functional_requirements": "NFR", "constraints": "C"}
+# the document's rules are ba-metric's: its categories, ID prefixes and priorities
+CATEGORIES = ba_metric.CATEGORIES
+PREFIXES = ba_metric.ID_PREFIXES
+PRIORITIES = ba_metric.PRIORITY_LEVELS
 TEXT_FIELDS = ("concept", "title", "description")
-PRIORITIES = ("High", "Medium", "Low")
 
 # The tolerant line reader lives in ba-io; the old names stay importable from here.
 Line = JsonlLine

@@ -17,29 +17,14 @@ __all__ = [
     "tokens_per_second",
 ]
 
-_EPS = 1e-9
-
 
 def score_row(row: dict, threshold: float = ba_metric.DEFAULT_THRESHOLD) -> dict:
     """A copy of a prediction row with ``score``, ``breakdown``, ``grounding``, ``content``,
     ``defects``, ``passed`` (a scored-prediction row) and ``parse_error`` (None when
-    ba_metric could parse it).
-
-    The text is scored raw (``ba_metric.score(text, concept)``), so fences and prose
-    around the YAML are handled exactly as the metric handles them everywhere else.
+    ba_metric could parse it): ba-metric's one row scorer on the raw ``text``, so fences and
+    prose around the YAML are handled exactly as the metric handles them everywhere else.
     """
-    s = ba_metric.score(row["text"], row["concept"])
-    out = dict(row)
-    out.update(
-        score=s.total,
-        breakdown=dict(s.breakdown),
-        grounding=s.grounding,
-        content=s.content,
-        defects=list(s.defects),
-        passed=s.passed(threshold),
-        parse_error=s.error,
-    )
-    return out
+    return ba_metric.score_row(row, field="text", threshold=threshold, with_error=True)
 
 
 #: finish reasons of a generation that did not end by itself
@@ -53,27 +38,9 @@ def runaway_rate(scored: Sequence[dict]) -> float:
     return sum(1 for r in scored if r.get("finish_reason") in RUNAWAY) / len(scored) if scored else 0.0
 
 
-def defect_rates(scored: Sequence[dict]) -> dict[str, float]:
-    """Per defect kind (``duplicate``, ``filler``, ...), the share of rows with at least one."""
-    counts: dict[str, int] = {}
-    for r in scored:
-        for kind in {code.split(":", 1)[0] for code in r.get("defects", ())}:
-            counts[kind] = counts.get(kind, 0) + 1
-    return {k: counts[k] / len(scored) for k in sorted(counts)} if scored else {}
-
-
-def component_pass_rates(scored: Sequence[dict]) -> dict[str, float]:
-    """Per rubric component, the share of rows that got its full points.
-
-    Components and their maxima come from ``ba_metric.COMPONENTS``; an empty input gives
-    0.0 for every component.
-    """
-    n = len(scored)
-    out = {}
-    for name, maximum in ba_metric.COMPONENTS.items():
-        passed = sum(1 for r in scored if r["breakdown"].get(name, 0.0) >= maximum - _EPS)
-        out[name] = passed / n if n else 0.0
-    return out
+#: per defect kind and per rubric component, the share of rows: ba-metric owns both rules
+defect_rates = ba_metric.defect_rates
+component_pass_rates = ba_metric.component_pass_rates
 
 
 def yaml_valid_rate(scored: Sequence[dict]) -> float:

@@ -31,6 +31,7 @@ from .lexicon import (
 )
 from .parse import CATEGORIES
 from .quantities import Quantities, quantities, same_amount
+from .rules import ID_PREFIXES
 
 __all__ = ["COVERAGE_WEIGHT", "DEFECTS", "Content", "content_of_document"]
 
@@ -53,7 +54,7 @@ DEFECTS: Mapping[str, tuple[float, str]] = MappingProxyType(
 #: the most ``content`` that missing coverage can take off (times the uncovered share)
 COVERAGE_WEIGHT = 0.3
 MAX_ITEMS = 200
-_SHORT = {"functional_requirements": "FR", "non_functional_requirements": "NFR", "constraints": "C"}
+_SHORT = ID_PREFIXES
 
 _TOKEN_RE = re.compile(r"[^\W_]+")
 

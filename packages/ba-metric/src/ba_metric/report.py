@@ -7,7 +7,7 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,9 +128,11 @@ def score_row(
     threshold: float = DEFAULT_THRESHOLD,
     path: str = "<row>",
     line: int = 0,
+    with_error: bool = False,
 ) -> dict[str, Any]:
     """The row plus ``score``, ``breakdown``, ``grounding``, ``content``, ``defects`` and
-    ``passed``."""
+    ``passed`` (and ``parse_error``, None when the document parsed, with ``with_error``).
+    The one row scorer: ``ba-metric score`` and ba-eval's scored predictions use it."""
     concept = row.get(concept_field)
     result = score(select_document(row, field, path, line), concept if isinstance(concept, str) else None)
     out = dict(row)
@@ -139,8 +141,41 @@ def score_row(
     out["grounding"] = result.grounding
     out["content"] = result.content
     out["defects"] = list(result.defects)
-    out["passed"] = result.total >= threshold
+    out["passed"] = result.passed(threshold)
+    if with_error:
+        out["parse_error"] = result.error
     return out
+
+
+def sample_sd(values: Sequence[float]) -> float | None:
+    """The one standard-deviation convention of the project: the sample SD (ddof=1); 0.0
+    for one value, None for none."""
+    n = len(values)
+    if n == 0:
+        return None
+    if n == 1:
+        return 0.0
+    mean = sum(values) / n
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+
+
+def component_pass_rates(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Per rubric component (:data:`COMPONENTS`), the share of scored rows that got its full
+    points; 0.0 for every component of an empty input."""
+    n = len(rows)
+    return {
+        name: (sum(1 for r in rows if r["breakdown"].get(name, 0.0) >= full - 1e-9) / n if n else 0.0)
+        for name, full in COMPONENTS.items()
+    }
+
+
+def defect_rates(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Per defect kind (``duplicate``, ``filler``, ...), the share of scored rows with at least one."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        for kind in {str(code).split(":", 1)[0] for code in r.get("defects", ())}:
+            counts[kind] = counts.get(kind, 0) + 1
+    return {k: counts[k] / len(rows) for k in sorted(counts)} if rows else {}
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
@@ -194,43 +229,34 @@ def summarize(
     threshold: float = DEFAULT_THRESHOLD,
     path: str = "<rows>",
 ) -> dict[str, Any]:
-    """Statistics over scored rows (rows without ``score``/``breakdown`` are scored here)."""
-    totals: list[float] = []
-    groundings: list[float] = []
-    contents: list[float] = []
-    defect_kinds: dict[str, int] = {}
-    passes = dict.fromkeys(COMPONENTS, 0)
+    """Statistics over scored rows (rows without ``score``/``breakdown`` are scored here);
+    ``std`` is the sample SD (:func:`sample_sd`)."""
+    scored: list[dict[str, Any]] = []
     for line, row in rows:
         if not _is_scored(row):
             row = score_row(row, field=field, concept_field=concept_field, path=path, line=line)
-        totals.append(float(row["score"]))
-        if isinstance(row.get("grounding"), (int, float)):
-            groundings.append(float(row["grounding"]))
         if not isinstance(row.get("content"), (int, float)) or not isinstance(row.get("defects"), list):
             found = score_row(row, field=field, concept_field=concept_field, path=path, line=line)
             row = {**row, "content": found["content"], "defects": found["defects"]}
-        contents.append(float(row["content"]))
-        for kind in {str(code).split(":", 1)[0] for code in row["defects"]}:
-            defect_kinds[kind] = defect_kinds.get(kind, 0) + 1
-        for name, full in COMPONENTS.items():
-            if row["breakdown"][name] >= full - 1e-9:
-                passes[name] += 1
+        scored.append(row)
+    totals = [float(r["score"]) for r in scored]
+    groundings = [float(r["grounding"]) for r in scored if isinstance(r.get("grounding"), (int, float))]
+    contents = [float(r["content"]) for r in scored]
     n = len(totals)
-    mean = sum(totals) / n if n else None
     return {
         "count": n,
-        "mean": mean,
-        "std": math.sqrt(sum((t - mean) ** 2 for t in totals) / n) if mean is not None else None,
+        "mean": sum(totals) / n if n else None,
+        "std": sample_sd(totals),
         "min": min(totals) if n else None,
         "max": max(totals) if n else None,
         "threshold": threshold,
         "pass_rate": sum(t >= threshold for t in totals) / n if n else None,
         "grounding_mean": sum(groundings) / len(groundings) if groundings else None,
         "grounding_count": len(groundings),
-        "components": {name: (passes[name] / n if n else None) for name in COMPONENTS},
+        "components": component_pass_rates(scored) if n else dict.fromkeys(COMPONENTS),
         "content_mean": sum(contents) / n if n else None,
         "content_min": min(contents) if n else None,
-        "defect_rates": {kind: defect_kinds[kind] / n for kind in sorted(defect_kinds)} if n else {},
+        "defect_rates": defect_rates(scored),
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 __all__ = [
     "ID_PREFIXES",
     "PRIORITIES",
+    "PRIORITY_LEVELS",
     "category_count_ok",
     "category_ids_ok",
     "category_list_ok",
@@ -26,7 +27,9 @@ ID_PREFIXES = {
     "non_functional_requirements": "NFR",
     "constraints": "C",
 }
-PRIORITIES = frozenset({"high", "medium", "low"})
+#: the priorities a requirement may have, as written in a document; matched case-blind
+PRIORITY_LEVELS = ("High", "Medium", "Low")
+PRIORITIES = frozenset(p.lower() for p in PRIORITY_LEVELS)
 
 TITLE_MIN_WORDS, TITLE_MAX_WORDS = 3, 15
 DESCRIPTION_MIN_WORDS = 15

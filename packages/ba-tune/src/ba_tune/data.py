@@ -7,13 +7,14 @@ from typing import Any
 
 import dspy
 
+import ba_metric
 from ba_io import DataError, UsageError, iter_jsonl
 from ba_metric import document_from_fields, render
 
 __all__ = ["load_examples", "example_from_row"]
 
 
-CATEGORIES = ("functional_requirements", "non_functional_requirements", "constraints")
+CATEGORIES = ba_metric.CATEGORIES  # ba-metric owns the document format
 
 
 def example_from_row(row: dict) -> dspy.Example:

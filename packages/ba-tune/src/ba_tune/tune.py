@@ -21,7 +21,7 @@ from typing import Any
 
 import dspy
 
-from ba_io import UsageError, write_json
+from ba_io import UsageError, atomic_path, write_json
 from ba_llm.prompt import Prompt, load_prompt, prompt_from_dict
 from ba_metric import ba_requirements_metric
 from ba_metric.metric import OBJECTIVES
@@ -101,15 +101,15 @@ def output_paths(out: str | Path) -> tuple[Path, Path, Path]:
 
 
 def save_program_json(program: dspy.Module, path: Path) -> None:
-    """``program.save(..., save_program=False)`` (JSON state) to a temp ``.json``, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.json")
-    try:
-        program.save(str(tmp), save_program=False)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """``program.save(..., save_program=False)`` (JSON state), written atomically by path
+    (``ba_io.atomic_path``: a tmp file of its own, renamed with the other outputs)."""
+    with atomic_path(path) as tmp:
+        json_tmp = tmp.with_name(tmp.name + ".json")  # DSPy picks the format by the suffix
+        try:
+            program.save(str(json_tmp), save_program=False)
+            os.replace(json_tmp, tmp)
+        finally:
+            json_tmp.unlink(missing_ok=True)
 
 
 def _metric(threshold: float, objective: str = "total"):
