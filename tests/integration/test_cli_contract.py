@@ -120,10 +120,22 @@ def test_an_old_spelling_still_works_with_one_warning(tmp_path):
 
 def test_a_closed_pipe_is_a_quiet_exit_0(tmp_path):
     """One exit-code policy: the reader stopped reading (`| head -c1`), which is not our
-    failure (ba-io's run_cli, behind every other tool, has the same rule: its unit test)."""
+    failure: the command exits as it would have (ba-io's run_cli, behind every other tool,
+    has the same rule: its unit tests)."""
     rows = tmp_path / "rows.jsonl"
     rows.write_text("".join(f'{{"id": "c{i:05d}", "concept": "{"x" * 200}"}}\n' for i in range(20000)))
     script = f"set -o pipefail; {BIN / 'ba-metric'} score {rows} --field concept | head -c1 >/dev/null; echo $?"
     res = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300)
     assert res.stdout.strip() == "0", res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_a_closed_pipe_keeps_a_failure(tmp_path):
+    """Campaign 4: `ba-dataset-tools validate bad.jsonl | true` exited 0 although it found
+    invalid rows; the closed pipe may drop output, never the verdict."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{}\n" * 3000)
+    script = f"set -o pipefail; {BIN / 'ba-dataset-tools'} validate {bad} --schema example-v2 | true; echo $?"
+    res = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300)
+    assert res.stdout.strip() == "1", res.stderr[-500:]
     assert "Traceback" not in res.stderr

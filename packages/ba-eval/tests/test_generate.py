@@ -239,3 +239,18 @@ def test_compare_refuses_an_output_folder_that_is_not_a_folder(tmp_path, capsys,
     rc = cli_main("compare", "--run", f"a={preds}", "--run", f"b={preds}", "-o", out)
     err = capsys.readouterr().err
     assert rc == 2 and "exists and is not a folder" in err and err.count("\n") == 1, err
+
+
+def test_timings_and_benchmark_outputs_are_checked_before_any_model_runs(tmp_path, capsys):
+    """Campaign 4: `--timings FIFO` and a FIFO at benchmark's REPORT.md were refused only
+    after the generation, with the predictions already written."""
+    os.mkfifo(tmp_path / "fifo")
+    rc = cli_main("generate", "--model", "hf:unused", "--in", str(CONCEPTS), "-o", str(tmp_path / "p.jsonl"),
+                  "--timings", str(tmp_path / "fifo"))  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "not a regular file" in err and not (tmp_path / "p.jsonl").exists()
+    os.mkfifo(tmp_path / "rb.md")
+    rc = cli_main("benchmark", "--model", "hf:unused", "--dataset", str(CONCEPTS), "-o", str(tmp_path / "rb.json"))
+    err = capsys.readouterr().err
+    assert rc == 2 and "rb.md: not a regular file" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "rb.json").exists() and not (tmp_path / "rb.predictions").exists()

@@ -15,7 +15,7 @@ from ba_io.locking import lock_path
 def test_a_second_holder_is_refused_and_the_lock_goes_with_the_run(tmp_path):
     out = tmp_path / "out.jsonl"
     with output_lock(out) as path:
-        assert path == lock_path(out) and path.read_text().strip() == str(os.getpid())
+        assert path == lock_path(out) and path.read_text().strip() == f"ba-io-lock {os.getpid()}"
         with pytest.raises(UsageError, match=rf"^{out}: another run is writing it \(pid {os.getpid()}\), locked in "):
             with output_lock(out):
                 pass
@@ -46,8 +46,14 @@ def test_a_file_of_the_users_at_the_lock_path_is_refused_and_kept(tmp_path):
         with output_lock(out):
             pass
     assert user.read_text() == '{"id": "c1", "concept": "A bakery."}\n'
-    # an empty file or a dead run's pid line is a lock: taken over
-    for left in ("", "12345\n"):
+    # campaign 4: a user's file holding only a number was taken for a lock
+    user.write_text("20260101\n")
+    with pytest.raises(UsageError, match="exists and is not a lock"):
+        with output_lock(out):
+            pass
+    assert user.read_text() == "20260101\n"
+    # an empty file or a dead run's lock line is a lock: taken over
+    for left in ("", "ba-io-lock 12345\n"):
         user.write_text(left)
         with output_lock(out):
             pass

@@ -116,6 +116,28 @@ def test_a_closed_stdout_is_a_quiet_exit_0(capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_a_closed_stdout_keeps_the_commands_exit_code(monkeypatch):
+    """Campaign 4: `ba-dataset-tools validate bad.jsonl | true` exited 0: the closed pipe
+    hid the data failure. The rest of the output is dropped and the verdict kept."""
+    import os
+    import sys
+
+    r, w = os.pipe()
+    os.close(r)  # the reader is gone
+    pipe = os.fdopen(w, "w", buffering=1)
+    monkeypatch.setattr(sys, "stdout", pipe)
+    done = []
+
+    def validate(argv):
+        for i in range(1000):
+            print(f"row {i}: invalid")
+        done.append(True)
+        return 1
+
+    assert run_cli(validate, []) == 1 and done == [True]
+    assert sys.stdout is pipe  # restored
+
+
 def test_the_cli_contract_helpers(capsys):
     from ba_io import SEED, add_command, add_max_new_tokens, add_model, add_output, add_seed, tool_parser
 
@@ -162,3 +184,21 @@ def test_seeds_are_32_bit():
     for bad in ("99999999999999999999999", "-1"):
         with pytest.raises(SystemExit):
             p.parse_args(["--seed", bad])
+
+
+def test_an_old_spelling_with_its_new_one_is_refused_and_warns_once(capsys):
+    """Campaign 4: `--out a -o b` silently wrote b only; `--out a --out b` warned twice."""
+    from ba_io import add_command, add_output, tool_parser
+
+    p = tool_parser("ba-x", "1.0", "a tool")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_output(add_command(sub, "run", help="run it"), help="out", dest="out", old=("--out",))
+    for argv in (["run", "--out", "a", "-o", "b"], ["run", "-ob", "--out", "a"], ["run", "--output=b", "--out", "a"]):
+        with pytest.raises(SystemExit) as e:
+            p.parse_args(argv)
+        assert e.value.code == 2
+        assert capsys.readouterr().err.endswith(
+            "Error: ba-x run: give -o/--output once: --out is its old spelling (see ba-x run --help)\n"
+        )
+    assert p.parse_args(["run", "--out", "a", "--out", "b"]).out == "b"
+    assert capsys.readouterr().err.count("warning:") == 1

@@ -197,12 +197,12 @@ def test_an_unwritable_folder_is_reported_with_the_target_not_the_tmp_name(tmp_p
 def test_an_output_group_commits_every_file_or_none(tmp_path, monkeypatch):
     """#17.12: one command's outputs appear together or not at all."""
     import ba_io.jsonio as jio
-    from ba_io import output_group
+    from ba_io import UsageError, output_group
 
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     a.write_text("old a")
     (tmp_path / "plain-file").write_text("")
-    with pytest.raises(OSError):
+    with pytest.raises(UsageError, match="a folder on this path is a file"):
         with output_group():
             with atomic_write(a) as f:
                 f.write("new a")
@@ -350,9 +350,14 @@ def test_a_link_to_a_fifo_or_folder_is_refused_and_a_link_to_a_file_is_written_t
     (tmp_path / "to-file").symlink_to(tmp_path / "file.jsonl")
     write_jsonl(tmp_path / "to-file", [GOOD])
     assert (tmp_path / "to-file").is_symlink() and read_jsonl(tmp_path / "file.jsonl") == [GOOD]
+    # campaign 4: a dangling link was replaced by the file (the user's link lost)
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
-    write_jsonl(tmp_path / "dangling", [GOOD])
-    assert read_jsonl(tmp_path / "dangling") == [GOOD]
+    with pytest.raises(UsageError, match="a symbolic link to a missing file"):
+        write_jsonl(tmp_path / "dangling", [GOOD])
+    assert (tmp_path / "dangling").is_symlink() and not (tmp_path / "nowhere").exists()
+    # a path under a file is a usage error, not an internal one
+    with pytest.raises(UsageError, match="a folder on this path is a file"):
+        write_jsonl(tmp_path / "file.jsonl" / "sub", [GOOD])
 
 
 def test_a_folder_output_is_exchanged_in_one_step(tmp_path):

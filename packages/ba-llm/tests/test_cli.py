@@ -150,3 +150,15 @@ def test_an_absurd_ollama_timeout_is_refused():
     for bad in (float("nan"), -1.0, 0.0, float("inf")):
         with pytest.raises(UsageError, match="timeout must be a finite number of seconds > 0"):
             OllamaBackend(parse_spec("ollama:x"), timeout=bad, check=False)
+
+
+def test_generate_refuses_an_output_that_is_not_a_file_before_the_model_loads(tmp_path, capsys):
+    """Campaign 4: `-o FIFO` was refused only after every row had been generated."""
+    import os
+
+    concepts = tmp_path / "c.jsonl"
+    concepts.write_text('{"id": "a", "concept": "A bakery ordering site for locals."}\n')
+    os.mkfifo(tmp_path / "fifo")
+    assert cli("generate", "--model", "hf:unused", "--in", concepts, "-o", tmp_path / "fifo") == 2
+    err = capsys.readouterr().err
+    assert "not a regular file" in err and err.count("\n") == 1

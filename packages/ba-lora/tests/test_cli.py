@@ -141,3 +141,11 @@ def test_a_users_folder_that_looks_like_a_run_is_refused_and_kept(tmp_path, data
     res = run_cli("train", "--output", str(only), *common, "--train-limit", "1")
     assert res.returncode == 2 and "did not write (prompt.json)" in res.stderr, res.stderr
     assert (only / "prompt.json").read_text() == "{}"
+    # campaign 4: a file named training_info.json, or an empty checkpoints/, was taken as a run
+    (only / "training_info.json").write_text('{"note": "mine"}')
+    (only / "checkpoints").mkdir()
+    for extra in ((), ("--overwrite",), ("--resume",)):
+        res = run_cli("train", "--output", str(only), *common, "--train-limit", "1", *extra)
+        assert res.returncode == 2 and "did not write (prompt.json, training_info.json)" in res.stderr, res.stderr
+    assert (only / "training_info.json").read_text() == '{"note": "mine"}'
+    assert (only / "prompt.json").read_text() == "{}"

@@ -119,3 +119,15 @@ def test_a_token_limit_beyond_the_context_is_refused_before_the_model_loads(work
         "Error: --max-new-tokens 4096 is more than the model's context of 1024 tokens; use at most 1024\n"
     )
     assert not (work / "out").exists()
+
+
+def test_outputs_that_are_not_files_are_refused_before_mipro_starts(work):
+    """Campaign 4: `-o` naming a folder, or a FIFO at OUT.program.json, started MIPROv2."""
+    import os
+
+    (work / "out").mkdir()
+    (work / "out" / "a.json").mkdir()
+    os.mkfifo(work / "out" / "b.program.json")
+    for out in ("out/a.json", "out/b.json"):
+        res = run(*mipro(out=out), cwd=work)
+        assert res.returncode == 2 and res.stderr.count("\n") == 1 and "nothing was written" in res.stderr, res.stderr

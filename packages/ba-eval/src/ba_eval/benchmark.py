@@ -146,6 +146,13 @@ def run_benchmark(
     load_concepts(dataset, limit)  # fail on a bad dataset before starting any model
     out = Path(output)
     pred_dir = out.with_name(out.stem + ".predictions")
+    # every output is checked before the first model starts: the report, its Markdown and
+    # the predictions folder (a file of the user's there was refused only after generating)
+    from ba_io import output_target
+
+    output_target(out)
+    output_target(out.with_suffix(".md"))
+    output_target(pred_dir, directory=True)
     results = []
     for spec in models:
         preds = pred_dir / f"{slug(spec)}.jsonl"

@@ -197,7 +197,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _generate(a: argparse.Namespace) -> int:
-    from ba_io import distinct_paths
+    from ba_io import distinct_paths, output_target
 
     from .datasets import CURATED
     from .generation import run_generate, write_timings
@@ -209,6 +209,8 @@ def _generate(a: argparse.Namespace) -> int:
         ("-o", a.out),
         ("--timings", a.timings),
     )
+    if a.timings:
+        output_target(a.timings)  # a FIFO or a folder there: refused now, not after the generation
     s = run_generate(
         a.model,
         a.inp,

@@ -55,7 +55,11 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"Error: {self.prog}: {message} (see {self.prog} --help)\n")
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
-        ns, rest = super().parse_known_args(args, namespace)
+        argv = list(sys.argv[1:] if args is None else args)
+        ns, rest = super().parse_known_args(argv, namespace)
+        for old, new_strings in getattr(ns, "_ba_old_used", {}).items():
+            if any(_names_option(a, s) for a in argv for s in new_strings):
+                self.error(f"give {'/'.join(new_strings)} once: {old} is its old spelling")
         missing = [a for a in getattr(self, "_ba_required", []) if getattr(ns, a.dest, None) is None]
         if missing:
             self.error(
@@ -90,6 +94,14 @@ def add_command(
     return c
 
 
+def _names_option(arg: str, option: str) -> bool:
+    """Whether the command-line word ``arg`` gives ``option`` (``--output X``,
+    ``--output=X``, ``-o X``, ``-oX``)."""
+    if option.startswith("--"):
+        return arg == option or arg.startswith(option + "=")
+    return arg.startswith(option) and not arg.startswith("--")
+
+
 class _Deprecated(argparse.Action):
     """An old spelling: stores into the new option's ``dest`` and warns on stderr."""
 
@@ -103,7 +115,15 @@ class _Deprecated(argparse.Action):
         super().__init__(option_strings, dest, **kwargs)
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
-        print(f"warning: {option_string} is deprecated and goes in the next release; use {self.new}", file=sys.stderr)
+        used = getattr(namespace, "_ba_old_used", None)
+        if used is None:
+            used = {}
+            namespace._ba_old_used = used
+        if option_string not in used:  # one warning per spelling, however often it is given
+            print(
+                f"warning: {option_string} is deprecated and goes in the next release; use {self.new}", file=sys.stderr
+            )
+        used[option_string] = tuple(self.new.split("/"))
         if self.nargs == 0:
             values = self.const
         if self.append:  # the old spelling of a repeatable option adds to the same list

@@ -315,18 +315,29 @@ def _check_target(target: Path, *, directory: bool = False) -> None:
     """An output may be new, of its own kind (a regular file; a folder for a folder), or a
     symbolic link to one (written through: see :func:`_resolve_target`); never a device,
     FIFO or socket, nor a link to one (``-o /dev/null`` or ``-o /dev/stdout`` would replace
-    the device node or the link), nor a folder in a file's place."""
+    the device node or the link), nor a folder in a file's place, nor a dangling link (it
+    would be replaced by the file and the user's link lost; ``cp`` refuses it too), nor a
+    path under a file."""
     try:
         st = target.lstat()
     except FileNotFoundError:
         return
+    except NotADirectoryError:
+        raise UsageError(
+            f"{target}: a folder on this path is a file; nothing was written: choose another path"
+        ) from None
     except OSError as e:
         raise OSError(e.errno, f"cannot write {target}: {e.strerror}") from None
     if stat.S_ISLNK(st.st_mode):
         try:
             st = target.stat()  # what the link points at: a link to a device (/dev/stdout) is one too
+        except FileNotFoundError:
+            raise UsageError(
+                f"{target}: a symbolic link to a missing file ({os.readlink(target)}); nothing was written: "
+                "create the target, remove the link or choose another path"
+            ) from None
         except OSError:
-            return  # a dangling link: replaced by the file
+            raise UsageError(f"{target}: a symbolic link that cannot be followed; nothing was written") from None
         if stat.S_ISREG(st.st_mode) or (directory and stat.S_ISDIR(st.st_mode)):
             return
     if directory:

@@ -56,12 +56,16 @@ def output_lock(out: PathLike) -> Iterator[Path]:
         os.close(fd)  # the file we locked was removed by the run that just finished: lock the new one
     try:
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.write(fd, _TAG + f" {os.getpid()}\n".encode())
         yield path
     finally:
         with contextlib.suppress(OSError):
             os.unlink(path)
         os.close(fd)
+
+
+#: a lock file holds ``ba-io-lock PID``: a file of the user's is never taken for one
+_TAG = b"ba-io-lock"
 
 
 def _check_is_a_lock(path: Path, out: PathLike) -> None:
@@ -71,10 +75,10 @@ def _check_is_a_lock(path: Path, out: PathLike) -> None:
         st = path.lstat()
     except FileNotFoundError:
         return
-    if stat.S_ISREG(st.st_mode) and st.st_size <= 32:
+    if stat.S_ISREG(st.st_mode) and st.st_size <= 64:
         with open(path, "rb") as f:
-            text = f.read(33)
-        if not text.strip() or text.strip().isdigit():
+            text = f.read(65).strip()
+        if not text or (text.startswith(_TAG) and text[len(_TAG) :].strip().isdigit()):
             return
     raise UsageError(
         f"{out}: its lock file {path} exists and is not a lock (a file of yours?); nothing was written: "
@@ -84,6 +88,6 @@ def _check_is_a_lock(path: Path, out: PathLike) -> None:
 
 def _read_pid(fd: int) -> str:
     try:
-        return os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        return os.pread(fd, 64, 0).decode("ascii", "replace").strip().removeprefix(_TAG.decode()).strip()
     except OSError:
         return ""

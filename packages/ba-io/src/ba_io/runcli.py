@@ -26,13 +26,16 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
     """Call ``main_func(argv)`` and map exceptions to one stderr line and an exit code.
 
     DataError -> ``Error: <path:line: what>``, 1; UsageError -> ``Error: <msg>``, 2;
-    KeyboardInterrupt -> ``Interrupted.``, 130; a closed stdout (``| head``) -> 0, quietly; anything else ->
+    KeyboardInterrupt -> ``Interrupted.``, 130; a closed stdout (``| head``) changes nothing: the
+    rest of the output is dropped quietly and the command exits as it would have; anything else ->
     ``Error: <Type>: <msg> (run with --debug for the traceback)``, 1.
     With ``--debug`` in argv (or ``BA_DEBUG=1``) exceptions are re-raised.
     ``SystemExit`` (argparse) becomes its exit code.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
+    stdout = sys.stdout
+    sys.stdout = _ClosedPipeSafe(stdout)
     try:
         rc = main_func(args)
         return 0 if rc is None else int(rc)
@@ -43,14 +46,8 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
             return e.code
         print(e.code, file=sys.stderr)
         return 1
-    except BrokenPipeError:
-        # stdout closed early (piped into `head`): the reader chose to stop, which is not
-        # our failure: a quiet exit 0 (ba-metric does the same), no traceback at shutdown
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
+    except BrokenPipeError:  # a write that bypassed the wrapper: the verdict is unknown
+        _to_devnull(stdout)
         return 0
     except KeyboardInterrupt:
         if debug:
@@ -74,3 +71,43 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
         what = f"{type(e).__name__}: {msg}" if msg else type(e).__name__
         print(f"Error: {what} (run with --debug for the traceback)", file=sys.stderr)
         return 1
+    finally:
+        sys.stdout = stdout
+
+
+def _to_devnull(stream: object) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())  # type: ignore[attr-defined]
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+class _ClosedPipeSafe:
+    """stdout for a command: when the reader closes the pipe (``| head``), the rest of the
+    output goes to /dev/null and the command runs on, so its exit code still says whether
+    it succeeded (``validate ... | head -1`` must still exit 1 on a bad row)."""
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+        self._closed = False
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                return self._stream.write(text)  # type: ignore[attr-defined]
+            except BrokenPipeError:
+                self._closed = True
+                _to_devnull(self._stream)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()  # type: ignore[attr-defined]
+            except BrokenPipeError:
+                self._closed = True
+                _to_devnull(self._stream)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)

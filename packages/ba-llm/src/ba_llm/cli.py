@@ -13,6 +13,7 @@ from ba_io import (
     add_output,
     add_seed,
     distinct_paths,
+    output_target,
     read_jsonl,
     run_cli,
     tool_parser,
@@ -242,6 +243,7 @@ def _main(argv: list[str]) -> int:
         if args.batch_size < 1:
             raise UsageError("--batch-size must be >= 1")
         distinct_paths(("--in", args.inp), ("--prompt", args.prompt), ("-o", args.out))
+        output_target(args.out)  # a FIFO, a folder or a device: refused before the model loads
         concepts = read_jsonl(args.inp, "concept")
         rows = generate(
             args.spec,

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from ba_io import UsageError, distinct_paths, output_lock, progress
+from ba_io import DataError, UsageError, distinct_paths, output_lock, progress
 
 from .checkpoint import (
     CHECKPOINTS,
@@ -245,17 +245,37 @@ def _foreign_files(out: Path) -> list[str]:
     return sorted(found)
 
 
+def _earlier_run(out: Path) -> bool:
+    """Evidence that ``out`` holds a run of ours: a checkpoint (``checkpoints/step-N/`` with
+    its ``state.json``) or a ``training_info.json`` that is valid against its schema. A
+    file that only has the name (``{"note": "mine"}``) or an empty ``checkpoints/`` is not."""
+    from ba_io import read_json
+
+    ckroot = out / CHECKPOINTS
+    if ckroot.is_dir() and any((d / "state.json").is_file() for d in ckroot.iterdir() if _CHECKPOINT.match(d.name)):
+        return True
+    info = out / "training_info.json"
+    if not info.is_file():
+        return False
+    try:
+        read_json(info, "training-info")
+    except (DataError, UsageError, OSError):
+        return False
+    return True
+
+
 def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]) -> Path | None:
     """Check / clean the output directory; return the checkpoint to resume from."""
     ckroot = out / CHECKPOINTS
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise UsageError(f"--output {out}: exists and is not a folder; choose a new folder")
-    earlier = ckroot.is_dir() or (out / "training_info.json").is_file()
+    earlier = _earlier_run(out)
     foreign = _foreign_files(out) if out.is_dir() else []
     if not foreign and out.is_dir() and not earlier:
-        # run-file names but no run made them (no checkpoint, no training_info.json): only the
-        # TensorBoard logs of a run killed before its first checkpoint are taken as ours
-        foreign = sorted(p.name for p in out.iterdir() if p.name != "runs")
+        # run-file names but no run made them (no checkpoint, no valid training_info.json):
+        # only what a run killed before its first checkpoint leaves (its TensorBoard logs, a
+        # half-written step folder) is taken as ours
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in ("runs", CHECKPOINTS))
     if foreign:  # a fresh start cleans the folder: it must hold nothing but what a run writes
         shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
         raise UsageError(

@@ -191,6 +191,10 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
         raise UsageError(
             f"{out}: not a regular file; nothing was written: give a file path (or no -o to write to stdout)"
         )
+    if target.is_symlink() and not target.exists():  # replacing it would lose the user's link
+        raise UsageError(
+            f"{out}: a symbolic link to a missing file; nothing was written: create the target or choose another path"
+        )
     if target.is_symlink() and target.is_file():  # written through, as cp does: the user's link stays
         target = Path(os.path.realpath(target))
     tmp: Path | None = None

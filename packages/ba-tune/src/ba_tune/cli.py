@@ -18,6 +18,7 @@ from ba_io import (
     distinct_paths,
     int_between,
     non_negative_int,
+    output_target,
     positive_int,
     run_cli,
     sha256_file,
@@ -161,6 +162,7 @@ def _mipro(args: argparse.Namespace) -> int:
         raise UsageError(f"--temperature must be a finite number >= 0 (got {args.temperature})")
     for out_path in output_paths(args.out):  # before any model work: the outputs can be written
         distinct_paths(("--train", args.train), ("--val", args.val), ("--prompt", args.prompt), ("-o", out_path))
+        output_target(out_path)  # a folder, FIFO or device at any of the three: refused now
     existing = Path(args.out).absolute().parent
     while not existing.exists():  # the nearest folder that exists must let us create the rest
         existing = existing.parent
