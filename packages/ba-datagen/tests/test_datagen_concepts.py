@@ -156,7 +156,7 @@ def test_more_concepts_than_the_vocabularies_make_is_a_usage_error_at_the_cli(tm
             "concepts",
             "--n",
             "99999999999999999999",
-            "--out",
+            "-o",
             str(tmp_path / "c.jsonl"),
         ],
         capture_output=True,

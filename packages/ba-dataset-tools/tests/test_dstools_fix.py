@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ba_dataset_tools import audit_file, derived_id, fix_file, fix_row, renumber, validate_file
+from ba_io import UsageError
 
 
 def _rows(path):
@@ -154,7 +155,7 @@ def test_an_unwritable_rejects_file_leaves_no_output(dst_data):
     from pathlib import Path
 
     Path("plain").write_text("")
-    with pytest.raises(OSError):
+    with pytest.raises(UsageError, match="a folder on this path is a file"):
         fix_file("legacy_v1.jsonl", "fixed.jsonl", "plain/rejects.jsonl", fix_ids=True)
     assert not Path("fixed.jsonl").exists() and not list(Path(".").glob("*.tmp"))
 
@@ -168,6 +169,6 @@ def test_split_writes_both_files_or_neither(dst_data):
         "".join(json.dumps({"id": f"r{i}", "concept": f"Concept {i} about a product"}) + "\n" for i in range(6))
     )
     Path("plain").write_text("")
-    with pytest.raises(OSError):
+    with pytest.raises(UsageError, match="a folder on this path is a file"):
         split_file("in.jsonl", "train.jsonl", "plain/val.jsonl", val_ratio=0.5, seed=1)
     assert not Path("train.jsonl").exists()

@@ -254,3 +254,16 @@ def test_timings_and_benchmark_outputs_are_checked_before_any_model_runs(tmp_pat
     err = capsys.readouterr().err
     assert rc == 2 and "rb.md: not a regular file" in err and err.count("\n") == 1, err
     assert not (tmp_path / "rb.json").exists() and not (tmp_path / "rb.predictions").exists()
+
+
+@pytest.mark.parametrize("target", ["report", "markdown"])
+def test_benchmark_never_writes_over_its_dataset(tmp_path, capsys, target):
+    """Campaign 5: `benchmark --dataset d.jsonl -o d.jsonl` (or with d as the report's .md)
+    replaced the dataset by the report after the model had run."""
+    data = tmp_path / ("d.jsonl" if target == "report" else "r.md")
+    data.write_bytes(CONCEPTS.read_bytes())
+    out = data if target == "report" else tmp_path / "r.json"
+    rc = cli_main("benchmark", "--model", "hf:unused", "--dataset", str(data), "-o", str(out))
+    err = capsys.readouterr().err
+    assert rc == 2 and "are the same file" in err and err.count("\n") == 1, err
+    assert data.read_bytes() == CONCEPTS.read_bytes()

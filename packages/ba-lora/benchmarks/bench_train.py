@@ -88,7 +88,7 @@ def run_config(name: str, base: Path, train: Path, out: Path) -> tuple[dict, flo
         str(train),
         "--output",
         str(out),
-        "--base-model",
+        "--model",
         str(base),
         "--quantization",
         "bf16",

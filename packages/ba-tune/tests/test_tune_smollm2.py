@@ -49,7 +49,7 @@ def test_tiny_mipro_run_on_smollm2(smollm2_dir, data_dir, tmp_path):
         "2",
         "--val-limit",
         "1",
-        "--max-tokens",
+        "--max-new-tokens",
         "32",
         "--max-bootstrapped-demos",
         "1",
@@ -57,12 +57,13 @@ def test_tiny_mipro_run_on_smollm2(smollm2_dir, data_dir, tmp_path):
         "1",
         "--no-program-aware",
         "--no-data-aware",
-        "--out",
+        "-o",
         str(out),
     ]
     env = {**os.environ, "BA_NO_PROGRESS": "1", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "deprecated" not in proc.stderr  # the contract's spellings
 
     log = json.loads(out.with_name("optimized.log.json").read_text())
     prompt = load_prompt(out)

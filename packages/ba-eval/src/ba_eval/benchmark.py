@@ -148,8 +148,13 @@ def run_benchmark(
     pred_dir = out.with_name(out.stem + ".predictions")
     # every output is checked before the first model starts: the report, its Markdown and
     # the predictions folder (a file of the user's there was refused only after generating)
-    from ba_io import output_target
+    from ba_io import distinct_paths, output_target
 
+    distinct_paths(  # campaign 5: `-o` (or its .md) naming the dataset replaced it by the report
+        ("--dataset", None if os.fspath(dataset) == CURATED else dataset),
+        ("-o", out),
+        ("the report's Markdown", out.with_suffix(".md")),
+    )
     output_target(out)
     output_target(out.with_suffix(".md"))
     output_target(pred_dir, directory=True)

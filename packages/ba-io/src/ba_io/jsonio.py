@@ -308,7 +308,9 @@ def _remove_empty(folders: list[Path]) -> None:
 
 #: a leftover tmp file is only swept when it is this old (seconds) and its writer is gone
 STALE_TMP_AGE_S = 60.0
-_RANDOM = re.compile(r"[A-Za-z0-9_]+")
+#: the random part tempfile gives our tmp names: exactly 8 of a-z, 0-9 and _, so a user's
+#: ``train.jsonl.20240101.bak.tmp`` is never taken for a dead writer's leftover
+_RANDOM = re.compile(r"[a-z0-9_]{8}")
 
 
 def _check_target(target: Path, *, directory: bool = False) -> None:
