@@ -62,7 +62,12 @@ def mipro(
             2,
             "Error: --train and -o are the same file (train.json); nothing was written: give -o a path of its own",
         ),
-        ((), {"out": "train.jsonl/optimized.json"}, 2, "Error: -o train.jsonl/optimized.json: cannot write under "),
+        (
+            (),
+            {"out": "train.jsonl/optimized.json"},
+            2,
+            "Error: train.jsonl/optimized.json: a folder on this path is a file; nothing was written: choose another path",
+        ),
     ],
 )
 def test_errors_are_one_line(work, extra, kwargs, rc, line):
