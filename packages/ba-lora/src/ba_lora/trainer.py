@@ -229,6 +229,7 @@ RUN_FILES = frozenset(
 
 _EVENTS = re.compile(r"^events\.out\.tfevents\.[\w.-]+$")  # what TensorBoard writes into runs/
 _CHECKPOINT = re.compile(r"^step-\d{8}(\.tmp)?$")
+_CHECKPOINT_ENTRY = re.compile(r"^(step-\d{8}(\.tmp)?|best)$")  # best/: the best epoch's adapter
 
 
 def _foreign_files(out: Path) -> list[str]:
@@ -236,7 +237,7 @@ def _foreign_files(out: Path) -> list[str]:
     and ``checkpoints/``, anything but TensorBoard event files and step folders (a user's
     ``runs/my_experiment/`` was deleted with the run's logs)."""
     found = [p.name for p in out.iterdir() if p.name not in RUN_FILES]
-    for sub, rule in (("runs", _EVENTS), (CHECKPOINTS, _CHECKPOINT)):
+    for sub, rule in (("runs", _EVENTS), (CHECKPOINTS, _CHECKPOINT_ENTRY)):
         d = out / sub
         if d.is_symlink() or (d.exists() and not d.is_dir()):
             found.append(sub)
