@@ -72,6 +72,9 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
         print(f"Error: {what} (run with --debug for the traceback)", file=sys.stderr)
         return 1
     finally:
+        wrapped = sys.stdout
+        if isinstance(wrapped, _ClosedPipeSafe):
+            wrapped.flush()  # now, through the wrapper: a reader gone since the last write is no error at exit
         sys.stdout = stdout
 
 
