@@ -15,16 +15,17 @@ def test_override_by_environment(monkeypatch):
 
 
 def test_detection_follows_the_cpu_flags(monkeypatch):
+    """bf16 computes natively on a CPU with AMX tiles only: AVX512-BF16 alone was slower
+    than float32 (131.6 vs 224.7 GFLOP/s, 129 vs 160 training tokens/s), AVX2 emulates it."""
     import torch
 
     monkeypatch.delenv("BA_BF16", raising=False)
-    expected = bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    assert native_bf16("cpu") is expected
-    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    assert native_bf16("cpu") is bool(torch.cpu._is_amx_tile_supported())
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     assert native_bf16("cpu") is False and resolve_dtype("auto", "cpu") == "float32"
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
-    assert native_bf16("cpu") is True
+    assert native_bf16("cpu") is True and resolve_dtype("auto", "cpu") == "bfloat16"
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float32"])

@@ -174,7 +174,7 @@ class Backend(ABC):
 
 class TransformersBackend(Backend):
     """transformers on CPU, batched with left padding; ``dtype="auto"`` (the default) is
-    bf16 where the CPU computes it natively and float32 elsewhere (``precision``).
+    bf16 where it is the fast dtype (a GPU, a CPU with AMX) and float32 elsewhere (``precision``).
 
     ``threads`` (or ``$BA_LLM_THREADS``) sets torch's intra-op threads for the whole
     process; on a machine shared with other jobs, 1 avoids OpenMP oversubscription.

@@ -104,8 +104,8 @@ def check_bnb4(device: torch.device) -> None:
 
 def compute_dtype(quantization: str, device: torch.device) -> torch.dtype:
     """The dtype the frozen base model computes in: float32 for ``fp32``, and for ``bf16``
-    on a device without native bf16 (``ba_llm.precision``: emulated bf16 is ~100x slower on
-    such a CPU); bfloat16 otherwise."""
+    on a device where bf16 is not the fast dtype (``ba_llm.precision``: a CPU without AMX,
+    where bf16 is emulated or slower than float32); bfloat16 otherwise."""
     from ba_llm.precision import native_bf16
 
     if quantization == "fp32" or (quantization == "bf16" and not native_bf16(device.type)):
