@@ -248,3 +248,30 @@ def test_an_output_that_links_to_a_file_is_written_through(tmp_path):
     result = synth(src, tmp_path / "latest.jsonl", TemplateTeacher(), show_progress=False)
     assert (tmp_path / "latest.jsonl").is_symlink()
     assert len((tmp_path / "run1.jsonl").read_text().splitlines()) == result.written
+
+
+def test_an_unnamed_rejects_path_never_replaces_a_file_of_yours(tmp_path):
+    """Campaign 5: without --rejects, synth emptied a file of the user's at OUT.rejects.jsonl.
+    A rejects path the user did not name replaces only an earlier rejects file."""
+    src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, generate_concepts(2, seed=1), "concept")
+    mine = tmp_path / "raw.rejects.jsonl"
+    mine.write_text("my notes\n")
+    with pytest.raises(UsageError, match=r"raw.rejects.jsonl exists and is not a rejects file .* --rejects"):
+        synth(src, out, TemplateTeacher(), show_progress=False)
+    assert mine.read_text() == "my notes\n" and not out.exists() and not partial_path(out).exists()
+    mine.write_text('{"id": "c9", "line": 3, "reason": "an earlier run\'s reject"}\n')  # a rejects file: ours
+    synth(src, out, TemplateTeacher(), show_progress=False)
+    assert mine.read_text() == "" and len(_ids(out)) == 2
+
+
+def test_a_refused_partial_file_leaves_no_new_rejects_partial(tmp_path):
+    """Campaign 5: refusing a partial output made for another input left a new, empty
+    REJECTS.partial behind (the resume of an older version's run creates it)."""
+    src, out, rej = tmp_path / "c.jsonl", tmp_path / "raw.jsonl", tmp_path / "rej.jsonl"
+    write_jsonl(src, generate_concepts(4, seed=2), "concept")
+    partial_path(out).write_text(json.dumps({"id": "c0001", "concept": "Another concept entirely."}) + "\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(DataError, match="differs from the input file"):
+        synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

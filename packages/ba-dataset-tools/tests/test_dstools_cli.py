@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 import ba_dataset_tools
 from ba_io import validate
 
@@ -147,3 +149,43 @@ def test_public_api():
     assert ba_dataset_tools.__all__ == sorted(ba_dataset_tools.__all__)
     for name in ba_dataset_tools.__all__:
         assert hasattr(ba_dataset_tools, name)
+
+
+@pytest.mark.parametrize("command", ["filter", "fix"])
+def test_an_unnamed_rejects_path_never_replaces_a_file_of_yours(dst_data, dst_cli, command):
+    """Campaign 5: without --rejects, filter and fix overwrote a file at OUT.rejects.jsonl.
+    Only an earlier rejects file there is replaced; anything else is one usage error."""
+    args = {"filter": ["scored.jsonl", "--min-score", "0.72"], "fix": ["v2_train.jsonl", "--fix-ids"]}[command]
+    (dst_data / "out.rejects.jsonl").write_text("keep me\n")
+    r = dst_cli(command, *args, "-o", "out.jsonl", cwd=dst_data)
+    assert r.returncode == 2 and r.stderr.startswith("Error: out.rejects.jsonl exists and is not a rejects file")
+    assert len(r.stderr.splitlines()) == 1 and "--rejects" in r.stderr
+    assert (dst_data / "out.rejects.jsonl").read_text() == "keep me\n" and not (dst_data / "out.jsonl").exists()
+    (dst_data / "out.rejects.jsonl").write_text('{"line": 1, "reason": "an earlier run"}\n')
+    r = dst_cli(command, *args, "-o", "out.jsonl", cwd=dst_data)
+    assert r.returncode == 0 and (dst_data / "out.jsonl").exists(), r.stderr
+    assert "an earlier run" not in (dst_data / "out.rejects.jsonl").read_text()
+
+
+@pytest.mark.parametrize("command", ["filter", "fix", "audit"])
+def test_an_abbreviated_flag_is_refused(dst_data, dst_cli, command):
+    """Campaign 5: argparse read `--out A` as an abbreviation of --output, so `--out A -o B`
+    silently wrote B alone. Abbreviations are off: --out is unknown to these commands."""
+    args = {
+        "filter": ["scored.jsonl", "--min-score", "0.72"],
+        "fix": ["v2_train.jsonl", "--fix-ids"],
+        "audit": ["v2_train.jsonl"],
+    }[command]
+    r = dst_cli(command, *args, "--out", "a.jsonl", "-o", "b.jsonl", cwd=dst_data)
+    assert r.returncode == 2 and "unrecognized arguments: --out a.jsonl" in r.stderr
+    assert not (dst_data / "a.jsonl").exists() and not (dst_data / "b.jsonl").exists()
+
+
+def test_an_export_folder_under_a_file_is_one_usage_error(dst_data, dst_cli):
+    """Campaign 5: `export -o notes.txt/x` failed with FileExistsError (exit 1)."""
+    (dst_data / "notes.txt").write_text("mine\n")
+    r = dst_cli("export", "--train", "v2_train.jsonl", "--format", "messages-jsonl", "-o", "notes.txt/x", cwd=dst_data)
+    assert r.returncode == 2 and r.stderr.splitlines() == [
+        "Error: -o notes.txt/x: a folder on this path is a file; nothing was written: choose another path"
+    ]
+    assert (dst_data / "notes.txt").read_text() == "mine\n"

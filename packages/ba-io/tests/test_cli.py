@@ -79,3 +79,15 @@ def test_argument_errors_are_one_error_line(data_dir):
     assert r.stderr == (
         "Error: ba-io validate: the following arguments are required: FILE, --schema (see ba-io validate --help)\n"
     )
+
+
+def test_an_abbreviated_flag_is_refused(data_dir, tmp_path):
+    """Campaign 5: `validate X --out A -o B`: argparse took --out for --output and wrote B alone."""
+    r = ba_io_cli("validate", "valid.jsonl", "--schema", "requirement-document", "--out", tmp_path / "a.jsonl",
+                  "-o", tmp_path / "b.jsonl", cwd=data_dir)  # fmt: skip
+    assert (
+        r.returncode == 2
+        and r.stderr.startswith("Error: ba-io: unrecognized arguments: --out ")
+        and r.stderr.count("\n") == 1
+    )
+    assert list(tmp_path.iterdir()) == []

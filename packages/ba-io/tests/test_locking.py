@@ -15,7 +15,7 @@ from ba_io.locking import lock_path
 def test_a_second_holder_is_refused_and_the_lock_goes_with_the_run(tmp_path):
     out = tmp_path / "out.jsonl"
     with output_lock(out) as path:
-        assert path == lock_path(out) and path.read_text().strip() == f"ba-io-lock {os.getpid()}"
+        assert path == lock_path(out) and path.read_text().split() == ["ba-io-lock", str(os.getpid())]
         with pytest.raises(UsageError, match=rf"^{out}: another run is writing it \(pid {os.getpid()}\), locked in "):
             with output_lock(out):
                 pass
@@ -52,9 +52,30 @@ def test_a_file_of_the_users_at_the_lock_path_is_refused_and_kept(tmp_path):
         with output_lock(out):
             pass
     assert user.read_text() == "20260101\n"
-    # an empty file or a dead run's lock line is a lock: taken over
-    for left in ("", "ba-io-lock 12345\n"):
-        user.write_text(left)
+    # campaign 5: a user's empty file was taken for a lock and deleted; a lock file is
+    # never empty now (it is linked into place with its tag), so an empty one is the user's
+    user.write_text("")
+    with pytest.raises(UsageError, match="exists and is not a lock"):
         with output_lock(out):
             pass
-        assert not user.exists()
+    assert user.exists() and user.read_bytes() == b""
+    # a dead run's lock line is a lock: taken over
+    user.write_text("ba-io-lock 12345\n")
+    with output_lock(out):
+        assert user.read_bytes().startswith(b"ba-io-lock") and str(os.getpid()).encode() in user.read_bytes()
+    assert not user.exists()
+
+
+def test_a_lock_file_is_never_seen_empty(tmp_path):
+    """The lock file is created with its tag in one step (hard link of a written file),
+    and re-tagged in place with a line of the same length: a second run checking it at
+    any instant sees a tag, never an empty file it would take for the user's."""
+    from ba_io import output_lock
+    from ba_io.locking import lock_path
+
+    out = tmp_path / "p.jsonl"
+    with output_lock(out):
+        text = lock_path(out).read_bytes()
+        assert text.startswith(b"ba-io-lock ") and text.split()[1] == str(os.getpid()).encode()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl.lock"]  # no tmp file left
+    assert list(tmp_path.iterdir()) == []

@@ -70,3 +70,41 @@ def test_a_folder_is_replaceable_only_when_new_empty_or_holding_its_manifests_fi
     (tmp_path / "file").write_text("x")
     with pytest.raises(UsageError, match="exists and is not a folder"):
         check_replaceable_folder(tmp_path / "file", **rule)
+
+
+def test_default_rejects_replaces_only_a_rejects_file(tmp_path):
+    """The one rejects-path rule: a named path is taken as given; an unnamed one is OUT with
+    .rejects.jsonl and may replace only nothing or an earlier rejects file."""
+    from ba_io import UsageError, default_rejects
+
+    out = tmp_path / "data.jsonl"
+    assert default_rejects(out, tmp_path / "mine.jsonl") == str(tmp_path / "mine.jsonl")
+    assert default_rejects(out) == str(tmp_path / "data.rejects.jsonl")
+    assert default_rejects(tmp_path / "data.txt") == str(tmp_path / "data.txt.rejects.jsonl")
+    rej = tmp_path / "data.rejects.jsonl"
+    for ours in ("", '{"line": 2, "reason": "invalid JSON", "raw": "{"}\n\n{"id": "c1", "reason": "x"}\n'):
+        rej.write_text(ours)
+        assert default_rejects(out) == str(rej)
+    for mine in ("notes\n", '{"line": 2}\n', "[1]\n", '{"reason": "x"}\nnot json\n'):
+        rej.write_text(mine)
+        with pytest.raises(UsageError, match="exists and is not a rejects file"):
+            default_rejects(out)
+        assert rej.read_text() == mine
+    rej.unlink()
+    rej.mkdir()
+    with pytest.raises(UsageError):
+        default_rejects(out)
+
+
+def test_a_path_under_a_file_is_a_usage_error(tmp_path):
+    from ba_io import UsageError, check_not_under_file, output_lock
+
+    (tmp_path / "notes.txt").write_text("mine")
+    for path in (tmp_path / "notes.txt" / "x", tmp_path / "notes.txt" / "x" / "y.jsonl"):
+        with pytest.raises(UsageError, match="a folder on this path is a file"):
+            check_not_under_file(path, "-o")
+        with pytest.raises(UsageError, match=r"^.*notes.txt/x.*: a folder on this path is a file"):
+            with output_lock(path):
+                pass
+    check_not_under_file(tmp_path / "new" / "x")  # a missing folder is not a file
+    assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -119,3 +119,18 @@ def test_read_json(in_data):
     assert str(ei.value) == (
         "bad_schema.json: functional_requirements -> 1 -> id: 'F2' does not match '^(FR|NFR|C)\\\\d{3}$'"
     )
+
+
+def test_a_rejected_line_that_is_not_utf8_keeps_its_exact_bytes(tmp_path):
+    """Campaign 5: a line with invalid UTF-8 reached the rejects with its bad bytes replaced
+    (U+FFFD), so the rejects file lost part of the input; raw_base64 keeps them."""
+    import base64
+
+    src, rejects = tmp_path / "in.jsonl", tmp_path / "rej.jsonl"
+    bad_line = b'{"title": "caf\xe9 \xff\xfe"}'
+    src.write_bytes(b'{"title": "ok"}\n' + bad_line + b"\r\n")
+    assert read_jsonl(src, rejects=rejects) == [{"title": "ok"}]
+    (record,) = [json.loads(x) for x in rejects.read_text(encoding="utf-8").splitlines()]
+    assert record["line"] == 2 and record["reason"].startswith("invalid UTF-8")
+    assert base64.b64decode(record["raw_base64"]) == bad_line
+    assert record["raw"] == bad_line.decode("utf-8", errors="replace")

@@ -125,6 +125,20 @@ def test_an_output_that_is_the_data_a_file_or_a_users_folder_is_refused(tmp_path
     assert data.read_bytes() == (data_dir / "train.jsonl").read_bytes()
 
 
+def test_an_output_under_a_file_is_one_usage_error(tmp_path, data_dir, tiny_model_dir):
+    """Campaign 5: `--output notes.txt/run` failed with FileExistsError (exit 1)."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine", encoding="utf-8")
+    res = run_cli(
+        "train", "--train", str(data_dir / "train.jsonl"), "--output", str(notes / "run"),
+        "--model", str(tiny_model_dir), "--max-steps", "1",
+    )  # fmt: skip
+    assert res.returncode == 2 and res.stderr.splitlines() == [
+        f"Error: {notes / 'run'}: a folder on this path is a file; nothing was written: choose another path"
+    ], res.stderr
+    assert notes.read_text() == "mine"
+
+
 def test_a_users_folder_that_looks_like_a_run_is_refused_and_kept(tmp_path, data_dir, tiny_model_dir):
     """Campaign 3: the check compared only top-level names, so a user's runs/my_experiment/
     was deleted with the run's logs and a user's prompt.json was overwritten."""

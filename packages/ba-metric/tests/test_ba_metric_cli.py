@@ -270,3 +270,12 @@ def test_an_output_that_links_to_a_file_is_written_through(tmp_path):
     assert (tmp_path / "latest.jsonl").is_symlink()
     rows = [json.loads(line) for line in (tmp_path / "run3.jsonl").read_text().splitlines()]
     assert rows and all("score" in row for row in rows)
+
+
+def test_an_abbreviated_flag_is_refused(tmp_path):
+    """Campaign 5: `score IN --out A -o B` took --out for --output and wrote B alone."""
+    src = tmp_path / "p.jsonl"
+    shutil.copyfile(CLI_DATA / "predictions.jsonl", src)
+    res = run("score", str(src), "--out", "a.jsonl", "-o", "b.jsonl", cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "--out" in res.stderr, res.stderr
+    assert not (tmp_path / "a.jsonl").exists() and not (tmp_path / "b.jsonl").exists()

@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ba_io import DataError, append_jsonl, distinct_paths, iter_jsonl, output_lock, output_target, progress, validate
+from ba_io import (
+    DataError,
+    append_jsonl,
+    default_rejects,
+    distinct_paths,
+    iter_jsonl,
+    output_lock,
+    output_target,
+    progress,
+    validate,
+)
 from ba_metric import CATEGORIES
 
 from .teachers import Draft, Teacher
@@ -171,11 +181,7 @@ def synth(
             does not belong to this input.
     """
     in_path, out_path = Path(in_path), Path(out_path)
-    rejects_path = (
-        Path(rejects)
-        if rejects is not None
-        else out_path.with_name(out_path.name.removesuffix(".jsonl") + ".rejects.jsonl")
-    )
+    rejects_path = Path(default_rejects(out_path, rejects))  # an unnamed one never replaces a file of yours
     # the partial files are outputs too: the input may be none of them (a --restart deleted it)
     distinct_paths(
         ("--in", in_path),
@@ -201,6 +207,7 @@ def _synth_locked(
     # OUT and REJECTS together at the end: a run that fails (a teacher that cannot load,
     # Ctrl-C) leaves an earlier run's finished OUT and REJECTS as they were
     partial, rejects_partial = partial_path(out_path), partial_path(rejects_path)
+    made_rejects_partial = False
     if restart or not partial.exists():
         partial.unlink(missing_ok=True)
         rejects_partial.parent.mkdir(parents=True, exist_ok=True)
@@ -209,10 +216,16 @@ def _synth_locked(
         partial.write_text("", encoding="utf-8")
     elif not rejects_partial.exists():  # resuming a run of an older version: its rejects went to REJECTS
         rejects_partial.write_bytes(rejects_path.read_bytes() if rejects_path.is_file() else b"")
-    _drop_partial_tail(partial)
-    _drop_partial_tail(rejects_partial)
-    done_rows = _done(partial, texts)
-    done_rejects = _done(rejects_partial, texts)
+        made_rejects_partial = True
+    try:
+        _drop_partial_tail(partial)
+        _drop_partial_tail(rejects_partial)
+        done_rows = _done(partial, texts)
+        done_rejects = _done(rejects_partial, texts)
+    except BaseException:
+        if made_rejects_partial:  # a partial output refused as another input's: leave no new file
+            rejects_partial.unlink(missing_ok=True)
+        raise
     pending = [(line, row) for line, row in concepts if row["id"] not in done_rows and row["id"] not in done_rejects]
     resumed = len(concepts) - len(pending)
     written, rejected = len(done_rows), len(done_rejects)

@@ -6,7 +6,17 @@ import argparse
 import json
 import sys
 
-from ba_io import UsageError, add_command, add_output, add_seed, distinct_paths, run_cli, tool_parser, write_json
+from ba_io import (
+    UsageError,
+    add_command,
+    add_output,
+    add_seed,
+    default_rejects,
+    distinct_paths,
+    run_cli,
+    tool_parser,
+    write_json,
+)
 
 from . import __version__
 
@@ -155,10 +165,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _default_rejects(out: str) -> str:
-    return (out[: -len(".jsonl")] if out.endswith(".jsonl") else out) + ".rejects.jsonl"
-
-
 def _validate(args: argparse.Namespace) -> int:
     from .validate import validate_file
 
@@ -196,7 +202,7 @@ def _fix(args: argparse.Namespace) -> int:
 
     if not (args.fix_ids or args.convert_to_yaml_strings):
         raise UsageError("nothing to do: give --fix-ids and/or --convert-to-yaml-strings")
-    rejects = args.rejects or _default_rejects(args.output)
+    rejects = default_rejects(args.output, args.rejects)
     r = fix_file(
         args.file, args.output, rejects, fix_ids=args.fix_ids, to_yaml=args.convert_to_yaml_strings, check=args.validate
     )
@@ -211,7 +217,7 @@ def _fix(args: argparse.Namespace) -> int:
 def _filter(args: argparse.Namespace) -> int:
     from .selection import filter_file
 
-    rejects = args.rejects or _default_rejects(args.output)
+    rejects = default_rejects(args.output, args.rejects)
     r = filter_file(args.file, args.output, rejects, args.min_score, args.min_content)
     tests = [
         f"{name} >= {value:g}"

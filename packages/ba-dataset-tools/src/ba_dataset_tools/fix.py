@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ba_io import UsageError, atomic_write, distinct_paths, output_group
+from ba_io import UsageError, atomic_write, distinct_paths, output_group, reject_record
 from ba_metric import render_category
 
 from .ids import renumber
@@ -173,7 +173,7 @@ def fix_file(
                     for key, value in counts.items():
                         totals[key] += value
         if reason is not None:
-            bad.append(json.dumps({"line": line.number, "reason": reason, "raw": line.raw}, ensure_ascii=False))
+            bad.append(json.dumps(reject_record(line.number, reason, line.raw), ensure_ascii=False))
     with output_group():  # both files or neither (an unwritable --rejects leaves no output)
         for target, lines in ((out, good), (rejects, bad)):
             with atomic_write(target) as f:

@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from ba_io import DataError, UsageError, atomic_write, distinct_paths, output_group
+from ba_io import DataError, UsageError, atomic_write, distinct_paths, output_group, reject_record
 
 from .rows import iter_lines, normalise_concept
 
@@ -98,7 +98,7 @@ def filter_file(
             if reason is None:
                 kept.append(line.raw)
         if reason is not None:
-            bad.append(json.dumps({"line": line.number, "reason": reason, "raw": line.raw}, ensure_ascii=False))
+            bad.append(json.dumps(reject_record(line.number, reason, line.raw), ensure_ascii=False))
     with output_group():  # both files or neither
         _write_lines(out, kept)
         _write_lines(rejects, bad)

@@ -28,12 +28,13 @@ from .jsonio import (
     output_target,
     read_json,
     read_jsonl,
+    reject_record,
     sweep_stale_tmp,
     write_json,
     write_jsonl,
 )
 from .locking import output_lock
-from .paths import check_replaceable_folder, distinct_paths
+from .paths import check_not_under_file, check_replaceable_folder, default_rejects, distinct_paths
 from .progress import progress
 from .runcli import run_cli
 from .schemas import ValidationIssue, load_schema, schema_names, validate
@@ -58,7 +59,9 @@ __all__ = [
     "append_jsonl",
     "atomic_path",
     "atomic_write",
+    "check_not_under_file",
     "check_replaceable_folder",
+    "default_rejects",
     "distinct_paths",
     "fraction",
     "int_between",
@@ -73,6 +76,7 @@ __all__ = [
     "progress",
     "read_json",
     "read_jsonl",
+    "reject_record",
     "run_cli",
     "schema_names",
     "sha256_file",

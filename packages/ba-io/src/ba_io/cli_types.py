@@ -51,6 +51,11 @@ class ArgumentParser(argparse.ArgumentParser):
     that has deprecated aliases is required here, after parsing, so that either spelling
     satisfies it."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # no abbreviations: "--out A -o B" must not read --out as --output and keep B alone
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"Error: {self.prog}: {message} (see {self.prog} --help)\n")
 

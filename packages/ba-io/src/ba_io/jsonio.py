@@ -5,7 +5,8 @@ Error policy (shared by every package):
 * a missing input file raises :class:`UsageError` (exit 2 in a CLI);
 * a bad row raises :class:`DataError` ``path:line: what`` (exit 1), unless a
   *rejects* file is given, in which case every bad line goes there as
-  ``{"line": N, "reason": "...", "raw": "<line text>"}`` and every good row is
+  ``{"line": N, "reason": "...", "raw": "<line text>"}`` (:func:`reject_record`; a line
+  that is not UTF-8 also keeps its exact bytes in ``raw_base64``) and every good row is
   returned: each input line ends in exactly one of the two.
 
 Writes are atomic: a tmp file of the writer's own in the same folder
@@ -15,6 +16,7 @@ died (kill -9, power loss) are removed by the next write of the same target.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import contextvars
 import errno
@@ -108,7 +110,7 @@ def _iter_lines(path: Path, schema: str | None) -> Iterator[tuple[int, str, dict
             except UnicodeDecodeError as e:
                 yield (
                     line_no,
-                    raw_bytes.decode("utf-8", errors="replace"),
+                    _Undecoded(raw_bytes.decode("utf-8", errors="replace"), raw_bytes),
                     None,
                     f"invalid UTF-8: {e.reason} at byte {e.start}",
                 )
@@ -133,6 +135,27 @@ def _iter_lines(path: Path, schema: str | None) -> Iterator[tuple[int, str, dict
             except RecursionError:
                 reason = "nested too deeply"
             yield line_no, raw, (row if reason is None else None), reason
+
+
+class _Undecoded(str):
+    """The text of a line that is not UTF-8 (bad bytes replaced), keeping its exact bytes."""
+
+    data: bytes
+
+    def __new__(cls, text: str, data: bytes) -> _Undecoded:
+        self = super().__new__(cls, text)
+        self.data = data
+        return self
+
+
+def reject_record(line: int, reason: str, raw: str) -> dict[str, Any]:
+    """The one form of a rejected input line: ``{"line", "reason", "raw"}``, plus
+    ``raw_base64`` (the line's exact bytes) when the line was not UTF-8, so a rejects
+    file loses nothing of the input."""
+    record: dict[str, Any] = {"line": line, "reason": reason, "raw": str(raw)}
+    if isinstance(raw, _Undecoded):
+        record["raw_base64"] = base64.b64encode(raw.data).decode("ascii")
+    return record
 
 
 @dataclass(frozen=True)
@@ -198,7 +221,7 @@ def read_jsonl(
         if reason is None:
             good.append(row)  # type: ignore[arg-type]
         else:
-            bad.append({"line": line_no, "reason": reason, "raw": raw})
+            bad.append(reject_record(line_no, reason, raw))
     with atomic_write(rejects) as f:
         for rec in bad:
             f.write(json.dumps(rec, ensure_ascii=False, separators=_COMPACT) + "\n")

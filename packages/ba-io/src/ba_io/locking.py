@@ -14,11 +14,13 @@ import contextlib
 import fcntl
 import os
 import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Union
 
 from .errors import UsageError
+from .paths import check_not_under_file
 
 __all__ = ["output_lock", "lock_path"]
 
@@ -34,10 +36,15 @@ def lock_path(out: PathLike) -> Path:
 def output_lock(out: PathLike) -> Iterator[Path]:
     """Hold the lock of output ``out`` (a file or directory path) for the ``with`` block."""
     path = lock_path(out)
+    check_not_under_file(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _check_is_a_lock(path, out)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        _create_lock_file(path)
+        _check_is_a_lock(path, out)
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:  # the run holding it just finished and removed it
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -55,8 +62,7 @@ def output_lock(out: PathLike) -> Iterator[Path]:
             break
         os.close(fd)  # the file we locked was removed by the run that just finished: lock the new one
     try:
-        os.ftruncate(fd, 0)
-        os.write(fd, _TAG + f" {os.getpid()}\n".encode())
+        os.pwrite(fd, _tag_line(), 0)  # same length as any tag line: never seen empty or torn
         yield path
     finally:
         with contextlib.suppress(OSError):
@@ -64,13 +70,39 @@ def output_lock(out: PathLike) -> Iterator[Path]:
         os.close(fd)
 
 
-#: a lock file holds ``ba-io-lock PID``: a file of the user's is never taken for one
+#: a lock file holds ``ba-io-lock PID`` from the instant it exists: a file of the user's
+#: (empty ones too) is never taken for one
 _TAG = b"ba-io-lock"
 
 
+def _create_lock_file(path: Path) -> None:
+    """Create ``path`` holding the tag, or leave whatever is there: the tagged file is
+    written aside and hard-linked into place, so a lock file is never seen empty."""
+    if os.path.lexists(path):
+        return
+    fd, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".new", dir=path.parent)
+    try:
+        try:
+            os.write(fd, _tag_line())
+            os.fchmod(fd, 0o644)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileExistsError):
+            os.link(name, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+def _tag_line() -> bytes:
+    """``ba-io-lock PID``, the pid right-aligned so every tag line has one length."""
+    return _TAG + f" {os.getpid():>12}\n".encode()
+
+
 def _check_is_a_lock(path: Path, out: PathLike) -> None:
-    """``OUT.lock`` may be missing, or a lock file (empty or a pid line); any other file
-    there is the user's (``--in OUT.lock``), and taking it as the lock would truncate it."""
+    """``OUT.lock`` may be missing or a lock file (``ba-io-lock PID``); any other file
+    there, an empty one too, is the user's (``--in OUT.lock``), and taking it as the lock
+    would truncate it and delete it at the end."""
     try:
         st = path.lstat()
     except FileNotFoundError:
@@ -78,7 +110,7 @@ def _check_is_a_lock(path: Path, out: PathLike) -> None:
     if stat.S_ISREG(st.st_mode) and st.st_size <= 64:
         with open(path, "rb") as f:
             text = f.read(65).strip()
-        if not text or (text.startswith(_TAG) and text[len(_TAG) :].strip().isdigit()):
+        if text.startswith(_TAG) and text[len(_TAG) :].strip().isdigit():
             return
     raise UsageError(
         f"{out}: its lock file {path} exists and is not a lock (a file of yours?); nothing was written: "

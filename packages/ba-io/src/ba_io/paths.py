@@ -14,7 +14,7 @@ from typing import Union
 
 from .errors import UsageError
 
-__all__ = ["distinct_paths", "check_replaceable_folder"]
+__all__ = ["check_not_under_file", "default_rejects", "distinct_paths", "check_replaceable_folder"]
 
 PathArg = Union[str, "os.PathLike[str]", None]
 
@@ -44,6 +44,21 @@ def distinct_paths(*named: tuple[str, PathArg]) -> None:
         seen[key] = (label, path)
 
 
+def check_not_under_file(path: PathArg, flag: str = "") -> None:
+    """Refuse a path one of whose folders is a file (``notes.txt/run``): one
+    :class:`UsageError` line before any work, not a ``FileExistsError`` from a mkdir."""
+    try:
+        os.lstat(os.fspath(path))  # type: ignore[arg-type]
+    except NotADirectoryError:
+        label = f"{flag} " if flag else ""
+        raise UsageError(
+            f"{label}{os.fspath(path)}: a folder on this path is a file; nothing was written: "  # type: ignore[arg-type]
+            "choose another path"
+        ) from None
+    except OSError:
+        return
+
+
 def check_replaceable_folder(
     folder: PathArg, *, flag: str, manifest: str, tool: str, legacy: frozenset = frozenset()
 ) -> None:
@@ -55,6 +70,7 @@ def check_replaceable_folder(
     from pathlib import Path
 
     path = Path(os.fspath(folder))  # type: ignore[arg-type]
+    check_not_under_file(path, flag)
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise UsageError(f"{flag} {path}: exists and is not a folder; choose a new folder")
     if not path.is_dir():
@@ -80,3 +96,40 @@ def check_replaceable_folder(
             f"{flag} {path}: holds files {tool} did not write ({shown}); it replaces the whole "
             "folder, so move them or choose another folder"
         )
+
+
+def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str:
+    """The one rejects-path rule: ``rejects`` when the user named it, else ``OUT`` with
+    ``.rejects.jsonl`` in place of ``.jsonl``.
+
+    A path the user did not name may only replace a rejects file (an earlier run's: every
+    line a JSON object with a ``reason``) or nothing; a file of anything else there is the
+    user's, and is refused (:class:`UsageError`) before any work, never overwritten."""
+    if rejects is not None:
+        return os.fspath(rejects)
+    text = os.fspath(out)
+    path = (text[: -len(".jsonl")] if text.endswith(".jsonl") else text) + ".rejects.jsonl"
+    if os.path.lexists(path) and not _is_rejects_file(path):
+        raise UsageError(
+            f"{path} exists and is not a rejects file (a file of yours?); nothing was written: "
+            "name the rejects file with --rejects, or move that file away"
+        )
+    return path
+
+
+def _is_rejects_file(path: str) -> bool:
+    import json
+
+    if os.path.islink(path) or not os.path.isfile(path):
+        return False
+    try:
+        with open(path, "rb") as f:
+            for raw in f:
+                if not raw.strip():
+                    continue
+                row = json.loads(raw)
+                if not isinstance(row, dict) or "reason" not in row:
+                    return False
+    except (OSError, ValueError, RecursionError):
+        return False
+    return True

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from ba_io import DataError, UsageError, distinct_paths, output_lock, progress
+from ba_io import DataError, UsageError, check_not_under_file, distinct_paths, output_lock, progress
 
 from .checkpoint import (
     CHECKPOINTS,
@@ -268,6 +268,7 @@ def _earlier_run(out: Path) -> bool:
 def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]) -> Path | None:
     """Check / clean the output directory; return the checkpoint to resume from."""
     ckroot = out / CHECKPOINTS
+    check_not_under_file(out, "--output")
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise UsageError(f"--output {out}: exists and is not a folder; choose a new folder")
     earlier = _earlier_run(out)

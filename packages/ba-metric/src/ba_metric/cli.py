@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import traceback
+from typing import Any
 
 from . import __version__
 from .report import DataError, UsageError, format_summary, read_jsonl, score_row, summarize, write_jsonl
@@ -47,6 +48,11 @@ examples:
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # no abbreviations: "--out A -o B" must not read --out as --output and keep B alone
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
