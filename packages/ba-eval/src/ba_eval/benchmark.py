@@ -134,57 +134,18 @@ def run_benchmark(
         UsageError: no models, repeated models, a child that failed on its arguments.
         DataError: a bad dataset, or a child that failed on its data / model.
     """
-    if not models:
-        raise UsageError("give at least one --model SPEC")
-    dup = sorted({m for m in models if list(models).count(m) > 1})
-    if dup:
-        raise UsageError(f"--model repeated: {', '.join(dup)}")
-    import ba_llm
-
-    for m in models:
-        ba_llm.parse_spec(m)
-    load_concepts(dataset, limit)  # fail on a bad dataset before starting any model
     out = Path(output)
     pred_dir = out.with_name(out.stem + ".predictions")
-    # every output is checked before the first model starts: the report, its Markdown and
-    # the predictions folder (a file of the user's there was refused only after generating)
-    from ba_io import distinct_paths, output_target
-
-    distinct_paths(  # campaign 5: `-o` (or its .md) naming the dataset replaced it by the report
-        ("--dataset", None if os.fspath(dataset) == CURATED else dataset),
-        ("-o", out),
-        ("the report's Markdown", out.with_suffix(".md")),
-    )
-    output_target(out)
-    output_target(out.with_suffix(".md"))
-    output_target(pred_dir, directory=True)
+    _check_benchmark_args(models, dataset, limit, out, pred_dir)
     results = []
     for spec in models:
         preds = pred_dir / f"{slug(spec)}.jsonl"
         timings_path = pred_dir / f"{slug(spec)}.timings.json"
         cmd = [
-            sys.executable,
-            "-m",
-            "ba_eval",
-            "generate",
-            "--model",
-            spec,
-            "--in",
-            str(dataset),
-            "-o",
-            str(preds),
-            "--runs",
-            "1",
-            "--decoding",
-            "greedy",
-            "--overwrite",
-            "--max-new-tokens",
-            str(max_new_tokens),
-            "--batch-size",
-            str(batch_size),
-            "--timings",
-            str(timings_path),
-        ]
+            sys.executable, "-m", "ba_eval", "generate", "--model", spec, "--in", str(dataset), "-o", str(preds),
+            "--runs", "1", "--decoding", "greedy", "--overwrite", "--max-new-tokens", str(max_new_tokens),
+            "--batch-size", str(batch_size), "--timings", str(timings_path),
+        ]  # fmt: skip
         if limit is not None:
             cmd += ["--limit", str(limit)]
         if prompt is not None:
@@ -206,19 +167,49 @@ def run_benchmark(
         "models": results,
         "selected": selected,
         "decision": decision,
-        "method": {
-            "decoding": f"greedy, one run, max_new_tokens={max_new_tokens}, batch_size={batch_size}",
-            "score": "ba_metric.score(text, concept).total per example; std is the sample SD (ddof=1)",
-            "content": "ba_metric.score(text, concept).content per example (same CI and SD conventions); "
-            "reported beside the total, selection stays on the total",
-            "runaway_rate": "share of outputs that stopped at max_new_tokens (finish_reason 'length')",
-            "ci95": f"percentile bootstrap of the mean score, 10000 resamples, seed {seed}",
-            "yaml_valid_rate": "share of outputs ba_metric could parse into a document",
-            "component_pass_rates": "share of outputs with full points on each rubric component",
-            "elapsed_s": "wall time of the candidate's generate process: interpreter start, model load, generation",
-            "completion_tokens_per_s": "completion tokens / generation seconds (model load excluded)",
-            "peak_rss_mb": "maximum RSS of the candidate's own generate process (os.wait4 ru_maxrss); "
-            "null for ollama: the model lives in the Ollama server",
-            "selection": "the best mean score among candidates whose mean is at or above the threshold",
-        },
+        "method": _method(max_new_tokens, batch_size, seed),
+    }
+
+
+def _check_benchmark_args(models: Sequence[str], dataset: str, limit: int | None, out: Path, pred_dir: Path) -> None:
+    """Every model spec, the dataset and every output, checked before the first model starts
+    (a file of the user's at the predictions folder was refused only after generating)."""
+    if not models:
+        raise UsageError("give at least one --model SPEC")
+    dup = sorted({m for m in models if list(models).count(m) > 1})
+    if dup:
+        raise UsageError(f"--model repeated: {', '.join(dup)}")
+    import ba_llm
+    from ba_io import distinct_paths, output_target
+
+    for m in models:
+        ba_llm.parse_spec(m)
+    load_concepts(dataset, limit)  # fail on a bad dataset before starting any model
+    distinct_paths(  # campaign 5: `-o` (or its .md) naming the dataset replaced it by the report
+        ("--dataset", None if os.fspath(dataset) == CURATED else dataset),
+        ("-o", out),
+        ("the report's Markdown", out.with_suffix(".md")),
+    )
+    output_target(out)
+    output_target(out.with_suffix(".md"))
+    output_target(pred_dir, directory=True)
+
+
+def _method(max_new_tokens: int, batch_size: int, seed: int) -> dict[str, str]:
+    """How every figure of the benchmark report is computed, in words (its ``method``)."""
+    return {
+        "decoding": f"greedy, one run, max_new_tokens={max_new_tokens}, batch_size={batch_size}",
+        "score": "ba_metric.score(text, concept).total per example; std is the sample SD (ddof=1)",
+        "content": "ba_metric.score(text, concept).content per example (same CI and SD conventions); "
+        "reported beside the total, selection stays on the total",
+        "runaway_rate": "share of outputs that did not end the document themselves: stopped at max_new_tokens "
+        "(finish_reason 'length') or cut as a repeated-line loop ('loop', ba_llm.stopping)",
+        "ci95": f"percentile bootstrap of the mean score, 10000 resamples, seed {seed}",
+        "yaml_valid_rate": "share of outputs ba_metric could parse into a document",
+        "component_pass_rates": "share of outputs with full points on each rubric component",
+        "elapsed_s": "wall time of the candidate's generate process: interpreter start, model load, generation",
+        "completion_tokens_per_s": "completion tokens / generation seconds (model load excluded)",
+        "peak_rss_mb": "maximum RSS of the candidate's own generate process (os.wait4 ru_maxrss); "
+        "null for ollama: the model lives in the Ollama server",
+        "selection": "the best mean score among candidates whose mean is at or above the threshold",
     }

@@ -201,6 +201,41 @@ def compare_runs(
         DataError: a bad prediction row, a file mixing several models, concepts that
             differ between files, or no example common to every file.
     """
+    names, files, ids, dropped = _load_runs(runs, n_bootstrap)
+    scored = {n: [score_row(r) for r in f.iter_rows(ids)] for n, f in zip(names, files)}
+    per_example = _per_example_means(names, scored, ids)
+    models = [
+        _model_summary(
+            n, f, ids, scored[n], per_example["score"][n], per_example["content"][n], seed=seed, n_bootstrap=n_bootstrap
+        )
+        for n, f in zip(names, files)
+    ]
+    ref = names[0]
+    report = {
+        "reference": ref,
+        "n_examples": len(ids),
+        "dropped": dropped,
+        "models": models,
+        "comparisons": [_against_reference(n, ref, per_example, len(ids), seed) for n in names[1:]],
+        "decision_rule": DECISION_RULE,
+        "method": _method(n_bootstrap, seed),
+        "per_example": [
+            {
+                "id": i,
+                "scores": {n: float(per_example["score"][n][k]) for n in names},
+                "content": {n: float(per_example["content"][n][k]) for n in names},
+            }
+            for k, i in enumerate(ids)
+        ],
+    }
+    return Comparison(report=report, scored=scored)
+
+
+def _load_runs(
+    runs: Sequence[tuple[str, str | os.PathLike[str]]], n_bootstrap: int
+) -> tuple[list[str], list[PredictionFile], list[str], dict]:
+    """The run names and files, the example ids every file has with all its runs, and the
+    dropped ones; the checks of :func:`compare_runs`' Raises."""
     if not runs:
         raise UsageError("give at least one --run NAME=PREDICTIONS.jsonl")
     names = [n for n, _ in runs]
@@ -217,9 +252,12 @@ def compare_runs(
     if not ids:
         raise DataError(files[0].path, None, "no example has all its runs in every run file; nothing to compare")
     _check_same_concepts(names, files, ids)
+    return names, files, ids, dropped
 
-    scored = {n: [score_row(r) for r in f.iter_rows(ids)] for n, f in zip(names, files)}
-    per_example: dict[str, dict[str, np.ndarray]] = {}  # metric key -> model -> per-example means
+
+def _per_example_means(names: list[str], scored: dict[str, list[dict]], ids: list[str]) -> dict[str, dict]:
+    """metric key -> model -> the per-example mean over that model's runs, in ``ids`` order."""
+    per_example: dict[str, dict[str, np.ndarray]] = {}
     for key in METRICS:
         per_example[key] = {}
         for n in names:
@@ -227,72 +265,56 @@ def compare_runs(
             for r in scored[n]:
                 sums.setdefault(r["id"], []).append(r[key])
             per_example[key][n] = np.array([np.mean(sums[i]) for i in ids])
+    return per_example
 
-    models = [
-        _model_summary(
-            n, f, ids, scored[n], per_example["score"][n], per_example["content"][n], seed=seed, n_bootstrap=n_bootstrap
-        )
-        for n, f in zip(names, files)
-    ]
-    ref = names[0]
-    comparisons = []
-    for n in names[1:]:
-        tests: dict[str, tuple[float, float, str]] = {}
-        entry: dict[str, Any] = {"candidate": n}
-        for key, metric in METRICS.items():
-            w = stats.wilcoxon_paired(per_example[key][n], per_example[key][ref], seed=seed)
-            es = stats.cohens_dz(per_example[key][n], per_example[key][ref])
-            tests[metric] = (es.mean_diff, w.p_value, w.method)
-            fields = {
-                "mean_diff": es.mean_diff,
-                "sd_diff": es.sd_diff,
-                "wilcoxon": w.to_dict(),
-                "cohens_dz": es.cohens_dz,
-                "hedges_gz": es.hedges_gz,
-                "effect_size_notes": list(es.notes),
-            }
-            if metric == "total":
-                entry.update(fields)  # the total's figures stay at the top level, as before
-            else:
-                entry[metric] = fields
-        adopt, sentence = decide(n, ref, tests, len(ids))
-        entry.update(adopt=adopt, decision=sentence)
-        comparisons.append(entry)
-    report = {
-        "reference": ref,
-        "n_examples": len(ids),
-        "dropped": dropped,
-        "models": models,
-        "comparisons": comparisons,
-        "decision_rule": DECISION_RULE,
-        "method": {
-            "unit": "per-example mean score over a model's runs; only examples with every run in every file",
-            "std_across_runs": "sample SD (ddof=1) of per-run mean scores; 0 with one run",
-            "ci95": f"percentile bootstrap of the mean of per-example means, {n_bootstrap} resamples, "
-            f"numpy default_rng(seed={seed})",
-            "wilcoxon": "scipy.stats.wilcoxon on candidate - reference (rounded to 1e-12), two-sided, "
-            "zero_method='wilcox', correction=False; exact when n <= 50 without zero/tied "
-            "differences, else permutation (all sign flips) when n <= 13, else asymptotic",
-            "cohens_dz": "mean(d) / SD(d), SD with ddof=1; 0 when mean(d) = 0; null with a note when SD(d) = 0 "
-            "and mean(d) != 0 (infinite) or n < 2",
-            "hedges_gz": "J * d_z with J = 1 - 3 / (4(n-1) - 1); null for n < 3",
-            "content": "ba_metric content score (what a business analyst sees: duplicates, misplaced or "
-            "unmeasurable NFRs, non-constraints, contradicted or invented numbers, filler, "
-            "uncovered capabilities); same CI, test and effect sizes as the total, under 'content'",
-            "runaway_rate": "share of generations that stopped at max_new_tokens (finish_reason 'length')",
-            "defect_rates": "per defect kind, share of rows with at least one such defect",
-            "grounding": "mean over rows of ba_metric grounding (share of document units sharing a content "
-            "word with the concept)",
-            "distinct_output_rate": "per run, distinct whitespace-stripped texts / examples; mean over runs",
-            "completion_tokens_per_s": "sum(completion_tokens) / sum(latency_s) over the compared rows",
-        },
-        "per_example": [
-            {
-                "id": i,
-                "scores": {n: float(per_example["score"][n][k]) for n in names},
-                "content": {n: float(per_example["content"][n][k]) for n in names},
-            }
-            for k, i in enumerate(ids)
-        ],
+
+def _against_reference(n: str, ref: str, per_example: dict[str, dict], n_ids: int, seed: int) -> dict[str, Any]:
+    """One candidate against the reference: paired Wilcoxon and effect sizes per metric,
+    and the adopt decision."""
+    tests: dict[str, tuple[float, float, str]] = {}
+    entry: dict[str, Any] = {"candidate": n}
+    for key, metric in METRICS.items():
+        w = stats.wilcoxon_paired(per_example[key][n], per_example[key][ref], seed=seed)
+        es = stats.cohens_dz(per_example[key][n], per_example[key][ref])
+        tests[metric] = (es.mean_diff, w.p_value, w.method)
+        fields = {
+            "mean_diff": es.mean_diff,
+            "sd_diff": es.sd_diff,
+            "wilcoxon": w.to_dict(),
+            "cohens_dz": es.cohens_dz,
+            "hedges_gz": es.hedges_gz,
+            "effect_size_notes": list(es.notes),
+        }
+        if metric == "total":
+            entry.update(fields)  # the total's figures stay at the top level, as before
+        else:
+            entry[metric] = fields
+    adopt, sentence = decide(n, ref, tests, n_ids)
+    entry.update(adopt=adopt, decision=sentence)
+    return entry
+
+
+def _method(n_bootstrap: int, seed: int) -> dict[str, str]:
+    """How every figure of the report is computed, in words (the report's ``method``)."""
+    return {
+        "unit": "per-example mean score over a model's runs; only examples with every run in every file",
+        "std_across_runs": "sample SD (ddof=1) of per-run mean scores; 0 with one run",
+        "ci95": f"percentile bootstrap of the mean of per-example means, {n_bootstrap} resamples, "
+        f"numpy default_rng(seed={seed})",
+        "wilcoxon": "scipy.stats.wilcoxon on candidate - reference (rounded to 1e-12), two-sided, "
+        "zero_method='wilcox', correction=False; exact when n <= 50 without zero/tied "
+        "differences, else permutation (all sign flips) when n <= 13, else asymptotic",
+        "cohens_dz": "mean(d) / SD(d), SD with ddof=1; 0 when mean(d) = 0; null with a note when SD(d) = 0 "
+        "and mean(d) != 0 (infinite) or n < 2",
+        "hedges_gz": "J * d_z with J = 1 - 3 / (4(n-1) - 1); null for n < 3",
+        "content": "ba_metric content score (what a business analyst sees: duplicates, misplaced or "
+        "unmeasurable NFRs, non-constraints, contradicted or invented numbers, filler, "
+        "uncovered capabilities); same CI, test and effect sizes as the total, under 'content'",
+        "runaway_rate": "share of generations that did not end the document themselves: stopped at "
+        "max_new_tokens (finish_reason 'length') or cut as a repeated-line loop ('loop', ba_llm.stopping)",
+        "defect_rates": "per defect kind, share of rows with at least one such defect",
+        "grounding": "mean over rows of ba_metric grounding (share of document units sharing a content "
+        "word with the concept)",
+        "distinct_output_rate": "per run, distinct whitespace-stripped texts / examples; mean over runs",
+        "completion_tokens_per_s": "sum(completion_tokens) / sum(latency_s) over the compared rows",
     }
-    return Comparison(report=report, scored=scored)

@@ -11,6 +11,7 @@ weights.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -536,6 +537,45 @@ def export_ollama(
     an existing folder must be empty or an earlier export with nothing added. Returns the
     paths and names.
     """
+    from_ = _check_export_args(output, name, from_, merged, max_new_tokens)
+    plan = _plan_export(Path(adapter_dir), Path(output), from_, base, max_new_tokens, merged)
+    output = plan.output
+    with output_lock(output):
+        _check_export_output(output)  # again, now that no other export can write it
+        # built in a tmp folder of its own and renamed into place whole: every file or none,
+        # and nothing of an earlier export with other settings stays behind
+        with atomic_path(output, directory=True) as tmp:
+            _build_export(plan, tmp, base=base, name=name)
+    return {
+        "modelfile": str(output / "Modelfile"),
+        "adapter": str(output / ADAPTER_GGUF),
+        "from": plan.from_line,
+        "base_gguf": str(plan.base_gguf) if plan.base_gguf else None,
+        "name": name or output.name,
+        "merged": {
+            q: {"gguf": str(output / merged_gguf_name(q)), "modelfile": str(output / f"Modelfile.{q}")} for q in merged
+        },
+    }
+
+
+@dataclass(frozen=True)
+class _ExportPlan:
+    """Everything an export writes, decided and checked before the lock is taken."""
+
+    adapter_dir: Path
+    output: Path
+    from_line: str  # the Modelfile's FROM: ./base.gguf, or an Ollama model name
+    base_gguf: Path | None  # the base model's GGUF file, hard-linked in as base.gguf
+    prompt: dict
+    texts: dict[str, str]  # Modelfile and Modelfile.TYPE
+    merged: tuple[str, ...]
+    max_new_tokens: int
+
+
+def _check_export_args(
+    output: str | Path, name: str | None, from_: str | None, merged: tuple[str, ...], max_new_tokens: int
+) -> str | None:
+    """The flags alone, before anything is read; returns ``from_`` as checked."""
     if max_new_tokens < 1:
         raise UsageError(f"--max-new-tokens must be >= 1, got {max_new_tokens}")
     if name is not None:
@@ -550,9 +590,16 @@ def export_ollama(
     bad = [q for q in merged if q not in MERGED_TYPES] or [q for q in set(merged) if merged.count(q) > 1]
     if bad:
         raise UsageError(f"--merged {','.join(bad)}: choose from {', '.join(MERGED_TYPES)} (or none)")
+    return from_
+
+
+def _plan_export(
+    adapter_dir: Path, output: Path, from_: str | None, base: str | None, max_new_tokens: int, merged: tuple[str, ...]
+) -> _ExportPlan:
+    """Read the adapter, its base, prompt and chat template; check the output and the base
+    GGUF; and write the Modelfiles' texts."""
     from transformers import AutoTokenizer
 
-    adapter_dir, output = Path(adapter_dir), Path(output)
     _adapter_files(adapter_dir)
     base_dir = adapter_base_dir(adapter_dir, base)
     from_ = from_ or _default_from(base_dir)
@@ -576,7 +623,6 @@ def export_ollama(
     template = AutoTokenizer.from_pretrained(str(tok_dir)).chat_template
     hp = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
     context = int(hp.get("max_position_embeddings") or 4096)
-    num_ctx = min(4096, context)
     if max_new_tokens > context:
         raise UsageError(f"--max-new-tokens {max_new_tokens} is more than the model's context of {context} tokens")
     distinct_paths(("--adapter", adapter_dir), ("--output", output))
@@ -584,62 +630,40 @@ def export_ollama(
     if base_gguf is not None:
         _check_gguf_file(base_gguf)
     from_line = f"./{BASE_GGUF}" if base_gguf is not None else from_
-    texts = {
-        "Modelfile": modelfile_text(
-            from_line,
-            f"./{ADAPTER_GGUF}",
-            prompt,
-            template,
-            num_ctx,
-            source=str(adapter_dir),
-            max_new_tokens=max_new_tokens,
+    modelfile = functools.partial(
+        modelfile_text,
+        prompt=prompt,
+        tokenizer_template=template,
+        num_ctx=min(4096, context),
+        source=str(adapter_dir),
+        max_new_tokens=max_new_tokens,
+    )
+    texts = {"Modelfile": modelfile(from_line, f"./{ADAPTER_GGUF}")}
+    texts.update({f"Modelfile.{q}": modelfile(f"./{merged_gguf_name(q)}", None) for q in merged})
+    return _ExportPlan(adapter_dir, output, from_line, base_gguf, prompt, texts, merged, max_new_tokens)
+
+
+def _build_export(plan: _ExportPlan, tmp: Path, *, base: str | None, name: str | None) -> None:
+    """Write the export's files into the folder ``tmp``, its manifest last."""
+    for fname, text in plan.texts.items():
+        with atomic_write(tmp / fname) as f:
+            f.write(text)
+    write_json(tmp / "prompt.json", plan.prompt, "prompt")
+    write_gguf_adapter(plan.adapter_dir, tmp / ADAPTER_GGUF, base=base, name=name)
+    if plan.base_gguf is not None:
+        _link_or_copy(plan.base_gguf, tmp / BASE_GGUF)
+    for q in plan.merged:
+        assert plan.base_gguf is not None  # checked in _plan_export: a merged export needs the base GGUF file
+        write_merged_gguf(
+            plan.adapter_dir, tmp / merged_gguf_name(q), template=plan.base_gguf, qtype=q, base=base, name=name
         )
-    }
-    for q in merged:
-        texts[f"Modelfile.{q}"] = modelfile_text(
-            f"./{merged_gguf_name(q)}",
-            None,
-            prompt,
-            template,
-            num_ctx,
-            source=str(adapter_dir),
-            max_new_tokens=max_new_tokens,
-        )
-    with output_lock(output):
-        _check_export_output(output)  # again, now that no other export can write it
-        # built in a tmp folder of its own and renamed into place whole: every file or none,
-        # and nothing of an earlier export with other settings stays behind
-        with atomic_path(output, directory=True) as tmp:
-            for fname, text in texts.items():
-                with atomic_write(tmp / fname) as f:
-                    f.write(text)
-            write_json(tmp / "prompt.json", prompt, "prompt")
-            write_gguf_adapter(adapter_dir, tmp / ADAPTER_GGUF, base=base, name=name)
-            if base_gguf is not None:
-                _link_or_copy(base_gguf, tmp / BASE_GGUF)
-            for q in merged:
-                assert base_gguf is not None  # checked above: a merged export needs the base GGUF file
-                write_merged_gguf(
-                    adapter_dir, tmp / merged_gguf_name(q), template=base_gguf, qtype=q, base=base, name=name
-                )
-            write_json(
-                tmp / EXPORT_MANIFEST,
-                {
-                    "files": sorted(p.name for p in tmp.iterdir()),
-                    "adapter": str(adapter_dir),
-                    "from": from_line,
-                    "merged": list(merged),
-                    "max_new_tokens": max_new_tokens,
-                },
-            )
-    gguf_path = output / ADAPTER_GGUF
-    return {
-        "modelfile": str(output / "Modelfile"),
-        "adapter": str(gguf_path),
-        "from": from_line,
-        "base_gguf": str(base_gguf) if base_gguf else None,
-        "name": name or output.name,
-        "merged": {
-            q: {"gguf": str(output / merged_gguf_name(q)), "modelfile": str(output / f"Modelfile.{q}")} for q in merged
+    write_json(
+        tmp / EXPORT_MANIFEST,
+        {
+            "files": sorted(p.name for p in tmp.iterdir()),
+            "adapter": str(plan.adapter_dir),
+            "from": plan.from_line,
+            "merged": list(plan.merged),
+            "max_new_tokens": plan.max_new_tokens,
         },
-    }
+    )

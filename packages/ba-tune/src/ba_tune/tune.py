@@ -21,7 +21,7 @@ from typing import Any
 
 import dspy
 
-from ba_io import UsageError, atomic_path, write_json
+from ba_io import UsageError, atomic_path, output_group, write_json
 from ba_llm.prompt import Prompt, load_prompt, prompt_from_dict
 from ba_metric import ba_requirements_metric
 from ba_metric.metric import OBJECTIVES
@@ -165,19 +165,68 @@ def run_mipro(
     first paragraph is the instruction MIPROv2 rewrites. When no candidate scores above
     the baseline on the full valset, the baseline prompt is written and the log says so.
     ``info`` is merged into the log's ``inputs`` (model specs, file paths, limits).
+
+    The steps: :func:`_optimizer` and :func:`_compile_kwargs` set MIPROv2 up, it compiles,
+    :func:`_outcome` reads the baseline and best scores, :func:`_chosen_prompt` makes the
+    prompt file of the winner, :func:`_log` the log, and :func:`_write` writes the three.
     """
     settings = settings or MiproSettings()
     settings.check()
     if not trainset or not valset:
         raise UsageError("the train and val sets must not be empty")
-    prompt_path, program_path, log_path = output_paths(out)
+    paths = output_paths(out)
     base = base_prompt or load_prompt(None)
     student = program_from_prompt(base)
-    adapter = BAAdapter(base.user_template)
-    metric = _metric(settings.metric_threshold, settings.objective)
+    optimizer = _optimizer(settings, task_lm, prompt_lm, verbose)
 
-    optimizer = RecordingMIPROv2(
-        metric=metric,
+    started, t0 = _now(), time.perf_counter()
+    with dspy.context(lm=task_lm, adapter=BAAdapter(base.user_template)), _quiet_dspy(verbose):
+        best = optimizer.compile(student, **_compile_kwargs(settings, trainset, valset))
+    elapsed = time.perf_counter() - t0
+
+    outcome = _outcome(best, task_lm, prompt_lm)
+    chosen = best if outcome.improved else student
+    optimizer_settings = {
+        "optimizer": "dspy.teleprompt.MIPROv2",
+        "dspy_version": dspy.__version__,
+        "metric": METRIC_NAME,
+        **asdict(settings),
+        "num_train": len(trainset),
+        "num_val": len(valset),
+    }
+    prompt = _chosen_prompt(chosen, base, outcome, optimizer_settings, info, paths[0])
+    log = _log(
+        outcome, student, optimizer, len(valset), optimizer_settings, prompt, paths, info,
+        {"started": started, "finished": _now(), "elapsed_s": round(elapsed, 1)},
+    )  # fmt: skip
+    _write(paths, chosen, prompt, log)
+    return TuneResult(*paths, outcome.baseline, outcome.best, outcome.improved, prompt, log)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What a MIPROv2 run found: the baseline's and the best candidate's full-valset scores
+    in [0, 1], and the model-call counts of each LM."""
+
+    baseline: float
+    best: float
+    task_stats: dict | None
+    prompt_stats: dict | None
+
+    @property
+    def improved(self) -> bool:
+        return self.best > self.baseline
+
+    @property
+    def scores(self) -> dict[str, Any]:
+        return {"baseline": round(self.baseline, 4), "best": round(self.best, 4), "improved": self.improved}
+
+
+def _optimizer(
+    settings: MiproSettings, task_lm: dspy.BaseLM, prompt_lm: dspy.BaseLM | None, verbose: bool
+) -> RecordingMIPROv2:
+    return RecordingMIPROv2(
+        metric=_metric(settings.metric_threshold, settings.objective),
         prompt_model=prompt_lm or task_lm,
         task_model=task_lm,
         auto=settings.auto,
@@ -189,7 +238,10 @@ def run_mipro(
         metric_threshold=settings.metric_threshold,
         verbose=verbose,
     )
-    compile_kwargs: dict[str, Any] = {
+
+
+def _compile_kwargs(settings: MiproSettings, trainset: list, valset: list) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
         "trainset": trainset,
         "valset": valset,
         "seed": settings.seed,
@@ -197,54 +249,61 @@ def run_mipro(
         "data_aware_proposer": settings.data_aware,
     }
     if settings.auto is None:
-        compile_kwargs["num_trials"] = settings.num_trials
+        kwargs["num_trials"] = settings.num_trials
     # MIPROv2 minibatches only for valsets over 50; a minibatch never exceeds the valset
-    compile_kwargs["minibatch"] = len(valset) > 50
-    compile_kwargs["minibatch_size"] = min(35, len(valset))
+    kwargs["minibatch"] = len(valset) > 50
+    kwargs["minibatch_size"] = min(35, len(valset))
+    return kwargs
 
-    started, t0 = _now(), time.perf_counter()
-    with dspy.context(lm=task_lm, adapter=adapter), _quiet_dspy(verbose):
-        best = optimizer.compile(student, **compile_kwargs)
-    elapsed = time.perf_counter() - t0
 
+def _outcome(best: dspy.Module, task_lm: dspy.BaseLM, prompt_lm: dspy.BaseLM | None) -> _Outcome:
+    """The scores MIPROv2 reported; every model call failing is a usage error, not a 0.0."""
     trial_logs = getattr(best, "trial_logs", None) or {}
     if 1 not in trial_logs or "full_eval_score" not in trial_logs[1]:
         raise RuntimeError("MIPROv2 did not report the baseline score")  # pragma: no cover - DSPy contract
     baseline = float(trial_logs[1]["full_eval_score"]) / 100.0
     best_score = float(getattr(best, "score", trial_logs[1]["full_eval_score"])) / 100.0
-    improved = best_score > baseline
-    chosen = best if improved else student
-
     task_stats, prompt_stats = _engine_stats(task_lm), _engine_stats(prompt_lm) if prompt_lm else None
     failures = [s for s in (task_stats, prompt_stats) if s and s["errors"]]
     if failures and baseline == 0.0 and best_score == 0.0:
         raise UsageError(f"every model call failed; last error: {failures[0]['last_error']}")
+    return _Outcome(baseline, best_score, task_stats, prompt_stats)
 
-    scores = {"baseline": round(baseline, 4), "best": round(best_score, 4), "improved": improved}
-    optimizer_settings = {
-        "optimizer": "dspy.teleprompt.MIPROv2",
-        "dspy_version": dspy.__version__,
-        "metric": METRIC_NAME,
-        **asdict(settings),
-        "num_train": len(trainset),
-        "num_val": len(valset),
-    }
+
+def _chosen_prompt(
+    chosen: dspy.Module, base: Prompt, outcome: _Outcome, optimizer_settings: dict, info: dict | None, where: Path
+) -> Prompt:
+    """The prompt file of the chosen program, with its provenance, checked like any prompt file."""
     source = {
         "author": "ba-tune mipro",
         "base_prompt": {"name": base.name, "sha256": base.sha256},
         "settings": optimizer_settings,
-        "scores": scores,
+        "scores": outcome.scores,
         **({"inputs": dict(info)} if info else {}),
     }
-    name = "mipro-optimized" if improved else base.name
+    name = "mipro-optimized" if outcome.improved else base.name
     prompt = prompt_for(
         chosen.generate.signature, chosen.generate.demos or [], base.user_template, name=name, source=source
     )
-    prompt = prompt_from_dict(prompt.to_dict(), where=str(prompt_path))  # schema + template check
+    return prompt_from_dict(prompt.to_dict(), where=str(where))  # schema + template check
 
+
+def _log(
+    outcome: _Outcome,
+    student: dspy.Module,
+    optimizer: RecordingMIPROv2,
+    n_val: int,
+    optimizer_settings: dict,
+    prompt: Prompt,
+    paths: tuple[Path, Path, Path],
+    info: dict | None,
+    time_info: dict,
+) -> dict[str, Any]:
+    """The log file: settings, every trial (the baseline first), scores, decision, timing."""
+    baseline, best = outcome.baseline, outcome.best
     decision = (
-        f"candidate beat the baseline ({best_score:.4f} > {baseline:.4f}); the optimised prompt was written"
-        if improved
+        f"candidate beat the baseline ({best:.4f} > {baseline:.4f}); the optimised prompt was written"
+        if outcome.improved
         else f"no candidate beat the baseline ({baseline:.4f}); the baseline prompt was written"
     )
     records = [
@@ -253,31 +312,35 @@ def run_mipro(
             "kind": "baseline",
             "params": {"instruction": 0, "demo_set": 0},
             "score": round(baseline, 4),
-            "n": len(valset),
+            "n": n_val,
             "instruction": student.generate.signature.instructions,
             "num_demos": len(student.generate.demos or []),
         }
     ]
     records += [{**r, "score": round(float(r["score"]) / 100.0, 4)} for r in optimizer.records]
-    log = {
+    return {
         "command": "ba-tune mipro",
         "inputs": dict(info or {}),
         "settings": optimizer_settings,
-        "baseline_score": scores["baseline"],
-        "best_score": scores["best"],
-        "improved": improved,
+        "baseline_score": outcome.scores["baseline"],
+        "best_score": outcome.scores["best"],
+        "improved": outcome.improved,
         "decision": decision,
         "score_scale": "mean ba_requirements_metric over the examples, in [0, 1]",
         "instruction_candidates": optimizer.instruction_candidates,
         "num_demo_sets": optimizer.num_demo_sets,
         "trials": records,
-        "lm_calls": {"task": task_stats, "prompt": prompt_stats},
-        "time": {"started": started, "finished": _now(), "elapsed_s": round(elapsed, 1)},
-        "outputs": {"prompt": str(prompt_path), "program": str(program_path), "prompt_sha256": prompt.sha256},
+        "lm_calls": {"task": outcome.task_stats, "prompt": outcome.prompt_stats},
+        "time": time_info,
+        "outputs": {"prompt": str(paths[0]), "program": str(paths[1]), "prompt_sha256": prompt.sha256},
     }
 
+
+def _write(paths: tuple[Path, Path, Path], chosen: dspy.Module, prompt: Prompt, log: dict) -> None:
+    """The program, the prompt and the log, committed together (``ba_io.output_group``)."""
+    prompt_path, program_path, log_path = paths
     prompt_path.parent.mkdir(parents=True, exist_ok=True)
-    save_program_json(chosen, program_path)
-    write_json(prompt_path, prompt.to_dict(), schema="prompt")
-    write_json(log_path, log)
-    return TuneResult(prompt_path, program_path, log_path, baseline, best_score, improved, prompt, log)
+    with output_group():  # renamed in reverse order: the prompt, make's target, appears last
+        write_json(prompt_path, prompt.to_dict(), schema="prompt")
+        save_program_json(chosen, program_path)
+        write_json(log_path, log)
