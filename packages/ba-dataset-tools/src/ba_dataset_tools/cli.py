@@ -45,6 +45,7 @@ def _sub(sub, name: str, help_: str, description: str, example: str) -> argparse
     return add_command(sub, name, help=help_, description=description, epilog=f"example:\n  {example}")
 
 
+# long: one add_argument per flag, in --help order; split up, the CLI would be read in several places
 def _parser() -> argparse.ArgumentParser:
     p = tool_parser(
         "ba-dataset-tools",

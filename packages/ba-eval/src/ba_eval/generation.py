@@ -262,38 +262,18 @@ def _generate_locked(
     backend = ba_llm.load_backend(model, **(backend_options or {}))
     summary.load_s = time.perf_counter() - t0
     bar = progress(total=total, desc=f"generate {model}", unit="pred") if show_progress else None
+    probe_args = {"max_new_tokens": max_new_tokens, "greedy": plan.greedy, "temperature": temperature, "top_p": top_p}
     try:
         for run in plan.runs:
-            run_seed = run_seeds[run]
             todo = pending[run]
             for start in range(0, len(todo), batch_size):
                 chunk = todo[start : start + batch_size]
-                batch_seed = None if run_seed is None else run_seed * _BATCH_SEED_STRIDE + chunk[0][0]
-                dec = ba_llm.Decoding(
-                    max_new_tokens=max_new_tokens,
-                    greedy=plan.greedy,
-                    temperature=temperature,
-                    top_p=top_p,
-                    seed=batch_seed,
-                )
                 t1 = time.perf_counter()
-                rows = ba_llm.generate_with(
-                    backend,
-                    [c for _, c in chunk],
-                    prompt,
-                    dec,
-                    batch_size=batch_size,
-                    run=run,
-                    progress=False,
-                    model=model,
+                rows = _generate_batch(
+                    backend, model, prompt, chunk, run, run_seeds[run], plan.note, probe_args, batch_size
                 )
                 summary.generate_s += time.perf_counter() - t1
                 for row in rows:
-                    row["seed"] = run_seed
-                    if batch_seed is not None:
-                        row["decoding"]["batch_seed"] = batch_seed
-                    if plan.note:
-                        row["decoding"]["note"] = plan.note
                     append_jsonl(out, row, schema="prediction")
                     summary.generated += 1
                     summary.completion_tokens += row["completion_tokens"]
@@ -305,6 +285,36 @@ def _generate_locked(
             bar.close()
         backend.close()
     return summary
+
+
+def _generate_batch(
+    backend: Any,
+    model: str,
+    prompt: Any,
+    chunk: list[tuple[int, dict[str, Any]]],
+    run: int,
+    run_seed: int | None,
+    note: str | None,
+    decoding: dict[str, Any],
+    batch_size: int,
+) -> list[dict[str, Any]]:
+    """One batch of one run: the prediction rows of ``chunk`` (``(index, concept)`` pairs).
+    A sampled run's batch seed is a function of the run seed and the batch's first index, so
+    a resumed run draws what an uninterrupted one would have."""
+    import ba_llm
+
+    batch_seed = None if run_seed is None else run_seed * _BATCH_SEED_STRIDE + chunk[0][0]
+    dec = ba_llm.Decoding(**decoding, seed=batch_seed)
+    rows = ba_llm.generate_with(
+        backend, [c for _, c in chunk], prompt, dec, batch_size=batch_size, run=run, progress=False, model=model
+    )
+    for row in rows:
+        row["seed"] = run_seed
+        if batch_seed is not None:
+            row["decoding"]["batch_seed"] = batch_seed
+        if note:
+            row["decoding"]["note"] = note
+    return rows
 
 
 def write_timings(path: str | os.PathLike[str], summary: GenerateSummary) -> None:

@@ -51,75 +51,9 @@ def comparison_markdown(report: dict, png_name: str | None = "comparison.png") -
         f"({dropped} dropped: not present with all runs in every run file)."
     )
     lines.append("")
-    rows = []
-    for m in report["models"]:
-        rows.append(
-            [
-                m["name"],
-                f"`{m.get('model', '')}`",
-                m["runs"],
-                _num(m["mean"]),
-                _num(m["std_across_runs"]),
-                _ci(m["ci95"]),
-                _num(m.get("content_mean")),
-                _ci(m.get("content_ci95")),
-                _num(m.get("mean_grounding")),
-                _pct(m.get("runaway_rate")),
-                _num(m.get("distinct_output_rate"), "{:.2f}"),
-                _pct(m.get("yaml_valid_rate")),
-                _num(m.get("completion_tokens_per_s"), "{:.1f}"),
-            ]
-        )
-    lines += _table(
-        [
-            "model",
-            "spec",
-            "runs",
-            "total",
-            "std across runs",
-            "95% CI",
-            "content",
-            "content 95% CI",
-            "grounding",
-            "runaway",
-            "distinct outputs",
-            "YAML valid",
-            "tokens/s",
-        ],
-        rows,
-    )
+    lines += _models_table(report["models"])
     if report["comparisons"]:
-        lines += ["", f"## Against {report['reference']}", ""]
-        rows = []
-        for c in report["comparisons"]:
-            for metric, figures in (("total", c), ("content", c.get("content"))):
-                if not figures:
-                    continue
-                w = figures["wilcoxon"]
-                rows.append(
-                    [
-                        c["candidate"],
-                        metric,
-                        f"{figures['mean_diff'] * 100:+.1f}",
-                        _num(w["statistic"], "{:g}"),
-                        _num(w["p_value"], "{:.3g}"),
-                        w["method"],
-                        _num(figures["cohens_dz"], "{:.2f}"),
-                        _num(figures.get("hedges_gz"), "{:.2f}"),
-                        ("yes" if c.get("adopt") else "no") if metric == "total" else "",
-                    ]
-                )
-        lines += _table(
-            ["candidate", "metric", "mean diff (points)", "Wilcoxon W", "p", "method", "d_z", "g_z", "adopt"], rows
-        )
-        lines += ["", "### Decisions", ""]
-        for c in report["comparisons"]:
-            lines.append(f"- {c['decision']}")
-            notes = list(c.get("effect_size_notes") or [])
-            if c["wilcoxon"].get("note"):
-                notes.insert(0, "Wilcoxon: " + c["wilcoxon"]["note"])
-            lines += [f"  - {n}" for n in notes]
-        lines += ["", f"Rule: {report.get('decision_rule', '')}"]
+        lines += _against_table(report)
     lines += ["", "## Component pass rates (share of answers with full points)", ""]
     lines += _components_table(report["models"], "name")
     lines += _defects_table(report["models"], "name")
@@ -129,6 +63,71 @@ def comparison_markdown(report: dict, png_name: str | None = "comparison.png") -
         lines += ["", "## Method", ""]
         lines += [f"- **{k}**: {v}" for k, v in report["method"].items()]
     return "\n".join(lines) + "\n"
+
+
+_MODEL_COLUMNS = [
+    "model", "spec", "runs", "total", "std across runs", "95% CI", "content", "content 95% CI", "grounding",
+    "runaway", "distinct outputs", "YAML valid", "tokens/s",
+]  # fmt: skip
+
+
+def _models_table(models: list[dict]) -> list[str]:
+    """One row per model: total and content with CIs, grounding, runaway, speed."""
+    rows = [
+        [
+            m["name"],
+            f"`{m.get('model', '')}`",
+            m["runs"],
+            _num(m["mean"]),
+            _num(m["std_across_runs"]),
+            _ci(m["ci95"]),
+            _num(m.get("content_mean")),
+            _ci(m.get("content_ci95")),
+            _num(m.get("mean_grounding")),
+            _pct(m.get("runaway_rate")),
+            _num(m.get("distinct_output_rate"), "{:.2f}"),
+            _pct(m.get("yaml_valid_rate")),
+            _num(m.get("completion_tokens_per_s"), "{:.1f}"),
+        ]
+        for m in models
+    ]
+    return _table(_MODEL_COLUMNS, rows)
+
+
+def _against_table(report: dict) -> list[str]:
+    """Each candidate against the reference (paired tests per metric), the decisions and the rule."""
+    lines = ["", f"## Against {report['reference']}", ""]
+    rows = []
+    for c in report["comparisons"]:
+        for metric, figures in (("total", c), ("content", c.get("content"))):
+            if not figures:
+                continue
+            w = figures["wilcoxon"]
+            rows.append(
+                [
+                    c["candidate"],
+                    metric,
+                    f"{figures['mean_diff'] * 100:+.1f}",
+                    _num(w["statistic"], "{:g}"),
+                    _num(w["p_value"], "{:.3g}"),
+                    w["method"],
+                    _num(figures["cohens_dz"], "{:.2f}"),
+                    _num(figures.get("hedges_gz"), "{:.2f}"),
+                    ("yes" if c.get("adopt") else "no") if metric == "total" else "",
+                ]
+            )
+    lines += _table(
+        ["candidate", "metric", "mean diff (points)", "Wilcoxon W", "p", "method", "d_z", "g_z", "adopt"], rows
+    )
+    lines += ["", "### Decisions", ""]
+    for c in report["comparisons"]:
+        lines.append(f"- {c['decision']}")
+        notes = list(c.get("effect_size_notes") or [])
+        if c["wilcoxon"].get("note"):
+            notes.insert(0, "Wilcoxon: " + c["wilcoxon"]["note"])
+        lines += [f"  - {n}" for n in notes]
+    lines += ["", f"Rule: {report.get('decision_rule', '')}"]
+    return lines
 
 
 def benchmark_markdown(report: dict) -> str:

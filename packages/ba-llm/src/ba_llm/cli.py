@@ -72,6 +72,7 @@ def _decoding_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+# long: one add_argument per flag, in --help order; split up, the CLI would be read in several places
 def _parser() -> argparse.ArgumentParser:
     p = tool_parser(
         "ba-llm", __version__, "Prepare, inspect and run the models of the BA fine-tuning pipeline.", EPILOG

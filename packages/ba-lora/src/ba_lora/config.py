@@ -131,6 +131,7 @@ class TrainConfig:
     gradient_checkpointing: bool = _f(False, "recompute activations in the backward pass (less memory, ~30%% slower)")
 
     # ------------------------------------------------------------------ checks
+    # long: one flat check per TrainConfig field, in field order, each with its one-line message
     def check(self) -> TrainConfig:
         """Raise :class:`UsageError` for a bad value or combination; return self."""
         for f in fields(self):

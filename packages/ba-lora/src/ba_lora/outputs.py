@@ -105,17 +105,61 @@ class ResultWriter:
         device: str,
         total_steps: int,
     ) -> dict[str, Any]:
+        """Write the adapter, tokenizer, prompt, loss curve and ``training_info.json`` (the
+        run's marker of completion, last); return the info."""
+        info = self._info(
+            prompt, base_dir, st, datasets, durations, trainable,
+            samples=samples, world_size=world_size, device=device, total_steps=total_steps,
+        )  # fmt: skip
+        if not self.main:
+            return info
+        out = self.out
+        with tempfile.TemporaryDirectory(dir=out, prefix=".adapter-") as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
+            tokenizer.save_pretrained(tmp)
+            (Path(tmp) / "README.md").unlink(missing_ok=True)  # peft's empty model card
+            for f in Path(tmp).iterdir():
+                os.chmod(f, 0o644)
+            _move_into(Path(tmp), out)
+        write_json(out / "prompt.json", prompt.to_dict(), "prompt")
+        self.tb.close()
+        plot_losses(
+            out / "loss_curve.png",
+            st.step_losses,
+            st.epochs,
+            title=f"LoRA on {Path(base_dir).name} ({self.cfg.quantization})",
+        )
+        write_json(out / "training_info.json", info, "training-info")
+        if not self.cfg.keep_checkpoints:
+            shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
+        return info
+
+    def _info(
+        self,
+        prompt: Any,
+        base_dir: Path,
+        st: Any,
+        datasets: dict[str, Any],
+        durations: dict[str, float],
+        trainable: int,
+        *,
+        samples: dict[str, Any],
+        world_size: int,
+        device: str,
+        total_steps: int,
+    ) -> dict[str, Any]:
+        """``training_info.json``: the resolved recipe, data, epochs, tokens, timings, versions."""
         import peft
         import torch
         import transformers
 
         cfg = self.cfg
         tps = st.real_tokens / st.train_seconds if st.train_seconds else 0.0
-        info: dict[str, Any] = {
+        return {
             "base_model": cfg.base_model,
             "base_model_path": str(Path(base_dir).resolve()),
             "quantization": cfg.quantization,
-            # what the frozen base computed in: bf16 falls back to float32 on a CPU without native bf16
+            # what the frozen base computed in: bf16 falls back to float32 where bf16 is not the fast dtype
             "compute_dtype": "nf4/bfloat16"
             if cfg.quantization == "bnb4"
             else str(_compute_dtype(cfg.quantization, torch.device(device))).replace("torch.", ""),
@@ -150,25 +194,3 @@ class ResultWriter:
             },
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
-        if not self.main:
-            return info
-        out = self.out
-        with tempfile.TemporaryDirectory(dir=out, prefix=".adapter-") as tmp:
-            model.save_pretrained(tmp, safe_serialization=True)
-            tokenizer.save_pretrained(tmp)
-            (Path(tmp) / "README.md").unlink(missing_ok=True)  # peft's empty model card
-            for f in Path(tmp).iterdir():
-                os.chmod(f, 0o644)
-            _move_into(Path(tmp), out)
-        write_json(out / "prompt.json", prompt.to_dict(), "prompt")
-        self.tb.close()
-        plot_losses(
-            out / "loss_curve.png",
-            st.step_losses,
-            st.epochs,
-            title=f"LoRA on {Path(base_dir).name} ({cfg.quantization})",
-        )
-        write_json(out / "training_info.json", info, "training-info")
-        if not cfg.keep_checkpoints:
-            shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
-        return info

@@ -7,6 +7,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from ba_io import (
     UsageError,
@@ -45,6 +46,7 @@ program state, JSON) and optimized.log.json (baseline, trials, best score, time)
 MAX_EVAL_THREADS = 64
 
 
+# long: one add_argument per flag, in --help order; split up, the CLI would be read in several places
 def build_parser() -> argparse.ArgumentParser:
     parser = tool_parser(
         "ba-tune", __version__, "Optimise the BA prompt with DSPy MIPROv2 and export it as a prompt file.", EXAMPLE
@@ -142,43 +144,15 @@ def _mipro(args: argparse.Namespace) -> int:
 
     from .data import load_examples
     from .lm import configure_dspy_cache, make_lm
-    from .tune import MiproSettings, output_paths, run_mipro
+    from .tune import run_mipro
 
-    settings = MiproSettings(
-        auto=None if args.num_trials is not None else args.auto,
-        seed=args.seed,
-        metric_threshold=args.metric_threshold,
-        objective=args.objective,
-        num_threads=args.num_threads,
-        max_bootstrapped_demos=args.max_bootstrapped_demos,
-        max_labeled_demos=args.max_labeled_demos,
-        num_trials=args.num_trials,
-        num_candidates=args.num_candidates,
-        program_aware=not args.no_program_aware,
-        data_aware=not args.no_data_aware,
-    )
-    settings.check()
-    if not (math.isfinite(args.temperature) and args.temperature >= 0):
-        raise UsageError(f"--temperature must be a finite number >= 0 (got {args.temperature})")
-    for out_path in output_paths(args.out):  # before any model work: the outputs can be written
-        distinct_paths(("--train", args.train), ("--val", args.val), ("--prompt", args.prompt), ("-o", out_path))
-        output_target(out_path)  # a folder, FIFO or device at any of the three: refused now
-    existing = Path(args.out).absolute().parent
-    while not existing.exists():  # the nearest folder that exists must let us create the rest
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"-o {args.out}: cannot write under {existing}")
+    settings = _settings(args)
+    _check_outputs(args)
     base = load_prompt(args.prompt)
     trainset = load_examples(args.train, args.train_limit)
     valset = load_examples(args.val, args.val_limit)
-
     configure_dspy_cache(memory=args.cache)
-    from ba_llm import check_max_new_tokens, parse_spec, resolve_spec
-
-    for spec in (args.model, args.prompt_model):  # a bad spec is one Error: line, before any progress line
-        if spec and parse_spec(spec).kind != "ollama":
-            resolve_spec(parse_spec(spec))
-            check_max_new_tokens(spec, args.max_tokens)  # before the weights are loaded
+    _check_specs(args)
     print(f"ba-tune: loading {args.model}", file=sys.stderr)
     task_lm = make_lm(
         args.model, max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed, cache=args.cache
@@ -200,16 +174,9 @@ def _mipro(args: argparse.Namespace) -> int:
         f"ba-tune: MIPROv2 auto={settings.auto} on {len(trainset)} train / {len(valset)} val examples", file=sys.stderr
     )
     result = run_mipro(
-        task_lm,
-        trainset,
-        valset,
-        args.out,
-        settings=settings,
-        prompt_lm=prompt_lm,
-        base_prompt=base,
-        info=info,
-        verbose=args.verbose,
-    )
+        task_lm, trainset, valset, args.out,
+        settings=settings, prompt_lm=prompt_lm, base_prompt=base, info=info, verbose=args.verbose,
+    )  # fmt: skip
     for role, stats in result.log["lm_calls"].items():
         if stats and stats["errors"]:
             print(
@@ -221,6 +188,54 @@ def _mipro(args: argparse.Namespace) -> int:
     print(f"baseline {result.baseline_score:.4f}  best {result.best_score:.4f}  ({verdict})")
     print(f"wrote {result.prompt_path}, {result.program_path}, {result.log_path}")
     return 0
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    """The MIPROv2 settings of the flags, checked (and --temperature with them)."""
+    from .tune import MiproSettings
+
+    settings = MiproSettings(
+        auto=None if args.num_trials is not None else args.auto,
+        seed=args.seed,
+        metric_threshold=args.metric_threshold,
+        objective=args.objective,
+        num_threads=args.num_threads,
+        max_bootstrapped_demos=args.max_bootstrapped_demos,
+        max_labeled_demos=args.max_labeled_demos,
+        num_trials=args.num_trials,
+        num_candidates=args.num_candidates,
+        program_aware=not args.no_program_aware,
+        data_aware=not args.no_data_aware,
+    )
+    settings.check()
+    if not (math.isfinite(args.temperature) and args.temperature >= 0):
+        raise UsageError(f"--temperature must be a finite number >= 0 (got {args.temperature})")
+    return settings
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Before any model work: the three outputs can be written, and none is an input."""
+    from .tune import output_paths
+
+    for out_path in output_paths(args.out):
+        distinct_paths(("--train", args.train), ("--val", args.val), ("--prompt", args.prompt), ("-o", out_path))
+        output_target(out_path)  # a folder, FIFO or device at any of the three: refused now
+    existing = Path(args.out).absolute().parent
+    while not existing.exists():  # the nearest folder that exists must let us create the rest
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"-o {args.out}: cannot write under {existing}")
+
+
+def _check_specs(args: argparse.Namespace) -> None:
+    """A bad local model spec, or a token limit beyond its context, is one Error: line
+    before any progress line and before the weights load."""
+    from ba_llm import check_max_new_tokens, parse_spec, resolve_spec
+
+    for spec in (args.model, args.prompt_model):
+        if spec and parse_spec(spec).kind != "ollama":
+            resolve_spec(parse_spec(spec))
+            check_max_new_tokens(spec, args.max_tokens)
 
 
 def _main(argv: list[str]) -> int:
