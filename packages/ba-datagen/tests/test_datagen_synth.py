@@ -275,3 +275,48 @@ def test_a_refused_partial_file_leaves_no_new_rejects_partial(tmp_path):
     with pytest.raises(DataError, match="differs from the input file"):
         synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("which", ["rejects-is-out-lock", "out-is-rejects-lock"])
+def test_an_output_that_is_the_other_outputs_lock_is_refused(tmp_path, which):
+    """Campaign 6: `--rejects OUT.lock` (or `-o REJECTS.lock`) exited 0 and the file was
+    deleted with the lock at the end: the rows in it were lost."""
+    src = tmp_path / "c.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=1), "concept")
+    out, rej = tmp_path / "r.jsonl", tmp_path / "r.jsonl.lock"
+    if which == "out-is-rejects-lock":
+        out, rej = tmp_path / "x.jsonl.lock", tmp_path / "x.jsonl"
+    with pytest.raises(
+        UsageError, match="lock file and (-o|--rejects) are the same file .* give (-o|--rejects) a path"
+    ):
+        synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.jsonl"]
+
+
+@pytest.mark.parametrize("side", ["out", "rejects"])
+@pytest.mark.parametrize("text", ["my notes\nlast line, no newline", "my other notes\n", "not json at all"])
+def test_a_file_of_yours_at_a_partial_path_is_refused_and_kept(tmp_path, side, text):
+    """Campaign 6: a user's OUT.partial without a final newline was cut to its first line
+    before it was refused, and a user's REJECTS.partial was emptied and renamed away."""
+    src, out, rej = tmp_path / "c.jsonl", tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=1), "concept")
+    mine = partial_path(out if side == "out" else rej)
+    mine.write_text(text)
+    for restart in (False, True):
+        with pytest.raises(UsageError, match="is not a partial file of synth"):
+            synth(src, out, TemplateTeacher(), rejects=rej, restart=restart, show_progress=False)
+        assert mine.read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["c.jsonl", mine.name])
+
+
+def test_a_torn_partial_of_a_killed_run_is_still_resumed(tmp_path):
+    """The check above must not refuse what a killed run leaves: whole rows and a torn last one."""
+    src, out, rej = tmp_path / "c.jsonl", tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    concepts = generate_concepts(4, seed=2)
+    write_jsonl(src, concepts, "concept")
+    synth(src, tmp_path / "whole.jsonl", TemplateTeacher(), rejects=tmp_path / "w.rej.jsonl", show_progress=False)
+    lines = (tmp_path / "whole.jsonl").read_text().splitlines(keepends=True)
+    partial_path(out).write_text("".join(lines[:2]) + lines[2][:25])
+    partial_path(rej).write_text("")
+    result = synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    assert result.resumed == 2 and out.read_text() == (tmp_path / "whole.jsonl").read_text()

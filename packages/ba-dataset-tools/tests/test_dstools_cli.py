@@ -189,3 +189,23 @@ def test_an_export_folder_under_a_file_is_one_usage_error(dst_data, dst_cli):
         "Error: -o notes.txt/x: a folder on this path is a file; nothing was written: choose another path"
     ]
     assert (dst_data / "notes.txt").read_text() == "mine\n"
+
+
+def test_a_single_value_option_given_twice_is_refused(dst_data, dst_cli):
+    """Campaign 6: `fix IN --fix-ids -o A -o B` wrote B and silently ignored A."""
+    r = dst_cli("fix", "v2_train.jsonl", "--fix-ids", "-o", "a.jsonl", "--output", "b.jsonl", cwd=dst_data)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "give -o/--output once" in r.stderr, r.stderr
+    assert not (dst_data / "a.jsonl").exists() and not (dst_data / "b.jsonl").exists()
+
+
+def test_a_number_out_of_range_is_one_reject(dst_data, dst_cli):
+    """Campaign 6: a row with 1e999 passed the reader and broke the writer (no output, no
+    rejects, the output's line named); it is now one reject and the other rows go on."""
+    rows = (dst_data / "v2_train.jsonl").read_text().splitlines()
+    big = rows[0][:-1] + ', "big": 1e999}'
+    (dst_data / "in.jsonl").write_text("\n".join([rows[1], big, *rows[2:]]) + "\n")
+    r = dst_cli("fix", "in.jsonl", "--fix-ids", "-o", "out.jsonl", "--rejects", "rej.jsonl", cwd=dst_data)
+    assert r.returncode == 0, r.stderr
+    (reject,) = [json.loads(x) for x in (dst_data / "rej.jsonl").read_text().splitlines()]
+    assert reject["line"] == 2 and "out of range" in reject["reason"]
+    assert len((dst_data / "out.jsonl").read_text().splitlines()) == len(rows) - 1

@@ -184,10 +184,11 @@ def test_a_concurrent_run_or_an_output_that_is_the_input_is_refused_before_any_m
 
 
 def test_timings_is_never_the_input_or_the_predictions(tiny_model, tmp_path, capsys):
-    """The campaign: `--timings c.jsonl` (the --in file) replaced the concepts by a timings JSON."""
+    """The campaign: `--timings c.jsonl` (the --in file) replaced the concepts by a timings JSON;
+    campaign 6: `--timings p.jsonl.lock` replaced the run's lock file."""
     src = tmp_path / "c.jsonl"
     src.write_bytes(CONCEPTS.read_bytes())
-    for timings in (src, tmp_path / "p.jsonl"):
+    for timings in (src, tmp_path / "p.jsonl", tmp_path / "p.jsonl.lock"):
         rc = cli_main(
             "generate",
             "--model",

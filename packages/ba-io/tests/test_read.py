@@ -127,10 +127,10 @@ def test_a_rejected_line_that_is_not_utf8_keeps_its_exact_bytes(tmp_path):
     import base64
 
     src, rejects = tmp_path / "in.jsonl", tmp_path / "rej.jsonl"
-    bad_line = b'{"title": "caf\xe9 \xff\xfe"}'
+    bad_line = b'{"title": "caf\xe9 \xff\xfe"}\r'  # campaign 6: a CR before the CRLF was lost
     src.write_bytes(b'{"title": "ok"}\n' + bad_line + b"\r\n")
     assert read_jsonl(src, rejects=rejects) == [{"title": "ok"}]
     (record,) = [json.loads(x) for x in rejects.read_text(encoding="utf-8").splitlines()]
     assert record["line"] == 2 and record["reason"].startswith("invalid UTF-8")
     assert base64.b64decode(record["raw_base64"]) == bad_line
-    assert record["raw"] == bad_line.decode("utf-8", errors="replace")
+    assert record["raw"] == bad_line.rstrip(b"\r").decode("utf-8", errors="replace")

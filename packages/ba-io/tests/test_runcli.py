@@ -205,3 +205,29 @@ def test_an_old_spelling_with_its_new_one_is_refused_and_warns_once(capsys):
         )
     assert p.parse_args(["run", "--out", "a", "--out", "b"]).out == "b"
     assert capsys.readouterr().err.count("warning:") == 1
+
+
+def test_an_oserror_the_user_fixes_is_a_usage_error(capsys):
+    """Campaign 6: a read-only output folder gave exit 1 and `Error: OSError: [Errno 30] ...`;
+    permissions, a read-only file system and a full disk are the user's to fix: exit 2."""
+    import errno
+
+    from ba_io import run_cli
+
+    def read_only(argv):
+        raise OSError(errno.EROFS, "Read-only file system", "/mnt/ro/out.jsonl")
+
+    assert run_cli(read_only, []) == 2
+    assert capsys.readouterr().err == "Error: /mnt/ro/out.jsonl: Read-only file system (nothing was written there)\n"
+
+    def denied(argv):
+        raise OSError(errno.EACCES, "cannot write /x/out.json: Permission denied")
+
+    assert run_cli(denied, []) == 2
+    assert capsys.readouterr().err == "Error: cannot write /x/out.json: Permission denied (nothing was written there)\n"
+
+    def other(argv):
+        raise OSError(errno.EIO, "Input/output error")
+
+    assert run_cli(other, []) == 1
+    assert capsys.readouterr().err.startswith("Error: OSError: [Errno 5] Input/output error")

@@ -245,7 +245,7 @@ def _dead_writer_tmp(folder, name, age_s=3600.0, directory=False, pid=99999999):
     """A tmp file (or folder) as a killed writer leaves it: a pid that cannot exist, old."""
     import time
 
-    tmp = folder / f"{name}.{pid}.{'d1rd1rd1' if directory else 'f1lef1le'}.tmp"
+    tmp = folder / f"{name}.ba-io-{pid}.{'d1rd1rd1' if directory else 'f1lef1le'}.tmp"
     if directory:
         tmp.mkdir()
         (tmp / "part.bin").write_bytes(b"half")
@@ -261,7 +261,7 @@ def test_tmp_files_of_a_killed_writer_are_swept_by_the_next_write(tmp_path):
     stale = _dead_writer_tmp(tmp_path, "out.jsonl")
     stale_dir = _dead_writer_tmp(tmp_path, "out.jsonl", directory=True)
     fresh = _dead_writer_tmp(tmp_path, "out.jsonl", age_s=0, pid=99999998)  # may be another host's writer
-    live = tmp_path / f"out.jsonl.{os.getppid()}.l1vel1ve.tmp"  # a live process's file is never touched
+    live = tmp_path / f"out.jsonl.ba-io-{os.getppid()}.l1vel1ve.tmp"  # a live process's file is never touched
     live.write_text("in progress")
     os.utime(live, (1, 1))
     other = _dead_writer_tmp(tmp_path, "other.jsonl")  # another target's: not ours to sweep
@@ -269,7 +269,7 @@ def test_tmp_files_of_a_killed_writer_are_swept_by_the_next_write(tmp_path):
     user.write_text("mine")
     os.utime(user, (1, 1))
     # the tmp file of a sibling target out.jsonl.99999997 (a live writer's): not out.jsonl's to take
-    sibling = tmp_path / f"out.jsonl.99999997.{os.getppid()}.s1bs1bs1.tmp"
+    sibling = tmp_path / f"out.jsonl.99999997.ba-io-{os.getppid()}.s1bs1bs1.tmp"
     sibling.write_text("in progress")
     os.utime(sibling, (1, 1))
     write_jsonl(out, [GOOD])
@@ -285,7 +285,7 @@ def test_atomic_path_commits_a_file_or_folder_written_by_path_or_removes_it(tmp_
     out.write_bytes(b"old")
     with pytest.raises(RuntimeError):
         with atomic_path(out) as tmp:
-            assert tmp.parent == tmp_path and tmp.name.startswith(f"model.gguf.{os.getpid()}.")
+            assert tmp.parent == tmp_path and tmp.name.startswith(f"model.gguf.ba-io-{os.getpid()}.")
             tmp.write_bytes(b"half")
             raise RuntimeError("writer failed")
     assert out.read_bytes() == b"old" and _no_tmp(tmp_path)
@@ -392,7 +392,7 @@ def test_a_writer_killed_between_the_two_renames_of_the_fallback_loses_nothing(t
             (tmp / "weights.bin").write_text("v2")
         assert (out / "weights.bin").read_text() == "v2"
         # as a kill -9 after the first rename leaves it (a dead pid, an old folder)
-        aside = tmp_path / "adapter.99999999.k1llk1ll.aside"
+        aside = tmp_path / "adapter.ba-io-99999999.k1llk1ll.aside"
         os.replace(out, aside)
         os.utime(aside, (time.time() - 3600, time.time() - 3600))
         jsonio.sweep_stale_tmp(out)
@@ -457,8 +457,15 @@ def test_a_users_file_that_looks_like_a_tmp_name_is_never_swept(tmp_path):
     folder = tmp_path / "train.jsonl.20240101.old.aside"
     folder.mkdir()
     (folder / "notes.txt").write_text("mine")
-    for p in (backup, folder):
+    # campaign 6: names of exactly the old shape NAME.<digits>.<8 of a-z0-9_> were still taken
+    backup2 = tmp_path / "train.jsonl.2024.backup_1.tmp"
+    backup2.write_text("my other backup")
+    folder2 = tmp_path / "train.jsonl.2024.archive1.aside"
+    folder2.mkdir()
+    (folder2 / "mydata.txt").write_text("mine too")
+    for p in (backup, folder, backup2, folder2):
         os.utime(p, (time.time() - 3600, time.time() - 3600))
     write_jsonl(out, [GOOD])
     write_jsonl(out, [GOOD])
     assert backup.read_text() == "my backup" and (folder / "notes.txt").read_text() == "mine"
+    assert backup2.read_text() == "my other backup" and (folder2 / "mydata.txt").read_text() == "mine too"

@@ -47,7 +47,7 @@ def test_idempotent_and_atomic(tmp_path, monkeypatch, capsys):
     os.utime(leftover, (1, 1))
     dest.mkdir()
     assert prepare("smollm2", dest, log=lambda m: None) == dest
-    assert len(calls) == 1 and calls[0].name.startswith(f"m.{os.getpid()}.") and calls[0].name.endswith(".tmp")
+    assert len(calls) == 1 and calls[0].name.startswith(f"m.ba-io-{os.getpid()}.") and calls[0].name.endswith(".tmp")
     assert not leftover.exists()
     assert (dest / MARKER).is_file()
     assert not calls[0].exists()  # renamed into place

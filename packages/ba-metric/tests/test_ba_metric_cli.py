@@ -216,6 +216,8 @@ def test_a_bom_is_accepted_and_nan_huge_ints_and_lone_surrogates_are_one_error_l
         "nan.jsonl": ('{"text": NaN}', "invalid JSON: NaN is not valid JSON"),
         "int.jsonl": ('{"text": ' + "9" * 5000 + "}", "invalid JSON: Exceeds the limit"),
         "sur.jsonl": ('{"text": "\\ud800"}', "invalid JSON: a \\u escape of a lone surrogate"),
+        # campaign 6: 1e999 was read as inf and written back as a bare Infinity (not JSON)
+        "inf.jsonl": ('{"text": "title: x", "big": 1e999}', "invalid JSON: number 1e999 is out of range"),
     }
     for name, (line, message) in cases.items():
         (tmp_path / name).write_text(line + "\n", encoding="utf-8")
@@ -278,4 +280,13 @@ def test_an_abbreviated_flag_is_refused(tmp_path):
     shutil.copyfile(CLI_DATA / "predictions.jsonl", src)
     res = run("score", str(src), "--out", "a.jsonl", "-o", "b.jsonl", cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "--out" in res.stderr, res.stderr
+    assert not (tmp_path / "a.jsonl").exists() and not (tmp_path / "b.jsonl").exists()
+
+
+def test_a_single_value_option_given_twice_is_refused(tmp_path):
+    """The CLI contract (campaign 6 found it in fix): `-o A -o B` wrote B and dropped A silently."""
+    src = tmp_path / "p.jsonl"
+    shutil.copyfile(CLI_DATA / "predictions.jsonl", src)
+    res = run("score", str(src), "-o", "a.jsonl", "--output", "b.jsonl", cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "give -o/--output once" in res.stderr
     assert not (tmp_path / "a.jsonl").exists() and not (tmp_path / "b.jsonl").exists()

@@ -9,6 +9,7 @@ already in ``OUT.partial`` or in the rejects file are skipped.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from ba_io import (
     DataError,
+    UsageError,
     append_jsonl,
     default_rejects,
     distinct_paths,
@@ -26,6 +28,7 @@ from ba_io import (
     progress,
     validate,
 )
+from ba_io.locking import lock_path
 from ba_metric import CATEGORIES
 
 from .teachers import Draft, Teacher
@@ -71,6 +74,39 @@ def _drop_if_empty(*paths: Path) -> None:
         return
     for p in paths:
         p.unlink(missing_ok=True)
+
+
+#: how every row and reject synth appends begins (ba_io.append_jsonl's compact form, id first)
+_ROW_START = b'{"id":'
+
+
+def _check_partial_is_ours(path: Path) -> None:
+    """``OUT.partial`` / ``REJECTS.partial`` may be missing, or what a synth run appends:
+    lines that are JSON objects with a string ``id``, the last one perhaps torn by a kill.
+    A file of the user's there is refused before a resume cuts its last line or a fresh
+    run empties it or renames it away."""
+    if not path.exists():
+        return
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    *complete, tail = data.split(b"\n")
+    ours = tail[: len(_ROW_START)] == _ROW_START[: len(tail[: len(_ROW_START)])]
+    for raw in complete:
+        if not ours:
+            break
+        try:
+            row = json.loads(raw)
+        except (ValueError, RecursionError):
+            ours = False
+        else:
+            ours = isinstance(row, dict) and isinstance(row.get("id"), str)
+    if not ours:
+        raise UsageError(
+            f"{path} exists and is not a partial file of synth (a file of yours?); nothing was written: "
+            "move it away or choose another -o/--rejects"
+        )
 
 
 def _drop_partial_tail(path: Path) -> None:
@@ -183,13 +219,17 @@ def synth(
     in_path, out_path = Path(in_path), Path(out_path)
     rejects_path = Path(default_rejects(out_path, rejects))  # an unnamed one never replaces a file of yours
     # the partial files are outputs too: the input may be none of them (a --restart deleted it)
-    distinct_paths(
+    distinct_paths(  # the side files first, so that the message names the flag to change
         ("--in", in_path),
-        ("-o", out_path),
-        ("--rejects", rejects_path),
         ("-o's partial file", partial_path(out_path)),
         ("--rejects' partial file", partial_path(rejects_path)),
+        ("-o's lock file", lock_path(out_path)),
+        ("--rejects' lock file", lock_path(rejects_path)),
+        ("-o", out_path),
+        ("--rejects", rejects_path),
     )
+    for side in (partial_path(out_path), partial_path(rejects_path)):
+        _check_partial_is_ours(side)  # before anything truncates, empties or renames it
     # OUT and REJECTS are renamed into place: a folder, device, FIFO or socket there is refused
     # now, before any work; a link to a file is written through
     out_path, rejects_path = output_target(out_path), output_target(rejects_path)

@@ -199,15 +199,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def _generate(a: argparse.Namespace) -> int:
     from ba_io import distinct_paths, output_target
+    from ba_io.locking import lock_path
 
     from .datasets import CURATED
     from .generation import run_generate, write_timings
 
-    # before any model work: --timings is neither the input nor the predictions
+    # before any model work: --timings is neither the input, the predictions nor their lock
     distinct_paths(
         ("--in", None if a.inp == CURATED else a.inp),
         ("--prompt", a.prompt),
         ("-o", a.out),
+        ("-o's lock file", lock_path(a.out)),
         ("--timings", a.timings),
     )
     if a.timings:

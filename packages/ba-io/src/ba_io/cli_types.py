@@ -62,6 +62,9 @@ class ArgumentParser(argparse.ArgumentParser):
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         ns, rest = super().parse_known_args(argv, namespace)
+        repeated = _repeated_option(self, argv)
+        if repeated:
+            self.error(f"give {repeated} once: a second value would silently replace the first")
         for old, new_strings in getattr(ns, "_ba_old_used", {}).items():
             if any(_names_option(a, s) for a in argv for s in new_strings):
                 self.error(f"give {'/'.join(new_strings)} once: {old} is its old spelling")
@@ -71,6 +74,18 @@ class ArgumentParser(argparse.ArgumentParser):
                 "the following arguments are required: " + ", ".join("/".join(a.option_strings) for a in missing)
             )
         return ns, rest
+
+
+def _repeated_option(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
+    """The first single-value option (``-o``, ``--model``...) given twice in ``argv``, in any
+    of its spellings, or None. Repeatable options (``append``) and flags may repeat."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    for action in parser._actions:
+        if type(action) is not argparse._StoreAction or not action.option_strings:
+            continue
+        if sum(1 for w in words for s in action.option_strings if _names_option(w, s)) > 1:
+            return "/".join(action.option_strings)
+    return None
 
 
 def tool_parser(prog: str, version: str, description: str, epilog: str | None = None) -> ArgumentParser:

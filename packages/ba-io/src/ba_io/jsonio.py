@@ -10,7 +10,7 @@ Error policy (shared by every package):
   returned: each input line ends in exactly one of the two.
 
 Writes are atomic: a tmp file of the writer's own in the same folder
-(``NAME.<pid>.<random>.tmp``), fsync, ``os.replace``. Tmp files left by a writer that
+(``NAME.ba-io-<pid>.<random>.tmp``), fsync, ``os.replace``. Tmp files left by a writer that
 died (kill -9, power loss) are removed by the next write of the same target.
 """
 
@@ -23,6 +23,7 @@ import errno
 import functools
 import glob
 import json
+import math
 import os
 import re
 import shutil
@@ -47,8 +48,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999: valid JSON that no writer can write back (it becomes Infinity)
+        raise ValueError(f"number {text[:40]} is out of range (it would be infinite)")
+    return value
+
+
 def _loads(text: str) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def _encodable(obj: Any) -> bool:
@@ -104,13 +112,14 @@ def _iter_lines(path: Path, schema: str | None) -> Iterator[tuple[int, str, dict
         for line_no, raw_bytes in enumerate(f, start=1):
             if line_no == 1 and raw_bytes.startswith(_BOM):
                 raw_bytes = raw_bytes[len(_BOM) :]
+            exact = raw_bytes[:-2] if raw_bytes.endswith(b"\r\n") else raw_bytes.removesuffix(b"\n")
             raw_bytes = raw_bytes.rstrip(b"\r\n")
             try:
                 raw = raw_bytes.decode("utf-8")
             except UnicodeDecodeError as e:
                 yield (
                     line_no,
-                    _Undecoded(raw_bytes.decode("utf-8", errors="replace"), raw_bytes),
+                    _Undecoded(raw_bytes.decode("utf-8", errors="replace"), exact),
                     None,
                     f"invalid UTF-8: {e.reason} at byte {e.start}",
                 )
@@ -404,8 +413,25 @@ def output_target(path: PathLike, *, directory: bool = False) -> Path:
     return _resolve_target(target, directory=directory)
 
 
+#: the tag in every tmp / aside name of ours: ``NAME.ba-io-<pid>.<random>.tmp``, so a file
+#: of the user's such as ``o.jsonl.2024.backup_1.tmp`` is never taken for a dead writer's
+_TMP_TAG = "ba-io-"
+
+
 def _tmp_prefix(target: Path) -> str:
-    return f"{target.name}.{os.getpid()}."
+    return f"{target.name}.{_TMP_TAG}{os.getpid()}."
+
+
+def _leftover_pid(target: Path, leftover: Path, suffix: str) -> int | None:
+    """The writer pid of one of our tmp / aside names for ``target``, or None for any other name."""
+    middle = leftover.name[len(target.name) + 1 : -len(suffix)]
+    tagged, _, rand = middle.partition(".")
+    # exactly ba-io-PID.RANDOM (tempfile's random part has no dot), so the tmp files of a
+    # sibling target such as NAME.5 are never taken for ours
+    if not tagged.startswith(_TMP_TAG) or not _RANDOM.fullmatch(rand):
+        return None
+    pid_text = tagged[len(_TMP_TAG) :]
+    return int(pid_text) if pid_text.isdigit() else None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -419,7 +445,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def sweep_stale_tmp(target: PathLike) -> list[Path]:
-    """Remove the tmp files / folders of ``target`` (``NAME.<pid>.<random>.tmp``) whose
+    """Remove the tmp files / folders of ``target`` (``NAME.ba-io-<pid>.<random>.tmp``) whose
     writer process no longer exists and that are older than :data:`STALE_TMP_AGE_S`;
     return what was removed. A live writer's tmp file is never touched."""
     target = Path(target)
@@ -431,13 +457,8 @@ def sweep_stale_tmp(target: PathLike) -> list[Path]:
         return removed
     now = time.time()
     for tmp in candidates:
-        middle = tmp.name[len(target.name) + 1 : -len(".tmp")]
-        pid_text, _, rand = middle.partition(".")
-        # exactly PID.RANDOM (tempfile's random part has no dot), so the tmp files of a
-        # sibling target such as NAME.5 are never taken for ours
-        if not (pid_text.isdigit() and _RANDOM.fullmatch(rand)):
-            continue
-        if int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+        pid = _leftover_pid(target, tmp, ".tmp")
+        if pid is None or pid == os.getpid() or _pid_alive(pid):
             continue
         try:
             if now - tmp.lstat().st_mtime < STALE_TMP_AGE_S:
@@ -453,7 +474,7 @@ def sweep_stale_tmp(target: PathLike) -> list[Path]:
 
 
 def _restore_aside(target: Path) -> None:
-    """A folder moved aside by :func:`_replace` (``NAME.<pid>.<random>.aside``) whose writer
+    """A folder moved aside by :func:`_replace` (``NAME.ba-io-<pid>.<random>.aside``) whose writer
     died before the new folder took its place: put it back when the target is missing (the
     earlier output is never lost), remove it when the target is there."""
     try:
@@ -461,10 +482,10 @@ def _restore_aside(target: Path) -> None:
     except OSError:
         return
     for aside in asides:
-        pid_text, _, rand = aside.name[len(target.name) + 1 : -len(".aside")].partition(".")
-        if not (pid_text.isdigit() and _RANDOM.fullmatch(rand)) or not aside.is_dir() or aside.is_symlink():
+        pid = _leftover_pid(target, aside, ".aside")
+        if pid is None or not aside.is_dir() or aside.is_symlink():
             continue
-        if int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+        if pid == os.getpid() or _pid_alive(pid):
             continue
         with contextlib.suppress(OSError):
             if time.time() - aside.lstat().st_mtime < STALE_TMP_AGE_S:
@@ -490,7 +511,7 @@ def _replace(tmp: Path, target: Path) -> None:
     (``renameat2(RENAME_EXCHANGE)``) and the old one, now at the tmp name, is removed, so a
     reader, or a kill at any instant, sees the old folder or the new one, never none or a
     mix. Where the exchange is not available the old folder is moved aside
-    (``NAME.<pid>.<random>.aside``) first; a writer killed between the two renames leaves
+    (``NAME.ba-io-<pid>.<random>.aside``) first; a writer killed between the two renames leaves
     it there, and the next write of the target puts it back (:func:`sweep_stale_tmp`)."""
     if tmp.is_dir() and target.is_dir() and not target.is_symlink():
         if _exchange(tmp, target):
@@ -552,7 +573,7 @@ def _discard(tmp: Path) -> None:
 @contextlib.contextmanager
 def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
     """Write ``path`` atomically: yields a file open on a temporary file of its own in the
-    same folder (``NAME.<pid>.<random>.tmp``).
+    same folder (``NAME.ba-io-<pid>.<random>.tmp``).
 
     On success the tmp file is fsynced and ``os.replace``d onto ``path`` (inside an
     :func:`output_group`, when the group ends); on an exception it is removed and an

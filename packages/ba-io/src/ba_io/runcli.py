@@ -11,6 +11,7 @@ argparse accepts it) and returns an exit code (or None for 0).
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -22,10 +23,15 @@ def _debug_requested(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("BA_DEBUG") == "1"
 
 
+#: OSErrors that the user fixes (permissions, a read-only file system, a full disk): exit 2
+_USER_FIXES = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT})
+
+
 def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | None = None) -> int:
     """Call ``main_func(argv)`` and map exceptions to one stderr line and an exit code.
 
-    DataError -> ``Error: <path:line: what>``, 1; UsageError -> ``Error: <msg>``, 2;
+    DataError -> ``Error: <path:line: what>``, 1; UsageError -> ``Error: <msg>``, 2; an OSError
+    the user fixes (permission, read-only file system, full disk) -> ``Error: PATH: what``, 2;
     KeyboardInterrupt -> ``Interrupted.``, 130; a closed stdout (``| head``) changes nothing: the
     rest of the output is dropped quietly and the command exits as it would have; anything else ->
     ``Error: <Type>: <msg> (run with --debug for the traceback)``, 1.
@@ -64,6 +70,15 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
             raise
         print(f"Error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        if debug:
+            raise
+        if e.errno in _USER_FIXES:  # the user's to fix (a read-only folder, a full disk): a usage error
+            where = f"{e.filename}: " if e.filename else ""
+            print(f"Error: {where}{e.strerror or e} (nothing was written there)", file=sys.stderr)
+            return 2
+        print(f"Error: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
     except Exception as e:  # noqa: BLE001 - the point of this function
         if debug:
             raise

@@ -56,6 +56,17 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        ns, rest = super().parse_known_args(argv, namespace)
+        words = argv[: argv.index("--")] if "--" in argv else argv
+        for action in self._actions:  # the CLI contract (ba-io): a single-value option given once
+            if type(action) is argparse._StoreAction and action.option_strings:
+                given = [w for w in words for o in action.option_strings if w == o or w.startswith(o + "=")]
+                if len(given) > 1:
+                    self.error(f"give {'/'.join(action.option_strings)} once: a second value would replace the first")
+        return ns, rest
+
 
 def _threshold(text: str) -> float:
     try:

@@ -66,7 +66,7 @@ def read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line.rstrip("\r\n"), parse_constant=_reject_constant)
+                row = json.loads(line.rstrip("\r\n"), parse_constant=_reject_constant, parse_float=_finite_float)
             except json.JSONDecodeError as exc:
                 raise DataError(path, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
             except RecursionError:
@@ -87,6 +87,13 @@ def read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999: valid JSON that would be written back as Infinity, which is not
+        raise ValueError(f"number {text[:40]} is out of range (it would be infinite)")
+    return value
 
 
 def _encodable(row: Any) -> bool:
