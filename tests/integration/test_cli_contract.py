@@ -139,3 +139,18 @@ def test_a_closed_pipe_keeps_a_failure(tmp_path):
     res = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300)
     assert res.stdout.strip() == "1", res.stderr[-500:]
     assert "Traceback" not in res.stderr
+
+
+def test_one_generate_the_old_one_hidden_with_a_warning(tmp_path):
+    """One generate (ba-eval generate); ba-llm generate stays for a release, hidden from the
+    command list, and says so when used."""
+    assert not re.search(r"^\s+generate\b", _help("ba-llm"), re.M)
+    assert "Deprecated" in _help("ba-llm", "generate")
+    (tmp_path / "c.jsonl").write_text('{"id": "c1", "concept": "A bakery that takes orders online for pickup."}\n')
+    res = subprocess.run(
+        [str(BIN / "ba-llm"), "generate", "--model", "hf:" + str(tmp_path / "missing"), "--in",
+         str(tmp_path / "c.jsonl"), "-o", str(tmp_path / "p.jsonl")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.stderr.startswith("warning: ba-llm generate is deprecated and goes in the next release; use ba-eval")
+    assert res.returncode == 2 and not (tmp_path / "p.jsonl").exists()

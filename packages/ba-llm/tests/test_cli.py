@@ -99,7 +99,7 @@ def test_generate_and_ask(tiny_model, tmp_path, capsys):
 def test_generate_bad_concepts_is_data_error(tiny_model, tmp_path, capsys):
     rc = cli("generate", "--model", f"hf:{tiny_model}", "--in", DATA / "concepts_bad.jsonl", "-o", tmp_path / "p.jsonl")
     assert rc == 1
-    err = capsys.readouterr().err
+    err = _without_deprecation(capsys.readouterr().err)
     assert "concepts_bad.jsonl:2" in err and err.count("\n") == 1
     assert not (tmp_path / "p.jsonl").exists()
 
@@ -120,7 +120,7 @@ def test_generate_refuses_an_output_that_is_its_input(tiny_model, tmp_path, caps
     concepts.write_text('{"id": "a", "concept": "A bakery ordering site for locals."}\n')
     before = concepts.read_text()
     assert cli("generate", "--model", f"hf:{tiny_model}", "--in", concepts, "-o", concepts) == 2
-    err = capsys.readouterr().err
+    err = _without_deprecation(capsys.readouterr().err)
     assert err.startswith("Error: --in and -o are the same file") and err.count("\n") == 1
     assert concepts.read_text() == before
 
@@ -160,5 +160,12 @@ def test_generate_refuses_an_output_that_is_not_a_file_before_the_model_loads(tm
     concepts.write_text('{"id": "a", "concept": "A bakery ordering site for locals."}\n')
     os.mkfifo(tmp_path / "fifo")
     assert cli("generate", "--model", "hf:unused", "--in", concepts, "-o", tmp_path / "fifo") == 2
-    err = capsys.readouterr().err
+    err = _without_deprecation(capsys.readouterr().err)
     assert "not a regular file" in err and err.count("\n") == 1
+
+
+def _without_deprecation(err: str) -> str:
+    """`ba-llm generate` is deprecated (the one generate is ba-eval's): its first stderr line says so."""
+    first, _, rest = err.partition("\n")
+    assert first.startswith("warning: ba-llm generate is deprecated and goes in the next release; use ba-eval generate")
+    return rest

@@ -42,7 +42,7 @@ def test_idempotent_and_atomic(tmp_path, monkeypatch, capsys):
     dest = tmp_path / "m"
     # a leftover build dir from a killed run (its pid is gone) and an empty dest: neither
     # counts as finished, and the leftover is swept
-    leftover = tmp_path / "m.99999999.abc12345.tmp"
+    leftover = tmp_path / "m.ba-io-99999999.abc12345.tmp"
     leftover.mkdir()
     os.utime(leftover, (1, 1))
     dest.mkdir()

@@ -296,6 +296,38 @@ def _draw_facts(rng: random.Random, name: str, dom: dict[str, Any]) -> dict[str,
     }
 
 
+def _draw_new(
+    rng: random.Random,
+    language: str,
+    name: str,
+    vocab: dict[str, Any],
+    spanish: dict[str, Any],
+    structures: list[str],
+    seen_facts: set[tuple],
+    seen_text: set[str],
+) -> tuple[tuple, dict[str, Any], str, str, str] | None:
+    """A concept of domain ``name`` whose features and text are new: (key, facts, structure,
+    style, text), or None after 200 draws that only repeated earlier ones."""
+    for _attempt in range(200):
+        if language == "es":
+            structure = rng.choice(list(STRUCTURES_ES))
+            facts = draw_facts_es(rng, spanish[name])
+        else:
+            structure = rng.choice(structures)
+            facts = _fit_facts(_draw_facts(rng, name, vocab[name]), structure)
+        key = (language, name, frozenset(facts["features"]))
+        if key in seen_facts:
+            continue
+        text = (render_concept_es if language == "es" else render_concept)(facts, structure, rng)
+        style = "lower_typo" if rng.random() < LOWER_TYPO_RATE else "plain"
+        if style == "lower_typo":
+            text = lower_with_typo(text, rng)
+        if text in seen_text:
+            continue
+        return key, facts, structure, style, text
+    return None
+
+
 def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
     """``n`` concept rows (``concept`` schema), deterministic for ``seed``.
 
@@ -339,26 +371,11 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
             if not order:
                 order = rng.sample(open_en, len(open_en))
             name = order.pop()
-        for _attempt in range(200):
-            if language == "es":
-                structure = rng.choice(list(STRUCTURES_ES))
-                facts = draw_facts_es(rng, spanish[name])
-            else:
-                structure = rng.choice(structures)
-                facts = _fit_facts(_draw_facts(rng, name, vocab[name]), structure)
-            key = (language, name, frozenset(facts["features"]))
-            if key in seen_facts:
-                continue
-            text = (render_concept_es if language == "es" else render_concept)(facts, structure, rng)
-            style = "lower_typo" if rng.random() < LOWER_TYPO_RATE else "plain"
-            if style == "lower_typo":
-                text = lower_with_typo(text, rng)
-            if text in seen_text:
-                continue
-            break
-        else:  # this domain's facts are used up: draw from the others
+        drawn = _draw_new(rng, language, name, vocab, spanish, structures, seen_facts, seen_text)
+        if drawn is None:  # this domain's facts are used up: draw from the others
             exhausted.add((language, name))
             continue
+        key, facts, structure, style, text = drawn
         seen_facts.add(key)
         seen_text.add(text)
         rows.append(

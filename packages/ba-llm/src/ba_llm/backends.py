@@ -286,7 +286,6 @@ class TransformersBackend(Backend):
         on_done: Callable[[int], None] | None = None,
     ) -> list[Completion]:
         import torch
-        from transformers import GenerationConfig
 
         if batch_size < 1:
             raise UsageError(f"batch_size must be >= 1, got {batch_size}")
@@ -301,25 +300,7 @@ class TransformersBackend(Backend):
                 f"{context} tokens; use at most {context}"
             )
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
-        if decoding.greedy:
-            gen_cfg = GenerationConfig(
-                max_new_tokens=decoding.max_new_tokens,
-                do_sample=False,
-                eos_token_id=self.stop_ids,
-                pad_token_id=self.pad_id,
-                **CACHE_OPTIONS,
-            )
-        else:
-            gen_cfg = GenerationConfig(
-                max_new_tokens=decoding.max_new_tokens,
-                do_sample=True,
-                temperature=decoding.temperature,
-                top_p=decoding.top_p,
-                top_k=0,
-                eos_token_id=self.stop_ids,
-                pad_token_id=self.pad_id,
-                **CACHE_OPTIONS,
-            )
+        gen_cfg = self._generation_config(decoding)
         results: list[Completion | None] = [None] * len(texts)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
@@ -348,6 +329,21 @@ class TransformersBackend(Backend):
             if on_done:
                 on_done(len(idx))
         return [r for r in results if r is not None]
+
+    def _generation_config(self, decoding: Decoding) -> Any:
+        """transformers' GenerationConfig for ``decoding``: greedy, or sampling with
+        temperature and top-p (no top-k); the stop ids and the static cache either way."""
+        from transformers import GenerationConfig
+
+        sampling = {} if decoding.greedy else {"temperature": decoding.temperature, "top_p": decoding.top_p, "top_k": 0}
+        return GenerationConfig(
+            max_new_tokens=decoding.max_new_tokens,
+            do_sample=not decoding.greedy,
+            **sampling,
+            eos_token_id=self.stop_ids,
+            pad_token_id=self.pad_id,
+            **CACHE_OPTIONS,
+        )
 
     def close(self) -> None:
         self.model = None

@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ba_io import atomic_path, sweep_stale_tmp
 
@@ -60,15 +61,34 @@ def _sha256_file(path: Path) -> str:
 
 
 def _build(gguf: Path, out: Path, log: Callable[[str], None]) -> dict:
+    """De-quantise the GGUF, rebuild a plain transformers model from its config, check that
+    it computes the same logits, and save it (bf16 safetensors) with its tokenizer."""
     import torch
     import transformers
-    from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     d, name = str(gguf.parent), gguf.name
     log(f"loading {gguf} (de-quantising)")
     tok = AutoTokenizer.from_pretrained(d, gguf_file=name)
     src = AutoModelForCausalLM.from_pretrained(d, gguf_file=name, dtype=torch.float32)
-    config = src.config
+    config, im_end = _clean_config(src.config, tok, gguf)
+    log("rebuilding a serialisable model")
+    model = _rebuild(src, config, gguf)
+    max_diff = _check_same_logits(src, model, tok, gguf)
+    del src
+    model = model.to(torch.bfloat16)
+    log(f"saving to {out}")
+    _save(model, tok, config, im_end, out, gguf)
+    return {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "logits_max_abs_diff": max_diff,
+        "transformers": transformers.__version__,
+        "torch": torch.__version__,
+    }
+
+
+def _clean_config(config: Any, tok: Any, gguf: Path) -> tuple[Any, int]:
+    """The GGUF-loaded config without its quantisation, with ``<|im_end|>`` as eos (and pad)."""
     for attr in ("quantization_config", "_model_name_or_path"):
         if hasattr(config, attr):
             try:
@@ -84,8 +104,14 @@ def _build(gguf: Path, out: Path, log: Callable[[str], None]) -> dict:
         config.pad_token_id = im_end
     if not config.tie_word_embeddings:
         raise DataError(gguf, None, "expected tie_word_embeddings=true for SmolLM2")
+    return config, im_end
 
-    log("rebuilding a serialisable model")
+
+def _rebuild(src: Any, config: Any, gguf: Path) -> Any:
+    """A fresh model from ``config`` holding ``src``'s weights, the LM head tied."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     missing, unexpected = model.load_state_dict(src.state_dict(), strict=False)
     missing = [k for k in missing if k != "lm_head.weight"]
@@ -94,10 +120,14 @@ def _build(gguf: Path, out: Path, log: Callable[[str], None]) -> dict:
     model.tie_weights()
     if model.get_output_embeddings().weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
         raise DataError(gguf, None, "rebuilt model: lm_head is not tied to the input embeddings")
-    model.eval()
+    return model.eval()
 
-    # sanity check (fp32, before rounding to bf16): the rebuilt model computes what
-    # the GGUF-loaded one computes
+
+def _check_same_logits(src: Any, model: Any, tok: Any, gguf: Path) -> float:
+    """Sanity check (fp32, before rounding to bf16): the rebuilt model computes what the
+    GGUF-loaded one computes; returns the largest logit difference."""
+    import torch
+
     ids = tok("Business concept: a bakery ordering app.", return_tensors="pt").input_ids
     with torch.inference_mode():
         ref = src(ids).logits
@@ -107,10 +137,12 @@ def _build(gguf: Path, out: Path, log: Callable[[str], None]) -> dict:
         raise DataError(
             gguf, None, f"rebuilt model's logits differ from the GGUF-loaded model's (max |diff| {max_diff:.3g})"
         )
-    del src
-    model = model.to(torch.bfloat16)
+    return max_diff
 
-    log(f"saving to {out}")
+
+def _save(model: Any, tok: Any, config: Any, im_end: int, out: Path, gguf: Path) -> None:
+    from transformers import GenerationConfig
+
     model.generation_config = GenerationConfig(
         bos_token_id=config.bos_token_id, eos_token_id=im_end, pad_token_id=config.pad_token_id, do_sample=False
     )
@@ -124,12 +156,6 @@ def _build(gguf: Path, out: Path, log: Callable[[str], None]) -> dict:
     tok.save_pretrained(out)
     for f in out.iterdir():  # safetensors writes 0600 files; make the dir shareable
         os.chmod(f, 0o644)
-    return {
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "logits_max_abs_diff": max_diff,
-        "transformers": transformers.__version__,
-        "torch": torch.__version__,
-    }
 
 
 #: what prepare wrote before its marker listed its files (an older ba-llm)

@@ -40,8 +40,8 @@ examples:
   ba-llm prepare smollm2
   ba-llm info smollm2
   ba-llm ask --model smollm2 --concept "A mobile app for community gardens to reserve plots."
-  ba-llm generate --model hf:artifacts/models/smollm2-135m-instruct+lora:artifacts/lora/final \\
-      --in artifacts/data/test_concepts.jsonl -o preds.jsonl --max-new-tokens 512
+
+a file of concepts: `ba-eval generate` (resumable; `ba-llm generate` is deprecated).
 
 exit codes: 0 ok, 1 bad data, 2 bad usage or a model that cannot be loaded or reached.
 """
@@ -124,13 +124,18 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the whole prediction row as JSON")
     _decoding_args(ask)
 
+    # deprecated: the one generate is `ba-eval generate` (resumable, locked, several runs); this
+    # one stays for a release, hidden from the command list, with a warning (the CLI contract)
     gen = add_command(
         sub,
         "generate",
-        help="answer every concept of a JSONL file into predictions JSONL",
-        epilog=SPECS + "\nexamples:\n  ba-llm generate --model smollm2 --in concepts.jsonl -o preds.jsonl\n"
-        "  ba-llm generate --model gguf:m.gguf --in c.jsonl -o p.jsonl --sample --seed 1 --run 1\n",
+        help="deprecated: use ba-eval generate",
+        description="Deprecated, and goes in the next release: use `ba-eval generate`, the one generate "
+        "(resumable, locked, several runs; the same model specs, prompt and decoding). "
+        "Answers every concept of a JSONL file into predictions JSONL.",
+        epilog=SPECS + "\nexamples:\n  ba-eval generate --model smollm2 --in concepts.jsonl -o preds.jsonl\n",
     )
+    sub._choices_actions = [a for a in sub._choices_actions if a.dest != "generate"]  # hidden from --help
     _model_args(gen)
     gen.add_argument("--in", dest="inp", required=True, metavar="CONCEPTS", help="concepts JSONL (concept schema)")
     add_output(
@@ -198,68 +203,84 @@ def _gen_kwargs(args: argparse.Namespace) -> dict:
 def _main(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command is None:
+    handlers = {"prepare": _prepare, "info": _info, "ask": _ask, "generate": _generate}
+    if args.command not in handlers:
         parser.print_help(sys.stderr)
         return 2
-    if args.command == "prepare":
-        from .base_model import prepare
+    return handlers[args.command](args)
 
-        prepare(args.name, args.dest, force=args.force)
-        return 0
-    if args.command == "info":
-        from .info import spec_info
 
-        info = spec_info(args.spec)
-        if args.json:
-            print(json.dumps(info, indent=2, ensure_ascii=False))
-        else:
-            for key, value in info.items():
-                if key == "chat_template":
-                    continue
-                if key in ("size_bytes", "lora_size_bytes"):
-                    value = f"{value:,} bytes ({value / 2**20:.1f} MiB)"
-                elif key == "parameters" and value:
-                    value = f"{value:,}"
-                elif isinstance(value, dict):
-                    value = json.dumps(value)
-                print(f"{key}: {value}")
-            if info.get("chat_template"):
-                print("chat_template: |\n  " + info["chat_template"].replace("\n", "\n  "))
+def _prepare(args: argparse.Namespace) -> int:
+    from .base_model import prepare
+
+    prepare(args.name, args.dest, force=args.force)
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from .info import spec_info
+
+    info = spec_info(args.spec)
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
         return 0
+    for key, value in info.items():
+        if key == "chat_template":
+            continue
+        if key in ("size_bytes", "lora_size_bytes"):
+            value = f"{value:,} bytes ({value / 2**20:.1f} MiB)"
+        elif key == "parameters" and value:
+            value = f"{value:,}"
+        elif isinstance(value, dict):
+            value = json.dumps(value)
+        print(f"{key}: {value}")
+    if info.get("chat_template"):
+        print("chat_template: |\n  " + info["chat_template"].replace("\n", "\n  "))
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
     from .generation import generate
 
     _resolve_model(args)
-    if args.command == "ask":
-        rows = generate(
-            args.spec,
-            [{"id": "ask", "concept": args.concept}],
-            args.prompt,
-            progress=False,
-            **_gen_kwargs(args),
-            **_options(args),
-        )
-        print(json.dumps(rows[0], indent=2, ensure_ascii=False) if args.json else rows[0]["text"])
-        return 0
-    if args.command == "generate":
-        if args.batch_size < 1:
-            raise UsageError("--batch-size must be >= 1")
-        distinct_paths(("--in", args.inp), ("--prompt", args.prompt), ("-o", args.out))
-        output_target(args.out)  # a FIFO, a folder or a device: refused before the model loads
-        concepts = read_jsonl(args.inp, "concept")
-        rows = generate(
-            args.spec,
-            concepts,
-            args.prompt,
-            batch_size=args.batch_size,
-            run=args.run,
-            **_gen_kwargs(args),
-            **_options(args),
-        )
-        n = write_jsonl(args.out, rows, "prediction")
-        print(f"{args.out}: {n} predictions", file=sys.stderr)
-        return 0
-    parser.print_help(sys.stderr)  # pragma: no cover
-    return 2
+    rows = generate(
+        args.spec,
+        [{"id": "ask", "concept": args.concept}],
+        args.prompt,
+        progress=False,
+        **_gen_kwargs(args),
+        **_options(args),
+    )
+    print(json.dumps(rows[0], indent=2, ensure_ascii=False) if args.json else rows[0]["text"])
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .generation import generate
+
+    print(
+        "warning: ba-llm generate is deprecated and goes in the next release; use ba-eval generate "
+        "(the same --model, --in, -o, --prompt and decoding flags; resumable)",
+        file=sys.stderr,
+    )
+    _resolve_model(args)
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be >= 1")
+    distinct_paths(("--in", args.inp), ("--prompt", args.prompt), ("-o", args.out))
+    output_target(args.out)  # a FIFO, a folder or a device: refused before the model loads
+    concepts = read_jsonl(args.inp, "concept")
+    rows = generate(
+        args.spec,
+        concepts,
+        args.prompt,
+        batch_size=args.batch_size,
+        run=args.run,
+        **_gen_kwargs(args),
+        **_options(args),
+    )
+    n = write_jsonl(args.out, rows, "prediction")
+    print(f"{args.out}: {n} predictions", file=sys.stderr)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:

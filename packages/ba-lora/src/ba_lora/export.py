@@ -293,6 +293,40 @@ def _merged_state(adapter_dir: Path, base_dir: Path) -> dict[str, torch.Tensor]:
     return {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
 
 
+def _add_merged_tensor(
+    writer: Any, info: Any, weights: dict[str, torch.Tensor], g: Any, qtype: str, template: Any
+) -> None:
+    """One tensor of the template GGUF, from the merged weight of the same name: q / k rows
+    permuted as llama.cpp's converter does, norms in f32, matrices in ``qtype``."""
+    import gguf
+
+    if info.name not in weights:
+        raise DataError(
+            template,
+            None,
+            f"tensor {info.name} has no counterpart in the merged model; the GGUF is not of this base model",
+        )
+    w = weights[info.name]
+    if g.permute and info.name.endswith("attn_q.weight"):
+        w = _permute_rows(w, g.n_head)
+    elif g.permute and info.name.endswith("attn_k.weight"):
+        w = _permute_rows(w, g.n_kv)
+    if tuple(reversed(w.shape)) != tuple(int(x) for x in info.shape):
+        raise DataError(
+            template,
+            None,
+            f"tensor {info.name}: shape {list(info.shape)} in the GGUF, {list(reversed(w.shape))} in the merged model",
+        )
+    data = w.numpy()
+    if data.ndim == 1:
+        writer.add_tensor(info.name, data.astype("float32"))
+    elif qtype == "f16":
+        writer.add_tensor(info.name, data.astype("float16"))
+    else:
+        ggml = gguf.GGMLQuantizationType.Q8_0
+        writer.add_tensor(info.name, gguf.quants.quantize(data, ggml), raw_dtype=ggml)
+
+
 def write_merged_gguf(
     adapter_dir: str | Path,
     path: str | Path,
@@ -318,7 +352,7 @@ def write_merged_gguf(
     _adapter_files(adapter_dir)
     base_dir = adapter_base_dir(adapter_dir, base)
     g = _gguf_arch(base_dir)
-    arch, permute, n_head, n_kv, names = g.arch, g.permute, g.n_head, g.n_kv, g.names
+    arch, names = g.arch, g.names
     reader = gguf.GGUFReader(str(template))
     if (
         reader.fields.get("general.architecture") is None
@@ -330,7 +364,6 @@ def write_merged_gguf(
         gname = names.get_name(key, try_suffixes=(".weight", ".bias"))
         if gname is not None:
             weights[gname] = t
-    ggml = {"f16": gguf.GGMLQuantizationType.F16, "q8_0": gguf.GGMLQuantizationType.Q8_0}[qtype]
     with atomic_path(path) as tmp:
         writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[arch])
         try:
@@ -343,32 +376,7 @@ def write_merged_gguf(
             writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
             writer.add_name(name or f"{adapter_dir.name} (merged)")
             for info in reader.tensors:
-                if info.name not in weights:
-                    raise DataError(
-                        template,
-                        None,
-                        f"tensor {info.name} has no counterpart in the merged model; "
-                        "the GGUF is not of this base model",
-                    )
-                w = weights[info.name]
-                if permute and info.name.endswith("attn_q.weight"):
-                    w = _permute_rows(w, n_head)
-                elif permute and info.name.endswith("attn_k.weight"):
-                    w = _permute_rows(w, n_kv)
-                if tuple(reversed(w.shape)) != tuple(int(x) for x in info.shape):
-                    raise DataError(
-                        template,
-                        None,
-                        f"tensor {info.name}: shape {list(info.shape)} in the GGUF, "
-                        f"{list(reversed(w.shape))} in the merged model",
-                    )
-                data = w.numpy()
-                if data.ndim == 1:
-                    writer.add_tensor(info.name, data.astype("float32"))
-                elif qtype == "f16":
-                    writer.add_tensor(info.name, data.astype("float16"))
-                else:
-                    writer.add_tensor(info.name, gguf.quants.quantize(data, ggml), raw_dtype=ggml)
+                _add_merged_tensor(writer, info, weights, g, qtype, template)
             writer.write_header_to_file()
             writer.write_kv_data_to_file()
             writer.write_tensors_to_file()

@@ -6,7 +6,7 @@
   model is pulled, so a missing server or model fails in seconds, before any DSPy work.
 * ``smollm2`` / ``hf:DIR[+lora:DIR]`` / ``gguf:FILE[+lora:FILE]`` go through
   :class:`BaLLMEngine`, a DSPy 3.4 custom engine (``complete(Request) -> Response``) over a
-  ba-llm backend, so DSPy calls run the same local model code as ``ba-llm generate``.
+  ba-llm backend, so DSPy calls run the same local model code as ``ba-eval generate``.
 
 Every LM is built with ``cache=False`` unless asked otherwise; DSPy's disk cache (pickle)
 is never used (see :func:`configure_dspy_cache`).
