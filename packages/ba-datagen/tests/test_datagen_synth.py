@@ -270,7 +270,9 @@ def test_a_refused_partial_file_leaves_no_new_rejects_partial(tmp_path):
     REJECTS.partial behind (the resume of an older version's run creates it)."""
     src, out, rej = tmp_path / "c.jsonl", tmp_path / "raw.jsonl", tmp_path / "rej.jsonl"
     write_jsonl(src, generate_concepts(4, seed=2), "concept")
-    partial_path(out).write_text(json.dumps({"id": "c0001", "concept": "Another concept entirely."}) + "\n")
+    partial_path(out).write_text(
+        json.dumps({"id": "c0001", "concept": "Another concept entirely.", "teacher": "template"}) + "\n"
+    )
     before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(DataError, match="differs from the input file"):
         synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
@@ -320,3 +322,35 @@ def test_a_torn_partial_of_a_killed_run_is_still_resumed(tmp_path):
     partial_path(rej).write_text("")
     result = synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
     assert result.resumed == 2 and out.read_text() == (tmp_path / "whole.jsonl").read_text()
+
+
+def test_a_refused_resume_leaves_the_partial_file_byte_identical(tmp_path):
+    """Campaign 7: a partial file of another input whose last row lacked its newline was cut
+    (as a torn line) before it was refused; every partial file is checked before any is cut."""
+    src, out, rej = tmp_path / "c.jsonl", tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=1), "concept")
+    other = tmp_path / "other.jsonl"
+    write_jsonl(other, generate_concepts(3, seed=5), "concept")
+    synth(other, tmp_path / "o.jsonl", TemplateTeacher(), rejects=tmp_path / "o.rej.jsonl", show_progress=False)
+    data = (tmp_path / "o.jsonl").read_bytes()[:-1]  # three whole rows, the last without its newline
+    partial_path(out).write_bytes(data)
+    partial_path(rej).write_bytes(b"")
+    with pytest.raises(DataError, match="differs from the input file"):
+        synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    assert partial_path(out).read_bytes() == data
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_a_rejects_partial_without_its_out_partial_is_the_users(tmp_path, restart):
+    """Campaign 7: a user's JSONL at REJECTS.partial (rows with an id, even a reason) was
+    emptied and renamed away by a fresh run or --restart. A run makes and renames both
+    partial files together, so one without OUT.partial beside it is never a run's."""
+    src, out, rej = tmp_path / "c.jsonl", tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    concepts = generate_concepts(3, seed=1)
+    write_jsonl(src, concepts, "concept")
+    mine = partial_path(rej)
+    text = json.dumps({"id": "c0001", "concept": concepts[0]["concept"], "teacher": "template", "reason": "mine"})
+    mine.write_text(text + "\n")
+    with pytest.raises(UsageError, match="is not a partial file of synth"):
+        synth(src, out, TemplateTeacher(), rejects=rej, restart=restart, show_progress=False)
+    assert mine.read_text() == text + "\n" and not out.exists() and not rej.exists()

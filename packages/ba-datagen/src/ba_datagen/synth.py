@@ -78,21 +78,31 @@ def _drop_if_empty(*paths: Path) -> None:
 
 #: how every row and reject synth appends begins (ba_io.append_jsonl's compact form, id first)
 _ROW_START = b'{"id":'
+#: what every row and reject synth appends holds
+_ROW_KEYS = frozenset({"id", "concept", "teacher"})
 
 
-def _check_partial_is_ours(path: Path) -> None:
-    """``OUT.partial`` / ``REJECTS.partial`` may be missing, or what a synth run appends:
-    lines that are JSON objects with a string ``id``, the last one perhaps torn by a kill.
-    A file of the user's there is refused before a resume cuts its last line or a fresh
-    run empties it or renames it away."""
-    if not path.exists():
-        return
+def _complete_lines(path: Path) -> tuple[list[bytes], bytes]:
+    """The whole lines of a partial file and its torn tail (what a kill mid-write leaves)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read it: {exc.strerror or exc}") from None
     *complete, tail = data.split(b"\n")
-    ours = tail[: len(_ROW_START)] == _ROW_START[: len(tail[: len(_ROW_START)])]
+    return complete, tail
+
+
+def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
+    """``OUT.partial`` / ``REJECTS.partial`` may be missing, or what a synth run appends:
+    JSON objects with its ``id``, ``concept`` and ``teacher``, the last one perhaps torn by a
+    kill. ``REJECTS.partial`` is only ever left beside ``OUT.partial`` (``beside``): a run
+    makes both and renames both. Anything else there is the user's, and is refused before a
+    resume cuts its last line or a fresh run (or ``--restart``) empties it or renames it away."""
+    if not path.exists():
+        return
+    complete, tail = _complete_lines(path)
+    ours = beside is None or beside.exists()
+    ours = ours and tail[: len(_ROW_START)] == _ROW_START[: len(tail[: len(_ROW_START)])]
     for raw in complete:
         if not ours:
             break
@@ -101,7 +111,7 @@ def _check_partial_is_ours(path: Path) -> None:
         except (ValueError, RecursionError):
             ours = False
         else:
-            ours = isinstance(row, dict) and isinstance(row.get("id"), str)
+            ours = isinstance(row, dict) and _ROW_KEYS <= row.keys() and isinstance(row["id"], str)
     if not ours:
         raise UsageError(
             f"{path} exists and is not a partial file of synth (a file of yours?); nothing was written: "
@@ -120,12 +130,20 @@ def _drop_partial_tail(path: Path) -> None:
 
 
 def _done(path: Path, concepts: Mapping[str, str]) -> dict[str, str]:
-    """id -> concept text for every row already in ``path`` (which must be readable)."""
+    """id -> concept text for every whole row already in ``path`` (a torn last line is not
+    read: it is cut after every partial file has passed this check, never before)."""
     done: dict[str, str] = {}
     if not path.exists():
         return done
-    for line, row in iter_jsonl(path):
-        rid = row.get("id")
+    complete, _tail = _complete_lines(path)
+    for line, raw in enumerate(complete, start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise DataError(path, line, "not a JSON row; delete the file or run with --restart") from None
+        rid = row.get("id") if isinstance(row, dict) else None
         if not isinstance(rid, str):
             raise DataError(path, line, "row has no string 'id'; delete the file or run with --restart")
         if rid not in concepts:
@@ -228,8 +246,9 @@ def synth(
         ("-o", out_path),
         ("--rejects", rejects_path),
     )
-    for side in (partial_path(out_path), partial_path(rejects_path)):
-        _check_partial_is_ours(side)  # before anything truncates, empties or renames it
+    # before anything cuts, empties or renames them
+    _check_partial_is_ours(partial_path(out_path))
+    _check_partial_is_ours(partial_path(rejects_path), beside=partial_path(out_path))
     # OUT and REJECTS are renamed into place: a folder, device, FIFO or socket there is refused
     # now, before any work; a link to a file is written through
     out_path, rejects_path = output_target(out_path), output_target(rejects_path)
@@ -257,11 +276,11 @@ def _synth_locked(
     elif not rejects_partial.exists():  # resuming a run of an older version: its rejects went to REJECTS
         rejects_partial.write_bytes(rejects_path.read_bytes() if rejects_path.is_file() else b"")
         made_rejects_partial = True
-    try:
-        _drop_partial_tail(partial)
-        _drop_partial_tail(rejects_partial)
+    try:  # every partial file checked before any is cut: a refused one is left as it was
         done_rows = _done(partial, texts)
         done_rejects = _done(rejects_partial, texts)
+        _drop_partial_tail(partial)
+        _drop_partial_tail(rejects_partial)
     except BaseException:
         if made_rejects_partial:  # a partial output refused as another input's: leave no new file
             rejects_partial.unlink(missing_ok=True)

@@ -585,14 +585,27 @@ class OllamaBackend(Backend):
 # --------------------------------------------------------------------------- factory
 
 
-def load_backend(spec: str | ModelSpec, **options: Any) -> Backend:
-    """Resolve ``spec`` and load its backend once; ``options`` go to the backend class
-    (``dtype``/``threads`` for transformers, ``n_ctx``/``threads`` for llama.cpp,
-    ``host``/``timeout``/``retries`` for ollama)."""
+def load_backend(spec: str | ModelSpec, options: Any = None, **kwargs: Any) -> Backend:
+    """Resolve ``spec`` and load its backend once, with ``options``: the typed options of
+    its backend (:mod:`ba_llm.options`: :class:`TransformersOptions` ``dtype``/``threads``,
+    :class:`LlamaCppOptions` ``n_ctx``/``threads``, :class:`OllamaOptions`
+    ``host``/``timeout``/``retries``), or the same as keywords, checked the same way: an
+    option the backend does not take is a :class:`UsageError`."""
+    from dataclasses import asdict
+
+    from .options import options_class, options_for
+
     ms = parse_spec(spec) if isinstance(spec, str) else spec
+    if options is None:
+        options = options_for(ms, **kwargs)
+    elif kwargs:
+        raise UsageError("give the backend options as one options object or as keywords, not both")
+    elif not isinstance(options, options_class(ms)):
+        raise UsageError(f"{type(options).__name__} are not the options of the backend of {ms.spec}")
+    chosen = asdict(options)
     if ms.kind == "ollama":
-        return OllamaBackend(ms, **options)
+        return OllamaBackend(ms, **chosen)
     ms = resolve_spec(ms)
     if ms.kind == "gguf":
-        return LlamaCppBackend(ms, **options)
-    return TransformersBackend(ms, **options)
+        return LlamaCppBackend(ms, **chosen)
+    return TransformersBackend(ms, **chosen)

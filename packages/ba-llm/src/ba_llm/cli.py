@@ -178,16 +178,10 @@ def _resolve_model(args: argparse.Namespace) -> None:
 
 
 def _options(args: argparse.Namespace) -> dict:
-    spec = args.spec
-    opts: dict = {}
-    if spec.startswith("ollama:"):
-        opts["timeout"] = args.timeout
-    else:
-        if args.threads is not None:
-            opts["threads"] = args.threads
-        if not spec.startswith("gguf:"):
-            opts["dtype"] = "float32" if args.fp32 else "auto"
-    return opts
+    """The shared flags as the typed options of the spec's backend (ba_llm.options)."""
+    from .options import cli_options
+
+    return {"options": cli_options(args.spec, threads=args.threads, fp32=args.fp32, timeout=args.timeout)}
 
 
 def _gen_kwargs(args: argparse.Namespace) -> dict:
