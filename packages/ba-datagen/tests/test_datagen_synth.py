@@ -354,3 +354,18 @@ def test_a_rejects_partial_without_its_out_partial_is_the_users(tmp_path, restar
     with pytest.raises(UsageError, match="is not a partial file of synth"):
         synth(src, out, TemplateTeacher(), rejects=rej, restart=restart, show_progress=False)
     assert mine.read_text() == text + "\n" and not out.exists() and not rej.exists()
+
+
+def test_restart_says_what_it_discards(tmp_path, capsys):
+    """Campaign 8: --restart removes synth's working files (OUT.partial, REJECTS.partial) as
+    asked; it now says how many rows of the interrupted run it drops, and where."""
+    concepts = generate_concepts(4, seed=2)
+    src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, concepts, "concept")
+    with pytest.raises(KeyboardInterrupt):
+        synth(src, out, Flaky(fail_on=2), show_progress=False)
+    capsys.readouterr()
+    result = synth(src, out, Flaky(), restart=True, show_progress=False)
+    err = capsys.readouterr().err
+    assert f"synth --restart: discarding 2 rows of the interrupted run in {partial_path(out)}" in err
+    assert (result.written, result.resumed) == (4, 0)

@@ -79,7 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--temperature", type=float, default=0.7, help="with --sample (0.7)")
     s.add_argument("--top-p", type=float, default=0.95, help="with --sample (0.95)")
     add_seed(s, help="with --sample: the sampling seed")
-    s.add_argument("--restart", action="store_true", help="discard the partial output of an interrupted run")
+    s.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the partial files of an interrupted run (OUT.partial, REJECTS.partial: synth's working "
+        "files; a file of synth rows placed there is taken for one) and start over; says how many rows it drops",
+    )
 
     add_command(
         sub,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,14 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
             f"{path} exists and is not a partial file of synth (a file of yours?); nothing was written: "
             "move it away or choose another -o/--rejects"
         )
+
+
+def _say_discarded(*paths: Path) -> None:
+    """One stderr line per non-empty partial file that ``--restart`` discards."""
+    for path in paths:
+        if path.exists() and path.stat().st_size:
+            rows = sum(1 for line in path.read_bytes().split(b"\n") if line.strip())
+            print(f"synth --restart: discarding {rows} rows of the interrupted run in {path}", file=sys.stderr)
 
 
 def _drop_partial_tail(path: Path) -> None:
@@ -268,6 +277,8 @@ def _synth_locked(
     partial, rejects_partial = partial_path(out_path), partial_path(rejects_path)
     made_rejects_partial = False
     if restart or not partial.exists():
+        if restart:  # say what is discarded: these are synth's working files, asked to be dropped
+            _say_discarded(partial, rejects_partial)
         partial.unlink(missing_ok=True)
         rejects_partial.parent.mkdir(parents=True, exist_ok=True)
         rejects_partial.write_text("", encoding="utf-8")
