@@ -356,16 +356,23 @@ def test_a_rejects_partial_without_its_out_partial_is_the_users(tmp_path, restar
     assert mine.read_text() == text + "\n" and not out.exists() and not rej.exists()
 
 
-def test_restart_says_what_it_discards(tmp_path, capsys):
-    """Campaign 8: --restart removes synth's working files (OUT.partial, REJECTS.partial) as
-    asked; it now says how many rows of the interrupted run it drops, and where."""
+def test_restart_moves_the_interrupted_run_aside_and_deletes_nothing(tmp_path, capsys):
+    """Campaign 8: --restart deleted OUT.partial and REJECTS.partial, and with them a file of
+    synth rows a user had placed there. It now moves each aside under a new name and says so."""
     concepts = generate_concepts(4, seed=2)
     src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
     write_jsonl(src, concepts, "concept")
     with pytest.raises(KeyboardInterrupt):
         synth(src, out, Flaky(fail_on=2), show_progress=False)
+    before = partial_path(out).read_bytes()
     capsys.readouterr()
-    result = synth(src, out, Flaky(), restart=True, show_progress=False)
-    err = capsys.readouterr().err
-    assert f"synth --restart: discarding 2 rows of the interrupted run in {partial_path(out)}" in err
-    assert (result.written, result.resumed) == (4, 0)
+    for _ in range(2):  # twice: the second restart takes a new name, the first one is kept
+        result = synth(src, out, Flaky(), restart=True, show_progress=False)
+        assert (result.written, result.resumed) == (4, 0)
+        if _ == 0:
+            err = capsys.readouterr().err
+            assert f"synth --restart: the interrupted run's 2 rows in {partial_path(out)} were moved to " in err
+            partial_path(out).write_bytes(before)
+    kept = sorted(tmp_path.glob("raw.jsonl.partial.discarded-*"))
+    assert len(kept) == 2 and all(k.read_bytes() == before for k in kept)
+    assert not partial_path(out).exists()

@@ -82,8 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--restart",
         action="store_true",
-        help="discard the partial files of an interrupted run (OUT.partial, REJECTS.partial: synth's working "
-        "files; a file of synth rows placed there is taken for one) and start over; says how many rows it drops",
+        help="start over: the partial files of an interrupted run (OUT.partial, REJECTS.partial) are moved "
+        "aside to NAME.discarded-<time> (nothing is deleted) and the run begins afresh",
     )
 
     add_command(

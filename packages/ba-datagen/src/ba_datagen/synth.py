@@ -120,12 +120,32 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
         )
 
 
-def _say_discarded(*paths: Path) -> None:
-    """One stderr line per non-empty partial file that ``--restart`` discards."""
+def _set_aside(*paths: Path) -> None:
+    """``--restart``: move each non-empty partial file to a new name of its own
+    (``NAME.discarded-<UTC time>[-N]``, never one that exists) and say so on stderr, so that
+    starting over never deletes rows (nor a file of the user's that looks like synth's)."""
+    import datetime as _dt
+
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     for path in paths:
-        if path.exists() and path.stat().st_size:
-            rows = sum(1 for line in path.read_bytes().split(b"\n") if line.strip())
-            print(f"synth --restart: discarding {rows} rows of the interrupted run in {path}", file=sys.stderr)
+        if not path.exists() or not path.stat().st_size:
+            continue
+        rows = sum(1 for line in path.read_bytes().split(b"\n") if line.strip())
+        for n in range(1000):
+            aside = path.with_name(f"{path.name}.discarded-{stamp}{f'-{n}' if n else ''}")
+            try:
+                os.link(path, aside)  # fails on an existing name: nothing is ever replaced
+            except FileExistsError:
+                continue
+            path.unlink()
+            break
+        else:  # pragma: no cover - a thousand restarts in one second
+            raise UsageError(f"{path}: no free name to set it aside; move it away and run again")
+        print(
+            f"synth --restart: the interrupted run's {rows} rows in {path} were moved to {aside} "
+            "(delete it when you no longer need them)",
+            file=sys.stderr,
+        )
 
 
 def _drop_partial_tail(path: Path) -> None:
@@ -277,8 +297,8 @@ def _synth_locked(
     partial, rejects_partial = partial_path(out_path), partial_path(rejects_path)
     made_rejects_partial = False
     if restart or not partial.exists():
-        if restart:  # say what is discarded: these are synth's working files, asked to be dropped
-            _say_discarded(partial, rejects_partial)
+        if restart:  # nothing is deleted: the interrupted run's rows are moved aside, and said so
+            _set_aside(partial, rejects_partial)
         partial.unlink(missing_ok=True)
         rejects_partial.parent.mkdir(parents=True, exist_ok=True)
         rejects_partial.write_text("", encoding="utf-8")
