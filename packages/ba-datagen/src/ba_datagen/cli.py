@@ -29,6 +29,7 @@ _EPILOG = """examples:
 """
 
 
+# long: one add_argument per flag, in --help order; split up, the CLI would be read in several places
 def _parser() -> argparse.ArgumentParser:
     p = tool_parser(
         "ba-datagen",

@@ -286,15 +286,12 @@ def synth(
         return _synth_locked(in_path, out_path, rejects_path, teacher, restart, show_progress)
 
 
-def _synth_locked(
-    in_path: Path, out_path: Path, rejects_path: Path, teacher: Teacher, restart: bool, show_progress: bool
-) -> SynthResult:
-    concepts = _read_concepts(in_path)
-    texts = {row["id"]: row["concept"] for _, row in concepts}
-    # rows and rejects both go to .partial files while the run lasts and are renamed onto
-    # OUT and REJECTS together at the end: a run that fails (a teacher that cannot load,
-    # Ctrl-C) leaves an earlier run's finished OUT and REJECTS as they were
-    partial, rejects_partial = partial_path(out_path), partial_path(rejects_path)
+def _open_partials(
+    partial: Path, rejects_partial: Path, rejects_path: Path, texts: Mapping[str, str], restart: bool
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Start the partial files afresh (``--restart`` sets an interrupted run's aside), or
+    resume them: check every whole row against the input, then cut a torn last line.
+    Returns the ids already written and already rejected."""
     made_rejects_partial = False
     if restart or not partial.exists():
         if restart:  # nothing is deleted: the interrupted run's rows are moved aside, and said so
@@ -316,6 +313,19 @@ def _synth_locked(
         if made_rejects_partial:  # a partial output refused as another input's: leave no new file
             rejects_partial.unlink(missing_ok=True)
         raise
+    return done_rows, done_rejects
+
+
+def _synth_locked(
+    in_path: Path, out_path: Path, rejects_path: Path, teacher: Teacher, restart: bool, show_progress: bool
+) -> SynthResult:
+    concepts = _read_concepts(in_path)
+    texts = {row["id"]: row["concept"] for _, row in concepts}
+    # rows and rejects both go to .partial files while the run lasts and are renamed onto
+    # OUT and REJECTS together at the end: a run that fails (a teacher that cannot load,
+    # Ctrl-C) leaves an earlier run's finished OUT and REJECTS as they were
+    partial, rejects_partial = partial_path(out_path), partial_path(rejects_path)
+    done_rows, done_rejects = _open_partials(partial, rejects_partial, rejects_path, texts, restart)
     pending = [(line, row) for line, row in concepts if row["id"] not in done_rows and row["id"] not in done_rejects]
     resumed = len(concepts) - len(pending)
     written, rejected = len(done_rows), len(done_rejects)
