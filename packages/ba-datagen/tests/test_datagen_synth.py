@@ -84,9 +84,10 @@ def test_resume_after_interruption_skips_finished_rows(tmp_path):
     assert first.asked == [c["id"] for c in concepts[:6]]
     assert len(partial_path(out).read_text().splitlines()) == 5
     assert len(partial_path(rej).read_text().splitlines()) == 1 and not rej.exists()
-    # a run killed in the middle of a write leaves half a line behind: it is cut, not kept
+    # a run killed in the middle of a write leaves half a line behind (synth writes rows in
+    # the compact form): it is cut, not kept
     with open(partial_path(out), "a") as f:
-        f.write('{"id": "c0007", "conc')
+        f.write('{"id":"c0007","conc')
     second = Flaky()
     result = synth(src, out, second, rejects=rej, show_progress=False)
     assert second.asked == [c["id"] for c in concepts[6:]]
@@ -335,7 +336,7 @@ def test_a_refused_resume_leaves_the_partial_file_byte_identical(tmp_path):
     data = (tmp_path / "o.jsonl").read_bytes()[:-1]  # three whole rows, the last without its newline
     partial_path(out).write_bytes(data)
     partial_path(rej).write_bytes(b"")
-    with pytest.raises(DataError, match="differs from the input file"):
+    with pytest.raises(DataError, match="differs from the input file|not a row of this input"):
         synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
     assert partial_path(out).read_bytes() == data
 
@@ -376,3 +377,36 @@ def test_restart_moves_the_interrupted_run_aside_and_deletes_nothing(tmp_path, c
     kept = sorted(tmp_path.glob("raw.jsonl.partial.discarded-*"))
     assert len(kept) == 2 and all(k.read_bytes() == before for k in kept)
     assert not partial_path(out).exists()
+
+
+def test_a_link_at_a_partial_path_is_refused_and_its_target_kept(tmp_path):
+    """Campaign 9: a symbolic link at OUT.partial made synth append its rows to (and cut the
+    last line of) the user's file it pointed at."""
+    src, out = tmp_path / "c.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=1), "concept")
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text('{"id":"zz999","concept":"my own notes, unterminated')
+    partial_path(out).symlink_to(mine)
+    for restart in (False, True):
+        with pytest.raises(UsageError, match="is a symbolic link"):
+            synth(src, out, TemplateTeacher(), restart=restart, show_progress=False)
+    assert mine.read_text() == '{"id":"zz999","concept":"my own notes, unterminated' and not out.exists()
+
+
+@pytest.mark.parametrize(
+    "tail", ['{"id":"zz999","concept":"mine"', '{"id":"c0002","concept":"my own different text', "my notes"]
+)
+def test_an_unfinished_last_line_of_another_input_is_not_cut(tmp_path, tail):
+    """Campaign 9: on a resume, an unterminated last line that no run of this input could have
+    written (an unknown id, another concept text) was cut silently; only synth's own torn
+    row or reject of this input is cut."""
+    src, out, rej = tmp_path / "c.jsonl", tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=1), "concept")
+    synth(src, tmp_path / "whole.jsonl", TemplateTeacher(), rejects=tmp_path / "w.rej.jsonl", show_progress=False)
+    first = (tmp_path / "whole.jsonl").read_text().splitlines(keepends=True)[0]
+    partial_path(out).write_text(first + tail)
+    partial_path(rej).write_text("")
+    before = partial_path(out).read_bytes()
+    with pytest.raises((DataError, UsageError)):
+        synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    assert partial_path(out).read_bytes() == before

@@ -99,6 +99,11 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
     kill. ``REJECTS.partial`` is only ever left beside ``OUT.partial`` (``beside``): a run
     makes both and renames both. Anything else there is the user's, and is refused before a
     resume cuts its last line or a fresh run (or ``--restart``) empties it or renames it away."""
+    if path.is_symlink():  # synth's working file is its own: a link would write into another file
+        raise UsageError(
+            f"{path} is a symbolic link; synth's partial files are its own; nothing was written: "
+            "remove the link or choose another -o/--rejects"
+        )
     if not path.exists():
         return
     complete, tail = _complete_lines(path)
@@ -158,13 +163,35 @@ def _drop_partial_tail(path: Path) -> None:
             f.truncate(data.rfind(b"\n") + 1)
 
 
+def _tail_of_this_input(tail: bytes, concepts: Mapping[str, str]) -> bool:
+    """Whether a torn last line is the start of what synth appends for a concept of this
+    input: a row (``{"id":ID,"concept":TEXT,...``) or a reject (``{"id":ID,"line":...``)."""
+    if not tail:
+        return True
+    for rid, text in concepts.items():
+        row = json.dumps({"id": rid, "concept": text}, ensure_ascii=False, separators=(",", ":"))[:-1]
+        rej = json.dumps({"id": rid, "line": 0}, ensure_ascii=False, separators=(",", ":"))[: -len("0}")]
+        for head in (row.encode(), rej.encode()):
+            n = min(len(tail), len(head))
+            if tail[:n] == head[:n] and (len(tail) <= len(head) or head.endswith(b":") or tail[n : n + 1] == b","):
+                return True
+    return False
+
+
 def _done(path: Path, concepts: Mapping[str, str]) -> dict[str, str]:
     """id -> concept text for every whole row already in ``path`` (a torn last line is not
     read: it is cut after every partial file has passed this check, never before)."""
     done: dict[str, str] = {}
     if not path.exists():
         return done
-    complete, _tail = _complete_lines(path)
+    complete, tail = _complete_lines(path)
+    if not _tail_of_this_input(tail, concepts):
+        raise DataError(
+            path,
+            len(complete) + 1,
+            "an unfinished last line that is not a row of this input (a file of yours?); "
+            "nothing was cut: move it away or run with --restart",
+        )
     for line, raw in enumerate(complete, start=1):
         if not raw.strip():
             continue
