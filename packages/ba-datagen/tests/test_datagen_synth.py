@@ -410,3 +410,46 @@ def test_an_unfinished_last_line_of_another_input_is_not_cut(tmp_path, tail):
     with pytest.raises((DataError, UsageError)):
         synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
     assert partial_path(out).read_bytes() == before
+
+
+def test_the_side_files_of_a_linked_output_are_checked_where_they_are(tmp_path):
+    """Campaign 10: with `--rejects LINK` (or `-o LINK`), synth checked LINK.partial but worked
+    on TARGET.partial beside the file the link points at: a user's file there was emptied
+    and renamed over the target, and an input at TARGET.partial was renamed onto TARGET."""
+    src = tmp_path / "c.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=1), "concept")
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "notes.jsonl").write_text('{"reason": "x"}\n')
+    (real / "notes.jsonl.partial").write_text("precious user text\n")
+    (tmp_path / "rej.jsonl").symlink_to(real / "notes.jsonl")
+    with pytest.raises(UsageError, match="is not a partial file of synth"):
+        synth(src, tmp_path / "out.jsonl", TemplateTeacher(), rejects=tmp_path / "rej.jsonl", show_progress=False)
+    assert (real / "notes.jsonl.partial").read_text() == "precious user text\n"
+    assert (real / "notes.jsonl").read_text() == '{"reason": "x"}\n'
+    (real / "data.jsonl").write_text('{"old": 1}\n')
+    write_jsonl(real / "data.jsonl.partial", generate_concepts(3, seed=2), "concept")
+    (tmp_path / "link.jsonl").symlink_to(real / "data.jsonl")
+    with pytest.raises(UsageError, match="are the same file"):
+        synth(real / "data.jsonl.partial", tmp_path / "link.jsonl", TemplateTeacher(), show_progress=False)
+    assert (real / "data.jsonl").read_text() == '{"old": 1}\n' and (real / "data.jsonl.partial").exists()
+
+
+@pytest.mark.parametrize("kind", ["hardlink", "fifo"])
+def test_a_partial_path_that_is_not_synths_own_file_is_refused(tmp_path, kind):
+    """Campaign 10: a hard link at OUT.partial had the resume append into the user's other
+    name of it; a FIFO there made synth hang reading it."""
+    src, out = tmp_path / "c.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=1), "concept")
+    mine = tmp_path / "mybackup.jsonl"
+    if kind == "hardlink":
+        synth(src, tmp_path / "w.jsonl", TemplateTeacher(), rejects=tmp_path / "w.rej", show_progress=False)
+        mine.write_text((tmp_path / "w.jsonl").read_text().splitlines(keepends=True)[0])
+        os.link(mine, partial_path(out))
+    else:
+        os.mkfifo(partial_path(out))
+    before = mine.read_bytes() if kind == "hardlink" else None
+    with pytest.raises(UsageError, match="synth's partial files are its own"):
+        synth(src, out, TemplateTeacher(), show_progress=False)
+    if kind == "hardlink":
+        assert mine.read_bytes() == before

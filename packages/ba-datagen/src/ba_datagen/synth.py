@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -99,13 +100,24 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
     kill. ``REJECTS.partial`` is only ever left beside ``OUT.partial`` (``beside``): a run
     makes both and renames both. Anything else there is the user's, and is refused before a
     resume cuts its last line or a fresh run (or ``--restart``) empties it or renames it away."""
-    if path.is_symlink():  # synth's working file is its own: a link would write into another file
-        raise UsageError(
-            f"{path} is a symbolic link; synth's partial files are its own; nothing was written: "
-            "remove the link or choose another -o/--rejects"
-        )
-    if not path.exists():
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
         return
+    # synth's working file is its own: a link (symbolic, or a second name of another file)
+    # would write into someone else's file, and a FIFO or device would block or be replaced
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
+        what = (
+            "a symbolic link"
+            if stat.S_ISLNK(st.st_mode)
+            else "not a regular file"
+            if not stat.S_ISREG(st.st_mode)
+            else "a file with other names (hard links)"
+        )
+        raise UsageError(
+            f"{path} is {what}; synth's partial files are its own; nothing was written: "
+            "move it away or choose another -o/--rejects"
+        )
     complete, tail = _complete_lines(path)
     ours = beside is None or beside.exists()
     ours = ours and tail[: len(_ROW_START)] == _ROW_START[: len(tail[: len(_ROW_START)])]
@@ -292,6 +304,11 @@ def synth(
     """
     in_path, out_path = Path(in_path), Path(out_path)
     rejects_path = Path(default_rejects(out_path, rejects))  # an unnamed one never replaces a file of yours
+    distinct_paths(("--in", in_path), ("-o", out_path), ("--rejects", rejects_path))
+    # OUT and REJECTS are renamed into place: a folder, device, FIFO or socket there is refused
+    # now, before any work; a link to a file is written through, so its side files (partial,
+    # lock) are the ones beside the file it points at, and those are the ones checked below
+    out_path, rejects_path = output_target(out_path), output_target(rejects_path)
     # the partial files are outputs too: the input may be none of them (a --restart deleted it)
     distinct_paths(  # the side files first, so that the message names the flag to change
         ("--in", in_path),
@@ -305,9 +322,6 @@ def synth(
     # before anything cuts, empties or renames them
     _check_partial_is_ours(partial_path(out_path))
     _check_partial_is_ours(partial_path(rejects_path), beside=partial_path(out_path))
-    # OUT and REJECTS are renamed into place: a folder, device, FIFO or socket there is refused
-    # now, before any work; a link to a file is written through
-    out_path, rejects_path = output_target(out_path), output_target(rejects_path)
     # a second run on OUT (or on the same --rejects) fails at once instead of sharing the file
     with output_lock(out_path), output_lock(rejects_path):
         return _synth_locked(in_path, out_path, rejects_path, teacher, restart, show_progress)
