@@ -51,8 +51,8 @@ def test_resume_skips_done_pairs_and_cuts_a_torn_line(tiny_model, tmp_path):
     run_generate(f"hf:{tiny_model}", CONCEPTS, out, runs=2, limit=2, **FAST)
     first = out.read_text().splitlines()
     assert len(first) == 4
-    with open(out, "a") as f:  # a job killed in the middle of writing a row
-        f.write('{"id": "c3", "concept": "A clin')
+    with open(out, "a") as f:  # a job killed in the middle of writing a row (rows are written compact)
+        f.write('{"id":"c3","concept":"A clin')
     s = run_generate(f"hf:{tiny_model}", CONCEPTS, out, runs=2, **FAST)
     assert s.skipped == 4 and s.generated == 2
     lines = out.read_text().splitlines()
@@ -268,3 +268,56 @@ def test_benchmark_never_writes_over_its_dataset(tmp_path, capsys, target):
     err = capsys.readouterr().err
     assert rc == 2 and "are the same file" in err and err.count("\n") == 1, err
     assert data.read_bytes() == CONCEPTS.read_bytes()
+
+
+def test_an_output_that_is_not_predictions_is_refused_with_its_bytes_unchanged(tiny_model, tmp_path):
+    """Campaign 11: `-o notes.txt` (its last line unterminated and not JSON) lost that line,
+    cut as a torn row, before the file was refused; through a link, the linked file did."""
+    from ba_io import DataError, UsageError
+
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"meeting notes\nremember to buy milk")
+    preds = tmp_path / "other.jsonl"
+    preds.write_bytes((DATA / "preds_ok.jsonl").read_bytes() + b'{"id":"c9","my own unfinished note')
+    (tmp_path / "link.jsonl").symlink_to(preds)
+    for out, before in ((notes, notes.read_bytes()), (tmp_path / "link.jsonl", preds.read_bytes())):
+        with pytest.raises((DataError, UsageError), match="nothing was changed|another setup"):
+            run_generate(f"hf:{tiny_model}", CONCEPTS, out, **FAST)
+        assert (preds if out.is_symlink() else out).read_bytes() == before
+
+
+def test_overwrite_keeps_the_old_output_until_the_model_has_loaded(tiny_model, tmp_path):
+    """Campaign 11: --overwrite deleted the old output before the model loaded; a model that
+    then failed to load left nothing. The old file now stays until the model is loaded."""
+    from ba_io import UsageError
+
+    out = tmp_path / "p.jsonl"
+    run_generate(f"hf:{tiny_model}", CONCEPTS, out, limit=1, **FAST)
+    before = out.read_bytes()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    with pytest.raises(Exception):  # noqa: B017 - whatever the loader raises, the file must stay
+        run_generate(f"hf:{broken}", CONCEPTS, out, overwrite=True, **FAST)
+    assert out.read_bytes() == before
+    (tmp_path / "notes.txt").write_text("not predictions\n")
+    with pytest.raises((UsageError, Exception)):  # noqa: B017
+        run_generate(f"hf:{tiny_model}", CONCEPTS, tmp_path / "notes.txt", overwrite=True, **FAST)
+    assert (tmp_path / "notes.txt").read_text() == "not predictions\n"
+    s = run_generate(f"hf:{tiny_model}", CONCEPTS, out, overwrite=True, **FAST)
+    assert s.generated == 3 and len(out.read_text().splitlines()) == 3
+
+
+def test_timings_is_never_the_lock_beside_a_linked_output(tiny_model, tmp_path, capsys):
+    """Campaign 11: with `-o LINK`, `--timings TARGET.lock` (the lock beside the file the link
+    names) was accepted and replaced the run's lock."""
+    other = tmp_path / "other"
+    other.mkdir()
+    (tmp_path / "l.jsonl").symlink_to(other / "p.jsonl")
+    rc = cli_main(
+        "generate", "--model", f"hf:{tiny_model}", "--in", str(CONCEPTS), "-o", str(tmp_path / "l.jsonl"),
+        "--timings", str(other / "p.jsonl.lock"), "--max-new-tokens", "2",
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "are the same file" in err and "--timings" in err
+    assert not (other / "p.jsonl.lock").exists()

@@ -75,22 +75,18 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subpro
 
 
 def train_args(model_dir: Path, out: Path, data: Path = DATA, *extra: str) -> list[str]:
-    return [
-        "train",
-        "--train",
-        str(data / "train.jsonl"),
-        "--val",
-        str(data / "val.jsonl"),
-        "--output",
-        str(out),
-        "--model",
-        f"hf:{model_dir}",
-        "--quantization",
-        "fp32",
-        "--max-length",
-        "512",
-        *extra,
-    ]
+    """A `ba-lora train` command line; a flag in ``extra`` replaces its default here (the CLI
+    refuses a single-value option given twice)."""
+    defaults = {
+        "--train": str(data / "train.jsonl"),
+        "--val": str(data / "val.jsonl"),
+        "--output": str(out),
+        "--model": f"hf:{model_dir}",
+        "--quantization": "fp32",
+        "--max-length": "512",
+    }
+    given = set(extra)
+    return ["train", *[w for flag, value in defaults.items() if flag not in given for w in (flag, value)], *extra]
 
 
 @pytest.fixture()

@@ -209,7 +209,7 @@ def _generate(a: argparse.Namespace) -> int:
         ("--in", None if a.inp == CURATED else a.inp),
         ("--prompt", a.prompt),
         ("-o", a.out),
-        ("-o's lock file", lock_path(a.out)),
+        ("-o's lock file", lock_path(os.path.realpath(a.out))),  # beside the file a linked -o names
         ("--timings", a.timings),
     )
     if a.timings:

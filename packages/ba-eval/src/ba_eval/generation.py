@@ -20,7 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ba_io import UsageError, append_jsonl, distinct_paths, output_lock, output_target, progress, read_jsonl, write_json
+from ba_io import (
+    DataError,
+    UsageError,
+    append_jsonl,
+    distinct_paths,
+    iter_jsonl_lines,
+    output_lock,
+    output_target,
+    progress,
+    validate,
+    write_json,
+)
 from ba_llm.backends import BATCH_SIZE
 
 from .datasets import CURATED, load_concepts
@@ -111,22 +122,62 @@ def read_existing(path: Path) -> list[dict]:
     """Rows already in a resumable output; a torn last line (killed mid-write) is cut off.
 
     ``append_jsonl`` writes a row and its newline in one write, so only a last line
-    without a newline can be torn; when it is not valid JSON it is truncated away.
+    without a newline can be torn. It is cut only after every whole line has proved to be a
+    prediction row and when it is the start of one (``{"id":...``): a file that is not a
+    predictions file is refused with its bytes unchanged.
 
     Raises:
         DataError: ``path:line: ...`` for any other bad row.
     """
+    rows, torn_at = _whole_rows(path)
+    _cut(path, torn_at)
+    return rows
+
+
+def _whole_rows(path: Path) -> tuple[list[dict], int | None]:
+    """The prediction rows of ``path`` and where its torn last line starts (None: none),
+    every whole line checked; nothing is changed."""
     if not path.exists():
-        return []
+        return [], None
     data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
+    cut = data.rfind(b"\n") + 1 if data and not data.endswith(b"\n") else len(data)
+    torn = False
+    if cut < len(data):
         try:
             json.loads(data[cut:].decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            with open(path, "r+b") as f:
-                f.truncate(cut)
-    return read_jsonl(path, "prediction")
+            torn = True
+    tail_line = data.count(b"\n") + 1
+    rows: list[dict] = []
+    for line in iter_jsonl_lines(path):  # every whole line a prediction row, before anything is cut
+        if torn and line.number == tail_line:
+            continue
+        issues = [] if line.error else validate(line.row, "prediction")
+        problem = line.error or (str(issues[0]) if issues else None)
+        if problem is not None:
+            raise DataError(path, line.number, f"{problem} (not a prediction row; nothing was changed)")
+        assert line.row is not None  # no error: a JSON object
+        rows.append(line.row)
+    if not torn:
+        return rows, None
+    tail = data[cut:]
+    if tail[: len(_ROW_START)] != _ROW_START[: len(tail[: len(_ROW_START)])]:
+        raise DataError(
+            path,
+            tail_line,
+            "an unfinished last line that is not a prediction row (a file of yours?); nothing was changed",
+        )
+    return rows, cut
+
+
+def _cut(path: Path, torn_at: int | None) -> None:
+    if torn_at is not None:
+        with open(path, "r+b") as f:
+            f.truncate(torn_at)
+
+
+#: how every prediction row append_jsonl writes begins (compact form, id first)
+_ROW_START = b'{"id":'
 
 
 def _setup(row: dict) -> tuple:
@@ -225,6 +276,19 @@ def run_generate(
         )
 
 
+def _done_pairs(out: Path, overwrite: bool, expected: dict, run_seeds: dict[int, int | None]) -> set[tuple]:
+    """The (id, run) pairs already in ``out`` to skip. The existing output must be a
+    predictions file of this setup; with ``--overwrite`` it must still be a predictions file,
+    none is skipped, and the file stays until the model has loaded (a model that fails to
+    load leaves it as it was)."""
+    existing, torn_at = _whole_rows(out)
+    if overwrite:
+        return set()
+    _check_compatible(out, existing, expected, run_seeds)  # another setup's file: refused uncut
+    _cut(out, torn_at)
+    return {(r["id"], r["run"]) for r in existing}
+
+
 def _generate_locked(
     model: str,
     concepts: list[dict[str, Any]],
@@ -243,15 +307,11 @@ def _generate_locked(
 ) -> GenerateSummary:
     import ba_llm
 
-    if overwrite and out.exists():
-        out.unlink()
-    existing = read_existing(out)
-    probe = ba_llm.Decoding(max_new_tokens=max_new_tokens, greedy=plan.greedy, temperature=temperature, top_p=top_p)
     run_seeds = {run: None if plan.greedy else seed + run for run in plan.runs}
-    _check_compatible(
-        out, existing, {"model": model, "prompt_sha256": prompt.sha256, "decoding": probe.to_dict()}, run_seeds
+    probe = ba_llm.Decoding(max_new_tokens=max_new_tokens, greedy=plan.greedy, temperature=temperature, top_p=top_p)
+    done = _done_pairs(
+        out, overwrite, {"model": model, "prompt_sha256": prompt.sha256, "decoding": probe.to_dict()}, run_seeds
     )
-    done = {(r["id"], r["run"]) for r in existing}
     summary = GenerateSummary(out=os.fspath(out), model=model, runs=list(plan.runs), note=plan.note)
     pending = {run: [(i, c) for i, c in enumerate(concepts) if (c["id"], run) not in done] for run in plan.runs}
     total = sum(len(v) for v in pending.values())
@@ -261,6 +321,8 @@ def _generate_locked(
     t0 = time.perf_counter()
     backend = ba_llm.load_backend(model, **(backend_options or {}))
     summary.load_s = time.perf_counter() - t0
+    if overwrite and out.exists():
+        out.unlink()
     bar = progress(total=total, desc=f"generate {model}", unit="pred") if show_progress else None
     probe_args = {"max_new_tokens": max_new_tokens, "greedy": plan.greedy, "temperature": temperature, "top_p": top_p}
     try:
