@@ -321,3 +321,63 @@ def test_timings_is_never_the_lock_beside_a_linked_output(tiny_model, tmp_path, 
     err = capsys.readouterr().err
     assert rc == 2 and "are the same file" in err and "--timings" in err
     assert not (other / "p.jsonl.lock").exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"id":"todo-1","text":"call Anna about the',  # a note in JSON, unfinished
+        '{"id": "n1", "note": "hand-written',  # spaced: synth and generate write compact rows
+        '{"id":"c1","concept":"not this concept',  # a known id, another concept text
+    ],
+)
+def test_an_unfinished_last_line_that_is_no_row_of_this_run_is_not_cut(tiny_model, tmp_path, text):
+    """Campaign 12: any unfinished last line starting with {"id": was cut as a torn row (then
+    the run might fail anyway). Only the start of a row of this run (its concepts, model and
+    prompt) is cut; anything else is refused with the file unchanged."""
+    from ba_io import DataError
+
+    out = tmp_path / "p.jsonl"
+    run_generate(f"hf:{tiny_model}", CONCEPTS, out, limit=1, **FAST)
+    out.write_bytes(out.read_bytes() + text.encode())
+    before = out.read_bytes()
+    with pytest.raises(DataError, match="nothing was changed"):
+        run_generate(f"hf:{tiny_model}", CONCEPTS, out, **FAST)
+    assert out.read_bytes() == before
+
+
+def test_an_output_inside_the_model_or_with_other_names_is_refused(tiny_model, tmp_path, capsys):
+    """Campaign 12: `--timings MODEL/config.json` replaced the model's config; two names of one
+    output (a hard link) took two locks, and both runs appended the same rows."""
+    from ba_io import UsageError
+
+    rc = cli_main(
+        "generate", "--model", f"hf:{tiny_model}", "--in", str(CONCEPTS), "-o", str(tmp_path / "p.jsonl"),
+        "--timings", str(tiny_model / "config.json"), "--max-new-tokens", "2",
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "is a file of the model" in err and "--timings" in err
+    with pytest.raises(UsageError, match="is a file of the model"):
+        run_generate(f"hf:{tiny_model}", CONCEPTS, tiny_model / "preds.jsonl", **FAST)
+    (tmp_path / "a.jsonl").write_text("")
+    os.link(tmp_path / "a.jsonl", tmp_path / "b.jsonl")
+    with pytest.raises(UsageError, match="other names"):
+        run_generate(f"hf:{tiny_model}", CONCEPTS, tmp_path / "b.jsonl", **FAST)
+    assert (tmp_path / "a.jsonl").read_text() == ""
+
+
+@pytest.mark.parametrize("target", ["report", "markdown"])
+def test_benchmark_never_writes_over_its_prompt(tmp_path, capsys, target):
+    """Campaign 12: `benchmark --prompt bench.json -o bench.json` replaced the prompt by the report."""
+    from ba_llm import load_prompt
+
+    prompt = tmp_path / ("bench.json" if target == "report" else "bench.md")
+    prompt.write_text(json.dumps(load_prompt(None).to_dict()))
+    before = prompt.read_bytes()
+    out = prompt if target == "report" else tmp_path / "bench.json"
+    rc = cli_main(
+        "benchmark", "--model", "hf:unused", "--dataset", str(CONCEPTS), "--prompt", str(prompt), "-o", str(out)
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "are the same file" in err and "--prompt" in err and err.count("\n") == 1, err
+    assert prompt.read_bytes() == before

@@ -136,7 +136,7 @@ def run_benchmark(
     """
     out = Path(output)
     pred_dir = out.with_name(out.stem + ".predictions")
-    _check_benchmark_args(models, dataset, limit, out, pred_dir)
+    _check_benchmark_args(models, dataset, limit, out, pred_dir, prompt)
     results = []
     for spec in models:
         preds = pred_dir / f"{slug(spec)}.jsonl"
@@ -171,7 +171,9 @@ def run_benchmark(
     }
 
 
-def _check_benchmark_args(models: Sequence[str], dataset: str, limit: int | None, out: Path, pred_dir: Path) -> None:
+def _check_benchmark_args(
+    models: Sequence[str], dataset: str, limit: int | None, out: Path, pred_dir: Path, prompt: str | None = None
+) -> None:
     """Every model spec, the dataset and every output, checked before the first model starts
     (a file of the user's at the predictions folder was refused only after generating)."""
     if not models:
@@ -187,6 +189,7 @@ def _check_benchmark_args(models: Sequence[str], dataset: str, limit: int | None
     load_concepts(dataset, limit)  # fail on a bad dataset before starting any model
     distinct_paths(  # campaign 5: `-o` (or its .md) naming the dataset replaced it by the report
         ("--dataset", None if os.fspath(dataset) == CURATED else dataset),
+        ("--prompt", prompt),  # campaign 12: the report replaced the prompt it was run with
         ("-o", out),
         ("the report's Markdown", out.with_suffix(".md")),
     )

@@ -202,7 +202,7 @@ def _generate(a: argparse.Namespace) -> int:
     from ba_io.locking import lock_path
 
     from .datasets import CURATED
-    from .generation import run_generate, write_timings
+    from .generation import check_not_in_model, run_generate, write_timings
 
     # before any model work: --timings is neither the input, the predictions nor their lock
     distinct_paths(
@@ -214,6 +214,7 @@ def _generate(a: argparse.Namespace) -> int:
     )
     if a.timings:
         output_target(a.timings)  # a FIFO or a folder there: refused now, not after the generation
+        check_not_in_model(a.model, a.timings, "--timings")  # campaign 12: it replaced the model's config.json
     s = run_generate(
         a.model,
         a.inp,

@@ -258,6 +258,12 @@ def run_generate(
     prompt = ba_llm.prompt_for_model(model, prompt_path)
     if os.fspath(in_path) != CURATED:
         distinct_paths(("--in", in_path), ("--prompt", prompt_path), ("-o", out))
+    check_not_in_model(model, out, "-o")
+    if out.exists() and out.stat().st_nlink > 1:  # appended to: the rows would reach its other names too
+        raise UsageError(
+            f"-o {out_path}: the file has other names (hard links), which its rows would be appended to "
+            "as well (and two runs on two names would not share a lock); nothing was written: give a file of its own"
+        )
     with output_lock(out):  # a second run on OUT fails at once instead of appending to it too
         return _generate_locked(
             model,
@@ -276,17 +282,62 @@ def run_generate(
         )
 
 
-def _done_pairs(out: Path, overwrite: bool, expected: dict, run_seeds: dict[int, int | None]) -> set[tuple]:
+def check_not_in_model(model: str, path: str | os.PathLike[str], flag: str) -> None:
+    """Refuse an output that is one of the model's own files or inside its folder (the model
+    directory, GGUF file or LoRA adapter a spec names): it is an input of the run."""
+    import ba_llm
+
+    spec = ba_llm.parse_spec(model)
+    if spec.kind == "ollama":
+        return
+    spec = ba_llm.resolve_spec(spec)
+    target = Path(os.path.realpath(path))
+    for own in (spec.path, spec.lora):
+        if own is None:
+            continue
+        real = Path(os.path.realpath(own))
+        if target == real or real in target.parents:
+            raise UsageError(
+                f"{flag} {path} is a file of the model {model} ({own}); nothing was written: "
+                f"give {flag} a path of its own"
+            )
+
+
+def _done_pairs(
+    out: Path, overwrite: bool, expected: dict, run_seeds: dict[int, int | None], heads: list[bytes]
+) -> set[tuple]:
     """The (id, run) pairs already in ``out`` to skip. The existing output must be a
-    predictions file of this setup; with ``--overwrite`` it must still be a predictions file,
-    none is skipped, and the file stays until the model has loaded (a model that fails to
-    load leaves it as it was)."""
+    predictions file of this setup, and a torn last line the start of one of its rows
+    (``heads``: how this run's rows begin); with ``--overwrite`` it must still be a
+    predictions file, none is skipped, and the file stays until the model has loaded (a
+    model that fails to load leaves it as it was)."""
     existing, torn_at = _whole_rows(out)
     if overwrite:
         return set()
     _check_compatible(out, existing, expected, run_seeds)  # another setup's file: refused uncut
+    if torn_at is not None:
+        tail = out.read_bytes()[torn_at:]
+        if not any(tail[: len(h)] == h[: len(tail)] for h in heads):
+            raise DataError(
+                out,
+                out.read_bytes().count(b"\n") + 1,
+                "an unfinished last line that is not a row of this run (a file of yours?); nothing was changed",
+            )
     _cut(out, torn_at)
     return {(r["id"], r["run"]) for r in existing}
+
+
+def _row_heads(concepts: list[dict[str, Any]], model: str, prompt: Any) -> list[bytes]:
+    """How each prediction row of this run begins as append_jsonl writes it (compact, in
+    ba_llm's key order: id, concept, model, prompt, prompt_sha256, run)."""
+    return [
+        json.dumps(
+            {"id": c["id"], "concept": c["concept"], "model": model, "prompt": prompt.name,
+             "prompt_sha256": prompt.sha256, "run": 0},
+            ensure_ascii=False, separators=(",", ":"),
+        )[: -len("0}")].encode()
+        for c in concepts
+    ]  # fmt: skip
 
 
 def _generate_locked(
@@ -309,9 +360,8 @@ def _generate_locked(
 
     run_seeds = {run: None if plan.greedy else seed + run for run in plan.runs}
     probe = ba_llm.Decoding(max_new_tokens=max_new_tokens, greedy=plan.greedy, temperature=temperature, top_p=top_p)
-    done = _done_pairs(
-        out, overwrite, {"model": model, "prompt_sha256": prompt.sha256, "decoding": probe.to_dict()}, run_seeds
-    )
+    expected = {"model": model, "prompt_sha256": prompt.sha256, "decoding": probe.to_dict()}
+    done = _done_pairs(out, overwrite, expected, run_seeds, _row_heads(concepts, model, prompt))
     summary = GenerateSummary(out=os.fspath(out), model=model, runs=list(plan.runs), note=plan.note)
     pending = {run: [(i, c) for i, c in enumerate(concepts) if (c["id"], run) not in done] for run in plan.runs}
     total = sum(len(v) for v in pending.values())
