@@ -381,3 +381,22 @@ def test_benchmark_never_writes_over_its_prompt(tmp_path, capsys, target):
     err = capsys.readouterr().err
     assert rc == 2 and "are the same file" in err and "--prompt" in err and err.count("\n") == 1, err
     assert prompt.read_bytes() == before
+
+
+def test_benchmark_never_writes_into_a_candidates_files(tiny_model, tmp_path, capsys):
+    """Campaign 13: benchmark's report (or its .md), linked into a candidate's model folder,
+    replaced the model's generation_config.json or an adapter's config."""
+    import shutil
+
+    model = tmp_path / "m"
+    shutil.copytree(tiny_model, model)
+    before = (model / "generation_config.json").read_bytes() if (model / "generation_config.json").exists() else None
+    (tmp_path / "r.md").symlink_to(model / "config.json")
+    cfg = (model / "config.json").read_bytes()
+    for out in (tmp_path / "r.json", model / "report.json"):
+        rc = cli_main("benchmark", "--model", f"hf:{model}", "--dataset", str(CONCEPTS), "-o", str(out))
+        err = capsys.readouterr().err
+        assert rc == 2 and "is a file of the model" in err and err.count("\n") == 1, err
+    assert (model / "config.json").read_bytes() == cfg and not (model / "report.json").exists()
+    if before is not None:
+        assert (model / "generation_config.json").read_bytes() == before

@@ -169,3 +169,21 @@ def _without_deprecation(err: str) -> str:
     first, _, rest = err.partition("\n")
     assert first.startswith("warning: ba-llm generate is deprecated and goes in the next release; use ba-eval generate")
     return rest
+
+
+def test_generate_refuses_an_output_that_is_a_file_of_the_model(tiny_model, tmp_path, capsys):
+    """Campaign 13: `generate --model hf:M -o M/config.json` (or a link to it) replaced the
+    model's config by predictions, exit 0; the model no longer loaded."""
+    import shutil
+
+    model = tmp_path / "m"
+    shutil.copytree(tiny_model, model)
+    before = (model / "config.json").read_bytes()
+    concepts = tmp_path / "c.jsonl"
+    concepts.write_text('{"id": "a", "concept": "A bakery ordering site for locals."}\n')
+    (tmp_path / "link.json").symlink_to(model / "config.json")
+    for out in (model / "config.json", tmp_path / "link.json", model / "new.jsonl"):
+        assert cli("generate", "--model", f"hf:{model}", "--in", concepts, "-o", out) == 2
+        err = _without_deprecation(capsys.readouterr().err)
+        assert "is a file of the model" in err and err.count("\n") == 1, err
+    assert (model / "config.json").read_bytes() == before and not (model / "new.jsonl").exists()

@@ -196,6 +196,9 @@ def _check_benchmark_args(
     output_target(out)
     output_target(out.with_suffix(".md"))
     output_target(pred_dir, directory=True)
+    for m in models:  # campaign 13: a report (or its .md) linked into a candidate's files replaced them
+        for flag, path in (("-o", out), ("the report's Markdown", out.with_suffix(".md")), ("predictions", pred_dir)):
+            ba_llm.check_not_a_model_file(m, path, flag)
 
 
 def _method(max_new_tokens: int, batch_size: int, seed: int) -> dict[str, str]:

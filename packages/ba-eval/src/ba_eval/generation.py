@@ -283,24 +283,10 @@ def run_generate(
 
 
 def check_not_in_model(model: str, path: str | os.PathLike[str], flag: str) -> None:
-    """Refuse an output that is one of the model's own files or inside its folder (the model
-    directory, GGUF file or LoRA adapter a spec names): it is an input of the run."""
+    """Refuse an output that is one of the model's own files (``ba_llm.check_not_a_model_file``)."""
     import ba_llm
 
-    spec = ba_llm.parse_spec(model)
-    if spec.kind == "ollama":
-        return
-    spec = ba_llm.resolve_spec(spec)
-    target = Path(os.path.realpath(path))
-    for own in (spec.path, spec.lora):
-        if own is None:
-            continue
-        real = Path(os.path.realpath(own))
-        if target == real or real in target.parents:
-            raise UsageError(
-                f"{flag} {path} is a file of the model {model} ({own}); nothing was written: "
-                f"give {flag} a path of its own"
-            )
+    ba_llm.check_not_a_model_file(model, path, flag)
 
 
 def _done_pairs(

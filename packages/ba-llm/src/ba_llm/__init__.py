@@ -27,6 +27,7 @@ _EXPORTS = {
     "check_adapter": "models",
     "model_context": "models",
     "check_max_new_tokens": "models",
+    "check_not_a_model_file": "models",
     "prepare": "base_model",
     "find_smollm2_gguf": "base_model",
     "Backend": "backends",

@@ -251,6 +251,7 @@ def _ask(args: argparse.Namespace) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from .generation import generate
+    from .models import check_not_a_model_file
 
     print(
         "warning: ba-llm generate is deprecated and goes in the next release; use ba-eval generate "
@@ -262,6 +263,7 @@ def _generate(args: argparse.Namespace) -> int:
         raise UsageError("--batch-size must be >= 1")
     distinct_paths(("--in", args.inp), ("--prompt", args.prompt), ("-o", args.out))
     output_target(args.out)  # a FIFO, a folder or a device: refused before the model loads
+    check_not_a_model_file(args.spec, args.out, "-o")  # campaign 13: it replaced the model's config.json
     concepts = read_jsonl(args.inp, "concept")
     rows = generate(
         args.spec,

@@ -220,3 +220,23 @@ def check_max_new_tokens(spec: str | ModelSpec, max_new_tokens: int, flag: str =
         raise UsageError(
             f"{flag} {max_new_tokens} is more than the model's context of {context} tokens; use at most {context}"
         )
+
+
+def check_not_a_model_file(spec: str | ModelSpec, path: str | os.PathLike[str], flag: str) -> None:
+    """Refuse an output that is one of the model's own files or inside its folder (the model
+    directory, GGUF file or LoRA adapter a spec names; through links too): the model is an
+    input of the run, and writing there would destroy it."""
+    ms = parse_spec(spec) if isinstance(spec, str) else spec
+    if ms.kind == "ollama":
+        return
+    ms = resolve_spec(ms)
+    target = Path(os.path.realpath(path))
+    for own in (ms.path, ms.lora):
+        if own is None:
+            continue
+        real = Path(os.path.realpath(own))
+        if target == real or real in target.parents:
+            raise UsageError(
+                f"{flag} {os.fspath(path)} is a file of the model {ms.spec} ({own}); nothing was written: "
+                f"give {flag} a path of its own"
+            )
