@@ -453,3 +453,19 @@ def test_a_partial_path_that_is_not_synths_own_file_is_refused(tmp_path, kind):
         synth(src, out, TemplateTeacher(), show_progress=False)
     if kind == "hardlink":
         assert mine.read_bytes() == before
+
+
+def test_an_output_that_is_a_file_of_the_teachers_model_is_refused(tmp_path):
+    """Campaign 14: `synth --teacher hf:M -o M/config.json` emptied the model's config."""
+    from ba_datagen import LLMTeacher
+
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "llama"}')
+    src = tmp_path / "c.jsonl"
+    write_jsonl(src, generate_concepts(2, seed=1), "concept")
+    for out, rej in ((model / "config.json", tmp_path / "r.jsonl"), (tmp_path / "o.jsonl", model / "x.jsonl")):
+        with pytest.raises(UsageError, match="is a file of the model"):
+            synth(src, out, LLMTeacher(f"hf:{model}"), rejects=rej, show_progress=False)
+    assert (model / "config.json").read_text() == '{"model_type": "llama"}'
+    assert sorted(p.name for p in model.iterdir()) == ["config.json"]

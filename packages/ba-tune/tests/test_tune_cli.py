@@ -136,3 +136,14 @@ def test_outputs_that_are_not_files_are_refused_before_mipro_starts(work):
     for out in ("out/a.json", "out/b.json"):
         res = run(*mipro(out=out), cwd=work)
         assert res.returncode == 2 and res.stderr.count("\n") == 1 and "nothing was written" in res.stderr, res.stderr
+
+
+def test_an_output_that_is_a_file_of_the_model_is_refused_before_mipro_starts(work):
+    """Campaign 14: `-o MODEL/config.json` passed the output checks; a finished run would
+    have replaced the model's config with the prompt file."""
+    model = work / "m"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "llama"}')
+    res = run(*mipro(model=f"hf:{model}", out="m/config.json"), cwd=work)
+    assert res.returncode == 2 and "is a file of the model" in res.stderr and res.stderr.count("\n") == 1, res.stderr
+    assert (model / "config.json").read_text() == '{"model_type": "llama"}'

@@ -319,12 +319,27 @@ def synth(
         ("-o", out_path),
         ("--rejects", rejects_path),
     )
+    _check_not_the_teachers_files(teacher, out_path, rejects_path)
     # before anything cuts, empties or renames them
     _check_partial_is_ours(partial_path(out_path))
     _check_partial_is_ours(partial_path(rejects_path), beside=partial_path(out_path))
     # a second run on OUT (or on the same --rejects) fails at once instead of sharing the file
     with output_lock(out_path), output_lock(rejects_path):
         return _synth_locked(in_path, out_path, rejects_path, teacher, restart, show_progress)
+
+
+def _check_not_the_teachers_files(teacher: Teacher, out_path: Path, rejects_path: Path) -> None:
+    """An LLM teacher's model is an input: no output or side file of synth may be one of its
+    files (campaign 14: `-o MODEL/config.json` emptied the model's config)."""
+    from .teachers import LLMTeacher
+
+    if not isinstance(teacher, LLMTeacher) or teacher._backend is not None:
+        return
+    from ba_llm import check_not_a_model_file
+
+    for flag, path in (("-o", out_path), ("--rejects", rejects_path)):
+        for side in (path, partial_path(path), lock_path(path)):
+            check_not_a_model_file(teacher.name, side, flag)
 
 
 def _open_partials(

@@ -229,7 +229,10 @@ def check_not_a_model_file(spec: str | ModelSpec, path: str | os.PathLike[str], 
     ms = parse_spec(spec) if isinstance(spec, str) else spec
     if ms.kind == "ollama":
         return
-    ms = resolve_spec(ms)
+    try:
+        ms = resolve_spec(ms)
+    except (UsageError, BackendError):  # no model files there to protect; loading it says why later
+        return
     target = Path(os.path.realpath(path))
     for own in (ms.path, ms.lora):
         if own is None:

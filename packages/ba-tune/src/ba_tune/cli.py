@@ -215,11 +215,16 @@ def _settings(args: argparse.Namespace) -> Any:
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Before any model work: the three outputs can be written, and none is an input."""
+    from ba_llm import check_not_a_model_file
+
     from .tune import output_paths
 
     for out_path in output_paths(args.out):
         distinct_paths(("--train", args.train), ("--val", args.val), ("--prompt", args.prompt), ("-o", out_path))
         output_target(out_path)  # a folder, FIFO or device at any of the three: refused now
+        for spec in (args.model, args.prompt_model):  # campaign 14: -o MODEL/config.json was taken
+            if spec:
+                check_not_a_model_file(spec, out_path, "-o")
     existing = Path(args.out).absolute().parent
     while not existing.exists():  # the nearest folder that exists must let us create the rest
         existing = existing.parent
