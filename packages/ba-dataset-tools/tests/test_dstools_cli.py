@@ -209,3 +209,17 @@ def test_a_number_out_of_range_is_one_reject(dst_data, dst_cli):
     (reject,) = [json.loads(x) for x in (dst_data / "rej.jsonl").read_text().splitlines()]
     assert reject["line"] == 2 and "out of range" in reject["reason"]
     assert len((dst_data / "out.jsonl").read_text().splitlines()) == len(rows) - 1
+
+
+def test_an_export_never_replaces_its_own_input(dst_data, dst_cli):
+    """Campaign 14: `export --train exp/train/mine.jsonl -o exp` replaced the folder holding its
+    input, and the 189-row input was gone."""
+    r = dst_cli("export", "--train", "v2_train.jsonl", "--format", "messages-jsonl", "-o", "exp", cwd=dst_data)
+    assert r.returncode == 0, r.stderr
+    (dst_data / "exp" / "train").mkdir(exist_ok=True)
+    mine = dst_data / "exp" / "train" / "mine.jsonl"
+    mine.write_bytes((dst_data / "v2_train.jsonl").read_bytes())
+    r = dst_cli("export", "--train", str(mine), "--format", "messages-jsonl", "-o", "exp", cwd=dst_data)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "inside the export folder" in r.stderr or "did not write" in r.stderr, r.stderr
+    assert mine.read_bytes() == (dst_data / "v2_train.jsonl").read_bytes()

@@ -22,6 +22,7 @@ the files it wrote (``export_info.json`` lists them).
 from __future__ import annotations
 
 import collections
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,13 @@ def export_dataset(
     output = Path(output)
     distinct_paths(("--train", train), ("--val", val), ("-o", output))
     _check_output(output)
+    out_real = Path(os.path.realpath(output))
+    for flag, src in (("--train", train), ("--val", val)):  # campaign 14: a re-export deleted its own input
+        if src is not None and out_real in Path(os.path.realpath(src)).parents:
+            raise UsageError(
+                f"{flag} {src} is inside the export folder -o {output}, which a re-export replaces whole; "
+                "nothing was written: move the input out of it"
+            )
     inputs = {"train": train, **({"validation": val} if val is not None else {})}
     if fmt in ("hf", "parquet"):
         try:
