@@ -160,10 +160,10 @@ def export_dataset(
     distinct_paths(("--train", train), ("--val", val), ("-o", output))
     _check_output(output)
     out_real = Path(os.path.realpath(output))
-    for flag, src in (("--train", train), ("--val", val)):  # campaign 14: a re-export deleted its own input
-        if src is not None and out_real in Path(os.path.realpath(src)).parents:
+    for flag, given in (("--train", train), ("--val", val)):  # campaign 14: a re-export deleted its own input
+        if given is not None and out_real in Path(os.path.realpath(given)).parents:
             raise UsageError(
-                f"{flag} {src} is inside the export folder -o {output}, which a re-export replaces whole; "
+                f"{flag} {given} is inside the export folder -o {output}, which a re-export replaces whole; "
                 "nothing was written: move the input out of it"
             )
     inputs = {"train": train, **({"validation": val} if val is not None else {})}
