@@ -200,9 +200,10 @@ def _parser() -> argparse.ArgumentParser:
 def _generate(a: argparse.Namespace) -> int:
     from ba_io import distinct_paths, output_target
     from ba_io.locking import lock_path
+    from ba_llm import check_not_a_model_file
 
     from .datasets import CURATED
-    from .generation import check_not_in_model, run_generate, write_timings
+    from .generation import run_generate, write_timings
 
     # before any model work: --timings is neither the input, the predictions nor their lock
     distinct_paths(
@@ -214,7 +215,7 @@ def _generate(a: argparse.Namespace) -> int:
     )
     if a.timings:
         output_target(a.timings)  # a FIFO or a folder there: refused now, not after the generation
-        check_not_in_model(a.model, a.timings, "--timings")  # campaign 12: it replaced the model's config.json
+        check_not_a_model_file(a.model, a.timings, "--timings")  # campaign 12: it replaced the model's config.json
     s = run_generate(
         a.model,
         a.inp,

@@ -258,7 +258,7 @@ def run_generate(
     prompt = ba_llm.prompt_for_model(model, prompt_path)
     if os.fspath(in_path) != CURATED:
         distinct_paths(("--in", in_path), ("--prompt", prompt_path), ("-o", out))
-    check_not_in_model(model, out, "-o")
+    ba_llm.check_not_a_model_file(model, out, "-o")
     if out.exists() and out.stat().st_nlink > 1:  # appended to: the rows would reach its other names too
         raise UsageError(
             f"-o {out_path}: the file has other names (hard links), which its rows would be appended to "
@@ -280,13 +280,6 @@ def run_generate(
             show_progress=show_progress,
             backend_options=backend_options,
         )
-
-
-def check_not_in_model(model: str, path: str | os.PathLike[str], flag: str) -> None:
-    """Refuse an output that is one of the model's own files (``ba_llm.check_not_a_model_file``)."""
-    import ba_llm
-
-    ba_llm.check_not_a_model_file(model, path, flag)
 
 
 def _done_pairs(
