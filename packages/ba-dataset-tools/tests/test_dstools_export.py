@@ -80,6 +80,19 @@ def test_export_replaces_only_its_own_folder_and_refuses_an_input_path(dst_data,
     assert sorted(p.name for p in (dst_data / "out").iterdir()) == sorted([EXPORT_INFO, "README.md", "train.parquet"])
 
 
+def test_a_reexport_refuses_a_file_the_user_added_inside_a_split_folder(dst_data, prompt):
+    """Campaign 14: ``train/`` and ``validation/`` of an hf export were replaced whole, and
+    a file the user had put inside them was deleted; the manifest now lists every file."""
+    export_dataset("v2_train.jsonl", "out", fmt="hf", prompt=prompt, val="v2_val.jsonl")
+    info = json.loads((dst_data / "out" / EXPORT_INFO).read_text(encoding="utf-8"))
+    assert "train/dataset_info.json" in info["files"] and "train" not in info["files"]
+    export_dataset("v2_train.jsonl", "out", fmt="hf", prompt=prompt, val="v2_val.jsonl")  # its own: replaced
+    (dst_data / "out" / "train" / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"did not write \(train/notes.txt\)"):
+        export_dataset("v2_train.jsonl", "out", fmt="hf", prompt=prompt, val="v2_val.jsonl")
+    assert (dst_data / "out" / "train" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
 def test_cli_export_and_a_schema_invalid_input(dst_data, dst_cli):
     res = dst_cli(
         "export",

@@ -79,3 +79,19 @@ def test_a_lock_file_is_never_seen_empty(tmp_path):
         assert text.startswith(b"ba-io-lock ") and text.split()[1] == str(os.getpid()).encode()
         assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl.lock"]  # no tmp file left
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_that_wrote_nothing_leaves_no_folder_it_made(tmp_path):
+    """Campaign 14: ``ba-eval benchmark`` left an empty predictions folder when the model
+    failed to load; the lock made the folders and nothing removed them."""
+    out = tmp_path / "new" / "deeper" / "out.jsonl"
+    with pytest.raises(RuntimeError), output_lock(out):
+        raise RuntimeError("the model failed to load")
+    assert not (tmp_path / "new").exists()
+    with output_lock(out):
+        out.write_text("rows\n")
+    assert out.read_text() == "rows\n" and not lock_path(out).exists()  # a written output keeps its folders
+    (tmp_path / "mine").mkdir()
+    with output_lock(tmp_path / "mine" / "out.jsonl"):
+        pass
+    assert (tmp_path / "mine").is_dir()  # a folder that was there stays, empty or not

@@ -72,6 +72,31 @@ def test_a_folder_is_replaceable_only_when_new_empty_or_holding_its_manifests_fi
         check_replaceable_folder(tmp_path / "file", **rule)
 
 
+def test_a_file_added_inside_a_listed_folder_is_found_and_an_old_manifest_keeps_its_folders(tmp_path):
+    """Campaign 14: a re-export replaced the split folders whole, deleting a file the user
+    had put inside ``train/``; a manifest written by folder_files lists every file."""
+    import json
+
+    from ba_io import check_replaceable_folder, folder_files
+
+    rule = dict(flag="-o", manifest="made.json", tool="the tool")
+    out = tmp_path / "out"
+    (out / "train" / "deep").mkdir(parents=True)
+    (out / "train" / "data.arrow").write_text("x")
+    (out / "train" / "deep" / "state.json").write_text("{}")
+    (out / "card.md").write_text("x")
+    (out / "link").symlink_to(out / "train")  # a link is a file of the manifest, never followed
+    assert folder_files(out) == ["card.md", "link", "train/data.arrow", "train/deep/state.json"]
+    (out / "made.json").write_text(json.dumps({"files": [*folder_files(out), "made.json"]}))
+    check_replaceable_folder(out, **rule)
+    (out / "train" / "deep" / "mine.txt").write_text("mine")
+    (out / "train" / "extra").mkdir()
+    with pytest.raises(UsageError, match=r"did not write \(train/deep/mine.txt, train/extra\)"):
+        check_replaceable_folder(out, **rule)
+    (out / "made.json").write_text(json.dumps({"files": ["card.md", "link", "train"]}))  # an older manifest
+    check_replaceable_folder(out, **rule)
+
+
 def test_default_rejects_replaces_only_a_rejects_file(tmp_path):
     """The one rejects-path rule: a named path is taken as given; an unnamed one is OUT with
     .rejects.jsonl and may replace only nothing or an earlier rejects file."""

@@ -77,6 +77,7 @@ def test_all_pinned():
         "default_rejects",
         "deprecated_alias",
         "distinct_paths",
+        "folder_files",
         "fraction",
         "int_between",
         "iter_jsonl",

@@ -16,7 +16,8 @@ Formats: ``hf`` (a ``datasets.DatasetDict`` written with ``save_to_disk``), ``pa
 teacher, split sizes, prompt hash, source hashes) and ``export_info.json``; it is built in a
 tmp folder of its own and renamed into place, so it appears whole or not at all. An
 existing ``-o`` folder is replaced only when it is empty or an earlier export holding only
-the files it wrote (``export_info.json`` lists them).
+the files it wrote (``export_info.json`` lists every one, inside its split folders too, so a
+file added there is found and the re-export refused).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ba_io import (
     atomic_path,
     check_replaceable_folder,
     distinct_paths,
+    folder_files,
     iter_jsonl,
     output_lock,
     sha256_file,
@@ -206,7 +208,7 @@ def export_dataset(
                     "sources": sources,
                     "prompt": {"name": prompt.name, "sha256": prompt.sha256, "path": prompt.path},
                     "teachers": dict(teachers),
-                    "files": sorted(p.name for p in tmp.iterdir()) + [EXPORT_INFO],
+                    "files": sorted([*folder_files(tmp), EXPORT_INFO]),  # every file, inside the split folders too
                 },
             )
     return ExportResult(output, fmt, {n: len(r) for n, r in rows.items()}, prompt.sha256)

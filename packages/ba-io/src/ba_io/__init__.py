@@ -34,7 +34,7 @@ from .jsonio import (
     write_jsonl,
 )
 from .locking import output_lock
-from .paths import check_not_under_file, check_replaceable_folder, default_rejects, distinct_paths
+from .paths import check_not_under_file, check_replaceable_folder, default_rejects, distinct_paths, folder_files
 from .progress import progress
 from .runcli import run_cli
 from .schemas import ValidationIssue, load_schema, schema_names, validate
@@ -61,6 +61,7 @@ __all__ = [
     "atomic_write",
     "check_not_under_file",
     "check_replaceable_folder",
+    "folder_files",
     "default_rejects",
     "distinct_paths",
     "fraction",

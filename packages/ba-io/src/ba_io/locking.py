@@ -37,9 +37,13 @@ def output_lock(out: PathLike) -> Iterator[Path]:
     """Hold the lock of output ``out`` (a file or directory path) for the ``with`` block."""
     path = lock_path(out)
     check_not_under_file(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    made = _missing_folders(path.parent)
     while True:
-        _create_lock_file(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_lock_file(path)
+        except FileNotFoundError:  # another run removed the folder it had made: make it again
+            continue
         _check_is_a_lock(path, out)
         try:
             fd = os.open(path, os.O_RDWR)
@@ -68,6 +72,20 @@ def output_lock(out: PathLike) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             os.unlink(path)
         os.close(fd)
+        for folder in made:  # a run that wrote nothing leaves no empty folders behind
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders of ``folder``'s path that do not exist yet, deepest first."""
+    missing = []
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
 
 
 #: a lock file holds ``ba-io-lock PID`` from the instant it exists: a file of the user's

@@ -10,7 +10,7 @@ path (symbolic links, ``..``) or, for files that exist, share device and inode (
 from __future__ import annotations
 
 import os
-from typing import Union
+from typing import Any, Union
 
 from .errors import UsageError
 
@@ -66,7 +66,6 @@ def check_replaceable_folder(
     new, empty, or an earlier output holding only the files its ``manifest`` (a JSON file
     with a ``files`` list) names; ``legacy`` names a set accepted without a manifest (an
     older version's output). Anything else there is the user's: :class:`UsageError`."""
-    import json
     from pathlib import Path
 
     path = Path(os.fspath(folder))  # type: ignore[arg-type]
@@ -75,27 +74,63 @@ def check_replaceable_folder(
         raise UsageError(f"{flag} {path}: exists and is not a folder; choose a new folder")
     if not path.is_dir():
         return
-    present = {p.name for p in path.iterdir()}
-    if not present:
+    if not any(path.iterdir()):
         return
-    ours: set = set()
-    listed = None
-    if (path / manifest).is_file():
-        try:
-            listed = json.loads((path / manifest).read_text(encoding="utf-8")).get("files")
-        except (OSError, ValueError, AttributeError):
-            listed = None
-        if isinstance(listed, list):
-            ours = set(listed) | {manifest}
-    if not ours and legacy and present <= legacy:  # an older version's output (no files list)
+    listed = _manifest_files(path / manifest)
+    ours: set = set(listed) | {manifest} if listed is not None else set()
+    if listed is None and legacy and {p.name for p in path.iterdir()} <= legacy:  # an older version's output
         ours = set(legacy)
-    others = sorted(present - ours)
+    others = _not_listed(path, "", ours)
     if others:
         shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
         raise UsageError(
             f"{flag} {path}: holds files {tool} did not write ({shown}); it replaces the whole "
             "folder, so move them or choose another folder"
         )
+
+
+def _manifest_files(manifest: Any) -> list[str] | None:
+    import json
+
+    if not manifest.is_file():
+        return None
+    try:
+        listed = json.loads(manifest.read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return [x for x in listed if isinstance(x, str)] if isinstance(listed, list) else None
+
+
+def _not_listed(folder: Any, prefix: str, ours: set) -> list[str]:
+    """The entries under ``folder`` (paths relative to the top, ``/``-separated) that
+    ``ours`` does not name. A listed folder is ours whole (a manifest from before
+    :func:`folder_files`); a folder that only holds listed paths is looked into, so a file
+    the user added inside a split folder of an export is found."""
+    out: list[str] = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        rel = prefix + entry.name
+        if rel in ours:
+            continue
+        if entry.is_dir(follow_symlinks=False) and any(p.startswith(rel + "/") for p in ours):
+            out += _not_listed(entry.path, rel + "/", ours)
+        else:
+            out.append(rel)
+    return out
+
+
+def folder_files(folder: PathArg) -> list[str]:
+    """Every file under ``folder``, as sorted ``/``-separated paths relative to it (links
+    are files, never followed): the ``files`` list of a manifest that
+    :func:`check_replaceable_folder` reads, so a later run finds anything added inside."""
+    top = os.fspath(folder)  # type: ignore[arg-type]
+    out = []
+    for root, dirs, files in os.walk(top):
+        rel = os.path.relpath(root, top)
+        links = [d for d in dirs if os.path.islink(os.path.join(root, d))]
+        dirs[:] = [d for d in dirs if d not in links]
+        for name in files + links:
+            out.append(name if rel == "." else f"{rel.replace(os.sep, '/')}/{name}")
+    return sorted(out)
 
 
 def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str:

@@ -29,6 +29,7 @@ from ba_io import (
     atomic_write,
     check_replaceable_folder,
     distinct_paths,
+    folder_files,
     output_lock,
     read_json,
     write_json,
@@ -152,7 +153,7 @@ def merge_adapter(adapter_dir: str | Path, output: str | Path, base: str | None 
                     shutil.copyfile(
                         adapter_dir / name, tmp / (name if name == "prompt.json" else "adapter_training_info.json")
                     )
-            files = sorted([p.name for p in tmp.iterdir()] + [MERGED_MARKER])
+            files = sorted([*folder_files(tmp), MERGED_MARKER])
             write_json(
                 tmp / MERGED_MARKER,
                 {"adapter": str(adapter_dir.resolve()), "base": str(base_dir.resolve()), "files": files},
@@ -668,7 +669,7 @@ def _build_export(plan: _ExportPlan, tmp: Path, *, base: str | None, name: str |
     write_json(
         tmp / EXPORT_MANIFEST,
         {
-            "files": sorted(p.name for p in tmp.iterdir()),
+            "files": folder_files(tmp),
             "adapter": str(plan.adapter_dir),
             "from": plan.from_line,
             "merged": list(plan.merged),
