@@ -2,7 +2,7 @@
 
 Functional requirements come from the features and the actors who use them, one each;
 non-functional requirements are measurable and fit the concept (its regulation, its domain
-and features, security, performance, its platforms, availability); constraints restate the
+and features, security, performance at the scale it states, its platforms, availability); constraints restate the
 concept's budget, timeline, regulation and technical limits plus its platforms, and nothing
 else. Every sentence names the
 product, an actor or a feature, so the document stays grounded in the concept text.
@@ -80,7 +80,7 @@ def _functional(f: dict[str, Any]) -> list[dict[str, str]]:
 
 def _nfr_candidates(f: dict[str, Any], dom: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """(sentence, priority) in the order the teacher prefers them, each chosen by what the
-    concept says: its regulation, its domain and features, its platforms."""
+    concept says: its regulation, its domain and features, its head count, its platforms."""
     p = f["product"]
     out: list[tuple[str, str]] = []
     regs = [r for r in map(_regulation, f["constraints"]) if r]
@@ -90,10 +90,17 @@ def _nfr_candidates(f: dict[str, Any], dom: Mapping[str, Any] | None) -> list[tu
     own = domain_nfr(f["features"], dom) if dom is not None else None
     if own is not None:  # a feature's own NFR beats the domain's general one
         out.append((own.format(product=p), "High"))
+    scale = f.get("scale")
+    stated = isinstance(scale, Mapping) and isinstance(scale.get("n"), int) and bool(scale.get("unit"))
+    if stated:  # the concept's own head count: before the generic NFRs
+        assert isinstance(scale, Mapping)
+        text = f"The {p} shall serve {scale['n']:,} {scale['unit']} and answer 95% of requests within 2 seconds."
+        out.append((text, "High"))
     out.append(
         (f"All data in the {p} shall be encrypted in transit with TLS 1.2 or later and at rest with AES-256.", "High")
     )
-    out.append((f"The {p} shall respond to 95% of requests within 2 seconds.", "Medium"))
+    if not stated:
+        out.append((f"The {p} shall respond to 95% of requests within 2 seconds.", "Medium"))
     mobile = [x for x in f["platforms"] if x in ("iOS", "Android")]
     if mobile:
         out.append((f"The {p} shall support the two latest major versions of {join(mobile)}.", "Medium"))
@@ -149,7 +156,8 @@ def _constraint_text(c: str, product: str) -> tuple[str, str]:
 
 def _constraints(f: dict[str, Any]) -> list[dict[str, str]]:
     """The concept's own constraints, then its platforms; nothing the concept does not say
-    (a row from elsewhere with fewer than two gets hand-over constraints, priority Low)."""
+    (a row from elsewhere with fewer than two gets hand-over constraints, priority Low; a
+    generated concept always states two, counting its platforms)."""
     items = []
     for c in f["constraints"]:
         if isinstance(c, str) and c.strip():
@@ -163,7 +171,7 @@ def _constraints(f: dict[str, Any]) -> list[dict[str, str]]:
         f"The {f['product']} must be delivered with user documentation for {join(f['actors'])}.",
         f"The {f['product']} must be handed over with its source code and deployment instructions.",
     ]
-    while len(items) < 2:
+    while len(items) < 2:  # only a row from elsewhere: a generated concept states two limits
         items.append({"description": fallbacks.pop(0), "priority": "Low"})
     return items
 
