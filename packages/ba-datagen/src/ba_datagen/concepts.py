@@ -26,8 +26,19 @@ from typing import Any
 
 from ba_io import UsageError
 
-from .spanish import STRUCTURES_ES, domains_es, draw_facts_es, render_concept_es
-from .vocab import PLATFORM_SETS, actor_groups, article, cap, domains, join, platform_phrase
+from .spanish import STRUCTURES_ES, domains_es, draw_facts_es, render_concept_es, scale_line_es
+from .vocab import (
+    NO_PLATFORM_SHARE,
+    PLATFORM_SETS,
+    SCALE_SHARE,
+    SCALES,
+    actor_groups,
+    article,
+    cap,
+    domains,
+    join,
+    platform_phrase,
+)
 
 __all__ = ["STRUCTURES", "generate_concepts", "render_concept"]
 
@@ -245,11 +256,6 @@ STRUCTURES: dict[str, Callable[[_Ctx], str]] = {
 NO_ORG = frozenset({"oneliner", "build_app"})
 #: one-liners: 3 features and 1 constraint (2 with no platform), 15-40 words
 SHORT = frozenset({"oneliner", "oneliner_org"})
-#: share of concepts that name no platform (their documents then state none either)
-NO_PLATFORM_SHARE = 0.35
-#: share of concepts that say how many people use the product (``facts.scale``)
-SCALE_SHARE = 0.5
-_SCALES = (25, 40, 60, 120, 300, 500, 800, 1200, 2000, 3000, 4000, 6000)
 _SCALE_SENTENCES = (
     "About {n} {unit} would use it.",
     "It has to cope with about {n} {unit}.",
@@ -283,18 +289,24 @@ def _count(n: int, rng: random.Random) -> str:
     return rng.choice(forms)
 
 
+_LIST_TAILS = ("- runs", "- must", "- funciona", "- debe")
+
+
 def with_scale(text: str, facts: dict[str, Any], structure: str, rng: random.Random) -> str:
     """``text`` with a sentence (a bullet in a list) saying how many people use the
     product, after its first sentence or at its end."""
     scale = facts.get("scale")
     if not scale:
         return text
-    n = _count(scale["n"], rng)
-    if structure == "bullets":
+    if facts.get("language") == "es":
+        bullet, sentence = scale_line_es(scale, rng)
+    else:
+        n = _count(scale["n"], rng)
+        bullet, sentence = f"- about {n} {scale['unit']}", rng.choice(_SCALE_SENTENCES).format(n=n, unit=scale["unit"])
+    if structure in ("bullets", "es_lista"):
         lines = text.split("\n")
-        at = next((i for i, line in enumerate(lines) if line.startswith(("- runs", "- must"))), len(lines))
-        return "\n".join([*lines[:at], f"- about {n} {scale['unit']}", *lines[at:]])
-    sentence = rng.choice(_SCALE_SENTENCES).format(n=n, unit=scale["unit"])
+        at = next((i for i, line in enumerate(lines) if line.startswith(_LIST_TAILS)), len(lines))
+        return "\n".join([*lines[:at], bullet, *lines[at:]])
     cut = text.find(". ")
     if cut < 0 or rng.random() < 0.5:
         return f"{text} {sentence}"
@@ -339,7 +351,7 @@ def _draw_facts(rng: random.Random, name: str, dom: dict[str, Any]) -> dict[str,
         "constraints": _pick_constraints(rng, dom, k, at_least=1 if platforms else 2),
         "platforms": platforms,
         "legacy": rng.choice(dom["legacy"]),
-        "scale": {"n": rng.choice(_SCALES), "unit": feature_actors[0]} if rng.random() < SCALE_SHARE else None,
+        "scale": {"n": rng.choice(SCALES), "unit": feature_actors[0]} if rng.random() < SCALE_SHARE else None,
     }
 
 

@@ -80,16 +80,16 @@ def _functional(f: dict[str, Any]) -> list[dict[str, str]]:
 
 def _nfr_candidates(f: dict[str, Any], dom: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """(sentence, priority) in the order the teacher prefers them, each chosen by what the
-    concept says: its regulation, its domain and features, its head count, its platforms."""
+    concept says: its domain and features, its regulation, its head count, its platforms."""
     p = f["product"]
     out: list[tuple[str, str]] = []
-    regs = [r for r in map(_regulation, f["constraints"]) if r]
-    if regs:
-        text = _REGULATION_NFR.get(regs[0], _GENERIC_REGULATION_NFR)
-        out.append((text.format(p=p, reg=regs[0], actor=f["feature_actors"][0]), "High"))
     own = domain_nfr(f["features"], dom) if dom is not None else None
     if own is not None:  # a feature's own NFR beats the domain's general one
         out.append((own.format(product=p), "High"))
+    regs = [r for r in map(_regulation, f["constraints"]) if r]
+    if regs:  # second: a first NFR that was a regulation's for half the rows was written for every concept
+        text = _REGULATION_NFR.get(regs[0], _GENERIC_REGULATION_NFR)
+        out.append((text.format(p=p, reg=regs[0], actor=f["feature_actors"][0]), "High"))
     scale = f.get("scale")
     stated = isinstance(scale, Mapping) and isinstance(scale.get("n"), int) and bool(scale.get("unit"))
     if stated:  # the concept's own head count: before the generic NFRs
