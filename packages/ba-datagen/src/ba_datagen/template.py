@@ -1,10 +1,10 @@
 """The offline template teacher: a requirements document written from a concept's facts.
 
 Functional requirements come from the features and the actors who use them, one each;
-non-functional requirements are measurable and fit the concept (its regulation, its domain
-and features, security, performance at the scale it states, its platforms, availability); constraints restate the
-concept's budget, timeline, regulation and technical limits plus its platforms, and nothing
-else. Every sentence names the
+non-functional requirements are measurable and fit the concept (its domain and features, its
+regulation, performance at the head count it states, security, its platforms,
+availability); constraints restate the concept's budget, timeline, regulation and technical
+limits plus its platforms when it names any, and nothing else. Every sentence names the
 product, an actor or a feature, so the document stays grounded in the concept text.
 Every choice is a function of what the concept says (its features and actors, its stated
 limits, its domain and platforms), never of a random draw: the student sees only the concept
