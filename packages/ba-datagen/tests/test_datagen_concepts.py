@@ -45,7 +45,7 @@ def test_facts_are_rich_and_appear_in_the_text(concepts210):
         f, text, style = r["facts"], r["concept"], r["style"]
         assert 3 <= len(f["features"]) <= 5
         assert 1 <= len(f["constraints"]) <= 3
-        assert f["actors"]
+        assert f["platforms"] and f["actors"]
         assert len(f["feature_actors"]) == len(f["features"])
         assert _stated(f["product"], text.lower(), style), r["id"]
         for phrase in f["features"] + f["constraints"]:
@@ -58,37 +58,6 @@ def test_facts_are_rich_and_appear_in_the_text(concepts210):
             assert _stated(f["organization"].lower(), text.lower(), style), r["id"]
 
 
-def test_some_concepts_name_no_platform_and_some_say_how_many_use_it(concepts210):
-    """Hand-written concepts often name no platform and often give a head count ("about
-    4,000 pets on file"); a generator that always names platforms taught the model to invent
-    one ("must run on the UK market")."""
-    from ba_datagen.vocab import platform_phrase
-
-    english = [r for r in concepts210 if r["language"] == "en"]
-    bare = [r for r in english if not r["facts"]["platforms"]]
-    assert 0.2 * len(english) <= len(bare) <= 0.5 * len(english)
-    spanish = [r for r in concepts210 if r["language"] == "es"]
-    assert [r for r in spanish if not r["facts"]["platforms"]] and [r for r in spanish if r["facts"].get("scale")]
-    for r in spanish:
-        if r["facts"].get("scale"):  # "unos 2.000 alumnos", "unas 300 familias"
-            n, unit = r["facts"]["scale"]["n"], r["facts"]["scale"]["unit"].split(" ", 1)[1]
-            forms = {f"{n:,}".replace(",", "."), str(n)}
-            assert any(_stated(f"{x} {unit}", r["concept"].lower(), r["style"]) for x in forms), r["id"]
-        if not r["facts"]["platforms"]:
-            assert len(r["facts"]["constraints"]) >= 2 and " en la web" not in r["concept"]
-    words = ("iOS", "Android", "the web", "Windows")
-    assert not [r["id"] for r in bare if any(w in r["concept"] for w in words)]
-    named = [r for r in english if r["facts"]["platforms"] and r["style"] == "plain" and r["structure"] != "brief"]
-    assert all(platform_phrase(r["facts"]["platforms"]) in r["concept"] for r in named)
-    scaled = [r for r in english if r["facts"].get("scale")]
-    assert 0.3 * len(english) <= len(scaled) <= 0.7 * len(english)
-    for r in scaled:
-        n, unit = r["facts"]["scale"]["n"], r["facts"]["scale"]["unit"]
-        forms = {f"{n:,}", str(n)} | ({f"{n // 1000}k"} if n % 1000 == 0 else set())
-        assert any(_stated(f"{x} {unit}", r["concept"].lower(), r["style"]) for x in forms), r["id"]
-    assert not [r["id"] for r in english if r["structure"] in SHORT and r["facts"].get("scale")]
-
-
 def test_concepts_come_in_the_shapes_people_write(concepts210):
     by = Counter(r["structure"] for r in concepts210)
     assert by["bullets"] >= 4 and sum(by[s] for s in SHORT) >= 15
@@ -96,8 +65,7 @@ def test_concepts_come_in_the_shapes_people_write(concepts210):
         if r["structure"] == "bullets":
             assert r["concept"].count("\n- ") >= 4
         if r["structure"] in SHORT:
-            assert len(r["facts"]["features"]) == 3
-            assert len(r["facts"]["constraints"]) == (1 if r["facts"]["platforms"] else 2)
+            assert len(r["facts"]["features"]) == 3 and len(r["facts"]["constraints"]) == 1
             assert len(r["concept"].split()) <= 60
     lower = [r for r in concepts210 if r["style"] == "lower_typo"]
     assert 10 <= len(lower) <= 45
@@ -195,5 +163,5 @@ def test_more_concepts_than_the_vocabularies_make_is_a_usage_error_at_the_cli(tm
         text=True,
     )
     assert res.returncode == 2 and res.stderr.count("\n") == 1
-    assert res.stderr.startswith("Error: the vocabularies make at most 2173 unique concepts with seed 42")
+    assert res.stderr.startswith("Error: the vocabularies make at most 2166 unique concepts with seed 42")
     assert not (tmp_path / "c.jsonl").exists()

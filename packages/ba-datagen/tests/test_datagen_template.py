@@ -83,7 +83,6 @@ def test_same_kind_of_concept_same_kind_of_nfr(concepts210, docs):
     generic = (
         "All data in the P",
         "The P shall respond to 95%",
-        "The P shall serve",
         "The P shall support the two latest",
         "The P shall meet WCAG",
         "The P shall be available 99.5%",
@@ -94,37 +93,18 @@ def test_same_kind_of_concept_same_kind_of_nfr(concepts210, docs):
             continue
         f = r["facts"]
         nfrs = [i["description"].replace(f["product"], "P") for i in d["non_functional_requirements"]]
-        if f.get("scale"):  # the head count is the concept's; the sentence around it is the kind
-            said = f"{f['scale']['n']:,} {f['scale']['unit']}"
-            nfrs = [t.replace(said, "N USERS") for t in nfrs]
         own = tuple(t for t in nfrs if not t.startswith(generic))
-        key = (tuple(f["platforms"]), len(own), len(f["features"]), bool(f.get("scale")))
+        key = (tuple(f["platforms"]), len(own), len(f["features"]))
         groups.setdefault(key, set()).add(tuple(t for t in nfrs if t.startswith(generic)))
-    assert len(groups) < 100 and all(len(v) == 1 for v in groups.values())
+    assert len(groups) < 60 and all(len(v) == 1 for v in groups.values())
 
 
 def test_constraints_only_from_the_concept(concepts210, docs):
     for r, d in zip(concepts210, docs):
         f = r["facts"]
-        assert len(d["constraints"]) == len(f["constraints"]) + bool(f["platforms"])  # its own + its platforms
-        if r["language"] == "en" and f["platforms"]:
+        assert len(d["constraints"]) == len(f["constraints"]) + 1  # its own + its platforms
+        if r["language"] == "en":
             assert d["constraints"][-1]["description"].endswith(f"must run {platform_phrase(f['platforms'])}.")
-        elif r["language"] == "en":  # no platform named, none invented (not in the description either)
-            platform_words = ("iOS", "Android", "the web", "Windows")
-            assert not [c for c in d["constraints"] if any(w in c["description"] for w in platform_words)]
-            assert "available on" not in d["description"]
-        scale = f.get("scale")
-        nfrs = " ".join(i["description"] for i in d["non_functional_requirements"])
-        if r["language"] == "es":
-            if scale:  # "atenderá a 2.000 alumnos", the unit without its article
-                n, unit = f"{scale['n']:,}".replace(",", "."), scale["unit"].split(" ", 1)[1]
-                assert f"atenderá a {n} {unit} y responderá al 95% de las peticiones" in nfrs
-            else:
-                assert "atenderá a" not in nfrs
-        elif scale:  # the head count the concept gives is the performance NFR's load
-            assert f"shall serve {scale['n']:,} {scale['unit']} and answer 95% of requests within 2 seconds" in nfrs
-        else:
-            assert "shall serve" not in nfrs
 
 
 def test_facts_are_required():
@@ -163,11 +143,7 @@ def test_a_spanish_concept_gets_a_spanish_document(concepts210, docs):
         assert all(i["description"].startswith("El sistema permitirá a ") for i in frs)
         for feature in r["facts"]["features"]:
             assert any(feature in i["description"] for i in frs)
-        if r["facts"]["platforms"]:
-            assert d["constraints"][-1]["description"].endswith(
-                f"deberá funcionar {platforms_es(r['facts']['platforms'])}."
-            )
-        else:  # no platform named, none invented
-            assert not [c for c in d["constraints"] if "funcionar en" in c["description"]]
-            assert "disponible en" not in d["description"]
+        assert d["constraints"][-1]["description"].endswith(
+            f"deberá funcionar {platforms_es(r['facts']['platforms'])}."
+        )
         assert not any(w in render(d) for w in (" shall ", " must ", "The system"))

@@ -2,19 +2,16 @@
 
 Each concept is built in two steps. First its *facts* are drawn from a domain vocabulary
 (organisation, product kind, 3-5 features each tied to an actor, 1-3 constraints, target
-platforms or none, and for about half of them a head count: ``scale``); then one of the
-STRUCTURES turns the facts into text in a shape people write: paragraphs, one-liners, bullet
-lists, "We need...", "Build an app that...", questions, implicit actors ("patients book
-appointments"), with the head count as a sentence of its own ("About 2,000 patients would
-use it."). Budgets come in several number formats ($40k, 40,000 USD, USD 40,000, 40k
-dollars), head counts as 4,000, 4000 or 4k; some concepts state no budget or deadline,
-about a third name no platform (they then state two limits, so the document needs no
-invented one), and about one in eight is written in lower case with a small typo (``style``).
+platforms); then one of the STRUCTURES turns the facts into text in a shape people write:
+paragraphs, one-liners, bullet lists, "We need...", "Build an app that...", questions,
+implicit actors ("patients book appointments"). Budgets come in several number formats
+($40k, 40,000 USD, USD 40,000, 40k dollars), some concepts state no budget or deadline, and
+about one in eight is written in lower case with a small typo (``style``).
 
 Every fact appears in the text and the facts hold nothing the text leaves out (a structure
-that omits the organisation sets ``organization`` to null; a one-liner keeps 3 features,
-1 constraint (2 without a platform) and no head count), so a teacher that writes from the
-facts stays grounded in what a model is later shown. The facts (product + feature set) are unique per run, so no two concepts ask
+that omits the organisation sets ``organization`` to null; a one-liner keeps 3 features and
+1 constraint), so a teacher that writes from the facts stays grounded in what a model is
+later shown. The facts (product + feature set) are unique per run, so no two concepts ask
 for the same requirements.
 """
 
@@ -26,19 +23,8 @@ from typing import Any
 
 from ba_io import UsageError
 
-from .spanish import STRUCTURES_ES, domains_es, draw_facts_es, render_concept_es, scale_line_es
-from .vocab import (
-    NO_PLATFORM_SHARE,
-    PLATFORM_SETS,
-    SCALE_SHARE,
-    SCALES,
-    actor_groups,
-    article,
-    cap,
-    domains,
-    join,
-    platform_phrase,
-)
+from .spanish import STRUCTURES_ES, domains_es, draw_facts_es, render_concept_es
+from .vocab import PLATFORM_SETS, actor_groups, article, cap, domains, join, platform_phrase
 
 __all__ = ["STRUCTURES", "generate_concepts", "render_concept"]
 
@@ -74,9 +60,7 @@ def _budget(rng: random.Random) -> str:
     return rng.choice(_BUDGET_FORMS).replace("{money}", money)
 
 
-def _pick_constraints(rng: random.Random, dom: dict[str, Any], n_features: int, at_least: int = 1) -> list[str]:
-    """1-3 constraints, ``at_least`` of them (a concept that names no platform states two
-    limits, so its document has the two constraints the rubric asks for without inventing one)."""
+def _pick_constraints(rng: random.Random, dom: dict[str, Any], n_features: int) -> list[str]:
     out: list[str] = []
     if rng.random() < 0.6:
         out.append(_budget(rng))
@@ -86,9 +70,8 @@ def _pick_constraints(rng: random.Random, dom: dict[str, Any], n_features: int, 
         out.append(f"comply with {rng.choice(dom['regulations'])}")
     if rng.random() < 0.4:
         out.append(rng.choice(dom["integrations"] + list(_TECH)))
-    while len(out) < at_least:  # no budget and no deadline: a rule or a technical limit instead
-        left = [x for x in [f"comply with {r}" for r in dom["regulations"]] + list(_TECH) if x not in out]
-        out.append(rng.choice(left))
+    if not out:  # no budget and no deadline: a rule or a technical limit instead
+        out.append(rng.choice([f"comply with {r}" for r in dom["regulations"]] + list(_TECH)))
     while len(out) > (2 if n_features >= 5 else 3):  # keeps the teacher's document short
         out.pop(rng.randrange(len(out)))
     return out
@@ -103,8 +86,7 @@ class _Ctx:
         self.org = facts["organization"] or "us"
         self.product = facts["product"]
         self.prod = article(facts["product"])
-        self.plat = platform_phrase(facts["platforms"]) if facts["platforms"] else ""
-        self.on = " " + self.plat if self.plat else ""  # `` on iOS and Android`` or nothing
+        self.plat = platform_phrase(facts["platforms"])
         self.actors = join(facts["actors"])
         self.legacy = facts.get("legacy", "email and spreadsheets")
         self.groups = actor_groups(facts)
@@ -142,48 +124,48 @@ class _Ctx:
 
 
 def _s_wants(c: _Ctx) -> str:
-    return f"{cap(c.org)} wants {c.prod}{c.on}. {cap(c.clauses())}. {c.constraint_sentence()}"
+    return f"{cap(c.org)} wants {c.prod} {c.plat}. {cap(c.clauses())}. {c.constraint_sentence()}"
 
 
 def _s_where(c: _Ctx) -> str:
-    avail = f", available {c.plat}," if c.plat else ""
-    return f"{cap(c.prod)} for {c.org}{avail} where {c.clauses()}. {c.constraint_sentence()}"
+    return f"{cap(c.prod)} for {c.org}, available {c.plat}, where {c.clauses()}. {c.constraint_sentence()}"
 
 
 def _s_building(c: _Ctx) -> str:
-    return f"We are building {c.prod}{c.on} for {c.org} so that {c.clauses()}. {c.constraint_sentence()}"
+    return f"We are building {c.prod} {c.plat} for {c.org} so that {c.clauses()}. {c.constraint_sentence()}"
 
 
 def _s_today(c: _Ctx) -> str:
     return (
-        f"Today {c.actors} at {c.org} rely on {c.legacy}. The idea is {c.prod}{c.on} "
+        f"Today {c.actors} at {c.org} rely on {c.legacy}. The idea is {c.prod} {c.plat} "
         f"in which {c.clauses()}. {c.constraint_sentence()}"
     )
 
 
 def _s_brief(c: _Ctx) -> str:
-    where = f" ({join(c.facts['platforms'])})" if c.plat else ""
     return (
-        f"{cap(c.product)} for {c.org}{where}. Users: {c.actors}. "
+        f"{cap(c.product)} for {c.org} ({join(c.facts['platforms'])}). Users: {c.actors}. "
         f"Features: {'; '.join(c.facts['features'])}. Must {join(c.cons)}."
     )
 
 
 def _s_imagine(c: _Ctx) -> str:
-    if c.plat:
-        run = f"{cap(c.org)} would run it {c.plat}, and it would need to {join(c.cons)}."
-        return f"Imagine {c.prod} where {c.clauses()}. {run}"
-    return f"Imagine {c.prod} for {c.org} where {c.clauses()}. It would need to {join(c.cons)}."
+    return (
+        f"Imagine {c.prod} where {c.clauses()}. {cap(c.org)} would run it {c.plat}, "
+        f"and it would need to {join(c.cons)}."
+    )
 
 
 def _s_question(c: _Ctx) -> str:
-    avail = f" and should be available {c.plat}" if c.plat else ""
-    return f"Can we build {c.prod} for {c.org}? {cap(c.clauses())}. It needs to {join(c.cons)}{avail}."
+    return (
+        f"Can we build {c.prod} for {c.org}? {cap(c.clauses())}. "
+        f"It needs to {join(c.cons)} and should be available {c.plat}."
+    )
 
 
 def _s_looking(c: _Ctx) -> str:
     return (
-        f"{cap(c.org)} is looking for {c.prod}{c.on}. The main users are {c.actors}: "
+        f"{cap(c.org)} is looking for {c.prod} {c.plat}. The main users are {c.actors}: "
         f"{c.clauses()}. {c.constraint_sentence()}"
     )
 
@@ -191,28 +173,28 @@ def _s_looking(c: _Ctx) -> str:
 def _s_goal(c: _Ctx) -> str:
     return (
         f"We are {c.org}, and our goal is simple: {c.clauses()}. To get there we need "
-        f"{c.prod}{c.on}. {c.constraint_sentence()}"
+        f"{c.prod} {c.plat}. {c.constraint_sentence()}"
     )
 
 
 def _s_proposal(c: _Ctx) -> str:
-    return f"Proposal: {c.prod}{c.on} for {c.org}. {cap(c.clauses())}. {c.constraint_sentence()}"
+    return f"Proposal: {c.prod} {c.plat} for {c.org}. {cap(c.clauses())}. {c.constraint_sentence()}"
 
 
 def _s_replace(c: _Ctx) -> str:
-    return f"Help {c.org} replace {c.legacy} with {c.prod}{c.on}. {cap(c.clauses())}. {c.constraint_sentence()}"
+    return f"Help {c.org} replace {c.legacy} with {c.prod} {c.plat}. {cap(c.clauses())}. {c.constraint_sentence()}"
 
 
 def _s_lets(c: _Ctx) -> str:
-    return f"{cap(c.prod)}{c.on} that lets {c.lets()}. It is for {c.org}. {c.constraint_sentence()}"
+    return f"{cap(c.prod)} {c.plat} that lets {c.lets()}. It is for {c.org}. {c.constraint_sentence()}"
 
 
 def _s_oneliner(c: _Ctx) -> str:
-    return f"{cap(c.prod)}{c.on} where {c.implicit()}; it must {join(c.cons)}."
+    return f"{cap(c.prod)} {c.plat} where {c.implicit()}; it must {join(c.cons)}."
 
 
 def _s_oneliner_org(c: _Ctx) -> str:
-    return f"{cap(c.org)} needs {c.prod}{c.on}: {c.implicit()}. Must {join(c.cons)}."
+    return f"{cap(c.org)} needs {c.prod} {c.plat}: {c.implicit()}. Must {join(c.cons)}."
 
 
 def _s_bullets(c: _Ctx) -> str:
@@ -220,28 +202,27 @@ def _s_bullets(c: _Ctx) -> str:
     lines = [head]
     for actor, feats in c.groups:
         lines += [f"- {actor} can {feat}" for feat in feats]
-    if c.plat:
-        lines.append(f"- runs {c.plat}")
+    lines.append(f"- runs {c.plat}")
     lines += [f"- must {cons}" for cons in c.cons]
     return "\n".join(lines)
 
 
 def _s_we_need(c: _Ctx) -> str:
-    return f"We need {c.prod}{c.on} for {c.org}. {cap(c.implicit())}. {c.constraint_sentence()}"
+    return f"We need {c.prod} {c.plat} for {c.org}. {cap(c.implicit())}. {c.constraint_sentence()}"
 
 
 def _s_build_app(c: _Ctx) -> str:
-    run = f" It should run {c.plat}." if c.plat else ""
-    return f"Build {c.prod} that lets {c.lets()}.{run} {c.constraint_sentence()}"
+    return f"Build {c.prod} that lets {c.lets()}. It should run {c.plat}. {c.constraint_sentence()}"
 
 
 def _s_how(c: _Ctx) -> str:
-    run = f"It would run {c.plat} and has" if c.plat else "It has"
-    return f"How would you spec {c.prod} for {c.org}? {cap(c.clauses())}. {run} to {join(c.cons)}."
+    return (
+        f"How would you spec {c.prod} for {c.org}? {cap(c.clauses())}. It would run {c.plat} and has to {join(c.cons)}."
+    )
 
 
 def _s_at_org(c: _Ctx) -> str:
-    return f"At {c.org}, {c.implicit()}. We want to do all of this in {c.prod}{c.on}. {c.constraint_sentence()}"
+    return f"At {c.org}, {c.implicit()}. We want to do all of this in {c.prod} {c.plat}. {c.constraint_sentence()}"
 
 
 #: the sentence structures, by name (a concept row's ``structure`` field)
@@ -254,15 +235,8 @@ STRUCTURES: dict[str, Callable[[_Ctx], str]] = {
 }  # fmt: skip
 #: structures whose text never names the organisation (its fact is null)
 NO_ORG = frozenset({"oneliner", "build_app"})
-#: one-liners: 3 features and 1 constraint (2 with no platform), 15-40 words
+#: one-liners: 3 features and 1 constraint, 15-40 words
 SHORT = frozenset({"oneliner", "oneliner_org"})
-_SCALE_SENTENCES = (
-    "About {n} {unit} would use it.",
-    "It has to cope with about {n} {unit}.",
-    "We have around {n} {unit}.",
-    "There are {n} {unit} today.",
-    "Expect roughly {n} {unit}.",
-)
 #: share of concepts written in lower case with one small typo
 LOWER_TYPO_RATE = 0.12
 #: share of concepts written in Spanish (from the four Spanish vocabularies, see spanish.py)
@@ -276,41 +250,10 @@ def _fit_facts(facts: dict[str, Any], structure: str) -> dict[str, Any]:
         keep = 3
         out["features"], out["feature_actors"] = facts["features"][:keep], facts["feature_actors"][:keep]
         out["actors"] = list(dict.fromkeys(out["feature_actors"]))
-        out["constraints"] = facts["constraints"][: 1 if facts["platforms"] else 2]
-        out["scale"] = None
+        out["constraints"] = facts["constraints"][:1]
     if structure in NO_ORG:
         out["organization"] = None
     return out
-
-
-def _count(n: int, rng: random.Random) -> str:
-    """``n`` as people write it: 4,000 / 4000 / 4k (the teacher writes 4,000)."""
-    forms = [f"{n:,}", f"{n:,}", str(n)] + ([f"{n // 1000}k"] if n >= 1000 and n % 1000 == 0 else [])
-    return rng.choice(forms)
-
-
-_LIST_TAILS = ("- runs", "- must", "- funciona", "- debe")
-
-
-def with_scale(text: str, facts: dict[str, Any], structure: str, rng: random.Random) -> str:
-    """``text`` with a sentence (a bullet in a list) saying how many people use the
-    product, after its first sentence or at its end."""
-    scale = facts.get("scale")
-    if not scale:
-        return text
-    if facts.get("language") == "es":
-        bullet, sentence = scale_line_es(scale, rng)
-    else:
-        n = _count(scale["n"], rng)
-        bullet, sentence = f"- about {n} {scale['unit']}", rng.choice(_SCALE_SENTENCES).format(n=n, unit=scale["unit"])
-    if structure in ("bullets", "es_lista"):
-        lines = text.split("\n")
-        at = next((i for i, line in enumerate(lines) if line.startswith(_LIST_TAILS)), len(lines))
-        return "\n".join([*lines[:at], bullet, *lines[at:]])
-    cut = text.find(". ")
-    if cut < 0 or rng.random() < 0.5:
-        return f"{text} {sentence}"
-    return f"{text[: cut + 2]}{sentence} {text[cut + 2 :]}"
 
 
 def _typo(word: str, rng: random.Random) -> str:
@@ -341,17 +284,15 @@ def _draw_facts(rng: random.Random, name: str, dom: dict[str, Any]) -> dict[str,
     chosen.sort(key=lambda i: dom["features"][i][0])  # group by actor, keep vocabulary order
     feats = [dom["features"][i] for i in chosen]
     feature_actors = [dom["actors"][a] for a, _ in feats]
-    platforms = [] if rng.random() < NO_PLATFORM_SHARE else list(rng.choice(PLATFORM_SETS))
     return {
         "product": product["name"],
         "organization": rng.choice(product.get("orgs") or dom["orgs"]),
         "actors": list(dict.fromkeys(feature_actors)),
         "features": [f for _, f in feats],
         "feature_actors": feature_actors,
-        "constraints": _pick_constraints(rng, dom, k, at_least=1 if platforms else 2),
-        "platforms": platforms,
+        "constraints": _pick_constraints(rng, dom, k),
+        "platforms": list(rng.choice(PLATFORM_SETS)),
         "legacy": rng.choice(dom["legacy"]),
-        "scale": {"n": rng.choice(SCALES), "unit": feature_actors[0]} if rng.random() < SCALE_SHARE else None,
     }
 
 
@@ -378,7 +319,6 @@ def _draw_new(
         if key in seen_facts:
             continue
         text = (render_concept_es if language == "es" else render_concept)(facts, structure, rng)
-        text = with_scale(text, facts, structure, rng)
         style = "lower_typo" if rng.random() < LOWER_TYPO_RATE else "plain"
         if style == "lower_typo":
             text = lower_with_typo(text, rng)

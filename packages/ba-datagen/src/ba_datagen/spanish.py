@@ -18,9 +18,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .vocab import NO_PLATFORM_SHARE, PLATFORM_SETS, SCALE_SHARE, SCALES, actor_groups, cap, domain_nfr, join, numbered
+from .vocab import PLATFORM_SETS, actor_groups, cap, domain_nfr, join, numbered
 
-__all__ = ["STRUCTURES_ES", "domains_es", "draw_facts_es", "render_concept_es", "scale_line_es", "write_document_es"]
+__all__ = ["STRUCTURES_ES", "domains_es", "draw_facts_es", "render_concept_es", "write_document_es"]
 
 _BUDGETS = (12, 15, 20, 25, 30, 40, 50, 60, 80)
 _MONEY = ("{n}.000 €", "{n}.000 euros", "{n} mil euros", "{n}k €")
@@ -75,11 +75,8 @@ def draw_facts_es(rng: random.Random, dom: dict[str, Any]) -> dict[str, Any]:
         cons.append(rng.choice(_TIMELINES).format(m=rng.randint(3, 12), w=rng.randint(6, 20)))
     if rng.random() < 0.5:
         cons.append(f"cumplir el {rng.choice(dom['regulations'])}")
-    platforms = [] if rng.random() < NO_PLATFORM_SHARE else list(rng.choice(PLATFORM_SETS))
     if rng.random() < 0.3 or not cons:
         cons.append(rng.choice(dom["integrations"] + list(_TECH)))
-    while len(cons) < (1 if platforms else 2):  # no platform: two limits, so no constraint is invented
-        cons.append(rng.choice([x for x in dom["integrations"] + list(_TECH) if x not in cons]))
     return {
         "product": product["name"],
         "product_article": product["art"],
@@ -89,45 +86,16 @@ def draw_facts_es(rng: random.Random, dom: dict[str, Any]) -> dict[str, Any]:
         "features": [f for _, f in feats],
         "feature_actors": feature_actors,
         "constraints": cons[:3],
-        "platforms": platforms,
+        "platforms": list(rng.choice(PLATFORM_SETS)),
         "language": "es",
-        "scale": {"n": rng.choice(SCALES), "unit": feature_actors[0]} if rng.random() < SCALE_SHARE else None,
     }
-
-
-def _number_es(n: int) -> str:
-    """``2.000`` (Spanish thousands separator)."""
-    return f"{n:,}".replace(",", ".")
-
-
-_SCALE_SENTENCES_ES = (
-    "Tenemos {unos} {n} {unit}.",
-    "Lo usarán {unos} {n} {unit}.",
-    "Hablamos de {unos} {n} {unit}.",
-    "Atendemos a {unos} {n} {unit}.",
-)
-
-
-def _unit_es(actor: str) -> tuple[str, str]:
-    """(``unas``, ``familias``) for ``las familias``."""
-    article, _, noun = actor.partition(" ")
-    return ("unas" if article == "las" else "unos"), (noun or actor)
-
-
-def scale_line_es(scale: Mapping[str, Any], rng: random.Random) -> tuple[str, str]:
-    """A Spanish concept's head count as (a bullet, a sentence): ``- unos 450 alumnos``,
-    ``Tenemos unos 450 alumnos.`` (the number as 450, 2.000 or 2000)."""
-    unos, unit = _unit_es(scale["unit"])
-    n = rng.choice((_number_es(scale["n"]), _number_es(scale["n"]), str(scale["n"])))
-    return f"- {unos} {n} {unit}", rng.choice(_SCALE_SENTENCES_ES).format(unos=unos, n=n, unit=unit)
 
 
 class _Ctx:
     def __init__(self, facts: dict[str, Any], rng: random.Random) -> None:
         self.f, self.rng = facts, rng
         self.prod = f"{facts['product_article']} {facts['product']}"
-        self.plat = platforms_es(facts["platforms"]) if facts["platforms"] else ""
-        self.on = " " + self.plat if self.plat else ""
+        self.plat = platforms_es(facts["platforms"])
         self.org = facts["organization"]
         self.cons = y(facts["constraints"])
         self.groups = actor_groups(facts)
@@ -138,31 +106,29 @@ class _Ctx:
 
 
 def _s_queremos(c: _Ctx) -> str:
-    return f"Queremos {c.prod}{c.on} para {c.org}: {c.clauses()}. Tiene que {c.cons}."
+    return f"Queremos {c.prod} {c.plat} para {c.org}: {c.clauses()}. Tiene que {c.cons}."
 
 
 def _s_necesita(c: _Ctx) -> str:
-    return f"{cap(c.org)} necesita {c.prod}{c.on}. {cap(c.clauses())}. Debe {c.cons}."
+    return f"{cap(c.org)} necesita {c.prod} {c.plat}. {cap(c.clauses())}. Debe {c.cons}."
 
 
 def _s_pregunta(c: _Ctx) -> str:
-    run = f"funcionar {c.plat} y " if c.plat else ""
-    return f"¿Podemos hacer {c.prod} para {c.org}? {cap(c.clauses())}. Debe {run}{c.cons}."
+    return f"¿Podemos hacer {c.prod} para {c.org}? {cap(c.clauses())}. Debe funcionar {c.plat} y {c.cons}."
 
 
 def _s_lista(c: _Ctx) -> str:
     lines = [f"{cap(c.f['product'])} para {c.org}"]
     for actor, feats in c.groups:
         lines += [f"- {actor} pueden {feat}" for feat in feats]
-    if c.plat:
-        lines.append(f"- funciona {c.plat}")
+    lines.append(f"- funciona {c.plat}")
     lines += [f"- debe {x}" for x in c.f["constraints"]]
     return "\n".join(lines)
 
 
 def _s_idea(c: _Ctx) -> str:
     return (
-        f"La idea es {c.prod} para {c.org},{f' disponible {c.plat},' if c.plat else ''} en la que {c.clauses()}. "
+        f"La idea es {c.prod} para {c.org}, disponible {c.plat}, en la que {c.clauses()}. "
         f"El proyecto tiene que {c.cons}."
     )
 
@@ -200,25 +166,17 @@ def _names(f: Mapping[str, Any]) -> tuple[str, str, str]:
 def _nfrs(f: dict[str, Any], dom: Mapping[str, Any] | None, n_functional: int) -> list[dict[str, str]]:
     p, de_p, P = _names(f)
     out: list[tuple[str, str]] = []
-    own = domain_nfr(f["features"], dom) if dom is not None else None
-    if own is not None:
-        out.append((own.format(product=p, Product=P), "High"))
     regs = [c[len("cumplir el ") :] for c in f["constraints"] if c.startswith("cumplir el ")]
     if regs:
         text = _REGULATION_NFR.get(regs[0], _GENERIC_REGULATION_NFR)
         out.append((text.format(P=P, reg=regs[0], actor=f["feature_actors"][0]), "High"))
-    scale = f.get("scale")
-    stated = isinstance(scale, Mapping) and isinstance(scale.get("n"), int) and bool(scale.get("unit"))
-    if stated:  # the concept's own head count: before the generic NFRs
-        assert isinstance(scale, Mapping)
-        unit = _unit_es(scale["unit"])[1]
-        text = f"{P} atenderá a {_number_es(scale['n'])} {unit} y responderá al 95% de las peticiones en menos de 2 segundos."
-        out.append((text, "High"))
+    own = domain_nfr(f["features"], dom) if dom is not None else None
+    if own is not None:
+        out.append((own.format(product=p, Product=P), "High"))
     out.append(
         (f"Todos los datos {de_p} se cifrarán en tránsito con TLS 1.2 o superior y en reposo con AES-256.", "High")
     )
-    if not stated:
-        out.append((f"{P} responderá al 95% de las peticiones en menos de 2 segundos.", "Medium"))
+    out.append((f"{P} responderá al 95% de las peticiones en menos de 2 segundos.", "Medium"))
     mobile = [x for x in f["platforms"] if x in ("iOS", "Android")]
     if mobile:
         out.append((f"{P} funcionará en las dos últimas versiones principales de {y(mobile)}.", "Medium"))

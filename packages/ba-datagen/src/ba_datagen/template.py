@@ -1,10 +1,10 @@
 """The offline template teacher: a requirements document written from a concept's facts.
 
 Functional requirements come from the features and the actors who use them, one each;
-non-functional requirements are measurable and fit the concept (its domain and features, its
-regulation, performance at the head count it states, security, its platforms,
-availability); constraints restate the concept's budget, timeline, regulation and technical
-limits plus its platforms when it names any, and nothing else. Every sentence names the
+non-functional requirements are measurable and fit the concept (its regulation, its domain
+and features, security, performance, its platforms, availability); constraints restate the
+concept's budget, timeline, regulation and technical limits plus its platforms, and nothing
+else. Every sentence names the
 product, an actor or a feature, so the document stays grounded in the concept text.
 Every choice is a function of what the concept says (its features and actors, its stated
 limits, its domain and platforms), never of a random draw: the student sees only the concept
@@ -80,27 +80,20 @@ def _functional(f: dict[str, Any]) -> list[dict[str, str]]:
 
 def _nfr_candidates(f: dict[str, Any], dom: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """(sentence, priority) in the order the teacher prefers them, each chosen by what the
-    concept says: its domain and features, its regulation, its head count, its platforms."""
+    concept says: its regulation, its domain and features, its platforms."""
     p = f["product"]
     out: list[tuple[str, str]] = []
+    regs = [r for r in map(_regulation, f["constraints"]) if r]
+    if regs:
+        text = _REGULATION_NFR.get(regs[0], _GENERIC_REGULATION_NFR)
+        out.append((text.format(p=p, reg=regs[0], actor=f["feature_actors"][0]), "High"))
     own = domain_nfr(f["features"], dom) if dom is not None else None
     if own is not None:  # a feature's own NFR beats the domain's general one
         out.append((own.format(product=p), "High"))
-    regs = [r for r in map(_regulation, f["constraints"]) if r]
-    if regs:  # second: a first NFR that was a regulation's for half the rows was written for every concept
-        text = _REGULATION_NFR.get(regs[0], _GENERIC_REGULATION_NFR)
-        out.append((text.format(p=p, reg=regs[0], actor=f["feature_actors"][0]), "High"))
-    scale = f.get("scale")
-    stated = isinstance(scale, Mapping) and isinstance(scale.get("n"), int) and bool(scale.get("unit"))
-    if stated:  # the concept's own head count: before the generic NFRs
-        assert isinstance(scale, Mapping)
-        text = f"The {p} shall serve {scale['n']:,} {scale['unit']} and answer 95% of requests within 2 seconds."
-        out.append((text, "High"))
     out.append(
         (f"All data in the {p} shall be encrypted in transit with TLS 1.2 or later and at rest with AES-256.", "High")
     )
-    if not stated:
-        out.append((f"The {p} shall respond to 95% of requests within 2 seconds.", "Medium"))
+    out.append((f"The {p} shall respond to 95% of requests within 2 seconds.", "Medium"))
     mobile = [x for x in f["platforms"] if x in ("iOS", "Android")]
     if mobile:
         out.append((f"The {p} shall support the two latest major versions of {join(mobile)}.", "Medium"))
@@ -156,8 +149,7 @@ def _constraint_text(c: str, product: str) -> tuple[str, str]:
 
 def _constraints(f: dict[str, Any]) -> list[dict[str, str]]:
     """The concept's own constraints, then its platforms; nothing the concept does not say
-    (a row from elsewhere with fewer than two gets hand-over constraints, priority Low; a
-    generated concept always states two, counting its platforms)."""
+    (a row from elsewhere with fewer than two gets hand-over constraints, priority Low)."""
     items = []
     for c in f["constraints"]:
         if isinstance(c, str) and c.strip():
@@ -171,7 +163,7 @@ def _constraints(f: dict[str, Any]) -> list[dict[str, str]]:
         f"The {f['product']} must be delivered with user documentation for {join(f['actors'])}.",
         f"The {f['product']} must be handed over with its source code and deployment instructions.",
     ]
-    while len(items) < 2:  # only a row from elsewhere: a generated concept states two limits
+    while len(items) < 2:
         items.append({"description": fallbacks.pop(0), "priority": "Low"})
     return items
 

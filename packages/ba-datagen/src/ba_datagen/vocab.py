@@ -16,10 +16,7 @@ from importlib import resources
 from typing import Any
 
 __all__ = [
-    "NO_PLATFORM_SHARE",
     "PLATFORM_SETS",
-    "SCALES",
-    "SCALE_SHARE",
     "actor_groups",
     "article",
     "cap",
@@ -43,13 +40,6 @@ PLATFORM_SETS: tuple[tuple[str, ...], ...] = (
     ("Windows",),
     ("web", "Windows"),
 )
-
-#: share of concepts that name no platform (their documents then state none either)
-NO_PLATFORM_SHARE = 0.35
-#: share of concepts that say how many people use the product (``facts.scale``)
-SCALE_SHARE = 0.5
-#: the head counts a concept can give
-SCALES = (25, 40, 60, 120, 300, 500, 800, 1200, 2000, 3000, 4000, 6000)
 
 _PLATFORM_WORDS = {"web": "the web", "Windows": "Windows desktops", "iOS": "iOS", "Android": "Android"}
 
