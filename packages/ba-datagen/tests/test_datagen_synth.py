@@ -112,6 +112,21 @@ def test_resume_refuses_a_changed_input(tmp_path):
     assert (result.written, result.resumed) == (4, 0)
 
 
+def test_a_partial_file_with_a_row_twice_is_refused_and_kept(tmp_path):
+    """Campaign 15: a partial file holding rows twice was resumed into an output with more
+    rows than concepts (15 for 12), exit 0."""
+    src, done, out = tmp_path / "c.jsonl", tmp_path / "done.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, generate_concepts(4, seed=2), "concept")
+    synth(src, done, TemplateTeacher(), show_progress=False)
+    head = "".join(done.read_text(encoding="utf-8").splitlines(True)[:2])
+    partial_path(out).write_text(head + head, encoding="utf-8")
+    with pytest.raises(DataError, match=r"raw.jsonl.partial:3: concept 'c0001' is here twice"):
+        synth(src, out, TemplateTeacher(), show_progress=False)
+    assert partial_path(out).read_text(encoding="utf-8") == head + head and not out.exists()
+    result = synth(src, out, TemplateTeacher(), restart=True, show_progress=False)
+    assert result.written == 4 and _ids(out) == _ids(done)
+
+
 def test_fresh_run_after_a_finished_one_starts_over(tmp_path):
     src, out, rej = tmp_path / "c.jsonl", tmp_path / "raw.jsonl", tmp_path / "rej.jsonl"
     write_jsonl(src, generate_concepts(3, seed=2), "concept")
@@ -469,3 +484,16 @@ def test_an_output_that_is_a_file_of_the_teachers_model_is_refused(tmp_path):
             synth(src, out, LLMTeacher(f"hf:{model}"), rejects=rej, show_progress=False)
     assert (model / "config.json").read_text() == '{"model_type": "llama"}'
     assert sorted(p.name for p in model.iterdir()) == ["config.json"]
+
+
+def test_a_run_sharing_another_runs_rejects_is_told_about_the_lock(tmp_path):
+    """Campaign 15: a second synth with the same --rejects (another -o) was refused with
+    "not a partial file of synth (a file of yours?)" instead of naming the running one."""
+    from ba_io import output_lock
+
+    src, rej = tmp_path / "c.jsonl", tmp_path / "r.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=2), "concept")
+    partial_path(rej).write_text("", encoding="utf-8")  # the running run's rejects partial
+    with output_lock(rej), pytest.raises(UsageError, match=r"r.jsonl: another run is writing it"):
+        synth(src, tmp_path / "b.jsonl", TemplateTeacher(), rejects=rej, show_progress=False)
+    assert not (tmp_path / "b.jsonl").exists() and not partial_path(tmp_path / "b.jsonl").exists()

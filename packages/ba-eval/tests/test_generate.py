@@ -257,6 +257,22 @@ def test_timings_and_benchmark_outputs_are_checked_before_any_model_runs(tmp_pat
     assert not (tmp_path / "rb.json").exists() and not (tmp_path / "rb.predictions").exists()
 
 
+def test_benchmark_never_replaces_a_users_file_at_the_reports_markdown_name(tmp_path, capsys):
+    """Campaign 15: a notes file at REPORT.md was replaced by the report's Markdown; only an
+    earlier benchmark's Markdown (its heading first) may be."""
+    from ba_eval.report import BENCHMARK_MD_HEADING
+
+    (tmp_path / "rep.md").write_text("# my notes\n", encoding="utf-8")
+    rc = cli_main("benchmark", "--model", "hf:unused", "--dataset", str(CONCEPTS), "-o", str(tmp_path / "rep.json"))
+    err = capsys.readouterr().err
+    assert rc == 2 and "rep.md exists and is not a benchmark report's Markdown" in err and err.count("\n") == 1, err
+    assert (tmp_path / "rep.md").read_text(encoding="utf-8") == "# my notes\n"
+    (tmp_path / "rep.md").write_text(BENCHMARK_MD_HEADING + "\n\nan earlier report\n", encoding="utf-8")
+    rc = cli_main("benchmark", "--model", "hf:unused", "--dataset", str(CONCEPTS), "-o", str(tmp_path / "rep.json"))
+    err = capsys.readouterr().err
+    assert rc == 2 and "rep.md" not in err, err  # past the check: the unused model is what fails
+
+
 @pytest.mark.parametrize("target", ["report", "markdown"])
 def test_benchmark_never_writes_over_its_dataset(tmp_path, capsys, target):
     """Campaign 5: `benchmark --dataset d.jsonl -o d.jsonl` (or with d as the report's .md)
@@ -400,3 +416,15 @@ def test_benchmark_never_writes_into_a_candidates_files(tiny_model, tmp_path, ca
     assert (model / "config.json").read_bytes() == cfg and not (model / "report.json").exists()
     if before is not None:
         assert (model / "generation_config.json").read_bytes() == before
+
+
+def test_a_benchmark_whose_model_fails_prints_one_error_line_and_leaves_no_folder(tmp_path, capfd):
+    """Campaign 15: the child's Error: line was followed by the benchmark's own, and the
+    empty predictions folder the child's lock made was left behind (campaign 14)."""
+    rc = cli_main(
+        "benchmark", "--model", "hf:nothere", "--dataset", str(CONCEPTS), "-o", str(tmp_path / "r" / "s.json")
+    )
+    err = capfd.readouterr().err
+    assert rc == 2 and err.count("Error: ") == 1 and "model directory not found" in err, err
+    assert "(benchmark: generating with hf:nothere failed, exit 2; no report written)" in err
+    assert not (tmp_path / "r").exists()

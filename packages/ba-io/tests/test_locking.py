@@ -95,3 +95,12 @@ def test_a_run_that_wrote_nothing_leaves_no_folder_it_made(tmp_path):
     with output_lock(tmp_path / "mine" / "out.jsonl"):
         pass
     assert (tmp_path / "mine").is_dir()  # a folder that was there stays, empty or not
+
+
+def test_the_lock_of_dot_is_the_folders_own(tmp_path, monkeypatch):
+    """Campaign 15: `ba-lora train -o .` failed with "PosixPath('.') has an empty name"."""
+    monkeypatch.chdir(tmp_path)
+    assert lock_path(".") == tmp_path.parent / (tmp_path.name + ".lock")
+    with output_lock(".") as path:
+        assert path.is_file()
+    assert not path.exists()

@@ -133,3 +133,47 @@ def test_a_path_under_a_file_is_a_usage_error(tmp_path):
                 pass
     check_not_under_file(tmp_path / "new" / "x")  # a missing folder is not a file
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_side_output_replaces_only_a_file_the_command_wrote(tmp_path):
+    """Campaign 15: REPORT.md and OUT.program.json beside -o replaced a user's file there."""
+    from ba_io import check_side_output, first_line_is, json_object_with
+
+    check_side_output(tmp_path / "none.md", "a report", first_line_is("# Report"))  # nothing there
+    (tmp_path / "ours.md").write_text("# Report\nbody\n", encoding="utf-8")
+    check_side_output(tmp_path / "ours.md", "a report", first_line_is("# Report"))
+    (tmp_path / "mine.md").write_text("# my notes\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"mine.md exists and is not a report \(a file of yours\?\)"):
+        check_side_output(tmp_path / "mine.md", "a report", first_line_is("# Report"))
+    (tmp_path / "bytes.md").write_bytes(b"\xff\xfe")
+    with pytest.raises(UsageError):
+        check_side_output(tmp_path / "bytes.md", "a report", first_line_is("# Report"))
+    (tmp_path / "s.json").write_text('{"metadata": {}, "x": 1}', encoding="utf-8")
+    check_side_output(tmp_path / "s.json", "a state", json_object_with("metadata"))
+    (tmp_path / "link.json").symlink_to(tmp_path / "s.json")  # a link is never taken for ours
+    for name, text in (("l.json", "[1]"), ("t.json", "not json"), ("link.json", None)):
+        if text is not None:
+            (tmp_path / name).write_text(text, encoding="utf-8")
+        with pytest.raises(UsageError):
+            check_side_output(tmp_path / name, "a state", json_object_with("metadata"))
+
+
+def test_a_link_to_an_earlier_output_folder_is_checked_through(tmp_path):
+    """Campaign 15: `-o LINK` to the command's own earlier folder was refused as "not a
+    folder", though a link to a folder output is written through; the folder is what counts."""
+    import json
+
+    from ba_io import check_replaceable_folder
+
+    rule = dict(flag="-o", manifest="made.json", tool="the tool")
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    (ours / "made.json").write_text(json.dumps({"files": ["made.json"]}))
+    (tmp_path / "link").symlink_to(ours)
+    check_replaceable_folder(tmp_path / "link", **rule)
+    (ours / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match=r"did not write \(notes.txt\)"):
+        check_replaceable_folder(tmp_path / "link", **rule)
+    (tmp_path / "dangling").symlink_to(tmp_path / "nothing")
+    with pytest.raises(UsageError, match="exists and is not a folder"):
+        check_replaceable_folder(tmp_path / "dangling", **rule)

@@ -66,3 +66,18 @@ def test_load_backend_refuses_options_of_another_backend_before_loading():
         load_backend("smollm2", TransformersOptions(), threads=1)
     with pytest.raises(UsageError, match="takes no option timeout"):
         load_backend("hf:/nowhere", timeout=3)
+
+
+def test_values_unused_by_the_chosen_backend_or_decoding_are_still_checked():
+    """Campaign 15: `--timeout nan` passed for an hf: model, and `--temperature nan` for a
+    greedy run (both unused there, both a typo the user should hear about)."""
+    from ba_llm.backends import Decoding
+
+    with pytest.raises(UsageError, match=r"--timeout must be a finite number of seconds > 0, got nan"):
+        cli_options("hf:/some/model", timeout=float("nan"))
+    for bad in (dict(temperature=float("nan")), dict(temperature=-1.0), dict(top_p=2.0)):
+        with pytest.raises(UsageError):
+            Decoding(greedy=True, **bad)
+    assert Decoding(greedy=True).greedy and Decoding(greedy=True, temperature=0.0).greedy  # 0 says greedy
+    with pytest.raises(UsageError):
+        Decoding(greedy=False, temperature=0.0)

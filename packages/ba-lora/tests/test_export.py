@@ -62,11 +62,16 @@ def test_merge_replaces_only_its_own_earlier_merge_and_refuses_the_users_folder(
     mine = tmp_path / "thesis"
     mine.mkdir()
     (mine / "thesis.tex").write_text("mine", encoding="utf-8")
-    for target in (mine, tiny_adapter):
+    model_like = tmp_path / "my-model"  # campaign 15: only model-like names, and no merge marker
+    model_like.mkdir()
+    (model_like / "config.json").write_text('{"my": "settings"}', encoding="utf-8")
+    (model_like / "prompt.json").write_text("notes", encoding="utf-8")
+    for target in (mine, tiny_adapter, model_like):
         res = run_cli("merge", "--adapter", str(tiny_adapter), "--output", str(target))
         assert res.returncode == 2 and res.stderr.count("\n") == 1 and res.stderr.startswith("Error: "), res.stderr
     assert (mine / "thesis.tex").read_text() == "mine" and sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
     assert (tiny_adapter / "adapter_model.safetensors").is_file()
+    assert (model_like / "config.json").read_text(encoding="utf-8") == '{"my": "settings"}'
 
     merged = tmp_path / "merged"
     for _ in range(2):  # an earlier merge (it carries the marker) is replaced whole
@@ -316,3 +321,19 @@ def test_the_default_name_obeys_the_name_rule(tiny_adapter, tmp_path):
     res = run_cli("export", "--adapter", str(tiny_adapter), "-o", str(out), "--merged", "none")
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "pass --name" in res.stderr, res.stderr
     assert not out.exists()
+
+
+def test_a_broken_adapter_is_one_error_naming_its_file(tiny_adapter, tmp_path):
+    """Campaign 15: a broken adapter_config.json or a truncated adapter_model.safetensors
+    gave "Error: JSONDecodeError: ..." / "SafetensorError: ..." with no file named."""
+    for name, damage in (("adapter_config.json", b"{not json"), ("adapter_model.safetensors", None)):
+        bad = tmp_path / f"bad-{name}"
+        shutil.copytree(tiny_adapter, bad)
+        data = (bad / name).read_bytes()
+        (bad / name).write_bytes(damage if damage is not None else data[: len(data) // 2])
+        for cmd in (("merge", "--adapter", str(bad), "--output", str(tmp_path / "m")),
+                    ("export", "--adapter", str(bad), "--output", str(tmp_path / "e"), "--from", "smollm2:135m")):  # fmt: skip
+            res = run_cli(*cmd)
+            assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
+            assert res.stderr.startswith(f"Error: {bad / name}: ") and "re-save or re-train" in res.stderr, res.stderr
+        assert not (tmp_path / "m").exists() and not (tmp_path / "e").exists()

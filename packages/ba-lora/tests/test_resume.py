@@ -114,6 +114,40 @@ def test_resume_of_a_finished_run_reports_it_complete_and_touches_nothing(tiny_m
     assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir() if p.is_file()} == before
 
 
+def test_resume_of_a_finished_run_that_kept_its_checkpoints_touches_nothing(tiny_model_dir, tmp_path, data_dir):
+    """Campaign 15: with --keep-checkpoints a finished run still has checkpoints, and
+    --resume resumed from the last one, rewrote training_info.json and deleted them."""
+    out = tmp_path / "run"
+    args = ("--max-steps", "2", "--grad-accum", "2", "--save-steps", "1", "--keep-checkpoints")
+    assert run_cli(*train_args(tiny_model_dir, out, data_dir, *args)).returncode == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert any("checkpoints" in p.parts for p in before)
+    res = run_cli(*train_args(tiny_model_dir, out, data_dir, *args, "--resume"))
+    assert res.returncode == 0, res.stderr
+    assert "already complete" in res.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_file_of_the_users_inside_a_checkpoint_or_runs_is_never_deleted(tiny_model_dir, tmp_path, data_dir):
+    """Campaign 15: --overwrite (and the end of a --resume) deleted a note the user had put
+    in checkpoints/step-N/, and a folder of theirs inside runs/ named like an event file."""
+    out = tmp_path / "run"
+    args = ("--max-steps", "2", "--grad-accum", "2", "--save-steps", "1", "--keep-checkpoints")
+    assert run_cli(*train_args(tiny_model_dir, out, data_dir, *args)).returncode == 0
+    step = sorted((out / "checkpoints").glob("step-*"))[-1]
+    (step / "NOTES.txt").write_text("mine", encoding="utf-8")
+    res = run_cli(*train_args(tiny_model_dir, out, data_dir, *args, "--overwrite"))
+    assert res.returncode == 2 and f"checkpoints/{step.name}/NOTES.txt" in res.stderr, res.stderr
+    assert (step / "NOTES.txt").read_text(encoding="utf-8") == "mine"
+    (step / "NOTES.txt").unlink()
+    mine = out / "runs" / "events.out.tfevents.my-experiment"
+    mine.mkdir(parents=True)
+    (mine / "data.csv").write_text("1,2\n", encoding="utf-8")
+    res = run_cli(*train_args(tiny_model_dir, out, data_dir, *args, "--overwrite"))
+    assert res.returncode == 2 and "runs/events.out.tfevents.my-experiment" in res.stderr, res.stderr
+    assert (mine / "data.csv").read_text(encoding="utf-8") == "1,2\n"
+
+
 def test_resume_of_a_finished_run_with_other_data_is_an_error(tiny_model_dir, tmp_path, data_dir):
     out = tmp_path / "run"
     args = ("--max-steps", "1", "--grad-accum", "2")

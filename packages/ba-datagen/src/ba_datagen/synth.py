@@ -228,6 +228,12 @@ def _done(path: Path, concepts: Mapping[str, str]) -> dict[str, str]:
                 f"concept {rid!r} differs from the input file; "
                 "the input changed since the interrupted run: run with --restart",
             )
+        if rid in done:  # campaign 15: a partial file with a row twice gave more rows than concepts
+            raise DataError(
+                path,
+                line,
+                f"concept {rid!r} is here twice (a run writes each once); nothing was cut: run with --restart",
+            )
         done[rid] = row.get("concept", "")
     return done
 
@@ -320,11 +326,13 @@ def synth(
         ("--rejects", rejects_path),
     )
     _check_not_the_teachers_files(teacher, out_path, rejects_path)
-    # before anything cuts, empties or renames them
-    _check_partial_is_ours(partial_path(out_path))
-    _check_partial_is_ours(partial_path(rejects_path), beside=partial_path(out_path))
-    # a second run on OUT (or on the same --rejects) fails at once instead of sharing the file
+    # a second run on OUT (or on the same --rejects) fails at once instead of sharing the
+    # file, naming the lock (campaign 15: a run sharing --rejects was told the other run's
+    # partial file was "a file of yours?")
     with output_lock(out_path), output_lock(rejects_path):
+        # before anything cuts, empties or renames them
+        _check_partial_is_ours(partial_path(out_path))
+        _check_partial_is_ours(partial_path(rejects_path), beside=partial_path(out_path))
         return _synth_locked(in_path, out_path, rejects_path, teacher, restart, show_progress)
 
 
@@ -363,6 +371,11 @@ def _open_partials(
     try:  # every partial file checked before any is cut: a refused one is left as it was
         done_rows = _done(partial, texts)
         done_rejects = _done(rejects_partial, texts)
+        both = sorted(done_rows.keys() & done_rejects.keys())
+        if both:
+            raise DataError(
+                partial, None, f"concept {both[0]!r} is both a row and a reject; nothing was cut: run with --restart"
+            )
         _drop_partial_tail(partial)
         _drop_partial_tail(rejects_partial)
     except BaseException:

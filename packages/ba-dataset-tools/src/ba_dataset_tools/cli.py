@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         "check rows against example-v1 or example-v2",
         "Check every row against a dataset schema; for example-v2 also parse each YAML category and "
         "check its items (IDs FR001/NFR001/C001, description, priority High/Medium/Low). Prints one "
-        "'Error: FILE:LINE: path: message' line per problem; exit 1 when any.",
+        "'Error: FILE:LINE: path: message' line per invalid row (its problems joined by '; '); exit 1 when any.",
         "ba-dataset-tools validate train_fixed.jsonl --schema example-v2",
     )
     v.add_argument("file", metavar="FILE")

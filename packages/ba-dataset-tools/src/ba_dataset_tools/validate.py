@@ -60,7 +60,8 @@ def row_issues(row: Any, schema: str) -> list[str]:
 
 @dataclass(frozen=True)
 class ValidationReport:
-    """``rows`` checked, ``invalid`` rows, and ``errors`` as ``path:line: what`` lines."""
+    """``rows`` checked, ``invalid`` rows, and ``errors``: one ``path:line: what`` line per
+    invalid row (its problems joined with ``; ``)."""
 
     rows: int
     invalid: int
@@ -79,5 +80,5 @@ def validate_file(path: str | os.PathLike[str], schema: str) -> ValidationReport
         problems = [line.error] if line.row is None else row_issues(line.row, schema)
         if problems:
             invalid += 1
-            errors += [f"{name}:{line.number}: {p}" for p in problems]
+            errors.append(f"{name}:{line.number}: " + "; ".join(str(p) for p in problems))  # one line per invalid row
     return ValidationReport(rows=rows, invalid=invalid, errors=errors)

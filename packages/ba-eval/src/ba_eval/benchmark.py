@@ -151,8 +151,14 @@ def run_benchmark(
         if prompt is not None:
             cmd += ["--prompt", str(prompt)]
         rc, elapsed, peak_mb = _run_child(cmd)
-        if rc == 2:
-            raise UsageError(f"benchmark: generating with {spec} failed (exit 2, see the error above)")
+        if rc in (1, 2):  # the child printed the one Error: line; this one is its context (campaign 15)
+            err: UsageError | DataError = (
+                UsageError(f"(benchmark: generating with {spec} failed, exit 2; no report written)")
+                if rc == 2
+                else DataError(preds, None, f"(generating with {spec} failed, exit 1; no report written)")
+            )
+            err.reported = True
+            raise err
         if rc != 0:
             raise DataError(preds, None, f"generating with {spec} failed (exit {rc}, see the error above)")
         results.append(
@@ -182,7 +188,9 @@ def _check_benchmark_args(
     if dup:
         raise UsageError(f"--model repeated: {', '.join(dup)}")
     import ba_llm
-    from ba_io import distinct_paths, output_target
+    from ba_io import check_side_output, distinct_paths, first_line_is, output_target
+
+    from .report import BENCHMARK_MD_HEADING
 
     for m in models:
         ba_llm.parse_spec(m)
@@ -199,6 +207,8 @@ def _check_benchmark_args(
     for m in models:  # campaign 13: a report (or its .md) linked into a candidate's files replaced them
         for flag, path in (("-o", out), ("the report's Markdown", out.with_suffix(".md")), ("predictions", pred_dir)):
             ba_llm.check_not_a_model_file(m, path, flag)
+    # campaign 15: a notes file of the user's at REPORT.md was replaced by the report's Markdown
+    check_side_output(out.with_suffix(".md"), "a benchmark report's Markdown", first_line_is(BENCHMARK_MD_HEADING))
 
 
 def _method(max_new_tokens: int, batch_size: int, seed: int) -> dict[str, str]:

@@ -130,10 +130,14 @@ def _against_table(report: dict) -> list[str]:
     return lines
 
 
+#: the first line of a benchmark report's Markdown (how a later run knows the file is one)
+BENCHMARK_MD_HEADING = "# Model selection benchmark"
+
+
 def benchmark_markdown(report: dict) -> str:
     """Markdown for a benchmark report (``select.md``)."""
     lines = [
-        "# Model selection benchmark",
+        BENCHMARK_MD_HEADING,
         "",
         f"Dataset: `{report['dataset']}`. Threshold: {report['threshold']}.",
         "",

@@ -34,7 +34,16 @@ from .jsonio import (
     write_jsonl,
 )
 from .locking import output_lock
-from .paths import check_not_under_file, check_replaceable_folder, default_rejects, distinct_paths, folder_files
+from .paths import (
+    check_not_under_file,
+    check_replaceable_folder,
+    check_side_output,
+    default_rejects,
+    distinct_paths,
+    first_line_is,
+    folder_files,
+    json_object_with,
+)
 from .progress import progress
 from .runcli import run_cli
 from .schemas import ValidationIssue, load_schema, schema_names, validate
@@ -61,12 +70,15 @@ __all__ = [
     "atomic_write",
     "check_not_under_file",
     "check_replaceable_folder",
+    "check_side_output",
+    "first_line_is",
     "folder_files",
     "default_rejects",
     "distinct_paths",
     "fraction",
     "int_between",
     "iter_jsonl",
+    "json_object_with",
     "iter_jsonl_lines",
     "load_schema",
     "positive_int",

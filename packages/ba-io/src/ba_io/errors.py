@@ -11,7 +11,12 @@ import os
 
 
 class BaError(Exception):
-    """Base class of every error a ba-* library raises on purpose."""
+    """Base class of every error a ba-* library raises on purpose.
+
+    ``reported`` (default False): a child process already printed this failure's one
+    ``Error:`` line, so ``run_cli`` prints this message as context, without ``Error:``."""
+
+    reported = False
 
 
 class DataError(BaError):

@@ -29,6 +29,8 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 def lock_path(out: PathLike) -> Path:
     out = Path(out)
+    if out.name in ("", ".", ".."):  # `-o .`: the folder's own name (campaign 15: ValueError, empty name)
+        out = Path(os.path.abspath(out))
     return out.with_name(out.name + ".lock")
 
 

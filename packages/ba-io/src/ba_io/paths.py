@@ -70,6 +70,8 @@ def check_replaceable_folder(
 
     path = Path(os.fspath(folder))  # type: ignore[arg-type]
     check_not_under_file(path, flag)
+    if path.is_symlink() and path.is_dir():  # a link to a folder is written through: check the folder
+        path = path.resolve()
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise UsageError(f"{flag} {path}: exists and is not a folder; choose a new folder")
     if not path.is_dir():
@@ -131,6 +133,48 @@ def folder_files(folder: PathArg) -> list[str]:
         for name in files + links:
             out.append(name if rel == "." else f"{rel.replace(os.sep, '/')}/{name}")
     return sorted(out)
+
+
+def check_side_output(path: PathArg, what: str, ours: Any) -> None:
+    """The one rule for a side output named after ``-o`` (``REPORT.md`` beside
+    ``REPORT.json``, ``OUT.program.json``): it may replace only nothing or a file
+    ``ours(path)`` recognises as one this command wrote; any other file there is the user's,
+    refused (:class:`UsageError`) before any work, never overwritten."""
+    text = os.fspath(path)  # type: ignore[arg-type]
+    if not os.path.lexists(text):
+        return
+    try:
+        mine = not os.path.islink(text) and os.path.isfile(text) and bool(ours(text))
+    except (OSError, ValueError, UnicodeDecodeError):
+        mine = False
+    if not mine:
+        raise UsageError(
+            f"{text} exists and is not {what} (a file of yours?); nothing was written: "
+            "move that file away or choose another -o"
+        )
+
+
+def first_line_is(text: str) -> Any:
+    """A recogniser for :func:`check_side_output`: the file's first line is ``text``."""
+
+    def check(path: str) -> bool:
+        with open(path, encoding="utf-8") as f:
+            return f.readline().rstrip("\n") == text
+
+    return check
+
+
+def json_object_with(*keys: str) -> Any:
+    """A recogniser for :func:`check_side_output`: a JSON object holding every one of ``keys``."""
+
+    def check(path: str) -> bool:
+        import json
+
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        return isinstance(data, dict) and all(k in data for k in keys)
+
+    return check
 
 
 def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str:

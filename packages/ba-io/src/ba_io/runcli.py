@@ -63,12 +63,12 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
     except DataError as e:
         if debug:
             raise
-        print(f"Error: {e}", file=sys.stderr)
+        print(f"{'' if e.reported else 'Error: '}{e}", file=sys.stderr)
         return 1
     except UsageError as e:
         if debug:
             raise
-        print(f"Error: {e}", file=sys.stderr)
+        print(f"{'' if e.reported else 'Error: '}{e}", file=sys.stderr)
         return 2
     except OSError as e:
         if debug:

@@ -93,11 +93,13 @@ class Decoding:
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
             raise UsageError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
-        if not self.greedy:
-            if not (math.isfinite(self.temperature) and self.temperature > 0):
-                raise UsageError(f"temperature must be a finite number > 0 for sampling, got {self.temperature}")
-            if not 0 < self.top_p <= 1:
-                raise UsageError(f"top_p must be in (0, 1], got {self.top_p}")
+        # checked for greedy decoding too, where they are unused (campaign 15: nan passed)
+        if not (math.isfinite(self.temperature) and (self.temperature > 0 or (self.greedy and self.temperature == 0))):
+            raise UsageError(
+                f"temperature must be a finite number > 0 (0 only with greedy decoding), got {self.temperature}"
+            )
+        if not 0 < self.top_p <= 1:
+            raise UsageError(f"top_p must be in (0, 1], got {self.top_p}")
 
     def sampler_options(self, index: int = 0) -> dict[str, Any]:
         """The sampler settings llama.cpp and Ollama both take under these names: greedy is

@@ -116,6 +116,8 @@ def cli_options(
 ) -> BackendOptions:
     """The shared command-line flags as the options of ``spec``'s backend: ``--threads`` for
     transformers and llama.cpp, ``--fp32`` for transformers, ``--timeout`` for Ollama."""
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):  # checked even where unused
+        raise UsageError(f"--timeout must be a finite number of seconds > 0, got {timeout}")
     cls = options_class(spec)
     if cls is OllamaOptions:
         return options_for(spec, timeout=timeout)

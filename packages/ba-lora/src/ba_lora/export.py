@@ -85,6 +85,24 @@ def _adapter_files(adapter_dir: Path) -> None:
         raise UsageError(f"{adapter_dir}: not a PEFT adapter directory (no adapter_config.json)")
     if not (adapter_dir / "adapter_model.safetensors").is_file():
         raise DataError(adapter_dir, None, "no adapter_model.safetensors (adapters must be saved with safetensors)")
+    # campaign 15: a broken config or a truncated weights file surfaced as a bare
+    # JSONDecodeError / SafetensorError naming no file
+    config = adapter_dir / "adapter_config.json"
+    try:
+        if not isinstance(json.loads(config.read_text(encoding="utf-8")), dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(config, None, f"not a valid adapter config ({exc}); re-save or re-train the adapter") from None
+    from safetensors import SafetensorError, safe_open
+
+    weights = adapter_dir / "adapter_model.safetensors"
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            f.keys()
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise DataError(
+            weights, None, f"unreadable safetensors file ({exc}); re-save or re-train the adapter"
+        ) from None
 
 
 def adapter_base_dir(adapter_dir: Path, base: str | None = None) -> Path:
@@ -113,8 +131,15 @@ def _check_merge_output(output: Path, adapter_dir: Path, base_dir: Path) -> None
     """``--output`` may be a new path, an empty folder or an earlier merge (it holds
     :data:`MERGED_MARKER`); anything else is the user's and is never replaced."""
     distinct_paths(("--adapter", adapter_dir), ("--model", base_dir), ("--output", output))
+    # an older merge is known by its marker: a folder of the user's with only model-like names
+    # (their own config.json, a save_pretrained model) was replaced whole (campaign 15)
+    marked = (output / MERGED_MARKER).is_file() and not (output / MERGED_MARKER).is_symlink()
     check_replaceable_folder(
-        output, flag="--output", manifest=MERGED_MARKER, tool="ba-lora merge", legacy=_MERGE_LEGACY
+        output,
+        flag="--output",
+        manifest=MERGED_MARKER,
+        tool="ba-lora merge",
+        legacy=_MERGE_LEGACY if marked else frozenset(),
     )
 
 

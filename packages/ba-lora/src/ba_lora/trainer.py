@@ -186,12 +186,18 @@ def _check_resumable(out: Path, fp: dict[str, Any]) -> None:
             "remove it to resume from an older one, or pass --overwrite to start over"
         )
     info_path = out / "training_info.json"
-    if good is not None or not info_path.is_file():
+    if not info_path.is_file():
         return
     try:
         info = json.loads(info_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
+        if good is not None:  # an interrupted run: its checkpoint says where to go on
+            return
         raise UsageError(f"--resume: {info_path} is unreadable ({exc}); pass --overwrite to start over") from None
+    if good is not None and not (isinstance(info, dict) and info.get("status")):
+        return  # checkpoints and no finished result: an interrupted run, resumed from its newest checkpoint
+    # a finished run (with --keep-checkpoints it still has checkpoints: resuming from the last
+    # one rewrote its results and deleted the checkpoints the user had asked to keep)
     saved = fingerprint_of(
         info.get("parameters") or {}, info.get("datasets") or {}, (info.get("prompt") or {}).get("sha256"), RESUME_FREE
     )
@@ -229,21 +235,41 @@ RUN_FILES = frozenset(
 
 _EVENTS = re.compile(r"^events\.out\.tfevents\.[\w.-]+$")  # what TensorBoard writes into runs/
 _CHECKPOINT = re.compile(r"^step-\d{8}(\.tmp)?$")
-_CHECKPOINT_ENTRY = re.compile(r"^(step-\d{8}(\.tmp)?|best)$")  # best/: the best epoch's adapter
+#: what a checkpoint folder holds (checkpoint.save_checkpoint), and best/ (the best epoch's
+#: adapter, written through ba_io.atomic_path, whose tmp files a kill can leave)
+_IN_CHECKPOINT = re.compile(
+    r"^(adapter_model\.safetensors|optimizer\.safetensors|state\.json|rng-rank\d+\.(safetensors|json))$"
+)
+_IN_BEST = re.compile(r"^(adapter_model\.safetensors|adapter_model\.safetensors\.ba-io-\d+\.\w+\.tmp)$")
 
 
 def _foreign_files(out: Path) -> list[str]:
-    """What in ``out`` a run does not write: other names at the top, and, inside ``runs/``
-    and ``checkpoints/``, anything but TensorBoard event files and step folders (a user's
-    ``runs/my_experiment/`` was deleted with the run's logs)."""
+    """What in ``out`` a run does not write: other names at the top; inside ``runs/``
+    anything but TensorBoard event files; inside ``checkpoints/`` anything but step folders
+    and ``best/``, and inside those anything but their files (a user's
+    ``runs/my_experiment/`` and a note inside ``checkpoints/step-N/`` were deleted with the
+    run's own files)."""
     found = [p.name for p in out.iterdir() if p.name not in RUN_FILES]
-    for sub, rule in (("runs", _EVENTS), (CHECKPOINTS, _CHECKPOINT_ENTRY)):
-        d = out / sub
+    runs, ckroot = out / "runs", out / CHECKPOINTS
+    for d in (runs, ckroot):
         if d.is_symlink() or (d.exists() and not d.is_dir()):
-            found.append(sub)
-        elif d.is_dir():
-            found += [f"{sub}/{p.name}" for p in d.iterdir() if not rule.match(p.name) or p.is_symlink()]
+            found.append(d.name)
+    if runs.is_dir() and not runs.is_symlink():
+        found += [f"runs/{p.name}" for p in runs.iterdir() if not _EVENTS.match(p.name) or not _plain_file(p)]
+    if ckroot.is_dir() and not ckroot.is_symlink():
+        for p in ckroot.iterdir():
+            rule = _IN_CHECKPOINT if _CHECKPOINT.match(p.name) else _IN_BEST if p.name == "best" else None
+            if rule is None or p.is_symlink() or not p.is_dir():
+                found.append(f"{CHECKPOINTS}/{p.name}")
+                continue
+            found += [
+                f"{CHECKPOINTS}/{p.name}/{f.name}" for f in p.iterdir() if not rule.match(f.name) or not _plain_file(f)
+            ]
     return sorted(found)
+
+
+def _plain_file(p: Path) -> bool:
+    return p.is_file() and not p.is_symlink()
 
 
 def _earlier_run(out: Path) -> bool:

@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p_score.add_argument(
         "-o", "--output", metavar="OUT.jsonl", default=None,
-        help="output file (default: stdout), written atomically via OUT.jsonl.tmp",
+        help="output file (default: stdout), written atomically (a tmp file of its own beside OUT, renamed onto it)",
     )  # fmt: skip
     p_summary = sub.add_parser(
         "summary", parents=[common], help="print statistics of a scored (or unscored) file",

@@ -16,8 +16,10 @@ from ba_io import (
     add_model,
     add_output,
     add_seed,
+    check_side_output,
     distinct_paths,
     int_between,
+    json_object_with,
     non_negative_int,
     output_target,
     positive_int,
@@ -219,9 +221,14 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
     from .tune import output_paths
 
-    for out_path in output_paths(args.out):
+    out, program, log = output_paths(args.out)
+    for out_path in (out, program, log):
         distinct_paths(("--train", args.train), ("--val", args.val), ("--prompt", args.prompt), ("-o", out_path))
         output_target(out_path)  # a folder, FIFO or device at any of the three: refused now
+    # campaign 15: a file of the user's at OUT.program.json or OUT.log.json was replaced
+    check_side_output(program, "a DSPy program state ba-tune wrote", json_object_with("metadata"))
+    check_side_output(log, "a ba-tune log", json_object_with("command", "settings"))
+    for out_path in (out, program, log):
         for spec in (args.model, args.prompt_model):  # campaign 14: -o MODEL/config.json was taken
             if spec:
                 check_not_a_model_file(spec, out_path, "-o")
