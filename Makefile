@@ -98,10 +98,12 @@ $(STAMP): constraints.txt $(wildcard packages/*/pyproject.toml)
 EXTRAS_ba-dataset-tools := hf,
 EXTRAS_ba-lora := hf,
 
-# llama.cpp (llama-cpp-python, built from source, ~5 min once) for the export's parity check
+# llama.cpp (llama-cpp-python, built from source, ~5 min once) for the export's parity check:
+# a portable AVX2 build, never -march=native (its AMX kernels crashed on an AMX Xeon)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 GGUF_STAMP := $(VENV)/.gguf-installed
 $(GGUF_STAMP): $(STAMP)
-	$(BIN)/python -m pip install -q -c constraints.txt -e packages/ba-llm[gguf]
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -q -c constraints.txt -e packages/ba-llm[gguf]
 	@touch $@
 
 schemas: ## Copy the root schemas/ into ba-io's package data (a test fails on drift)
