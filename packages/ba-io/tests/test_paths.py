@@ -174,6 +174,14 @@ def test_a_link_to_an_earlier_output_folder_is_checked_through(tmp_path):
     (ours / "notes.txt").write_text("mine")
     with pytest.raises(UsageError, match=r"did not write \(notes.txt\)"):
         check_replaceable_folder(tmp_path / "link", **rule)
+    mine = tmp_path / "mine"  # campaign 16: a manifest linked in from an earlier output vouched for the user's files
+    mine.mkdir()
+    (mine / "config.json").write_text("mine")
+    (ours / "notes.txt").unlink()
+    (ours / "made.json").write_text(json.dumps({"files": ["made.json", "config.json"]}))
+    (mine / "made.json").symlink_to(ours / "made.json")
+    with pytest.raises(UsageError, match=r"did not write"):
+        check_replaceable_folder(mine, **rule)
     (tmp_path / "dangling").symlink_to(tmp_path / "nothing")
     with pytest.raises(UsageError, match="exists and is not a folder"):
         check_replaceable_folder(tmp_path / "dangling", **rule)

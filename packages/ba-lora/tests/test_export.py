@@ -66,12 +66,17 @@ def test_merge_replaces_only_its_own_earlier_merge_and_refuses_the_users_folder(
     model_like.mkdir()
     (model_like / "config.json").write_text('{"my": "settings"}', encoding="utf-8")
     (model_like / "prompt.json").write_text("notes", encoding="utf-8")
-    for target in (mine, tiny_adapter, model_like):
+    fake_marker = tmp_path / "marked"  # campaign 16: an empty or foreign file at the marker's name
+    fake_marker.mkdir()
+    (fake_marker / "ba-lora-merged.json").write_text('{"note": "mine"}', encoding="utf-8")
+    (fake_marker / "config.json").write_text('{"my": "config"}', encoding="utf-8")
+    for target in (mine, tiny_adapter, model_like, fake_marker):
         res = run_cli("merge", "--adapter", str(tiny_adapter), "--output", str(target))
         assert res.returncode == 2 and res.stderr.count("\n") == 1 and res.stderr.startswith("Error: "), res.stderr
     assert (mine / "thesis.tex").read_text() == "mine" and sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
     assert (tiny_adapter / "adapter_model.safetensors").is_file()
     assert (model_like / "config.json").read_text(encoding="utf-8") == '{"my": "settings"}'
+    assert (fake_marker / "config.json").read_text(encoding="utf-8") == '{"my": "config"}'
 
     merged = tmp_path / "merged"
     for _ in range(2):  # an earlier merge (it carries the marker) is replaced whole

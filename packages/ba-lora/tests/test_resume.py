@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -140,6 +141,13 @@ def test_a_file_of_the_users_inside_a_checkpoint_or_runs_is_never_deleted(tiny_m
     assert res.returncode == 2 and f"checkpoints/{step.name}/NOTES.txt" in res.stderr, res.stderr
     assert (step / "NOTES.txt").read_text(encoding="utf-8") == "mine"
     (step / "NOTES.txt").unlink()
+    fake = out / "checkpoints" / "step-00000009"  # campaign 16: a user's state.json in a step-like folder
+    fake.mkdir()
+    (fake / "state.json").write_text('{"mine": true}', encoding="utf-8")
+    res = run_cli(*train_args(tiny_model_dir, out, data_dir, *args, "--overwrite"))
+    assert res.returncode == 2 and "checkpoints/step-00000009/state.json" in res.stderr, res.stderr
+    assert (fake / "state.json").read_text(encoding="utf-8") == '{"mine": true}'
+    shutil.rmtree(fake)
     mine = out / "runs" / "events.out.tfevents.my-experiment"
     mine.mkdir(parents=True)
     (mine / "data.csv").write_text("1,2\n", encoding="utf-8")

@@ -94,7 +94,7 @@ def check_replaceable_folder(
 def _manifest_files(manifest: Any) -> list[str] | None:
     import json
 
-    if not manifest.is_file():
+    if manifest.is_symlink() or not manifest.is_file():  # a linked manifest may list another folder's files
         return None
     try:
         listed = json.loads(manifest.read_text(encoding="utf-8")).get("files")

@@ -133,7 +133,7 @@ def _check_merge_output(output: Path, adapter_dir: Path, base_dir: Path) -> None
     distinct_paths(("--adapter", adapter_dir), ("--model", base_dir), ("--output", output))
     # an older merge is known by its marker: a folder of the user's with only model-like names
     # (their own config.json, a save_pretrained model) was replaced whole (campaign 15)
-    marked = (output / MERGED_MARKER).is_file() and not (output / MERGED_MARKER).is_symlink()
+    marked = _older_merge_marker(output / MERGED_MARKER)
     check_replaceable_folder(
         output,
         flag="--output",
@@ -141,6 +141,19 @@ def _check_merge_output(output: Path, adapter_dir: Path, base_dir: Path) -> None
         tool="ba-lora merge",
         legacy=_MERGE_LEGACY if marked else frozenset(),
     )
+
+
+def _older_merge_marker(path: Path) -> bool:
+    """A marker an older merge wrote: a plain file holding a JSON object with the adapter and
+    base it merged (campaign 16: an empty file, or one of the user's, at that name was taken
+    for one, and the folder replaced)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("adapter"), str) and isinstance(data.get("base"), str)
 
 
 #: what a merge wrote before its marker listed its files (an older ba-lora)

@@ -265,7 +265,19 @@ def _foreign_files(out: Path) -> list[str]:
             found += [
                 f"{CHECKPOINTS}/{p.name}/{f.name}" for f in p.iterdir() if not rule.match(f.name) or not _plain_file(f)
             ]
+            if rule is _IN_CHECKPOINT and (p / "state.json").is_file() and not _state_of_step(p):
+                found.append(f"{CHECKPOINTS}/{p.name}/state.json")  # campaign 16: a user's file by that name
     return sorted(found)
+
+
+def _state_of_step(folder: Path) -> bool:
+    """``folder/state.json`` is a checkpoint's: a JSON object whose ``step`` is the folder's."""
+    try:
+        state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    step = folder.name.removesuffix(".tmp").removeprefix("step-")
+    return isinstance(state, dict) and state.get("step") == int(step)
 
 
 def _plain_file(p: Path) -> bool:
