@@ -367,7 +367,10 @@ def test_a_rejects_partial_without_its_out_partial_is_the_users(tmp_path, restar
     mine = partial_path(rej)
     text = json.dumps({"id": "c0001", "concept": concepts[0]["concept"], "teacher": "template", "reason": "mine"})
     mine.write_text(text + "\n")
-    with pytest.raises(UsageError, match="is not a partial file of synth"):
+    # campaign 16: the message called another run's partial rejects "a file of yours?"
+    with pytest.raises(
+        UsageError, match=r"holds the partial rejects of another synth run \(.*out\.jsonl\.partial does not"
+    ):
         synth(src, out, TemplateTeacher(), rejects=rej, restart=restart, show_progress=False)
     assert mine.read_text() == text + "\n" and not out.exists() and not rej.exists()
 

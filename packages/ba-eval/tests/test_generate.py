@@ -428,3 +428,16 @@ def test_a_benchmark_whose_model_fails_prints_one_error_line_and_leaves_no_folde
     assert rc == 2 and err.count("Error: ") == 1 and "model directory not found" in err, err
     assert "(benchmark: generating with hf:nothere failed, exit 2; no report written)" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_benchmark_child_failing_on_data_names_no_missing_predictions_file(tmp_path, tiny_model, capfd, monkeypatch):
+    """Campaign 16: a child that exited 1 got a context line naming
+    ``REPORT.predictions/<model>.jsonl``, a file the failed child never wrote."""
+    from ba_eval import benchmark
+
+    monkeypatch.setattr(benchmark, "_run_child", lambda cmd: (1, 0.1, 10.0))
+    out = tmp_path / "r.json"
+    rc = cli_main("benchmark", "--model", f"hf:{tiny_model}", "--dataset", str(CONCEPTS), "-o", str(out))
+    err = capfd.readouterr().err
+    assert rc == 1 and err == f"{out}: (generating with hf:{tiny_model} failed, exit 1; not written)\n", err
+    assert not out.exists() and not (tmp_path / "r.predictions").exists()

@@ -156,6 +156,14 @@ def test_a_side_output_replaces_only_a_file_the_command_wrote(tmp_path):
             (tmp_path / name).write_text(text, encoding="utf-8")
         with pytest.raises(UsageError):
             check_side_output(tmp_path / name, "a state", json_object_with("metadata"))
+    # campaign 16: a dotted key names nested objects, so {"metadata": ...} alone is not enough
+    nested = json_object_with("metadata.versions.dspy")
+    (tmp_path / "n.json").write_text('{"metadata": {"versions": {"dspy": "3.0"}}}', encoding="utf-8")
+    check_side_output(tmp_path / "n.json", "a state", nested)
+    for i, text in enumerate(('{"metadata": {}}', '{"metadata": {"versions": ["dspy"]}}', '{"metadata": "x"}')):
+        (tmp_path / f"n{i}.json").write_text(text, encoding="utf-8")
+        with pytest.raises(UsageError, match="is not a state"):
+            check_side_output(tmp_path / f"n{i}.json", "a state", nested)
 
 
 def test_a_link_to_an_earlier_output_folder_is_checked_through(tmp_path):

@@ -82,6 +82,7 @@ def test_all_pinned():
         "folder_files",
         "fraction",
         "int_between",
+        "is_tmp_name",
         "iter_jsonl",
         "iter_jsonl_lines",
         "json_object_with",

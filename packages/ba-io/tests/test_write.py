@@ -469,3 +469,23 @@ def test_a_users_file_that_looks_like_a_tmp_name_is_never_swept(tmp_path):
     write_jsonl(out, [GOOD])
     assert backup.read_text() == "my backup" and (folder / "notes.txt").read_text() == "mine"
     assert backup2.read_text() == "my other backup" and (folder2 / "mydata.txt").read_text() == "mine too"
+
+
+def test_is_tmp_name_knows_exactly_the_tmp_names_atomic_path_makes(tmp_path):
+    """One owner for the tmp-name pattern (ba-lora's checkpoint check had its own regex)."""
+    from ba_io import atomic_path, is_tmp_name
+
+    target = tmp_path / "adapter_model.safetensors"
+    with atomic_path(target) as tmp:
+        assert is_tmp_name(target, tmp.name)
+        tmp.write_bytes(b"x")
+    for name in (
+        "adapter_model.safetensors",
+        "adapter_model.safetensors.2024.backup_1.tmp",  # a user's name
+        "adapter_model.safetensors.ba-io-12.abc.def.tmp",  # a dot in the random part
+        "adapter_model.safetensors.ba-io-x1.abcdefgh.tmp",
+        "adapter_model.safetensors.ba-io-12.abcdefgh.aside",
+        "other.ba-io-12.abcdefgh.tmp",
+    ):
+        assert not is_tmp_name(target, name), name
+    assert is_tmp_name("adapter_model.safetensors", "adapter_model.safetensors.ba-io-12.abcdefgh.tmp")

@@ -134,3 +134,20 @@ def test_sampler_options_shared_by_llama_cpp_and_ollama():
         "min_p": 0.0,
         "seed": 4,
     }
+
+
+@pytest.mark.parametrize("damage", [b"\x01\x00", b"\xff" * 8 + b"{"])
+def test_a_corrupt_weights_file_is_named(tmp_path, tiny_model, damage):
+    """Campaign 16: a model folder whose model.safetensors was cut or overwritten printed a
+    bare ``SafetensorError: ... header too small`` naming no file."""
+    import shutil
+
+    from ba_llm.errors import BackendError
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model, broken)
+    (broken / "model.safetensors").write_bytes(damage)
+    with pytest.raises(BackendError) as exc:
+        load_backend(f"hf:{broken}", dtype="float32")
+    assert str(exc.value).startswith(f"{broken / 'model.safetensors'}: not a readable safetensors file (")
+    assert "re-create it" in str(exc.value)

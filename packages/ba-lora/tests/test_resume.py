@@ -154,6 +154,19 @@ def test_a_file_of_the_users_inside_a_checkpoint_or_runs_is_never_deleted(tiny_m
     res = run_cli(*train_args(tiny_model_dir, out, data_dir, *args, "--overwrite"))
     assert res.returncode == 2 and "runs/events.out.tfevents.my-experiment" in res.stderr, res.stderr
     assert (mine / "data.csv").read_text(encoding="utf-8") == "1,2\n"
+    shutil.rmtree(mine)
+    best = out / "checkpoints" / "best"
+    best.mkdir(exist_ok=True)
+    users = best / "adapter_model.safetensors.2024.backup.tmp"  # named like a tmp file, not ours
+    users.write_text("mine", encoding="utf-8")
+    res = run_cli(*train_args(tiny_model_dir, out, data_dir, *args, "--overwrite"))
+    assert res.returncode == 2 and f"checkpoints/best/{users.name}" in res.stderr, res.stderr
+    assert users.read_text(encoding="utf-8") == "mine"
+    users.unlink()
+    killed = best / "adapter_model.safetensors.ba-io-99999999.k1llk1ll.tmp"  # what a kill leaves (ba-io's name)
+    killed.write_bytes(b"torn")
+    res = run_cli(*train_args(tiny_model_dir, out, data_dir, *args, "--overwrite"))
+    assert res.returncode == 0, res.stderr
 
 
 def test_resume_of_a_finished_run_with_other_data_is_an_error(tiny_model_dir, tmp_path, data_dir):

@@ -152,11 +152,13 @@ def test_an_output_that_is_a_file_of_the_model_is_refused_before_mipro_starts(wo
 def test_a_users_file_at_a_side_output_name_is_refused_before_mipro_starts(work):
     """Campaign 15: a file of the user's at OUT.program.json (or OUT.log.json) was replaced;
     only what an earlier run wrote there (a DSPy state, a ba-tune log) may be."""
-    (work / "opt.program.json").write_text('{"my": "program"}')
-    res = run(*mipro(out="opt.json"), cwd=work)
-    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
-    assert "opt.program.json exists and is not a DSPy program state ba-tune wrote" in res.stderr
-    assert (work / "opt.program.json").read_text() == '{"my": "program"}'
+    # campaign 16: a JSON object of the user's with a "metadata" key was taken for a DSPy state
+    for mine in ('{"my": "program"}', '{"metadata": {"author": "me"}, "notes": []}'):
+        (work / "opt.program.json").write_text(mine)
+        res = run(*mipro(out="opt.json"), cwd=work)
+        assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+        assert "opt.program.json exists and is not a DSPy program state ba-tune wrote" in res.stderr
+        assert (work / "opt.program.json").read_text() == mine
     (work / "opt.program.json").unlink()
     (work / "opt.log.json").write_text("my log\n")
     res = run(*mipro(out="opt.json"), cwd=work)

@@ -119,8 +119,7 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
             "move it away or choose another -o/--rejects"
         )
     complete, tail = _complete_lines(path)
-    ours = beside is None or beside.exists()
-    ours = ours and tail[: len(_ROW_START)] == _ROW_START[: len(tail[: len(_ROW_START)])]
+    ours = tail[: len(_ROW_START)] == _ROW_START[: len(tail[: len(_ROW_START)])]
     for raw in complete:
         if not ours:
             break
@@ -134,6 +133,12 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
         raise UsageError(
             f"{path} exists and is not a partial file of synth (a file of yours?); nothing was written: "
             "move it away or choose another -o/--rejects"
+        )
+    if beside is not None and not beside.exists():  # campaign 16: it was called "a file of yours?"
+        raise UsageError(
+            f"{path} holds the partial rejects of another synth run ({beside} does not exist, so it is not "
+            "this run's); nothing was written: resume that run with its own -o, move the file away, "
+            "or choose another --rejects"
         )
 
 

@@ -155,7 +155,9 @@ def run_benchmark(
             err: UsageError | DataError = (
                 UsageError(f"(benchmark: generating with {spec} failed, exit 2; no report written)")
                 if rc == 2
-                else DataError(preds, None, f"(generating with {spec} failed, exit 1; no report written)")
+                else DataError(
+                    out, None, f"(generating with {spec} failed, exit 1; not written)"
+                )  # campaign 16: not preds
             )
             err.reported = True
             raise err

@@ -434,6 +434,17 @@ def _leftover_pid(target: Path, leftover: Path, suffix: str) -> int | None:
     return int(pid_text) if pid_text.isdigit() else None
 
 
+def is_tmp_name(target: PathLike, name: str) -> bool:
+    """Whether ``name`` is one of our tmp names for ``target`` (``NAME.ba-io-<pid>.<random>.tmp``,
+    its writer alive or not): what a kill can leave beside a file written by path."""
+    t = Path(target)
+    return (
+        name.startswith(f"{t.name}.{_TMP_TAG}")
+        and name.endswith(".tmp")
+        and _leftover_pid(t, t.with_name(name), ".tmp") is not None
+    )
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

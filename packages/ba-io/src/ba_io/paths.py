@@ -165,14 +165,22 @@ def first_line_is(text: str) -> Any:
 
 
 def json_object_with(*keys: str) -> Any:
-    """A recogniser for :func:`check_side_output`: a JSON object holding every one of ``keys``."""
+    """A recogniser for :func:`check_side_output`: a JSON object holding every one of ``keys``;
+    a dotted key (``metadata.dependency_versions.dspy``) names a key of nested objects."""
+
+    def has(data: Any, key: str) -> bool:
+        for part in key.split("."):
+            if not isinstance(data, dict) or part not in data:
+                return False
+            data = data[part]
+        return True
 
     def check(path: str) -> bool:
         import json
 
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-        return isinstance(data, dict) and all(k in data for k in keys)
+        return isinstance(data, dict) and all(has(data, k) for k in keys)
 
     return check
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from ba_io import DataError, UsageError, check_not_under_file, distinct_paths, output_lock, progress
+from ba_io import DataError, UsageError, check_not_under_file, distinct_paths, is_tmp_name, output_lock, progress
 
 from .checkpoint import (
     CHECKPOINTS,
@@ -235,12 +235,20 @@ RUN_FILES = frozenset(
 
 _EVENTS = re.compile(r"^events\.out\.tfevents\.[\w.-]+$")  # what TensorBoard writes into runs/
 _CHECKPOINT = re.compile(r"^step-\d{8}(\.tmp)?$")
-#: what a checkpoint folder holds (checkpoint.save_checkpoint), and best/ (the best epoch's
-#: adapter, written through ba_io.atomic_path, whose tmp files a kill can leave)
+#: what a checkpoint folder holds (checkpoint.save_checkpoint)
 _IN_CHECKPOINT = re.compile(
     r"^(adapter_model\.safetensors|optimizer\.safetensors|state\.json|rng-rank\d+\.(safetensors|json))$"
 )
-_IN_BEST = re.compile(r"^(adapter_model\.safetensors|adapter_model\.safetensors\.ba-io-\d+\.\w+\.tmp)$")
+
+
+def _in_checkpoint(name: str) -> bool:
+    return _IN_CHECKPOINT.match(name) is not None
+
+
+def _in_best(name: str) -> bool:
+    """best/ holds the best epoch's adapter, written through ba_io.atomic_path (whose tmp
+    file a kill can leave)."""
+    return name == "adapter_model.safetensors" or is_tmp_name("adapter_model.safetensors", name)
 
 
 def _foreign_files(out: Path) -> list[str]:
@@ -258,14 +266,12 @@ def _foreign_files(out: Path) -> list[str]:
         found += [f"runs/{p.name}" for p in runs.iterdir() if not _EVENTS.match(p.name) or not _plain_file(p)]
     if ckroot.is_dir() and not ckroot.is_symlink():
         for p in ckroot.iterdir():
-            rule = _IN_CHECKPOINT if _CHECKPOINT.match(p.name) else _IN_BEST if p.name == "best" else None
+            rule = _in_checkpoint if _CHECKPOINT.match(p.name) else _in_best if p.name == "best" else None
             if rule is None or p.is_symlink() or not p.is_dir():
                 found.append(f"{CHECKPOINTS}/{p.name}")
                 continue
-            found += [
-                f"{CHECKPOINTS}/{p.name}/{f.name}" for f in p.iterdir() if not rule.match(f.name) or not _plain_file(f)
-            ]
-            if rule is _IN_CHECKPOINT and (p / "state.json").is_file() and not _state_of_step(p):
+            found += [f"{CHECKPOINTS}/{p.name}/{f.name}" for f in p.iterdir() if not rule(f.name) or not _plain_file(f)]
+            if rule is _in_checkpoint and (p / "state.json").is_file() and not _state_of_step(p):
                 found.append(f"{CHECKPOINTS}/{p.name}/state.json")  # campaign 16: a user's file by that name
     return sorted(found)
 

@@ -219,14 +219,14 @@ def _check_outputs(args: argparse.Namespace) -> None:
     """Before any model work: the three outputs can be written, and none is an input."""
     from ba_llm import check_not_a_model_file
 
-    from .tune import output_paths
+    from .tune import is_program_state, output_paths
 
     out, program, log = output_paths(args.out)
     for out_path in (out, program, log):
         distinct_paths(("--train", args.train), ("--val", args.val), ("--prompt", args.prompt), ("-o", out_path))
         output_target(out_path)  # a folder, FIFO or device at any of the three: refused now
     # campaign 15: a file of the user's at OUT.program.json or OUT.log.json was replaced
-    check_side_output(program, "a DSPy program state ba-tune wrote", json_object_with("metadata"))
+    check_side_output(program, "a DSPy program state ba-tune wrote", is_program_state)
     check_side_output(log, "a ba-tune log", json_object_with("command", "settings"))
     for out_path in (out, program, log):
         for spec in (args.model, args.prompt_model):  # campaign 14: -o MODEL/config.json was taken

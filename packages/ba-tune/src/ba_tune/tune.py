@@ -21,7 +21,7 @@ from typing import Any
 
 import dspy
 
-from ba_io import UsageError, atomic_path, output_group, write_json
+from ba_io import UsageError, atomic_path, json_object_with, output_group, write_json
 from ba_llm.prompt import Prompt, load_prompt, prompt_from_dict
 from ba_metric import ba_requirements_metric
 from ba_metric.metric import OBJECTIVES
@@ -29,7 +29,7 @@ from ba_metric.metric import OBJECTIVES
 from .mipro import RecordingMIPROv2
 from .program import BAAdapter, program_from_prompt, prompt_for
 
-__all__ = ["MiproSettings", "TuneResult", "run_mipro", "output_paths", "save_program_json"]
+__all__ = ["MiproSettings", "TuneResult", "is_program_state", "run_mipro", "output_paths", "save_program_json"]
 
 AUTO_CHOICES = ("light", "medium", "heavy")
 METRIC_NAME = "ba_metric.ba_requirements_metric"
@@ -110,6 +110,12 @@ def save_program_json(program: dspy.Module, path: Path) -> None:
             os.replace(json_tmp, tmp)
         finally:
             json_tmp.unlink(missing_ok=True)
+
+
+#: what :func:`save_program_json` writes, recognised before a rerun replaces it: DSPy's JSON
+#: state records the versions it was saved with (campaign 16: any JSON object with a
+#: ``metadata`` key of the user's was taken for one)
+is_program_state = json_object_with("metadata.dependency_versions.dspy")
 
 
 def _metric(threshold: float, objective: str = "total"):
