@@ -141,3 +141,33 @@ def test_benchmark_errors(tmp_path, capsys):
         == 2
     )
     assert capsys.readouterr().err.strip() == "Error: --model repeated: smollm2"
+
+
+@pytest.mark.parametrize("case", ["linked predictions", "user's timings", "linked folder"])
+def test_benchmark_never_writes_through_a_link_or_over_a_file_of_the_users(tiny_model, tmp_path, capsys, case):
+    """Campaign 17: a link at REPORT.predictions/MODEL.jsonl was written through into the
+    file it points at. Links there, a linked predictions folder and files of the user's at
+    the names the children write are refused before any model runs."""
+    spec = f"hf:{tiny_model}"
+    out, elsewhere = tmp_path / "select.json", tmp_path / "elsewhere"
+    preds = tmp_path / "select.predictions"
+    if case == "linked folder":
+        elsewhere.mkdir()
+        preds.symlink_to(elsewhere)
+    else:
+        preds.mkdir()
+        elsewhere.write_text("keep me\n")
+        if case == "linked predictions":
+            (preds / f"{slug(spec)}.jsonl").symlink_to(elsewhere)
+        else:
+            (preds / f"{slug(spec)}.timings.json").write_text('{"mine": true}\n')
+    rc = cli_main("benchmark", "--model", spec, "--dataset", "curated", "--limit", "1", "--output", str(out))
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and err.startswith("Error: "), err
+    assert not out.exists()
+    if case == "linked folder":
+        assert list(elsewhere.iterdir()) == []
+    else:
+        assert elsewhere.read_text() == "keep me\n"
+    if case == "user's timings":
+        assert (preds / f"{slug(spec)}.timings.json").read_text() == '{"mine": true}\n'

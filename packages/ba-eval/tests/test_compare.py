@@ -280,3 +280,52 @@ def test_compare_never_writes_a_report_over_a_prediction_file_and_bounds_the_boo
     )
     err = capsys.readouterr().err
     assert rc == 2 and "must be at most 1,000,000" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("comparison.json", '{"note": "mine"}\n'),
+        ("comparison.md", "# My notes on the models\n"),
+        ("comparison.html", "<!DOCTYPE html>\n<html><title>my page</title></html>\n"),
+        ("comparison.png", "\x89PNG\r\n\x1a\n my own figure"),
+        ("scored/a.scored.jsonl", '{"mine": 1}\n'),
+    ],
+)
+def test_compare_never_replaces_a_file_of_the_users_in_its_folder(tmp_path, capsys, name, content):
+    """Campaign 17: `compare -o DIR` replaced a comparison.md, comparison.json or scored file
+    the user kept in DIR, without a word. Each is refused before any work; the files an
+    earlier comparison wrote are replaced by the next one."""
+    out = tmp_path / "rep"
+    (out / "scored").mkdir(parents=True)
+    (out / name).write_bytes(content.encode("latin-1"))
+    args = ("compare", "--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"b={DATA / 'preds_ok.jsonl'}")
+    rc = cli_main(*args, "-o", str(out), "--bootstrap", "50")
+    err = capsys.readouterr().err
+    assert rc == 2 and "(a file of yours?)" in err and err.count("\n") == 1
+    assert (out / name).read_bytes() == content.encode("latin-1")
+    assert sorted(p.name for p in out.iterdir()) == sorted({"scored", name.split("/")[0]})
+    (out / name).unlink()
+    assert cli_main(*args, "-o", str(out), "--bootstrap", "50") == 0
+    first = {n: (out / n).read_bytes() for n in ("comparison.json", "comparison.png", "scored/a.scored.jsonl")}
+    assert cli_main(*args, "-o", str(out), "--bootstrap", "50") == 0  # its own files: replaced
+    assert first == {n: (out / n).read_bytes() for n in first}
+
+
+@pytest.mark.parametrize("name", ["comparison.html", "scored"])
+def test_compare_never_writes_through_a_link_in_its_folder(tmp_path, capsys, name):
+    """Campaign 17: a linked comparison.html was written through into the file it points at."""
+    out, elsewhere = tmp_path / "rep", tmp_path / "elsewhere"
+    out.mkdir()
+    if name == "scored":
+        elsewhere.mkdir()
+    else:
+        elsewhere.write_text("keep me")
+    (out / name).symlink_to(elsewhere)
+    rc = cli_main(
+        "compare", "--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"b={DATA / 'preds_ok.jsonl'}", "-o", str(out)
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1, err
+    assert (out / name).is_symlink() and not (out / "comparison.json").exists()
+    assert (elsewhere.read_text() == "keep me") if name != "scored" else list(elsewhere.iterdir()) == []

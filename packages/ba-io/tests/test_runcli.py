@@ -74,6 +74,7 @@ def test_all_pinned():
         "atomic_write",
         "check_not_under_file",
         "check_replaceable_folder",
+        "check_side_folder",
         "check_side_output",
         "default_rejects",
         "deprecated_alias",
@@ -81,11 +82,13 @@ def test_all_pinned():
         "first_line_is",
         "folder_files",
         "fraction",
+        "head_contains",
         "int_between",
         "is_tmp_name",
         "iter_jsonl",
         "iter_jsonl_lines",
         "json_object_with",
+        "jsonl_rows_with",
         "load_schema",
         "non_negative_int",
         "output_group",
@@ -236,3 +239,30 @@ def test_an_oserror_the_user_fixes_is_a_usage_error(capsys):
 
     assert run_cli(other, []) == 1
     assert capsys.readouterr().err.startswith("Error: OSError: [Errno 5] Input/output error")
+
+
+@pytest.mark.parametrize(
+    "exc, code",
+    [
+        (UsageError("--output a\nError: forged: file not found"), 2),
+        (DataError("a\nb.jsonl", 3, "bad\rrow"), 1),
+        (OSError(13, "Permission denied", "out\n.jsonl"), 2),
+        (ValueError("two\nlines\x1b[31m"), 1),
+    ],
+)
+def test_an_error_line_is_always_one_line(capsys, exc, code):
+    """Campaign 17: a newline in a path the user gave was printed raw, so the Error: line
+    became two (the second could pass for another message). Every character that is not
+    printable is written as its escape; argparse's errors too."""
+
+    def fail(argv):
+        raise exc
+
+    assert run_cli(fail, []) == code
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and err.count("\n") == 1 and ("\\n" in err or "\\r" in err), err
+    parser = ba_io.ArgumentParser(prog="tool")
+    parser.add_argument("--n", type=int)
+    assert run_cli(lambda argv: parser.parse_args(argv), ["--n", "1", "stray\nError: forged"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unrecognized arguments: stray\\nError: forged" in err, err

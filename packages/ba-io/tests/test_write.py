@@ -395,15 +395,31 @@ def test_a_writer_killed_between_the_two_renames_of_the_fallback_loses_nothing(t
         aside = tmp_path / "adapter.ba-io-99999999.k1llk1ll.aside"
         os.replace(out, aside)
         os.utime(aside, (time.time() - 3600, time.time() - 3600))
-        jsonio.sweep_stale_tmp(out)
+        jsonio.sweep_stale_tmp(out, directory=True)
         assert (out / "weights.bin").read_text() == "v2" and not aside.exists()
         # with the target there, a dead writer's aside folder is removed
         aside.mkdir()
         os.utime(aside, (time.time() - 3600, time.time() - 3600))
-        jsonio.sweep_stale_tmp(out)
+        jsonio.sweep_stale_tmp(out, directory=True)
         assert not aside.exists() and (out / "weights.bin").read_text() == "v2"
     finally:
         jsonio._renameat2.cache_clear()
+
+
+def test_an_aside_folder_is_never_restored_onto_a_file_output(tmp_path):
+    """Campaign 17: a stale ``o.jsonl.ba-io-PID.RANDOM.aside`` folder (only folder writes
+    move anything aside) was renamed onto the file output ``o.jsonl``, and with ``o.jsonl``
+    there it was deleted. A file write leaves it alone, and writes its file."""
+    import time
+
+    aside = tmp_path / "o.jsonl.ba-io-99999999.k1llk1ll.aside"
+    aside.mkdir()
+    (aside / "notes.txt").write_text("mine")
+    os.utime(aside, (time.time() - 3600, time.time() - 3600))
+    write_jsonl(tmp_path / "o.jsonl", [GOOD])
+    assert read_jsonl(tmp_path / "o.jsonl") == [GOOD]
+    write_jsonl(tmp_path / "o.jsonl", [GOOD, GOOD])
+    assert (aside / "notes.txt").read_text() == "mine"
 
 
 def test_an_output_that_links_to_a_file_is_written_through(tmp_path):

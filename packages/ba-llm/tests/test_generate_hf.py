@@ -151,3 +151,32 @@ def test_a_corrupt_weights_file_is_named(tmp_path, tiny_model, damage):
         load_backend(f"hf:{broken}", dtype="float32")
     assert str(exc.value).startswith(f"{broken / 'model.safetensors'}: not a readable safetensors file (")
     assert "re-create it" in str(exc.value)
+
+
+@pytest.mark.parametrize("damage", ["weights", "config"])
+def test_a_corrupt_model_folder_is_one_error_line_in_every_command(tmp_path, tiny_model, capsys, damage):
+    """Campaign 17: `ba-llm info` on a folder with a corrupt model.safetensors printed a bare
+    SafetensorError (exit 1); a config.json with `"hidden_size": -5` was a two-line
+    StrictDataclass error. Both are one error naming the file, exit 2, in info and generate."""
+    import json
+    import shutil
+
+    from ba_io import run_cli
+    from ba_llm.cli import _main
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model, broken)
+    if damage == "weights":
+        (broken / "model.safetensors").write_bytes(b"\x01\x00")
+        named = broken / "model.safetensors"
+    else:
+        cfg = json.loads((broken / "config.json").read_text())
+        (broken / "config.json").write_text(json.dumps({**cfg, "hidden_size": -5}))
+        named = broken / "config.json"
+    commands = [["ask", "--model", f"hf:{broken}", "--concept", "A garden plot booking app."]]
+    if damage == "weights":
+        commands.append(["info", f"hf:{broken}"])
+    for argv in commands:
+        assert run_cli(_main, argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith(f"Error: {named}: ") and err.count("\n") == 1 and "re-create it" in err, err

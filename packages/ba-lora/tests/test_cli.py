@@ -139,6 +139,22 @@ def test_an_output_under_a_file_is_one_usage_error(tmp_path, data_dir, tiny_mode
     assert notes.read_text() == "mine"
 
 
+def test_a_link_at_a_run_files_name_is_refused_and_its_target_kept(tmp_path, data_dir, tiny_model_dir):
+    """Campaign 17: in a finished run, OUT/prompt.json -> a file elsewhere was written through
+    by --overwrite and --resume (the link's target took the run's prompt)."""
+    common = ["--train", str(data_dir / "train.jsonl"), "--model", str(tiny_model_dir), "--max-steps", "1"]
+    out, elsewhere = tmp_path / "run", tmp_path / "my-prompt.json"
+    res = run_cli("train", "--output", str(out), *common, "--train-limit", "1")
+    assert res.returncode == 0, res.stderr
+    elsewhere.write_text('{"mine": true}')
+    (out / "prompt.json").unlink()
+    (out / "prompt.json").symlink_to(elsewhere)
+    for extra in (("--overwrite",), ("--resume",)):
+        res = run_cli("train", "--output", str(out), *common, "--train-limit", "1", *extra)
+        assert res.returncode == 2 and "did not write (prompt.json)" in res.stderr, res.stderr
+    assert elsewhere.read_text() == '{"mine": true}' and (out / "prompt.json").is_symlink()
+
+
 def test_a_users_folder_that_looks_like_a_run_is_refused_and_kept(tmp_path, data_dir, tiny_model_dir):
     """Campaign 3: the check compared only top-level names, so a user's runs/my_experiment/
     was deleted with the run's logs and a user's prompt.json was overwritten."""

@@ -342,3 +342,29 @@ def test_a_broken_adapter_is_one_error_naming_its_file(tiny_adapter, tmp_path):
             assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
             assert res.stderr.startswith(f"Error: {bad / name}: ") and "re-save or re-train" in res.stderr, res.stderr
         assert not (tmp_path / "m").exists() and not (tmp_path / "e").exists()
+
+
+@pytest.mark.parametrize("damage", ["weights", "config"])
+def test_a_corrupt_base_is_one_error_line_in_train_and_merge(tiny_adapter, tiny_model_dir, data_dir, tmp_path, damage):
+    """Campaign 17: a corrupt model.safetensors in the base gave `ba-lora train` and `merge` a
+    bare SafetensorError (exit 1), a config.json with `"hidden_size": -5` a two-line
+    StrictDataclass error, and a failed train left an empty --output folder behind."""
+    import json
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    if damage == "weights":
+        (broken / "model.safetensors").write_bytes(b"\xff" * 8 + b"{")
+        named = broken / "model.safetensors"
+    else:
+        cfg = json.loads((broken / "config.json").read_text())
+        (broken / "config.json").write_text(json.dumps({**cfg, "hidden_size": -5}))
+        named = broken / "config.json"
+    out = tmp_path / "run"
+    res = run_cli("train", "--train", str(data_dir / "train.jsonl"), "--model", str(broken), "-o", str(out))
+    assert res.returncode == 2 and res.stderr.startswith(f"Error: {named}: ") and res.stderr.count("\n") == 1
+    assert not out.exists()
+    res = run_cli("merge", "--adapter", str(tiny_adapter), "--model", str(broken), "-o", str(tmp_path / "merged"))
+    assert res.returncode == 2 and res.stderr.startswith(f"Error: {named}: ") and res.stderr.count("\n") == 1
+    assert not (tmp_path / "merged").exists()

@@ -126,3 +126,35 @@ def test_a_v2_row_whose_category_is_not_a_yaml_list_is_refused_with_its_line(dat
     write_jsonl(tagged, [read_jsonl(data_dir / "train.jsonl")[1], row])
     with pytest.raises(DataError, match=r"tagged.jsonl:2: constraints: not a YAML list"):
         load_rows(tagged, prompt)
+
+
+@pytest.mark.parametrize("damage", ["arrow", "dataset_dict.json"])
+def test_a_corrupt_saved_dataset_is_named_by_its_file(tmp_path, prompt, v2, damage):
+    """Campaign 17: a save_to_disk folder with a truncated .arrow file or a broken
+    dataset_dict.json gave an error that named no file."""
+    root, _ = _write("hf", tmp_path / "ds", v2, prompt)
+    if damage == "arrow":
+        bad = next((root / "train").glob("*.arrow"))
+        bad.write_bytes(bad.read_bytes()[:100])
+    else:
+        bad = root / "dataset_dict.json"
+        bad.write_text('{"splits": ["train", ')
+    with pytest.raises(DataError) as exc:
+        load_rows(root, prompt, split="train")
+    assert str(exc.value).startswith(f"{bad}: not a readable saved dataset (")
+
+
+def test_one_saved_dataset_folder_serves_train_and_val(tmp_path, prompt, v2, data_dir, tiny_model_dir):
+    """Campaign 17: `ba-lora train --train DS --val DS` (its train and validation splits, as
+    --help documents) was refused as one file given twice; one JSONL file for both still is."""
+    from conftest import run_cli
+
+    root, _ = _write("hf", tmp_path / "ds", v2, prompt)
+    common = ["--model", str(tiny_model_dir), "--prompt", str(data_dir / "prompt_demo.json"), "--max-steps", "1"]
+    res = run_cli("train", "--train", str(root), "--val", str(root), "-o", str(tmp_path / "run"), *common)
+    assert res.returncode == 0, res.stderr
+    info = json.loads((tmp_path / "run" / "training_info.json").read_text())
+    assert info["datasets"]["val"]["rows"] == len(v2["validation"]), info["datasets"]
+    same = str(data_dir / "train.jsonl")
+    res = run_cli("train", "--train", same, "--val", same, "-o", str(tmp_path / "run2"), *common)
+    assert res.returncode == 2 and "are the same file" in res.stderr, res.stderr

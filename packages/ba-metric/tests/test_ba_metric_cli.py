@@ -290,3 +290,16 @@ def test_a_single_value_option_given_twice_is_refused(tmp_path):
     res = run("score", str(src), "-o", "a.jsonl", "--output", "b.jsonl", cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "give -o/--output once" in res.stderr
     assert not (tmp_path / "a.jsonl").exists() and not (tmp_path / "b.jsonl").exists()
+
+
+def test_a_score_out_of_range_and_a_newline_in_a_path_are_one_error_line(tmp_path):
+    """Campaign 17: ``summary`` of a row with ``"score": 1e308`` was an internal
+    OverflowError; a newline in a path was printed raw, so the Error: line became two."""
+    scored = {"id": "a", "score": 1e308, "breakdown": {}, "content": 0.5, "defects": []}
+    (tmp_path / "big.jsonl").write_text(json.dumps(scored) + "\n" + json.dumps(scored) + "\n")
+    out = run("summary", "big.jsonl", cwd=tmp_path)
+    assert out.returncode == 1 and out.stderr == "Error: big.jsonl:1: score 1e+308 is not between 0 and 1" + (
+        " (a score this tool wrote is)\n"
+    )
+    out = run("score", "no\nsuch.jsonl", cwd=tmp_path)
+    assert out.returncode == 2 and out.stderr == "Error: no\\nsuch.jsonl: file not found\n"

@@ -190,7 +190,15 @@ def _check_benchmark_args(
     if dup:
         raise UsageError(f"--model repeated: {', '.join(dup)}")
     import ba_llm
-    from ba_io import check_side_output, distinct_paths, first_line_is, output_target
+    from ba_io import (
+        check_side_folder,
+        check_side_output,
+        distinct_paths,
+        first_line_is,
+        json_object_with,
+        jsonl_rows_with,
+        output_target,
+    )
 
     from .report import BENCHMARK_MD_HEADING
 
@@ -211,6 +219,15 @@ def _check_benchmark_args(
             ba_llm.check_not_a_model_file(m, path, flag)
     # campaign 15: a notes file of the user's at REPORT.md was replaced by the report's Markdown
     check_side_output(out.with_suffix(".md"), "a benchmark report's Markdown", first_line_is(BENCHMARK_MD_HEADING))
+    # campaign 17: a link at REPORT.predictions/MODEL.jsonl was written through
+    check_side_folder(pred_dir, "the predictions of every model")
+    for m in models:
+        check_side_output(
+            pred_dir / f"{slug(m)}.jsonl", "a benchmark's predictions", jsonl_rows_with("id", "model", "text")
+        )
+        check_side_output(
+            pred_dir / f"{slug(m)}.timings.json", "a benchmark's timings", json_object_with("out", "model", "generated")
+        )
 
 
 def _method(max_new_tokens: int, batch_size: int, seed: int) -> dict[str, str]:

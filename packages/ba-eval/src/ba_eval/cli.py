@@ -277,6 +277,49 @@ def _write_text(path: Path, text: str) -> None:
         f.write(text)
 
 
+def _check_compare_outputs(out: Path, names: list[str]) -> None:
+    """Campaign 17: a comparison.md, comparison.json or scored file of the user's in OUT_DIR
+    was replaced, and a linked comparison.html written through. Each report file may replace
+    only nothing or an earlier comparison's own file (never a link), before any work."""
+    from ba_io import (
+        check_side_folder,
+        check_side_output,
+        first_line_is,
+        head_contains,
+        json_object_with,
+        jsonl_rows_with,
+    )
+
+    from .html import HTML_MARKER
+    from .plots import PNG_MARKER
+    from .report import COMPARISON_MD_HEADING
+
+    report = json_object_with("reference", "n_examples", "models", "comparisons")
+    earlier = os.path.isfile(out / "comparison.json") and not os.path.islink(out / "comparison.json")
+    png_ours = head_contains(PNG_MARKER)
+    if earlier:  # a comparison.png written before it carried its marker: ours when its report is
+        try:
+            earlier = bool(report(str(out / "comparison.json")))
+        except (OSError, ValueError, UnicodeDecodeError):
+            earlier = False
+    check_side_output(out / "comparison.json", "a comparison report", report)
+    check_side_output(out / "comparison.md", "a comparison's Markdown", first_line_is(COMPARISON_MD_HEADING))
+    check_side_output(out / "comparison.html", "a comparison's HTML page", head_contains(HTML_MARKER))
+    check_side_output(
+        out / "comparison.png", "a comparison's figure", lambda p: png_ours(p) or (earlier and _is_png(p))
+    )
+    check_side_folder(out / "scored", "the scored rows")
+    for name in names:
+        check_side_output(
+            out / "scored" / f"{name}.scored.jsonl", "a comparison's scored rows", jsonl_rows_with("score", "breakdown")
+        )
+
+
+def _is_png(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
 def _compare(a: argparse.Namespace) -> int:
     from ba_io import distinct_paths, output_target
 
@@ -293,6 +336,7 @@ def _compare(a: argparse.Namespace) -> int:
     outputs += [out / "scored" / f"{name}.scored.jsonl" for name in dict(runs)]
     inputs = {os.path.realpath(path): (f"--run {name}", path) for name, path in reversed(runs)}
     distinct_paths(*inputs.values(), *((f"the report {o.name}", o) for o in outputs))
+    _check_compare_outputs(out, [name for name, _ in runs])
     result = compare_runs(runs, seed=a.seed, n_bootstrap=a.bootstrap)
     with output_group():  # every report file or none; comparison.json (make's target) appears last
         write_json(out / "comparison.json", result.report, schema="comparison-report")

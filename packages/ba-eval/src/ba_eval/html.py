@@ -18,7 +18,10 @@ from typing import Any
 
 import ba_metric
 
-__all__ = ["comparison_html", "write_comparison_html"]
+__all__ = ["HTML_MARKER", "comparison_html", "write_comparison_html"]
+
+#: the start of comparison.html's title (how ba-eval compare knows an earlier page of its own)
+HTML_MARKER = b"<title>Model comparison: "
 
 CATEGORIES = (
     ("functional_requirements", "Functional requirements", "FR"),
@@ -407,7 +410,7 @@ def comparison_html(
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Model comparison: {_e(report.get('reference'))}</title><style>{CSS}</style></head>"
+        f"{HTML_MARKER.decode()}{_e(report.get('reference'))}</title><style>{CSS}</style></head>"
         f"<body>{body}<script>{SCRIPT}</script></body></html>\n"
     )
 

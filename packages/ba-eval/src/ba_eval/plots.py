@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import os
 
-__all__ = ["comparison_png"]
+__all__ = ["PNG_MARKER", "comparison_png"]
+
+#: the PNG ``Software`` text of comparison.png (how ba-eval compare knows an earlier one of its own)
+PNG_MARKER = b"ba-eval compare"
 
 
 def comparison_png(report: dict, path: str | os.PathLike[str]) -> bytes:
@@ -53,7 +56,7 @@ def comparison_png(report: dict, path: str | os.PathLike[str]) -> bytes:
         ax2.legend(fontsize="small", loc="upper center", ncol=len(names), frameon=False)
         fig.tight_layout()
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110)
+        fig.savefig(buf, format="png", dpi=110, metadata={"Software": PNG_MARKER.decode()})
     finally:
         plt.close(fig)
     png = buf.getvalue()

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["comparison_markdown", "benchmark_markdown", "summary_table", "summary_tables", "report_kind"]
+__all__ = [
+    "BENCHMARK_MD_HEADING",
+    "COMPARISON_MD_HEADING",
+    "comparison_markdown",
+    "benchmark_markdown",
+    "summary_table",
+    "summary_tables",
+    "report_kind",
+]
 
 
 def _num(x: Any, fmt: str = "{:.3f}") -> str:
@@ -42,9 +50,13 @@ def _defects_table(models: Sequence[dict], key: str) -> list[str]:
     )
 
 
+#: the first line of every comparison.md (how ba-eval compare knows an earlier one of its own)
+COMPARISON_MD_HEADING = "# Model comparison"
+
+
 def comparison_markdown(report: dict, png_name: str | None = "comparison.png") -> str:
     """Markdown for a comparison report (``comparison.md``)."""
-    lines = ["# Model comparison", ""]
+    lines = [COMPARISON_MD_HEADING, ""]
     dropped = report.get("dropped", {}).get("n", 0)
     lines.append(
         f"Reference: **{report['reference']}**. Examples compared: **{report['n_examples']}** "

@@ -38,12 +38,15 @@ from .locking import output_lock
 from .paths import (
     check_not_under_file,
     check_replaceable_folder,
+    check_side_folder,
     check_side_output,
     default_rejects,
     distinct_paths,
     first_line_is,
     folder_files,
+    head_contains,
     json_object_with,
+    jsonl_rows_with,
 )
 from .progress import progress
 from .runcli import run_cli
@@ -71,8 +74,11 @@ __all__ = [
     "atomic_write",
     "check_not_under_file",
     "check_replaceable_folder",
+    "check_side_folder",
     "check_side_output",
     "first_line_is",
+    "head_contains",
+    "jsonl_rows_with",
     "folder_files",
     "default_rejects",
     "distinct_paths",

@@ -22,6 +22,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .errors import one_line
+
 __all__ = [
     "ArgumentParser",
     "SEED",
@@ -57,7 +59,7 @@ class ArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"Error: {self.prog}: {message} (see {self.prog} --help)\n")
+        self.exit(2, one_line(f"Error: {self.prog}: {message} (see {self.prog} --help)") + "\n")
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         argv = list(sys.argv[1:] if args is None else args)

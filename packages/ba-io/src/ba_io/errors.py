@@ -43,3 +43,11 @@ class DataError(BaError):
 
 class UsageError(BaError):
     """Bad arguments or a missing input; ``str(e)`` is the message."""
+
+
+def one_line(text: str) -> str:
+    """The ``Error:`` line as one line: a character that is not printable (a newline or a
+    carriage return in a path the user gave, an escape sequence) is written as its Python
+    escape (``\\n``), so a message can never forge a second line (campaign 17: a newline in
+    a path was printed raw)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

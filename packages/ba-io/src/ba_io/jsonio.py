@@ -455,13 +455,17 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def sweep_stale_tmp(target: PathLike) -> list[Path]:
+def sweep_stale_tmp(target: PathLike, *, directory: bool = False) -> list[Path]:
     """Remove the tmp files / folders of ``target`` (``NAME.ba-io-<pid>.<random>.tmp``) whose
     writer process no longer exists and that are older than :data:`STALE_TMP_AGE_S`;
-    return what was removed. A live writer's tmp file is never touched."""
+    return what was removed. A live writer's tmp file is never touched. For a folder target
+    (``directory``) a folder a dead writer moved aside is put back or removed first
+    (:func:`_restore_aside`); only folder writes move anything aside, so for a file target
+    such a folder is left alone (campaign 17: one was restored onto a file output's path)."""
     target = Path(target)
     removed: list[Path] = []
-    _restore_aside(target)
+    if directory:
+        _restore_aside(target)
     try:
         candidates = list(target.parent.glob(f"{glob.escape(target.name)}.*.tmp"))
     except OSError:
@@ -634,7 +638,7 @@ def atomic_path(path: PathLike, *, directory: bool = False) -> Iterator[Path]:
     target = _resolve_target(target, directory=directory)
     try:
         _make_parent(target)
-        sweep_stale_tmp(target)
+        sweep_stale_tmp(target, directory=directory)
         if directory:
             tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=target.parent))
         else:

@@ -14,7 +14,15 @@ from typing import Any, Union
 
 from .errors import UsageError
 
-__all__ = ["check_not_under_file", "default_rejects", "distinct_paths", "check_replaceable_folder"]
+__all__ = [
+    "check_not_under_file",
+    "check_replaceable_folder",
+    "check_side_folder",
+    "default_rejects",
+    "distinct_paths",
+    "head_contains",
+    "jsonl_rows_with",
+]
 
 PathArg = Union[str, "os.PathLike[str]", None]
 
@@ -183,6 +191,50 @@ def json_object_with(*keys: str) -> Any:
         return isinstance(data, dict) and all(has(data, k) for k in keys)
 
     return check
+
+
+def jsonl_rows_with(*keys: str) -> Any:
+    """A recogniser for :func:`check_side_output`: a JSON Lines file of at least one row,
+    every row a JSON object holding every one of ``keys`` (an earlier run's scored rows)."""
+
+    def check(path: str) -> bool:
+        import json
+
+        rows = 0
+        with open(path, "rb") as f:
+            for raw in f:
+                if not raw.strip():
+                    continue
+                row = json.loads(raw)
+                if not isinstance(row, dict) or not all(k in row for k in keys):
+                    return False
+                rows += 1
+        return rows > 0
+
+    return check
+
+
+def head_contains(marker: bytes, size: int = 8192) -> Any:
+    """A recogniser for :func:`check_side_output`: ``marker`` is in the file's first
+    ``size`` bytes (the ``<title>`` of an HTML report, the ``Software`` text of a PNG)."""
+
+    def check(path: str) -> bool:
+        with open(path, "rb") as f:
+            return marker in f.read(size)
+
+    return check
+
+
+def check_side_folder(path: PathArg, what: str) -> None:
+    """A folder a command fills beside its ``-o`` (``REPORT.predictions/``,
+    ``OUT_DIR/scored/``) may be missing or a real folder; a symbolic link (its files would be
+    written into the folder it points at) or a file there is refused before any work."""
+    text = os.fspath(path)  # type: ignore[arg-type]
+    if os.path.lexists(text) and (os.path.islink(text) or not os.path.isdir(text)):
+        kind = "a symbolic link" if os.path.islink(text) else "not a folder"
+        raise UsageError(
+            f"{text!r}: is {kind}, and it is where {what} goes; nothing was written: move it away or choose another -o"
+        )
 
 
 def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str:

@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from .errors import DataError, UsageError
+from .errors import DataError, UsageError, one_line
 
 
 def _debug_requested(argv: Sequence[str]) -> bool:
@@ -63,28 +63,28 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
     except DataError as e:
         if debug:
             raise
-        print(f"{'' if e.reported else 'Error: '}{e}", file=sys.stderr)
+        print(one_line(f"{'' if e.reported else 'Error: '}{e}"), file=sys.stderr)
         return 1
     except UsageError as e:
         if debug:
             raise
-        print(f"{'' if e.reported else 'Error: '}{e}", file=sys.stderr)
+        print(one_line(f"{'' if e.reported else 'Error: '}{e}"), file=sys.stderr)
         return 2
     except OSError as e:
         if debug:
             raise
         if e.errno in _USER_FIXES:  # the user's to fix (a read-only folder, a full disk): a usage error
             where = f"{e.filename}: " if e.filename else ""
-            print(f"Error: {where}{e.strerror or e} (nothing was written there)", file=sys.stderr)
+            print(one_line(f"Error: {where}{e.strerror or e} (nothing was written there)"), file=sys.stderr)
             return 2
-        print(f"Error: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
+        print(one_line(f"Error: {type(e).__name__}: {e} (run with --debug for the traceback)"), file=sys.stderr)
         return 1
     except Exception as e:  # noqa: BLE001 - the point of this function
         if debug:
             raise
         msg = str(e)
         what = f"{type(e).__name__}: {msg}" if msg else type(e).__name__
-        print(f"Error: {what} (run with --debug for the traceback)", file=sys.stderr)
+        print(one_line(f"Error: {what} (run with --debug for the traceback)"), file=sys.stderr)
         return 1
     finally:
         wrapped = sys.stdout

@@ -14,7 +14,6 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from .errors import BackendError, UsageError
@@ -175,25 +174,6 @@ class Backend(ABC):
 # --------------------------------------------------------------------------- transformers
 
 
-def _load_error(path: Path, exc: Exception) -> BackendError:
-    """Why a transformers model folder did not load, naming the file where one is to blame
-    (campaign 16: a corrupt ``model.safetensors`` printed a bare SafetensorError)."""
-    from safetensors import SafetensorError, safe_open
-
-    reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-    for weights in sorted(Path(path).glob("*.safetensors")) if Path(path).is_dir() else []:
-        try:
-            with safe_open(str(weights), framework="pt") as f:
-                f.keys()
-        except (SafetensorError, OSError, ValueError) as bad:
-            first = (str(bad).splitlines() or [type(bad).__name__])[0][:200]
-            return BackendError(
-                f"{weights}: not a readable safetensors file ({first}); copy the model again or re-create it "
-                "(ba-llm prepare, ba-lora merge)"
-            )
-    return BackendError(f"{path}: cannot load the transformers model ({reason})")
-
-
 class TransformersBackend(Backend):
     """transformers on CPU, batched with left padding; ``dtype="auto"`` (the default) is
     bf16 where it is the fast dtype (a GPU, a CPU with AMX) and float32 elsewhere (``precision``).
@@ -213,7 +193,7 @@ class TransformersBackend(Backend):
     ) -> None:
         super().__init__(spec)
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
 
         from .precision import DTYPES, resolve_dtype
 
@@ -226,13 +206,15 @@ class TransformersBackend(Backend):
         self.threads = torch.get_num_threads()
         self.dtype = dtype
         path = str(spec.path)
-        from safetensors import SafetensorError
+        from .loading import REMEDY, load_causal_lm
 
+        model = load_causal_lm(path, dtype=getattr(torch, dtype))
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
-        except (OSError, ValueError, SafetensorError) as exc:
-            raise _load_error(Path(path), exc) from None
+        except (OSError, ValueError) as exc:
+            raise BackendError(
+                f"{path}: cannot load the tokenizer ({str(exc).splitlines()[0][:200]}); {REMEDY}"
+            ) from None
         if spec.lora is not None:
             from peft import PeftModel
 

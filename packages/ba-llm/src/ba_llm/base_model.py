@@ -223,7 +223,7 @@ def prepare(
         raise UsageError(f"cannot prepare {name!r}; preparable models: {', '.join(PREPARABLE)}")
     dest = Path(dest) if dest is not None else base_model_dir()
     if (dest / MARKER).is_file() and not force:
-        sweep_stale_tmp(dest)  # a killed --force run's folder, once its writer is gone
+        sweep_stale_tmp(dest, directory=True)  # a killed --force run's folder, once its writer is gone
         print(f"{dest}: up to date")
         return dest
     _check_replaceable(dest)

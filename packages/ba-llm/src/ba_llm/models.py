@@ -148,8 +148,13 @@ def _base_shapes(base_dir: Path) -> dict[str, list[int]] | None:
         files = ["model.safetensors"]
     else:
         return None
+    from .loading import REMEDY, unreadable_safetensors
+
     shapes: dict[str, list[int]] = {}
     for name in files:
+        reason = unreadable_safetensors(base_dir / name)
+        if reason is not None:  # campaign 17: `ba-llm info` printed a bare SafetensorError
+            raise BackendError(f"{base_dir / name}: not a readable safetensors file ({reason}); {REMEDY}")
         with safe_open(str(base_dir / name), framework="pt") as f:
             for key in f.keys():
                 shapes[key] = list(f.get_slice(key).get_shape())

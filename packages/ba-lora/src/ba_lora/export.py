@@ -93,16 +93,12 @@ def _adapter_files(adapter_dir: Path) -> None:
             raise ValueError("not a JSON object")
     except (ValueError, UnicodeDecodeError) as exc:
         raise DataError(config, None, f"not a valid adapter config ({exc}); re-save or re-train the adapter") from None
-    from safetensors import SafetensorError, safe_open
+    from ba_llm import unreadable_safetensors
 
     weights = adapter_dir / "adapter_model.safetensors"
-    try:
-        with safe_open(str(weights), framework="pt") as f:
-            f.keys()
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise DataError(
-            weights, None, f"unreadable safetensors file ({exc}); re-save or re-train the adapter"
-        ) from None
+    reason = unreadable_safetensors(weights)
+    if reason is not None:
+        raise DataError(weights, None, f"unreadable safetensors file ({reason}); re-save or re-train the adapter")
 
 
 def adapter_base_dir(adapter_dir: Path, base: str | None = None) -> Path:
@@ -170,7 +166,9 @@ def merge_adapter(adapter_dir: str | Path, output: str | Path, base: str | None 
     renamed into place (``ba_io.atomic_path``), one run per output (``ba_io.output_lock``).
     An earlier merge at ``output`` is replaced; a folder of the user's is refused."""
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
+
+    from ba_llm import load_causal_lm
 
     adapter_dir, output = Path(adapter_dir), Path(output)
     _adapter_files(adapter_dir)
@@ -178,7 +176,7 @@ def merge_adapter(adapter_dir: str | Path, output: str | Path, base: str | None 
     _check_merge_output(output, adapter_dir, base_dir)
     with output_lock(output):
         _check_merge_output(output, adapter_dir, base_dir)  # again, now that no other run can write it
-        model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
+        model = load_causal_lm(base_dir, dtype=torch.float32)
         model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
         model = model.to(torch.bfloat16)
         tok_dir = adapter_dir if (adapter_dir / "tokenizer_config.json").is_file() else base_dir
@@ -325,9 +323,10 @@ _OWN_KEYS = {"general.architecture", "general.file_type", "general.name", "gener
 def _merged_state(adapter_dir: Path, base_dir: Path) -> dict[str, torch.Tensor]:
     """The adapter merged into its base, in float32 (merged before any rounding)."""
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
+    from ba_llm import load_causal_lm
+
+    model = load_causal_lm(base_dir, dtype=torch.float32)
     model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     return {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
 

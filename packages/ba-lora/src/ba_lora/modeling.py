@@ -118,7 +118,6 @@ def load_base_model(
 ) -> nn.Module:
     """Load the base causal LM frozen, in the requested precision (``compute_dtype``), on
     ``device``."""
-    from transformers import AutoModelForCausalLM
 
     # on the CPU, block-causal attention (falls back to SDPA where it does not apply)
     attn = register_attention() if device.type == "cpu" else "sdpa"
@@ -139,10 +138,9 @@ def load_base_model(
         kwargs["device_map"] = {"": device.index if device.type == "cuda" and device.index is not None else device.type}
     else:  # pragma: no cover - TrainConfig.check rejects it
         raise UsageError(f"unknown quantization {quantization!r}")
-    try:
-        model = AutoModelForCausalLM.from_pretrained(str(base_dir), **kwargs)
-    except (OSError, ValueError) as exc:
-        raise DataError(base_dir, None, f"cannot load the base model ({exc})") from None
+    from ba_llm import load_causal_lm
+
+    model = load_causal_lm(base_dir, **kwargs)  # a corrupt folder: one error naming its file
     if quantization != "bnb4":
         model.to(device)
     for p in model.parameters():

@@ -54,12 +54,35 @@ def _hf_rows(p: Path, split: str) -> list[dict[str, Any]]:
         raise UsageError(
             f"{p}: reading a Hugging Face dataset needs the datasets package: pip install 'ba-lora[hf]'"
         ) from None
-    ds = datasets.load_from_disk(str(p))
-    if isinstance(ds, datasets.DatasetDict):
-        if split not in ds:
-            raise UsageError(f"{p}: no {split!r} split (it has {', '.join(ds) or 'none'})")
-        ds = ds[split]
-    return ds.to_list()
+    try:
+        ds = datasets.load_from_disk(str(p))
+        if isinstance(ds, datasets.DatasetDict):
+            if split not in ds:
+                raise UsageError(f"{p}: no {split!r} split (it has {', '.join(ds) or 'none'})")
+            ds = ds[split]
+        return ds.to_list()
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # campaign 17: the error named no file
+        where, why = _broken_file(p) or (p, " ".join(str(exc).split())[:160] or type(exc).__name__)
+        raise DataError(where, None, f"not a readable saved dataset ({why}); export it again") from None
+
+
+def _broken_file(p: Path) -> tuple[Path, str] | None:
+    """The first file of a ``save_to_disk`` folder that does not read (a JSON file that does
+    not parse, an Arrow file cut short), with why; None when each reads."""
+    import json
+
+    import pyarrow as pa
+
+    for f in sorted(p.rglob("*")):
+        try:
+            if f.suffix == ".json":
+                json.loads(f.read_text(encoding="utf-8"))
+            elif f.suffix == ".arrow":
+                with pa.memory_map(str(f)) as source:
+                    pa.ipc.open_stream(source).read_all()
+        except (OSError, ValueError, UnicodeDecodeError, pa.ArrowException) as exc:
+            return f, " ".join(str(exc).split())[:160] or type(exc).__name__
+    return None
 
 
 def _parquet_rows(p: Path) -> list[dict[str, Any]]:

@@ -257,10 +257,11 @@ def _foreign_files(out: Path) -> list[str]:
     and ``best/``, and inside those anything but their files (a user's
     ``runs/my_experiment/`` and a note inside ``checkpoints/step-N/`` were deleted with the
     run's own files)."""
-    found = [p.name for p in out.iterdir() if p.name not in RUN_FILES]
+    # campaign 17: a link at a run file's name (prompt.json -> a file elsewhere) was written through
+    found = [p.name for p in out.iterdir() if p.name not in RUN_FILES or p.is_symlink()]
     runs, ckroot = out / "runs", out / CHECKPOINTS
     for d in (runs, ckroot):
-        if d.is_symlink() or (d.exists() and not d.is_dir()):
+        if not d.is_symlink() and d.exists() and not d.is_dir():
             found.append(d.name)
     if runs.is_dir() and not runs.is_symlink():
         found += [f"runs/{p.name}" for p in runs.iterdir() if not _EVENTS.match(p.name) or not _plain_file(p)]
@@ -284,6 +285,10 @@ def _state_of_step(folder: Path) -> bool:
         return False
     step = folder.name.removesuffix(".tmp").removeprefix("step-")
     return isinstance(state, dict) and state.get("step") == int(step)
+
+
+def _same_path(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _plain_file(p: Path) -> bool:
@@ -451,7 +456,9 @@ class _Run:
         self.train_rows = _load_rows(cfg.train, cfg.train_limit, self.prompt, "train")
         self.val_rows = _load_rows(cfg.val, cfg.val_limit, self.prompt, "validation") if cfg.val else []
         self.base_dir = resolve_base_dir(cfg.base_model)
-        from ba_llm import check_max_new_tokens
+        from ba_llm import check_max_new_tokens, check_model_folder
+
+        check_model_folder(self.base_dir)  # campaign 17: a corrupt base failed after --output was made
 
         check_max_new_tokens(f"hf:{self.base_dir}", cfg.max_length, "--max-length")  # beyond the context
         if not self.train_rows:
@@ -461,7 +468,10 @@ class _Run:
                 f"--batch-size x --grad-accum ({cfg.batch_size * cfg.grad_accum}) is below the number of "
                 f"processes ({dist.world}): every process needs a sample per step"
             )
-        distinct_paths(("--train", cfg.train), ("--val", cfg.val), ("--output", cfg.output))
+        # one dataset folder for both (its train and validation splits) is what --help documents
+        same_folder = cfg.val is not None and Path(cfg.train).is_dir() and _same_path(cfg.train, cfg.val)
+        distinct_paths(("--train", cfg.train), ("--val", None if same_folder else cfg.val), ("--output", cfg.output))
+        distinct_paths(("--val", cfg.val), ("--output", cfg.output))
         self.datasets = {"train": dataset_info(cfg.train, len(self.train_rows))}
         if cfg.val:
             self.datasets["val"] = dataset_info(cfg.val, len(self.val_rows))

@@ -147,6 +147,13 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(text: str) -> str:
+    """The ``Error:`` line as one line: a character that is not printable (a newline in a
+    path) is written as its Python escape. The rule of ``ba_io.one_line``, kept here because
+    ba-metric depends on nothing of this project."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
@@ -158,14 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, UsageError) as exc:
         if debug:
             traceback.print_exc()
-        print(f"Error: {exc}", file=sys.stderr)
+        print(_one_line(f"Error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - one line unless --debug
         if debug:
             traceback.print_exc()
-        print(f"Error: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
+        print(_one_line(f"Error: internal error: {type(exc).__name__}: {exc} (rerun with --debug)"), file=sys.stderr)
         return 1
 
 

@@ -232,6 +232,15 @@ def _is_scored(row: dict[str, Any]) -> bool:
     )
 
 
+def _check_scores_in_range(row: dict[str, Any], path: str, line: int) -> None:
+    """A row's own ``score``, ``content`` or ``grounding`` is a fraction; any other number
+    (campaign 17: ``"score": 1e308`` overflowed the standard deviation) is a data error."""
+    for key in ("score", "content", "grounding"):
+        value = row.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not 0.0 <= value <= 1.0:
+            raise DataError(path, line, f"{key} {value!r} is not between 0 and 1 (a score this tool wrote is)")
+
+
 def summarize(
     rows: Iterable[tuple[int, dict[str, Any]]],
     *,
@@ -244,6 +253,7 @@ def summarize(
     ``std`` is the sample SD (:func:`sample_sd`)."""
     scored: list[dict[str, Any]] = []
     for line, row in rows:
+        _check_scores_in_range(row, path, line)
         if not _is_scored(row):
             row = score_row(row, field=field, concept_field=concept_field, path=path, line=line)
         if not isinstance(row.get("content"), (int, float)) or not isinstance(row.get("defects"), list):

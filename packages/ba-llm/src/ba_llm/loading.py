@@ -1,0 +1,92 @@
+"""The one loader of a transformers model folder, and its checks.
+
+Every command that loads a transformers model (generation, ``ba-llm info``, ``ba-lora
+train`` and ``merge``, the GGUF export) goes through here, so a corrupt ``*.safetensors``
+or a ``config.json`` that transformers refuses is always one :class:`BackendError` naming
+the file and the remedy (campaign 17: ``info``, ``merge`` and ``train`` printed a bare
+SafetensorError with exit 1, or a two-line StrictDataclass error), and a command can check
+a folder before it writes anything.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import BackendError
+
+__all__ = ["check_model_folder", "load_causal_lm", "unreadable_safetensors"]
+
+#: what to do about a model folder that does not load
+REMEDY = "copy the model again or re-create it (ba-llm prepare, ba-lora merge)"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+def unreadable_safetensors(path: str | Path) -> str | None:
+    """Why ``path`` is not a readable safetensors file (its header and tensor index), or
+    None when it is one; reads the header only."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            f.keys()
+    except (SafetensorError, OSError, ValueError) as exc:
+        return _first_line(exc)
+    return None
+
+
+def _load_errors() -> tuple[type[BaseException], ...]:
+    """What transformers raises for a folder it cannot load: files (OSError), values
+    (ValueError, SafetensorError) and huggingface_hub's strict config dataclasses."""
+    from safetensors import SafetensorError
+
+    errors: tuple[type[BaseException], ...] = (OSError, ValueError, SafetensorError)
+    try:
+        from huggingface_hub.errors import StrictDataclassError
+
+        errors += (StrictDataclassError,)
+    except ImportError:  # pragma: no cover - an older huggingface_hub
+        pass
+    return errors
+
+
+def check_model_folder(path: str | Path) -> None:
+    """Raise :class:`BackendError` unless ``path`` holds a ``config.json`` that transformers
+    accepts and readable ``*.safetensors`` files; reads headers and the config only (a
+    second or so), so a command can call it before it creates any output."""
+    folder = Path(path)
+    config = folder / "config.json"
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BackendError(f"{folder}: not a transformers model folder (no config.json)") from None
+    except (OSError, ValueError) as exc:
+        raise BackendError(f"{config}: not a readable model config ({_first_line(exc)}); {REMEDY}") from None
+    if not isinstance(data, dict):
+        raise BackendError(f"{config}: not a readable model config (not a JSON object); {REMEDY}")
+    for weights in sorted(folder.glob("*.safetensors")):
+        reason = unreadable_safetensors(weights)
+        if reason is not None:
+            raise BackendError(f"{weights}: not a readable safetensors file ({reason}); {REMEDY}")
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(str(folder))
+    except _load_errors() as exc:
+        raise BackendError(f"{config}: transformers refuses this model config ({_first_line(exc)}); {REMEDY}") from None
+
+
+def load_causal_lm(path: str | Path, **kwargs: Any) -> Any:
+    """``AutoModelForCausalLM.from_pretrained(path, **kwargs)``, after
+    :func:`check_model_folder`; any failure is one :class:`BackendError` naming the folder."""
+    check_model_folder(path)
+    from transformers import AutoModelForCausalLM
+
+    try:
+        return AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
+    except _load_errors() as exc:
+        raise BackendError(f"{path}: cannot load the transformers model ({_first_line(exc)}); {REMEDY}") from None
