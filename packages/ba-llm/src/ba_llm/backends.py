@@ -176,7 +176,8 @@ class Backend(ABC):
 
 class TransformersBackend(Backend):
     """transformers on CPU, batched with left padding; ``dtype="auto"`` (the default) is
-    bf16 where it is the fast dtype (a GPU, a CPU with AMX) and float32 elsewhere (``precision``).
+    float32 on a CPU (AMX too: the documents of every CPU and of the GGUF export) and bf16 on
+    a GPU that computes it (``precision.resolve_dtype``).
 
     ``threads`` (or ``$BA_LLM_THREADS``) sets torch's intra-op threads for the whole
     process; on a machine shared with other jobs, 1 avoids OpenMP oversubscription.

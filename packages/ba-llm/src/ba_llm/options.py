@@ -31,8 +31,8 @@ def _check_threads(threads: int | None) -> None:
 
 @dataclass(frozen=True)
 class TransformersOptions:
-    """transformers (``smollm2``, ``hf:DIR[+lora:DIR]``): ``dtype`` ``auto`` (bf16 where it is
-    the fast dtype, else float32: :mod:`ba_llm.precision`), ``bfloat16`` or ``float32``;
+    """transformers (``smollm2``, ``hf:DIR[+lora:DIR]``): ``dtype`` ``auto`` (float32 on a CPU,
+    bf16 on a GPU that computes it: :func:`ba_llm.precision.resolve_dtype`), ``bfloat16`` or ``float32``;
     ``merge_lora`` merges an adapter into the weights once at load; ``threads`` sets torch's
     intra-op threads (None: ``$BA_LLM_THREADS`` or all cores)."""
 
