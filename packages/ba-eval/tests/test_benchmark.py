@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import DATA, cli_main, run_cli
 
-from ba_eval.benchmark import select, slug
+from ba_eval.benchmark import prediction_names, select, slug
 from ba_eval.report import benchmark_markdown, summary_table
 from ba_io import validate
 
@@ -70,8 +70,8 @@ def test_benchmark_tiny_model_cli(tiny_model, tmp_path):
     assert r.stdout.splitlines()[0].split()[:5] == ["model", "n", "total", "95%", "CI"]
 
 
-def test_benchmark_markdown_and_table():
-    rep = {
+def _report():
+    return {
         "dataset": "d.jsonl",
         "threshold": 0.65,
         "selected": "a",
@@ -97,6 +97,10 @@ def test_benchmark_markdown_and_table():
             }
         ],
     }
+
+
+def test_benchmark_markdown_and_table():
+    rep = _report()
     assert validate(rep, "benchmark-report") == []
     md = benchmark_markdown(rep)
     assert (
@@ -171,3 +175,40 @@ def test_benchmark_never_writes_through_a_link_or_over_a_file_of_the_users(tiny_
         assert elsewhere.read_text() == "keep me\n"
     if case == "user's timings":
         assert (preds / f"{slug(spec)}.timings.json").read_text() == '{"mine": true}\n'
+
+
+def test_two_models_with_one_slug_keep_their_own_predictions():
+    """Campaign 18: `--model hf:m-x --model hf:m/x` share the slug hf-m-x, and the second
+    model's predictions replaced the first's (exit 0)."""
+    names = prediction_names(["hf:m-x", "hf:m/x", "smollm2"])
+    assert names["smollm2"] == "smollm2" and len(set(names.values())) == 3
+    assert names["hf:m-x"].startswith("hf-m-x-") and names["hf:m/x"].startswith("hf-m-x-")
+    assert prediction_names(["hf:m-x", "hf:m/x"]) == {k: v for k, v in names.items() if k != "smollm2"}
+
+
+def test_an_output_named_like_its_predictions_folder_is_refused_before_any_model(tiny_model, tmp_path, capsys):
+    """Campaign 18: `-o rep.predictions` is also the predictions folder's name; it was refused
+    only after generating, and left that folder behind."""
+    out = tmp_path / "rep.predictions"
+    rc = cli_main("benchmark", "--model", f"hf:{tiny_model}", "--dataset", "curated", "--limit", "1", "-o", str(out))
+    err = capsys.readouterr().err
+    assert rc == 2 and "the predictions folder" in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_report_and_its_markdown_are_written_together(tmp_path, monkeypatch, capsys):
+    """Campaign 18: when REPORT.md could not be written, REPORT.json was already in place
+    (and the error said nothing was written)."""
+    import ba_eval.benchmark
+    import ba_eval.cli
+
+    monkeypatch.setattr(ba_eval.benchmark, "run_benchmark", lambda *a, **k: _report())
+
+    def fail(path, text):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(ba_eval.cli, "_write_text", fail)
+    out = tmp_path / "select.json"
+    rc = cli_main("benchmark", "--model", "smollm2", "--dataset", "curated", "-o", str(out))
+    assert rc == 2 and "No space left on device" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -324,6 +324,43 @@ def test_overwrite_keeps_the_old_output_until_the_model_has_loaded(tiny_model, t
     assert s.generated == 3 and len(out.read_text().splitlines()) == 3
 
 
+def test_a_model_that_fails_on_its_first_batch_keeps_the_old_output(tiny_model, tmp_path, monkeypatch, capsys):
+    """Campaign 18: a model that loaded but failed while generating (a config.json whose
+    vocab_size is below the tokenizer's) was an internal IndexError, and --overwrite had
+    already deleted the earlier predictions. It is now one error naming config.json, and an
+    --overwrite run replaces the old output only with rows it has generated."""
+    import shutil
+
+    import ba_eval.generation
+
+    out = tmp_path / "p.jsonl"
+    run_generate(f"hf:{tiny_model}", CONCEPTS, out, limit=1, **FAST)
+    before = out.read_bytes()
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    small = tmp_path / "small"  # a consistent model with 100 embeddings, beside the real tokenizer
+    cfg = AutoConfig.from_pretrained(tiny_model)
+    cfg.vocab_size = 100
+    AutoModelForCausalLM.from_config(cfg).save_pretrained(small)
+    AutoTokenizer.from_pretrained(tiny_model).save_pretrained(small)
+    mismatched = tmp_path / "mismatched"  # config.json edited: its weights no longer fit it
+    shutil.copytree(tiny_model, mismatched)
+    (mismatched / "config.json").write_text(json.dumps({**cfg.to_dict(), "vocab_size": 100}))
+    for model, says in ((small, "token embeddings"), (mismatched, "cannot load the transformers model")):
+        rc = cli_main("generate", "--model", f"hf:{model}", "--in", str(CONCEPTS), "-o", str(out), "--overwrite")
+        err = capsys.readouterr().err
+        assert rc == 2 and says in err and err.strip().splitlines()[-1].startswith("Error: "), err
+        assert out.read_bytes() == before
+
+    def fail(*a, **k):
+        raise RuntimeError("the first batch failed")
+
+    monkeypatch.setattr(ba_eval.generation, "_generate_batch", fail)
+    with pytest.raises(RuntimeError):
+        run_generate(f"hf:{tiny_model}", CONCEPTS, out, overwrite=True, **FAST)
+    assert out.read_bytes() == before
+
+
 def test_timings_is_never_the_lock_beside_a_linked_output(tiny_model, tmp_path, capsys):
     """Campaign 11: with `-o LINK`, `--timings TARGET.lock` (the lock beside the file the link
     names) was accepted and replaced the run's lock."""

@@ -29,6 +29,12 @@ BAD = st.one_of(
             '"text"',
             "\x00",
             "{" * 5000,
+            # campaign 18: str.strip() removes these but JSON does not allow them: not blank
+            "\x1c\x1d\x1e\x1f",
+            "\u2028",
+            "\u3000",
+            "\x0b\x0c",
+            "\xa0",
         ]
     ),
     st.text(max_size=30).filter(lambda t: "\n" not in t and "\r" not in t),
@@ -50,7 +56,7 @@ def test_every_line_is_a_row_or_a_reject(tmp_path_factory, lines):
     d = tmp_path_factory.mktemp("acct")
     src, rej = d / "in.jsonl", d / "rejects.jsonl"
     src.write_bytes(("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
-    non_blank = [i for i, line in enumerate(lines, start=1) if line.strip()]
+    non_blank = [i for i, line in enumerate(lines, start=1) if line.strip(" \t")]  # JSON's whitespace only
 
     rows = read_jsonl(src, rejects=rej)
     rejects = [json.loads(x) for x in rej.read_text(encoding="utf-8").split("\n") if x]
@@ -105,3 +111,14 @@ def test_a_lone_surrogate_is_rejected_when_read_not_when_written(tmp_path):
         assert "lone surrogate" in str(e)
     else:
         raise AssertionError("no DataError")
+
+
+def test_a_line_of_characters_json_does_not_allow_is_a_reject_not_blank(tmp_path):
+    """Campaign 18: a line of \\x1c..\\x1f, \\x0b\\x0c, U+2028, U+3000 or U+00A0 (which
+    str.strip() removes) was skipped as blank: in neither the output nor the rejects."""
+    src, rej = tmp_path / "in.jsonl", tmp_path / "rejects.jsonl"
+    odd = ["\x1c\x1d\x1e\x1f", "\u2028", "\u3000", "\x0b\x0c", "\xa0"]
+    src.write_text('{"a": 1}\n' + "\n".join(odd) + "\n \t\r\n", encoding="utf-8")
+    assert read_jsonl(src, rejects=rej) == [{"a": 1}]
+    rejects = [json.loads(x) for x in rej.read_text(encoding="utf-8").split("\n") if x]
+    assert [r["line"] for r in rejects] == [2, 3, 4, 5, 6] and [r["raw"] for r in rejects] == odd

@@ -406,6 +406,26 @@ def test_a_writer_killed_between_the_two_renames_of_the_fallback_loses_nothing(t
         jsonio._renameat2.cache_clear()
 
 
+def test_a_folder_put_back_from_aside_is_never_replaced_unchecked(tmp_path):
+    """Campaign 18: a dead writer's aside folder was put back by the write of a command that
+    had checked the path when it was missing, and was then replaced at once (a file the
+    user had added to it was deleted). The write stops with a usage error instead: the
+    folder is back, untouched, for the next run's check."""
+    import time
+
+    from ba_io import UsageError, atomic_path
+
+    out = tmp_path / "ds"
+    aside = tmp_path / "ds.ba-io-99999999.k1llk1ll.aside"
+    aside.mkdir()
+    (aside / "precious.txt").write_text("mine")
+    os.utime(aside, (time.time() - 3600, time.time() - 3600))
+    with pytest.raises(UsageError, match="was put back"):
+        with atomic_path(out, directory=True) as tmp:
+            (tmp / "new.bin").write_text("new")
+    assert (out / "precious.txt").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
 def test_an_aside_folder_is_never_restored_onto_a_file_output(tmp_path):
     """Campaign 17: a stale ``o.jsonl.ba-io-PID.RANDOM.aside`` folder (only folder writes
     move anything aside) was renamed onto the file output ``o.jsonl``, and with ``o.jsonl``

@@ -187,3 +187,17 @@ def test_generate_refuses_an_output_that_is_a_file_of_the_model(tiny_model, tmp_
         err = _without_deprecation(capsys.readouterr().err)
         assert "is a file of the model" in err and err.count("\n") == 1, err
     assert (model / "config.json").read_bytes() == before and not (model / "new.jsonl").exists()
+
+
+def test_a_file_that_is_not_a_whole_gguf_is_one_error_naming_it(tmp_path, capsys):
+    """Campaign 18: a cut or forged GGUF gave `ba-llm info` (and `ba-lora export --from`) an
+    internal IndexError / ValueError."""
+    from ba_llm import find_smollm2_gguf
+
+    (tmp_path / "cut.gguf").write_bytes(find_smollm2_gguf().read_bytes()[:2_000_000])
+    (tmp_path / "forged.gguf").write_bytes(b"GGUF\x03\x00\x00\x00" + bytes(range(256)) * 20)
+    (tmp_path / "text.gguf").write_text("fake\n")
+    for name in ("cut.gguf", "forged.gguf", "text.gguf"):
+        assert cli("info", f"gguf:{tmp_path / name}") == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"Error: {tmp_path / name}: not a readable GGUF file (") and err.count("\n") == 1, err

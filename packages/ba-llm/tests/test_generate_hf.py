@@ -153,7 +153,7 @@ def test_a_corrupt_weights_file_is_named(tmp_path, tiny_model, damage):
     assert "re-create it" in str(exc.value)
 
 
-@pytest.mark.parametrize("damage", ["weights", "config"])
+@pytest.mark.parametrize("damage", ["weights", "config", "config-list"])
 def test_a_corrupt_model_folder_is_one_error_line_in_every_command(tmp_path, tiny_model, capsys, damage):
     """Campaign 17: `ba-llm info` on a folder with a corrupt model.safetensors printed a bare
     SafetensorError (exit 1); a config.json with `"hidden_size": -5` was a two-line
@@ -169,12 +169,15 @@ def test_a_corrupt_model_folder_is_one_error_line_in_every_command(tmp_path, tin
     if damage == "weights":
         (broken / "model.safetensors").write_bytes(b"\x01\x00")
         named = broken / "model.safetensors"
+    elif damage == "config-list":  # campaign 18: valid JSON, not an object: an AttributeError
+        (broken / "config.json").write_text("[]")
+        named = broken / "config.json"
     else:
         cfg = json.loads((broken / "config.json").read_text())
         (broken / "config.json").write_text(json.dumps({**cfg, "hidden_size": -5}))
         named = broken / "config.json"
     commands = [["ask", "--model", f"hf:{broken}", "--concept", "A garden plot booking app."]]
-    if damage == "weights":
+    if damage == "weights":  # info reads the weights' headers, not the config
         commands.append(["info", f"hf:{broken}"])
     for argv in commands:
         assert run_cli(_main, argv) == 2, argv

@@ -179,3 +179,48 @@ def test_a_users_folder_that_looks_like_a_run_is_refused_and_kept(tmp_path, data
         assert res.returncode == 2 and "did not write (prompt.json, training_info.json)" in res.stderr, res.stderr
     assert (only / "training_info.json").read_text() == '{"note": "mine"}'
     assert (only / "prompt.json").read_text() == "{}"
+
+
+def test_a_run_that_fails_before_its_first_checkpoint_leaves_no_output_folder(tmp_path, data_dir, tiny_model_dir):
+    """Campaign 18: a run refused after it had made --output (here: --max-length leaves no
+    answer tokens) left that empty folder behind; a folder that was there stays."""
+    common = ["--train", str(data_dir / "train.jsonl"), "--model", str(tiny_model_dir), "--max-steps", "1"]
+    out = tmp_path / "new"
+    res = run_cli("train", "-o", str(out), *common, "--max-length", "16")
+    assert res.returncode == 2 and "leaves no answer tokens" in res.stderr, res.stderr
+    assert not out.exists()
+    out.mkdir()
+    res = run_cli("train", "-o", str(out), *common, "--max-length", "16")
+    assert res.returncode == 2 and out.is_dir()
+
+
+def test_resume_after_a_kill_inside_finish_takes_the_adapter_tmp_folder_as_its_own(tmp_path, data_dir, tiny_model_dir):
+    """Campaign 18: a run killed while it built the final adapter in OUT/.adapter-XXXXXXXX
+    left that folder; the next --resume refused OUT as holding files it did not write."""
+    args = ["--train", str(data_dir / "train.jsonl"), "--model", str(tiny_model_dir), "--max-steps", "2"]
+    args += ["--save-steps", "1", "--train-limit", "4", "--keep-checkpoints", "-o", str(tmp_path / "out")]
+    out = tmp_path / "out"
+    assert run_cli("train", *args).returncode == 0
+    (out / "training_info.json").unlink()  # the state a kill inside finish() leaves
+    (out / ".adapter-abc12345").mkdir()
+    (out / ".adapter-abc12345" / "adapter_model.safetensors").write_bytes(b"x")
+    res = run_cli("train", *args, "--resume")
+    assert res.returncode == 0, res.stderr
+    assert (out / "training_info.json").is_file() and not (out / ".adapter-abc12345").exists()
+
+
+def test_an_overwrite_refused_by_its_checks_keeps_the_earlier_run(tmp_path, data_dir, tiny_model_dir):
+    """Campaign 18: `--overwrite` deleted the earlier run's training_info.json, loss curve and
+    logs before a check refused it (an unknown --target-modules); the adapter left without
+    them made every later run on the folder refused. The results are cleared only once
+    every check has passed."""
+    args = ["--train", str(data_dir / "train.jsonl"), "--model", str(tiny_model_dir), "--max-steps", "1"]
+    args += ["--train-limit", "2", "-o", str(tmp_path / "out")]
+    out = tmp_path / "out"
+    assert run_cli("train", *args).returncode == 0
+    before = sorted(p.name for p in out.iterdir())
+    res = run_cli("train", *args, "--overwrite", "--target-modules", "no_such_module")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert sorted(p.name for p in out.iterdir()) == before
+    res = run_cli("train", *args, "--resume")
+    assert res.returncode == 0 and "already complete" in res.stderr, res.stderr

@@ -303,3 +303,11 @@ def test_a_score_out_of_range_and_a_newline_in_a_path_are_one_error_line(tmp_pat
     )
     out = run("score", "no\nsuch.jsonl", cwd=tmp_path)
     assert out.returncode == 2 and out.stderr == "Error: no\\nsuch.jsonl: file not found\n"
+
+
+def test_a_line_of_characters_json_does_not_allow_is_not_skipped_as_blank(tmp_path):
+    """Campaign 18: a line of \\x1c or U+2028 (which str.strip() removes) was skipped as
+    blank, so the row count did not add up; it is invalid JSON, with its line."""
+    (tmp_path / "in.jsonl").write_text('{"text": "title: x"}\n\u2028\n', encoding="utf-8")
+    out = run("score", "in.jsonl", "-o", "s.jsonl", cwd=tmp_path)
+    assert out.returncode == 1 and out.stderr.startswith("Error: in.jsonl:2: invalid JSON"), out.stderr

@@ -152,7 +152,7 @@ def _set_aside(*paths: Path) -> None:
     for path in paths:
         if not path.exists() or not path.stat().st_size:
             continue
-        rows = sum(1 for line in path.read_bytes().split(b"\n") if line.strip())
+        rows = sum(1 for line in path.read_bytes().split(b"\n") if line.strip(b" \t\r\n"))
         for n in range(1000):
             aside = path.with_name(f"{path.name}.discarded-{stamp}{f'-{n}' if n else ''}")
             try:
@@ -210,7 +210,7 @@ def _done(path: Path, concepts: Mapping[str, str]) -> dict[str, str]:
             "nothing was cut: move it away or run with --restart",
         )
     for line, raw in enumerate(complete, start=1):
-        if not raw.strip():
+        if not raw.strip(b" \t\r\n"):
             continue
         try:
             row = json.loads(raw)

@@ -11,6 +11,7 @@ only (load excluded).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -45,6 +46,15 @@ def slug(spec: str) -> str:
     while "--" in out:
         out = out.replace("--", "-")
     return out or "model"
+
+
+def prediction_names(models: Sequence[str]) -> dict[str, str]:
+    """The file-name stem of each model's predictions: its :func:`slug`, and where two specs
+    share one (``hf:m-x`` and ``hf:m/x``) each of those with a hash of its spec added, so no
+    model's predictions replace another's (campaign 18)."""
+    slugs = {m: slug(m) for m in models}
+    shared = {s for s in slugs.values() if list(slugs.values()).count(s) > 1}
+    return {m: f"{s}-{hashlib.sha256(m.encode()).hexdigest()[:8]}" if s in shared else s for m, s in slugs.items()}
 
 
 def select(models: Sequence[dict], threshold: float) -> tuple[str | None, str]:
@@ -138,9 +148,10 @@ def run_benchmark(
     pred_dir = out.with_name(out.stem + ".predictions")
     _check_benchmark_args(models, dataset, limit, out, pred_dir, prompt)
     results = []
+    names = prediction_names(models)
     for spec in models:
-        preds = pred_dir / f"{slug(spec)}.jsonl"
-        timings_path = pred_dir / f"{slug(spec)}.timings.json"
+        preds = pred_dir / f"{names[spec]}.jsonl"
+        timings_path = pred_dir / f"{names[spec]}.timings.json"
         cmd = [
             sys.executable, "-m", "ba_eval", "generate", "--model", spec, "--in", str(dataset), "-o", str(preds),
             "--runs", "1", "--decoding", "greedy", "--overwrite", "--max-new-tokens", str(max_new_tokens),
@@ -210,6 +221,7 @@ def _check_benchmark_args(
         ("--prompt", prompt),  # campaign 12: the report replaced the prompt it was run with
         ("-o", out),
         ("the report's Markdown", out.with_suffix(".md")),
+        ("the predictions folder", pred_dir),  # campaign 18: -o rep.predictions was refused only after generating
     )
     output_target(out)
     output_target(out.with_suffix(".md"))
@@ -221,12 +233,12 @@ def _check_benchmark_args(
     check_side_output(out.with_suffix(".md"), "a benchmark report's Markdown", first_line_is(BENCHMARK_MD_HEADING))
     # campaign 17: a link at REPORT.predictions/MODEL.jsonl was written through
     check_side_folder(pred_dir, "the predictions of every model")
-    for m in models:
+    for name in prediction_names(models).values():
         check_side_output(
-            pred_dir / f"{slug(m)}.jsonl", "a benchmark's predictions", jsonl_rows_with("id", "model", "text")
+            pred_dir / f"{name}.jsonl", "a benchmark's predictions", jsonl_rows_with("id", "model", "text")
         )
         check_side_output(
-            pred_dir / f"{slug(m)}.timings.json", "a benchmark's timings", json_object_with("out", "model", "generated")
+            pred_dir / f"{name}.timings.json", "a benchmark's timings", json_object_with("out", "model", "generated")
         )
 
 

@@ -261,9 +261,10 @@ def _benchmark(a: argparse.Namespace) -> int:
         seed=a.seed,
     )
     out = Path(a.output)
-    write_json(out, report, schema="benchmark-report")
     md = out.with_suffix(".md")
-    _write_text(md, benchmark_markdown(report))
+    with output_group():  # campaign 18: the report stayed when its Markdown failed
+        write_json(out, report, schema="benchmark-report")
+        _write_text(md, benchmark_markdown(report))
     print(f"wrote {out} and {md}: {report['decision']}", file=sys.stderr)
     if a.print_table:
         print(summary_table(report))

@@ -350,8 +350,7 @@ def _generate_locked(
     t0 = time.perf_counter()
     backend = ba_llm.load_backend(model, **(backend_options or {}))
     summary.load_s = time.perf_counter() - t0
-    if overwrite and out.exists():
-        out.unlink()
+    replace_earlier = overwrite and out.exists()  # when new rows replace it (campaign 18: not before)
     bar = progress(total=total, desc=f"generate {model}", unit="pred") if show_progress else None
     probe_args = {"max_new_tokens": max_new_tokens, "greedy": plan.greedy, "temperature": temperature, "top_p": top_p}
     try:
@@ -364,6 +363,9 @@ def _generate_locked(
                     backend, model, prompt, chunk, run, run_seeds[run], plan.note, probe_args, batch_size
                 )
                 summary.generate_s += time.perf_counter() - t1
+                if replace_earlier:
+                    out.unlink(missing_ok=True)
+                    replace_earlier = False
                 for row in rows:
                     append_jsonl(out, row, schema="prediction")
                     summary.generated += 1

@@ -44,6 +44,12 @@ _BOM = b"\xef\xbb\xbf"
 _COMPACT = (",", ":")  # JSONL rows: the most compact one-line form
 
 
+#: the only characters JSON allows between tokens (RFC 8259): a line of nothing else is
+#: blank; any other line (``\x0b``, ``\x1c``, U+00A0, U+2028, which ``str.strip`` removes
+#: too) is a row or a reject
+JSON_WHITESPACE = " \t\r\n"
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -124,7 +130,7 @@ def _iter_lines(path: Path, schema: str | None) -> Iterator[tuple[int, str, dict
                     f"invalid UTF-8: {e.reason} at byte {e.start}",
                 )
                 continue
-            if not raw.strip():
+            if not raw.strip(JSON_WHITESPACE):  # campaign 18: a line of \x1c or U+2028 was skipped as blank
                 continue
             try:
                 row = _loads(raw)
@@ -636,9 +642,17 @@ def atomic_path(path: PathLike, *, directory: bool = False) -> Iterator[Path]:
     target = Path(path)
     _check_target(target, directory=directory)
     target = _resolve_target(target, directory=directory)
+    missing = not os.path.lexists(target)
     try:
         _make_parent(target)
         sweep_stale_tmp(target, directory=directory)
+        if missing and os.path.lexists(target):
+            # campaign 18: a dead writer's earlier folder was put back here after the command
+            # had checked the path (missing), and would have been replaced unchecked
+            raise UsageError(
+                f"{target}: an earlier output, moved aside by a writer that was killed, was put back "
+                "there; nothing was written: check that folder, then run the command again"
+            )
         if directory:
             tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=target.parent))
         else:

@@ -207,7 +207,7 @@ class TransformersBackend(Backend):
         self.threads = torch.get_num_threads()
         self.dtype = dtype
         path = str(spec.path)
-        from .loading import REMEDY, load_causal_lm
+        from .loading import REMEDY, check_tokenizer_fits, load_causal_lm
 
         model = load_causal_lm(path, dtype=getattr(torch, dtype))
         try:
@@ -216,6 +216,7 @@ class TransformersBackend(Backend):
             raise BackendError(
                 f"{path}: cannot load the tokenizer ({str(exc).splitlines()[0][:200]}); {REMEDY}"
             ) from None
+        check_tokenizer_fits(model, self.tokenizer, path)
         if spec.lora is not None:
             from peft import PeftModel
 

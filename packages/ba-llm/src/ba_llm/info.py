@@ -44,9 +44,9 @@ def _hf_template(d: Path) -> str | None:
 
 
 def _gguf_info(path: Path) -> dict[str, Any]:
-    from gguf import GGUFReader
+    from .loading import read_gguf
 
-    r = GGUFReader(str(path))
+    r = read_gguf(path)
     out: dict[str, Any] = {"parameters": int(sum(int(t.n_elements) for t in r.tensors))}
     for key, name in (
         ("tokenizer.chat_template", "chat_template"),

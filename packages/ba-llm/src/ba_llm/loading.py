@@ -16,7 +16,13 @@ from typing import Any
 
 from .errors import BackendError
 
-__all__ = ["check_model_folder", "load_causal_lm", "unreadable_safetensors"]
+__all__ = [
+    "check_model_folder",
+    "check_tokenizer_fits",
+    "load_causal_lm",
+    "read_gguf",
+    "unreadable_safetensors",
+]
 
 #: what to do about a model folder that does not load
 REMEDY = "copy the model again or re-create it (ba-llm prepare, ba-lora merge)"
@@ -44,7 +50,8 @@ def _load_errors() -> tuple[type[BaseException], ...]:
     (ValueError, SafetensorError) and huggingface_hub's strict config dataclasses."""
     from safetensors import SafetensorError
 
-    errors: tuple[type[BaseException], ...] = (OSError, ValueError, SafetensorError)
+    # RuntimeError: weights whose shapes do not match config.json (ignore_mismatched_sizes)
+    errors: tuple[type[BaseException], ...] = (OSError, ValueError, RuntimeError, SafetensorError)
     try:
         from huggingface_hub.errors import StrictDataclassError
 
@@ -90,3 +97,34 @@ def load_causal_lm(path: str | Path, **kwargs: Any) -> Any:
         return AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
     except _load_errors() as exc:
         raise BackendError(f"{path}: cannot load the transformers model ({_first_line(exc)}); {REMEDY}") from None
+
+
+def check_tokenizer_fits(model: Any, tokenizer: Any, path: str | Path) -> None:
+    """Raise :class:`BackendError` when the tokenizer has more tokens than the model has
+    embeddings (campaign 18: a config.json with a smaller ``vocab_size`` loaded, then failed
+    on the first token with an internal IndexError)."""
+    embeddings = model.get_input_embeddings()
+    rows = getattr(embeddings, "num_embeddings", None)
+    if isinstance(rows, int) and len(tokenizer) > rows:
+        raise BackendError(
+            f"{Path(path) / 'config.json'}: the model has {rows} token embeddings and its tokenizer "
+            f"{len(tokenizer)} tokens (a vocab_size that does not match); {REMEDY}"
+        )
+
+
+def read_gguf(path: str | Path) -> Any:
+    """``gguf.GGUFReader(path)``; a file that is not a whole GGUF (cut short, another format,
+    random bytes) is one :class:`DataError` naming it (campaign 18: an internal IndexError
+    or ValueError in ``ba-llm info`` and ``ba-lora export --from``)."""
+    import struct
+
+    from gguf import GGUFReader
+
+    from .errors import DataError
+
+    try:
+        return GGUFReader(str(path))
+    except (ValueError, IndexError, KeyError, struct.error, OSError) as exc:
+        if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
+            raise
+        raise DataError(path, None, f"not a readable GGUF file ({_first_line(exc)}); copy or export it again") from None

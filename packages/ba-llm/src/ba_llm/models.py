@@ -131,10 +131,15 @@ def resolve_spec(spec: str | ModelSpec) -> ModelSpec:
 
 
 def _read_json(path: Path) -> dict:
+    """A model folder's JSON file (config, adapter config, weight index): a JSON object, or
+    one :class:`BackendError` naming the file (campaign 18: ``[]`` was an AttributeError)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BackendError(f"{path}: cannot read ({exc})") from None
+    if not isinstance(data, dict):
+        raise BackendError(f"{path}: not a JSON object; copy the model again or re-create it")
+    return data
 
 
 def _base_shapes(base_dir: Path) -> dict[str, list[int]] | None:
@@ -143,7 +148,10 @@ def _base_shapes(base_dir: Path) -> dict[str, list[int]] | None:
 
     index = base_dir / "model.safetensors.index.json"
     if index.is_file():
-        files = sorted(set(_read_json(index).get("weight_map", {}).values()))
+        weight_map = _read_json(index).get("weight_map", {})
+        if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+            raise BackendError(f"{index}: its weight_map is not an object of file names; copy the model again")
+        files = sorted(set(weight_map.values()))
     elif (base_dir / "model.safetensors").is_file():
         files = ["model.safetensors"]
     else:

@@ -391,7 +391,9 @@ def write_merged_gguf(
     base_dir = adapter_base_dir(adapter_dir, base)
     g = _gguf_arch(base_dir)
     arch, names = g.arch, g.names
-    reader = gguf.GGUFReader(str(template))
+    from ba_llm import read_gguf
+
+    reader = read_gguf(template)
     if (
         reader.fields.get("general.architecture") is None
         or reader.fields["general.architecture"].contents() != gguf.MODEL_ARCH_NAMES[arch]

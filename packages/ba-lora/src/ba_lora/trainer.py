@@ -258,7 +258,7 @@ def _foreign_files(out: Path) -> list[str]:
     ``runs/my_experiment/`` and a note inside ``checkpoints/step-N/`` were deleted with the
     run's own files)."""
     # campaign 17: a link at a run file's name (prompt.json -> a file elsewhere) was written through
-    found = [p.name for p in out.iterdir() if p.name not in RUN_FILES or p.is_symlink()]
+    found = [p.name for p in out.iterdir() if (p.name not in RUN_FILES or p.is_symlink()) and not _adapter_tmp(p)]
     runs, ckroot = out / "runs", out / CHECKPOINTS
     for d in (runs, ckroot):
         if not d.is_symlink() and d.exists() and not d.is_dir():
@@ -275,6 +275,16 @@ def _foreign_files(out: Path) -> list[str]:
             if rule is _in_checkpoint and (p / "state.json").is_file() and not _state_of_step(p):
                 found.append(f"{CHECKPOINTS}/{p.name}/state.json")  # campaign 16: a user's file by that name
     return sorted(found)
+
+
+#: the folder ``ResultWriter.finish`` builds the adapter in (``tempfile``'s 8 random
+#: characters); a run killed inside ``finish`` leaves it (campaign 18: the next --resume
+#: refused the folder as the user's)
+_ADAPTER_TMP = re.compile(r"^\.adapter-[a-z0-9_]{8}$")
+
+
+def _adapter_tmp(p: Path) -> bool:
+    return _ADAPTER_TMP.match(p.name) is not None and p.is_dir() and not p.is_symlink()
 
 
 def _state_of_step(folder: Path) -> bool:
@@ -340,15 +350,28 @@ def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]
     if dist.main:
         remove_partial(ckroot)
         out.mkdir(parents=True, exist_ok=True)
+        for p in out.iterdir():  # a killed finish()'s adapter folder
+            if _adapter_tmp(p):
+                shutil.rmtree(p, ignore_errors=True)
     dist.barrier()
     ck = latest_checkpoint(ckroot) if cfg.resume else None
-    if ck is None and dist.main:  # a fresh start: no result of an earlier run may look current
-        shutil.rmtree(out / "runs", ignore_errors=True)
-        shutil.rmtree(ckroot, ignore_errors=True)
-        for name in ("training_info.json", "loss_curve.png"):
-            (out / name).unlink(missing_ok=True)
     dist.barrier()
     return ck
+
+
+def _clear_earlier_results(out: Path) -> None:
+    """A fresh start: no result of an earlier run may look current. Called once every check
+    has passed and the model is loaded (campaign 18: a run refused for its
+    ``--target-modules`` had already deleted the earlier run's results), it removes every
+    file a run writes, ``training_info.json`` (the evidence that OUT holds a run) last, so
+    a kill at any point leaves a folder the next run still takes as its own."""
+    for name in sorted(RUN_FILES - {"training_info.json"}):
+        p = out / name
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.exists() or p.is_symlink():
+            p.unlink(missing_ok=True)
+    (out / "training_info.json").unlink(missing_ok=True)
 
 
 def _load_rows(path: str, limit: int | None, prompt: Any, split: str) -> list[dict[str, Any]]:
@@ -400,7 +423,28 @@ def train(
     if int(os.environ.get("RANK", "0")) != 0:
         return _Run(cfg, log, callbacks).run()
     with output_lock(cfg.output):
-        return _Run(cfg, log, callbacks).run()
+        created = not os.path.lexists(cfg.output)
+        try:
+            return _Run(cfg, log, callbacks).run()
+        except BaseException:
+            if created:
+                _discard_failed_output(Path(cfg.output))
+            raise
+
+
+def _discard_failed_output(out: Path) -> None:
+    """A run that made ``out`` and failed before its first checkpoint leaves nothing there
+    that --resume could use: remove the folder it made (campaign 18: a run refused after the
+    folder was made left it empty behind); one with a checkpoint keeps it, to resume."""
+    ckroot = out / CHECKPOINTS
+    if not out.is_dir() or out.is_symlink():
+        return
+    if ckroot.is_dir() and any(
+        _CHECKPOINT.match(d.name) and not d.name.endswith(".tmp") and (d / "state.json").is_file()
+        for d in ckroot.iterdir()
+    ):
+        return
+    shutil.rmtree(out, ignore_errors=True)
 
 
 class _Run:
@@ -493,6 +537,9 @@ class _Run:
             raise UsageError(f"--max-length {cfg.max_length} leaves no answer tokens in any training sample")
         torch.manual_seed(cfg.seed)
         model = load_base_model(self.base_dir, cfg.quantization, dist.device, cfg.gradient_checkpointing)
+        from ba_llm import check_tokenizer_fits
+
+        check_tokenizer_fits(model, self.tokenizer, self.base_dir)
         model = add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_module_list())
         if dist.device.type == "cpu":
             use_fast_dropout(model)  # torch's CPU dropout spends ~9 % of a step drawing its mask
@@ -538,6 +585,9 @@ class _Run:
         self.total_steps = full if cfg.max_steps is None else min(cfg.max_steps, full)
         self.warmup = math.ceil(cfg.warmup_ratio * self.total_steps)
         purge = self.st.global_step + 1 if resumed else None
+        if not resumed and dist.main:
+            _clear_earlier_results(self.out)
+        dist.barrier()
         self.writer = ResultWriter(self.out, cfg, dist.main, purge_step=purge)
         self.load_seconds = time.perf_counter() - self.t_start
         self.wall_before = self.st.wall_seconds

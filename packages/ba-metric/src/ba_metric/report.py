@@ -63,7 +63,7 @@ def read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise DataError(path, number, f"invalid UTF-8 at byte {exc.start + 1}") from None
-            if not line.strip():
+            if not line.strip(" \t\r\n"):  # JSON's whitespace only: a line of \x1c or U+2028 is a bad row
                 continue
             try:
                 row = json.loads(line.rstrip("\r\n"), parse_constant=_reject_constant, parse_float=_finite_float)
