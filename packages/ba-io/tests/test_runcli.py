@@ -60,6 +60,7 @@ def test_all_pinned():
         "ArgumentParser",
         "BaError",
         "DataError",
+        "JSON_WHITESPACE",
         "JsonlLine",
         "SEED",
         "UsageError",

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ba_io import (
+    JSON_WHITESPACE,
     DataError,
     UsageError,
     append_jsonl,
@@ -152,7 +153,7 @@ def _set_aside(*paths: Path) -> None:
     for path in paths:
         if not path.exists() or not path.stat().st_size:
             continue
-        rows = sum(1 for line in path.read_bytes().split(b"\n") if line.strip(b" \t\r\n"))
+        rows = sum(1 for line in path.read_bytes().split(b"\n") if line.strip(JSON_WHITESPACE.encode()))
         for n in range(1000):
             aside = path.with_name(f"{path.name}.discarded-{stamp}{f'-{n}' if n else ''}")
             try:
@@ -210,7 +211,7 @@ def _done(path: Path, concepts: Mapping[str, str]) -> dict[str, str]:
             "nothing was cut: move it away or run with --restart",
         )
     for line, raw in enumerate(complete, start=1):
-        if not raw.strip(b" \t\r\n"):
+        if not raw.strip(JSON_WHITESPACE.encode()):
             continue
         try:
             row = json.loads(raw)

@@ -297,7 +297,7 @@ def _check_compare_outputs(out: Path, names: list[str]) -> None:
 
     report = json_object_with("reference", "n_examples", "models", "comparisons")
     earlier = os.path.isfile(out / "comparison.json") and not os.path.islink(out / "comparison.json")
-    png_ours = head_contains(PNG_MARKER)
+    png_ours, is_png = head_contains(PNG_MARKER), head_contains(b"\x89PNG\r\n\x1a\n", 8)
     if earlier:  # a comparison.png written before it carried its marker: ours when its report is
         try:
             earlier = bool(report(str(out / "comparison.json")))
@@ -306,19 +306,12 @@ def _check_compare_outputs(out: Path, names: list[str]) -> None:
     check_side_output(out / "comparison.json", "a comparison report", report)
     check_side_output(out / "comparison.md", "a comparison's Markdown", first_line_is(COMPARISON_MD_HEADING))
     check_side_output(out / "comparison.html", "a comparison's HTML page", head_contains(HTML_MARKER))
-    check_side_output(
-        out / "comparison.png", "a comparison's figure", lambda p: png_ours(p) or (earlier and _is_png(p))
-    )
+    check_side_output(out / "comparison.png", "a comparison's figure", lambda p: png_ours(p) or (earlier and is_png(p)))
     check_side_folder(out / "scored", "the scored rows")
     for name in names:
         check_side_output(
             out / "scored" / f"{name}.scored.jsonl", "a comparison's scored rows", jsonl_rows_with("score", "breakdown")
         )
-
-
-def _is_png(path: str) -> bool:
-    with open(path, "rb") as f:
-        return f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def _compare(a: argparse.Namespace) -> int:

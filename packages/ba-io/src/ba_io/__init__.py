@@ -15,7 +15,7 @@ from .cli_types import (
     positive_int,
     tool_parser,
 )
-from .errors import BaError, DataError, UsageError
+from .errors import JSON_WHITESPACE, BaError, DataError, UsageError
 from .hashing import sha256_file, sha256_path, sha256_text
 from .jsonio import (
     JsonlLine,
@@ -55,6 +55,7 @@ from .schemas import ValidationIssue, load_schema, schema_names, validate
 __version__ = "0.1.0"
 
 __all__ = [
+    "JSON_WHITESPACE",
     "SEED",
     "ArgumentParser",
     "add_command",

@@ -51,3 +51,9 @@ def one_line(text: str) -> str:
     escape (``\\n``), so a message can never forge a second line (campaign 17: a newline in
     a path was printed raw)."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+#: the only characters JSON allows between tokens (RFC 8259): a line of nothing else is
+#: blank; any other line (``\x0b``, ``\x1c``, U+00A0, U+2028, which ``str.strip`` removes
+#: too) is a row or a reject (campaign 18: such lines were skipped as blank)
+JSON_WHITESPACE = " \t\r\n"

@@ -35,19 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import DataError, UsageError
+from .errors import JSON_WHITESPACE, DataError, UsageError
 from .schemas import _validator, first_issue
 
 PathLike = str | os.PathLike[str]
 
 _BOM = b"\xef\xbb\xbf"
 _COMPACT = (",", ":")  # JSONL rows: the most compact one-line form
-
-
-#: the only characters JSON allows between tokens (RFC 8259): a line of nothing else is
-#: blank; any other line (``\x0b``, ``\x1c``, U+00A0, U+2028, which ``str.strip`` removes
-#: too) is a row or a reject
-JSON_WHITESPACE = " \t\r\n"
 
 
 def _reject_constant(name: str) -> Any:
@@ -130,7 +124,7 @@ def _iter_lines(path: Path, schema: str | None) -> Iterator[tuple[int, str, dict
                     f"invalid UTF-8: {e.reason} at byte {e.start}",
                 )
                 continue
-            if not raw.strip(JSON_WHITESPACE):  # campaign 18: a line of \x1c or U+2028 was skipped as blank
+            if not raw.strip(JSON_WHITESPACE):
                 continue
             try:
                 row = _loads(raw)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any, Union
 
-from .errors import UsageError
+from .errors import JSON_WHITESPACE, UsageError
 
 __all__ = [
     "check_not_under_file",
@@ -203,7 +203,7 @@ def jsonl_rows_with(*keys: str) -> Any:
         rows = 0
         with open(path, "rb") as f:
             for raw in f:
-                if not raw.strip(b" \t\r\n"):
+                if not raw.strip(JSON_WHITESPACE.encode()):
                     continue
                 row = json.loads(raw)
                 if not isinstance(row, dict) or not all(k in row for k in keys):
@@ -264,7 +264,7 @@ def _is_rejects_file(path: str) -> bool:
     try:
         with open(path, "rb") as f:
             for raw in f:
-                if not raw.strip(b" \t\r\n"):
+                if not raw.strip(JSON_WHITESPACE.encode()):
                     continue
                 row = json.loads(raw)
                 if not isinstance(row, dict) or "reason" not in row:

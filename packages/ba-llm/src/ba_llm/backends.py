@@ -207,15 +207,13 @@ class TransformersBackend(Backend):
         self.threads = torch.get_num_threads()
         self.dtype = dtype
         path = str(spec.path)
-        from .loading import REMEDY, check_tokenizer_fits, load_causal_lm
+        from .loading import REMEDY, _first_line, check_tokenizer_fits, load_causal_lm
 
         model = load_causal_lm(path, dtype=getattr(torch, dtype))
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
         except (OSError, ValueError) as exc:
-            raise BackendError(
-                f"{path}: cannot load the tokenizer ({str(exc).splitlines()[0][:200]}); {REMEDY}"
-            ) from None
+            raise BackendError(f"{path}: cannot load the tokenizer ({_first_line(exc)}); {REMEDY}") from None
         check_tokenizer_fits(model, self.tokenizer, path)
         if spec.lora is not None:
             from peft import PeftModel

@@ -436,15 +436,8 @@ def _discard_failed_output(out: Path) -> None:
     """A run that made ``out`` and failed before its first checkpoint leaves nothing there
     that --resume could use: remove the folder it made (campaign 18: a run refused after the
     folder was made left it empty behind); one with a checkpoint keeps it, to resume."""
-    ckroot = out / CHECKPOINTS
-    if not out.is_dir() or out.is_symlink():
-        return
-    if ckroot.is_dir() and any(
-        _CHECKPOINT.match(d.name) and not d.name.endswith(".tmp") and (d / "state.json").is_file()
-        for d in ckroot.iterdir()
-    ):
-        return
-    shutil.rmtree(out, ignore_errors=True)
+    if out.is_dir() and not out.is_symlink() and latest_checkpoint(out / CHECKPOINTS) is None:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 class _Run:
