@@ -329,3 +329,26 @@ def test_compare_never_writes_through_a_link_in_its_folder(tmp_path, capsys, nam
     assert rc == 2 and err.count("\n") == 1, err
     assert (out / name).is_symlink() and not (out / "comparison.json").exists()
     assert (elsewhere.read_text() == "keep me") if name != "scored" else list(elsewhere.iterdir()) == []
+
+
+def test_summary_table_of_an_edited_report_is_one_error_or_one_line_per_model(files, tmp_path, capsys):
+    """A hand-edited report: a score outside [0, 1] is refused naming its field; a label or
+    model name with a newline stays on its row; a huge tokens/s is a short cell."""
+    rep = compare_runs([("baseline", files[0]), ("finetuned", files[1])], n_bootstrap=200).report
+    path = tmp_path / "comparison.json"
+    rep["models"][1]["mean"] = 1e308
+    path.write_text(json.dumps(rep))
+    assert cli_main("summary-table", str(path)) == 1
+    err = capsys.readouterr().err.strip()
+    assert (
+        err.startswith(f"Error: {path}: ")
+        and "models -> 1 -> mean: 1e+308 is greater than the maximum of 1" in err
+        and "\n" not in err
+    )
+    rep["models"][1]["mean"] = 0.5
+    rep["models"][1]["name"] = "fine\ntuned"
+    rep["models"][1]["completion_tokens_per_s"] = 1e308
+    path.write_text(json.dumps(rep))
+    assert cli_main("summary-table", f"va\nl={path}") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[3].startswith("va\\nl  fine\\ntuned") and "1e+308" in lines[3] and len(lines[3]) < 200

@@ -92,6 +92,7 @@ def test_all_pinned():
         "jsonl_rows_with",
         "load_schema",
         "non_negative_int",
+        "one_line",
         "output_group",
         "output_lock",
         "output_target",

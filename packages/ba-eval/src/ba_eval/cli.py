@@ -372,9 +372,10 @@ def _summary(a: argparse.Namespace) -> int:
             label, path = None, value
         report = read_json(path)
         try:
-            report_kind(report)
+            kind = report_kind(report)
         except ValueError:
             raise UsageError(f"{os.fspath(path)}: not a comparison or benchmark report") from None
+        read_json(path, schema=f"{kind}-report")  # a hand-edited report: one line naming the field
         reports.append((label, report))
     print(summary_tables(reports))
     return 0

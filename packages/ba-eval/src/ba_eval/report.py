@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ba_io import one_line
+
 __all__ = [
     "BENCHMARK_MD_HEADING",
     "COMPARISON_MD_HEADING",
@@ -17,7 +19,9 @@ __all__ = [
 
 
 def _num(x: Any, fmt: str = "{:.3f}") -> str:
-    return "n/a" if x is None else fmt.format(x)
+    if x is None:
+        return "n/a"
+    return fmt.format(x) if abs(x) < 1e9 else f"{x:.3g}"  # a table cell, never 300 digits
 
 
 def _ci(ci: Sequence[float] | None) -> str:
@@ -233,11 +237,11 @@ def summary_tables(reports: Sequence[tuple[str | None, dict]]) -> str:
         for m in report["models"]:
             name = m["name"] if kind == "comparison" else m["model"]
             mean = m["mean"] if kind == "comparison" else m["mean_score"]
-            row = [label or ""] if labelled else []
+            row = [one_line(label or "")] if labelled else []
             rows.append(
                 row
                 + [
-                    name,
+                    one_line(name),
                     str(m.get("n", report.get("n_examples", ""))),
                     _num(mean),
                     _ci(m.get("ci95")),

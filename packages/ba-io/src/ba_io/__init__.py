@@ -15,7 +15,7 @@ from .cli_types import (
     positive_int,
     tool_parser,
 )
-from .errors import JSON_WHITESPACE, BaError, DataError, UsageError
+from .errors import JSON_WHITESPACE, BaError, DataError, UsageError, one_line
 from .hashing import sha256_file, sha256_path, sha256_text
 from .jsonio import (
     JsonlLine,
@@ -92,6 +92,7 @@ __all__ = [
     "load_schema",
     "positive_int",
     "non_negative_int",
+    "one_line",
     "output_group",
     "output_lock",
     "output_target",
