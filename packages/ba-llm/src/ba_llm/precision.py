@@ -1,24 +1,33 @@
 """Whether bfloat16 is the fast dtype on a device: the one rule that generation and training share.
 
-On a CPU, bf16 pays only with AMX tiles. Without AMX it is slower than float32:
-* AVX2 only (a 2-core AMD EPYC VM): bf16 matrix products are emulated, 0.7 vs 75 GFLOP/s
-  for a 1024^3 product on one thread;
-* AVX512-BF16 without AMX (a 2-core Intel Xeon VM, 2026-12-02, torch 2.13, 2 threads): a
-  1024^3 product runs at 131.6 GFLOP/s in bf16 against 224.7 in float32, and a LoRA
-  training step of SmolLM2 at 129 real tokens/s computing in bf16 against 160 in float32
-  (generation: 54.9 vs 52.4 tokens/s, no difference).
-So there "bf16" models are computed in float32 (weights may stay bf16 on disk). Generation
-on a CPU is float32 even with AMX (:func:`resolve_dtype`).
+On a CPU the flags do not say it; a measurement does. The same flags, very different speeds
+(torch 2.13, 2 threads, a 1024^3 product):
+* AVX2 only (a 2-core AMD EPYC VM): bf16 is emulated, 0.7 vs 75 GFLOP/s (float32);
+* AVX512-BF16 without AMX, Intel Xeon VM (2026-12-02): 131.6 vs 224.7 GFLOP/s, and a LoRA
+  training step of SmolLM2 at 129 real tokens/s in bf16 against 160 in float32;
+* AVX512-BF16 without AMX, AMD EPYC VM (2026-12-03): 937 vs 198 GFLOP/s, and the training
+  step at 434 real tokens/s in bf16 against 194 in float32 (``benchmarks/bench_train.py``);
+* AMX tiles (Intel Xeon): bf16 is always the fast one.
+So :func:`native_bf16` on a CPU without AMX times one SmolLM2-sized projection in both
+dtypes, once per process, and says bf16 only when it is clearly faster
+(:data:`BF16_MIN_SPEEDUP`). Where it is not, "bf16" models are computed in float32 (weights may
+stay bf16 on disk). Generation on a CPU is float32 everywhere (:func:`resolve_dtype`).
 ``BA_BF16=1`` / ``BA_BF16=0`` overrides the detection (tests, benchmarks).
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import time
 
-__all__ = ["native_bf16", "resolve_dtype"]
+__all__ = ["BF16_MIN_SPEEDUP", "cpu_bf16_speedup", "native_bf16", "resolve_dtype"]
 
 DTYPES = ("auto", "bfloat16", "float32")
+
+#: bf16 is the CPU's fast dtype when a product runs at least this much faster in it (measured
+#: ratios: 0.01 with AVX2, 0.59 and 4.7 on the two AVX512-BF16 VMs above: far from the line).
+BF16_MIN_SPEEDUP = 1.3
 
 
 def native_bf16(device_type: str = "cpu") -> bool:
@@ -32,8 +41,35 @@ def native_bf16(device_type: str = "cpu") -> bool:
         return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
     if device_type == "cpu":
         amx = getattr(getattr(torch, "cpu", None), "_is_amx_tile_supported", None)
-        return bool(amx()) if callable(amx) else False
+        if callable(amx) and amx():
+            return True
+        return cpu_bf16_speedup() >= BF16_MIN_SPEEDUP
     return True
+
+
+@functools.cache
+def cpu_bf16_speedup() -> float:
+    """How many times faster a (256 x 576) @ (576 x 1536) product (a SmolLM2 MLP projection
+    of a 256-token block) runs in bf16 than in float32 on this CPU, at torch's thread count:
+    best of 5 timings of 4 products each, after a warm-up; measured once per process (~0.07 s)."""
+    import torch
+
+    def best(dtype: torch.dtype) -> float:
+        gen = torch.Generator().manual_seed(0)
+        a = torch.randn(256, 576, generator=gen).to(dtype)
+        b = torch.randn(576, 1536, generator=gen).to(dtype)
+        times = []
+        with torch.no_grad():
+            for _ in range(3):  # warm-up: kernel selection, thread pool
+                torch.mm(a, b)
+            for _ in range(5):
+                t = time.perf_counter()
+                for _ in range(4):
+                    torch.mm(a, b)
+                times.append(time.perf_counter() - t)
+        return min(times)
+
+    return best(torch.float32) / max(best(torch.bfloat16), 1e-9)
 
 
 def resolve_dtype(requested: str, device_type: str = "cpu") -> str:

@@ -568,7 +568,7 @@ class _Run:
         bf16 = cfg.quantization == "bf16" and compute_dtype("bf16", dist.device) == torch.bfloat16
         if cfg.quantization == "bf16" and not bf16:
             self.log(
-                f"{dist.device.type}: no native bf16 (AVX512-BF16/AMX), where emulated bf16 is ~100x slower; "
+                f"{dist.device.type}: bf16 is not faster than float32 here (ba_llm.precision); "
                 "training computes in float32 (set BA_BF16=1 to force bf16)"
             )
         self.loss_mod = AnswerLoss(self.model, torch.bfloat16 if bf16 else None)
