@@ -11,7 +11,10 @@ RSS), with the code of this checkout:
   zero-shot prompt (~250 tokens on every sample), LoRA r 8 on q/k/v/o, dropout 0.05, lr
   2e-4, grad-accum 8;
 * ``after``: today's ``make finetune`` recipe: the short training prompt
-  (prompts/finetune.json), LoRA r 8 on all linear layers, dropout 0, lr 5e-4, grad-accum 4.
+  (prompts/finetune.json), LoRA r 8 on all linear layers, dropout 0, lr 5e-4, grad-accum 4;
+* ``before-fp32``, ``after-fp32``: the same with the base computing in float32 whatever
+  ``ba_llm.precision`` decides (``BA_BF16=0``), e.g. ``--configs after-fp32,after`` for what
+  training in bf16 gains on a CPU where it is measured faster.
 
 Reported per configuration: wall seconds of the epoch's training steps, real / answer
 tokens, real tokens/s, peak RSS of the process, and the achieved FLOP/s against
@@ -45,7 +48,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from synth_rows import make_rows  # noqa: E402
 
-CONFIGS = {
+CONFIGS: dict[str, dict] = {
     "before": {"prompt": None, "target_modules": "attention", "lora_dropout": 0.05, "lr": 2e-4, "grad_accum": 8},
     "after": {
         "prompt": "prompts/finetune.json",
@@ -55,6 +58,10 @@ CONFIGS = {
         "grad_accum": 4,
     },
 }
+# each recipe again with the base computing in float32 whatever ba_llm.precision decides
+# (BA_BF16=0): what the trainer did on a CPU without AMX before bf16 was measured (#14)
+for _name in list(CONFIGS):
+    CONFIGS[f"{_name}-fp32"] = {**CONFIGS[_name], "env": {"BA_BF16": "0"}}
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -108,7 +115,7 @@ def run_config(name: str, base: Path, train: Path, out: Path) -> tuple[dict, flo
     ]
     if c["prompt"]:
         cmd += ["--prompt", str(ROOT / c["prompt"])]
-    proc = subprocess.Popen(cmd, env={**os.environ, "BA_NO_PROGRESS": "1"})
+    proc = subprocess.Popen(cmd, env={**os.environ, "BA_NO_PROGRESS": "1", **c.get("env", {})})
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{name}: ba-lora train failed ({' '.join(cmd)})")
@@ -277,6 +284,13 @@ def main() -> None:
             "real_tokens_ratio": f["real_tokens"] / b["real_tokens"],
             "tokens_per_second_ratio": f["real_tokens_per_second"] / b["real_tokens_per_second"],
             "peak_rss_ratio": f["peak_rss_mb"] / b["peak_rss_mb"],
+        }
+    if "after" in report["configs"] and "after-fp32" in report["configs"]:
+        f, g = report["configs"]["after"], report["configs"]["after-fp32"]
+        report["after_vs_after_fp32"] = {
+            "wall_time_ratio": f["epoch_seconds"] / g["epoch_seconds"],
+            "tokens_per_second_ratio": f["real_tokens_per_second"] / g["real_tokens_per_second"],
+            "peak_rss_ratio": f["peak_rss_mb"] / g["peak_rss_mb"],
         }
     if "baseline" in report and "after" in report["configs"]:
         report["baseline"]["speedup_epoch_wall_vs_after"] = (

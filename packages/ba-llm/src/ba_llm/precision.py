@@ -6,7 +6,7 @@ On a CPU the flags do not say it; a measurement does. The same flags, very diffe
 * AVX512-BF16 without AMX, Intel Xeon VM (2026-12-02): 131.6 vs 224.7 GFLOP/s, and a LoRA
   training step of SmolLM2 at 129 real tokens/s in bf16 against 160 in float32;
 * AVX512-BF16 without AMX, AMD EPYC VM (2026-12-03): 937 vs 198 GFLOP/s, and the training
-  step at 434 real tokens/s in bf16 against 194 in float32 (``benchmarks/bench_train.py``);
+  step at 434 real tokens/s in bf16 against 194 in float32 (a 6-step ``ba-lora train`` probe);
 * AMX tiles (Intel Xeon): bf16 is always the fast one.
 So :func:`native_bf16` on a CPU without AMX times one SmolLM2-sized projection in both
 dtypes, once per process, and says bf16 only when it is clearly faster
