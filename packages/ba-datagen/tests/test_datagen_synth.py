@@ -1,5 +1,6 @@
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -154,6 +155,28 @@ def test_same_file_twice_is_a_usage_error(tmp_path):
     write_jsonl(src, generate_concepts(1), "concept")
     with pytest.raises(UsageError, match="are the same file"):
         synth(src, src, TemplateTeacher(), show_progress=False)
+
+
+@pytest.mark.parametrize("target", ["out", "rejects", "partial"])
+def test_the_teachers_prompt_file_is_never_an_output(tmp_path, target):
+    """Campaign 19 (E5): `--prompt teacher.json --rejects ./teacher.json` replaced the user's
+    prompt with the rejects, and `-o $PWD/teacher.json` with an empty file, exit 0."""
+    src = tmp_path / "c.jsonl"
+    write_jsonl(src, generate_concepts(2), "concept")
+    prompt = tmp_path / "teacher.json"
+    prompt.write_text('{"system": "keep me"}')
+    out, rejects = tmp_path / "o.jsonl", None
+    if target == "out":
+        out = Path(os.path.abspath(prompt))  # another spelling of the same file
+    elif target == "rejects":
+        rejects = tmp_path / "." / "teacher.json"
+    else:
+        out = tmp_path / "o.jsonl"  # the prompt where the run keeps its partial output
+        prompt = partial_path(out)
+        prompt.write_text('{"system": "keep me"}')
+    with pytest.raises(UsageError, match="--prompt and .* are the same file"):
+        synth(src, out, TemplateTeacher(), rejects=rejects, prompt=prompt, show_progress=False)
+    assert prompt.read_text() == '{"system": "keep me"}'
 
 
 def test_a_second_run_on_the_same_output_is_refused_and_loses_nothing(tmp_path):

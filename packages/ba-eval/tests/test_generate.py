@@ -69,6 +69,24 @@ def test_resume_skips_done_pairs_and_cuts_a_torn_line(tiny_model, tmp_path):
             run_generate(f"hf:{tiny_model}", CONCEPTS, out, runs=2, **{**FAST, **changed})
 
 
+def test_resume_refuses_an_output_made_for_other_concepts_with_the_same_ids(tiny_model, tmp_path):
+    """Campaign 19 (E1): concepts files number their rows c0001, ... whatever the seed; new
+    concepts sent to an old output were skipped as done ("0 generated, 3 already present")."""
+    from ba_io import UsageError
+
+    out = tmp_path / "p.jsonl"
+    run_generate(f"hf:{tiny_model}", CONCEPTS, out, limit=2, **FAST)
+    before = out.read_bytes()
+    other = tmp_path / "other.jsonl"
+    rows = [json.loads(line) for line in CONCEPTS.read_text().splitlines() if line.strip()]
+    other.write_text("".join(json.dumps({**r, "concept": r["concept"] + " Also offline."}) + "\n" for r in rows))
+    with pytest.raises(UsageError, match=r"holds predictions for other concepts \(line 1: id c1 "):
+        run_generate(f"hf:{tiny_model}", other, out, **FAST)
+    assert out.read_bytes() == before
+    s = run_generate(f"hf:{tiny_model}", other, out, overwrite=True, **FAST)
+    assert s.generated == 3 and {r["concept"] for r in read_jsonl(out)} == {r["concept"] for r in read_jsonl(other)}
+
+
 def test_read_existing_refuses_a_bad_middle_line(tmp_path):
     from ba_io import DataError
 

@@ -95,6 +95,11 @@ def test_a_file_added_inside_a_listed_folder_is_found_and_an_old_manifest_keeps_
         check_replaceable_folder(out, **rule)
     (out / "made.json").write_text(json.dumps({"files": ["card.md", "link", "train"]}))  # an older manifest
     check_replaceable_folder(out, **rule)
+    (out / "card.md").unlink()  # campaign 19: a folder where the manifest lists a file is the user's
+    (out / "card.md").mkdir()
+    (out / "card.md" / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match=r"did not write \(card.md\)"):
+        check_replaceable_folder(out, **rule)
 
 
 def test_default_rejects_replaces_only_a_rejects_file(tmp_path):

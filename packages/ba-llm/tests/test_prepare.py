@@ -151,5 +151,18 @@ def test_force_never_deletes_a_file_the_user_added_to_a_prepared_folder(tmp_path
         prepare("smollm2", dest, force=True, log=lambda m: None)
     assert (dest / "NOTES.md").read_text(encoding="utf-8") == "mine"
     (dest / "NOTES.md").unlink()
+    # campaign 19: a folder (or a link) at a listed file's name is the user's too
+    (dest / "config.json").unlink()
+    (dest / "config.json").mkdir()
+    (dest / "config.json" / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"with files it did not write \(config.json\)"):
+        prepare("smollm2", dest, force=True, log=lambda m: None)
+    assert (dest / "config.json" / "notes.txt").read_text(encoding="utf-8") == "mine"
+    (dest / "config.json" / "notes.txt").unlink()
+    (dest / "config.json").rmdir()
+    (dest / "config.json").symlink_to(tmp_path / "elsewhere.json")
+    with pytest.raises(UsageError, match=r"with files it did not write \(config.json\)"):
+        prepare("smollm2", dest, force=True, log=lambda m: None)
+    (dest / "config.json").unlink()
     prepare("smollm2", dest, force=True, log=lambda m: None)  # its own files only: replaced
     assert (dest / MARKER).is_file()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from conftest import run_cli
 
@@ -195,18 +197,50 @@ def test_a_run_that_fails_before_its_first_checkpoint_leaves_no_output_folder(tm
 
 
 def test_resume_after_a_kill_inside_finish_takes_the_adapter_tmp_folder_as_its_own(tmp_path, data_dir, tiny_model_dir):
-    """Campaign 18: a run killed while it built the final adapter in OUT/.adapter-XXXXXXXX
-    left that folder; the next --resume refused OUT as holding files it did not write."""
+    """Campaign 18: a run killed while it built the final adapter in OUT/.ba-lora-adapter-XXXXXXXX
+    left that folder; the next --resume refused OUT as holding files it did not write.
+    Campaign 19: a user's `.adapter-backup01/` (the old name's shape) is theirs, refused and kept."""
     args = ["--train", str(data_dir / "train.jsonl"), "--model", str(tiny_model_dir), "--max-steps", "2"]
     args += ["--save-steps", "1", "--train-limit", "4", "--keep-checkpoints", "-o", str(tmp_path / "out")]
     out = tmp_path / "out"
     assert run_cli("train", *args).returncode == 0
     (out / "training_info.json").unlink()  # the state a kill inside finish() leaves
-    (out / ".adapter-abc12345").mkdir()
-    (out / ".adapter-abc12345" / "adapter_model.safetensors").write_bytes(b"x")
+    (out / ".adapter-backup01").mkdir()
+    (out / ".adapter-backup01" / "adapter_model.safetensors").write_bytes(b"mine")
+    res = run_cli("train", *args, "--resume")
+    assert res.returncode == 2 and "holds files ba-lora train did not write (.adapter-backup01)" in res.stderr
+    assert (out / ".adapter-backup01" / "adapter_model.safetensors").read_bytes() == b"mine"
+    shutil.move(out / ".adapter-backup01", tmp_path / "kept")
+    (out / ".ba-lora-adapter-abc12345").mkdir()
+    (out / ".ba-lora-adapter-abc12345" / "adapter_model.safetensors").write_bytes(b"x")
     res = run_cli("train", *args, "--resume")
     assert res.returncode == 0, res.stderr
-    assert (out / "training_info.json").is_file() and not (out / ".adapter-abc12345").exists()
+    assert (out / "training_info.json").is_file() and not (out / ".ba-lora-adapter-abc12345").exists()
+
+
+def test_an_input_inside_the_output_folder_or_a_folder_at_a_run_files_name_is_refused(
+    tmp_path, data_dir, tiny_model_dir
+):
+    """Campaign 19: `--overwrite --prompt OUT/prompt.json` deleted the prompt it had read."""
+    out = tmp_path / "out"
+    args = ["--train", str(data_dir / "train.jsonl"), "--model", str(tiny_model_dir), "--max-steps", "1"]
+    args += ["--train-limit", "2", "-o", str(out)]
+    assert run_cli("train", *args).returncode == 0
+    before = (out / "prompt.json").read_bytes()
+    res = run_cli("train", *args, "--overwrite", "--prompt", str(out / "prompt.json"))
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1] == (
+        f"Error: --prompt {out / 'prompt.json'} is inside --output {out}, whose files a run replaces; "
+        "nothing was written: copy it out of that folder first"
+    )
+    assert (out / "prompt.json").read_bytes() == before and (out / "training_info.json").is_file()
+    # campaign 19: a folder at a run file's name is the user's: refused, never cleared
+    (out / "loss_curve.png").unlink()
+    (out / "loss_curve.png").mkdir()
+    (out / "loss_curve.png" / "notes.txt").write_text("mine")
+    res = run_cli("train", *args, "--overwrite")
+    assert res.returncode == 2 and "holds files ba-lora train did not write (loss_curve.png)" in res.stderr
+    assert (out / "loss_curve.png" / "notes.txt").read_text() == "mine"
 
 
 def test_an_overwrite_refused_by_its_checks_keeps_the_earlier_run(tmp_path, data_dir, tiny_model_dir):

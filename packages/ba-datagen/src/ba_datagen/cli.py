@@ -127,7 +127,7 @@ def _synth(args: argparse.Namespace) -> int:
         teacher.batch_size = args.batch_size
     t0 = time.perf_counter()
     try:
-        result = synth(args.in_path, args.out, teacher, rejects=args.rejects, restart=args.restart)
+        result = synth(args.in_path, args.out, teacher, rejects=args.rejects, restart=args.restart, prompt=args.prompt)
     finally:
         close = getattr(teacher, "close", None)
         if close is not None:

@@ -296,6 +296,7 @@ def synth(
     rejects: str | os.PathLike[str] | None = None,
     restart: bool = False,
     show_progress: bool = True,
+    prompt: str | os.PathLike[str] | None = None,
 ) -> SynthResult:
     """Write one teacher document per concept of ``in_path`` to ``out_path``.
 
@@ -309,6 +310,8 @@ def synth(
             ``.rejects.jsonl`` in place of ``.jsonl``.
         restart: ignore (and remove) the partial output and rejects of an interrupted run.
         show_progress: a progress bar on stderr.
+        prompt: the teacher's prompt file, when one was given: an input, so no output or
+            side file may be it.
 
     Raises:
         UsageError: missing input. DataError: a bad concept row, or a partial output that
@@ -316,7 +319,7 @@ def synth(
     """
     in_path, out_path = Path(in_path), Path(out_path)
     rejects_path = Path(default_rejects(out_path, rejects))  # an unnamed one never replaces a file of yours
-    distinct_paths(("--in", in_path), ("-o", out_path), ("--rejects", rejects_path))
+    distinct_paths(("--in", in_path), ("--prompt", prompt), ("-o", out_path), ("--rejects", rejects_path))
     # OUT and REJECTS are renamed into place: a folder, device, FIFO or socket there is refused
     # now, before any work; a link to a file is written through, so its side files (partial,
     # lock) are the ones beside the file it points at, and those are the ones checked below
@@ -324,6 +327,7 @@ def synth(
     # the partial files are outputs too: the input may be none of them (a --restart deleted it)
     distinct_paths(  # the side files first, so that the message names the flag to change
         ("--in", in_path),
+        ("--prompt", prompt),
         ("-o's partial file", partial_path(out_path)),
         ("--rejects' partial file", partial_path(rejects_path)),
         ("-o's lock file", lock_path(out_path)),

@@ -282,8 +282,26 @@ def run_generate(
         )
 
 
+def _check_same_concepts(path: Path, rows: list[dict], concepts: list[dict[str, Any]]) -> None:
+    """A row of the output whose id is one of this run's concepts must have been generated
+    for that concept's text (campaign 19: every `ba-datagen concepts` file numbers its rows
+    c0001, ...: new concepts sent to an old output were skipped as already done, exit 0)."""
+    texts = {c["id"]: c["concept"] for c in concepts}
+    for n, row in enumerate(rows, start=1):
+        if row["id"] in texts and row.get("concept") != texts[row["id"]]:
+            raise UsageError(
+                f"{path} holds predictions for other concepts (line {n}: id {row['id']} has another concept "
+                "text than --in's); nothing was changed: use another -o, or --overwrite"
+            )
+
+
 def _done_pairs(
-    out: Path, overwrite: bool, expected: dict, run_seeds: dict[int, int | None], heads: list[bytes]
+    out: Path,
+    overwrite: bool,
+    expected: dict,
+    run_seeds: dict[int, int | None],
+    heads: list[bytes],
+    concepts: list[dict[str, Any]],
 ) -> set[tuple]:
     """The (id, run) pairs already in ``out`` to skip. The existing output must be a
     predictions file of this setup, and a torn last line the start of one of its rows
@@ -294,6 +312,7 @@ def _done_pairs(
     if overwrite:
         return set()
     _check_compatible(out, existing, expected, run_seeds)  # another setup's file: refused uncut
+    _check_same_concepts(out, existing, concepts)
     if torn_at is not None:
         tail = out.read_bytes()[torn_at:]
         if not any(tail[: len(h)] == h[: len(tail)] for h in heads):
@@ -340,7 +359,7 @@ def _generate_locked(
     run_seeds = {run: None if plan.greedy else seed + run for run in plan.runs}
     probe = ba_llm.Decoding(max_new_tokens=max_new_tokens, greedy=plan.greedy, temperature=temperature, top_p=top_p)
     expected = {"model": model, "prompt_sha256": prompt.sha256, "decoding": probe.to_dict()}
-    done = _done_pairs(out, overwrite, expected, run_seeds, _row_heads(concepts, model, prompt))
+    done = _done_pairs(out, overwrite, expected, run_seeds, _row_heads(concepts, model, prompt), concepts)
     summary = GenerateSummary(out=os.fspath(out), model=model, runs=list(plan.runs), note=plan.note)
     pending = {run: [(i, c) for i, c in enumerate(concepts) if (c["id"], run) not in done] for run in plan.runs}
     total = sum(len(v) for v in pending.values())

@@ -114,14 +114,17 @@ def _manifest_files(manifest: Any) -> list[str] | None:
 def _not_listed(folder: Any, prefix: str, ours: set) -> list[str]:
     """The entries under ``folder`` (paths relative to the top, ``/``-separated) that
     ``ours`` does not name. A listed folder is ours whole (a manifest from before
-    :func:`folder_files`); a folder that only holds listed paths is looked into, so a file
-    the user added inside a split folder of an export is found."""
+    :func:`folder_files`, which named split folders such as ``train``); a folder that only
+    holds listed paths is looked into, so a file the user added inside a split folder of an
+    export is found. A folder at a listed file's name (``README.md/``: a name with a suffix)
+    is not a file of ours: campaign 19 lost ``README.md/notes.txt`` to a re-export."""
     out: list[str] = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         rel = prefix + entry.name
-        if rel in ours:
+        is_dir = entry.is_dir(follow_symlinks=False)
+        if rel in ours and not (is_dir and "." in entry.name):
             continue
-        if entry.is_dir(follow_symlinks=False) and any(p.startswith(rel + "/") for p in ours):
+        if is_dir and any(p.startswith(rel + "/") for p in ours):
             out += _not_listed(entry.path, rel + "/", ours)
         else:
             out.append(rel)

@@ -184,7 +184,10 @@ def _check_replaceable(dest: Path) -> None:
         if not names:
             return
         if (dest / MARKER).is_file():
-            added = sorted(names - _prepared_files(dest))
+            prepared = _prepared_files(dest)
+            # a folder or a link at a listed name is not the file prepare wrote (campaign 19:
+            # `--force` deleted `generation_config.json/notes.txt`)
+            added = sorted(n for n in names if n not in prepared or not _plain_file(dest / n))
             if not added:
                 return
             raise UsageError(
@@ -196,6 +199,10 @@ def _check_replaceable(dest: Path) -> None:
         f"-o {dest}: is {what}, not a model directory prepared by ba-llm; "
         "nothing was changed. Choose a new -o (or move it away yourself)"
     )
+
+
+def _plain_file(p: Path) -> bool:
+    return p.is_file() and not p.is_symlink()
 
 
 class _UpToDate(Exception):

@@ -35,6 +35,10 @@ NORMALISATION = (
     "token-weighted means"
 )
 
+#: the folder finish() builds the adapter in, inside --output; a kill there leaves it, and the
+#: next run removes it (a name no user folder has: campaign 19 lost a `.adapter-backup01/`)
+ADAPTER_TMP_PREFIX = ".ba-lora-adapter-"
+
 
 def dataset_info(path: str, rows: int) -> dict[str, Any]:
     return {"path": str(path), "sha256": sha256_path(path), "rows": rows}
@@ -114,7 +118,7 @@ class ResultWriter:
         if not self.main:
             return info
         out = self.out
-        with tempfile.TemporaryDirectory(dir=out, prefix=".adapter-") as tmp:
+        with tempfile.TemporaryDirectory(dir=out, prefix=ADAPTER_TMP_PREFIX) as tmp:
             model.save_pretrained(tmp, safe_serialization=True)
             tokenizer.save_pretrained(tmp)
             (Path(tmp) / "README.md").unlink(missing_ok=True)  # peft's empty model card

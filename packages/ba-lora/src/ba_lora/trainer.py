@@ -50,7 +50,7 @@ from .modeling import (
     trainable_parameters,
     use_fast_dropout,
 )
-from .outputs import ResultWriter, dataset_info, fingerprint, fingerprint_of
+from .outputs import ADAPTER_TMP_PREFIX, ResultWriter, dataset_info, fingerprint, fingerprint_of
 from .sources import load_rows
 
 __all__ = ["train", "lr_factor", "TrainerCallback", "TrainerState"]
@@ -259,6 +259,8 @@ def _foreign_files(out: Path) -> list[str]:
     run's own files)."""
     # campaign 17: a link at a run file's name (prompt.json -> a file elsewhere) was written through
     found = [p.name for p in out.iterdir() if (p.name not in RUN_FILES or p.is_symlink()) and not _adapter_tmp(p)]
+    # campaign 19: a folder at a run *file's* name (`loss_curve.png/notes.txt`) is the user's
+    found += [p.name for p in out.iterdir() if p.name in RUN_FILES - _RUN_FOLDERS and p.is_dir() and not p.is_symlink()]
     runs, ckroot = out / "runs", out / CHECKPOINTS
     for d in (runs, ckroot):
         if not d.is_symlink() and d.exists() and not d.is_dir():
@@ -277,10 +279,12 @@ def _foreign_files(out: Path) -> list[str]:
     return sorted(found)
 
 
+_RUN_FOLDERS = frozenset({CHECKPOINTS, "runs"})
+
 #: the folder ``ResultWriter.finish`` builds the adapter in (``tempfile``'s 8 random
 #: characters); a run killed inside ``finish`` leaves it (campaign 18: the next --resume
 #: refused the folder as the user's)
-_ADAPTER_TMP = re.compile(r"^\.adapter-[a-z0-9_]{8}$")
+_ADAPTER_TMP = re.compile("^" + re.escape(ADAPTER_TMP_PREFIX) + "[a-z0-9_]{8}$")
 
 
 def _adapter_tmp(p: Path) -> bool:
@@ -357,6 +361,21 @@ def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]
     ck = latest_checkpoint(ckroot) if cfg.resume else None
     dist.barrier()
     return ck
+
+
+def _check_no_input_inside(out: Path, *inputs: tuple[str, str | None]) -> None:
+    """No input may lie inside ``--output``: a fresh start deletes the earlier run's files
+    there, and a run rewrites them (campaign 19: `--overwrite --prompt OUT/prompt.json` deleted
+    the prompt it had read; a kill then left a run that no rerun could repeat)."""
+    if not out.exists():
+        return
+    root = out.resolve()
+    for flag, path in inputs:
+        if path is not None and root in Path(path).resolve().parents:
+            raise UsageError(
+                f"{flag} {path} is inside --output {out}, whose files a run replaces; nothing was written: "
+                "copy it out of that folder first"
+            )
 
 
 def _clear_earlier_results(out: Path) -> None:
@@ -509,6 +528,7 @@ class _Run:
         same_folder = cfg.val is not None and Path(cfg.train).is_dir() and _same_path(cfg.train, cfg.val)
         distinct_paths(("--train", cfg.train), ("--val", None if same_folder else cfg.val), ("--output", cfg.output))
         distinct_paths(("--val", cfg.val), ("--output", cfg.output))
+        _check_no_input_inside(self.out, ("--train", cfg.train), ("--val", cfg.val), ("--prompt", cfg.prompt))
         self.datasets = {"train": dataset_info(cfg.train, len(self.train_rows))}
         if cfg.val:
             self.datasets["val"] = dataset_info(cfg.val, len(self.val_rows))
@@ -567,10 +587,9 @@ class _Run:
         self.model.train()
         bf16 = cfg.quantization == "bf16" and compute_dtype("bf16", dist.device) == torch.bfloat16
         if cfg.quantization == "bf16" and not bf16:
-            self.log(
-                f"{dist.device.type}: bf16 is not faster than float32 here (ba_llm.precision); "
-                "training computes in float32 (set BA_BF16=1 to force bf16)"
-            )
+            forced = os.environ.get("BA_BF16", "").strip() == "0"
+            why = "BA_BF16=0" if forced else "bf16 is not faster than float32 here (ba_llm.precision)"
+            self.log(f"{dist.device.type}: {why}; training computes in float32 (set BA_BF16=1 to force bf16)")
         self.loss_mod = AnswerLoss(self.model, torch.bfloat16 if bf16 else None)
         self.ddp = dist.wrap(self.loss_mod)
         self.steps_per_epoch = math.ceil(len(self.train_s) / (cfg.batch_size * cfg.grad_accum))
