@@ -211,6 +211,16 @@ def run_baseline(base: Path, train: Path, steps: int, out: Path) -> dict:
     }
 
 
+def _ratios(new: dict, old: dict) -> dict:
+    """``new`` against ``old``: wall time, computed tokens, tokens/s and peak RSS."""
+    return {
+        "wall_time_ratio": new["epoch_seconds"] / old["epoch_seconds"],
+        "real_tokens_ratio": new["real_tokens"] / old["real_tokens"],
+        "tokens_per_second_ratio": new["real_tokens_per_second"] / old["real_tokens_per_second"],
+        "peak_rss_ratio": new["peak_rss_mb"] / old["peak_rss_mb"],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", type=Path, default=Path("artifacts/models/smollm2-135m-instruct"))
@@ -277,21 +287,9 @@ def main() -> None:
         peak = sum(x["wall"] for x in ref) / len(ref)
         r["matmul_reference_dtype"] = r["compute_dtype"]
         r["fraction_of_matmul"] = r["achieved_flops_per_second"] / peak
-    if "before" in report["configs"] and "after" in report["configs"]:
-        b, f = report["configs"]["before"], report["configs"]["after"]
-        report["after_vs_before"] = {
-            "wall_time_ratio": f["epoch_seconds"] / b["epoch_seconds"],
-            "real_tokens_ratio": f["real_tokens"] / b["real_tokens"],
-            "tokens_per_second_ratio": f["real_tokens_per_second"] / b["real_tokens_per_second"],
-            "peak_rss_ratio": f["peak_rss_mb"] / b["peak_rss_mb"],
-        }
-    if "after" in report["configs"] and "after-fp32" in report["configs"]:
-        f, g = report["configs"]["after"], report["configs"]["after-fp32"]
-        report["after_vs_after_fp32"] = {
-            "wall_time_ratio": f["epoch_seconds"] / g["epoch_seconds"],
-            "tokens_per_second_ratio": f["real_tokens_per_second"] / g["real_tokens_per_second"],
-            "peak_rss_ratio": f["peak_rss_mb"] / g["peak_rss_mb"],
-        }
+    for new, old, key in (("after", "before", "after_vs_before"), ("after", "after-fp32", "after_vs_after_fp32")):
+        if new in report["configs"] and old in report["configs"]:
+            report[key] = _ratios(report["configs"][new], report["configs"][old])
     if "baseline" in report and "after" in report["configs"]:
         report["baseline"]["speedup_epoch_wall_vs_after"] = (
             report["baseline"]["epoch_seconds_extrapolated"] / report["configs"]["after"]["epoch_seconds"]
