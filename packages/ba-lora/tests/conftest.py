@@ -15,6 +15,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("BA_NO_PROGRESS", "1")
 
+
+def _pin_bf16() -> None:
+    """One bf16 decision for the whole session: ba_llm.precision measures it per process, and
+    the tests that compare two training processes (kill + resume, DDP) must not see one
+    decide bf16 and the other float32 on a loaded machine. The decision is this CPU's own."""
+    if os.environ.get("BA_BF16", "").strip() in ("0", "1"):
+        return
+    from ba_llm.precision import native_bf16
+
+    os.environ["BA_BF16"] = "1" if native_bf16("cpu") else "0"
+
+
+_pin_bf16()
+
 DATA = Path(__file__).parent / "data"
 
 
