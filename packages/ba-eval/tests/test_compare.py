@@ -345,6 +345,18 @@ def test_summary_table_of_an_edited_report_is_one_error_or_one_line_per_model(fi
         and "models -> 1 -> mean: 1e+308 is greater than the maximum of 1" in err
         and "\n" not in err
     )
+    for field, value, says in (  # campaign 20: fields the table formats, all in the schema now
+        ("content_ci95", [0.5], "is too short"),
+        ("completion_tokens_per_s", "x", "is not of type"),
+        ("n", "4\n2", "is not of type 'integer'"),
+    ):
+        bad = json.loads(json.dumps(rep))
+        bad["models"][1]["mean"] = 0.5
+        bad["models"][1][field] = value
+        path.write_text(json.dumps(bad))
+        assert cli_main("summary-table", str(path)) == 1
+        err = capsys.readouterr().err
+        assert f"models -> 1 -> {field}: " in err and says in err and "\n" not in err.strip()
     rep["models"][1]["mean"] = 0.5
     rep["models"][1]["name"] = "fine\ntuned"
     rep["models"][1]["completion_tokens_per_s"] = 1e308

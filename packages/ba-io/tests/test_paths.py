@@ -88,18 +88,28 @@ def test_a_file_added_inside_a_listed_folder_is_found_and_an_old_manifest_keeps_
     (out / "link").symlink_to(out / "train")  # a link is a file of the manifest, never followed
     assert folder_files(out) == ["card.md", "link", "train/data.arrow", "train/deep/state.json"]
     (out / "made.json").write_text(json.dumps({"files": [*folder_files(out), "made.json"]}))
+    # campaign 20: no command writes links into its folder, so a link at a listed name is the user's
+    with pytest.raises(UsageError, match=r"did not write \(link\)"):
+        check_replaceable_folder(out, **rule)
+    (out / "link").unlink()
     check_replaceable_folder(out, **rule)
     (out / "train" / "deep" / "mine.txt").write_text("mine")
     (out / "train" / "extra").mkdir()
     with pytest.raises(UsageError, match=r"did not write \(train/deep/mine.txt, train/extra\)"):
         check_replaceable_folder(out, **rule)
-    (out / "made.json").write_text(json.dumps({"files": ["card.md", "link", "train"]}))  # an older manifest
-    check_replaceable_folder(out, **rule)
-    (out / "card.md").unlink()  # campaign 19: a folder where the manifest lists a file is the user's
-    (out / "card.md").mkdir()
-    (out / "card.md" / "notes.txt").write_text("mine")
-    with pytest.raises(UsageError, match=r"did not write \(card.md\)"):
+    (out / "made.json").write_text(json.dumps({"files": ["card.md", "train"]}))  # an older manifest
+    with pytest.raises(UsageError, match=r"did not write \(train\)"):  # a folder only where one was listed
         check_replaceable_folder(out, **rule)
+    check_replaceable_folder(out, **rule, legacy_folders=frozenset({"train"}))
+    # campaigns 19 and 20: a folder where the manifest lists a file is the user's, dotted or not
+    for name in ("card.md", "Modelfile"):
+        (out / "made.json").write_text(json.dumps({"files": ["card.md", "Modelfile", "train"]}))
+        (out / name).unlink(missing_ok=True)
+        (out / name).mkdir()
+        (out / name / "notes.txt").write_text("mine")
+        with pytest.raises(UsageError, match=rf"did not write \([^)]*{name}"):
+            check_replaceable_folder(out, **rule, legacy_folders=frozenset({"train"}))
+        assert (out / name / "notes.txt").read_text() == "mine"
 
 
 def test_default_rejects_replaces_only_a_rejects_file(tmp_path):

@@ -84,7 +84,13 @@ def messages_row(
 def _check_output(output: Path) -> None:
     """New, empty, or an earlier export holding only the files it wrote (``export_info.json``
     lists them): a re-export replaces the whole folder, so anything else there is refused."""
-    check_replaceable_folder(output, flag="-o", manifest=EXPORT_INFO, tool="ba-dataset-tools export")
+    check_replaceable_folder(
+        output,
+        flag="-o",
+        manifest=EXPORT_INFO,
+        tool="ba-dataset-tools export",
+        legacy_folders=frozenset(SPLITS),  # an hf export's splits, as older manifests listed them
+    )
 
 
 def _md(text: Any) -> str:

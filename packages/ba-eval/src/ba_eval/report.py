@@ -242,7 +242,7 @@ def summary_tables(reports: Sequence[tuple[str | None, dict]]) -> str:
                 row
                 + [
                     one_line(name),
-                    str(m.get("n", report.get("n_examples", ""))),
+                    one_line(str(m.get("n", report.get("n_examples", "")))),
                     _num(mean),
                     _ci(m.get("ci95")),
                     _num(m.get("content_mean")),
@@ -252,11 +252,11 @@ def summary_tables(reports: Sequence[tuple[str | None, dict]]) -> str:
                     _num(m.get("completion_tokens_per_s"), "{:.1f}"),
                 ]
             )
-        prefix = f"[{label}] " if label else ""
+        prefix = f"[{one_line(label)}] " if label else ""
         if kind == "comparison":
-            notes += [prefix + c["decision"] for c in report["comparisons"]]
+            notes += [prefix + one_line(str(c["decision"])) for c in report["comparisons"]]
         elif report.get("decision"):
-            notes.append(prefix + report["decision"])
+            notes.append(prefix + one_line(str(report["decision"])))
     header = (["set"] if labelled else []) + [
         "model",
         "n",

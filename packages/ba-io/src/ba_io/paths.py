@@ -68,12 +68,21 @@ def check_not_under_file(path: PathArg, flag: str = "") -> None:
 
 
 def check_replaceable_folder(
-    folder: PathArg, *, flag: str, manifest: str, tool: str, legacy: frozenset = frozenset()
+    folder: PathArg,
+    *,
+    flag: str,
+    manifest: str,
+    tool: str,
+    legacy: frozenset = frozenset(),
+    legacy_folders: frozenset = frozenset(),
 ) -> None:
     """The one rule for an output folder a command replaces whole (an export): it may be
     new, empty, or an earlier output holding only the files its ``manifest`` (a JSON file
     with a ``files`` list) names; ``legacy`` names a set accepted without a manifest (an
-    older version's output). Anything else there is the user's: :class:`UsageError`."""
+    older version's output), ``legacy_folders`` the top-level folders an older manifest
+    listed whole (before :func:`folder_files`). Anything else there is the user's,
+    :class:`UsageError`: also a folder or a symbolic link at a name the manifest lists as a
+    file (no command writes links into these folders)."""
     from pathlib import Path
 
     path = Path(os.fspath(folder))  # type: ignore[arg-type]
@@ -90,7 +99,7 @@ def check_replaceable_folder(
     ours: set = set(listed) | {manifest} if listed is not None else set()
     if listed is None and legacy and {p.name for p in path.iterdir()} <= legacy:  # an older version's output
         ours = set(legacy)
-    others = _not_listed(path, "", ours)
+    others = _not_listed(path, "", ours, legacy_folders)
     if others:
         shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
         raise UsageError(
@@ -111,21 +120,22 @@ def _manifest_files(manifest: Any) -> list[str] | None:
     return [x for x in listed if isinstance(x, str)] if isinstance(listed, list) else None
 
 
-def _not_listed(folder: Any, prefix: str, ours: set) -> list[str]:
+def _not_listed(folder: Any, prefix: str, ours: set, legacy_folders: frozenset = frozenset()) -> list[str]:
     """The entries under ``folder`` (paths relative to the top, ``/``-separated) that
-    ``ours`` does not name. A listed folder is ours whole (a manifest from before
-    :func:`folder_files`, which named split folders such as ``train``); a folder that only
-    holds listed paths is looked into, so a file the user added inside a split folder of an
-    export is found. A folder at a listed file's name (``README.md/``: a name with a suffix)
-    is not a file of ours: campaign 19 lost ``README.md/notes.txt`` to a re-export."""
+    ``ours`` does not name. A listed name is ours when it is a plain file, or a folder that
+    an older manifest listed whole (``legacy_folders``); a folder that only holds listed
+    paths is looked into, so a file the user added inside a split folder of an export is
+    found. A folder or a link at a listed file's name is the user's (campaigns 19 and 20:
+    re-exports deleted ``README.md/notes.txt`` and ``Modelfile/notes.txt`` and replaced a
+    user's ``README.md`` link)."""
     out: list[str] = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         rel = prefix + entry.name
-        is_dir = entry.is_dir(follow_symlinks=False)
-        if rel in ours and not (is_dir and "." in entry.name):
+        link, is_dir = entry.is_symlink(), entry.is_dir(follow_symlinks=False)
+        if rel in ours and not link and (not is_dir or rel in legacy_folders):
             continue
         if is_dir and any(p.startswith(rel + "/") for p in ours):
-            out += _not_listed(entry.path, rel + "/", ours)
+            out += _not_listed(entry.path, rel + "/", ours, legacy_folders)
         else:
             out.append(rel)
     return out
