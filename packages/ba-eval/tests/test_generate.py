@@ -87,6 +87,29 @@ def test_resume_refuses_an_output_made_for_other_concepts_with_the_same_ids(tiny
     assert s.generated == 3 and {r["concept"] for r in read_jsonl(out)} == {r["concept"] for r in read_jsonl(other)}
 
 
+def test_resume_refuses_rows_of_a_model_retrained_in_place(tiny_model, tmp_path):
+    """Campaign 20 (F3): `hf:BASE+lora:DIR` retrained in place kept its spec, and a resumed
+    output kept the old adapter's rows ("0 generated, 3 already present", exit 0)."""
+    import shutil
+
+    from ba_io import UsageError
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    out = tmp_path / "p.jsonl"
+    run_generate(f"hf:{model}", CONCEPTS, out, limit=2, **FAST)
+    assert all(r["model_files"] for r in read_jsonl(out, "prediction"))
+    s = run_generate(f"hf:{model}", CONCEPTS, out, **FAST)  # the same files: resumed
+    assert s.skipped == 2 and s.generated == 1
+    before = out.read_bytes()
+    config = model / "config.json"
+    config.write_text(config.read_text())  # rewritten, as a retrain or a re-merge does
+    os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns + 10**9))
+    with pytest.raises(UsageError, match=r"holds predictions of other files of model hf:.* \(line 1: the model"):
+        run_generate(f"hf:{model}", CONCEPTS, out, **FAST)
+    assert out.read_bytes() == before
+
+
 def test_read_existing_refuses_a_bad_middle_line(tmp_path):
     from ba_io import DataError
 

@@ -185,6 +185,7 @@ def _setup(row: dict) -> tuple:
     dec = row.get("decoding") or {}
     return (
         row["model"],
+        row.get("model_files"),
         row.get("prompt_sha256"),
         dec.get("mode"),
         dec.get("max_new_tokens"),
@@ -198,11 +199,17 @@ def _check_compatible(path: Path, rows: list[dict], expected: dict, run_seeds: d
     for n, row in enumerate(rows, start=1):
         got = _setup(row)
         seed_ok = row["run"] not in run_seeds or row.get("seed") == run_seeds[row["run"]]
+        if got[0] == want[0] and got[1] != want[1] and got[2:] == want[2:] and seed_ok:
+            raise UsageError(
+                f"{path} holds predictions of other files of model {row['model']} (line {n}: the model or "
+                "its adapter was retrained, re-merged or replaced since); nothing was changed: use --overwrite "
+                "or another -o"
+            )
         if got != want or not seed_ok:
             raise UsageError(
                 f"{path} holds predictions of another setup (line {n}: model {row['model']}, "
-                f"decoding {got[2]}, max_new_tokens {got[3]}, seed {row.get('seed')}, prompt sha "
-                f"{str(got[1])[:12]}); use another -o or delete it"
+                f"decoding {got[3]}, max_new_tokens {got[4]}, seed {row.get('seed')}, prompt sha "
+                f"{str(got[2])[:12]}); use another -o or delete it"
             )
 
 
@@ -358,7 +365,8 @@ def _generate_locked(
 
     run_seeds = {run: None if plan.greedy else seed + run for run in plan.runs}
     probe = ba_llm.Decoding(max_new_tokens=max_new_tokens, greedy=plan.greedy, temperature=temperature, top_p=top_p)
-    expected = {"model": model, "prompt_sha256": prompt.sha256, "decoding": probe.to_dict()}
+    files = ba_llm.model_files_fingerprint(model)  # written into each row: what resume compares (_setup)
+    expected = {"model": model, "model_files": files, "prompt_sha256": prompt.sha256, "decoding": probe.to_dict()}
     done = _done_pairs(out, overwrite, expected, run_seeds, _row_heads(concepts, model, prompt), concepts)
     summary = GenerateSummary(out=os.fspath(out), model=model, runs=list(plan.runs), note=plan.note)
     pending = {run: [(i, c) for i, c in enumerate(concepts) if (c["id"], run) not in done] for run in plan.runs}
@@ -385,11 +393,7 @@ def _generate_locked(
                 if replace_earlier:
                     out.unlink(missing_ok=True)
                     replace_earlier = False
-                for row in rows:
-                    append_jsonl(out, row, schema="prediction")
-                    summary.generated += 1
-                    summary.completion_tokens += row["completion_tokens"]
-                    summary.prompt_tokens += row["prompt_tokens"]
+                _append_rows(out, rows, files, summary)
                 if bar is not None:
                     bar.update(len(rows))
     finally:
@@ -397,6 +401,16 @@ def _generate_locked(
             bar.close()
         backend.close()
     return summary
+
+
+def _append_rows(out: Path, rows: list[dict[str, Any]], files: str | None, summary: GenerateSummary) -> None:
+    """Append one batch's rows, each with the model files' fingerprint, and count them."""
+    for row in rows:
+        row["model_files"] = files
+        append_jsonl(out, row, schema="prediction")
+        summary.generated += 1
+        summary.completion_tokens += row["completion_tokens"]
+        summary.prompt_tokens += row["prompt_tokens"]
 
 
 def _generate_batch(

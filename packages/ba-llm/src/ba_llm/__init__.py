@@ -28,6 +28,7 @@ _EXPORTS = {
     "model_context": "models",
     "check_max_new_tokens": "models",
     "check_not_a_model_file": "models",
+    "model_files_fingerprint": "models",
     "check_model_folder": "loading",
     "check_tokenizer_fits": "loading",
     "load_causal_lm": "loading",

@@ -55,6 +55,29 @@ class ModelSpec:
         return self.spec
 
 
+def model_files_fingerprint(spec: str | ModelSpec) -> str | None:
+    """What the local files of ``spec`` look like: a sha256 over the name, size and
+    modification time of the model file or of each file at the top of its folder, and of
+    the ``+lora:`` adapter's; ``None`` for a model without local files (ollama, an
+    unresolved ``smollm2``). Cheap (no file is read); it changes when a model or an adapter
+    is retrained, re-merged or replaced in place, which a spec string never shows (campaign
+    20: `ba-eval generate` resumed a retrained adapter's output with the old adapter's rows)."""
+    import hashlib
+
+    ms = spec if isinstance(spec, ModelSpec) else parse_spec(spec)
+    paths = [p for p in (ms.path, ms.lora) if p is not None]
+    if not paths:
+        return None
+    h = hashlib.sha256()
+    for top in paths:
+        files = [top] if top.is_file() else sorted(p for p in top.iterdir() if p.is_file()) if top.is_dir() else []
+        for f in files:
+            st = f.stat()
+            h.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        h.update(b"--\n")
+    return h.hexdigest()
+
+
 def parse_spec(spec: str) -> ModelSpec:
     """Parse a model spec string; raise :class:`UsageError` for a malformed one."""
     if not isinstance(spec, str) or not spec.strip():
