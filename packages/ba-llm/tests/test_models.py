@@ -98,3 +98,27 @@ def test_adapter_for_another_base_is_refused(tmp_path, tiny_adapter):
     assert "another base model" in msg and "\n" not in msg
     with pytest.raises(BackendError, match="another base model"):
         resolve_spec(f"hf:{other}+lora:{tiny_adapter}")
+
+
+def test_model_files_fingerprint_follows_the_folder_a_spec_loads(tmp_path, monkeypatch):
+    """Campaigns 20 and 21: a model or adapter replaced in place, and `smollm2` pointing at
+    another prepared folder, change the fingerprint that `ba-eval generate` resumes by."""
+    import os
+
+    from ba_llm import model_files_fingerprint
+
+    assert model_files_fingerprint("ollama:llama3") is None
+    for root in ("a", "b"):
+        d = tmp_path / root / "smollm2-135m-instruct"
+        d.mkdir(parents=True)
+        (d / "config.json").write_text("{}" if root == "a" else '{"b": 1}')
+    monkeypatch.setenv("BA_MODELS_DIR", str(tmp_path / "a"))
+    first = model_files_fingerprint("smollm2")
+    assert first is not None and model_files_fingerprint("smollm2") == first
+    monkeypatch.setenv("BA_MODELS_DIR", str(tmp_path / "b"))
+    assert model_files_fingerprint("smollm2") != first
+    hf = f"hf:{tmp_path / 'a' / 'smollm2-135m-instruct'}"
+    before = model_files_fingerprint(hf)
+    config = tmp_path / "a" / "smollm2-135m-instruct" / "config.json"
+    os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns + 10**9))
+    assert model_files_fingerprint(hf) != before

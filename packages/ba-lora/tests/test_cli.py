@@ -211,6 +211,12 @@ def test_resume_after_a_kill_inside_finish_takes_the_adapter_tmp_folder_as_its_o
     assert res.returncode == 2 and "holds files ba-lora train did not write (.adapter-backup01)" in res.stderr
     assert (out / ".adapter-backup01" / "adapter_model.safetensors").read_bytes() == b"mine"
     shutil.move(out / ".adapter-backup01", tmp_path / "kept")
+    (out / ".ba-lora-adapter-notes123").mkdir()  # campaign 21: our name, but a file no run writes
+    (out / ".ba-lora-adapter-notes123" / "mine.txt").write_text("mine")
+    res = run_cli("train", *args, "--resume")
+    assert res.returncode == 2 and "did not write (.ba-lora-adapter-notes123)" in res.stderr
+    assert (out / ".ba-lora-adapter-notes123" / "mine.txt").read_text() == "mine"
+    shutil.move(out / ".ba-lora-adapter-notes123", tmp_path / "kept2")
     (out / ".ba-lora-adapter-abc12345").mkdir()
     (out / ".ba-lora-adapter-abc12345" / "adapter_model.safetensors").write_bytes(b"x")
     res = run_cli("train", *args, "--resume")

@@ -65,6 +65,8 @@ def model_files_fingerprint(spec: str | ModelSpec) -> str | None:
     import hashlib
 
     ms = spec if isinstance(spec, ModelSpec) else parse_spec(spec)
+    if ms.kind == "smollm2" and ms.path is None:  # the folder it loads from (campaign 21)
+        ms = replace(ms, path=base_model_dir())
     paths = [p for p in (ms.path, ms.lora) if p is not None]
     if not paths:
         return None

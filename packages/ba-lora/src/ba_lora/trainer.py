@@ -288,7 +288,11 @@ _ADAPTER_TMP = re.compile("^" + re.escape(ADAPTER_TMP_PREFIX) + "[a-z0-9_]{8}$")
 
 
 def _adapter_tmp(p: Path) -> bool:
-    return _ADAPTER_TMP.match(p.name) is not None and p.is_dir() and not p.is_symlink()
+    """``p`` is what a kill inside ``finish`` leaves: the temp name, holding only plain files
+    a run writes (campaign 21: a user's `.ba-lora-adapter-notes123/mine.txt` was deleted)."""
+    if _ADAPTER_TMP.match(p.name) is None or not p.is_dir() or p.is_symlink():
+        return False
+    return all(f.name in RUN_FILES | {"README.md"} and _plain_file(f) for f in p.iterdir())
 
 
 def _state_of_step(folder: Path) -> bool:
