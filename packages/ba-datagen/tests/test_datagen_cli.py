@@ -104,5 +104,6 @@ def test_public_api():
         "make_teacher",
         "partial_path",
         "synth",
+        "teacher_setup",
         "write_document",
     }

@@ -177,3 +177,67 @@ def test_custom_prompt_file(tmp_path):
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Concept: A bakery app for ordering bread."},
     ]
+
+
+def _interrupted(tmp_path, teacher, n=7):
+    """A synth run of ``teacher`` killed after its first batch: (src, out, rej, partial bytes)."""
+    concepts, src, out, rej = _setup(tmp_path, n=n)
+    with pytest.raises(KeyboardInterrupt):
+        synth(src, out, teacher, rejects=rej, show_progress=False)
+    return src, out, rej, partial_path(out).read_bytes()
+
+
+def test_a_resume_with_another_teacher_is_refused_and_keeps_the_partial_file(tmp_path):
+    """Campaign 22 D1: rows of an hf: teacher were kept under a resumed --teacher template run."""
+    from ba_datagen import TemplateTeacher
+    from ba_io import DataError
+
+    teacher = LLMTeacher("fake", backend=FakeBackend(lambda c: "good", fail_on_call=2), batch_size=2)
+    src, out, rej, before = _interrupted(tmp_path, teacher)
+    with pytest.raises(DataError, match="written by teacher 'fake'.*--restart"):
+        synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    assert partial_path(out).read_bytes() == before and not out.exists()
+
+
+def test_a_resume_with_another_prompt_or_decoding_is_refused(tmp_path):
+    """Campaign 22 D2: concepts answered with the first --prompt were kept beside the second's."""
+    from ba_io import DataError
+
+    p = tmp_path / "p.json"
+    p.write_text(json.dumps({"name": "mine", "system": "Be brief.", "user_template": "Concept: {concept}"}))
+    first = LLMTeacher("fake", backend=FakeBackend(lambda c: "good", fail_on_call=2), batch_size=2)
+    src, out, rej, before = _interrupted(tmp_path, first)
+    for other in (
+        LLMTeacher("fake", prompt=p, backend=FakeBackend(lambda c: "good"), batch_size=2),
+        LLMTeacher("fake", max_new_tokens=99, backend=FakeBackend(lambda c: "good"), batch_size=2),
+    ):
+        with pytest.raises(DataError, match="another prompt, decoding or model files"):
+            synth(src, out, other, rejects=rej, show_progress=False)
+        assert partial_path(out).read_bytes() == before
+    same = LLMTeacher("fake", backend=FakeBackend(lambda c: "good"), batch_size=2)
+    result = synth(src, out, same, rejects=rej, show_progress=False)
+    assert (result.written, result.resumed) == (7, 2)
+
+
+def test_a_teachers_setup_follows_its_model_files(tmp_path):
+    """An hf: teacher retrained in place between the kill and the resume is another setup."""
+    from ba_datagen import teacher_setup
+
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    before = teacher_setup(LLMTeacher(f"hf:{model}"))
+    assert teacher_setup(LLMTeacher(f"hf:{model}")) == before  # nothing read or loaded
+    (model / "model.safetensors").write_bytes(b"x" * 10)
+    assert teacher_setup(LLMTeacher(f"hf:{model}")) != before
+
+
+def test_rows_of_an_older_synth_without_a_setup_are_not_resumed(tmp_path):
+    from ba_datagen import TemplateTeacher
+    from ba_io import DataError
+
+    concepts, src, out, rej = _setup(tmp_path, n=3)
+    old = {"id": concepts[0]["id"], "concept": concepts[0]["concept"], "teacher": "template", "title": "x"}
+    partial_path(out).write_text(json.dumps(old, separators=(",", ":")) + "\n")
+    with pytest.raises(DataError, match="older version of synth"):
+        synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)

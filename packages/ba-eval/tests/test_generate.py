@@ -519,3 +519,30 @@ def test_a_benchmark_child_failing_on_data_names_no_missing_predictions_file(tmp
     err = capfd.readouterr().err
     assert rc == 1 and err == f"{out}: (generating with hf:{tiny_model} failed, exit 1; not written)\n", err
     assert not out.exists() and not (tmp_path / "r.predictions").exists()
+
+
+def test_the_packaged_curated_set_is_an_input_no_output_may_replace(tiny_model, tmp_path, capsys, monkeypatch):
+    """Campaign 22 D4: `--in curated --timings <the packaged curated.jsonl>` and `benchmark
+    --dataset curated -o <a link to it>` replaced the curated set (here a copy stands in
+    for the packaged file, so a failing test cannot write into the package)."""
+    import ba_eval.datasets
+    from ba_eval.datasets import curated_path
+
+    copy = tmp_path / "pkg" / "curated.jsonl"
+    copy.parent.mkdir()
+    original = curated_path().read_bytes()
+    copy.write_bytes(original)
+    monkeypatch.setattr(ba_eval.datasets, "curated_path", lambda: copy)
+    link = tmp_path / "link.json"
+    link.symlink_to(copy)
+    common = ("--model", f"hf:{tiny_model}", "--max-new-tokens", "2")
+    runs = [
+        ("generate", *common, "--in", "curated", "-o", str(tmp_path / "p.jsonl"), "--timings", str(copy)),
+        ("generate", *common, "--in", "curated", "-o", str(copy)),
+        ("benchmark", *common, "--dataset", "curated", "--limit", "1", "-o", str(link)),
+    ]
+    for args in runs:
+        rc = cli_main(*args)
+        err = capsys.readouterr().err
+        assert rc == 2 and "are the same file" in err and err.count("\n") == 1, (args, err)
+    assert copy.read_bytes() == original and not (tmp_path / "p.jsonl").exists()

@@ -92,3 +92,15 @@ def test_missing_documents_fail_the_check_and_names_are_plain(tmp_path):
     assert res.returncode == 1 and res.stderr == f"Error: {short}: not the documents of {ref} (2 documents missing)\n"
     res = run_cli("parity", "--reference", str(ref), "--candidate", str(short), "--names", "a", "b\nc")
     assert res.returncode == 2 and res.stderr.startswith("Error: --names 'b\\nc': use printable names")
+
+
+def test_an_id_the_reference_has_no_run_0_of_is_not_missing_in_the_candidate(tmp_path):
+    """Campaign 22 D6: the reference had `c3` only as run 1; the candidate's run 0 of it was
+    listed both missing and extra, and parity failed."""
+    ref = _preds(tmp_path / "ref.jsonl", [GOOD] * 4)
+    rows = [json.loads(line) for line in ref.read_text().splitlines()]
+    rows[3]["run"] = 1
+    ref.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = parity(ref, _preds(tmp_path / "cand.jsonl", [GOOD] * 4))
+    assert report["missing_in_candidate"] == [] and report["extra_in_candidate"] == ["c3"]
+    assert report["n"] == 3 and report["passed"]

@@ -201,3 +201,20 @@ def test_a_file_that_is_not_a_whole_gguf_is_one_error_naming_it(tmp_path, capsys
         assert cli("info", f"gguf:{tmp_path / name}") == 1
         err = capsys.readouterr().err
         assert err.startswith(f"Error: {tmp_path / name}: not a readable GGUF file (") and err.count("\n") == 1, err
+
+
+def test_a_cut_adapter_is_one_error_naming_its_file_in_ask_and_info(tmp_path, tiny_model, tiny_adapter, capsys):
+    """Campaign 22 D8: a truncated adapter_model.safetensors gave `Error: SafetensorError: ...`
+    naming no file, exit 1, after the base had loaded."""
+    import shutil
+
+    cut = tmp_path / "cut"
+    shutil.copytree(tiny_adapter, cut)
+    weights = cut / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:40])
+    spec = f"hf:{tiny_model}+lora:{cut}"
+    for argv in (["info", spec], ["ask", "--model", spec, "--concept", "A bakery app.", "--max-new-tokens", "2"]):
+        assert cli(*argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"Error: {weights}: not a readable safetensors file (") and err.count("\n") == 1
+        assert err.rstrip().endswith("train or copy the adapter again")

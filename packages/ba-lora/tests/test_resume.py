@@ -334,3 +334,43 @@ def test_an_absurd_learning_rate_or_seed_is_refused(tiny_model_dir, tmp_path, da
         res = run_cli(*train_args(tiny_model_dir, tmp_path / "run", data_dir, flag, value))
         assert res.returncode == 2 and res.stderr.strip().splitlines()[-1].startswith(message), res.stderr
         assert not (tmp_path / "run").exists()
+
+
+def _replace_weights_in_place(model_dir):
+    """The base model's weights replaced by other ones under the same folder (scaled by 0.5)."""
+    from safetensors.torch import save_file
+
+    f = model_dir / "model.safetensors"
+    tensors = {k: (v * 0.5).contiguous() for k, v in load_file(str(f)).items()}
+    save_file(tensors, str(f), metadata={"format": "pt"})
+
+
+def test_resume_on_base_weights_replaced_in_place_is_an_error(tiny_model_dir, tmp_path, data_dir):
+    """Campaign 22 D3: a checkpoint was resumed on other weights under the same --model, and
+    the adapter was trained on two models; a finished run was reported complete for them."""
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    out, args, ck = _checkpointed_run(model, tmp_path, data_dir)
+    _replace_weights_in_place(model)
+    res = run_cli(*train_args(model, out, data_dir, *args, "--resume"))
+    assert res.returncode == 2
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"Error: --resume: {ck} was made with base model files ")
+    assert last.endswith("resume with the same settings (the same model files) or pass --overwrite")
+    assert ck.is_dir() and not (out / "training_info.json").exists()
+
+
+def test_resume_of_a_finished_run_on_replaced_base_weights_is_an_error(tiny_model_dir, tmp_path, data_dir):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    out = tmp_path / "run"
+    args = ("--max-steps", "1", "--grad-accum", "2")
+    assert run_cli(*train_args(model, out, data_dir, *args)).returncode == 0
+    info = json.loads((out / "training_info.json").read_text())
+    assert len(info["base_model_files"]) == 64
+    adapter = (out / "adapter_model.safetensors").read_bytes()
+    _replace_weights_in_place(model)
+    res = run_cli(*train_args(model, out, data_dir, *args, "--resume"))
+    assert res.returncode == 2
+    assert "holds a finished run made with base model files" in res.stderr.strip().splitlines()[-1]
+    assert (out / "adapter_model.safetensors").read_bytes() == adapter

@@ -158,3 +158,17 @@ def test_one_saved_dataset_folder_serves_train_and_val(tmp_path, prompt, v2, dat
     same = str(data_dir / "train.jsonl")
     res = run_cli("train", "--train", same, "--val", same, "-o", str(tmp_path / "run2"), *common)
     assert res.returncode == 2 and "are the same file" in res.stderr, res.stderr
+
+
+def test_the_form_of_a_jsonl_file_is_decided_by_its_first_row_parsed(tmp_path):
+    """Campaign 22 D7: a v2 row titled "messages" was read as a chat row (a byte search), and
+    a chat row whose `messages` key came after 64 KiB of other fields was read as v2."""
+    v2_row = {"id": "a", "concept": "c", "title": "messages", "description": "d", "functional_requirements": []}
+    chat_row = {"id": "b", "concept": "x" * 70_000, "messages": [{"role": "user", "content": "hi"}]}
+    for row, form in ((v2_row, "v2-jsonl"), (chat_row, "messages-jsonl")):
+        p = tmp_path / f"{row['id']}.jsonl"
+        p.write_text("\n" + json.dumps(row) + "\n", encoding="utf-8")
+        assert dataset_form(p) == form
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": \n', encoding="utf-8")
+    assert dataset_form(bad) == "v2-jsonl"  # the v2 reader names the line

@@ -311,3 +311,21 @@ def test_a_line_of_characters_json_does_not_allow_is_not_skipped_as_blank(tmp_pa
     (tmp_path / "in.jsonl").write_text('{"text": "title: x"}\n\u2028\n', encoding="utf-8")
     out = run("score", "in.jsonl", "-o", "s.jsonl", cwd=tmp_path)
     assert out.returncode == 1 and out.stderr.startswith("Error: in.jsonl:2: invalid JSON"), out.stderr
+
+
+def test_score_from_stdin_redirected_from_the_output_file_is_refused(tmp_path):
+    """Campaign 22 D5: `score - -o F < F` skipped the same-file check and replaced F."""
+    src = tmp_path / "p.jsonl"
+    shutil.copyfile(CLI_DATA / "predictions.jsonl", src)
+    before = src.read_bytes()
+    with open(src, "rb") as stdin:
+        res = subprocess.run(
+            [sys.executable, "-m", "ba_metric.cli", "score", "-", "-o", str(src)],
+            stdin=stdin, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert res.stderr.startswith(f"Error: -o {src} is the input file; nothing was written")
+    assert src.read_bytes() == before
+    piped = run("score", "-", "-o", str(tmp_path / "s.jsonl"), stdin=before.decode())  # a pipe is no file
+    assert piped.returncode == 0, piped.stderr
+    assert len(rows((tmp_path / "s.jsonl").read_text())) == len([x for x in before.splitlines() if x.strip()])

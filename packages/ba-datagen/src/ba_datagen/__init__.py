@@ -6,7 +6,7 @@ runs without it loaded.
 
 from .concepts import STRUCTURES, generate_concepts
 from .synth import SynthResult, partial_path, synth
-from .teachers import Draft, LLMTeacher, Teacher, TemplateTeacher, load_teacher_prompt, make_teacher
+from .teachers import Draft, LLMTeacher, Teacher, TemplateTeacher, load_teacher_prompt, make_teacher, teacher_setup
 from .template import TemplateError, write_document
 from .vocab import domains
 
@@ -27,5 +27,6 @@ __all__ = [
     "make_teacher",
     "partial_path",
     "synth",
+    "teacher_setup",
     "write_document",
 ]

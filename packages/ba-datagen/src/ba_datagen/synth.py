@@ -34,7 +34,7 @@ from ba_io import (
 from ba_io.locking import lock_path
 from ba_metric import CATEGORIES
 
-from .teachers import Draft, Teacher
+from .teachers import Draft, Teacher, teacher_setup
 
 __all__ = ["SynthResult", "partial_path", "synth"]
 
@@ -196,9 +196,11 @@ def _tail_of_this_input(tail: bytes, concepts: Mapping[str, str]) -> bool:
     return False
 
 
-def _done(path: Path, concepts: Mapping[str, str]) -> dict[str, str]:
+def _done(path: Path, concepts: Mapping[str, str], teacher: str, setup: str) -> dict[str, str]:
     """id -> concept text for every whole row already in ``path`` (a torn last line is not
-    read: it is cut after every partial file has passed this check, never before)."""
+    read: it is cut after every partial file has passed this check, never before). Every row
+    must be of this input (its concept text) and of this teacher and setup (campaign 22:
+    rows of another teacher, or of the same model with another prompt, were kept)."""
     done: dict[str, str] = {}
     if not path.exists():
         return done
@@ -234,6 +236,20 @@ def _done(path: Path, concepts: Mapping[str, str]) -> dict[str, str]:
                 f"concept {rid!r} differs from the input file; "
                 "the input changed since the interrupted run: run with --restart",
             )
+        if row.get("teacher") != teacher or row.get("teacher_setup") != setup:
+            what = (
+                f"teacher {row.get('teacher')!r}"
+                if row.get("teacher") != teacher
+                else "another prompt, decoding or model files of this teacher"
+                if "teacher_setup" in row
+                else "an older version of synth, which did not record the teacher's prompt and model"
+            )
+            raise DataError(
+                path,
+                line,
+                f"concept {rid!r} was written by {what}, not by this run's {teacher!r} as set up now; "
+                "nothing was cut: rerun with the interrupted run's settings, or with --restart",
+            )
         if rid in done:  # campaign 15: a partial file with a row twice gave more rows than concepts
             raise DataError(
                 path,
@@ -244,8 +260,13 @@ def _done(path: Path, concepts: Mapping[str, str]) -> dict[str, str]:
     return done
 
 
-def _row(concept: Mapping[str, Any], teacher: str, doc: Mapping[str, Any], draft: Draft) -> dict[str, Any]:
-    row: dict[str, Any] = {"id": concept["id"], "concept": concept["concept"], "teacher": teacher}
+def _row(concept: Mapping[str, Any], teacher: str, setup: str, doc: Mapping[str, Any], draft: Draft) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": concept["id"],
+        "concept": concept["concept"],
+        "teacher": teacher,
+        "teacher_setup": setup,
+    }
     if "domain" in concept:
         row["domain"] = concept["domain"]
     for key in ("title", "description", *_CATEGORIES):
@@ -257,7 +278,7 @@ def _row(concept: Mapping[str, Any], teacher: str, doc: Mapping[str, Any], draft
     return row
 
 
-def _settle(concept: Mapping[str, Any], line: int, teacher: str, draft: Draft) -> tuple[dict, str | None]:
+def _settle(concept: Mapping[str, Any], line: int, teacher: str, setup: str, draft: Draft) -> tuple[dict, str | None]:
     """(row, None) for the output or (reject, reason) for the rejects file."""
     doc = draft.document
     reason = draft.error
@@ -274,14 +295,21 @@ def _settle(concept: Mapping[str, Any], line: int, teacher: str, draft: Draft) -
         if missing:
             reason = f"teacher output lacks {', '.join(missing)}"
         else:
-            row = _row(concept, teacher, doc, draft)
+            row = _row(concept, teacher, setup, doc, draft)
             issues = validate(row, "example-v1")
             if not issues:
                 return row, None
             reason = f"not a v1 example: {issues[0]}"
     if draft.meta.get("finish_reason") == "length":
         reason += " (the output was cut at --max-new-tokens)"
-    reject = {"id": concept["id"], "line": line, "reason": reason, "concept": concept["concept"], "teacher": teacher}
+    reject = {
+        "id": concept["id"],
+        "line": line,
+        "reason": reason,
+        "concept": concept["concept"],
+        "teacher": teacher,
+        "teacher_setup": setup,
+    }
     if draft.text is not None:
         reject["text"] = draft.text
     reject.update({k: v for k, v in draft.meta.items() if k not in reject})
@@ -361,7 +389,12 @@ def _check_not_the_teachers_files(teacher: Teacher, out_path: Path, rejects_path
 
 
 def _open_partials(
-    partial: Path, rejects_partial: Path, rejects_path: Path, texts: Mapping[str, str], restart: bool
+    partial: Path,
+    rejects_partial: Path,
+    rejects_path: Path,
+    texts: Mapping[str, str],
+    restart: bool,
+    who: tuple[str, str],
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Start the partial files afresh (``--restart`` sets an interrupted run's aside), or
     resume them: check every whole row against the input, then cut a torn last line.
@@ -379,8 +412,8 @@ def _open_partials(
         rejects_partial.write_bytes(rejects_path.read_bytes() if rejects_path.is_file() else b"")
         made_rejects_partial = True
     try:  # every partial file checked before any is cut: a refused one is left as it was
-        done_rows = _done(partial, texts)
-        done_rejects = _done(rejects_partial, texts)
+        done_rows = _done(partial, texts, *who)
+        done_rejects = _done(rejects_partial, texts, *who)
         both = sorted(done_rows.keys() & done_rejects.keys())
         if both:
             raise DataError(
@@ -404,7 +437,10 @@ def _synth_locked(
     # OUT and REJECTS together at the end: a run that fails (a teacher that cannot load,
     # Ctrl-C) leaves an earlier run's finished OUT and REJECTS as they were
     partial, rejects_partial = partial_path(out_path), partial_path(rejects_path)
-    done_rows, done_rejects = _open_partials(partial, rejects_partial, rejects_path, texts, restart)
+    setup = teacher_setup(teacher)
+    done_rows, done_rejects = _open_partials(
+        partial, rejects_partial, rejects_path, texts, restart, (teacher.name, setup)
+    )
     pending = [(line, row) for line, row in concepts if row["id"] not in done_rows and row["id"] not in done_rejects]
     resumed = len(concepts) - len(pending)
     written, rejected = len(done_rows), len(done_rejects)
@@ -419,7 +455,7 @@ def _synth_locked(
             if len(drafts) != len(batch):
                 raise RuntimeError(f"teacher {teacher.name} returned {len(drafts)} drafts for {len(batch)} concepts")
             for (line, concept), draft in zip(batch, drafts):
-                record, reason = _settle(concept, line, teacher.name, draft)
+                record, reason = _settle(concept, line, teacher.name, setup, draft)
                 if reason is None:
                     append_jsonl(partial, record)
                     written += 1

@@ -1,7 +1,9 @@
 """Teachers: who writes the requirements document for a concept.
 
 A teacher is anything with ``name``, ``batch_size`` and ``write(concept_rows) -> drafts``
-(the :class:`Teacher` protocol). :func:`ba_datagen.synth.synth` asks it for one batch at a
+(the :class:`Teacher` protocol); a teacher may also say what else decides its documents
+(``setup()``: its prompt, decoding, model files), which ``synth`` records in every row so that
+a resumed run never keeps rows another setup wrote (:func:`teacher_setup`). :func:`ba_datagen.synth.synth` asks it for one batch at a
 time and records every draft as it arrives, so a different teacher (or a fake one in a
 test) plugs in without touching the bookkeeping.
 
@@ -29,6 +31,7 @@ __all__ = [
     "TemplateTeacher",
     "load_teacher_prompt",
     "make_teacher",
+    "teacher_setup",
 ]
 
 TEACHER_PROMPT_RESOURCE = "prompts/teacher.json"
@@ -60,6 +63,18 @@ class Teacher(Protocol):
     def write(self, concepts: Sequence[Mapping[str, Any]]) -> list[Draft]:
         """One draft per concept row, in order."""
         ...  # pragma: no cover
+
+
+def teacher_setup(teacher: Teacher) -> str:
+    """A short hash of what decides ``teacher``'s documents: its name and, where it has a
+    ``setup()`` method, what that returns (campaign 22: a resumed synth kept rows another
+    teacher, or the same model with another prompt, had written)."""
+    import hashlib
+
+    setup = getattr(teacher, "setup", None)
+    what = {"teacher": teacher.name, **(setup() if callable(setup) else {})}
+    text = json.dumps(what, sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 class TemplateTeacher:
@@ -129,6 +144,19 @@ class LLMTeacher:
             max_new_tokens=max_new_tokens, greedy=greedy, temperature=temperature, top_p=top_p, seed=seed
         )
         self._backend = backend
+        self._given_backend = backend is not None  # a test double has no model files
+
+    def setup(self) -> dict[str, Any]:
+        """What decides this teacher's documents besides its spec: the prompt, the decoding
+        and the model's files (``ba_llm.model_files_fingerprint``: retrained in place, or
+        another folder behind ``smollm2``)."""
+        from ba_llm import model_files_fingerprint
+
+        decoding = {k: getattr(self.decoding, k) for k in ("max_new_tokens", "greedy", "temperature", "top_p", "seed")}
+        if self.decoding.greedy:  # sampling settings do not change a greedy document
+            decoding = {"max_new_tokens": self.decoding.max_new_tokens, "greedy": True}
+        files = None if self._given_backend else model_files_fingerprint(self.name)
+        return {"prompt_sha256": self.prompt.sha256, "decoding": decoding, "model_files": files}
 
     @property
     def backend(self) -> Any:

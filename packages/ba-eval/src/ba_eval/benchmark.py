@@ -25,7 +25,7 @@ from ba_io import DataError, UsageError, read_json, read_jsonl
 from ba_llm.backends import BATCH_SIZE
 
 from . import stats
-from .datasets import CURATED, load_concepts
+from .datasets import CURATED, load_concepts, resolve_dataset
 from .scoring import (
     component_pass_rates,
     defect_rates,
@@ -217,7 +217,7 @@ def _check_benchmark_args(
         ba_llm.parse_spec(m)
     load_concepts(dataset, limit)  # fail on a bad dataset before starting any model
     distinct_paths(  # campaign 5: `-o` (or its .md) naming the dataset replaced it by the report
-        ("--dataset", None if os.fspath(dataset) == CURATED else dataset),
+        ("--dataset", resolve_dataset(dataset)),  # campaign 22: the packaged curated set too
         ("--prompt", prompt),  # campaign 12: the report replaced the prompt it was run with
         ("-o", out),
         ("the report's Markdown", out.with_suffix(".md")),

@@ -202,12 +202,12 @@ def _generate(a: argparse.Namespace) -> int:
     from ba_io.locking import lock_path
     from ba_llm import check_not_a_model_file
 
-    from .datasets import CURATED
+    from .datasets import resolve_dataset
     from .generation import run_generate, write_timings
 
     # before any model work: --timings is neither the input, the predictions nor their lock
     distinct_paths(
-        ("--in", None if a.inp == CURATED else a.inp),
+        ("--in", resolve_dataset(a.inp)),  # campaign 22: the packaged curated set is an input too
         ("--prompt", a.prompt),
         ("-o", a.out),
         ("-o's lock file", lock_path(os.path.realpath(a.out))),  # beside the file a linked -o names

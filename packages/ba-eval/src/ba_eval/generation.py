@@ -34,7 +34,7 @@ from ba_io import (
 )
 from ba_llm.backends import BATCH_SIZE
 
-from .datasets import CURATED, load_concepts
+from .datasets import load_concepts, resolve_dataset
 
 __all__ = ["DecodingPlan", "GenerateSummary", "plan_decoding", "run_generate", "read_existing", "write_timings"]
 
@@ -263,8 +263,7 @@ def run_generate(
     ba_llm.parse_spec(model)  # a malformed spec fails before any file is touched
     ba_llm.check_max_new_tokens(model, max_new_tokens)  # and a limit beyond the context before the weights load
     prompt = ba_llm.prompt_for_model(model, prompt_path)
-    if os.fspath(in_path) != CURATED:
-        distinct_paths(("--in", in_path), ("--prompt", prompt_path), ("-o", out))
+    distinct_paths(("--in", resolve_dataset(in_path)), ("--prompt", prompt_path), ("-o", out))
     ba_llm.check_not_a_model_file(model, out, "-o")
     if out.exists() and out.stat().st_nlink > 1:  # appended to: the rows would reach its other names too
         raise UsageError(

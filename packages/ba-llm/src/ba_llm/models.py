@@ -206,6 +206,11 @@ def check_adapter(base_dir: Path, adapter_dir: Path) -> None:
     weights = adapter_dir / "adapter_model.safetensors"
     if not weights.is_file():
         raise BackendError(f"{adapter_dir}: no adapter_model.safetensors (adapters must be saved with safetensors)")
+    from .loading import unreadable_safetensors
+
+    bad = unreadable_safetensors(weights)  # campaign 22: a cut adapter was an error naming no file
+    if bad is not None:
+        raise BackendError(f"{weights}: not a readable safetensors file ({bad}); train or copy the adapter again")
     base = _base_shapes(base_dir)
     if base is None:
         return

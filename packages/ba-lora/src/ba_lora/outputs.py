@@ -44,21 +44,46 @@ def dataset_info(path: str, rows: int) -> dict[str, Any]:
     return {"path": str(path), "sha256": sha256_path(path), "rows": rows}
 
 
-def fingerprint(cfg: Any, datasets: dict[str, Any], prompt: Any, free: set[str]) -> dict[str, Any]:
-    """What must match for a checkpoint to be resumed: settings, data and prompt hashes."""
-    return fingerprint_of(cfg.to_dict(), datasets, prompt.sha256, free)
+def fingerprint(
+    cfg: Any, datasets: dict[str, Any], prompt: Any, free: set[str], base_files: str | None
+) -> dict[str, Any]:
+    """What must match for a checkpoint to be resumed: settings, data and prompt hashes, and
+    the base model's files (``ba_llm.model_files_fingerprint``)."""
+    return fingerprint_of(cfg.to_dict(), datasets, prompt.sha256, free, base_files)
+
+
+#: fingerprint keys that runs of older versions did not record: not compared when absent there
+NEWER_KEYS = frozenset({"base_model_files"})
 
 
 def fingerprint_of(
-    parameters: dict[str, Any], datasets: dict[str, Any], prompt_sha256: str | None, free: set[str]
+    parameters: dict[str, Any],
+    datasets: dict[str, Any],
+    prompt_sha256: str | None,
+    free: set[str],
+    base_files: str | None,
 ) -> dict[str, Any]:
     """:func:`fingerprint` from plain values, e.g. a finished run's ``training_info.json``
-    (``parameters``, ``datasets``, ``prompt.sha256``)."""
+    (``parameters``, ``datasets``, ``prompt.sha256``, ``base_model_files``). The base model's
+    files are in it because a spec names a folder, not weights (campaign 22: a checkpoint was
+    resumed on weights replaced in place, and the adapter trained on two models)."""
     fp = {k: v for k, v in parameters.items() if k not in free and k not in ("train", "val", "output")}
     for name, d in datasets.items():
         fp[f"{name}_sha256"] = d.get("sha256")
     fp["prompt_sha256"] = prompt_sha256
+    fp["base_model_files"] = base_files
     return fp
+
+
+def fingerprint_mismatch(saved: dict[str, Any], fp: dict[str, Any]) -> str | None:
+    """The first key whose value differs between a saved fingerprint and this run's (keys
+    newer than the saved run's version are skipped), or None."""
+    for key in sorted(set(saved) | set(fp)):
+        if key in NEWER_KEYS and key not in saved:
+            continue
+        if saved.get(key) != fp.get(key):
+            return key
+    return None
 
 
 def _move_into(src: Path, dest: Path) -> None:
@@ -108,12 +133,13 @@ class ResultWriter:
         world_size: int,
         device: str,
         total_steps: int,
+        base_files: str | None = None,
     ) -> dict[str, Any]:
         """Write the adapter, tokenizer, prompt, loss curve and ``training_info.json`` (the
         run's marker of completion, last); return the info."""
         info = self._info(
             prompt, base_dir, st, datasets, durations, trainable,
-            samples=samples, world_size=world_size, device=device, total_steps=total_steps,
+            samples=samples, world_size=world_size, device=device, total_steps=total_steps, base_files=base_files,
         )  # fmt: skip
         if not self.main:
             return info
@@ -147,11 +173,8 @@ class ResultWriter:
         durations: dict[str, float],
         trainable: int,
         *,
-        samples: dict[str, Any],
-        world_size: int,
-        device: str,
-        total_steps: int,
-    ) -> dict[str, Any]:
+        samples: dict[str, Any], world_size: int, device: str, total_steps: int, base_files: str | None,
+    ) -> dict[str, Any]:  # fmt: skip
         """``training_info.json``: the resolved recipe, data, epochs, tokens, timings, versions."""
         import peft
         import torch
@@ -170,6 +193,7 @@ class ResultWriter:
             "parameters": cfg.to_dict(),
             "datasets": datasets,
             "prompt": {"name": prompt.name, "sha256": prompt.sha256},
+            "base_model_files": base_files,
             "epochs": [dict(e) for e in st.epochs],
             "durations": {k: round(max(0.0, v), 3) for k, v in durations.items()},
             "tokens_per_second": round(tps, 2),

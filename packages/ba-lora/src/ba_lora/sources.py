@@ -17,6 +17,7 @@ line, not trained on silently.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +39,19 @@ def dataset_form(path: str | Path) -> str:
         return "hf" if _is_hf_folder(p) else "folder"
     if p.suffix == ".parquet":
         return "parquet"
+    # the first row decides, parsed (campaign 22: a byte search for "messages" took a v2 row
+    # whose title was "messages" for a chat row, and missed a key after 64 KiB of fields)
     try:
         with open(p, "rb") as f:
-            head = f.read(1 << 16)
+            first = next((line for line in f if line.strip(b" \t\r\n")), b"")
     except OSError:
         return "v2-jsonl"  # read_jsonl reports it with its usual message
-    first = next((line for line in head.splitlines() if line.strip()), b"")
-    return "messages-jsonl" if b'"messages"' in first else "v2-jsonl"
+    try:
+        row = json.loads(first.lstrip(b"\xef\xbb\xbf"))
+    except (ValueError, RecursionError):
+        return "v2-jsonl"  # likewise: the reader names the line
+    chat = isinstance(row, dict) and "messages" in row and not {"title", "functional_requirements"} & row.keys()
+    return "messages-jsonl" if chat else "v2-jsonl"
 
 
 def _hf_rows(p: Path, split: str) -> list[dict[str, Any]]:

@@ -50,7 +50,14 @@ from .modeling import (
     trainable_parameters,
     use_fast_dropout,
 )
-from .outputs import ADAPTER_TMP_PREFIX, ResultWriter, dataset_info, fingerprint, fingerprint_of
+from .outputs import (
+    ADAPTER_TMP_PREFIX,
+    ResultWriter,
+    dataset_info,
+    fingerprint,
+    fingerprint_mismatch,
+    fingerprint_of,
+)
 from .sources import load_rows
 
 __all__ = ["train", "lr_factor", "TrainerCallback", "TrainerState"]
@@ -199,15 +206,30 @@ def _check_resumable(out: Path, fp: dict[str, Any]) -> None:
     # a finished run (with --keep-checkpoints it still has checkpoints: resuming from the last
     # one rewrote its results and deleted the checkpoints the user had asked to keep)
     saved = fingerprint_of(
-        info.get("parameters") or {}, info.get("datasets") or {}, (info.get("prompt") or {}).get("sha256"), RESUME_FREE
+        info.get("parameters") or {},
+        info.get("datasets") or {},
+        (info.get("prompt") or {}).get("sha256"),
+        RESUME_FREE,
+        info.get("base_model_files"),
     )
-    for key in sorted(set(saved) | set(fp)):
-        if saved.get(key) != fp.get(key):
-            raise UsageError(
-                f"--resume: {out} holds a finished run made with {key}={saved.get(key)!r}, this run "
-                f"has {fp.get(key)!r}; pass --overwrite to train again (it replaces that adapter)"
-            )
+    if "base_model_files" not in info:  # a run of an older version: it did not record them
+        saved.pop("base_model_files")
+    key = fingerprint_mismatch(saved, fp)
+    if key is not None:
+        raise UsageError(
+            f"--resume: {out} holds a finished run made with {_what(key, saved)}, this run "
+            f"has {_what(key, fp, named=False)}; pass --overwrite to train again (it replaces that adapter)"
+        )
     raise _Finished(info)
+
+
+def _what(key: str, fp: dict[str, Any], *, named: bool = True) -> str:
+    """``key=value`` of a fingerprint (``value`` alone when not ``named``); the base model's
+    files in words."""
+    if key == "base_model_files":
+        value = f"{str(fp.get(key))[:12]}..."
+        return f"base model files {value}" if named else f"{value} (name, size and time of each file of --model)"
+    return f"{key}={fp.get(key)!r}" if named else repr(fp.get(key))
 
 
 #: every name ba-lora train writes into --output (a folder holding anything else is the user's)
@@ -536,7 +558,11 @@ class _Run:
         self.datasets = {"train": dataset_info(cfg.train, len(self.train_rows))}
         if cfg.val:
             self.datasets["val"] = dataset_info(cfg.val, len(self.val_rows))
-        self.fp = fingerprint(cfg, self.datasets, self.prompt, RESUME_FREE)
+        from ba_llm import model_files_fingerprint
+
+        self.fp = fingerprint(
+            cfg, self.datasets, self.prompt, RESUME_FREE, model_files_fingerprint(f"hf:{self.base_dir}")
+        )
         return _prepare_output(cfg, self.out, dist, self.fp)
 
     def set_up_model(self) -> None:
@@ -570,12 +596,12 @@ class _Run:
 
         data = load_checkpoint(ckpt, self.dist.rank)
         saved_fp = data["trainer"].get("fingerprint", {})
-        for key in sorted(set(saved_fp) | set(self.fp)):
-            if saved_fp.get(key) != self.fp.get(key):
-                raise UsageError(
-                    f"--resume: {ckpt} was made with {key}={saved_fp.get(key)!r}, this run has "
-                    f"{self.fp.get(key)!r}; resume with the same settings or pass --overwrite"
-                )
+        key = fingerprint_mismatch(saved_fp, self.fp)
+        if key is not None:
+            raise UsageError(
+                f"--resume: {ckpt} was made with {_what(key, saved_fp)}, this run has "
+                f"{_what(key, self.fp, named=False)}; resume with the same settings (the same model files) or pass --overwrite"
+            )
         set_peft_model_state_dict(self.model, data["adapter"])
         self.optimizer.load_state_dict(data["optimizer"])
         known = {k: v for k, v in data["trainer"].items() if k in TrainerState.__dataclass_fields__}
@@ -810,6 +836,7 @@ class _Run:
             world_size=dist.world,
             device=str(dist.device),
             total_steps=self.total_steps,
+            base_files=self.fp["base_model_files"],
         )
         dist.barrier()
         return info

@@ -131,9 +131,20 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
+def _stdin_is(path: str) -> bool:
+    """Whether standard input is read from the file at ``path`` (``score - -o F < F``)."""
+    try:
+        st_in, st_out = os.fstat(sys.stdin.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (st_in.st_dev, st_in.st_ino) == (st_out.st_dev, st_out.st_ino)
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "score":
-        if args.output and args.input != "-" and _same_file(args.input, args.output):
+        if args.output and (  # campaign 22
+            _stdin_is(args.output) if args.input == "-" else _same_file(args.input, args.output)
+        ):  # `score - -o F < F` replaced F
             raise UsageError(f"-o {args.output} is the input file; nothing was written: give -o a path of its own")
         options = {"field": args.field, "concept_field": args.concept_field, "threshold": args.threshold}
         rows = [score_row(row, **options, path=args.input, line=line) for line, row in read_jsonl(args.input)]
