@@ -54,6 +54,7 @@ _EXPORTS = {
     "UsageError": "errors",
     "BackendError": "errors",
     "spec_info": "info",
+    "release_free_memory": "memory",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from ba_io import DataError, UsageError, check_not_under_file, distinct_paths, is_tmp_name, output_lock, progress
+from ba_llm import release_free_memory
 
 from .checkpoint import (
     CHECKPOINTS,
@@ -708,6 +709,7 @@ class _Run:
             group["lr"] = lr
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
+        release_free_memory()  # the step's freed activations back to the OS (ba_llm.memory)
         self._count(idxs, step_sum, step_tokens, loss, lr, time.perf_counter() - t0, time.process_time() - c0)
         return loss
 
