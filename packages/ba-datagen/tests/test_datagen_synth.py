@@ -523,3 +523,26 @@ def test_a_run_sharing_another_runs_rejects_is_told_about_the_lock(tmp_path):
     with output_lock(rej), pytest.raises(UsageError, match=r"r.jsonl: another run is writing it"):
         synth(src, tmp_path / "b.jsonl", TemplateTeacher(), rejects=rej, show_progress=False)
     assert not (tmp_path / "b.jsonl").exists() and not partial_path(tmp_path / "b.jsonl").exists()
+
+
+def test_a_resume_after_the_concept_rows_facts_changed_is_refused(tmp_path):
+    """Campaign 23: a concept whose domain and facts were edited (its text unchanged) kept the
+    row the interrupted run had written from the old facts."""
+    concepts = generate_concepts(3, seed=5)
+    src, out, rej = tmp_path / "c.jsonl", tmp_path / "raw.jsonl", tmp_path / "rej.jsonl"
+    write_jsonl(src, concepts, "concept")
+    synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    first = out.read_text(encoding="utf-8").splitlines(keepends=True)[0]
+    out.unlink()
+    rej.unlink()
+    partial_path(out).write_text(first, encoding="utf-8")  # as if killed after the first row
+    partial_path(rej).write_text("", encoding="utf-8")
+    edited = [dict(c) for c in concepts]
+    edited[0]["facts"] = {**edited[0]["facts"], "product": "entirely other product"}
+    write_jsonl(src, edited, "concept")
+    with pytest.raises(DataError, match="another version of its input row.*--restart"):
+        synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    assert partial_path(out).read_text(encoding="utf-8") == first
+    write_jsonl(src, concepts, "concept")  # the input as it was: resumed
+    result = synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    assert (result.written, result.resumed) == (3, 1)

@@ -104,3 +104,14 @@ def test_an_id_the_reference_has_no_run_0_of_is_not_missing_in_the_candidate(tmp
     report = parity(ref, _preds(tmp_path / "cand.jsonl", [GOOD] * 4))
     assert report["missing_in_candidate"] == [] and report["extra_in_candidate"] == ["c3"]
     assert report["n"] == 3 and report["passed"]
+    # campaign 23: only run 1 of `c3` on both sides is neither missing nor extra; the
+    # candidate's run 1 of an id the reference has run 0 of is missing, not also extra
+    cand = _preds(tmp_path / "cand1.jsonl", [GOOD] * 4)
+    cand.write_text(ref.read_text(encoding="utf-8"), encoding="utf-8")
+    both = parity(ref, cand)
+    assert both["missing_in_candidate"] == [] and both["extra_in_candidate"] == []
+    rows[0]["run"] = 1
+    cand.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    rows[0]["run"] = 0
+    one_sided = parity(ref, cand)
+    assert one_sided["missing_in_candidate"] == ["c0"] and one_sided["extra_in_candidate"] == []

@@ -169,6 +169,9 @@ def test_the_form_of_a_jsonl_file_is_decided_by_its_first_row_parsed(tmp_path):
         p = tmp_path / f"{row['id']}.jsonl"
         p.write_text("\n" + json.dumps(row) + "\n", encoding="utf-8")
         assert dataset_form(p) == form
+    bom_line = tmp_path / "bom.jsonl"  # campaign 23: a first line holding only a BOM
+    bom_line.write_bytes(b"\xef\xbb\xbf\n" + json.dumps(chat_row).encode() + b"\n")
+    assert dataset_form(bom_line) == "messages-jsonl"
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": \n', encoding="utf-8")
     assert dataset_form(bad) == "v2-jsonl"  # the v2 reader names the line

@@ -196,7 +196,45 @@ def _tail_of_this_input(tail: bytes, concepts: Mapping[str, str]) -> bool:
     return False
 
 
-def _done(path: Path, concepts: Mapping[str, str], teacher: str, setup: str) -> dict[str, str]:
+def _check_same_setup(path: Path, line: int, row: Mapping[str, Any], teacher: str, setup: str, sha: str) -> None:
+    """A partial row is resumed only when this run would write it again: the same teacher and
+    setup, from the same concept row (campaign 22: rows of another teacher or prompt were
+    kept; campaign 23: a row written before the concept's domain and facts were edited)."""
+    rid = row["id"]
+    older = "an older version of synth, which did not record the teacher's setup and the concept row it wrote from"
+    if "teacher_setup" not in row or "concept_sha256" not in row:
+        what = older
+    elif row.get("teacher") != teacher:
+        what = f"teacher {row.get('teacher')!r}"
+    elif row.get("teacher_setup") != setup:
+        what = "another prompt, decoding or model files of this teacher"
+    elif row.get("concept_sha256") != sha:
+        raise DataError(
+            path,
+            line,
+            f"concept {rid!r} was written from another version of its input row (its facts, domain or other "
+            "fields changed since the interrupted run); nothing was cut: run with --restart",
+        )
+    else:
+        return
+    hint = "run with --restart" if what == older else "rerun with the interrupted run's settings, or with --restart"
+    raise DataError(
+        path, line, f"concept {rid!r} was written by {what}, not by this run's {teacher!r} as set up now; "
+        f"nothing was cut: {hint}",
+    )  # fmt: skip
+
+
+def concept_sha256(row: Mapping[str, Any]) -> str:
+    """sha256 of a concept row as canonical JSON (sorted keys): what a teacher writes from."""
+    import hashlib
+
+    text = json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _done(
+    path: Path, concepts: Mapping[str, str], teacher: str, setup: str, hashes: Mapping[str, str]
+) -> dict[str, str]:
     """id -> concept text for every whole row already in ``path`` (a torn last line is not
     read: it is cut after every partial file has passed this check, never before). Every row
     must be of this input (its concept text) and of this teacher and setup (campaign 22:
@@ -236,20 +274,7 @@ def _done(path: Path, concepts: Mapping[str, str], teacher: str, setup: str) -> 
                 f"concept {rid!r} differs from the input file; "
                 "the input changed since the interrupted run: run with --restart",
             )
-        if row.get("teacher") != teacher or row.get("teacher_setup") != setup:
-            what = (
-                f"teacher {row.get('teacher')!r}"
-                if row.get("teacher") != teacher
-                else "another prompt, decoding or model files of this teacher"
-                if "teacher_setup" in row
-                else "an older version of synth, which did not record the teacher's prompt and model"
-            )
-            raise DataError(
-                path,
-                line,
-                f"concept {rid!r} was written by {what}, not by this run's {teacher!r} as set up now; "
-                "nothing was cut: rerun with the interrupted run's settings, or with --restart",
-            )
+        _check_same_setup(path, line, row, teacher, setup, hashes[rid])
         if rid in done:  # campaign 15: a partial file with a row twice gave more rows than concepts
             raise DataError(
                 path,
@@ -266,6 +291,7 @@ def _row(concept: Mapping[str, Any], teacher: str, setup: str, doc: Mapping[str,
         "concept": concept["concept"],
         "teacher": teacher,
         "teacher_setup": setup,
+        "concept_sha256": concept_sha256(concept),
     }
     if "domain" in concept:
         row["domain"] = concept["domain"]
@@ -309,6 +335,7 @@ def _settle(concept: Mapping[str, Any], line: int, teacher: str, setup: str, dra
         "concept": concept["concept"],
         "teacher": teacher,
         "teacher_setup": setup,
+        "concept_sha256": concept_sha256(concept),
     }
     if draft.text is not None:
         reject["text"] = draft.text
@@ -394,7 +421,7 @@ def _open_partials(
     rejects_path: Path,
     texts: Mapping[str, str],
     restart: bool,
-    who: tuple[str, str],
+    who: tuple[str, str, Mapping[str, str]],
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Start the partial files afresh (``--restart`` sets an interrupted run's aside), or
     resume them: check every whole row against the input, then cut a torn last line.
@@ -438,9 +465,9 @@ def _synth_locked(
     # Ctrl-C) leaves an earlier run's finished OUT and REJECTS as they were
     partial, rejects_partial = partial_path(out_path), partial_path(rejects_path)
     setup = teacher_setup(teacher)
-    done_rows, done_rejects = _open_partials(
-        partial, rejects_partial, rejects_path, texts, restart, (teacher.name, setup)
-    )
+    hashes = {row["id"]: concept_sha256(row) for _, row in concepts}
+    who = (teacher.name, setup, hashes)
+    done_rows, done_rejects = _open_partials(partial, rejects_partial, rejects_path, texts, restart, who)
     pending = [(line, row) for line, row in concepts if row["id"] not in done_rows and row["id"] not in done_rejects]
     resumed = len(concepts) - len(pending)
     written, rejected = len(done_rows), len(done_rejects)

@@ -88,7 +88,8 @@ def parity(
     d_total = sides["candidate"].total - sides["reference"].total
     d_content = sides["candidate"].content - sides["reference"].content
     # missing: a reference document (run 0) the candidate lacks; an id the reference has only
-    # other runs of is none (campaign 22: it was listed missing and extra, and parity failed)
+    # other runs of is none (campaign 22: it was listed missing and extra, and parity failed);
+    # parity compares run 0 (the greedy document) only
     common = set(ids)
     missing = [i for i in ref.order if 0 in ref.examples[i] and i not in common]
     return {
@@ -96,7 +97,8 @@ def parity(
         "candidate": vars(sides["candidate"]),
         "n": len(ids),
         "missing_in_candidate": missing,
-        "extra_in_candidate": [i for i in cand.order if i not in common],
+        # extra, symmetrically: a candidate document (run 0) the reference lacks (campaign 23)
+        "extra_in_candidate": [i for i in cand.order if 0 in cand.examples[i] and i not in common],
         "identical": len(ids) - len(differences),
         "identical_share": (len(ids) - len(differences)) / len(ids),
         "mean_total_diff": d_total,

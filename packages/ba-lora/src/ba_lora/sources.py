@@ -43,7 +43,8 @@ def dataset_form(path: str | Path) -> str:
     # whose title was "messages" for a chat row, and missed a key after 64 KiB of fields)
     try:
         with open(p, "rb") as f:
-            first = next((line for line in f if line.strip(b" \t\r\n")), b"")
+            # a line holding only a BOM is blank too, as ba-io's readers take it (campaign 23)
+            first = next((line for line in f if line.lstrip(b"\xef\xbb\xbf").strip(b" \t\r\n")), b"")
     except OSError:
         return "v2-jsonl"  # read_jsonl reports it with its usual message
     try:
