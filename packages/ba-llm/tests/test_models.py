@@ -122,3 +122,27 @@ def test_model_files_fingerprint_follows_the_folder_a_spec_loads(tmp_path, monke
     config = tmp_path / "a" / "smollm2-135m-instruct" / "config.json"
     os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns + 10**9))
     assert model_files_fingerprint(hf) != before
+
+
+def test_model_files_fingerprint_ignores_notes_beside_the_weights(tmp_path):
+    """Campaign 23: a NOTES.txt added to the base folder made `ba-lora train --resume` refuse.
+    Only what a loader reads counts: a note, a README, a plot or a dotfile does not; a
+    tokenizer's merges.txt (a .txt) and a chat template do."""
+    from ba_llm import model_files_fingerprint
+
+    d = tmp_path / "m"
+    d.mkdir()
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        (d / name).write_text(name)
+    spec = f"hf:{d}"
+    before = model_files_fingerprint(spec)
+    for name in ("NOTES.txt", "README.md", "loss_curve.png", ".gitattributes"):
+        (d / name).write_text("user's")
+    (d / "sub").mkdir()
+    (d / "sub" / "model.safetensors").write_text("not loaded")
+    assert model_files_fingerprint(spec) == before
+    (d / "merges.txt").write_text("a b")
+    after_merges = model_files_fingerprint(spec)
+    assert after_merges != before
+    (d / "chat_template.jinja").write_text("{{ messages }}")
+    assert model_files_fingerprint(spec) != after_merges

@@ -55,13 +55,39 @@ class ModelSpec:
         return self.spec
 
 
+#: what a loader reads from a model or adapter folder: weights, configs, tokenizer and chat
+#: template files (``merges.txt``/``vocab.txt`` are tokenizer files despite their suffix)
+MODEL_FILE_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".json", ".jinja", ".model", ".tiktoken")
+MODEL_FILE_NAMES = frozenset({"merges.txt", "vocab.txt"})
+
+
+def is_model_file(path: Path) -> bool:
+    """Whether ``path`` (a file at the top of a model or adapter folder) is one a loader
+    reads; notes, READMEs, plots and dotfiles beside the weights are not."""
+    name = path.name
+    return not name.startswith(".") and (name in MODEL_FILE_NAMES or name.lower().endswith(MODEL_FILE_SUFFIXES))
+
+
+def model_files(top: Path) -> list[Path]:
+    """The files :func:`model_files_fingerprint` covers for one model path: the file itself,
+    or the model files (:func:`is_model_file`) at the top of a folder, sorted."""
+    if top.is_file():
+        return [top]
+    if not top.is_dir():
+        return []
+    return sorted(p for p in top.iterdir() if p.is_file() and is_model_file(p))
+
+
 def model_files_fingerprint(spec: str | ModelSpec) -> str | None:
     """What the local files of ``spec`` look like: a sha256 over the name, size and
-    modification time of the model file or of each file at the top of its folder, and of
-    the ``+lora:`` adapter's; ``None`` for a model without local files (ollama, an
-    unresolved ``smollm2``). Cheap (no file is read); it changes when a model or an adapter
-    is retrained, re-merged or replaced in place, which a spec string never shows (campaign
-    20: `ba-eval generate` resumed a retrained adapter's output with the old adapter's rows)."""
+    modification time of the model file or of each model file (:func:`model_files`) at the
+    top of its folder, and of the ``+lora:`` adapter's; ``None`` for a model without local
+    files (ollama, an unresolved ``smollm2``). Cheap (no file is read); it changes when a
+    model or an adapter is retrained, re-merged or replaced in place, which a spec string
+    never shows (campaign 20: `ba-eval generate` resumed a retrained adapter's output with
+    the old adapter's rows). A note or plot added beside the weights does not change it
+    (campaign 23: an unrelated NOTES.txt in the base folder made `ba-lora train --resume`
+    refuse)."""
     import hashlib
 
     ms = spec if isinstance(spec, ModelSpec) else parse_spec(spec)
@@ -72,8 +98,7 @@ def model_files_fingerprint(spec: str | ModelSpec) -> str | None:
         return None
     h = hashlib.sha256()
     for top in paths:
-        files = [top] if top.is_file() else sorted(p for p in top.iterdir() if p.is_file()) if top.is_dir() else []
-        for f in files:
+        for f in model_files(top):
             st = f.stat()
             h.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         h.update(b"--\n")

@@ -229,7 +229,11 @@ def _what(key: str, fp: dict[str, Any], *, named: bool = True) -> str:
     files in words."""
     if key == "base_model_files":
         value = f"{str(fp.get(key))[:12]}..."
-        return f"base model files {value}" if named else f"{value} (name, size and time of each file of --model)"
+        return (
+            f"base model files {value}"
+            if named
+            else f"{value} (name, size and time of each weight, config and tokenizer file of --model)"
+        )
     return f"{key}={fp.get(key)!r}" if named else repr(fp.get(key))
 
 
