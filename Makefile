@@ -1,7 +1,7 @@
 # ba-finetune: the pipeline's phases as file targets under artifacts/.
 # `make help` lists the targets; `make finetune QUANT=bf16` is the headline command.
 
-.PHONY: help venv base-model data fix tune select finetune train compare export all test lint \
+.PHONY: help venv base-model data fix tune select finetune train compare export all test lint iterate iterate-round \
         test-fast schemas clean clean-venv
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
@@ -231,6 +231,92 @@ $(PROMPT_OPT): $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl $(BASE_DEP)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(TIMED) tune -- $(BIN)/ba-tune mipro --model $(BASE_SPEC) \
 	  --train $(DATA)/train_fixed.jsonl --val $(DATA)/val_fixed.jsonl \
 	  --auto $(AUTO) --seed $(SEED) --metric-threshold $(MIN_SCORE) --objective $(OBJECTIVE) $(TUNE_FLAGS) -o $@
+
+# ---- 8.7 continuous iteration ---------------------------------------------------------
+# `make iterate [ITERATIONS=2]` runs rounds 1..ITERATIONS after `make finetune` (finished rounds
+# are skipped; an interrupted one resumes). A round K: the adopted model (round 0: FT_DIR) writes
+# ITER_EVAL_N fresh generated concepts (seed SEED+1000K, none in its training data, none curated)
+# -> `ba-eval failures` groups its failures (defect kind, domain, structure, language) -> ITER_ROWS
+# targeted concepts from the worst groups -> TEACHER -> score, filter, fix like `make data fix` ->
+# retrain from the base on the union of the adopted training set and the targeted rows (the
+# make finetune recipe) -> current vs next on val and curated -> adopted only when the curated
+# comparison's rule says so. History: $(IT)/history.{jsonl,md,png}.
+ITERATIONS  ?= 2
+ITER_EVAL_N ?= 42
+ITER_ROWS   ?= 42
+IT := $(A)/iterations/$(BASE_SLUG)-$(QUANT)
+CURATED_FILE := packages/ba-eval/src/ba_eval/data/curated.jsonl
+R  ?= 1
+RD  = $(IT)/round-$(R)
+ITER_SEED = $(shell echo $$(( $(SEED) + 1000 * $(R) )))
+# a field of the model round R started from (its pin, written by `ba-eval iterate-start`)
+cur = $(shell $(BIN)/python -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' $(RD)/current.json $(1))
+MODEL_ARGS = --adapter $(1) --train $(2) --val-predictions $(3) --curated-predictions $(4)
+
+iterate: $(FT_DIR)/training_info.json $(EVAL)/val/finetuned-$(QUANT).jsonl $(EVAL)/curated/finetuned-$(QUANT).jsonl ## 8.7 ITERATIONS rounds: the adopted model's failures on fresh concepts -> targeted data -> retrain -> adopt only when the curated comparison says so
+	@for r in $$(seq 1 $(ITERATIONS)); do \
+	  $(BIN)/ba-eval iterate-start --dir $(IT) --round $$r $(call MODEL_ARGS,$(FT_DIR),$(DATA)/train_fixed.jsonl,$(EVAL)/val/finetuned-$(QUANT).jsonl,$(EVAL)/curated/finetuned-$(QUANT).jsonl) \
+	    > /dev/null && $(MAKE) --no-print-directory iterate-round R=$$r || exit 1; \
+	done
+	@cat $(IT)/history.md
+	@echo "History: $(IT)/history.{jsonl,md,png}; failures per round: $(IT)/round-*/failures.html; adopted: $(IT)/adopted.json"
+
+iterate-round: $(RD)/decision.json
+
+$(RD)/eval-concepts.jsonl: $(RD)/current.json
+	$(TIMED) iter$(R)-concepts -- $(BIN)/ba-datagen concepts --n $(ITER_EVAL_N) --seed $(ITER_SEED) --id-prefix r$(R)-e \
+	  --exclude $(CONCEPTS) $(CURATED_FILE) $(call cur,train) -o $@
+
+$(RD)/eval.jsonl: $(RD)/eval-concepts.jsonl
+	$(TIMED) iter$(R)-eval -- $(GENERATE) --model $(BASE_SPEC)+lora:$(call cur,adapter) --in $< -o $@.part && mv $@.part $@
+
+$(RD)/failures.json: $(RD)/eval.jsonl
+	$(TIMED) iter$(R)-failures -- $(BIN)/ba-eval failures --predictions $< --concepts $(RD)/eval-concepts.jsonl -o $@
+
+$(RD)/targeted-concepts.jsonl: $(RD)/failures.json
+	$(TIMED) iter$(R)-targeted -- $(BIN)/ba-datagen concepts --n $(ITER_ROWS) --seed $$(( $(ITER_SEED) + 1 )) \
+	  --focus $< --id-prefix r$(R)-c --exclude $(CONCEPTS) $(CURATED_FILE) $(call cur,train) $(RD)/eval-concepts.jsonl -o $@
+
+$(RD)/data/raw.jsonl: $(RD)/targeted-concepts.jsonl
+	@mkdir -p $(@D)
+	$(TIMED) iter$(R)-synth -- $(BIN)/ba-datagen synth --teacher $(TEACHER) --in $< -o $@ --rejects $(RD)/data/raw.rejects.jsonl
+
+$(RD)/data/scored.jsonl: $(RD)/data/raw.jsonl
+	$(TIMED) iter$(R)-score -- $(BIN)/ba-metric score $< -o $@
+
+$(RD)/data/filtered.jsonl: $(RD)/data/scored.jsonl
+	$(TIMED) iter$(R)-filter -- $(BIN)/ba-dataset-tools filter $< --min-score $(MIN_SCORE) --min-content $(MIN_CONTENT) \
+	  -o $@ --rejects $(RD)/data/filtered.rejects.jsonl
+
+$(RD)/data/targeted_fixed.jsonl: $(RD)/data/filtered.jsonl
+	$(TIMED) iter$(R)-fix -- $(BIN)/ba-dataset-tools fix $< --fix-ids --convert-to-yaml-strings --validate \
+	  -o $@ --rejects $(RD)/data/targeted_fixed.rejects.jsonl
+
+# the union: the adopted model's training rows, then the targeted ones (ids r<K>-c...: no clash)
+$(RD)/train.jsonl: $(RD)/data/targeted_fixed.jsonl
+	cat $(call cur,train) $< > $@.part && $(BIN)/ba-io validate $@.part --schema example-v2 > /dev/null && mv $@.part $@
+
+$(RD)/adapter/training_info.json: $(RD)/train.jsonl
+	$(TIMED) iter$(R)-train -- $(BIN)/ba-lora train --train $< --val $(DATA)/val_fixed.jsonl \
+	  --output $(RD)/adapter --model $(BASE_SPEC) --quantization $(QUANT) --prompt $(TRAIN_PROMPT) \
+	  --epochs $(EPOCHS) --seed $(SEED) --eval-metric $(EVAL_METRIC) --lr $(LR) --grad-accum $(GRAD_ACCUM) \
+	  --lora-r $(LORA_R) --lora-dropout $(LORA_DROPOUT) --target-modules $(TARGETS) \
+	  $(if $(wildcard $(RD)/adapter/training_info.json),--overwrite,--resume)
+
+$(RD)/eval/%.jsonl: $(RD)/adapter/training_info.json
+	@mkdir -p $(@D)
+	$(TIMED) iter$(R)-eval-$* -- $(GENERATE) --model $(BASE_SPEC)+lora:$(RD)/adapter --in $(call SET_IN,$*) \
+	  -o $@.part && mv $@.part $@
+
+$(RD)/report/%/comparison.json: $(RD)/eval/%.jsonl
+	$(TIMED) iter$(R)-compare-$* -- $(BIN)/ba-eval compare --run current=$(call cur,$*_predictions) --run next=$< -o $(@D)
+
+$(RD)/decision.json: $(RD)/report/val/comparison.json $(RD)/report/curated/comparison.json
+	$(TIMED) iter$(R)-decide -- $(BIN)/ba-eval iterate-record --dir $(IT) --round $(R) \
+	  $(call MODEL_ARGS,$(RD)/adapter,$(RD)/train.jsonl,$(RD)/eval/val.jsonl,$(RD)/eval/curated.jsonl) \
+	  --curated-report $(RD)/report/curated/comparison.json --val-report $(RD)/report/val/comparison.json \
+	  --failures $(RD)/failures.json --added $(RD)/data/targeted_fixed.jsonl \
+	  --added-rejects $(RD)/data/raw.rejects.jsonl $(RD)/data/filtered.rejects.jsonl $(RD)/data/targeted_fixed.rejects.jsonl
 
 # ---- export ------------------------------------------------------------------------
 # A self-contained folder (relative paths; copy it to the machine that runs Ollama): the GGUF

@@ -1,3 +1,4 @@
+import json
 import re
 from collections import Counter
 
@@ -165,3 +166,55 @@ def test_more_concepts_than_the_vocabularies_make_is_a_usage_error_at_the_cli(tm
     assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert res.stderr.startswith("Error: the vocabularies make at most 2166 unique concepts with seed 42")
     assert not (tmp_path / "c.jsonl").exists()
+
+
+def test_focus_draws_only_from_the_targeted_groups_and_exclude_keeps_texts_out(concepts210):
+    """`make iterate`: targeted concepts come from the failure analysis' worst groups, with ids
+    of their own, and never repeat a concept given with --exclude (case-blind)."""
+    focus = {"domains": ["legal", "healthcare"], "structures": ["bullets", "es_lista"], "languages": []}
+    rows = generate_concepts(40, seed=7, focus=focus, id_prefix="r1-c")
+    assert {r["domain"] for r in rows} == {"legal", "healthcare"}
+    assert {r["structure"] for r in rows} <= {"bullets", "es_lista"}
+    assert rows[0]["id"] == "r1-c0001" and len({r["id"] for r in rows}) == 40
+    # English only: no Spanish row
+    en = generate_concepts(20, seed=7, focus={"domains": ["legal"], "languages": ["en"]})
+    assert {r["language"] for r in en} == {"en"}
+    # an excluded text (in another case) is never written again; the same seed otherwise would
+    plain = generate_concepts(30, seed=3)
+    again = generate_concepts(30, seed=3, exclude=[plain[4]["concept"].upper()])
+    assert plain[4]["concept"] not in {r["concept"] for r in again}
+    assert generate_concepts(30, seed=3, focus={}) == plain  # no focus: the default draw, unchanged
+
+
+def test_focus_naming_what_the_generator_lacks_is_a_usage_error():
+    import pytest
+
+    with pytest.raises(UsageError, match="domain 'astrology'"):
+        generate_concepts(5, focus={"domains": ["astrology"]})
+
+
+def test_concepts_cli_focus_and_exclude(tmp_path, dg_cli):
+    (tmp_path / "f.json").write_text(
+        json.dumps(_analysis({"domains": ["retail"], "structures": [], "languages": ["en"]}))
+    )
+    r = dg_cli("concepts", "--n", "30", "--seed", "42", "-o", "base.jsonl", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = dg_cli(
+        "concepts", "--n", "8", "--seed", "9", "--focus", "f.json", "--exclude", "base.jsonl",
+        "--id-prefix", "r2-c", "-o", "t.jsonl", cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
+    base = {json.loads(line)["concept"] for line in (tmp_path / "base.jsonl").read_text().splitlines()}
+    assert len(rows) == 8 and {x["domain"] for x in rows} == {"retail"} and not base & {x["concept"] for x in rows}
+    r = dg_cli("concepts", "--n", "3", "--exclude", "t.jsonl", "-o", "t.jsonl", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith("Error: ") and "same file" in r.stderr
+
+
+def _analysis(targets: dict) -> dict:
+    """A minimal failure-analysis document (ba-eval failures writes the real one)."""
+    return {
+        "predictions": "p.jsonl", "concepts": "c.jsonl", "model": "m", "n": 1, "content_below": 0.85,
+        "failing": 1, "failure_share": 1.0, "mean_total": 0.5, "mean_content": 0.5, "runaway": 0,
+        "defects": [], "groups": {}, "targets": targets, "target_rule": "r", "failing_ids": ["x"],
+    }  # fmt: skip

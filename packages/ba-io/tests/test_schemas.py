@@ -17,6 +17,8 @@ EXPECTED = [
     "concept",
     "example-v1",
     "example-v2",
+    "failure-analysis",
+    "iteration",
     "parity-report",
     "prediction",
     "prompt",

@@ -13,7 +13,10 @@ from ba_io import (
     add_max_new_tokens,
     add_output,
     add_seed,
+    distinct_paths,
+    iter_jsonl,
     positive_int,
+    read_json,
     run_cli,
     tool_parser,
     write_jsonl,
@@ -46,11 +49,28 @@ def _parser() -> argparse.ArgumentParser:
         help="generate business concepts from templates (no LLM)",
         description="Write N concept rows (schemas/concept.schema.json): text plus the "
         "structured facts it was built from. Deterministic for a seed.",
-        epilog="example:\n  ba-datagen concepts --n 210 --seed 42 -o concepts.jsonl",
+        epilog="examples:\n  ba-datagen concepts --n 210 --seed 42 -o concepts.jsonl\n"
+        "  ba-datagen concepts --n 40 --seed 1001 --focus round-1/failures.json --id-prefix r1-c \\\n"
+        "      --exclude concepts.jsonl curated.jsonl -o round-1/targeted-concepts.jsonl",
     )
     c.add_argument("--n", type=positive_int, required=True, help="how many concepts")
     add_seed(c, help="random seed")
     add_output(c, help="output JSONL (written atomically)", required=True, dest="out", old=("--out",))
+    c.add_argument(
+        "--focus",
+        metavar="FAILURES_JSON",
+        help="draw only from the worst groups of a failure analysis (`ba-eval failures`: its "
+        "targets' domains, structures and languages)",
+    )
+    c.add_argument(
+        "--exclude",
+        nargs="+",
+        default=[],
+        metavar="JSONL",
+        help="files of rows with a 'concept' field (concepts, datasets, the curated set) whose "
+        "texts must not be written again",
+    )
+    c.add_argument("--id-prefix", default="c", help="start of every id (default: c, as in c0001)")
 
     s = add_command(
         sub,
@@ -100,7 +120,14 @@ def _parser() -> argparse.ArgumentParser:
 def _concepts(args: argparse.Namespace) -> int:
     from .concepts import generate_concepts
 
-    rows = generate_concepts(args.n, args.seed)
+    distinct_paths(("-o", args.out), ("--focus", args.focus), *(("--exclude", p) for p in args.exclude))
+    if not args.id_prefix or not args.id_prefix.isprintable() or any(ch.isspace() for ch in args.id_prefix):
+        raise UsageError(f"--id-prefix {args.id_prefix!r}: give printable characters without spaces, e.g. r1-c")
+    focus = read_json(args.focus, "failure-analysis")["targets"] if args.focus else None
+    exclude = [
+        row["concept"] for path in args.exclude for _, row in iter_jsonl(path) if isinstance(row.get("concept"), str)
+    ]
+    rows = generate_concepts(args.n, args.seed, focus=focus, exclude=exclude, id_prefix=args.id_prefix)
     write_jsonl(args.out, rows, "concept")
     domains = len({r["domain"] for r in rows})
     print(f"{len(rows)} concepts across {domains} domains -> {args.out}")

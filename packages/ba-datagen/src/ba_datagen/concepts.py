@@ -18,7 +18,7 @@ for the same requirements.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ba_io import UsageError
@@ -303,14 +303,16 @@ def _draw_new(
     vocab: dict[str, Any],
     spanish: dict[str, Any],
     structures: list[str],
+    structures_es: list[str],
     seen_facts: set[tuple],
     seen_text: set[str],
+    excluded: frozenset[str] = frozenset(),
 ) -> tuple[tuple, dict[str, Any], str, str, str] | None:
     """A concept of domain ``name`` whose features and text are new: (key, facts, structure,
     style, text), or None after 200 draws that only repeated earlier ones."""
     for _attempt in range(200):
         if language == "es":
-            structure = rng.choice(list(STRUCTURES_ES))
+            structure = rng.choice(structures_es)
             facts = draw_facts_es(rng, spanish[name])
         else:
             structure = rng.choice(structures)
@@ -322,13 +324,55 @@ def _draw_new(
         style = "lower_typo" if rng.random() < LOWER_TYPO_RATE else "plain"
         if style == "lower_typo":
             text = lower_with_typo(text, rng)
-        if text in seen_text:
+        if text in seen_text or text.strip().casefold() in excluded:
             continue
         return key, facts, structure, style, text
     return None
 
 
-def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
+def _focused(
+    focus: Mapping[str, Sequence[str]] | None, vocab: dict[str, Any], spanish: dict[str, Any]
+) -> tuple[list[str], list[str], list[str], dict[str, Any], float]:
+    """English domain names, English and Spanish structures, Spanish vocabularies and the Spanish share
+    that ``focus`` (``domains``, ``structures``, ``languages``: each a list, empty or absent
+    for no restriction) leaves; UsageError when it names something the generator lacks or
+    leaves nothing to draw from."""
+    focus = focus or {}
+    unknown = [
+        f"{key} {v!r}"
+        for key, known in (
+            ("domain", set(vocab) | set(spanish)),
+            ("structure", set(STRUCTURES) | set(STRUCTURES_ES)),
+            ("language", ("en", "es")),
+        )
+        for v in focus.get(key + "s") or ()
+        if v not in known
+    ]
+    if unknown:
+        raise UsageError(f"--focus names what the generator does not have: {', '.join(unknown)}")
+    doms = set(focus.get("domains") or ()) or set(vocab) | set(spanish)
+    names = [d for d in vocab if d in doms]
+    wanted = set(focus.get("structures") or ())
+    structures = [s for s in STRUCTURES if not wanted & set(STRUCTURES) or s in wanted]
+    structures_es = [s for s in STRUCTURES_ES if not wanted & set(STRUCTURES_ES) or s in wanted]
+    langs = set(focus.get("languages") or ()) or {"en", "es"}
+    es_vocab = {d: v for d, v in spanish.items() if d in doms} if "es" in langs else {}
+    if "en" not in langs or not names or not structures:
+        names = []
+    share = SPANISH_SHARE if names and es_vocab else (1.0 if es_vocab else 0.0)
+    if not names and not es_vocab:
+        raise UsageError("--focus leaves no domain, structure and language to draw concepts from")
+    return names, structures, structures_es, es_vocab, share
+
+
+def generate_concepts(
+    n: int,
+    seed: int = 42,
+    *,
+    focus: Mapping[str, Sequence[str]] | None = None,
+    exclude: Iterable[str] = (),
+    id_prefix: str = "c",
+) -> list[dict[str, Any]]:
     """``n`` concept rows (``concept`` schema), deterministic for ``seed``.
 
     English domains are used round-robin in a shuffled order, so every domain gets about
@@ -337,23 +381,29 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
     platforms, legacy), ``structure``, ``style`` (plain | lower_typo), ``language`` (en | es,
     about :data:`SPANISH_SHARE` Spanish) and ``source``.
 
+    ``focus`` restricts the draw to some ``domains``, ``structures`` and ``languages`` (the
+    worst groups of a failure analysis, ``make iterate``); ``exclude`` holds concept texts that
+    must not be written again (training and evaluation concepts, compared case-blind);
+    ``id_prefix`` starts every id (``r1-c0001``), so targeted rows can join a dataset.
+
     Raises:
-        UsageError: ``n`` is negative or larger than the vocabularies can make unique (exit 2).
+        UsageError: ``n`` is negative or larger than the vocabularies can make unique (exit 2),
+            or ``focus`` names what the generator lacks.
     """
     if n < 0:
         raise UsageError(f"--n must be >= 0, got {n}")
     rng = random.Random(seed)
     vocab = domains()
-    names = list(vocab)
-    structures = list(STRUCTURES)
+    spanish = domains_es()
+    names, structures, structures_es, spanish, spanish_share = _focused(focus, vocab, spanish)
     seen_facts: set[tuple] = set()
     seen_text: set[str] = set()
+    excluded = frozenset(t.strip().casefold() for t in exclude)
     rows: list[dict[str, Any]] = []
     order: list[str] = []
-    spanish = domains_es()
     exhausted: set[tuple[str, str]] = set()  # (language, domain) whose facts ran out
     while len(rows) < n:
-        language = "es" if rng.random() < SPANISH_SHARE else "en"
+        language = "es" if rng.random() < spanish_share else "en"
         open_es = sorted(d for d in spanish if ("es", d) not in exhausted)
         open_en = [d for d in names if ("en", d) not in exhausted]
         if not open_es and not open_en:
@@ -371,7 +421,9 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
             if not order:
                 order = rng.sample(open_en, len(open_en))
             name = order.pop()
-        drawn = _draw_new(rng, language, name, vocab, spanish, structures, seen_facts, seen_text)
+        drawn = _draw_new(
+            rng, language, name, vocab, spanish, structures, structures_es, seen_facts, seen_text, excluded
+        )
         if drawn is None:  # this domain's facts are used up: draw from the others
             exhausted.add((language, name))
             continue
@@ -380,7 +432,7 @@ def generate_concepts(n: int, seed: int = 42) -> list[dict[str, Any]]:
         seen_text.add(text)
         rows.append(
             {
-                "id": f"c{len(rows) + 1:04d}",
+                "id": f"{id_prefix}{len(rows) + 1:04d}",
                 "concept": text,
                 "domain": name,
                 "facts": facts,

@@ -194,7 +194,65 @@ def _parser() -> argparse.ArgumentParser:
         default=("reference", "candidate"),
         help="labels for the two sides in the report",
     )
+    _add_iteration_commands(sub)
     return p
+
+
+def _add_iteration_commands(sub: argparse._SubParsersAction) -> None:
+    """``failures``, ``iterate-start`` and ``iterate-record``: phase 8.7 (``make iterate``)."""
+    f = add_command(
+        sub,
+        "failures",
+        help="8.7: where a model's documents fail (defect kinds, domains, concept shapes)",
+        description="Score run 0 of a prediction file over generated concept rows and group the failing "
+        "documents (not passed, or content below --content-below) by defect kind and by the concept's "
+        "domain, structure, style and language. Writes OUT (failure-analysis schema) with the worst groups "
+        "as targets for `ba-datagen concepts --focus`, and OUT's .md and .html beside it.",
+        epilog="example:\n  ba-eval failures --predictions round-1/eval.jsonl --concepts round-1/eval-concepts.jsonl "
+        "\\\n      -o round-1/failures.json",
+    )
+    f.add_argument("--predictions", required=True, metavar="FILE", help="prediction JSONL (ba-eval generate)")
+    f.add_argument("--concepts", required=True, metavar="FILE", help="the concept rows they were made from")
+    add_output(f, required=True, metavar="FAILURES.json", help="the analysis (.md and .html written beside it)")
+    f.add_argument(
+        "--content-below", type=fraction, default=0.85, help="a document fails below this content score (0.85)"
+    )
+
+    s = add_command(
+        sub,
+        "iterate-start",
+        help="8.7: pin the model a round starts from",
+        description="Write ITER_DIR/round-K/current.json from ITER_DIR/adopted.json (created from the "
+        "--adapter/--train/--val-predictions/--curated-predictions of the starting model when absent) "
+        "and print it. A round that was started keeps its pin.",
+        epilog="example:\n  ba-eval iterate-start --dir artifacts/iterations --round 1 --adapter artifacts/finetuning/"
+        "smollm2-bf16 \\\n      --train train_fixed.jsonl --val-predictions val.jsonl --curated-predictions curated.jsonl",
+    )
+    r = add_command(
+        sub,
+        "iterate-record",
+        help="8.7: decide a round (adopt rule on the curated set) and update the history",
+        description="Adopt the round's candidate when the curated comparison (ba-eval compare --run "
+        "current=... --run next=...) adopts it; write round-K/decision.json, history.jsonl, history.png and, "
+        "when adopted, adopted.json, all together.",
+        epilog="example:\n  ba-eval iterate-record --dir artifacts/iterations --round 1 --adapter round-1/adapter "
+        "--train round-1/train.jsonl \\\n      --val-predictions round-1/eval/val.jsonl --curated-predictions "
+        "round-1/eval/curated.jsonl \\\n      --curated-report round-1/report/curated/comparison.json "
+        "--val-report round-1/report/val/comparison.json \\\n      --failures round-1/failures.json "
+        "--added round-1/data/targeted_fixed.jsonl",
+    )
+    for q in (s, r):
+        q.add_argument("--dir", required=True, metavar="ITER_DIR", help="the iterations folder")
+        q.add_argument("--round", type=positive_int, required=True, help="round number (1, 2, ...)")
+        q.add_argument("--adapter", help="the model's adapter folder")
+        q.add_argument("--train", help="the dataset it was trained on")
+        q.add_argument("--val-predictions", metavar="FILE", help="its predictions on the validation split")
+        q.add_argument("--curated-predictions", metavar="FILE", help="its predictions on the curated set")
+    r.add_argument("--curated-report", required=True, metavar="JSON", help="comparison.json, current vs next, curated")
+    r.add_argument("--val-report", required=True, metavar="JSON", help="comparison.json, current vs next, val split")
+    r.add_argument("--failures", required=True, metavar="JSON", help="the round's failure analysis")
+    r.add_argument("--added", required=True, metavar="JSONL", help="the targeted rows the round added")
+    r.add_argument("--added-rejects", nargs="*", default=[], metavar="JSONL", help="their rejects files")
 
 
 def _generate(a: argparse.Namespace) -> int:
@@ -405,6 +463,77 @@ def _parity(a: argparse.Namespace) -> int:
     return 0
 
 
+def _failures(a: argparse.Namespace) -> int:
+    from ba_io import distinct_paths
+
+    from .failures import analyse_failures, failures_html, failures_markdown
+
+    out = Path(a.output)
+    md, page = out.with_suffix(".md"), out.with_suffix(".html")
+    distinct_paths(
+        ("--predictions", a.predictions), ("--concepts", a.concepts), ("-o", out), ("the .md", md), ("the .html", page)
+    )
+    analysis = analyse_failures(a.predictions, a.concepts, content_below=a.content_below)
+    with output_group():
+        write_json(out, analysis, schema="failure-analysis")
+        _write_text(md, failures_markdown(analysis))
+        _write_text(page, failures_html(analysis))
+    t = analysis["targets"]
+    print(
+        f"{analysis['failing']} of {analysis['n']} documents fail; targets: "
+        + "; ".join(f"{k} {', '.join(v) if v else '(all)'}" for k, v in t.items())
+        + f" -> {out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _model_args(a: argparse.Namespace) -> dict[str, str]:
+    return {
+        k: v
+        for k, v in (
+            ("adapter", a.adapter),
+            ("train", a.train),
+            ("val_predictions", a.val_predictions),
+            ("curated_predictions", a.curated_predictions),
+        )
+        if v
+    }
+
+
+def _iterate_start(a: argparse.Namespace) -> int:
+    import json
+
+    from .iteration import start_round
+
+    current = start_round(a.dir, a.round, _model_args(a))
+    print(json.dumps(current, ensure_ascii=False))
+    return 0
+
+
+def _iterate_record(a: argparse.Namespace) -> int:
+    from .iteration import record_round
+
+    row = record_round(
+        a.dir,
+        a.round,
+        _model_args(a),
+        curated_report=a.curated_report,
+        val_report=a.val_report,
+        failures=a.failures,
+        added=a.added,
+        added_rejects=a.added_rejects,
+    )
+    c = row["curated"]
+    print(
+        f"round {row['round']}: curated total {c['current']['total']:.3f} -> {c['next']['total']:.3f} "
+        f"(p {c['total_p']:.3g}), content {c['current']['content']:.3f} -> {c['next']['content']:.3f} "
+        f"(p {c['content_p']:.3g}); {row['decision']}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 _COMMANDS = {
     "generate": _generate,
     "benchmark": _benchmark,
@@ -412,6 +541,9 @@ _COMMANDS = {
     "curated": _curated,
     "summary-table": _summary,
     "parity": _parity,
+    "failures": _failures,
+    "iterate-start": _iterate_start,
+    "iterate-record": _iterate_record,
 }
 
 

@@ -1,0 +1,157 @@
+"""Phase 8.7 (`make iterate`): the failure analysis, and a round's decision: a worse candidate is
+never adopted (adopted.json unchanged, the history says why), a better one is."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import cli_main, pred_row, write_rows
+
+from ba_eval.failures import analyse_failures
+from ba_eval.iteration import record_round, start_round
+from ba_io import read_jsonl, validate
+from ba_metric import render
+
+
+def _partial(row: dict) -> str:
+    return render(row).split("non_functional_requirements")[0]
+
+
+def _concepts(tmp_path, curated_rows, n=12):
+    """Concept rows for the first n curated concepts, with the generator's grouping fields."""
+    rows = []
+    for k, r in enumerate(curated_rows[:n]):
+        rows.append(
+            {
+                "id": r["id"],
+                "concept": r["concept"],
+                "domain": "legal" if k < 4 else "retail",
+                "structure": "bullets" if k % 2 else "oneliner",
+                "style": "plain",
+                "language": "en",
+            }
+        )
+    return write_rows(tmp_path / "concepts.jsonl", rows)
+
+
+def test_failures_group_the_failing_documents_and_target_the_worst_groups(tmp_path, curated_rows):
+    concepts = _concepts(tmp_path, curated_rows)
+    preds = [
+        pred_row(r["id"], r["concept"], 0, _partial(r) if k < 4 else render(r), model="m", decoding={"mode": "greedy"})
+        for k, r in enumerate(curated_rows[:12])
+    ]
+    path = write_rows(tmp_path / "preds.jsonl", preds)
+    a = analyse_failures(path, concepts)
+    assert validate(a, "failure-analysis") == []
+    assert a["n"] == 12 and a["failing"] >= 4
+    legal = next(g for g in a["groups"]["domain"] if g["value"] == "legal")
+    assert legal["failing"] == 4 and legal["failure_share"] == 1.0
+    assert a["targets"]["domains"] == ["legal"]  # the only group above the overall failure share
+    assert a["targets"]["languages"] == []  # one language: no restriction
+    assert set(a["failing_ids"]) >= {r["id"] for r in curated_rows[:4]}
+    # the CLI writes the JSON with its .md and .html beside it, together
+    out = tmp_path / "rep" / "failures.json"
+    assert cli_main("failures", "--predictions", str(path), "--concepts", str(concepts), "-o", str(out)) == 0
+    assert json.loads(out.read_text())["targets"]["domains"] == ["legal"]
+    assert "## By domain" in out.with_suffix(".md").read_text()
+    assert "<h2>By domain</h2>" in out.with_suffix(".html").read_text()
+
+
+def test_failures_refuse_predictions_of_other_concepts(tmp_path, curated_rows):
+    concepts = _concepts(tmp_path, curated_rows, n=2)
+    r = curated_rows[5]
+    path = write_rows(tmp_path / "preds.jsonl", [pred_row(r["id"], r["concept"], 0, render(r))])
+    assert (
+        cli_main("failures", "--predictions", str(path), "--concepts", str(concepts), "-o", str(tmp_path / "f.json"))
+        == 1
+    )
+    assert not (tmp_path / "f.json").exists()
+
+
+def _round(tmp_path, curated_rows, *, candidate_good: bool, current_good: bool = True):
+    """A started round whose candidate writes full (good) or cut (worse) documents on 10
+    curated concepts, compared with `ba-eval compare` against the current model's."""
+    it = tmp_path / "it"
+    rows = curated_rows[:10]
+
+    def preds(name, good):
+        return write_rows(
+            tmp_path / f"{name}.jsonl",
+            [pred_row(r["id"], r["concept"], 0, render(r) if good else _partial(r), model=name) for r in rows],
+        )
+
+    cur, nxt = preds("current", current_good), preds("next", candidate_good)
+    train = write_rows(tmp_path / "train.jsonl", [{"id": "a"}])
+    added = write_rows(tmp_path / "added.jsonl", [{"id": "r1-c0001"}])
+    cand_train = write_rows(tmp_path / "cand_train.jsonl", [{"id": "a"}, {"id": "r1-c0001"}])
+    start_round(
+        it,
+        1,
+        {
+            "adapter": str(tmp_path / "ft"),
+            "train": str(train),
+            "val_predictions": str(cur),
+            "curated_predictions": str(cur),
+        },
+    )
+    rep = tmp_path / "rep"
+    assert (
+        cli_main("compare", "--run", f"current={cur}", "--run", f"next={nxt}", "-o", str(rep), "--bootstrap", "200")
+        == 0
+    )
+    concepts = _concepts(tmp_path, curated_rows, n=10)
+    failures = tmp_path / "failures.json"
+    assert cli_main("failures", "--predictions", str(cur), "--concepts", str(concepts), "-o", str(failures)) == 0
+    candidate = {
+        "adapter": str(tmp_path / "cand"),
+        "train": str(cand_train),
+        "val_predictions": str(nxt),
+        "curated_predictions": str(nxt),
+    }
+    return it, candidate, rep / "comparison.json", failures, added
+
+
+def test_a_worse_candidate_is_not_adopted(tmp_path, curated_rows):
+    it, candidate, report, failures, added = _round(tmp_path, curated_rows, candidate_good=False)
+    before = (it / "adopted.json").read_bytes()
+    row = record_round(it, 1, candidate, curated_report=report, val_report=report, failures=failures, added=added)
+    assert row["adopted"] is False and row["decision"].startswith("kept the model of round 0")
+    assert row["curated"]["total_diff"] < 0 and row["curated"]["total_p"] < 0.05
+    assert (it / "adopted.json").read_bytes() == before  # the adopted model is unchanged
+    history = read_jsonl(it / "history.jsonl", "iteration")
+    assert [h["round"] for h in history] == [1] and history[0]["adopted"] is False
+    assert json.loads((it / "round-1" / "decision.json").read_text())["adopted"] is False
+    assert (it / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "kept" in (it / "history.md").read_text()
+    # round 2 starts from the model round 1 kept
+    assert start_round(it, 2, {})["round"] == 0
+
+
+def test_a_better_candidate_is_adopted_and_recording_again_replaces_the_row(tmp_path, curated_rows):
+    it, candidate, report, failures, added = _round(tmp_path, curated_rows, candidate_good=True, current_good=False)
+    args = ["--dir", str(it), "--round", "1", "--adapter", candidate["adapter"], "--train", candidate["train"]]
+    args += [
+        "--val-predictions",
+        candidate["val_predictions"],
+        "--curated-predictions",
+        candidate["curated_predictions"],
+    ]
+    args += ["--curated-report", str(report), "--val-report", str(report), "--failures", str(failures)]
+    args += ["--added", str(added)]
+    assert cli_main("iterate-record", *args) == 0
+    adopted = json.loads((it / "adopted.json").read_text())
+    assert adopted["round"] == 1 and adopted["adapter"] == candidate["adapter"]
+    assert cli_main("iterate-record", *args) == 0  # a rerun of the decision: still one row for round 1
+    history = read_jsonl(it / "history.jsonl", "iteration")
+    assert len(history) == 1 and history[0]["adopted"] is True
+    assert history[0]["data_added"]["rows"] == 1 and history[0]["data_added"]["train_rows"] == 2
+    assert start_round(it, 2, {})["adapter"] == candidate["adapter"]
+
+
+def test_a_round_needs_the_previous_decision_and_a_start(tmp_path):
+    with pytest.raises(Exception, match="round 1 .* no decision.json"):
+        start_round(tmp_path / "it", 2, {})
+    with pytest.raises(Exception, match="give the starting model"):
+        start_round(tmp_path / "it", 1, {"adapter": "x"})
+    assert not (tmp_path / "it" / "adopted.json").exists()
