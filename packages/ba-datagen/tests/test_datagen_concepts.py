@@ -186,6 +186,24 @@ def test_focus_draws_only_from_the_targeted_groups_and_exclude_keeps_texts_out(c
     assert generate_concepts(30, seed=3, focus={}) == plain  # no focus: the default draw, unchanged
 
 
+def test_targets_of_several_dimensions_are_a_mixture_not_their_intersection():
+    """Round 1 of the first `make iterate` targeted Spanish, `es_pregunta` and four domains at
+    once: their intersection was 42 Spanish questions about education. Each dimension now gets
+    its own share of the rows, interleaved, with ids of the prefix and no repeated text."""
+    from ba_datagen.concepts import focused_concepts
+
+    focus = {"domains": ["hospitality", "finance"], "structures": ["bullets"], "languages": ["es"]}
+    rows = focused_concepts(30, 11, focus, id_prefix="r1-c")
+    assert [r["id"] for r in rows] == [f"r1-c{i:04d}" for i in range(1, 31)]
+    assert len({r["concept"] for r in rows}) == 30
+    by_part = [rows[k::3] for k in range(3)]  # interleaved: domains, structures, languages
+    assert all(r["domain"] in focus["domains"] for r in by_part[0])
+    assert all(r["structure"] == "bullets" or r["language"] == "es" for r in by_part[1])
+    assert all(r["language"] == "es" for r in by_part[2])
+    assert {r["language"] for r in rows} == {"en", "es"}  # not all Spanish
+    assert focused_concepts(5, 11, {"domains": [], "structures": [], "languages": []}) == generate_concepts(5, 11)
+
+
 def test_focus_naming_what_the_generator_lacks_is_a_usage_error():
     import pytest
 
@@ -195,7 +213,7 @@ def test_focus_naming_what_the_generator_lacks_is_a_usage_error():
 
 def test_concepts_cli_focus_and_exclude(tmp_path, dg_cli):
     (tmp_path / "f.json").write_text(
-        json.dumps(_analysis({"domains": ["retail"], "structures": [], "languages": ["en"]}))
+        json.dumps(_analysis({"domains": ["retail"], "structures": [], "languages": []}))
     )
     r = dg_cli("concepts", "--n", "30", "--seed", "42", "-o", "base.jsonl", cwd=tmp_path)
     assert r.returncode == 0, r.stderr

@@ -59,8 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--focus",
         metavar="FAILURES_JSON",
-        help="draw only from the worst groups of a failure analysis (`ba-eval failures`: its "
-        "targets' domains, structures and languages)",
+        help="draw from the worst groups of a failure analysis (`ba-eval failures`): an equal "
+        "share of the rows from its target domains, its target structures and its target languages",
     )
     c.add_argument(
         "--exclude",
@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _concepts(args: argparse.Namespace) -> int:
-    from .concepts import generate_concepts
+    from .concepts import focused_concepts, generate_concepts
 
     distinct_paths(("-o", args.out), ("--focus", args.focus), *(("--exclude", p) for p in args.exclude))
     if not args.id_prefix or not args.id_prefix.isprintable() or any(ch.isspace() for ch in args.id_prefix):
@@ -127,7 +127,10 @@ def _concepts(args: argparse.Namespace) -> int:
     exclude = [
         row["concept"] for path in args.exclude for _, row in iter_jsonl(path) if isinstance(row.get("concept"), str)
     ]
-    rows = generate_concepts(args.n, args.seed, focus=focus, exclude=exclude, id_prefix=args.id_prefix)
+    if focus is None:
+        rows = generate_concepts(args.n, args.seed, exclude=exclude, id_prefix=args.id_prefix)
+    else:
+        rows = focused_concepts(args.n, args.seed, focus, exclude=exclude, id_prefix=args.id_prefix)
     write_jsonl(args.out, rows, "concept")
     domains = len({r["domain"] for r in rows})
     print(f"{len(rows)} concepts across {domains} domains -> {args.out}")

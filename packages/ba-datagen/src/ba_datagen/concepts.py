@@ -365,6 +365,45 @@ def _focused(
     return names, structures, structures_es, es_vocab, share
 
 
+#: the dimensions of a focus, each drawn as its own share of the rows
+FOCUS_KEYS = ("domains", "structures", "languages")
+
+
+def focused_concepts(
+    n: int,
+    seed: int,
+    focus: Mapping[str, Sequence[str]],
+    *,
+    exclude: Iterable[str] = (),
+    id_prefix: str = "c",
+) -> list[dict[str, Any]]:
+    """``n`` concepts for a failure analysis' targets: an equal share of the rows from each
+    dimension that has targets (the target domains with any structure and language, the
+    target structures in any domain, the target languages), interleaved; no dimension narrows
+    another (their intersection, e.g. a Spanish question about one domain, would be one
+    narrow kind of concept). No targets at all: :func:`generate_concepts`' usual draw."""
+    parts = [{key: list(focus[key])} for key in FOCUS_KEYS if focus.get(key)]
+    if not parts:
+        return generate_concepts(n, seed, exclude=exclude, id_prefix=id_prefix)
+    unknown = sorted(set(focus) - set(FOCUS_KEYS))
+    if unknown:
+        raise UsageError(f"--focus: unknown target kind(s) {', '.join(unknown)}; expected {', '.join(FOCUS_KEYS)}")
+    seen = list(exclude)
+    drawn: list[list[dict[str, Any]]] = []
+    for k, part in enumerate(parts):
+        share = n // len(parts) + (1 if k < n % len(parts) else 0)
+        rows = generate_concepts(share, seed + k, focus=part, exclude=seen) if share else []
+        seen += [r["concept"] for r in rows]
+        drawn.append(rows)
+    out: list[dict[str, Any]] = []
+    for i in range(max(map(len, drawn))):
+        out += [rows[i] for rows in drawn if i < len(rows)]
+    for i, row in enumerate(out, start=1):
+        row["id"] = f"{id_prefix}{i:04d}"
+        row["source"] = f"{row['source']} focus={','.join(k for k in FOCUS_KEYS if focus.get(k))}"
+    return out
+
+
 def generate_concepts(
     n: int,
     seed: int = 42,
