@@ -212,9 +212,7 @@ def test_focus_naming_what_the_generator_lacks_is_a_usage_error():
 
 
 def test_concepts_cli_focus_and_exclude(tmp_path, dg_cli):
-    (tmp_path / "f.json").write_text(
-        json.dumps(_analysis({"domains": ["retail"], "structures": [], "languages": []}))
-    )
+    (tmp_path / "f.json").write_text(json.dumps(_analysis({"domains": ["retail"], "structures": [], "languages": []})))
     r = dg_cli("concepts", "--n", "30", "--seed", "42", "-o", "base.jsonl", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     r = dg_cli(

@@ -470,15 +470,21 @@ def generate_concepts(
         seen_facts.add(key)
         seen_text.add(text)
         rows.append(
-            {
-                "id": f"{id_prefix}{len(rows) + 1:04d}",
-                "concept": text,
-                "domain": name,
-                "facts": facts,
-                "structure": structure,
-                "style": style,
-                "language": language,
-                "source": f"ba-datagen concepts seed={seed}",
-            }
+            _concept_row(f"{id_prefix}{len(rows) + 1:04d}", text, name, facts, structure, style, language, seed)
         )
     return rows
+
+
+def _concept_row(
+    row_id: str, text: str, domain: str, facts: dict, structure: str, style: str, language: str, seed: int
+) -> dict[str, Any]:
+    return {
+        "id": row_id,
+        "concept": text,
+        "domain": domain,
+        "facts": facts,
+        "structure": structure,
+        "style": style,
+        "language": language,
+        "source": f"ba-datagen concepts seed={seed}",
+    }

@@ -118,38 +118,23 @@ def _history(path: Path) -> list[dict[str, Any]]:
     return read_jsonl(path, "iteration") if path.is_file() else []
 
 
-def record_round(
-    folder: str | os.PathLike[str],
+def _round_row(
     round_no: int,
+    current: Mapping[str, Any],
     candidate: Mapping[str, str],
     *,
-    curated_report: str | os.PathLike[str],
-    val_report: str | os.PathLike[str],
+    curated: dict[str, Any],
+    val: dict[str, Any],
     failures: str | os.PathLike[str],
     added: str | os.PathLike[str],
-    added_rejects: list[str] | None = None,
+    rejected: int,
 ) -> dict[str, Any]:
-    """Decide round ``round_no``: adopt ``candidate`` (MODEL_KEYS paths) when the curated
-    comparison's rule adopts it, and write together ``round-K/decision.json``,
-    ``history.jsonl`` (this round's row, replacing an earlier one of the same round),
-    ``history.png`` and, when adopted, ``adopted.json``. Returns the history row."""
-    d = Path(folder)
-    pin = d / f"round-{round_no}" / "current.json"
-    if not pin.is_file():
-        raise UsageError(f"{pin} does not exist: round {round_no} was not started (ba-eval iterate-start)")
-    current = read_json(pin)
-    missing = [k for k in MODEL_KEYS if not candidate.get(k)]
-    if missing:
-        raise UsageError(f"give the candidate's {', '.join(missing)}")
-    curated = _set_figures(curated_report)
-    val = _set_figures(val_report)
+    """The history row of a round (iteration schema)."""
     fa = read_json(failures, "failure-analysis")
-    rows_added = len(read_jsonl(added))
-    rejected = sum(len(read_jsonl(p)) for p in added_rejects or () if Path(p).is_file())
-    adopt = curated["adopt"]
     info_path = Path(candidate["adapter"]) / "training_info.json"
     info = read_json(info_path) if info_path.is_file() else {}
-    row = {
+    adopt = curated["adopt"]
+    return {
         "round": round_no,
         "started": current.get("started"),
         "finished": _now(),
@@ -168,7 +153,7 @@ def record_round(
         },
         "data_added": {
             "path": os.fspath(added),
-            "rows": rows_added,
+            "rows": len(read_jsonl(added)),
             "rejected": rejected,
             "sha256": sha256_path(added),
             "train_rows": len(read_jsonl(candidate["train"])),
@@ -189,6 +174,41 @@ def record_round(
             else f"kept the model of round {current.get('round', 0)}: {curated['decision']}"
         ),
     }
+
+
+def record_round(
+    folder: str | os.PathLike[str],
+    round_no: int,
+    candidate: Mapping[str, str],
+    *,
+    curated_report: str | os.PathLike[str],
+    val_report: str | os.PathLike[str],
+    failures: str | os.PathLike[str],
+    added: str | os.PathLike[str],
+    added_rejects: list[str] | None = None,
+) -> dict[str, Any]:
+    """Decide round ``round_no``: adopt ``candidate`` (MODEL_KEYS paths) when the curated
+    comparison's rule adopts it, and write together ``round-K/decision.json``,
+    ``history.jsonl`` (this round's row, replacing an earlier one of the same round),
+    ``history.png`` and, when adopted, ``adopted.json``. Returns the history row."""
+    d = Path(folder)
+    pin = d / f"round-{round_no}" / "current.json"
+    if not pin.is_file():
+        raise UsageError(f"{pin} does not exist: round {round_no} was not started (ba-eval iterate-start)")
+    missing = [k for k in MODEL_KEYS if not candidate.get(k)]
+    if missing:
+        raise UsageError(f"give the candidate's {', '.join(missing)}")
+    row = _round_row(
+        round_no,
+        read_json(pin),
+        candidate,
+        curated=_set_figures(curated_report),
+        val=_set_figures(val_report),
+        failures=failures,
+        added=added,
+        rejected=sum(len(read_jsonl(p)) for p in added_rejects or () if Path(p).is_file()),
+    )
+    adopt = row["adopted"]
     history_path = d / "history.jsonl"
     history = [h for h in _history(history_path) if h["round"] != round_no] + [row]
     history.sort(key=lambda h: h["round"])
