@@ -546,3 +546,15 @@ def test_a_resume_after_the_concept_rows_facts_changed_is_refused(tmp_path):
     write_jsonl(src, concepts, "concept")  # the input as it was: resumed
     result = synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
     assert (result.written, result.resumed) == (3, 1)
+
+
+def test_a_partial_row_of_the_same_teacher_spelled_another_way_is_the_same_teacher(tmp_path, monkeypatch):
+    """Campaign 24: a synth run killed with `--teacher hf:DIR` refused to resume as
+    `--teacher hf:DIR/` (the same folder); `template` is never an LLM teacher's spelling."""
+    from ba_datagen.synth import _same_teacher
+
+    (tmp_path / "m").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert _same_teacher("hf:m", "hf:m/") and _same_teacher(f"hf:{tmp_path / 'm'}", "hf:./m")
+    assert not _same_teacher("hf:m", "hf:other") and not _same_teacher("template", "hf:m")
+    assert not _same_teacher(None, "template") and _same_teacher("template", "template")

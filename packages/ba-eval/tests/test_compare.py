@@ -140,7 +140,7 @@ def test_parse_run_arg():
     assert parse_run_arg("base=a/b.jsonl")[0] == "base"
     from ba_io import UsageError
 
-    for bad in ("base", "=x.jsonl", "a b=x", "base="):
+    for bad in ("base", "=x.jsonl", "a b=x", "base=", "a\n=x.jsonl"):  # campaign 24: a final newline passed
         with pytest.raises(UsageError):
             parse_run_arg(bad)
 

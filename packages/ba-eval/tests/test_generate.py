@@ -546,3 +546,23 @@ def test_the_packaged_curated_set_is_an_input_no_output_may_replace(tiny_model, 
         err = capsys.readouterr().err
         assert rc == 2 and "are the same file" in err and err.count("\n") == 1, (args, err)
     assert copy.read_bytes() == original and not (tmp_path / "p.jsonl").exists()
+
+
+def test_resume_takes_another_spelling_of_the_same_model_and_keeps_the_files_spelling(tiny_model, tmp_path):
+    """Campaign 24: `hf:DIR/` (or a link to DIR) was refused as another model than `hf:DIR`,
+    and a NOTES.txt added beside the weights as other model files. Both resume now; the new
+    rows name the model as the file already does, so compare reads one model."""
+    out = tmp_path / "r.jsonl"
+    run_generate(f"hf:{tiny_model}", CONCEPTS, out, runs=1, limit=1, **FAST)
+    (tiny_model / "NOTES.txt").write_text("a note of the user's")
+    link = tmp_path / "link"
+    link.symlink_to(tiny_model)
+    try:
+        s = run_generate(f"hf:{tiny_model}/", CONCEPTS, out, runs=1, limit=2, **FAST)
+        assert s.skipped == 1 and s.generated == 1
+        s = run_generate(f"hf:{link}", CONCEPTS, out, runs=1, **FAST)
+        assert s.skipped == 2 and s.generated == 1
+    finally:
+        (tiny_model / "NOTES.txt").unlink()
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["model"] for r in rows} == {f"hf:{tiny_model}"} and len(rows) == 3

@@ -525,3 +525,77 @@ def test_is_tmp_name_knows_exactly_the_tmp_names_atomic_path_makes(tmp_path):
     ):
         assert not is_tmp_name(target, name), name
     assert is_tmp_name("adapter_model.safetensors", "adapter_model.safetensors.ba-io-12.abcdefgh.tmp")
+
+
+def test_atomic_path_gives_what_a_library_wrote_the_umasks_modes(tmp_path):
+    """Campaign 24: `ba-lora merge` left model.safetensors 0600 (safetensors creates its files
+    so), unreadable by the service that runs the model; a hard link inside keeps its mode."""
+    import os
+    import stat
+
+    from ba_io import atomic_path
+
+    old = os.umask(0o022)
+    try:
+        shared = tmp_path / "venv-file"
+        shared.write_text("x")
+        os.chmod(shared, 0o444)
+        with atomic_path(tmp_path / "merged", directory=True) as d:
+            (d / "model.safetensors").write_text("w")
+            os.chmod(d / "model.safetensors", 0o600)
+            (d / "sub").mkdir(mode=0o700)
+            (d / "sub" / "a.json").write_text("{}")
+            os.chmod(d / "sub" / "a.json", 0o600)
+            os.link(shared, d / "base.gguf")
+        with atomic_path(tmp_path / "one.bin") as f:
+            f.write_text("w")
+            os.chmod(f, 0o600)
+    finally:
+        os.umask(old)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(tmp_path / "merged" / "model.safetensors") == 0o644
+    assert mode(tmp_path / "merged" / "sub") == 0o755 and mode(tmp_path / "merged" / "sub" / "a.json") == 0o644
+    assert mode(shared) == 0o444 and mode(tmp_path / "one.bin") == 0o644
+
+
+def test_a_full_disk_is_one_error_line_naming_the_file(tmp_path, capsys):
+    """Campaign 24: ENOSPC raised by a write has no file name, so a full disk was
+    "Error: No space left on device" naming nothing; safetensors' and the GGUF writer's own
+    errors were internal errors (exit 1). Each now names the output, exit 2."""
+    import errno
+
+    import pytest
+
+    from ba_io import append_jsonl, atomic_path, atomic_write, run_cli
+
+    class SafetensorError(Exception):  # what safetensors raises, by name
+        pass
+
+    def full(kind):
+        def main(argv):
+            if kind == "write":
+                with atomic_write(tmp_path / "out.jsonl") as f:
+                    f.write("x")
+                    raise OSError(errno.ENOSPC, "No space left on device")
+            if kind == "safetensors":
+                with atomic_path(tmp_path / "adapter", directory=True):
+                    raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+            if kind == "gguf":
+                with atomic_path(tmp_path / "model.gguf"):
+                    raise OSError("12288 requested and 5104 written")
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr("os.fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left")))
+                append_jsonl(tmp_path / "p.jsonl", {"id": "a"})
+
+        return main
+
+    for kind, name in (
+        ("write", "out.jsonl"),
+        ("safetensors", "adapter"),
+        ("gguf", "model.gguf"),
+        ("append", "p.jsonl"),
+    ):
+        assert run_cli(full(kind), []) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"Error: {tmp_path / name}: ") and "No space left" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl"]  # nothing else was left behind

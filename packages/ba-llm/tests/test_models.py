@@ -146,3 +146,20 @@ def test_model_files_fingerprint_ignores_notes_beside_the_weights(tmp_path):
     assert after_merges != before
     (d / "chat_template.jinja").write_text("{{ messages }}")
     assert model_files_fingerprint(spec) != after_merges
+
+
+def test_canonical_spec_spells_one_model_one_way(tmp_path, monkeypatch):
+    """Campaign 24: `hf:DIR/`, `hf:DIR`, a relative spelling and a link to DIR were compared
+    as strings by the resume checks."""
+    from ba_llm import canonical_spec
+
+    d = tmp_path / "m"
+    d.mkdir()
+    (tmp_path / "link").symlink_to(d)
+    monkeypatch.chdir(tmp_path)
+    want = f"hf:{d}"
+    assert {canonical_spec(s) for s in (f"hf:{d}", f"hf:{d}/", "hf:m", "hf:./m/", "hf:link", " hf:m ")} == {want}
+    assert canonical_spec("hf:m+lora:link/") == f"hf:{d}+lora:{d}"
+    assert canonical_spec("ollama:llama3") == "ollama:llama3" and canonical_spec("smollm2") == "smollm2"
+    assert canonical_spec("hf:other") != want
+    assert canonical_spec("not a spec") == "not a spec"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -183,6 +184,29 @@ def test_a_users_folder_that_looks_like_a_run_is_refused_and_kept(tmp_path, data
     assert (only / "prompt.json").read_text() == "{}"
 
 
+def test_a_users_own_tensorboard_log_in_runs_is_never_taken_for_a_killed_run(tmp_path, data_dir, tiny_model_dir):
+    """Campaign 24: OUT/runs/events.out.tfevents.* of the user's own experiment, in a folder with
+    no checkpoint and no training_info.json, was taken for the logs of a run killed before its
+    first checkpoint and deleted. ba-lora marks its runs/ (RUNS_MARKER); only a marked one is."""
+    from ba_lora.report import RUNS_MARKER
+
+    common = ["--train", str(data_dir / "train.jsonl"), "--model", str(tiny_model_dir), "--max-steps", "1"]
+    mine = tmp_path / "exp" / "runs" / "events.out.tfevents.1700000000.host.1.0"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"three weeks of loss curves")
+    res = run_cli("train", "--output", str(tmp_path / "exp"), *common, "--train-limit", "1")
+    assert res.returncode == 2 and "TensorBoard logs of another program" in res.stderr, res.stderr
+    assert mine.read_bytes() == b"three weeks of loss curves"
+    # what a run killed before its first checkpoint leaves (marked) is still the run's own
+    killed = tmp_path / "killed" / "runs"
+    killed.mkdir(parents=True)
+    (killed / RUNS_MARKER).touch()
+    (killed / "events.out.tfevents.1700000000.host.2.0").write_bytes(b"ours")
+    res = run_cli("train", "--output", str(killed.parent), *common, "--train-limit", "1")
+    assert res.returncode == 0, res.stderr
+    assert (killed / RUNS_MARKER).is_file() and (killed.parent / "training_info.json").is_file()
+
+
 def test_a_run_that_fails_before_its_first_checkpoint_leaves_no_output_folder(tmp_path, data_dir, tiny_model_dir):
     """Campaign 18: a run refused after it had made --output (here: --max-length leaves no
     answer tokens) left that empty folder behind; a folder that was there stays."""
@@ -264,3 +288,36 @@ def test_an_overwrite_refused_by_its_checks_keeps_the_earlier_run(tmp_path, data
     assert sorted(p.name for p in out.iterdir()) == before
     res = run_cli("train", *args, "--resume")
     assert res.returncode == 0 and "already complete" in res.stderr, res.stderr
+
+
+def test_a_row_whose_prompt_fills_max_length_is_reported_not_dropped_silently(tmp_path, data_dir, tiny_model_dir):
+    """Campaign 24: a training row whose prompt alone filled --max-length was dropped with exit 0
+    and no word; its id was only in training_info.json, mixed with the validation ones."""
+    rows = [json.loads(line) for line in (data_dir / "train.jsonl").read_text().splitlines()[:3]]
+    rows[1]["concept"] = " ".join(["a very long concept"] * 200)
+    train = tmp_path / "t.jsonl"
+    train.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "run"
+    res = run_cli(
+        "train", "--train", str(train), "--output", str(out), "--model", str(tiny_model_dir),
+        "--max-steps", "1", "--max-length", "384", "--eval-metric", "0",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert (
+        f"warning: 1 training row(s) not used, their prompt alone fills --max-length 384 ({rows[1]['id']})"
+        in res.stderr
+    )
+    samples = json.loads((out / "training_info.json").read_text())["samples"]
+    assert samples["train"] == 2 and samples["skipped_train"] == [rows[1]["id"]] and samples["skipped_val"] == []
+
+
+def test_an_output_that_is_a_link_is_refused_with_a_true_message(tmp_path, data_dir, tiny_model_dir):
+    """Campaign 24: a link to an empty folder was refused as "exists and is not a folder"."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    res = run_cli(
+        "train", "--train", str(data_dir / "train.jsonl"), "--output", str(tmp_path / "link"),
+        "--model", str(tiny_model_dir), "--max-steps", "1",
+    )  # fmt: skip
+    assert res.returncode == 2 and "is a symbolic link (to " in res.stderr and "not a folder" not in res.stderr
+    assert list((tmp_path / "real").iterdir()) == []

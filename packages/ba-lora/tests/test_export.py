@@ -206,6 +206,9 @@ def test_export_writes_modelfile(tiny_adapter, tmp_path, data_dir):
         ("--from", "my model.gguf", "not a file, and an Ollama model name has no spaces"),
         ("--name", "tiny\necho pwned", "--name 'tiny\\necho pwned': use letters, digits and . _ : / - only"),
         ("--name", "a b", "use letters, digits"),
+        ("--name", "tiny-ba\n", "use letters, digits"),  # campaign 24: $ matched before a final newline
+        ("--from", "/dev/zero", "a folder or device, not a GGUF file"),  # campaign 24: became FROM /dev/zero
+        ("--from", ".", "a folder or device, not a GGUF file"),
     ],
 )
 def test_export_refuses_values_that_would_add_lines_to_the_modelfile_or_the_hint(

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -374,3 +375,27 @@ def test_resume_of_a_finished_run_on_replaced_base_weights_is_an_error(tiny_mode
     assert res.returncode == 2
     assert "holds a finished run made with base model files" in res.stderr.strip().splitlines()[-1]
     assert (out / "adapter_model.safetensors").read_bytes() == adapter
+
+
+def test_resume_of_a_finished_run_under_another_spelling_of_its_inputs_reports_it_complete(
+    tiny_model_dir, tmp_path, data_dir
+):
+    """Campaign 24: a byte-identical copy of the prompt file at another path, `hf:DIR/` for
+    `hf:DIR` and a NOTES.txt added to the base folder each made --resume refuse a finished run
+    as one of other settings; the prompt counts by its text and the base by its folder's model
+    files."""
+    out, prompt = tmp_path / "run", tmp_path / "p1.json"
+    import ba_llm
+
+    prompt.write_bytes((Path(ba_llm.__file__).parent / "default_prompt.json").read_bytes())
+    copy = tmp_path / "p2.json"
+    copy.write_bytes(prompt.read_bytes())
+    args = ("--max-steps", "1", "--grad-accum", "2")
+    assert run_cli(*train_args(tiny_model_dir, out, data_dir, *args, "--prompt", str(prompt))).returncode == 0
+    (tiny_model_dir / "NOTES.txt").write_text("mine")
+    try:
+        for extra in (("--prompt", str(copy)), ("--prompt", str(prompt), "--model", f"hf:{tiny_model_dir}/")):
+            res = run_cli(*train_args(tiny_model_dir, out, data_dir, *args, *extra, "--resume"))
+            assert res.returncode == 0 and "already complete" in res.stderr, res.stderr
+    finally:
+        (tiny_model_dir / "NOTES.txt").unlink()

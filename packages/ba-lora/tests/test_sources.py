@@ -175,3 +175,18 @@ def test_the_form_of_a_jsonl_file_is_decided_by_its_first_row_parsed(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": \n', encoding="utf-8")
     assert dataset_form(bad) == "v2-jsonl"  # the v2 reader names the line
+
+
+@pytest.mark.parametrize("form", ["hf", "parquet", "messages-jsonl"])
+def test_a_split_is_hashed_by_what_it_is_read_from(form, tmp_path, prompt, v2):
+    """Campaign 24: --train EXPORT_FOLDER hashed the whole folder, so a re-export with another
+    validation split made --resume refuse a run whose training split was byte-identical."""
+    from ba_lora.outputs import dataset_info
+
+    _, folder = _write(form, tmp_path / "a", v2, prompt)
+    other = {"train": v2["train"], "validation": v2["validation"][:1]}
+    _, folder2 = _write(form, tmp_path / "b", other, prompt)
+    a, b = dataset_info(str(folder), 1), dataset_info(str(folder2), 1)
+    if form != "hf":  # save_to_disk files carry fingerprints of their own: the split folder is compared
+        assert a["sha256"] == b["sha256"]
+    assert dataset_info(str(folder), 1, "validation")["sha256"] != dataset_info(str(folder2), 1, "validation")["sha256"]

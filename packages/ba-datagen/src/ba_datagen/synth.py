@@ -196,6 +196,18 @@ def _tail_of_this_input(tail: bytes, concepts: Mapping[str, str]) -> bool:
     return False
 
 
+def _same_teacher(written: Any, teacher: str) -> bool:
+    """Whether a partial row's ``teacher`` names this run's: the same spec, however its path
+    is spelled (``hf:DIR/`` or a link for ``hf:DIR``, campaign 24)."""
+    if written == teacher:
+        return True
+    if not isinstance(written, str) or "template" in (written, teacher):
+        return False
+    from ba_llm import canonical_spec
+
+    return bool(canonical_spec(written) == canonical_spec(teacher))
+
+
 def _check_same_setup(path: Path, line: int, row: Mapping[str, Any], teacher: str, setup: str, sha: str) -> None:
     """A partial row is resumed only when this run would write it again: the same teacher and
     setup, from the same concept row (campaign 22: rows of another teacher or prompt were
@@ -204,7 +216,7 @@ def _check_same_setup(path: Path, line: int, row: Mapping[str, Any], teacher: st
     older = "an older version of synth, which did not record the teacher's setup and the concept row it wrote from"
     if "teacher_setup" not in row or "concept_sha256" not in row:
         what = older
-    elif row.get("teacher") != teacher:
+    elif not _same_teacher(row.get("teacher"), teacher):
         what = f"teacher {row.get('teacher')!r}"
     elif row.get("teacher_setup") != setup:
         what = "another prompt, decoding or model files of this teacher"

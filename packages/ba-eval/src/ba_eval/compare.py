@@ -39,7 +39,7 @@ __all__ = ["MIN_GAIN", "ALPHA", "METRICS", "Comparison", "parse_run_arg", "compa
 MIN_GAIN = 0.05  # 5 points on the [0, 1] scale
 ALPHA = 0.05
 _TOL = 1e-9  # so a gain of exactly 0.05 computed in floats (0.85 - 0.80) counts as 0.05
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 #: the two scores every comparison tests: row key -> report name
 METRICS = {"score": "total", "content": "content"}

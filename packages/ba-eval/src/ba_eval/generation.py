@@ -33,6 +33,7 @@ from ba_io import (
     write_json,
 )
 from ba_llm.backends import BATCH_SIZE
+from ba_llm.models import canonical_spec
 
 from .datasets import load_concepts, resolve_dataset
 
@@ -184,7 +185,7 @@ def _setup(row: dict) -> tuple:
     """What must not change when a run file is resumed."""
     dec = row.get("decoding") or {}
     return (
-        row["model"],
+        canonical_spec(row["model"]),  # hf:DIR/ and hf:DIR are one model (campaign 24)
         row.get("model_files"),
         row.get("prompt_sha256"),
         dec.get("mode"),
@@ -365,6 +366,8 @@ def _generate_locked(
     run_seeds = {run: None if plan.greedy else seed + run for run in plan.runs}
     probe = ba_llm.Decoding(max_new_tokens=max_new_tokens, greedy=plan.greedy, temperature=temperature, top_p=top_p)
     files = ba_llm.model_files_fingerprint(model)  # written into each row: what resume compares (_setup)
+    if not overwrite:
+        model = _spelling_in(out, model)
     expected = {"model": model, "model_files": files, "prompt_sha256": prompt.sha256, "decoding": probe.to_dict()}
     done = _done_pairs(out, overwrite, expected, run_seeds, _row_heads(concepts, model, prompt), concepts)
     summary = GenerateSummary(out=os.fspath(out), model=model, runs=list(plan.runs), note=plan.note)
@@ -400,6 +403,23 @@ def _generate_locked(
             bar.close()
         backend.close()
     return summary
+
+
+def _spelling_in(out: Path, model: str) -> str:
+    """The spelling of ``model`` the rows of ``out`` use, when they name it another way
+    (``hf:DIR/`` for ``hf:DIR``): a resumed file keeps one model name, which compare and
+    parity read as one model (campaign 24)."""
+    if not out.is_file():  # nothing yet, or not a file (a FIFO would block): the checks say so
+        return model
+    try:
+        with open(out, "rb") as f:
+            first = json.loads(f.readline())
+    except (OSError, ValueError):
+        return model
+    written = first.get("model") if isinstance(first, dict) else None
+    if isinstance(written, str) and written != model and canonical_spec(written) == canonical_spec(model):
+        return written
+    return model
 
 
 def _append_rows(out: Path, rows: list[dict[str, Any]], files: str | None, summary: GenerateSummary) -> None:

@@ -617,8 +617,11 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
             f.flush()
             os.fsync(f.fileno())
         _commit(tmp, target)
-    except BaseException:
+    except BaseException as e:
         _discard(tmp)
+        named = _naming(e, target)
+        if named is not None:
+            raise named from e
         raise
 
 
@@ -660,13 +663,59 @@ def atomic_path(path: PathLike, *, directory: bool = False) -> Iterator[Path]:
         os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
+        _share_like_umask(tmp)
         if not directory:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
         _commit(tmp, target)
-    except BaseException:
+    except BaseException as e:
         _discard(tmp)
+        named = _naming(e, target)
+        if named is not None:
+            raise named from e
         raise
+
+
+#: a short write reported without an errno (the GGUF writer): the disk was full
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
+
+
+def _naming(exc: BaseException, target: Path) -> OSError | None:
+    """The error of a write that failed at ``target`` without naming it, as an OSError that
+    does (campaign 24: a full disk was "No space left on device" with no file, or an internal
+    error for safetensors' and the GGUF writer's failures); None for any other exception."""
+    enospc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(target))
+    if isinstance(exc, OSError) and not exc.filename:
+        if exc.errno is None and _SHORT_WRITE.search(str(exc)):
+            return enospc
+        if exc.errno is not None:
+            return OSError(exc.errno, exc.strerror or str(exc), os.fspath(target))
+    elif type(exc).__name__ == "SafetensorError" and "os error 28" in str(exc):
+        return enospc
+    return None
+
+
+def _share_like_umask(tmp: Path) -> None:
+    """Give what a library wrote at ``tmp`` (a file, or the files and folders inside a tmp
+    folder) the modes a plain write gets under the umask: safetensors creates its files 0600,
+    so merged weights were unreadable by the service that runs them (campaign 24)."""
+    files, dirs = 0o666 & ~_umask(), 0o777 & ~_umask()
+    if tmp.is_symlink():
+        return
+    if tmp.is_file():
+        if os.lstat(tmp).st_nlink == 1:
+            os.chmod(tmp, files)
+        return
+    for root, subdirs, names in os.walk(tmp):
+        for name in subdirs:
+            p = os.path.join(root, name)
+            if not os.path.islink(p):
+                os.chmod(p, dirs)
+        for name in names:
+            p = os.path.join(root, name)
+            st = os.lstat(p)
+            if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:  # a hard link in it is another file's too
+                os.chmod(p, files)
 
 
 def _umask() -> int:
@@ -734,15 +783,21 @@ def append_jsonl(path: PathLike, row: dict, schema: str | None = None) -> None:
     _check_row(path, None, row, schema)
     line = _dumps_row(path, None, row) + "\n"
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "ab") as f:
-        if f.tell() > 0:
-            with open(target, "rb") as r:
-                r.seek(-1, os.SEEK_END)
-                if r.read(1) != b"\n":
-                    line = "\n" + line
-        f.write(line.encode("utf-8"))
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(target, "ab") as f:
+            if f.tell() > 0:
+                with open(target, "rb") as r:
+                    r.seek(-1, os.SEEK_END)
+                    if r.read(1) != b"\n":
+                        line = "\n" + line
+            f.write(line.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        named = _naming(e, target)
+        if named is not None:
+            raise named from e
+        raise
 
 
 def write_json(path: PathLike, obj: Any, schema: str | None = None) -> None:

@@ -22,6 +22,7 @@ _EXPORTS = {
     "prompt_for_model": "prompt",
     "ModelSpec": "models",
     "parse_spec": "models",
+    "canonical_spec": "models",
     "resolve_spec": "models",
     "base_model_dir": "models",
     "check_adapter": "models",

@@ -16,6 +16,7 @@ from .errors import BackendError, UsageError
 __all__ = [
     "ModelSpec",
     "parse_spec",
+    "canonical_spec",
     "resolve_spec",
     "base_model_dir",
     "check_adapter",
@@ -103,6 +104,22 @@ def model_files_fingerprint(spec: str | ModelSpec) -> str | None:
             h.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         h.update(b"--\n")
     return h.hexdigest()
+
+
+def canonical_spec(spec: str) -> str:
+    """``spec`` with its paths resolved (absolute, links followed, no trailing ``/``): two
+    spellings of one model (``hf:m``, ``hf:m/``, ``hf:/abs/m``, a link to it) give the same
+    string, what a resumed run compares (campaign 24: `hf:DIR/` was refused as another model
+    than `hf:DIR`). A spec that does not parse, ``smollm2`` and ``ollama:NAME`` are returned as
+    given, apart from surrounding spaces."""
+    try:
+        ms = parse_spec(spec)
+    except UsageError:
+        return spec.strip() if isinstance(spec, str) else spec
+    lora = f"+lora:{os.path.realpath(ms.lora)}" if ms.lora is not None else ""
+    if ms.path is None:
+        return ("smollm2" if ms.kind == "smollm2" else f"ollama:{ms.name}") + lora
+    return f"{ms.kind}:{os.path.realpath(ms.path)}{lora}"
 
 
 def parse_spec(spec: str) -> ModelSpec:

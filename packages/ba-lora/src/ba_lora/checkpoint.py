@@ -47,7 +47,7 @@ __all__ = [
 
 CHECKPOINTS = "checkpoints"
 CHECKSUMMED = ("adapter_model.safetensors", "optimizer.safetensors")  # verified on resume (state.json sha256)
-_STEP = re.compile(r"^step-(\d{8})$")
+_STEP = re.compile(r"^step-(\d{8})\Z")
 
 
 def _fsync(path: Path) -> None:

@@ -486,7 +486,7 @@ def _default_from(base_dir: Path) -> str | None:
     return str(gguf_file)
 
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}\Z")
 
 
 def check_model_name(name: str) -> str:
@@ -508,6 +508,10 @@ def check_from(value: str) -> str:
         raise UsageError(
             f"--from {value!r}: give one Ollama model name or GGUF path, on one line, "
             "without quotes or control characters"
+        )
+    if os.path.exists(value) and not Path(value).is_file():  # campaign 24: a folder or device became FROM
+        raise UsageError(
+            f"--from {value!r}: a folder or device, not a GGUF file; give a GGUF file or an Ollama model name"
         )
     if not Path(value).is_file() and any(c.isspace() for c in value):
         raise UsageError(

@@ -40,8 +40,11 @@ NORMALISATION = (
 ADAPTER_TMP_PREFIX = ".ba-lora-adapter-"
 
 
-def dataset_info(path: str, rows: int) -> dict[str, Any]:
-    return {"path": str(path), "sha256": sha256_path(path), "rows": rows}
+def dataset_info(path: str, rows: int, split: str = "train") -> dict[str, Any]:
+    """Path, rows and the sha256 of what the split is read from (``sources.split_source``)."""
+    from .sources import split_source
+
+    return {"path": str(path), "sha256": sha256_path(split_source(path, split)), "rows": rows}
 
 
 def fingerprint(
@@ -67,12 +70,29 @@ def fingerprint_of(
     (``parameters``, ``datasets``, ``prompt.sha256``, ``base_model_files``). The base model's
     files are in it because a spec names a folder, not weights (campaign 22: a checkpoint was
     resumed on weights replaced in place, and the adapter trained on two models)."""
-    fp = {k: v for k, v in parameters.items() if k not in free and k not in ("train", "val", "output")}
+    # the prompt counts by its text (prompt_sha256), the base by its folder: another path to a
+    # byte-identical prompt, or `hf:DIR/` for `hf:DIR`, is the same run (campaign 24)
+    fp = {k: v for k, v in parameters.items() if k not in free and k not in ("train", "val", "output", "prompt")}
+    if isinstance(fp.get("base_model"), str):
+        fp["base_model"] = _canonical_model(fp["base_model"])
     for name, d in datasets.items():
         fp[f"{name}_sha256"] = d.get("sha256")
     fp["prompt_sha256"] = prompt_sha256
     fp["base_model_files"] = base_files
     return fp
+
+
+def _canonical_model(value: str) -> str:
+    """A ``--model`` value as :func:`ba_llm.canonical_spec` spells it; a plain folder path
+    resolved the same way."""
+    from ba_llm import canonical_spec
+    from ba_llm.models import parse_spec
+
+    try:
+        parse_spec(value)
+    except Exception:  # a plain path (ba-lora takes a folder as well as a spec)
+        return os.path.realpath(value)
+    return canonical_spec(value)
 
 
 def fingerprint_mismatch(saved: dict[str, Any], fp: dict[str, Any]) -> str | None:

@@ -61,6 +61,12 @@ def plot_losses(
         plt.close(fig)
 
 
+#: the empty file ba-lora puts into ``OUTPUT/runs`` before its first TensorBoard event: a
+#: ``runs/`` folder without it, in an output with no other evidence of a run, is the user's
+#: (campaign 24: a user's own TensorBoard log in ``exp/runs`` was deleted)
+RUNS_MARKER = ".ba-lora-runs"
+
+
 class TensorBoard:
     """A SummaryWriter under ``OUTPUT/runs`` (rank 0 only); ``purge_step`` drops events a
     killed run logged after its last checkpoint."""
@@ -70,6 +76,8 @@ class TensorBoard:
         if enabled:
             from torch.utils.tensorboard import SummaryWriter
 
+            log_dir.mkdir(parents=True, exist_ok=True)
+            (log_dir / RUNS_MARKER).touch()
             self.writer = SummaryWriter(log_dir=str(log_dir), purge_step=purge_step)
 
     def scalars(self, step: int, **values: float | None) -> None:

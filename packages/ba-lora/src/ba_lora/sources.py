@@ -23,7 +23,7 @@ from typing import Any
 
 from ba_io import DataError, UsageError, iter_jsonl
 
-__all__ = ["load_rows", "dataset_form"]
+__all__ = ["load_rows", "dataset_form", "split_source"]
 
 _SPLIT_FILES = ("{split}.parquet", "{split}.jsonl")
 
@@ -149,6 +149,21 @@ def _check_messages(path: Path, line: int | None, row: Any, prompt: Any) -> dict
             "the prompt it was exported with",
         )
     return {"id": str(row.get("id", "")), "concept": concept, "messages": turns}
+
+
+def split_source(path: str | Path, split: str = "train") -> Path:
+    """What the ``split`` of ``path`` is read from, and so what its hash covers: the file
+    itself; in a split folder its ``split`` file; in an hf ``save_to_disk`` folder its
+    ``split`` subfolder when it has one (campaign 24: a re-export with another validation split
+    made --resume refuse a run whose training split was byte-identical)."""
+    p = Path(path)
+    form = dataset_form(p)
+    if form == "folder":
+        found = [p / pat.format(split=split) for pat in _SPLIT_FILES if (p / pat.format(split=split)).is_file()]
+        return found[0] if found else p
+    if form == "hf" and (p / split).is_dir():
+        return p / split
+    return p
 
 
 def load_rows(path: str | Path, prompt: Any, *, split: str = "train") -> list[dict[str, Any]]:

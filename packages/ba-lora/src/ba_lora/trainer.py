@@ -59,6 +59,7 @@ from .outputs import (
     fingerprint_mismatch,
     fingerprint_of,
 )
+from .report import RUNS_MARKER
 from .sources import load_rows
 
 __all__ = ["train", "lr_factor", "TrainerCallback", "TrainerState"]
@@ -260,8 +261,8 @@ RUN_FILES = frozenset(
 )
 
 
-_EVENTS = re.compile(r"^events\.out\.tfevents\.[\w.-]+$")  # what TensorBoard writes into runs/
-_CHECKPOINT = re.compile(r"^step-\d{8}(\.tmp)?$")
+_EVENTS = re.compile(r"^events\.out\.tfevents\.[\w.-]+\Z")  # what TensorBoard writes into runs/
+_CHECKPOINT = re.compile(r"^step-\d{8}(\.tmp)?\Z")
 #: what a checkpoint folder holds (checkpoint.save_checkpoint)
 _IN_CHECKPOINT = re.compile(
     r"^(adapter_model\.safetensors|optimizer\.safetensors|state\.json|rng-rank\d+\.(safetensors|json))$"
@@ -293,7 +294,11 @@ def _foreign_files(out: Path) -> list[str]:
         if not d.is_symlink() and d.exists() and not d.is_dir():
             found.append(d.name)
     if runs.is_dir() and not runs.is_symlink():
-        found += [f"runs/{p.name}" for p in runs.iterdir() if not _EVENTS.match(p.name) or not _plain_file(p)]
+        found += [
+            f"runs/{p.name}"
+            for p in runs.iterdir()
+            if not (_EVENTS.match(p.name) or p.name == RUNS_MARKER) or not _plain_file(p)
+        ]
     if ckroot.is_dir() and not ckroot.is_symlink():
         for p in ckroot.iterdir():
             rule = _in_checkpoint if _CHECKPOINT.match(p.name) else _in_best if p.name == "best" else None
@@ -311,7 +316,7 @@ _RUN_FOLDERS = frozenset({CHECKPOINTS, "runs"})
 #: the folder ``ResultWriter.finish`` builds the adapter in (``tempfile``'s 8 random
 #: characters); a run killed inside ``finish`` leaves it (campaign 18: the next --resume
 #: refused the folder as the user's)
-_ADAPTER_TMP = re.compile("^" + re.escape(ADAPTER_TMP_PREFIX) + "[a-z0-9_]{8}$")
+_ADAPTER_TMP = re.compile("^" + re.escape(ADAPTER_TMP_PREFIX) + r"[a-z0-9_]{8}\Z")
 
 
 def _adapter_tmp(p: Path) -> bool:
@@ -363,7 +368,11 @@ def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]
     """Check / clean the output directory; return the checkpoint to resume from."""
     ckroot = out / CHECKPOINTS
     check_not_under_file(out, "--output")
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
+    if out.is_symlink():  # campaign 24: the message said "is not a folder" of a link to an empty folder
+        raise UsageError(
+            f"--output {out}: is a symbolic link (to {os.readlink(out)}); give the folder itself or a new folder"
+        )
+    if out.exists() and not out.is_dir():
         raise UsageError(f"--output {out}: exists and is not a folder; choose a new folder")
     earlier = _earlier_run(out)
     foreign = _foreign_files(out) if out.is_dir() else []
@@ -372,6 +381,9 @@ def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]
         # only what a run killed before its first checkpoint leaves (its TensorBoard logs, a
         # half-written step folder) is taken as ours
         foreign = sorted(p.name for p in out.iterdir() if p.name not in ("runs", CHECKPOINTS))
+        runs = out / "runs"
+        if runs.is_dir() and any(runs.iterdir()) and not (runs / RUNS_MARKER).is_file():
+            foreign.append("runs/ (TensorBoard logs of another program)")
     if foreign:  # a fresh start cleans the folder: it must hold nothing but what a run writes
         shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
         raise UsageError(
@@ -562,7 +574,7 @@ class _Run:
         _check_no_input_inside(self.out, ("--train", cfg.train), ("--val", cfg.val), ("--prompt", cfg.prompt))
         self.datasets = {"train": dataset_info(cfg.train, len(self.train_rows))}
         if cfg.val:
-            self.datasets["val"] = dataset_info(cfg.val, len(self.val_rows))
+            self.datasets["val"] = dataset_info(cfg.val, len(self.val_rows), "validation")
         from ba_llm import model_files_fingerprint
 
         self.fp = fingerprint(
@@ -583,6 +595,14 @@ class _Run:
             bar.close()
         if not self.train_s:
             raise UsageError(f"--max-length {cfg.max_length} leaves no answer tokens in any training sample")
+        for split, ids in (("training", self.skipped), ("validation", self.val_skipped)):
+            if ids and dist.main:  # campaign 24: a row dropped without a word (its id only in training_info)
+                shown = ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else "")
+                print(
+                    f"warning: {len(ids)} {split} row(s) not used, their prompt alone fills --max-length "
+                    f"{cfg.max_length} ({shown}); raise --max-length to keep them (training_info.json samples)",
+                    file=sys.stderr,
+                )
         torch.manual_seed(cfg.seed)
         model = load_base_model(self.base_dir, cfg.quantization, dist.device, cfg.gradient_checkpointing)
         from ba_llm import check_tokenizer_fits
@@ -838,6 +858,9 @@ class _Run:
                 "val": len(self.val_s),
                 "truncated": sum(s.truncated for s in self.train_s + self.val_s),
                 "skipped": self.skipped + self.val_skipped,
+                "skipped_train": self.skipped,
+                "skipped_val": self.val_skipped,
+                "skipped_reason": f"the prompt alone fills --max-length {cfg.max_length}",
             },
             world_size=dist.world,
             device=str(dist.device),
