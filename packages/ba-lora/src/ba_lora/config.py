@@ -82,7 +82,10 @@ class TrainConfig:
         "'all-linear', or a comma-separated list of module names",
         metavar="SPEC",
     )
-    max_length: int = _f(2048, "longest tokenised sample; longer ones lose the end of their answer")
+    max_length: int = _f(
+        2048,
+        "longest tokenised sample; longer ones lose the end of their answer, and a row whose prompt alone fills it is not used (a warning and training_info.json samples.skipped_train/skipped_val say which)",
+    )
     seed: int = _f(42, "seed for the adapter initialisation, the data order and dropout")
     quantization: str = _f(
         "bf16", "base weights: bf16 or fp32, or bnb4 (4-bit NF4, needs bitsandbytes)", choices=QUANTIZATIONS
