@@ -311,7 +311,10 @@ $(RD)/eval/%.jsonl: $(RD)/adapter/training_info.json
 $(RD)/report/%/comparison.json: $(RD)/eval/%.jsonl
 	$(TIMED) iter$(R)-compare-$* -- $(BIN)/ba-eval compare --run current=$(call cur,$*_predictions) --run next=$< -o $(@D)
 
-$(RD)/decision.json: $(RD)/report/val/comparison.json $(RD)/report/curated/comparison.json
+# the candidate's predictions are named here, so make keeps them (a file only a pattern rule
+# chain makes is "intermediate" and deleted: round 1 of the first run lost eval/*.jsonl)
+$(RD)/decision.json: $(RD)/report/val/comparison.json $(RD)/report/curated/comparison.json \
+                     $(RD)/eval/val.jsonl $(RD)/eval/curated.jsonl
 	$(TIMED) iter$(R)-decide -- $(BIN)/ba-eval iterate-record --dir $(IT) --round $(R) \
 	  $(call MODEL_ARGS,$(RD)/adapter,$(RD)/train.jsonl,$(RD)/eval/val.jsonl,$(RD)/eval/curated.jsonl) \
 	  --curated-report $(RD)/report/curated/comparison.json --val-report $(RD)/report/val/comparison.json \

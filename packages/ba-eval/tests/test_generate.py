@@ -291,6 +291,12 @@ def test_timings_and_benchmark_outputs_are_checked_before_any_model_runs(tmp_pat
                   "--timings", str(tmp_path / "fifo"))  # fmt: skip
     err = capsys.readouterr().err
     assert rc == 2 and "not a regular file" in err and not (tmp_path / "p.jsonl").exists()
+    # campaign 24: an unwritable --timings folder failed only after every document was generated
+    rc = cli_main("generate", "--model", "hf:unused", "--in", str(CONCEPTS), "-o", str(tmp_path / "p.jsonl"),
+                  "--timings", "/proc/ba-eval-timings/t.json")  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "cannot write in /proc" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "p.jsonl").exists()
     os.mkfifo(tmp_path / "rb.md")
     rc = cli_main("benchmark", "--model", "hf:unused", "--dataset", str(CONCEPTS), "-o", str(tmp_path / "rb.json"))
     err = capsys.readouterr().err

@@ -256,7 +256,7 @@ def _add_iteration_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _generate(a: argparse.Namespace) -> int:
-    from ba_io import distinct_paths, output_target
+    from ba_io import check_writable, distinct_paths, output_target
     from ba_io.locking import lock_path
     from ba_llm import check_not_a_model_file
 
@@ -273,6 +273,7 @@ def _generate(a: argparse.Namespace) -> int:
     )
     if a.timings:
         output_target(a.timings)  # a FIFO or a folder there: refused now, not after the generation
+        check_writable(a.timings)  # campaign 24: an unwritable folder failed only after the generation
         check_not_a_model_file(a.model, a.timings, "--timings")  # campaign 12: it replaced the model's config.json
     s = run_generate(
         a.model,

@@ -413,6 +413,25 @@ def output_target(path: PathLike, *, directory: bool = False) -> Path:
     return _resolve_target(target, directory=directory)
 
 
+def check_writable(path: PathLike) -> None:
+    """Refuse, before any work, an output whose folder cannot take a new file: the nearest
+    existing folder of ``path`` gets a probe file of ours (created and removed at once).
+    Campaign 24: `ba-eval generate --timings /sys/t.json` generated every document, then
+    failed, and a rerun had nothing left to time."""
+    target = Path(path)
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise UsageError(
+            f"{target}: cannot write in {folder} ({e.strerror or e}); nothing was done: choose another path"
+        ) from None
+    os.close(fd)
+    os.unlink(name)
+
+
 #: the tag in every tmp / aside name of ours: ``NAME.ba-io-<pid>.<random>.tmp``, so a file
 #: of the user's such as ``o.jsonl.2024.backup_1.tmp`` is never taken for a dead writer's
 _TMP_TAG = "ba-io-"
