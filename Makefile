@@ -328,17 +328,23 @@ $(RD)/decision.json: $(RD)/report/val/comparison.json $(RD)/report/curated/compa
 # with those of the transformers model + adapter that the reports scored; the export fails
 # when a mean total or content differs by more than 0.02 (reports in $(PARITY_DIR)/, beside
 # the export folder: the folder itself holds only what you copy to the Ollama machine).
+# Measured on 2026-12-03 (bf16 adapter of the committed run): on the curated set only the merged
+# f16 GGUF keeps the scored documents (37 of 42 identical, content -0.002); q8_0 (-0.059) and
+# the adapter on the Q4_1 base.gguf (-0.056) are outside 0.02, so make export builds and
+# checks f16 by default. The adapter variant is always written (Modelfile); its parity, and a
+# q8_0 build, are checked when asked: make export MERGED=f16,q8_0 PARITY_VARIANTS="adapter f16 q8_0".
 EXPORT_DIR := $(A)/export/ba-$(BASE_SLUG)-$(QUANT)
 PARITY_DIR := $(EXPORT_DIR).parity
-MERGED     ?= f16,q8_0
+MERGED     ?= f16
 PARITY_SETS ?= val curated
 comma := ,
-GGUF_VARIANTS := adapter $(filter-out none,$(subst $(comma), ,$(MERGED)))
+PARITY_VARIANTS ?= $(filter-out none,$(subst $(comma), ,$(MERGED)))
+GGUF_VARIANTS := $(PARITY_VARIANTS)
 variant_spec = $(if $(filter adapter,$(1)),gguf:$(EXPORT_DIR)/base.gguf+lora:$(EXPORT_DIR)/adapter.gguf,gguf:$(EXPORT_DIR)/model-$(1).gguf)
 
 export: $(foreach s,$(PARITY_SETS),$(foreach v,$(GGUF_VARIANTS),$(PARITY_DIR)/$(s)-$(v).ok)) ## Ollama export (GGUF adapter + merged GGUFs) and its parity with the scored model
 	@for f in $(PARITY_DIR)/*.txt; do cat $$f; done
-	@echo "Ollama: ollama create ba-$(BASE_SLUG)-$(QUANT) -f $(EXPORT_DIR)/Modelfile (or Modelfile.f16 / Modelfile.q8_0: merged)"
+	@echo "Ollama: ollama create ba-$(BASE_SLUG)-$(QUANT) -f $(EXPORT_DIR)/Modelfile.f16 (merged, checked above; Modelfile: the adapter on base.gguf)"
 
 $(EXPORT_DIR)/Modelfile: $(FT_DIR)/training_info.json
 	$(TIMED) export -- $(BIN)/ba-lora export --adapter $(FT_DIR) --output $(EXPORT_DIR) --name ba-$(BASE_SLUG)-$(QUANT) \
