@@ -638,7 +638,7 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
         _commit(tmp, target)
     except BaseException as e:
         _discard(tmp)
-        named = _naming(e, target)
+        named = named_write_error(e, target, tmp)
         if named is not None:
             raise named from e
         raise
@@ -689,7 +689,7 @@ def atomic_path(path: PathLike, *, directory: bool = False) -> Iterator[Path]:
         _commit(tmp, target)
     except BaseException as e:
         _discard(tmp)
-        named = _naming(e, target)
+        named = named_write_error(e, target, tmp)
         if named is not None:
             raise named from e
         raise
@@ -699,11 +699,17 @@ def atomic_path(path: PathLike, *, directory: bool = False) -> Iterator[Path]:
 _SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
 
 
-def _naming(exc: BaseException, target: Path) -> OSError | None:
-    """The error of a write that failed at ``target`` without naming it, as an OSError that
-    does (campaign 24: a full disk was "No space left on device" with no file, or an internal
-    error for safetensors' and the GGUF writer's failures); None for any other exception."""
+def named_write_error(exc: BaseException, target: PathLike, tmp: PathLike | None = None) -> OSError | None:
+    """The error of a write that failed at ``target`` without naming it (or naming the tmp
+    file or folder it was written in), as an OSError that names ``target`` (campaign 24: a
+    full disk was "No space left on device" with no file, a path inside a tmp folder, or an
+    internal error for safetensors' and the GGUF writer's failures); None for any other
+    exception."""
     enospc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(target))
+    if isinstance(exc, OSError) and exc.filename and tmp is not None:
+        name, inside = os.fspath(exc.filename), os.fspath(tmp)
+        if exc.errno is not None and (name == inside or name.startswith(inside + os.sep)):
+            return OSError(exc.errno, exc.strerror or str(exc), os.fspath(target) + name[len(inside) :])
     if isinstance(exc, OSError) and not exc.filename:
         if exc.errno is None and _SHORT_WRITE.search(str(exc)):
             return enospc
@@ -813,7 +819,7 @@ def append_jsonl(path: PathLike, row: dict, schema: str | None = None) -> None:
             f.flush()
             os.fsync(f.fileno())
     except OSError as e:
-        named = _naming(e, target)
+        named = named_write_error(e, target)
         if named is not None:
             raise named from e
         raise

@@ -30,7 +30,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ba_io import DataError, sha256_file
+from ba_io import DataError, named_write_error, sha256_file
 
 __all__ = [
     "CHECKPOINTS",
@@ -173,6 +173,28 @@ def save_checkpoint(
     shared files, each rank its RNG state) and keep the newest ``keep`` checkpoints."""
     final = root / f"step-{step:08d}"
     tmp = root / f"step-{step:08d}.tmp"
+    try:
+        _write_checkpoint(root, final, tmp, step, adapter, optimizer, state, rank, keep, barrier)
+    except Exception as e:  # campaign 24: a full disk was an internal SafetensorError (exit 1), no path
+        named = named_write_error(e, final, tmp)
+        if named is not None:
+            raise named from e
+        raise
+    return final
+
+
+def _write_checkpoint(
+    root: Path,
+    final: Path,
+    tmp: Path,
+    step: int,
+    adapter: dict[str, torch.Tensor] | None,
+    optimizer: torch.optim.Optimizer | None,
+    state: dict[str, Any] | None,
+    rank: int,
+    keep: int,
+    barrier: Callable[[], None],
+) -> None:
     if rank == 0:
         root.mkdir(parents=True, exist_ok=True)
         if tmp.exists():
@@ -203,7 +225,6 @@ def save_checkpoint(
         for old in list_checkpoints(root)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
     barrier()
-    return final
 
 
 def load_checkpoint(path: Path, rank: int = 0) -> dict[str, Any]:
