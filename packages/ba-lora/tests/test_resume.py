@@ -399,3 +399,22 @@ def test_resume_of_a_finished_run_under_another_spelling_of_its_inputs_reports_i
             assert res.returncode == 0 and "already complete" in res.stderr, res.stderr
     finally:
         (tiny_model_dir / "NOTES.txt").unlink()
+
+
+def test_a_full_disk_while_checkpointing_names_the_checkpoint(tmp_path, monkeypatch):
+    """Campaign 24: a full disk during a checkpoint was `Error: SafetensorError: ... (os error
+    28)`, exit 1, naming nothing; it is now an OSError (exit 2) naming the checkpoint."""
+    import errno
+
+    from ba_lora import checkpoint
+
+    class SafetensorError(Exception):
+        pass
+
+    def full(*a, **k):
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(checkpoint, "save_file", full)
+    with pytest.raises(OSError) as exc:
+        checkpoint.save_checkpoint(tmp_path / "ck", 3, adapter=None, optimizer=None, state=None, rank=1)
+    assert exc.value.errno == errno.ENOSPC and exc.value.filename == str(tmp_path / "ck" / "step-00000003")
