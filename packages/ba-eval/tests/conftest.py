@@ -61,7 +61,7 @@ def make_tiny_model(path: Path, hidden: int = 32, seed: int = 0) -> Path:
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=1024,
+        max_position_embeddings=4096,
         tie_word_embeddings=True,
         initializer_range=0.2,
         bos_token_id=tok.bos_token_id,

@@ -207,7 +207,7 @@ def test_the_report_and_its_markdown_are_written_together(tmp_path, monkeypatch,
     def fail(path, text):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr(ba_eval.cli, "_write_text", fail)
+    monkeypatch.setattr(ba_eval.cli, "write_text", fail)
     out = tmp_path / "select.json"
     rc = cli_main("benchmark", "--model", "smollm2", "--dataset", "curated", "-o", str(out))
     assert rc == 2 and "No space left on device" in capsys.readouterr().err

@@ -134,3 +134,28 @@ def test_a_rejected_line_that_is_not_utf8_keeps_its_exact_bytes(tmp_path):
     assert record["line"] == 2 and record["reason"].startswith("invalid UTF-8")
     assert base64.b64decode(record["raw_base64"]) == bad_line
     assert record["raw"] == bad_line.rstrip(b"\r").decode("utf-8", errors="replace")
+
+
+def test_a_device_or_endless_input_is_refused_not_read_forever(tmp_path):
+    # campaign 24: `--prompt /dev/zero` read until memory ran out; every reader stops at a bound
+    with pytest.raises(DataError, match="larger than 256 MiB: not a JSON file"):
+        read_json("/dev/zero")
+    with pytest.raises(DataError, match=r"/dev/zero:1: line longer than 256 MiB"):
+        read_jsonl("/dev/zero", rejects=tmp_path / "r.jsonl")
+    assert not (tmp_path / "r.jsonl").exists()  # refused whole: no rejects file that looks complete
+
+
+def test_a_line_over_the_bound_names_its_line(tmp_path, monkeypatch):
+    import ba_io.jsonio
+
+    monkeypatch.setattr(ba_io.jsonio, "MAX_TEXT_BYTES", 64)
+    p = tmp_path / "in.jsonl"
+    p.write_text('{"a": 1}\n{"b": "' + "x" * 100 + '"}\n{"c": 3}\n')
+    with pytest.raises(DataError, match=r"in.jsonl:2: line longer than"):
+        read_jsonl(p)
+    q = tmp_path / "doc.json"
+    q.write_text(json.dumps({"a": "x" * 100}))
+    with pytest.raises(DataError, match="doc.json: larger than"):
+        read_json(q)
+    q.write_text(json.dumps({"a": "x" * 10}))
+    assert read_json(q) == {"a": "x" * 10}

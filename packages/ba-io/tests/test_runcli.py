@@ -113,6 +113,7 @@ def test_all_pinned():
         "validate",
         "write_json",
         "write_jsonl",
+        "write_text",
     ]
     for name in ba_io.__all__:
         assert getattr(ba_io, name)

@@ -218,3 +218,38 @@ def test_a_cut_adapter_is_one_error_naming_its_file_in_ask_and_info(tmp_path, ti
         err = capsys.readouterr().err
         assert err.startswith(f"Error: {weights}: not a readable safetensors file (") and err.count("\n") == 1
         assert err.rstrip().endswith("train or copy the adapter again")
+
+
+def test_an_adapter_run_prints_no_library_warning(tiny_model, tiny_adapter):
+    """Campaign 24: every +lora generation printed peft's FutureWarning about transformers'
+    deprecated `is_gradient_checkpointing` on stderr, a line the user cannot act on."""
+    import subprocess
+    import sys
+
+    code = "import sys; from ba_llm.cli import main; sys.exit(main(sys.argv[1:]))"
+    spec = f"hf:{tiny_model}+lora:{tiny_adapter}"
+    argv = ["ask", "--model", spec, "--concept", "A bakery ordering site.", "--max-new-tokens", "2", "--fp32"]
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr, done.stderr
+
+
+def test_a_concept_longer_than_the_context_is_one_error_naming_it(tiny_model, tmp_path, capsys):
+    """Campaign 24: past the model's context (2,048 tokens here) `ask` and `generate` wrote
+    noise with exit 0; now the concept is named before any generation."""
+    long = "bakery " * 3000
+    assert cli("ask", "--model", f"hf:{tiny_model}", "--concept", long, "--max-new-tokens", 4, "--fp32") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("Error: concept 'ask': its prompt is ")
+    assert "more than the model's context of 2048 tokens" in err[-1]
+    concepts = tmp_path / "c.jsonl"
+    concepts.write_text(
+        json.dumps({"id": "short", "concept": "A bakery ordering site."})
+        + "\n"
+        + json.dumps({"id": "huge", "concept": long})
+        + "\n"
+    )
+    out = tmp_path / "p.jsonl"
+    assert cli("generate", f"hf:{tiny_model}", "--in", concepts, "--out", out, "--max-new-tokens", 4, "--fp32") == 2
+    assert "Error: concept 'huge': its prompt is " in capsys.readouterr().err
+    assert not out.exists()

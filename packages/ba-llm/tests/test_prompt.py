@@ -198,3 +198,34 @@ def test_user_templates_that_would_fail_or_mangle_later_are_refused_at_load(temp
 
     with pytest.raises(DataError, match="user_template must contain the field {concept} exactly once"):
         prompt_from_dict({"name": "x", "system": "s", "user_template": template, "demos": []})
+
+
+@pytest.mark.parametrize(
+    "field, token",
+    [
+        ("system", "<|im_start|>"),
+        ("user_template", "<|im_end|>"),
+        ("demo_concept", "<|endoftext|>"),
+        ("demo_document", "<|eot_id|>"),
+    ],
+)
+def test_chat_control_tokens_in_a_prompt_are_refused_at_load(field, token):
+    """Campaign 24: a prompt file holding `<|im_start|>assistant` wrote its own turns into every chat."""
+    from ba_llm.prompt import prompt_from_dict
+
+    data = {
+        "name": "x",
+        "system": "s",
+        "user_template": "Concept: {concept}",
+        "demos": [{"concept": "c", "document": "d"}],
+    }
+    text = f"before {token}assistant\nafter"
+    if field.startswith("demo_"):
+        data["demos"][0][field.removeprefix("demo_")] = text
+    else:
+        data[field] = text + (" {concept}" if field == "user_template" else "")
+    with pytest.raises(DataError, match=r"holds the chat control token '<\|"):
+        prompt_from_dict(data)
+    # text that only looks like markup is a user's to write
+    data = {"name": "x", "system": "a <b> | c <| d |> e", "user_template": "Concept: {concept}", "demos": []}
+    assert prompt_from_dict(data).system.startswith("a <b>")

@@ -27,6 +27,7 @@ from ba_io import (
     tool_parser,
     write_json,
     write_jsonl,
+    write_text,
 )
 from ba_llm.backends import BATCH_SIZE
 
@@ -323,18 +324,11 @@ def _benchmark(a: argparse.Namespace) -> int:
     md = out.with_suffix(".md")
     with output_group():  # campaign 18: the report stayed when its Markdown failed
         write_json(out, report, schema="benchmark-report")
-        _write_text(md, benchmark_markdown(report))
+        write_text(md, benchmark_markdown(report))
     print(f"wrote {out} and {md}: {report['decision']}", file=sys.stderr)
     if a.print_table:
         print(summary_table(report))
     return 0
-
-
-def _write_text(path: Path, text: str) -> None:
-    from ba_io import atomic_write
-
-    with atomic_write(path) as f:
-        f.write(text)
 
 
 def _check_compare_outputs(out: Path, names: list[str]) -> None:
@@ -396,7 +390,7 @@ def _compare(a: argparse.Namespace) -> int:
         for name, rows in result.scored.items():
             write_jsonl(out / "scored" / f"{name}.scored.jsonl", rows, schema="scored-prediction")
         png = comparison_png(result.report, out / "comparison.png")
-        _write_text(out / "comparison.md", comparison_markdown(result.report))
+        write_text(out / "comparison.md", comparison_markdown(result.report))
         write_comparison_html(result.report, result.scored, out / "comparison.html", png_path=png)
     print(
         f"wrote comparison.json, comparison.md, comparison.png, comparison.html to {out} "
@@ -477,8 +471,8 @@ def _failures(a: argparse.Namespace) -> int:
     analysis = analyse_failures(a.predictions, a.concepts, content_below=a.content_below)
     with output_group():
         write_json(out, analysis, schema="failure-analysis")
-        _write_text(md, failures_markdown(analysis))
-        _write_text(page, failures_html(analysis))
+        write_text(md, failures_markdown(analysis))
+        write_text(page, failures_html(analysis))
     t = analysis["targets"]
     print(
         f"{analysis['failing']} of {analysis['n']} documents fail; targets: "

@@ -181,11 +181,17 @@ def _cut(path: Path, torn_at: int | None) -> None:
 _ROW_START = b'{"id":'
 
 
-def _setup(row: dict) -> tuple:
-    """What must not change when a run file is resumed."""
+def _setup(row: dict, resolved: dict[str, str] | None = None) -> tuple:
+    """What must not change when a run file is resumed. ``resolved`` caches
+    :func:`canonical_spec` per spec string for the rows of one check (one spec, many rows)."""
     dec = row.get("decoding") or {}
+    spec = row["model"]
+    if resolved is None:
+        resolved = {}
+    if spec not in resolved:
+        resolved[spec] = canonical_spec(spec)
     return (
-        canonical_spec(row["model"]),  # hf:DIR/ and hf:DIR are one model (campaign 24)
+        resolved[spec],  # hf:DIR/ and hf:DIR are one model (campaign 24)
         row.get("model_files"),
         row.get("prompt_sha256"),
         dec.get("mode"),
@@ -196,9 +202,10 @@ def _setup(row: dict) -> tuple:
 
 
 def _check_compatible(path: Path, rows: list[dict], expected: dict, run_seeds: dict[int, int | None]) -> None:
-    want = _setup(expected)
+    resolved: dict[str, str] = {}
+    want = _setup(expected, resolved)
     for n, row in enumerate(rows, start=1):
-        got = _setup(row)
+        got = _setup(row, resolved)
         seed_ok = row["run"] not in run_seeds or row.get("seed") == run_seeds[row["run"]]
         if got[0] == want[0] and got[1] != want[1] and got[2:] == want[2:] and seed_ok:
             raise UsageError(

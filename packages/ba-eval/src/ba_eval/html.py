@@ -429,8 +429,6 @@ def write_comparison_html(
         path: where to write ``comparison.html``.
         png_path: ``comparison.png`` (bytes or a file) to embed, if any.
     """
-    from ba_io import atomic_write
+    from ba_io import write_text
 
-    text = comparison_html(report, scored, png_path)
-    with atomic_write(path, "w") as f:
-        f.write(text)
+    write_text(path, comparison_html(report, scored, png_path))

@@ -28,6 +28,7 @@ from ba_io import (
     sha256_path,
     write_json,
     write_jsonl,
+    write_text,
 )
 
 __all__ = ["MODEL_KEYS", "start_round", "record_round", "history_markdown", "history_png"]
@@ -215,16 +216,11 @@ def record_round(
     with output_group():
         write_json(d / f"round-{round_no}" / "decision.json", row, "iteration")
         write_jsonl(history_path, history, "iteration")
-        _write_text(d / "history.md", history_markdown(history))
+        write_text(d / "history.md", history_markdown(history))
         history_png(history, d / "history.png")
         if adopt:
             write_json(d / "adopted.json", {"round": round_no, **row["candidate"], "since": row["finished"]})
     return row
-
-
-def _write_text(path: Path, text: str) -> None:
-    with atomic_write(path) as f:
-        f.write(text)
 
 
 def _ci(fig: Mapping[str, Any], key: str) -> str:

@@ -35,6 +35,7 @@ from .jsonio import (
     sweep_stale_tmp,
     write_json,
     write_jsonl,
+    write_text,
 )
 from .locking import output_lock
 from .paths import (
@@ -113,4 +114,5 @@ __all__ = [
     "validate",
     "write_json",
     "write_jsonl",
+    "write_text",
 ]

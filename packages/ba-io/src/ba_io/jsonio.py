@@ -41,6 +41,10 @@ from .schemas import _validator, first_issue
 PathLike = str | os.PathLike[str]
 
 _BOM = b"\xef\xbb\xbf"
+# The longest JSON document or JSONL line a reader takes: far above any row or file of the
+# pipeline, and a bound on what a device or a file that is not JSON (`--prompt /dev/zero`)
+# can make a reader hold in memory before it is refused.
+MAX_TEXT_BYTES = 256 * 1024 * 1024
 _COMPACT = (",", ":")  # JSONL rows: the most compact one-line form
 
 
@@ -109,7 +113,9 @@ def _iter_lines(path: Path, schema: str | None) -> Iterator[tuple[int, str, dict
     except OSError as e:
         raise UsageError(f"cannot read {os.fspath(path)}: {e.strerror or e}") from e
     with f:
-        for line_no, raw_bytes in enumerate(f, start=1):
+        for line_no, raw_bytes in enumerate(iter(lambda: f.readline(MAX_TEXT_BYTES + 1), b""), start=1):
+            if len(raw_bytes) > MAX_TEXT_BYTES:
+                raise DataError(path, line_no, f"line longer than {MAX_TEXT_BYTES >> 20} MiB: not a JSONL file")
             if line_no == 1 and raw_bytes.startswith(_BOM):
                 raw_bytes = raw_bytes[len(_BOM) :]
             exact = raw_bytes[:-2] if raw_bytes.endswith(b"\r\n") else raw_bytes.removesuffix(b"\n")
@@ -243,9 +249,12 @@ def read_json(path: PathLike, schema: str | None = None, *, hint: str | None = N
     if schema is not None:
         _validator(schema)
     try:
-        data = p.read_bytes()
+        with open(p, "rb") as fh:
+            data = fh.read(MAX_TEXT_BYTES + 1)
     except OSError as e:
         raise UsageError(f"cannot read {os.fspath(path)}: {e.strerror or e}") from e
+    if len(data) > MAX_TEXT_BYTES:
+        raise DataError(path, None, f"larger than {MAX_TEXT_BYTES >> 20} MiB: not a JSON file")
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     try:
@@ -823,6 +832,12 @@ def append_jsonl(path: PathLike, row: dict, schema: str | None = None) -> None:
         if named is not None:
             raise named from e
         raise
+
+
+def write_text(path: PathLike, text: str) -> None:
+    """Write ``text`` atomically (UTF-8): a report page, a Markdown table."""
+    with atomic_write(path) as f:
+        f.write(text)
 
 
 def write_json(path: PathLike, obj: Any, schema: str | None = None) -> None:

@@ -76,6 +76,15 @@ def _threads(threads: int | None) -> int | None:
     return threads or None
 
 
+class PromptTooLong(UsageError):
+    """Conversation ``index`` of a :meth:`Backend.complete` call does not fit the model's
+    context with the completion it asks for (``ba_llm.generate_with`` names its concept)."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+
+
 @dataclass(frozen=True)
 class Decoding:
     """Decoding settings shared by every backend.
@@ -299,12 +308,7 @@ class TransformersBackend(Backend):
         texts = [self.render(m) for m in conversations]
         # the chat template already holds the special tokens
         lengths = [len(tok(t, add_special_tokens=False).input_ids) for t in texts]
-        context = getattr(self.model.config, "max_position_embeddings", None)
-        if context and decoding.max_new_tokens > context:  # the KV cache is allocated for it up front
-            raise UsageError(
-                f"max_new_tokens {decoding.max_new_tokens} is more than the model's context of "
-                f"{context} tokens; use at most {context}"
-            )
+        self._check_fits(lengths, decoding)
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
         gen_cfg = self._generation_config(decoding)
         results: list[Completion | None] = [None] * len(texts)
@@ -335,6 +339,24 @@ class TransformersBackend(Backend):
             if on_done:
                 on_done(len(idx))
         return [r for r in results if r is not None]
+
+    def _check_fits(self, lengths: Sequence[int], decoding: Decoding) -> None:
+        """Every prompt plus the completion it asks for within the model's context."""
+        context = getattr(self.model.config, "max_position_embeddings", None)
+        if context and decoding.max_new_tokens > context:  # the KV cache is allocated for it up front
+            raise UsageError(
+                f"max_new_tokens {decoding.max_new_tokens} is more than the model's context of "
+                f"{context} tokens; use at most {context}"
+            )
+        longest = max(range(len(lengths)), key=lambda i: lengths[i], default=None)
+        if context and longest is not None and lengths[longest] + decoding.max_new_tokens > context:
+            # past its context the model writes noise, with no error (campaign 24: `ask` with a long concept)
+            raise PromptTooLong(
+                longest,
+                f"its prompt is {lengths[longest]} tokens, which with max_new_tokens {decoding.max_new_tokens} "
+                f"is more than the model's context of {context} tokens; shorten the concept or lower "
+                "--max-new-tokens",
+            )
 
     def _generation_config(self, decoding: Decoding) -> Any:
         """transformers' GenerationConfig for ``decoding``: greedy, or sampling with

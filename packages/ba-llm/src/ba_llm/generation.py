@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .backends import BATCH_SIZE, Backend, Decoding, load_backend
+from .backends import BATCH_SIZE, Backend, Decoding, PromptTooLong, load_backend
 from .errors import UsageError
 from .models import check_max_new_tokens
 from .prompt import Prompt, prompt_for_model, render_messages
@@ -51,6 +51,8 @@ def generate_with(
         completions = backend.complete(
             conversations, decoding, batch_size=batch_size, on_done=bar.update if bar is not None else None
         )
+    except PromptTooLong as exc:
+        raise UsageError(f"concept {concepts[exc.index]['id']!r}: {exc}") from None
     finally:
         if bar is not None:
             bar.close()

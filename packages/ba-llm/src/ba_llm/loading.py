@@ -11,10 +11,16 @@ a folder before it writes anything.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 from .errors import BackendError
+
+# peft asks transformers 5 a deprecated question (`is_gradient_checkpointing`) on every wrap:
+# a FutureWarning on stderr of every +lora generation, training run and merge, none of them
+# the user's to act on (campaign 24)
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*deprecated", category=FutureWarning)
 
 __all__ = [
     "check_model_folder",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +82,23 @@ class Prompt:
         return self.user_template.format(concept=concept)
 
 
+# A chat template's control tokens (ChatML's <|im_start|>, <|im_end|>, Llama 3's
+# <|eot_id|>, ...): in a prompt's text they would start a turn of the prompt's own making.
+_CONTROL_TOKEN = re.compile(r"<\|[A-Za-z0-9_.-]{1,40}\|>")
+
+
+def _check_no_control_tokens(data: Mapping[str, Any], where: str) -> None:
+    texts = [("system", data["system"]), ("user_template", data["user_template"])]
+    for i, demo in enumerate(data.get("demos") or []):
+        texts += [(f"demos -> {i} -> concept", demo["concept"]), (f"demos -> {i} -> document", demo["document"])]
+    for name, text in texts:
+        found = _CONTROL_TOKEN.search(text)
+        if found:
+            raise DataError(
+                where, None, f"{name}: holds the chat control token {found.group()!r}; the chat template adds those"
+            )
+
+
 def _check_template(template: str, where: str) -> None:
     try:
         parts = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(template) if f is not None]
@@ -107,6 +125,7 @@ def prompt_from_dict(data: Mapping[str, Any], where: str = "<prompt>") -> Prompt
     if issue is not None:
         raise DataError(where, None, str(issue))
     _check_template(data["user_template"], where)
+    _check_no_control_tokens(data, where)
     demos = tuple({"concept": d["concept"], "document": d["document"]} for d in data.get("demos") or [])
     return Prompt(
         name=data["name"],

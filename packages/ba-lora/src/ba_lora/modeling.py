@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +37,6 @@ __all__ = [
 
 # bitsandbytes' CPU backend warns on import that an optional hub kernel is missing
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
-# peft asks transformers 5 a deprecated question on every wrap
-warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*deprecated", category=FutureWarning)
 
 BNB_MIN_CPU = (0, 46)
 _BNB_FIX = "pip install 'ba-lora[bnb4]' (bitsandbytes>=0.46), or train with --quantization bf16"

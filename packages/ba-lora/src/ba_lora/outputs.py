@@ -85,12 +85,12 @@ def fingerprint_of(
 def _canonical_model(value: str) -> str:
     """A ``--model`` value as :func:`ba_llm.canonical_spec` spells it; a plain folder path
     resolved the same way."""
-    from ba_llm import canonical_spec
+    from ba_llm import UsageError, canonical_spec
     from ba_llm.models import parse_spec
 
     try:
         parse_spec(value)
-    except Exception:  # a plain path (ba-lora takes a folder as well as a spec)
+    except UsageError:  # a plain path (ba-lora takes a folder as well as a spec)
         return os.path.realpath(value)
     return canonical_spec(value)
 
