@@ -572,3 +572,18 @@ def test_resume_takes_another_spelling_of_the_same_model_and_keeps_the_files_spe
         (tiny_model / "NOTES.txt").unlink()
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert {r["model"] for r in rows} == {f"hf:{tiny_model}"} and len(rows) == 3
+
+
+def test_resume_refuses_an_output_holding_a_prediction_twice(tiny_model, tmp_path):
+    """Campaign 25 (r4): `cat a b > out` held one prediction twice; the resume kept it with
+    exit 0 and `ba-eval compare` then refused the file."""
+    from ba_io import DataError
+
+    out = tmp_path / "p.jsonl"
+    run_generate(f"hf:{tiny_model}", CONCEPTS, out, limit=2, **FAST)
+    lines = out.read_text().splitlines(keepends=True)
+    out.write_text("".join(lines + lines[:1]))
+    before = out.read_bytes()
+    with pytest.raises(DataError, match=r"p.jsonl:3: duplicate prediction for id 'c1' run 0 \(first on line 1\)"):
+        run_generate(f"hf:{tiny_model}", CONCEPTS, out, **FAST)
+    assert out.read_bytes() == before

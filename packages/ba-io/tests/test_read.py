@@ -137,12 +137,19 @@ def test_a_rejected_line_that_is_not_utf8_keeps_its_exact_bytes(tmp_path):
 
 
 def test_a_device_or_endless_input_is_refused_not_read_forever(tmp_path):
-    # campaign 24: `--prompt /dev/zero` read until memory ran out; every reader stops at a bound
-    with pytest.raises(DataError, match="larger than 256 MiB: not a JSON file"):
+    # campaigns 24, 25: `--prompt /dev/zero` read until memory ran out; a device is refused, and
+    # what is read (a pipe, a huge file) stops at a bound
+    with pytest.raises(UsageError, match=r"^/dev/zero: not a regular file \(a device or socket\)"):
         read_json("/dev/zero")
-    with pytest.raises(DataError, match=r"/dev/zero:1: line longer than 256 MiB"):
-        read_jsonl("/dev/zero", rejects=tmp_path / "r.jsonl")
+    with pytest.raises(UsageError, match="^/dev/urandom: not a regular file"):
+        read_jsonl("/dev/urandom", rejects=tmp_path / "r.jsonl")
     assert not (tmp_path / "r.jsonl").exists()  # refused whole: no rejects file that looks complete
+    import subprocess
+    import sys
+
+    code = "import sys; from ba_io import read_jsonl; print(len(read_jsonl('/dev/stdin')))"
+    done = subprocess.run([sys.executable, "-c", code], input='{"a": 1}\n', capture_output=True, text=True)
+    assert done.stdout == "1\n", done.stderr  # standard input is read
 
 
 def test_a_line_over_the_bound_names_its_line(tmp_path, monkeypatch):

@@ -271,3 +271,70 @@ def test_an_error_line_is_always_one_line(capsys, exc, code):
     assert run_cli(lambda argv: parser.parse_args(argv), ["--n", "1", "stray\nError: forged"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unrecognized arguments: stray\\nError: forged" in err, err
+
+
+class _ShortWritingFile:
+    """A raw file that takes at most ``chunk`` bytes per write (a pipe, a disk filling up)
+    and raises ENOSPC once ``room`` bytes are taken, as a full disk does."""
+
+    def __init__(self, chunk, room=None):
+        import io
+
+        class Raw(io.RawIOBase):
+            def writable(self):
+                return True
+
+            def write(raw, b):
+                import errno
+
+                if room is not None and len(self.data) >= room:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                n = min(len(b), chunk, (room - len(self.data)) if room is not None else chunk)
+                self.data += bytes(b[:n])
+                return n
+
+        self.data = b""
+        # what Python makes of stdout under PYTHONUNBUFFERED=1: a text layer straight over the raw file
+        self.stream = io.TextIOWrapper(Raw(), encoding="utf-8", write_through=True)
+
+
+@pytest.mark.parametrize("room", [None, 1000])
+def test_stdout_takes_every_byte_or_the_command_fails(monkeypatch, capsys, room):
+    """Campaign 25 (r5): with PYTHONUNBUFFERED=1, `ba-metric score IN > FILE` on a disk
+    filling up kept 418 of 1,050 rows, a torn last line, and exited 0."""
+    out = _ShortWritingFile(chunk=100, room=room)
+    monkeypatch.setattr("sys.stdout", out.stream)
+    lines = [f'{{"id": "r{i:04d}", "text": "{"x" * 40}"}}\n' for i in range(100)]
+
+    def main(argv):
+        for line in lines:
+            print(line, end="")
+
+    rc = run_cli(main, [])
+    err = capsys.readouterr().err
+    if room is None:
+        assert rc == 0 and out.data.decode() == "".join(lines)
+    else:
+        assert rc == 2 and len(out.data) == 1000
+        assert err.startswith("Error: cannot write to standard output: No space left on device;")
+        assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_a_full_disk_under_stdout_is_exit_2_in_a_real_process(unbuffered):
+    """Buffered, the data left in stdout's buffer made the interpreter's own flush at exit
+    fail a second time ("Exception ignored", exit 120)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys; from ba_io.cli import main; sys.exit(main(['schemas']))"
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-c", code], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
+            env={**os.environ, "PYTHONUNBUFFERED": unbuffered},
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "Error: cannot write to standard output: No space left on device; what was written there is incomplete\n"
+    )

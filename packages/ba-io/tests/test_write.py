@@ -2,6 +2,7 @@ import hashlib
 import json
 import os
 import pickle
+import time
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,10 @@ from hypothesis import strategies as st
 
 from ba_io import (
     DataError,
+    UsageError,
     append_jsonl,
     atomic_write,
+    output_group,
     progress,
     read_json,
     read_jsonl,
@@ -599,3 +602,72 @@ def test_a_full_disk_is_one_error_line_naming_the_file(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith(f"Error: {tmp_path / name}: ") and "No space left" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl"]  # nothing else was left behind
+
+
+def _hold_lock_in_another_process(out: Path, seconds: float, ready: Path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, time; from pathlib import Path; from ba_io import output_lock\n"
+        f"with output_lock({str(out)!r}):\n"
+        f"    Path({str(ready)!r}).write_text('held')\n"
+        f"    time.sleep({seconds})\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    for _ in range(600):
+        if ready.exists():
+            return proc
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the helper process never took the lock")
+
+
+def _write_pair(train: Path, val: Path, text: str) -> None:
+    with output_group():
+        with atomic_write(train) as f:
+            f.write(text)
+        with atomic_write(val) as f:
+            f.write(text)
+
+
+def test_a_groups_commit_waits_for_another_runs_commit_of_the_same_files(tmp_path):
+    """Campaign 25 (r6): two `split` runs committing at once left train.jsonl of one run and
+    val.jsonl of the other (rows in neither file, concepts in both). A commit now locks its
+    targets, so the other run's commit happens wholly before or after it."""
+    train, val = tmp_path / "train.jsonl", tmp_path / "val.jsonl"
+    other = _hold_lock_in_another_process(val, 1.0, tmp_path / "ready")
+    t0 = time.monotonic()
+    _write_pair(train, val, "mine\n")
+    assert time.monotonic() - t0 >= 0.5  # it waited for the other commit
+    assert other.wait(timeout=30) == 0
+    assert train.read_text() == val.read_text() == "mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ready", "train.jsonl", "val.jsonl"]
+
+
+def test_a_group_whose_target_another_run_holds_commits_nothing(tmp_path, monkeypatch):
+    import ba_io.jsonio
+
+    monkeypatch.setattr(ba_io.jsonio, "COMMIT_WAIT_S", 0.3)
+    train, val = tmp_path / "train.jsonl", tmp_path / "val.jsonl"
+    _write_pair(train, val, "old\n")
+    other = _hold_lock_in_another_process(val, 5.0, tmp_path / "ready")
+    try:
+        with pytest.raises(UsageError, match=r"val.jsonl: another run is writing it"):
+            _write_pair(train, val, "new\n")
+    finally:
+        other.kill()
+        other.wait()
+    assert train.read_text() == val.read_text() == "old\n"  # neither file replaced
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_group_commits_an_output_its_own_command_holds_locked(tmp_path):
+    """synth and the exports hold OUT.lock for their whole run and commit OUT in a group."""
+    from ba_io import output_lock
+
+    out, side = tmp_path / "out.jsonl", tmp_path / "out.md"
+    with output_lock(out):
+        _write_pair(out, side, "x\n")
+    assert out.read_text() == side.read_text() == "x\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "out.md"]

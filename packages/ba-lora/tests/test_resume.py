@@ -284,6 +284,17 @@ def test_more_threads_than_cpus_is_refused(tiny_model_dir, tmp_path, data_dir):
     )
 
 
+def test_a_lora_rank_above_the_hidden_size_is_refused_before_loading(tiny_model_dir, tmp_path, data_dir):
+    """Campaign 25 (r3): --lora-r 100000 on a 576-wide model allocated until memory ran out
+    and ended in an internal error; the tiny model here is 64 wide."""
+    res = run_cli(*train_args(tiny_model_dir, tmp_path / "run", data_dir, "--lora-r", "100000"))
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1] == (
+        "Error: --lora-r 100000 is more than the model's hidden size of 64; use at most 64"
+    )
+    assert not (tmp_path / "run").exists()
+
+
 # a run whose forward pass turns non-finite after step 2: a frozen base weight is set to NaN
 # (the adapter stays finite, so what the guard keeps can be checked)
 POISONED_TRAIN = """

@@ -329,3 +329,55 @@ def test_score_from_stdin_redirected_from_the_output_file_is_refused(tmp_path):
     piped = run("score", "-", "-o", str(tmp_path / "s.jsonl"), stdin=before.decode())  # a pipe is no file
     assert piped.returncode == 0, piped.stderr
     assert len(rows((tmp_path / "s.jsonl").read_text())) == len([x for x in before.splitlines() if x.strip()])
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+@pytest.mark.parametrize("command", ["score", "summary"])
+def test_a_full_disk_under_stdout_is_one_error_not_exit_0(command, unbuffered):
+    """Campaign 25 (r5): `ba-metric score IN > FILE` on a full disk exited 0 with the rows cut
+    short under PYTHONUNBUFFERED=1, and exit 1 ("internal error") without it."""
+    env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "ba_metric.cli", command, "predictions.jsonl"],
+            cwd=CLI_DATA, stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, env=env,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("Error: cannot write to standard output: No space left on device;")
+    assert done.stderr.count("\n") == 1
+
+
+def test_stdout_that_takes_a_few_bytes_at_a_time_gets_every_row(monkeypatch, capsys):
+    import io
+
+    from ba_metric.cli import main
+
+    taken = bytearray()
+
+    class Raw(io.RawIOBase):  # a pipe or a filling disk: short writes
+        def writable(self):
+            return True
+
+        def write(self, b):
+            taken.extend(bytes(b[:50]))
+            return min(len(b), 50)
+
+    monkeypatch.chdir(CLI_DATA)
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(Raw(), encoding="utf-8", write_through=True))
+    assert main(["score", "predictions.jsonl"]) == 0
+    expected = run("score", "predictions.jsonl").stdout
+    assert taken.decode() == expected and expected.count("\n") >= 3
+
+
+def test_a_device_as_input_is_refused_and_a_line_is_bounded(tmp_path, monkeypatch):
+    """Campaign 25 (r2): `ba-metric score /dev/zero` read until memory ran out."""
+    done = run("score", "/dev/zero")
+    assert done.returncode == 2
+    assert done.stderr == "Error: /dev/zero: not a regular file (a device or socket); give a file, or - for stdin\n"
+    import ba_metric.report
+
+    monkeypatch.setattr(ba_metric.report, "MAX_LINE_BYTES", 64)
+    p = tmp_path / "in.jsonl"
+    p.write_text('{"text": "title: x"}\n{"text": "' + "x" * 100 + '"}\n')
+    with pytest.raises(ba_metric.report.DataError, match=r"in.jsonl:2: line longer than"):
+        list(ba_metric.report.read_jsonl(str(p)))

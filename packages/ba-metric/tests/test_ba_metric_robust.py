@@ -40,8 +40,17 @@ def _chained_merges(n: int) -> str:
     return "\n".join(lines) + "\ntitle: x\n"
 
 
+def _string_alias_bomb() -> str:
+    """Campaign 25 (r1): a 110 KB string aliased by 2,500 requirements (248 KB of YAML, 275 MB
+    of text once expanded) took 18-31 s to score."""
+    text = "The system shall let customers order cakes online quickly " * 2200
+    rows = "".join(f"- {{id: FR{i:03d}, description: *a, priority: High}}\n" for i in range(2500))
+    return f'title: Bakery\ndescription: &a "{text}"\nfunctional_requirements:\n{rows}'
+
+
 rng = random.Random(1234)
 HOSTILE = {
+    "string aliased 2,500 times": _string_alias_bomb(),
     "7,000 chained merge keys": _chained_merges(7000),
     "billion laughs": _laughs(),
     "billion laughs in a category": "functional_requirements: &a [[*a, *a]]",
@@ -88,6 +97,15 @@ def test_merge_keys_are_rejected_not_expanded():
 
 def test_alias_bomb_is_rejected_not_expanded():
     assert score(_laughs()).error == "YAML aliases of lists or mappings are not allowed"
+
+
+def test_string_aliases_count_toward_the_size_bound():
+    bomb = _string_alias_bomb()
+    assert len(bomb) < MAX_INPUT_CHARS
+    assert score(bomb).error == f"YAML aliases expand the document past {MAX_INPUT_CHARS} characters"
+    # a string alias that stays small is still a document like any other
+    doc = load_yaml("title: &t Bakery orders\ndescription: *t\n")
+    assert doc == {"title": "Bakery orders", "description": "Bakery orders"}
 
 
 def test_large_legit_document_is_parsed():

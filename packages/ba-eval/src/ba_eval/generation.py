@@ -309,6 +309,22 @@ def _check_same_concepts(path: Path, rows: list[dict], concepts: list[dict[str, 
             )
 
 
+def _check_unique(path: Path, rows: list[dict]) -> None:
+    """One row per (id, run) (campaign 25: an output holding a prediction twice, `cat a b >
+    out`, was resumed with exit 0, and `ba-eval compare` then refused it)."""
+    first: dict[tuple, int] = {}
+    for n, row in enumerate(rows, start=1):
+        pair = (row["id"], row["run"])
+        if pair in first:
+            raise DataError(
+                path,
+                n,
+                f"duplicate prediction for id {row['id']!r} run {row['run']} (first on line {first[pair]}); "
+                "nothing was changed: remove one of them, or use --overwrite",
+            )
+        first[pair] = n
+
+
 def _done_pairs(
     out: Path,
     overwrite: bool,
@@ -327,6 +343,7 @@ def _done_pairs(
         return set()
     _check_compatible(out, existing, expected, run_seeds)  # another setup's file: refused uncut
     _check_same_concepts(out, existing, concepts)
+    _check_unique(out, existing)
     if torn_at is not None:
         tail = out.read_bytes()[torn_at:]
         if not any(tail[: len(h)] == h[: len(tail)] for h in heads):

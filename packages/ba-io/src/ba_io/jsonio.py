@@ -90,7 +90,24 @@ def _check_input(path: PathLike, hint: str | None) -> Path:
         raise UsageError(f"{msg} ({hint})" if hint else msg)
     if p.is_dir():
         raise UsageError(f"input is a directory, not a file: {os.fspath(path)}")
+    _check_not_a_device(p)
     return p
+
+
+def _check_not_a_device(p: Path) -> None:
+    """A device as an input (`--prompt /dev/zero`: campaigns 24, 25) is refused, standard
+    input excepted (`/dev/stdin` on a terminal is one); a pipe (`<(...)`) is read."""
+    try:
+        st = p.stat()
+    except OSError:
+        return  # opening it says why
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) or stat.S_ISSOCK(st.st_mode):
+        try:
+            stdin = os.path.samestat(st, os.fstat(0))
+        except OSError:
+            stdin = False
+        if not stdin:
+            raise UsageError(f"{os.fspath(p)}: not a regular file (a device or socket); give a file")
 
 
 def _row_problem(row: Any, schema: str | None) -> str | None:
@@ -310,11 +327,18 @@ def output_group() -> Iterator[None]:
     finally:
         _GROUP.reset(token)
         _GROUP_DIRS.reset(dirs_token)
+    from .locking import output_lock
+
     try:
-        for tmp, target in pending:  # every target still takes its file before the first rename
-            _check_target(target, directory=tmp.is_dir())
-        for tmp, target in reversed(pending):
-            _replace(tmp, target)
+        with contextlib.ExitStack() as locks:
+            # campaign 25: two `split` runs committing at once left train of one and val of
+            # the other; commits of one set of files now follow each other, each one whole
+            for name in sorted({os.path.abspath(t) for _, t in pending}):
+                locks.enter_context(output_lock(name, wait_s=COMMIT_WAIT_S, reentrant=True))
+            for tmp, target in pending:  # every target still takes its file before the first rename
+                _check_target(target, directory=tmp.is_dir())
+            for tmp, target in reversed(pending):
+                _replace(tmp, target)
     except BaseException:
         for tmp, _ in pending:
             _discard(tmp)  # those already renamed are gone from their tmp name: no-op
@@ -323,6 +347,10 @@ def output_group() -> Iterator[None]:
     for folder in {target.parent for _, target in pending}:
         _fsync_dir(folder)
 
+
+#: how long a group's commit waits for another run's commit of the same files (ms each);
+#: a run that holds one of them for its whole length (synth, generate) is an error then
+COMMIT_WAIT_S = 10.0
 
 _GROUP_DIRS: contextvars.ContextVar[list[Path] | None] = contextvars.ContextVar("ba_io_group_dirs", default=None)
 

@@ -15,6 +15,7 @@ import fcntl
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Union
@@ -34,12 +35,26 @@ def lock_path(out: PathLike) -> Path:
     return out.with_name(out.name + ".lock")
 
 
+#: the lock files this process holds: an output group committing the output of a command
+#: that locked it for its whole run takes it again with ``reentrant=True`` (a no-op)
+_HELD: set[str] = set()
+
+
 @contextlib.contextmanager
-def output_lock(out: PathLike) -> Iterator[Path]:
-    """Hold the lock of output ``out`` (a file or directory path) for the ``with`` block."""
+def output_lock(out: PathLike, wait_s: float = 0.0, reentrant: bool = False) -> Iterator[Path]:
+    """Hold the lock of output ``out`` (a file or directory path) for the ``with`` block.
+
+    Another run holding it is an error at once, or after ``wait_s`` seconds of retrying
+    (an output group's commit waits out another commit of the same files). With
+    ``reentrant``, a lock this process already holds is taken as held."""
     path = lock_path(out)
+    key = os.path.abspath(path)
+    if reentrant and key in _HELD:
+        yield path
+        return
     check_not_under_file(out)
     made = _missing_folders(path.parent)
+    deadline = time.monotonic() + wait_s
     while True:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +71,9 @@ def output_lock(out: PathLike) -> Iterator[Path]:
         except BlockingIOError:
             holder = _read_pid(fd)
             os.close(fd)
+            if time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
             raise UsageError(
                 f"{out}: another run is writing it{f' (pid {holder})' if holder else ''}, "
                 f"locked in {path}; wait for it to finish or choose another output"
@@ -67,10 +85,12 @@ def output_lock(out: PathLike) -> Iterator[Path]:
         if same:
             break
         os.close(fd)  # the file we locked was removed by the run that just finished: lock the new one
+    _HELD.add(key)
     try:
         os.pwrite(fd, _tag_line(), 0)  # same length as any tag line: never seen empty or torn
         yield path
     finally:
+        _HELD.discard(key)
         with contextlib.suppress(OSError):
             os.unlink(path)
         os.close(fd)

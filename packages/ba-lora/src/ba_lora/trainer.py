@@ -406,6 +406,20 @@ def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]
     return ck
 
 
+def _check_rank(base_dir: Path, rank: int) -> None:
+    """A LoRA rank above the model's hidden size adds nothing a full-rank update would not,
+    and allocates for it (campaign 25: `--lora-r 100000` on a 576-wide model ran out of
+    memory after a minute, an internal error): refused before any weights are loaded."""
+    import json
+
+    try:
+        hidden = json.loads((base_dir / "config.json").read_text(encoding="utf-8")).get("hidden_size")
+    except (OSError, ValueError, AttributeError):
+        return  # check_model_folder has judged the file already
+    if isinstance(hidden, int) and rank > hidden:
+        raise UsageError(f"--lora-r {rank} is more than the model's hidden size of {hidden}; use at most {hidden}")
+
+
 def _check_no_input_inside(out: Path, *inputs: tuple[str, str | None]) -> None:
     """No input may lie inside ``--output``: a fresh start deletes the earlier run's files
     there, and a run rewrites them (campaign 19: `--overwrite --prompt OUT/prompt.json` deleted
@@ -560,6 +574,7 @@ class _Run:
         check_model_folder(self.base_dir)  # campaign 17: a corrupt base failed after --output was made
 
         check_max_new_tokens(f"hf:{self.base_dir}", cfg.max_length, "--max-length")  # beyond the context
+        _check_rank(self.base_dir, cfg.lora_r)
         if not self.train_rows:
             raise UsageError(f"{cfg.train}: no training rows")
         if cfg.batch_size * cfg.grad_accum < dist.world:

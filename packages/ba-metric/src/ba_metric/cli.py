@@ -10,7 +10,7 @@ import traceback
 from typing import Any
 
 from . import __version__
-from .report import DataError, UsageError, format_summary, read_jsonl, score_row, summarize, write_jsonl
+from .report import DataError, UsageError, format_summary, read_jsonl, score_row, summarize, write_jsonl, write_stdout
 from .score import DEFAULT_THRESHOLD
 
 MAIN_EPILOG = """\
@@ -154,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
         read_jsonl(args.input), field=args.field, concept_field=args.concept_field,
         threshold=args.threshold, path=args.input,
     )  # fmt: skip
-    sys.stdout.write(json.dumps(stats, indent=2) + "\n" if args.json else format_summary(stats))
+    write_stdout(json.dumps(stats, indent=2) + "\n" if args.json else format_summary(stats))
     return 0
 
 
