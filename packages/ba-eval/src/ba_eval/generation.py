@@ -13,9 +13,11 @@ why in every row's ``decoding.note``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,17 +183,12 @@ def _cut(path: Path, torn_at: int | None) -> None:
 _ROW_START = b'{"id":'
 
 
-def _setup(row: dict, resolved: dict[str, str] | None = None) -> tuple:
-    """What must not change when a run file is resumed. ``resolved`` caches
-    :func:`canonical_spec` per spec string for the rows of one check (one spec, many rows)."""
+def _setup(row: dict, resolve: Callable[[str], str] = canonical_spec) -> tuple:
+    """What must not change when a run file is resumed (``resolve``: a per-check cache of
+    :func:`canonical_spec`, as every row of a file names one model)."""
     dec = row.get("decoding") or {}
-    spec = row["model"]
-    if resolved is None:
-        resolved = {}
-    if spec not in resolved:
-        resolved[spec] = canonical_spec(spec)
     return (
-        resolved[spec],  # hf:DIR/ and hf:DIR are one model (campaign 24)
+        resolve(row["model"]),  # hf:DIR/ and hf:DIR are one model (campaign 24)
         row.get("model_files"),
         row.get("prompt_sha256"),
         dec.get("mode"),
@@ -202,10 +199,10 @@ def _setup(row: dict, resolved: dict[str, str] | None = None) -> tuple:
 
 
 def _check_compatible(path: Path, rows: list[dict], expected: dict, run_seeds: dict[int, int | None]) -> None:
-    resolved: dict[str, str] = {}
-    want = _setup(expected, resolved)
+    resolve = functools.cache(canonical_spec)  # per check: a link retargeted between runs is seen
+    want = _setup(expected, resolve)
     for n, row in enumerate(rows, start=1):
-        got = _setup(row, resolved)
+        got = _setup(row, resolve)
         seed_ok = row["run"] not in run_seeds or row.get("seed") == run_seeds[row["run"]]
         if got[0] == want[0] and got[1] != want[1] and got[2:] == want[2:] and seed_ok:
             raise UsageError(

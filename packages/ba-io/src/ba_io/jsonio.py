@@ -348,8 +348,8 @@ def output_group() -> Iterator[None]:
         _fsync_dir(folder)
 
 
-#: how long a group's commit waits for another run's commit of the same files (ms each);
-#: a run that holds one of them for its whole length (synth, generate) is an error then
+#: how long a group's commit waits for another run's commit of the same files (a commit
+#: takes milliseconds); a run that holds one for its whole length (synth) is an error then
 COMMIT_WAIT_S = 10.0
 
 _GROUP_DIRS: contextvars.ContextVar[list[Path] | None] = contextvars.ContextVar("ba_io_group_dirs", default=None)
