@@ -9,7 +9,7 @@ On a CPU the flags do not say it; a measurement does. The same flags, very diffe
   step at 434 real tokens/s in bf16 against 194 in float32 (a 6-step ``ba-lora train`` probe);
 * AMX tiles (Intel Xeon): bf16 is always the fast one.
 So :func:`native_bf16` on a CPU without AMX times one SmolLM2-sized projection in both
-dtypes, once per process, and says bf16 only when it is clearly faster
+dtypes, once per process, on one thread, and says bf16 only when it is clearly faster
 (:data:`BF16_MIN_SPEEDUP`). Where it is not, "bf16" models are computed in float32 (weights may
 stay bf16 on disk). Generation on a CPU is float32 everywhere (:func:`resolve_dtype`).
 ``BA_BF16=1`` / ``BA_BF16=0`` overrides the detection (tests, benchmarks).
@@ -50,8 +50,14 @@ def native_bf16(device_type: str = "cpu") -> bool:
 @functools.cache
 def cpu_bf16_speedup() -> float:
     """How many times faster a (256 x 576) @ (576 x 1536) product (a SmolLM2 MLP projection
-    of a 256-token block) runs in bf16 than in float32 on this CPU, at torch's thread count:
-    best of 5 timings of 4 products each, after a warm-up; measured once per process (~0.07 s)."""
+    of a 256-token block) runs in bf16 than in float32 on this CPU: best of 5 timings of 4
+    products each, after a warm-up; measured once per process (~0.1 s).
+
+    The products run on one thread (torch's thread count is restored after): the ratio is a
+    property of the kernels, and a multi-threaded timing is not one on a busy machine. With
+    four busy processes on the 2-core EPYC VM (2026-12-03), two-thread ratios of 0.57 and
+    10.0 came out of the same CPU, and 0.57 made a training run compute in float32 at half the
+    speed and twice the activation memory; one-thread ratios were 4.5 and 4.6 (idle: 4.4)."""
     import torch
 
     def best(dtype: torch.dtype) -> float:
@@ -69,7 +75,12 @@ def cpu_bf16_speedup() -> float:
                 times.append(time.perf_counter() - t)
         return min(times)
 
-    return best(torch.float32) / max(best(torch.bfloat16), 1e-9)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return best(torch.float32) / max(best(torch.bfloat16), 1e-9)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def resolve_dtype(requested: str, device_type: str = "cpu") -> str:
