@@ -558,3 +558,28 @@ def test_a_partial_row_of_the_same_teacher_spelled_another_way_is_the_same_teach
     assert _same_teacher("hf:m", "hf:m/") and _same_teacher(f"hf:{tmp_path / 'm'}", "hf:./m")
     assert not _same_teacher("hf:m", "hf:other") and not _same_teacher("template", "hf:m")
     assert not _same_teacher(None, "template") and _same_teacher("template", "template")
+
+
+def test_a_partial_file_replaced_mid_run_fails_the_run_and_is_kept(tmp_path):
+    """Campaign 26: another command's output committed over OUT.partial while synth ran
+    took the rest of synth's rows and its rename, and synth exited 0 with rows lost."""
+    concepts = generate_concepts(4, seed=3)
+    src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, concepts, "concept")
+    template = TemplateTeacher()
+    theirs = b'{"theirs": 1}\n'
+
+    class AnotherCommandCommitsMidRun:
+        name, batch_size, calls = template.name, 2, 0
+
+        def write(self, batch):
+            AnotherCommandCommitsMidRun.calls += 1
+            if AnotherCommandCommitsMidRun.calls == 2:
+                other = tmp_path / "other.tmp"
+                other.write_bytes(theirs)
+                os.replace(other, partial_path(out))
+            return template.write(batch)
+
+    with pytest.raises(DataError, match=r"raw\.jsonl\.partial: was replaced or written by another command"):
+        synth(src, out, AnotherCommandCommitsMidRun(), show_progress=False)
+    assert not out.exists() and partial_path(out).read_bytes() == theirs

@@ -97,3 +97,19 @@ def test_split_errors(tmp_path):
     _write(tmp_path / "single.jsonl", ["Only one"])
     r = split_file(tmp_path / "single.jsonl", tmp_path / "t", tmp_path / "v")
     assert (r.train, r.val) == (1, 0)
+
+
+def test_a_concept_in_two_unicode_forms_is_one_concept(tmp_path):
+    """Campaign 26: "Gestión" with a precomposed and with a combining accent were two
+    concepts, so a pair of copies could land one in train and one in val."""
+    import unicodedata
+
+    nfc = [f"Gestión de citas número {i}" for i in range(10)]
+    _write(tmp_path / "in.jsonl", [unicodedata.normalize(form, c) for c in nfc for form in ("NFC", "NFD")])
+    assert normalise_concept(nfc[0]) == normalise_concept(unicodedata.normalize("NFD", nfc[0]))
+    split_file(tmp_path / "in.jsonl", tmp_path / "t.jsonl", tmp_path / "v.jsonl", val_ratio=0.3, seed=1)
+    keys = [
+        {unicodedata.normalize("NFC", json.loads(line)["concept"]) for line in (tmp_path / n).read_text().splitlines()}
+        for n in ("t.jsonl", "v.jsonl")
+    ]
+    assert keys[0] and keys[1] and not keys[0] & keys[1]

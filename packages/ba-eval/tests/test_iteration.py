@@ -4,13 +4,15 @@ never adopted (adopted.json unchanged, the history says why), a better one is.""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 from conftest import cli_main, pred_row, write_rows
 
 from ba_eval.failures import analyse_failures
 from ba_eval.iteration import record_round, start_round
-from ba_io import read_jsonl, validate
+from ba_io import UsageError, output_lock, read_jsonl, validate, write_jsonl
 from ba_metric import render
 
 
@@ -155,3 +157,38 @@ def test_a_round_needs_the_previous_decision_and_a_start(tmp_path):
     with pytest.raises(Exception, match="give the starting model"):
         start_round(tmp_path / "it", 1, {"adapter": "x"})
     assert not (tmp_path / "it" / "adopted.json").exists()
+
+
+def test_an_earlier_round_is_not_decided_again_after_a_later_one(tmp_path, curated_rows):
+    """Campaign 26: recording round 1 again after round 2 was decided rewound adopted.json
+    to round 1's model, under round 2's decision that rested on it."""
+    it, candidate, report, failures, added = _round(tmp_path, curated_rows, candidate_good=True, current_good=False)
+    figures = {"curated_report": report, "val_report": report, "failures": failures, "added": added}
+    record_round(it, 1, candidate, **figures)
+    start_round(it, 2, {})
+    later = dict(candidate, adapter=str(tmp_path / "cand2"))
+    record_round(it, 2, later, **figures)
+    state = {p.name: p.read_bytes() for p in it.iterdir() if p.is_file()}
+    with pytest.raises(UsageError, match=r"round 2 was decided after round 1, from the model adopted then"):
+        record_round(it, 1, candidate, **figures)
+    assert {p.name: p.read_bytes() for p in it.iterdir() if p.is_file()} == state
+    assert json.loads((it / "adopted.json").read_text())["round"] == 2
+
+
+def test_two_rounds_recorded_at_once_keep_both_rows(tmp_path, curated_rows):
+    """Campaign 26: two iterate-record runs read history.jsonl before either wrote it, and
+    the second commit dropped the first one's row."""
+    it, candidate, report, failures, added = _round(tmp_path, curated_rows, candidate_good=True, current_good=False)
+    figures = {"curated_report": report, "val_report": report, "failures": failures, "added": added}
+    (first,) = [record_round(it, 1, candidate, **figures)]
+    start_round(it, 2, {})
+    history = it / "history.jsonl"
+    done: list = []
+    with output_lock(history):  # another recorder is between its read and its commit
+        worker = threading.Thread(target=lambda: done.append(record_round(it, 2, candidate, **figures)))
+        worker.start()
+        time.sleep(0.5)
+        assert worker.is_alive() and not (it / "round-2" / "decision.json").exists()
+        write_jsonl(history, [first, dict(first, round=7)], "iteration")  # its commit
+    worker.join(30)
+    assert done and [h["round"] for h in read_jsonl(history, "iteration")] == [1, 2, 7]

@@ -85,3 +85,16 @@ def test_int_between_bounds_both_ends():
     ):
         with pytest.raises(argparse.ArgumentTypeError, match=message):
             runs(bad)
+
+
+def test_dash_is_not_an_output_path(capsys):
+    """Campaign 26: `ba-dataset-tools fix IN -o -` wrote its output to a file named `-`."""
+    from ba_io import add_output, tool_parser
+
+    p = tool_parser("x", "1", "x")
+    add_output(p, help="out")
+    assert p.parse_args(["-o", "out.jsonl"]).output == "out.jsonl"
+    with pytest.raises(SystemExit) as ei:
+        p.parse_args(["-o", "-"])
+    assert ei.value.code == 2
+    assert "'-' (standard output) is not an output of this command; give a file path" in capsys.readouterr().err

@@ -104,3 +104,55 @@ def test_the_lock_of_dot_is_the_folders_own(tmp_path, monkeypatch):
     with output_lock(".") as path:
         assert path.is_file()
     assert not path.exists()
+
+
+def test_a_file_put_at_a_held_lock_path_is_not_removed_with_the_lock(tmp_path):
+    """Campaign 26: `ba-io validate -o s.jsonl.lock` while synth held s.jsonl's lock
+    replaced the lock file by its output, and synth's release deleted that output."""
+    out = tmp_path / "s.jsonl"
+    with output_lock(out) as path:
+        users = tmp_path / "users.jsonl"
+        users.write_text('{"a": 1}\n')
+        os.replace(users, path)  # another command's commit over the lock's name
+    assert path.read_text() == '{"a": 1}\n'
+
+
+def test_a_lock_file_is_refused_as_an_output(tmp_path):
+    """Campaign 26: a group output named like another output's lock (`split --val-out
+    t.jsonl.lock`) replaced the lock and was deleted with it; an output over a running
+    run's lock file (`validate -o s.jsonl.lock`) broke that run's lock."""
+    from ba_io import output_group
+    from ba_io.jsonio import atomic_write
+
+    train = tmp_path / "t.jsonl"
+    with pytest.raises(UsageError, match=r"t\.jsonl\.lock: is the lock file of t\.jsonl"):
+        with output_group():
+            with atomic_write(train) as f:
+                f.write("train\n")
+            with atomic_write(lock_path(train)) as f:
+                f.write("val\n")
+    assert not train.exists() and not lock_path(train).exists()
+    assert not [p for p in tmp_path.iterdir()], list(tmp_path.iterdir())
+    with output_lock(tmp_path / "s.jsonl") as held:
+        with pytest.raises(UsageError, match=r"s\.jsonl\.lock: is the lock file of s\.jsonl"):
+            with atomic_write(held) as f:
+                f.write("x\n")
+        assert held.read_text().split() == ["ba-io-lock", str(os.getpid())]
+
+
+def test_a_folder_without_hard_links_still_takes_the_lock(tmp_path, monkeypatch):
+    """Campaign 26: the lock file is linked into place, and on a FAT or SMB folder (os.link:
+    EPERM) every command that writes a group of files exited 2."""
+    import errno
+
+    def no_links(src, dst, *args, **kwargs):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    out = tmp_path / "out.jsonl"
+    with output_lock(out) as path:
+        assert path.read_text().split() == ["ba-io-lock", str(os.getpid())]
+        with pytest.raises(UsageError, match="another run is writing it"):
+            with output_lock(out):
+                pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -61,6 +61,7 @@ def test_all_pinned():
         "BaError",
         "DataError",
         "JSON_WHITESPACE",
+        "JsonlAppender",
         "JsonlLine",
         "SEED",
         "UsageError",
@@ -338,3 +339,20 @@ def test_a_full_disk_under_stdout_is_exit_2_in_a_real_process(unbuffered):
     assert done.stderr == (
         "Error: cannot write to standard output: No space left on device; what was written there is incomplete\n"
     )
+
+
+def test_a_stdout_closed_from_the_start_is_a_quiet_exit_of_the_commands_code():
+    """Campaign 26: `ba-io schemas >&-` (Python's sys.stdout is None) ended in a traceback,
+    exit 120. Nothing can be written there: as for a reader gone, the verdict is kept."""
+    import os
+    import subprocess
+    import sys
+
+    for argv, rc in ((["schemas"], 0), (["validate", "/nonexistent.jsonl", "--schema", "concept"], 2)):
+        code = f"import sys; from ba_io.cli import main; sys.exit(main({argv!r}))"
+        done = subprocess.run(
+            [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60,
+            preexec_fn=lambda: os.close(1),
+        )  # fmt: skip
+        assert done.returncode == rc, done.stderr
+        assert done.stderr.count("\n") == (rc != 0) and "Traceback" not in done.stderr, done.stderr

@@ -253,3 +253,26 @@ def test_a_concept_longer_than_the_context_is_one_error_naming_it(tiny_model, tm
     assert cli("generate", f"hf:{tiny_model}", "--in", concepts, "--out", out, "--max-new-tokens", 4, "--fp32") == 2
     assert "Error: concept 'huge': its prompt is " in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_huge_prompt_is_refused_before_it_is_tokenized(tiny_model, tmp_path, capsys, monkeypatch):
+    """Campaign 26: a 10 MB prompt file was tokenized whole (10-19 s, 2.25 GB) before the
+    context check refused it, and transformers printed its own warning line first."""
+    from transformers import PreTrainedTokenizerBase
+
+    prompt = tmp_path / "huge.json"
+    system = "You are an analyst. " * 100_000  # 2 MB: more than 2,048 tokens of any vocabulary here
+    prompt.write_text(json.dumps({"name": "huge", "system": system, "user_template": "{concept}"}))
+    tokenized: list[int] = []
+    real_call = PreTrainedTokenizerBase.__call__
+
+    def counting_call(self, text=None, *args, **kwargs):
+        tokenized.append(len(text) if isinstance(text, str) else 0)
+        return real_call(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(PreTrainedTokenizerBase, "__call__", counting_call)
+    argv = ["ask", "--model", f"hf:{tiny_model}", "--prompt", prompt, "--concept", "A bakery.", "--max-new-tokens", 4]
+    assert cli(*argv, "--fp32") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("Error: concept 'ask': its prompt is 2,0") and "characters" in err[-1], err
+    assert len(err) == 1 and not [n for n in tokenized if n > 1_000_000], (err, tokenized)

@@ -381,3 +381,44 @@ def test_a_device_as_input_is_refused_and_a_line_is_bounded(tmp_path, monkeypatc
     p.write_text('{"text": "title: x"}\n{"text": "' + "x" * 100 + '"}\n')
     with pytest.raises(ba_metric.report.DataError, match=r"in.jsonl:2: line longer than"):
         list(ba_metric.report.read_jsonl(str(p)))
+
+
+@pytest.mark.parametrize("command", ["score", "summary"])
+def test_a_closed_stdout_is_a_quiet_exit_0(command):
+    """Campaign 26: `ba-metric score IN >&-` failed with an internal AttributeError: Python
+    gives a closed stdout as None. Nothing can be written there: as for a reader gone."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ba_metric.cli", command, "predictions.jsonl"],
+        cwd=CLI_DATA, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60,
+        preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("stdin", [False, True])
+def test_stdout_appending_to_the_input_is_refused(tmp_path, stdin):
+    """Campaign 26: `ba-metric score F >> F` appended the scored rows to the rows they score."""
+    src = tmp_path / "p.jsonl"
+    shutil.copy(CLI_DATA / "predictions.jsonl", src)
+    before = src.read_bytes()
+    with open(src, "ab") as out, open(src, "rb") as into:
+        done = subprocess.run(
+            [sys.executable, "-m", "ba_metric.cli", "score", "-" if stdin else str(src)],
+            stdin=into, stdout=out, stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2 and done.stderr.startswith("Error: standard output is the input file; nothing was")
+    assert src.read_bytes() == before
+
+
+def test_rows_go_out_in_utf8_whatever_the_locale(tmp_path):
+    """Campaign 26: under PYTHONIOENCODING=ascii a concept's accents were an internal error."""
+    src = tmp_path / "p.jsonl"
+    src.write_text(
+        json.dumps({"id": "a", "concept": "Gestión de citas", "prediction": "títle: x"}, ensure_ascii=False) + "\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "ba_metric.cli", "score", str(src)], capture_output=True, timeout=60,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.decode("utf-8"))["concept"] == "Gestión de citas"

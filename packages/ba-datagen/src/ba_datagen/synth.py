@@ -21,8 +21,8 @@ from typing import Any
 from ba_io import (
     JSON_WHITESPACE,
     DataError,
+    JsonlAppender,
     UsageError,
-    append_jsonl,
     default_rejects,
     distinct_paths,
     iter_jsonl,
@@ -484,31 +484,44 @@ def _synth_locked(
     resumed = len(concepts) - len(pending)
     written, rejected = len(done_rows), len(done_rejects)
     bar = progress(total=len(concepts), desc=f"synth {teacher.name}", unit="concept") if show_progress else None
+    # each partial file is opened once, and must still be the same file, with only this
+    # run's rows added, when it is renamed (campaign 26: another command's output committed
+    # over OUT.partial mid-run took the rest of the rows and the rename, exit 0)
     try:
-        if bar is not None:
-            bar.update(resumed)
-        size = max(1, int(teacher.batch_size))
-        for start in range(0, len(pending), size):
-            batch = pending[start : start + size]
-            drafts = teacher.write([row for _, row in batch])
-            if len(drafts) != len(batch):
-                raise RuntimeError(f"teacher {teacher.name} returned {len(drafts)} drafts for {len(batch)} concepts")
-            for (line, concept), draft in zip(batch, drafts):
-                record, reason = _settle(concept, line, teacher.name, setup, draft)
-                if reason is None:
-                    append_jsonl(partial, record)
-                    written += 1
-                else:
-                    append_jsonl(rejects_partial, record)
-                    rejected += 1
-                if bar is not None:
-                    bar.update(1)
+        appenders = JsonlAppender(partial), JsonlAppender(rejects_partial)
     except BaseException:
-        _drop_if_empty(partial, rejects_partial)  # a failure before the first row leaves no empty .partial
+        _drop_if_empty(partial, rejects_partial)
         raise
-    finally:
-        if bar is not None:
-            bar.close()
+    with appenders[0] as rows_out, appenders[1] as rejects_out:
+        try:
+            if bar is not None:
+                bar.update(resumed)
+            size = max(1, int(teacher.batch_size))
+            for start in range(0, len(pending), size):
+                batch = pending[start : start + size]
+                drafts = teacher.write([row for _, row in batch])
+                if len(drafts) != len(batch):
+                    raise RuntimeError(
+                        f"teacher {teacher.name} returned {len(drafts)} drafts for {len(batch)} concepts"
+                    )
+                for (line, concept), draft in zip(batch, drafts):
+                    record, reason = _settle(concept, line, teacher.name, setup, draft)
+                    if reason is None:
+                        rows_out.append(record)
+                        written += 1
+                    else:
+                        rejects_out.append(record)
+                        rejected += 1
+                    if bar is not None:
+                        bar.update(1)
+        except BaseException:
+            _drop_if_empty(partial, rejects_partial)  # a failure before the first row leaves no empty .partial
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        rejects_out.check_unchanged()  # a file put there by another command is left as it is
+        rows_out.check_unchanged()
     os.replace(rejects_partial, rejects_path)  # the rejects first: OUT, make's target, appears last
     os.replace(partial, out_path)
     return SynthResult(total=len(concepts), written=written, rejected=rejected, resumed=resumed)

@@ -8,6 +8,7 @@ Dataset rows come in two forms, told apart per row: v1 (categories as JSON lists
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 import ba_metric
@@ -108,5 +109,7 @@ _PUNCT = re.compile(r"[^\w]+")
 
 
 def normalise_concept(text: Any) -> str:
-    """Lower case, punctuation and whitespace runs collapsed: the key for 'same concept'."""
-    return _PUNCT.sub(" ", str(text).lower()).strip()
+    """Unicode NFC, lower case, punctuation and whitespace runs collapsed: the key for 'same
+    concept' (campaign 26: "Gestión" typed with a combining accent and with a precomposed one
+    were two concepts, and the pair crossed the train/val split)."""
+    return _PUNCT.sub(" ", unicodedata.normalize("NFC", str(text)).lower()).strip()

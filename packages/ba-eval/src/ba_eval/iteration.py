@@ -23,6 +23,7 @@ from ba_io import (
     UsageError,
     atomic_write,
     output_group,
+    output_lock,
     read_json,
     read_jsonl,
     sha256_path,
@@ -211,16 +212,41 @@ def record_round(
     )
     adopt = row["adopted"]
     history_path = d / "history.jsonl"
-    history = [h for h in _history(history_path) if h["round"] != round_no] + [row]
-    history.sort(key=lambda h: h["round"])
-    with output_group():
-        write_json(d / f"round-{round_no}" / "decision.json", row, "iteration")
-        write_jsonl(history_path, history, "iteration")
-        write_text(d / "history.md", history_markdown(history))
-        history_png(history, d / "history.png")
-        if adopt:
-            write_json(d / "adopted.json", {"round": round_no, **row["candidate"], "since": row["finished"]})
+    # campaign 26: two rounds recorded at once both read the history before either wrote
+    # it, and one row was lost; the read and the commit now follow each other whole
+    with output_lock(history_path, wait_s=HISTORY_WAIT_S):
+        _check_no_later_round(d, round_no)
+        history = [h for h in _history(history_path) if h["round"] != round_no] + [row]
+        history.sort(key=lambda h: h["round"])
+        with output_group():
+            write_json(d / f"round-{round_no}" / "decision.json", row, "iteration")
+            write_jsonl(history_path, history, "iteration")
+            write_text(d / "history.md", history_markdown(history))
+            history_png(history, d / "history.png")
+            if adopt:
+                write_json(d / "adopted.json", {"round": round_no, **row["candidate"], "since": row["finished"]})
     return row
+
+
+#: how long recording a round waits for another one's (reading the history, writing four files)
+HISTORY_WAIT_S = 60.0
+
+
+def _check_no_later_round(folder: Path, round_no: int) -> None:
+    """Campaign 26: recording round K again after round K+1 was decided rewound
+    ``adopted.json`` to round K's model; every later round started from the model that was
+    adopted then, so deciding K again would leave their decisions resting on nothing."""
+    later = sorted(
+        int(p.parent.name.removeprefix("round-"))
+        for p in folder.glob("round-*/decision.json")
+        if p.parent.name.removeprefix("round-").isdigit() and int(p.parent.name.removeprefix("round-")) > round_no
+    )
+    if later:
+        raise UsageError(
+            f"{folder}: round {later[-1]} was decided after round {round_no}, from the model adopted then; nothing "
+            f"was written: to decide round {round_no} again, move the later round folders aside (and adopted.json "
+            "when it names one of them), or iterate in a new folder"
+        )
 
 
 def _ci(fig: Mapping[str, Any], key: str) -> str:

@@ -18,6 +18,7 @@ from .cli_types import (
 from .errors import JSON_WHITESPACE, BaError, DataError, UsageError, one_line
 from .hashing import sha256_file, sha256_path, sha256_text
 from .jsonio import (
+    JsonlAppender,
     JsonlLine,
     append_jsonl,
     atomic_path,
@@ -70,6 +71,7 @@ __all__ = [
     "tool_parser",
     "BaError",
     "DataError",
+    "JsonlAppender",
     "JsonlLine",
     "UsageError",
     "ValidationIssue",

@@ -179,10 +179,20 @@ def add_output(
     metavar: str = "OUT",
     old: Sequence[str] = (),
 ) -> argparse.Action:
-    """``-o/--output``: where a command writes its (primary) output."""
-    action = parser.add_argument("-o", "--output", dest=dest, metavar=metavar, required=required, help=help)
+    """``-o/--output``: where a command writes its (primary) output: a path, never ``-``
+    (campaign 26: `fix -o -` wrote a file named ``-``; no command here writes its output to
+    standard output)."""
+    action = parser.add_argument(
+        "-o", "--output", dest=dest, metavar=metavar, required=required, help=help, type=_output_path
+    )
     deprecated_alias(parser, action, *old)
     return action
+
+
+def _output_path(text: str) -> str:
+    if text == "-":
+        raise argparse.ArgumentTypeError("'-' (standard output) is not an output of this command; give a file path")
+    return text
 
 
 def add_model(

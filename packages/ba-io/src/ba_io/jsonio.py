@@ -421,6 +421,14 @@ def _check_target(target: Path, *, directory: bool = False) -> None:
         raise UsageError(
             f"{target}: not a regular file (a device, FIFO or socket); nothing was written: give a file path"
         )
+    from .locking import is_lock_file
+
+    if target.name.endswith(".lock") and is_lock_file(target):
+        # campaign 26: an output over another output's lock file was deleted with the lock
+        raise UsageError(
+            f"{target}: is the lock file of {target.name.removesuffix('.lock')}, held by a run or left by "
+            "one that died; nothing was written: choose another name"
+        )
 
 
 def _resolve_target(target: Path, *, directory: bool = False) -> Path:
@@ -839,27 +847,83 @@ def append_jsonl(path: PathLike, row: dict, schema: str | None = None) -> None:
     job's in-progress output (not atomic as a whole; each row is one write). If the
     file does not end in a newline (a job killed mid-write), a newline is written
     first so the new row starts on its own line; the partial line then shows up as
-    an invalid-JSON line on reading (use ``rejects=`` to skip it).
+    an invalid-JSON line on reading (use ``rejects=`` to skip it). A job appending many
+    rows to a file it renames at the end holds a :class:`JsonlAppender` instead.
     """
-    target = output_target(path)
-    _check_row(path, None, row, schema)
-    line = _dumps_row(path, None, row) + "\n"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with open(target, "ab") as f:
-            if f.tell() > 0:
-                with open(target, "rb") as r:
-                    r.seek(-1, os.SEEK_END)
-                    if r.read(1) != b"\n":
-                        line = "\n" + line
-            f.write(line.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as e:
-        named = named_write_error(e, target)
-        if named is not None:
-            raise named from e
-        raise
+    with JsonlAppender(path, schema) as out:
+        out.append(row)
+
+
+class JsonlAppender:
+    """``path`` opened once for appending validated rows (each one write, flushed and
+    fsynced), for a job that renames the file when it is done: :meth:`check_unchanged`
+    before the rename says whether the file at ``path`` is still the one this run wrote,
+    whole. Campaign 26: `synth` reopened ``OUT.partial`` by name for every row; another
+    command's output committed there mid-run took the rest of the rows and the rename, and
+    synth exited 0 with rows lost."""
+
+    def __init__(self, path: PathLike, schema: str | None = None) -> None:
+        self.path = Path(path)
+        self.schema = schema
+        self.written = 0
+        target = output_target(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._file = open(target, "ab")
+            self._newline = self._file.tell() > 0 and _last_byte(target) != b"\n"
+        except OSError as e:
+            if hasattr(self, "_file"):
+                self._file.close()
+            named = named_write_error(e, target)
+            if named is not None:
+                raise named from e
+            raise
+
+    def append(self, row: dict) -> None:
+        _check_row(self.path, None, row, self.schema)
+        line = ("\n" if self._newline else "") + _dumps_row(self.path, None, row) + "\n"
+        try:
+            self._file.write(line.encode("utf-8"))
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as e:
+            named = named_write_error(e, self.path)
+            if named is not None:
+                raise named from e
+            raise
+        self._newline = False
+        self.written += 1
+
+    def check_unchanged(self) -> None:
+        """Raise :class:`DataError` when ``path`` is no longer this file, or was written
+        by someone else too (its size is not the size this run left)."""
+        mine = os.fstat(self._file.fileno())
+        try:
+            there = os.stat(self.path)
+        except OSError:
+            there = None
+        if there is None or not os.path.samestat(there, mine) or there.st_size != self._file.tell():
+            raise DataError(
+                self.path,
+                None,
+                f"was replaced or written by another command while this run appended {self.written} rows to it; "
+                "nothing was renamed: run again to resume from what it holds (or --restart)",
+            )
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> JsonlAppender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _last_byte(path: Path) -> bytes:
+    with open(path, "rb") as r:
+        r.seek(-1, os.SEEK_END)
+        return r.read(1)
 
 
 def write_text(path: PathLike, text: str) -> None:

@@ -11,6 +11,7 @@ two runs can never both hold the lock of one output.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import stat
@@ -23,7 +24,7 @@ from typing import Union
 from .errors import UsageError
 from .paths import check_not_under_file
 
-__all__ = ["output_lock", "lock_path"]
+__all__ = ["output_lock", "lock_path", "is_lock_file"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -91,14 +92,36 @@ def output_lock(out: PathLike, wait_s: float = 0.0, reentrant: bool = False) -> 
         yield path
     finally:
         _HELD.discard(key)
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+        _remove_if_ours(path, fd)
         os.close(fd)
         for folder in made:  # a run that wrote nothing leaves no empty folders behind
             try:
                 folder.rmdir()
             except OSError:
                 break
+
+
+def _remove_if_ours(path: Path, fd: int) -> None:
+    """Remove the lock file ``fd`` holds, and only that file: campaign 26, another
+    command's output committed over ``OUT.lock`` was deleted with the lock."""
+    try:
+        if os.path.samestat(os.lstat(path), os.fstat(fd)):
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def is_lock_file(path: PathLike) -> bool:
+    """``path`` is a lock file of ours (``ba-io-lock PID``, held or left by a dead run)."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > 64:
+            return False
+        with open(path, "rb") as f:
+            text = f.read(65).strip()
+    except OSError:
+        return False
+    return text.startswith(_TAG) and text[len(_TAG) :].strip().isdigit()
 
 
 def _missing_folders(folder: Path) -> list[Path]:
@@ -128,10 +151,30 @@ def _create_lock_file(path: Path) -> None:
         finally:
             os.close(fd)
         with contextlib.suppress(FileExistsError):
-            os.link(name, path)
+            try:
+                os.link(name, path)
+            except OSError as e:
+                if e.errno not in _NO_HARD_LINKS:
+                    raise
+                _create_in_place(path)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(name)
+
+
+#: a file system without hard links (FAT, some SMB and FUSE mounts) answers os.link so
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EXDEV, errno.EMLINK})
+
+
+def _create_in_place(path: Path) -> None:
+    """Where hard links are refused (campaign 26: every command writing a group exited 2 on
+    a FAT or SMB folder), the lock file is created in place and its tag written at once: a
+    run that looks in that instant sees an empty file and is refused, which loses nothing."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, _tag_line())
+    finally:
+        os.close(fd)
 
 
 def _tag_line() -> bytes:
@@ -143,15 +186,8 @@ def _check_is_a_lock(path: Path, out: PathLike) -> None:
     """``OUT.lock`` may be missing or a lock file (``ba-io-lock PID``); any other file
     there, an empty one too, is the user's (``--in OUT.lock``), and taking it as the lock
     would truncate it and delete it at the end."""
-    try:
-        st = path.lstat()
-    except FileNotFoundError:
+    if not os.path.lexists(path) or (not path.is_symlink() and is_lock_file(path)):
         return
-    if stat.S_ISREG(st.st_mode) and st.st_size <= 64:
-        with open(path, "rb") as f:
-            text = f.read(65).strip()
-        if text.startswith(_TAG) and text[len(_TAG) :].strip().isdigit():
-            return
     raise UsageError(
         f"{out}: its lock file {path} exists and is not a lock (a file of yours?); nothing was written: "
         "move it away or choose another output"

@@ -111,7 +111,9 @@ class _ClosedPipeSafe:
 
     def __init__(self, stream: object) -> None:
         self._stream = stream
-        self._closed = False
+        # `>&-`: Python's sys.stdout is None (campaign 26: a traceback, exit 120); a closed
+        # stdout is a reader gone from the start
+        self._closed = stream is None
 
     def write(self, text: str) -> int:
         if not self._closed:
@@ -141,7 +143,12 @@ class _ClosedPipeSafe:
         _to_devnull(self._stream)
         return UsageError(f"cannot write to standard output: {e.strerror or e}; what was written there is incomplete")
 
+    def isatty(self) -> bool:
+        return not self._closed and bool(self._stream.isatty())  # type: ignore[attr-defined]
+
     def __getattr__(self, name: str) -> object:
+        if self._stream is None:
+            raise AttributeError(f"standard output is closed: it has no {name}")
         return getattr(self._stream, name)
 
 
@@ -155,8 +162,9 @@ def _write_all(stream: object, text: str) -> None:
         stream.write(text)  # type: ignore[attr-defined]
         return
     stream.flush()  # type: ignore[attr-defined]  # what the text layer holds goes first
-    encoding: str = getattr(stream, "encoding")  # noqa: B009 - checked above, typed here
-    view = memoryview(text.encode(encoding, errors=getattr(stream, "errors", None) or "strict"))
+    # UTF-8 whatever the locale says (campaign 26: PYTHONIOENCODING=ascii failed on accents):
+    # what the commands print is JSON Lines or lines naming files, UTF-8 like every file here
+    view = memoryview(text.encode("utf-8", errors=getattr(stream, "errors", None) or "strict"))
     while view:
         n = buf.write(view)
         if n is None:  # a non-blocking stdout that is full: wait for the reader

@@ -258,6 +258,7 @@ class TransformersBackend(Backend):
 
     def _attach(self, model: Any, tokenizer: Any) -> None:
         self.model = model
+        self._token_bytes: int | None = None  # the longest token's UTF-8 bytes, once asked
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -306,8 +307,10 @@ class TransformersBackend(Backend):
             raise UsageError(f"batch_size must be >= 1, got {batch_size}")
         tok = self.tokenizer
         texts = [self.render(m) for m in conversations]
-        # the chat template already holds the special tokens
-        lengths = [len(tok(t, add_special_tokens=False).input_ids) for t in texts]
+        self._check_not_huge(texts)
+        # the chat template already holds the special tokens; verbose=False: a prompt past
+        # the context is _check_fits' one error line, not also transformers' warning
+        lengths = [len(tok(t, add_special_tokens=False, verbose=False).input_ids) for t in texts]
         self._check_fits(lengths, decoding)
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
         gen_cfg = self._generation_config(decoding)
@@ -339,6 +342,24 @@ class TransformersBackend(Backend):
             if on_done:
                 on_done(len(idx))
         return [r for r in results if r is not None]
+
+    def _check_not_huge(self, texts: Sequence[str]) -> None:
+        """Refuse, before tokenizing, a prompt too long for the context whatever its tokens:
+        more UTF-8 bytes than the context times the longest token's (campaign 26: a 10 MB
+        prompt file was tokenized whole, 10-19 s and 2.25 GB, to be refused as too long)."""
+        context = getattr(self.model.config, "max_position_embeddings", None)
+        if not context:
+            return
+        if self._token_bytes is None:
+            self._token_bytes = max((len(t.encode("utf-8")) for t in self.tokenizer.get_vocab()), default=1)
+        limit = context * self._token_bytes
+        for i, text in enumerate(texts):
+            if len(text) > limit or len(text.encode("utf-8")) > limit:
+                raise PromptTooLong(
+                    i,
+                    f"its prompt is {len(text):,} characters, more than the model's context of {context} tokens "
+                    "can hold; shorten the concept or the prompt file",
+                )
 
     def _check_fits(self, lengths: Sequence[int], decoding: Decoding) -> None:
         """Every prompt plus the completion it asks for within the model's context."""

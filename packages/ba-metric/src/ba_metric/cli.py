@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 import traceback
 from typing import Any
@@ -140,12 +141,25 @@ def _stdin_is(path: str) -> bool:
     return (st_in.st_dev, st_in.st_ino) == (st_out.st_dev, st_out.st_ino)
 
 
+def _stdout_is_input(path: str) -> bool:
+    """Whether standard output goes to the input file (``score F >> F``; ``-``: standard
+    input's file): the scored rows would be appended to the rows they score."""
+    try:
+        st_out = os.fstat(sys.stdout.fileno())
+        st_in = os.fstat(sys.stdin.fileno()) if path == "-" else os.stat(path)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISREG(st_out.st_mode) and os.path.samestat(st_in, st_out)
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "score":
         if args.output and (  # campaign 22
             _stdin_is(args.output) if args.input == "-" else _same_file(args.input, args.output)
         ):  # `score - -o F < F` replaced F
             raise UsageError(f"-o {args.output} is the input file; nothing was written: give -o a path of its own")
+        if not args.output and _stdout_is_input(args.input):  # campaign 26: `score F >> F` appended to F
+            raise UsageError("standard output is the input file; nothing was written: give -o a path of its own")
         options = {"field": args.field, "concept_field": args.concept_field, "threshold": args.threshold}
         rows = [score_row(row, **options, path=args.input, line=line) for line, row in read_jsonl(args.input)]
         write_jsonl(rows, args.output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -206,6 +207,8 @@ def write_stdout(text: str) -> None:
     the bytes go to the binary layer until all are taken. ``ba_io``'s CLI wrapper has the same
     rule; ba-metric keeps its own copy because it depends on nothing of this project."""
     stream = sys.stdout
+    if stream is None:  # `>&-` (campaign 26: AttributeError): a closed stdout, as a reader gone is
+        raise BrokenPipeError(errno.EPIPE, "standard output is closed")
     buf = getattr(stream, "buffer", None)
     try:
         if buf is None or not isinstance(getattr(stream, "encoding", None), str):
@@ -213,7 +216,9 @@ def write_stdout(text: str) -> None:
             stream.flush()
             return
         stream.flush()
-        view = memoryview(text.encode(stream.encoding, errors=stream.errors or "strict"))
+        # UTF-8 whatever the locale says (campaign 26: PYTHONIOENCODING=ascii failed on a
+        # concept's accents): the rows are JSON Lines, UTF-8 by definition
+        view = memoryview(text.encode("utf-8", errors=stream.errors or "strict"))
         while view:
             n = buf.write(view)
             view = view[n or 0 :]
