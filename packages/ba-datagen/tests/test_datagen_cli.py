@@ -63,6 +63,13 @@ def test_usage_errors(tmp_path, dg_cli):
     assert r.returncode == 2 and r.stderr.startswith("Error: unknown model spec 'bogus:thing'")
 
 
+def test_dash_is_not_a_rejects_file(tmp_path, dg_cli):
+    """Campaign 27: `synth --rejects -` wrote the rejected rows to a file named `-`."""
+    r = dg_cli("synth", "--in", "x", "-o", "y", "--rejects", "-", cwd=tmp_path)
+    assert r.returncode == 2 and "'-' (standard output) is not an output of this command" in r.stderr
+    assert not (tmp_path / "-").exists()
+
+
 def test_version_help_and_prompt(tmp_path, dg_cli):
     r = dg_cli("--version", cwd=tmp_path)
     assert r.stdout == f"ba-datagen {ba_datagen.__version__}\n"

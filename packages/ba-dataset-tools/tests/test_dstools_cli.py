@@ -223,3 +223,19 @@ def test_an_export_never_replaces_its_own_input(dst_data, dst_cli):
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "inside the export folder" in r.stderr or "did not write" in r.stderr, r.stderr
     assert mine.read_bytes() == (dst_data / "v2_train.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("split", "v2_train.jsonl", "--train-out", "-", "--val-out", "v.jsonl"),
+        ("split", "v2_train.jsonl", "--train-out", "t.jsonl", "--val-out", "-"),
+        ("fix", "v2_train.jsonl", "-o", "f.jsonl", "--rejects", "-"),
+        ("filter", "scored.jsonl", "-o", "f.jsonl", "--rejects", "-"),
+    ],
+)
+def test_dash_is_refused_by_every_output_flag(dst_data, dst_cli, args):
+    """Campaign 27: `split --train-out -` (and --val-out, --rejects) wrote a file named `-`."""
+    r = dst_cli(*args, cwd=dst_data)
+    assert r.returncode == 2 and "'-' (standard output) is not an output of this command" in r.stderr
+    assert not (dst_data / "-").exists()

@@ -43,3 +43,11 @@ def test_summary_table_rejects_other_json(tmp_path, capsys):
 def test_missing_subcommand_is_usage_error(capsys):
     assert cli_main() == 2
     assert "required: COMMAND" in capsys.readouterr().err
+
+
+def test_dash_is_not_a_timings_file(tmp_path, capsys, monkeypatch):
+    """Campaign 27: `generate --timings -` wrote the timings to a file named `-`."""
+    monkeypatch.chdir(tmp_path)
+    code = cli_main("generate", "--model", "fake:x", "--in", "c.jsonl", "-o", "p.jsonl", "--timings", "-")
+    assert code == 2 and "'-' (standard output) is not an output of this command" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()

@@ -156,3 +156,29 @@ def test_a_folder_without_hard_links_still_takes_the_lock(tmp_path, monkeypatch)
             with output_lock(out):
                 pass
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_file_written_in_place_at_a_held_lock_path_is_not_removed_with_the_lock(tmp_path):
+    """Campaign 27: `ba-metric score X > s.jsonl.lock` while synth held s.jsonl's lock kept
+    the lock file's inode, and synth's release deleted the rows written there."""
+    out = tmp_path / "s.jsonl"
+    with output_lock(out) as path:
+        with open(path, "w") as f:  # a shell redirect: same inode, truncated and written
+            f.write('{"a": 1}\n')
+    assert path.read_text() == '{"a": 1}\n'
+
+
+def test_a_read_only_folder_is_named_by_the_lock_not_its_temporary_file(tmp_path, monkeypatch):
+    """Campaign 27: a read-only folder under a locked output was reported as
+    `OUT.lock.XXXXXXXX.new`, a name the user never chose."""
+    import errno
+    import tempfile
+
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EROFS, "Read-only file system", str(tmp_path / "r.jsonl.lock.ab12cd.new"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(OSError) as e:
+        with output_lock(tmp_path / "r.jsonl"):
+            pass
+    assert e.value.filename == str(tmp_path / "r.jsonl.lock") and ".new" not in str(e.value)

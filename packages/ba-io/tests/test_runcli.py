@@ -98,6 +98,7 @@ def test_all_pinned():
         "one_line",
         "output_group",
         "output_lock",
+        "output_path",
         "output_target",
         "positive_int",
         "progress",
@@ -356,3 +357,39 @@ def test_a_stdout_closed_from_the_start_is_a_quiet_exit_of_the_commands_code():
         )  # fmt: skip
         assert done.returncode == rc, done.stderr
         assert done.stderr.count("\n") == (rc != 0) and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_name_too_long_is_the_users_to_fix(capsys, monkeypatch):
+    """Campaign 27: ENAMETOOLONG was `Error: OSError: [Errno 36] ...`, exit 1."""
+    import errno
+
+    monkeypatch.delenv("BA_DEBUG", raising=False)
+    exc = OSError(errno.ENAMETOOLONG, "File name too long", "x" * 300 + ".jsonl")
+    assert run_cli(_raiser(exc), []) == 2
+    assert capsys.readouterr().err == f"Error: {'x' * 300}.jsonl: File name too long (nothing was written there)\n"
+
+
+def test_an_unwritable_stderr_keeps_the_exit_code(tmp_path):
+    """Campaign 27: a usage error exited 1 under `2>/dev/full` (printing its line failed)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ba_io.cli import main; sys.exit(main(['validate', 'nope.jsonl', '--schema', 'example-v1']))"
+    )
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE, stderr=full, timeout=60
+        )
+    assert done.returncode == 2
+
+
+def test_dash_is_not_a_rejects_file(tmp_path, capsys, monkeypatch):
+    """Campaign 27: `ba-io validate IN --rejects -` wrote the bad lines to a file named `-`."""
+    from ba_io.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_text("{}\n")
+    assert run_cli(main, ["validate", "in.jsonl", "--schema", "example-v1", "--rejects", "-"]) == 2
+    assert "'-' (standard output) is not an output of this command" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()

@@ -1,3 +1,4 @@
+import errno
 import hashlib
 import json
 import os
@@ -671,3 +672,44 @@ def test_a_group_commits_an_output_its_own_command_holds_locked(tmp_path):
         _write_pair(out, side, "x\n")
     assert out.read_text() == side.read_text() == "x\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "out.md"]
+
+
+@pytest.mark.parametrize("how", ["truncate", "append", "same-size"])
+def test_an_appender_sees_its_file_written_in_place_by_another_command(tmp_path, how):
+    """Campaign 27: `> OUT.partial`, `>> OUT.partial` or `cp X OUT.partial` while synth
+    appended kept the inode, and an O_APPEND file's tell() always equals its size: synth
+    renamed the file and exited 0 with its rows replaced or mixed with foreign ones."""
+    from ba_io import DataError, JsonlAppender
+
+    path = tmp_path / "out.jsonl.partial"
+    path.write_text('{"id": "r0"}\n')
+    with JsonlAppender(path) as appender:
+        appender.append({"id": "r1"})
+        appender.append({"id": "r2"})
+        appender.check_unchanged()  # nobody else wrote: fine
+        mine = path.read_bytes()
+        if how == "truncate":
+            path.write_text('{"id": "x"}\n')
+        elif how == "append":
+            with open(path, "a") as f:
+                f.write('{"id": "x"}\n')
+        else:
+            with open(path, "r+b") as f:
+                f.write(mine.replace(b"r1", b"x9"))
+        appender.append({"id": "r3"})
+        with pytest.raises(DataError, match="written by another command"):
+            appender.check_unchanged()
+
+
+def test_an_appender_on_a_full_disk_fails_once_naming_its_file(tmp_path):
+    """Campaign 27: the named ENOSPC of a failed append was replaced by an unnamed one
+    raised again by close() (the buffered bytes flushed a second time)."""
+    from ba_io import JsonlAppender
+
+    path = tmp_path / "out.jsonl.partial"
+    with pytest.raises(OSError) as e:
+        with JsonlAppender(path) as appender:
+            appender._file.close()
+            appender._file = open("/dev/full", "ab")  # every flush: ENOSPC
+            appender.append({"id": "r1"})
+    assert e.value.errno == errno.ENOSPC and e.value.filename == str(path)

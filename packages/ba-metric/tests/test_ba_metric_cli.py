@@ -396,14 +396,16 @@ def test_a_closed_stdout_is_a_quiet_exit_0(command):
 
 
 @pytest.mark.parametrize("stdin", [False, True])
-def test_stdout_appending_to_the_input_is_refused(tmp_path, stdin):
-    """Campaign 26: `ba-metric score F >> F` appended the scored rows to the rows they score."""
+@pytest.mark.parametrize("dash", [False, True])
+def test_stdout_appending_to_the_input_is_refused(tmp_path, stdin, dash):
+    """Campaign 26: `ba-metric score F >> F` appended the scored rows to the rows they score;
+    campaign 27: so did `score F -o - >> F` (`-o -` is standard output too)."""
     src = tmp_path / "p.jsonl"
     shutil.copy(CLI_DATA / "predictions.jsonl", src)
     before = src.read_bytes()
     with open(src, "ab") as out, open(src, "rb") as into:
         done = subprocess.run(
-            [sys.executable, "-m", "ba_metric.cli", "score", "-" if stdin else str(src)],
+            [sys.executable, "-m", "ba_metric.cli", "score", "-" if stdin else str(src), *(["-o", "-"] if dash else [])],
             stdin=into, stdout=out, stderr=subprocess.PIPE, text=True, timeout=60,
         )  # fmt: skip
     assert done.returncode == 2 and done.stderr.startswith("Error: standard output is the input file; nothing was")
@@ -422,3 +424,23 @@ def test_rows_go_out_in_utf8_whatever_the_locale(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.decode("utf-8"))["concept"] == "Gestión de citas"
+
+
+def test_a_lock_file_of_another_run_is_refused_as_the_output(tmp_path):
+    """Campaign 27: `ba-metric score X -o S.jsonl.lock` replaced the lock a running
+    `ba-datagen synth -o S.jsonl` held (the ba-io writers refuse it)."""
+    lock = tmp_path / "s.jsonl.lock"
+    lock.write_text("ba-io-lock " + f"{os.getpid():>12}" + "\n")
+    before = lock.read_bytes()
+    done = run("score", "predictions.jsonl", "-o", str(lock))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"Error: {lock}: is the lock file of another run's output; nothing was written")
+    assert lock.read_bytes() == before
+
+
+def test_an_output_name_too_long_is_a_usage_error(tmp_path):
+    """Campaign 27: a 300-character file name was `Error: internal error: OSError` (exit 1)."""
+    out = tmp_path / ("x" * 300 + ".jsonl")
+    done = run("score", "predictions.jsonl", "-o", str(out))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"Error: {out}: cannot write: File name too long") and done.stderr.count("\n") == 1

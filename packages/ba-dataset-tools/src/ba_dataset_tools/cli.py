@@ -13,6 +13,7 @@ from ba_io import (
     add_seed,
     default_rejects,
     distinct_paths,
+    output_path,
     run_cli,
     tool_parser,
     write_json,
@@ -96,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--convert-to-yaml-strings", action="store_true", help="JSON lists -> YAML strings")
     f.add_argument("--validate", action="store_true", help="validate every output row against example-v2")
     add_output(f, help="the fixed rows", required=True, metavar="OUT.jsonl")
-    f.add_argument("--rejects", help="rejects JSONL (default: OUT with .rejects.jsonl)")
+    f.add_argument("--rejects", type=output_path, help="rejects JSONL (default: OUT with .rejects.jsonl)")
 
     fl = _sub(
         sub,
@@ -113,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     fl.add_argument("--min-score", type=_ratio, help="lowest rubric total kept, 0..1")
     fl.add_argument("--min-content", type=_ratio, help="lowest content score kept, 0..1")
     add_output(fl, help="the rows that pass", required=True, metavar="OUT.jsonl")
-    fl.add_argument("--rejects", help="rejects JSONL (default: OUT with .rejects.jsonl)")
+    fl.add_argument("--rejects", type=output_path, help="rejects JSONL (default: OUT with .rejects.jsonl)")
 
     s = _sub(
         sub,
@@ -126,8 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("file", metavar="FILE")
     s.add_argument("--val-ratio", type=_ratio, default=0.1, help="share of rows for val (default 0.1)")
     add_seed(s, help="shuffle seed")
-    s.add_argument("--train-out", required=True)
-    s.add_argument("--val-out", required=True)
+    s.add_argument("--train-out", required=True, type=output_path)
+    s.add_argument("--val-out", required=True, type=output_path)
 
     st = _sub(
         sub,

@@ -21,6 +21,7 @@ from ba_io import (
     fraction,
     int_between,
     output_group,
+    output_path,
     positive_int,
     read_json,
     run_cli,
@@ -91,7 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, help=f"default {BATCH_SIZE}")
     g.add_argument("--limit", type=positive_int, help="only the first N concepts")
     g.add_argument("--overwrite", action="store_true", help="start OUT afresh instead of resuming")
-    g.add_argument("--timings", help="also write load/generation seconds and token counts to this JSON file")
+    g.add_argument(
+        "--timings", type=output_path, help="also write load/generation seconds and token counts to this JSON file"
+    )
 
     b = add_command(
         sub,

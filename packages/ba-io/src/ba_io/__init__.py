@@ -12,6 +12,7 @@ from .cli_types import (
     fraction,
     int_between,
     non_negative_int,
+    output_path,
     positive_int,
     tool_parser,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "one_line",
     "output_group",
     "output_lock",
+    "output_path",
     "output_target",
     "progress",
     "read_json",

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from . import __version__
-from .cli_types import add_command, add_output, tool_parser
+from .cli_types import add_command, add_output, output_path, tool_parser
 from .errors import UsageError
 from .jsonio import output_group, read_json, read_jsonl, write_jsonl
 from .paths import distinct_paths
@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("file", metavar="FILE")
     v.add_argument("--schema", required=True, metavar="NAME", help="schema name (see `ba-io schemas`)")
     v.add_argument("--json", action="store_true", help="FILE is one JSON document, not JSONL")
-    v.add_argument("--rejects", metavar="R", help="write bad lines here instead of stopping at the first")
+    v.add_argument(
+        "--rejects", metavar="R", type=output_path, help="write bad lines here instead of stopping at the first"
+    )
     add_output(v, help="write the valid rows here")
     add_command(sub, "schemas", help="list schema names and titles")
     return p

@@ -36,6 +36,7 @@ __all__ = [
     "fraction",
     "int_between",
     "non_negative_int",
+    "output_path",
     "positive_int",
     "tool_parser",
 ]
@@ -183,13 +184,15 @@ def add_output(
     (campaign 26: `fix -o -` wrote a file named ``-``; no command here writes its output to
     standard output)."""
     action = parser.add_argument(
-        "-o", "--output", dest=dest, metavar=metavar, required=required, help=help, type=_output_path
+        "-o", "--output", dest=dest, metavar=metavar, required=required, help=help, type=output_path
     )
     deprecated_alias(parser, action, *old)
     return action
 
 
-def _output_path(text: str) -> str:
+def output_path(text: str) -> str:
+    """The ``type`` of every flag naming a file a command writes (``--rejects``,
+    ``--train-out``...): ``-`` is refused, not written as a file named ``-`` (campaign 27)."""
     if text == "-":
         raise argparse.ArgumentTypeError("'-' (standard output) is not an output of this command; give a file path")
     return text

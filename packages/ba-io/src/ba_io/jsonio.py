@@ -22,6 +22,7 @@ import contextvars
 import errno
 import functools
 import glob
+import hashlib
 import json
 import math
 import os
@@ -860,7 +861,9 @@ class JsonlAppender:
     before the rename says whether the file at ``path`` is still the one this run wrote,
     whole. Campaign 26: `synth` reopened ``OUT.partial`` by name for every row; another
     command's output committed there mid-run took the rest of the rows and the rename, and
-    synth exited 0 with rows lost."""
+    synth exited 0 with rows lost. Campaign 27: a write in place (`> OUT.partial`, `cp`,
+    `>>`) keeps the inode, so the check compares the file's bytes with a running digest
+    of what it held when opened plus what this run appended."""
 
     def __init__(self, path: PathLike, schema: str | None = None) -> None:
         self.path = Path(path)
@@ -870,7 +873,8 @@ class JsonlAppender:
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._file = open(target, "ab")
-            self._newline = self._file.tell() > 0 and _last_byte(target) != b"\n"
+            self._digest, self._size = _digest_of(target)
+            self._newline = self._size > 0 and _last_byte(target) != b"\n"
         except OSError as e:
             if hasattr(self, "_file"):
                 self._file.close()
@@ -881,28 +885,36 @@ class JsonlAppender:
 
     def append(self, row: dict) -> None:
         _check_row(self.path, None, row, self.schema)
-        line = ("\n" if self._newline else "") + _dumps_row(self.path, None, row) + "\n"
+        line = (("\n" if self._newline else "") + _dumps_row(self.path, None, row) + "\n").encode("utf-8")
         try:
-            self._file.write(line.encode("utf-8"))
+            self._file.write(line)
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError as e:
+            self._drop_buffer()
             named = named_write_error(e, self.path)
             if named is not None:
                 raise named from e
             raise
+        self._digest.update(line)
+        self._size += len(line)
         self._newline = False
         self.written += 1
 
     def check_unchanged(self) -> None:
         """Raise :class:`DataError` when ``path`` is no longer this file, or was written
-        by someone else too (its size is not the size this run left)."""
+        by someone else too (its bytes are not the bytes this run left)."""
         mine = os.fstat(self._file.fileno())
         try:
             there = os.stat(self.path)
+            same = (
+                os.path.samestat(there, mine)
+                and there.st_size == self._size
+                and _digest_of(self.path)[0].digest() == self._digest.digest()
+            )
         except OSError:
-            there = None
-        if there is None or not os.path.samestat(there, mine) or there.st_size != self._file.tell():
+            same = False
+        if not same:
             raise DataError(
                 self.path,
                 None,
@@ -910,14 +922,32 @@ class JsonlAppender:
                 "nothing was renamed: run again to resume from what it holds (or --restart)",
             )
 
+    def _drop_buffer(self) -> None:
+        """After a failed write (a full disk), forget the unwritten bytes so that
+        :meth:`close` does not fail again with an error naming no file (campaign 27)."""
+        with contextlib.suppress(OSError, ValueError):
+            self._file.close()
+
     def close(self) -> None:
-        self._file.close()
+        with contextlib.suppress(OSError):  # only after a failed append, already raised named
+            self._file.close()
 
     def __enter__(self) -> JsonlAppender:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _digest_of(path: PathLike) -> tuple[Any, int]:
+    """A running sha256 of the file at ``path`` and its size in bytes."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as r:
+        while chunk := r.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest, size
 
 
 def _last_byte(path: Path) -> bytes:

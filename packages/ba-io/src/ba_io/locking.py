@@ -102,10 +102,12 @@ def output_lock(out: PathLike, wait_s: float = 0.0, reentrant: bool = False) -> 
 
 
 def _remove_if_ours(path: Path, fd: int) -> None:
-    """Remove the lock file ``fd`` holds, and only that file: campaign 26, another
-    command's output committed over ``OUT.lock`` was deleted with the lock."""
+    """Remove the lock file ``fd`` holds, and only while it still holds our tag: campaign
+    26, another command's output committed over ``OUT.lock`` was deleted with the lock;
+    campaign 27, one written in place (`> OUT.lock`) kept the inode and was deleted too."""
     try:
-        if os.path.samestat(os.lstat(path), os.fstat(fd)):
+        tag = _tag_line()
+        if os.path.samestat(os.lstat(path), os.fstat(fd)) and os.pread(fd, len(tag) + 1, 0) == tag:
             os.unlink(path)
     except OSError:
         pass
@@ -143,7 +145,10 @@ def _create_lock_file(path: Path) -> None:
     written aside and hard-linked into place, so a lock file is never seen empty."""
     if os.path.lexists(path):
         return
-    fd, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".new", dir=path.parent)
+    try:
+        fd, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".new", dir=path.parent)
+    except OSError as e:  # campaign 27: named the temporary OUT.lock.XXXXXXXX.new
+        raise type(e)(e.errno, e.strerror, str(path)) from e
     try:
         try:
             os.write(fd, _tag_line())

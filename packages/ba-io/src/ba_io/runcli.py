@@ -25,7 +25,7 @@ def _debug_requested(argv: Sequence[str]) -> bool:
 
 
 #: OSErrors that the user fixes (permissions, a read-only file system, a full disk): exit 2
-_USER_FIXES = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT})
+_USER_FIXES = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG})
 
 
 def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | None = None) -> int:
@@ -52,7 +52,7 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
             return 0
         if isinstance(e.code, int):
             return e.code
-        print(e.code, file=sys.stderr)
+        _tell(e.code)
         return 1
     except BrokenPipeError:  # a write that bypassed the wrapper: the verdict is unknown
         _to_devnull(stdout)
@@ -60,33 +60,33 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
     except KeyboardInterrupt:
         if debug:
             raise
-        print("Interrupted.", file=sys.stderr)
+        _tell("Interrupted.")
         return 130
     except DataError as e:
         if debug:
             raise
-        print(one_line(f"{'' if e.reported else 'Error: '}{e}"), file=sys.stderr)
+        _tell(one_line(f"{'' if e.reported else 'Error: '}{e}"))
         return 1
     except UsageError as e:
         if debug:
             raise
-        print(one_line(f"{'' if e.reported else 'Error: '}{e}"), file=sys.stderr)
+        _tell(one_line(f"{'' if e.reported else 'Error: '}{e}"))
         return 2
     except OSError as e:
         if debug:
             raise
         if e.errno in _USER_FIXES:  # the user's to fix (a read-only folder, a full disk): a usage error
             where = f"{e.filename}: " if e.filename else ""
-            print(one_line(f"Error: {where}{e.strerror or e} (nothing was written there)"), file=sys.stderr)
+            _tell(one_line(f"Error: {where}{e.strerror or e} (nothing was written there)"))
             return 2
-        print(one_line(f"Error: {type(e).__name__}: {e} (run with --debug for the traceback)"), file=sys.stderr)
+        _tell(one_line(f"Error: {type(e).__name__}: {e} (run with --debug for the traceback)"))
         return 1
     except Exception as e:  # noqa: BLE001 - the point of this function
         if debug:
             raise
         msg = str(e)
         what = f"{type(e).__name__}: {msg}" if msg else type(e).__name__
-        print(one_line(f"Error: {what} (run with --debug for the traceback)"), file=sys.stderr)
+        _tell(one_line(f"Error: {what} (run with --debug for the traceback)"))
         return 1
     finally:
         wrapped = sys.stdout
@@ -94,6 +94,14 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
             with contextlib.suppress(UsageError):  # the command failed already: its error is the one to show
                 wrapped.flush()  # now, through the wrapper: a reader gone since the last write is no error at exit
         sys.stdout = stdout
+
+
+def _tell(line: object) -> None:
+    """Print the error line; a stderr that cannot take it (`2>/dev/full`) does not change
+    the exit code (campaign 27: a usage error exited 1)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr)
+        sys.stderr.flush()
 
 
 def _to_devnull(stream: object) -> None:

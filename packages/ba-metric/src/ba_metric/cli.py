@@ -158,7 +158,7 @@ def _run(args: argparse.Namespace) -> int:
             _stdin_is(args.output) if args.input == "-" else _same_file(args.input, args.output)
         ):  # `score - -o F < F` replaced F
             raise UsageError(f"-o {args.output} is the input file; nothing was written: give -o a path of its own")
-        if not args.output and _stdout_is_input(args.input):  # campaign 26: `score F >> F` appended to F
+        if args.output in (None, "-") and _stdout_is_input(args.input):  # campaigns 26-27: `score F [-o -] >> F`
             raise UsageError("standard output is the input file; nothing was written: give -o a path of its own")
         options = {"field": args.field, "concept_field": args.concept_field, "threshold": args.threshold}
         rows = [score_row(row, **options, path=args.input, line=line) for line, row in read_jsonl(args.input)]

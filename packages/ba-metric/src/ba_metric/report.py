@@ -6,6 +6,7 @@ import errno
 import json
 import math
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -241,18 +242,10 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
     if out is None or out == "-":
         write_stdout(text)
         return
-    target = Path(out)
-    if target.exists() and not target.is_file():  # follows links: a link to a device is refused too
-        # a folder, a device (-o /dev/null would replace the device node), a FIFO or a socket
-        raise UsageError(
-            f"{out}: not a regular file; nothing was written: give a file path (or no -o to write to stdout)"
-        )
-    if target.is_symlink() and not target.exists():  # replacing it would lose the user's link
-        raise UsageError(
-            f"{out}: a symbolic link to a missing file; nothing was written: create the target or choose another path"
-        )
-    if target.is_symlink() and target.is_file():  # written through, as cp does: the user's link stays
-        target = Path(os.path.realpath(target))
+    try:
+        target = _checked_target(out)
+    except OSError as exc:  # campaign 27: a name too long (ENAMETOOLONG) was an internal error
+        raise UsageError(f"{out}: cannot write: {exc.strerror or exc}; nothing was written") from None
     tmp: Path | None = None
     try:  # a tmp file of its own: two runs on one output leave one whole file, never a mix
         fd, name = tempfile.mkstemp(
@@ -269,6 +262,39 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
         raise UsageError(f"{out}: cannot write: {exc.strerror or exc}") from None
+
+
+def _checked_target(out: str) -> Path:
+    """The file ``-o`` writes (a link's target: the user's link stays, as cp keeps it), or
+    :class:`UsageError` for a path that must not be replaced."""
+    target = Path(out)
+    if target.exists() and not target.is_file():  # follows links: a link to a device is refused too
+        # a folder, a device (-o /dev/null would replace the device node), a FIFO or a socket
+        raise UsageError(
+            f"{out}: not a regular file; nothing was written: give a file path (or no -o to write to stdout)"
+        )
+    if target.is_symlink() and not target.exists():  # replacing it would lose the user's link
+        raise UsageError(
+            f"{out}: a symbolic link to a missing file; nothing was written: create the target or choose another path"
+        )
+    if _is_lock_file(target):  # campaign 27: replacing a running command's lock broke it
+        raise UsageError(f"{out}: is the lock file of another run's output; nothing was written: choose another path")
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
+#: the first bytes of a lock file of the ba-io package (``ba-io-lock PID``): the rule of
+#: ``ba_io.locking.is_lock_file``, kept here because ba-metric depends on nothing of this project
+_LOCK_TAG = re.compile(rb"ba-io-lock +[0-9]+\n?")
+
+
+def _is_lock_file(path: Path) -> bool:
+    try:
+        if not path.is_file() or path.stat().st_size > 64:
+            return False
+        with open(path, "rb") as f:
+            return _LOCK_TAG.fullmatch(f.read(65)) is not None
+    except OSError:
+        return False
 
 
 def _is_scored(row: dict[str, Any]) -> bool:
