@@ -583,3 +583,58 @@ def test_a_partial_file_replaced_mid_run_fails_the_run_and_is_kept(tmp_path):
     with pytest.raises(DataError, match=r"raw\.jsonl\.partial: was replaced or written by another command"):
         synth(src, out, AnotherCommandCommitsMidRun(), show_progress=False)
     assert not out.exists() and partial_path(out).read_bytes() == theirs
+
+
+def test_a_file_of_the_users_put_at_the_unnamed_rejects_path_mid_run_is_kept(tmp_path):
+    """Campaign 28: `cp notes.txt S.rejects.jsonl` while synth ran: synth exited 0 and the
+    notes were replaced by its (empty) rejects; at the start the same file is refused."""
+    concepts = generate_concepts(4, seed=3)
+    src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, concepts, "concept")
+    template = TemplateTeacher()
+    notes = tmp_path / "raw.rejects.jsonl"
+
+    class TheUserCopiesNotesMidRun:
+        name, batch_size = template.name, 2
+
+        def write(self, batch):
+            notes.write_text("my notes\n")
+            return template.write(batch)
+
+    with pytest.raises(UsageError, match=r"raw\.rejects\.jsonl exists and is not a rejects file .*nothing was renamed"):
+        synth(src, out, TheUserCopiesNotesMidRun(), show_progress=False)
+    assert notes.read_text() == "my notes\n" and not out.exists()
+    assert len(partial_path(out).read_text().splitlines()) == 4
+
+
+def test_a_partial_file_cut_while_the_resume_reads_it_fails_the_run(tmp_path, monkeypatch):
+    """Campaign 28: a partial file cut in place between the resume's reading of it and the
+    appender's opening: the concepts it no longer held were skipped as done, exit 0."""
+    import importlib
+
+    synth_module = importlib.import_module("ba_datagen.synth")  # the attribute is the function
+    concepts = generate_concepts(6, seed=3)
+    src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, concepts, "concept")
+    partial = partial_path(out)
+    partial.write_text("".join(json.dumps(r) + "\n" for r in _first_rows(src, 4)))
+    real = synth_module._drop_partial_tail
+
+    def cut_after_reading(path):
+        real(path)
+        if path == partial:
+            with open(partial, "r+b") as f:  # in place: the inode stays
+                f.truncate(len(partial.read_text().splitlines(keepends=True)[0]))
+
+    monkeypatch.setattr(synth_module, "_drop_partial_tail", cut_after_reading)
+    with pytest.raises(DataError, match=r"raw\.jsonl\.partial: changed while this run read it"):
+        synth(src, out, TemplateTeacher(), show_progress=False)
+    assert not out.exists()
+
+
+def _first_rows(src, n):
+    """The rows a template synth run writes for the first ``n`` concepts of ``src``."""
+    first = src.parent / "first.jsonl"
+    first.write_text("".join(src.read_text().splitlines(keepends=True)[:n]))
+    synth(first, src.parent / "first-raw.jsonl", TemplateTeacher(), show_progress=False)
+    return [json.loads(line) for line in (src.parent / "first-raw.jsonl").read_text().splitlines()]

@@ -587,3 +587,60 @@ def test_resume_refuses_an_output_holding_a_prediction_twice(tiny_model, tmp_pat
     with pytest.raises(DataError, match=r"p.jsonl:3: duplicate prediction for id 'c1' run 0 \(first on line 1\)"):
         run_generate(f"hf:{tiny_model}", CONCEPTS, out, **FAST)
     assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("how", ["renamed over", "written in place"])
+def test_an_output_another_command_writes_mid_run_fails_the_run_and_is_kept(tiny_model, tmp_path, monkeypatch, how):
+    """Campaign 28: `ba-metric score X -o P.jsonl` (or `> P.jsonl`) while generate appended
+    to P.jsonl: generate exited 0 with rows missing and foreign rows in its file."""
+    import ba_eval.generation
+    from ba_io import DataError
+
+    out, theirs = tmp_path / "p.jsonl", b'{"theirs": 1}\n'
+    real, calls = ba_eval.generation._generate_batch, []
+
+    def another_command_writes_after_the_first_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            if how == "renamed over":
+                (tmp_path / "other.tmp").write_bytes(theirs)
+                os.replace(tmp_path / "other.tmp", out)
+            else:
+                out.write_bytes(theirs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ba_eval.generation, "_generate_batch", another_command_writes_after_the_first_batch)
+    with pytest.raises(DataError, match=r"p\.jsonl: was replaced or written by another command while this run"):
+        run_generate(f"hf:{tiny_model}", CONCEPTS, out, **{**FAST, "batch_size": 1})
+    assert out.read_bytes() == theirs
+
+
+def test_overwrite_never_deletes_a_file_put_there_while_the_model_loads(tiny_model, tmp_path, monkeypatch):
+    """Campaign 28: `generate --overwrite` checked OUT at the start; a file of the user's
+    written there while the model loaded was deleted when the first batch was ready."""
+    import ba_llm
+    from ba_io import DataError
+
+    out, mine = tmp_path / "p.jsonl", b'{"mine": 1}\n'
+    run_generate(f"hf:{tiny_model}", CONCEPTS, out, limit=1, **FAST)
+    real = ba_llm.load_backend
+
+    def the_user_writes_while_it_loads(*args, **kwargs):
+        (tmp_path / "mine.tmp").write_bytes(mine)
+        os.replace(tmp_path / "mine.tmp", out)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ba_llm, "load_backend", the_user_writes_while_it_loads)
+    with pytest.raises(DataError, match="was replaced or written by another command"):
+        run_generate(f"hf:{tiny_model}", CONCEPTS, out, overwrite=True, **FAST)
+    assert out.read_bytes() == mine
+
+
+def test_a_model_that_fails_to_load_leaves_no_new_output(tmp_path):
+    """The output is opened before the model loads: one that fails to load leaves no file."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    with pytest.raises(Exception):  # noqa: B017 - whatever the loader raises, no file is left
+        run_generate(f"hf:{broken}", CONCEPTS, tmp_path / "p.jsonl", **FAST)
+    assert not (tmp_path / "p.jsonl").exists()

@@ -78,6 +78,7 @@ def test_all_pinned():
         "check_replaceable_folder",
         "check_side_folder",
         "check_side_output",
+        "check_unnamed_rejects",
         "check_writable",
         "default_rejects",
         "deprecated_alias",

@@ -184,7 +184,6 @@ def test_atomic_write_keeps_the_usual_permissions_and_names_the_target_when_it_c
 
 
 def test_an_unwritable_folder_is_reported_with_the_target_not_the_tmp_name(tmp_path, monkeypatch):
-    import errno
     import tempfile
 
     def refuse(*a, **k):
@@ -566,7 +565,6 @@ def test_a_full_disk_is_one_error_line_naming_the_file(tmp_path, capsys):
     """Campaign 24: ENOSPC raised by a write has no file name, so a full disk was
     "Error: No space left on device" naming nothing; safetensors' and the GGUF writer's own
     errors were internal errors (exit 1). Each now names the output, exit 2."""
-    import errno
 
     import pytest
 
@@ -701,15 +699,73 @@ def test_an_appender_sees_its_file_written_in_place_by_another_command(tmp_path,
             appender.check_unchanged()
 
 
-def test_an_appender_on_a_full_disk_fails_once_naming_its_file(tmp_path):
+def test_an_appender_on_a_full_disk_fails_once_naming_its_file_and_what_it_keeps(tmp_path):
     """Campaign 27: the named ENOSPC of a failed append was replaced by an unnamed one
-    raised again by close() (the buffered bytes flushed a second time)."""
+    raised again by close() (the buffered bytes flushed a second time); campaign 28: the
+    line said "(nothing was written there)" of a file that keeps every row before."""
     from ba_io import JsonlAppender
 
     path = tmp_path / "out.jsonl.partial"
-    with pytest.raises(OSError) as e:
+    with pytest.raises(UsageError) as e:
         with JsonlAppender(path) as appender:
+            appender.append({"id": "r0"})
             appender._file.close()
             appender._file = open("/dev/full", "ab")  # every flush: ENOSPC
             appender.append({"id": "r1"})
-    assert e.value.errno == errno.ENOSPC and e.value.filename == str(path)
+    assert str(e.value) == (
+        f"{path}: No space left on device; the rows it held before this one are kept there: "
+        "free some space and run again to resume from what it holds"
+    )
+    assert path.read_text() == '{"id":"r0"}\n'
+
+
+def test_an_appender_checks_size_cheaply_and_bytes_fully_and_fresh_means_new(tmp_path):
+    from ba_io import DataError, JsonlAppender
+
+    path = tmp_path / "p.jsonl"
+    with JsonlAppender(path, fresh=True) as appender:
+        appender.append({"id": "r1"})
+        appender.check_unchanged(full=False)
+        with open(path, "r+b") as f:  # same size, other bytes: only the full check reads them
+            f.write(b'{"id":"x9"}')
+        appender.check_unchanged(full=False)
+        with pytest.raises(DataError, match="written by another command"):
+            appender.check_unchanged()
+        with open(path, "ab") as f:
+            f.write(b"{}\n")
+        with pytest.raises(DataError, match="written by another command"):
+            appender.check_unchanged(full=False)
+    with pytest.raises(FileExistsError):
+        JsonlAppender(path, fresh=True)
+    with JsonlAppender(path, track=False) as appender, pytest.raises(ValueError, match="track=True"):
+        appender.check_unchanged()
+
+
+def test_a_file_written_alone_waits_for_its_lock_and_never_replaces_a_held_output(tmp_path, monkeypatch):
+    """Campaign 28: `ba-io validate X -o P.jsonl` (one file, no group) replaced the output a
+    running `ba-eval generate -o P.jsonl` held locked and appended to; both exited 0."""
+    import subprocess
+    import sys
+
+    import ba_io.jsonio
+
+    out = tmp_path / "p.jsonl"
+    out.write_text("theirs\n")
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from ba_io import output_lock\n"
+         f"with output_lock({str(out)!r}):\n print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "held\n"
+        monkeypatch.setattr(ba_io.jsonio, "COMMIT_WAIT_S", 0.3)
+        with pytest.raises(UsageError, match=r"p\.jsonl: another run is writing it \(pid \d+\)"):
+            write_jsonl(out, [{"id": "mine"}])
+        assert out.read_text() == "theirs\n"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl", "p.jsonl.lock"]
+    finally:
+        holder.kill()
+        holder.wait()
+    write_jsonl(out, [{"id": "mine"}])  # a lock left by a killed run is taken over
+    assert json.loads(out.read_text()) == {"id": "mine"} and sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl"]

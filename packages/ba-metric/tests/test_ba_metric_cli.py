@@ -444,3 +444,23 @@ def test_an_output_name_too_long_is_a_usage_error(tmp_path):
     done = run("score", "predictions.jsonl", "-o", str(out))
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"Error: {out}: cannot write: File name too long") and done.stderr.count("\n") == 1
+
+
+def test_an_output_another_run_holds_locked_is_refused(tmp_path):
+    """Campaign 28: `ba-metric score X -o P.jsonl` replaced the output a running
+    `ba-eval generate -o P.jsonl` held locked (flock on P.jsonl.lock) and appended to."""
+    import fcntl
+
+    out, lock = tmp_path / "p.jsonl", tmp_path / "p.jsonl.lock"
+    out.write_text("theirs\n")
+    lock.write_text("ba-io-lock " + f"{12345:>12}" + "\n")
+    with open(lock, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        done = run("score", "predictions.jsonl", "-o", str(out))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"Error: {out}: another run is writing it (pid 12345), locked in {out}.lock; nothing was written: "
+        "wait for it to finish or choose another output\n"
+    )
+    assert out.read_text() == "theirs\n"
+    assert run("score", "predictions.jsonl", "-o", str(out)).returncode == 0  # a lock nobody holds: no run

@@ -13,7 +13,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from ba_io import (
     DataError,
     JsonlAppender,
     UsageError,
+    check_unnamed_rejects,
     default_rejects,
     distinct_paths,
     iter_jsonl,
@@ -410,7 +411,7 @@ def synth(
         # before anything cuts, empties or renames them
         _check_partial_is_ours(partial_path(out_path))
         _check_partial_is_ours(partial_path(rejects_path), beside=partial_path(out_path))
-        return _synth_locked(in_path, out_path, rejects_path, teacher, restart, show_progress)
+        return _synth_locked(in_path, out_path, rejects_path, teacher, restart, show_progress, rejects is not None)
 
 
 def _check_not_the_teachers_files(teacher: Teacher, out_path: Path, rejects_path: Path) -> None:
@@ -467,8 +468,47 @@ def _open_partials(
     return done_rows, done_rejects
 
 
+def _open_appenders(
+    partial: Path, rejects_partial: Path, done_in: Callable[[Path], dict], done: tuple[dict, dict]
+) -> tuple[JsonlAppender, JsonlAppender]:
+    """Open both partial files for the run; read again, they must hold what the resume was
+    decided from (campaign 28: a partial file cut in place between the two reads lost the
+    rows it no longer held, exit 0)."""
+    try:
+        appenders = JsonlAppender(partial, remedy=_REMEDY), JsonlAppender(rejects_partial, remedy=_REMEDY)
+        if (done_in(partial), done_in(rejects_partial)) != done:
+            for appender in appenders:
+                appender.close()
+            raise DataError(partial, None, f"changed while this run read it: {_REMEDY}")
+    except BaseException:
+        _drop_if_empty(partial, rejects_partial)
+        raise
+    return appenders
+
+
+def _rename_into_place(partial: Path, out_path: Path, rejects_partial: Path, rejects_path: Path, named: bool) -> None:
+    """The rejects first: OUT, make's target, appears last. An unnamed rejects path is
+    checked again (campaign 28: a file of the user's put there mid-run was replaced)."""
+    if not named:
+        check_unnamed_rejects(
+            rejects_path, f"nothing was renamed, the rows are kept in {partial} and {rejects_partial}"
+        )
+    os.replace(rejects_partial, rejects_path)
+    os.replace(partial, out_path)
+
+
+#: what a user does when a partial file changed under synth
+_REMEDY = "nothing was renamed: run again to resume from what it holds (or --restart)"
+
+
 def _synth_locked(
-    in_path: Path, out_path: Path, rejects_path: Path, teacher: Teacher, restart: bool, show_progress: bool
+    in_path: Path,
+    out_path: Path,
+    rejects_path: Path,
+    teacher: Teacher,
+    restart: bool,
+    show_progress: bool,
+    rejects_named: bool,
 ) -> SynthResult:
     concepts = _read_concepts(in_path)
     texts = {row["id"]: row["concept"] for _, row in concepts}
@@ -487,11 +527,7 @@ def _synth_locked(
     # each partial file is opened once, and must still be the same file, with only this
     # run's rows added, when it is renamed (campaign 26: another command's output committed
     # over OUT.partial mid-run took the rest of the rows and the rename, exit 0)
-    try:
-        appenders = JsonlAppender(partial), JsonlAppender(rejects_partial)
-    except BaseException:
-        _drop_if_empty(partial, rejects_partial)
-        raise
+    appenders = _open_appenders(partial, rejects_partial, lambda p: _done(p, texts, *who), (done_rows, done_rejects))
     with appenders[0] as rows_out, appenders[1] as rejects_out:
         try:
             if bar is not None:
@@ -522,6 +558,5 @@ def _synth_locked(
                 bar.close()
         rejects_out.check_unchanged()  # a file put there by another command is left as it is
         rows_out.check_unchanged()
-    os.replace(rejects_partial, rejects_path)  # the rejects first: OUT, make's target, appears last
-    os.replace(partial, out_path)
+    _rename_into_place(partial, out_path, rejects_partial, rejects_path, rejects_named)
     return SynthResult(total=len(concepts), written=written, rejected=rejected, resumed=resumed)

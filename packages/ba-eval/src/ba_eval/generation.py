@@ -13,6 +13,7 @@ why in every row's ``decoding.note``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -24,8 +25,8 @@ from typing import Any
 
 from ba_io import (
     DataError,
+    JsonlAppender,
     UsageError,
-    append_jsonl,
     distinct_paths,
     iter_jsonl_lines,
     output_lock,
@@ -124,7 +125,7 @@ class GenerateSummary:
 def read_existing(path: Path) -> list[dict]:
     """Rows already in a resumable output; a torn last line (killed mid-write) is cut off.
 
-    ``append_jsonl`` writes a row and its newline in one write, so only a last line
+    ``JsonlAppender.append`` writes a row and its newline in one write, so only a last line
     without a newline can be torn. It is cut only after every whole line has proved to be a
     prediction row and when it is the start of one (``{"id":...``): a file that is not a
     predictions file is refused with its bytes unchanged.
@@ -179,7 +180,7 @@ def _cut(path: Path, torn_at: int | None) -> None:
             f.truncate(torn_at)
 
 
-#: how every prediction row append_jsonl writes begins (compact form, id first)
+#: how every prediction row JsonlAppender writes begins (compact form, id first)
 _ROW_START = b'{"id":'
 
 
@@ -354,7 +355,7 @@ def _done_pairs(
 
 
 def _row_heads(concepts: list[dict[str, Any]], model: str, prompt: Any) -> list[bytes]:
-    """How each prediction row of this run begins as append_jsonl writes it (compact, in
+    """How each prediction row of this run begins as JsonlAppender writes it (compact, in
     ba_llm's key order: id, concept, model, prompt, prompt_sha256, run)."""
     return [
         json.dumps(
@@ -390,17 +391,17 @@ def _generate_locked(
     if not overwrite:
         model = _spelling_in(out, model)
     expected = {"model": model, "model_files": files, "prompt_sha256": prompt.sha256, "decoding": probe.to_dict()}
-    done = _done_pairs(out, overwrite, expected, run_seeds, _row_heads(concepts, model, prompt), concepts)
+    heads = _row_heads(concepts, model, prompt)
+    done = _done_pairs(out, overwrite, expected, run_seeds, heads, concepts)
     summary = GenerateSummary(out=os.fspath(out), model=model, runs=list(plan.runs), note=plan.note)
     pending = {run: [(i, c) for i, c in enumerate(concepts) if (c["id"], run) not in done] for run in plan.runs}
     total = sum(len(v) for v in pending.values())
     summary.skipped = len(concepts) * len(plan.runs) - total
     if total == 0:
         return summary
-    t0 = time.perf_counter()
-    backend = ba_llm.load_backend(model, **(backend_options or {}))
-    summary.load_s = time.perf_counter() - t0
-    replace_earlier = overwrite and out.exists()  # when new rows replace it (campaign 18: not before)
+    # opened before the model loads, and the file checked is the one kept
+    output = _Output(out, overwrite, done, lambda: _done_pairs(out, overwrite, expected, run_seeds, heads, concepts))
+    backend = output.load(model, backend_options, summary)
     bar = progress(total=total, desc=f"generate {model}", unit="pred") if show_progress else None
     probe_args = {"max_new_tokens": max_new_tokens, "greedy": plan.greedy, "temperature": temperature, "top_p": top_p}
     try:
@@ -413,17 +414,79 @@ def _generate_locked(
                     backend, model, prompt, chunk, run, run_seeds[run], plan.note, probe_args, batch_size
                 )
                 summary.generate_s += time.perf_counter() - t1
-                if replace_earlier:
-                    out.unlink(missing_ok=True)
-                    replace_earlier = False
-                _append_rows(out, rows, files, summary)
+                output.append(rows, files, summary)
                 if bar is not None:
                     bar.update(len(rows))
+        output.finish()
     finally:
         if bar is not None:
             bar.close()
         backend.close()
+        output.close()
     return summary
+
+
+#: what a user does when generate's output changed under it
+_REMEDY = "run again to resume from what it holds (or --overwrite to start it afresh)"
+
+
+class _Output:
+    """generate's ``-o``, opened once before the model loads; every batch is appended only
+    while it is still the file this run checked plus its own rows (campaign 28: another
+    command's output renamed or written over it mid-run left rows missing, exit 0). Under
+    ``--overwrite`` the earlier file stays until the first batch is ready (campaign 18),
+    and is removed then only if it is still, byte for byte, the predictions file checked
+    at the start (campaign 28: a file of the user's put there while the model loaded was
+    deleted)."""
+
+    def __init__(self, out: Path, overwrite: bool, done: set[tuple], done_now: Callable[[], set[tuple]]) -> None:
+        """Open ``out``; ``done_now()`` reads it again, and must find what ``done`` says
+        (the resume was decided from the bytes this file holds)."""
+        self.made = not os.path.lexists(out)
+        self.file = JsonlAppender(out, "prediction", remedy=_REMEDY)
+        self.replace_earlier = overwrite and self.file.size > 0
+        try:
+            if done_now() != done:
+                raise DataError(out, None, f"changed while this run read it: {_REMEDY}")
+        except BaseException:
+            self.close()
+            raise
+
+    def load(self, model: str, backend_options: dict[str, Any] | None, summary: GenerateSummary) -> Any:
+        """The model's backend, its load time in ``summary``; a failure closes the output."""
+        import ba_llm
+
+        t0 = time.perf_counter()
+        try:
+            backend = ba_llm.load_backend(model, **(backend_options or {}))
+        except BaseException:
+            self.close()
+            raise
+        summary.load_s = time.perf_counter() - t0
+        return backend
+
+    def append(self, rows: list[dict[str, Any]], files: str | None, summary: GenerateSummary) -> None:
+        if self.replace_earlier:
+            earlier = self.file
+            earlier.check_unchanged()
+            earlier.path.unlink()
+            earlier.close()
+            self.file = JsonlAppender(earlier.path, "prediction", fresh=True, remedy=_REMEDY)
+            self.replace_earlier = False
+        self.file.check_unchanged(full=False)
+        _append_rows(self.file, rows, files, summary)
+
+    def finish(self) -> None:
+        self.file.check_unchanged()
+
+    def close(self) -> None:
+        """Close it; a file this run made and wrote nothing to (a model that failed to
+        load) is removed, still only if it is that empty file."""
+        if self.made and self.file.written == 0 and self.file.size == 0:
+            with contextlib.suppress(OSError, DataError):
+                self.file.check_unchanged(full=False)
+                self.file.path.unlink()
+        self.file.close()
 
 
 def _spelling_in(out: Path, model: str) -> str:
@@ -443,11 +506,11 @@ def _spelling_in(out: Path, model: str) -> str:
     return model
 
 
-def _append_rows(out: Path, rows: list[dict[str, Any]], files: str | None, summary: GenerateSummary) -> None:
+def _append_rows(out: JsonlAppender, rows: list[dict[str, Any]], files: str | None, summary: GenerateSummary) -> None:
     """Append one batch's rows, each with the model files' fingerprint, and count them."""
     for row in rows:
         row["model_files"] = files
-        append_jsonl(out, row, schema="prediction")
+        out.append(row)
         summary.generated += 1
         summary.completion_tokens += row["completion_tokens"]
         summary.prompt_tokens += row["prompt_tokens"]

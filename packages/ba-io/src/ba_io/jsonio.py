@@ -577,12 +577,19 @@ def _restore_aside(target: Path) -> None:
 
 
 def _commit(tmp: Path, target: Path) -> None:
-    """Rename ``tmp`` onto ``target`` now, or when the enclosing :func:`output_group` ends."""
+    """Rename ``tmp`` onto ``target`` now, holding ``target``'s lock (waiting up to
+    :data:`COMMIT_WAIT_S` for another run's), or when the enclosing :func:`output_group` ends."""
     group = _GROUP.get()
     if group is not None:
         group.append((tmp, target))
         return
-    _replace(tmp, target)
+    from .locking import output_lock
+
+    # a file written alone takes its lock as a group's commit does (campaign 28: `ba-io
+    # validate -o P.jsonl` replaced the output a running `ba-eval generate` appended to)
+    with output_lock(target, wait_s=COMMIT_WAIT_S, reentrant=True):
+        _check_target(target, directory=tmp.is_dir())
+        _replace(tmp, target)
     _fsync_dir(target.parent)
 
 
@@ -851,30 +858,48 @@ def append_jsonl(path: PathLike, row: dict, schema: str | None = None) -> None:
     an invalid-JSON line on reading (use ``rejects=`` to skip it). A job appending many
     rows to a file it renames at the end holds a :class:`JsonlAppender` instead.
     """
-    with JsonlAppender(path, schema) as out:
+    with JsonlAppender(path, schema, track=False) as out:
         out.append(row)
 
 
 class JsonlAppender:
     """``path`` opened once for appending validated rows (each one write, flushed and
-    fsynced), for a job that renames the file when it is done: :meth:`check_unchanged`
-    before the rename says whether the file at ``path`` is still the one this run wrote,
-    whole. Campaign 26: `synth` reopened ``OUT.partial`` by name for every row; another
-    command's output committed there mid-run took the rest of the rows and the rename, and
-    synth exited 0 with rows lost. Campaign 27: a write in place (`> OUT.partial`, `cp`,
-    `>>`) keeps the inode, so the check compares the file's bytes with a running digest
-    of what it held when opened plus what this run appended."""
+    fsynced), for a job that appends for a long time (and perhaps renames the file when it
+    is done): :meth:`check_unchanged` says whether the file at ``path`` is still the one
+    this run opened, holding what it held then plus this run's rows and nothing else.
+    Campaign 26: `synth` reopened ``OUT.partial`` by name for every row; another command's
+    output committed there mid-run took the rest of the rows and the rename, and synth
+    exited 0 with rows lost. Campaign 27: a write in place (`> OUT.partial`, `cp`, `>>`)
+    keeps the inode, so the check compares the file's bytes, read through the open file,
+    with a running digest of what it held when opened plus what this run appended.
 
-    def __init__(self, path: PathLike, schema: str | None = None) -> None:
+    ``fresh``: the file must not exist yet (created here, never someone else's appended
+    to). ``track=False`` (one row appended by :func:`append_jsonl`) skips the digest, so
+    appending does not re-read the file, and :meth:`check_unchanged` is not available.
+    ``remedy`` ends the message of a failed check or append: what the user does next."""
+
+    def __init__(
+        self,
+        path: PathLike,
+        schema: str | None = None,
+        *,
+        fresh: bool = False,
+        track: bool = True,
+        remedy: str = "run again to resume from what it holds",
+    ) -> None:
         self.path = Path(path)
         self.schema = schema
         self.written = 0
+        self.remedy = remedy
+        self._track = track
         target = output_target(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._file = open(target, "ab")
-            self._digest, self._size = _digest_of(target)
-            self._newline = self._size > 0 and _last_byte(target) != b"\n"
+            flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | (os.O_EXCL if fresh else 0)
+            self._file = os.fdopen(os.open(target, flags, 0o666), "a+b")
+            self._size = os.fstat(self._file.fileno()).st_size
+            self._digest = _digest_of(self._file.fileno(), self._size) if track else None
+            self._newline = self._size > 0 and os.pread(self._file.fileno(), 1, self._size - 1) != b"\n"
         except OSError as e:
             if hasattr(self, "_file"):
                 self._file.close()
@@ -892,34 +917,47 @@ class JsonlAppender:
             os.fsync(self._file.fileno())
         except OSError as e:
             self._drop_buffer()
+            if e.errno in (errno.ENOSPC, errno.EDQUOT) or _SHORT_WRITE.search(str(e)):
+                # campaign 28: "(nothing was written there)" about a file that keeps its rows
+                raise UsageError(
+                    f"{self.path}: {os.strerror(e.errno or errno.ENOSPC)}; the rows it held before this one "
+                    f"are kept there: free some space and {self.remedy}"
+                ) from e
             named = named_write_error(e, self.path)
             if named is not None:
                 raise named from e
             raise
-        self._digest.update(line)
+        if self._digest is not None:
+            self._digest.update(line)
         self._size += len(line)
         self._newline = False
         self.written += 1
 
-    def check_unchanged(self) -> None:
+    @property
+    def size(self) -> int:
+        """The bytes the file holds by this appender's account (at open, plus its rows)."""
+        return self._size
+
+    def check_unchanged(self, full: bool = True) -> None:
         """Raise :class:`DataError` when ``path`` is no longer this file, or was written
-        by someone else too (its bytes are not the bytes this run left)."""
-        mine = os.fstat(self._file.fileno())
+        by someone else too: its size is not the size this run left, or (``full``, which
+        reads the whole file) its bytes are not the bytes this run left."""
+        if self._digest is None:
+            raise ValueError("check_unchanged needs a JsonlAppender opened with track=True")
+        fd = self._file.fileno()
+        mine = os.fstat(fd)
         try:
             there = os.stat(self.path)
-            same = (
-                os.path.samestat(there, mine)
-                and there.st_size == self._size
-                and _digest_of(self.path)[0].digest() == self._digest.digest()
-            )
+            same = os.path.samestat(there, mine) and mine.st_size == self._size
+            same = same and (not full or _digest_of(fd, self._size).digest() == self._digest.digest())
         except OSError:
             same = False
         if not same:
             raise DataError(
                 self.path,
                 None,
-                f"was replaced or written by another command while this run appended {self.written} rows to it; "
-                "nothing was renamed: run again to resume from what it holds (or --restart)",
+                f"was replaced or written by another command while this run appended {self.written} rows to it: "
+                f"{self.remedy}",
             )
 
     def _drop_buffer(self) -> None:
@@ -929,7 +967,7 @@ class JsonlAppender:
             self._file.close()
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):  # only after a failed append, already raised named
+        with contextlib.suppress(OSError):  # only after a failed append, already raised
             self._file.close()
 
     def __enter__(self) -> JsonlAppender:
@@ -939,21 +977,19 @@ class JsonlAppender:
         self.close()
 
 
-def _digest_of(path: PathLike) -> tuple[Any, int]:
-    """A running sha256 of the file at ``path`` and its size in bytes."""
+def _digest_of(fd: int, size: int) -> Any:
+    """A running sha256 of the first ``size`` bytes of the open file ``fd`` (read with
+    pread: the file's position, where appends go, is not moved)."""
     digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as r:
-        while chunk := r.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest, size
-
-
-def _last_byte(path: Path) -> bytes:
-    with open(path, "rb") as r:
-        r.seek(-1, os.SEEK_END)
-        return r.read(1)
+    offset = 0
+    while offset < size:
+        chunk = os.pread(fd, min(1 << 20, size - offset), offset)
+        if not chunk:  # shorter than it was: the digest of what is there differs
+            digest.update(b"\0truncated")
+            break
+        digest.update(chunk)
+        offset += len(chunk)
+    return digest
 
 
 def write_text(path: PathLike, text: str) -> None:

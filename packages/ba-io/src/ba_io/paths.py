@@ -261,12 +261,20 @@ def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str
         return os.fspath(rejects)
     text = os.fspath(out)
     path = (text[: -len(".jsonl")] if text.endswith(".jsonl") else text) + ".rejects.jsonl"
-    if os.path.lexists(path) and not _is_rejects_file(path):
+    check_unnamed_rejects(path)
+    return path
+
+
+def check_unnamed_rejects(path: str | os.PathLike[str], written: str = "nothing was written") -> None:
+    """The rule of :func:`default_rejects` for a rejects path the user did not name: nothing
+    there or a rejects file, else :class:`UsageError`. A command that runs long checks it
+    again just before it renames its rejects there (campaign 28: a file of the user's put
+    there mid-run was replaced)."""
+    if os.path.lexists(path) and not _is_rejects_file(os.fspath(path)):
         raise UsageError(
-            f"{path} exists and is not a rejects file (a file of yours?); nothing was written: "
+            f"{os.fspath(path)} exists and is not a rejects file (a file of yours?); {written}: "
             "name the rejects file with --rejects, or move that file away"
         )
-    return path
 
 
 def _is_rejects_file(path: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import math
 import os
@@ -279,12 +280,38 @@ def _checked_target(out: str) -> Path:
         )
     if _is_lock_file(target):  # campaign 27: replacing a running command's lock broke it
         raise UsageError(f"{out}: is the lock file of another run's output; nothing was written: choose another path")
+    holder = _lock_holder(target.with_name(target.name + ".lock"))
+    if holder is not None:  # campaign 28: replaced the output a running `ba-eval generate` appended to
+        raise UsageError(
+            f"{out}: another run is writing it{f' (pid {holder})' if holder else ''}, locked in {out}.lock; "
+            "nothing was written: wait for it to finish or choose another output"
+        )
     return Path(os.path.realpath(target)) if target.is_symlink() else target
 
 
 #: the first bytes of a lock file of the ba-io package (``ba-io-lock PID``): the rule of
 #: ``ba_io.locking.is_lock_file``, kept here because ba-metric depends on nothing of this project
 _LOCK_TAG = re.compile(rb"ba-io-lock +[0-9]+\n?")
+
+
+def _lock_holder(lock: Path) -> str | None:
+    """The pid in ``lock`` while a running command of this project holds it (``""`` when it
+    names none), else None: the check ``ba_io.output_lock`` makes, read-only here."""
+    if not _is_lock_file(lock):
+        return None
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.pread(fd, 64, 0).decode("ascii", "replace").split()[-1]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return None
 
 
 def _is_lock_file(path: Path) -> bool:
