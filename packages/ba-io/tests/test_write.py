@@ -769,3 +769,21 @@ def test_a_file_written_alone_waits_for_its_lock_and_never_replaces_a_held_outpu
         holder.wait()
     write_jsonl(out, [{"id": "mine"}])  # a lock left by a killed run is taken over
     assert json.loads(out.read_text()) == {"id": "mine"} and sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl"]
+
+
+def test_an_unnamed_rejects_path_is_checked_again_when_it_is_committed(tmp_path):
+    """Campaign 29: `ba-dataset-tools fix IN -o OUT` (no --rejects) checked OUT.rejects.jsonl
+    at the start only; a file of the user's copied there mid-run was emptied, exit 0."""
+    from ba_io import default_rejects
+
+    out = tmp_path / "out.jsonl"
+    rejects = Path(default_rejects(out))
+    with pytest.raises(UsageError, match=r"out\.rejects\.jsonl exists and is not a rejects file"):
+        with output_group():
+            write_jsonl(out, [{"id": "a"}])
+            rejects.write_text("my notes\n")  # the user, while the command runs
+            write_jsonl(rejects, [])
+    assert rejects.read_text() == "my notes\n" and not out.exists()
+    rejects.write_text('{"reason": "an earlier run\'s"}\n')
+    write_jsonl(rejects, [])  # an earlier rejects file is still replaced
+    assert rejects.read_text() == ""

@@ -464,3 +464,19 @@ def test_an_output_another_run_holds_locked_is_refused(tmp_path):
     )
     assert out.read_text() == "theirs\n"
     assert run("score", "predictions.jsonl", "-o", str(out)).returncode == 0  # a lock nobody holds: no run
+
+
+def test_a_link_to_an_output_another_run_holds_locked_is_refused(tmp_path):
+    """Campaign 29: `-o L.jsonl`, a link to the P.jsonl a running generate held locked,
+    replaced P.jsonl through the link (its lock is beside P.jsonl, not beside the link)."""
+    import fcntl
+
+    out, lock, link = tmp_path / "p.jsonl", tmp_path / "p.jsonl.lock", tmp_path / "l.jsonl"
+    out.write_text("theirs\n")
+    link.symlink_to(out)
+    lock.write_text("ba-io-lock " + f"{12345:>12}" + "\n")
+    with open(lock, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        done = run("score", "predictions.jsonl", "-o", str(link))
+    assert done.returncode == 2 and f"another run is writing it (pid 12345), locked in {lock};" in done.stderr
+    assert out.read_text() == "theirs\n" and link.is_symlink()

@@ -498,7 +498,7 @@ def _rename_into_place(partial: Path, out_path: Path, rejects_partial: Path, rej
 
 
 #: what a user does when a partial file changed under synth
-_REMEDY = "nothing was renamed: run again to resume from what it holds (or --restart)"
+_REMEDY = "run again to resume from what it holds (or --restart); nothing was renamed"
 
 
 def _synth_locked(

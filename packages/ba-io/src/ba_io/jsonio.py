@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import JSON_WHITESPACE, DataError, UsageError
+from .paths import recheck_unnamed_rejects
 from .schemas import _validator, first_issue
 
 PathLike = str | os.PathLike[str]
@@ -338,6 +339,7 @@ def output_group() -> Iterator[None]:
                 locks.enter_context(output_lock(name, wait_s=COMMIT_WAIT_S, reentrant=True))
             for tmp, target in pending:  # every target still takes its file before the first rename
                 _check_target(target, directory=tmp.is_dir())
+                recheck_unnamed_rejects(target)
             for tmp, target in reversed(pending):
                 _replace(tmp, target)
     except BaseException:
@@ -589,6 +591,7 @@ def _commit(tmp: Path, target: Path) -> None:
     # validate -o P.jsonl` replaced the output a running `ba-eval generate` appended to)
     with output_lock(target, wait_s=COMMIT_WAIT_S, reentrant=True):
         _check_target(target, directory=tmp.is_dir())
+        recheck_unnamed_rejects(target)
         _replace(tmp, target)
     _fsync_dir(target.parent)
 

@@ -262,7 +262,20 @@ def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str
     text = os.fspath(out)
     path = (text[: -len(".jsonl")] if text.endswith(".jsonl") else text) + ".rejects.jsonl"
     check_unnamed_rejects(path)
+    _UNNAMED_REJECTS.add(os.path.abspath(path))
     return path
+
+
+#: the unnamed rejects paths this process chose: every commit onto one checks the rule
+#: again (campaign 29: a file of the user's copied there while `fix` ran was emptied)
+_UNNAMED_REJECTS: set[str] = set()
+
+
+def recheck_unnamed_rejects(target: str | os.PathLike[str]) -> None:
+    """Before a commit onto ``target``: when it is an unnamed rejects path of this process,
+    it must still hold nothing or a rejects file."""
+    if os.path.abspath(target) in _UNNAMED_REJECTS:
+        check_unnamed_rejects(target)
 
 
 def check_unnamed_rejects(path: str | os.PathLike[str], written: str = "nothing was written") -> None:

@@ -280,18 +280,28 @@ def _checked_target(out: str) -> Path:
         )
     if _is_lock_file(target):  # campaign 27: replacing a running command's lock broke it
         raise UsageError(f"{out}: is the lock file of another run's output; nothing was written: choose another path")
-    holder = _lock_holder(target.with_name(target.name + ".lock"))
+    real = Path(os.path.realpath(target))  # campaign 29: a link to a locked output was written through
+    for lock in dict.fromkeys((_lock_of(target), _lock_of(real))):
+        _check_not_held(out, lock)
+    return real if target.is_symlink() else target
+
+
+def _check_not_held(out: str, lock: Path) -> None:
+    holder = _lock_holder(lock)
     if holder is not None:  # campaign 28: replaced the output a running `ba-eval generate` appended to
         raise UsageError(
-            f"{out}: another run is writing it{f' (pid {holder})' if holder else ''}, locked in {out}.lock; "
+            f"{out}: another run is writing it{f' (pid {holder})' if holder else ''}, locked in {lock}; "
             "nothing was written: wait for it to finish or choose another output"
         )
-    return Path(os.path.realpath(target)) if target.is_symlink() else target
 
 
 #: the first bytes of a lock file of the ba-io package (``ba-io-lock PID``): the rule of
 #: ``ba_io.locking.is_lock_file``, kept here because ba-metric depends on nothing of this project
 _LOCK_TAG = re.compile(rb"ba-io-lock +[0-9]+\n?")
+
+
+def _lock_of(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
 
 
 def _lock_holder(lock: Path) -> str | None:
