@@ -56,6 +56,8 @@ _EXPORTS = {
     "BackendError": "errors",
     "spec_info": "info",
     "release_free_memory": "memory",
+    "limit_kernel_cache": "memory",
+    "KERNEL_CACHE_CAPACITY": "memory",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from ba_io import DataError, UsageError, check_not_under_file, distinct_paths, is_tmp_name, output_lock, progress
-from ba_llm import release_free_memory
+from ba_llm import limit_kernel_cache, release_free_memory
 
 from .checkpoint import (
     CHECKPOINTS,
@@ -525,6 +525,7 @@ class _Run:
     def __init__(self, cfg: TrainConfig, log: Callable[[str], None] | None,
                  callbacks: Sequence[TrainerCallback]) -> None:  # fmt: skip
         self.t_start = time.perf_counter()
+        limit_kernel_cache()  # before the first product: oneDNN's kernels per shape (ba_llm.memory)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.cfg, self.callbacks = cfg, tuple(callbacks)
