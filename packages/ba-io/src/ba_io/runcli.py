@@ -99,9 +99,11 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
 def _tell(line: object) -> None:
     """Print the error line; a stderr that cannot take it (`2>/dev/full`) does not change
     the exit code (campaign 27: a usage error exited 1)."""
-    with contextlib.suppress(OSError, ValueError):
+    try:
         print(line, file=sys.stderr)
         sys.stderr.flush()
+    except (OSError, ValueError):  # what stays buffered goes nowhere: the flush at exit must not fail (exit 120)
+        _to_devnull(sys.stderr)
 
 
 def _to_devnull(stream: object) -> None:
