@@ -98,3 +98,22 @@ def test_dash_is_not_an_output_path(capsys):
         p.parse_args(["-o", "-"])
     assert ei.value.code == 2
     assert "'-' (standard output) is not an output of this command; give a file path" in capsys.readouterr().err
+
+
+def test_a_file_output_ending_in_a_slash_is_refused_and_a_folder_output_takes_it(capsys):
+    """Campaign 29: `ba-datagen synth -o sub/` (no folder sub) wrote a file named `sub`."""
+    from ba_io import add_output, output_path, tool_parser
+
+    p = tool_parser("x", "1", "x")
+    add_output(p, help="out")
+    with pytest.raises(SystemExit) as ei:
+        p.parse_args(["-o", "sub/"])
+    assert ei.value.code == 2
+    assert "'sub/' ends in '/', so it names a folder; this option writes a file" in capsys.readouterr().err
+    with pytest.raises(argparse.ArgumentTypeError, match="give a file path"):
+        output_path("runs/rejects/")
+    folder = tool_parser("x", "1", "x")
+    add_output(folder, help="out", folder=True)
+    assert folder.parse_args(["-o", "sub/"]).output == "sub/"
+    with pytest.raises(SystemExit):
+        folder.parse_args(["-o", "-"])

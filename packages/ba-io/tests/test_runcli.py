@@ -88,6 +88,7 @@ def test_all_pinned():
         "fraction",
         "head_contains",
         "int_between",
+        "is_lock_file",
         "is_tmp_name",
         "iter_jsonl",
         "iter_jsonl_lines",

@@ -321,3 +321,40 @@ def test_an_output_that_is_a_link_is_refused_with_a_true_message(tmp_path, data_
     )  # fmt: skip
     assert res.returncode == 2 and "is a symbolic link (to " in res.stderr and "not a folder" not in res.stderr
     assert list((tmp_path / "real").iterdir()) == []
+
+
+def test_resume_after_a_kill_inside_a_file_commit_takes_its_stale_lock_as_its_own(tmp_path, data_dir, tiny_model_dir):
+    """A kill -9 while ba-io committed training_info.json leaves `training_info.json.lock`
+    (a lock file, unheld); the next --resume took it for a user's file and refused the run.
+    A user's file at that name (not a lock) is still theirs: refused and kept."""
+    args = ["--train", str(data_dir / "train.jsonl"), "--model", str(tiny_model_dir), "--max-steps", "2"]
+    args += ["--save-steps", "1", "--train-limit", "4", "--keep-checkpoints", "-o", str(tmp_path / "out")]
+    out = tmp_path / "out"
+    assert run_cli("train", *args).returncode == 0
+    (out / "training_info.json").unlink()  # the state a kill inside finish() leaves
+    stale = out / "training_info.json.lock"
+    stale.write_text("mine\n")
+    res = run_cli("train", *args, "--resume")
+    assert res.returncode == 2 and "did not write (training_info.json.lock)" in res.stderr, res.stderr
+    assert stale.read_text() == "mine\n"
+    stale.write_bytes(b"ba-io-lock " + b"2147483646".rjust(12) + b"\n")  # a dead run's tag
+    res = run_cli("train", *args, "--resume")
+    assert res.returncode == 0, res.stderr
+    assert (out / "training_info.json").is_file() and not stale.exists()
+
+
+def test_a_stale_lock_in_best_is_the_runs_and_a_users_file_there_is_not(tmp_path):
+    """The best epoch's adapter is committed by ba-io under `best/adapter_model.safetensors.lock`."""
+    from ba_lora.trainer import _foreign_files
+
+    best = tmp_path / "checkpoints" / "best"
+    best.mkdir(parents=True)
+    (best / "adapter_model.safetensors").write_bytes(b"x")
+    lock = best / "adapter_model.safetensors.lock"
+    lock.write_bytes(b"ba-io-lock " + b"2147483646".rjust(12) + b"\n")
+    assert _foreign_files(tmp_path) == []
+    lock.write_text("mine\n")
+    assert _foreign_files(tmp_path) == ["checkpoints/best/adapter_model.safetensors.lock"]
+    lock.unlink()
+    lock.mkdir()
+    assert _foreign_files(tmp_path) == ["checkpoints/best/adapter_model.safetensors.lock"]

@@ -480,3 +480,12 @@ def test_a_link_to_an_output_another_run_holds_locked_is_refused(tmp_path):
         done = run("score", "predictions.jsonl", "-o", str(link))
     assert done.returncode == 2 and f"another run is writing it (pid 12345), locked in {lock};" in done.stderr
     assert out.read_text() == "theirs\n" and link.is_symlink()
+
+
+def test_an_output_ending_in_a_slash_is_refused(tmp_path):
+    """`score F -o sub/` (no folder sub) wrote a file named `sub`."""
+    res = run("score", str(CLI_DATA / "predictions.jsonl"), "-o", "sub/", cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr == (
+        "Error: -o sub/ ends in '/', so it names a folder; nothing was written: give a file path\n"
+    )
+    assert list(tmp_path.iterdir()) == []

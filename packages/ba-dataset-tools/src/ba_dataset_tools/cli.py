@@ -163,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
         help="prompt file whose system / user texts the rows get (default: ba-llm's default "
         "prompt; give the one you train with, e.g. prompts/finetune.json)",
     )
-    add_output(ex, help="export folder", required=True, metavar="DIR")
+    add_output(ex, help="export folder", required=True, metavar="DIR", folder=True)
     return p
 
 

@@ -141,7 +141,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--run", action="append", required=True, metavar="NAME=FILE", help="a model's predictions (repeatable)"
     )
-    add_output(c, dest="out_dir", metavar="DIR", required=True, help="folder for the reports", old=("--out-dir",))
+    add_output(
+        c, dest="out_dir", metavar="DIR", required=True, help="folder for the reports", old=("--out-dir",), folder=True
+    )
     add_seed(c, help="bootstrap seed")
     c.add_argument(
         "--bootstrap",

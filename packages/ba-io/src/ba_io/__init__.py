@@ -39,7 +39,7 @@ from .jsonio import (
     write_jsonl,
     write_text,
 )
-from .locking import output_lock
+from .locking import is_lock_file, output_lock
 from .paths import (
     check_not_under_file,
     check_replaceable_folder,
@@ -94,6 +94,7 @@ __all__ = [
     "distinct_paths",
     "fraction",
     "int_between",
+    "is_lock_file",
     "is_tmp_name",
     "iter_jsonl",
     "json_object_with",

@@ -18,6 +18,7 @@ rules) builds its parser from these, so the same thing has the same flag everywh
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -179,20 +180,33 @@ def add_output(
     dest: str = "output",
     metavar: str = "OUT",
     old: Sequence[str] = (),
+    folder: bool = False,
 ) -> argparse.Action:
     """``-o/--output``: where a command writes its (primary) output: a path, never ``-``
     (campaign 26: `fix -o -` wrote a file named ``-``; no command here writes its output to
-    standard output)."""
-    action = parser.add_argument(
-        "-o", "--output", dest=dest, metavar=metavar, required=required, help=help, type=output_path
-    )
+    standard output). A file output (``folder=False``) refuses a path ending in ``/``."""
+    kind = output_folder_path if folder else output_path
+    action = parser.add_argument("-o", "--output", dest=dest, metavar=metavar, required=required, help=help, type=kind)
     deprecated_alias(parser, action, *old)
     return action
 
 
 def output_path(text: str) -> str:
     """The ``type`` of every flag naming a file a command writes (``--rejects``,
-    ``--train-out``...): ``-`` is refused, not written as a file named ``-`` (campaign 27)."""
+    ``--train-out``...): ``-`` is refused, not written as a file named ``-`` (campaign 27),
+    and so is a path ending in ``/``, which names a folder (campaign 29: `synth -o sub/`
+    wrote a file named ``sub``)."""
+    output_folder_path(text)
+    if text.endswith("/") or (os.altsep is not None and text.endswith(os.altsep)):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' ends in '/', so it names a folder; this option writes a file: give a file path "
+            f"(e.g. {text.rstrip('/')}/out.jsonl)"
+        )
+    return text
+
+
+def output_folder_path(text: str) -> str:
+    """The ``type`` of a flag naming a folder a command writes: any path but ``-``."""
     if text == "-":
         raise argparse.ArgumentTypeError("'-' (standard output) is not an output of this command; give a file path")
     return text

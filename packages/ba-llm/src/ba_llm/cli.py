@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="target dir (default artifacts/models/smollm2-135m-instruct or $BA_MODELS_DIR/smollm2-135m-instruct)",
         old=("--dest",),
+        folder=True,
     )
     pr.add_argument("--force", action="store_true", help="rebuild even if the dir is up to date")
 

@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         "-o artifacts/models/smollm2-ba-merged",
     )
     m.add_argument("--adapter", required=True, metavar="DIR", help="adapter directory written by ba-lora train")
-    add_output(m, required=True, metavar="DIR", help="directory for the merged model")
+    add_output(m, required=True, metavar="DIR", help="directory for the merged model", folder=True)
     add_model(
         m, dest="base_model", help="base model (default: the one training_info.json records)", old=("--base-model",)
     )
@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
         "then:    ollama create smollm2-ba -f artifacts/ollama/smollm2-ba/Modelfile",
     )
     e.add_argument("--adapter", required=True, metavar="DIR", help="adapter directory written by ba-lora train")
-    add_output(e, required=True, metavar="DIR", help="directory for Modelfile and adapter.gguf")
+    add_output(e, required=True, metavar="DIR", help="directory for Modelfile and adapter.gguf", folder=True)
     e.add_argument(
         "--name",
         help="model name for the GGUF metadata and the printed `ollama create` line "

@@ -26,7 +26,16 @@ from typing import Any
 
 import torch
 
-from ba_io import DataError, UsageError, check_not_under_file, distinct_paths, is_tmp_name, output_lock, progress
+from ba_io import (
+    DataError,
+    UsageError,
+    check_not_under_file,
+    distinct_paths,
+    is_lock_file,
+    is_tmp_name,
+    output_lock,
+    progress,
+)
 from ba_llm import limit_kernel_cache, release_free_memory
 
 from .checkpoint import (
@@ -279,6 +288,13 @@ def _in_best(name: str) -> bool:
     return name == "adapter_model.safetensors" or is_tmp_name("adapter_model.safetensors", name)
 
 
+def _stale_lock(p: Path, names: frozenset[str] | set[str]) -> bool:
+    """``p`` is the lock file ba-io leaves when a kill lands inside the commit of one of
+    ``names`` (``training_info.json.lock``): a plain file holding a lock's tag. A user's file
+    at that name holds anything else and stays foreign (ba-io refuses to take it too)."""
+    return p.name.endswith(".lock") and p.name[: -len(".lock")] in names and _plain_file(p) and is_lock_file(p)
+
+
 def _foreign_files(out: Path) -> list[str]:
     """What in ``out`` a run does not write: other names at the top; inside ``runs/``
     anything but TensorBoard event files; inside ``checkpoints/`` anything but step folders
@@ -286,7 +302,11 @@ def _foreign_files(out: Path) -> list[str]:
     ``runs/my_experiment/`` and a note inside ``checkpoints/step-N/`` were deleted with the
     run's own files)."""
     # campaign 17: a link at a run file's name (prompt.json -> a file elsewhere) was written through
-    found = [p.name for p in out.iterdir() if (p.name not in RUN_FILES or p.is_symlink()) and not _adapter_tmp(p)]
+    found = [
+        p.name
+        for p in out.iterdir()
+        if (p.name not in RUN_FILES or p.is_symlink()) and not _adapter_tmp(p) and not _stale_lock(p, RUN_FILES)
+    ]
     # campaign 19: a folder at a run *file's* name (`loss_curve.png/notes.txt`) is the user's
     found += [p.name for p in out.iterdir() if p.name in RUN_FILES - _RUN_FOLDERS and p.is_dir() and not p.is_symlink()]
     runs, ckroot = out / "runs", out / CHECKPOINTS
@@ -305,13 +325,19 @@ def _foreign_files(out: Path) -> list[str]:
             if rule is None or p.is_symlink() or not p.is_dir():
                 found.append(f"{CHECKPOINTS}/{p.name}")
                 continue
-            found += [f"{CHECKPOINTS}/{p.name}/{f.name}" for f in p.iterdir() if not rule(f.name) or not _plain_file(f)]
+            found += [
+                f"{CHECKPOINTS}/{p.name}/{f.name}"
+                for f in p.iterdir()
+                if not (rule(f.name) or _stale_lock(f, _BEST_FILES)) or not _plain_file(f)
+            ]
             if rule is _in_checkpoint and (p / "state.json").is_file() and not _state_of_step(p):
                 found.append(f"{CHECKPOINTS}/{p.name}/state.json")  # campaign 16: a user's file by that name
     return sorted(found)
 
 
 _RUN_FOLDERS = frozenset({CHECKPOINTS, "runs"})
+#: what best/ holds, committed by ba-io one file at a time (each under its own lock file)
+_BEST_FILES = frozenset({"adapter_model.safetensors"})
 
 #: the folder ``ResultWriter.finish`` builds the adapter in (``tempfile``'s 8 random
 #: characters); a run killed inside ``finish`` leaves it (campaign 18: the next --resume

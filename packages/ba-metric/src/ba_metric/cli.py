@@ -158,6 +158,10 @@ def _run(args: argparse.Namespace) -> int:
             _stdin_is(args.output) if args.input == "-" else _same_file(args.input, args.output)
         ):  # `score - -o F < F` replaced F
             raise UsageError(f"-o {args.output} is the input file; nothing was written: give -o a path of its own")
+        if args.output and args.output.endswith("/"):  # `-o sub/` wrote a file named `sub`
+            raise UsageError(
+                f"-o {args.output} ends in '/', so it names a folder; nothing was written: give a file path"
+            )
         if args.output in (None, "-") and _stdout_is_input(args.input):  # campaigns 26-27: `score F [-o -] >> F`
             raise UsageError("standard output is the input file; nothing was written: give -o a path of its own")
         options = {"field": args.field, "concept_field": args.concept_field, "threshold": args.threshold}
