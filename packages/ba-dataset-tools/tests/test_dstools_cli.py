@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 
@@ -189,6 +190,21 @@ def test_an_export_folder_under_a_file_is_one_usage_error(dst_data, dst_cli):
         "Error: -o notes.txt/x: a folder on this path is a file; nothing was written: choose another path"
     ]
     assert (dst_data / "notes.txt").read_text() == "mine\n"
+
+
+def test_an_export_into_the_current_folder_is_one_usage_error(dst_data, dst_cli):
+    """Campaign 30: `export -o .` (and `-o ./`) in an empty folder exited 1 with an internal
+    error (EBUSY: the finished folder cannot be renamed onto the current one)."""
+    here = dst_data / "empty"
+    here.mkdir()
+    for out in (".", "./", "..", str(here)):
+        r = dst_cli("export", "--train", "../v2_train.jsonl", "--format", "messages-jsonl", "-o", out, cwd=here)
+        shown = os.path.normpath(out)
+        assert r.returncode == 2 and r.stderr.splitlines() == [
+            f"Error: -o {shown}: is the current folder (or holds it), and ba-dataset-tools export replaces its "
+            f"output folder whole; nothing was written: give a folder of its own (e.g. -o {shown}/out)"
+        ], r.stderr
+    assert list(here.iterdir()) == []
 
 
 def test_a_single_value_option_given_twice_is_refused(dst_data, dst_cli):

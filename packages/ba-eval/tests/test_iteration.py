@@ -60,6 +60,25 @@ def test_failures_group_the_failing_documents_and_target_the_worst_groups(tmp_pa
     assert "<h2>By domain</h2>" in out.with_suffix(".html").read_text()
 
 
+def test_failures_never_replace_a_users_file_at_their_md_or_html_name(tmp_path, curated_rows, capsys):
+    """Campaign 30: `ba-eval failures -o F.json` replaced a user's F.md and F.html, exit 0."""
+    concepts = _concepts(tmp_path, curated_rows, n=2)
+    path = write_rows(
+        tmp_path / "preds.jsonl", [pred_row(r["id"], r["concept"], 0, render(r)) for r in curated_rows[:2]]
+    )
+    out = tmp_path / "F.json"
+    args = ("failures", "--predictions", str(path), "--concepts", str(concepts), "-o", str(out))
+    for name, mine in (("F.md", "my meeting notes\n"), ("F.html", "<p>my page</p>\n")):
+        (tmp_path / name).write_text(mine)
+        assert cli_main(*args) == 2
+        assert f"{name} exists and is not a failure analysis" in capsys.readouterr().err
+        assert (tmp_path / name).read_text() == mine and not out.exists()
+        (tmp_path / name).unlink()
+    assert cli_main(*args) == 0
+    assert cli_main(*args) == 0  # its own earlier .md and .html are replaced
+    assert out.with_suffix(".md").read_text().startswith("# Failure analysis")
+
+
 def test_failures_refuse_predictions_of_other_concepts(tmp_path, curated_rows):
     concepts = _concepts(tmp_path, curated_rows, n=2)
     r = curated_rows[5]

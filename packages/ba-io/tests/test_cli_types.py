@@ -109,9 +109,13 @@ def test_a_file_output_ending_in_a_slash_is_refused_and_a_folder_output_takes_it
     with pytest.raises(SystemExit) as ei:
         p.parse_args(["-o", "sub/"])
     assert ei.value.code == 2
-    assert "'sub/' ends in '/', so it names a folder; this option writes a file" in capsys.readouterr().err
-    with pytest.raises(argparse.ArgumentTypeError, match="give a file path"):
-        output_path("runs/rejects/")
+    assert "'sub/' names a folder (it ends in '/', '.' or '..'); this option writes a file" in capsys.readouterr().err
+    # campaign 30: `-o notes.txt/.` replaced notes.txt (Path reads it so), `-o new/.` wrote a file `new`
+    for text in ("runs/rejects/", "notes.txt/.", "new/.", ".", "..", "a/..", "a/./", "/", "//"):
+        with pytest.raises(argparse.ArgumentTypeError, match="give a file path"):
+            output_path(text)
+    for text in ("a.jsonl", ".hidden.jsonl", "../up.jsonl", "./x/y.jsonl", "a..b"):
+        assert output_path(text) == text
     folder = tool_parser("x", "1", "x")
     add_output(folder, help="out", folder=True)
     assert folder.parse_args(["-o", "sub/"]).output == "sub/"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -182,3 +183,17 @@ def test_a_read_only_folder_is_named_by_the_lock_not_its_temporary_file(tmp_path
         with output_lock(tmp_path / "r.jsonl"):
             pass
     assert e.value.filename == str(tmp_path / "r.jsonl.lock") and ".new" not in str(e.value)
+
+
+def test_the_tmp_file_of_a_lock_a_killed_run_was_making_is_swept(tmp_path):
+    """Campaign 30: a kill while a lock file was made left `OUT.lock.XXXXXXXX.new`, which no
+    run ever removed; the lock is now made under ba-io's tmp name and a later run sweeps it."""
+    out = tmp_path / "out.jsonl"
+    dead = tmp_path / "out.jsonl.lock.ba-io-2147483646.abcd1234.tmp"
+    dead.write_bytes(b"ba-io-lock")
+    os.utime(dead, (time.time() - 3600, time.time() - 3600))
+    live = tmp_path / f"out.jsonl.lock.ba-io-{os.getpid()}.abcd1234.tmp"  # a running writer's: kept
+    live.write_bytes(b"ba-io-lock")
+    with output_lock(out):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name]

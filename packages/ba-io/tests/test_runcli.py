@@ -75,6 +75,7 @@ def test_all_pinned():
         "atomic_path",
         "atomic_write",
         "check_not_under_file",
+        "check_not_working_folder",
         "check_replaceable_folder",
         "check_side_folder",
         "check_side_output",

@@ -787,3 +787,47 @@ def test_an_unnamed_rejects_path_is_checked_again_when_it_is_committed(tmp_path)
     rejects.write_text('{"reason": "an earlier run\'s"}\n')
     write_jsonl(rejects, [])  # an earlier rejects file is still replaced
     assert rejects.read_text() == ""
+
+
+def test_a_link_put_at_an_unnamed_rejects_path_mid_run_is_refused_not_written_through(tmp_path):
+    """Campaign 30: `ln -s notes.txt F.rejects.jsonl` while `fix` ran: the write followed the
+    link and emptied notes.txt, exit 0 (the commit's check looked up the link's target)."""
+    from ba_io import default_rejects
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    out = tmp_path / "out.jsonl"
+    rejects = Path(default_rejects(out))
+    rejects.symlink_to("notes.txt")  # before the write opens its tmp file
+    with pytest.raises(UsageError, match=r"out\.rejects\.jsonl exists and is not a rejects file"):
+        with output_group():
+            write_jsonl(out, [{"id": "a"}])
+            write_jsonl(rejects, [])
+    assert notes.read_text() == "my notes\n" and rejects.is_symlink() and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "out.rejects.jsonl"]
+
+
+def test_a_side_output_is_checked_again_when_it_is_committed(tmp_path):
+    """Campaign 30: a file of the user's copied to `compare`'s `DIR/comparison.md` (or
+    `benchmark`'s `REPORT.md`) while it ran was replaced, exit 0; a link put there is refused."""
+    from ba_io import check_side_output, first_line_is, write_text
+
+    md = tmp_path / "R.md"
+    check_side_output(md, "a report's Markdown", first_line_is("# Report"))
+    for intruder in ("file", "link"):
+        (tmp_path / "notes.txt").write_text("my notes\n")
+        if intruder == "file":
+            md.write_text("my notes\n")
+        else:
+            md.symlink_to("notes.txt")
+        with pytest.raises(
+            UsageError, match=r"R\.md exists and is not a report's Markdown .*nothing was written there"
+        ):
+            with output_group():
+                write_text(tmp_path / "R.json", "{}")
+                write_text(md, "# Report\n")
+        assert (tmp_path / "notes.txt").read_text() == "my notes\n" and not (tmp_path / "R.json").exists()
+        md.unlink()
+    md.write_text("# Report\nan earlier run's\n")
+    write_text(md, "# Report\nnew\n")  # its own earlier output is still replaced
+    assert md.read_text() == "# Report\nnew\n"

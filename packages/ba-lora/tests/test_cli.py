@@ -358,3 +358,31 @@ def test_a_stale_lock_in_best_is_the_runs_and_a_users_file_there_is_not(tmp_path
     lock.unlink()
     lock.mkdir()
     assert _foreign_files(tmp_path) == ["checkpoints/best/adapter_model.safetensors.lock"]
+
+
+def test_what_a_kill_inside_a_commit_or_a_checkpoint_save_leaves_is_the_runs(tmp_path):
+    """Campaign 30: a kill -9 while ba-io committed prompt.json left `prompt.json.ba-io-PID.R.tmp`
+    and the lock's own tmp file; one inside a checkpoint save left safetensors' `.tmpXXXXXX` in
+    `checkpoints/step-N.tmp/`; --resume and --overwrite both refused the folder. Names of
+    that shape that are not a run's file, or not plain files, are still the user's."""
+    from ba_lora.trainer import _foreign_files
+
+    (tmp_path / "prompt.json.ba-io-123.abcd1234.tmp").write_text("{")
+    (tmp_path / "prompt.json.lock.ba-io-123.wc6qal_3.tmp").write_text("ba-io-lock")
+    partial = tmp_path / "checkpoints" / "step-00000001.tmp"
+    partial.mkdir(parents=True)
+    (partial / ".tmp46kl3z").write_bytes(b"\0")
+    (partial / "adapter_model.safetensors").write_bytes(b"\0")
+    assert _foreign_files(tmp_path) == []
+    (tmp_path / "notes.txt.ba-io-123.abcd1234.tmp").write_text("mine")  # not a run file's tmp name
+    (tmp_path / "prompt.json.ba-io-123.abcdefgh.tmp").mkdir()  # a folder, not a file a write leaves
+    (partial / ".tmp-notes").write_text("mine")
+    done = tmp_path / "checkpoints" / "step-00000002"
+    done.mkdir()
+    (done / ".tmp46kl3z").write_bytes(b"\0")  # a finished checkpoint holds no tmp file
+    assert _foreign_files(tmp_path) == [
+        "checkpoints/step-00000001.tmp/.tmp-notes",
+        "checkpoints/step-00000002/.tmp46kl3z",
+        "notes.txt.ba-io-123.abcd1234.tmp",
+        "prompt.json.ba-io-123.abcdefgh.tmp",
+    ]

@@ -483,9 +483,12 @@ def test_a_link_to_an_output_another_run_holds_locked_is_refused(tmp_path):
 
 
 def test_an_output_ending_in_a_slash_is_refused(tmp_path):
-    """`score F -o sub/` (no folder sub) wrote a file named `sub`."""
-    res = run("score", str(CLI_DATA / "predictions.jsonl"), "-o", "sub/", cwd=tmp_path)
-    assert res.returncode == 2 and res.stderr == (
-        "Error: -o sub/ ends in '/', so it names a folder; nothing was written: give a file path\n"
-    )
-    assert list(tmp_path.iterdir()) == []
+    """`score F -o sub/` (no folder sub) wrote a file named `sub`; campaign 30: `-o notes.txt/.`
+    replaced notes.txt (Path reads it so)."""
+    (tmp_path / "notes.txt").write_text("mine\n")
+    for out in ("sub/", "notes.txt/.", "new/.", "a/.."):
+        res = run("score", str(CLI_DATA / "predictions.jsonl"), "-o", out, cwd=tmp_path)
+        assert res.returncode == 2 and res.stderr == (
+            f"Error: -o {out} names a folder (it ends in '/', '.' or '..'); nothing was written: give a file path\n"
+        )
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"] and (tmp_path / "notes.txt").read_text() == "mine\n"

@@ -464,15 +464,24 @@ def _parity(a: argparse.Namespace) -> int:
 
 
 def _failures(a: argparse.Namespace) -> int:
-    from ba_io import distinct_paths
+    from ba_io import check_side_output, distinct_paths, first_line_is, head_contains
 
-    from .failures import analyse_failures, failures_html, failures_markdown
+    from .failures import (
+        FAILURES_HTML_MARKER,
+        FAILURES_MD_HEADING,
+        analyse_failures,
+        failures_html,
+        failures_markdown,
+    )
 
     out = Path(a.output)
     md, page = out.with_suffix(".md"), out.with_suffix(".html")
     distinct_paths(
         ("--predictions", a.predictions), ("--concepts", a.concepts), ("-o", out), ("the .md", md), ("the .html", page)
     )
+    # campaign 30: a user's F.md and F.html beside `-o F.json` were replaced, exit 0
+    check_side_output(md, "a failure analysis' Markdown", first_line_is(FAILURES_MD_HEADING))
+    check_side_output(page, "a failure analysis' HTML page", head_contains(FAILURES_HTML_MARKER))
     analysis = analyse_failures(a.predictions, a.concepts, content_below=a.content_below)
     with output_group():
         write_json(out, analysis, schema="failure-analysis")

@@ -149,10 +149,15 @@ def _group_table_rows(groups: Sequence[dict]) -> list[list[Any]]:
     ]
 
 
+#: how the .md and .html of an analysis begin: what `ba-eval failures` may replace beside its -o
+FAILURES_MD_HEADING = "# Failure analysis"
+FAILURES_HTML_MARKER = b"<title>Failure analysis</title>"
+
+
 def failures_markdown(a: Mapping[str, Any]) -> str:
     """The analysis as Markdown: totals, defect kinds, each dimension's groups, the targets."""
     lines = [
-        "# Failure analysis",
+        FAILURES_MD_HEADING,
         "",
         f"{a['n']} documents of `{a['model']}`: {a['failing']} fail ({a['failure_share']:.0%}; not passed "
         f"or content < {a['content_below']}); mean total {a['mean_total']:.3f}, content {a['mean_content']:.3f}, "
@@ -182,7 +187,7 @@ def failures_html(a: Mapping[str, Any]) -> str:
 
     head = ("value", "docs", "failing", "failure share", "mean total", "mean content")
     parts = [
-        "<!doctype html><meta charset='utf-8'><title>Failure analysis</title>",
+        "<!doctype html><meta charset='utf-8'>" + FAILURES_HTML_MARKER.decode(),
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}</style>",
         "<h1>Failure analysis</h1>",

@@ -42,6 +42,7 @@ from .jsonio import (
 from .locking import is_lock_file, output_lock
 from .paths import (
     check_not_under_file,
+    check_not_working_folder,
     check_replaceable_folder,
     check_side_folder,
     check_side_output,
@@ -82,6 +83,7 @@ __all__ = [
     "atomic_write",
     "check_writable",
     "check_not_under_file",
+    "check_not_working_folder",
     "check_replaceable_folder",
     "check_side_folder",
     "check_side_output",

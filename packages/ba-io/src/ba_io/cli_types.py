@@ -195,14 +195,23 @@ def output_path(text: str) -> str:
     """The ``type`` of every flag naming a file a command writes (``--rejects``,
     ``--train-out``...): ``-`` is refused, not written as a file named ``-`` (campaign 27),
     and so is a path ending in ``/``, which names a folder (campaign 29: `synth -o sub/`
-    wrote a file named ``sub``)."""
+    wrote a file named ``sub``); so is one whose last part is ``.`` or ``..`` (campaign 30:
+    `-o notes.txt/.` replaced notes.txt, which ``Path`` reads it as)."""
     output_folder_path(text)
-    if text.endswith("/") or (os.altsep is not None and text.endswith(os.altsep)):
+    if names_a_folder(text):
+        example = os.path.join(text.rstrip("/") or "/", "out.jsonl")
         raise argparse.ArgumentTypeError(
-            f"'{text}' ends in '/', so it names a folder; this option writes a file: give a file path "
-            f"(e.g. {text.rstrip('/')}/out.jsonl)"
+            f"'{text}' names a folder (it ends in '/', '.' or '..'); this option writes a file: "
+            f"give a file path (e.g. {example})"
         )
     return text
+
+
+def names_a_folder(text: str) -> bool:
+    """``text`` ends in ``/`` or its last part is ``.`` or ``..``: the name of a folder,
+    whatever is there (``pathlib`` would read ``x/.`` as ``x``)."""
+    seps = "/" + (os.altsep or "")
+    return text.endswith(tuple(seps)) or text.rstrip(seps).rsplit("/", 1)[-1] in (".", "..")
 
 
 def output_folder_path(text: str) -> str:

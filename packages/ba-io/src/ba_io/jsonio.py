@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import JSON_WHITESPACE, DataError, UsageError
-from .paths import recheck_unnamed_rejects
+from .paths import is_rechecked, recheck_at_commit
 from .schemas import _validator, first_issue
 
 PathLike = str | os.PathLike[str]
@@ -339,7 +339,7 @@ def output_group() -> Iterator[None]:
                 locks.enter_context(output_lock(name, wait_s=COMMIT_WAIT_S, reentrant=True))
             for tmp, target in pending:  # every target still takes its file before the first rename
                 _check_target(target, directory=tmp.is_dir())
-                recheck_unnamed_rejects(target)
+                recheck_at_commit(target)
             for tmp, target in reversed(pending):
                 _replace(tmp, target)
     except BaseException:
@@ -438,8 +438,10 @@ def _resolve_target(target: Path, *, directory: bool = False) -> Path:
     """The path that is really replaced. A symbolic link to a regular file (to a folder, for
     a folder output) is written through: the linked file takes the new content and the link
     stays (``-o latest.jsonl`` with ``latest.jsonl -> run3.jsonl`` rewrites ``run3.jsonl``),
-    as ``cp`` does; the user's link is never replaced by a file. A dangling link is replaced."""
-    if not target.is_symlink():
+    as ``cp`` does; the user's link is never replaced by a file. A dangling link is replaced.
+    A path checked again at its commit (an unnamed rejects path, a side output) is never
+    followed: its check refuses the link there."""
+    if not target.is_symlink() or is_rechecked(target):
         return target
     try:
         st = target.stat()
@@ -591,7 +593,7 @@ def _commit(tmp: Path, target: Path) -> None:
     # validate -o P.jsonl` replaced the output a running `ba-eval generate` appended to)
     with output_lock(target, wait_s=COMMIT_WAIT_S, reentrant=True):
         _check_target(target, directory=tmp.is_dir())
-        recheck_unnamed_rejects(target)
+        recheck_at_commit(target)
         _replace(tmp, target)
     _fsync_dir(target.parent)
 
@@ -602,7 +604,21 @@ def _replace(tmp: Path, target: Path) -> None:
     reader, or a kill at any instant, sees the old folder or the new one, never none or a
     mix. Where the exchange is not available the old folder is moved aside
     (``NAME.ba-io-<pid>.<random>.aside``) first; a writer killed between the two renames leaves
-    it there, and the next write of the target puts it back (:func:`sweep_stale_tmp`)."""
+    it there, and the next write of the target puts it back (:func:`sweep_stale_tmp`). A
+    target the kernel will not rename (EBUSY: the current folder, a mount point) is a
+    :class:`UsageError` naming it (campaign 30: `-o .` was an internal error)."""
+    try:
+        _rename_onto(tmp, target)
+    except OSError as e:
+        if e.errno != errno.EBUSY:
+            raise
+        raise UsageError(
+            f"{target}: cannot be replaced (it is in use: the current folder or a mount point); "
+            "nothing was written there: choose another path"
+        ) from None
+
+
+def _rename_onto(tmp: Path, target: Path) -> None:
     if tmp.is_dir() and target.is_dir() and not target.is_symlink():
         if _exchange(tmp, target):
             shutil.rmtree(tmp, ignore_errors=True)

@@ -145,8 +145,13 @@ def _create_lock_file(path: Path) -> None:
     written aside and hard-linked into place, so a lock file is never seen empty."""
     if os.path.lexists(path):
         return
+    from .jsonio import _tmp_prefix, sweep_stale_tmp
+
+    # ba-io's tmp name (`OUT.lock.ba-io-PID.RANDOM.tmp`): one a kill leaves is known for a
+    # leftover and swept here by a later run (campaign 30: `OUT.lock.XXXX.new` was never removed)
+    sweep_stale_tmp(path)
     try:
-        fd, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".new", dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=path.parent)
     except OSError as e:  # campaign 27: named the temporary OUT.lock.XXXXXXXX.new
         raise type(e)(e.errno, e.strerror, str(path)) from e
     try:

@@ -10,6 +10,7 @@ path (symbolic links, ``..``) or, for files that exist, share device and inode (
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any, Union
 
 from .errors import JSON_WHITESPACE, UsageError
@@ -67,6 +68,22 @@ def check_not_under_file(path: PathArg, flag: str = "") -> None:
         return
 
 
+def check_not_working_folder(folder: PathArg, flag: str, tool: str) -> None:
+    """A folder a command replaces whole may not be the current folder or one above it
+    (campaign 30: `ba-dataset-tools export -o .` and `ba-lora merge -o ./` in an empty folder
+    failed with an internal error, EBUSY, when the finished folder was renamed onto ``.``)."""
+    text = os.fspath(folder)  # type: ignore[arg-type]
+    try:
+        here, target = os.path.realpath(os.getcwd()), os.path.realpath(text)
+    except OSError:  # the current folder was removed: nothing to protect
+        return
+    if here == target or here.startswith(target.rstrip(os.sep) + os.sep):
+        raise UsageError(
+            f"{flag} {text}: is the current folder (or holds it), and {tool} replaces its output folder whole; "
+            f"nothing was written: give a folder of its own (e.g. {flag} {os.path.join(text, 'out')})"
+        )
+
+
 def check_replaceable_folder(
     folder: PathArg,
     *,
@@ -87,6 +104,7 @@ def check_replaceable_folder(
 
     path = Path(os.fspath(folder))  # type: ignore[arg-type]
     check_not_under_file(path, flag)
+    check_not_working_folder(path, flag, tool)
     if path.is_symlink() and path.is_dir():  # a link to a folder is written through: check the folder
         path = path.resolve()
     if path.is_symlink() or (path.exists() and not path.is_dir()):
@@ -162,6 +180,11 @@ def check_side_output(path: PathArg, what: str, ours: Any) -> None:
     ``ours(path)`` recognises as one this command wrote; any other file there is the user's,
     refused (:class:`UsageError`) before any work, never overwritten."""
     text = os.fspath(path)  # type: ignore[arg-type]
+    _RECHECKS[os.path.abspath(text)] = lambda: _check_side_output(text, what, ours, "nothing was written there")
+    _check_side_output(text, what, ours, "nothing was written")
+
+
+def _check_side_output(text: str, what: str, ours: Any, written: str) -> None:
     if not os.path.lexists(text):
         return
     try:
@@ -170,8 +193,7 @@ def check_side_output(path: PathArg, what: str, ours: Any) -> None:
         mine = False
     if not mine:
         raise UsageError(
-            f"{text} exists and is not {what} (a file of yours?); nothing was written: "
-            "move that file away or choose another -o"
+            f"{text} exists and is not {what} (a file of yours?); {written}: move that file away or choose another -o"
         )
 
 
@@ -262,20 +284,31 @@ def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str
     text = os.fspath(out)
     path = (text[: -len(".jsonl")] if text.endswith(".jsonl") else text) + ".rejects.jsonl"
     check_unnamed_rejects(path)
-    _UNNAMED_REJECTS.add(os.path.abspath(path))
+    _RECHECKS[os.path.abspath(path)] = lambda: check_unnamed_rejects(path, "nothing was written there")
     return path
 
 
-#: the unnamed rejects paths this process chose: every commit onto one checks the rule
-#: again (campaign 29: a file of the user's copied there while `fix` ran was emptied)
-_UNNAMED_REJECTS: set[str] = set()
+#: the paths this process checked up front as an unnamed rejects path or a side output,
+#: with the check: every commit onto one runs it again under the output's lock (campaign
+#: 29: a file of the user's copied to an unnamed rejects path while `fix` ran was emptied;
+#: campaign 30: one copied to `compare`'s `DIR/comparison.md` or `benchmark`'s `REPORT.md`
+#: while they ran was replaced)
+_RECHECKS: dict[str, Callable[[], None]] = {}
 
 
-def recheck_unnamed_rejects(target: str | os.PathLike[str]) -> None:
-    """Before a commit onto ``target``: when it is an unnamed rejects path of this process,
-    it must still hold nothing or a rejects file."""
-    if os.path.abspath(target) in _UNNAMED_REJECTS:
-        check_unnamed_rejects(target)
+def recheck_at_commit(target: str | os.PathLike[str]) -> None:
+    """Before a commit onto ``target``: when it is a path this process checked up front
+    (an unnamed rejects path, a side output), check it again."""
+    check = _RECHECKS.get(os.path.abspath(target))
+    if check is not None:
+        check()
+
+
+def is_rechecked(target: str | os.PathLike[str]) -> bool:
+    """``target`` is checked again at its commit: a link put there is refused by that check,
+    so a writer must not follow it to the file it points at (campaign 30: `fix` wrote its
+    rejects through a link put at `OUT.rejects.jsonl` mid-run, emptying the user's file)."""
+    return os.path.abspath(target) in _RECHECKS
 
 
 def check_unnamed_rejects(path: str | os.PathLike[str], written: str = "nothing was written") -> None:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ba_io import atomic_path, sweep_stale_tmp
+from ba_io import atomic_path, check_not_working_folder, sweep_stale_tmp
 
 from .errors import BackendError, DataError, UsageError
 from .models import base_model_dir
@@ -177,6 +177,7 @@ def _check_replaceable(dest: Path) -> None:
     """Refuse a ``dest`` that prepare would destroy: anything but nothing, an empty directory
     or a directory ba-llm prepared holding nothing but the files it wrote (its marker lists
     them): a file the user added there is never deleted by ``--force``."""
+    check_not_working_folder(dest, "-o", "ba-llm prepare")
     if not dest.exists() and not dest.is_symlink():
         return
     if dest.is_dir() and not dest.is_symlink():

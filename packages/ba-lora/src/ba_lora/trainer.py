@@ -282,6 +282,18 @@ def _in_checkpoint(name: str) -> bool:
     return _IN_CHECKPOINT.match(name) is not None
 
 
+#: the tmp file safetensors' ``save_file`` writes before its rename (Rust ``tempfile``: ``.tmp``
+#: and 6 letters or digits)
+_SAFETENSORS_TMP = re.compile(r"^\.tmp[A-Za-z0-9]{6}\Z")
+
+
+def _in_partial_checkpoint(name: str) -> bool:
+    """``step-N.tmp/``, a checkpoint being written (removed by ``checkpoint.remove_partial``),
+    may also hold safetensors' tmp file (campaign 30: a kill inside a save left
+    ``.tmp46kl3z`` there, and --resume and --overwrite refused the folder)."""
+    return _in_checkpoint(name) or _SAFETENSORS_TMP.match(name) is not None
+
+
 def _in_best(name: str) -> bool:
     """best/ holds the best epoch's adapter, written through ba_io.atomic_path (whose tmp
     file a kill can leave)."""
@@ -289,10 +301,17 @@ def _in_best(name: str) -> bool:
 
 
 def _stale_lock(p: Path, names: frozenset[str] | set[str]) -> bool:
-    """``p`` is the lock file ba-io leaves when a kill lands inside the commit of one of
-    ``names`` (``training_info.json.lock``): a plain file holding a lock's tag. A user's file
-    at that name holds anything else and stays foreign (ba-io refuses to take it too)."""
-    return p.name.endswith(".lock") and p.name[: -len(".lock")] in names and _plain_file(p) and is_lock_file(p)
+    """``p`` is what ba-io leaves when a kill lands inside the commit of one of ``names``: its
+    lock file (``training_info.json.lock``, a plain file holding a lock's tag; a user's file
+    at that name holds anything else and stays foreign, as ba-io refuses to take it too), the
+    lock's own tmp file, or the tmp file of the write (campaign 30: ``prompt.json.ba-io-PID.
+    RANDOM.tmp`` and ``prompt.json.lock.ba-io-PID.RANDOM.tmp`` made --resume and --overwrite
+    refuse the folder). ba-io sweeps those tmp files once their writer is gone."""
+    if not _plain_file(p):
+        return False
+    if p.name.endswith(".lock") and p.name[: -len(".lock")] in names:
+        return is_lock_file(p)
+    return any(is_tmp_name(n, p.name) or is_tmp_name(n + ".lock", p.name) for n in names)
 
 
 def _foreign_files(out: Path) -> list[str]:
@@ -321,7 +340,13 @@ def _foreign_files(out: Path) -> list[str]:
         ]
     if ckroot.is_dir() and not ckroot.is_symlink():
         for p in ckroot.iterdir():
-            rule = _in_checkpoint if _CHECKPOINT.match(p.name) else _in_best if p.name == "best" else None
+            rule = (
+                (_in_partial_checkpoint if p.name.endswith(".tmp") else _in_checkpoint)
+                if _CHECKPOINT.match(p.name)
+                else _in_best
+                if p.name == "best"
+                else None
+            )
             if rule is None or p.is_symlink() or not p.is_dir():
                 found.append(f"{CHECKPOINTS}/{p.name}")
                 continue

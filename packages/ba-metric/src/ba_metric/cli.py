@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _names_a_folder(text: str) -> bool:
+    """``text`` ends in ``/`` or its last part is ``.`` or ``..`` (``Path`` reads ``x/.`` as ``x``)."""
+    return text.endswith("/") or text.rstrip("/").rsplit("/", 1)[-1] in (".", "..")
+
+
 def _same_file(a: str, b: str) -> bool:
     """Whether two paths are one file (symbolic links, ``..``, hard links)."""
     if os.path.realpath(a) == os.path.realpath(b):
@@ -154,14 +159,14 @@ def _stdout_is_input(path: str) -> bool:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "score":
+        if args.output and _names_a_folder(args.output):  # `-o sub/` wrote a file `sub`, `-o notes.txt/.` replaced it
+            raise UsageError(
+                f"-o {args.output} names a folder (it ends in '/', '.' or '..'); nothing was written: give a file path"
+            )
         if args.output and (  # campaign 22
             _stdin_is(args.output) if args.input == "-" else _same_file(args.input, args.output)
         ):  # `score - -o F < F` replaced F
             raise UsageError(f"-o {args.output} is the input file; nothing was written: give -o a path of its own")
-        if args.output and args.output.endswith("/"):  # `-o sub/` wrote a file named `sub`
-            raise UsageError(
-                f"-o {args.output} ends in '/', so it names a folder; nothing was written: give a file path"
-            )
         if args.output in (None, "-") and _stdout_is_input(args.input):  # campaigns 26-27: `score F [-o -] >> F`
             raise UsageError("standard output is the input file; nothing was written: give -o a path of its own")
         options = {"field": args.field, "concept_field": args.concept_field, "threshold": args.threshold}
