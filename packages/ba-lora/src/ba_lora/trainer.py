@@ -49,6 +49,7 @@ from .checkpoint import (
 )
 from .config import TrainConfig
 from .data import Sample, collate, encode_rows, epoch_steps, micro_batches, split_for_rank
+from .lean import use_lean_activations
 from .modeling import (
     AnswerLoss,
     add_lora,
@@ -672,6 +673,8 @@ class _Run:
                 )
         torch.manual_seed(cfg.seed)
         model = load_base_model(self.base_dir, cfg.quantization, dist.device, cfg.gradient_checkpointing)
+        if not cfg.gradient_checkpointing:  # which recomputes whole layers anyway
+            use_lean_activations(model)  # norms and SwiGLU keep their inputs only (ba_lora.lean)
         from ba_llm import check_tokenizer_fits
 
         check_tokenizer_fits(model, self.tokenizer, self.base_dir)
