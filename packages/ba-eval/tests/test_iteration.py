@@ -211,3 +211,22 @@ def test_two_rounds_recorded_at_once_keep_both_rows(tmp_path, curated_rows):
         write_jsonl(history, [first, dict(first, round=7)], "iteration")  # its commit
     worker.join(30)
     assert done and [h["round"] for h in read_jsonl(history, "iteration")] == [1, 2, 7]
+
+
+def test_a_round_never_replaces_a_users_history_page(tmp_path, curated_rows):
+    """Campaign 31: iterate-record replaced a user's history.md and history.png, exit 0; its
+    own earlier pages (a history.png from before the marker too) are still replaced."""
+    it, candidate, report, failures, added = _round(tmp_path, curated_rows, candidate_good=True, current_good=False)
+    figures = {"curated_report": report, "val_report": report, "failures": failures, "added": added}
+    for name, mine in (("history.md", "my own notes\n"), ("history.png", "my picture\n")):
+        (it / name).write_text(mine)
+        with pytest.raises(UsageError, match=f"{name} exists and is not an iteration history"):
+            record_round(it, 1, candidate, **figures)
+        assert (it / name).read_text() == mine and not (it / "history.jsonl").exists()
+        (it / name).unlink()
+    record_round(it, 1, candidate, **figures)
+    assert b"ba-eval iterate" in (it / "history.png").read_bytes()[:8192]
+    (it / "history.png").write_bytes(b"\x89PNG\r\n\x1a\n an older plot")  # an earlier version's, no marker
+    start_round(it, 2, {})
+    record_round(it, 2, candidate, **figures)
+    assert (it / "history.md").read_text().startswith("# make iterate: history")

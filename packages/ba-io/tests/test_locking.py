@@ -197,3 +197,18 @@ def test_the_tmp_file_of_a_lock_a_killed_run_was_making_is_swept(tmp_path):
     with output_lock(out):
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == [live.name]
+
+
+def test_a_second_name_of_the_lock_a_killed_run_left_is_removed_by_the_next_run(tmp_path):
+    """Campaign 31: a kill between linking OUT.lock into place and removing its tmp name left
+    that tmp name, a hard link of the lock, which every later run's tag write kept young."""
+    out = tmp_path / "out.jsonl"
+    lock = lock_path(out)
+    lock.write_bytes(b"ba-io-lock " + b"2147483646".rjust(12) + b"\n")  # a dead run's lock
+    second = tmp_path / "out.jsonl.lock.ba-io-2147483646.abcd1234.tmp"
+    os.link(lock, second)
+    other = tmp_path / "out.jsonl.lock.ba-io-2147483646.efgh5678.tmp"  # not the lock's inode: left to the sweep
+    other.write_bytes(b"ba-io-lock")
+    with output_lock(out):
+        assert not second.exists() and other.exists()
+    assert not lock.exists()

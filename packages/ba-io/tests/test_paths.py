@@ -120,7 +120,9 @@ def test_default_rejects_replaces_only_a_rejects_file(tmp_path):
     out = tmp_path / "data.jsonl"
     assert default_rejects(out, tmp_path / "mine.jsonl") == str(tmp_path / "mine.jsonl")
     assert default_rejects(out) == str(tmp_path / "data.rejects.jsonl")
-    assert default_rejects(tmp_path / "data.txt") == str(tmp_path / "data.txt.rejects.jsonl")
+    # campaign 31: `-o F` and `-o F.jsonl` shared F.rejects.jsonl; each output has its own
+    assert default_rejects(tmp_path / "data.txt") == str(tmp_path / "data.txt.rejected.jsonl")
+    assert default_rejects(tmp_path / "F") != default_rejects(tmp_path / "F.jsonl")
     rej = tmp_path / "data.rejects.jsonl"
     for ours in ("", '{"line": 2, "reason": "invalid JSON", "raw": "{"}\n\n{"id": "c1", "reason": "x"}\n'):
         rej.write_text(ours)

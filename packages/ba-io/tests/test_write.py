@@ -831,3 +831,32 @@ def test_a_side_output_is_checked_again_when_it_is_committed(tmp_path):
     md.write_text("# Report\nan earlier run's\n")
     write_text(md, "# Report\nnew\n")  # its own earlier output is still replaced
     assert md.read_text() == "# Report\nnew\n"
+
+
+def test_a_replaced_folder_and_a_side_folder_are_checked_again_at_the_commit(tmp_path):
+    """Campaign 31: a file the user added inside an earlier export while `export` ran was
+    deleted with the folder, and a link put at compare's DIR/scored mid-run was written through."""
+    import json as _json
+
+    from ba_io import atomic_path, check_replaceable_folder, check_side_folder, write_text
+
+    out = tmp_path / "E"
+    out.mkdir()
+    (out / "data.jsonl").write_text("old\n")
+    (out / "export.json").write_text(_json.dumps({"files": ["data.jsonl"]}))
+    check_replaceable_folder(out, flag="-o", manifest="export.json", tool="x export")
+    (out / "mine.txt").write_text("mine\n")  # the user, while the command runs
+    with pytest.raises(UsageError, match=r"holds files x export did not write \(mine\.txt\)"):
+        with atomic_path(out, directory=True) as tmp:
+            (tmp / "data.jsonl").write_text("new\n")
+    assert (out / "mine.txt").read_text() == "mine\n" and (out / "data.jsonl").read_text() == "old\n"
+
+    scored, keep = tmp_path / "CM" / "scored", tmp_path / "keep"
+    check_side_folder(scored, "the scored files")
+    keep.mkdir()
+    (keep / "b.jsonl").write_text("mine\n")
+    scored.parent.mkdir()
+    scored.symlink_to(keep)  # mid-run
+    with pytest.raises(UsageError, match="is a symbolic link, and it is where the scored files goes"):
+        write_text(scored / "b.jsonl", "scored\n")
+    assert (keep / "b.jsonl").read_text() == "mine\n"

@@ -492,3 +492,21 @@ def test_an_output_ending_in_a_slash_is_refused(tmp_path):
             f"Error: -o {out} names a folder (it ends in '/', '.' or '..'); nothing was written: give a file path\n"
         )
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"] and (tmp_path / "notes.txt").read_text() == "mine\n"
+
+
+def test_the_tmp_file_a_killed_score_left_is_swept_by_the_next_write(tmp_path):
+    """Campaign 31: a kill -9 of `score -o P.jsonl` before its rename left `P.jsonl.XXXXXXXX.tmp`,
+    which nothing removed (no writer pid in its name). A live writer's and a young one stay."""
+    import time as _time
+
+    dead = tmp_path / "P.jsonl.ba-metric-2147483646.abcd1234.tmp"
+    young = tmp_path / "P.jsonl.ba-metric-2147483646.efgh5678.tmp"
+    live = tmp_path / f"P.jsonl.ba-metric-{os.getpid()}.ijkl9012.tmp"
+    mine = tmp_path / "P.jsonl.ba-metric-2147483646.notes.tmp"  # not a name of ours
+    for p in (dead, young, live, mine):
+        p.write_text("{")
+    for p in (dead, live, mine):
+        os.utime(p, (_time.time() - 3600, _time.time() - 3600))
+    res = run("score", str(CLI_DATA / "predictions.jsonl"), "-o", "P.jsonl", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["P.jsonl", young.name, live.name, mine.name])

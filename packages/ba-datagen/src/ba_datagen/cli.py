@@ -93,7 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--in", dest="in_path", required=True, help="concepts JSONL")
     add_output(s, help="output JSONL (v1 rows)", required=True, dest="out", old=("--out",))
-    s.add_argument("--rejects", type=output_path, help="rejects JSONL (default: OUT with .rejects.jsonl)")
+    s.add_argument(
+        "--rejects",
+        type=output_path,
+        help="rejects JSONL (default: OUT.rejects.jsonl for OUT.jsonl, else OUT.rejected.jsonl)",
+    )
     s.add_argument("--prompt", help="prompt file for LLM teachers (default: the packaged teacher prompt)")
     add_max_new_tokens(s, default=768, help="LLM teachers: token limit (default: %(default)s)")
     s.add_argument("--batch-size", type=positive_int, default=None, help="concepts per teacher call")

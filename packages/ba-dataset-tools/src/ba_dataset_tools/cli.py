@@ -97,7 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--convert-to-yaml-strings", action="store_true", help="JSON lists -> YAML strings")
     f.add_argument("--validate", action="store_true", help="validate every output row against example-v2")
     add_output(f, help="the fixed rows", required=True, metavar="OUT.jsonl")
-    f.add_argument("--rejects", type=output_path, help="rejects JSONL (default: OUT with .rejects.jsonl)")
+    f.add_argument(
+        "--rejects",
+        type=output_path,
+        help="rejects JSONL (default: OUT.rejects.jsonl for OUT.jsonl, else OUT.rejected.jsonl)",
+    )
 
     fl = _sub(
         sub,
@@ -114,7 +118,11 @@ def _parser() -> argparse.ArgumentParser:
     fl.add_argument("--min-score", type=_ratio, help="lowest rubric total kept, 0..1")
     fl.add_argument("--min-content", type=_ratio, help="lowest content score kept, 0..1")
     add_output(fl, help="the rows that pass", required=True, metavar="OUT.jsonl")
-    fl.add_argument("--rejects", type=output_path, help="rejects JSONL (default: OUT with .rejects.jsonl)")
+    fl.add_argument(
+        "--rejects",
+        type=output_path,
+        help="rejects JSONL (default: OUT.rejects.jsonl for OUT.jsonl, else OUT.rejected.jsonl)",
+    )
 
     s = _sub(
         sub,

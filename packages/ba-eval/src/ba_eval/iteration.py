@@ -200,6 +200,7 @@ def record_round(
     missing = [k for k in MODEL_KEYS if not candidate.get(k)]
     if missing:
         raise UsageError(f"give the candidate's {', '.join(missing)}")
+    _check_history_pages(d)
     row = _round_row(
         round_no,
         read_json(pin),
@@ -258,7 +259,7 @@ def history_markdown(history: Sequence[Mapping[str, Any]]) -> str:
     """One table row per round: what failed, what was added, curated and val figures of
     current and next with the paired p values, the decision and the round's wall time."""
     lines = [
-        "# make iterate: history",
+        HISTORY_MD_HEADING,
         "",
         "| round | failing (fresh concepts) | targets | rows added (rejected) | curated total: current -> next (p) "
         "| curated content: current -> next (p) | val content: current -> next (p) | decision | wall |",
@@ -276,6 +277,22 @@ def history_markdown(history: Sequence[Mapping[str, Any]]) -> str:
         )
     lines += ["", "Decisions:", ""] + [f"- round {h['round']}: {h['decision']}" for h in history]
     return "\n".join(lines) + "\n"
+
+
+#: the PNG ``Software`` text of history.png (how iterate-record knows an earlier one of its own)
+HISTORY_PNG_MARKER = b"ba-eval iterate"
+HISTORY_MD_HEADING = "# make iterate: history"
+
+
+def _check_history_pages(d: Path) -> None:
+    """history.md and history.png replace only nothing or an earlier history of this folder
+    (campaign 31: a user's were replaced, exit 0); checked again at the commit (ba-io)."""
+    from ba_io import check_side_output, first_line_is, head_contains
+
+    earlier = (d / "history.jsonl").is_file()  # a history.png from before the marker
+    ours, is_png = head_contains(HISTORY_PNG_MARKER), head_contains(b"\x89PNG\r\n\x1a\n", 8)
+    check_side_output(d / "history.md", "an iteration history's Markdown", first_line_is(HISTORY_MD_HEADING))
+    check_side_output(d / "history.png", "an iteration history's plot", lambda p: ours(p) or (earlier and is_png(p)))
 
 
 def history_png(history: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> None:
@@ -307,7 +324,7 @@ def history_png(history: Sequence[Mapping[str, Any]], path: str | os.PathLike[st
     ax.set_title("make iterate: the adopted model on the curated set")
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": HISTORY_PNG_MARKER.decode()})
     plt.close(fig)
     with atomic_write(path, "wb") as f:
         f.write(buf.getvalue())

@@ -89,6 +89,7 @@ def output_lock(out: PathLike, wait_s: float = 0.0, reentrant: bool = False) -> 
     _HELD.add(key)
     try:
         os.pwrite(fd, _tag_line(), 0)  # same length as any tag line: never seen empty or torn
+        _remove_second_names(path, fd)
         yield path
     finally:
         _HELD.discard(key)
@@ -99,6 +100,23 @@ def output_lock(out: PathLike, wait_s: float = 0.0, reentrant: bool = False) -> 
                 folder.rmdir()
             except OSError:
                 break
+
+
+def _remove_second_names(path: Path, fd: int) -> None:
+    """Remove the tmp names of the lock file we now hold that a run killed between linking
+    the lock into place and removing its tmp name left (campaign 31: each later run's tag
+    write kept ``OUT.lock.ba-io-PID.RANDOM.tmp`` younger than the sweep's minute)."""
+    from .jsonio import _TMP_TAG, is_tmp_name
+
+    try:
+        names = [n for n in os.listdir(path.parent) if is_tmp_name(path, n) and f".{_TMP_TAG}{os.getpid()}." not in n]
+        ours = os.fstat(fd)
+    except OSError:
+        return
+    for name in names:
+        with contextlib.suppress(OSError):
+            if os.path.samestat(os.lstat(path.parent / name), ours):
+                os.unlink(path.parent / name)
 
 
 def _remove_if_ours(path: Path, fd: int) -> None:

@@ -107,6 +107,11 @@ def check_replaceable_folder(
     check_not_working_folder(path, flag, tool)
     if path.is_symlink() and path.is_dir():  # a link to a folder is written through: check the folder
         path = path.resolve()
+    # campaign 31: a file the user added inside an earlier export while `export` ran was
+    # deleted with the folder; the commit that replaces it checks it again (see _RECHECKS)
+    _FOLDER_RECHECKS[os.path.abspath(path)] = lambda: check_replaceable_folder(
+        path, flag=flag, manifest=manifest, tool=tool, legacy=legacy, legacy_folders=legacy_folders
+    )
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise UsageError(f"{flag} {path}: exists and is not a folder; choose a new folder")
     if not path.is_dir():
@@ -265,6 +270,8 @@ def check_side_folder(path: PathArg, what: str) -> None:
     ``OUT_DIR/scored/``) may be missing or a real folder; a symbolic link (its files would be
     written into the folder it points at) or a file there is refused before any work."""
     text = os.fspath(path)  # type: ignore[arg-type]
+    # campaign 31: a link put at compare's DIR/scored mid-run was written through
+    _FOLDER_RECHECKS[os.path.abspath(text)] = lambda: check_side_folder(text, what)
     if os.path.lexists(text) and (os.path.islink(text) or not os.path.isdir(text)):
         kind = "a symbolic link" if os.path.islink(text) else "not a folder"
         raise UsageError(
@@ -274,7 +281,10 @@ def check_side_folder(path: PathArg, what: str) -> None:
 
 def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str:
     """The one rejects-path rule: ``rejects`` when the user named it, else ``OUT`` with
-    ``.rejects.jsonl`` in place of ``.jsonl``.
+    ``.rejects.jsonl`` in place of ``.jsonl`` (``raw.jsonl`` -> ``raw.rejects.jsonl``), and
+    for an ``OUT`` of another name, ``OUT.rejected.jsonl``: each output has its own (campaign
+    31: ``-o F`` and ``-o F.jsonl`` both took ``F.rejects.jsonl``, and the second run replaced
+    the first one's rejects, exit 0).
 
     A path the user did not name may only replace a rejects file (an earlier run's: every
     line a JSON object with a ``reason``) or nothing; a file of anything else there is the
@@ -282,7 +292,7 @@ def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str
     if rejects is not None:
         return os.fspath(rejects)
     text = os.fspath(out)
-    path = (text[: -len(".jsonl")] if text.endswith(".jsonl") else text) + ".rejects.jsonl"
+    path = text[: -len(".jsonl")] + ".rejects.jsonl" if text.endswith(".jsonl") else text + ".rejected.jsonl"
     check_unnamed_rejects(path)
     _RECHECKS[os.path.abspath(path)] = lambda: check_unnamed_rejects(path, "nothing was written there")
     return path
@@ -294,14 +304,20 @@ def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str
 #: campaign 30: one copied to `compare`'s `DIR/comparison.md` or `benchmark`'s `REPORT.md`
 #: while they ran was replaced)
 _RECHECKS: dict[str, Callable[[], None]] = {}
+#: likewise for folders: one a command replaces whole (``check_replaceable_folder``) and one
+#: it fills beside its ``-o`` (``check_side_folder``), checked again at a commit onto the
+#: folder or into it
+_FOLDER_RECHECKS: dict[str, Callable[[], None]] = {}
 
 
 def recheck_at_commit(target: str | os.PathLike[str]) -> None:
     """Before a commit onto ``target``: when it is a path this process checked up front
-    (an unnamed rejects path, a side output), check it again."""
-    check = _RECHECKS.get(os.path.abspath(target))
-    if check is not None:
-        check()
+    (an unnamed rejects path, a side output, a folder it replaces), or lies in a side
+    folder it checked, check it again."""
+    key = os.path.abspath(target)
+    for check in (_RECHECKS.get(key), _FOLDER_RECHECKS.get(key), _FOLDER_RECHECKS.get(os.path.dirname(key))):
+        if check is not None:
+            check()
 
 
 def is_rechecked(target: str | os.PathLike[str]) -> bool:

@@ -11,6 +11,7 @@ import re
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -249,8 +250,11 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
         raise UsageError(f"{out}: cannot write: {exc.strerror or exc}; nothing was written") from None
     tmp: Path | None = None
     try:  # a tmp file of its own: two runs on one output leave one whole file, never a mix
+        _sweep_stale_tmp(target)
         fd, name = tempfile.mkstemp(
-            prefix=target.name + ".", suffix=".tmp", dir=target.parent if str(target.parent) else "."
+            prefix=f"{target.name}.{_TMP_TAG}{os.getpid()}.",
+            suffix=".tmp",
+            dir=target.parent if str(target.parent) else ".",
         )
         tmp = Path(name)
         mask = os.umask(0)
@@ -263,6 +267,42 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
         raise UsageError(f"{out}: cannot write: {exc.strerror or exc}") from None
+
+
+#: ``OUT.ba-metric-PID.RANDOM.tmp``: the tmp file of a write, named with its writer's pid so
+#: that one a kill left is known for a leftover (campaign 31: ``P.jsonl.XXXXXXXX.tmp`` stayed)
+_TMP_TAG = "ba-metric-"
+_STALE_TMP_S = 60.0
+
+
+def _sweep_stale_tmp(target: Path) -> None:
+    """Remove this output's tmp files whose writer is gone and that are a minute old."""
+    folder = target.parent if str(target.parent) else Path(".")
+    pattern = re.compile(re.escape(f"{target.name}.{_TMP_TAG}") + r"([0-9]+)\.[a-z0-9_]{8}\.tmp")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        m = pattern.fullmatch(name)
+        if m is None or _alive(int(m.group(1))):
+            continue
+        path = folder / name
+        try:
+            if path.is_file() and not path.is_symlink() and time.time() - path.stat().st_mtime >= _STALE_TMP_S:
+                path.unlink()
+        except OSError:
+            continue
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
 
 
 def _checked_target(out: str) -> Path:
