@@ -386,3 +386,44 @@ def test_what_a_kill_inside_a_commit_or_a_checkpoint_save_leaves_is_the_runs(tmp
         "notes.txt.ba-io-123.abcd1234.tmp",
         "prompt.json.ba-io-123.abcdefgh.tmp",
     ]
+
+
+def test_removing_runs_or_checkpoints_keeps_what_the_user_put_there(tmp_path, capsys):
+    """Campaign 31: `--overwrite` and the end-of-run cleanup removed `runs/` and `checkpoints/`
+    whole; a user's `runs/my_experiment/` or note in `checkpoints/step-N/`, added after the
+    start-up check, was deleted, exit 0. Only the run's own files go now."""
+    from ba_lora.checkpoint import _remove_checkpoint
+    from ba_lora.trainer import remove_run_tree
+
+    step = tmp_path / "checkpoints" / "step-00000001"
+    step.mkdir(parents=True)
+    for name in ("adapter_model.safetensors", "optimizer.safetensors", "rng-rank0.json"):
+        (step / name).write_bytes(b"x")
+    (step / "notes.txt").write_text("my note\n")
+    (tmp_path / "checkpoints" / "step-00000002").mkdir()
+    (tmp_path / "checkpoints" / "step-00000002" / "state.json").write_text('{"step": 2}')
+    assert remove_run_tree(tmp_path, "checkpoints") == ["checkpoints/step-00000001/notes.txt"]
+    assert [str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")] == [
+        "checkpoints",
+        "checkpoints/step-00000001",
+        "checkpoints/step-00000001/notes.txt",
+    ]
+    assert "kept checkpoints/step-00000001/notes.txt" in capsys.readouterr().err
+    runs = tmp_path / "runs"
+    (runs / "my_experiment").mkdir(parents=True)
+    (runs / "my_experiment" / "notes.txt").write_text("mine\n")
+    (runs / ".ba-lora-runs").write_text("")
+    (runs / "events.out.tfevents.1.host.1.0").write_bytes(b"x")
+    assert remove_run_tree(tmp_path, "runs") == ["runs/my_experiment"]
+    assert sorted(p.name for p in runs.iterdir()) == ["my_experiment"]
+    assert remove_run_tree(tmp_path, "missing") == []
+    old = tmp_path / "old"  # an older checkpoint rotated out during the run
+    old.mkdir()
+    (old / "state.json").write_text("{}")
+    (old / "notes.txt").write_text("mine\n")
+    _remove_checkpoint(old)
+    assert [p.name for p in old.iterdir()] == ["notes.txt"]
+    (old / "notes.txt").unlink()
+    (old / "state.json").write_text("{}")
+    _remove_checkpoint(old)
+    assert not old.exists()

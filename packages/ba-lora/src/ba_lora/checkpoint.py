@@ -17,6 +17,7 @@ ignores and removes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -223,8 +224,22 @@ def _write_checkpoint(
         os.replace(tmp, final)
         _fsync(root)
         for old in list_checkpoints(root)[:-keep]:
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_checkpoint(old)
     barrier()
+
+
+#: the files a checkpoint folder holds (what save_checkpoint writes)
+_OWN = re.compile(r"^(adapter_model\.safetensors|optimizer\.safetensors|state\.json|rng-rank\d+\.(safetensors|json))\Z")
+
+
+def _remove_checkpoint(folder: Path) -> None:
+    """Remove an older checkpoint's own files, then its folder if nothing else is left: a
+    note of the user's put inside is kept (campaign 31: it was deleted with the folder)."""
+    for f in folder.iterdir():
+        if _OWN.match(f.name) and f.is_file() and not f.is_symlink():
+            f.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 def load_checkpoint(path: Path, rank: int = 0) -> dict[str, Any]:

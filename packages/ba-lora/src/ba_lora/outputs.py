@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -180,9 +179,7 @@ class ResultWriter:
             title=f"LoRA on {Path(base_dir).name} ({self.cfg.quantization})",
         )
         write_json(out / "training_info.json", info, "training-info")
-        if not self.cfg.keep_checkpoints:
-            shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
-        return info
+        return info  # the checkpoints are the trainer's to remove (trainer.remove_run_tree)
 
     def _info(
         self,

@@ -496,10 +496,42 @@ def _clear_earlier_results(out: Path) -> None:
     for name in sorted(RUN_FILES - {"training_info.json"}):
         p = out / name
         if p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p, ignore_errors=True)
+            remove_run_tree(out, name)
         elif p.exists() or p.is_symlink():
             p.unlink(missing_ok=True)
     (out / "training_info.json").unlink(missing_ok=True)
+
+
+def remove_run_tree(out: str | Path, sub: str) -> list[str]:
+    """Remove ``out/sub`` (``runs``, ``checkpoints``) but for what the user put there:
+    whatever :func:`_foreign_files` names in it is kept, with the folders holding it, and
+    said on stderr (campaign 31: a user's ``runs/my_experiment/`` added while the model
+    loaded for an ``--overwrite``, or a note put in ``checkpoints/step-N/`` during the run,
+    was deleted with the whole folder, exit 0). Returns what was kept."""
+    out = Path(out)
+    kept = [f for f in _foreign_files(out) if f == sub or f.startswith(sub + "/")]
+    root = out / sub
+    if root.is_symlink() or not root.is_dir():
+        return kept
+    keep = {out / f for f in kept}
+    for folder, dirs, files in os.walk(root, topdown=False):
+        here = Path(folder)
+        if here in keep or any(k in here.parents for k in keep):
+            continue
+        for name in files:
+            if here / name not in keep:
+                (here / name).unlink(missing_ok=True)
+        for name in dirs:
+            with contextlib.suppress(OSError):  # not empty: it holds a kept file
+                (here / name).rmdir()
+    with contextlib.suppress(OSError):
+        root.rmdir()
+    if kept:
+        print(
+            f"warning: kept {', '.join(kept[:3])}{' ...' if len(kept) > 3 else ''} in {out}: not ba-lora's",
+            file=sys.stderr,
+        )
+    return kept
 
 
 def _load_rows(path: str, limit: int | None, prompt: Any, split: str) -> list[dict[str, Any]]:
@@ -937,5 +969,7 @@ class _Run:
             total_steps=self.total_steps,
             base_files=self.fp["base_model_files"],
         )
+        if dist.main and not cfg.keep_checkpoints:
+            remove_run_tree(cfg.output, CHECKPOINTS)
         dist.barrier()
         return info
