@@ -199,10 +199,12 @@ def output_path(text: str) -> str:
     `-o notes.txt/.` replaced notes.txt, which ``Path`` reads it as)."""
     output_folder_path(text)
     if names_a_folder(text):
-        example = os.path.join(text.rstrip("/") or "/", "out.jsonl")
+        folder = text.rstrip("/") or "/"
+        example = (
+            f" (e.g. {os.path.join(folder, 'out.jsonl')})" if text.endswith("/") and not names_a_folder(folder) else ""
+        )
         raise argparse.ArgumentTypeError(
-            f"'{text}' names a folder (it ends in '/', '.' or '..'); this option writes a file: "
-            f"give a file path (e.g. {example})"
+            f"'{text}' names a folder (it ends in '/', '.' or '..'); this option writes a file: give a file path{example}"
         )
     return text
 
