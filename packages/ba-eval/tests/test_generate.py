@@ -248,6 +248,23 @@ def test_timings_is_never_the_input_or_the_predictions(tiny_model, tmp_path, cap
     assert src.read_bytes() == CONCEPTS.read_bytes() and not (tmp_path / "p.jsonl").exists()
 
 
+def test_timings_replace_only_nothing_or_earlier_timings(tiny_model, tmp_path, capsys):
+    """Campaign 31: `ba-eval benchmark`'s child run replaced a user's file put at
+    `REPORT.predictions/NAME.timings.json` mid-run; --timings now replaces only nothing or an
+    earlier timings file, checked before the model loads and again at its commit."""
+    timings = tmp_path / "t.json"
+    timings.write_text("my notes\n")
+    args = ("generate", "--model", f"hf:{tiny_model}", "--in", str(CONCEPTS), "--limit", "1", "--max-new-tokens", "2")
+    rc = cli_main(*args, "-o", str(tmp_path / "p.jsonl"), "--timings", str(timings))
+    err = capsys.readouterr().err
+    assert rc == 2 and "t.json exists and is not a generation's timings" in err and err.count("\n") == 1, err
+    assert timings.read_text() == "my notes\n" and not (tmp_path / "p.jsonl").exists()
+    timings.unlink()
+    assert cli_main(*args, "-o", str(tmp_path / "p.jsonl"), "--timings", str(timings)) == 0
+    assert cli_main(*args, "-o", str(tmp_path / "q.jsonl"), "--timings", str(timings)) == 0  # its own earlier file
+    assert json.loads(timings.read_text())["out"].endswith("q.jsonl")
+
+
 @pytest.mark.parametrize("kind", ["fifo", "folder", "link-to-devnull"])
 def test_an_output_that_is_not_a_file_is_refused_before_the_model_loads(tmp_path, capsys, kind):
     """Campaign 3: `-o FIFO` hung reading it as earlier predictions; a folder or a link to

@@ -262,7 +262,7 @@ def _add_iteration_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _generate(a: argparse.Namespace) -> int:
-    from ba_io import check_writable, distinct_paths, output_target
+    from ba_io import check_side_output, check_writable, distinct_paths, json_object_with, output_target
     from ba_io.locking import lock_path
     from ba_llm import check_not_a_model_file
 
@@ -281,6 +281,9 @@ def _generate(a: argparse.Namespace) -> int:
         output_target(a.timings)  # a FIFO or a folder there: refused now, not after the generation
         check_writable(a.timings)  # campaign 24: an unwritable folder failed only after the generation
         check_not_a_model_file(a.model, a.timings, "--timings")  # campaign 12: it replaced the model's config.json
+        # campaign 31: benchmark's child run replaced a user's file put at its NAME.timings.json
+        # mid-run; a timings file replaces only nothing or an earlier one, checked again at its commit
+        check_side_output(a.timings, "a generation's timings", json_object_with("out", "model", "generated"))
     s = run_generate(
         a.model,
         a.inp,
