@@ -228,15 +228,18 @@ def _write_checkpoint(
     barrier()
 
 
-#: the files a checkpoint folder holds (what save_checkpoint writes)
-_OWN = re.compile(r"^(adapter_model\.safetensors|optimizer\.safetensors|state\.json|rng-rank\d+\.(safetensors|json))\Z")
+#: the files a checkpoint folder holds (what save_checkpoint writes); the trainer's check of
+#: an output folder uses the same rule
+CHECKPOINT_FILES = re.compile(
+    r"^(adapter_model\.safetensors|optimizer\.safetensors|state\.json|rng-rank\d+\.(safetensors|json))\Z"
+)
 
 
 def _remove_checkpoint(folder: Path) -> None:
     """Remove an older checkpoint's own files, then its folder if nothing else is left: a
     note of the user's put inside is kept (campaign 31: it was deleted with the folder)."""
     for f in folder.iterdir():
-        if _OWN.match(f.name) and f.is_file() and not f.is_symlink():
+        if CHECKPOINT_FILES.match(f.name) and f.is_file() and not f.is_symlink():
             f.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         folder.rmdir()

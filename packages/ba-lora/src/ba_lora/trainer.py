@@ -39,6 +39,7 @@ from ba_io import (
 from ba_llm import limit_kernel_cache, release_free_memory
 
 from .checkpoint import (
+    CHECKPOINT_FILES,
     CHECKPOINTS,
     damaged_checkpoints,
     latest_checkpoint,
@@ -273,14 +274,11 @@ RUN_FILES = frozenset(
 
 _EVENTS = re.compile(r"^events\.out\.tfevents\.[\w.-]+\Z")  # what TensorBoard writes into runs/
 _CHECKPOINT = re.compile(r"^step-\d{8}(\.tmp)?\Z")
-#: what a checkpoint folder holds (checkpoint.save_checkpoint)
-_IN_CHECKPOINT = re.compile(
-    r"^(adapter_model\.safetensors|optimizer\.safetensors|state\.json|rng-rank\d+\.(safetensors|json))$"
-)
 
 
 def _in_checkpoint(name: str) -> bool:
-    return _IN_CHECKPOINT.match(name) is not None
+    """A file of a checkpoint folder (``checkpoint.CHECKPOINT_FILES``)."""
+    return CHECKPOINT_FILES.match(name) is not None
 
 
 #: the tmp file safetensors' ``save_file`` writes before its rename (Rust ``tempfile``: ``.tmp``
