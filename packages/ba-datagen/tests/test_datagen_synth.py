@@ -607,6 +607,33 @@ def test_a_file_of_the_users_put_at_the_unnamed_rejects_path_mid_run_is_kept(tmp
     assert len(partial_path(out).read_text().splitlines()) == 4
 
 
+def test_a_file_of_the_users_put_at_the_unnamed_rejects_path_just_after_the_last_check_is_kept(tmp_path, monkeypatch):
+    """Campaign 31 (D7): a file put at the unnamed rejects path between synth's last check
+    and its rename was replaced. It comes back, and the rows stay in the partial files."""
+    import importlib
+
+    synth_module = importlib.import_module("ba_datagen.synth")
+    concepts = generate_concepts(4, seed=3)
+    src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, concepts, "concept")
+    notes = tmp_path / "raw.rejects.jsonl"
+    real = synth_module.check_unnamed_rejects
+
+    def the_user_copies_notes_just_after(path, written):
+        real(path, written)
+        notes.write_text("my notes\n")
+
+    monkeypatch.setattr(synth_module, "check_unnamed_rejects", the_user_copies_notes_just_after)
+    with pytest.raises(UsageError, match=r"raw\.rejects\.jsonl exists and is not a rejects file .*nothing was renamed"):
+        synth(src, out, TemplateTeacher(), show_progress=False)
+    assert notes.read_text() == "my notes\n" and not out.exists()
+    assert len(partial_path(out).read_text().splitlines()) == 4
+    monkeypatch.setattr(synth_module, "check_unnamed_rejects", real)
+    notes.unlink()
+    result = synth(src, out, TemplateTeacher(), show_progress=False)
+    assert (result.written, result.resumed) == (4, 4) and len(out.read_text().splitlines()) == 4  # resumed
+
+
 def test_a_partial_file_cut_while_the_resume_reads_it_fails_the_run(tmp_path, monkeypatch):
     """Campaign 28: a partial file cut in place between the resume's reading of it and the
     appender's opening: the concepts it no longer held were skipped as done, exit 0."""

@@ -108,6 +108,7 @@ def test_all_pinned():
         "read_json",
         "read_jsonl",
         "reject_record",
+        "rename_rechecked",
         "run_cli",
         "schema_names",
         "sha256_file",

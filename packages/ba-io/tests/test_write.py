@@ -807,6 +807,78 @@ def test_a_link_put_at_an_unnamed_rejects_path_mid_run_is_refused_not_written_th
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "out.rejects.jsonl"]
 
 
+_EARLIER = '{"reason": "an earlier run\'s"}\n'
+
+
+# without an exchange (BA_IO_NO_EXCHANGE) only an empty place is guarded in the rename itself:
+# a file that replaces another one is checked just before, as before campaign 31
+@pytest.mark.parametrize(
+    ("exchange", "intruder", "earlier"),
+    [(x, i, e) for x in ("renameat2", "fallback") for i in ("file", "link") for e in (None, _EARLIER)
+     if x == "renameat2" or e is None],
+)  # fmt: skip
+def test_a_file_put_at_a_rechecked_path_just_after_its_check_is_kept(
+    tmp_path, monkeypatch, earlier, intruder, exchange
+):
+    """Campaign 31 (D7): a file of the user's copied to an unnamed rejects path between the
+    commit's check and the rename was replaced, exit 0. The user's file (or link) comes back
+    at once and the commit is refused; without renameat2 a hard link puts ours only where
+    nothing is."""
+    from ba_io import default_rejects, jsonio
+
+    if exchange == "fallback":
+        monkeypatch.setenv("BA_IO_NO_EXCHANGE", "1")
+        jsonio._renameat2.cache_clear()
+    elif jsonio._renameat2() is None:
+        pytest.skip("this platform has no renameat2: the fallback case covers it")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    out = tmp_path / "out.jsonl"
+    rejects = Path(default_rejects(out))
+    if earlier is not None:
+        rejects.write_text(earlier)
+    real = jsonio.recheck_at_commit
+
+    def user_acts_after_the_check(target):
+        real(target)
+        if Path(target) == rejects:
+            rejects.unlink(missing_ok=True)
+            rejects.write_text("my notes\n") if intruder == "file" else rejects.symlink_to("notes.txt")
+
+    monkeypatch.setattr(jsonio, "recheck_at_commit", user_acts_after_the_check)
+    try:
+        with pytest.raises(UsageError, match=r"out\.rejects\.jsonl exists and is not a rejects file"):
+            with output_group():
+                write_jsonl(out, [{"id": "a"}])
+                write_jsonl(rejects, [])
+    finally:
+        jsonio._renameat2.cache_clear()
+    assert notes.read_text() == "my notes\n" and not out.exists()
+    assert rejects.is_symlink() if intruder == "link" else rejects.read_text() == "my notes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "out.rejects.jsonl"]
+
+
+def test_a_checked_rename_replaces_an_earlier_output_and_fills_an_empty_place(tmp_path):
+    """The checked rename's ordinary cases: nothing there, an earlier rejects file there
+    (replaced, nothing left beside it), and a path checked by no one (a plain rename)."""
+    from ba_io import default_rejects, rename_rechecked
+
+    rejects = Path(default_rejects(tmp_path / "o.jsonl"))
+    for before in (None, '{"reason": "old"}\n'):
+        if before is not None:
+            rejects.write_text(before)
+        src = tmp_path / "new.part"
+        src.write_text('{"reason": "new"}\n')
+        rename_rechecked(src, rejects)
+        assert rejects.read_text() == '{"reason": "new"}\n' and not src.exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["o.rejects.jsonl"]
+    src, plain = tmp_path / "a.part", tmp_path / "plain.txt"
+    src.write_text("x")
+    plain.write_text("old")
+    rename_rechecked(src, plain)
+    assert plain.read_text() == "x"
+
+
 def test_a_side_output_is_checked_again_when_it_is_committed(tmp_path):
     """Campaign 30: a file of the user's copied to `compare`'s `DIR/comparison.md` (or
     `benchmark`'s `REPORT.md`) while it ran was replaced, exit 0; a link put there is refused."""

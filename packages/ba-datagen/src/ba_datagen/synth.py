@@ -30,6 +30,7 @@ from ba_io import (
     output_lock,
     output_target,
     progress,
+    rename_rechecked,
     validate,
 )
 from ba_io.locking import lock_path
@@ -488,12 +489,12 @@ def _open_appenders(
 
 def _rename_into_place(partial: Path, out_path: Path, rejects_partial: Path, rejects_path: Path, named: bool) -> None:
     """The rejects first: OUT, make's target, appears last. An unnamed rejects path is
-    checked again (campaign 28: a file of the user's put there mid-run was replaced)."""
+    checked again (campaign 28: a file of the user's put there mid-run was replaced), and
+    in the rename itself (campaign 31: one put there just after that check was replaced)."""
+    kept = f"nothing was renamed, the rows are kept in {partial} and {rejects_partial}"
     if not named:
-        check_unnamed_rejects(
-            rejects_path, f"nothing was renamed, the rows are kept in {partial} and {rejects_partial}"
-        )
-    os.replace(rejects_partial, rejects_path)
+        check_unnamed_rejects(rejects_path, kept)
+    rename_rechecked(rejects_partial, rejects_path, kept)
     os.replace(partial, out_path)
 
 

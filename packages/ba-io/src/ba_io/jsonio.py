@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import JSON_WHITESPACE, DataError, UsageError
-from .paths import is_rechecked, recheck_at_commit
+from .paths import commit_check, is_rechecked, recheck_at_commit
 from .schemas import _validator, first_issue
 
 PathLike = str | os.PathLike[str]
@@ -608,7 +608,11 @@ def _replace(tmp: Path, target: Path) -> None:
     target the kernel will not rename (EBUSY: the current folder, a mount point) is a
     :class:`UsageError` naming it (campaign 30: `-o .` was an internal error)."""
     try:
-        _rename_onto(tmp, target)
+        check = None if tmp.is_dir() else commit_check(target)
+        if check is not None:
+            _rename_checked(tmp, target, check, "nothing was written there")
+        else:
+            _rename_onto(tmp, target)
     except OSError as e:
         if e.errno != errno.EBUSY:
             raise
@@ -631,8 +635,90 @@ def _rename_onto(tmp: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-_RENAME_EXCHANGE = 2  # linux/fs.h
+_RENAME_NOREPLACE = 1  # linux/fs.h
+_RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+
+
+def rename_rechecked(src: PathLike, target: PathLike, written: str = "nothing was written there") -> None:
+    """Rename the file ``src`` onto ``target``; when ``target`` is a path checked up front
+    and again at its commit (an unnamed rejects path, a side output: ``ba_io.paths``), what
+    is replaced there is checked by the same rule in the same step (see
+    :func:`_rename_checked`), so a file of the user's is never replaced (:class:`UsageError`,
+    ``src`` kept). For a writer that renames its own file into place (synth's partial files)."""
+    src, target = Path(src), Path(target)
+    check = commit_check(target)
+    if check is None:
+        os.replace(src, target)
+    else:
+        _rename_checked(src, target, check, written)
+
+
+def _rename_checked(tmp: Path, target: Path, check: Any, written: str) -> None:
+    """Campaign 31 (D7): a file copied to an unnamed rejects path between the commit's check
+    and the rename was replaced. The check and the rename are now one step as the user sees
+    it: where nothing is, ours goes in only while nothing is there (``RENAME_NOREPLACE``, or
+    a hard link); where something is, it is exchanged with ours (``RENAME_EXCHANGE``) and
+    what came out is checked; a file that is not ours (the user's, a link) is exchanged back
+    at once and the commit refused. Without ``renameat2`` (another OS or filesystem) the
+    check runs just before the rename, as before."""
+    for _ in range(3):  # what is at target may change between the two kinds of rename
+        placed = _rename_noreplace(tmp, target)
+        if placed:
+            return
+        swapped = None if placed is None else _exchange_existing(tmp, target)
+        if swapped is None:
+            check(os.fspath(target), written)
+            os.replace(tmp, target)
+            return
+        if swapped:
+            try:
+                check(os.fspath(tmp), written)  # what was at target, now at the tmp name
+            except BaseException:
+                if _exchange_existing(tmp, target) is not True:
+                    raise UsageError(
+                        f"{target}: a file was put there while it was written and could not be put back; "
+                        f"it is at {tmp}: move it back by hand"
+                    ) from None
+                raise
+            _discard(tmp)  # the earlier output this one replaces
+            return
+    raise UsageError(f"{target}: changed again and again while it was replaced; {written}: run again")
+
+
+def _rename_noreplace(a: Path, b: Path) -> bool | None:
+    """Rename ``a`` to ``b`` only when nothing is at ``b``: True when done, False when
+    something is there, None where neither ``renameat2`` nor a hard link can do it."""
+    fn = _renameat2()
+    if fn is not None:
+        if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_NOREPLACE) == 0:
+            return True
+        import ctypes
+
+        err = ctypes.get_errno()
+        if err == errno.EEXIST:
+            return False
+        if err not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise OSError(err, f"cannot write {b}: {os.strerror(err)}")
+    try:
+        os.link(a, b)
+    except FileExistsError:
+        return False
+    except OSError:
+        return None
+    os.unlink(a)
+    return True
+
+
+def _exchange_existing(a: Path, b: Path) -> bool | None:
+    """Exchange ``a`` and ``b`` in one step: True when done, False when ``b`` is gone
+    meanwhile (the caller tries again), None where the exchange is not available here."""
+    try:
+        return True if _exchange(a, b) else None
+    except OSError as e:
+        if e.errno != errno.ENOENT:
+            raise
+        return False
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -185,15 +185,16 @@ def check_side_output(path: PathArg, what: str, ours: Any) -> None:
     ``ours(path)`` recognises as one this command wrote; any other file there is the user's,
     refused (:class:`UsageError`) before any work, never overwritten."""
     text = os.fspath(path)  # type: ignore[arg-type]
-    _RECHECKS[os.path.abspath(text)] = lambda: _check_side_output(text, what, ours, "nothing was written there")
+    _RECHECKS[os.path.abspath(text)] = lambda seen, written: _check_side_output(text, what, ours, written, seen)
     _check_side_output(text, what, ours, "nothing was written")
 
 
-def _check_side_output(text: str, what: str, ours: Any, written: str) -> None:
-    if not os.path.lexists(text):
+def _check_side_output(text: str, what: str, ours: Any, written: str, seen: str | None = None) -> None:
+    seen = text if seen is None else seen
+    if not os.path.lexists(seen):
         return
     try:
-        mine = not os.path.islink(text) and os.path.isfile(text) and bool(ours(text))
+        mine = not os.path.islink(seen) and os.path.isfile(seen) and bool(ours(seen))
     except (OSError, ValueError, UnicodeDecodeError):
         mine = False
     if not mine:
@@ -294,7 +295,7 @@ def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str
     text = os.fspath(out)
     path = text[: -len(".jsonl")] + ".rejects.jsonl" if text.endswith(".jsonl") else text + ".rejected.jsonl"
     check_unnamed_rejects(path)
-    _RECHECKS[os.path.abspath(path)] = lambda: check_unnamed_rejects(path, "nothing was written there")
+    _RECHECKS[os.path.abspath(path)] = lambda seen, written: check_unnamed_rejects(path, written, seen=seen)
     return path
 
 
@@ -302,8 +303,10 @@ def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str
 #: with the check: every commit onto one runs it again under the output's lock (campaign
 #: 29: a file of the user's copied to an unnamed rejects path while `fix` ran was emptied;
 #: campaign 30: one copied to `compare`'s `DIR/comparison.md` or `benchmark`'s `REPORT.md`
-#: while they ran was replaced)
-_RECHECKS: dict[str, Callable[[], None]] = {}
+#: while they ran was replaced). Each check is called as ``check(seen, written)``: ``seen`` is the path of the file to
+#: inspect (the target, or what a checked rename moved out of it: ``jsonio.rename_rechecked``),
+#: ``written`` what the error says about the outputs.
+_RECHECKS: dict[str, Callable[[str, str], None]] = {}
 #: likewise for folders: one a command replaces whole (``check_replaceable_folder``) and one
 #: it fills beside its ``-o`` (``check_side_folder``), checked again at a commit onto the
 #: folder or into it
@@ -315,9 +318,18 @@ def recheck_at_commit(target: str | os.PathLike[str]) -> None:
     (an unnamed rejects path, a side output, a folder it replaces), or lies in a side
     folder it checked, check it again."""
     key = os.path.abspath(target)
-    for check in (_RECHECKS.get(key), _FOLDER_RECHECKS.get(key), _FOLDER_RECHECKS.get(os.path.dirname(key))):
-        if check is not None:
-            check()
+    check = _RECHECKS.get(key)
+    if check is not None:
+        check(key, "nothing was written there")
+    for folder_check in (_FOLDER_RECHECKS.get(key), _FOLDER_RECHECKS.get(os.path.dirname(key))):
+        if folder_check is not None:
+            folder_check()
+
+
+def commit_check(target: str | os.PathLike[str]) -> Callable[[str, str], None] | None:
+    """The check :func:`recheck_at_commit` runs for the file path ``target`` (called as
+    ``check(seen, written)``: see ``_RECHECKS``), or None when nothing was registered there."""
+    return _RECHECKS.get(os.path.abspath(target))
 
 
 def is_rechecked(target: str | os.PathLike[str]) -> bool:
@@ -327,12 +339,16 @@ def is_rechecked(target: str | os.PathLike[str]) -> bool:
     return os.path.abspath(target) in _RECHECKS
 
 
-def check_unnamed_rejects(path: str | os.PathLike[str], written: str = "nothing was written") -> None:
+def check_unnamed_rejects(
+    path: str | os.PathLike[str], written: str = "nothing was written", *, seen: str | None = None
+) -> None:
     """The rule of :func:`default_rejects` for a rejects path the user did not name: nothing
     there or a rejects file, else :class:`UsageError`. A command that runs long checks it
     again just before it renames its rejects there (campaign 28: a file of the user's put
-    there mid-run was replaced)."""
-    if os.path.lexists(path) and not _is_rejects_file(os.fspath(path)):
+    there mid-run was replaced). ``seen``: the file to inspect when it is not at ``path``
+    (what a checked rename moved out of it)."""
+    seen = os.fspath(path) if seen is None else seen
+    if os.path.lexists(seen) and not _is_rejects_file(seen):
         raise UsageError(
             f"{os.fspath(path)} exists and is not a rejects file (a file of yours?); {written}: "
             "name the rejects file with --rejects, or move that file away"
