@@ -312,6 +312,21 @@ def test_compare_never_replaces_a_file_of_the_users_in_its_folder(tmp_path, caps
     assert first == {n: (out / n).read_bytes() for n in first}
 
 
+def test_a_users_png_beside_an_earlier_comparison_is_kept(tmp_path, capsys):
+    """Campaign 32: once a comparison was in DIR, any PNG at DIR/comparison.png was taken for
+    its figure (an allowance for figures from before the marker), and a chart the user saved
+    there was replaced, exit 0."""
+    out = tmp_path / "rep"
+    args = ("compare", "--run", f"a={DATA / 'preds_ok.jsonl'}", "--run", f"b={DATA / 'preds_ok.jsonl'}")
+    assert cli_main(*args, "-o", str(out), "--bootstrap", "50") == 0
+    mine = b"\x89PNG\r\n\x1a\n my own chart, saved by matplotlib"
+    (out / "comparison.png").write_bytes(mine)
+    capsys.readouterr()
+    assert cli_main(*args, "-o", str(out), "--bootstrap", "50") == 2
+    assert "comparison.png exists and is not a comparison's figure" in capsys.readouterr().err
+    assert (out / "comparison.png").read_bytes() == mine
+
+
 @pytest.mark.parametrize("name", ["comparison.html", "scored"])
 def test_compare_never_writes_through_a_link_in_its_folder(tmp_path, capsys, name):
     """Campaign 17: a linked comparison.html was written through into the file it points at."""

@@ -329,12 +329,27 @@ def test_benchmark_never_replaces_a_users_file_at_the_reports_markdown_name(tmp_
     (tmp_path / "rep.md").write_text("# my notes\n", encoding="utf-8")
     rc = cli_main("benchmark", "--model", "hf:unused", "--dataset", str(CONCEPTS), "-o", str(tmp_path / "rep.json"))
     err = capsys.readouterr().err
-    assert rc == 2 and "rep.md exists and is not a benchmark report's Markdown" in err and err.count("\n") == 1, err
+    assert rc == 2 and "rep.md exists and is not the Markdown of rep.json" in err and err.count("\n") == 1, err
     assert (tmp_path / "rep.md").read_text(encoding="utf-8") == "# my notes\n"
     (tmp_path / "rep.md").write_text(BENCHMARK_MD_HEADING + "\n\nan earlier report\n", encoding="utf-8")
     rc = cli_main("benchmark", "--model", "hf:unused", "--dataset", str(CONCEPTS), "-o", str(tmp_path / "rep.json"))
     err = capsys.readouterr().err
     assert rc == 2 and "rep.md" not in err, err  # past the check: the unused model is what fails
+
+
+def test_benchmark_never_replaces_the_markdown_of_another_report(tmp_path, capsys):
+    """Campaign 32: `-o R.json` and `-o R` are two reports with one R.md (as `failures`' F.md):
+    the second run would replace the first one's. Each Markdown names its report."""
+    from ba_eval.report import BENCHMARK_MD_HEADING, tag_output
+
+    md = tmp_path / "rep.md"
+    md.write_text(tag_output(BENCHMARK_MD_HEADING + "\n\nthe report of rep.json\n", tmp_path / "rep.json"))
+    rc = cli_main("benchmark", "--model", "hf:unused", "--dataset", str(CONCEPTS), "-o", str(tmp_path / "rep"))
+    err = capsys.readouterr().err
+    assert rc == 2 and "rep.md exists and is not the Markdown of rep (a file of yours?)" in err, err
+    rc = cli_main("benchmark", "--model", "hf:unused", "--dataset", str(CONCEPTS), "-o", str(tmp_path / "rep.json"))
+    err = capsys.readouterr().err
+    assert rc == 2 and "rep.md" not in err, err  # its own report's: past the check, the unused model fails
 
 
 @pytest.mark.parametrize("target", ["report", "markdown"])

@@ -71,12 +71,35 @@ def test_failures_never_replace_a_users_file_at_their_md_or_html_name(tmp_path, 
     for name, mine in (("F.md", "my meeting notes\n"), ("F.html", "<p>my page</p>\n")):
         (tmp_path / name).write_text(mine)
         assert cli_main(*args) == 2
-        assert f"{name} exists and is not a failure analysis" in capsys.readouterr().err
+        assert f"{name} exists and is not the {'Markdown' if name.endswith('md') else 'HTML page'} of F.json" in (
+            capsys.readouterr().err
+        )
         assert (tmp_path / name).read_text() == mine and not out.exists()
         (tmp_path / name).unlink()
     assert cli_main(*args) == 0
     assert cli_main(*args) == 0  # its own earlier .md and .html are replaced
     assert out.with_suffix(".md").read_text().startswith("# Failure analysis")
+
+
+def test_two_analyses_never_share_their_pages(tmp_path, curated_rows, capsys):
+    """Campaign 32: `failures -o F.json` and then `-o F` (two outputs) wrote the same F.md
+    and F.html: the second run replaced the first one's, and F.json stood beside the pages
+    of another analysis, exit 0. Each page names its report; a page of another is refused."""
+    concepts = _concepts(tmp_path, curated_rows, n=2)
+    path = write_rows(
+        tmp_path / "preds.jsonl", [pred_row(r["id"], r["concept"], 0, render(r)) for r in curated_rows[:2]]
+    )
+    base = ("failures", "--predictions", str(path), "--concepts", str(concepts), "-o")
+    assert cli_main(*base, str(tmp_path / "F.json")) == 0
+    pages = {n: (tmp_path / n).read_bytes() for n in ("F.md", "F.html")}
+    assert all(b'<!-- ba-eval output: "F.json" -->' in page for page in pages.values())
+    capsys.readouterr()
+    assert cli_main(*base, str(tmp_path / "F")) == 2
+    assert "F.md exists and is not the Markdown of F (a file of yours?)" in capsys.readouterr().err
+    assert pages == {n: (tmp_path / n).read_bytes() for n in pages} and not (tmp_path / "F").exists()
+    legacy = tmp_path / "F.md"  # a page from before the comment: its command's, as before
+    legacy.write_text("# Failure analysis\nan older page\n")
+    assert cli_main(*base, str(tmp_path / "F.json")) == 0
 
 
 def test_failures_refuse_predictions_of_other_concepts(tmp_path, curated_rows):
@@ -215,7 +238,7 @@ def test_two_rounds_recorded_at_once_keep_both_rows(tmp_path, curated_rows):
 
 def test_a_round_never_replaces_a_users_history_page(tmp_path, curated_rows):
     """Campaign 31: iterate-record replaced a user's history.md and history.png, exit 0; its
-    own earlier pages (a history.png from before the marker too) are still replaced."""
+    own earlier pages are still replaced."""
     it, candidate, report, failures, added = _round(tmp_path, curated_rows, candidate_good=True, current_good=False)
     figures = {"curated_report": report, "val_report": report, "failures": failures, "added": added}
     for name, mine in (("history.md", "my own notes\n"), ("history.png", "my picture\n")):
@@ -226,7 +249,14 @@ def test_a_round_never_replaces_a_users_history_page(tmp_path, curated_rows):
         (it / name).unlink()
     record_round(it, 1, candidate, **figures)
     assert b"ba-eval iterate" in (it / "history.png").read_bytes()[:8192]
-    (it / "history.png").write_bytes(b"\x89PNG\r\n\x1a\n an older plot")  # an earlier version's, no marker
     start_round(it, 2, {})
+    # campaign 32: from round 2 on, any PNG there was taken for the plot (an allowance for
+    # plots from before the marker): a chart of the user's was replaced, exit 0
+    mine = b"\x89PNG\r\n\x1a\n my own chart"
+    (it / "history.png").write_bytes(mine)
+    with pytest.raises(UsageError, match="history.png exists and is not an iteration history's plot"):
+        record_round(it, 2, candidate, **figures)
+    assert (it / "history.png").read_bytes() == mine
+    (it / "history.png").unlink()
     record_round(it, 2, candidate, **figures)
     assert (it / "history.md").read_text().startswith("# make iterate: history")

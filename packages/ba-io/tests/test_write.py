@@ -932,3 +932,37 @@ def test_a_replaced_folder_and_a_side_folder_are_checked_again_at_the_commit(tmp
     with pytest.raises(UsageError, match="is a symbolic link, and it is where the scored files goes"):
         write_text(scored / "b.jsonl", "scored\n")
     assert (keep / "b.jsonl").read_text() == "mine\n"
+
+
+def test_a_link_put_or_repointed_at_a_replaced_folder_mid_run_is_refused(tmp_path):
+    """Campaign 32: `ba-dataset-tools export -o E` / `ba-lora merge -o M` with a link
+    `E -> keep` made while the command ran: the commit followed the link and replaced the
+    user's folder `keep` (its files deleted), exit 0; the check had looked at E alone."""
+    from ba_io import atomic_path, check_replaceable_folder
+
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "thesis.txt").write_text("my thesis\n")
+    out = tmp_path / "E"
+    check_replaceable_folder(out, flag="-o", manifest="export.json", tool="x export")
+    out.symlink_to(keep)  # the user, while the command runs
+    with pytest.raises(UsageError, match=r"E: changed while the command ran \(it now leads to .*keep"):
+        with atomic_path(out, directory=True) as tmp:
+            (tmp / "data.jsonl").write_text("new\n")
+    assert [p.name for p in keep.iterdir()] == ["thesis.txt"] and out.is_symlink()
+
+    empty, link = tmp_path / "empty", tmp_path / "L"
+    empty.mkdir()
+    link.symlink_to(empty)
+    check_replaceable_folder(link, flag="-o", manifest="export.json", tool="x export")
+    link.unlink()
+    link.symlink_to(keep)  # re-pointed while the command runs
+    with pytest.raises(UsageError, match="changed while the command ran"):
+        with atomic_path(link, directory=True) as tmp:
+            (tmp / "data.jsonl").write_text("new\n")
+    assert [p.name for p in keep.iterdir()] == ["thesis.txt"]
+    link.unlink()
+    link.symlink_to(empty)  # as checked: written through to the folder it leads to
+    with atomic_path(link, directory=True) as tmp:
+        (tmp / "data.jsonl").write_text("new\n")
+    assert (empty / "data.jsonl").read_text() == "new\n" and link.is_symlink()

@@ -429,3 +429,36 @@ def test_a_full_disk_while_checkpointing_names_the_checkpoint(tmp_path, monkeypa
     with pytest.raises(OSError) as exc:
         checkpoint.save_checkpoint(tmp_path / "ck", 3, adapter=None, optimizer=None, state=None, rank=1)
     assert exc.value.errno == errno.ENOSPC and exc.value.filename == str(tmp_path / "ck" / "step-00000003")
+
+
+def test_a_checkpoint_saved_over_a_folder_holding_a_users_file_keeps_it(tmp_path, capsys):
+    """Campaign 32: `--overwrite` kept a note the user put into `checkpoints/step-N/` (and
+    said so), then the new run's save of step N removed that folder whole, note included,
+    exit 0. A save, and the removal of a killed save's `step-N.tmp/`, remove only a
+    checkpoint's own files; the note stays beside the new checkpoint, which loads."""
+    import torch
+
+    from ba_lora import checkpoint
+
+    root = tmp_path / "checkpoints"
+    for name in ("step-00000001", "step-00000002.tmp", "step-00000003.tmp"):
+        (root / name).mkdir(parents=True)
+        (root / name / "state.json").write_text("{}")  # an earlier run's file: replaced
+        (root / name / "notes.txt").write_text(f"my note in {name}\n")
+    (root / "step-00000003.tmp" / ".tmpAb12Cd").write_bytes(b"x")  # safetensors' tmp file: the run's
+    checkpoint.remove_partial(root)
+    assert sorted(p.name for p in (root / "step-00000003.tmp").iterdir()) == ["notes.txt"]
+    assert "kept" in capsys.readouterr().err
+    weight = torch.nn.Parameter(torch.ones(2, 2))
+    optimizer = torch.optim.AdamW([weight], lr=0.1)
+    weight.grad = torch.ones(2, 2)
+    optimizer.step()
+    for step in (1, 2):
+        final = checkpoint.save_checkpoint(
+            root, step, adapter={"w": weight.detach()}, optimizer=optimizer, state={"step": step}, keep=5
+        )
+        assert (final / "notes.txt").read_text().startswith("my note in step-0000000")
+        assert checkpoint.load_checkpoint(final)["step"] == step
+        assert not (root / f"step-{step:08d}.tmp").exists()
+    assert (root / "step-00000001" / "notes.txt").read_text() == "my note in step-00000001\n"
+    assert (root / "step-00000002" / "notes.txt").read_text() == "my note in step-00000002.tmp\n"

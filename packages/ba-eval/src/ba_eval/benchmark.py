@@ -211,7 +211,7 @@ def _check_benchmark_args(
         output_target,
     )
 
-    from .report import BENCHMARK_MD_HEADING
+    from .report import BENCHMARK_MD_HEADING, names_output
 
     for m in models:
         ba_llm.parse_spec(m)
@@ -230,7 +230,9 @@ def _check_benchmark_args(
         for flag, path in (("-o", out), ("the report's Markdown", out.with_suffix(".md")), ("predictions", pred_dir)):
             ba_llm.check_not_a_model_file(m, path, flag)
     # campaign 15: a notes file of the user's at REPORT.md was replaced by the report's Markdown
-    check_side_output(out.with_suffix(".md"), "a benchmark report's Markdown", first_line_is(BENCHMARK_MD_HEADING))
+    # campaign 32: `-o R.json` and `-o R` share R.md: each names its report (report.tag_output)
+    md_ours = names_output(first_line_is(BENCHMARK_MD_HEADING), out)
+    check_side_output(out.with_suffix(".md"), f"the Markdown of {out.name}", md_ours)
     # campaign 17: a link at REPORT.predictions/MODEL.jsonl was written through
     check_side_folder(pred_dir, "the predictions of every model")
     for name in prediction_names(models).values():

@@ -315,7 +315,7 @@ def _generate(a: argparse.Namespace) -> int:
 
 def _benchmark(a: argparse.Namespace) -> int:
     from .benchmark import run_benchmark
-    from .report import benchmark_markdown, summary_table
+    from .report import benchmark_markdown, summary_table, tag_output
 
     report = run_benchmark(
         a.models,
@@ -332,7 +332,7 @@ def _benchmark(a: argparse.Namespace) -> int:
     md = out.with_suffix(".md")
     with output_group():  # campaign 18: the report stayed when its Markdown failed
         write_json(out, report, schema="benchmark-report")
-        write_text(md, benchmark_markdown(report))
+        write_text(md, tag_output(benchmark_markdown(report), out))
     print(f"wrote {out} and {md}: {report['decision']}", file=sys.stderr)
     if a.print_table:
         print(summary_table(report))
@@ -357,17 +357,12 @@ def _check_compare_outputs(out: Path, names: list[str]) -> None:
     from .report import COMPARISON_MD_HEADING
 
     report = json_object_with("reference", "n_examples", "models", "comparisons")
-    earlier = os.path.isfile(out / "comparison.json") and not os.path.islink(out / "comparison.json")
-    png_ours, is_png = head_contains(PNG_MARKER), head_contains(b"\x89PNG\r\n\x1a\n", 8)
-    if earlier:  # a comparison.png written before it carried its marker: ours when its report is
-        try:
-            earlier = bool(report(str(out / "comparison.json")))
-        except (OSError, ValueError, UnicodeDecodeError):
-            earlier = False
     check_side_output(out / "comparison.json", "a comparison report", report)
     check_side_output(out / "comparison.md", "a comparison's Markdown", first_line_is(COMPARISON_MD_HEADING))
     check_side_output(out / "comparison.html", "a comparison's HTML page", head_contains(HTML_MARKER))
-    check_side_output(out / "comparison.png", "a comparison's figure", lambda p: png_ours(p) or (earlier and is_png(p)))
+    # campaign 32: any PNG there was taken for ours once a report was there (a user's chart was
+    # replaced); only one carrying the marker is
+    check_side_output(out / "comparison.png", "a comparison's figure", head_contains(PNG_MARKER))
     check_side_folder(out / "scored", "the scored rows")
     for name in names:
         check_side_output(
@@ -476,20 +471,22 @@ def _failures(a: argparse.Namespace) -> int:
         failures_html,
         failures_markdown,
     )
+    from .report import names_output, tag_output
 
     out = Path(a.output)
     md, page = out.with_suffix(".md"), out.with_suffix(".html")
     distinct_paths(
         ("--predictions", a.predictions), ("--concepts", a.concepts), ("-o", out), ("the .md", md), ("the .html", page)
     )
-    # campaign 30: a user's F.md and F.html beside `-o F.json` were replaced, exit 0
-    check_side_output(md, "a failure analysis' Markdown", first_line_is(FAILURES_MD_HEADING))
-    check_side_output(page, "a failure analysis' HTML page", head_contains(FAILURES_HTML_MARKER))
+    # campaign 30: a user's F.md and F.html beside `-o F.json` were replaced, exit 0; campaign
+    # 32: `-o F` replaced those of `-o F.json` (each page names its report: tag_output)
+    check_side_output(md, f"the Markdown of {out.name}", names_output(first_line_is(FAILURES_MD_HEADING), out))
+    check_side_output(page, f"the HTML page of {out.name}", names_output(head_contains(FAILURES_HTML_MARKER), out))
     analysis = analyse_failures(a.predictions, a.concepts, content_below=a.content_below)
     with output_group():
         write_json(out, analysis, schema="failure-analysis")
-        write_text(md, failures_markdown(analysis))
-        write_text(page, failures_html(analysis))
+        write_text(md, tag_output(failures_markdown(analysis), out))
+        write_text(page, tag_output(failures_html(analysis), out))
     t = analysis["targets"]
     print(
         f"{analysis['failing']} of {analysis['n']} documents fail; targets: "

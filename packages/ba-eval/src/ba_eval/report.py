@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ba_io import one_line
@@ -11,11 +14,45 @@ __all__ = [
     "BENCHMARK_MD_HEADING",
     "COMPARISON_MD_HEADING",
     "comparison_markdown",
+    "names_output",
+    "tag_output",
     "benchmark_markdown",
     "summary_table",
     "summary_tables",
     "report_kind",
 ]
+
+
+#: the comment a page written beside a JSON report carries on its second line, naming that
+#: report (campaign 32: `ba-eval failures -o F.json` and `-o F` share F.md and F.html, and
+#: the second run replaced the first one's, exit 0)
+_OUTPUT_TAG = re.compile(r'<!-- ba-eval output: ("(?:[^"\\]|\\.)*") -->')
+
+
+def tag_output(text: str, out: str | os.PathLike[str]) -> str:
+    """``text`` (a Markdown or HTML page) with a comment naming the report ``out`` after its
+    first line, where :func:`names_output` looks for it."""
+    name = json.dumps(os.path.basename(os.fspath(out))).replace(">", "\\u003e")  # never ends the comment
+    comment = f"<!-- ba-eval output: {name} -->"
+    first, _, rest = text.partition("\n")
+    return f"{first}\n{comment}\n{rest}"
+
+
+def names_output(ours: Callable[[str], bool], out: str | os.PathLike[str]) -> Callable[[str], bool]:
+    """A recogniser for ``ba_io.check_side_output``: ``ours`` says the page is this command's,
+    and its comment (:func:`tag_output`) names ``out``, or no report (a page written before
+    the comment)."""
+    name = os.path.basename(os.fspath(out))
+
+    def check(path: str) -> bool:
+        if not ours(path):
+            return False
+        with open(path, encoding="utf-8", errors="replace") as f:
+            f.readline()
+            m = _OUTPUT_TAG.fullmatch(f.readline().rstrip("\n"))
+        return m is None or json.loads(m.group(1)) == name
+
+    return check
 
 
 def _num(x: Any, fmt: str = "{:.3f}") -> str:

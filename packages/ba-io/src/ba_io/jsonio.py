@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import JSON_WHITESPACE, DataError, UsageError
-from .paths import commit_check, is_rechecked, recheck_at_commit
+from .paths import check_folder_resolution, commit_check, is_rechecked, recheck_at_commit
 from .schemas import _validator, first_issue
 
 PathLike = str | os.PathLike[str]
@@ -391,7 +391,10 @@ def _check_target(target: Path, *, directory: bool = False) -> None:
     FIFO or socket, nor a link to one (``-o /dev/null`` or ``-o /dev/stdout`` would replace
     the device node or the link), nor a folder in a file's place, nor a dangling link (it
     would be replaced by the file and the user's link lost; ``cp`` refuses it too), nor a
-    path under a file."""
+    path under a file; a folder checked as one a command replaces must still lead where it
+    led then (:func:`ba_io.paths.check_folder_resolution`: campaign 32)."""
+    if directory:
+        check_folder_resolution(target)
     try:
         st = target.lstat()
     except FileNotFoundError:

@@ -105,6 +105,10 @@ def check_replaceable_folder(
     path = Path(os.fspath(folder))  # type: ignore[arg-type]
     check_not_under_file(path, flag)
     check_not_working_folder(path, flag, tool)
+    # campaign 32: a link put at a new -o mid-run was followed at the commit, and the
+    # user's folder it pointed at was replaced unchecked: the write takes only the folder
+    # checked here (checked_folder_resolution)
+    _FOLDER_RESOLVED[os.path.abspath(path)] = os.path.realpath(path)
     if path.is_symlink() and path.is_dir():  # a link to a folder is written through: check the folder
         path = path.resolve()
     # campaign 31: a file the user added inside an earlier export while `export` ran was
@@ -311,6 +315,26 @@ _RECHECKS: dict[str, Callable[[str, str], None]] = {}
 #: it fills beside its ``-o`` (``check_side_folder``), checked again at a commit onto the
 #: folder or into it
 _FOLDER_RECHECKS: dict[str, Callable[[], None]] = {}
+
+
+#: a folder a command replaces whole, as given (absolute) -> the folder it named when it was
+#: checked (``os.path.realpath``: through a link there then)
+_FOLDER_RESOLVED: dict[str, str] = {}
+
+
+def check_folder_resolution(target: str | os.PathLike[str]) -> None:
+    """For a folder checked by :func:`check_replaceable_folder`: :class:`UsageError` when
+    the path now names another folder than the one checked (a link put there, or
+    re-pointed, while the command ran), so a write never lands in a folder no one checked."""
+    checked = _FOLDER_RESOLVED.get(os.path.abspath(target))
+    if checked is None:
+        return
+    now = os.path.realpath(target)
+    if now != checked:
+        raise UsageError(
+            f"{os.fspath(target)}: changed while the command ran (it now leads to {now}, which was not "
+            "checked); nothing was written there: check it, then run the command again"
+        )
 
 
 def recheck_at_commit(target: str | os.PathLike[str]) -> None:

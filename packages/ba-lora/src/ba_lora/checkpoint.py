@@ -22,7 +22,7 @@ import json
 import os
 import random
 import re
-import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -198,9 +198,9 @@ def _write_checkpoint(
 ) -> None:
     if rank == 0:
         root.mkdir(parents=True, exist_ok=True)
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
+        if tmp.exists():  # a killed save's: its own files go, a file of the user's stays
+            _remove_own_files(tmp, partial=True)
+        tmp.mkdir(exist_ok=True)
     barrier()
     rng_t, rng_meta = capture_rng()
     save_file(rng_t, str(tmp / f"rng-rank{rank}.safetensors"))
@@ -220,8 +220,11 @@ def _write_checkpoint(
             _fsync(f)
         _fsync(tmp)
         if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+            _remove_checkpoint(final)
+        if final.exists():  # it held a file of the user's: the checkpoint joins it, state.json last
+            _move_into(tmp, final)
+        else:
+            os.replace(tmp, final)
         _fsync(root)
         for old in list_checkpoints(root)[:-keep]:
             _remove_checkpoint(old)
@@ -235,14 +238,46 @@ CHECKPOINT_FILES = re.compile(
 )
 
 
+#: the tmp file safetensors' ``save_file`` writes before its rename (Rust ``tempfile``: ``.tmp``
+#: and 6 letters or digits), which a kill inside a save leaves in ``step-N.tmp/``
+SAFETENSORS_TMP = re.compile(r"^\.tmp[A-Za-z0-9]{6}\Z")
+
+
 def _remove_checkpoint(folder: Path) -> None:
     """Remove an older checkpoint's own files, then its folder if nothing else is left: a
     note of the user's put inside is kept (campaign 31: it was deleted with the folder)."""
+    _remove_own_files(folder)
+
+
+def _remove_own_files(folder: Path, partial: bool = False) -> list[str]:
+    """Remove a checkpoint folder's own files (in a ``partial`` one, ``step-N.tmp/``, also
+    safetensors' tmp files), then the folder if nothing else is left; return what is left
+    (campaign 32: a save over a folder holding a note of the user's removed it whole)."""
+    left = []
     for f in folder.iterdir():
-        if CHECKPOINT_FILES.match(f.name) and f.is_file() and not f.is_symlink():
+        own = CHECKPOINT_FILES.match(f.name) or (partial and SAFETENSORS_TMP.match(f.name))
+        if own and f.is_file() and not f.is_symlink():
             f.unlink(missing_ok=True)
+        else:
+            left.append(f.name)
     with contextlib.suppress(OSError):
         folder.rmdir()
+    return sorted(left)
+
+
+def _move_into(tmp: Path, final: Path) -> None:
+    """Move a written checkpoint's files from ``tmp`` into the existing ``final`` (which holds
+    only files of the user's), ``state.json`` last: a kill midway leaves a checkpoint without
+    it, which ``--resume`` names as damaged."""
+    names = sorted(f.name for f in tmp.iterdir())
+    for name in [n for n in names if n != "state.json"] + ["state.json"]:
+        os.replace(tmp / name, final / name)
+    tmp.rmdir()
+    print(
+        f"warning: kept {', '.join(p.name for p in final.iterdir() if not CHECKPOINT_FILES.match(p.name))} "
+        f"in {final}: not ba-lora's",
+        file=sys.stderr,
+    )
 
 
 def load_checkpoint(path: Path, rank: int = 0) -> dict[str, Any]:
@@ -283,8 +318,11 @@ def load_checkpoint(path: Path, rank: int = 0) -> dict[str, Any]:
 
 
 def remove_partial(root: Path) -> None:
-    """Delete ``*.tmp`` checkpoint directories left by a killed run."""
+    """Delete the ``*.tmp`` checkpoint directories a killed run left, but for what the user
+    put there (kept, and said on stderr)."""
     if root.is_dir():
         for p in root.iterdir():
-            if p.name.endswith(".tmp") and p.is_dir():
-                shutil.rmtree(p, ignore_errors=True)
+            if p.name.endswith(".tmp") and p.is_dir() and not p.is_symlink():
+                left = _remove_own_files(p, partial=True)
+                if left:
+                    print(f"warning: kept {', '.join(left[:3])} in {p}: not ba-lora's", file=sys.stderr)

@@ -41,6 +41,7 @@ from ba_llm import limit_kernel_cache, release_free_memory
 from .checkpoint import (
     CHECKPOINT_FILES,
     CHECKPOINTS,
+    SAFETENSORS_TMP,
     damaged_checkpoints,
     latest_checkpoint,
     load_checkpoint,
@@ -281,16 +282,11 @@ def _in_checkpoint(name: str) -> bool:
     return CHECKPOINT_FILES.match(name) is not None
 
 
-#: the tmp file safetensors' ``save_file`` writes before its rename (Rust ``tempfile``: ``.tmp``
-#: and 6 letters or digits)
-_SAFETENSORS_TMP = re.compile(r"^\.tmp[A-Za-z0-9]{6}\Z")
-
-
 def _in_partial_checkpoint(name: str) -> bool:
     """``step-N.tmp/``, a checkpoint being written (removed by ``checkpoint.remove_partial``),
     may also hold safetensors' tmp file (campaign 30: a kill inside a save left
     ``.tmp46kl3z`` there, and --resume and --overwrite refused the folder)."""
-    return _in_checkpoint(name) or _SAFETENSORS_TMP.match(name) is not None
+    return _in_checkpoint(name) or SAFETENSORS_TMP.match(name) is not None
 
 
 def _in_best(name: str) -> bool:
