@@ -38,6 +38,11 @@ def test_forty_hand_written_concepts_over_fifteen_domains_in_the_styles_people_u
             assert r["concept"] == r["concept"].lower(), r["id"]
 
 
+#: the references' constraints that share no word with their concept (ba_metric's
+#: invented_constraint): an analyst's assumptions, written down so a new one is noticed
+_ASSUMPTIONS = {"cur-06": ("C001",), "cur-12": ("C004",), "cur-28": ("C003",)}
+
+
 def test_each_reference_validates_and_scores_high(curated_rows):
     groundings = []
     for r in curated_rows:
@@ -47,9 +52,12 @@ def test_each_reference_validates_and_scores_high(curated_rows):
         s = score(r, r["concept"])
         assert s.total >= 0.95, (r["id"], s.breakdown)
         # the content score is calibrated on these: a careful analyst's document has no defect
-        # a reader would object to, at most a capability phrased differently from the concept
+        # a reader would object to, at most a capability phrased differently from the concept,
+        # and in three documents an assumption the concept does not state (a point-of-sale
+        # integration, launch languages, RGPD), charged like a model's invented constraint
         assert s.content >= 0.9, (r["id"], s.defects)
-        assert not [d for d in s.defects if not d.startswith("uncovered:")], (r["id"], s.defects)
+        assumed = [f"invented_constraint:{c}" for c in _ASSUMPTIONS.get(r["id"], ())]
+        assert [d for d in s.defects if not d.startswith("uncovered:")] == assumed, (r["id"], s.defects)
         assert s.grounding is not None and s.grounding >= 0.6, r["id"]
         groundings.append(s.grounding)
     assert sum(groundings) / len(groundings) >= 0.85

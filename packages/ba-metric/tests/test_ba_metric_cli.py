@@ -35,11 +35,13 @@ def test_score_to_stdout_adds_six_fields():
     assert [r["passed"] for r in result] == [True, True, True, False]
     assert [r["grounding"] for r in result] == [0.75, 0.0, 0.75, 0.0]
     assert result[2]["breakdown"]["fr_ids"] == 0.0 and len(result[2]["breakdown"]) == 12
-    # the garden document answering a payroll concept: no capability of the concept covered
-    assert [r["content"] for r in result] == [0.87, 0.57, 0.87, 0.0]
+    # the garden document answering a payroll concept: no capability of the concept covered,
+    # and its Android constraint is a limit the payroll concept never states
+    assert [r["content"] for r in result] == [0.87, 0.49, 0.87, 0.0]
     assert result[1]["defects"] == [
         "nfr_unmeasurable:NFR002",
         "unsupported_number:C002",
+        "invented_constraint:C001",
         "uncovered:payroll freelance accountants",
     ]
     assert result[3]["defects"] == ["unparseable"]

@@ -117,6 +117,8 @@ def test_clean_document_has_full_content_and_no_defect():
             "filler:FR004",
         ),
         (_with("functional_requirements", None, "The system shall do what the product does."), "filler:FR004"),
+        # a limit the concept never states (a funding source invented for it)
+        (_with("constraints", None, "The project must be funded by a government agency."), "invented_constraint:C004"),
     ],
 )
 def test_each_defect_alone_lowers_content(doc, code):
@@ -312,3 +314,35 @@ def test_content_is_deterministic_and_bounded_on_a_long_hostile_document():
     assert time.perf_counter() - start < 1.0  # the total-function promise: an answer within a second
     assert first == score(doc, CONCEPT * 50)
     assert first.content == 0.0 and first.defects
+
+
+def test_a_constraint_the_concept_never_states_is_invented():
+    """What a reader of the fine-tuned model's documents objects to (2026-12-04, curated set):
+    "The project must be funded by a government agency." or "must run on UK taxpayers'
+    funds" for concepts that say neither. A constraint sharing a content word with the
+    concept is its own; a platform constraint is the concept's when it names a kind of
+    platform; a constraint already charged for its number is not charged twice."""
+    concept = "Car sharing for our neighbourhood co-op, 12 cars: members book and unlock with their phone. Budget 25k."
+    doc = {
+        "title": "Car sharing for the neighbourhood co-op",
+        "description": "A car sharing system for a neighbourhood co-op that lets members book and unlock cars with their phone.",
+        "functional_requirements": [
+            {"id": "FR001", "description": "Members shall book a car from their phone.", "priority": "High"},
+            {"id": "FR002", "description": "Members shall unlock a booked car with their phone.", "priority": "High"},
+        ],
+        "non_functional_requirements": [
+            {"id": "NFR001", "description": "Unlocking shall take under 5 seconds.", "priority": "High"},
+        ],
+        "constraints": [
+            {"id": "C001", "description": "The project must stay within the budget of 25k.", "priority": "High"},
+            {"id": "C002", "description": "The project must be funded by a government agency.", "priority": "High"},
+            {"id": "C003", "description": "The app must run on iOS and Android.", "priority": "Medium"},
+            {"id": "C004", "description": "The project must cost no more than $90,000.", "priority": "High"},
+        ],
+    }
+    defects = score(doc, concept).defects
+    assert "invented_constraint:C002" in defects
+    assert not any(d.startswith("invented_constraint:") and d != "invented_constraint:C002" for d in defects)
+    assert {"contradicts_concept:C004", "unsupported_number:C004"} & set(defects)  # charged for its number, not again
+    assert "invented_constraint:C003" in score(doc, concept.replace("with their phone", "in person")).defects
+    assert not any(d.startswith("invented_constraint") for d in score(doc).defects)  # needs a concept

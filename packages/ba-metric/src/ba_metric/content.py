@@ -47,6 +47,10 @@ DEFECTS: Mapping[str, tuple[float, str]] = MappingProxyType(
         "repeated_constraint": (0.08, "a constraint restating another one (the same amount or nearly the same words)"),
         "contradicts_concept": (0.15, "a budget, duration or date that differs from the concept's"),
         "unsupported_number": (0.08, "a budget, duration or date the concept never gives"),
+        "invented_constraint": (
+            0.08,
+            "a constraint that shares no content word with the concept (a limit it never states)",
+        ),
         "filler": (0.08, "generic filler that would fit any product"),
         "uncovered": (0.0, "a capability the concept asks for that no functional requirement mentions"),
     }
@@ -308,6 +312,37 @@ def _number_defects(
             defects.append(f"unsupported_number:{rid}")
 
 
+#: words that name a kind of platform without naming one ("an app", "a website", "una app"):
+#: a constraint naming the platform (iOS and Android, the web) only makes it precise
+_PLATFORM_HINTS = frozenset("app apps webapp website websites online portal aplicacion aplicaciones".split())
+
+
+def _invented_constraints(cons: list[tuple[int, _Item]], dup: set[int], concept: str, defects: list[str]) -> None:
+    """A constraint none of whose content keys is in the concept states a limit the concept
+    never gives ("The project must be funded by a government agency.", "must run on UK
+    taxpayers' funds"). A platform constraint is the concept's when the concept names any
+    platform or a kind of one ("a mobile app", "an app" -> "must run on Android 10 or
+    later"), and one stating the concept's budget or time in other words ("about $15k" ->
+    "The total budget is about 15,000 USD.") is its own. Not charged again on a constraint
+    already charged as a duplicate, as no limit at all or for its number."""
+    said = _keys(fold(concept[:20000]))
+    told = _Item("", "", concept[:20000])
+    names_platform = told.uses(CONSTRAINT_KINDS["platform"]) or not told.tokens.isdisjoint(_PLATFORM_HINTS)
+    charged = {
+        code.split(":", 1)[1]
+        for code in defects
+        if code.startswith(("not_a_constraint:", "unsupported_number:", "contradicts_concept:"))
+    }
+    for index, item in cons:
+        if index in dup or item.rid in charged or not item.keys or item.keys & said:
+            continue
+        if names_platform and "platform" in _constraint_kinds(item):
+            continue
+        if item.quantities.money or item.quantities.days:  # the concept's amount or time, reworded
+            continue  # (one the concept lacks is charged by _number_defects)
+        defects.append(f"invented_constraint:{item.rid}")
+
+
 _VACUOUS_KEYS = frozenset(map(word_key, VACUOUS | GENERIC_WORDS))
 
 
@@ -335,6 +370,7 @@ def content_of_document(doc: Mapping[str, Any], concept: str | None = None) -> C
     if isinstance(concept, str) and concept.strip():
         concept_q, segments = _concept_facts(concept[:20000])
         _number_defects(doc, cons, concept_q, defects)
+        _invented_constraints(cons, dup, concept, defects)
         frs = [it for it in items if it.category == "functional_requirements"]
         head = " ".join(doc[k] for k in ("title", "description") if isinstance(doc.get(k), str))
         coverage = _coverage(frs, _keys(fold(head)), segments, defects)
