@@ -121,3 +121,16 @@ def test_a_file_output_ending_in_a_slash_is_refused_and_a_folder_output_takes_it
     assert folder.parse_args(["-o", "sub/"]).output == "sub/"
     with pytest.raises(SystemExit):
         folder.parse_args(["-o", "-"])
+
+
+def test_an_empty_output_path_is_refused():
+    """Campaign 33: `ba-lora train -o ""` (an unset $OUT) named the current folder, and a
+    refused run removed everything in it. No output flag takes an empty path."""
+    import argparse
+
+    from ba_io.cli_types import output_folder_path, output_path
+
+    for kind in (output_path, output_folder_path):
+        with pytest.raises(argparse.ArgumentTypeError, match="the path is empty"):
+            kind("")
+    assert output_folder_path("out/") == "out/" and output_path("out.jsonl") == "out.jsonl"

@@ -215,8 +215,8 @@ def test_an_output_group_commits_every_file_or_none(tmp_path, monkeypatch):
     assert a.read_text() == "old a" and _no_tmp(tmp_path)
 
     order = []
-    real = os.replace
-    monkeypatch.setattr(jio.os, "replace", lambda s, d: (order.append(Path(d).name), real(s, d))[1])
+    real = jio._place  # each target is put in place by one call
+    monkeypatch.setattr(jio, "_place", lambda s, d: (order.append(Path(d).name), real(s, d))[1])
     with output_group():
         with atomic_write(a) as f:
             f.write("new a")
@@ -966,3 +966,83 @@ def test_a_link_put_or_repointed_at_a_replaced_folder_mid_run_is_refused(tmp_pat
     with atomic_path(link, directory=True) as tmp:
         (tmp / "data.jsonl").write_text("new\n")
     assert (empty / "data.jsonl").read_text() == "new\n" and link.is_symlink()
+
+
+def test_what_a_checked_rename_moves_out_waits_where_no_sweep_or_reader_takes_it(tmp_path, monkeypatch):
+    """Campaign 33: a kill between the exchange and the check left the user's file at the
+    writer's tmp name (`F.rejects.jsonl.ba-io-PID.R.tmp`), and the next run's sweep deleted it;
+    at synth's partial name, the earlier run's rejects were read as this run's. What the
+    exchange moves out now waits at `NAME.ba-io-PID.R.swap`, which the sweep leaves alone."""
+    import time as _time
+
+    from ba_io import default_rejects, jsonio, paths, sweep_stale_tmp
+
+    out = tmp_path / "out.jsonl"
+    rejects = Path(default_rejects(out))
+    rejects.write_text('{"reason": "an earlier run\'s"}\n')
+    key = os.path.abspath(rejects)
+    real, seen = paths._RECHECKS[key], []
+
+    def recording(path, written):
+        seen.append(path)
+        real(path, written)
+
+    monkeypatch.setitem(paths._RECHECKS, key, recording)
+    write_jsonl(rejects, [])
+    assert rejects.read_text() == "" and seen[-1].startswith(str(rejects) + ".ba-io-") and seen[-1].endswith(".swap")
+    # a kill at that instant: the earlier file waits at such a name, its writer dead, an hour old
+    left = Path(seen[-1].replace(f"-{os.getpid()}.", "-999999999."))
+    left.write_text("the user's notes\n")
+    os.utime(left, (_time.time() - 3600,) * 2)
+    assert jsonio._leftover_pid(rejects, left, ".tmp") is None  # not a tmp file of a dead writer
+    sweep_stale_tmp(rejects)
+    assert left.read_text() == "the user's notes\n"
+
+
+def test_a_group_refused_at_a_later_rename_puts_back_what_it_had_placed(tmp_path, monkeypatch):
+    """Campaign 33: compare's group renamed comparison.html and .md, then its checked rename
+    refused comparison.png (a chart the user had just saved there): the folder held the new
+    pages beside the old report, and the error said nothing was written. Every file the group
+    had put in place goes back now, and nothing is left beside them."""
+    from ba_io import check_side_output, first_line_is, jsonio, write_text
+
+    report, md, png = tmp_path / "R.json", tmp_path / "R.md", tmp_path / "R.png"
+    check_side_output(md, "a report's Markdown", first_line_is("# Report"))
+    check_side_output(png, "a report's figure", first_line_is("PNG ours"))
+    old = {report: "{}\n", md: "# Report\nold\n", png: "PNG ours\nold\n"}
+    for path, text in old.items():
+        path.write_text(text)
+    real = jsonio._place
+
+    def the_user_saves_a_chart_just_before(tmp, target):
+        if target == png:
+            png.write_text("my own chart\n")
+        return real(tmp, target)
+
+    monkeypatch.setattr(jsonio, "_place", the_user_saves_a_chart_just_before)
+    with pytest.raises(UsageError, match=r"R\.png exists and is not a report's figure"):
+        with output_group():
+            write_text(report, '{"new": 1}\n')
+            write_text(png, "PNG ours\nnew\n")
+            write_text(md, "# Report\nnew\n")  # renamed first (reverse order of writing)
+    assert (report.read_text(), md.read_text(), png.read_text()) == ("{}\n", "# Report\nold\n", "my own chart\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["R.json", "R.md", "R.png"]
+
+
+def test_an_earlier_output_a_killed_group_kept_is_swept_like_a_tmp_file(tmp_path):
+    """A group's commit keeps each earlier output at `NAME.ba-io-PID.R.old` until its last
+    file is in place; a kill there leaves it, and the next write removes it once its writer
+    is gone, as it does a tmp file (a `.swap`, which may hold a user's file, it never does)."""
+    import time as _time
+
+    from ba_io import is_tmp_name, sweep_stale_tmp
+
+    out = tmp_path / "o.jsonl"
+    out.write_text("new\n")
+    old = tmp_path / "o.jsonl.ba-io-999999999.abcd_123.old"
+    swap = tmp_path / "o.jsonl.ba-io-999999999.abcd_124.swap"
+    for p in (old, swap):
+        p.write_text("earlier\n")
+        os.utime(p, (_time.time() - 3600,) * 2)
+    assert is_tmp_name(out, old.name) and not is_tmp_name(out, swap.name)
+    assert sweep_stale_tmp(out) == [old] and swap.exists() and out.read_text() == "new\n"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import run_cli
@@ -427,3 +429,33 @@ def test_removing_runs_or_checkpoints_keeps_what_the_user_put_there(tmp_path, ca
     (old / "state.json").write_text("{}")
     _remove_checkpoint(old)
     assert not old.exists()
+
+
+def test_an_empty_output_is_refused_and_the_current_folder_kept(tmp_path, data_dir, tiny_model_dir, monkeypatch):
+    """Campaign 33: `ba-lora train -o ""` (what `-o "$OUT"` gives with OUT unset) named the
+    current folder; the run was refused ("--train tr.jsonl is inside --output .") and then
+    removed everything in that folder, inputs included, as an output folder it had made."""
+    import subprocess
+    import sys
+
+    from ba_lora.trainer import _discard_failed_output
+
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    shutil.copy(data_dir / "train.jsonl", work / "tr.jsonl")
+    (work / "thesis.txt").write_text("my thesis\n")
+    (work / "data" / "d.csv").write_text("1,2\n")
+    exe = Path(sys.executable).with_name("ba-lora")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "ba_lora.cli"]
+    for flag in ("-o", "--train", "--model"):
+        args = {"--train": "tr.jsonl", "-o": "out", "--model": str(tiny_model_dir), flag: ""}
+        res = subprocess.run(
+            [*cmd, "train", *[x for kv in args.items() for x in kv], "--max-steps", "1"],
+            capture_output=True, text=True, cwd=work, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600,
+        )  # fmt: skip
+        assert res.returncode == 2 and res.stderr.count("\n") == 1 and "empty" in res.stderr, (flag, res.stderr)
+        assert sorted(p.name for p in work.iterdir()) == ["data", "thesis.txt", "tr.jsonl"]
+    monkeypatch.chdir(work)  # and the clean-up of a failed run never removes the folder it runs in
+    _discard_failed_output(Path(""))
+    _discard_failed_output(Path(".."))
+    assert (work / "thesis.txt").read_text() == "my thesis\n" and (work / "data" / "d.csv").exists()

@@ -462,3 +462,39 @@ def test_a_checkpoint_saved_over_a_folder_holding_a_users_file_keeps_it(tmp_path
         assert not (root / f"step-{step:08d}.tmp").exists()
     assert (root / "step-00000001" / "notes.txt").read_text() == "my note in step-00000001\n"
     assert (root / "step-00000002" / "notes.txt").read_text() == "my note in step-00000002.tmp\n"
+
+
+def test_a_link_put_at_a_checkpoints_name_mid_run_is_never_followed(tmp_path):
+    """Campaign 33: `ln -s mine B/checkpoints/step-N` while the run went on: the save of step
+    N followed the link, replaced the user's adapter_model.safetensors and state.json in
+    `mine/`, and the rotation then removed them, exit 0. The save now stops the run with one
+    error naming the link, and the rotation never looks through a link."""
+    import torch
+
+    from ba_io import UsageError
+    from ba_lora import checkpoint
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("adapter_model.safetensors", "state.json", "notes.txt"):
+        (mine / name).write_text(f"the user's {name}\n")
+    root = tmp_path / "checkpoints"
+    weight = torch.nn.Parameter(torch.ones(2, 2))
+    optimizer = torch.optim.AdamW([weight], lr=0.1)
+    save = lambda step: checkpoint.save_checkpoint(  # noqa: E731
+        root, step, adapter={"w": weight.detach()}, optimizer=optimizer, state={"step": step}, keep=1
+    )
+    save(1)
+    for name in ("step-00000002", "step-00000002.tmp"):
+        (root / name).symlink_to(mine)
+        with pytest.raises(UsageError, match=rf"{name}: is a symbolic link put there during the run"):
+            save(2)
+        assert (root / name).is_symlink()
+        assert sorted(p.read_text() for p in mine.iterdir()) == [
+            "the user's adapter_model.safetensors\n", "the user's notes.txt\n", "the user's state.json\n"
+        ]  # fmt: skip
+        (root / name).unlink()
+    (root / "step-00000000").symlink_to(mine)  # an older "checkpoint" the rotation would remove
+    save(3)
+    assert [p.name for p in checkpoint.list_checkpoints(root)] == ["step-00000003"]
+    assert len(list(mine.iterdir())) == 3 and (root / "step-00000000").is_symlink()

@@ -340,8 +340,7 @@ def output_group() -> Iterator[None]:
             for tmp, target in pending:  # every target still takes its file before the first rename
                 _check_target(target, directory=tmp.is_dir())
                 recheck_at_commit(target)
-            for tmp, target in reversed(pending):
-                _replace(tmp, target)
+            _place_all(list(reversed(pending)))
     except BaseException:
         for tmp, _ in pending:
             _discard(tmp)  # those already renamed are gone from their tmp name: no-op
@@ -349,6 +348,68 @@ def output_group() -> Iterator[None]:
         raise
     for folder in {target.parent for _, target in pending}:
         _fsync_dir(folder)
+
+
+#: the suffix of an earlier output a group keeps until its last file is in place
+_OLD = ".old"
+
+
+def _place_all(order: list[tuple[Path, Path]]) -> None:
+    """Rename each tmp onto its target in ``order``, keeping what each replaces until the
+    last one is in place; when one fails (a checked target refused at its rename), the ones
+    already placed are put back, so the group leaves every target as it was (campaign 33:
+    compare's refused comparison.png left the new .md and .html beside the old .json)."""
+    placed: list[tuple[Path, Path, Path | None, bool]] = []  # tmp, target, what it replaced, new
+    try:
+        for tmp, target in order:
+            placed.append((tmp, target, *_place(tmp, target)))
+    except BaseException:
+        for tmp, target, old, new in reversed(placed):
+            with contextlib.suppress(OSError):
+                _unplace(tmp, target, old, new)
+        raise
+    for _, _, old, _ in placed:
+        if old is not None:
+            _discard(old)
+
+
+def _place(tmp: Path, target: Path) -> tuple[Path | None, bool]:
+    """Put ``tmp`` at ``target``; return where what it replaced now is (None: nothing, or
+    it could not be kept) and whether ``target`` was new."""
+    new = not os.path.lexists(target)
+    try:
+        check = None if tmp.is_dir() else commit_check(target)
+        if check is not None:
+            return _rename_checked(tmp, target, check, "nothing was written there", keep_old=True), new
+        if not new and _renameat2() is not None and (tmp.is_dir() == target.is_dir()) and not target.is_symlink():
+            # the earlier output waits at NAME.ba-io-<pid>.<random>.old (ours alone: swept when
+            # its writer is gone) until the last file of the group is in place
+            fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=_OLD, dir=target.parent)
+            os.close(fd)
+            swap = Path(name)
+            if tmp.is_dir():
+                os.unlink(swap)
+            os.replace(tmp, swap)
+            if _exchange_existing(swap, target):
+                return swap, False
+            os.replace(swap, tmp)
+        _replace(tmp, target)
+        return None, new
+    except OSError as e:
+        if e.errno != errno.EBUSY:
+            raise
+        raise UsageError(
+            f"{target}: cannot be replaced (it is in use: the current folder or a mount point); "
+            "nothing was written there: choose another path"
+        ) from None
+
+
+def _unplace(tmp: Path, target: Path, old: Path | None, new: bool) -> None:
+    """Undo :func:`_place`: what was replaced goes back to ``target``, ours back to ``tmp``."""
+    if old is not None and _exchange_existing(old, target):
+        os.replace(old, tmp)
+    elif new:
+        os.replace(target, tmp)
 
 
 #: how long a group's commit waits for another run's commit of the same files (a commit
@@ -507,13 +568,11 @@ def _leftover_pid(target: Path, leftover: Path, suffix: str) -> int | None:
 
 
 def is_tmp_name(target: PathLike, name: str) -> bool:
-    """Whether ``name`` is one of our tmp names for ``target`` (``NAME.ba-io-<pid>.<random>.tmp``,
-    its writer alive or not): what a kill can leave beside a file written by path."""
+    """Whether ``name`` is one of our tmp names for ``target`` (``NAME.ba-io-<pid>.<random>.tmp``
+    or ``.old``, its writer alive or not): what a kill can leave beside a file written by path."""
     t = Path(target)
-    return (
-        name.startswith(f"{t.name}.{_TMP_TAG}")
-        and name.endswith(".tmp")
-        and _leftover_pid(t, t.with_name(name), ".tmp") is not None
+    return name.startswith(f"{t.name}.{_TMP_TAG}") and any(
+        name.endswith(suffix) and _leftover_pid(t, t.with_name(name), suffix) is not None for suffix in (".tmp", _OLD)
     )
 
 
@@ -528,7 +587,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 def sweep_stale_tmp(target: PathLike, *, directory: bool = False) -> list[Path]:
-    """Remove the tmp files / folders of ``target`` (``NAME.ba-io-<pid>.<random>.tmp``) whose
+    """Remove the tmp files / folders of ``target`` (``NAME.ba-io-<pid>.<random>.tmp``, and
+    ``.old``: an earlier output a group's commit kept until its last file was in place) whose
     writer process no longer exists and that are older than :data:`STALE_TMP_AGE_S`;
     return what was removed. A live writer's tmp file is never touched. For a folder target
     (``directory``) a folder a dead writer moved aside is put back or removed first
@@ -539,12 +599,16 @@ def sweep_stale_tmp(target: PathLike, *, directory: bool = False) -> list[Path]:
     if directory:
         _restore_aside(target)
     try:
-        candidates = list(target.parent.glob(f"{glob.escape(target.name)}.*.tmp"))
+        candidates = [
+            (p, suffix)
+            for suffix in (".tmp", _OLD)
+            for p in target.parent.glob(f"{glob.escape(target.name)}.*{suffix}")
+        ]
     except OSError:
         return removed
     now = time.time()
-    for tmp in candidates:
-        pid = _leftover_pid(target, tmp, ".tmp")
+    for tmp, suffix in candidates:
+        pid = _leftover_pid(target, tmp, suffix)
         if pid is None or pid == os.getpid() or _pid_alive(pid):
             continue
         try:
@@ -657,35 +721,52 @@ def rename_rechecked(src: PathLike, target: PathLike, written: str = "nothing wa
         _rename_checked(src, target, check, written)
 
 
-def _rename_checked(tmp: Path, target: Path, check: Any, written: str) -> None:
+def _rename_checked(tmp: Path, target: Path, check: Any, written: str, keep_old: bool = False) -> Path | None:
     """Campaign 31 (D7): a file copied to an unnamed rejects path between the commit's check
     and the rename was replaced. The check and the rename are now one step as the user sees
     it: where nothing is, ours goes in only while nothing is there (``RENAME_NOREPLACE``, or
     a hard link); where something is, it is exchanged with ours (``RENAME_EXCHANGE``) and
     what came out is checked; a file that is not ours (the user's, a link) is exchanged back
     at once and the commit refused. Without ``renameat2`` (another OS or filesystem) the
-    check runs just before the rename, as before."""
+    check runs just before the rename, as before.
+
+    The exchange is made from a name of its own, ``NAME.ba-io-<pid>.<random>.swap``, which no
+    sweep removes and no reader takes for its file (campaign 33: a kill between the exchange
+    and the check left the user's file at the writer's tmp name, and the next run's sweep
+    deleted it; at synth's partial name, the earlier run's rejects were taken for this one's):
+    a kill in that instant leaves the earlier file, or this run's, at that name. With
+    ``keep_old`` the earlier file stays at that name and its path is returned (None when
+    nothing was there), for a group that may still have to put it back."""
     for _ in range(3):  # what is at target may change between the two kinds of rename
         placed = _rename_noreplace(tmp, target)
         if placed:
-            return
-        swapped = None if placed is None else _exchange_existing(tmp, target)
-        if swapped is None:
+            return None
+        if placed is None or _renameat2() is None:
             check(os.fspath(target), written)
             os.replace(tmp, target)
-            return
-        if swapped:
-            try:
-                check(os.fspath(tmp), written)  # what was at target, now at the tmp name
-            except BaseException:
-                if _exchange_existing(tmp, target) is not True:
-                    raise UsageError(
-                        f"{target}: a file was put there while it was written and could not be put back; "
-                        f"it is at {tmp}: move it back by hand"
-                    ) from None
-                raise
-            _discard(tmp)  # the earlier output this one replaces
-            return
+            return None
+        fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=".swap", dir=target.parent)
+        os.close(fd)
+        swap = Path(name)
+        os.replace(tmp, swap)
+        swapped = _exchange_existing(swap, target)
+        if not swapped:  # gone meanwhile (or no exchange here): try again from the start
+            os.replace(swap, tmp)
+            continue
+        try:
+            check(os.fspath(swap), written)  # what was at target, now at the swap name
+        except BaseException:
+            if _exchange_existing(swap, target) is not True:
+                raise UsageError(
+                    f"{target}: a file was put there while it was written and could not be put back; "
+                    f"it is at {swap}: move it back by hand"
+                ) from None
+            os.replace(swap, tmp)  # ours, back where the caller discards it
+            raise
+        if keep_old:
+            return swap
+        _discard(swap)  # the earlier output this one replaces
+        return None
     raise UsageError(f"{target}: changed again and again while it was replaced; {written}: run again")
 
 

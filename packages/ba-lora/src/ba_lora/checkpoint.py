@@ -31,7 +31,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ba_io import DataError, named_write_error, sha256_file
+from ba_io import DataError, UsageError, named_write_error, sha256_file
 
 __all__ = [
     "CHECKPOINTS",
@@ -70,7 +70,9 @@ def list_checkpoints(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     found = [
-        (int(m.group(1)), p) for p in root.iterdir() if (m := _STEP.match(p.name)) and (p / "state.json").is_file()
+        (int(m.group(1)), p)
+        for p in root.iterdir()
+        if (m := _STEP.match(p.name)) and not p.is_symlink() and (p / "state.json").is_file()
     ]
     return [p for _, p in sorted(found)]
 
@@ -198,6 +200,8 @@ def _write_checkpoint(
 ) -> None:
     if rank == 0:
         root.mkdir(parents=True, exist_ok=True)
+        _check_own_folder(final)
+        _check_own_folder(tmp)
         if tmp.exists():  # a killed save's: its own files go, a file of the user's stays
             _remove_own_files(tmp, partial=True)
         tmp.mkdir(exist_ok=True)
@@ -219,6 +223,7 @@ def _write_checkpoint(
         for f in tmp.iterdir():
             _fsync(f)
         _fsync(tmp)
+        _check_own_folder(final)
         if final.exists():
             _remove_checkpoint(final)
         if final.exists():  # it held a file of the user's: the checkpoint joins it, state.json last
@@ -249,10 +254,25 @@ def _remove_checkpoint(folder: Path) -> None:
     _remove_own_files(folder)
 
 
+def _check_own_folder(path: Path) -> None:
+    """A checkpoint's name holds nothing or a real folder; a symbolic link or a file put
+    there during the run is the user's, kept, and the save refused (campaign 33: a link put
+    at ``checkpoints/step-N`` mid-run was followed, and the checkpoint files in the folder
+    it pointed at were replaced and then removed)."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        what = "a symbolic link" if path.is_symlink() else "a file"
+        raise UsageError(
+            f"{path}: is {what} put there during the run, where a checkpoint goes; it was kept and the run "
+            "stopped: move it away, then run again with --resume"
+        )
+
+
 def _remove_own_files(folder: Path, partial: bool = False) -> list[str]:
     """Remove a checkpoint folder's own files (in a ``partial`` one, ``step-N.tmp/``, also
     safetensors' tmp files), then the folder if nothing else is left; return what is left
     (campaign 32: a save over a folder holding a note of the user's removed it whole)."""
+    if folder.is_symlink() or not folder.is_dir():  # never through a link: not ours
+        return [folder.name]
     left = []
     for f in folder.iterdir():
         own = CHECKPOINT_FILES.match(f.name) or (partial and SAFETENSORS_TMP.match(f.name))

@@ -141,6 +141,10 @@ class TrainConfig:
             value = getattr(self, f.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise UsageError(f"--{_flag(f.name)} must be a finite number (got {value})")
+            if f.name in ("output", "train", "val", "base_model", "prompt") and value == "":
+                # campaign 33: `-o ""` (an unset $OUT) was the current folder, and a refused
+                # run removed everything in it
+                raise UsageError(f"--{_flag(f.name)} is empty (an unset variable?); give a path")
         if self.epochs > MAX_EPOCHS:
             raise UsageError(f"--epochs must be at most {MAX_EPOCHS} (got {self.epochs})")
         cpus = os.cpu_count() or 1

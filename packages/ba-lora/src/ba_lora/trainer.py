@@ -577,7 +577,7 @@ def train(
     if int(os.environ.get("RANK", "0")) != 0:
         return _Run(cfg, log, callbacks).run()
     with output_lock(cfg.output):
-        created = not os.path.lexists(cfg.output)
+        created = bool(cfg.output) and not os.path.lexists(os.path.abspath(cfg.output))
         try:
             return _Run(cfg, log, callbacks).run()
         except BaseException:
@@ -590,6 +590,9 @@ def _discard_failed_output(out: Path) -> None:
     """A run that made ``out`` and failed before its first checkpoint leaves nothing there
     that --resume could use: remove the folder it made (campaign 18: a run refused after the
     folder was made left it empty behind); one with a checkpoint keeps it, to resume."""
+    here = os.path.realpath(os.getcwd())
+    if here == os.path.realpath(out) or here.startswith(os.path.realpath(out).rstrip(os.sep) + os.sep):
+        return  # campaign 33: `-o ""` named the current folder, and everything in it was removed
     if out.is_dir() and not out.is_symlink() and latest_checkpoint(out / CHECKPOINTS) is None:
         shutil.rmtree(out, ignore_errors=True)
 
