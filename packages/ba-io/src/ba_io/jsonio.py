@@ -377,7 +377,7 @@ def _place(tmp: Path, target: Path) -> tuple[Path | None, bool]:
     """Put ``tmp`` at ``target``; return where what it replaced now is (None: nothing, or
     it could not be kept) and whether ``target`` was new."""
     new = not os.path.lexists(target)
-    try:
+    with _busy_is_a_usage_error(target):
         check = None if tmp.is_dir() else commit_check(target)
         if check is not None:
             return _rename_checked(tmp, target, check, "nothing was written there", keep_old=True), new
@@ -393,8 +393,16 @@ def _place(tmp: Path, target: Path) -> tuple[Path | None, bool]:
             if _exchange_existing(swap, target):
                 return swap, False
             os.replace(swap, tmp)
-        _replace(tmp, target)
+        _rename_onto(tmp, target)
         return None, new
+
+
+@contextlib.contextmanager
+def _busy_is_a_usage_error(target: Path) -> Iterator[None]:
+    """A target the kernel will not rename (EBUSY: the current folder, a mount point) is a
+    :class:`UsageError` naming it (campaign 30: `-o .` was an internal error)."""
+    try:
+        yield
     except OSError as e:
         if e.errno != errno.EBUSY:
             raise
@@ -674,19 +682,12 @@ def _replace(tmp: Path, target: Path) -> None:
     it there, and the next write of the target puts it back (:func:`sweep_stale_tmp`). A
     target the kernel will not rename (EBUSY: the current folder, a mount point) is a
     :class:`UsageError` naming it (campaign 30: `-o .` was an internal error)."""
-    try:
+    with _busy_is_a_usage_error(target):
         check = None if tmp.is_dir() else commit_check(target)
         if check is not None:
             _rename_checked(tmp, target, check, "nothing was written there")
         else:
             _rename_onto(tmp, target)
-    except OSError as e:
-        if e.errno != errno.EBUSY:
-            raise
-        raise UsageError(
-            f"{target}: cannot be replaced (it is in use: the current folder or a mount point); "
-            "nothing was written there: choose another path"
-        ) from None
 
 
 def _rename_onto(tmp: Path, target: Path) -> None:
