@@ -131,6 +131,16 @@ def test_an_empty_output_path_is_refused():
     from ba_io.cli_types import output_folder_path, output_path
 
     for kind in (output_path, output_folder_path):
-        with pytest.raises(argparse.ArgumentTypeError, match="the path is empty"):
-            kind("")
+        for text in ("", "  "):  # campaign 34: only spaces wrote files named ' ', ' .md'
+            with pytest.raises(argparse.ArgumentTypeError, match="the path is empty"):
+                kind(text)
     assert output_folder_path("out/") == "out/" and output_path("out.jsonl") == "out.jsonl"
+
+
+def test_an_empty_input_path_says_so():
+    """Campaign 34: `ba-eval failures --predictions ''` said "input is a directory, not a file: ."."""
+    from ba_io import UsageError, read_jsonl
+
+    for text in ("", " "):
+        with pytest.raises(UsageError, match=r"an input path is empty \(an unset variable\?\)"):
+            read_jsonl(text)

@@ -397,3 +397,33 @@ def test_dash_is_not_a_rejects_file(tmp_path, capsys, monkeypatch):
     assert run_cli(main, ["validate", "in.jsonl", "--schema", "example-v1", "--rejects", "-"]) == 2
     assert "'-' (standard output) is not an output of this command" in capsys.readouterr().err
     assert not (tmp_path / "-").exists()
+
+
+def test_a_failing_library_thread_says_one_line_not_a_traceback(capsys):
+    """Campaign 34: removing OUT/runs/ while `ba-lora train` ran made TensorBoard's writer
+    thread print a Python traceback without --debug. A thread's error is one warning line;
+    --debug keeps Python's traceback; the hook is the caller's again afterwards."""
+    import threading
+
+    from ba_io import run_cli
+
+    hooks = []
+
+    def main(argv):
+        hooks.append(threading.excepthook)
+        if "--debug" not in argv:
+            t = threading.Thread(target=lambda: open("/nonexistent/dir/events"), name="EventFileWriter")
+            t.start()
+            t.join()
+        return 0
+
+    before = threading.excepthook
+    assert run_cli(main, []) == 0
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "warning: EventFileWriter: FileNotFoundError: [Errno 2] No such file or directory: '/nonexistent/dir/events' "
+        "(run with --debug for the traceback)"
+    ]
+    assert threading.excepthook is before
+    assert run_cli(main, ["--debug"]) == 0  # --debug: Python's own hook, with its traceback
+    assert hooks[0] is not before and hooks[1] is before

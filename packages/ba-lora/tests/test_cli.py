@@ -459,3 +459,56 @@ def test_an_empty_output_is_refused_and_the_current_folder_kept(tmp_path, data_d
     _discard_failed_output(Path(""))
     _discard_failed_output(Path(".."))
     assert (work / "thesis.txt").read_text() == "my thesis\n" and (work / "data" / "d.csv").exists()
+
+
+@pytest.mark.parametrize("name", ["training_info.json", "loss_curve.png", "checkpoints", "checkpoints/best"])
+def test_a_link_put_at_a_run_files_name_mid_run_is_never_written_through(tmp_path, data_dir, tiny_model_dir, name):
+    """Campaign 34: links put mid-run at OUT/training_info.json or loss_curve.png were written
+    through (the user's files replaced), at OUT/checkpoints the run saved into the folder it
+    pointed at (its rotation removing another run's checkpoints there), and at
+    checkpoints/best the user's adapter was replaced; the same links at the start were refused."""
+    from ba_lora.trainer import TrainerCallback, remove_run_tree, train
+
+    out, mine = tmp_path / "run", tmp_path / "mine"
+    mine.mkdir()
+    (mine / "adapter_model.safetensors").write_text("the user's adapter\n")
+    (mine / "notes.txt").write_text("the user's notes\n")
+    target = mine if name.startswith("checkpoints") else mine / "notes.txt"
+
+    class TheUserLinks(TrainerCallback):
+        def on_step(self, state, model):
+            if state.global_step == 1 and not (out / name).is_symlink():
+                if (out / name).is_dir():
+                    remove_run_tree(out, name)
+                (out / name).parent.mkdir(parents=True, exist_ok=True)
+                (out / name).symlink_to(target)
+
+    val = tmp_path / "val.jsonl"
+    val.write_bytes((data_dir / "train.jsonl").read_bytes())
+    cfg = TrainConfig(
+        train=str(data_dir / "train.jsonl"), val=str(val), output=str(out),
+        base_model=str(tiny_model_dir), max_steps=2, train_limit=4, val_limit=2, grad_accum=1, save_steps=1,
+        eval_metric=1, eval_max_new_tokens=8, threads=1,
+    ).check()  # fmt: skip
+    with pytest.raises(UsageError, match=rf"{name.split('/')[-1]}"):
+        train(cfg, log=lambda m: None, callbacks=[TheUserLinks()])
+    assert (out / name).is_symlink()
+    assert sorted((p.name, p.read_text()) for p in mine.iterdir()) == [
+        ("adapter_model.safetensors", "the user's adapter\n"), ("notes.txt", "the user's notes\n")
+    ]  # fmt: skip
+
+
+def test_an_output_that_leads_to_the_current_folder_is_refused(tmp_path, data_dir, tiny_model_dir, monkeypatch):
+    """Campaign 34: `ba-lora train -o x/..` (x missing) passed every check of the path as
+    written and trained into the current folder, replacing the user's prompt.json, exit 0."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "prompt.json").write_text('{"mine": true}\n')
+    monkeypatch.chdir(work)
+    for output in ("x/..", "x/../..", "./"):
+        res = run_cli(
+            "train", "--train", str(data_dir / "train.jsonl"), "--model", str(tiny_model_dir),
+            "-o", str(work / output) if output == "./" else output, "--max-steps", "1",
+        )  # fmt: skip
+        assert res.returncode == 2 and "is the current folder (or holds it)" in res.stderr, (output, res.stderr)
+    assert sorted(p.name for p in work.iterdir()) == ["prompt.json"]

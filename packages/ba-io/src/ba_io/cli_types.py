@@ -219,7 +219,7 @@ def names_a_folder(text: str) -> bool:
 def output_folder_path(text: str) -> str:
     """The ``type`` of a flag naming a folder a command writes: any path but ``-`` and the
     empty one (campaign 33: `-o ""`, an unset variable, named the current folder)."""
-    if not text:
+    if not text.strip():  # campaign 34: `-o ' '` wrote files named ' ', ' .md' and ' .html'
         raise argparse.ArgumentTypeError("the path is empty (an unset variable?); give a path")
     if text == "-":
         raise argparse.ArgumentTypeError("'-' (standard output) is not an output of this command; give a file path")

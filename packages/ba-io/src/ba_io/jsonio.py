@@ -86,6 +86,8 @@ def _type_name(obj: Any) -> str:
 
 
 def _check_input(path: PathLike, hint: str | None) -> Path:
+    if isinstance(path, str) and not path.strip():  # campaign 34: named `.` in the error
+        raise UsageError("an input path is empty (an unset variable?); give a file path")
     p = Path(path)
     if not p.exists():
         msg = f"input file not found: {os.fspath(path)}"

@@ -15,6 +15,7 @@ import contextlib
 import errno
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from .errors import DataError, UsageError, one_line
@@ -26,6 +27,16 @@ def _debug_requested(argv: Sequence[str]) -> bool:
 
 #: OSErrors that the user fixes (permissions, a read-only file system, a full disk): exit 2
 _USER_FIXES = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG})
+
+
+def _thread_error_line(hook: threading.ExceptHookArgs) -> None:
+    """A library's thread that fails (TensorBoard's log writer when ``runs/`` is removed mid-run:
+    campaign 34) says so in one line, not a traceback; the command goes on or fails by its own
+    rule. ``--debug`` keeps Python's traceback."""
+    if hook.exc_type is SystemExit:
+        return
+    name = getattr(hook.thread, "name", "a thread")
+    _tell(one_line(f"warning: {name}: {hook.exc_type.__name__}: {hook.exc_value} (run with --debug for the traceback)"))
 
 
 def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | None = None) -> int:
@@ -41,6 +52,16 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
     """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
+    earlier_hook = threading.excepthook
+    if not debug:
+        threading.excepthook = _thread_error_line
+    try:
+        return _run(main_func, args, debug)
+    finally:
+        threading.excepthook = earlier_hook
+
+
+def _run(main_func: Callable[[list[str]], int | None], args: list[str], debug: bool) -> int:
     stdout = sys.stdout
     sys.stdout = _ClosedPipeSafe(stdout)
     try:

@@ -40,6 +40,7 @@ __all__ = [
     "latest_checkpoint",
     "list_checkpoints",
     "damaged_checkpoints",
+    "check_own_folder",
     "capture_rng",
     "restore_rng",
     "optimizer_to_files",
@@ -66,8 +67,10 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def list_checkpoints(root: Path) -> list[Path]:
-    """Complete checkpoints under ``root`` (``OUTPUT/checkpoints``), oldest first."""
-    if not root.is_dir():
+    """Complete checkpoints under ``root`` (``OUTPUT/checkpoints``), oldest first; none
+    through a link (campaign 34: the rotation removed another run's checkpoints in the
+    folder a link put at OUTPUT/checkpoints pointed at)."""
+    if root.is_symlink() or not root.is_dir():
         return []
     found = [
         (int(m.group(1)), p)
@@ -199,9 +202,10 @@ def _write_checkpoint(
     barrier: Callable[[], None],
 ) -> None:
     if rank == 0:
+        check_own_folder(root)  # campaign 34: a link put at OUT/checkpoints was saved into
         root.mkdir(parents=True, exist_ok=True)
-        _check_own_folder(final)
-        _check_own_folder(tmp)
+        check_own_folder(final)
+        check_own_folder(tmp)
         if tmp.exists():  # a killed save's: its own files go, a file of the user's stays
             _remove_own_files(tmp, partial=True)
         tmp.mkdir(exist_ok=True)
@@ -223,7 +227,7 @@ def _write_checkpoint(
         for f in tmp.iterdir():
             _fsync(f)
         _fsync(tmp)
-        _check_own_folder(final)
+        check_own_folder(final)
         if final.exists():
             _remove_checkpoint(final)
         if final.exists():  # it held a file of the user's: the checkpoint joins it, state.json last
@@ -254,7 +258,7 @@ def _remove_checkpoint(folder: Path) -> None:
     _remove_own_files(folder)
 
 
-def _check_own_folder(path: Path) -> None:
+def check_own_folder(path: Path) -> None:
     """A checkpoint's name holds nothing or a real folder; a symbolic link or a file put
     there during the run is the user's, kept, and the save refused (campaign 33: a link put
     at ``checkpoints/step-N`` mid-run was followed, and the checkpoint files in the folder

@@ -20,9 +20,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ba_io import atomic_path, sha256_path, write_json
+from ba_io import atomic_path, check_side_output, sha256_path, write_json
 
-from .checkpoint import CHECKPOINTS
+from .checkpoint import CHECKPOINTS, check_own_folder
 from .modeling import compute_dtype as _compute_dtype
 from .report import TensorBoard, eval_metric, plot_losses
 
@@ -111,6 +111,14 @@ def _move_into(src: Path, dest: Path) -> None:
         os.replace(f, dest / f.name)
 
 
+#: the files finish() writes through ba-io, with what the error calls each
+_RESULT_FILES = (
+    ("prompt.json", "the run's prompt"),
+    ("loss_curve.png", "the run's loss curve"),
+    ("training_info.json", "the run's training record"),
+)
+
+
 class ResultWriter:
     """Writes the run's outputs; only the main process writes."""
 
@@ -129,6 +137,9 @@ class ResultWriter:
             return
         from safetensors.torch import save_file
 
+        # campaign 34: a link put at checkpoints/best mid-run was written through
+        check_own_folder(self.best_path.parent.parent)
+        check_own_folder(self.best_path.parent)
         with atomic_path(self.best_path) as tmp:
             save_file({k: v.detach().to("cpu").contiguous() for k, v in adapter.items()}, str(tmp))
 
@@ -163,6 +174,10 @@ class ResultWriter:
         if not self.main:
             return info
         out = self.out
+        # campaign 34: links put at OUT/training_info.json and loss_curve.png mid-run were
+        # written through: each is checked again at its commit and never followed
+        for name, what in _RESULT_FILES:
+            check_side_output(out / name, what, lambda p: True)  # a plain file: an earlier try's
         with tempfile.TemporaryDirectory(dir=out, prefix=ADAPTER_TMP_PREFIX) as tmp:
             model.save_pretrained(tmp, safe_serialization=True)
             tokenizer.save_pretrained(tmp)

@@ -30,6 +30,7 @@ from ba_io import (
     DataError,
     UsageError,
     check_not_under_file,
+    check_not_working_folder,
     distinct_paths,
     is_lock_file,
     is_tmp_name,
@@ -414,6 +415,9 @@ def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]
     """Check / clean the output directory; return the checkpoint to resume from."""
     ckroot = out / CHECKPOINTS
     check_not_under_file(out, "--output")
+    # campaign 34: `-o x/..` (x missing) passed every check made on the path as written and
+    # trained into the current folder, replacing the user's prompt.json
+    check_not_working_folder(out, "--output", "ba-lora train")
     if out.is_symlink():  # campaign 24: the message said "is not a folder" of a link to an empty folder
         raise UsageError(
             f"--output {out}: is a symbolic link (to {os.readlink(out)}); give the folder itself or a new folder"
@@ -594,6 +598,10 @@ def _discard_failed_output(out: Path) -> None:
     if here == os.path.realpath(out) or here.startswith(os.path.realpath(out).rstrip(os.sep) + os.sep):
         return  # campaign 33: `-o ""` named the current folder, and everything in it was removed
     if out.is_dir() and not out.is_symlink() and latest_checkpoint(out / CHECKPOINTS) is None:
+        kept = _foreign_files(out)
+        if kept:  # campaign 34: a link the user put there mid-run went with the folder
+            print(f"warning: kept {out}: it holds {', '.join(kept[:3])}, not ba-lora's", file=sys.stderr)
+            return
         shutil.rmtree(out, ignore_errors=True)
 
 
