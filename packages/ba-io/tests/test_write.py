@@ -1046,3 +1046,20 @@ def test_an_earlier_output_a_killed_group_kept_is_swept_like_a_tmp_file(tmp_path
         os.utime(p, (_time.time() - 3600,) * 2)
     assert is_tmp_name(out, old.name) and not is_tmp_name(out, swap.name)
     assert sweep_stale_tmp(out) == [old] and swap.exists() and out.read_text() == "new\n"
+
+
+def test_a_checked_rename_where_the_file_system_has_no_exchange_checks_in_place(tmp_path, monkeypatch):
+    """A file system whose renameat2 takes no RENAME_EXCHANGE (EINVAL: some network file
+    systems): an earlier rejects file is checked just before its rename and replaced, a
+    user's file refused; nothing is left beside them."""
+    from ba_io import default_rejects, jsonio
+
+    monkeypatch.setattr(jsonio, "_exchange", lambda a, b: False)
+    rejects = Path(default_rejects(tmp_path / "o.jsonl"))
+    rejects.write_text('{"reason": "old"}\n')
+    write_jsonl(rejects, [{"reason": "new"}])
+    assert json.loads(rejects.read_text()) == {"reason": "new"}
+    rejects.write_text("my notes\n")
+    with pytest.raises(UsageError, match="exists and is not a rejects file"):
+        write_jsonl(rejects, [])
+    assert rejects.read_text() == "my notes\n" and sorted(p.name for p in tmp_path.iterdir()) == ["o.rejects.jsonl"]

@@ -752,10 +752,18 @@ def _rename_checked(tmp: Path, target: Path, check: Any, written: str, keep_old:
         os.close(fd)
         swap = Path(name)
         os.replace(tmp, swap)
-        swapped = _exchange_existing(swap, target)
-        if not swapped:  # gone meanwhile (or no exchange here): try again from the start
+        try:
+            swapped = _exchange_existing(swap, target)
+        except BaseException:
+            os.replace(swap, tmp)  # ours, back where the caller discards it
+            raise
+        if not swapped:
             os.replace(swap, tmp)
-            continue
+            if swapped is None:  # no exchange on this file system: checked just before, as before
+                check(os.fspath(target), written)
+                os.replace(tmp, target)
+                return None
+            continue  # gone meanwhile: try again from the start
         try:
             check(os.fspath(swap), written)  # what was at target, now at the swap name
         except BaseException:
