@@ -386,12 +386,7 @@ def _place(tmp: Path, target: Path) -> tuple[Path | None, bool]:
         if not new and _renameat2() is not None and (tmp.is_dir() == target.is_dir()) and not target.is_symlink():
             # the earlier output waits at NAME.ba-io-<pid>.<random>.old (ours alone: swept when
             # its writer is gone) until the last file of the group is in place
-            fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=_OLD, dir=target.parent)
-            os.close(fd)
-            swap = Path(name)
-            if tmp.is_dir():
-                os.unlink(swap)
-            os.replace(tmp, swap)
+            swap = _move_to_own_name(tmp, target, _OLD)
             if _exchange_existing(swap, target):
                 return swap, False
             os.replace(swap, tmp)
@@ -412,6 +407,17 @@ def _busy_is_a_usage_error(target: Path) -> Iterator[None]:
             f"{target}: cannot be replaced (it is in use: the current folder or a mount point); "
             "nothing was written there: choose another path"
         ) from None
+
+
+def _move_to_own_name(tmp: Path, target: Path, suffix: str) -> Path:
+    """Rename ``tmp`` (a file or a folder) to a fresh ``NAME.ba-io-<pid>.<random>SUFFIX``
+    beside ``target``, from where it is exchanged with what is at ``target``."""
+    fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=suffix, dir=target.parent)
+    os.close(fd)
+    if tmp.is_dir():
+        os.unlink(name)
+    os.replace(tmp, name)
+    return Path(name)
 
 
 def _unplace(tmp: Path, target: Path, old: Path | None, new: bool) -> None:
@@ -748,10 +754,7 @@ def _rename_checked(tmp: Path, target: Path, check: Any, written: str, keep_old:
             check(os.fspath(target), written)
             os.replace(tmp, target)
             return None
-        fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=".swap", dir=target.parent)
-        os.close(fd)
-        swap = Path(name)
-        os.replace(tmp, swap)
+        swap = _move_to_own_name(tmp, target, ".swap")
         try:
             swapped = _exchange_existing(swap, target)
         except BaseException:

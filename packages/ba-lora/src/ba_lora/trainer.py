@@ -594,9 +594,10 @@ def _discard_failed_output(out: Path) -> None:
     """A run that made ``out`` and failed before its first checkpoint leaves nothing there
     that --resume could use: remove the folder it made (campaign 18: a run refused after the
     folder was made left it empty behind); one with a checkpoint keeps it, to resume."""
-    here = os.path.realpath(os.getcwd())
-    if here == os.path.realpath(out) or here.startswith(os.path.realpath(out).rstrip(os.sep) + os.sep):
-        return  # campaign 33: `-o ""` named the current folder, and everything in it was removed
+    try:  # campaign 33: `-o ""` named the current folder, and everything in it was removed
+        check_not_working_folder(out, "--output", "ba-lora train")
+    except UsageError:
+        return
     if out.is_dir() and not out.is_symlink() and latest_checkpoint(out / CHECKPOINTS) is None:
         kept = _foreign_files(out)
         if kept:  # campaign 34: a link the user put there mid-run went with the folder

@@ -317,6 +317,14 @@ def _number_defects(
 _PLATFORM_HINTS = frozenset("app apps webapp website websites online portal aplicacion aplicaciones".split())
 
 
+@lru_cache(maxsize=4096)
+def _concept_words(concept: str) -> tuple[frozenset[str], bool]:
+    """The concept's content keys, and whether it names a platform or a kind of one (cached
+    like :func:`_concept_facts`: a set of documents answers few concepts)."""
+    told = _Item("", "", concept)
+    return told.keys, told.uses(CONSTRAINT_KINDS["platform"]) or not told.tokens.isdisjoint(_PLATFORM_HINTS)
+
+
 def _invented_constraints(cons: list[tuple[int, _Item]], dup: set[int], concept: str, defects: list[str]) -> None:
     """A constraint none of whose content keys is in the concept states a limit the concept
     never gives ("The project must be funded by a government agency.", "must run on UK
@@ -325,9 +333,7 @@ def _invented_constraints(cons: list[tuple[int, _Item]], dup: set[int], concept:
     later"), and one stating the concept's budget or time in other words ("about $15k" ->
     "The total budget is about 15,000 USD.") is its own. Not charged again on a constraint
     already charged as a duplicate, as no limit at all or for its number."""
-    said = _keys(fold(concept[:20000]))
-    told = _Item("", "", concept[:20000])
-    names_platform = told.uses(CONSTRAINT_KINDS["platform"]) or not told.tokens.isdisjoint(_PLATFORM_HINTS)
+    said, names_platform = _concept_words(concept[:20000])
     charged = {
         code.split(":", 1)[1]
         for code in defects
