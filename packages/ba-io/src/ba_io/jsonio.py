@@ -89,6 +89,7 @@ def _check_input(path: PathLike, hint: str | None) -> Path:
     if isinstance(path, str) and not path.strip():  # campaign 34: named `.` in the error
         raise UsageError("an input path is empty (an unset variable?); give a file path")
     p = Path(path)
+    _recover_before_reading(p)
     if not p.exists():
         msg = f"input file not found: {os.fspath(path)}"
         raise UsageError(f"{msg} ({hint})" if hint else msg)
@@ -96,6 +97,21 @@ def _check_input(path: PathLike, hint: str | None) -> Path:
         raise UsageError(f"input is a directory, not a file: {os.fspath(path)}")
     _check_not_a_device(p)
     return p
+
+
+def _recover_before_reading(p: Path) -> None:
+    """An input a group killed mid-commit left beside files of another run is put right
+    first (:mod:`ba_io.commit_journal`), so a reader never takes one run's train with
+    another's val."""
+    from .commit_journal import journal_path, recover_commit
+
+    try:
+        recover_commit(p)
+    except OSError as e:
+        raise UsageError(
+            f"{p}: left half-replaced by a run that was killed ({journal_path(p)}), and it cannot be "
+            f"put right here ({e.strerror or e}): run the command that writes it again"
+        ) from None
 
 
 def _check_not_a_device(p: Path) -> None:
@@ -331,6 +347,7 @@ def output_group() -> Iterator[None]:
     finally:
         _GROUP.reset(token)
         _GROUP_DIRS.reset(dirs_token)
+    from .commit_journal import group_journal, recover_commit
     from .locking import output_lock
 
     try:
@@ -340,9 +357,12 @@ def output_group() -> Iterator[None]:
             for name in sorted({os.path.abspath(t) for _, t in pending}):
                 locks.enter_context(output_lock(name, wait_s=COMMIT_WAIT_S, reentrant=True))
             for tmp, target in pending:  # every target still takes its file before the first rename
+                recover_commit(target)
                 _check_target(target, directory=tmp.is_dir())
                 recheck_at_commit(target)
-            _place_all(list(reversed(pending)))
+            # campaign 34: a kill between two renames left one file new, another old
+            with group_journal(pending):
+                _place_all(list(reversed(pending)))
     except BaseException:
         for tmp, _ in pending:
             _discard(tmp)  # those already renamed are gone from their tmp name: no-op
@@ -610,8 +630,11 @@ def sweep_stale_tmp(target: PathLike, *, directory: bool = False) -> list[Path]:
     (``directory``) a folder a dead writer moved aside is put back or removed first
     (:func:`_restore_aside`); only folder writes move anything aside, so for a file target
     such a folder is left alone (campaign 17: one was restored onto a file output's path)."""
+    from .commit_journal import recover_commit
+
     target = Path(target)
     removed: list[Path] = []
+    recover_commit(target)  # a killed group's earlier files are put back before any is swept
     if directory:
         _restore_aside(target)
     try:
@@ -670,11 +693,13 @@ def _commit(tmp: Path, target: Path) -> None:
     if group is not None:
         group.append((tmp, target))
         return
-    from .locking import output_lock
-
     # a file written alone takes its lock as a group's commit does (campaign 28: `ba-io
     # validate -o P.jsonl` replaced the output a running `ba-eval generate` appended to)
+    from .commit_journal import recover_commit
+    from .locking import output_lock
+
     with output_lock(target, wait_s=COMMIT_WAIT_S, reentrant=True):
+        recover_commit(target)
         _check_target(target, directory=tmp.is_dir())
         recheck_at_commit(target)
         _replace(tmp, target)

@@ -1,0 +1,244 @@
+"""A group's commit journal: the files of one command appear together, even across a kill.
+
+An :func:`~ba_io.output_group` renames its tmp files onto their targets one by one. A kill
+between two renames (campaign 34: `split` killed after `V.jsonl` and before `T.jsonl`) left
+the new file of one target beside the earlier file of another, rows in neither. So before
+its first rename a group of two or more files writes a journal beside each target,
+``NAME.ba-io-commit``: its writer's pid and, for every target, the identity
+(device, inode, time, size) of the new file and of the file it replaces. A rename keeps a file's identity, so the
+journal tells where each file is whatever instant the kill came at; what a target replaces
+waits under the writer's own name (``NAME.ba-io-<pid>.<random>.old`` or ``.swap``) until the
+last target is in place, and the journals are removed when the group is done.
+
+The next ba-io command that reads or writes any of those targets, finding a journal, takes
+the locks of every target in it (so a live commit is waited out, never undone) and then:
+
+* every target holds its new file: the group was complete; the journal is removed;
+* otherwise the group is rolled back: each target gets its earlier file back (a target
+  that was new is removed), as a command that was killed leaves its outputs;
+* where an earlier file is gone (a file system without ``renameat2`` replaces in place),
+  the group is rolled forward instead: every target gets its new file;
+* where neither can be done (a target was changed by hand since), nothing is touched and
+  the command stops with one error naming the journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+__all__ = ["JOURNAL_SUFFIX", "journal_path", "recover_commit", "group_journal"]
+
+#: a journal's name beside its target: ``NAME.ba-io-commit``
+JOURNAL_SUFFIX = ".ba-io-commit"
+_MARK = "ba-io commit journal"
+
+#: a file's identity: (st_dev, st_ino, st_mtime_ns, st_size), which a rename keeps; the
+#: time and size tell a file written later at a freed inode number from the one recorded
+Ident = tuple[int, int, int, int]
+
+
+def journal_path(target: str | os.PathLike[str]) -> Path:
+    t = Path(target)
+    return t.with_name(t.name + JOURNAL_SUFFIX)
+
+
+def _ident(path: Path) -> Ident | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _encode(path: Path) -> str:
+    return os.fsencode(os.path.abspath(path)).hex()
+
+
+def _decode(text: str) -> Path:
+    return Path(os.fsdecode(bytes.fromhex(text)))
+
+
+@contextlib.contextmanager
+def group_journal(pairs: list[tuple[Path, Path]]) -> Iterator[None]:
+    """Hold a journal of ``pairs`` (tmp, target) beside every target while the block renames
+    them (nothing for a group of one file: its one rename is atomic). The caller holds
+    every target's lock and has checked every target."""
+    if len(pairs) < 2:
+        yield
+        return
+    from .jsonio import _fsync_dir
+
+    entries = []
+    for tmp, target in pairs:
+        new = _ident(tmp)
+        if new is None:
+            raise FileNotFoundError(f"cannot write {target}: its tmp file {tmp} is gone")
+        old = _ident(target)
+        entries.append({"target": _encode(target), "new": list(new), "old": None if old is None else list(old)})
+    text = json.dumps({_MARK: 1, "pid": os.getpid(), "entries": entries}, separators=(",", ":")) + "\n"
+    written: list[Path] = []
+    try:
+        for _, target in pairs:
+            _write_journal(journal_path(target), text)
+            written.append(journal_path(target))
+        for folder in {target.parent for _, target in pairs}:
+            _fsync_dir(folder)
+        yield
+    finally:
+        for path in written:
+            _remove_if_ours(path, text)
+
+
+def _write_journal(path: Path, text: str) -> None:
+    """Write ``path`` only while nothing is there (a file of the user's by that name stops
+    the commit before any target is touched)."""
+    import tempfile
+
+    from .jsonio import _rename_noreplace, _tmp_prefix
+
+    fd, name = tempfile.mkstemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        placed = _rename_noreplace(Path(name), path)
+        if placed is None:  # neither renameat2 nor hard links here
+            if os.path.lexists(path):
+                placed = False
+            else:
+                os.replace(name, path)
+                placed = True
+        if not placed:
+            raise UsageError(
+                f"{path}: exists and is not this run's commit journal; nothing was written: move it away and run again"
+            )
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+def _remove_if_ours(path: Path, text: str) -> None:
+    with contextlib.suppress(OSError):
+        if path.read_text(encoding="utf-8") == text:
+            path.unlink()
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    """The journal at ``path``, or None when there is none (or the file there is not one)."""
+    try:
+        if os.path.islink(path) or not path.is_file() or path.stat().st_size > 1 << 20:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get(_MARK) != 1:
+            return None
+        for e in data["entries"]:
+            _decode(e["target"])
+            if not all(x is None or (isinstance(x, list) and len(x) == 4) for x in (e["new"], e["old"])):
+                return None
+        int(data["pid"])
+        return data
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def recover_commit(target: str | os.PathLike[str]) -> None:
+    """Finish what a group killed mid-commit left at ``target`` and the targets it was
+    written with (see the module's docstring); a no-op (one ``lstat``) when no journal is there."""
+    path = journal_path(target)
+    if not os.path.lexists(path) or _read(path) is None:
+        return
+    from .jsonio import COMMIT_WAIT_S
+    from .locking import output_lock
+
+    data = _read(path)
+    if data is None:
+        return
+    targets = [_decode(e["target"]) for e in data["entries"]]
+    with contextlib.ExitStack() as locks:
+        for name in sorted({os.path.abspath(t) for t in targets}):
+            locks.enter_context(output_lock(name, wait_s=COMMIT_WAIT_S, reentrant=True))
+        data = _read(path)  # the commit we waited for may have finished
+        if data is None:
+            return
+        _recover(data, path)
+
+
+class _Entry:
+    def __init__(self, raw: dict[str, Any], pid: int) -> None:
+        self.target = _decode(raw["target"])
+        self.new: Ident = tuple(raw["new"])
+        self.old: Ident | None = None if raw["old"] is None else tuple(raw["old"])
+        prefix = f"{self.target.name}.ba-io-{pid}."
+        try:
+            names = [n for n in os.listdir(self.target.parent) if n.startswith(prefix)]
+        except OSError:
+            names = []
+        self.leftovers = {_ident(self.target.parent / n): self.target.parent / n for n in names}
+        self.leftovers.pop(None, None)
+        self.at_target = _ident(self.target)
+
+    def holds(self, ident: Ident | None) -> bool:
+        return self.at_target == ident
+
+    def can_roll_back(self) -> bool:
+        if self.holds(self.old):
+            return True
+        return self.holds(self.new) and (self.old is None or self.old in self.leftovers)
+
+    def can_roll_forward(self) -> bool:
+        return self.holds(self.new) or (self.holds(self.old) and self.new in self.leftovers)
+
+
+def _recover(data: dict[str, Any], path: Path) -> None:
+    from .jsonio import _discard, _exchange_existing, _fsync_dir, _move_to_own_name, _rename_noreplace
+
+    entries = [_Entry(e, int(data["pid"])) for e in data["entries"]]
+    if all(e.holds(e.new) for e in entries):
+        keep = "new"
+    elif all(e.can_roll_back() for e in entries):
+        keep = "old"
+    elif all(e.can_roll_forward() for e in entries):
+        keep = "new"
+    else:
+        changed = ", ".join(str(e.target) for e in entries if not (e.can_roll_back() or e.can_roll_forward()))
+        raise UsageError(
+            f"{path}: a run killed while it replaced {', '.join(str(e.target) for e in entries)} left them "
+            f"half-replaced, and {changed} changed since; nothing was touched: check those files, then remove "
+            f"{', '.join(str(journal_path(e.target)) for e in entries)}"
+        )
+    for e in entries:
+        want = e.new if keep == "new" else e.old
+        if e.holds(want):
+            continue
+        if want is None:  # roll back a target that was new: ours goes to a name of our own
+            gone = _move_to_own_name(e.target, e.target, ".old")
+            e.leftovers[_ident(gone)] = gone
+            continue
+        source = e.leftovers.pop(want)
+        if e.at_target is None:
+            placed = _rename_noreplace(source, e.target)
+            if placed is None:  # neither renameat2 nor hard links here
+                os.replace(source, e.target)
+            elif not placed:
+                raise UsageError(f"{e.target}: was put there while it was restored; {path} is kept: run again")
+        elif _exchange_existing(source, e.target):
+            e.leftovers[_ident(source)] = source
+        else:
+            os.replace(source, e.target)
+    for e in entries:  # what the group wrote or replaced and no target keeps now
+        for ident, leftover in e.leftovers.items():
+            if ident in (e.new, e.old):
+                _discard(leftover)
+    for e in entries:
+        _fsync_dir(e.target.parent)
+    text = path.read_text(encoding="utf-8")
+    for e in entries:
+        _remove_if_ours(journal_path(e.target), text)

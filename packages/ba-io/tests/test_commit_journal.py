@@ -1,0 +1,152 @@
+"""Campaign 34 (D1): `split` killed between the two renames of its group left the new
+``V.jsonl`` beside the earlier ``T.jsonl`` (65 of 300 rows in neither file), and the next
+write removed the earlier ``V.jsonl`` it had kept. A group now keeps a journal while it
+renames; the next ba-io reader or writer of any of its files puts the group right."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ba_io import UsageError, read_jsonl
+from ba_io.commit_journal import JOURNAL_SUFFIX, recover_commit
+
+#: a child that writes train and val in one group and kills itself at one instant of the commit
+_CHILD = """
+import os, signal, sys
+from pathlib import Path
+import ba_io.jsonio as jio
+from ba_io import atomic_write, output_group
+
+train, val, when = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+calls = {"place": 0, "exchange": 0}
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+real_place, real_all, real_exchange = jio._place, jio._place_all, jio._exchange_existing
+
+def place(tmp, target):
+    calls["place"] += 1
+    if (when, calls["place"]) in (("before-first", 1), ("between", 2)):
+        die()
+    return real_place(tmp, target)
+
+def exchange(a, b):
+    calls["exchange"] += 1
+    if when == "mid-exchange" and calls["exchange"] == 2:
+        die()  # train moved to its own .old name, not yet exchanged
+    return real_exchange(a, b)
+
+def place_all(order):
+    real_all(order)
+    if when == "after-all":
+        die()
+
+jio._place, jio._place_all, jio._exchange_existing = place, place_all, exchange
+with output_group():
+    for path in (train, val):
+        with atomic_write(path) as f:
+            f.write('{"id":"new"}\\n')
+"""
+
+
+def _killed_mid_commit(tmp_path: Path, when: str, *, exchange: bool = True) -> tuple[Path, Path]:
+    train, val = tmp_path / "T.jsonl", tmp_path / "V.jsonl"
+    env = dict(os.environ)
+    if not exchange:
+        env["BA_IO_NO_EXCHANGE"] = "1"
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(train), str(val), when], env=env)
+    assert proc.returncode == -signal.SIGKILL
+    return train, val
+
+
+def _ids(path: Path) -> list[str]:
+    return [row["id"] for row in read_jsonl(path)]
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def _old_pair(tmp_path: Path) -> None:
+    for name in ("T.jsonl", "V.jsonl"):
+        (tmp_path / name).write_text('{"id":"old"}\n')
+
+
+@pytest.mark.parametrize(
+    ("when", "kept"), [("before-first", "old"), ("between", "old"), ("mid-exchange", "old"), ("after-all", "new")]
+)
+def test_a_reader_after_a_kill_mid_commit_sees_one_runs_files(tmp_path, when, kept):
+    _old_pair(tmp_path)
+    train, val = _killed_mid_commit(tmp_path, when)
+    assert (tmp_path / ("V.jsonl" + JOURNAL_SUFFIX)).exists()  # the kill left its journal
+    if when == "between":  # the mix campaign 34 found
+        assert (train.read_text(), val.read_text()) == ('{"id":"old"}\n', '{"id":"new"}\n')
+    assert _ids(val) == _ids(train) == [kept]  # the first read puts the group right
+    assert _names(tmp_path) == ["T.jsonl", "V.jsonl"]  # no journal, no earlier file left over
+
+
+def test_the_next_write_after_a_kill_mid_commit_keeps_no_mix(tmp_path):
+    from ba_io import atomic_write, output_group
+
+    _old_pair(tmp_path)
+    train, val = _killed_mid_commit(tmp_path, "between")
+    with output_group():  # the next run writes only val
+        with atomic_write(val) as f:
+            f.write('{"id":"third"}\n')
+    assert (_ids(train), _ids(val)) == (["old"], ["third"])
+    assert _names(tmp_path) == ["T.jsonl", "V.jsonl"]
+
+
+def test_a_group_of_new_files_killed_mid_commit_leaves_neither(tmp_path):
+    train, val = _killed_mid_commit(tmp_path, "between")
+    assert val.exists() and not train.exists()
+    with pytest.raises(UsageError, match="input file not found"):
+        read_jsonl(val)
+    assert _names(tmp_path) == []
+
+
+def test_without_the_exchange_the_group_is_rolled_forward(tmp_path):
+    """Where a rename replaces in place (no renameat2), the earlier file is gone once its
+    target is replaced: the group is completed instead."""
+    _old_pair(tmp_path)
+    train, val = _killed_mid_commit(tmp_path, "between", exchange=False)
+    recover_commit(train)
+    assert _ids(train) == _ids(val) == ["new"]
+    assert _names(tmp_path) == ["T.jsonl", "V.jsonl"]
+
+
+def test_a_file_changed_by_hand_after_the_kill_stops_the_recovery(tmp_path):
+    _old_pair(tmp_path)
+    train, val = _killed_mid_commit(tmp_path, "between")
+    train.unlink()
+    train.write_text('{"id":"mine"}\n')
+
+    def files():  # the dead run's lock files aside: the recovery takes them over
+        return {p.name: p.read_bytes() for p in tmp_path.iterdir() if not p.name.endswith(".lock")}
+
+    before = files()
+    with pytest.raises(UsageError, match=r"V\.jsonl\.ba-io-commit: a run killed .*T\.jsonl changed since; nothing"):
+        read_jsonl(val)
+    assert files() == before  # nothing touched
+
+
+def test_a_file_of_the_users_at_a_journals_name_stops_the_commit(tmp_path):
+    from ba_io import atomic_write, output_group
+
+    _old_pair(tmp_path)
+    (tmp_path / ("T.jsonl" + JOURNAL_SUFFIX)).write_text("my notes\n")
+    with pytest.raises(UsageError, match="exists and is not this run's commit journal"):
+        with output_group():
+            for name in ("T.jsonl", "V.jsonl"):
+                with atomic_write(tmp_path / name) as f:
+                    f.write('{"id":"new"}\n')
+    assert _ids(tmp_path / "T.jsonl") == _ids(tmp_path / "V.jsonl") == ["old"]
+    assert (tmp_path / ("T.jsonl" + JOURNAL_SUFFIX)).read_text() == "my notes\n"
+    assert _names(tmp_path) == ["T.jsonl", "T.jsonl" + JOURNAL_SUFFIX, "V.jsonl"]
