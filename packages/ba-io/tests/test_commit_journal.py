@@ -150,3 +150,37 @@ def test_a_file_of_the_users_at_a_journals_name_stops_the_commit(tmp_path):
     assert _ids(tmp_path / "T.jsonl") == _ids(tmp_path / "V.jsonl") == ["old"]
     assert (tmp_path / ("T.jsonl" + JOURNAL_SUFFIX)).read_text() == "my notes\n"
     assert _names(tmp_path) == ["T.jsonl", "T.jsonl" + JOURNAL_SUFFIX, "V.jsonl"]
+
+
+def test_a_journal_copied_elsewhere_never_moves_a_file(tmp_path):
+    """A journal names files by path and identity; one copied beside another file, or one
+    whose partners lack their own journal, is refused and touches nothing."""
+    first = tmp_path / "run"
+    first.mkdir()
+    _old_pair(first)
+    _killed_mid_commit(first, "between")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "V.jsonl").write_text('{"id":"mine"}\n')
+    (other / ("V.jsonl" + JOURNAL_SUFFIX)).write_bytes((first / ("V.jsonl" + JOURNAL_SUFFIX)).read_bytes())
+    with pytest.raises(UsageError, match="does not name the file beside it"):
+        read_jsonl(other / "V.jsonl")
+    # in the run's own folder, with T's journal gone, V's alone moves nothing
+    (first / ("T.jsonl" + JOURNAL_SUFFIX)).unlink()
+    with pytest.raises(UsageError, match="names files without the same journal beside them; nothing was touched"):
+        read_jsonl(first / "V.jsonl")
+    assert ((first / "T.jsonl").read_text(), (first / "V.jsonl").read_text()) == ('{"id":"old"}\n', '{"id":"new"}\n')
+    assert (first / ("V.jsonl" + JOURNAL_SUFFIX)).exists()
+
+
+def test_a_reader_through_a_link_finds_the_journal_beside_the_file(tmp_path):
+    _old_pair(tmp_path)
+    _killed_mid_commit(tmp_path, "between")
+    link = tmp_path.parent / f"{tmp_path.name}-link.jsonl"
+    link.symlink_to(tmp_path / "V.jsonl")
+    try:
+        assert _ids(link) == ["old"]
+    finally:
+        link.unlink()
+    assert _ids(tmp_path / "T.jsonl") == ["old"]
+    assert _names(tmp_path) == ["T.jsonl", "V.jsonl"]

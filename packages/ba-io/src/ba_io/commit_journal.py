@@ -201,8 +201,19 @@ def _recover(data: dict[str, Any], path: Path) -> None:
     from .jsonio import _discard, _exchange_existing, _fsync_dir, _move_to_own_name, _rename_noreplace
 
     entries = [_Entry(e, int(data["pid"])) for e in data["entries"]]
-    if all(e.holds(e.new) for e in entries):
-        keep = "new"
+    here = os.path.realpath(path.with_name(path.name[: -len(JOURNAL_SUFFIX)]))
+    if not any(os.path.realpath(e.target) == here for e in entries):
+        raise UsageError(f"{path}: a commit journal that does not name the file beside it (copied?); remove it")
+    if all(e.holds(e.new) for e in entries) or all(e.holds(e.old) for e in entries):
+        keep = "new" if entries[0].holds(entries[0].new) else "old"  # nothing to move: leftovers go
+    elif any(_read(journal_path(e.target)) != data for e in entries):
+        # every target's journal is written before the first rename: a group with files to
+        # move and a journal missing was not written by ba-io (a journal copied or made by
+        # hand must never move or remove a file it names elsewhere)
+        raise UsageError(
+            f"{path}: names files without the same journal beside them; nothing was touched: check "
+            f"{', '.join(str(e.target) for e in entries)}, then remove {path.name}"
+        )
     elif all(e.can_roll_back() for e in entries):
         keep = "old"
     elif all(e.can_roll_forward() for e in entries):

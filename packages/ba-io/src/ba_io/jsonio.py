@@ -106,7 +106,7 @@ def _recover_before_reading(p: Path) -> None:
     from .commit_journal import journal_path, recover_commit
 
     try:
-        recover_commit(p)
+        recover_commit(os.path.realpath(p))  # a link's file: the journal is beside it
     except OSError as e:
         raise UsageError(
             f"{p}: left half-replaced by a run that was killed ({journal_path(p)}), and it cannot be "
