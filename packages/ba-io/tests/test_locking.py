@@ -96,6 +96,10 @@ def test_a_run_that_wrote_nothing_leaves_no_folder_it_made(tmp_path):
     with output_lock(tmp_path / "mine" / "out.jsonl"):
         pass
     assert (tmp_path / "mine").is_dir()  # a folder that was there stays, empty or not
+    # campaign 34: `generate -o x/../P.jsonl`, refused, left the empty x/ its lock had made
+    with pytest.raises(RuntimeError), output_lock(tmp_path / "x" / ".." / "P.jsonl"):
+        raise RuntimeError("refused")
+    assert not (tmp_path / "x").exists()
 
 
 def test_the_lock_of_dot_is_the_folders_own(tmp_path, monkeypatch):

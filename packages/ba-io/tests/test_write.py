@@ -1048,6 +1048,26 @@ def test_an_earlier_output_a_killed_group_kept_is_swept_like_a_tmp_file(tmp_path
     assert sweep_stale_tmp(out) == [old] and swap.exists() and out.read_text() == "new\n"
 
 
+def test_the_next_write_names_a_swap_a_killed_writer_left_once(tmp_path, capsys):
+    """Campaign 34: after a kill inside a checked rename the user's file waits at
+    `NAME.ba-io-PID.R.swap`, kept; the rerun exited 0 and never said where it was."""
+    import time as _time
+
+    out = tmp_path / "r.jsonl"
+    swap = tmp_path / "r.jsonl.ba-io-999999999.abcd_124.swap"
+    swap.write_text("my notes\n")
+    os.utime(swap, (_time.time() - 3600,) * 2)
+    for _ in range(2):
+        with atomic_write(out) as f:
+            f.write("x\n")
+    err = capsys.readouterr().err
+    assert err == (
+        f"warning: {swap}: a run killed while it replaced r.jsonl left this file here (the earlier file "
+        "there, or one of yours); it is kept: move it back or remove it\n"
+    )
+    assert swap.read_text() == "my notes\n"
+
+
 def test_a_checked_rename_where_the_file_system_has_no_exchange_checks_in_place(tmp_path, monkeypatch):
     """A file system whose renameat2 takes no RENAME_EXCHANGE (EINVAL: some network file
     systems): an earlier rejects file is checked just before its rename and replaced, a

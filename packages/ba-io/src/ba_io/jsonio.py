@@ -646,6 +646,7 @@ def sweep_stale_tmp(target: PathLike, *, directory: bool = False) -> list[Path]:
     except OSError:
         return removed
     now = time.time()
+    _tell_kept_swaps(target)
     for tmp, suffix in candidates:
         pid = _leftover_pid(target, tmp, suffix)
         if pid is None or pid == os.getpid() or _pid_alive(pid):
@@ -661,6 +662,34 @@ def sweep_stale_tmp(target: PathLike, *, directory: bool = False) -> list[Path]:
             continue
         removed.append(tmp)
     return removed
+
+
+#: the ``.swap`` leftovers this process has already named on stderr
+_TOLD_SWAPS: set[str] = set()
+
+
+def _tell_kept_swaps(target: Path) -> None:
+    """A ``.swap`` a killed writer left (what was at ``target`` when it was killed inside a
+    checked rename: possibly a file of the user's) is never removed; the next write of
+    ``target`` says where it is, once, in one ``warning:`` line (campaign 34: the rerun
+    exited 0 and said nothing, and the user's file stayed at that name unseen)."""
+    import sys
+
+    try:
+        swaps = list(target.parent.glob(f"{glob.escape(target.name)}.*.swap"))
+    except OSError:
+        return
+    for swap in sorted(swaps):
+        pid = _leftover_pid(target, swap, ".swap")
+        if pid is None or pid == os.getpid() or _pid_alive(pid) or os.fspath(swap) in _TOLD_SWAPS:
+            continue
+        _TOLD_SWAPS.add(os.fspath(swap))
+        with contextlib.suppress(OSError, ValueError):
+            print(
+                f"warning: {swap}: a run killed while it replaced {target.name} left this file here "
+                "(the earlier file there, or one of yours); it is kept: move it back or remove it",
+                file=sys.stderr,
+            )
 
 
 def _restore_aside(target: Path) -> None:

@@ -96,6 +96,8 @@ def output_lock(out: PathLike, wait_s: float = 0.0, reentrant: bool = False) -> 
         _remove_if_ours(path, fd)
         os.close(fd)
         for folder in made:  # a run that wrote nothing leaves no empty folders behind
+            if folder.name == "..":  # `-o x/../P`: x is made, `x/..` is a folder above it
+                continue
             try:
                 folder.rmdir()
             except OSError:
