@@ -184,3 +184,18 @@ def test_a_reader_through_a_link_finds_the_journal_beside_the_file(tmp_path):
         link.unlink()
     assert _ids(tmp_path / "T.jsonl") == ["old"]
     assert _names(tmp_path) == ["T.jsonl", "V.jsonl"]
+
+
+def test_a_journals_tmp_file_a_kill_left_is_swept_by_the_next_commit(tmp_path):
+    import time
+
+    from ba_io import atomic_write, output_group
+
+    stale = tmp_path / f"T.jsonl{JOURNAL_SUFFIX}.ba-io-99999999.abcd_123.tmp"
+    stale.write_text("half a journal")
+    os.utime(stale, (time.time() - 3600,) * 2)
+    with output_group():
+        for name in ("T.jsonl", "V.jsonl"):
+            with atomic_write(tmp_path / name) as f:
+                f.write('{"id":"new"}\n')
+    assert _names(tmp_path) == ["T.jsonl", "V.jsonl"]

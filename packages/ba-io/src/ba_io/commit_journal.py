@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,10 +100,9 @@ def group_journal(pairs: list[tuple[Path, Path]]) -> Iterator[None]:
 def _write_journal(path: Path, text: str) -> None:
     """Write ``path`` only while nothing is there (a file of the user's by that name stops
     the commit before any target is touched)."""
-    import tempfile
+    from .jsonio import _rename_noreplace, _tmp_prefix, sweep_stale_tmp
 
-    from .jsonio import _rename_noreplace, _tmp_prefix
-
+    sweep_stale_tmp(path)  # a journal's tmp file a kill left while it was written
     fd, name = tempfile.mkstemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
