@@ -48,7 +48,18 @@ def place_all(order):
     if when == "after-all":
         die()
 
-jio._place, jio._place_all, jio._exchange_existing = place, place_all, exchange
+import ba_io.commit_journal as cj
+
+real_remove = cj._remove_if_ours
+removed = []
+
+def remove(path, text):
+    if when == "between-removals" and removed:
+        die()  # one journal removed, the other not
+    removed.append(path)
+    return real_remove(path, text)
+
+jio._place, jio._place_all, jio._exchange_existing, cj._remove_if_ours = place, place_all, exchange, remove
 with output_group():
     for path in (train, val):
         with atomic_write(path) as f:
@@ -163,11 +174,12 @@ def test_a_journal_copied_elsewhere_never_moves_a_file(tmp_path):
     other.mkdir()
     (other / "V.jsonl").write_text('{"id":"mine"}\n')
     (other / ("V.jsonl" + JOURNAL_SUFFIX)).write_bytes((first / ("V.jsonl" + JOURNAL_SUFFIX)).read_bytes())
-    with pytest.raises(UsageError, match="does not name the file beside it"):
+    with pytest.raises(UsageError, match=r"half-replaced .*T\.jsonl\.ba-io-commit is gone; nothing was touched"):
         read_jsonl(other / "V.jsonl")
-    # in the run's own folder, with T's journal gone, V's alone moves nothing
+    assert (other / "V.jsonl").read_text() == '{"id":"mine"}\n'
+    # in the run's own folder, with T's journal removed by hand mid-way, V's alone moves nothing
     (first / ("T.jsonl" + JOURNAL_SUFFIX)).unlink()
-    with pytest.raises(UsageError, match="names files without the same journal beside them; nothing was touched"):
+    with pytest.raises(UsageError, match=r"half-replaced .*T\.jsonl\.ba-io-commit is gone; nothing was touched"):
         read_jsonl(first / "V.jsonl")
     assert ((first / "T.jsonl").read_text(), (first / "V.jsonl").read_text()) == ('{"id":"old"}\n', '{"id":"new"}\n')
     assert (first / ("V.jsonl" + JOURNAL_SUFFIX)).exists()
@@ -199,3 +211,47 @@ def test_a_journals_tmp_file_a_kill_left_is_swept_by_the_next_commit(tmp_path):
             with atomic_write(tmp_path / name) as f:
                 f.write('{"id":"new"}\n')
     assert _names(tmp_path) == ["T.jsonl", "V.jsonl"]
+
+
+def test_a_kill_between_two_journal_removals_leaves_no_journal_that_refuses_later_runs(tmp_path):
+    """Campaign 35 (D1): the group was complete, one journal was left; once the partner was
+    rewritten alone, every read of the other file and every rerun was refused for good."""
+    from ba_io import atomic_write
+
+    _old_pair(tmp_path)
+    train, val = _killed_mid_commit(tmp_path, "between-removals")
+    assert sorted(p.name for p in tmp_path.glob(f"*{JOURNAL_SUFFIX}")) == ["V.jsonl" + JOURNAL_SUFFIX]
+    with atomic_write(train) as f:  # another command rewrites the partner alone
+        f.write('{"id":"third"}\n')
+    assert (_ids(train), _ids(val)) == (["third"], ["new"])
+    assert _names(tmp_path) == ["T.jsonl", "V.jsonl"]
+
+
+def test_a_folder_moved_after_a_kill_mid_commit_still_recovers(tmp_path):
+    """Campaign 35 (D3): journals named absolute paths; after `mv` of the folder every
+    reader took them for copies, and removing them as told left rows in neither file."""
+    run = tmp_path / "run"
+    run.mkdir()
+    _old_pair(run)
+    _killed_mid_commit(run, "between")
+    moved = tmp_path / "moved"
+    run.rename(moved)
+    assert _ids(moved / "V.jsonl") == _ids(moved / "T.jsonl") == ["old"]
+    assert _names(moved) == ["T.jsonl", "V.jsonl"]
+
+
+def test_an_output_at_a_journals_name_is_refused(tmp_path):
+    """Campaign 35 (D4): `--val-out T.jsonl.ba-io-commit` was taken once, then every rerun
+    of the command was refused."""
+    import argparse
+
+    from ba_io import atomic_write
+    from ba_io.cli_types import output_path
+
+    out = tmp_path / ("T.jsonl" + JOURNAL_SUFFIX)
+    with pytest.raises(argparse.ArgumentTypeError, match="a name ba-io keeps for a commit journal"):
+        output_path(str(out))  # every file output flag, when the command line is read
+    with pytest.raises(UsageError, match="a name ba-io keeps for a commit journal"):
+        with atomic_write(out) as f:
+            f.write("x")
+    assert _names(tmp_path) == []

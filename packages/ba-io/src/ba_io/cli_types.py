@@ -206,6 +206,10 @@ def output_path(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"'{text}' names a folder (it ends in '/', '.' or '..'); this option writes a file: give a file path{example}"
         )
+    from .commit_journal import JOURNAL_SUFFIX
+
+    if text.endswith(JOURNAL_SUFFIX):  # campaign 35: `--val-out T.jsonl.ba-io-commit`
+        raise argparse.ArgumentTypeError(f"'{text}' is a name ba-io keeps for a commit journal; choose another name")
     return text
 
 

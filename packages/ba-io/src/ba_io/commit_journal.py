@@ -4,9 +4,10 @@ An :func:`~ba_io.output_group` renames its tmp files onto their targets one by o
 between two renames (campaign 34: `split` killed after `V.jsonl` and before `T.jsonl`) left
 the new file of one target beside the earlier file of another, rows in neither. So before
 its first rename a group of two or more files writes a journal beside each target,
-``NAME.ba-io-commit``: its writer's pid and, for every target, the identity
-(device, inode, time, size) of the new file and of the file it replaces. A rename keeps a file's identity, so the
-journal tells where each file is whatever instant the kill came at; what a target replaces
+``NAME.ba-io-commit``: its writer's pid and, for every target (named relative to the
+journal's folder, so a folder moved whole keeps its journals right), the identity (device,
+inode, time, size) of the new file and of the file it replaces. A rename keeps a file's
+identity, so the journal tells where each file is whatever instant the kill came at; what a target replaces
 waits under the writer's own name (``NAME.ba-io-<pid>.<random>.old`` or ``.swap``) until the
 last target is in place, and the journals are removed when the group is done.
 
@@ -19,7 +20,10 @@ the locks of every target in it (so a live commit is waited out, never undone) a
 * where an earlier file is gone (a file system without ``renameat2`` replaces in place),
   the group is rolled forward instead: every target gets its new file;
 * where neither can be done (a target was changed by hand since), nothing is touched and
-  the command stops with one error naming the journal.
+  the command stops with one error naming the journal;
+* where a partner's journal is missing (a kill between two journal writes, or two
+  removals: nothing had moved yet, or everything had), only this file's own leftovers
+  are settled; no file moves on a journal its partners do not confirm.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +63,23 @@ def _ident(path: Path) -> Ident | None:
     return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _encode(path: Path) -> str:
-    return os.fsencode(os.path.abspath(path)).hex()
+def _entry_text(target: Path, folder: Path, new: Ident, old: Ident | None) -> dict[str, Any]:
+    """One target as a journal in ``folder`` names it: relative to that folder (so a folder
+    moved whole after a kill keeps its journals right: campaign 35), its bytes in hex."""
+    rel = os.path.relpath(os.path.abspath(target), os.path.abspath(folder))
+    return {"target": os.fsencode(rel).hex(), "new": list(new), "old": None if old is None else list(old)}
 
 
-def _decode(text: str) -> Path:
-    return Path(os.fsdecode(bytes.fromhex(text)))
+@dataclass(frozen=True)
+class _Journal:
+    """A journal as read: its writer's pid and, per target, (absolute path, new, old)."""
+
+    pid: int
+    entries: tuple[tuple[str, Ident, Ident | None], ...]
+    text: str
+
+    def same_group(self, other: _Journal | None) -> bool:
+        return other is not None and (other.pid, other.entries) == (self.pid, self.entries)
 
 
 @contextlib.contextmanager
@@ -76,24 +92,25 @@ def group_journal(pairs: list[tuple[Path, Path]]) -> Iterator[None]:
         return
     from .jsonio import _fsync_dir
 
-    entries = []
+    idents = []
     for tmp, target in pairs:
         new = _ident(tmp)
         if new is None:
             raise FileNotFoundError(f"cannot write {target}: its tmp file {tmp} is gone")
-        old = _ident(target)
-        entries.append({"target": _encode(target), "new": list(new), "old": None if old is None else list(old)})
-    text = json.dumps({_MARK: 1, "pid": os.getpid(), "entries": entries}, separators=(",", ":")) + "\n"
-    written: list[Path] = []
+        idents.append((target, new, _ident(target)))
+    written: dict[Path, str] = {}
     try:
         for _, target in pairs:
-            _write_journal(journal_path(target), text)
-            written.append(journal_path(target))
+            path = journal_path(target)
+            entries = [_entry_text(t, path.parent, new, old) for t, new, old in idents]
+            text = json.dumps({_MARK: 1, "pid": os.getpid(), "entries": entries}, separators=(",", ":")) + "\n"
+            _write_journal(path, text)
+            written[path] = text
         for folder in {target.parent for _, target in pairs}:
             _fsync_dir(folder)
         yield
     finally:
-        for path in written:
+        for path, text in written.items():
             _remove_if_ours(path, text)
 
 
@@ -131,20 +148,27 @@ def _remove_if_ours(path: Path, text: str) -> None:
             path.unlink()
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def _read(path: Path) -> _Journal | None:
     """The journal at ``path``, or None when there is none (or the file there is not one)."""
     try:
         if os.path.islink(path) or not path.is_file() or path.stat().st_size > 1 << 20:
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
         if not isinstance(data, dict) or data.get(_MARK) != 1:
             return None
+        folder = os.path.abspath(path.parent)
+        entries = []
         for e in data["entries"]:
-            _decode(e["target"])
-            if not all(x is None or (isinstance(x, list) and len(x) == 4) for x in (e["new"], e["old"])):
+            rel = os.fsdecode(bytes.fromhex(e["target"]))
+            new, old = e["new"], e["old"]
+            if not all(x is None or (isinstance(x, list) and len(x) == 4) for x in (new, old)) or new is None:
                 return None
-        int(data["pid"])
-        return data
+            ident = tuple(int(x) for x in new)
+            entries.append(
+                (os.path.abspath(os.path.join(folder, rel)), ident, None if old is None else tuple(int(x) for x in old))
+            )
+        return _Journal(int(data["pid"]), tuple(entries), text)  # type: ignore[arg-type]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -158,24 +182,22 @@ def recover_commit(target: str | os.PathLike[str]) -> None:
     from .jsonio import COMMIT_WAIT_S
     from .locking import output_lock
 
-    data = _read(path)
-    if data is None:
+    journal = _read(path)
+    if journal is None:
         return
-    targets = [_decode(e["target"]) for e in data["entries"]]
     with contextlib.ExitStack() as locks:
-        for name in sorted({os.path.abspath(t) for t in targets}):
+        for name in sorted({t for t, _, _ in journal.entries}):
             locks.enter_context(output_lock(name, wait_s=COMMIT_WAIT_S, reentrant=True))
-        data = _read(path)  # the commit we waited for may have finished
-        if data is None:
+        journal = _read(path)  # the commit we waited for may have finished
+        if journal is None:
             return
-        _recover(data, path)
+        _recover(journal, path)
 
 
 class _Entry:
-    def __init__(self, raw: dict[str, Any], pid: int) -> None:
-        self.target = _decode(raw["target"])
-        self.new: Ident = tuple(raw["new"])
-        self.old: Ident | None = None if raw["old"] is None else tuple(raw["old"])
+    def __init__(self, target: str, new: Ident, old: Ident | None, pid: int) -> None:
+        self.target = Path(target)
+        self.new, self.old = new, old
         prefix = f"{self.target.name}.ba-io-{pid}."
         try:
             names = [n for n in os.listdir(self.target.parent) if n.startswith(prefix)]
@@ -197,27 +219,20 @@ class _Entry:
         return self.holds(self.new) or (self.holds(self.old) and self.new in self.leftovers)
 
 
-def _recover(data: dict[str, Any], path: Path) -> None:
-    from .jsonio import _discard, _exchange_existing, _fsync_dir, _move_to_own_name, _rename_noreplace
-
-    entries = [_Entry(e, int(data["pid"])) for e in data["entries"]]
+def _recover(journal: _Journal, path: Path) -> None:
+    entries = [_Entry(t, new, old, journal.pid) for t, new, old in journal.entries]
     here = os.path.realpath(path.with_name(path.name[: -len(JOURNAL_SUFFIX)]))
-    if not any(os.path.realpath(e.target) == here for e in entries):
-        raise UsageError(f"{path}: a commit journal that does not name the file beside it (copied?); remove it")
+    mine = [e for e in entries if os.path.realpath(e.target) == here]
+    if not mine:
+        raise UsageError(f"{path}: a commit journal that does not name the file beside it; remove it")
     if all(e.holds(e.new) for e in entries) or all(e.holds(e.old) for e in entries):
-        keep = "new" if entries[0].holds(entries[0].new) else "old"  # nothing to move: leftovers go
-    elif any(_read(journal_path(e.target)) != data for e in entries):
-        # every target's journal is written before the first rename: a group with files to
-        # move and a journal missing was not written by ba-io (a journal copied or made by
-        # hand must never move or remove a file it names elsewhere)
-        raise UsageError(
-            f"{path}: names files without the same journal beside them; nothing was touched: check "
-            f"{', '.join(str(e.target) for e in entries)}, then remove {path.name}"
-        )
+        _settle(entries, "new" if entries[0].holds(entries[0].new) else "old", journal, path)
+    elif not all(journal.same_group(_read(journal_path(e.target))) for e in entries):
+        _settle_alone(mine[0], entries, journal, path)
     elif all(e.can_roll_back() for e in entries):
-        keep = "old"
+        _settle(entries, "old", journal, path)
     elif all(e.can_roll_forward() for e in entries):
-        keep = "new"
+        _settle(entries, "new", journal, path)
     else:
         changed = ", ".join(str(e.target) for e in entries if not (e.can_roll_back() or e.can_roll_forward()))
         raise UsageError(
@@ -225,31 +240,65 @@ def _recover(data: dict[str, Any], path: Path) -> None:
             f"half-replaced, and {changed} changed since; nothing was touched: check those files, then remove "
             f"{', '.join(str(journal_path(e.target)) for e in entries)}"
         )
+
+
+def _settle_alone(me: _Entry, entries: list[_Entry], journal: _Journal, path: Path) -> None:
+    """A partner's journal is missing. Every journal of a group is written before its first
+    rename and removed after its last, so the kill came before any file moved or after all
+    had (campaign 35: a kill between two journal removals, then the partner rewritten
+    alone, had every later read refused): this target's own leftovers are settled and its
+    journal removed; nothing moves, and nothing this journal names elsewhere is touched (a
+    journal copied or made by hand never moves or removes a file). A group whose files are
+    still half new, half earlier (a journal removed by hand mid-way) is refused instead."""
+    states = {"new" if e.holds(e.new) else "old" for e in entries if e.holds(e.new) or e.holds(e.old)}
+    if len(states) > 1 or not (me.holds(me.new) or me.holds(me.old)):
+        missing = ", ".join(
+            str(journal_path(e.target)) for e in entries if not journal.same_group(_read(journal_path(e.target)))
+        )
+        raise UsageError(
+            f"{path}: {', '.join(str(e.target) for e in entries)} were left half-replaced by a run that was "
+            f"killed, and {missing} is gone; nothing was touched: check them, then remove {path.name}"
+        )
+    _settle([me], "new" if me.holds(me.new) else "old", journal, path)
+
+
+def _settle(entries: list[_Entry], keep: str, journal: _Journal, path: Path) -> None:
+    """Give each target its ``keep`` ("new" or "old") file, discard what the group wrote or
+    replaced that no target keeps, and remove the journals."""
+    from .jsonio import _discard, _fsync_dir
+
     for e in entries:
-        want = e.new if keep == "new" else e.old
-        if e.holds(want):
-            continue
-        if want is None:  # roll back a target that was new: ours goes to a name of our own
-            gone = _move_to_own_name(e.target, e.target, ".old")
-            e.leftovers[_ident(gone)] = gone
-            continue
-        source = e.leftovers.pop(want)
-        if e.at_target is None:
-            placed = _rename_noreplace(source, e.target)
-            if placed is None:  # neither renameat2 nor hard links here
-                os.replace(source, e.target)
-            elif not placed:
-                raise UsageError(f"{e.target}: was put there while it was restored; {path} is kept: run again")
-        elif _exchange_existing(source, e.target):
-            e.leftovers[_ident(source)] = source
-        else:
-            os.replace(source, e.target)
-    for e in entries:  # what the group wrote or replaced and no target keeps now
+        _put(e, e.new if keep == "new" else e.old, path)
+    for e in entries:
         for ident, leftover in e.leftovers.items():
             if ident in (e.new, e.old):
                 _discard(leftover)
     for e in entries:
         _fsync_dir(e.target.parent)
-    text = path.read_text(encoding="utf-8")
     for e in entries:
-        _remove_if_ours(journal_path(e.target), text)
+        other = _read(journal_path(e.target))
+        if journal.same_group(other) and other is not None:
+            _remove_if_ours(journal_path(e.target), other.text)
+
+
+def _put(e: _Entry, want: Ident | None, path: Path) -> None:
+    """Put the file ``want`` (None: no file) at ``e.target``, from where the journal's writer left it."""
+    from .jsonio import _exchange_existing, _move_to_own_name, _rename_noreplace
+
+    if e.holds(want):
+        return
+    if want is None:  # roll back a target that was new: ours goes to a name of our own
+        gone = _move_to_own_name(e.target, e.target, ".old")
+        e.leftovers[_ident(gone)] = gone
+        return
+    source = e.leftovers.pop(want)
+    if e.at_target is None:
+        placed = _rename_noreplace(source, e.target)
+        if placed is None:  # neither renameat2 nor hard links here
+            os.replace(source, e.target)
+        elif not placed:
+            raise UsageError(f"{e.target}: was put there while it was restored; {path} is kept: run again")
+    elif _exchange_existing(source, e.target):
+        e.leftovers[_ident(source)] = source
+    else:
+        os.replace(source, e.target)

@@ -490,6 +490,13 @@ def _check_target(target: Path, *, directory: bool = False) -> None:
     would be replaced by the file and the user's link lost; ``cp`` refuses it too), nor a
     path under a file; a folder checked as one a command replaces must still lead where it
     led then (:func:`ba_io.paths.check_folder_resolution`: campaign 32)."""
+    from .commit_journal import JOURNAL_SUFFIX
+
+    if target.name.endswith(JOURNAL_SUFFIX):  # campaign 35: `--val-out T.jsonl.ba-io-commit`
+        raise UsageError(
+            f"{target}: a name ba-io keeps for a commit journal (*{JOURNAL_SUFFIX}); nothing was written: "
+            "choose another name"
+        )
     if directory:
         check_folder_resolution(target)
     try:
