@@ -24,6 +24,7 @@ import ba_io.jsonio as jio
 from ba_io import atomic_write, output_group
 
 train, val, when = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+train.parent.mkdir(exist_ok=True)  # a group's own new folders: only val's (see the test of folders)
 calls = {"place": 0, "exchange": 0}
 
 def die():
@@ -254,4 +255,36 @@ def test_an_output_at_a_journals_name_is_refused(tmp_path):
     with pytest.raises(UsageError, match="a name ba-io keeps for a commit journal"):
         with atomic_write(out) as f:
             f.write("x")
+    assert _names(tmp_path) == []
+
+
+def test_a_reader_that_cannot_put_a_journal_away_still_reads_a_whole_group(tmp_path, monkeypatch):
+    """Campaign 35: in a read-only folder a complete group whose last journal a kill left
+    was refused as "half-replaced"; a half-replaced one still is."""
+    import ba_io.commit_journal as cj
+
+    _old_pair(tmp_path)
+    train, val = _killed_mid_commit(tmp_path, "between-removals")
+
+    def read_only(*_a, **_k):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(cj, "_recover", read_only)
+    assert _ids(val) == _ids(train) == ["new"]
+    assert (tmp_path / ("V.jsonl" + JOURNAL_SUFFIX)).exists()  # kept for a writer to put away
+    half = tmp_path / "half"
+    half.mkdir()
+    _old_pair(half)
+    _killed_mid_commit(half, "between")
+    with pytest.raises(UsageError, match=r"left half-replaced .* cannot be put right here \(Read-only file system\)"):
+        read_jsonl(half / "V.jsonl")
+
+
+def test_a_group_rolled_back_removes_the_folders_it_created(tmp_path):
+    """Campaign 35: `compare -o NEW` killed mid-commit and rolled back by the next reader
+    left the empty NEW/ and NEW/scored/ behind."""
+    train, val = tmp_path / "T.jsonl", tmp_path / "NEW" / "scored" / "V.jsonl"
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(train), str(val), "between"])
+    assert proc.returncode == -signal.SIGKILL and val.exists() and not train.exists()
+    recover_commit(val)
     assert _names(tmp_path) == []

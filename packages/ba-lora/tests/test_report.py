@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 
@@ -32,3 +33,24 @@ def test_in_training_answers_are_the_documents_ba_llm_generates(tiny_model_dir):
     )
     assert ours == [r["text"] for r in rows]
     assert all(isinstance(t, str) for t in ours)
+
+
+# the writer's own thread fails too; in a CLI ba_io.run_cli says so in one warning line
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_tensorboard_log_removed_mid_run_is_one_warning_and_training_goes_on(tmp_path, capsys):
+    """Campaigns 34-35: removing OUTPUT/runs/ while a run trained ended it with an internal
+    `Error: FileNotFoundError: ...events.out.tfevents...` (exit 1)."""
+    import shutil
+
+    from ba_lora.report import TensorBoard
+
+    tb = TensorBoard(tmp_path / "runs")
+    tb.scalars(1, train__loss=1.0)
+    shutil.rmtree(tmp_path / "runs")
+    tb.scalars(2, train__loss=1.0)
+    tb.close()  # its flush meets the missing folder
+    tb.scalars(3, train__loss=1.0)
+    err = capsys.readouterr().err
+    assert tb.writer is None
+    assert err.count("warning: the TensorBoard log cannot be written") == 1
+    assert err.rstrip("\n").endswith("training goes on without it") and "Traceback" not in err

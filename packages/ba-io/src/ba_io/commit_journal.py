@@ -39,7 +39,7 @@ from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["JOURNAL_SUFFIX", "journal_path", "recover_commit", "group_journal"]
+__all__ = ["JOURNAL_SUFFIX", "journal_path", "recover_commit", "group_journal", "group_is_whole"]
 
 #: a journal's name beside its target: ``NAME.ba-io-commit``
 JOURNAL_SUFFIX = ".ba-io-commit"
@@ -76,17 +76,19 @@ class _Journal:
 
     pid: int
     entries: tuple[tuple[str, Ident, Ident | None], ...]
+    made: tuple[str, ...]  # the folders the group created (absolute)
     text: str
 
     def same_group(self, other: _Journal | None) -> bool:
-        return other is not None and (other.pid, other.entries) == (self.pid, self.entries)
+        return other is not None and (other.pid, other.entries, other.made) == (self.pid, self.entries, self.made)
 
 
 @contextlib.contextmanager
-def group_journal(pairs: list[tuple[Path, Path]]) -> Iterator[None]:
+def group_journal(pairs: list[tuple[Path, Path]], made: list[Path] | None = None) -> Iterator[None]:
     """Hold a journal of ``pairs`` (tmp, target) beside every target while the block renames
     them (nothing for a group of one file: its one rename is atomic). The caller holds
-    every target's lock and has checked every target."""
+    every target's lock and has checked every target; ``made`` are the folders the group
+    created, removed again (when empty) if the group is rolled back."""
     if len(pairs) < 2:
         yield
         return
@@ -103,7 +105,11 @@ def group_journal(pairs: list[tuple[Path, Path]]) -> Iterator[None]:
         for _, target in pairs:
             path = journal_path(target)
             entries = [_entry_text(t, path.parent, new, old) for t, new, old in idents]
-            text = json.dumps({_MARK: 1, "pid": os.getpid(), "entries": entries}, separators=(",", ":")) + "\n"
+            folders = [
+                os.fsencode(os.path.relpath(os.path.abspath(f), os.path.abspath(path.parent))).hex() for f in made or []
+            ]
+            record = {_MARK: 1, "pid": os.getpid(), "entries": entries, "made": folders}
+            text = json.dumps(record, separators=(",", ":")) + "\n"
             _write_journal(path, text)
             written[path] = text
         for folder in {target.parent for _, target in pairs}:
@@ -168,7 +174,8 @@ def _read(path: Path) -> _Journal | None:
             entries.append(
                 (os.path.abspath(os.path.join(folder, rel)), ident, None if old is None else tuple(int(x) for x in old))
             )
-        return _Journal(int(data["pid"]), tuple(entries), text)  # type: ignore[arg-type]
+        made = tuple(os.path.abspath(os.path.join(folder, os.fsdecode(bytes.fromhex(h)))) for h in data.get("made", []))
+        return _Journal(int(data["pid"]), tuple(entries), made, text)  # type: ignore[arg-type]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -191,7 +198,21 @@ def recover_commit(target: str | os.PathLike[str]) -> None:
         journal = _read(path)  # the commit we waited for may have finished
         if journal is None:
             return
-        _recover(journal, path)
+        folders = _recover(journal, path)
+    from .jsonio import _remove_empty
+
+    _remove_empty(folders)  # once the locks (files in them) are gone
+
+
+def group_is_whole(target: str | os.PathLike[str]) -> bool:
+    """Whether the files a journal at ``target`` names all hold one run's files (every new
+    file, or every earlier one), read without a lock: a reader that cannot put a journal
+    away (a read-only folder) still reads a group that needs nothing moved (campaign 35)."""
+    journal = _read(journal_path(target))
+    if journal is None:
+        return True
+    entries = [_Entry(t, new, old, journal.pid) for t, new, old in journal.entries]
+    return all(e.holds(e.new) for e in entries) or all(e.holds(e.old) for e in entries)
 
 
 class _Entry:
@@ -219,20 +240,21 @@ class _Entry:
         return self.holds(self.new) or (self.holds(self.old) and self.new in self.leftovers)
 
 
-def _recover(journal: _Journal, path: Path) -> None:
+def _recover(journal: _Journal, path: Path) -> list[Path]:
+    """Put the group right; return the folders it created, to remove when empty (a roll-back)."""
     entries = [_Entry(t, new, old, journal.pid) for t, new, old in journal.entries]
     here = os.path.realpath(path.with_name(path.name[: -len(JOURNAL_SUFFIX)]))
     mine = [e for e in entries if os.path.realpath(e.target) == here]
     if not mine:
         raise UsageError(f"{path}: a commit journal that does not name the file beside it; remove it")
     if all(e.holds(e.new) for e in entries) or all(e.holds(e.old) for e in entries):
-        _settle(entries, "new" if entries[0].holds(entries[0].new) else "old", journal, path)
+        return _settle(entries, "new" if entries[0].holds(entries[0].new) else "old", journal, path)
     elif not all(journal.same_group(_read(journal_path(e.target))) for e in entries):
-        _settle_alone(mine[0], entries, journal, path)
+        return _settle_alone(mine[0], entries, journal, path)
     elif all(e.can_roll_back() for e in entries):
-        _settle(entries, "old", journal, path)
+        return _settle(entries, "old", journal, path)
     elif all(e.can_roll_forward() for e in entries):
-        _settle(entries, "new", journal, path)
+        return _settle(entries, "new", journal, path)
     else:
         changed = ", ".join(str(e.target) for e in entries if not (e.can_roll_back() or e.can_roll_forward()))
         raise UsageError(
@@ -242,7 +264,7 @@ def _recover(journal: _Journal, path: Path) -> None:
         )
 
 
-def _settle_alone(me: _Entry, entries: list[_Entry], journal: _Journal, path: Path) -> None:
+def _settle_alone(me: _Entry, entries: list[_Entry], journal: _Journal, path: Path) -> list[Path]:
     """A partner's journal is missing. Every journal of a group is written before its first
     rename and removed after its last, so the kill came before any file moved or after all
     had (campaign 35: a kill between two journal removals, then the partner rewritten
@@ -259,12 +281,13 @@ def _settle_alone(me: _Entry, entries: list[_Entry], journal: _Journal, path: Pa
             f"{path}: {', '.join(str(e.target) for e in entries)} were left half-replaced by a run that was "
             f"killed, and {missing} is gone; nothing was touched: check them, then remove {path.name}"
         )
-    _settle([me], "new" if me.holds(me.new) else "old", journal, path)
+    return _settle([me], "new" if me.holds(me.new) else "old", journal, path, alone=True)
 
 
-def _settle(entries: list[_Entry], keep: str, journal: _Journal, path: Path) -> None:
+def _settle(entries: list[_Entry], keep: str, journal: _Journal, path: Path, alone: bool = False) -> list[Path]:
     """Give each target its ``keep`` ("new" or "old") file, discard what the group wrote or
-    replaced that no target keeps, and remove the journals."""
+    replaced that no target keeps, and remove the journals; return the folders the group
+    created when it is rolled back (campaign 35: `compare -o NEW` rolled back left NEW/)."""
     from .jsonio import _discard, _fsync_dir
 
     for e in entries:
@@ -275,10 +298,12 @@ def _settle(entries: list[_Entry], keep: str, journal: _Journal, path: Path) -> 
                 _discard(leftover)
     for e in entries:
         _fsync_dir(e.target.parent)
+    confirmed = not alone and all(journal.same_group(_read(journal_path(e.target))) for e in entries)
     for e in entries:
         other = _read(journal_path(e.target))
         if journal.same_group(other) and other is not None:
             _remove_if_ours(journal_path(e.target), other.text)
+    return [Path(f) for f in journal.made] if keep == "old" and confirmed else []
 
 
 def _put(e: _Entry, want: Ident | None, path: Path) -> None:

@@ -103,11 +103,14 @@ def _recover_before_reading(p: Path) -> None:
     """An input a group killed mid-commit left beside files of another run is put right
     first (:mod:`ba_io.commit_journal`), so a reader never takes one run's train with
     another's val."""
-    from .commit_journal import journal_path, recover_commit
+    from .commit_journal import group_is_whole, journal_path, recover_commit
 
+    real = os.path.realpath(p)  # a link's file: the journal is beside it
     try:
-        recover_commit(os.path.realpath(p))  # a link's file: the journal is beside it
+        recover_commit(real)
     except OSError as e:
+        if group_is_whole(real):  # nothing to move: read it, the journal stays for a writer
+            return
         raise UsageError(
             f"{p}: left half-replaced by a run that was killed ({journal_path(p)}), and it cannot be "
             f"put right here ({e.strerror or e}): run the command that writes it again"
@@ -361,7 +364,7 @@ def output_group() -> Iterator[None]:
                 _check_target(target, directory=tmp.is_dir())
                 recheck_at_commit(target)
             # campaign 34: a kill between two renames left one file new, another old
-            with group_journal(pending):
+            with group_journal(pending, made):
                 _place_all(list(reversed(pending)))
     except BaseException:
         for tmp, _ in pending:

@@ -3,6 +3,7 @@ on validation concepts (greedy generation with the in-memory adapter)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -83,14 +84,36 @@ class TensorBoard:
     def scalars(self, step: int, **values: float | None) -> None:
         if self.writer is None:
             return
-        for name, value in values.items():
-            if value is not None:
-                self.writer.add_scalar(name.replace("__", "/"), float(value), step)
+        try:
+            for name, value in values.items():
+                if value is not None:
+                    self.writer.add_scalar(name.replace("__", "/"), float(value), step)
+        except OSError as e:
+            self._give_up(e)
 
     def close(self) -> None:
         if self.writer is not None:
-            self.writer.flush()
-            self.writer.close()
+            try:
+                self.writer.flush()
+                self.writer.close()
+            except OSError as e:
+                self._give_up(e)
+
+    def _give_up(self, e: OSError) -> None:
+        """The log cannot be written (campaigns 34-35: ``OUTPUT/runs`` removed mid-run ended
+        the run with an internal ``FileNotFoundError``): the training goes on without it,
+        said in one ``warning:`` line."""
+        import sys
+
+        writer, self.writer = self.writer, None
+        with contextlib.suppress(Exception):
+            if writer is not None:
+                writer.close()
+        print(
+            f"warning: the TensorBoard log cannot be written ({e.strerror or e}: {e.filename or ''}); "
+            "training goes on without it",
+            file=sys.stderr,
+        )
 
 
 def generate_answers(
