@@ -665,3 +665,50 @@ def _first_rows(src, n):
     first.write_text("".join(src.read_text().splitlines(keepends=True)[:n]))
     synth(first, src.parent / "first-raw.jsonl", TemplateTeacher(), show_progress=False)
     return [json.loads(line) for line in (src.parent / "first-raw.jsonl").read_text().splitlines()]
+
+
+_KILLED_AT_THE_SECOND_RENAME = """
+import os, signal, sys
+import ba_io.jsonio as jio
+from ba_datagen import TemplateTeacher, synth
+
+real, calls = jio._place, []
+
+def place(tmp, target, *rest):
+    calls.append(target)
+    if len(calls) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # REJECTS in place, OUT not yet
+    return real(tmp, target, *rest)
+
+jio._place = place
+synth(sys.argv[1], sys.argv[2], TemplateTeacher(), show_progress=False)
+"""
+
+
+def test_synth_killed_between_its_two_renames_leaves_one_runs_rows_and_rejects(tmp_path):
+    """Campaign 36 (r3): REJECTS and OUT were two plain renames; a kill between them left
+    run 2's rejects beside run 1's rows, run 1's rejects gone. They are one output group now."""
+    import signal
+    import subprocess
+    import sys
+
+    from ba_io import read_jsonl
+
+    concepts = generate_concepts(8, seed=3)
+    for i in (0, 5):
+        concepts[i] = {"id": concepts[i]["id"], "concept": concepts[i]["concept"]}  # no facts -> rejected
+    first, second, out = tmp_path / "c1.jsonl", tmp_path / "c2.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(first, concepts[:4], "concept")
+    write_jsonl(second, concepts[4:], "concept")
+    synth(first, out, TemplateTeacher(), show_progress=False)
+    rejects = tmp_path / "raw.rejects.jsonl"
+    earlier = (out.read_bytes(), rejects.read_bytes())
+    child = subprocess.run([sys.executable, "-c", _KILLED_AT_THE_SECOND_RENAME, str(second), str(out)])
+    assert child.returncode == -signal.SIGKILL
+    assert [r["id"] for r in read_jsonl(out)] == [c["id"] for c in concepts[1:4]]  # a reader puts it right
+    assert (out.read_bytes(), rejects.read_bytes()) == earlier
+    result = synth(second, out, TemplateTeacher(), show_progress=False)  # the rerun resumes and finishes
+    assert (result.written, result.resumed) == (3, 4)  # every row of the killed run was kept for it
+    assert [r["id"] for r in read_jsonl(out)] == [concepts[i]["id"] for i in (4, 6, 7)]
+    assert [r["id"] for r in read_jsonl(rejects)] == [concepts[5]["id"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c1.jsonl", "c2.jsonl", "raw.jsonl", "raw.rejects.jsonl"]

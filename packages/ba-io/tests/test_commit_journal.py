@@ -32,11 +32,11 @@ def die():
 
 real_place, real_all, real_exchange = jio._place, jio._place_all, jio._exchange_existing
 
-def place(tmp, target):
+def place(tmp, target, *rest):
     calls["place"] += 1
     if (when, calls["place"]) in (("before-first", 1), ("between", 2)):
         die()
-    return real_place(tmp, target)
+    return real_place(tmp, target, *rest)
 
 def exchange(a, b):
     calls["exchange"] += 1
@@ -44,8 +44,8 @@ def exchange(a, b):
         die()  # train moved to its own .old name, not yet exchanged
     return real_exchange(a, b)
 
-def place_all(order):
-    real_all(order)
+def place_all(order, *rest):
+    real_all(order, *rest)
     if when == "after-all":
         die()
 
@@ -288,3 +288,46 @@ def test_a_group_rolled_back_removes_the_folders_it_created(tmp_path):
     assert proc.returncode == -signal.SIGKILL and val.exists() and not train.exists()
     recover_commit(val)
     assert _names(tmp_path) == []
+
+
+def _killed_cross_folder(tmp_path: Path, train: Path, val: Path) -> None:
+    for p in (train, val):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text('{"id":"old"}\n')
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(train), str(val), "between"])
+    assert proc.returncode == -signal.SIGKILL
+
+
+def test_one_folder_of_a_group_moved_after_a_kill_stops_the_recovery(tmp_path):
+    """Campaign 36 (r1): train in a/, val in b/, killed between the renames, then `mv a a2`:
+    the reader of b/V.jsonl took the partner's journal for gone, kept V new and deleted the
+    earlier V it had kept: rows in neither file."""
+    _killed_cross_folder(tmp_path, tmp_path / "a" / "T.jsonl", tmp_path / "b" / "V.jsonl")
+    (tmp_path / "a").rename(tmp_path / "a2")
+    before = sorted(p.name for p in (tmp_path / "b").iterdir() if not p.name.endswith(".lock"))
+    with pytest.raises(UsageError, match="nothing was touched"):
+        read_jsonl(tmp_path / "b" / "V.jsonl")
+    assert sorted(p.name for p in (tmp_path / "b").iterdir() if not p.name.endswith(".lock")) == before
+    assert any(n.endswith(".old") for n in before)  # the earlier val is kept for the user
+    (tmp_path / "a2").rename(tmp_path / "a")  # moved back: the group is put right
+    assert _ids(tmp_path / "b" / "V.jsonl") == _ids(tmp_path / "a" / "T.jsonl") == ["old"]
+
+
+@pytest.mark.parametrize("how", ["linked-folder", "dotdot-through-a-link"])
+def test_a_target_spelled_through_a_link_recovers_from_either_spelling(tmp_path, how):
+    """Campaign 36 (r2, r5): `--train-out L/T.jsonl` with L a link to far/a, or `x/../T.jsonl`
+    with x a link to far/a: the journal named the partner by one spelling and was read by
+    the other (or the tmp files lay in another folder), and a reader settled one file alone."""
+    far = tmp_path / "far" / "a"
+    far.mkdir(parents=True)
+    if how == "linked-folder":
+        (tmp_path / "L").symlink_to(far)
+        train, real = tmp_path / "L" / "T.jsonl", far / "T.jsonl"
+    else:
+        (tmp_path / "x").symlink_to(far)
+        train, real = tmp_path / "x" / ".." / "T.jsonl", tmp_path / "far" / "T.jsonl"
+    val = tmp_path / "V.jsonl"
+    _killed_cross_folder(tmp_path, train, val)
+    assert _ids(train) == _ids(val) == ["old"]
+    assert sorted(p.name for p in real.parent.iterdir() if p.is_file()) == ["T.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["V.jsonl"]

@@ -216,7 +216,7 @@ def test_an_output_group_commits_every_file_or_none(tmp_path, monkeypatch):
 
     order = []
     real = jio._place  # each target is put in place by one call
-    monkeypatch.setattr(jio, "_place", lambda s, d: (order.append(Path(d).name), real(s, d))[1])
+    monkeypatch.setattr(jio, "_place", lambda s, d, *r: (order.append(Path(d).name), real(s, d, *r))[1])
     with output_group():
         with atomic_write(a) as f:
             f.write("new a")
@@ -839,8 +839,8 @@ def test_a_file_put_at_a_rechecked_path_just_after_its_check_is_kept(
         rejects.write_text(earlier)
     real = jsonio.recheck_at_commit
 
-    def user_acts_after_the_check(target):
-        real(target)
+    def user_acts_after_the_check(target, *rest):
+        real(target, *rest)
         if Path(target) == rejects:
             rejects.unlink(missing_ok=True)
             rejects.write_text("my notes\n") if intruder == "file" else rejects.symlink_to("notes.txt")
@@ -1014,10 +1014,10 @@ def test_a_group_refused_at_a_later_rename_puts_back_what_it_had_placed(tmp_path
         path.write_text(text)
     real = jsonio._place
 
-    def the_user_saves_a_chart_just_before(tmp, target):
+    def the_user_saves_a_chart_just_before(tmp, target, *rest):
         if target == png:
             png.write_text("my own chart\n")
-        return real(tmp, target)
+        return real(tmp, target, *rest)
 
     monkeypatch.setattr(jsonio, "_place", the_user_saves_a_chart_just_before)
     with pytest.raises(UsageError, match=r"R\.png exists and is not a report's figure"):
@@ -1083,3 +1083,40 @@ def test_a_checked_rename_where_the_file_system_has_no_exchange_checks_in_place(
     with pytest.raises(UsageError, match="exists and is not a rejects file"):
         write_jsonl(rejects, [])
     assert rejects.read_text() == "my notes\n" and sorted(p.name for p in tmp_path.iterdir()) == ["o.rejects.jsonl"]
+
+
+def test_a_librarys_copy_of_a_tmp_file_a_kill_left_is_swept(tmp_path):
+    """Campaign 36 (r4): ba-tune saves DSPy's program at `TMP.json` (DSPy picks its format by
+    the suffix); a kill there left `P.program.json.ba-io-PID.R.tmp.json`, never swept."""
+    import time as _time
+
+    from ba_io import sweep_stale_tmp
+
+    out = tmp_path / "P.program.json"
+    stale = tmp_path / "P.program.json.ba-io-999999999.abcd_123.tmp.json"
+    mine = tmp_path / "P.program.json.backup.tmp.json"  # not of our shape: the user's
+    for p in (stale, mine):
+        p.write_text("{}")
+        os.utime(p, (_time.time() - 3600,) * 2)
+    assert sweep_stale_tmp(out) == [stale] and mine.exists()
+
+
+def test_a_commit_through_another_spelling_takes_the_same_lock(tmp_path, monkeypatch):
+    """Campaign 36 (r6): `split --train-out x/../T.jsonl` (x a link to far/a) replaced
+    far/T.jsonl at once while another run held far/T.jsonl.lock: its lock was taken at the
+    path as read (./T.jsonl.lock)."""
+    import ba_io.jsonio
+
+    monkeypatch.setattr(ba_io.jsonio, "COMMIT_WAIT_S", 0.3)
+    (tmp_path / "far" / "a").mkdir(parents=True)
+    (tmp_path / "x").symlink_to(tmp_path / "far" / "a")
+    real = tmp_path / "far" / "T.jsonl"
+    real.write_text("theirs\n")
+    other = _hold_lock_in_another_process(real, 5.0, tmp_path / "ready")
+    try:
+        with pytest.raises(UsageError, match="another run is writing it"):
+            _write_pair(tmp_path / "x" / ".." / "T.jsonl", tmp_path / "V.jsonl", "mine\n")
+    finally:
+        other.kill()
+        other.wait()
+    assert real.read_text() == "theirs\n" and not (tmp_path / "V.jsonl").exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import sys
 from collections.abc import Callable, Mapping
@@ -23,14 +24,15 @@ from ba_io import (
     DataError,
     JsonlAppender,
     UsageError,
+    atomic_path,
     check_unnamed_rejects,
     default_rejects,
     distinct_paths,
     iter_jsonl,
+    output_group,
     output_lock,
     output_target,
     progress,
-    rename_rechecked,
     validate,
 )
 from ba_io.locking import lock_path
@@ -488,14 +490,22 @@ def _open_appenders(
 
 
 def _rename_into_place(partial: Path, out_path: Path, rejects_partial: Path, rejects_path: Path, named: bool) -> None:
-    """The rejects first: OUT, make's target, appears last. An unnamed rejects path is
-    checked again (campaign 28: a file of the user's put there mid-run was replaced), and
-    in the rename itself (campaign 31: one put there just after that check was replaced)."""
+    """OUT and REJECTS are committed as one ba-io output group (campaign 36: a kill between
+    the two renames left run 2's rejects beside run 1's rows, run 1's rejects gone), from
+    copies of the partial files, which stay until both are in place: a refused or killed
+    commit leaves the rows there for a resume, and a later run finds the whole earlier
+    pair. OUT, make's target, appears last. An unnamed rejects path is checked again
+    (campaign 28: a file of the user's put there mid-run was replaced), and in the rename
+    itself (campaign 31: one put there just after that check was replaced)."""
     kept = f"nothing was renamed, the rows are kept in {partial} and {rejects_partial}"
     if not named:
         check_unnamed_rejects(rejects_path, kept)
-    rename_rechecked(rejects_partial, rejects_path, kept)
-    os.replace(partial, out_path)
+    with output_group(refused=kept):
+        for source, target in ((partial, out_path), (rejects_partial, rejects_path)):
+            with atomic_path(target) as tmp:
+                shutil.copyfile(source, tmp)
+    for source in (rejects_partial, partial):
+        source.unlink()
 
 
 #: what a user does when a partial file changed under synth

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .paths import where
 
 __all__ = ["JOURNAL_SUFFIX", "journal_path", "recover_commit", "group_journal", "group_is_whole"]
 
@@ -66,7 +67,7 @@ def _ident(path: Path) -> Ident | None:
 def _entry_text(target: Path, folder: Path, new: Ident, old: Ident | None) -> dict[str, Any]:
     """One target as a journal in ``folder`` names it: relative to that folder (so a folder
     moved whole after a kill keeps its journals right: campaign 35), its bytes in hex."""
-    rel = os.path.relpath(os.path.abspath(target), os.path.abspath(folder))
+    rel = os.path.relpath(where(target), os.path.realpath(folder))
     return {"target": os.fsencode(rel).hex(), "new": list(new), "old": None if old is None else list(old)}
 
 
@@ -105,9 +106,7 @@ def group_journal(pairs: list[tuple[Path, Path]], made: list[Path] | None = None
         for _, target in pairs:
             path = journal_path(target)
             entries = [_entry_text(t, path.parent, new, old) for t, new, old in idents]
-            folders = [
-                os.fsencode(os.path.relpath(os.path.abspath(f), os.path.abspath(path.parent))).hex() for f in made or []
-            ]
+            folders = [os.fsencode(os.path.relpath(where(f), os.path.realpath(path.parent))).hex() for f in made or []]
             record = {_MARK: 1, "pid": os.getpid(), "entries": entries, "made": folders}
             text = json.dumps(record, separators=(",", ":")) + "\n"
             _write_journal(path, text)
@@ -126,7 +125,7 @@ def _write_journal(path: Path, text: str) -> None:
     from .jsonio import _rename_noreplace, _tmp_prefix, sweep_stale_tmp
 
     sweep_stale_tmp(path)  # a journal's tmp file a kill left while it was written
-    fd, name = tempfile.mkstemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=os.path.realpath(path.parent))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -163,7 +162,7 @@ def _read(path: Path) -> _Journal | None:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get(_MARK) != 1:
             return None
-        folder = os.path.abspath(path.parent)
+        folder = os.path.realpath(path.parent)
         entries = []
         for e in data["entries"]:
             rel = os.fsdecode(bytes.fromhex(e["target"]))
@@ -273,7 +272,10 @@ def _settle_alone(me: _Entry, entries: list[_Entry], journal: _Journal, path: Pa
     journal copied or made by hand never moves or removes a file). A group whose files are
     still half new, half earlier (a journal removed by hand mid-way) is refused instead."""
     states = {"new" if e.holds(e.new) else "old" for e in entries if e.holds(e.new) or e.holds(e.old)}
-    if len(states) > 1 or not (me.holds(me.new) or me.holds(me.old)):
+    # a partner that is gone (moved with its folder: campaign 36) may be the earlier file:
+    # only one rewritten since (there, but neither file) tells a finished group
+    gone = any(e.at_target is None and e.old is not None for e in entries if e is not me)
+    if len(states) > 1 or gone or not (me.holds(me.new) or me.holds(me.old)):
         missing = ", ".join(
             str(journal_path(e.target)) for e in entries if not journal.same_group(_read(journal_path(e.target)))
         )

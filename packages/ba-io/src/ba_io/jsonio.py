@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import JSON_WHITESPACE, DataError, UsageError
-from .paths import check_folder_resolution, commit_check, is_rechecked, recheck_at_commit
+from .paths import check_folder_resolution, commit_check, is_rechecked, recheck_at_commit, where
 from .schemas import _validator, first_issue
 
 PathLike = str | os.PathLike[str]
@@ -325,14 +325,15 @@ _GROUP: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.Con
 
 
 @contextlib.contextmanager
-def output_group() -> Iterator[None]:
+def output_group(refused: str = "nothing was written there") -> Iterator[None]:
     """Commit every :func:`atomic_write` inside the block together, or none of them.
 
     Each write still goes to its own tmp file; the renames onto the targets wait until the
     block ends without an exception, and then run in reverse order of writing, so a
     command's first (primary) output, the one a Makefile rule waits for, appears last. On an
     exception every tmp file is removed and no target is touched. Groups nest (the inner
-    one joins the outer).
+    one joins the outer). ``refused`` ends the error of a checked target refused at its
+    rename (what became of the outputs: synth says where its rows are kept).
     """
     if _GROUP.get() is not None:
         yield
@@ -357,15 +358,15 @@ def output_group() -> Iterator[None]:
         with contextlib.ExitStack() as locks:
             # campaign 25: two `split` runs committing at once left train of one and val of
             # the other; commits of one set of files now follow each other, each one whole
-            for name in sorted({os.path.abspath(t) for _, t in pending}):
+            for name in sorted({where(t) for _, t in pending}):
                 locks.enter_context(output_lock(name, wait_s=COMMIT_WAIT_S, reentrant=True))
             for tmp, target in pending:  # every target still takes its file before the first rename
                 recover_commit(target)
                 _check_target(target, directory=tmp.is_dir())
-                recheck_at_commit(target)
+                recheck_at_commit(target, refused)
             # campaign 34: a kill between two renames left one file new, another old
             with group_journal(pending, made):
-                _place_all(list(reversed(pending)))
+                _place_all(list(reversed(pending)), refused)
     except BaseException:
         for tmp, _ in pending:
             _discard(tmp)  # those already renamed are gone from their tmp name: no-op
@@ -377,9 +378,13 @@ def output_group() -> Iterator[None]:
 
 #: the suffix of an earlier output a group keeps until its last file is in place
 _OLD = ".old"
+#: what a killed writer leaves beside a target and the next write sweeps: its tmp file, a
+#: group's kept earlier output, and a library's copy of the tmp file under a suffix it needs
+#: (ba-tune saves DSPy's program at ``TMP.json``: campaign 36, never swept)
+_LEFTOVERS = (".tmp", _OLD, ".tmp.json")
 
 
-def _place_all(order: list[tuple[Path, Path]]) -> None:
+def _place_all(order: list[tuple[Path, Path]], refused: str = "nothing was written there") -> None:
     """Rename each tmp onto its target in ``order``, keeping what each replaces until the
     last one is in place; when one fails (a checked target refused at its rename), the ones
     already placed are put back, so the group leaves every target as it was (campaign 33:
@@ -387,7 +392,7 @@ def _place_all(order: list[tuple[Path, Path]]) -> None:
     placed: list[tuple[Path, Path, Path | None, bool]] = []  # tmp, target, what it replaced, new
     try:
         for tmp, target in order:
-            placed.append((tmp, target, *_place(tmp, target)))
+            placed.append((tmp, target, *_place(tmp, target, refused)))
     except BaseException:
         for tmp, target, old, new in reversed(placed):
             with contextlib.suppress(OSError):
@@ -398,14 +403,14 @@ def _place_all(order: list[tuple[Path, Path]]) -> None:
             _discard(old)
 
 
-def _place(tmp: Path, target: Path) -> tuple[Path | None, bool]:
+def _place(tmp: Path, target: Path, refused: str = "nothing was written there") -> tuple[Path | None, bool]:
     """Put ``tmp`` at ``target``; return where what it replaced now is (None: nothing, or
     it could not be kept) and whether ``target`` was new."""
     new = not os.path.lexists(target)
     with _busy_is_a_usage_error(target):
         check = None if tmp.is_dir() else commit_check(target)
         if check is not None:
-            return _rename_checked(tmp, target, check, "nothing was written there", keep_old=True), new
+            return _rename_checked(tmp, target, check, refused, keep_old=True), new
         if not new and _renameat2() is not None and (tmp.is_dir() == target.is_dir()) and not target.is_symlink():
             # the earlier output waits at NAME.ba-io-<pid>.<random>.old (ours alone: swept when
             # its writer is gone) until the last file of the group is in place
@@ -435,7 +440,7 @@ def _busy_is_a_usage_error(target: Path) -> Iterator[None]:
 def _move_to_own_name(tmp: Path, target: Path, suffix: str) -> Path:
     """Rename ``tmp`` (a file or a folder) to a fresh ``NAME.ba-io-<pid>.<random>SUFFIX``
     beside ``target``, from where it is exchanged with what is at ``target``."""
-    fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=suffix, dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=suffix, dir=_kernel_folder(target))
     os.close(fd)
     if tmp.is_dir():
         os.unlink(name)
@@ -562,6 +567,14 @@ def _resolve_target(target: Path, *, directory: bool = False) -> Path:
     return target
 
 
+def _kernel_folder(target: Path) -> str:
+    """The folder ``target`` is written in as the kernel reaches it: Python's tempfile reads
+    ``x/..`` lexically, so with ``x`` a link to ``far/a`` it made the tmp file beside the
+    link while the target lay in ``far`` (campaign 36: a group's tmp files and what it kept
+    were in one folder, its journal and target in another)."""
+    return os.path.realpath(target.parent)
+
+
 def output_target(path: PathLike, *, directory: bool = False) -> Path:
     """Check an output path up front and return the path really written: a new path, a
     regular file (a folder, for a folder output), or a link to one, written through. A
@@ -618,7 +631,7 @@ def is_tmp_name(target: PathLike, name: str) -> bool:
     or ``.old``, its writer alive or not): what a kill can leave beside a file written by path."""
     t = Path(target)
     return name.startswith(f"{t.name}.{_TMP_TAG}") and any(
-        name.endswith(suffix) and _leftover_pid(t, t.with_name(name), suffix) is not None for suffix in (".tmp", _OLD)
+        name.endswith(suffix) and _leftover_pid(t, t.with_name(name), suffix) is not None for suffix in _LEFTOVERS
     )
 
 
@@ -649,9 +662,7 @@ def sweep_stale_tmp(target: PathLike, *, directory: bool = False) -> list[Path]:
         _restore_aside(target)
     try:
         candidates = [
-            (p, suffix)
-            for suffix in (".tmp", _OLD)
-            for p in target.parent.glob(f"{glob.escape(target.name)}.*{suffix}")
+            (p, suffix) for suffix in _LEFTOVERS for p in target.parent.glob(f"{glob.escape(target.name)}.*{suffix}")
         ]
     except OSError:
         return removed
@@ -767,7 +778,7 @@ def _rename_onto(tmp: Path, target: Path) -> None:
         if _exchange(tmp, target):
             shutil.rmtree(tmp, ignore_errors=True)
             return
-        aside = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), suffix=".aside", dir=target.parent))
+        aside = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), suffix=".aside", dir=_kernel_folder(target)))
         os.replace(target, aside)  # rename onto our own empty folder
         os.replace(tmp, target)
         shutil.rmtree(aside, ignore_errors=True)
@@ -944,7 +955,7 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
     try:
         _make_parent(target)
         sweep_stale_tmp(target)
-        fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=target.parent)
+        fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=_kernel_folder(target))
     except OSError as e:
         raise OSError(e.errno, f"cannot write {target}: {e.strerror}") from None
     tmp = Path(name)
@@ -990,9 +1001,9 @@ def atomic_path(path: PathLike, *, directory: bool = False) -> Iterator[Path]:
                 "there; nothing was written: check that folder, then run the command again"
             )
         if directory:
-            tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=target.parent))
+            tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=_kernel_folder(target)))
         else:
-            fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=target.parent)
+            fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=_kernel_folder(target))
             os.chmod(fd, 0o666 & ~_umask())
             os.close(fd)
             tmp = Path(name)

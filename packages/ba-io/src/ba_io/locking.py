@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Union
 
 from .errors import UsageError
-from .paths import check_not_under_file
+from .paths import check_not_under_file, where
 
 __all__ = ["output_lock", "lock_path", "is_lock_file"]
 
@@ -49,7 +49,7 @@ def output_lock(out: PathLike, wait_s: float = 0.0, reentrant: bool = False) -> 
     (an output group's commit waits out another commit of the same files). With
     ``reentrant``, a lock this process already holds is taken as held."""
     path = lock_path(out)
-    key = os.path.abspath(path)
+    key = where(path)
     if reentrant and key in _HELD:
         yield path
         return
@@ -171,7 +171,7 @@ def _create_lock_file(path: Path) -> None:
     # leftover and swept here by a later run (campaign 30: `OUT.lock.XXXX.new` was never removed)
     sweep_stale_tmp(path)
     try:
-        fd, name = tempfile.mkstemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=os.path.realpath(path.parent))
     except OSError as e:  # campaign 27: named the temporary OUT.lock.XXXXXXXX.new
         raise type(e)(e.errno, e.strerror, str(path)) from e
     try:

@@ -28,6 +28,19 @@ __all__ = [
 PathArg = Union[str, "os.PathLike[str]", None]
 
 
+def where(path: str | os.PathLike[str]) -> str:
+    """Where ``path`` is as the kernel reaches it: absolute, its folder with every link and
+    ``..`` resolved, its last part as given (a link there is not followed). Two spellings of
+    one file (``x/../T.jsonl`` with ``x`` a link, ``L/T.jsonl`` with ``L`` a link to a
+    folder) have one ``where`` (campaign 36: a group's tmp files, locks and journals of one
+    target were made in two folders)."""
+    text = os.fspath(path)
+    head, tail = os.path.split(text)
+    if tail in ("", ".", ".."):
+        return os.path.realpath(text)
+    return os.path.join(os.path.realpath(head or "."), tail)
+
+
 def _key(path: PathArg) -> tuple:
     real = os.path.realpath(os.fspath(path))  # type: ignore[arg-type]
     try:
@@ -108,12 +121,12 @@ def check_replaceable_folder(
     # campaign 32: a link put at a new -o mid-run was followed at the commit, and the
     # user's folder it pointed at was replaced unchecked: the write takes only the folder
     # checked here (checked_folder_resolution)
-    _FOLDER_RESOLVED[os.path.abspath(path)] = os.path.realpath(path)
+    _FOLDER_RESOLVED[where(path)] = os.path.realpath(path)
     if path.is_symlink() and path.is_dir():  # a link to a folder is written through: check the folder
         path = path.resolve()
     # campaign 31: a file the user added inside an earlier export while `export` ran was
     # deleted with the folder; the commit that replaces it checks it again (see _RECHECKS)
-    _FOLDER_RECHECKS[os.path.abspath(path)] = lambda: check_replaceable_folder(
+    _FOLDER_RECHECKS[where(path)] = lambda: check_replaceable_folder(
         path, flag=flag, manifest=manifest, tool=tool, legacy=legacy, legacy_folders=legacy_folders
     )
     if path.is_symlink() or (path.exists() and not path.is_dir()):
@@ -189,7 +202,7 @@ def check_side_output(path: PathArg, what: str, ours: Any) -> None:
     ``ours(path)`` recognises as one this command wrote; any other file there is the user's,
     refused (:class:`UsageError`) before any work, never overwritten."""
     text = os.fspath(path)  # type: ignore[arg-type]
-    _RECHECKS[os.path.abspath(text)] = lambda seen, written: _check_side_output(text, what, ours, written, seen)
+    _RECHECKS[where(text)] = lambda seen, written: _check_side_output(text, what, ours, written, seen)
     _check_side_output(text, what, ours, "nothing was written")
 
 
@@ -276,7 +289,7 @@ def check_side_folder(path: PathArg, what: str) -> None:
     written into the folder it points at) or a file there is refused before any work."""
     text = os.fspath(path)  # type: ignore[arg-type]
     # campaign 31: a link put at compare's DIR/scored mid-run was written through
-    _FOLDER_RECHECKS[os.path.abspath(text)] = lambda: check_side_folder(text, what)
+    _FOLDER_RECHECKS[where(text)] = lambda: check_side_folder(text, what)
     if os.path.lexists(text) and (os.path.islink(text) or not os.path.isdir(text)):
         kind = "a symbolic link" if os.path.islink(text) else "not a folder"
         raise UsageError(
@@ -299,7 +312,7 @@ def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str
     text = os.fspath(out)
     path = text[: -len(".jsonl")] + ".rejects.jsonl" if text.endswith(".jsonl") else text + ".rejected.jsonl"
     check_unnamed_rejects(path)
-    _RECHECKS[os.path.abspath(path)] = lambda seen, written: check_unnamed_rejects(path, written, seen=seen)
+    _RECHECKS[where(path)] = lambda seen, written: check_unnamed_rejects(path, written, seen=seen)
     return path
 
 
@@ -326,7 +339,7 @@ def check_folder_resolution(target: str | os.PathLike[str]) -> None:
     """For a folder checked by :func:`check_replaceable_folder`: :class:`UsageError` when
     the path now names another folder than the one checked (a link put there, or
     re-pointed, while the command ran), so a write never lands in a folder no one checked."""
-    checked = _FOLDER_RESOLVED.get(os.path.abspath(target))
+    checked = _FOLDER_RESOLVED.get(where(target))
     if checked is None:
         return
     now = os.path.realpath(target)
@@ -337,15 +350,17 @@ def check_folder_resolution(target: str | os.PathLike[str]) -> None:
         )
 
 
-def recheck_at_commit(target: str | os.PathLike[str]) -> None:
+def recheck_at_commit(target: str | os.PathLike[str], written: str = "nothing was written there") -> None:
     """Before a commit onto ``target``: when it is a path this process checked up front
     (an unnamed rejects path, a side output, a folder it replaces), or lies in a side
     folder it checked, check it again."""
-    key = os.path.abspath(target)
+    key = where(target)
     check = _RECHECKS.get(key)
     if check is not None:
-        check(key, "nothing was written there")
-    for folder_check in (_FOLDER_RECHECKS.get(key), _FOLDER_RECHECKS.get(os.path.dirname(key))):
+        check(key, written)
+    # the folder as named: a link put at it is not followed here, its check refuses it
+    folder = where(os.path.dirname(os.fspath(target)) or ".")
+    for folder_check in (_FOLDER_RECHECKS.get(key), _FOLDER_RECHECKS.get(folder)):
         if folder_check is not None:
             folder_check()
 
@@ -353,14 +368,14 @@ def recheck_at_commit(target: str | os.PathLike[str]) -> None:
 def commit_check(target: str | os.PathLike[str]) -> Callable[[str, str], None] | None:
     """The check :func:`recheck_at_commit` runs for the file path ``target`` (called as
     ``check(seen, written)``: see ``_RECHECKS``), or None when nothing was registered there."""
-    return _RECHECKS.get(os.path.abspath(target))
+    return _RECHECKS.get(where(target))
 
 
 def is_rechecked(target: str | os.PathLike[str]) -> bool:
     """``target`` is checked again at its commit: a link put there is refused by that check,
     so a writer must not follow it to the file it points at (campaign 30: `fix` wrote its
     rejects through a link put at `OUT.rejects.jsonl` mid-run, emptying the user's file)."""
-    return os.path.abspath(target) in _RECHECKS
+    return where(target) in _RECHECKS
 
 
 def check_unnamed_rejects(
