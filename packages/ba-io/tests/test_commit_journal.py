@@ -6,6 +6,7 @@ renames; the next ba-io reader or writer of any of its files puts the group righ
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -309,6 +310,12 @@ def test_one_folder_of_a_group_moved_after_a_kill_stops_the_recovery(tmp_path):
         read_jsonl(tmp_path / "b" / "V.jsonl")
     assert sorted(p.name for p in (tmp_path / "b").iterdir() if not p.name.endswith(".lock")) == before
     assert any(n.endswith(".old") for n in before)  # the earlier val is kept for the user
+    (tmp_path / "a").mkdir()  # campaign 37 (r1): a new file at the moved partner's path
+    (tmp_path / "a" / "T.jsonl").write_text('{"id":"another"}\n')
+    with pytest.raises(UsageError, match="nothing was touched"):
+        read_jsonl(tmp_path / "b" / "V.jsonl")
+    assert sorted(p.name for p in (tmp_path / "b").iterdir() if not p.name.endswith(".lock")) == before
+    shutil.rmtree(tmp_path / "a")
     (tmp_path / "a2").rename(tmp_path / "a")  # moved back: the group is put right
     assert _ids(tmp_path / "b" / "V.jsonl") == _ids(tmp_path / "a" / "T.jsonl") == ["old"]
 

@@ -210,3 +210,25 @@ def test_a_link_to_an_earlier_output_folder_is_checked_through(tmp_path):
     (tmp_path / "dangling").symlink_to(tmp_path / "nothing")
     with pytest.raises(UsageError, match="exists and is not a folder"):
         check_replaceable_folder(tmp_path / "dangling", **rule)
+
+
+def test_a_link_put_at_an_output_mid_run_is_never_followed_to_an_input(tmp_path):
+    """Campaign 37 (r2, r3): a link `V.jsonl -> in.jsonl` put at split's --val-out while it
+    read its input (or at synth's -o) was written through and the input replaced, exit 0;
+    given up front the same link is refused."""
+    from ba_io import atomic_write, distinct_paths
+
+    src, out, mine = tmp_path / "in.jsonl", tmp_path / "V.jsonl", tmp_path / "mine.jsonl"
+    src.write_text("input\n")
+    mine.write_text("mine\n")
+    distinct_paths(("input", src), ("--val-out", out))
+    out.symlink_to(src)  # mid-run
+    with pytest.raises(UsageError, match=r"V\.jsonl: a link that leads to .*in\.jsonl, which is this command's input"):
+        with atomic_write(out) as f:
+            f.write("val\n")
+    assert src.read_text() == "input\n" and out.is_symlink()
+    out.unlink()
+    out.symlink_to(mine)  # a link to a file the command never named is written through, as ever
+    with atomic_write(out) as f:
+        f.write("val\n")
+    assert mine.read_text() == "val\n" and src.read_text() == "input\n"

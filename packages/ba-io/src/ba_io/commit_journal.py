@@ -275,7 +275,11 @@ def _settle_alone(me: _Entry, entries: list[_Entry], journal: _Journal, path: Pa
     # a partner that is gone (moved with its folder: campaign 36) may be the earlier file:
     # only one rewritten since (there, but neither file) tells a finished group
     gone = any(e.at_target is None and e.old is not None for e in entries if e is not me)
-    if len(states) > 1 or gone or not (me.holds(me.new) or me.holds(me.old)):
+    # a group keeps each earlier file until its last rename and discards them before its
+    # journals go: this file new beside its kept earlier one never finished (campaign 37: a
+    # partner's folder moved and a new file put at its path looked rewritten since)
+    unfinished = me.holds(me.new) and me.old is not None and me.old in me.leftovers
+    if len(states) > 1 or gone or unfinished or not (me.holds(me.new) or me.holds(me.old)):
         missing = ", ".join(
             str(journal_path(e.target)) for e in entries if not journal.same_group(_read(journal_path(e.target)))
         )

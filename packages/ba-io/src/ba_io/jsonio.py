@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import JSON_WHITESPACE, DataError, UsageError
-from .paths import check_folder_resolution, commit_check, is_rechecked, recheck_at_commit, where
+from .paths import check_folder_resolution, check_write_through, commit_check, is_rechecked, recheck_at_commit, where
 from .schemas import _validator, first_issue
 
 PathLike = str | os.PathLike[str]
@@ -563,7 +563,9 @@ def _resolve_target(target: Path, *, directory: bool = False) -> Path:
     except OSError:
         return target
     if stat.S_ISREG(st.st_mode) or (directory and stat.S_ISDIR(st.st_mode)):
-        return Path(os.path.realpath(target))
+        resolved = Path(os.path.realpath(target))
+        check_write_through(target, resolved)
+        return resolved
     return target
 
 

@@ -51,12 +51,15 @@ def _key(path: PathArg) -> tuple:
 
 
 def distinct_paths(*named: tuple[str, PathArg]) -> None:
-    """Refuse any two of ``(label, path)`` that are one file; ``None`` paths are skipped."""
+    """Refuse any two of ``(label, path)`` that are one file; ``None`` paths are skipped.
+    Each is remembered, so a link put at an output later is never followed to one of
+    them (:func:`check_write_through`)."""
     seen: dict[tuple, tuple[str, str | os.PathLike[str]]] = {}
     for label, path in named:
         if path is None:
             continue
         key = _key(path)
+        _NAMED[key] = (label, where(path))
         if key in seen:
             other, other_path = seen[key]
             same = f"{other_path}" if os.fspath(other_path) == os.fspath(path) else f"{other_path} and {path}"
@@ -64,6 +67,27 @@ def distinct_paths(*named: tuple[str, PathArg]) -> None:
                 f"{other} and {label} are the same file ({same}); nothing was written: give {label} a path of its own"
             )
         seen[key] = (label, path)
+
+
+#: every path a command named (its inputs and outputs), by file -> (its flag, where it is)
+_NAMED: dict[tuple, tuple[str, str]] = {}
+
+
+def check_write_through(link: str | os.PathLike[str], leads_to: str | os.PathLike[str]) -> None:
+    """A link at an output is written through to the file it leads to; that file may not
+    be another path the command named (campaign 37: a link ``V.jsonl -> in.jsonl`` put at
+    `split`'s ``--val-out`` while it read its input, or at synth's ``-o``, replaced the input;
+    the same link given up front is refused by :func:`distinct_paths`)."""
+    key = _key(leads_to)
+    named = _NAMED.get(key)
+    # the named path must still be that file (a long-lived process may have named a path
+    # whose file is gone, its inode number taken by another since)
+    if named is None or named[1] == where(link) or _key(named[1]) != key:
+        return
+    raise UsageError(
+        f"{os.fspath(link)}: a link that leads to {os.fspath(leads_to)}, which is this command's {named[0]}; "
+        "nothing was written there: remove the link or choose another output"
+    )
 
 
 def check_not_under_file(path: PathArg, flag: str = "") -> None:
