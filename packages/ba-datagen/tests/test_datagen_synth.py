@@ -712,3 +712,43 @@ def test_synth_killed_between_its_two_renames_leaves_one_runs_rows_and_rejects(t
     assert [r["id"] for r in read_jsonl(out)] == [concepts[i]["id"] for i in (4, 6, 7)]
     assert [r["id"] for r in read_jsonl(rejects)] == [concepts[5]["id"]]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c1.jsonl", "c2.jsonl", "raw.jsonl", "raw.rejects.jsonl"]
+
+
+def test_partial_files_a_kill_left_after_the_commit_are_not_resumed(tmp_path):
+    """Campaign 37: killed after its commit, before removing its partial files, synth left
+    copies of OUT and REJECTS there; a run on other input was refused ("the input changed"),
+    and --restart set aside rows already in OUT."""
+    import shutil
+
+    concepts = generate_concepts(8, seed=3)
+    concepts[1] = {"id": concepts[1]["id"], "concept": concepts[1]["concept"]}  # no facts -> rejected
+    first, second, out = tmp_path / "c1.jsonl", tmp_path / "c2.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(first, concepts[:4], "concept")
+    write_jsonl(second, concepts[4:], "concept")
+    synth(first, out, TemplateTeacher(), show_progress=False)
+    shutil.copyfile(out, partial_path(out))  # what the kill leaves: the committed files' copies
+    shutil.copyfile(tmp_path / "raw.rejects.jsonl", partial_path(tmp_path / "raw.rejects.jsonl"))
+    result = synth(second, out, TemplateTeacher(), show_progress=False)
+    assert (result.written, result.resumed) == (4, 0)
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [c["id"] for c in concepts[4:]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c1.jsonl", "c2.jsonl", "raw.jsonl", "raw.rejects.jsonl"]
+
+
+def test_a_full_disk_at_the_commit_names_the_output_and_keeps_the_rows(tmp_path, monkeypatch):
+    """Campaign 37: `Error: O.jsonl.partial: No space left on device (nothing was written there)`
+    named the partial file, not -o, and did not say the rows were kept for a resume."""
+    import errno
+    import importlib
+
+    synth_module = importlib.import_module("ba_datagen.synth")
+    src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=3), "concept")
+
+    def full(source, target):
+        raise OSError(errno.ENOSPC, "No space left on device", str(source))
+
+    monkeypatch.setattr(synth_module.shutil, "copyfile", full)
+    with pytest.raises(OSError) as exc:
+        synth(src, out, TemplateTeacher(), show_progress=False)
+    assert exc.value.filename == str(out) and "the rows are kept in" in exc.value.strerror
+    assert not out.exists() and len(partial_path(out).read_text().splitlines()) == 3

@@ -9,6 +9,7 @@ already in ``OUT.partial`` or in the rejects file are skipped.
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 import shutil
@@ -489,6 +490,17 @@ def _open_appenders(
     return appenders
 
 
+def _drop_committed_copies(pairs: tuple[tuple[Path, Path], ...]) -> None:
+    """A kill after the commit, before the partial files were removed, leaves them as
+    copies of the OUT and REJECTS just committed: they are removed, not resumed (campaign
+    37: a run on other input was refused as "the input changed", and --restart set aside
+    rows that were already in OUT). Only when every partial file left is its output's copy."""
+    left = [(source, target) for source, target in pairs if source.exists()]
+    if left and all(target.is_file() and filecmp.cmp(source, target, shallow=False) for source, target in left):
+        for source, _ in sorted(left, key=lambda pair: pair[0] == pairs[0][0]):  # the rejects first
+            source.unlink()
+
+
 def _rename_into_place(partial: Path, out_path: Path, rejects_partial: Path, rejects_path: Path, named: bool) -> None:
     """OUT and REJECTS are committed as one ba-io output group (campaign 36: a kill between
     the two renames left run 2's rejects beside run 1's rows, run 1's rejects gone), from
@@ -503,7 +515,10 @@ def _rename_into_place(partial: Path, out_path: Path, rejects_partial: Path, rej
     with output_group(refused=kept):
         for source, target in ((partial, out_path), (rejects_partial, rejects_path)):
             with atomic_path(target) as tmp:
-                shutil.copyfile(source, tmp)
+                try:
+                    shutil.copyfile(source, tmp)
+                except OSError as e:  # campaign 37: a full disk named the partial file, not -o
+                    raise OSError(e.errno, f"{e.strerror or e}; {kept}", os.fspath(target)) from None
     for source in (rejects_partial, partial):
         source.unlink()
 
@@ -530,6 +545,7 @@ def _synth_locked(
     setup = teacher_setup(teacher)
     hashes = {row["id"]: concept_sha256(row) for _, row in concepts}
     who = (teacher.name, setup, hashes)
+    _drop_committed_copies(((partial, out_path), (rejects_partial, rejects_path)))
     done_rows, done_rejects = _open_partials(partial, rejects_partial, rejects_path, texts, restart, who)
     pending = [(line, row) for line, row in concepts if row["id"] not in done_rows and row["id"] not in done_rejects]
     resumed = len(concepts) - len(pending)
