@@ -260,3 +260,14 @@ def test_a_round_never_replaces_a_users_history_page(tmp_path, curated_rows):
     (it / "history.png").unlink()
     record_round(it, 2, candidate, **figures)
     assert (it / "history.md").read_text().startswith("# make iterate: history")
+
+
+def test_a_round_refuses_an_output_that_is_one_of_its_inputs(tmp_path, curated_rows):
+    """Campaign 38 (r2): with a link `round-1/decision.json -> failures.json`, recording the
+    round replaced the --failures input by the decision row, exit 0."""
+    it, candidate, report, failures, added = _round(tmp_path, curated_rows, candidate_good=False)
+    before = failures.read_bytes()
+    (it / "round-1" / "decision.json").symlink_to(failures)
+    with pytest.raises(UsageError, match="--failures and decision.json are the same file"):
+        record_round(it, 1, candidate, curated_report=report, val_report=report, failures=failures, added=added)
+    assert failures.read_bytes() == before and not (it / "history.jsonl").exists()

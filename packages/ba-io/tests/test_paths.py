@@ -223,7 +223,7 @@ def test_a_link_put_at_an_output_mid_run_is_never_followed_to_an_input(tmp_path)
     mine.write_text("mine\n")
     distinct_paths(("input", src), ("--val-out", out))
     out.symlink_to(src)  # mid-run
-    with pytest.raises(UsageError, match=r"V\.jsonl: a link that leads to .*in\.jsonl, which is this command's input"):
+    with pytest.raises(UsageError, match=r"V\.jsonl: leads to .*in\.jsonl, which is this command.s input"):
         with atomic_write(out) as f:
             f.write("val\n")
     assert src.read_text() == "input\n" and out.is_symlink()
@@ -232,3 +232,43 @@ def test_a_link_put_at_an_output_mid_run_is_never_followed_to_an_input(tmp_path)
     with atomic_write(out) as f:
         f.write("val\n")
     assert mine.read_text() == "val\n" and src.read_text() == "input\n"
+
+
+def test_an_output_folder_re_pointed_at_an_inputs_folder_mid_run_is_refused(tmp_path):
+    """Campaign 38 (r4): `out/` replaced by a link to `data/` while split read
+    data/train.jsonl; --train-out out/train.jsonl was written onto the input, exit 0."""
+    from ba_io import atomic_write, distinct_paths
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    data.mkdir()
+    out.mkdir()
+    src = data / "train.jsonl"
+    src.write_text("input\n")
+    distinct_paths(("input", src), ("--train-out", out / "train.jsonl"))
+    out.rmdir()
+    out.symlink_to(data)  # mid-run
+    with pytest.raises(
+        UsageError, match=r"out/train\.jsonl: leads to .*data/train\.jsonl, which is this command's input"
+    ):
+        with atomic_write(out / "train.jsonl") as f:
+            f.write("train\n")
+    assert src.read_text() == "input\n"
+
+
+def test_a_checked_path_is_checked_at_the_commit_after_a_folder_above_it_is_re_pointed(tmp_path):
+    """Campaign 38 (r5, r6): with `out -> run1` re-pointed to `keep` mid-run, the commit's
+    check of an unnamed rejects path (keyed by the folder it resolved to) was skipped and
+    the user's keep/O.rejects.jsonl was emptied."""
+    from ba_io import default_rejects, write_jsonl
+
+    run1, keep = tmp_path / "run1", tmp_path / "keep"
+    run1.mkdir()
+    keep.mkdir()
+    (tmp_path / "out").symlink_to(run1)
+    rejects = default_rejects(tmp_path / "out" / "O.jsonl", None)
+    (keep / "O.rejects.jsonl").write_text("my notes\n")
+    (tmp_path / "out").unlink()
+    (tmp_path / "out").symlink_to(keep)  # mid-run
+    with pytest.raises(UsageError, match="exists and is not a rejects file"):
+        write_jsonl(rejects, [])
+    assert (keep / "O.rejects.jsonl").read_text() == "my notes\n"

@@ -163,3 +163,21 @@ def test_canonical_spec_spells_one_model_one_way(tmp_path, monkeypatch):
     assert canonical_spec("ollama:llama3") == "ollama:llama3" and canonical_spec("smollm2") == "smollm2"
     assert canonical_spec("hf:other") != want
     assert canonical_spec("not a spec") == "not a spec"
+
+
+def test_a_link_into_the_model_put_at_an_output_mid_run_is_refused(tmp_path):
+    """Campaign 38 (r3): a link to the model's config.json put at `ba-llm generate -o` (or
+    `ba-eval benchmark -o`) while it generated was written through: the model no longer loaded."""
+    from ba_io import UsageError, write_jsonl
+    from ba_llm import check_not_a_model_file
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "llama"}')
+    (model / "model.safetensors").write_bytes(b"weights")
+    out = tmp_path / "preds.jsonl"
+    check_not_a_model_file(f"hf:{model}", out, "-o")  # up front: the output is not the model's
+    out.symlink_to(model / "config.json")  # mid-run
+    with pytest.raises(UsageError, match=r"preds\.jsonl is a file of the model hf:.*config\.json, through a link"):
+        write_jsonl(out, [{"id": "a"}])
+    assert (model / "config.json").read_text() == '{"model_type": "llama"}'

@@ -512,3 +512,25 @@ def test_the_tmp_file_a_killed_score_left_is_swept_by_the_next_write(tmp_path):
     res = run("score", str(CLI_DATA / "predictions.jsonl"), "-o", "P.jsonl", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["P.jsonl", young.name, live.name, mine.name])
+
+
+def test_a_link_to_the_input_put_at_the_output_mid_run_is_refused(tmp_path, monkeypatch, capsys):
+    """Campaign 38 (r1): a link `O.jsonl -> in.jsonl` put while `score in.jsonl -o O.jsonl`
+    ran was written through: the input was replaced by the scored rows, exit 0."""
+    from ba_metric import cli
+
+    src, out = tmp_path / "in.jsonl", tmp_path / "O.jsonl"
+    shutil.copyfile(CLI_DATA / "predictions.jsonl", src)
+    before = src.read_bytes()
+    real = cli.score_row
+
+    def the_user_links_the_output_meanwhile(*a, **k):
+        if not out.is_symlink():
+            out.symlink_to(src)
+        return real(*a, **k)
+
+    monkeypatch.setattr(cli, "score_row", the_user_links_the_output_meanwhile)
+    assert cli.main(["score", str(src), "-o", str(out)]) == 2
+    assert capsys.readouterr().err.startswith(f"Error: -o {out} is the input file; nothing was written")
+    assert src.read_bytes() == before and out.is_symlink()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

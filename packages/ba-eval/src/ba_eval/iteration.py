@@ -22,6 +22,7 @@ from ba_io import (
     DataError,
     UsageError,
     atomic_write,
+    distinct_paths,
     output_group,
     output_lock,
     read_json,
@@ -201,6 +202,18 @@ def record_round(
     if missing:
         raise UsageError(f"give the candidate's {', '.join(missing)}")
     _check_history_pages(d)
+    _check_inputs_are_not_outputs(
+        d,
+        round_no,
+        [
+            ("--curated-report", curated_report),
+            ("--val-report", val_report),
+            ("--failures", failures),
+            ("--added", added),
+            *[("--added-rejects", p) for p in added_rejects or ()],
+            *[(f"--{k.replace('_', '-')}", candidate[k]) for k in MODEL_KEYS if k != "adapter"],
+        ],
+    )
     row = _round_row(
         round_no,
         read_json(pin),
@@ -227,6 +240,23 @@ def record_round(
             if adopt:
                 write_json(d / "adopted.json", {"round": round_no, **row["candidate"], "since": row["finished"]})
     return row
+
+
+def _check_inputs_are_not_outputs(folder: Path, round_no: int, inputs: list[tuple[str, Any]]) -> None:
+    """No input of a round may be one of the files it writes (campaign 38: a link
+    ``round-1/decision.json -> failures.json`` had the --failures input replaced by the
+    decision row, exit 0); each is remembered, so a link put there later is refused too."""
+    outputs = [
+        ("decision.json", folder / f"round-{round_no}" / "decision.json"),
+        ("history.md", folder / "history.md"),
+        ("history.png", folder / "history.png"),
+        ("adopted.json", folder / "adopted.json"),
+        ("history.jsonl", folder / "history.jsonl"),
+    ]
+    distinct_paths(*outputs)
+    for flag, path in inputs:
+        if path:
+            distinct_paths((flag, path), *outputs)
 
 
 #: how long recording a round waits for another one's (reading the history, writing four files)

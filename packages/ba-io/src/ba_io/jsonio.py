@@ -563,9 +563,8 @@ def _resolve_target(target: Path, *, directory: bool = False) -> Path:
     except OSError:
         return target
     if stat.S_ISREG(st.st_mode) or (directory and stat.S_ISDIR(st.st_mode)):
-        resolved = Path(os.path.realpath(target))
-        check_write_through(target, resolved)
-        return resolved
+        check_write_through(target)
+        return Path(os.path.realpath(target))
     return target
 
 

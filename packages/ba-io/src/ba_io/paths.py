@@ -41,6 +41,21 @@ def where(path: str | os.PathLike[str]) -> str:
     return os.path.join(os.path.realpath(head or "."), tail)
 
 
+def _places(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """The two keys a checked path is registered under: as written (absolute) and as the
+    kernel reaches its folder (:func:`where`). A commit onto it is checked when either
+    matches (campaign 38: keyed by ``where`` alone, a folder above the path re-pointed
+    mid-run changed the key, and the check at the commit was skipped)."""
+    return os.path.abspath(path), where(path)
+
+
+def _first(registry: dict[str, Any], path: str | os.PathLike[str]) -> Any:
+    for key in _places(path):
+        if key in registry:
+            return registry[key]
+    return None
+
+
 def _key(path: PathArg) -> tuple:
     real = os.path.realpath(os.fspath(path))  # type: ignore[arg-type]
     try:
@@ -59,7 +74,7 @@ def distinct_paths(*named: tuple[str, PathArg]) -> None:
         if path is None:
             continue
         key = _key(path)
-        _NAMED[key] = (label, where(path))
+        _NAMED[key] = (label, frozenset({os.path.abspath(path), os.path.realpath(path)}))
         if key in seen:
             other, other_path = seen[key]
             same = f"{other_path}" if os.fspath(other_path) == os.fspath(path) else f"{other_path} and {path}"
@@ -69,24 +84,47 @@ def distinct_paths(*named: tuple[str, PathArg]) -> None:
         seen[key] = (label, path)
 
 
-#: every path a command named (its inputs and outputs), by file -> (its flag, where it is)
-_NAMED: dict[tuple, tuple[str, str]] = {}
+#: every path a command named (its inputs and outputs), by file -> (its flag, the path as
+#: written and as it resolved, absolute)
+_NAMED: dict[tuple, tuple[str, frozenset[str]]] = {}
 
 
-def check_write_through(link: str | os.PathLike[str], leads_to: str | os.PathLike[str]) -> None:
-    """A link at an output is written through to the file it leads to; that file may not
-    be another path the command named (campaign 37: a link ``V.jsonl -> in.jsonl`` put at
-    `split`'s ``--val-out`` while it read its input, or at synth's ``-o``, replaced the input;
-    the same link given up front is refused by :func:`distinct_paths`)."""
-    key = _key(leads_to)
+#: folders a command reads whole (a model's), by real path -> what they are
+_NAMED_FOLDERS: dict[str, str] = {}
+
+
+def name_input_folder(folder: str | os.PathLike[str], what: str) -> None:
+    """Remember a folder the command reads (a model's files): no output of the command may
+    be written into it, through a link put at the output meanwhile either
+    (:func:`check_write_through`; campaign 38: a link to the model's ``config.json`` put at
+    ``generate -o`` mid-run had the model's config replaced)."""
+    _NAMED_FOLDERS[os.path.realpath(folder)] = what
+
+
+def check_write_through(target: str | os.PathLike[str]) -> None:
+    """``target`` (an output about to be written, as the writer holds it: the path given,
+    or the file a link given there led to) may not now be another path the command named:
+    a link put at the output, or at a folder above it, while the command ran would have it
+    written onto one of its inputs (campaign 37: `V.jsonl -> in.jsonl` put at split's
+    ``--val-out`` replaced the input; campaign 38: the output folder re-pointed at the
+    input's folder). The same paths given up front are refused by :func:`distinct_paths`."""
+    real = os.path.realpath(target)
+    for folder, what in _NAMED_FOLDERS.items():
+        if real == folder or real.startswith(folder.rstrip(os.sep) + os.sep):
+            raise UsageError(
+                f"{os.fspath(target)} is {what} ({real}, through a link); nothing was written there: "
+                "remove the link or choose another output"
+            )
+    key = _key(target)
     named = _NAMED.get(key)
-    # the named path must still be that file (a long-lived process may have named a path
-    # whose file is gone, its inode number taken by another since)
-    if named is None or named[1] == where(link) or _key(named[1]) != key:
+    if named is None or os.path.abspath(target) in named[1]:
+        return
+    label, places = named
+    if not any(_key(p) == key for p in places):  # that path's file is gone: its number reused since
         return
     raise UsageError(
-        f"{os.fspath(link)}: a link that leads to {os.fspath(leads_to)}, which is this command's {named[0]}; "
-        "nothing was written there: remove the link or choose another output"
+        f"{os.fspath(target)}: leads to {min(places)}, which is this command's {label}; nothing was written "
+        "there: remove the link or choose another output"
     )
 
 
@@ -145,12 +183,13 @@ def check_replaceable_folder(
     # campaign 32: a link put at a new -o mid-run was followed at the commit, and the
     # user's folder it pointed at was replaced unchecked: the write takes only the folder
     # checked here (checked_folder_resolution)
-    _FOLDER_RESOLVED[where(path)] = os.path.realpath(path)
+    for k in _places(path):
+        _FOLDER_RESOLVED[k] = os.path.realpath(path)
     if path.is_symlink() and path.is_dir():  # a link to a folder is written through: check the folder
         path = path.resolve()
     # campaign 31: a file the user added inside an earlier export while `export` ran was
     # deleted with the folder; the commit that replaces it checks it again (see _RECHECKS)
-    _FOLDER_RECHECKS[where(path)] = lambda: check_replaceable_folder(
+    _FOLDER_RECHECKS[_places(path)[0]] = _FOLDER_RECHECKS[_places(path)[1]] = lambda: check_replaceable_folder(
         path, flag=flag, manifest=manifest, tool=tool, legacy=legacy, legacy_folders=legacy_folders
     )
     if path.is_symlink() or (path.exists() and not path.is_dir()):
@@ -226,7 +265,8 @@ def check_side_output(path: PathArg, what: str, ours: Any) -> None:
     ``ours(path)`` recognises as one this command wrote; any other file there is the user's,
     refused (:class:`UsageError`) before any work, never overwritten."""
     text = os.fspath(path)  # type: ignore[arg-type]
-    _RECHECKS[where(text)] = lambda seen, written: _check_side_output(text, what, ours, written, seen)
+    for k in _places(text):
+        _RECHECKS[k] = lambda seen, written: _check_side_output(text, what, ours, written, seen)
     _check_side_output(text, what, ours, "nothing was written")
 
 
@@ -313,7 +353,8 @@ def check_side_folder(path: PathArg, what: str) -> None:
     written into the folder it points at) or a file there is refused before any work."""
     text = os.fspath(path)  # type: ignore[arg-type]
     # campaign 31: a link put at compare's DIR/scored mid-run was written through
-    _FOLDER_RECHECKS[where(text)] = lambda: check_side_folder(text, what)
+    for k in _places(text):
+        _FOLDER_RECHECKS[k] = lambda: check_side_folder(text, what)
     if os.path.lexists(text) and (os.path.islink(text) or not os.path.isdir(text)):
         kind = "a symbolic link" if os.path.islink(text) else "not a folder"
         raise UsageError(
@@ -336,7 +377,8 @@ def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str
     text = os.fspath(out)
     path = text[: -len(".jsonl")] + ".rejects.jsonl" if text.endswith(".jsonl") else text + ".rejected.jsonl"
     check_unnamed_rejects(path)
-    _RECHECKS[where(path)] = lambda seen, written: check_unnamed_rejects(path, written, seen=seen)
+    for k in _places(path):
+        _RECHECKS[k] = lambda seen, written: check_unnamed_rejects(path, written, seen=seen)
     return path
 
 
@@ -363,7 +405,7 @@ def check_folder_resolution(target: str | os.PathLike[str]) -> None:
     """For a folder checked by :func:`check_replaceable_folder`: :class:`UsageError` when
     the path now names another folder than the one checked (a link put there, or
     re-pointed, while the command ran), so a write never lands in a folder no one checked."""
-    checked = _FOLDER_RESOLVED.get(where(target))
+    checked = _first(_FOLDER_RESOLVED, target)
     if checked is None:
         return
     now = os.path.realpath(target)
@@ -378,13 +420,13 @@ def recheck_at_commit(target: str | os.PathLike[str], written: str = "nothing wa
     """Before a commit onto ``target``: when it is a path this process checked up front
     (an unnamed rejects path, a side output, a folder it replaces), or lies in a side
     folder it checked, check it again."""
-    key = where(target)
-    check = _RECHECKS.get(key)
+    check_write_through(target)
+    check = _first(_RECHECKS, target)
     if check is not None:
-        check(key, written)
+        check(os.fspath(target), written)
     # the folder as named: a link put at it is not followed here, its check refuses it
-    folder = where(os.path.dirname(os.fspath(target)) or ".")
-    for folder_check in (_FOLDER_RECHECKS.get(key), _FOLDER_RECHECKS.get(folder)):
+    folder = os.path.dirname(os.fspath(target)) or "."
+    for folder_check in (_first(_FOLDER_RECHECKS, target), _first(_FOLDER_RECHECKS, folder)):
         if folder_check is not None:
             folder_check()
 
@@ -392,14 +434,14 @@ def recheck_at_commit(target: str | os.PathLike[str], written: str = "nothing wa
 def commit_check(target: str | os.PathLike[str]) -> Callable[[str, str], None] | None:
     """The check :func:`recheck_at_commit` runs for the file path ``target`` (called as
     ``check(seen, written)``: see ``_RECHECKS``), or None when nothing was registered there."""
-    return _RECHECKS.get(where(target))
+    return _first(_RECHECKS, target)
 
 
 def is_rechecked(target: str | os.PathLike[str]) -> bool:
     """``target`` is checked again at its commit: a link put there is refused by that check,
     so a writer must not follow it to the file it points at (campaign 30: `fix` wrote its
     rejects through a link put at `OUT.rejects.jsonl` mid-run, emptying the user's file)."""
-    return where(target) in _RECHECKS
+    return _first(_RECHECKS, target) is not None
 
 
 def check_unnamed_rejects(

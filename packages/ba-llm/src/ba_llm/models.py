@@ -318,11 +318,15 @@ def check_not_a_model_file(spec: str | ModelSpec, path: str | os.PathLike[str], 
         ms = resolve_spec(ms)
     except (UsageError, BackendError):  # no model files there to protect; loading it says why later
         return
+    from ba_io.paths import name_input_folder
+
     target = Path(os.path.realpath(path))
     for own in (ms.path, ms.lora):
         if own is None:
             continue
         real = Path(os.path.realpath(own))
+        # a link put at the output later is refused at the write (campaign 38)
+        name_input_folder(real, f"a file of the model {ms.spec}")
         if target == real or real in target.parents:
             raise UsageError(
                 f"{flag} {os.fspath(path)} is a file of the model {ms.spec} ({own}); nothing was written: "

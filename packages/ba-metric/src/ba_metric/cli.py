@@ -163,15 +163,19 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"-o {args.output} names a folder (it ends in '/', '.' or '..'); nothing was written: give a file path"
             )
-        if args.output and (  # campaign 22
-            _stdin_is(args.output) if args.input == "-" else _same_file(args.input, args.output)
-        ):  # `score - -o F < F` replaced F
-            raise UsageError(f"-o {args.output} is the input file; nothing was written: give -o a path of its own")
+
+        def check_not_the_input() -> None:
+            if args.output and (  # campaign 22
+                _stdin_is(args.output) if args.input == "-" else _same_file(args.input, args.output)
+            ):  # `score - -o F < F` replaced F
+                raise UsageError(f"-o {args.output} is the input file; nothing was written: give -o a path of its own")
+
+        check_not_the_input()
         if args.output in (None, "-") and _stdout_is_input(args.input):  # campaigns 26-27: `score F [-o -] >> F`
             raise UsageError("standard output is the input file; nothing was written: give -o a path of its own")
         options = {"field": args.field, "concept_field": args.concept_field, "threshold": args.threshold}
         rows = [score_row(row, **options, path=args.input, line=line) for line, row in read_jsonl(args.input)]
-        write_jsonl(rows, args.output)
+        write_jsonl(rows, args.output, check_not_the_input)  # again: a link put there meanwhile
         return 0
     stats = summarize(
         read_jsonl(args.input), field=args.field, concept_field=args.concept_field,

@@ -12,7 +12,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -238,8 +238,10 @@ def write_stdout(text: str) -> None:
         ) from None
 
 
-def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
-    """Write rows as JSONL to ``out`` atomically (``out.tmp`` then rename) or to stdout."""
+def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None, check: Callable[[], None] | None = None) -> None:
+    """Write rows as JSONL to ``out`` atomically (``out.tmp`` then rename) or to stdout;
+    ``check`` runs again just before the rename (the CLI's "-o is not the input": campaign
+    38, a link ``O.jsonl -> in.jsonl`` put while ``score`` ran had the input replaced)."""
     text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     if out is None or out == "-":
         write_stdout(text)
@@ -262,11 +264,17 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None) -> None:
         os.chmod(fd, 0o666 & ~mask)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        if check is not None:
+            check()
         os.replace(tmp, target)
     except OSError as exc:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
         raise UsageError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 #: ``OUT.ba-metric-PID.RANDOM.tmp``: the tmp file of a write, named with its writer's pid so
