@@ -752,3 +752,29 @@ def test_a_full_disk_at_the_commit_names_the_output_and_keeps_the_rows(tmp_path,
         synth(src, out, TemplateTeacher(), show_progress=False)
     assert exc.value.filename == str(out) and "the rows are kept in" in exc.value.strerror
     assert not out.exists() and len(partial_path(out).read_text().splitlines()) == 3
+
+
+@pytest.mark.parametrize("how", ["symlink", "hardlink"])
+def test_a_link_put_at_a_partial_files_name_mid_start_is_never_written_through(tmp_path, monkeypatch, how):
+    """Campaign 39 (r3): a link (or a hard link) to the input put at `OUT.rejects.jsonl.partial`
+    after synth's check of it was written through by its `write_text("")`: the input emptied."""
+    import importlib
+
+    synth_module = importlib.import_module("ba_datagen.synth")
+    src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=3), "concept")
+    before = src.read_bytes()
+    rejects_partial = partial_path(tmp_path / "raw.rejects.jsonl")
+    real = synth_module._read_concepts
+
+    def the_user_links_it_meanwhile(path):
+        rows = real(path)
+        if how == "symlink":
+            rejects_partial.symlink_to(src)
+        else:
+            os.link(src, rejects_partial)
+        return rows
+
+    monkeypatch.setattr(synth_module, "_read_concepts", the_user_links_it_meanwhile)
+    result = synth(src, out, TemplateTeacher(), show_progress=False)
+    assert result.written == 3 and src.read_bytes() == before

@@ -498,3 +498,56 @@ def test_a_link_put_at_a_checkpoints_name_mid_run_is_never_followed(tmp_path):
     save(3)
     assert [p.name for p in checkpoint.list_checkpoints(root)] == ["step-00000003"]
     assert len(list(mine.iterdir())) == 3 and (root / "step-00000000").is_symlink()
+
+
+def test_an_output_folder_re_pointed_mid_run_stops_the_next_save(tmp_path):
+    """Campaign 39 (r2): `-o out/A` with `out -> run1` re-pointed mid-run to `keep`, which
+    held an earlier run's `A`: the run saved its adapter into keep/A and removed that run's
+    TensorBoard log, exit 0. A save into the output now checks it still leads where it did."""
+    import torch
+
+    from ba_io import UsageError
+    from ba_lora import checkpoint
+
+    run1, keep = tmp_path / "run1", tmp_path / "keep"
+    (run1 / "A").mkdir(parents=True)
+    (keep / "A" / "checkpoints").mkdir(parents=True)
+    (keep / "A" / "adapter_model.safetensors").write_text("the earlier run's adapter\n")
+    out = tmp_path / "out"
+    out.symlink_to(run1)
+    checkpoint.pin_output(out / "A")
+    weight = torch.nn.Parameter(torch.ones(2, 2))
+    optimizer = torch.optim.AdamW([weight], lr=0.1)
+    save = lambda step: checkpoint.save_checkpoint(  # noqa: E731
+        out / "A" / "checkpoints",
+        step,
+        adapter={"w": weight.detach()},
+        optimizer=optimizer,
+        state={"step": step},
+        keep=1,
+    )
+    save(1)
+    out.unlink()
+    out.symlink_to(keep)  # mid-run
+    with pytest.raises(UsageError, match=r"out/A: now leads to .*keep/A, not to .*run1/A where this run began"):
+        save(2)
+    assert sorted(p.name for p in (keep / "A").rglob("*")) == ["adapter_model.safetensors", "checkpoints"]
+
+
+def test_a_failed_run_never_removes_the_folder_its_re_pointed_output_now_leads_to(tmp_path):
+    """Campaign 39 (r2): the run stopped at the re-pointed output (the test above), then its
+    clean-up removed `out/A`, by then the earlier run's keep/A, adapter and all."""
+    from ba_lora import checkpoint
+    from ba_lora.trainer import _discard_failed_output
+
+    run1, keep = tmp_path / "run1", tmp_path / "keep"
+    (run1 / "A").mkdir(parents=True)
+    (keep / "A").mkdir(parents=True)
+    (keep / "A" / "adapter_model.safetensors").write_text("the earlier run's adapter\n")
+    out = tmp_path / "out"
+    out.symlink_to(run1)
+    checkpoint.pin_output(out / "A", again=True)
+    out.unlink()
+    out.symlink_to(keep)  # mid-run
+    _discard_failed_output(out / "A")
+    assert (keep / "A" / "adapter_model.safetensors").read_text() == "the earlier run's adapter\n"

@@ -534,3 +534,31 @@ def test_a_link_to_the_input_put_at_the_output_mid_run_is_refused(tmp_path, monk
     assert capsys.readouterr().err.startswith(f"Error: -o {out} is the input file; nothing was written")
     assert src.read_bytes() == before and out.is_symlink()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_link_at_the_output_re_pointed_at_the_input_and_back_mid_run_is_refused(tmp_path, monkeypatch, capsys):
+    """Campaign 39 (r1): `-o O.jsonl` a link to run3.jsonl, re-pointed at the input while
+    the write began and back before the rename: the check looked at -o again, not at the
+    file the write had resolved, and the input was replaced."""
+    from ba_metric import cli, report
+
+    src, out, run3 = tmp_path / "in.jsonl", tmp_path / "O.jsonl", tmp_path / "run3.jsonl"
+    shutil.copyfile(CLI_DATA / "predictions.jsonl", src)
+    run3.write_text("")
+    out.symlink_to(run3)
+    before = src.read_bytes()
+    real = report._checked_target
+
+    def re_pointed_while_the_write_begins(path):
+        out.unlink()
+        out.symlink_to(src)
+        try:
+            return real(path)
+        finally:
+            out.unlink()
+            out.symlink_to(run3)
+
+    monkeypatch.setattr(report, "_checked_target", re_pointed_while_the_write_begins)
+    assert cli.main(["score", str(src), "-o", str(out)]) == 2
+    assert "is the input file; nothing was written" in capsys.readouterr().err
+    assert src.read_bytes() == before

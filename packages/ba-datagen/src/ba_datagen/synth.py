@@ -432,6 +432,21 @@ def _check_not_the_teachers_files(teacher: Teacher, out_path: Path, rejects_path
             check_not_a_model_file(teacher.name, side, flag)
 
 
+def _start_partial(path: Path, data: bytes) -> None:
+    """A new partial file holding ``data``: what is at its name goes first, a new file is
+    made only where nothing is, never written through (campaign 39: a link, or a hard link,
+    put at `OUT.rejects.jsonl.partial` while synth read its input was written through and
+    the input, or a file of the user's, emptied)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # a link (or a second name of a file) goes, its file is kept
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    except FileExistsError:
+        raise UsageError(f"{path}: was put there while synth started; nothing was written: run again") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
 def _open_partials(
     partial: Path,
     rejects_partial: Path,
@@ -448,12 +463,10 @@ def _open_partials(
         if restart:  # nothing is deleted: the interrupted run's rows are moved aside, and said so
             _set_aside(partial, rejects_partial)
         partial.unlink(missing_ok=True)
-        rejects_partial.parent.mkdir(parents=True, exist_ok=True)
-        rejects_partial.write_text("", encoding="utf-8")
-        partial.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text("", encoding="utf-8")
+        _start_partial(rejects_partial, b"")
+        _start_partial(partial, b"")
     elif not rejects_partial.exists():  # resuming a run of an older version: its rejects went to REJECTS
-        rejects_partial.write_bytes(rejects_path.read_bytes() if rejects_path.is_file() else b"")
+        _start_partial(rejects_partial, rejects_path.read_bytes() if rejects_path.is_file() else b"")
         made_rejects_partial = True
     try:  # every partial file checked before any is cut: a refused one is left as it was
         done_rows = _done(partial, texts, *who)

@@ -258,11 +258,40 @@ def _remove_checkpoint(folder: Path) -> None:
     _remove_own_files(folder)
 
 
+#: the run's output folder as given (absolute) -> the folder it led to when the run began
+_PINNED: dict[str, str] = {}
+
+
+def pin_output(out: Path, again: bool = False) -> None:
+    """Remember where the run's ``--output`` leads now (a run pins it when it first checks
+    it; ``again`` for a new run in this process); every later write into it, and every
+    removal there, checks that it still leads there (:func:`check_output_unmoved`)."""
+    if again:
+        _PINNED[os.path.abspath(out)] = os.path.realpath(out)
+    else:
+        _PINNED.setdefault(os.path.abspath(out), os.path.realpath(out))
+
+
+def check_output_unmoved(path: Path) -> None:
+    """``path`` lies in a pinned output folder that still leads where it led when the run
+    began (campaign 39: `-o out/A` with `out` a link re-pointed mid-run to a folder holding
+    an earlier run's `A`: the run wrote its adapter there and removed that run's log, exit 0)."""
+    here = os.path.abspath(path)
+    for out, real in _PINNED.items():
+        if (here == out or here.startswith(out.rstrip(os.sep) + os.sep)) and os.path.realpath(out) != real:
+            raise UsageError(
+                f"{out}: now leads to {os.path.realpath(out)}, not to {real} where this run began (a link above "
+                "it re-pointed?); the run stopped and wrote nothing there: point it back, then run again with --resume"
+            )
+
+
 def check_own_folder(path: Path) -> None:
     """A checkpoint's name holds nothing or a real folder; a symbolic link or a file put
     there during the run is the user's, kept, and the save refused (campaign 33: a link put
     at ``checkpoints/step-N`` mid-run was followed, and the checkpoint files in the folder
-    it pointed at were replaced and then removed)."""
+    it pointed at were replaced and then removed). The run's output folder must still lead
+    where it did (:func:`check_output_unmoved`)."""
+    check_output_unmoved(path)
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         what = "a symbolic link" if path.is_symlink() else "a file"
         raise UsageError(

@@ -22,7 +22,7 @@ from typing import Any
 
 from ba_io import atomic_path, check_side_output, sha256_path, write_json
 
-from .checkpoint import CHECKPOINTS, check_own_folder
+from .checkpoint import CHECKPOINTS, check_output_unmoved, check_own_folder, pin_output
 from .modeling import compute_dtype as _compute_dtype
 from .report import TensorBoard, eval_metric, plot_losses
 
@@ -127,6 +127,7 @@ class ResultWriter:
         self.cfg = cfg
         self.main = main
         self.best_path = out / CHECKPOINTS / "best" / "adapter_model.safetensors"
+        pin_output(out)
         self.tb = TensorBoard(out / "runs", purge_step=purge_step, enabled=main)
 
     def metric(self, model: Any, tokenizer: Any, prompt: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -167,6 +168,7 @@ class ResultWriter:
     ) -> dict[str, Any]:
         """Write the adapter, tokenizer, prompt, loss curve and ``training_info.json`` (the
         run's marker of completion, last); return the info."""
+        check_output_unmoved(self.out)
         info = self._info(
             prompt, base_dir, st, datasets, durations, trainable,
             samples=samples, world_size=world_size, device=device, total_steps=total_steps, base_files=base_files,

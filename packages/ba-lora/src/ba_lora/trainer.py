@@ -43,9 +43,11 @@ from .checkpoint import (
     CHECKPOINT_FILES,
     CHECKPOINTS,
     SAFETENSORS_TMP,
+    check_output_unmoved,
     damaged_checkpoints,
     latest_checkpoint,
     load_checkpoint,
+    pin_output,
     remove_partial,
     restore_rng,
     save_checkpoint,
@@ -414,6 +416,7 @@ def _earlier_run(out: Path) -> bool:
 def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]) -> Path | None:
     """Check / clean the output directory; return the checkpoint to resume from."""
     ckroot = out / CHECKPOINTS
+    pin_output(out, again=True)  # campaign 39: where it leads now is where the run writes
     check_not_under_file(out, "--output")
     # campaign 34: `-o x/..` (x missing) passed every check made on the path as written and
     # trained into the current folder, replacing the user's prompt.json
@@ -491,6 +494,7 @@ def _clear_earlier_results(out: Path) -> None:
     ``--target-modules`` had already deleted the earlier run's results), it removes every
     file a run writes, ``training_info.json`` (the evidence that OUT holds a run) last, so
     a kill at any point leaves a folder the next run still takes as its own."""
+    check_output_unmoved(out)
     for name in sorted(RUN_FILES - {"training_info.json"}):
         p = out / name
         if p.is_dir() and not p.is_symlink():
@@ -506,6 +510,7 @@ def remove_run_tree(out: str | Path, sub: str) -> list[str]:
     said on stderr (campaign 31: a user's ``runs/my_experiment/`` added while the model
     loaded for an ``--overwrite``, or a note put in ``checkpoints/step-N/`` during the run,
     was deleted with the whole folder, exit 0). Returns what was kept."""
+    check_output_unmoved(Path(out))
     out = Path(out)
     kept = [f for f in _foreign_files(out) if f == sub or f.startswith(sub + "/")]
     root = out / sub
@@ -596,6 +601,7 @@ def _discard_failed_output(out: Path) -> None:
     folder was made left it empty behind); one with a checkpoint keeps it, to resume."""
     try:  # campaign 33: `-o ""` named the current folder, and everything in it was removed
         check_not_working_folder(out, "--output", "ba-lora train")
+        check_output_unmoved(out)  # campaign 39: re-pointed mid-run, it led to an earlier run's folder
     except UsageError:
         return
     if out.is_dir() and not out.is_symlink() and latest_checkpoint(out / CHECKPOINTS) is None:

@@ -164,11 +164,13 @@ def _run(args: argparse.Namespace) -> int:
                 f"-o {args.output} names a folder (it ends in '/', '.' or '..'); nothing was written: give a file path"
             )
 
-        def check_not_the_input() -> None:
-            if args.output and (  # campaign 22
-                _stdin_is(args.output) if args.input == "-" else _same_file(args.input, args.output)
-            ):  # `score - -o F < F` replaced F
-                raise UsageError(f"-o {args.output} is the input file; nothing was written: give -o a path of its own")
+        def check_not_the_input(target: str | None = None) -> None:
+            """-o, and the file it led to when the write began (``target``), is not the input."""
+            for path in dict.fromkeys(p for p in (args.output, target) if p):
+                if _stdin_is(path) if args.input == "-" else _same_file(args.input, path):  # campaign 22
+                    raise UsageError(  # `score - -o F < F` replaced F
+                        f"-o {args.output} is the input file; nothing was written: give -o a path of its own"
+                    )
 
         check_not_the_input()
         if args.output in (None, "-") and _stdout_is_input(args.input):  # campaigns 26-27: `score F [-o -] >> F`

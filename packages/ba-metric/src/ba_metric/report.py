@@ -238,10 +238,11 @@ def write_stdout(text: str) -> None:
         ) from None
 
 
-def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None, check: Callable[[], None] | None = None) -> None:
+def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None, check: Callable[[str], None] | None = None) -> None:
     """Write rows as JSONL to ``out`` atomically (``out.tmp`` then rename) or to stdout;
-    ``check`` runs again just before the rename (the CLI's "-o is not the input": campaign
-    38, a link ``O.jsonl -> in.jsonl`` put while ``score`` ran had the input replaced)."""
+    ``check(path)`` runs just before the rename, on the path renamed onto (the CLI's "-o is
+    not the input": campaign 38, a link ``O.jsonl -> in.jsonl`` put while ``score`` ran had
+    the input replaced; campaign 39, one re-pointed there and back while it ran)."""
     text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     if out is None or out == "-":
         write_stdout(text)
@@ -265,7 +266,7 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None, check: Callable
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         if check is not None:
-            check()
+            check(os.fspath(target))
         os.replace(tmp, target)
     except OSError as exc:
         if tmp is not None:
