@@ -49,6 +49,12 @@ def _places(path: str | os.PathLike[str]) -> tuple[str, str]:
     return os.path.abspath(path), where(path)
 
 
+def _register(registry: dict[str, Any], path: str | os.PathLike[str], value: Any) -> None:
+    """Put ``value`` in ``registry`` under both of ``path``'s keys (:func:`_places`)."""
+    for key in _places(path):
+        registry[key] = value
+
+
 def _first(registry: dict[str, Any], path: str | os.PathLike[str]) -> Any:
     for key in _places(path):
         if key in registry:
@@ -183,14 +189,17 @@ def check_replaceable_folder(
     # campaign 32: a link put at a new -o mid-run was followed at the commit, and the
     # user's folder it pointed at was replaced unchecked: the write takes only the folder
     # checked here (checked_folder_resolution)
-    for k in _places(path):
-        _FOLDER_RESOLVED[k] = os.path.realpath(path)
+    _register(_FOLDER_RESOLVED, path, os.path.realpath(path))
     if path.is_symlink() and path.is_dir():  # a link to a folder is written through: check the folder
         path = path.resolve()
     # campaign 31: a file the user added inside an earlier export while `export` ran was
     # deleted with the folder; the commit that replaces it checks it again (see _RECHECKS)
-    _FOLDER_RECHECKS[_places(path)[0]] = _FOLDER_RECHECKS[_places(path)[1]] = lambda: check_replaceable_folder(
-        path, flag=flag, manifest=manifest, tool=tool, legacy=legacy, legacy_folders=legacy_folders
+    _register(
+        _FOLDER_RECHECKS,
+        path,
+        lambda: check_replaceable_folder(
+            path, flag=flag, manifest=manifest, tool=tool, legacy=legacy, legacy_folders=legacy_folders
+        ),
     )
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise UsageError(f"{flag} {path}: exists and is not a folder; choose a new folder")
@@ -265,8 +274,7 @@ def check_side_output(path: PathArg, what: str, ours: Any) -> None:
     ``ours(path)`` recognises as one this command wrote; any other file there is the user's,
     refused (:class:`UsageError`) before any work, never overwritten."""
     text = os.fspath(path)  # type: ignore[arg-type]
-    for k in _places(text):
-        _RECHECKS[k] = lambda seen, written: _check_side_output(text, what, ours, written, seen)
+    _register(_RECHECKS, text, lambda seen, written: _check_side_output(text, what, ours, written, seen))
     _check_side_output(text, what, ours, "nothing was written")
 
 
@@ -353,8 +361,7 @@ def check_side_folder(path: PathArg, what: str) -> None:
     written into the folder it points at) or a file there is refused before any work."""
     text = os.fspath(path)  # type: ignore[arg-type]
     # campaign 31: a link put at compare's DIR/scored mid-run was written through
-    for k in _places(text):
-        _FOLDER_RECHECKS[k] = lambda: check_side_folder(text, what)
+    _register(_FOLDER_RECHECKS, text, lambda: check_side_folder(text, what))
     if os.path.lexists(text) and (os.path.islink(text) or not os.path.isdir(text)):
         kind = "a symbolic link" if os.path.islink(text) else "not a folder"
         raise UsageError(
@@ -377,8 +384,7 @@ def default_rejects(out: str | os.PathLike[str], rejects: PathArg = None) -> str
     text = os.fspath(out)
     path = text[: -len(".jsonl")] + ".rejects.jsonl" if text.endswith(".jsonl") else text + ".rejected.jsonl"
     check_unnamed_rejects(path)
-    for k in _places(path):
-        _RECHECKS[k] = lambda seen, written: check_unnamed_rejects(path, written, seen=seen)
+    _register(_RECHECKS, path, lambda seen, written: check_unnamed_rejects(path, written, seen=seen))
     return path
 
 
