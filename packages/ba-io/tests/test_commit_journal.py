@@ -338,3 +338,38 @@ def test_a_target_spelled_through_a_link_recovers_from_either_spelling(tmp_path,
     assert _ids(train) == _ids(val) == ["old"]
     assert sorted(p.name for p in real.parent.iterdir() if p.is_file()) == ["T.jsonl"]
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["V.jsonl"]
+
+
+def test_a_group_whose_undo_fails_keeps_its_journals_for_the_next_reader(tmp_path, monkeypatch):
+    """A group whose second rename failed and whose undo of the first failed too (an I/O
+    error) left the new V.jsonl beside the earlier T.jsonl and removed its journals, so no
+    later command could put the group right: the journals now stay until the group is whole."""
+    import ba_io.jsonio as jio
+    from ba_io import atomic_write, output_group
+
+    _old_pair(tmp_path)
+    train, val = tmp_path / "T.jsonl", tmp_path / "V.jsonl"
+    real_place = jio._place
+    calls = []
+
+    def place(tmp, target, *rest):
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error")
+        return real_place(tmp, target, *rest)
+
+    def unplace(*args):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(jio, "_place", place)
+    monkeypatch.setattr(jio, "_unplace", unplace)
+    with pytest.raises(OSError, match="Input/output"):
+        with output_group():
+            for path in (train, val):
+                with atomic_write(path) as f:
+                    f.write('{"id":"new"}\n')
+    assert (train.read_text(), val.read_text()) == ('{"id":"old"}\n', '{"id":"new"}\n')  # the undo failed
+    assert (tmp_path / ("V.jsonl" + JOURNAL_SUFFIX)).exists()
+    monkeypatch.undo()
+    assert _ids(train) == _ids(val) == ["old"]  # the next reader rolls the group back
+    assert _names(tmp_path) == ["T.jsonl", "V.jsonl"]

@@ -84,14 +84,24 @@ class _Journal:
         return other is not None and (other.pid, other.entries, other.made) == (self.pid, self.entries, self.made)
 
 
+@dataclass
+class GroupJournal:
+    """What :func:`group_journal` yields: set ``keep`` when the block leaves the group half
+    replaced (a failed rename whose undo failed too), so its journals stay for the next run."""
+
+    keep: bool = False
+
+
 @contextlib.contextmanager
-def group_journal(pairs: list[tuple[Path, Path]], made: list[Path] | None = None) -> Iterator[None]:
+def group_journal(pairs: list[tuple[Path, Path]], made: list[Path] | None = None) -> Iterator[GroupJournal]:
     """Hold a journal of ``pairs`` (tmp, target) beside every target while the block renames
     them (nothing for a group of one file: its one rename is atomic). The caller holds
     every target's lock and has checked every target; ``made`` are the folders the group
-    created, removed again (when empty) if the group is rolled back."""
+    created, removed again (when empty) if the group is rolled back. The journals are
+    removed when the block ends, unless it set ``keep`` (the group is still half replaced)."""
+    state = GroupJournal()
     if len(pairs) < 2:
-        yield
+        yield state
         return
     from .jsonio import _fsync_dir
 
@@ -113,10 +123,11 @@ def group_journal(pairs: list[tuple[Path, Path]], made: list[Path] | None = None
             written[path] = text
         for folder in {target.parent for _, target in pairs}:
             _fsync_dir(folder)
-        yield
+        yield state
     finally:
         for path, text in written.items():
-            _remove_if_ours(path, text)
+            if not state.keep:
+                _remove_if_ours(path, text)
 
 
 def _write_journal(path: Path, text: str) -> None:

@@ -34,11 +34,14 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import JSON_WHITESPACE, DataError, UsageError
 from .paths import check_folder_resolution, check_write_through, commit_check, is_rechecked, recheck_at_commit, where
 from .schemas import _validator, first_issue
+
+if TYPE_CHECKING:
+    from .commit_journal import GroupJournal
 
 PathLike = str | os.PathLike[str]
 
@@ -365,8 +368,8 @@ def output_group(refused: str = "nothing was written there") -> Iterator[None]:
                 _check_target(target, directory=tmp.is_dir())
                 recheck_at_commit(target, refused)
             # campaign 34: a kill between two renames left one file new, another old
-            with group_journal(pending, made):
-                _place_all(list(reversed(pending)), refused)
+            with group_journal(pending, made) as journal:
+                _place_all(list(reversed(pending)), refused, journal)
     except BaseException:
         for tmp, _ in pending:
             _discard(tmp)  # those already renamed are gone from their tmp name: no-op
@@ -384,19 +387,26 @@ _OLD = ".old"
 _LEFTOVERS = (".tmp", _OLD, ".tmp.json")
 
 
-def _place_all(order: list[tuple[Path, Path]], refused: str = "nothing was written there") -> None:
+def _place_all(
+    order: list[tuple[Path, Path]], refused: str = "nothing was written there", journal: GroupJournal | None = None
+) -> None:
     """Rename each tmp onto its target in ``order``, keeping what each replaces until the
     last one is in place; when one fails (a checked target refused at its rename), the ones
     already placed are put back, so the group leaves every target as it was (campaign 33:
-    compare's refused comparison.png left the new .md and .html beside the old .json)."""
+    compare's refused comparison.png left the new .md and .html beside the old .json). Where
+    putting one back fails too, the group's ``journal`` (:func:`group_journal`) is kept, so
+    the next ba-io command that touches one of the files puts the group right."""
     placed: list[tuple[Path, Path, Path | None, bool]] = []  # tmp, target, what it replaced, new
     try:
         for tmp, target in order:
             placed.append((tmp, target, *_place(tmp, target, refused)))
     except BaseException:
         for tmp, target, old, new in reversed(placed):
-            with contextlib.suppress(OSError):
+            try:
                 _unplace(tmp, target, old, new)
+            except OSError:
+                if journal is not None:
+                    journal.keep = True
         raise
     for _, _, old, _ in placed:
         if old is not None:
