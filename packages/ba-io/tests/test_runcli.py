@@ -76,6 +76,7 @@ def test_all_pinned():
         "atomic_write",
         "check_not_under_file",
         "check_not_working_folder",
+        "check_pinned_folder",
         "check_replaceable_folder",
         "check_side_folder",
         "check_side_output",
@@ -103,6 +104,7 @@ def test_all_pinned():
         "output_lock",
         "output_path",
         "output_target",
+        "pin_folder",
         "positive_int",
         "progress",
         "read_json",
@@ -427,3 +429,33 @@ def test_a_failing_library_thread_says_one_line_not_a_traceback(capsys):
     assert threading.excepthook is before
     assert run_cli(main, ["--debug"]) == 0  # --debug: Python's own hook, with its traceback
     assert hooks[0] is not before and hooks[1] is before
+
+
+def test_what_one_command_registers_about_its_paths_never_refuses_the_next_in_the_process(tmp_path):
+    """The checks a command registers (a model folder it reads, a folder it pins) are its
+    own: a second command in the same process (a notebook, a test) writing into the first
+    one's model folder or its re-pointed output is not refused by them."""
+    from ba_io import pin_folder, write_json
+    from ba_io.paths import name_input_folder
+
+    model, run1, other = tmp_path / "model", tmp_path / "run1", tmp_path / "other"
+    for folder in (model, run1, other):
+        folder.mkdir()
+    out = tmp_path / "out"
+    out.symlink_to(run1)
+
+    def first(argv):
+        name_input_folder(model, "the model's folder")
+        pin_folder(out)
+        with pytest.raises(UsageError):  # inside the command, its checks hold
+            write_json(model / "x.json", {"n": 1})
+
+    def second(argv):
+        write_json(model / "notes.json", {"n": 2})
+        write_json(out / "notes.json", {"n": 2})
+
+    assert run_cli(first, []) == 0
+    out.unlink()
+    out.symlink_to(other)
+    assert run_cli(second, []) == 0
+    assert (model / "notes.json").exists() and (other / "notes.json").exists()

@@ -1120,3 +1120,31 @@ def test_a_commit_through_another_spelling_takes_the_same_lock(tmp_path, monkeyp
         other.kill()
         other.wait()
     assert real.read_text() == "theirs\n" and not (tmp_path / "V.jsonl").exists()
+
+
+def test_a_commit_into_a_pinned_folder_re_pointed_mid_run_is_refused(tmp_path):
+    """Campaign 39: `ba-lora train -o out/A` with `out -> run1` re-pointed mid-run at a
+    folder holding an earlier run's `A` wrote its files there. A folder pinned when the
+    command began refuses every commit into it once it leads elsewhere; the earlier file
+    is kept, and commits into folders not pinned go on."""
+    from ba_io import check_pinned_folder, pin_folder, write_json
+
+    run1, keep = tmp_path / "run1", tmp_path / "keep"
+    (run1 / "A").mkdir(parents=True)
+    (keep / "A").mkdir(parents=True)
+    (keep / "A" / "info.json").write_text('{"run": "earlier"}\n')
+    out = tmp_path / "out"
+    out.symlink_to(run1)
+    pin_folder(out / "A", again=True)
+    write_json(out / "A" / "info.json", {"run": "this"})  # still where it led
+    assert json.loads((run1 / "A" / "info.json").read_text()) == {"run": "this"}
+    out.unlink()
+    out.symlink_to(keep)  # mid-run
+    with pytest.raises(UsageError, match=r"out/A: now leads to .*keep/A, not to .*run1/A where this run began"):
+        write_json(out / "A" / "info.json", {"run": "this"})
+    with pytest.raises(UsageError, match="point it back"):
+        check_pinned_folder(out / "A" / "sub" / "x.bin")
+    assert (keep / "A" / "info.json").read_text() == '{"run": "earlier"}\n'
+    write_json(tmp_path / "elsewhere.json", {"run": "this"})  # outside the pinned folder
+    write_json(out / "A-notes.json", {"run": "this"})  # a name that only starts like the pinned one
+    assert (keep / "A-notes.json").exists()

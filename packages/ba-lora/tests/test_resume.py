@@ -506,7 +506,7 @@ def test_an_output_folder_re_pointed_mid_run_stops_the_next_save(tmp_path):
     TensorBoard log, exit 0. A save into the output now checks it still leads where it did."""
     import torch
 
-    from ba_io import UsageError
+    from ba_io import UsageError, pin_folder
     from ba_lora import checkpoint
 
     run1, keep = tmp_path / "run1", tmp_path / "keep"
@@ -515,7 +515,7 @@ def test_an_output_folder_re_pointed_mid_run_stops_the_next_save(tmp_path):
     (keep / "A" / "adapter_model.safetensors").write_text("the earlier run's adapter\n")
     out = tmp_path / "out"
     out.symlink_to(run1)
-    checkpoint.pin_output(out / "A")
+    pin_folder(out / "A", again=True)
     weight = torch.nn.Parameter(torch.ones(2, 2))
     optimizer = torch.optim.AdamW([weight], lr=0.1)
     save = lambda step: checkpoint.save_checkpoint(  # noqa: E731
@@ -537,7 +537,7 @@ def test_an_output_folder_re_pointed_mid_run_stops_the_next_save(tmp_path):
 def test_a_failed_run_never_removes_the_folder_its_re_pointed_output_now_leads_to(tmp_path):
     """Campaign 39 (r2): the run stopped at the re-pointed output (the test above), then its
     clean-up removed `out/A`, by then the earlier run's keep/A, adapter and all."""
-    from ba_lora import checkpoint
+    from ba_io import pin_folder
     from ba_lora.trainer import _discard_failed_output
 
     run1, keep = tmp_path / "run1", tmp_path / "keep"
@@ -546,7 +546,7 @@ def test_a_failed_run_never_removes_the_folder_its_re_pointed_output_now_leads_t
     (keep / "A" / "adapter_model.safetensors").write_text("the earlier run's adapter\n")
     out = tmp_path / "out"
     out.symlink_to(run1)
-    checkpoint.pin_output(out / "A", again=True)
+    pin_folder(out / "A", again=True)
     out.unlink()
     out.symlink_to(keep)  # mid-run
     _discard_failed_output(out / "A")

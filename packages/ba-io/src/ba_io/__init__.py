@@ -44,6 +44,7 @@ from .locking import is_lock_file, output_lock
 from .paths import (
     check_not_under_file,
     check_not_working_folder,
+    check_pinned_folder,
     check_replaceable_folder,
     check_side_folder,
     check_side_output,
@@ -55,6 +56,7 @@ from .paths import (
     head_contains,
     json_object_with,
     jsonl_rows_with,
+    pin_folder,
 )
 from .progress import progress
 from .runcli import run_cli
@@ -85,6 +87,7 @@ __all__ = [
     "check_writable",
     "check_not_under_file",
     "check_not_working_folder",
+    "check_pinned_folder",
     "check_replaceable_folder",
     "check_side_folder",
     "check_side_output",
@@ -111,6 +114,7 @@ __all__ = [
     "output_lock",
     "output_path",
     "output_target",
+    "pin_folder",
     "progress",
     "read_json",
     "read_jsonl",

@@ -9,8 +9,9 @@ path (symbolic links, ``..``) or, for files that exist, share device and inode (
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Union
 
 from .errors import JSON_WHITESPACE, UsageError
@@ -422,11 +423,71 @@ def check_folder_resolution(target: str | os.PathLike[str]) -> None:
         )
 
 
+#: a folder a long command writes into and removes files in (``ba-lora train``'s ``--output``),
+#: as given (absolute) -> the folder it led to when the command began
+_PINNED: dict[str, str] = {}
+
+
+def pin_folder(folder: str | os.PathLike[str], *, again: bool = False) -> None:
+    """Remember where ``folder`` leads now (the first time; ``again`` for a new run in this
+    process); every commit into it (:func:`recheck_at_commit`), and every write or removal
+    its command checks with :func:`check_pinned_folder`, refuses once it leads elsewhere."""
+    key = os.path.abspath(os.fspath(folder))
+    if again or key not in _PINNED:
+        _PINNED[key] = os.path.realpath(key)
+
+
+def check_pinned_folder(
+    path: str | os.PathLike[str], remedy: str = "point it back, then run the command again"
+) -> None:
+    """:class:`UsageError` when ``path`` lies in a folder :func:`pin_folder` pinned that now
+    leads to another folder than when the command began (campaign 39: `ba-lora train -o
+    out/A` with `out` a link re-pointed mid-run at a folder holding an earlier run's `A`:
+    the run wrote its adapter there and removed that run's log, exit 0)."""
+    here = os.path.abspath(os.fspath(path))
+    for folder, real in _PINNED.items():
+        if here == folder or here.startswith(folder.rstrip(os.sep) + os.sep):
+            now = os.path.realpath(folder)
+            if now != real:
+                raise UsageError(
+                    f"{folder}: now leads to {now}, not to {real} where this run began (a link above it "
+                    f"re-pointed?); the run stopped and wrote nothing there: {remedy}"
+                )
+
+
+#: everything a command registers about the paths it names and checks
+_REGISTRIES: tuple[dict[Any, Any], ...] = (
+    _NAMED,
+    _NAMED_FOLDERS,
+    _RECHECKS,
+    _FOLDER_RECHECKS,
+    _FOLDER_RESOLVED,
+    _PINNED,
+)
+
+
+@contextlib.contextmanager
+def command_scope() -> Iterator[None]:
+    """What a command registers about its paths (the inputs it names, the folders it reads,
+    pins or checks, the paths it checks again at their commit) lasts while it runs: a later
+    command in the same process (a test, a notebook, ``run_cli`` called twice) starts from
+    what was registered before this one, and is never refused by its checks. ``run_cli``
+    runs every command in one."""
+    saved = [dict(r) for r in _REGISTRIES]
+    try:
+        yield
+    finally:
+        for registry, before in zip(_REGISTRIES, saved):
+            registry.clear()
+            registry.update(before)
+
+
 def recheck_at_commit(target: str | os.PathLike[str], written: str = "nothing was written there") -> None:
     """Before a commit onto ``target``: when it is a path this process checked up front
     (an unnamed rejects path, a side output, a folder it replaces), or lies in a side
-    folder it checked, check it again."""
+    folder it checked, or lies in a folder it pinned (:func:`pin_folder`), check it again."""
     check_write_through(target)
+    check_pinned_folder(target)
     check = _first(_RECHECKS, target)
     if check is not None:
         check(os.fspath(target), written)

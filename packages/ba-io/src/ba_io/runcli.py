@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from .errors import DataError, UsageError, one_line
+from .paths import command_scope
 
 
 def _debug_requested(argv: Sequence[str]) -> bool:
@@ -56,7 +57,8 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
     if not debug:
         threading.excepthook = _thread_error_line
     try:
-        return _run(main_func, args, debug)
+        with command_scope():  # what this command registers about its paths is its own
+            return _run(main_func, args, debug)
     finally:
         threading.excepthook = earlier_hook
 

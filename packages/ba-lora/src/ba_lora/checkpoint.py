@@ -31,7 +31,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ba_io import DataError, UsageError, named_write_error, sha256_file
+from ba_io import DataError, UsageError, check_pinned_folder, named_write_error, sha256_file
 
 __all__ = [
     "CHECKPOINTS",
@@ -258,31 +258,14 @@ def _remove_checkpoint(folder: Path) -> None:
     _remove_own_files(folder)
 
 
-#: the run's output folder as given (absolute) -> the folder it led to when the run began
-_PINNED: dict[str, str] = {}
-
-
-def pin_output(out: Path, again: bool = False) -> None:
-    """Remember where the run's ``--output`` leads now (a run pins it when it first checks
-    it; ``again`` for a new run in this process); every later write into it, and every
-    removal there, checks that it still leads there (:func:`check_output_unmoved`)."""
-    if again:
-        _PINNED[os.path.abspath(out)] = os.path.realpath(out)
-    else:
-        _PINNED.setdefault(os.path.abspath(out), os.path.realpath(out))
+#: what a run stopped at its re-pointed output tells the user (``ba_io.check_pinned_folder``)
+REPOINTED = "point it back, then run again with --resume"
 
 
 def check_output_unmoved(path: Path) -> None:
-    """``path`` lies in a pinned output folder that still leads where it led when the run
-    began (campaign 39: `-o out/A` with `out` a link re-pointed mid-run to a folder holding
-    an earlier run's `A`: the run wrote its adapter there and removed that run's log, exit 0)."""
-    here = os.path.abspath(path)
-    for out, real in _PINNED.items():
-        if (here == out or here.startswith(out.rstrip(os.sep) + os.sep)) and os.path.realpath(out) != real:
-            raise UsageError(
-                f"{out}: now leads to {os.path.realpath(out)}, not to {real} where this run began (a link above "
-                "it re-pointed?); the run stopped and wrote nothing there: point it back, then run again with --resume"
-            )
+    """``path`` lies in the run's output folder, pinned by ``ba_io.pin_folder`` when the run
+    began, which still leads where it led then (campaign 39)."""
+    check_pinned_folder(path, REPOINTED)
 
 
 def check_own_folder(path: Path) -> None:

@@ -20,9 +20,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ba_io import atomic_path, check_side_output, sha256_path, write_json
+from ba_io import atomic_path, check_side_output, pin_folder, sha256_path, write_json
 
-from .checkpoint import CHECKPOINTS, check_output_unmoved, check_own_folder, pin_output
+from .checkpoint import CHECKPOINTS, check_output_unmoved, check_own_folder
 from .modeling import compute_dtype as _compute_dtype
 from .report import TensorBoard, eval_metric, plot_losses
 
@@ -127,7 +127,7 @@ class ResultWriter:
         self.cfg = cfg
         self.main = main
         self.best_path = out / CHECKPOINTS / "best" / "adapter_model.safetensors"
-        pin_output(out)
+        pin_folder(out)
         self.tb = TensorBoard(out / "runs", purge_step=purge_step, enabled=main)
 
     def metric(self, model: Any, tokenizer: Any, prompt: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from ba_io import (
     is_lock_file,
     is_tmp_name,
     output_lock,
+    pin_folder,
     progress,
 )
 from ba_llm import limit_kernel_cache, release_free_memory
@@ -47,7 +48,6 @@ from .checkpoint import (
     damaged_checkpoints,
     latest_checkpoint,
     load_checkpoint,
-    pin_output,
     remove_partial,
     restore_rng,
     save_checkpoint,
@@ -416,7 +416,7 @@ def _earlier_run(out: Path) -> bool:
 def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]) -> Path | None:
     """Check / clean the output directory; return the checkpoint to resume from."""
     ckroot = out / CHECKPOINTS
-    pin_output(out, again=True)  # campaign 39: where it leads now is where the run writes
+    pin_folder(out, again=True)  # campaign 39: where it leads now is where the run writes
     check_not_under_file(out, "--output")
     # campaign 34: `-o x/..` (x missing) passed every check made on the path as written and
     # trained into the current folder, replacing the user's prompt.json
