@@ -525,9 +525,9 @@ def test_a_run_sharing_another_runs_rejects_is_told_about_the_lock(tmp_path):
     assert not (tmp_path / "b.jsonl").exists() and not partial_path(tmp_path / "b.jsonl").exists()
 
 
-def test_a_resume_after_the_concept_rows_facts_changed_is_refused(tmp_path):
-    """Campaign 23: a concept whose domain and facts were edited (its text unchanged) kept the
-    row the interrupted run had written from the old facts."""
+def _killed_after_its_first_row(tmp_path):
+    """The partial files a synth run of 3 concepts leaves when killed after its first row:
+    (concepts, input, OUT, REJECTS, that first row)."""
     concepts = generate_concepts(3, seed=5)
     src, out, rej = tmp_path / "c.jsonl", tmp_path / "raw.jsonl", tmp_path / "rej.jsonl"
     write_jsonl(src, concepts, "concept")
@@ -535,8 +535,15 @@ def test_a_resume_after_the_concept_rows_facts_changed_is_refused(tmp_path):
     first = out.read_text(encoding="utf-8").splitlines(keepends=True)[0]
     out.unlink()
     rej.unlink()
-    partial_path(out).write_text(first, encoding="utf-8")  # as if killed after the first row
+    partial_path(out).write_text(first, encoding="utf-8")
     partial_path(rej).write_text("", encoding="utf-8")
+    return concepts, src, out, rej, first
+
+
+def test_a_resume_after_the_concept_rows_facts_changed_is_refused(tmp_path):
+    """Campaign 23: a concept whose domain and facts were edited (its text unchanged) kept the
+    row the interrupted run had written from the old facts."""
+    concepts, src, out, rej, first = _killed_after_its_first_row(tmp_path)
     edited = [dict(c) for c in concepts]
     edited[0]["facts"] = {**edited[0]["facts"], "product": "entirely other product"}
     write_jsonl(src, edited, "concept")
@@ -778,3 +785,49 @@ def test_a_link_put_at_a_partial_files_name_mid_start_is_never_written_through(t
     monkeypatch.setattr(synth_module, "_read_concepts", the_user_links_it_meanwhile)
     result = synth(src, out, TemplateTeacher(), show_progress=False)
     assert result.written == 3 and src.read_bytes() == before
+
+
+@pytest.mark.parametrize("how", ["symlink", "hardlink"])
+def test_a_link_put_at_a_partial_file_while_a_resume_reads_its_input_is_never_written_through(
+    tmp_path, monkeypatch, how
+):
+    """Campaign 40 (D1): resuming an interrupted run, a link (or a hard link) to a file of
+    the user's put at `OUT.partial` while synth read its input had every row appended to
+    that file, exit 0: the resume opened its partial files by name. It now opens only its
+    own file (no link, no other name) and the user's file is kept as it was."""
+    import importlib
+
+    synth_module = importlib.import_module("ba_datagen.synth")
+    concepts, src, out, rej, first = _killed_after_its_first_row(tmp_path)
+    mine = tmp_path / "mine.log"
+    mine.write_text("")
+    real = synth_module._read_concepts
+
+    def the_user_links_it_meanwhile(path):
+        rows = real(path)
+        partial_path(out).unlink()
+        if how == "symlink":
+            partial_path(out).symlink_to(mine)
+        else:
+            os.link(mine, partial_path(out))
+        return rows
+
+    monkeypatch.setattr(synth_module, "_read_concepts", the_user_links_it_meanwhile)
+    with pytest.raises((UsageError, DataError), match="raw.jsonl.partial"):
+        synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    assert mine.read_text() == "" and not out.exists()
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_a_kill_between_the_two_partial_files_creations_does_not_block_later_runs(tmp_path, restart):
+    """Campaign 40 (D4): a kill after synth made its empty `REJECTS.partial` and before it
+    made `OUT.partial` left that empty file alone, and every later run, `--restart` too, was
+    refused as "the partial rejects of another synth run". An empty one holds nothing to
+    keep: it is taken for the killed start it is."""
+    src, out, rej = tmp_path / "c.jsonl", tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=1), "concept")
+    partial_path(rej).write_bytes(b"")
+    result = synth(src, out, TemplateTeacher(), rejects=rej, restart=restart, show_progress=False)
+    assert result.written + result.rejected == 3 and result.resumed == 0
+    assert len(out.read_text().splitlines()) == result.written
+    assert not partial_path(rej).exists() and not partial_path(out).exists()

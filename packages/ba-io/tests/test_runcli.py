@@ -100,6 +100,7 @@ def test_all_pinned():
         "named_write_error",
         "non_negative_int",
         "one_line",
+        "open_own",
         "output_group",
         "output_lock",
         "output_path",

@@ -1148,3 +1148,109 @@ def test_a_commit_into_a_pinned_folder_re_pointed_mid_run_is_refused(tmp_path):
     write_json(tmp_path / "elsewhere.json", {"run": "this"})  # outside the pinned folder
     write_json(out / "A-notes.json", {"run": "this"})  # a name that only starts like the pinned one
     assert (keep / "A-notes.json").exists()
+
+
+def test_a_pinned_folder_spelled_through_a_link_and_dot_dot_is_the_folder_the_kernel_writes(tmp_path, monkeypatch):
+    """Campaign 40 (D3): `ba-lora train -o latest/../r3/A` (latest -> runs/r1) was refused
+    mid-run as re-pointed when nothing moved: the pin collapsed `latest/..` as text and
+    looked at `r3/A`. A pinned folder is the one its spelling leads to, `..` after the link;
+    re-pointing the link at a folder whose `../r3/A` is another is still refused."""
+    from ba_io import pin_folder, write_json
+
+    monkeypatch.chdir(tmp_path)
+    for folder in ("runs/r1", "runs/r3/A", "other/x", "other/r3/A"):
+        (tmp_path / folder).mkdir(parents=True)
+    Path("latest").symlink_to("runs/r1")
+    pin_folder("latest/../r3/A", again=True)
+    write_json("latest/../r3/A/info.json", {"run": "this"})
+    assert (tmp_path / "runs" / "r3" / "A" / "info.json").exists()
+    Path("latest").unlink()
+    Path("latest").symlink_to("other/x")  # mid-run: latest/../r3/A is now other/r3/A
+    with pytest.raises(UsageError, match="now leads to .*other/r3/A"):
+        write_json("latest/../r3/A/info.json", {"run": "this"})
+    assert list((tmp_path / "other" / "r3" / "A").iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["symlink", "hardlink"])
+def test_an_own_working_file_is_never_opened_through_a_link(tmp_path, how):
+    """Campaign 40 (D1): a command's own working file (synth's `OUT.partial`) opened by name
+    followed a link put there and appended the rows to the user's file."""
+    from ba_io import JsonlAppender
+
+    mine, partial = tmp_path / "mine.log", tmp_path / "O.jsonl.partial"
+    mine.write_text("my notes\n")
+    if how == "symlink":
+        partial.symlink_to(mine)
+    else:
+        os.link(mine, partial)
+    with pytest.raises(UsageError, match=r"O.jsonl.partial: is a (symbolic link|file with other names).*move it away"):
+        JsonlAppender(partial, own=True)
+    assert mine.read_text() == "my notes\n"
+    partial.unlink()
+    with JsonlAppender(partial, own=True) as out:  # its own file: opened and appended to
+        out.append({"id": "a"})
+        out.check_unchanged()
+    assert partial.read_text() == '{"id":"a"}\n'
+
+
+def test_a_folder_moved_away_while_its_file_is_written_is_one_error_naming_the_file(tmp_path):
+    """Campaign 40 (D7): `mv A/checkpoints/best best-so-far` while ba-lora saved the best
+    adapter there ended in an internal FileNotFoundError, exit 1. It is one error naming
+    the file; the folder moved away keeps what it held."""
+    from ba_io import atomic_write, is_tmp_name
+
+    best = tmp_path / "best"
+    best.mkdir()
+    (best / "notes.txt").write_text("mine\n")
+    with pytest.raises(UsageError, match=r"best/adapter.json: its folder was moved or removed while the command ran"):
+        with atomic_write(best / "adapter.json") as f:
+            f.write("{}\n")
+            os.rename(best, tmp_path / "best-so-far")
+    moved = tmp_path / "best-so-far"
+    assert (moved / "notes.txt").read_text() == "mine\n"  # kept; beside it at most our tmp file, swept later
+    assert all(is_tmp_name(moved / "adapter.json", p.name) for p in moved.iterdir() if p.name != "notes.txt")
+
+
+def test_a_file_too_large_for_the_file_system_is_a_usage_error_naming_it(tmp_path, monkeypatch):
+    """Campaign 40 (D1): under `ulimit -f` (or FAT32's 4 GiB) a write failed with
+    "File too large" as an internal error, exit 1; it is the user's to fix, like a full disk."""
+    from ba_io import JsonlAppender, run_cli
+
+    def too_large(argv):
+        raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), "o.jsonl")
+
+    assert run_cli(too_large, []) == 2
+    with JsonlAppender(tmp_path / "p.jsonl") as out:
+        out.append({"id": "a"})
+
+        def efbig(*a):
+            raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
+
+        monkeypatch.setattr(out._file, "write", efbig)
+        with pytest.raises(UsageError, match=r"p.jsonl: File too large; the rows it held before this one are kept"):
+            out.append({"id": "b"})
+
+
+@pytest.mark.parametrize("suffix", [".tmp", ".old", ".swap", ".aside", ".tmp.json"])
+def test_an_output_at_a_name_ba_io_keeps_for_its_tmp_files_is_refused(tmp_path, suffix):
+    """Campaign 40 (D3): `fix -o O.jsonl.ba-io-30001.abcd1234.tmp` (pid 30001 gone) was
+    written, exit 0, and the next `fix -o O.jsonl` deleted it as a killed writer's tmp file.
+    Such names are refused like a commit journal's; a name of the user's that only ends in
+    `.tmp` is an output like any other."""
+    import argparse
+
+    from ba_io import atomic_write
+    from ba_io.cli_types import output_path
+
+    out = tmp_path / f"O.jsonl.ba-io-30001.abcd1234{suffix}"
+    with pytest.raises(argparse.ArgumentTypeError, match="a name ba-io keeps for the tmp files of its writes"):
+        output_path(str(out))
+    with pytest.raises(UsageError, match="a name ba-io keeps for the tmp files of its writes"):
+        with atomic_write(out) as f:
+            f.write("x\n")
+    assert list(tmp_path.iterdir()) == []
+    for name in ("O.jsonl.tmp", "O.ba-io-notes.tmp", "O.jsonl.ba-io-1.abc.tmp"):
+        assert output_path(str(tmp_path / name)) == str(tmp_path / name)
+        with atomic_write(tmp_path / name) as f:
+            f.write("x\n")
+        assert (tmp_path / name).read_text() == "x\n"

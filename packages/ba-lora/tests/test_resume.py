@@ -427,7 +427,8 @@ def test_a_full_disk_while_checkpointing_names_the_checkpoint(tmp_path, monkeypa
 
     monkeypatch.setattr(checkpoint, "save_file", full)
     with pytest.raises(OSError) as exc:
-        checkpoint.save_checkpoint(tmp_path / "ck", 3, adapter=None, optimizer=None, state=None, rank=1)
+        # rank 0 (it makes step-N.tmp/, which every rank then writes through): the first write fails
+        checkpoint.save_checkpoint(tmp_path / "ck", 3, adapter=None, optimizer=None, state=None, rank=0)
     assert exc.value.errno == errno.ENOSPC and exc.value.filename == str(tmp_path / "ck" / "step-00000003")
 
 
@@ -498,6 +499,52 @@ def test_a_link_put_at_a_checkpoints_name_mid_run_is_never_followed(tmp_path):
     save(3)
     assert [p.name for p in checkpoint.list_checkpoints(root)] == ["step-00000003"]
     assert len(list(mine.iterdir())) == 3 and (root / "step-00000000").is_symlink()
+
+
+@pytest.mark.parametrize("when", ["made", "written"])
+def test_a_link_swapped_in_for_a_checkpoints_tmp_folder_mid_save_is_never_written_through(tmp_path, monkeypatch, when):
+    """Campaign 40 (D2): `step-N.tmp/` swapped for a link to a folder of the user's just
+    after the save made it (or after its first file) had the checkpoint written into that
+    folder, the user's adapter replaced, exit 0. The save writes through the folder it
+    made, never through its name, and renames it only while the name still holds it."""
+    import torch
+
+    from ba_io import UsageError
+    from ba_lora import checkpoint
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "adapter_model.safetensors").write_text("the user's adapter\n")
+    root = tmp_path / "checkpoints"
+    tmp = root / "step-00000001.tmp"
+    real_capture = checkpoint.capture_rng
+    real_save_file = checkpoint.save_file
+
+    def swap():
+        os.rename(tmp, tmp_path / "moved")
+        tmp.symlink_to(mine)
+
+    def capture():  # the first thing the save does once the folder is made
+        if when == "made":
+            swap()
+        return real_capture()
+
+    def save_file(tensors, name, *rest, **kw):
+        real_save_file(tensors, name, *rest, **kw)
+        if when == "written" and name.endswith("rng-rank0.safetensors"):
+            swap()
+
+    monkeypatch.setattr(checkpoint, "capture_rng", capture)
+    monkeypatch.setattr(checkpoint, "save_file", save_file)
+    weight = torch.nn.Parameter(torch.ones(2, 2))
+    optimizer = torch.optim.AdamW([weight], lr=0.1)
+    with pytest.raises(UsageError, match="step-00000001.tmp"):
+        checkpoint.save_checkpoint(
+            root, 1, adapter={"w": weight.detach()}, optimizer=optimizer, state={"step": 1}, keep=1
+        )
+    assert sorted(p.name for p in mine.iterdir()) == ["adapter_model.safetensors"]
+    assert (mine / "adapter_model.safetensors").read_text() == "the user's adapter\n"
+    assert tmp.is_symlink() and not (root / "step-00000001").exists()
 
 
 def test_an_output_folder_re_pointed_mid_run_stops_the_next_save(tmp_path):

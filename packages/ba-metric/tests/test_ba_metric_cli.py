@@ -276,6 +276,20 @@ def test_an_output_that_links_to_a_file_is_written_through(tmp_path):
     assert rows and all("score" in row for row in rows)
 
 
+def test_an_output_spelled_through_a_link_and_dot_dot_is_written_where_the_kernel_leads(tmp_path):
+    """Campaign 40 (D6): `score IN -o latest/../r3/S.jsonl` (latest -> runs/r1) failed with
+    "No such file or directory": the tmp file's folder was `latest/..` collapsed as text
+    (`r3`), not `runs/r3`, where the kernel and every ba-io command write."""
+    (tmp_path / "runs" / "r1").mkdir(parents=True)
+    (tmp_path / "runs" / "r3").mkdir()
+    (tmp_path / "latest").symlink_to("runs/r1")
+    res = run("score", str(CLI_DATA / "predictions.jsonl"), "-o", "latest/../r3/S.jsonl", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    written = (tmp_path / "runs" / "r3" / "S.jsonl").read_text().splitlines()
+    assert written and all("score" in json.loads(line) for line in written)
+    assert sorted(p.name for p in (tmp_path / "runs" / "r3").iterdir()) == ["S.jsonl"]
+
+
 def test_an_abbreviated_flag_is_refused(tmp_path):
     """Campaign 5: `score IN --out A -o B` took --out for --output and wrote B alone."""
     src = tmp_path / "p.jsonl"
@@ -562,3 +576,28 @@ def test_a_link_at_the_output_re_pointed_at_the_input_and_back_mid_run_is_refuse
     assert cli.main(["score", str(src), "-o", str(out)]) == 2
     assert "is the input file; nothing was written" in capsys.readouterr().err
     assert src.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "name", ["T.jsonl.ba-io-commit", "O.jsonl.ba-io-30001.abcd1234.tmp", "O.jsonl.ba-metric-30001.abcd1234.tmp"]
+)
+def test_an_output_at_a_name_kept_for_a_journal_or_a_tmp_file_is_refused(tmp_path, name):
+    """Campaign 40 (D2, D3): `score -o T.jsonl.ba-io-commit` was written, exit 0, and every
+    later group write of T.jsonl refused; an output at a tmp file's name was deleted by the
+    next write of its output. Both are refused, as every ba-io command refuses them."""
+    res = run("score", str(CLI_DATA / "predictions.jsonl"), "-o", name, cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "a name kept for" in res.stderr, res.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
+    """Campaign 40 (D4): Ctrl-C during `score` printed a 28-line traceback; every ba-io tool
+    prints `Interrupted.` and exits 130, and ba-metric follows the same exit policy."""
+    from ba_metric import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_run", interrupted)
+    assert cli.main(["score", str(CLI_DATA / "predictions.jsonl")]) == 130
+    assert capsys.readouterr().err == "Interrupted.\n"

@@ -30,6 +30,7 @@ from ba_io import (
     default_rejects,
     distinct_paths,
     iter_jsonl,
+    open_own,
     output_group,
     output_lock,
     output_target,
@@ -105,7 +106,9 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
     JSON objects with its ``id``, ``concept`` and ``teacher``, the last one perhaps torn by a
     kill. ``REJECTS.partial`` is only ever left beside ``OUT.partial`` (``beside``): a run
     makes both and renames both. Anything else there is the user's, and is refused before a
-    resume cuts its last line or a fresh run (or ``--restart``) empties it or renames it away."""
+    resume cuts its last line or a fresh run (or ``--restart``) empties it or renames it away;
+    an empty ``REJECTS.partial`` alone is what a kill between the two files' creations left,
+    and is removed."""
     try:
         st = path.lstat()
     except FileNotFoundError:
@@ -140,6 +143,11 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
             f"{path} exists and is not a partial file of synth (a file of yours?); nothing was written: "
             "move it away or choose another -o/--rejects"
         )
+    if beside is not None and not beside.exists() and st.st_size == 0:
+        # campaign 40: a kill between the two partial files' creations left this one alone,
+        # empty, and every later run (--restart too) was refused: it holds nothing to keep
+        path.unlink()
+        return
     if beside is not None and not beside.exists():  # campaign 16: it was called "a file of yours?"
         raise UsageError(
             f"{path} holds the partial rejects of another synth run ({beside} does not exist, so it is not "
@@ -177,12 +185,13 @@ def _set_aside(*paths: Path) -> None:
 
 
 def _drop_partial_tail(path: Path) -> None:
-    """Cut an unfinished last line (a run killed mid-write) so appends start clean."""
-    if not path.exists():
+    """Cut an unfinished last line (a run killed mid-write) so appends start clean: in its
+    own file only, never through a link put there meanwhile (campaign 40)."""
+    if not os.path.lexists(path):
         return
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        with open(path, "r+b") as f:
+    with os.fdopen(open_own(path, os.O_RDWR, f"move it away, then {_REMEDY}"), "r+b") as f:
+        data = f.read()
+        if data and not data.endswith(b"\n"):
             f.truncate(data.rfind(b"\n") + 1)
 
 
@@ -492,7 +501,11 @@ def _open_appenders(
     decided from (campaign 28: a partial file cut in place between the two reads lost the
     rows it no longer held, exit 0)."""
     try:
-        appenders = JsonlAppender(partial, remedy=_REMEDY), JsonlAppender(rejects_partial, remedy=_REMEDY)
+        # campaign 40: only its own files, never through a link put there meanwhile
+        appenders = (
+            JsonlAppender(partial, remedy=_REMEDY, own=True),
+            JsonlAppender(rejects_partial, remedy=_REMEDY, own=True),
+        )
         if (done_in(partial), done_in(rejects_partial)) != done:
             for appender in appenders:
                 appender.close()

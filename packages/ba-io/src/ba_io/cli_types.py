@@ -206,10 +206,11 @@ def output_path(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"'{text}' names a folder (it ends in '/', '.' or '..'); this option writes a file: give a file path{example}"
         )
-    from .commit_journal import JOURNAL_SUFFIX
+    from .jsonio import reserved_name
 
-    if text.endswith(JOURNAL_SUFFIX):  # campaign 35: `--val-out T.jsonl.ba-io-commit`
-        raise argparse.ArgumentTypeError(f"'{text}' is a name ba-io keeps for a commit journal; choose another name")
+    kept_for = reserved_name(os.path.basename(text))  # campaigns 35 and 40
+    if kept_for is not None:
+        raise argparse.ArgumentTypeError(f"'{text}' is a name ba-io keeps for {kept_for}; choose another name")
     return text
 
 

@@ -508,13 +508,9 @@ def _check_target(target: Path, *, directory: bool = False) -> None:
     would be replaced by the file and the user's link lost; ``cp`` refuses it too), nor a
     path under a file; a folder checked as one a command replaces must still lead where it
     led then (:func:`ba_io.paths.check_folder_resolution`: campaign 32)."""
-    from .commit_journal import JOURNAL_SUFFIX
-
-    if target.name.endswith(JOURNAL_SUFFIX):  # campaign 35: `--val-out T.jsonl.ba-io-commit`
-        raise UsageError(
-            f"{target}: a name ba-io keeps for a commit journal (*{JOURNAL_SUFFIX}); nothing was written: "
-            "choose another name"
-        )
+    kept_for = reserved_name(target.name)
+    if kept_for is not None:
+        raise UsageError(f"{target}: a name ba-io keeps for {kept_for}; nothing was written: choose another name")
     if directory:
         check_folder_resolution(target)
     try:
@@ -635,6 +631,26 @@ def _leftover_pid(target: Path, leftover: Path, suffix: str) -> int | None:
         return None
     pid_text = tagged[len(_TMP_TAG) :]
     return int(pid_text) if pid_text.isdigit() else None
+
+
+#: what ba-io makes beside a target under a name of its own, and later removes or puts back:
+#: ``NAME.ba-io-<pid>.<random>`` and one of these suffixes
+_RESERVED = re.compile(r"\.ba-io-[0-9]+\.[a-z0-9_]{8}(\.tmp\.json|\.tmp|\.old|\.swap|\.aside)\Z")
+
+
+def reserved_name(name: str) -> str | None:
+    """What ba-io keeps the file name ``name`` for, or None: a commit journal
+    (``*.ba-io-commit``: campaign 35) or a tmp, kept or set-aside file of a write
+    (``NAME.ba-io-<pid>.<random>.tmp`` ...), which a later write removes or puts back
+    (campaign 40: `-o O.jsonl.ba-io-30001.abcd1234.tmp` was written, then deleted by the
+    next `-o O.jsonl`). An output there is refused."""
+    from .commit_journal import JOURNAL_SUFFIX
+
+    if name.endswith(JOURNAL_SUFFIX):
+        return f"a commit journal (*{JOURNAL_SUFFIX})"
+    if _RESERVED.search(name):
+        return "the tmp files of its writes (*.ba-io-PID.RANDOM.tmp and the like), which a later write removes"
+    return None
 
 
 def is_tmp_name(target: PathLike, name: str) -> bool:
@@ -759,12 +775,30 @@ def _commit(tmp: Path, target: Path) -> None:
     from .commit_journal import recover_commit
     from .locking import output_lock
 
-    with output_lock(target, wait_s=COMMIT_WAIT_S, reentrant=True):
-        recover_commit(target)
-        _check_target(target, directory=tmp.is_dir())
-        recheck_at_commit(target)
-        _replace(tmp, target)
-    _fsync_dir(target.parent)
+    with _folder_gone_is_a_usage_error(tmp, target):
+        with output_lock(target, wait_s=COMMIT_WAIT_S, reentrant=True):
+            recover_commit(target)
+            _check_target(target, directory=tmp.is_dir())
+            recheck_at_commit(target)
+            _replace(tmp, target)
+        _fsync_dir(target.parent)
+
+
+@contextlib.contextmanager
+def _folder_gone_is_a_usage_error(tmp: Path, target: Path) -> Iterator[None]:
+    """A commit whose folder was moved or removed while the command wrote it (campaign 40:
+    `mv A/checkpoints/best best-so-far` during ba-lora's save of the best adapter was an
+    internal FileNotFoundError) is one :class:`UsageError` naming the target."""
+    try:
+        yield
+    except FileNotFoundError:
+        if os.path.isdir(target.parent) and os.path.lexists(tmp):
+            raise
+        _discard(tmp)
+        raise UsageError(
+            f"{target}: its folder was moved or removed while the command ran; nothing was written there: "
+            "put it back, then run again"
+        ) from None
 
 
 def _replace(tmp: Path, target: Path) -> None:
@@ -1165,7 +1199,11 @@ class JsonlAppender:
     ``fresh``: the file must not exist yet (created here, never someone else's appended
     to). ``track=False`` (one row appended by :func:`append_jsonl`) skips the digest, so
     appending does not re-read the file, and :meth:`check_unchanged` is not available.
-    ``remedy`` ends the message of a failed check or append: what the user does next."""
+    ``remedy`` ends the message of a failed check or append: what the user does next.
+    ``own``: the file is the command's own working file (synth's ``OUT.partial``): it is
+    opened only when it is a plain file with no other name, never through a link (campaign
+    40: a link to a file of the user's put there while a resume read its input had every row
+    appended to that file), and :meth:`check_unchanged` looks at the name, not through it."""
 
     def __init__(
         self,
@@ -1175,17 +1213,20 @@ class JsonlAppender:
         fresh: bool = False,
         track: bool = True,
         remedy: str = "run again to resume from what it holds",
+        own: bool = False,
     ) -> None:
         self.path = Path(path)
         self.schema = schema
         self.written = 0
         self.remedy = remedy
         self._track = track
-        target = output_target(path)
+        self._own = own
+        target = self.path if own else output_target(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | (os.O_EXCL if fresh else 0)
-            self._file = os.fdopen(os.open(target, flags, 0o666), "a+b")
+            fd = open_own(target, flags, f"move it away, then {remedy}") if own else os.open(target, flags, 0o666)
+            self._file = os.fdopen(fd, "a+b")
             self._size = os.fstat(self._file.fileno()).st_size
             self._digest = _digest_of(self._file.fileno(), self._size) if track else None
             self._newline = self._size > 0 and os.pread(self._file.fileno(), 1, self._size - 1) != b"\n"
@@ -1206,7 +1247,7 @@ class JsonlAppender:
             os.fsync(self._file.fileno())
         except OSError as e:
             self._drop_buffer()
-            if e.errno in (errno.ENOSPC, errno.EDQUOT) or _SHORT_WRITE.search(str(e)):
+            if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or _SHORT_WRITE.search(str(e)):
                 # campaign 28: "(nothing was written there)" about a file that keeps its rows
                 raise UsageError(
                     f"{self.path}: {os.strerror(e.errno or errno.ENOSPC)}; the rows it held before this one "
@@ -1236,7 +1277,7 @@ class JsonlAppender:
         fd = self._file.fileno()
         mine = os.fstat(fd)
         try:
-            there = os.stat(self.path)
+            there = os.lstat(self.path) if self._own else os.stat(self.path)
             same = os.path.samestat(there, mine) and mine.st_size == self._size
             same = same and (not full or _digest_of(fd, self._size).digest() == self._digest.digest())
         except OSError:
@@ -1264,6 +1305,37 @@ class JsonlAppender:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_own(path: PathLike, flags: int, remedy: str = "move it away, then run again") -> int:
+    """Open a command's own working file (synth's ``OUT.partial``) with ``flags`` and return
+    the descriptor, only when the name holds a plain file with no other name: a symbolic
+    link is not followed and a hard link is refused (campaign 40: a link to a file of the
+    user's put there while a resume read its input had every row appended to that file), a
+    :class:`UsageError` ending with ``remedy``; the file at the name is kept as it was."""
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            raise
+        fd, what = -1, "a symbolic link"
+    else:
+        st = os.fstat(fd)
+        what = (
+            "not a regular file"
+            if not stat.S_ISREG(st.st_mode)
+            else ""
+            if st.st_nlink == 1
+            else "a file with other names (hard links)"
+        )
+    if not what:
+        return fd
+    if fd >= 0:
+        os.close(fd)
+    raise UsageError(
+        f"{path}: is {what}, put there while the command ran, not its own file; it was kept and nothing "
+        f"was written through it: {remedy}"
+    )
 
 
 def _digest_of(fd: int, size: int) -> Any:

@@ -432,9 +432,19 @@ def pin_folder(folder: str | os.PathLike[str], *, again: bool = False) -> None:
     """Remember where ``folder`` leads now (the first time; ``again`` for a new run in this
     process); every commit into it (:func:`recheck_at_commit`), and every write or removal
     its command checks with :func:`check_pinned_folder`, refuses once it leads elsewhere."""
-    key = os.path.abspath(os.fspath(folder))
+    key = _as_written(folder)
     if again or key not in _PINNED:
         _PINNED[key] = os.path.realpath(key)
+
+
+def _as_written(path: str | os.PathLike[str]) -> str:
+    """``path`` made absolute as the kernel follows it: ``..`` is kept, as it goes up from
+    where a link before it led (``os.path.abspath`` drops ``latest/..`` as text: campaign 40,
+    a pin of `latest/../r3/A` looked at `r3/A`); repeated and trailing separators and ``.``
+    parts go, as pathlib drops them."""
+    from pathlib import Path
+
+    return str(Path(os.getcwd(), os.fspath(path)))
 
 
 def check_pinned_folder(
@@ -444,7 +454,7 @@ def check_pinned_folder(
     leads to another folder than when the command began (campaign 39: `ba-lora train -o
     out/A` with `out` a link re-pointed mid-run at a folder holding an earlier run's `A`:
     the run wrote its adapter there and removed that run's log, exit 0)."""
-    here = os.path.abspath(os.fspath(path))
+    here = _as_written(path)
     for folder, real in _PINNED.items():
         if here == folder or here.startswith(folder.rstrip(os.sep) + os.sep):
             now = os.path.realpath(folder)

@@ -27,7 +27,9 @@ def _debug_requested(argv: Sequence[str]) -> bool:
 
 
 #: OSErrors that the user fixes (permissions, a read-only file system, a full disk): exit 2
-_USER_FIXES = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG})
+_USER_FIXES = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.ENAMETOOLONG}
+)
 
 
 def _thread_error_line(hook: threading.ExceptHookArgs) -> None:

@@ -18,12 +18,13 @@ ignores and removes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import random
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,44 @@ def _fsync(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def _own_folder(path: Path) -> Iterator[tuple[Path, tuple[int, int]]]:
+    """The folder ``path`` (a checkpoint's tmp folder) opened once, never through a link;
+    yields the name to write its files by, through the open folder (``/proc/self/fd/N``)
+    where the system has one, so a link or another folder put at ``path`` meanwhile is never
+    written into (campaign 40: `step-N.tmp` swapped for a link to a folder of the user's
+    mid-save had its adapter replaced), and the folder's identity (device, inode)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as e:
+        if e.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        raise UsageError(_PUT_THERE.format(path=path, what="a symbolic link or a file")) from None
+    try:
+        st = os.fstat(fd)
+        through = Path(f"/proc/self/fd/{fd}")
+        yield (through if through.is_dir() else path), (st.st_dev, st.st_ino)
+    finally:
+        os.close(fd)
+
+
+def _check_still_there(path: Path, ident: tuple[int, int]) -> None:
+    """``path`` still names the folder :func:`_own_folder` opened (it is renamed next)."""
+    try:
+        st = os.lstat(path)
+        same = not os.path.islink(path) and (st.st_dev, st.st_ino) == ident
+    except OSError:
+        same = False
+    if not same:
+        raise UsageError(_PUT_THERE.format(path=path, what="not the folder this save made (moved, or a link)"))
+
+
+_PUT_THERE = (
+    "{path}: is {what}, put there during the run, where a checkpoint is saved; it was kept and nothing "
+    "was written through it: move it away, then run again with --resume"
+)
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -208,25 +247,30 @@ def _write_checkpoint(
         check_own_folder(tmp)
         if tmp.exists():  # a killed save's: its own files go, a file of the user's stays
             _remove_own_files(tmp, partial=True)
-        tmp.mkdir(exist_ok=True)
+        if not tmp.exists():
+            tmp.mkdir()  # never exist_ok: a link put there meanwhile is not taken for it
     barrier()
-    rng_t, rng_meta = capture_rng()
-    save_file(rng_t, str(tmp / f"rng-rank{rank}.safetensors"))
-    _write_json(tmp / f"rng-rank{rank}.json", rng_meta)
+    with _own_folder(tmp) as (here, ident):  # campaign 40: written through the folder made, never its name
+        rng_t, rng_meta = capture_rng()
+        save_file(rng_t, str(here / f"rng-rank{rank}.safetensors"))
+        _write_json(here / f"rng-rank{rank}.json", rng_meta)
+        if rank == 0:
+            assert adapter is not None and optimizer is not None and state is not None
+            save_file(
+                {k: v.detach().to("cpu").contiguous() for k, v in adapter.items()},
+                str(here / "adapter_model.safetensors"),
+            )
+            opt_t, opt_meta = optimizer_to_files(optimizer)
+            save_file(opt_t, str(here / "optimizer.safetensors"))
+            sums = {name: sha256_file(here / name) for name in CHECKSUMMED}
+            _write_json(here / "state.json", {"step": step, "optimizer": opt_meta, "trainer": state, "sha256": sums})
+        barrier()
+        if rank == 0:
+            for f in here.iterdir():
+                _fsync(f)
+            _fsync(here)
+            _check_still_there(tmp, ident)
     if rank == 0:
-        assert adapter is not None and optimizer is not None and state is not None
-        save_file(
-            {k: v.detach().to("cpu").contiguous() for k, v in adapter.items()}, str(tmp / "adapter_model.safetensors")
-        )
-        opt_t, opt_meta = optimizer_to_files(optimizer)
-        save_file(opt_t, str(tmp / "optimizer.safetensors"))
-        sums = {name: sha256_file(tmp / name) for name in CHECKSUMMED}
-        _write_json(tmp / "state.json", {"step": step, "optimizer": opt_meta, "trainer": state, "sha256": sums})
-    barrier()
-    if rank == 0:
-        for f in tmp.iterdir():
-            _fsync(f)
-        _fsync(tmp)
         check_own_folder(final)
         if final.exists():
             _remove_checkpoint(final)

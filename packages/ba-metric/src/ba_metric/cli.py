@@ -209,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:  # campaign 40: Ctrl-C printed a traceback; ba-io's contract
+        if debug:
+            raise
+        print("Interrupted.", file=sys.stderr)
+        return 130
     except Exception as exc:  # noqa: BLE001 - one line unless --debug
         if debug:
             traceback.print_exc()

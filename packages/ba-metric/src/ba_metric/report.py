@@ -257,7 +257,7 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | None, check: Callable
         fd, name = tempfile.mkstemp(
             prefix=f"{target.name}.{_TMP_TAG}{os.getpid()}.",
             suffix=".tmp",
-            dir=target.parent if str(target.parent) else ".",
+            dir=_folder_of(target),
         )
         tmp = Path(name)
         mask = os.umask(0)
@@ -284,9 +284,16 @@ _TMP_TAG = "ba-metric-"
 _STALE_TMP_S = 60.0
 
 
+def _folder_of(target: Path) -> Path:
+    """The folder the kernel writes ``target`` in: ``..`` after a link goes up from where the
+    link led (campaign 40: `-o latest/../r3/S.jsonl` made its tmp file at `r3/`, collapsed as
+    text, and failed), the rule of ``ba_io``'s tmp files, kept here because ba-metric stands alone."""
+    return Path(os.path.realpath(target.parent if str(target.parent) else "."))
+
+
 def _sweep_stale_tmp(target: Path) -> None:
     """Remove this output's tmp files whose writer is gone and that are a minute old."""
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = _folder_of(target)
     pattern = re.compile(re.escape(f"{target.name}.{_TMP_TAG}") + r"([0-9]+)\.[a-z0-9_]{8}\.tmp")
     try:
         names = os.listdir(folder)
@@ -327,12 +334,31 @@ def _checked_target(out: str) -> Path:
         raise UsageError(
             f"{out}: a symbolic link to a missing file; nothing was written: create the target or choose another path"
         )
+    kept_for = _reserved(target.name)
+    if kept_for is not None:  # campaign 40: written there, it broke or was deleted by a later write
+        raise UsageError(f"{out}: a name kept for {kept_for}; nothing was written: choose another path")
     if _is_lock_file(target):  # campaign 27: replacing a running command's lock broke it
         raise UsageError(f"{out}: is the lock file of another run's output; nothing was written: choose another path")
     real = Path(os.path.realpath(target))  # campaign 29: a link to a locked output was written through
     for lock in dict.fromkeys((_lock_of(target), _lock_of(real))):
         _check_not_held(out, lock)
     return real if target.is_symlink() else target
+
+
+#: names the ba-io package and this one make beside an output and later remove or read:
+#: ba-io's commit journal and the tmp files of both (``ba_io.jsonio.reserved_name``'s rule,
+#: kept here because ba-metric depends on nothing of this project)
+_RESERVED = (
+    (re.compile(r"\.ba-io-commit\Z"), "a commit journal of ba-io (*.ba-io-commit)"),
+    (
+        re.compile(r"\.(ba-io|ba-metric)-[0-9]+\.[a-z0-9_]{8}(\.tmp\.json|\.tmp|\.old|\.swap|\.aside)\Z"),
+        "the tmp files of a write (*.ba-io-PID.RANDOM.tmp and the like), which a later write removes",
+    ),
+)
+
+
+def _reserved(name: str) -> str | None:
+    return next((what for pattern, what in _RESERVED if pattern.search(name)), None)
 
 
 def _check_not_held(out: str, lock: Path) -> None:
