@@ -831,3 +831,24 @@ def test_a_kill_between_the_two_partial_files_creations_does_not_block_later_run
     assert result.written + result.rejected == 3 and result.resumed == 0
     assert len(out.read_text().splitlines()) == result.written
     assert not partial_path(rej).exists() and not partial_path(out).exists()
+
+
+@pytest.mark.parametrize("killed", ["between-the-files", "between-link-and-unlink"])
+def test_a_restart_killed_while_it_sets_the_partial_files_aside_does_not_block_later_runs(tmp_path, killed):
+    """Campaign 41 (D1): `synth --restart` killed while it moved the interrupted run's files
+    aside (link to `NAME.discarded-T`, then unlink; OUT.partial first) left REJECTS.partial
+    alone, or OUT.partial with two names, and every later run, `--restart` too, was refused.
+    The next run finishes the set-aside; no row is deleted."""
+    concepts, src, out, rej, first = _killed_after_its_first_row(tmp_path)
+    partial_path(rej).write_text('{"id":"c0002","concept":"x","teacher":"template","line":2,"reason":"r"}\n')
+    rejects_before = partial_path(rej).read_text()
+    aside = partial_path(out).with_name(partial_path(out).name + ".discarded-20261205T000000Z")
+    os.link(partial_path(out), aside)
+    if killed == "between-the-files":
+        partial_path(out).unlink()
+    result = synth(src, out, TemplateTeacher(), rejects=rej, show_progress=False)
+    assert result.resumed == 0 and result.written + result.rejected == 3
+    assert aside.read_text() == first  # the interrupted run's rows, kept where the restart put them
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith(partial_path(rej).name + ".discarded-")]
+    assert [p.read_text() for p in kept] == [rejects_before]
+    assert not partial_path(out).exists() and not partial_path(rej).exists()

@@ -1254,3 +1254,28 @@ def test_an_output_at_a_name_ba_io_keeps_for_its_tmp_files_is_refused(tmp_path, 
         with atomic_write(tmp_path / name) as f:
             f.write("x\n")
         assert (tmp_path / name).read_text() == "x\n"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["x.jsonl.lock", "raw.jsonl.partial", "s.jsonl.ba-metric-999999.abcdefgh.tmp", "E.ba-io-99999.abcdefgh.aside"],
+)
+def test_an_output_at_a_lock_partial_or_other_tools_tmp_name_is_refused_file_or_folder(tmp_path, name):
+    """Campaign 41: `fix -o x.jsonl.lock` had every later write of x.jsonl refused; an output
+    at `NAME.partial` was taken by the next `synth -o NAME` for its own rows and deleted; one
+    at ba-metric's tmp name was deleted by its next `score`; `ba-lora train -o
+    E.ba-io-99999.abcdefgh.aside` and `iterate-start --dir` at such a name were removed whole
+    by the next write of E. Every file and folder output refuses them."""
+    import argparse
+
+    from ba_io import check_not_reserved
+    from ba_io.cli_types import output_folder_path, output_path
+
+    for kind in (output_path, output_folder_path):
+        with pytest.raises(argparse.ArgumentTypeError, match="is a name ba-io keeps for"):
+            kind(str(tmp_path / name))
+    with pytest.raises(UsageError, match="--output .*a name ba-io keeps for"):
+        check_not_reserved(tmp_path / name, "--output")
+    for fine in ("poetry-lock.json", "x.locked", "partial.jsonl", "notes.ba-metric.tmp"):
+        assert output_path(str(tmp_path / fine)) == str(tmp_path / fine)
+        check_not_reserved(tmp_path / fine, "--output")

@@ -547,6 +547,61 @@ def test_a_link_swapped_in_for_a_checkpoints_tmp_folder_mid_save_is_never_writte
     assert tmp.is_symlink() and not (root / "step-00000001").exists()
 
 
+def test_a_link_put_at_the_checkpoints_folder_or_a_checkpoint_after_its_check_is_never_followed(tmp_path, monkeypatch):
+    """Campaign 41 (r3, r5): a link put at `OUT/checkpoints` just after the save checked it
+    had the checkpoint made in the folder it led to, an earlier run's `step-1` replaced; a
+    link put at `step-N` (which held a note of the user's) just after its check had the files
+    moved into the user's folder, its adapter replaced. The save works through the folders
+    it opened, never through their names."""
+    import torch
+
+    from ba_io import UsageError
+    from ba_lora import checkpoint
+
+    keep = tmp_path / "keep"
+    for name in ("checkpoints/step-00000001", "A"):
+        (keep / name).mkdir(parents=True)
+        (keep / name / "adapter_model.safetensors").write_text("the user's adapter\n")
+    root = tmp_path / "checkpoints"
+    weight = torch.nn.Parameter(torch.ones(2, 2))
+    optimizer = torch.optim.AdamW([weight], lr=0.1)
+    save = lambda step: checkpoint.save_checkpoint(  # noqa: E731
+        root, step, adapter={"w": weight.detach()}, optimizer=optimizer, state={"step": step}, keep=1
+    )
+    real_capture = checkpoint.capture_rng
+
+    def swap_the_folder():
+        os.rename(root, tmp_path / "moved")
+        root.symlink_to(keep / "checkpoints")
+        return real_capture()
+
+    monkeypatch.setattr(checkpoint, "capture_rng", swap_the_folder)
+    save(1)  # made in the folder it opened, wherever that went
+    monkeypatch.setattr(checkpoint, "capture_rng", real_capture)
+    assert (keep / "checkpoints" / "step-00000001" / "adapter_model.safetensors").read_text() == "the user's adapter\n"
+    assert (tmp_path / "moved" / "step-00000001" / "state.json").is_file()
+
+    root.unlink()
+    root.mkdir()
+    (root / "step-00000002").mkdir()
+    (root / "step-00000002" / "notes.txt").write_text("mine\n")
+    real_check = checkpoint.check_own_folder
+    checks = []
+
+    def swap_the_checkpoint(path):
+        real_check(path)
+        checks.append(path)
+        if path.name == "step-00000002" and len(checks) == 4:  # its last check, before the move
+            os.rename(path, tmp_path / "moved-2")
+            path.symlink_to(keep / "A")
+
+    monkeypatch.setattr(checkpoint, "check_own_folder", swap_the_checkpoint)
+    with pytest.raises(UsageError, match="step-00000002: is a symbolic link or a file, put there during the run"):
+        save(2)
+    assert sorted(p.name for p in (keep / "A").iterdir()) == ["adapter_model.safetensors"]
+    assert (keep / "A" / "adapter_model.safetensors").read_text() == "the user's adapter\n"
+
+
 def test_an_output_folder_re_pointed_mid_run_stops_the_next_save(tmp_path):
     """Campaign 39 (r2): `-o out/A` with `out -> run1` re-pointed mid-run to `keep`, which
     held an earlier run's `A`: the run saved its adapter into keep/A and removed that run's

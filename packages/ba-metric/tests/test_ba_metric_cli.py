@@ -450,7 +450,8 @@ def test_a_lock_file_of_another_run_is_refused_as_the_output(tmp_path):
     before = lock.read_bytes()
     done = run("score", "predictions.jsonl", "-o", str(lock))
     assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith(f"Error: {lock}: is the lock file of another run's output; nothing was written")
+    # campaign 41: any name ending in .lock is a lock's, refused by its name before its content
+    assert done.stderr.startswith(f"Error: {lock}: a name kept for the lock of an output (*.lock); nothing was written")
     assert lock.read_bytes() == before
 
 

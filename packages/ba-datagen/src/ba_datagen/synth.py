@@ -10,6 +10,7 @@ already in ``OUT.partial`` or in the rejects file are skipped.
 from __future__ import annotations
 
 import filecmp
+import glob
 import json
 import os
 import shutil
@@ -108,10 +109,16 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
     makes both and renames both. Anything else there is the user's, and is refused before a
     resume cuts its last line or a fresh run (or ``--restart``) empties it or renames it away;
     an empty ``REJECTS.partial`` alone is what a kill between the two files' creations left,
-    and is removed."""
+    and is removed; one beside a set-aside ``OUT.partial`` (``--restart`` killed midway), or an
+    ``OUT.partial`` whose other name is its set-aside one, has its set-aside finished."""
     try:
         st = path.lstat()
     except FileNotFoundError:
+        return
+    if stat.S_ISREG(st.st_mode) and st.st_nlink == 2 and any(os.path.samestat(st, d.lstat()) for d in _discarded(path)):
+        # campaign 41: a --restart killed between the link to its discarded name and the
+        # unlink left it with two names, and every later run was refused: the set-aside is finished
+        path.unlink()
         return
     # synth's working file is its own: a link (symbolic, or a second name of another file)
     # would write into someone else's file, and a FIFO or device would block or be replaced
@@ -143,6 +150,11 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
             f"{path} exists and is not a partial file of synth (a file of yours?); nothing was written: "
             "move it away or choose another -o/--rejects"
         )
+    if beside is not None and not beside.exists() and _discarded(beside):
+        # campaign 41: a --restart killed after it set OUT.partial aside and before REJECTS.partial
+        # left this one alone, and every later run was refused: the set-aside is finished
+        _set_aside(path)
+        return
     if beside is not None and not beside.exists() and st.st_size == 0:
         # campaign 40: a kill between the two partial files' creations left this one alone,
         # empty, and every later run (--restart too) was refused: it holds nothing to keep
@@ -154,6 +166,11 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
             "this run's); nothing was written: resume that run with its own -o, move the file away, "
             "or choose another --rejects"
         )
+
+
+def _discarded(path: Path) -> list[Path]:
+    """Where ``--restart`` set ``path`` aside (``NAME.discarded-<UTC time>[-N]``), oldest first."""
+    return sorted(path.parent.glob(glob.escape(path.name) + ".discarded-*"))
 
 
 def _set_aside(*paths: Path) -> None:

@@ -20,6 +20,7 @@ from ba_io import (
     deprecated_alias,
     fraction,
     int_between,
+    output_folder_path,
     output_group,
     output_path,
     positive_int,
@@ -248,7 +249,9 @@ def _add_iteration_commands(sub: argparse._SubParsersAction) -> None:
         "--added round-1/data/targeted_fixed.jsonl",
     )
     for q in (s, r):
-        q.add_argument("--dir", required=True, metavar="ITER_DIR", help="the iterations folder")
+        q.add_argument(
+            "--dir", required=True, metavar="ITER_DIR", type=output_folder_path, help="the iterations folder"
+        )
         q.add_argument("--round", type=positive_int, required=True, help="round number (1, 2, ...)")
         q.add_argument("--adapter", help="the model's adapter folder")
         q.add_argument("--train", help="the dataset it was trained on")

@@ -206,11 +206,6 @@ def output_path(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"'{text}' names a folder (it ends in '/', '.' or '..'); this option writes a file: give a file path{example}"
         )
-    from .jsonio import reserved_name
-
-    kept_for = reserved_name(os.path.basename(text))  # campaigns 35 and 40
-    if kept_for is not None:
-        raise argparse.ArgumentTypeError(f"'{text}' is a name ba-io keeps for {kept_for}; choose another name")
     return text
 
 
@@ -228,6 +223,11 @@ def output_folder_path(text: str) -> str:
         raise argparse.ArgumentTypeError("the path is empty (an unset variable?); give a path")
     if text == "-":
         raise argparse.ArgumentTypeError("'-' (standard output) is not an output of this command; give a file path")
+    from .jsonio import reserved_name
+
+    kept_for = reserved_name(os.path.basename(text.rstrip("/")))  # campaigns 35, 40 and 41
+    if kept_for is not None:
+        raise argparse.ArgumentTypeError(f"'{text}' is a name ba-io keeps for {kept_for}; choose another name")
     return text
 
 

@@ -508,7 +508,7 @@ def _check_target(target: Path, *, directory: bool = False) -> None:
     would be replaced by the file and the user's link lost; ``cp`` refuses it too), nor a
     path under a file; a folder checked as one a command replaces must still lead where it
     led then (:func:`ba_io.paths.check_folder_resolution`: campaign 32)."""
-    kept_for = reserved_name(target.name)
+    kept_for = reserved_name(target.name, commit=True)
     if kept_for is not None:
         raise UsageError(f"{target}: a name ba-io keeps for {kept_for}; nothing was written: choose another name")
     if directory:
@@ -633,24 +633,43 @@ def _leftover_pid(target: Path, leftover: Path, suffix: str) -> int | None:
     return int(pid_text) if pid_text.isdigit() else None
 
 
-#: what ba-io makes beside a target under a name of its own, and later removes or puts back:
-#: ``NAME.ba-io-<pid>.<random>`` and one of these suffixes
-_RESERVED = re.compile(r"\.ba-io-[0-9]+\.[a-z0-9_]{8}(\.tmp\.json|\.tmp|\.old|\.swap|\.aside)\Z")
+#: what ba-io (and ba-metric, which stands alone) makes beside a target under a name of its
+#: own, and later removes or puts back: ``NAME.ba-io-<pid>.<random>`` and one of these suffixes
+_RESERVED = re.compile(r"\.ba-(io|metric)-[0-9]+\.[a-z0-9_]{8}(\.tmp\.json|\.tmp|\.old|\.swap|\.aside)\Z")
 
 
-def reserved_name(name: str) -> str | None:
-    """What ba-io keeps the file name ``name`` for, or None: a commit journal
-    (``*.ba-io-commit``: campaign 35) or a tmp, kept or set-aside file of a write
-    (``NAME.ba-io-<pid>.<random>.tmp`` ...), which a later write removes or puts back
-    (campaign 40: `-o O.jsonl.ba-io-30001.abcd1234.tmp` was written, then deleted by the
-    next `-o O.jsonl`). An output there is refused."""
+def reserved_name(name: str, *, commit: bool = False) -> str | None:
+    """What the pipeline keeps the file or folder name ``name`` for, or None: a commit
+    journal (``*.ba-io-commit``: campaign 35), a tmp, kept or set-aside file or folder of a
+    write (``NAME.ba-io-<pid>.<random>.tmp`` ..., ba-metric's ``NAME.ba-metric-...``), which
+    a later write removes or puts back (campaign 40: `-o O.jsonl.ba-io-30001.abcd1234.tmp`
+    was written, then deleted by the next `-o O.jsonl`; campaign 41: a training run and an
+    iterations folder at such names were removed whole), a lock (``NAME.lock``: campaign 41,
+    `-o x.jsonl.lock` had every later write of x.jsonl refused) or synth's partial file
+    (``NAME.partial``: campaign 41, the next `synth -o NAME` took it for its own rows and
+    deleted it). An output the user names there is refused; ``commit``: only the names no
+    commit may land on (journals, tmp files), checked again at every commit (a lock and a
+    partial file are written by their own code, at names the command derives)."""
     from .commit_journal import JOURNAL_SUFFIX
 
     if name.endswith(JOURNAL_SUFFIX):
         return f"a commit journal (*{JOURNAL_SUFFIX})"
     if _RESERVED.search(name):
         return "the tmp files of its writes (*.ba-io-PID.RANDOM.tmp and the like), which a later write removes"
+    if commit:
+        return None
+    if name.endswith(".lock") and name != ".lock":
+        return "the lock of an output (*.lock)"
+    if name.endswith(".partial") and name != ".partial":
+        return "synth's rows in progress (*.partial), which its next run resumes"
     return None
+
+
+def check_not_reserved(path: PathLike, flag: str) -> None:
+    """:class:`UsageError` when ``path``'s last part is a name :func:`reserved_name` keeps."""
+    kept_for = reserved_name(Path(path).name)
+    if kept_for is not None:
+        raise UsageError(f"{flag} {path}: a name ba-io keeps for {kept_for}; nothing was written: choose another name")
 
 
 def is_tmp_name(target: PathLike, name: str) -> bool:

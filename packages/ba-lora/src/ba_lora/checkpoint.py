@@ -64,7 +64,7 @@ def _fsync(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _own_folder(path: Path) -> Iterator[tuple[Path, tuple[int, int]]]:
+def _own_folder(path: Path, shown: Path | None = None) -> Iterator[tuple[Path, tuple[int, int]]]:
     """The folder ``path`` (a checkpoint's tmp folder) opened once, never through a link;
     yields the name to write its files by, through the open folder (``/proc/self/fd/N``)
     where the system has one, so a link or another folder put at ``path`` meanwhile is never
@@ -75,7 +75,7 @@ def _own_folder(path: Path) -> Iterator[tuple[Path, tuple[int, int]]]:
     except OSError as e:
         if e.errno not in (errno.ELOOP, errno.ENOTDIR):
             raise
-        raise UsageError(_PUT_THERE.format(path=path, what="a symbolic link or a file")) from None
+        raise UsageError(_PUT_THERE.format(path=shown or path, what="a symbolic link or a file")) from None
     try:
         st = os.fstat(fd)
         through = Path(f"/proc/self/fd/{fd}")
@@ -84,7 +84,7 @@ def _own_folder(path: Path) -> Iterator[tuple[Path, tuple[int, int]]]:
         os.close(fd)
 
 
-def _check_still_there(path: Path, ident: tuple[int, int]) -> None:
+def _check_still_there(path: Path, ident: tuple[int, int], shown: Path | None = None) -> None:
     """``path`` still names the folder :func:`_own_folder` opened (it is renamed next)."""
     try:
         st = os.lstat(path)
@@ -92,7 +92,7 @@ def _check_still_there(path: Path, ident: tuple[int, int]) -> None:
     except OSError:
         same = False
     if not same:
-        raise UsageError(_PUT_THERE.format(path=path, what="not the folder this save made (moved, or a link)"))
+        raise UsageError(_PUT_THERE.format(path=shown or path, what="not the folder this save made (moved, or a link)"))
 
 
 _PUT_THERE = (
@@ -105,11 +105,12 @@ def _write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=1) + "\n", encoding="utf-8")
 
 
-def list_checkpoints(root: Path) -> list[Path]:
+def list_checkpoints(root: Path, *, opened: bool = False) -> list[Path]:
     """Complete checkpoints under ``root`` (``OUTPUT/checkpoints``), oldest first; none
     through a link (campaign 34: the rotation removed another run's checkpoints in the
-    folder a link put at OUTPUT/checkpoints pointed at)."""
-    if root.is_symlink() or not root.is_dir():
+    folder a link put at OUTPUT/checkpoints pointed at). ``opened``: ``root`` is the folder
+    a save holds open (``/proc/self/fd/N``, a link to it by design)."""
+    if (root.is_symlink() and not opened) or not root.is_dir():
         return []
     found = [
         (int(m.group(1)), p)
@@ -243,14 +244,40 @@ def _write_checkpoint(
     if rank == 0:
         check_own_folder(root)  # campaign 34: a link put at OUT/checkpoints was saved into
         root.mkdir(parents=True, exist_ok=True)
+    barrier()
+    # campaign 41: a link put at OUT/checkpoints just after its check had the save made inside
+    # the folder it led to, an earlier run's checkpoint removed: every step below goes through
+    # the folder opened here, never through its name
+    with _own_folder(root) as (at, _):
+        _save_in(at, root, final, tmp, step, adapter, optimizer, state, rank, keep, barrier)
+    barrier()
+
+
+def _save_in(  # noqa: PLR0913 - _write_checkpoint's arguments, and the open checkpoints folder
+    at: Path,
+    root: Path,
+    final: Path,
+    tmp: Path,
+    step: int,
+    adapter: dict[str, torch.Tensor] | None,
+    optimizer: torch.optim.Optimizer | None,
+    state: dict[str, Any] | None,
+    rank: int,
+    keep: int,
+    barrier: Callable[[], None],
+) -> None:
+    """Write checkpoint ``step`` in the checkpoints folder opened at ``at`` (``root``,
+    ``final`` and ``tmp`` are the names the user sees, for the checks and the messages)."""
+    at_tmp, at_final = at / tmp.name, at / final.name
+    if rank == 0:
         check_own_folder(final)
         check_own_folder(tmp)
-        if tmp.exists():  # a killed save's: its own files go, a file of the user's stays
-            _remove_own_files(tmp, partial=True)
-        if not tmp.exists():
-            tmp.mkdir()  # never exist_ok: a link put there meanwhile is not taken for it
+        if at_tmp.exists():  # a killed save's: its own files go, a file of the user's stays
+            _remove_own_files(at_tmp, partial=True)
+        if not at_tmp.exists():
+            at_tmp.mkdir()  # never exist_ok: a link put there meanwhile is not taken for it
     barrier()
-    with _own_folder(tmp) as (here, ident):  # campaign 40: written through the folder made, never its name
+    with _own_folder(at_tmp, shown=tmp) as (here, ident):  # campaign 40: through the folder made
         rng_t, rng_meta = capture_rng()
         save_file(rng_t, str(here / f"rng-rank{rank}.safetensors"))
         _write_json(here / f"rng-rank{rank}.json", rng_meta)
@@ -269,19 +296,18 @@ def _write_checkpoint(
             for f in here.iterdir():
                 _fsync(f)
             _fsync(here)
-            _check_still_there(tmp, ident)
+            _check_still_there(at_tmp, ident, shown=tmp)
     if rank == 0:
         check_own_folder(final)
-        if final.exists():
-            _remove_checkpoint(final)
-        if final.exists():  # it held a file of the user's: the checkpoint joins it, state.json last
-            _move_into(tmp, final)
+        if at_final.exists() and not at_final.is_symlink():
+            _remove_checkpoint(at_final)
+        if os.path.lexists(at_final):  # it held a file of the user's: the checkpoint joins it, state.json last
+            _move_into(at_tmp, at_final, shown=final)
         else:
-            os.replace(tmp, final)
-        _fsync(root)
-        for old in list_checkpoints(root)[:-keep]:
+            os.replace(at_tmp, at_final)
+        _fsync(at)
+        for old in list_checkpoints(at, opened=at != root)[:-keep]:
             _remove_checkpoint(old)
-    barrier()
 
 
 #: the files a checkpoint folder holds (what save_checkpoint writes); the trainer's check of
@@ -345,19 +371,19 @@ def _remove_own_files(folder: Path, partial: bool = False) -> list[str]:
     return sorted(left)
 
 
-def _move_into(tmp: Path, final: Path) -> None:
+def _move_into(tmp: Path, final: Path, shown: Path | None = None) -> None:
     """Move a written checkpoint's files from ``tmp`` into the existing ``final`` (which holds
     only files of the user's), ``state.json`` last: a kill midway leaves a checkpoint without
-    it, which ``--resume`` names as damaged."""
-    names = sorted(f.name for f in tmp.iterdir())
-    for name in [n for n in names if n != "state.json"] + ["state.json"]:
-        os.replace(tmp / name, final / name)
-    tmp.rmdir()
-    print(
-        f"warning: kept {', '.join(p.name for p in final.iterdir() if not CHECKPOINT_FILES.match(p.name))} "
-        f"in {final}: not ba-lora's",
-        file=sys.stderr,
-    )
+    it, which ``--resume`` names as damaged. ``final`` is opened once, never through a link
+    (campaign 41: a link put there after its check had the files moved into the folder it
+    led to, a user's adapter replaced)."""
+    with _own_folder(final, shown=shown or final) as (into, _):
+        names = sorted(f.name for f in tmp.iterdir())
+        for name in [n for n in names if n != "state.json"] + ["state.json"]:
+            os.replace(tmp / name, into / name)
+        tmp.rmdir()
+        kept = ", ".join(p.name for p in into.iterdir() if not CHECKPOINT_FILES.match(p.name))
+    print(f"warning: kept {kept} in {shown or final}: not ba-lora's", file=sys.stderr)
 
 
 def load_checkpoint(path: Path, rank: int = 0) -> dict[str, Any]:

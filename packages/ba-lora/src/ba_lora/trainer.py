@@ -29,6 +29,7 @@ import torch
 from ba_io import (
     DataError,
     UsageError,
+    check_not_reserved,
     check_not_under_file,
     check_not_working_folder,
     distinct_paths,
@@ -417,6 +418,7 @@ def _prepare_output(cfg: TrainConfig, out: Path, dist: _Dist, fp: dict[str, Any]
     """Check / clean the output directory; return the checkpoint to resume from."""
     ckroot = out / CHECKPOINTS
     pin_folder(out, again=True)  # campaign 39: where it leads now is where the run writes
+    check_not_reserved(out, "--output")  # campaign 41: a run at a tmp folder's name was removed whole
     check_not_under_file(out, "--output")
     # campaign 34: `-o x/..` (x missing) passed every check made on the path as written and
     # trained into the current folder, replacing the user's prompt.json

@@ -354,6 +354,8 @@ _RESERVED = (
         re.compile(r"\.(ba-io|ba-metric)-[0-9]+\.[a-z0-9_]{8}(\.tmp\.json|\.tmp|\.old|\.swap|\.aside)\Z"),
         "the tmp files of a write (*.ba-io-PID.RANDOM.tmp and the like), which a later write removes",
     ),
+    (re.compile(r".\.lock\Z"), "the lock of an output (*.lock)"),
+    (re.compile(r".\.partial\Z"), "synth's rows in progress (*.partial), which its next run resumes"),
 )
 
 
