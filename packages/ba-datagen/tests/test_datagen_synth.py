@@ -479,7 +479,9 @@ def test_the_side_files_of_a_linked_output_are_checked_where_they_are(tmp_path):
 @pytest.mark.parametrize("kind", ["hardlink", "fifo"])
 def test_a_partial_path_that_is_not_synths_own_file_is_refused(tmp_path, kind):
     """Campaign 10: a hard link at OUT.partial had the resume append into the user's other
-    name of it; a FIFO there made synth hang reading it."""
+    name of it; a FIFO there made synth hang reading it. Campaign 41: refusing the hard link
+    also refused a `cp -al` snapshot's resume and --restart; synth now resumes from a copy of
+    its own, and the other name keeps the file as it was."""
     src, out = tmp_path / "c.jsonl", tmp_path / "out.jsonl"
     write_jsonl(src, generate_concepts(3, seed=1), "concept")
     mine = tmp_path / "mybackup.jsonl"
@@ -490,10 +492,13 @@ def test_a_partial_path_that_is_not_synths_own_file_is_refused(tmp_path, kind):
     else:
         os.mkfifo(partial_path(out))
     before = mine.read_bytes() if kind == "hardlink" else None
+    if kind == "hardlink":
+        result = synth(src, out, TemplateTeacher(), show_progress=False)
+        assert result.resumed == 1 and result.written + result.rejected == 3
+        assert mine.read_bytes() == before and os.stat(mine).st_nlink == 1
+        return
     with pytest.raises(UsageError, match="synth's partial files are its own"):
         synth(src, out, TemplateTeacher(), show_progress=False)
-    if kind == "hardlink":
-        assert mine.read_bytes() == before
 
 
 def test_an_output_that_is_a_file_of_the_teachers_model_is_refused(tmp_path):

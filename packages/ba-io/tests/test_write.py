@@ -1279,3 +1279,32 @@ def test_an_output_at_a_lock_partial_or_other_tools_tmp_name_is_refused_file_or_
     for fine in ("poetry-lock.json", "x.locked", "partial.jsonl", "notes.ba-metric.tmp"):
         assert output_path(str(tmp_path / fine)) == str(tmp_path / fine)
         check_not_reserved(tmp_path / fine, "--output")
+
+
+def test_a_group_whose_folder_is_moved_away_mid_write_is_one_error_naming_its_files(tmp_path):
+    """Campaign 41 (D7): `split --train-out sub/T.jsonl --val-out sub/V.jsonl` with `mv sub
+    sub2` mid-write was an internal FileNotFoundError, exit 1. It is one usage error naming
+    the outputs; the folder moved away keeps what it held."""
+    from ba_io import atomic_write, output_group
+
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "notes.txt").write_text("mine\n")
+    with pytest.raises(UsageError, match=r"sub/T.jsonl, .*sub/V.jsonl: a folder of these was moved or removed"):
+        with output_group():
+            for name in ("T.jsonl", "V.jsonl"):
+                with atomic_write(sub / name) as f:
+                    f.write('{"id":"a"}\n')
+            os.rename(sub, tmp_path / "sub2")
+    assert (tmp_path / "sub2" / "notes.txt").read_text() == "mine\n" and not sub.exists()
+
+
+def test_an_output_under_a_dangling_link_is_one_error_naming_the_link(tmp_path):
+    """Campaign 41 (A D2): `iterate-start --dir L` with L a link to a missing folder was an
+    internal FileExistsError, exit 1."""
+    from ba_io import write_json
+
+    (tmp_path / "L").symlink_to(tmp_path / "missing" / "x")
+    with pytest.raises(UsageError, match=r"L: a symbolic link to a missing folder"):
+        write_json(tmp_path / "L" / "adopted.json", {"round": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["L"]

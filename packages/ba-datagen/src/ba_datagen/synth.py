@@ -9,6 +9,7 @@ already in ``OUT.partial`` or in the rejects file are skipped.
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import glob
 import json
@@ -16,6 +17,7 @@ import os
 import shutil
 import stat
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,14 +124,8 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
         return
     # synth's working file is its own: a link (symbolic, or a second name of another file)
     # would write into someone else's file, and a FIFO or device would block or be replaced
-    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
-        what = (
-            "a symbolic link"
-            if stat.S_ISLNK(st.st_mode)
-            else "not a regular file"
-            if not stat.S_ISREG(st.st_mode)
-            else "a file with other names (hard links)"
-        )
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+        what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
         raise UsageError(
             f"{path} is {what}; synth's partial files are its own; nothing was written: "
             "move it away or choose another -o/--rejects"
@@ -150,6 +146,11 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
             f"{path} exists and is not a partial file of synth (a file of yours?); nothing was written: "
             "move it away or choose another -o/--rejects"
         )
+    if st.st_nlink > 1:
+        # campaign 10: appended to, a file with other names changed the user's copy; campaign 41:
+        # refused, a hard-link snapshot (`cp -al`) of an interrupted run could not be resumed or
+        # restarted: synth takes a copy of its own, and the other names keep the file as it was
+        _own_copy(path)
     if beside is not None and not beside.exists() and _discarded(beside):
         # campaign 41: a --restart killed after it set OUT.partial aside and before REJECTS.partial
         # left this one alone, and every later run was refused: the set-aside is finished
@@ -166,6 +167,21 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
             "this run's); nothing was written: resume that run with its own -o, move the file away, "
             "or choose another --rejects"
         )
+
+
+def _own_copy(path: Path) -> None:
+    """Put a copy of ``path`` at its name (the file's other names keep the file itself)."""
+    fd, name = tempfile.mkstemp(prefix=f"{path.name}.copy-", suffix=".tmp", dir=os.path.realpath(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(path.read_bytes())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
 
 
 def _discarded(path: Path) -> list[Path]:

@@ -370,6 +370,17 @@ def output_group(refused: str = "nothing was written there") -> Iterator[None]:
             # campaign 34: a kill between two renames left one file new, another old
             with group_journal(pending, made) as journal:
                 _place_all(list(reversed(pending)), refused, journal)
+    except FileNotFoundError:
+        for tmp, _ in pending:
+            _discard(tmp)
+        _remove_empty(made)
+        if all(os.path.isdir(t.parent) and os.path.lexists(tmp) for tmp, t in pending):
+            raise
+        # campaign 41: a group's folder moved away while the command wrote it was an internal error
+        raise UsageError(
+            f"{', '.join(str(t) for _, t in pending)}: a folder of these was moved or removed while the command "
+            "ran; nothing was written there: put it back, or run the command again"
+        ) from None
     except BaseException:
         for tmp, _ in pending:
             _discard(tmp)  # those already renamed are gone from their tmp name: no-op
@@ -479,6 +490,11 @@ def _make_parent(target: Path) -> None:
     missing = []
     folder = target.parent
     while not folder.exists() and folder != folder.parent:
+        if folder.is_symlink():  # campaign 41: `iterate-start --dir L`, L dangling, was an internal FileExistsError
+            raise UsageError(
+                f"{folder}: a symbolic link to a missing folder ({os.readlink(folder)}); nothing was written: "
+                "create its target or choose another path"
+            )
         missing.append(folder)
         folder = folder.parent
     target.parent.mkdir(parents=True, exist_ok=True)
