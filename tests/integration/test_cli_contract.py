@@ -154,3 +154,31 @@ def test_one_generate_the_old_one_hidden_with_a_warning(tmp_path):
     )  # fmt: skip
     assert res.stderr.startswith("warning: ba-llm generate is deprecated and goes in the next release; use ba-eval")
     assert res.returncode == 2 and not (tmp_path / "p.jsonl").exists()
+
+
+#: what each console script imports and at start-up, third-party and heavy
+_HEAVY = ("numpy", "yaml", "jsonschema", "referencing", "torch", "scipy", "transformers", "tqdm")
+
+
+@pytest.mark.parametrize("tool", COMMANDS)
+def test_a_ctrl_c_at_the_first_heavy_import_of_a_tool_is_one_line(tmp_path, tool):
+    """Campaign 41: a Ctrl-C while a console script was still importing its package printed a
+    traceback. Here the Ctrl-C comes at the first third-party import the script makes (a meta-path
+    finder raises it); the start-up hook must already be in place there."""
+    module = tool.replace("-", "_")
+    script = tmp_path / tool
+    script.write_text(
+        "import sys\n"
+        "class CtrlC:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] in {_HEAVY!r}:\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, CtrlC())\n"
+        f"from {module}.cli import main\n"
+        "sys.exit(main(['--help']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=120
+    )
+    assert done.stderr == "Interrupted.\n", done.stderr
+    assert done.returncode == -2

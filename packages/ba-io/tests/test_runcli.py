@@ -462,3 +462,34 @@ def test_what_one_command_registers_about_its_paths_never_refuses_the_next_in_th
     out.symlink_to(other)
     assert run_cli(second, []) == 0
     assert (model / "notes.json").exists() and (other / "notes.json").exists()
+
+
+@pytest.mark.parametrize(
+    "name, argv, env, quiet",
+    [
+        ("ba-io", [], {}, True),
+        ("ba-io", ["--debug"], {}, False),
+        ("ba-io", [], {"BA_DEBUG": "1"}, False),
+        ("my-notebook-script", [], {}, False),
+    ],
+)  # fmt: skip
+def test_a_ctrl_c_while_a_console_script_imports_is_one_line(tmp_path, name, argv, env, quiet):
+    """Campaign 41: a Ctrl-C in the first fraction of a second of a command, while its package
+    was still being imported (before run_cli), printed Python's 20-40 line traceback. ba_io's
+    first statement installs a hook for the console scripts; a library user keeps the traceback."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / name
+    script.write_text("import ba_io\nraise KeyboardInterrupt\n")
+    done = subprocess.run(
+        [sys.executable, str(script), *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        timeout=60, env={**{k: v for k, v in os.environ.items() if k != "BA_DEBUG"}, **env},
+    )  # fmt: skip
+    assert done.returncode == -signal.SIGINT  # as Python ends on Ctrl-C: 130 in a shell
+    if quiet:
+        assert done.stderr == "Interrupted.\n"
+    else:
+        assert "Traceback" in done.stderr and "KeyboardInterrupt" in done.stderr, done.stderr

@@ -602,3 +602,28 @@ def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_run", interrupted)
     assert cli.main(["score", str(CLI_DATA / "predictions.jsonl")]) == 130
     assert capsys.readouterr().err == "Interrupted.\n"
+
+
+@pytest.mark.parametrize(
+    "name, argv, quiet", [("ba-metric", [], True), ("ba-metric", ["--debug"], False), ("mine", [], False)]
+)
+def test_a_ctrl_c_while_ba_metric_imports_is_one_line(tmp_path, name, argv, quiet):
+    """Campaign 41: a Ctrl-C while the console script still imported the package (before
+    `main` runs) printed a traceback. A program that imports ba_metric keeps Python's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / name
+    script.write_text("import ba_metric\nraise KeyboardInterrupt\n")
+    env = {k: v for k, v in os.environ.items() if k != "BA_DEBUG"}
+    done = subprocess.run(
+        [sys.executable, str(script), *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        timeout=60, env=env,
+    )  # fmt: skip
+    assert done.returncode == -signal.SIGINT
+    if quiet:
+        assert done.stderr == "Interrupted.\n"
+    else:
+        assert "Traceback" in done.stderr and "KeyboardInterrupt" in done.stderr, done.stderr

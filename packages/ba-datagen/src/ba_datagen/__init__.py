@@ -4,6 +4,8 @@
 runs without it loaded.
 """
 
+import ba_io  # noqa: F401 - first: its start-up hook makes a Ctrl-C while we import one line
+
 from .concepts import STRUCTURES, generate_concepts
 from .synth import SynthResult, partial_path, synth
 from .teachers import Draft, LLMTeacher, Teacher, TemplateTeacher, load_teacher_prompt, make_teacher, teacher_setup

@@ -1,5 +1,7 @@
 """ba-dataset-tools: validate, audit, fix, filter, split and describe requirements datasets."""
 
+import ba_io  # noqa: F401 - first: its start-up hook makes a Ctrl-C while we import one line
+
 from .audit import ISSUE_KINDS, audit_file, summary
 from .fix import FixResult, derived_id, fix_file, fix_row
 from .ids import canonical_id, id_ok, renumber

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import ba_io  # noqa: F401 - first: its start-up hook makes a Ctrl-C while we import one line
+
 from .benchmark import DEFAULT_THRESHOLD, run_benchmark, select  # noqa: E402
 from .compare import ALPHA, MIN_GAIN, Comparison, compare_runs, decide, parse_run_arg  # noqa: E402
 from .datasets import CURATED, PredictionFile, curated_path, load_concepts, resolve_dataset  # noqa: E402

@@ -1,5 +1,11 @@
 """ba-io: schemas, validated JSON/JSONL I/O, atomic writes and the shared CLI error mapping."""
 
+# ruff: noqa: E402 - the start-up hook below comes before every other import
+# First, before any heavy import: a Ctrl-C while a console script starts is one line (startup.py)
+from .startup import quiet_interrupt_at_start
+
+quiet_interrupt_at_start()
+
 from .cli_types import (
     SEED,
     ArgumentParser,

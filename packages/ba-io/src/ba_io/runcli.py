@@ -20,11 +20,7 @@ from collections.abc import Callable, Sequence
 
 from .errors import DataError, UsageError, one_line
 from .paths import command_scope
-
-
-def _debug_requested(argv: Sequence[str]) -> bool:
-    return "--debug" in argv or os.environ.get("BA_DEBUG") == "1"
-
+from .startup import debug_requested
 
 #: OSErrors that the user fixes (permissions, a read-only file system, a full disk): exit 2
 _USER_FIXES = frozenset(
@@ -54,7 +50,7 @@ def run_cli(main_func: Callable[[list[str]], int | None], argv: Sequence[str] | 
     ``SystemExit`` (argparse) becomes its exit code.
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = _debug_requested(args)
+    debug = debug_requested(args)
     earlier_hook = threading.excepthook
     if not debug:
         threading.excepthook = _thread_error_line

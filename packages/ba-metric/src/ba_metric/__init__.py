@@ -3,6 +3,11 @@
 Depends on pyyaml only; imports no other ``ba_*`` package.
 """
 
+# ruff: noqa: E402 - the start-up hook below comes before every other import
+from ._startup import quiet_interrupt_at_start
+
+quiet_interrupt_at_start()
+
 from .content import DEFECTS
 from .grounding import grounding
 from .loader import load_yaml
