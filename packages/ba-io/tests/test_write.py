@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
 import time
 from pathlib import Path
 
@@ -1197,7 +1198,7 @@ def test_a_folder_moved_away_while_its_file_is_written_is_one_error_naming_the_f
     """Campaign 40 (D7): `mv A/checkpoints/best best-so-far` while ba-lora saved the best
     adapter there ended in an internal FileNotFoundError, exit 1. It is one error naming
     the file; the folder moved away keeps what it held."""
-    from ba_io import atomic_write, is_tmp_name
+    from ba_io import atomic_write
 
     best = tmp_path / "best"
     best.mkdir()
@@ -1207,8 +1208,9 @@ def test_a_folder_moved_away_while_its_file_is_written_is_one_error_naming_the_f
             f.write("{}\n")
             os.rename(best, tmp_path / "best-so-far")
     moved = tmp_path / "best-so-far"
-    assert (moved / "notes.txt").read_text() == "mine\n"  # kept; beside it at most our tmp file, swept later
-    assert all(is_tmp_name(moved / "adapter.json", p.name) for p in moved.iterdir() if p.name != "notes.txt")
+    # kept, and nothing of ours beside it (campaign 41: the tmp file stayed there for good)
+    assert sorted(p.name for p in moved.iterdir()) == ["notes.txt"]
+    assert (moved / "notes.txt").read_text() == "mine\n"
 
 
 def test_a_file_too_large_for_the_file_system_is_a_usage_error_naming_it(tmp_path, monkeypatch):
@@ -1297,6 +1299,28 @@ def test_a_group_whose_folder_is_moved_away_mid_write_is_one_error_naming_its_fi
                     f.write('{"id":"a"}\n')
             os.rename(sub, tmp_path / "sub2")
     assert (tmp_path / "sub2" / "notes.txt").read_text() == "mine\n" and not sub.exists()
+    assert sorted(p.name for p in (tmp_path / "sub2").iterdir()) == ["notes.txt"]  # no tmp file of ours left
+
+
+@pytest.mark.parametrize("directory", [False, True])
+def test_a_tmp_whose_folder_moved_away_is_removed_from_where_the_folder_went(tmp_path, directory):
+    """Campaign 41 (B r5): the commit of a write whose folder was moved mid-write removed its
+    tmp by the old path, so the tmp file (the adapter's bytes) stayed in the user's moved
+    folder for good. Also when the block itself fails: nothing of ours stays there."""
+    from ba_io import atomic_path
+
+    for fails in (False, True):
+        best = tmp_path / "best"
+        best.mkdir()
+        (best / "notes.txt").write_text("mine\n")
+        with pytest.raises((UsageError, RuntimeError)):
+            with atomic_path(best / "adapter", directory=directory) as tmp:
+                (tmp / "weights").write_text("w") if directory else tmp.write_text("w")
+                os.rename(best, tmp_path / "moved")
+                if fails:
+                    raise RuntimeError("the writer failed")
+        assert sorted(p.name for p in (tmp_path / "moved").iterdir()) == ["notes.txt"]
+        shutil.rmtree(tmp_path / "moved")
 
 
 def test_an_output_under_a_dangling_link_is_one_error_naming_the_link(tmp_path):

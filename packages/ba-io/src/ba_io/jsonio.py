@@ -379,13 +379,16 @@ def output_group(refused: str = "nothing was written there") -> Iterator[None]:
         # campaign 41: a group's folder moved away while the command wrote it was an internal error
         raise UsageError(
             f"{', '.join(str(t) for _, t in pending)}: a folder of these was moved or removed while the command "
-            "ran; nothing was written there: put it back, or run the command again"
+            "ran; nothing was written there: run the command again"
         ) from None
     except BaseException:
         for tmp, _ in pending:
             _discard(tmp)  # those already renamed are gone from their tmp name: no-op
         _remove_empty(made)
         raise
+    finally:
+        for tmp, _ in pending:
+            _untrack_tmp(tmp)
     for folder in {target.parent for _, target in pending}:
         _fsync_dir(folder)
 
@@ -832,7 +835,7 @@ def _folder_gone_is_a_usage_error(tmp: Path, target: Path) -> Iterator[None]:
         _discard(tmp)
         raise UsageError(
             f"{target}: its folder was moved or removed while the command ran; nothing was written there: "
-            "put it back, then run again"
+            "run the command again"
         ) from None
 
 
@@ -1007,12 +1010,53 @@ def _renameat2() -> Any:
     return fn
 
 
-def _discard(tmp: Path) -> None:
+#: the folder each live tmp file or folder was made in, open (O_PATH): a tmp whose folder was
+#: moved away while the command wrote it is removed from where the folder went (campaign 41: the
+#: adapter's tmp file stayed for good in `best-so-far/`, a user's folder no rerun looks at)
+_TMP_FOLDERS: dict[Path, int] = {}
+
+
+def _track_tmp(tmp: Path) -> None:
     with contextlib.suppress(OSError):
-        if tmp.is_dir() and not tmp.is_symlink():
-            shutil.rmtree(tmp)
-        else:
-            tmp.unlink()
+        _TMP_FOLDERS[tmp] = os.open(tmp.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def _untrack_tmp(tmp: Path) -> None:
+    fd = _TMP_FOLDERS.pop(tmp, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a tmp file or folder of this process; by the folder it was made in when that
+    folder no longer holds it by its path (moved away meanwhile). A tmp already renamed onto
+    its target has no name left there: nothing is removed."""
+    fd = _TMP_FOLDERS.pop(tmp, None)
+    try:
+        with contextlib.suppress(OSError):
+            if fd is not None and not os.path.lexists(tmp):
+                _discard_at(fd, tmp.name)
+            elif tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp)
+            else:
+                tmp.unlink()
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _discard_at(folder_fd: int, name: str) -> None:
+    if not stat.S_ISDIR(os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mode):
+        os.unlink(name, dir_fd=folder_fd)
+        return
+    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder_fd)
+    try:  # its contents through the folder opened (shutil.rmtree takes dir_fd from Python 3.11 on)
+        inside = f"/proc/self/fd/{fd}"
+        for entry in os.listdir(inside):
+            _discard(Path(inside, entry))
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=folder_fd)
 
 
 @contextlib.contextmanager
@@ -1039,6 +1083,7 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
     except OSError as e:
         raise OSError(e.errno, f"cannot write {target}: {e.strerror}") from None
     tmp = Path(name)
+    _track_tmp(tmp)
     os.chmod(fd, 0o666 & ~_umask())
     f = os.fdopen(fd, "w", encoding="utf-8", newline="\n") if mode == "w" else os.fdopen(fd, "wb")
     try:
@@ -1053,6 +1098,8 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
         if named is not None:
             raise named from e
         raise
+    if _GROUP.get() is None:
+        _untrack_tmp(tmp)  # in place (a group's tmp files are let go when the group ends)
 
 
 @contextlib.contextmanager
@@ -1089,21 +1136,25 @@ def atomic_path(path: PathLike, *, directory: bool = False) -> Iterator[Path]:
             tmp = Path(name)
     except OSError as e:
         raise OSError(e.errno, f"cannot write {target}: {e.strerror}") from None
+    _track_tmp(tmp)
     if directory:
         os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
-        _share_like_umask(tmp)
-        if not directory:
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-        _commit(tmp, target)
+        with _folder_gone_is_a_usage_error(tmp, target):
+            _share_like_umask(tmp)
+            if not directory:
+                with open(tmp, "rb+") as f:
+                    os.fsync(f.fileno())
+            _commit(tmp, target)
     except BaseException as e:
         _discard(tmp)
         named = named_write_error(e, target, tmp)
         if named is not None:
             raise named from e
         raise
+    if _GROUP.get() is None:
+        _untrack_tmp(tmp)
 
 
 #: a short write reported without an errno (the GGUF writer): the disk was full
