@@ -1,5 +1,6 @@
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -499,6 +500,30 @@ def test_a_partial_path_that_is_not_synths_own_file_is_refused(tmp_path, kind):
         return
     with pytest.raises(UsageError, match="synth's partial files are its own"):
         synth(src, out, TemplateTeacher(), show_progress=False)
+
+
+def test_a_copy_of_a_hard_linked_partial_killed_mid_way_is_swept_by_the_next_run(tmp_path):
+    """Campaign 41 (left over): the copy synth takes of a hard-linked partial file had a tmp
+    name no run removed, so a kill during the copy left it for good. It has ba-io's tmp name
+    now, and the next run sweeps it once its writer is gone."""
+    import subprocess
+    import sys
+
+    src, out = tmp_path / "c.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(src, generate_concepts(3, seed=1), "concept")
+    synth(src, tmp_path / "w.jsonl", TemplateTeacher(), rejects=tmp_path / "w.rej", show_progress=False)
+    partial_path(out).write_text((tmp_path / "w.jsonl").read_text().splitlines(keepends=True)[0])
+    killed = subprocess.run(  # a process that made the copy's tmp file and died before the rename
+        [sys.executable, "-c", f"from ba_io import tmp_file; print(tmp_file({str(partial_path(out))!r})[1])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    os.utime(killed, (time.time() - 3600, time.time() - 3600))
+    result = synth(src, out, TemplateTeacher(), show_progress=False)
+    assert result.resumed == 1 and result.written + result.rejected == 3
+    assert not os.path.lexists(killed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["c.jsonl", "out.jsonl", "out.rejects.jsonl", "w.jsonl", "w.rej"]
+    )
 
 
 def test_an_output_that_is_a_file_of_the_teachers_model_is_refused(tmp_path):

@@ -120,6 +120,7 @@ def test_all_pinned():
         "sha256_path",
         "sha256_text",
         "sweep_stale_tmp",
+        "tmp_file",
         "tool_parser",
         "validate",
         "write_json",

@@ -17,7 +17,6 @@ import os
 import shutil
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,8 @@ from ba_io import (
     output_lock,
     output_target,
     progress,
+    sweep_stale_tmp,
+    tmp_file,
     validate,
 )
 from ba_io.locking import lock_path
@@ -170,17 +171,18 @@ def _check_partial_is_ours(path: Path, *, beside: Path | None = None) -> None:
 
 
 def _own_copy(path: Path) -> None:
-    """Put a copy of ``path`` at its name (the file's other names keep the file itself)."""
-    fd, name = tempfile.mkstemp(prefix=f"{path.name}.copy-", suffix=".tmp", dir=os.path.realpath(path.parent))
+    """Put a copy of ``path`` at its name (the file's other names keep the file itself). Its
+    tmp file has ba-io's tmp name: a copy killed mid-way is swept by a later run."""
+    fd, tmp = tmp_file(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(path.read_bytes())
             f.flush()
             os.fsync(f.fileno())
-        os.replace(name, path)
+        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(name)
+            os.unlink(tmp)
         raise
 
 
@@ -454,7 +456,9 @@ def synth(
     # file, naming the lock (campaign 15: a run sharing --rejects was told the other run's
     # partial file was "a file of yours?")
     with output_lock(out_path), output_lock(rejects_path):
-        # before anything cuts, empties or renames them
+        # before anything cuts, empties or renames them; first what a killed copy left (_own_copy)
+        for partial in (partial_path(out_path), partial_path(rejects_path)):
+            sweep_stale_tmp(partial)
         _check_partial_is_ours(partial_path(out_path))
         _check_partial_is_ours(partial_path(rejects_path), beside=partial_path(out_path))
         return _synth_locked(in_path, out_path, rejects_path, teacher, restart, show_progress, rejects is not None)

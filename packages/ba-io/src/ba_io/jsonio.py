@@ -461,6 +461,16 @@ def _busy_is_a_usage_error(target: Path) -> Iterator[None]:
         ) from None
 
 
+def tmp_file(target: PathLike) -> tuple[int, Path]:
+    """A new, empty tmp file of this process beside ``target``, in the folder the kernel
+    writes (an open descriptor and its path), named as every ba-io write names its tmp file
+    (``NAME.ba-io-<pid>.<random>.tmp``): :func:`sweep_stale_tmp` removes it once this process
+    is gone. The caller renames it onto ``target`` or removes it."""
+    target = Path(target)
+    fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=_kernel_folder(target))
+    return fd, Path(name)
+
+
 def _move_to_own_name(tmp: Path, target: Path, suffix: str) -> Path:
     """Rename ``tmp`` (a file or a folder) to a fresh ``NAME.ba-io-<pid>.<random>SUFFIX``
     beside ``target``, from where it is exchanged with what is at ``target``."""
@@ -1079,10 +1089,9 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
     try:
         _make_parent(target)
         sweep_stale_tmp(target)
-        fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=_kernel_folder(target))
+        fd, tmp = tmp_file(target)
     except OSError as e:
         raise OSError(e.errno, f"cannot write {target}: {e.strerror}") from None
-    tmp = Path(name)
     _track_tmp(tmp)
     os.chmod(fd, 0o666 & ~_umask())
     f = os.fdopen(fd, "w", encoding="utf-8", newline="\n") if mode == "w" else os.fdopen(fd, "wb")
@@ -1130,10 +1139,9 @@ def atomic_path(path: PathLike, *, directory: bool = False) -> Iterator[Path]:
         if directory:
             tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=_kernel_folder(target)))
         else:
-            fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=".tmp", dir=_kernel_folder(target))
+            fd, tmp = tmp_file(target)
             os.chmod(fd, 0o666 & ~_umask())
             os.close(fd)
-            tmp = Path(name)
     except OSError as e:
         raise OSError(e.errno, f"cannot write {target}: {e.strerror}") from None
     _track_tmp(tmp)
