@@ -218,46 +218,28 @@ def save_checkpoint(
     """Write checkpoint ``step`` atomically (every process calls this; rank 0 writes the
     shared files, each rank its RNG state) and keep the newest ``keep`` checkpoints."""
     final = root / f"step-{step:08d}"
-    tmp = root / f"step-{step:08d}.tmp"
     try:
-        _write_checkpoint(root, final, tmp, step, adapter, optimizer, state, rank, keep, barrier)
+        if rank == 0:
+            check_own_folder(root)  # campaign 34: a link put at OUT/checkpoints was saved into
+            root.mkdir(parents=True, exist_ok=True)
+        barrier()
+        # campaign 41: a link put at OUT/checkpoints just after its check had the save made inside
+        # the folder it led to, an earlier run's checkpoint removed: every step below goes through
+        # the folder opened here, never through its name
+        with _own_folder(root) as (at, _):
+            _save_in(at, root, step, adapter, optimizer, state, rank, keep, barrier)
+        barrier()
     except Exception as e:  # campaign 24: a full disk was an internal SafetensorError (exit 1), no path
-        named = named_write_error(e, final, tmp)
+        named = named_write_error(e, final, root / f"{final.name}.tmp")
         if named is not None:
             raise named from e
         raise
     return final
 
 
-def _write_checkpoint(
-    root: Path,
-    final: Path,
-    tmp: Path,
-    step: int,
-    adapter: dict[str, torch.Tensor] | None,
-    optimizer: torch.optim.Optimizer | None,
-    state: dict[str, Any] | None,
-    rank: int,
-    keep: int,
-    barrier: Callable[[], None],
-) -> None:
-    if rank == 0:
-        check_own_folder(root)  # campaign 34: a link put at OUT/checkpoints was saved into
-        root.mkdir(parents=True, exist_ok=True)
-    barrier()
-    # campaign 41: a link put at OUT/checkpoints just after its check had the save made inside
-    # the folder it led to, an earlier run's checkpoint removed: every step below goes through
-    # the folder opened here, never through its name
-    with _own_folder(root) as (at, _):
-        _save_in(at, root, final, tmp, step, adapter, optimizer, state, rank, keep, barrier)
-    barrier()
-
-
-def _save_in(  # noqa: PLR0913 - _write_checkpoint's arguments, and the open checkpoints folder
+def _save_in(  # noqa: PLR0913 - save_checkpoint's arguments, and the open checkpoints folder
     at: Path,
     root: Path,
-    final: Path,
-    tmp: Path,
     step: int,
     adapter: dict[str, torch.Tensor] | None,
     optimizer: torch.optim.Optimizer | None,
@@ -266,8 +248,9 @@ def _save_in(  # noqa: PLR0913 - _write_checkpoint's arguments, and the open che
     keep: int,
     barrier: Callable[[], None],
 ) -> None:
-    """Write checkpoint ``step`` in the checkpoints folder opened at ``at`` (``root``,
-    ``final`` and ``tmp`` are the names the user sees, for the checks and the messages)."""
+    """Write checkpoint ``step`` in the checkpoints folder opened at ``at`` (``root`` is its
+    name the user sees, for the checks and the messages)."""
+    final, tmp = root / f"step-{step:08d}", root / f"step-{step:08d}.tmp"
     at_tmp, at_final = at / tmp.name, at / final.name
     if rank == 0:
         check_own_folder(final)
