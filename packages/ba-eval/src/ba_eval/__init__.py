@@ -3,11 +3,9 @@
 Heavy imports (ba_llm, scipy, matplotlib) happen inside the functions that need them.
 """
 
-from __future__ import annotations
+import ba_io  # noqa: F401 - first: its start-up hook makes a Ctrl-C while we import one line
 
 __version__ = "0.1.0"
-
-import ba_io  # noqa: F401 - first: its start-up hook makes a Ctrl-C while we import one line
 
 from .benchmark import DEFAULT_THRESHOLD, run_benchmark, select  # noqa: E402
 from .compare import ALPHA, MIN_GAIN, Comparison, compare_runs, decide, parse_run_arg  # noqa: E402

@@ -12,12 +12,14 @@ traceback. The process still ends by SIGINT, as Python ends on an unhandled Ctrl
 shell).
 """
 
-from __future__ import annotations
-
 import os
 import sys
-from collections.abc import Sequence
-from types import TracebackType
+
+# only what the interpreter has already loaded: a Ctrl-C while this module imports is not hooked yet
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import TracebackType
 
 #: the pipeline's console scripts (one per package)
 CONSOLE_SCRIPTS = frozenset(
@@ -25,7 +27,7 @@ CONSOLE_SCRIPTS = frozenset(
 )
 
 
-def debug_requested(argv: Sequence[str]) -> bool:
+def debug_requested(argv: "Sequence[str]") -> bool:
     """``--debug`` in the arguments or ``BA_DEBUG=1``: errors keep their traceback."""
     return "--debug" in argv or os.environ.get("BA_DEBUG") == "1"
 
@@ -41,7 +43,7 @@ def quiet_interrupt_at_start() -> None:
     if getattr(earlier, "_ba_quiet_interrupt", False) or not _console_script():
         return
 
-    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    def hook(kind: type[BaseException], value: BaseException, tb: "TracebackType | None") -> None:
         if issubclass(kind, KeyboardInterrupt) and not debug_requested(sys.argv[1:]):
             sys.stderr.write("Interrupted.\n")
             return

@@ -4,8 +4,9 @@ Heavy modules (torch, transformers) are imported lazily, so ``import ba_llm`` an
 ``ba_llm.prompt`` / ``ba_llm.models`` stay cheap.
 """
 
-from __future__ import annotations
+import ba_io  # noqa: F401 - first: its start-up hook makes a Ctrl-C while we import one line
 
+# isort: split
 from importlib import import_module
 from typing import Any
 

@@ -4,8 +4,9 @@ checkpoints and DDP, plus merge and Ollama / llama.cpp export.
 Heavy modules load lazily: ``import ba_lora`` stays cheap.
 """
 
-from __future__ import annotations
+import ba_io  # noqa: F401 - first: its start-up hook makes a Ctrl-C while we import one line
 
+# isort: split
 from importlib import import_module
 from typing import Any
 

@@ -6,11 +6,13 @@ it (yaml and the metric's modules). It acts only in the ``ba-metric`` console sc
 the same hook for the other tools; ba-metric imports no ``ba_*`` package.)
 """
 
-from __future__ import annotations
-
 import os
 import sys
-from types import TracebackType
+
+# only what the interpreter has already loaded: a Ctrl-C while this module imports is not hooked yet
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
 
 
 def quiet_interrupt_at_start() -> None:
@@ -20,7 +22,7 @@ def quiet_interrupt_at_start() -> None:
     if getattr(earlier, "_ba_quiet_interrupt", False) or os.path.basename(argv[0]) != "ba-metric":
         return
 
-    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    def hook(kind: type[BaseException], value: BaseException, tb: "TracebackType | None") -> None:
         debug = "--debug" in sys.argv[1:] or os.environ.get("BA_DEBUG") == "1"
         if issubclass(kind, KeyboardInterrupt) and not debug:
             sys.stderr.write("Interrupted.\n")

@@ -3,8 +3,9 @@
 ``dspy`` is imported lazily: ``import ba_tune`` stays cheap until a tuning name is used.
 """
 
-from __future__ import annotations
+import ba_io  # noqa: F401 - first: its start-up hook makes a Ctrl-C while we import one line
 
+# isort: split
 from importlib import import_module
 from typing import Any
 
