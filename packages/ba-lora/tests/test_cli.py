@@ -390,6 +390,37 @@ def test_what_a_kill_inside_a_commit_or_a_checkpoint_save_leaves_is_the_runs(tmp
     ]
 
 
+def test_a_link_put_at_checkpoints_during_the_cleanup_never_has_its_folder_emptied(tmp_path, monkeypatch):
+    """Campaign 42 (B D5): the end-of-run cleanup checked `OUT/checkpoints` was no link, then
+    walked it by its name: a link put there in between had every file of the folder it led
+    to deleted (a user's folder emptied), exit 0. It works through the folder it opened."""
+    from ba_lora import trainer
+
+    out = tmp_path / "A"
+    step = out / "checkpoints" / "step-00000001"
+    step.mkdir(parents=True)
+    (step / "state.json").write_text('{"step": 1}')
+    (out / "training_info.json").write_text("{}")
+    mine = tmp_path / "mine"
+    (mine / "step-00000001").mkdir(parents=True)
+    (mine / "step-00000001" / "state.json").write_text("the user's\n")
+    (mine / "adapter_model.safetensors").write_text("the user's adapter\n")
+    real = trainer._remove_through
+
+    def swap_then_remove(opened, keep):
+        os.rename(out / "checkpoints", tmp_path / "moved")
+        (out / "checkpoints").symlink_to(mine)
+        real(opened, keep)
+
+    monkeypatch.setattr(trainer, "check_output_unmoved", lambda out: None)
+    monkeypatch.setattr(trainer, "_remove_through", swap_then_remove)
+    assert trainer.remove_run_tree(out, "checkpoints") == []
+    assert (mine / "step-00000001" / "state.json").read_text() == "the user's\n"
+    assert (mine / "adapter_model.safetensors").read_text() == "the user's adapter\n"
+    assert list((tmp_path / "moved").iterdir()) == []  # the run's own folder, emptied where it went
+    assert (out / "checkpoints").is_symlink()
+
+
 def test_removing_runs_or_checkpoints_keeps_what_the_user_put_there(tmp_path, capsys):
     """Campaign 31: `--overwrite` and the end-of-run cleanup removed `runs/` and `checkpoints/`
     whole; a user's `runs/my_experiment/` or note in `checkpoints/step-N/`, added after the

@@ -547,6 +547,45 @@ def test_a_link_swapped_in_for_a_checkpoints_tmp_folder_mid_save_is_never_writte
     assert tmp.is_symlink() and not (root / "step-00000001").exists()
 
 
+@pytest.mark.parametrize("when", ["made", "opened"])
+def test_a_users_folder_moved_onto_a_checkpoints_tmp_folder_just_after_it_is_made_is_kept(tmp_path, monkeypatch, when):
+    """Campaign 42 (B D1): a plain folder of the user's moved onto `step-N.tmp` just after the
+    save made it (`mv -T mine step-N.tmp` replaces an empty folder) was taken for the save's
+    own: the user's adapter was replaced and the folder renamed to `step-N`, exit 0. The
+    folder made must be empty when first opened and the same folder when the save opens it."""
+    import torch
+
+    from ba_io import UsageError
+    from ba_lora import checkpoint
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "adapter_model.safetensors").write_text("the user's adapter\n")
+    root = tmp_path / "checkpoints"
+    tmp = root / "step-00000001.tmp"
+    real_own_folder = checkpoint._own_folder
+    opened = []
+
+    def own_folder(path, shown=None):
+        opened.append(path)
+        if path.name == tmp.name and len([p for p in opened if p.name == tmp.name]) == (1 if when == "made" else 2):
+            os.rename(mine, path)  # onto the empty folder the save made
+        return real_own_folder(path, shown)
+
+    monkeypatch.setattr(checkpoint, "_own_folder", own_folder)
+    weight = torch.nn.Parameter(torch.ones(2, 2))
+    optimizer = torch.optim.AdamW([weight], lr=0.1)
+    with pytest.raises(
+        UsageError, match="step-00000001.tmp: is (a folder with files in it|not the folder this save made)"
+    ):
+        checkpoint.save_checkpoint(
+            root, 1, adapter={"w": weight.detach()}, optimizer=optimizer, state={"step": 1}, keep=1
+        )
+    assert sorted(p.name for p in tmp.iterdir()) == ["adapter_model.safetensors"]
+    assert (tmp / "adapter_model.safetensors").read_text() == "the user's adapter\n"
+    assert not (root / "step-00000001").exists()
+
+
 def test_a_link_put_at_the_checkpoints_folder_or_a_checkpoint_after_its_check_is_never_followed(tmp_path, monkeypatch):
     """Campaign 41 (r3, r5): a link put at `OUT/checkpoints` just after the save checked it
     had the checkpoint made in the folder it led to, an earlier run's `step-1` replaced; a

@@ -84,6 +84,17 @@ def _own_folder(path: Path, shown: Path | None = None) -> Iterator[tuple[Path, t
         os.close(fd)
 
 
+def _made_folder(path: Path, shown: Path) -> tuple[int, int]:
+    """The identity of the folder just made at ``path``, which must be empty: a folder of the
+    user's moved there right after the ``mkdir`` (campaign 42: its adapter was replaced and
+    the folder renamed to ``step-N``, exit 0) is refused and kept as it is."""
+    with _own_folder(path, shown) as (through, ident):
+        with os.scandir(through) as entries:
+            if any(True for _ in entries):
+                raise UsageError(_PUT_THERE.format(path=shown, what="a folder with files in it"))
+        return ident
+
+
 def _check_still_there(path: Path, ident: tuple[int, int], shown: Path | None = None) -> None:
     """``path`` still names the folder :func:`_own_folder` opened (it is renamed next)."""
     try:
@@ -252,6 +263,7 @@ def _save_in(  # noqa: PLR0913 - save_checkpoint's arguments, and the open check
     name the user sees, for the checks and the messages)."""
     final, tmp = root / f"step-{step:08d}", root / f"step-{step:08d}.tmp"
     at_tmp, at_final = at / tmp.name, at / final.name
+    made = None
     if rank == 0:
         check_own_folder(final)
         check_own_folder(tmp)
@@ -259,8 +271,11 @@ def _save_in(  # noqa: PLR0913 - save_checkpoint's arguments, and the open check
             _remove_own_files(at_tmp, partial=True)
         if not at_tmp.exists():
             at_tmp.mkdir()  # never exist_ok: a link put there meanwhile is not taken for it
+            made = _made_folder(at_tmp, shown=tmp)
     barrier()
     with _own_folder(at_tmp, shown=tmp) as (here, ident):  # campaign 40: through the folder made
+        if made is not None and ident != made:
+            raise UsageError(_PUT_THERE.format(path=tmp, what="not the folder this save made (moved, or a link)"))
         rng_t, rng_meta = capture_rng()
         save_file(rng_t, str(here / f"rng-rank{rank}.safetensors"))
         _write_json(here / f"rng-rank{rank}.json", rng_meta)

@@ -516,27 +516,40 @@ def remove_run_tree(out: str | Path, sub: str) -> list[str]:
     out = Path(out)
     kept = [f for f in _foreign_files(out) if f == sub or f.startswith(sub + "/")]
     root = out / sub
-    if root.is_symlink() or not root.is_dir():
+    try:  # campaign 42: a link put at `checkpoints` after a check by name had the folder it led to emptied
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:  # gone, a link or not a folder: nothing of ours to remove
         return kept
-    keep = {out / f for f in kept}
-    for folder, dirs, files in os.walk(root, topdown=False):
-        here = Path(folder)
-        if here in keep or any(k in here.parents for k in keep):
-            continue
-        for name in files:
-            if here / name not in keep:
-                (here / name).unlink(missing_ok=True)
-        for name in dirs:
-            with contextlib.suppress(OSError):  # not empty: it holds a kept file
-                (here / name).rmdir()
-    with contextlib.suppress(OSError):
-        root.rmdir()
+    try:
+        _remove_through(Path(f"/proc/self/fd/{fd}"), {Path(f).relative_to(sub) for f in kept})
+        with contextlib.suppress(OSError):
+            if os.path.samestat(os.lstat(root), os.fstat(fd)):
+                root.rmdir()
+    finally:
+        os.close(fd)
     if kept:
         print(
             f"warning: kept {', '.join(kept[:3])}{' ...' if len(kept) > 3 else ''} in {out}: not ba-lora's",
             file=sys.stderr,
         )
     return kept
+
+
+def _remove_through(opened: Path, keep: set[Path]) -> None:
+    """Remove what the folder open at ``opened`` (``/proc/self/fd/N``) holds, through it,
+    but for the paths in ``keep`` (relative to it) and the folders holding them."""
+    if Path(".") in keep:
+        return
+    for folder, dirs, files in os.walk(opened, topdown=False):
+        here = Path(folder).relative_to(opened)
+        if here in keep or any(k in here.parents for k in keep):
+            continue
+        for name in files:
+            if here / name not in keep:
+                (opened / here / name).unlink(missing_ok=True)
+        for name in dirs:
+            with contextlib.suppress(OSError):  # not empty: it holds a kept file
+                (opened / here / name).rmdir()
 
 
 def _load_rows(path: str, limit: int | None, prompt: Any, split: str) -> list[dict[str, Any]]:
