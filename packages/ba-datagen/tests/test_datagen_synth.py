@@ -684,8 +684,8 @@ def test_a_partial_file_cut_while_the_resume_reads_it_fails_the_run(tmp_path, mo
     partial.write_text("".join(json.dumps(r) + "\n" for r in _first_rows(src, 4)))
     real = synth_module._drop_partial_tail
 
-    def cut_after_reading(path):
-        real(path)
+    def cut_after_reading(path, checked):
+        real(path, checked)
         if path == partial:
             with open(partial, "r+b") as f:  # in place: the inode stays
                 f.truncate(len(partial.read_text().splitlines(keepends=True)[0]))
@@ -694,6 +694,69 @@ def test_a_partial_file_cut_while_the_resume_reads_it_fails_the_run(tmp_path, mo
     with pytest.raises(DataError, match=r"raw\.jsonl\.partial: changed while this run read it"):
         synth(src, out, TemplateTeacher(), show_progress=False)
     assert not out.exists()
+
+
+def test_a_users_file_moved_onto_a_partial_file_after_the_resumes_checks_is_kept_whole(tmp_path, monkeypatch):
+    """Campaign 42 (B D3): a plain file of the user's moved onto `OUT.partial` after the
+    resume's checks read the partial file and before its torn line was cut lost its last
+    line. The tail is cut only in the file the checks read; any other is kept as it is."""
+    import importlib
+
+    synth_module = importlib.import_module("ba_datagen.synth")
+    src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, generate_concepts(4, seed=3), "concept")
+    partial = partial_path(out)
+    full = tmp_path / "full.jsonl"
+    synth(src, full, TemplateTeacher(), rejects=tmp_path / "full.rej", show_progress=False)
+    lines = full.read_text().splitlines(keepends=True)
+    partial.write_text(lines[0] + lines[1] + lines[2][:20])  # a run killed in its third row
+    mine = tmp_path / "mine.txt"
+    mine.write_text("my line 1\nmy last line without newline")
+    real = synth_module._drop_partial_tail
+
+    def swap_then_cut(path, checked):
+        if path == partial:
+            os.rename(partial, tmp_path / "moved.partial")
+            os.rename(mine, partial)
+        real(path, checked)
+
+    monkeypatch.setattr(synth_module, "_drop_partial_tail", swap_then_cut)
+    with pytest.raises(DataError, match=r"raw\.jsonl\.partial: was replaced while this run read it"):
+        synth(src, out, TemplateTeacher(), show_progress=False)
+    assert partial.read_text() == "my line 1\nmy last line without newline"
+    assert not out.exists()
+
+
+def test_a_users_file_put_at_a_partial_file_before_the_commit_is_neither_committed_nor_deleted(tmp_path, monkeypatch):
+    """Campaign 42 (B D4): synth's commit copied `OUT.partial` by its name after its last
+    check, so a file of the user's put there in between was committed as OUT (exit 0, none of
+    the rows), then deleted. The commit copies through the file the run appended to, and
+    removes a partial file's name only while it still holds that file."""
+    import importlib
+
+    from ba_io import JsonlAppender
+
+    importlib.import_module("ba_datagen.synth")
+    src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, generate_concepts(4, seed=3), "concept")
+    partial = partial_path(out)
+    real = JsonlAppender.copy_to
+
+    def swap_then_copy(appender, dest):
+        if appender.path == partial and not (tmp_path / "set-aside.partial").exists():
+            os.rename(partial, tmp_path / "set-aside.partial")
+            partial.write_text("the user's text\n")
+        real(appender, dest)
+
+    monkeypatch.setattr(JsonlAppender, "copy_to", swap_then_copy)
+    with pytest.raises(DataError, match=r"raw\.jsonl\.partial: was replaced or written by another command"):
+        synth(src, out, TemplateTeacher(), show_progress=False)
+    assert partial.read_text() == "the user's text\n" and not out.exists()
+    assert (
+        len((tmp_path / "set-aside.partial").read_text().splitlines())
+        + len(partial_path(tmp_path / "raw.rejects.jsonl").read_text().splitlines())
+        == 4
+    )  # every row kept where the run left it
 
 
 def _first_rows(src, n):
@@ -781,10 +844,10 @@ def test_a_full_disk_at_the_commit_names_the_output_and_keeps_the_rows(tmp_path,
     src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
     write_jsonl(src, generate_concepts(3, seed=3), "concept")
 
-    def full(source, target):
-        raise OSError(errno.ENOSPC, "No space left on device", str(source))
+    def full(appender, target):
+        raise OSError(errno.ENOSPC, "No space left on device", str(appender.path))
 
-    monkeypatch.setattr(synth_module.shutil, "copyfile", full)
+    monkeypatch.setattr(synth_module.JsonlAppender, "copy_to", full)
     with pytest.raises(OSError) as exc:
         synth(src, out, TemplateTeacher(), show_progress=False)
     assert exc.value.filename == str(out) and "the rows are kept in" in exc.value.strerror

@@ -1283,6 +1283,29 @@ def test_an_output_at_a_lock_partial_or_other_tools_tmp_name_is_refused_file_or_
         check_not_reserved(tmp_path / fine, "--output")
 
 
+@pytest.mark.parametrize("spelling", ["X.lock/.", "X.lock/sub/..", "X.partial/./", "link"])
+def test_a_folder_output_reaching_a_reserved_name_by_any_spelling_is_refused(tmp_path, spelling):
+    """Campaign 42 (B D6): folder outputs checked the last part as written, so `-o X.lock/.`
+    and `-o X.lock/sub/..` (X.lock to pathlib and the kernel) made a folder at X's lock name
+    and every later write of X was refused. A link to such a name is refused too."""
+    import argparse
+
+    from ba_io import check_not_reserved
+    from ba_io.cli_types import output_folder_path
+
+    (tmp_path / "X.lock" / "sub").mkdir(parents=True)
+    (tmp_path / "X.partial").mkdir()
+    (tmp_path / "link").symlink_to("X.lock")
+    path = str(tmp_path / spelling)
+    with pytest.raises(argparse.ArgumentTypeError, match="is a name ba-io keeps for"):
+        output_folder_path(path)
+    with pytest.raises(UsageError, match="a name ba-io keeps for"):
+        check_not_reserved(path, "--output")
+    for fine in ("run/.", "run/sub/..", "X.lock/sub"):  # a folder inside a reserved-looking one is fine
+        (tmp_path / "run" / "sub").mkdir(parents=True, exist_ok=True)
+        assert output_folder_path(str(tmp_path / fine)) == str(tmp_path / fine)
+
+
 def test_a_group_whose_folder_is_moved_away_mid_write_is_one_error_naming_its_files(tmp_path):
     """Campaign 41 (D7): `split --train-out sub/T.jsonl --val-out sub/V.jsonl` with `mv sub
     sub2` mid-write was an internal FileNotFoundError, exit 1. It is one usage error naming

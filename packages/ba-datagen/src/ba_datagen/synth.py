@@ -14,7 +14,6 @@ import filecmp
 import glob
 import json
 import os
-import shutil
 import stat
 import sys
 from collections.abc import Callable, Mapping
@@ -219,12 +218,26 @@ def _set_aside(*paths: Path) -> None:
         )
 
 
-def _drop_partial_tail(path: Path) -> None:
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file at ``path`` (device, inode), None where there is none."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _drop_partial_tail(path: Path, checked: tuple[int, int] | None) -> None:
     """Cut an unfinished last line (a run killed mid-write) so appends start clean: in its
-    own file only, never through a link put there meanwhile (campaign 40)."""
+    own file only, never through a link put there meanwhile (campaign 40), and only in the
+    file the resume's checks read (``checked``; campaign 42: a file of the user's moved there
+    after the checks lost its last line)."""
     if not os.path.lexists(path):
         return
     with os.fdopen(open_own(path, os.O_RDWR, f"move it away, then {_REMEDY}"), "r+b") as f:
+        st = os.fstat(f.fileno())
+        if (st.st_dev, st.st_ino) != checked:
+            raise DataError(path, None, f"was replaced while this run read it; nothing was cut: {_REMEDY}")
         data = f.read()
         if data and not data.endswith(b"\n"):
             f.truncate(data.rfind(b"\n") + 1)
@@ -500,10 +513,11 @@ def _open_partials(
     texts: Mapping[str, str],
     restart: bool,
     who: tuple[str, str, Mapping[str, str]],
-) -> tuple[dict[str, str], dict[str, str]]:
+) -> tuple[dict[str, str], dict[str, str], dict[Path, tuple[int, int] | None]]:
     """Start the partial files afresh (``--restart`` sets an interrupted run's aside), or
     resume them: check every whole row against the input, then cut a torn last line.
-    Returns the ids already written and already rejected."""
+    Returns the ids already written and already rejected, and the files (device, inode)
+    they were read from."""
     made_rejects_partial = False
     if restart or not partial.exists():
         if restart:  # nothing is deleted: the interrupted run's rows are moved aside, and said so
@@ -514,6 +528,7 @@ def _open_partials(
     elif not rejects_partial.exists():  # resuming a run of an older version: its rejects went to REJECTS
         _start_partial(rejects_partial, rejects_path.read_bytes() if rejects_path.is_file() else b"")
         made_rejects_partial = True
+    checked = {p: _identity(p) for p in (partial, rejects_partial)}  # what the checks below read
     try:  # every partial file checked before any is cut: a refused one is left as it was
         done_rows = _done(partial, texts, *who)
         done_rejects = _done(rejects_partial, texts, *who)
@@ -522,27 +537,41 @@ def _open_partials(
             raise DataError(
                 partial, None, f"concept {both[0]!r} is both a row and a reject; nothing was cut: run with --restart"
             )
-        _drop_partial_tail(partial)
-        _drop_partial_tail(rejects_partial)
+        _drop_partial_tail(partial, checked[partial])
+        _drop_partial_tail(rejects_partial, checked[rejects_partial])
     except BaseException:
         if made_rejects_partial:  # a partial output refused as another input's: leave no new file
             rejects_partial.unlink(missing_ok=True)
         raise
-    return done_rows, done_rejects
+    return done_rows, done_rejects, checked
 
 
 def _open_appenders(
-    partial: Path, rejects_partial: Path, done_in: Callable[[Path], dict], done: tuple[dict, dict]
+    partial: Path,
+    rejects_partial: Path,
+    done_in: Callable[[Path], dict],
+    done: tuple[dict, dict],
+    checked: Mapping[Path, tuple[int, int] | None],
 ) -> tuple[JsonlAppender, JsonlAppender]:
-    """Open both partial files for the run; read again, they must hold what the resume was
-    decided from (campaign 28: a partial file cut in place between the two reads lost the
-    rows it no longer held, exit 0)."""
+    """Open both partial files for the run: the files the resume read (``checked``), which,
+    read again, must hold what the resume was decided from (campaign 28: a partial file cut
+    in place between the two reads lost the rows it no longer held, exit 0)."""
+    try:  # campaign 40: only its own files, never through a link put there meanwhile
+        rows = JsonlAppender(partial, remedy=_REMEDY, own=True)
+        try:
+            appenders = (rows, JsonlAppender(rejects_partial, remedy=_REMEDY, own=True))
+        except BaseException:
+            rows.close()
+            raise
+    except BaseException:
+        _drop_if_empty(partial, rejects_partial)
+        raise
+    moved_in = [a.path for a in appenders if a.identity != checked[a.path]]
+    if moved_in:  # campaign 42: a file put there after the checks is not this run's, and is kept
+        for appender in appenders:
+            appender.close()
+        raise DataError(moved_in[0], None, f"was replaced while this run read it: {_REMEDY}")
     try:
-        # campaign 40: only its own files, never through a link put there meanwhile
-        appenders = (
-            JsonlAppender(partial, remedy=_REMEDY, own=True),
-            JsonlAppender(rejects_partial, remedy=_REMEDY, own=True),
-        )
         if (done_in(partial), done_in(rejects_partial)) != done:
             for appender in appenders:
                 appender.close()
@@ -564,30 +593,65 @@ def _drop_committed_copies(pairs: tuple[tuple[Path, Path], ...]) -> None:
             source.unlink()
 
 
-def _rename_into_place(partial: Path, out_path: Path, rejects_partial: Path, rejects_path: Path, named: bool) -> None:
+def _rename_into_place(
+    rows: JsonlAppender, out_path: Path, rejects: JsonlAppender, rejects_path: Path, named: bool
+) -> None:
     """OUT and REJECTS are committed as one ba-io output group (campaign 36: a kill between
     the two renames left run 2's rejects beside run 1's rows, run 1's rejects gone), from
     copies of the partial files, which stay until both are in place: a refused or killed
     commit leaves the rows there for a resume, and a later run finds the whole earlier
     pair. OUT, make's target, appears last. An unnamed rejects path is checked again
     (campaign 28: a file of the user's put there mid-run was replaced), and in the rename
-    itself (campaign 31: one put there just after that check was replaced)."""
-    kept = f"nothing was renamed, the rows are kept in {partial} and {rejects_partial}"
+    itself (campaign 31: one put there just after that check was replaced). The copies are
+    read through the files the run appended to, and a partial file is removed only while its
+    name still holds that file (campaign 42: a file of the user's put at `OUT.partial` after
+    the last check was committed as OUT, then deleted)."""
+    kept = f"nothing was renamed, the rows are kept in {rows.path} and {rejects.path}"
     if not named:
         check_unnamed_rejects(rejects_path, kept)
     with output_group(refused=kept):
-        for source, target in ((partial, out_path), (rejects_partial, rejects_path)):
+        for source, target in ((rows, out_path), (rejects, rejects_path)):
             with atomic_path(target) as tmp:
                 try:
-                    shutil.copyfile(source, tmp)
+                    source.copy_to(tmp)
                 except OSError as e:  # campaign 37: a full disk named the partial file, not -o
                     raise OSError(e.errno, f"{e.strerror or e}; {kept}", os.fspath(target)) from None
-    for source in (rejects_partial, partial):
-        source.unlink()
+    for source in (rejects, rows):
+        source.remove()
 
 
 #: what a user does when a partial file changed under synth
 _REMEDY = "run again to resume from what it holds (or --restart); nothing was renamed"
+
+
+def _teach(
+    pending: list[tuple[int, dict]],
+    teacher: Teacher,
+    setup: str,
+    rows_out: JsonlAppender,
+    rejects_out: JsonlAppender,
+    bar: Any,
+) -> tuple[int, int]:
+    """Have the teacher write a document for every pending concept, in its batches, each
+    appended as a row or a reject; returns (rows, rejects) added."""
+    written = rejected = 0
+    size = max(1, int(teacher.batch_size))
+    for start in range(0, len(pending), size):
+        batch = pending[start : start + size]
+        drafts = teacher.write([row for _, row in batch])
+        if len(drafts) != len(batch):
+            raise RuntimeError(f"teacher {teacher.name} returned {len(drafts)} drafts for {len(batch)} concepts")
+        for (line, concept), draft in zip(batch, drafts):
+            record, reason = _settle(concept, line, teacher.name, setup, draft)
+            if reason is None:
+                rows_out.append(record)
+                written += 1
+            else:
+                rejects_out.append(record)
+                rejected += 1
+            if bar is not None:
+                bar.update(1)
+    return written, rejected
 
 
 def _synth_locked(
@@ -609,7 +673,7 @@ def _synth_locked(
     hashes = {row["id"]: concept_sha256(row) for _, row in concepts}
     who = (teacher.name, setup, hashes)
     _drop_committed_copies(((partial, out_path), (rejects_partial, rejects_path)))
-    done_rows, done_rejects = _open_partials(partial, rejects_partial, rejects_path, texts, restart, who)
+    done_rows, done_rejects, checked = _open_partials(partial, rejects_partial, rejects_path, texts, restart, who)
     pending = [(line, row) for line, row in concepts if row["id"] not in done_rows and row["id"] not in done_rejects]
     resumed = len(concepts) - len(pending)
     written, rejected = len(done_rows), len(done_rejects)
@@ -617,29 +681,15 @@ def _synth_locked(
     # each partial file is opened once, and must still be the same file, with only this
     # run's rows added, when it is renamed (campaign 26: another command's output committed
     # over OUT.partial mid-run took the rest of the rows and the rename, exit 0)
-    appenders = _open_appenders(partial, rejects_partial, lambda p: _done(p, texts, *who), (done_rows, done_rejects))
+    appenders = _open_appenders(
+        partial, rejects_partial, lambda p: _done(p, texts, *who), (done_rows, done_rejects), checked
+    )
     with appenders[0] as rows_out, appenders[1] as rejects_out:
         try:
             if bar is not None:
                 bar.update(resumed)
-            size = max(1, int(teacher.batch_size))
-            for start in range(0, len(pending), size):
-                batch = pending[start : start + size]
-                drafts = teacher.write([row for _, row in batch])
-                if len(drafts) != len(batch):
-                    raise RuntimeError(
-                        f"teacher {teacher.name} returned {len(drafts)} drafts for {len(batch)} concepts"
-                    )
-                for (line, concept), draft in zip(batch, drafts):
-                    record, reason = _settle(concept, line, teacher.name, setup, draft)
-                    if reason is None:
-                        rows_out.append(record)
-                        written += 1
-                    else:
-                        rejects_out.append(record)
-                        rejected += 1
-                    if bar is not None:
-                        bar.update(1)
+            added = _teach(pending, teacher, setup, rows_out, rejects_out, bar)
+            written, rejected = written + added[0], rejected + added[1]
         except BaseException:
             _drop_if_empty(partial, rejects_partial)  # a failure before the first row leaves no empty .partial
             raise
@@ -648,5 +698,5 @@ def _synth_locked(
                 bar.close()
         rejects_out.check_unchanged()  # a file put there by another command is left as it is
         rows_out.check_unchanged()
-    _rename_into_place(partial, out_path, rejects_partial, rejects_path, rejects_named)
+        _rename_into_place(rows_out, out_path, rejects_out, rejects_path, rejects_named)
     return SynthResult(total=len(concepts), written=written, rejected=rejected, resumed=resumed)

@@ -223,9 +223,9 @@ def output_folder_path(text: str) -> str:
         raise argparse.ArgumentTypeError("the path is empty (an unset variable?); give a path")
     if text == "-":
         raise argparse.ArgumentTypeError("'-' (standard output) is not an output of this command; give a file path")
-    from .jsonio import reserved_name
+    from .jsonio import reserved_for
 
-    kept_for = reserved_name(os.path.basename(text.rstrip("/")))  # campaigns 35, 40 and 41
+    kept_for = reserved_for(text)  # campaigns 35, 40, 41 and 42
     if kept_for is not None:
         raise argparse.ArgumentTypeError(f"'{text}' is a name ba-io keeps for {kept_for}; choose another name")
     return text

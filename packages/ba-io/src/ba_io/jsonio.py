@@ -694,9 +694,22 @@ def reserved_name(name: str, *, commit: bool = False) -> str | None:
     return None
 
 
+def reserved_for(path: PathLike) -> str | None:
+    """What :func:`reserved_name` keeps the name an output at ``path`` takes for, or None:
+    its last part as written, and the name the kernel reaches (campaign 42: `-o X.lock/.` and
+    `-o X.lock/sub/..` passed a check of the last part as written and made a folder at the
+    lock's name of X)."""
+    text = os.fspath(path)
+    for name in (os.path.basename(text.rstrip("/")), os.path.basename(os.path.realpath(text))):
+        kept_for = reserved_name(name)
+        if kept_for is not None:
+            return kept_for
+    return None
+
+
 def check_not_reserved(path: PathLike, flag: str) -> None:
-    """:class:`UsageError` when ``path``'s last part is a name :func:`reserved_name` keeps."""
-    kept_for = reserved_name(Path(path).name)
+    """:class:`UsageError` when the name an output at ``path`` takes is one :func:`reserved_name` keeps."""
+    kept_for = reserved_for(path)
     if kept_for is not None:
         raise UsageError(f"{flag} {path}: a name ba-io keeps for {kept_for}; nothing was written: choose another name")
 
@@ -1358,6 +1371,12 @@ class JsonlAppender:
         self.written += 1
 
     @property
+    def identity(self) -> tuple[int, int]:
+        """The open file's (device, inode)."""
+        st = os.fstat(self._file.fileno())
+        return st.st_dev, st.st_ino
+
+    @property
     def size(self) -> int:
         """The bytes the file holds by this appender's account (at open, plus its rows)."""
         return self._size
@@ -1383,6 +1402,38 @@ class JsonlAppender:
                 f"was replaced or written by another command while this run appended {self.written} rows to it: "
                 f"{self.remedy}",
             )
+
+    def copy_to(self, dest: PathLike) -> None:
+        """Write the bytes this appender accounts for into ``dest`` (a file the caller owns: a
+        tmp file of :func:`atomic_path`), read through the open file, never by its name
+        (campaign 42: synth committed a file of the user's put at ``OUT.partial`` after the
+        last check as OUT); :class:`DataError` when they are not what this run left there
+        or the name no longer holds this file (checked after the copy)."""
+        if self._digest is None:
+            raise ValueError("copy_to needs a JsonlAppender opened with track=True")
+        fd, copied, offset = self._file.fileno(), hashlib.sha256(), 0
+        with open(dest, "wb") as out:
+            while offset < self._size:
+                chunk = os.pread(fd, min(1 << 20, self._size - offset), offset)
+                if not chunk:
+                    break
+                out.write(chunk)
+                copied.update(chunk)
+                offset += len(chunk)
+        if copied.digest() != self._digest.digest():
+            raise DataError(self.path, None, f"was written by another command while this run copied it: {self.remedy}")
+        self.check_unchanged(full=False)
+
+    def remove(self) -> bool:
+        """Remove the file's name while it still holds this file (a file put there meanwhile
+        is kept: campaign 42, synth deleted one after its commit); True when removed."""
+        try:
+            if os.path.samestat(os.lstat(self.path), os.fstat(self._file.fileno())):
+                os.unlink(self.path)
+                return True
+        except OSError:
+            pass
+        return False
 
     def _drop_buffer(self) -> None:
         """After a failed write (a full disk), forget the unwritten bytes so that
