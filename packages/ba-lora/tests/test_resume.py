@@ -586,6 +586,37 @@ def test_a_users_folder_moved_onto_a_checkpoints_tmp_folder_just_after_it_is_mad
     assert not (root / "step-00000001").exists()
 
 
+def test_removing_a_checkpoints_own_files_never_works_through_a_link_put_there(tmp_path, monkeypatch):
+    """Campaign 42 (B, D5's pattern): the removal of a checkpoint's own files (rotation, a
+    killed save's `step-N.tmp/`) checked the folder was no link, then listed it by name: a
+    link put there in between had the user's files of checkpoint names (`state.json`, an
+    adapter) deleted. It lists and removes through the folder it opened."""
+    from ba_lora import checkpoint
+
+    step = tmp_path / "checkpoints" / "step-00000001"
+    step.mkdir(parents=True)
+    (step / "state.json").write_text('{"step": 1}')
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "adapter_model.safetensors").write_text("the user's adapter\n")
+    real_open = os.open
+
+    def open_then_swap(path, flags, *rest, **kw):
+        fd = real_open(path, flags, *rest, **kw)
+        if os.fspath(path) == os.fspath(step):
+            os.rename(step, tmp_path / "moved")
+            step.symlink_to(mine)
+        return fd
+
+    monkeypatch.setattr(checkpoint.os, "open", open_then_swap)
+    checkpoint._remove_own_files(step)
+    monkeypatch.undo()
+    assert (mine / "adapter_model.safetensors").read_text() == "the user's adapter\n"
+    assert list((tmp_path / "moved").iterdir()) == []  # the run's own folder, emptied where it went
+    assert checkpoint._remove_own_files(step) == [step.name]  # a link: not ours, nothing touched
+    assert step.is_symlink() and (mine / "adapter_model.safetensors").exists()
+
+
 def test_a_link_put_at_the_checkpoints_folder_or_a_checkpoint_after_its_check_is_never_followed(tmp_path, monkeypatch):
     """Campaign 41 (r3, r5): a link put at `OUT/checkpoints` just after the save checked it
     had the checkpoint made in the folder it led to, an earlier run's `step-1` replaced; a

@@ -355,17 +355,24 @@ def _remove_own_files(folder: Path, partial: bool = False) -> list[str]:
     """Remove a checkpoint folder's own files (in a ``partial`` one, ``step-N.tmp/``, also
     safetensors' tmp files), then the folder if nothing else is left; return what is left
     (campaign 32: a save over a folder holding a note of the user's removed it whole)."""
-    if folder.is_symlink() or not folder.is_dir():  # never through a link: not ours
+    try:  # opened once, never through a link (campaign 42: a link put there after a check by
+        # name had the folder it led to emptied): the files go through the folder opened
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:  # a link, a file, or gone: not ours
         return [folder.name]
-    left = []
-    for f in folder.iterdir():
-        own = CHECKPOINT_FILES.match(f.name) or (partial and SAFETENSORS_TMP.match(f.name))
-        if own and f.is_file() and not f.is_symlink():
-            f.unlink(missing_ok=True)
-        else:
-            left.append(f.name)
-    with contextlib.suppress(OSError):
-        folder.rmdir()
+    try:
+        left = []
+        for f in Path(f"/proc/self/fd/{fd}").iterdir():
+            own = CHECKPOINT_FILES.match(f.name) or (partial and SAFETENSORS_TMP.match(f.name))
+            if own and f.is_file() and not f.is_symlink():
+                f.unlink(missing_ok=True)
+            else:
+                left.append(f.name)
+        with contextlib.suppress(OSError):
+            if os.path.samestat(os.lstat(folder), os.fstat(fd)):
+                folder.rmdir()
+    finally:
+        os.close(fd)
     return sorted(left)
 
 
