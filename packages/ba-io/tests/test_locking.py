@@ -216,3 +216,12 @@ def test_a_second_name_of_the_lock_a_killed_run_left_is_removed_by_the_next_run(
     with output_lock(out):
         assert not second.exists() and other.exists()
     assert not lock.exists()
+
+
+def test_a_lock_that_cannot_be_made_where_the_output_is_is_one_usage_error():
+    """Campaign 42 (A D1): `ba-lora train -o /proc/self/fd/3` and `synth -o /proc/self/x.jsonl`
+    spun at 100 % CPU for good: in /proc the folder is there (mkdir succeeds) but no file can
+    be made in it, and every FileNotFoundError was retried. The retries are bounded."""
+    with pytest.raises(UsageError, match=r"/proc/self/x.jsonl: its lock file .* cannot be made or kept there"):
+        with output_lock("/proc/self/x.jsonl"):
+            pass

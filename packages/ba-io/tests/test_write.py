@@ -1306,6 +1306,27 @@ def test_a_folder_output_reaching_a_reserved_name_by_any_spelling_is_refused(tmp
         assert output_folder_path(str(tmp_path / fine)) == str(tmp_path / fine)
 
 
+def test_a_replace_the_kernel_refuses_leaves_no_kept_copy_beside_the_target(tmp_path, monkeypatch):
+    """Campaign 42 (A D2): a group commit refused at its exchange (`chattr +i` on the earlier
+    rejects file: EPERM) failed cleanly but left the new file at `NAME.ba-io-PID.RANDOM.old`
+    beside the target, which an immediate rerun kept. Nothing of the failed write is left."""
+    from ba_io import jsonio, output_group, write_text
+
+    for name in ("T.jsonl", "V.jsonl"):
+        (tmp_path / name).write_text("old\n")
+
+    def refused(a, b):
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(b))
+
+    monkeypatch.setattr(jsonio, "_exchange_existing", refused)
+    with pytest.raises(OSError, match="Operation not permitted"):
+        with output_group():
+            for name in ("T.jsonl", "V.jsonl"):
+                write_text(tmp_path / name, "new\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["T.jsonl", "V.jsonl"]
+    assert all((tmp_path / n).read_text() == "old\n" for n in ("T.jsonl", "V.jsonl"))
+
+
 def test_a_group_whose_folder_is_moved_away_mid_write_is_one_error_naming_its_files(tmp_path):
     """Campaign 41 (D7): `split --train-out sub/T.jsonl --val-out sub/V.jsonl` with `mv sub
     sub2` mid-write was an internal FileNotFoundError, exit 1. It is one usage error naming

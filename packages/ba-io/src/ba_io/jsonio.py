@@ -439,7 +439,12 @@ def _place(tmp: Path, target: Path, refused: str = "nothing was written there") 
             # the earlier output waits at NAME.ba-io-<pid>.<random>.old (ours alone: swept when
             # its writer is gone) until the last file of the group is in place
             swap = _move_to_own_name(tmp, target, _OLD)
-            if _exchange_existing(swap, target):
+            try:
+                exchanged = _exchange_existing(swap, target)
+            except BaseException:  # campaign 42: refused (EPERM: `chattr +i`), ours stayed at the .old name
+                os.replace(swap, tmp)  # back at its tmp name, which the failed commit removes
+                raise
+            if exchanged:
                 return swap, False
             os.replace(swap, tmp)
         _rename_onto(tmp, target)

@@ -41,6 +41,11 @@ def lock_path(out: PathLike) -> Path:
 _HELD: set[str] = set()
 
 
+#: how many times in a row the lock file (or its folder) may vanish before the lock is refused:
+#: each is another run finishing, or removing a folder it made, at that instant
+_MAX_VANISHED = 100
+
+
 @contextlib.contextmanager
 def output_lock(out: PathLike, wait_s: float = 0.0, reentrant: bool = False) -> Iterator[Path]:
     """Hold the lock of output ``out`` (a file or directory path) for the ``with`` block.
@@ -56,16 +61,21 @@ def output_lock(out: PathLike, wait_s: float = 0.0, reentrant: bool = False) -> 
     check_not_under_file(out)
     made = _missing_folders(path.parent)
     deadline = time.monotonic() + wait_s
+    vanished = 0  # campaign 42: in /proc the lock file was never made and the loop never ended
     while True:
+        if vanished > _MAX_VANISHED:
+            raise _lock_not_kept(out, path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _create_lock_file(path)
         except FileNotFoundError:  # another run removed the folder it had made: make it again
+            vanished += 1
             continue
         _check_is_a_lock(path, out)
         try:
             fd = os.open(path, os.O_RDWR)
         except FileNotFoundError:  # the run holding it just finished and removed it
+            vanished += 1
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -102,6 +112,13 @@ def output_lock(out: PathLike, wait_s: float = 0.0, reentrant: bool = False) -> 
                 folder.rmdir()
             except OSError:
                 break
+
+
+def _lock_not_kept(out: PathLike, path: Path) -> UsageError:
+    return UsageError(
+        f"{out}: its lock file {path} cannot be made or kept there (the folder does not keep new files: "
+        "/proc, a folder removed again and again); nothing was written: choose another output"
+    )
 
 
 def _remove_second_names(path: Path, fd: int) -> None:
