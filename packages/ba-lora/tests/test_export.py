@@ -347,6 +347,27 @@ def test_a_broken_adapter_is_one_error_naming_its_file(tiny_adapter, tmp_path):
         assert not (tmp_path / "m").exists() and not (tmp_path / "e").exists()
 
 
+@pytest.mark.parametrize("damage", ["truncated", "missing"])
+def test_a_broken_tokenizer_is_one_error_line_naming_the_model_in_train(tiny_model_dir, data_dir, tmp_path, damage):
+    """Campaign 42 (A D3): `ba-lora train` on a model whose tokenizer.json was cut short (or
+    gone) ended in `Error: JSONDecodeError: ...` or `ValueError: Couldn't instantiate the
+    backend tokenizer`, exit 1, naming no file; `ba-eval generate` named the folder."""
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    tokenizer = broken / "tokenizer.json"
+    if damage == "truncated":
+        tokenizer.write_bytes(tokenizer.read_bytes()[:1000])
+    else:
+        tokenizer.unlink()
+    out = tmp_path / "run"
+    res = run_cli("train", "--train", str(data_dir / "train.jsonl"), "--model", str(broken), "-o", str(out))
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith(f"Error: {broken}: cannot load the tokenizer") and res.stderr.count("\n") == 1
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("damage", ["weights", "config"])
 def test_a_corrupt_base_is_one_error_line_in_train_and_merge(tiny_adapter, tiny_model_dir, data_dir, tmp_path, damage):
     """Campaign 17: a corrupt model.safetensors in the base gave `ba-lora train` and `merge` a

@@ -34,6 +34,7 @@ _EXPORTS = {
     "check_model_folder": "loading",
     "check_tokenizer_fits": "loading",
     "load_causal_lm": "loading",
+    "load_tokenizer": "loading",
     "read_gguf": "loading",
     "unreadable_safetensors": "loading",
     "prepare": "base_model",

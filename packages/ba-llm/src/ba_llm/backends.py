@@ -203,7 +203,6 @@ class TransformersBackend(Backend):
     ) -> None:
         super().__init__(spec)
         import torch
-        from transformers import AutoTokenizer
 
         from .precision import DTYPES, resolve_dtype
 
@@ -216,13 +215,10 @@ class TransformersBackend(Backend):
         self.threads = torch.get_num_threads()
         self.dtype = dtype
         path = str(spec.path)
-        from .loading import REMEDY, _first_line, check_tokenizer_fits, load_causal_lm
+        from .loading import check_tokenizer_fits, load_causal_lm, load_tokenizer
 
         model = load_causal_lm(path, dtype=getattr(torch, dtype))
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path)
-        except (OSError, ValueError) as exc:
-            raise BackendError(f"{path}: cannot load the tokenizer ({_first_line(exc)}); {REMEDY}") from None
+        self.tokenizer = load_tokenizer(path)
         check_tokenizer_fits(model, self.tokenizer, path)
         if spec.lora is not None:
             from peft import PeftModel

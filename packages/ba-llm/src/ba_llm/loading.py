@@ -105,6 +105,18 @@ def load_causal_lm(path: str | Path, **kwargs: Any) -> Any:
         raise BackendError(f"{path}: cannot load the transformers model ({_first_line(exc)}); {REMEDY}") from None
 
 
+def load_tokenizer(path: str | Path) -> Any:
+    """``AutoTokenizer.from_pretrained(path)``; a missing, cut-short or unreadable tokenizer
+    is one :class:`BackendError` naming the folder (campaign 42: `ba-lora train` on a model
+    whose tokenizer.json was truncated ended in an internal JSONDecodeError naming no file)."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(path))
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise BackendError(f"{path}: cannot load the tokenizer ({_first_line(exc)}); {REMEDY}") from None
+
+
 def check_tokenizer_fits(model: Any, tokenizer: Any, path: str | Path) -> None:
     """Raise :class:`BackendError` when the tokenizer has more tokens than the model has
     embeddings (campaign 18: a config.json with a smaller ``vocab_size`` loaded, then failed

@@ -166,9 +166,8 @@ def merge_adapter(adapter_dir: str | Path, output: str | Path, base: str | None 
     renamed into place (``ba_io.atomic_path``), one run per output (``ba_io.output_lock``).
     An earlier merge at ``output`` is replaced; a folder of the user's is refused."""
     from peft import PeftModel
-    from transformers import AutoTokenizer
 
-    from ba_llm import load_causal_lm
+    from ba_llm import load_causal_lm, load_tokenizer
 
     adapter_dir, output = Path(adapter_dir), Path(output)
     _adapter_files(adapter_dir)
@@ -180,7 +179,7 @@ def merge_adapter(adapter_dir: str | Path, output: str | Path, base: str | None 
         model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
         model = model.to(torch.bfloat16)
         tok_dir = adapter_dir if (adapter_dir / "tokenizer_config.json").is_file() else base_dir
-        tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+        tokenizer = load_tokenizer(tok_dir)
         with atomic_path(output, directory=True) as tmp:
             model.save_pretrained(str(tmp), safe_serialization=True)
             tokenizer.save_pretrained(str(tmp))
@@ -650,7 +649,7 @@ def _plan_export(
 ) -> _ExportPlan:
     """Read the adapter, its base, prompt and chat template; check the output and the base
     GGUF; and write the Modelfiles' texts."""
-    from transformers import AutoTokenizer
+    from ba_llm import load_tokenizer
 
     _adapter_files(adapter_dir)
     base_dir = adapter_base_dir(adapter_dir, base)
@@ -672,7 +671,7 @@ def _plan_export(
 
         prompt = load_prompt(None).to_dict()
     tok_dir = adapter_dir if (adapter_dir / "tokenizer_config.json").is_file() else base_dir
-    template = AutoTokenizer.from_pretrained(str(tok_dir)).chat_template
+    template = load_tokenizer(tok_dir).chat_template
     hp = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
     context = int(hp.get("max_position_embeddings") or 4096)
     if max_new_tokens > context:

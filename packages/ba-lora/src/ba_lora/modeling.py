@@ -68,9 +68,9 @@ def resolve_base_dir(spec: str) -> Path:
 
 
 def load_tokenizer(base_dir: Path) -> Any:
-    from transformers import AutoTokenizer
+    from ba_llm import load_tokenizer as load
 
-    tok = AutoTokenizer.from_pretrained(str(base_dir))
+    tok = load(base_dir)
     if not getattr(tok, "chat_template", None):
         raise DataError(base_dir, None, "the tokenizer has no chat template; prepare the model with `ba-llm prepare`")
     if tok.pad_token_id is None:
