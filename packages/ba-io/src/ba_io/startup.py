@@ -8,8 +8,7 @@ a Ctrl-C there printed Python's 20-40 line traceback (campaign 41). ``ba_io/__in
 
 Stdlib only. The hook acts only in the pipeline's own console scripts (``sys.argv[0]``) and not
 with ``--debug`` / ``BA_DEBUG=1``: a program that imports ``ba_io`` as a library keeps Python's
-traceback. The process still ends by SIGINT, as Python ends on an unhandled Ctrl-C (status 130 in a
-shell).
+traceback. The exit status is 130, as ``run_cli``'s.
 """
 
 import os
@@ -46,8 +45,19 @@ def quiet_interrupt_at_start() -> None:
     def hook(kind: type[BaseException], value: BaseException, tb: "TracebackType | None") -> None:
         if issubclass(kind, KeyboardInterrupt) and not debug_requested(sys.argv[1:]):
             sys.stderr.write("Interrupted.\n")
-            return
+            _exit_130()
         earlier(kind, value, tb)
 
     hook._ba_quiet_interrupt = True  # type: ignore[attr-defined]
     sys.excepthook = hook
+
+
+def _exit_130() -> None:
+    """Exit 130 as the commands do on Ctrl-C (campaign 43: the process ended by SIGINT, a wait
+    status of -2 where every command's contract is exit 130); nothing else runs here yet."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(130)

@@ -26,8 +26,19 @@ def quiet_interrupt_at_start() -> None:
         debug = "--debug" in sys.argv[1:] or os.environ.get("BA_DEBUG") == "1"
         if issubclass(kind, KeyboardInterrupt) and not debug:
             sys.stderr.write("Interrupted.\n")
-            return
+            _exit_130()
         earlier(kind, value, tb)
 
     hook._ba_quiet_interrupt = True  # type: ignore[attr-defined]
     sys.excepthook = hook
+
+
+def _exit_130() -> None:
+    """Exit 130 as the commands do on Ctrl-C (campaign 43: the process ended by SIGINT, a wait
+    status of -2 where every command's contract is exit 130); nothing else runs here yet."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(130)
