@@ -223,6 +223,29 @@ def test_a_run_that_fails_leaves_the_finished_rejects_of_the_last_run(tmp_path):
     assert not partial_path(out).exists() and not partial_path(rej).exists()
 
 
+def test_an_empty_file_of_the_users_moved_onto_a_partial_file_before_a_failure_is_kept(tmp_path):
+    """Campaign 43 (B r3): a run failing before its first row (Ctrl-C, a teacher that fails)
+    removed both partial files by name when they were empty: an empty file of the user's
+    moved onto OUT.partial meanwhile was deleted. Only the files the run opened are removed."""
+    src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"
+    write_jsonl(src, generate_concepts(2, seed=3), "concept")
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text("")
+
+    class SwapsThenFails:
+        name, batch_size = "ollama:nosuch", 4
+
+        def write(self, concepts):
+            os.rename(partial_path(out), tmp_path / "ours.partial")
+            os.rename(mine, partial_path(out))  # the user's empty file, at the partial file's name
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        synth(src, out, SwapsThenFails(), show_progress=False)
+    assert partial_path(out).is_file() and partial_path(out).read_text() == ""  # the user's, kept
+    assert not partial_path(tmp_path / "raw.rejects.jsonl").exists()  # the run's own empty one, removed
+
+
 def test_a_failure_after_some_rows_keeps_the_partial_file_to_resume_from(tmp_path):
     concepts = generate_concepts(4, seed=3)
     src, out = tmp_path / "c.jsonl", tmp_path / "raw.jsonl"

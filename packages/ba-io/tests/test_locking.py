@@ -225,3 +225,25 @@ def test_a_lock_that_cannot_be_made_where_the_output_is_is_one_usage_error():
     with pytest.raises(UsageError, match=r"/proc/self/x.jsonl: its lock file .* cannot be made or kept there"):
         with output_lock("/proc/self/x.jsonl"):
             pass
+
+
+def test_a_lock_removed_by_its_holder_while_it_is_checked_is_not_a_file_of_yours(tmp_path, monkeypatch):
+    """Campaign 43 (B r1): processes taking one output's lock in turn (each waiting for the
+    other, as group commits do) were refused "its lock file exists and is not a lock (a file
+    of yours?)" when the holder removed the lock between the two reads of the check."""
+    from ba_io import locking
+
+    real = locking.is_lock_file
+    removed = []
+
+    def removed_while_read(path):
+        if not removed:  # the holder finishes right now: its lock file goes
+            removed.append(path)
+            os.unlink(path)
+            return False
+        return real(path)
+
+    monkeypatch.setattr(locking, "is_lock_file", removed_while_read)
+    with output_lock(tmp_path / "out.jsonl") as path:
+        assert locking.is_lock_file(path)
+    assert removed

@@ -407,10 +407,10 @@ def test_a_link_put_at_checkpoints_during_the_cleanup_never_has_its_folder_empti
     (mine / "adapter_model.safetensors").write_text("the user's adapter\n")
     real = trainer._remove_through
 
-    def swap_then_remove(opened, keep):
+    def swap_then_remove(folder_fd, keep):
         os.rename(out / "checkpoints", tmp_path / "moved")
         (out / "checkpoints").symlink_to(mine)
-        real(opened, keep)
+        real(folder_fd, keep)
 
     monkeypatch.setattr(trainer, "check_output_unmoved", lambda out: None)
     monkeypatch.setattr(trainer, "_remove_through", swap_then_remove)
@@ -419,6 +419,37 @@ def test_a_link_put_at_checkpoints_during_the_cleanup_never_has_its_folder_empti
     assert (mine / "adapter_model.safetensors").read_text() == "the user's adapter\n"
     assert list((tmp_path / "moved").iterdir()) == []  # the run's own folder, emptied where it went
     assert (out / "checkpoints").is_symlink()
+
+
+def test_a_link_put_at_a_checkpoint_inside_during_the_cleanup_is_never_walked_into(tmp_path, monkeypatch):
+    """Campaign 43 (B r2): the cleanup opened `checkpoints/` but walked its sub-folders by name
+    (os.walk): `step-N/` swapped for a link to a folder of the user's after it was listed had
+    that folder emptied, exit 0. Every sub-folder is opened without following a link."""
+    from ba_lora import trainer
+
+    out = tmp_path / "A"
+    for step in ("step-00000001", "step-00000002"):
+        (out / "checkpoints" / step).mkdir(parents=True)
+        (out / "checkpoints" / step / "state.json").write_text("{}")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "state.json").write_text("the user's\n")
+    real_fwalk = os.fwalk
+
+    def fwalk_then_swap(*args, **kw):  # the swap once the walk has listed checkpoints/ and done one step
+        walk = real_fwalk(*args, **kw)
+        first = next(walk)
+        yield first
+        other = "step-00000002" if Path(first[0]).name == "step-00000001" else "step-00000001"
+        os.rename(out / "checkpoints" / other, tmp_path / "moved")
+        (out / "checkpoints" / other).symlink_to(mine)
+        yield from walk
+
+    monkeypatch.setattr(trainer, "check_output_unmoved", lambda out: None)
+    monkeypatch.setattr(trainer.os, "fwalk", fwalk_then_swap)
+    trainer.remove_run_tree(out, "checkpoints")
+    monkeypatch.undo()
+    assert (mine / "state.json").read_text() == "the user's\n"
 
 
 def test_removing_runs_or_checkpoints_keeps_what_the_user_put_there(tmp_path, capsys):

@@ -347,10 +347,10 @@ def test_a_broken_adapter_is_one_error_naming_its_file(tiny_adapter, tmp_path):
         assert not (tmp_path / "m").exists() and not (tmp_path / "e").exists()
 
 
-@pytest.mark.parametrize("damage", ["truncated", "missing"])
+@pytest.mark.parametrize("damage", ["truncated", "missing", "wrong shape"])
 def test_a_broken_tokenizer_is_one_error_line_naming_the_model_in_train(tiny_model_dir, data_dir, tmp_path, damage):
-    """Campaign 42 (A D3): `ba-lora train` on a model whose tokenizer.json was cut short (or
-    gone) ended in `Error: JSONDecodeError: ...` or `ValueError: Couldn't instantiate the
+    """Campaign 42 (A D3), 43 (B r5): `ba-lora train` on a model whose tokenizer.json was cut
+    short, gone or of the wrong shape ended in `Error: JSONDecodeError: ...` or `ValueError: Couldn't instantiate the
     backend tokenizer`, exit 1, naming no file; `ba-eval generate` named the folder."""
     import shutil
 
@@ -359,6 +359,8 @@ def test_a_broken_tokenizer_is_one_error_line_naming_the_model_in_train(tiny_mod
     tokenizer = broken / "tokenizer.json"
     if damage == "truncated":
         tokenizer.write_bytes(tokenizer.read_bytes()[:1000])
+    elif damage == "wrong shape":  # campaign 43 (B r5): valid JSON, a plain Exception from tokenizers
+        tokenizer.write_text('{"version": "1.0", "model": 5}')
     else:
         tokenizer.unlink()
     out = tmp_path / "run"

@@ -78,14 +78,24 @@ def _read_concepts(path: Path) -> list[tuple[int, dict]]:
 
 
 def _drop_if_empty(*paths: Path) -> None:
-    """Remove the partial files when none holds a row: nothing to resume from."""
+    """Remove the partial files when none holds a row: nothing to resume from (only plain
+    files: a link or anything else put at such a name is not synth's)."""
     try:
-        if any(p.stat().st_size for p in paths if p.exists()):
+        if any(not stat.S_ISREG(st.st_mode) or st.st_size for st in (os.lstat(p) for p in paths if os.path.lexists(p))):
             return
     except OSError:
         return
     for p in paths:
         p.unlink(missing_ok=True)
+
+
+def _drop_own_if_empty(*appenders: JsonlAppender) -> None:
+    """Remove the partial files the run opened when none holds a row, each only while its
+    name still holds that file (campaign 43: an empty file of the user's moved onto
+    OUT.partial while the first row was written was deleted by a Ctrl-C)."""
+    if not any(appender.size for appender in appenders):
+        for appender in appenders:
+            appender.remove()
 
 
 #: how every row and reject synth appends begins (ba_io.append_jsonl's compact form, id first)
@@ -573,11 +583,11 @@ def _open_appenders(
         raise DataError(moved_in[0], None, f"was replaced while this run read it: {_REMEDY}")
     try:
         if (done_in(partial), done_in(rejects_partial)) != done:
-            for appender in appenders:
-                appender.close()
             raise DataError(partial, None, f"changed while this run read it: {_REMEDY}")
     except BaseException:
-        _drop_if_empty(partial, rejects_partial)
+        _drop_own_if_empty(*appenders)
+        for appender in appenders:
+            appender.close()
         raise
     return appenders
 
@@ -691,7 +701,7 @@ def _synth_locked(
             added = _teach(pending, teacher, setup, rows_out, rejects_out, bar)
             written, rejected = written + added[0], rejected + added[1]
         except BaseException:
-            _drop_if_empty(partial, rejects_partial)  # a failure before the first row leaves no empty .partial
+            _drop_own_if_empty(rows_out, rejects_out)  # a failure before the first row leaves no empty .partial
             raise
         finally:
             if bar is not None:

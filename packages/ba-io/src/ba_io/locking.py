@@ -235,6 +235,8 @@ def _check_is_a_lock(path: Path, out: PathLike) -> None:
     would truncate it and delete it at the end."""
     if not os.path.lexists(path) or (not path.is_symlink() and is_lock_file(path)):
         return
+    if not os.path.lexists(path):  # campaign 43: removed by its holder while it was read, not a file of yours
+        return
     raise UsageError(
         f"{out}: its lock file {path} exists and is not a lock (a file of yours?); nothing was written: "
         "move it away or choose another output"

@@ -113,7 +113,7 @@ def load_tokenizer(path: str | Path) -> Any:
 
     try:
         return AutoTokenizer.from_pretrained(str(path))
-    except (OSError, ValueError, TypeError, KeyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the tokenizers library raises a plain Exception (campaign 43)
         raise BackendError(f"{path}: cannot load the tokenizer ({_first_line(exc)}); {REMEDY}") from None
 
 

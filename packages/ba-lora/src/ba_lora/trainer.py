@@ -521,7 +521,7 @@ def remove_run_tree(out: str | Path, sub: str) -> list[str]:
     except OSError:  # gone, a link or not a folder: nothing of ours to remove
         return kept
     try:
-        _remove_through(Path(f"/proc/self/fd/{fd}"), {Path(f).relative_to(sub) for f in kept})
+        _remove_through(fd, {Path(f).relative_to(sub) for f in kept})
         with contextlib.suppress(OSError):
             if os.path.samestat(os.lstat(root), os.fstat(fd)):
                 root.rmdir()
@@ -535,21 +535,24 @@ def remove_run_tree(out: str | Path, sub: str) -> list[str]:
     return kept
 
 
-def _remove_through(opened: Path, keep: set[Path]) -> None:
-    """Remove what the folder open at ``opened`` (``/proc/self/fd/N``) holds, through it,
-    but for the paths in ``keep`` (relative to it) and the folders holding them."""
+def _remove_through(folder_fd: int, keep: set[Path]) -> None:
+    """Remove what the folder open as ``folder_fd`` holds, through it and through every
+    sub-folder opened without following a link (``os.fwalk``; campaign 43: ``os.walk`` went
+    into a sub-folder swapped for a link after it was listed, and emptied the folder it led
+    to), but for the paths in ``keep`` (relative to it) and the folders holding them."""
     if Path(".") in keep:
         return
-    for folder, dirs, files in os.walk(opened, topdown=False):
-        here = Path(folder).relative_to(opened)
+    for folder, dirs, files, at in os.fwalk(".", topdown=False, follow_symlinks=False, dir_fd=folder_fd):
+        here = Path(folder)
         if here in keep or any(k in here.parents for k in keep):
             continue
         for name in files:
             if here / name not in keep:
-                (opened / here / name).unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name, dir_fd=at)
         for name in dirs:
             with contextlib.suppress(OSError):  # not empty: it holds a kept file
-                (opened / here / name).rmdir()
+                os.rmdir(name, dir_fd=at)
 
 
 def _load_rows(path: str, limit: int | None, prompt: Any, split: str) -> list[dict[str, Any]]:
