@@ -177,6 +177,23 @@ def test_benchmark_never_writes_through_a_link_or_over_a_file_of_the_users(tiny_
         assert (preds / f"{slug(spec)}.timings.json").read_text() == '{"mine": true}\n'
 
 
+def test_a_benchmark_killed_before_its_first_row_is_run_again(tiny_model, tmp_path, capsys):
+    """Campaign 43 (A r1): a benchmark killed after its child made REPORT.predictions/MODEL.jsonl
+    and before the first row left that file empty, and every rerun was refused as "not a
+    benchmark's predictions (a file of yours?)". An empty predictions file is what such a kill
+    leaves: the rerun resumes it; a file of the user's with other content is still refused."""
+    spec = f"hf:{tiny_model}"
+    out, preds = tmp_path / "select.json", tmp_path / "select.predictions"
+    preds.mkdir()
+    (preds / f"{slug(spec)}.jsonl").write_bytes(b"")
+    args = ("benchmark", "--model", spec, "--dataset", "curated", "--limit", "1", "--max-new-tokens", "4")
+    assert cli_main(*args, "--output", str(out)) == 0, capsys.readouterr().err
+    assert out.is_file() and len((preds / f"{slug(spec)}.jsonl").read_text().splitlines()) == 1
+    (preds / f"{slug(spec)}.jsonl").write_text("my notes\n")
+    assert cli_main(*args, "--output", str(out)) == 2
+    assert "is not a benchmark's predictions (a file of yours?)" in capsys.readouterr().err
+
+
 def test_two_models_with_one_slug_keep_their_own_predictions():
     """Campaign 18: `--model hf:m-x --model hf:m/x` share the slug hf-m-x, and the second
     model's predictions replaced the first's (exit 0)."""
@@ -212,3 +229,38 @@ def test_the_report_and_its_markdown_are_written_together(tmp_path, monkeypatch,
     rc = cli_main("benchmark", "--model", "smollm2", "--dataset", "curated", "-o", str(out))
     assert rc == 2 and "No space left on device" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("signum", [15, 9])
+def test_a_candidates_child_never_outlives_the_benchmark(tmp_path, signum):
+    """Campaign 43 (A r2): `kill PID` (SIGTERM) of a benchmark, or kill -9, left its generate
+    child running, holding the lock and writing the predictions after the user thought the run
+    was over. A SIGTERM ends the child first; a child whose parent dies gets SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pidfile = tmp_path / "child.pid"
+    child = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
+    runner = f"import sys\nfrom ba_eval.benchmark import _run_child\n_run_child([sys.executable, '-c', {child!r}])\n"
+    proc = subprocess.Popen([sys.executable, "-c", runner])
+    for _ in range(600):
+        if pidfile.exists() and pidfile.read_text():
+            break
+        time.sleep(0.05)
+    pid = int(pidfile.read_text())
+    os.kill(proc.pid, signum)
+    assert proc.wait(timeout=60) in (143, -signal.SIGKILL)
+    for _ in range(200):  # the child is gone (reaped by init) within seconds
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        if open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z":
+            break  # a zombie: it has ended
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        raise AssertionError("the child outlived the benchmark")

@@ -11,13 +11,17 @@ only (load excluded).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -75,11 +79,15 @@ def select(models: Sequence[dict], threshold: float) -> tuple[str | None, str]:
 
 
 def _run_child(cmd: list[str]) -> tuple[int, float, float | None]:
-    """Run ``cmd``; return (exit code, wall seconds, peak RSS in MB of that child)."""
+    """Run ``cmd``; return (exit code, wall seconds, peak RSS in MB of that child). The child
+    never outlives the benchmark (campaign 43: a `kill PID` of the benchmark, or a kill -9,
+    left its generate child running, holding the lock and writing the predictions): a
+    SIGTERM here ends the child first, and the child gets SIGTERM when its parent dies."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd)
+    proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent)
     try:
-        _, status, usage = os.wait4(proc.pid, 0)
+        with _sigterm_raises():
+            _, status, usage = os.wait4(proc.pid, 0)
     except BaseException:
         proc.kill()
         proc.wait()
@@ -88,6 +96,35 @@ def _run_child(cmd: list[str]) -> tuple[int, float, float | None]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     kib = usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss  # darwin: bytes
     return proc.returncode, elapsed, kib / 1024
+
+
+def _die_with_parent() -> None:
+    """In the child, before it runs: SIGTERM when the parent process dies (Linux prctl
+    PR_SET_PDEATHSIG; elsewhere nothing)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While the block runs (in the main thread), SIGTERM raises SystemExit(143), so the
+    caller's clean-up runs, as it does for Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    earlier = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, earlier)
 
 
 def _summarise(
@@ -237,7 +274,7 @@ def _check_benchmark_args(
     check_side_folder(pred_dir, "the predictions of every model")
     for name in prediction_names(models).values():
         check_side_output(
-            pred_dir / f"{name}.jsonl", "a benchmark's predictions", jsonl_rows_with("id", "model", "text")
+            pred_dir / f"{name}.jsonl", "a benchmark's predictions", jsonl_rows_with("id", "model", "text", empty=True)
         )
         check_side_output(
             pred_dir / f"{name}.timings.json", "a benchmark's timings", json_object_with("out", "model", "generated")

@@ -324,9 +324,12 @@ def json_object_with(*keys: str) -> Any:
     return check
 
 
-def jsonl_rows_with(*keys: str) -> Any:
+def jsonl_rows_with(*keys: str, empty: bool = False) -> Any:
     """A recogniser for :func:`check_side_output`: a JSON Lines file of at least one row,
-    every row a JSON object holding every one of ``keys`` (an earlier run's scored rows)."""
+    every row a JSON object holding every one of ``keys`` (an earlier run's scored rows);
+    ``empty``: an empty file too, where a run appends its rows to the file it made first and
+    a kill before the first row leaves it empty (campaign 43: every rerun of a benchmark
+    killed so was refused)."""
 
     def check(path: str) -> bool:
         import json
@@ -340,7 +343,7 @@ def jsonl_rows_with(*keys: str) -> Any:
                 if not isinstance(row, dict) or not all(k in row for k in keys):
                     return False
                 rows += 1
-        return rows > 0
+        return rows > 0 or (empty and os.path.getsize(path) == 0)
 
     return check
 
