@@ -113,6 +113,7 @@ def test_all_pinned():
         "read_json",
         "read_jsonl",
         "reject_record",
+        "rename_noreplace",
         "rename_rechecked",
         "run_cli",
         "schema_names",

@@ -547,12 +547,15 @@ def test_a_link_swapped_in_for_a_checkpoints_tmp_folder_mid_save_is_never_writte
     assert tmp.is_symlink() and not (root / "step-00000001").exists()
 
 
-@pytest.mark.parametrize("when", ["made", "opened"])
-def test_a_users_folder_moved_onto_a_checkpoints_tmp_folder_just_after_it_is_made_is_kept(tmp_path, monkeypatch, when):
-    """Campaign 42 (B D1): a plain folder of the user's moved onto `step-N.tmp` just after the
-    save made it (`mv -T mine step-N.tmp` replaces an empty folder) was taken for the save's
-    own: the user's adapter was replaced and the folder renamed to `step-N`, exit 0. The
-    folder made must be empty when first opened and the same folder when the save opens it."""
+@pytest.mark.parametrize("when", ["before it is placed", "after it is placed"])
+@pytest.mark.parametrize("empty", [False, True])
+def test_a_users_folder_moved_onto_a_checkpoints_tmp_folder_as_it_is_made_is_kept(tmp_path, monkeypatch, when, empty):
+    """Campaign 42 (B D1): a folder of the user's moved onto `step-N.tmp` just after the save's
+    `mkdir` by that name (`mv -T mine step-N.tmp` replaces an empty folder) was taken for the
+    save's own: its adapter replaced, the folder renamed to `step-N`, exit 0. Campaign 43 (B
+    r4): an EMPTY one could not be told apart and was later removed. The folder is made under
+    a private name, opened there and renamed into place only where nothing is; the save opens
+    it again and it must be the same folder."""
     import torch
 
     from ba_io import UsageError
@@ -560,30 +563,57 @@ def test_a_users_folder_moved_onto_a_checkpoints_tmp_folder_just_after_it_is_mad
 
     mine = tmp_path / "mine"
     mine.mkdir()
-    (mine / "adapter_model.safetensors").write_text("the user's adapter\n")
+    if not empty:
+        (mine / "adapter_model.safetensors").write_text("the user's adapter\n")
+    before = os.stat(mine).st_ino
     root = tmp_path / "checkpoints"
     tmp = root / "step-00000001.tmp"
-    real_own_folder = checkpoint._own_folder
-    opened = []
+    real_rename, real_own_folder = checkpoint.rename_noreplace, checkpoint._own_folder
+
+    def rename(src, dst):
+        if when == "before it is placed":
+            os.rename(mine, dst)  # the user's folder takes the name first
+        return real_rename(src, dst)
 
     def own_folder(path, shown=None):
-        opened.append(path)
-        if path.name == tmp.name and len([p for p in opened if p.name == tmp.name]) == (1 if when == "made" else 2):
-            os.rename(mine, path)  # onto the empty folder the save made
+        if when == "after it is placed" and path.name == tmp.name and os.path.lexists(mine):
+            os.rename(path, tmp_path / "moved")
+            os.rename(mine, path)
         return real_own_folder(path, shown)
 
+    monkeypatch.setattr(checkpoint, "rename_noreplace", rename)
     monkeypatch.setattr(checkpoint, "_own_folder", own_folder)
     weight = torch.nn.Parameter(torch.ones(2, 2))
     optimizer = torch.optim.AdamW([weight], lr=0.1)
-    with pytest.raises(
-        UsageError, match="step-00000001.tmp: is (a folder with files in it|not the folder this save made)"
-    ):
+    with pytest.raises(UsageError, match="step-00000001.tmp: is (a folder or file|not the folder this save made)"):
         checkpoint.save_checkpoint(
             root, 1, adapter={"w": weight.detach()}, optimizer=optimizer, state={"step": 1}, keep=1
         )
-    assert sorted(p.name for p in tmp.iterdir()) == ["adapter_model.safetensors"]
-    assert (tmp / "adapter_model.safetensors").read_text() == "the user's adapter\n"
+    assert os.stat(tmp).st_ino == before  # the user's folder, where they put it, as it was
+    assert sorted(p.name for p in tmp.iterdir()) == ([] if empty else ["adapter_model.safetensors"])
     assert not (root / "step-00000001").exists()
+    assert not [p.name for p in root.iterdir() if checkpoint.UNPLACED.match(p.name)]  # no private folder left
+
+
+def test_a_save_killed_before_it_placed_its_folder_leaves_nothing_the_next_save_keeps(tmp_path):
+    """What a kill between making the tmp folder at its private name and placing it leaves
+    (an empty `step-N.tmp.RANDOM.new/`) is removed by the next save, and the trainer's check
+    of its output does not take it for the user's; one holding anything stays."""
+    import torch
+
+    from ba_lora import checkpoint
+    from ba_lora.trainer import _foreign_files
+
+    root = tmp_path / "out" / "checkpoints"
+    (root / "step-00000001.tmp.abcd1234.new").mkdir(parents=True)
+    assert _foreign_files(tmp_path / "out") == []
+    (root / "step-00000002.tmp.efgh5678.new").mkdir()
+    (root / "step-00000002.tmp.efgh5678.new" / "notes.txt").write_text("mine\n")
+    assert _foreign_files(tmp_path / "out") == ["checkpoints/step-00000002.tmp.efgh5678.new"]
+    weight = torch.nn.Parameter(torch.ones(2, 2))
+    optimizer = torch.optim.AdamW([weight], lr=0.1)
+    checkpoint.save_checkpoint(root, 3, adapter={"w": weight.detach()}, optimizer=optimizer, state={"step": 3}, keep=1)
+    assert sorted(p.name for p in root.iterdir()) == ["step-00000002.tmp.efgh5678.new", "step-00000003"]
 
 
 def test_removing_a_checkpoints_own_files_never_works_through_a_link_put_there(tmp_path, monkeypatch):

@@ -970,6 +970,13 @@ def _rename_checked(tmp: Path, target: Path, check: Any, written: str, keep_old:
     raise UsageError(f"{target}: changed again and again while it was replaced; {written}: run again")
 
 
+def rename_noreplace(src: PathLike, dst: PathLike) -> bool | None:
+    """Rename ``src`` (a file or a folder) to ``dst`` only while nothing is at ``dst``, in one
+    step: True when done, False when something is there (nothing renamed), None where this
+    system cannot do it in one step (no ``renameat2``; a folder cannot be hard-linked)."""
+    return _rename_noreplace(Path(src), Path(dst))
+
+
 def _rename_noreplace(a: Path, b: Path) -> bool | None:
     """Rename ``a`` to ``b`` only when nothing is at ``b``: True when done, False when
     something is there, None where neither ``renameat2`` nor a hard link can do it."""

@@ -24,6 +24,7 @@ import os
 import random
 import re
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ba_io import DataError, UsageError, check_pinned_folder, named_write_error, sha256_file
+from ba_io import DataError, UsageError, check_pinned_folder, named_write_error, rename_noreplace, sha256_file
 
 __all__ = [
     "CHECKPOINTS",
@@ -84,15 +85,43 @@ def _own_folder(path: Path, shown: Path | None = None) -> Iterator[tuple[Path, t
         os.close(fd)
 
 
-def _made_folder(path: Path, shown: Path) -> tuple[int, int]:
-    """The identity of the folder just made at ``path``, which must be empty: a folder of the
-    user's moved there right after the ``mkdir`` (campaign 42: its adapter was replaced and
-    the folder renamed to ``step-N``, exit 0) is refused and kept as it is."""
-    with _own_folder(path, shown) as (through, ident):
-        with os.scandir(through) as entries:
-            if any(True for _ in entries):
-                raise UsageError(_PUT_THERE.format(path=shown, what="a folder with files in it"))
-        return ident
+def _make_in_place(at: Path, name: str, shown: Path) -> tuple[int, int]:
+    """Make the empty folder ``at/name`` and return its identity: made under a private name
+    first, opened there, and renamed to ``name`` only where nothing is (campaign 43: an
+    empty folder of the user's moved onto `step-N.tmp` right after a ``mkdir`` by that name
+    could not be told from the one made; it was written into, renamed to `step-N` and later
+    removed). Anything put at ``name`` meanwhile is refused and kept."""
+    private = Path(tempfile.mkdtemp(prefix=f"{name}.", suffix=_UNPLACED_SUFFIX, dir=at))
+    try:
+        with _own_folder(private, shown) as (_, ident):
+            placed = rename_noreplace(private, at / name)
+            if placed is None and not os.path.lexists(at / name):  # no renameat2 here
+                os.rename(private, at / name)
+                placed = True
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.rmdir(private)
+        raise
+    if not placed:
+        with contextlib.suppress(OSError):
+            os.rmdir(private)
+        raise UsageError(_PUT_THERE.format(path=shown, what="a folder or file"))
+    return ident
+
+
+#: the private name a checkpoint's tmp folder is made under (`step-N.tmp.RANDOM.new`) until it
+#: is renamed into place; a kill in between leaves it empty, and the next save removes it
+_UNPLACED_SUFFIX = ".new"
+UNPLACED = re.compile(r"^step-\d{8}\.tmp\.[a-z0-9_]{8}\.new\Z")
+
+
+def _sweep_unplaced(at: Path) -> None:
+    """Remove what a save killed between making its tmp folder and placing it left: an empty
+    folder at a private name (``os.rmdir``: one holding anything stays)."""
+    for p in at.iterdir():
+        if UNPLACED.match(p.name) and not p.is_symlink():
+            with contextlib.suppress(OSError):
+                os.rmdir(p)
 
 
 def _check_still_there(path: Path, ident: tuple[int, int], shown: Path | None = None) -> None:
@@ -269,9 +298,9 @@ def _save_in(  # noqa: PLR0913 - save_checkpoint's arguments, and the open check
         check_own_folder(tmp)
         if at_tmp.exists():  # a killed save's: its own files go, a file of the user's stays
             _remove_own_files(at_tmp, partial=True)
+        _sweep_unplaced(at)
         if not at_tmp.exists():
-            at_tmp.mkdir()  # never exist_ok: a link put there meanwhile is not taken for it
-            made = _made_folder(at_tmp, shown=tmp)
+            made = _make_in_place(at, tmp.name, shown=tmp)
     barrier()
     with _own_folder(at_tmp, shown=tmp) as (here, ident):  # campaign 40: through the folder made
         if made is not None and ident != made:

@@ -45,6 +45,7 @@ from .checkpoint import (
     CHECKPOINT_FILES,
     CHECKPOINTS,
     SAFETENSORS_TMP,
+    UNPLACED,
     check_output_unmoved,
     damaged_checkpoints,
     latest_checkpoint,
@@ -346,6 +347,8 @@ def _foreign_files(out: Path) -> list[str]:
                 if p.name == "best"
                 else None
             )
+            if rule is None and UNPLACED.match(p.name) and not p.is_symlink() and p.is_dir() and not any(p.iterdir()):
+                continue  # a killed save's empty folder at its private name: the next save removes it
             if rule is None or p.is_symlink() or not p.is_dir():
                 found.append(f"{CHECKPOINTS}/{p.name}")
                 continue
