@@ -23,8 +23,8 @@ import json
 import os
 import random
 import re
+import secrets
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -91,7 +91,7 @@ def _make_in_place(at: Path, name: str, shown: Path) -> tuple[int, int]:
     empty folder of the user's moved onto `step-N.tmp` right after a ``mkdir`` by that name
     could not be told from the one made; it was written into, renamed to `step-N` and later
     removed). Anything put at ``name`` meanwhile is refused and kept."""
-    private = Path(tempfile.mkdtemp(prefix=f"{name}.", suffix=_UNPLACED_SUFFIX, dir=at))
+    private = _new_private_folder(at, name)
     try:
         with _own_folder(private, shown) as (_, ident):
             placed = rename_noreplace(private, at / name)
@@ -109,9 +109,20 @@ def _make_in_place(at: Path, name: str, shown: Path) -> tuple[int, int]:
     return ident
 
 
+def _new_private_folder(at: Path, name: str) -> Path:
+    """A new folder ``at/NAME.RANDOM.new``, made with the modes a plain ``mkdir`` gives under
+    the umask (``tempfile.mkdtemp`` makes it 0700: checkpoints unreadable by the group)."""
+    while True:
+        private = at / f"{name}.{secrets.token_hex(4)}.new"
+        try:
+            private.mkdir()
+        except FileExistsError:
+            continue
+        return private
+
+
 #: the private name a checkpoint's tmp folder is made under (`step-N.tmp.RANDOM.new`) until it
 #: is renamed into place; a kill in between leaves it empty, and the next save removes it
-_UNPLACED_SUFFIX = ".new"
 UNPLACED = re.compile(r"^step-\d{8}\.tmp\.[a-z0-9_]{8}\.new\Z")
 
 
