@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,7 @@ def _run_child(cmd: list[str]) -> tuple[int, float, float | None]:
     left its generate child running, holding the lock and writing the predictions): a
     SIGTERM here ends the child first, and the child gets SIGTERM when its parent dies."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent())
     try:
         with _sigterm_raises():
             _, status, usage = os.wait4(proc.pid, 0)
@@ -98,15 +98,21 @@ def _run_child(cmd: list[str]) -> tuple[int, float, float | None]:
     return proc.returncode, elapsed, kib / 1024
 
 
-def _die_with_parent() -> None:
-    """In the child, before it runs: SIGTERM when the parent process dies (Linux prctl
-    PR_SET_PDEATHSIG; elsewhere nothing)."""
+def _die_with_parent() -> Callable[[], None] | None:
+    """What the child runs before its program: SIGTERM when the parent process dies (Linux
+    prctl PR_SET_PDEATHSIG), looked up here in the parent, so the child between fork and
+    exec imports nothing; None where there is no prctl."""
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+
+    def set_death_signal() -> None:
+        prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+    return set_death_signal
 
 
 @contextlib.contextmanager
