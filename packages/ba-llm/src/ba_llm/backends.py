@@ -215,9 +215,11 @@ class TransformersBackend(Backend):
         self.threads = torch.get_num_threads()
         self.dtype = dtype
         path = str(spec.path)
+        from .attention import register
         from .loading import check_tokenizer_fits, load_causal_lm, load_tokenizer
 
-        model = load_causal_lm(path, dtype=getattr(torch, dtype))
+        # attention over the filled part of the static cache only (ba_llm.attention)
+        model = load_causal_lm(path, dtype=getattr(torch, dtype), attn_implementation=register())
         self.tokenizer = load_tokenizer(path)
         check_tokenizer_fits(model, self.tokenizer, path)
         if spec.lora is not None:

@@ -12,7 +12,7 @@ SmolLM2 sample about 450 MB over 30 layers, a quarter of the step's saved activa
 log-sum-exp, and recomputes a block's probabilities in the backward pass (the
 flash-attention recurrence: one extra score product per block, about 2 % of a step).
 Used for unpadded causal self-attention (otherwise, and for cached generation,
-transformers' SDPA runs). Registered with transformers as ``"ba_block"``.
+transformers' SDPA runs over the filled part of the cache, :mod:`ba_llm.attention`). Registered with transformers as ``"ba_block"``.
 """
 
 from __future__ import annotations
@@ -120,11 +120,9 @@ def _forward(
     **kwargs: Any,
 ) -> tuple[torch.Tensor, None]:
     if not _usable(query, key, attention_mask, dropout, **kwargs):
-        from transformers.integrations.sdpa_attention import sdpa_attention_forward
+        from ba_llm.attention import attention_forward  # SDPA over the filled part of a static cache
 
-        return sdpa_attention_forward(
-            module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs
-        )
+        return attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
     return block_causal_attention(query, key, value, scaling), None
 
 
