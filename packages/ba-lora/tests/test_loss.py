@@ -106,6 +106,27 @@ def test_chunked_linear_cross_entropy_equals_the_plain_loss_and_gradient(monkeyp
     assert torch.allclose(rows.grad.float(), ref_rows.grad.float(), rtol=tol, atol=tol)
 
 
+def test_bf16_logits_reuse_one_float32_buffer_across_chunks_and_calls(monkeypatch):
+    from ba_lora import modeling
+
+    monkeypatch.setattr(modeling, "LOGIT_ROWS", 7)
+    monkeypatch.setattr(modeling, "_FLOAT_LOGITS", {})
+    weight = torch.randn(50, 16).bfloat16()
+    made = []
+    real_empty = torch.empty
+
+    def counting_empty(*shape, **kw):
+        made.append(tuple(shape))
+        return real_empty(*shape, **kw)
+
+    monkeypatch.setattr(modeling.torch, "empty", counting_empty)
+    first = modeling.linear_cross_entropy(torch.randn(23, 16).bfloat16(), weight, torch.randint(0, 50, (23,)))
+    again = modeling.linear_cross_entropy(torch.randn(5, 16).bfloat16(), weight, torch.randint(0, 50, (5,)))
+    assert made == [(7, 50)]  # one buffer of LOGIT_ROWS x vocabulary for 4 chunks in 2 calls
+    assert list(modeling._FLOAT_LOGITS) == [("cpu", 50)]
+    assert torch.isfinite(first) and torch.isfinite(again)
+
+
 def test_a_trainable_lm_head_gets_its_gradient_through_plain_autograd():
     from ba_lora.modeling import linear_cross_entropy
 

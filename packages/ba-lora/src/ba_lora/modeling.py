@@ -223,6 +223,23 @@ def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
 
 
 LOGIT_ROWS = 256  # rows of full-vocabulary logits alive at once in linear_cross_entropy
+# the float32 logits of one chunk, kept between chunks and steps per (device, vocabulary):
+# [256, 49152] is 50 MB, above glibc's largest mmap threshold (32 MB), so each chunk's
+# .float() and logsumexp were fresh mappings (two, plus the softmax's). Kept: peak RSS of
+# `benchmarks/bench_train.py --rows 32 --configs after` 1,936-1,939 MB against 2,009-2,027
+# before (two runs each, 2026-12-05); the speed did not change beyond the runs' noise.
+_FLOAT_LOGITS: dict[tuple[str, int], torch.Tensor] = {}
+
+
+def _float_logits(logits: torch.Tensor) -> torch.Tensor:
+    """``logits`` as float32: itself when it is, else copied into the kept buffer."""
+    if logits.dtype == torch.float32:
+        return logits
+    key = (str(logits.device), logits.shape[1])
+    buf = _FLOAT_LOGITS.get(key)
+    if buf is None or buf.shape[0] < logits.shape[0]:
+        buf = _FLOAT_LOGITS[key] = torch.empty(max(LOGIT_ROWS, logits.shape[0]), logits.shape[1], device=logits.device)
+    return buf[: logits.shape[0]].copy_(logits)
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
@@ -233,7 +250,9 @@ class _LinearCrossEntropy(torch.autograd.Function):
     so neither the full ``[rows, vocabulary]`` logits nor their log-softmax are kept for the
     backward pass: it only scales the stored ``[rows, hidden]`` gradient. The matrix products
     are the ones autograd would run (one forward, one into the hidden states); no weight
-    gradient is computed, which is why ``weight`` must be frozen.
+    gradient is computed, which is why ``weight`` must be frozen. The softmax works in place
+    on one float32 buffer (:func:`_float_logits`): no chunk allocates a vocabulary-wide tensor
+    but its product's.
     """
 
     @staticmethod
@@ -241,14 +260,24 @@ class _LinearCrossEntropy(torch.autograd.Function):
         loss = torch.zeros((), dtype=torch.float32, device=rows.device)
         grad = torch.empty_like(rows) if ctx.needs_input_grad[0] else None
         for s in range(0, rows.shape[0], LOGIT_ROWS):
-            logits = torch.matmul(rows[s : s + LOGIT_ROWS], weight.t()).float()
             t = target[s : s + LOGIT_ROWS]
-            lse = torch.logsumexp(logits, dim=-1)
-            loss += (lse - logits.gather(1, t[:, None]).squeeze(1)).sum()
+            product = torch.matmul(rows[s : s + LOGIT_ROWS], weight.t())
+            logits = _float_logits(product)
+            picked = logits.gather(1, t[:, None]).squeeze(1)
+            top = logits.amax(dim=1, keepdim=True)
+            probs = logits.sub_(top).exp_()  # in place: the logits are not needed again
+            total = probs.sum(dim=1, keepdim=True)
+            loss += (top.squeeze(1) + total.squeeze(1).log() - picked).sum()  # logsumexp - target logit
             if grad is not None:
-                probs = logits.sub_(lse[:, None]).exp_()
+                probs.div_(total)
                 probs[torch.arange(t.shape[0], device=t.device), t] -= 1.0
-                grad[s : s + LOGIT_ROWS] = torch.matmul(probs.to(weight.dtype), weight)
+                # back to the weight's dtype, in the product's memory where it has that dtype
+                low = (
+                    product.copy_(probs)
+                    if product is not probs and product.dtype == weight.dtype
+                    else probs.to(weight.dtype)
+                )
+                grad[s : s + LOGIT_ROWS] = torch.matmul(low, weight)
         ctx.save_for_backward(grad)
         return loss
 
