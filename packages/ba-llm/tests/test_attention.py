@@ -57,6 +57,22 @@ def test_same_attention_as_sdpa_over_the_whole_cache_with_the_tail_cut(monkeypat
     torch.testing.assert_close(cut, whole, rtol=1e-6, atol=1e-6)
 
 
+def test_a_mask_changed_in_place_is_measured_again(monkeypatch):
+    from transformers.integrations import sdpa_attention
+
+    seen: list[int] = []
+    monkeypatch.setattr(
+        sdpa_attention, "sdpa_attention_forward", lambda _m, q, k, v, mask, **kw: seen.append(k.shape[2])
+    )
+    q, k = torch.randn(2, 4, 1, 8), torch.randn(2, 2, 10, 8)
+    m = _mask([3, 4], filled=4, size=10)
+    attention.attention_forward(_Module(), q, k, k, m)
+    attention.attention_forward(_Module(), q, k, k, m)  # the next layer of the same pass
+    m[:, :, :, 4] = True  # a cache that grew in place, in the same tensor
+    attention.attention_forward(_Module(), q, k, k, m)
+    assert seen == [4, 4, 5]
+
+
 def test_a_full_or_absent_mask_is_passed_through(monkeypatch):
     from transformers.integrations import sdpa_attention
 
