@@ -9,8 +9,8 @@ decoding step, mostly spent on positions no row had reached.
 :func:`attention_forward` (registered with transformers as ``"ba_filled"``) cuts the keys,
 values and mask to the key positions that some query may attend to (measured on the mask
 at every call: masks may be inference tensors changed in place, which have no version
-counter to cache by), then runs transformers' own SDPA attention: the cut positions are masked for every row and query, so each output
-is the same weighted sum over the same keys. Used by the transformers backend for every
+counter to cache by), then runs transformers' own SDPA attention: the cut positions are
+masked for every row and query, so each output is the same weighted sum over the same keys. Used by the transformers backend for every
 generation, and by ba-lora's block attention whenever it falls back to SDPA (the
 in-training metric's cached generation).
 """
@@ -42,7 +42,7 @@ def attention_forward(
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     if attention_mask is not None and attention_mask.dim() == 4 and key.shape[2] == attention_mask.shape[-1]:
-        n = filled_length(attention_mask)  # per layer: ~20 us on a [16, 1, 1, 800] mask
+        n = filled_length(attention_mask)  # per layer: ~17 us on a [16, 1, 1, 800] mask
         if 0 < n < key.shape[2]:
             key, value = key[:, :, :n], value[:, :, :n]
             attention_mask = attention_mask[..., :n]

@@ -12,7 +12,8 @@ SmolLM2 sample about 450 MB over 30 layers, a quarter of the step's saved activa
 log-sum-exp, and recomputes a block's probabilities in the backward pass (the
 flash-attention recurrence: one extra score product per block, about 2 % of a step).
 Used for unpadded causal self-attention (otherwise, and for cached generation,
-transformers' SDPA runs over the filled part of the cache, :mod:`ba_llm.attention`). Registered with transformers as ``"ba_block"``.
+transformers' SDPA runs over the filled part of the cache, :mod:`ba_llm.attention`).
+Registered with transformers as ``"ba_block"``.
 """
 
 from __future__ import annotations
