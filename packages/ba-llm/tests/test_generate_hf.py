@@ -52,28 +52,35 @@ def test_rows_validate_and_keep_input_order(tiny_backend, test_prompt, tiny_mode
 
 
 def test_completion_tokens_stop_at_first_eos(tiny_backend, test_prompt, monkeypatch):
-    """Rows are cut at their first end-of-turn token; tokens after it (padding) are not counted."""
+    """Rows are cut at their first end-of-turn token; nothing after it is counted, and a row
+    that never ends is 'length'. The next tokens are scripted through the decoding rule."""
     import torch
 
+    from ba_llm import backends
     from ba_llm.prompt import render_messages
 
     eos = tiny_backend.tokenizer.convert_tokens_to_ids("<|im_end|>")
     a, b = 40, 41
-    real_generate = tiny_backend.model.generate
+    script = [[a, b, eos, a, a], [a, b, a, b, a]]
+    step = {"n": 0}
 
-    def fake_generate(input_ids, attention_mask, generation_config, stopping_criteria=None):
-        n = input_ids.shape[0]
-        tails = [[a, b, eos, eos, eos], [a, b, a, b, a]][:n]
-        return torch.cat([input_ids, torch.tensor(tails)], dim=1)
+    def scripted(decoding):
+        def choose(logits):
+            n = step["n"]
+            step["n"] += 1
+            # the first row ends at its end-of-turn token and leaves the batch: the rows left are the last ones
+            return torch.tensor([row[n] for row in script][-logits.shape[0] :])
 
-    monkeypatch.setattr(tiny_backend.model, "generate", fake_generate)
+        return choose
+
+    monkeypatch.setattr(backends, "_chooser", scripted)
     convs = [render_messages(test_prompt, c["concept"]) for c in (CONCEPTS[0], CONCEPTS[2])]
     out = tiny_backend.complete(convs, Decoding(max_new_tokens=5), batch_size=2)
-    monkeypatch.setattr(tiny_backend.model, "generate", real_generate)
     by_tokens = sorted(out, key=lambda c: c.completion_tokens)
     assert [c.completion_tokens for c in by_tokens] == [2, 5]
     assert [c.finish_reason for c in by_tokens] == ["stop", "length"]
     assert by_tokens[0].text == tiny_backend.tokenizer.decode([a, b])
+    assert by_tokens[1].text == tiny_backend.tokenizer.decode([a, b, a, b, a])
     # latency: the batch's wall time shared equally
     assert out[0].latency_s == out[1].latency_s > 0
 

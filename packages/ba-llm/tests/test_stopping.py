@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ba_llm import stopping
 from ba_llm.backends import _finish
-from ba_llm.stopping import CHECK_EVERY, cut_loop, find_loop, transformers_criteria
+from ba_llm.stopping import cut_loop, find_loop, looping_rows
 
 DOC = """title: Plot booking for the garden club
 description: A booking app for a community garden where members reserve plots and log hours.
@@ -80,20 +80,13 @@ def test_an_unfinished_last_line_is_not_counted_yet():
     assert find_loop(text + "\n") is not None
 
 
-def test_transformers_stops_a_row_that_loops_and_only_that_row(tiny_model):
-    import torch
+def test_the_transformers_loop_check_marks_the_row_that_loops_and_only_that_row(tiny_model):
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(tiny_model)
     loop_ids = tok(_looping(4), add_special_tokens=False).input_ids
     fine_ids = tok(DOC * 1, add_special_tokens=False).input_ids
-    width = max(len(loop_ids), len(fine_ids))
-    width += -width % CHECK_EVERY
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    # left-padded prompt of 3 tokens, then the generated part
-    batch = torch.tensor(
-        [[pad] * 3 + loop_ids + [pad] * (width - len(loop_ids)), [pad] * 3 + fine_ids + [pad] * (width - len(fine_ids))]
-    )
-    crit = transformers_criteria(tok, 3)
-    done = crit(batch, None)
-    assert done.tolist() == [True, False]
+    # a third copy still being written (no newline yet) is not counted until it ends
+    third = _looping(2) + "  - id: NFR004\n    description: The app shall be easy to use for all members."
+    unfinished = tok(third, add_special_tokens=False).input_ids
+    assert looping_rows(tok)([loop_ids, fine_ids, unfinished]) == [True, False, False]

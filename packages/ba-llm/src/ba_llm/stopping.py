@@ -23,6 +23,7 @@ a ``"loop"`` finish as a runaway generation, like ``"length"``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
     "find_loop",
     "cut_loop",
     "runtime_parameters",
-    "transformers_criteria",
+    "looping_rows",
     "CHECK_EVERY",
 ]
 
@@ -43,7 +44,7 @@ MAX_REPEATS = 2
 MIN_WORDS = 4
 LONG_LINE_WORDS = 60
 MAX_TRIGRAM = 4
-#: how often (in new tokens) transformers looks for a loop in each row
+#: how often (in new tokens) the transformers backend looks for a loop in each row
 CHECK_EVERY = 8
 #: strings that end a ChatML turn (every runtime stops on them)
 STOP_STRINGS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>")
@@ -112,24 +113,18 @@ def cut_loop(text: str) -> Cut:
     return Cut("\n".join(head).rstrip(), True)
 
 
-def transformers_criteria(tokenizer: Any, start: int) -> Any:
-    """A transformers ``StoppingCriteriaList`` that ends each row of a batch once its text
-    (the tokens after position ``start``) loops; used by ba-llm's transformers backend and
-    ba-lora's in-training metric. Imports torch and transformers when called."""
-    import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList
+def looping_rows(tokenizer: Any) -> Callable[[list[list[int]]], list[bool]]:
+    """For the transformers backend's decoding loop (:mod:`ba_llm.decoding`), which asks every
+    :data:`CHECK_EVERY` new tokens: of the rows' generated token ids, which loop (the text
+    they decode to, its last line possibly unfinished)."""
 
-    class _LoopStop(StoppingCriteria):
-        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-            done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-            n = input_ids.shape[1] - start
-            if n > 0 and n % CHECK_EVERY == 0:
-                for r, ids in enumerate(input_ids[:, start:].tolist()):
-                    text = tokenizer.decode(ids, skip_special_tokens=True)
-                    done[r] = find_loop(text, partial_last_line=True) is not None
-            return done
+    def looping(rows: list[list[int]]) -> list[bool]:
+        return [
+            find_loop(tokenizer.decode(ids, skip_special_tokens=True), partial_last_line=True) is not None
+            for ids in rows
+        ]
 
-    return StoppingCriteriaList([_LoopStop()])
+    return looping
 
 
 def runtime_parameters(max_new_tokens: int) -> list[tuple[str, str]]:

@@ -1,0 +1,164 @@
+"""The decoding loop: rows that end leave the batch, and the tokens are generate()'s."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import CONCEPTS
+
+from ba_llm import decoding
+from ba_llm.decoding import Row, decode
+from ba_llm.prompt import render_messages
+
+STEPS = 24
+
+
+@pytest.fixture(scope="module")
+def batch(tiny_backend_f32, test_prompt):
+    tok = tiny_backend_f32.tokenizer
+    texts = [tiny_backend_f32.render(render_messages(test_prompt, c["concept"])) for c in CONCEPTS]
+    enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    assert len(set(enc["attention_mask"].sum(1).tolist())) > 1  # prompts of different lengths, left-padded
+    return enc
+
+
+@pytest.fixture(scope="module")
+def tiny_backend_f32(tiny_model):
+    from ba_llm import load_backend
+
+    with load_backend(f"hf:{tiny_model}", dtype="float32") as b:
+        yield b
+
+
+def _generate(model, enc, stop: list[int], steps: int = STEPS) -> list[list[int]]:
+    """transformers' own greedy generate() with a static cache: each row up to its first stop id."""
+    import torch
+    from transformers import GenerationConfig
+
+    cfg = GenerationConfig(
+        max_new_tokens=steps,
+        do_sample=False,
+        eos_token_id=stop,
+        pad_token_id=stop[0],
+        cache_implementation="static",
+        disable_compile=True,
+    )
+    with torch.inference_mode():
+        out = model.generate(**enc, generation_config=cfg)[:, enc["input_ids"].shape[1] :].tolist()
+    return [row[: row.index(stop[0])] if stop[0] in row else row for row in out]
+
+
+def _decode(model, enc, stop, *, looping=lambda rows: [False] * len(rows), check_every=8, steps=STEPS) -> list[Row]:
+    import torch
+
+    with torch.inference_mode():
+        return decode(
+            model,
+            enc["input_ids"],
+            enc["attention_mask"],
+            max_new_tokens=steps,
+            stop_ids=stop,
+            choose=lambda logits: logits.argmax(-1),
+            looping=looping,
+            check_every=check_every,
+        )
+
+
+def _batch_sizes(model, monkeypatch) -> list[int]:
+    """Record the number of rows of every forward call of ``model``."""
+    sizes: list[int] = []
+    forward = model.forward
+
+    def counting(*args, **kwargs):
+        sizes.append(kwargs["input_ids"].shape[0])
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(model, "forward", counting)
+    return sizes
+
+
+def _a_stop_token_ending_rows_at_different_steps(free: list[list[int]]) -> int:
+    """A token that, taken as the end of turn, ends some rows early and at different steps
+    and leaves at least one row running to the limit (so rows leave a batch that goes on)."""
+    best = None
+    for token in sorted({t for row in free for t in row}):
+        ends = [row.index(token) for row in free if token in row]
+        if 2 <= len(ends) < len(free) and len(set(ends)) >= 2 and max(ends) < STEPS - 4:
+            best = token
+            break
+    assert best is not None, "the tiny model's free run has no token that ends rows at different steps"
+    return best
+
+
+def test_greedy_rows_are_generates_while_ended_rows_leave_the_batch(tiny_backend_f32, batch, monkeypatch):
+    model = tiny_backend_f32.model
+    free = _generate(model, batch, [len(tiny_backend_f32.tokenizer) + 5])  # an id never produced: no row stops
+    assert all(len(row) == STEPS for row in free)
+    stop = _a_stop_token_ending_rows_at_different_steps(free)
+    expected = _generate(model, batch, [stop])
+
+    sizes = _batch_sizes(model, monkeypatch)
+    rows = _decode(model, batch, [stop])
+    assert [r.tokens for r in rows] == expected
+    assert [r.reason for r in rows] == ["stop" if stop in f else "length" for f in free]
+    # every row that ended left the batch; the rows still running were all that was computed
+    assert sizes[0] == len(CONCEPTS) and sizes[-1] == sum(r.reason == "length" for r in rows)
+    assert sizes == sorted(sizes, reverse=True)
+    assert sum(sizes) < len(CONCEPTS) * len(sizes)
+
+
+def test_the_loop_rule_ends_a_row_at_the_check(tiny_backend_f32, batch):
+    model = tiny_backend_f32.model
+    never = [len(tiny_backend_f32.tokenizer) + 5]
+    free = _generate(model, batch, never)
+    asked: list[list[list[int]]] = []
+
+    def first_row_loops(rows):
+        asked.append([list(r) for r in rows])
+        return [len(asked) == 1] + [False] * (len(rows) - 1)
+
+    rows = _decode(model, batch, never, looping=first_row_loops, check_every=4)
+    # asked every 4 tokens with the open rows' generated tokens; the first row ended at the first check
+    assert [len(rows_asked[0]) for rows_asked in asked] == [4 * k for k in range(1, len(asked) + 1)]
+    assert len(asked[0]) == len(CONCEPTS) and len(asked[1]) == len(CONCEPTS) - 1
+    assert rows[0] == Row(free[0][:4], "stop")
+    assert [r.tokens for r in rows[1:]] == free[1:] and {r.reason for r in rows[1:]} == {"length"}
+
+
+def test_ended_rows_wait_in_the_batch_until_a_quarter_of_it_has_ended(tiny_backend_f32, batch, monkeypatch):
+    model = tiny_backend_f32.model
+    never = [len(tiny_backend_f32.tokenizer) + 5]
+    free = _generate(model, batch, never)
+    calls = {"n": 0}
+
+    def one_row_at_the_first_check(rows):
+        calls["n"] += 1
+        return [calls["n"] == 1] + [False] * (len(rows) - 1)
+
+    monkeypatch.setattr(decoding, "DROP_SHARE", 0.5)  # 5 rows: two must end before any leaves
+    sizes = _batch_sizes(model, monkeypatch)
+    rows = _decode(model, batch, never, looping=one_row_at_the_first_check, check_every=4)
+    assert set(sizes) == {len(CONCEPTS)}  # one ended row of five stayed in the batch to the end
+    assert rows[0] == Row(free[0][:4], "stop")
+    assert [r.tokens for r in rows[1:]] == free[1:]
+
+
+def test_the_cache_grows_with_the_rows_and_the_tokens_stay_generates(tiny_backend_f32, batch, monkeypatch):
+    model = tiny_backend_f32.model
+    stop = _a_stop_token_ending_rows_at_different_steps(_generate(model, batch, [len(tiny_backend_f32.tokenizer) + 5]))
+    expected = _generate(model, batch, [stop])
+    lengths: list[int] = []
+    forward = model.forward
+
+    def recording(*args, **kwargs):
+        lengths.append(kwargs["cache"].layers[0].max_cache_len)
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(model, "forward", recording)
+    monkeypatch.setattr(decoding, "GROW_BY", 5)
+    rows = _decode(model, batch, [stop])
+    assert [r.tokens for r in rows] == expected
+    prompt = batch["input_ids"].shape[1]
+    # allocated for the prompt and 5 more positions, then 5 at a time as the rows reach the
+    # end, never past the prompt plus max_new_tokens
+    assert lengths[0] == prompt + 5 and lengths == sorted(lengths)
+    assert sorted(set(lengths)) == [*range(prompt + 5, prompt + STEPS, 5), prompt + STEPS]
