@@ -54,7 +54,7 @@ IM_END = "<|im_end|>"
 # 42 rows 222 ms (float32, 2-vCPU AMD EPYC). Rows leave the batch as they end and the cache
 # grows with the rows, so a larger batch pays that fixed cost fewer times for the same
 # documents: 24 rows took 548 s for make finetune's four evaluations against 703 s at 16,
-# peak RSS 2,320 MiB (the package README, 2026-12-05).
+# peak RSS at most 2,050 MiB with the freed pages handed back (the package README, 2026-12-05).
 BATCH_SIZE = 24
 
 
@@ -312,10 +312,12 @@ class TransformersBackend(Backend):
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
         choose = _chooser(decoding)
         looping = looping_rows(tok)
+        # the model's own device: ba-lora's in-training metric asks a model on the GPU
+        device = next(self.model.parameters()).device
         results: list[Completion | None] = [None] * len(texts)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
+            enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False).to(device)
             if decoding.seed is not None:
                 torch.manual_seed(decoding.seed + start)
             t0 = time.perf_counter()

@@ -7,7 +7,9 @@ each). Here a row that ends (an end-of-turn token, a repeated-line loop) is reco
 once :data:`DROP_SHARE` of the batch has ended, the ended rows are dropped from the batch,
 its mask and every layer of the KV cache, so later steps compute only live rows. The cache
 starts at the prompt plus :data:`GROW_BY` positions and grows by as many when the rows reach
-its end, instead of being allocated for ``max_new_tokens`` up front.
+its end, instead of being allocated for ``max_new_tokens`` up front. After every growth and
+drop the freed pages go back to the system (:func:`ba_llm.memory.release_free_memory`:
+glibc kept the old buffers' pages, 2,504 MiB at the peak of a base-model evaluation).
 
 The cache is transformers' static one (the default dynamic cache concatenates every layer's
 keys and values at every step: 27 % of a batch-8 decode step on a 2-vCPU EPYC); nothing is
@@ -23,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from .memory import release_free_memory
 
 __all__ = ["DROP_SHARE", "GROW_BY", "Row", "decode"]
 
@@ -121,6 +125,7 @@ class _Batch:
                 layer.keys = _longer(layer.keys, length)
                 layer.values = _longer(layer.values, length)
             layer.max_cache_len = length
+        release_free_memory()
 
     def record(self, tokens: list[int]) -> None:
         for b, row in enumerate(self.live):
@@ -147,18 +152,20 @@ class _Batch:
 
         if len(self.ended) < max(1, int(len(self.live) * DROP_SHARE)):
             return None
-        keep = torch.tensor([b for b, row in enumerate(self.live) if row not in self.ended], dtype=torch.long)
+        keep = [b for b, row in enumerate(self.live) if row not in self.ended]
+        index = torch.tensor(keep, dtype=torch.long, device=self.mask.device)
         for row, reason in self.ended.items():
             self.done[row] = Row(self.generated[row], reason)
-        self.live = [self.live[b] for b in keep.tolist()]
+        self.live = [self.live[b] for b in keep]
         self.ended = {}
-        self.mask = self.mask[keep]
+        self.mask = self.mask[index]
         for layer in self.cache.layers:
             if getattr(layer, "is_initialized", False):
-                layer.keys = layer.keys.index_select(0, keep)
-                layer.values = layer.values.index_select(0, keep)
+                layer.keys = layer.keys.index_select(0, index)
+                layer.values = layer.values.index_select(0, index)
                 layer.batch_size = len(keep)
-        return keep
+        release_free_memory()
+        return index
 
     def rows(self) -> list[Row]:
         for row in self.live:
