@@ -171,3 +171,35 @@ def test_the_cache_grows_with_the_rows_and_the_tokens_stay_generates(tiny_backen
     growths = len(set(lengths)) - 1
     drops = sum(1 for a, b in zip(sizes, sizes[1:]) if b < a)
     assert growths >= 3 and drops >= 1 and len(trims) == growths + drops
+
+
+def test_a_cache_with_sliding_window_layers_is_whole_from_the_start_and_never_grows(monkeypatch):
+    """Gemma-2/3 mix sliding-window and full layers; the first layer's length is the window's,
+    so growing by it cut the full layers' buffers (a review found the crash past the window)."""
+    import torch
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    cfg = Qwen2Config(
+        vocab_size=100,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        use_sliding_window=True,
+        sliding_window=8,
+        max_position_embeddings=512,
+        layer_types=["sliding_attention", "full_attention"],
+    )
+    model = Qwen2ForCausalLM(cfg).eval()
+    ids = torch.randint(3, 100, (2, 6))
+    enc = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    gen = GenerationConfig(
+        max_new_tokens=30, do_sample=False, eos_token_id=[999], pad_token_id=0, cache_implementation="static"
+    )
+    with torch.inference_mode():
+        expected = model.generate(**enc, generation_config=gen, disable_compile=True)[:, 6:].tolist()
+    monkeypatch.setattr(decoding, "GROW_BY", 4)  # far past the window of 8 within 30 tokens
+    rows = _decode(model, enc, [999], steps=30)
+    assert [r.tokens for r in rows] == expected and {r.reason for r in rows} == {"length"}

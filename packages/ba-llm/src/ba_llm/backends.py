@@ -366,7 +366,7 @@ class TransformersBackend(Backend):
     def _check_fits(self, lengths: Sequence[int], decoding: Decoding) -> None:
         """Every prompt plus the completion it asks for within the model's context."""
         context = getattr(self.model.config, "max_position_embeddings", None)
-        if context and decoding.max_new_tokens > context:  # the KV cache is allocated for it up front
+        if context and decoding.max_new_tokens > context:  # the KV cache may grow to it
             raise UsageError(
                 f"max_new_tokens {decoding.max_new_tokens} is more than the model's context of "
                 f"{context} tokens; use at most {context}"
@@ -388,7 +388,10 @@ class TransformersBackend(Backend):
 def _chooser(decoding: Decoding) -> Callable[[Any], Any]:
     """The next-token rule over float32 logits ``[rows, vocab]``: argmax when greedy, else
     transformers' temperature and top-p warpers (no top-k) and one multinomial draw per row
-    from torch's global generator (seeded per batch by the caller)."""
+    from torch's global generator (seeded per batch by the caller). Only what ``decoding``
+    says: the defaults of a model's ``generation_config.json`` (a repetition penalty, min-p,
+    ...) are not applied (``generate`` applied them until 2026-12-05; the prepared SmolLM2
+    has none)."""
     import torch
 
     if decoding.greedy:

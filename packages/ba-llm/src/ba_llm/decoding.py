@@ -7,14 +7,16 @@ each). Here a row that ends (an end-of-turn token, a repeated-line loop) is reco
 once :data:`DROP_SHARE` of the batch has ended, the ended rows are dropped from the batch,
 its mask and every layer of the KV cache, so later steps compute only live rows. The cache
 starts at the prompt plus :data:`GROW_BY` positions and grows by as many when the rows reach
-its end, instead of being allocated for ``max_new_tokens`` up front. After every growth and
+its end, instead of being allocated for ``max_new_tokens`` up front (a model with
+sliding-window layers gets the whole cache at once, as ``generate`` gives it). After every growth and
 drop the freed pages go back to the system (:func:`ba_llm.memory.release_free_memory`:
 glibc kept the old buffers' pages, 2,504 MiB at the peak of a base-model evaluation).
 
 The cache is transformers' static one (the default dynamic cache concatenates every layer's
 keys and values at every step: 27 % of a batch-8 decode step on a 2-vCPU EPYC); nothing is
 compiled. The model gets what ``generate`` gives it (the left-padded prompt, position ids
-from the attention mask, the 2-D mask, float32 logits of the last position), so greedy rows
+from the attention mask, the attention mask, from which the model builds the same causal mask
+over the cache, float32 logits of the last position), so greedy rows
 are ``generate``'s tokens wherever a smaller batch rounds the same way (a matrix product's
 rounding may depend on its number of rows): all 126 documents of ``make finetune``'s four
 evaluations were byte-identical at 16 and 24 rows (the package README).
@@ -108,16 +110,17 @@ class _Batch:
         self.generated: list[list[int]] = [[] for _ in range(n)]
         self.ended: dict[int, str] = {}  # input row -> reason, for ended rows still in the batch
         self.done: dict[int, Row] = {}
-        length = min(longest, attention_mask.shape[1] + GROW_BY)
-        self.cache = StaticCache(config=model.config, max_cache_len=length)
-        # only full-attention layers grow (a sliding window's length is its own)
-        if not all(type(layer) is StaticLayer for layer in self.cache.layers):
+        self.cache = StaticCache(config=model.config, max_cache_len=min(longest, attention_mask.shape[1] + GROW_BY))
+        # only a cache of full-attention layers grows (a sliding window's length is its own,
+        # and Gemma-2/3 mix the two): any other is allocated whole, as generate() does
+        self.grows = all(type(layer) is StaticLayer for layer in self.cache.layers)
+        if not self.grows:
             self.cache = StaticCache(config=model.config, max_cache_len=longest)
 
     def fit(self, positions: int) -> None:
         """Make the cache hold ``positions`` positions, growing every layer by :data:`GROW_BY`."""
         layers = self.cache.layers
-        if positions <= layers[0].max_cache_len:
+        if not self.grows or positions <= layers[0].max_cache_len:
             return
         length = min(self.longest, max(positions, layers[0].max_cache_len + GROW_BY))
         for layer in layers:
