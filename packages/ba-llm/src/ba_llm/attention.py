@@ -1,10 +1,10 @@
 """Attention over the filled part of a static KV cache: what generation computes per token.
 
-ba-llm generates with transformers' static cache (:mod:`ba_llm.decoding`):
-every layer's keys and values live in fixed buffers (the prompt plus 128 positions, grown
-128 at a time, or the prompt plus ``max_new_tokens``), and SDPA attends over all of them at
-every decoding step, the empty tail masked out. On a 2-vCPU EPYC (float32, 16 rows, 640 new tokens) that attention was 15 % of a
-decoding step, mostly spent on positions no row had reached.
+ba-llm generates with transformers' static cache (:mod:`ba_llm.decoding`): every layer's
+keys and values live in fixed buffers (the prompt plus 128 positions, grown 128 at a time,
+or the prompt plus ``max_new_tokens``), and SDPA attends over all of them at every decoding
+step, the empty tail masked out. On a 2-vCPU EPYC (float32, 16 rows, 640 new tokens) that
+attention was 15 % of a decoding step, mostly spent on positions no row had reached.
 
 :func:`attention_forward` (registered with transformers as ``"ba_filled"``) cuts the keys,
 values and mask to the key positions that some query may attend to (measured on the mask

@@ -260,7 +260,6 @@ class TransformersBackend(Backend):
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.stop_ids = self._stop_ids()
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
 
     def _stop_ids(self) -> list[int]:
         tok = self.tokenizer

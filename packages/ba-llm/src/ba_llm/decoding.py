@@ -8,16 +8,17 @@ once :data:`DROP_SHARE` of the batch has ended, the ended rows are dropped from 
 its mask and every layer of the KV cache, so later steps compute only live rows. The cache
 starts at the prompt plus :data:`GROW_BY` positions and grows by as many when the rows reach
 its end, instead of being allocated for ``max_new_tokens`` up front (a model with
-sliding-window layers gets the whole cache at once, as ``generate`` gives it). After every growth and
-drop the freed pages go back to the system (:func:`ba_llm.memory.release_free_memory`:
-glibc kept the old buffers' pages, 2,504 MiB at the peak of a base-model evaluation).
+sliding-window layers gets the whole cache at once, as ``generate`` gives it). After every
+growth and drop the freed pages go back to the system
+(:func:`ba_llm.memory.release_free_memory`: glibc kept the old buffers' pages, 2,504 MiB at
+the peak of a base-model evaluation).
 
 The cache is transformers' static one (the default dynamic cache concatenates every layer's
 keys and values at every step: 27 % of a batch-8 decode step on a 2-vCPU EPYC); nothing is
 compiled. The model gets what ``generate`` gives it (the left-padded prompt, position ids
-from the attention mask, the attention mask, from which the model builds the same causal mask
-over the cache, float32 logits of the last position), so greedy rows
-are ``generate``'s tokens wherever a smaller batch rounds the same way (a matrix product's
+from the attention mask, the attention mask, from which the model builds the same causal
+mask over the cache, float32 logits of the last position), so greedy rows are
+``generate``'s tokens wherever a smaller batch rounds the same way (a matrix product's
 rounding may depend on its number of rows): all 126 documents of ``make finetune``'s four
 evaluations were byte-identical at 16 and 24 rows (the package README).
 """
