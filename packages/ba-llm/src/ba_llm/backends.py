@@ -54,7 +54,8 @@ IM_END = "<|im_end|>"
 # 42 rows 222 ms (float32, 2-vCPU AMD EPYC). Rows leave the batch as they end and the cache
 # grows with the rows, so a larger batch pays that fixed cost fewer times for the same
 # documents: 24 rows took 548 s for make finetune's four evaluations against 703 s at 16,
-# peak RSS at most 2,050 MiB with the freed pages handed back (the package README, 2026-12-05).
+# the largest peak RSS, the base model's curated evaluation, 2,050 MiB with the freed pages
+# handed back (the package README, 2026-12-05).
 BATCH_SIZE = 24
 
 
