@@ -170,6 +170,39 @@ def test_invented_budget_is_unsupported_when_the_concept_gives_none():
     assert s.content == pytest.approx(1.0 - DEFECTS["unsupported_number"][0])
 
 
+def test_a_budget_or_deadline_the_concept_states_and_the_document_drops():
+    doc = copy.deepcopy(CLEAN)
+    del doc["constraints"][0]  # no $20,000 anywhere
+    s = score(doc, CONCEPT)
+    assert s.defects == ("dropped_limit:budget",)
+    assert s.content == pytest.approx(1.0 - DEFECTS["dropped_limit"][0])
+    del doc["constraints"][0]  # nor the 6 months
+    assert score(doc, CONCEPT).defects == ("dropped_limit:budget", "dropped_limit:deadline")
+    # stated anywhere counts: the budget in the description, the deadline as an NFR's date
+    doc["description"] += " It is built for $20k."
+    doc["non_functional_requirements"][1]["description"] = "The app shall meet WCAG 2.1 AA within 6 months."
+    assert score(doc, CONCEPT).defects == ()
+
+
+def test_a_price_is_not_a_budget_and_a_date_is_a_deadline():
+    concept = (
+        "A booking app for our climbing gym where members buy day passes for $15 and book a belay "
+        "course; it must be live before the end of Q2 2027."
+    )
+    doc = copy.deepcopy(CLEAN)
+    doc["constraints"] = [
+        {"id": "C001", "description": "The app must run on iOS and Android.", "priority": "Medium"},
+        {"id": "C002", "description": "The app must use the gym's existing card reader.", "priority": "Medium"},
+    ]
+    defects = score(doc, concept).defects
+    assert "dropped_limit:deadline" in defects and "dropped_limit:budget" not in defects  # $15 is a price
+    doc["constraints"][1]["description"] = "The app must go live before the end of Q2 2027."
+    assert not any(d.startswith("dropped_limit") for d in score(doc, concept).defects)
+    doc["constraints"][1]["description"] = "The app must go live before the end of Q3 2028."  # another date:
+    defects = score(doc, concept).defects  # charged as a contradiction, not twice
+    assert "contradicts_concept:C002" in defects and "dropped_limit:deadline" not in defects
+
+
 def test_missing_category_and_unparseable():
     doc = copy.deepcopy(CLEAN)
     doc["non_functional_requirements"] = []

@@ -52,6 +52,7 @@ DEFECTS: Mapping[str, tuple[float, str]] = MappingProxyType(
             "a constraint that shares no content word with the concept (a limit it never states)",
         ),
         "filler": (0.08, "generic filler that would fit any product"),
+        "dropped_limit": (0.08, "a budget or deadline the concept states that the document never mentions"),
         "uncovered": (0.0, "a capability the concept asks for that no functional requirement mentions"),
     }
 )
@@ -312,6 +313,44 @@ def _number_defects(
             defects.append(f"unsupported_number:{rid}")
 
 
+#: the smallest amount a concept's money must reach to count as a budget (a fee or a price per
+#: item, "£5 a month", is not a limit the document has to restate)
+BUDGET_AT_LEAST = 1000.0
+
+
+def _dropped_limits(
+    doc: Mapping[str, Any], items: list[_Item], cons: list[tuple[int, _Item]], concept_q: Quantities, defects: list[str]
+) -> None:
+    """The concept's budget or deadline that no unit of the document states (any category,
+    the title or the description: a reader wants it written down, wherever it is): one
+    ``dropped_limit:budget`` when none of the concept's amounts of at least
+    :data:`BUDGET_AT_LEAST` is there, one ``dropped_limit:deadline`` when none of its
+    durations (within 10 %), years or quarters is. A document whose description or
+    constraints give another amount or time is charged for that by :func:`_number_defects`
+    (``contradicts_concept``), not again here."""
+    head = [quantities(fold(doc[k])) for k in ("title", "description") if isinstance(doc.get(k), str)]
+    units = head + [item.quantities for item in items]
+    stated = head[1:] + [item.quantities for _, item in cons]  # where _number_defects looks
+    budgets = [m for m in concept_q.money if m >= BUDGET_AT_LEAST]
+    if (
+        budgets
+        and not any(same_amount(m, budgets) for q in units for m in q.money)
+        and not any(q.money for q in stated)
+    ):
+        defects.append("dropped_limit:budget")
+    if (
+        concept_q.has_deadline
+        and not any(
+            any(abs(d - c) <= 0.1 * c for d in q.days for c in concept_q.days)
+            or q.years & concept_q.years
+            or q.quarters & concept_q.quarters
+            for q in units
+        )
+        and not any(q.has_deadline for q in stated)
+    ):
+        defects.append("dropped_limit:deadline")
+
+
 #: words that name a kind of platform without naming one ("an app", "a website", "una app"):
 #: a constraint naming the platform (iOS and Android, the web) only makes it precise
 _PLATFORM_HINTS = frozenset("app apps webapp website websites online portal aplicacion aplicaciones".split())
@@ -376,6 +415,7 @@ def content_of_document(doc: Mapping[str, Any], concept: str | None = None) -> C
     if isinstance(concept, str) and concept.strip():
         concept_q, segments = _concept_facts(concept[:20000])
         _number_defects(doc, cons, concept_q, defects)
+        _dropped_limits(doc, items, cons, concept_q, defects)
         _invented_constraints(cons, dup, concept, defects)
         frs = [it for it in items if it.category == "functional_requirements"]
         head = " ".join(doc[k] for k in ("title", "description") if isinstance(doc.get(k), str))
