@@ -184,6 +184,14 @@ def test_a_budget_or_deadline_the_concept_states_and_the_document_drops():
     assert score(doc, CONCEPT).defects == ()
 
 
+def test_a_document_without_a_title_is_charged_once_for_another_budget_in_its_description():
+    doc = copy.deepcopy(CLEAN)
+    del doc["title"], doc["constraints"][0]
+    doc["description"] += " Budget: $90,000."
+    defects = content_of_document(doc, CONCEPT).defects
+    assert "contradicts_concept:description" in defects and "dropped_limit:budget" not in defects
+
+
 def test_a_price_is_not_a_budget_and_a_date_is_a_deadline():
     concept = (
         "A booking app for our climbing gym where members buy day passes for $15 and book a belay "

@@ -328,9 +328,12 @@ def _dropped_limits(
     durations (within 10 %), years or quarters is. A document whose description or
     constraints give another amount or time is charged for that by :func:`_number_defects`
     (``contradicts_concept``), not again here."""
-    head = [quantities(fold(doc[k])) for k in ("title", "description") if isinstance(doc.get(k), str)]
-    units = head + [item.quantities for item in items]
-    stated = head[1:] + [item.quantities for _, item in cons]  # where _number_defects looks
+
+    def said(key: str) -> list[Quantities]:
+        return [quantities(fold(doc[key]))] if isinstance(doc.get(key), str) else []
+
+    stated = said("description") + [item.quantities for _, item in cons]  # where _number_defects looks
+    units = said("title") + stated + [item.quantities for item in items if item.category != "constraints"]
     budgets = [m for m in concept_q.money if m >= BUDGET_AT_LEAST]
     if (
         budgets
