@@ -288,7 +288,9 @@ def _coverage(
 
 def _number_defects(
     doc: Mapping[str, Any], cons: list[tuple[int, _Item]], concept_q: Quantities, defects: list[str]
-) -> None:
+) -> list[Quantities]:
+    """Charge each amount or time of the description and the constraints that the concept
+    contradicts or never gives; returns those units' quantities (the places a limit is stated)."""
     units = [("description", quantities(fold(doc["description"])))] if isinstance(doc.get("description"), str) else []
     units += [(item.rid, item.quantities) for _, item in cons]
     for rid, q in units:
@@ -311,6 +313,7 @@ def _number_defects(
             defects.append(f"contradicts_concept:{rid}")
         elif good:
             defects.append(f"unsupported_number:{rid}")
+    return [q for _, q in units]
 
 
 #: the smallest amount a concept's money must reach to count as a budget (a fee or a price per
@@ -319,7 +322,7 @@ BUDGET_AT_LEAST = 1000.0
 
 
 def _dropped_limits(
-    doc: Mapping[str, Any], items: list[_Item], cons: list[tuple[int, _Item]], concept_q: Quantities, defects: list[str]
+    doc: Mapping[str, Any], items: list[_Item], stated: list[Quantities], concept_q: Quantities, defects: list[str]
 ) -> None:
     """The concept's budget or deadline that no unit of the document states (any category,
     the title or the description: a reader wants it written down, wherever it is): one
@@ -327,13 +330,10 @@ def _dropped_limits(
     :data:`BUDGET_AT_LEAST` is there, one ``dropped_limit:deadline`` when none of its
     durations (within 10 %), years or quarters is. A document whose description or
     constraints give another amount or time is charged for that by :func:`_number_defects`
-    (``contradicts_concept``), not again here."""
-
-    def said(key: str) -> list[Quantities]:
-        return [quantities(fold(doc[key]))] if isinstance(doc.get(key), str) else []
-
-    stated = said("description") + [item.quantities for _, item in cons]  # where _number_defects looks
-    units = said("title") + stated + [item.quantities for item in items if item.category != "constraints"]
+    (``contradicts_concept``), not again here: ``stated`` is what it read, the description's
+    and the constraints' quantities."""
+    title = [quantities(fold(doc["title"]))] if isinstance(doc.get("title"), str) else []
+    units = title + stated + [item.quantities for item in items if item.category != "constraints"]
     budgets = [m for m in concept_q.money if m >= BUDGET_AT_LEAST]
     if (
         budgets
@@ -417,8 +417,8 @@ def content_of_document(doc: Mapping[str, Any], concept: str | None = None) -> C
     coverage = None
     if isinstance(concept, str) and concept.strip():
         concept_q, segments = _concept_facts(concept[:20000])
-        _number_defects(doc, cons, concept_q, defects)
-        _dropped_limits(doc, items, cons, concept_q, defects)
+        stated = _number_defects(doc, cons, concept_q, defects)
+        _dropped_limits(doc, items, stated, concept_q, defects)
         _invented_constraints(cons, dup, concept, defects)
         frs = [it for it in items if it.category == "functional_requirements"]
         head = " ".join(doc[k] for k in ("title", "description") if isinstance(doc.get(k), str))
