@@ -209,6 +209,24 @@ def test_odd_documents_do_not_crash(built):
     assert ">unknown_kind</span>" in page and ">weird</code>" in page
 
 
+def test_a_document_says_which_repeated_requirements_ba_llm_dropped(built):
+    from ba_eval.html import comparison_html
+
+    scored = copy.deepcopy(built["result"].scored)
+    row = next(r for r in scored["tuned"] if r["id"] == "garden" and r["run"] == 0)
+    copies = [f"  - id: FR00{n}\n    description: {FRS[0][1]}\n    priority: High" for n in (4, 5)]
+    row["dropped"] = [
+        {"id": "FR004", "repeats": "FR001", "text": copies[0]},
+        {"id": "FR005", "repeats": f"FR001{SCRIPT}", "text": copies[1]},
+    ]
+    page = comparison_html(built["result"].report, scored)
+    assert page.count("repeated requirements dropped") == 1
+    badge = _element(page, 'class="badge dropped"')
+    assert "FR004 repeated FR001" in badge and SCRIPT not in page
+    # the page's other documents carry no such badge
+    assert "repeated requirement" not in built["html"]
+
+
 def _chromium() -> str | None:
     return next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 

@@ -169,14 +169,17 @@ def test_sampling_options_and_length(server, test_prompt):
     assert rows[0]["finish_reason"] == "length"
 
 
-def test_a_looping_answer_is_cut_as_in_every_backend(server, test_prompt):
-    from ba_llm.stopping import cut_loop
+def test_a_looping_answer_is_cut_and_its_copy_dropped_as_in_every_backend(server, test_prompt):
+    from ba_llm.stopping import cut_loop, drop_repeated_requirements
 
     item = "  - id: NFR00{n}\n    description: The app shall be easy to use for everyone.\n    priority: Low\n"
     server.answer = "non_functional_requirements:\n" + "".join(item.format(n=n) for n in range(1, 7))
     rows = generate("ollama:tiny", CONCEPTS[:1], test_prompt, max_new_tokens=64, progress=False)
     assert rows[0]["finish_reason"] == "loop"
-    assert rows[0]["text"] == cut_loop(server.answer).text and rows[0]["text"].count("easy to use") == 2
+    cut = cut_loop(server.answer).text
+    assert cut.count("easy to use") == 2
+    assert rows[0]["text"] == drop_repeated_requirements(cut)[0] and rows[0]["text"].count("easy to use") == 1
+    assert rows[0]["dropped"] == [{"id": "NFR002", "repeats": "NFR001", "text": item.format(n=2).rstrip()}]
     assert validate(rows[0], "prediction") == []
 
 

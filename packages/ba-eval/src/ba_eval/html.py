@@ -57,7 +57,7 @@ margin-bottom:6px}
 .doc-head .model{font-weight:700}.scores{font-variant-numeric:tabular-nums}
 .badge{display:inline-block;font-size:11px;font-weight:700;border-radius:3px;padding:1px 6px;color:#fff;
 background:#6b7385}
-.badge.runaway{background:#b35c00}.badge.unparsed{background:#7a1f1f}
+.badge.runaway{background:#b35c00}.badge.unparsed{background:#7a1f1f}.badge.dropped{background:#5a5a5a}
 .doc-title{font-weight:700;font-size:15px}.doc-desc{margin:4px 0;padding:2px 4px}
 ul.reqs{list-style:none;margin:0;padding:0}
 .req{border:1px solid #e3e6eb;border-left:4px solid #c4cad4;border-radius:4px;padding:4px 6px;margin:4px 0}
@@ -239,6 +239,13 @@ def _document(name: str, row: dict | None) -> str:
         badges += '<span class="badge runaway" title="finish_reason = loop">looped: cut at the third copy</span>'
     if row.get("parse_error"):
         badges += '<span class="badge unparsed">does not parse</span>'
+    dropped = [d for d in row.get("dropped") or [] if isinstance(d, dict)]
+    if dropped:
+        pairs = ", ".join(f"{d.get('id')} repeated {d.get('repeats')}" for d in dropped)
+        badges += (
+            f'<span class="badge dropped" title="ba-llm dropped word-for-word copies: {_e(pairs)}">'
+            f"{len(dropped)} repeated requirement{'s' if len(dropped) > 1 else ''} dropped</span>"
+        )
     head = (
         f'<div class="doc-head"><span class="model">{_e(name)}</span><span class="scores">total '
         f'{_num(row.get("score"))} · content {_num(row.get("content"))}</span>{badges}</div>'

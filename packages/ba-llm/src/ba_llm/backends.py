@@ -13,14 +13,14 @@ import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .decoding import decode
 from .errors import BackendError, UsageError
 from .models import ModelSpec, parse_spec, resolve_spec
 from .prompt import render_chat_text
-from .stopping import CHECK_EVERY, cut_loop, looping_rows
+from .stopping import CHECK_EVERY, Dropped, cut_loop, drop_repeated_requirements, looping_rows
 
 __all__ = [
     "Decoding",
@@ -136,13 +136,16 @@ class Decoding:
 
 @dataclass
 class Completion:
-    """One answer: raw text (the end-of-turn token excluded), token counts, timing."""
+    """One answer: its text (the end-of-turn token excluded; a loop cut and word-for-word
+    copies of a requirement dropped, :mod:`ba_llm.stopping`), token counts, timing, and the
+    dropped items verbatim."""
 
     text: str
     prompt_tokens: int
     completion_tokens: int
     latency_s: float
     finish_reason: str  # "stop" | "length" | "loop" (see ba_llm.stopping) | "error"
+    dropped: list[Dropped] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -408,14 +411,17 @@ def _chooser(decoding: Decoding) -> Callable[[Any], Any]:
 
 
 def _finish(text: str, prompt_tokens: int, completion_tokens: int, latency_s: float, reason: str) -> Completion:
-    """A completion with the loop rule of :mod:`ba_llm.stopping` applied (every backend)."""
+    """A completion with the rules of :mod:`ba_llm.stopping` applied (every backend): the loop
+    cut, then the word-for-word copies of a requirement dropped."""
     cut = cut_loop(text)
+    tidy, dropped = drop_repeated_requirements(cut.text)
     return Completion(
-        text=cut.text,
+        text=tidy,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         latency_s=latency_s,
         finish_reason="loop" if cut.looped else reason,
+        dropped=dropped,
     )
 
 

@@ -73,6 +73,7 @@ def generate_with(
                 "completion_tokens": comp.completion_tokens,
                 "latency_s": round(comp.latency_s, 4),
                 "finish_reason": comp.finish_reason,
+                "dropped": [d._asdict() for d in comp.dropped],
                 "backend": backend.name,
             }
         )
