@@ -148,6 +148,18 @@ def test_a_near_copy_the_only_item_of_a_list_and_other_text_are_kept():
     # lines that are not requirement items (a title repeating a sentence, prose) are not touched
     prose = "The app shall be easy to use for all members.\n" * 2
     assert drop_repeated_requirements(prose) == (prose, [])
+    # ids never move below 1 (a model that numbers every item FR001 keeps its ids)
+    same_ids = (
+        "functional_requirements:\n"
+        + _item("FR", 1, "The system shall allow members to reserve plots.")
+        + _item("FR", 1, "The system shall allow members to reserve plots.")
+        + _item("FR", 1, "The system shall allow members to log hours.")
+    )
+    assert drop_repeated_requirements(same_ids)[0] == (
+        "functional_requirements:\n"
+        + _item("FR", 1, "The system shall allow members to reserve plots.")
+        + _item("FR", 1, "The system shall allow members to log hours.")
+    )
     # a model's own numbering is kept when nothing is dropped
     gaps = (
         "functional_requirements:\n"
@@ -175,3 +187,86 @@ def test_the_dropped_items_rebuild_the_models_answer():
     lines[at] = "  - id: FR003"
     lines[at:at] = dropped[0].text.split("\n")
     assert "\n".join(lines) == text
+
+
+A = "The system shall allow members to reserve plots."
+B = "The system shall send a reminder email."
+
+
+def _fr(n: int | str, description: str, extra: str = "") -> str:
+    num = f"{n:03d}" if isinstance(n, int) else n
+    return f"  - id: FR{num}\n    description: {description}\n{extra}"
+
+
+def test_only_the_items_own_whole_description_is_compared():
+    # a description that wraps onto a second line is compared whole
+    wrapped = (
+        "functional_requirements:\n"
+        + _fr(1, "The system shall allow members\n      to reserve plots.")
+        + _fr(2, "The system shall allow members\n      to cancel reservations.")
+        + _fr(3, B)
+    )
+    assert drop_repeated_requirements(wrapped) == (wrapped, [])
+    # the same words on one line are the same description
+    one_line = wrapped + _fr(4, "The system shall allow  members to reserve plots.")
+    assert [(d.id, d.repeats) for d in drop_repeated_requirements(one_line)[1]] == [("FR004", "FR001")]
+    copy = wrapped + _fr(4, "The system shall allow members\n      to cancel reservations.")
+    assert [(d.id, d.repeats) for d in drop_repeated_requirements(copy)[1]] == [("FR004", "FR002")]
+    # a description nested under another key of the item is not the item's own
+    nested = (
+        "functional_requirements:\n"
+        + "  - id: FR001\n    acceptance:\n      - description: Given a booking then a plot is held.\n"
+        + f"    description: {A}\n"
+        + "  - id: FR002\n    acceptance:\n      - description: Given a booking then a plot is held.\n"
+        + f"    description: {B}\n"
+    )
+    assert drop_repeated_requirements(nested) == (nested, [])
+
+
+def test_id_lines_in_a_block_of_text_are_not_items():
+    text = (
+        "description: |\n  Format:\n  - id: FR001\n    description: "
+        + A
+        + "\nfunctional_requirements:\n"
+        + _fr(1, A)
+        + _fr(2, B)
+    )
+    assert drop_repeated_requirements(text) == (text, [])
+
+
+def test_a_blank_line_inside_an_item_stays_with_it():
+    text = (
+        "functional_requirements:\n"
+        + _fr(1, A, "    priority: High\n")
+        + _fr(2, A, "\n    priority: Low\n")
+        + _fr(3, B, "    priority: High\n")
+    )
+    tidy, dropped = drop_repeated_requirements(text)
+    assert dropped[0].text == _fr(2, A, "\n    priority: Low").rstrip("\n")
+    assert tidy == "functional_requirements:\n" + _fr(1, A, "    priority: High\n") + _fr(2, B, "    priority: High\n")
+
+
+def test_ids_move_up_only_when_that_cannot_make_two_requirements_share_one():
+    third = "The system shall log every change."
+    # out of order, or named elsewhere in the answer: the ids stay as written (a gap)
+    shuffled = "functional_requirements:\n" + _fr(1, A) + _fr(3, B) + _fr(2, A) + _fr(4, third)
+    assert drop_repeated_requirements(shuffled)[0] == "functional_requirements:\n" + _fr(1, A) + _fr(3, B) + _fr(
+        4, third
+    )
+    named = "functional_requirements:\n" + _fr(1, A) + _fr(2, A) + _fr(3, B) + _fr(4, third, "    depends_on: FR003\n")
+    assert drop_repeated_requirements(named)[0] == "functional_requirements:\n" + _fr(1, A) + _fr(3, B) + _fr(
+        4, third, "    depends_on: FR003\n"
+    )
+    # ids without leading zeros keep their style
+    plain = "functional_requirements:\n" + "".join(
+        _fr(str(i), A if i < 3 else f"The system shall do thing {i} well.") for i in range(1, 11)
+    )
+    tidy = drop_repeated_requirements(plain)[0]
+    assert (
+        "  - id: FR9\n    description: The system shall do thing 10 well." in tidy
+        and "FR09" not in tidy
+        and "FR10" not in tidy
+    )
+    # an id too long to be one is not an item, and nothing raises
+    huge = "functional_requirements:\n" + _fr("1", A) + _fr("2", A) + _fr("9" * 4400, B)
+    assert [d.id for d in drop_repeated_requirements(huge)[1]] == ["FR2"]

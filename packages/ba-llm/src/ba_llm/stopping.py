@@ -20,14 +20,24 @@ A third copy stops a generation, even when the model would have ended its turn l
 itself. An evaluation counts a ``"loop"`` finish as a runaway generation, like ``"length"``.
 
 The answer, once ended (and cut, if it looped), is tidied by one more rule
-(:func:`drop_repeated_requirements`): a requirement item (``- id: FR004`` and the lines indented
-under it) whose ``description`` is the same content line as an earlier item's, in any list, is
-dropped, unless it is the only item of its list, and the ids of its kind after it move up by
-one (FR005 becomes FR004), so the reader gets each requirement once. Only word-for-word copies
-(case, blanks and the leading key aside) are dropped: a near copy can carry a real difference
-("staff" for "parents"), and the metric still marks it as a duplicate. Every dropped item is
-returned verbatim (:class:`Dropped`), and a prediction row lists them (``dropped``), so the
-model's own answer can be rebuilt. An answer that has no such items is returned unchanged.
+(:func:`drop_repeated_requirements`), so the reader gets each requirement once:
+
+* A *requirement item* is a ``- id: FR004`` line (``FR``, ``NFR`` or ``C`` and a number, the id
+  possibly quoted) and the lines indented under it (blank and comment lines inside it
+  included); ``- id:`` lines in a block scalar's text (``description: |``) are not items. Its
+  description is its own ``description:`` key (at the item's key column), with the lines that
+  continue it, as one content line.
+* An item whose description is word for word an earlier item's (case, blanks and the leading
+  key aside; any of the three lists) is dropped, unless it is the only item left in its list.
+  A near copy can carry a real difference ("staff" for "parents"): it is kept, and the metric
+  still marks it as a duplicate. An item without a description of :data:`MIN_WORDS` words is
+  never dropped.
+* The later ids of a kind that lost an item move up (FR005 becomes FR004) only when that
+  kind's ids ran 1, 2, 3 ... in order and the answer names none of them elsewhere; otherwise
+  every id stays as the model wrote it (a gap is better than two requirements with one id).
+* Every dropped item is returned verbatim (:class:`Dropped`), and a prediction row lists them
+  (``dropped``), so the model's own answer can be rebuilt. An answer without such an item is
+  returned unchanged, byte for byte.
 """
 
 from __future__ import annotations
@@ -63,8 +73,13 @@ STOP_STRINGS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>")
 
 _KEY = re.compile(r"^\s*(?:-\s+)?(?:[A-Za-z_]+\s*:\s+)?")
 _PRIORITY = re.compile(r"^\s*(?:-\s+)?priority\s*:", re.IGNORECASE)
-_ITEM = re.compile(r"^(?P<indent>\s*)-\s+id\s*:\s*(?P<q>[\"']?)(?P<kind>NFR|FR|C)(?P<num>\d+)(?P=q)\s*$")
-_DESCRIPTION = re.compile(r"^\s*(?:-\s+)?description\s*:", re.IGNORECASE)
+#: a requirement item's first line: ``- id: FR004`` (the id may be quoted)
+_ITEM = re.compile(
+    r"^(?P<indent>[ \t]*)-[ \t]+(?P<key>id)[ \t]*:[ \t]*(?P<q>[\"']?)(?P<kind>NFR|FR|C)(?P<num>\d{1,9})(?P=q)\s*$"
+)
+_DESCRIPTION = re.compile(r"^(?P<indent>[ \t]*)description[ \t]*:", re.IGNORECASE)
+#: a key whose value is a block scalar (``key: |`` / ``key: >-``): the lines under it are text
+_BLOCK = re.compile(r"^(?P<indent>[ \t]*)(?:-[ \t]+)?[^\s#:][^:#]*:[ \t]*[|>][-+0-9]*[ \t]*(?:#.*)?\s*$")
 
 
 class Cut(NamedTuple):
@@ -152,7 +167,7 @@ def runtime_parameters(max_new_tokens: int) -> list[tuple[str, str]]:
 
 class Dropped(NamedTuple):
     """A requirement item dropped as a copy: its id as written, the id of the item it copies
-    (as written, before renumbering) and its lines verbatim."""
+    (as written) and its lines verbatim."""
 
     id: str
     repeats: str
@@ -162,71 +177,119 @@ class Dropped(NamedTuple):
 class _Item(NamedTuple):
     kind: str
     id: str
-    start: int  # first line (the ``- id:`` line)
-    end: int  # one past the last line
-    key: str | None  # the description's content line
-    list_start: int  # the first line of the list (to know the items of one list)
+    num: str  # the id's digits as written
+    start: int  # its ``- id:`` line
+    end: int  # one past its last line
+    key: str | None  # its description as a content line
+    list_no: int  # which list it is in (items of one list share it)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _neutral(line: str) -> bool:
+    """Blank and comment lines belong to whatever indented line follows them."""
+    text = line.strip()
+    return not text or text.startswith("#")
+
+
+def _block_end(lines: list[str], n: int, depth: int) -> int:
+    """One past the last line of the block that starts after line ``n``: the following lines
+    indented deeper than ``depth`` (blank and comment lines between them included)."""
+    end = n + 1
+    while end < len(lines):
+        if _neutral(lines[end]):
+            nxt = end
+            while nxt < len(lines) and _neutral(lines[nxt]):
+                nxt += 1
+            if nxt < len(lines) and _indent(lines[nxt]) > depth:
+                end = nxt
+                continue
+            break
+        if _indent(lines[end]) <= depth:
+            break
+        end += 1
+    return end
+
+
+def _description(lines: list[str], start: int, end: int, column: int) -> str | None:
+    """The item's own description (the ``description:`` key at ``column``, with the lines
+    that continue it) as a content line."""
+    for i in range(start + 1, end):
+        m = _DESCRIPTION.match(lines[i])
+        if m is not None and len(m["indent"]) == column:
+            more = lines[i + 1 : _block_end(lines, i, column)]
+            return _content_key(" ".join([lines[i].strip(), *(x.strip() for x in more if not _neutral(x))]))
+    return None
 
 
 def _items(lines: list[str]) -> list[_Item]:
     items: list[_Item] = []
-    list_start = 0
+    list_no = 0
     n = 0
     while n < len(lines):
         m = _ITEM.match(lines[n])
         if m is None:
-            if lines[n].strip():
-                list_start = n + 1  # a key or any other line starts a new list
-            n += 1
+            if not _neutral(lines[n]):
+                list_no += 1  # a key or any other line ends the list
+            block = _BLOCK.match(lines[n])
+            n = _block_end(lines, n, len(block["indent"])) if block else n + 1
             continue
-        depth = len(m["indent"])
-        end = n + 1
-        while end < len(lines) and lines[end].strip() and len(lines[end]) - len(lines[end].lstrip()) > depth:
-            end += 1
-        desc = next((lines[i] for i in range(n + 1, end) if _DESCRIPTION.match(lines[i])), None)
-        key = _content_key(desc) if desc is not None else None
-        items.append(_Item(m["kind"], m["kind"] + m["num"], n, end, key, list_start))
+        end = _block_end(lines, n, len(m["indent"]))
+        key = _description(lines, n, end, m.start("key"))
+        items.append(_Item(m["kind"], m["kind"] + m["num"], m["num"], n, end, key, list_no))
         n = end
     return items
 
 
+def _renumbered(kind: str, items: list[_Item], lines: list[str]) -> bool:
+    """Whether the ids of ``kind`` may move up: they ran 1, 2, 3 ... and nothing else in the
+    answer names one of them."""
+    own = [it for it in items if it.kind == kind]
+    if [int(it.num) for it in own] != list(range(1, len(own) + 1)):
+        return False
+    heads = {it.start for it in own}
+    named = re.compile(rf"\b{kind}\d+\b")
+    return not any(named.search(line) for i, line in enumerate(lines) if i not in heads)
+
+
 def drop_repeated_requirements(text: str) -> tuple[str, list[Dropped]]:
-    """``text`` without the requirement items that copy an earlier item word for word, with
-    the later ids of their kind renumbered, and the dropped items (see the module rule)."""
+    """``text`` without the requirement items that copy an earlier item word for word (ids
+    renumbered where that is safe) and the dropped items, in order (see the module rule)."""
     lines = text.split("\n")
     items = _items(lines)
-    per_list: dict[int, int] = {}
+    left: dict[int, int] = {}
     for it in items:
-        per_list[it.list_start] = per_list.get(it.list_start, 0) + 1
+        left[it.list_no] = left.get(it.list_no, 0) + 1
     seen: dict[str, str] = {}
     drop: set[int] = set()
     dropped: list[Dropped] = []
     for i, it in enumerate(items):
-        if it.key is None:
-            continue
-        if it.key in seen and per_list[it.list_start] > 1:
-            per_list[it.list_start] -= 1
+        if it.key is not None and it.key in seen and left[it.list_no] > 1:
+            left[it.list_no] -= 1
             drop.add(i)
             dropped.append(Dropped(it.id, seen[it.key], "\n".join(lines[it.start : it.end])))
-        else:
+        elif it.key is not None:
             seen.setdefault(it.key, it.id)
     if not dropped:
         return text, []
-    shift: dict[str, int] = {}
+    moving = {k for k in {items[i].kind for i in drop} if _renumbered(k, items, lines)}
+    count: dict[str, int] = {}
     out: list[str] = []
     at = 0
     for i, it in enumerate(items):
         out.extend(lines[at : it.start])
         at = it.end
         if i in drop:
-            shift[it.kind] = shift.get(it.kind, 0) + 1
             continue
+        count[it.kind] = count.get(it.kind, 0) + 1
         head = lines[it.start]
-        if shift.get(it.kind):
+        if it.kind in moving:
             m = _ITEM.match(head)
             assert m is not None
-            num = int(m["num"]) - shift[it.kind]
-            head = head[: m.start("num")] + f"{num:0{len(m['num'])}d}" + head[m.end("num") :]
+            width = len(it.num) if it.num.startswith("0") else 0
+            head = head[: m.start("num")] + f"{count[it.kind]:0{width}d}" + head[m.end("num") :]
         out.append(head)
         out.extend(lines[it.start + 1 : it.end])
     out.extend(lines[at:])
