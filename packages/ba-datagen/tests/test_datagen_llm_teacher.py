@@ -8,6 +8,7 @@ import pytest
 from ba_datagen import LLMTeacher, generate_concepts, load_teacher_prompt, partial_path, synth
 from ba_io import validate, write_jsonl
 from ba_llm import Completion
+from ba_llm.stopping import Dropped
 
 GOOD = """Here is the document:
 ```yaml
@@ -62,6 +63,7 @@ class FakeBackend:
                     completion_tokens=len(text.split()),
                     latency_s=0.01,
                     finish_reason="error" if kind == "error" else "stop",
+                    dropped=[Dropped("FR03", "FR01", "  - id: FR03")] if kind == "good" else [],
                 )
             )
         return out
@@ -95,6 +97,8 @@ def test_llm_teacher_keeps_raw_text_and_parses_it(tmp_path):
         assert row["text"].startswith("Here is the document:")
         assert [i["id"] for i in row["functional_requirements"]] == ["FR01", "FR02"]  # as the teacher wrote
         assert row["completion_tokens"] > 0 and row["finish_reason"] == "stop"
+        # what ba-llm dropped from the teacher's answer stays on record
+        assert row["dropped"] == [{"id": "FR03", "repeats": "FR01", "text": "  - id: FR03"}]
     rejects = {r["id"]: r for r in map(json.loads, rej.read_text().splitlines())}
     assert set(rejects) == {concepts[i]["id"] for i in (1, 2, 4)}
     assert rejects[concepts[1]["id"]]["reason"].startswith("unparseable teacher output: ")

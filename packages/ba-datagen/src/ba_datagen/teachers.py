@@ -182,8 +182,8 @@ class LLMTeacher:
         for row in rows:
             meta = {
                 k: row[k]
-                for k in ("prompt", "prompt_sha256", "completion_tokens", "latency_s", "finish_reason")
-                if k in row
+                for k in ("prompt", "prompt_sha256", "completion_tokens", "latency_s", "finish_reason", "dropped")
+                if k in row and (k != "dropped" or row[k])  # the copies ba-llm dropped, verbatim
             }
             error = "generation failed" if row.get("finish_reason") == "error" else None
             drafts.append(Draft(id=row["id"], text=row["text"], error=error, meta=meta))
