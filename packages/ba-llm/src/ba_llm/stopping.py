@@ -15,6 +15,12 @@ the same document and the same ``finish_reason`` whichever runtime produced it:
 * A single line of more than :data:`LONG_LINE_WORDS` words in which one word trigram
   occurs :data:`MAX_TRIGRAM` times or more (``1200 users and 1200 users and ...``) is a loop
   inside a line; the text is cut before it in the same way.
+* A block of 1 to :data:`MAX_PERIOD` lines, one of them not blank, written
+  :data:`BLOCK_COPIES` times in a row is a loop too, when lines are compared in lower case
+  with blanks collapsed and every run of digits as one digit: ``# 36. Forecast daily demand``,
+  ``# 37. Forecast daily demand`` ..., ``#`` on line after line, ``# Requirements`` /
+  ``# Description`` over and over, which the content-line rule misses (short lines, a
+  counter). The text is cut before the block's ``MAX_REPEATS + 1``-th copy, in the same way.
 
 A third copy stops a generation, even when the model would have ended its turn later by
 itself. An evaluation counts a ``"loop"`` finish as a runaway generation, like ``"length"``.
@@ -51,6 +57,8 @@ __all__ = [
     "MIN_WORDS",
     "LONG_LINE_WORDS",
     "MAX_TRIGRAM",
+    "MAX_PERIOD",
+    "BLOCK_COPIES",
     "STOP_STRINGS",
     "Cut",
     "find_loop",
@@ -66,11 +74,15 @@ MAX_REPEATS = 2
 MIN_WORDS = 4
 LONG_LINE_WORDS = 60
 MAX_TRIGRAM = 4
+#: the longest block of lines (and how many copies of it in a row) the block rule looks for
+MAX_PERIOD = 4
+BLOCK_COPIES = 4
 #: how often (in new tokens) the transformers backend looks for a loop in each row
 CHECK_EVERY = 8
 #: strings that end a ChatML turn (every runtime stops on them)
 STOP_STRINGS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>")
 
+_DIGITS = re.compile(r"\d+")
 _KEY = re.compile(r"^\s*(?:-\s+)?(?:[A-Za-z_]+\s*:\s+)?")
 _PRIORITY = re.compile(r"^\s*(?:-\s+)?priority\s*:", re.IGNORECASE)
 #: a requirement item's first line: ``- id: FR004`` (the id may be quoted)
@@ -107,6 +119,23 @@ def _loops_inside(line: str) -> bool:
     return False
 
 
+def _shape(line: str) -> str:
+    """A line as the block rule compares it: lower case, blanks collapsed, each run of
+    digits as ``0``."""
+    return _DIGITS.sub("0", " ".join(line.lower().split()))
+
+
+def _block_copies(shapes: list[str]) -> int | None:
+    """The period ``p`` when the last ``BLOCK_COPIES * p`` lines of ``shapes`` are
+    :data:`BLOCK_COPIES` copies of one block of ``p`` lines (not all blank), else ``None``."""
+    for p in range(1, MAX_PERIOD + 1):
+        if len(shapes) < BLOCK_COPIES * p:
+            break
+        if any(shapes[-p:]) and all(shapes[-1 - i] == shapes[-1 - i - p] for i in range((BLOCK_COPIES - 1) * p)):
+            return p
+    return None
+
+
 def find_loop(text: str, *, partial_last_line: bool = False) -> int | None:
     """The character offset of the line where a loop is detected, or ``None``.
 
@@ -114,6 +143,8 @@ def find_loop(text: str, *, partial_last_line: bool = False) -> int | None:
     last newline) may be unfinished; it is checked only for a loop inside the line.
     """
     seen: dict[str, int] = {}
+    starts: list[int] = []  # where each complete line begins
+    shapes: list[str] = []
     offset = 0
     lines = text.split("\n")
     for n, line in enumerate(lines):
@@ -126,6 +157,11 @@ def find_loop(text: str, *, partial_last_line: bool = False) -> int | None:
                 seen[key] = seen.get(key, 0) + 1
                 if seen[key] > MAX_REPEATS:
                     return offset
+            starts.append(offset)
+            shapes.append(_shape(line))
+            period = _block_copies(shapes)
+            if period is not None:  # cut before the block's (MAX_REPEATS + 1)-th copy
+                return starts[len(starts) - (BLOCK_COPIES - MAX_REPEATS) * period]
         offset += len(line) + 1
     return None
 
