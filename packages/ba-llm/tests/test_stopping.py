@@ -84,39 +84,43 @@ def test_an_unfinished_last_line_is_not_counted_yet():
     assert find_loop(text + "\n") is not None
 
 
-def test_a_block_of_lines_written_four_times_in_a_row_is_a_loop_digits_aside():
-    # what the base model writes until the token limit: a counter, a bare "#", two headings
-    counter = "".join(f"# {n}. Forecast daily demand per product\n" for n in range(36, 54))
-    cut = cut_loop("```yaml\n# Requirements\n" + counter + "# 54. Forecast daily")
-    assert cut == (
-        "```yaml\n# Requirements\n# 36. Forecast daily demand per product\n# 37. Forecast daily demand per product",
-        True,
-    )
+def test_a_block_of_lines_written_four_times_in_a_row_is_a_loop_eight_with_a_counter():
+    # what the base model writes until the token limit: a bare "#", two headings, a counter
     assert cut_loop("Here is the YAML:\n" + "# \n" * 40) == ("Here is the YAML:\n# \n#", True)
     headings = "# Requirements\n\n# Description\n\n"
     assert cut_loop("```yaml\n" + headings * 9) == ("```yaml\n" + (headings * 2).rstrip(), True)
+    counter = "".join(f"# {n}. Forecast daily demand per product\n" for n in range(36, 54))
+    cut = cut_loop("```yaml\n# Requirements\n" + counter + "# 54. Forecast daily")
+    kept = "```yaml\n# Requirements\n# 36. Forecast daily demand per product\n# 37. Forecast daily demand per product"
+    assert cut == (kept, True)
+    # the counted copies are seen once the eighth one is complete
+    assert find_loop(counter[: counter.index("# 43.")], partial_last_line=True) is None
+    assert find_loop(counter[: counter.index("# 44.")], partial_last_line=True) is not None
     # and every backend's completion says so
     assert _finish("```yaml\n" + headings * 9, 10, 640, 1.0, "length").finish_reason == "loop"
 
 
-def test_three_copies_blank_lines_and_a_document_are_not_a_block_loop():
-    assert find_loop("".join(f"# {n}. Forecast daily demand\n" for n in range(1, 4))) is None
+def test_short_lists_three_copies_blank_lines_and_a_document_are_not_a_block_loop():
+    assert find_loop("".join(f"# {n}. Forecast daily demand\n" for n in range(1, 8))) is None
+    assert find_loop("#\n#\n#\n") is None
+    for listed in ("- Q{n} 2025", "- Phase {n}", "  - id: FR00{n}", "- Android 1{n}"):
+        assert find_loop("".join(listed.format(n=n) + "\n" for n in range(1, 5))) is None, listed
     assert find_loop(DOC + "\n" * 40) is None  # blank lines alone are not a block
-    assert find_loop(DOC * 3 + "\n") is not None  # (the content-line rule: a third copy)
     # the fourth copy is counted once its line is complete
     hashes = "#\n#\n#\n#"
     assert find_loop(hashes, partial_last_line=True) is None
     assert find_loop(hashes) == 4
 
 
-def test_requirements_that_differ_by_a_number_only_four_times_in_a_row_are_a_loop():
-    items = "".join(_item("NFR", n, f"The app shall respond within {n} seconds.") for n in range(2, 7))
-    cut = cut_loop(DOC + items)
-    assert cut.looped
-    assert (
-        cut.text
-        == (DOC + "".join(_item("NFR", n, f"The app shall respond within {n} seconds.") for n in (2, 3))).rstrip()
-    )
+def test_requirements_that_differ_by_a_number_only_eight_times_in_a_row_are_a_loop():
+    def numbered(ns, first="Medium"):
+        head = _item("NFR", 1, "The app shall meet WCAG 2.1 AA.", first)
+        return DOC + head + "".join(_item("NFR", n, f"The app shall respond within {n} seconds.") for n in ns)
+
+    assert find_loop(numbered(range(2, 9))) is None  # seven of them
+    for first in ("Medium", "High"):  # whether the block seems to start on NFR001's priority line or not
+        cut = cut_loop(numbered(range(2, 12), first))
+        assert cut == (numbered((2, 3), first).rstrip(), True), first
 
 
 def test_the_transformers_loop_check_marks_the_row_that_loops_and_only_that_row(tiny_model):

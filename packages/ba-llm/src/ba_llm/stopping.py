@@ -16,11 +16,14 @@ the same document and the same ``finish_reason`` whichever runtime produced it:
   occurs :data:`MAX_TRIGRAM` times or more (``1200 users and 1200 users and ...``) is a loop
   inside a line; the text is cut before it in the same way.
 * A block of 1 to :data:`MAX_PERIOD` lines, one of them not blank, written
-  :data:`BLOCK_COPIES` times in a row is a loop too, when lines are compared in lower case
-  with blanks collapsed and every run of digits as one digit: ``# 36. Forecast daily demand``,
-  ``# 37. Forecast daily demand`` ..., ``#`` on line after line, ``# Requirements`` /
-  ``# Description`` over and over, which the content-line rule misses (short lines, a
-  counter). The text is cut before the block's ``MAX_REPEATS + 1``-th copy, in the same way.
+  :data:`BLOCK_COPIES` times in a row (lines compared in lower case, blanks collapsed) is a
+  loop too: ``#`` on line after line, ``# Requirements`` / ``# Description`` over and over,
+  which the content-line rule misses (the lines are short). So is a block written
+  :data:`COUNTED_COPIES` times in a row when every run of digits is read as one digit:
+  ``# 36. Forecast daily demand``, ``# 37. Forecast daily demand`` ... (a list of four
+  quarters or phases is not a loop). The text is cut before the block's ``MAX_REPEATS +
+  1``-th copy (after it, when that copy starts with a ``priority:`` line: the block then
+  began on the last line of the requirement before), in the same way.
 
 A third copy stops a generation, even when the model would have ended its turn later by
 itself. An evaluation counts a ``"loop"`` finish as a runaway generation, like ``"length"``.
@@ -59,6 +62,7 @@ __all__ = [
     "MAX_TRIGRAM",
     "MAX_PERIOD",
     "BLOCK_COPIES",
+    "COUNTED_COPIES",
     "STOP_STRINGS",
     "Cut",
     "find_loop",
@@ -74,9 +78,11 @@ MAX_REPEATS = 2
 MIN_WORDS = 4
 LONG_LINE_WORDS = 60
 MAX_TRIGRAM = 4
-#: the longest block of lines (and how many copies of it in a row) the block rule looks for
+#: the longest block of lines the block rule looks for, and how many copies of it in a row
+#: make a loop: the same lines, or the same lines with their numbers aside
 MAX_PERIOD = 4
 BLOCK_COPIES = 4
+COUNTED_COPIES = 8
 #: how often (in new tokens) the transformers backend looks for a loop in each row
 CHECK_EVERY = 8
 #: strings that end a ChatML turn (every runtime stops on them)
@@ -119,20 +125,25 @@ def _loops_inside(line: str) -> bool:
     return False
 
 
-def _shape(line: str) -> str:
-    """A line as the block rule compares it: lower case, blanks collapsed, each run of
-    digits as ``0``."""
-    return _DIGITS.sub("0", " ".join(line.lower().split()))
-
-
-def _block_copies(shapes: list[str]) -> int | None:
-    """The period ``p`` when the last ``BLOCK_COPIES * p`` lines of ``shapes`` are
-    :data:`BLOCK_COPIES` copies of one block of ``p`` lines (not all blank), else ``None``."""
+def _block_copies(shapes: list[str], copies: int) -> int | None:
+    """The period ``p`` when the last ``copies * p`` lines of ``shapes`` are ``copies``
+    copies of one block of ``p`` lines (not all blank), else ``None``."""
     for p in range(1, MAX_PERIOD + 1):
-        if len(shapes) < BLOCK_COPIES * p:
+        if len(shapes) < copies * p:
             break
-        if any(shapes[-p:]) and all(shapes[-1 - i] == shapes[-1 - i - p] for i in range((BLOCK_COPIES - 1) * p)):
+        if any(shapes[-p:]) and all(shapes[-1 - i] == shapes[-1 - i - p] for i in range((copies - 1) * p)):
             return p
+    return None
+
+
+def _block_cut(lines: list[str], plain: list[str], counted: list[str]) -> int | None:
+    """Index of the line the block rule cuts before, for the complete ``lines`` so far
+    (``plain``: lower case, blanks collapsed; ``counted``: digits aside too), or ``None``."""
+    for shapes, copies in ((plain, BLOCK_COPIES), (counted, COUNTED_COPIES)):
+        period = _block_copies(shapes, copies)
+        if period is not None:
+            at = len(shapes) - (copies - MAX_REPEATS) * period  # the (MAX_REPEATS + 1)-th copy
+            return at + 1 if _PRIORITY.match(lines[at]) else at
     return None
 
 
@@ -144,7 +155,8 @@ def find_loop(text: str, *, partial_last_line: bool = False) -> int | None:
     """
     seen: dict[str, int] = {}
     starts: list[int] = []  # where each complete line begins
-    shapes: list[str] = []
+    plain: list[str] = []
+    counted: list[str] = []
     offset = 0
     lines = text.split("\n")
     for n, line in enumerate(lines):
@@ -158,10 +170,11 @@ def find_loop(text: str, *, partial_last_line: bool = False) -> int | None:
                 if seen[key] > MAX_REPEATS:
                     return offset
             starts.append(offset)
-            shapes.append(_shape(line))
-            period = _block_copies(shapes)
-            if period is not None:  # cut before the block's (MAX_REPEATS + 1)-th copy
-                return starts[len(starts) - (BLOCK_COPIES - MAX_REPEATS) * period]
+            plain.append(" ".join(line.lower().split()))
+            counted.append(_DIGITS.sub("0", plain[-1]))
+            at = _block_cut(lines, plain, counted)
+            if at is not None:
+                return starts[at]
         offset += len(line) + 1
     return None
 
