@@ -22,8 +22,8 @@ the same document and the same ``finish_reason`` whichever runtime produced it:
   :data:`COUNTED_COPIES` times in a row when every run of digits is read as one digit:
   ``# 36. Forecast daily demand``, ``# 37. Forecast daily demand`` ... (a list of four
   quarters or phases is not a loop). The text is cut before the block's ``MAX_REPEATS +
-  1``-th copy (after it, when that copy starts with a ``priority:`` line: the block then
-  began on the last line of the requirement before), in the same way.
+  1``-th copy, in the same way; when that copy's first line is a ``priority:`` line (the block
+  then began on the last line of a requirement), just after that line.
 
 A third copy stops a generation, even when the model would have ended its turn later by
 itself. An evaluation counts a ``"loop"`` finish as a runaway generation, like ``"length"``.
