@@ -1,16 +1,17 @@
 """Business concepts from templates (no LLM): structured facts first, then the text.
 
 Each concept is built in two steps. First its *facts* are drawn from a domain vocabulary
-(organisation, product kind, 3-5 features each tied to an actor, 1-3 constraints, target
-platforms); then one of the STRUCTURES turns the facts into text in a shape people write:
+(organisation, product kind, 3-5 features each tied to an actor, 0-3 constraints, 0 or more target
+platforms: about a quarter of the concepts state no limit and 30 % name no platform, as people
+write them); then one of the STRUCTURES turns the facts into text in a shape people write:
 paragraphs, one-liners, bullet lists, "We need...", "Build an app that...", questions,
-implicit actors ("patients book appointments"). Budgets come in several number formats
-($40k, 40,000 USD, USD 40,000, 40k dollars), some concepts state no budget or deadline, and
+implicit actors ("patients book appointments"). Budgets come in several number formats and
+currencies ($40k, 40,000 USD, USD 40,000, 40k dollars, £40k, €40,000, 40k euros, 40 grand), some concepts state no budget or deadline, and
 about one in eight is written in lower case with a small typo (``style``).
 
 Every fact appears in the text and the facts hold nothing the text leaves out (a structure
 that omits the organisation sets ``organization`` to null; a one-liner keeps 3 features and
-1 constraint), so a teacher that writes from the facts stays grounded in what a model is
+at most 1 constraint), so a teacher that writes from the facts stays grounded in what a model is
 later shown. The facts (product + feature set) are unique per run, so no two concepts ask
 for the same requirements.
 """
@@ -36,7 +37,10 @@ _BUDGET_FORMS = (
     "keep the first release under {money}",
 )
 #: how people write the same amount (``n`` thousand)
-_MONEY_FORMS = ("${n}k", "${n}k", "${n},000", "{n},000 USD", "USD {n},000", "{n}k dollars")
+_MONEY_FORMS = (
+    "${n}k", "${n}k", "${n},000", "{n},000 USD", "USD {n},000", "{n}k dollars",
+    "£{n}k", "£{n},000", "€{n},000", "{n}k euros", "{n} grand",
+)  # fmt: skip
 _TIMELINES = (
     "launch within {m} months",
     "go live in {w} weeks",
@@ -86,7 +90,8 @@ class _Ctx:
         self.org = facts["organization"] or "us"
         self.product = facts["product"]
         self.prod = article(facts["product"])
-        self.plat = platform_phrase(facts["platforms"])
+        self.plat = platform_phrase(facts["platforms"]) if facts["platforms"] else ""
+        self.on = " " + self.plat if self.plat else ""  # `` on iOS and Android`` after a noun, or nothing
         self.actors = join(facts["actors"])
         self.legacy = facts.get("legacy", "email and spreadsheets")
         self.groups = actor_groups(facts)
@@ -110,6 +115,9 @@ class _Ctx:
         return self.rng.choice(("; ", ", ", ", and ")).join(parts) if len(parts) == 2 else "; ".join(parts)
 
     def constraint_sentence(self) -> str:
+        """One sentence stating the constraints (nothing when the concept states none)."""
+        if not self.cons:
+            return ""
         form = self.rng.randrange(5)
         if form == 0:
             return f"It must {join(self.cons)}."
@@ -123,49 +131,52 @@ class _Ctx:
         return f"We need it to {join(self.cons)}."
 
 
+def _must(c: _Ctx, lead: str) -> str:
+    """`` {lead} {constraints}`` (``lead`` = ``Must``, ``it must``...), or nothing when the
+    concept states no constraint."""
+    return f"{lead} {join(c.cons)}" if c.cons else ""
+
+
 def _s_wants(c: _Ctx) -> str:
-    return f"{cap(c.org)} wants {c.prod} {c.plat}. {cap(c.clauses())}. {c.constraint_sentence()}"
+    return f"{cap(c.org)} wants {c.prod}{c.on}. {cap(c.clauses())}. {c.constraint_sentence()}"
 
 
 def _s_where(c: _Ctx) -> str:
-    return f"{cap(c.prod)} for {c.org}, available {c.plat}, where {c.clauses()}. {c.constraint_sentence()}"
+    where = f", available {c.plat}," if c.plat else ""
+    return f"{cap(c.prod)} for {c.org}{where} where {c.clauses()}. {c.constraint_sentence()}"
 
 
 def _s_building(c: _Ctx) -> str:
-    return f"We are building {c.prod} {c.plat} for {c.org} so that {c.clauses()}. {c.constraint_sentence()}"
+    return f"We are building {c.prod}{c.on} for {c.org} so that {c.clauses()}. {c.constraint_sentence()}"
 
 
 def _s_today(c: _Ctx) -> str:
     return (
-        f"Today {c.actors} at {c.org} rely on {c.legacy}. The idea is {c.prod} {c.plat} "
+        f"Today {c.actors} at {c.org} rely on {c.legacy}. The idea is {c.prod}{c.on} "
         f"in which {c.clauses()}. {c.constraint_sentence()}"
     )
 
 
 def _s_brief(c: _Ctx) -> str:
-    return (
-        f"{cap(c.product)} for {c.org} ({join(c.facts['platforms'])}). Users: {c.actors}. "
-        f"Features: {'; '.join(c.facts['features'])}. Must {join(c.cons)}."
-    )
+    plats = f" ({join(c.facts['platforms'])})" if c.facts["platforms"] else ""
+    must = f" {_must(c, 'Must')}." if c.cons else ""
+    return f"{cap(c.product)} for {c.org}{plats}. Users: {c.actors}. Features: {'; '.join(c.facts['features'])}.{must}"
 
 
 def _s_imagine(c: _Ctx) -> str:
-    return (
-        f"Imagine {c.prod} where {c.clauses()}. {cap(c.org)} would run it {c.plat}, "
-        f"and it would need to {join(c.cons)}."
-    )
+    need = f", and {_must(c, 'it would need to')}" if c.cons else ""
+    return f"Imagine {c.prod} where {c.clauses()}. {cap(c.org)} would run it{c.on}{need}."
 
 
 def _s_question(c: _Ctx) -> str:
-    return (
-        f"Can we build {c.prod} for {c.org}? {cap(c.clauses())}. "
-        f"It needs to {join(c.cons)} and should be available {c.plat}."
-    )
+    parts = [p for p in (_must(c, "needs to"), f"should be available {c.plat}" if c.plat else "") if p]
+    tail = f"It {' and '.join(parts)}." if parts else ""
+    return f"Can we build {c.prod} for {c.org}? {cap(c.clauses())}. {tail}"
 
 
 def _s_looking(c: _Ctx) -> str:
     return (
-        f"{cap(c.org)} is looking for {c.prod} {c.plat}. The main users are {c.actors}: "
+        f"{cap(c.org)} is looking for {c.prod}{c.on}. The main users are {c.actors}: "
         f"{c.clauses()}. {c.constraint_sentence()}"
     )
 
@@ -173,28 +184,30 @@ def _s_looking(c: _Ctx) -> str:
 def _s_goal(c: _Ctx) -> str:
     return (
         f"We are {c.org}, and our goal is simple: {c.clauses()}. To get there we need "
-        f"{c.prod} {c.plat}. {c.constraint_sentence()}"
+        f"{c.prod}{c.on}. {c.constraint_sentence()}"
     )
 
 
 def _s_proposal(c: _Ctx) -> str:
-    return f"Proposal: {c.prod} {c.plat} for {c.org}. {cap(c.clauses())}. {c.constraint_sentence()}"
+    return f"Proposal: {c.prod}{c.on} for {c.org}. {cap(c.clauses())}. {c.constraint_sentence()}"
 
 
 def _s_replace(c: _Ctx) -> str:
-    return f"Help {c.org} replace {c.legacy} with {c.prod} {c.plat}. {cap(c.clauses())}. {c.constraint_sentence()}"
+    return f"Help {c.org} replace {c.legacy} with {c.prod}{c.on}. {cap(c.clauses())}. {c.constraint_sentence()}"
 
 
 def _s_lets(c: _Ctx) -> str:
-    return f"{cap(c.prod)} {c.plat} that lets {c.lets()}. It is for {c.org}. {c.constraint_sentence()}"
+    return f"{cap(c.prod)}{c.on} that lets {c.lets()}. It is for {c.org}. {c.constraint_sentence()}"
 
 
 def _s_oneliner(c: _Ctx) -> str:
-    return f"{cap(c.prod)} {c.plat} where {c.implicit()}; it must {join(c.cons)}."
+    must = f"; {_must(c, 'it must')}" if c.cons else ""
+    return f"{cap(c.prod)}{c.on} where {c.implicit()}{must}."
 
 
 def _s_oneliner_org(c: _Ctx) -> str:
-    return f"{cap(c.org)} needs {c.prod} {c.plat}: {c.implicit()}. Must {join(c.cons)}."
+    must = f" {_must(c, 'Must')}." if c.cons else ""
+    return f"{cap(c.org)} needs {c.prod}{c.on}: {c.implicit()}.{must}"
 
 
 def _s_bullets(c: _Ctx) -> str:
@@ -202,27 +215,29 @@ def _s_bullets(c: _Ctx) -> str:
     lines = [head]
     for actor, feats in c.groups:
         lines += [f"- {actor} can {feat}" for feat in feats]
-    lines.append(f"- runs {c.plat}")
+    if c.plat:
+        lines.append(f"- runs {c.plat}")
     lines += [f"- must {cons}" for cons in c.cons]
     return "\n".join(lines)
 
 
 def _s_we_need(c: _Ctx) -> str:
-    return f"We need {c.prod} {c.plat} for {c.org}. {cap(c.implicit())}. {c.constraint_sentence()}"
+    return f"We need {c.prod}{c.on} for {c.org}. {cap(c.implicit())}. {c.constraint_sentence()}"
 
 
 def _s_build_app(c: _Ctx) -> str:
-    return f"Build {c.prod} that lets {c.lets()}. It should run {c.plat}. {c.constraint_sentence()}"
+    run = f" It should run {c.plat}." if c.plat else ""
+    return f"Build {c.prod} that lets {c.lets()}.{run} {c.constraint_sentence()}"
 
 
 def _s_how(c: _Ctx) -> str:
-    return (
-        f"How would you spec {c.prod} for {c.org}? {cap(c.clauses())}. It would run {c.plat} and has to {join(c.cons)}."
-    )
+    parts = [p for p in (f"would run {c.plat}" if c.plat else "", _must(c, "has to")) if p]
+    tail = f" It {' and '.join(parts)}." if parts else ""
+    return f"How would you spec {c.prod} for {c.org}? {cap(c.clauses())}.{tail}"
 
 
 def _s_at_org(c: _Ctx) -> str:
-    return f"At {c.org}, {c.implicit()}. We want to do all of this in {c.prod} {c.plat}. {c.constraint_sentence()}"
+    return f"At {c.org}, {c.implicit()}. We want to do all of this in {c.prod}{c.on}. {c.constraint_sentence()}"
 
 
 #: the sentence structures, by name (a concept row's ``structure`` field)
@@ -239,6 +254,11 @@ NO_ORG = frozenset({"oneliner", "build_app"})
 SHORT = frozenset({"oneliner", "oneliner_org"})
 #: share of concepts written in lower case with one small typo
 LOWER_TYPO_RATE = 0.12
+#: share of English concepts that name no platform ("a booking app for our salon"), and share
+#: that state no budget, deadline, rule or technical limit: people often leave both out, and
+#: a teacher that always had them to restate taught the student to invent them
+PLATFORM_UNSTATED_SHARE = 0.3
+LIMITS_UNSTATED_SHARE = 0.25
 #: share of concepts written in Spanish (from the four Spanish vocabularies, see spanish.py)
 SPANISH_SHARE = 0.1
 
@@ -273,7 +293,7 @@ def lower_with_typo(text: str, rng: random.Random) -> str:
 
 def render_concept(facts: dict[str, Any], structure: str, rng: random.Random) -> str:
     """The concept text for ``facts`` in one ``structure`` (see STRUCTURES)."""
-    return STRUCTURES[structure](_Ctx(facts, rng))
+    return STRUCTURES[structure](_Ctx(facts, rng)).strip()
 
 
 def _draw_facts(rng: random.Random, name: str, dom: dict[str, Any]) -> dict[str, Any]:
@@ -284,7 +304,7 @@ def _draw_facts(rng: random.Random, name: str, dom: dict[str, Any]) -> dict[str,
     chosen.sort(key=lambda i: dom["features"][i][0])  # group by actor, keep vocabulary order
     feats = [dom["features"][i] for i in chosen]
     feature_actors = [dom["actors"][a] for a, _ in feats]
-    return {
+    facts = {
         "product": product["name"],
         "organization": rng.choice(product.get("orgs") or dom["orgs"]),
         "actors": list(dict.fromkeys(feature_actors)),
@@ -294,6 +314,11 @@ def _draw_facts(rng: random.Random, name: str, dom: dict[str, Any]) -> dict[str,
         "platforms": list(rng.choice(PLATFORM_SETS)),
         "legacy": rng.choice(dom["legacy"]),
     }
+    if rng.random() < PLATFORM_UNSTATED_SHARE:
+        facts["platforms"] = []
+    if rng.random() < LIMITS_UNSTATED_SHARE:
+        facts["constraints"] = []
+    return facts
 
 
 def _draw_new(

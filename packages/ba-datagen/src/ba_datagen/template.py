@@ -4,8 +4,8 @@ Functional requirements come from the features and the actors who use them, one 
 non-functional requirements are measurable and fit the concept (its regulation, its domain
 and features, security, performance, its platforms, availability); constraints restate the
 concept's budget, timeline, regulation and technical limits plus its platforms, and nothing
-else. Every sentence names the
-product, an actor or a feature, so the document stays grounded in the concept text.
+else (hand-over constraints fill a list the concept gives fewer than two for). Every sentence
+names the product, an actor or a feature, so the document stays grounded in the concept text.
 Every choice is a function of what the concept says (its features and actors, its stated
 limits, its domain and platforms), never of a random draw: the student sees only the concept
 text, so the same kind of concept gets the same kind of NFR, the same sentence forms and the
@@ -134,7 +134,7 @@ def _non_functional(f: dict[str, Any], dom: Mapping[str, Any] | None, n_function
     return [{"description": text, "priority": priority} for text, priority in _nfr_candidates(f, dom)[:want]]
 
 
-_BUDGET_WORDS = re.compile(r"\$|\busd\b|\bdollars?\b|\bbudget\b|\bcost", re.IGNORECASE)
+_BUDGET_WORDS = re.compile(r"[$£€]|\busd\b|\bdollars?\b|\beuros?\b|\bgrand\b|\bbudget\b|\bcost", re.IGNORECASE)
 
 
 def _constraint_text(c: str, product: str) -> tuple[str, str]:
@@ -149,7 +149,7 @@ def _constraint_text(c: str, product: str) -> tuple[str, str]:
 
 def _constraints(f: dict[str, Any]) -> list[dict[str, str]]:
     """The concept's own constraints, then its platforms; nothing the concept does not say
-    (a row from elsewhere with fewer than two gets hand-over constraints, priority Low)."""
+    (a concept that states fewer than two gets hand-over constraints, priority Low)."""
     items = []
     for c in f["constraints"]:
         if isinstance(c, str) and c.strip():
