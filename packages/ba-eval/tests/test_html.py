@@ -227,6 +227,19 @@ def test_a_document_says_which_repeated_requirements_ba_llm_dropped(built):
     assert "repeated requirement" not in built["html"]
 
 
+def test_a_document_says_which_values_ba_llm_quoted(built):
+    from ba_eval.html import comparison_html
+
+    scored = copy.deepcopy(built["result"].scored)
+    row = next(r for r in scored["tuned"] if r["id"] == "garden" and r["run"] == 0)
+    row["quoted"] = [1, 4]
+    page = comparison_html(built["result"].report, scored)
+    assert page.count("2 values quoted") == 1
+    badge = re.search(r'<span class="badge dropped" title="([^"]*)">2 values quoted</span>', page)
+    assert badge is not None and badge.group(1).endswith("on line 1, 4")
+    assert "value quoted" not in built["html"] and "values quoted" not in built["html"]
+
+
 def _chromium() -> str | None:
     return next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 

@@ -1,10 +1,17 @@
 """The loop rule: a third copy of a content line (or a line that loops inside) ends a generation;
-and a requirement that copies an earlier one word for word is dropped from the answer."""
+a requirement that copies an earlier one word for word is dropped from the answer; and a
+title or description holding ": " is quoted (ba_llm.quoting)."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
+import yaml
+
 from ba_llm import stopping
 from ba_llm.backends import _finish
+from ba_llm.quoting import quote_colon_values
 from ba_llm.stopping import Dropped, cut_loop, drop_repeated_requirements, find_loop, looping_rows
 
 DOC = """title: Plot booking for the garden club
@@ -309,3 +316,59 @@ def test_ids_move_up_only_when_that_cannot_make_two_requirements_share_one():
     # an id too long to be one is not an item, and nothing raises
     huge = "functional_requirements:\n" + _fr("1", A) + _fr("2", A) + _fr("9" * 4400, B)
     assert [d.id for d in drop_repeated_requirements(huge)[1]] == ["FR2"]
+
+
+# ---------------------------------------------------------------- ba_llm.quoting
+
+
+def test_a_title_or_description_holding_colon_space_is_quoted_so_the_document_loads():
+    text = (
+        "title: Parish bookings: the parish's system\n"
+        'description: A web con: "quoted" words \\ and a backslash\n'
+        "functional_requirements:\n"
+        "  - id: FR001\n"
+        "    description: The system shall support two platforms: iOS and Android.\r\n"
+        "    priority: High\n"
+        "non_functional_requirements:\n"
+        "  - id: NFR001\n"
+        "    description: Titulo de la web con:\n"
+        "    priority: High\n"
+        "constraints:\n"
+        "  - description: The project must stay within a budget of $40k.\n"
+        "    id: C001\n"
+    )
+    with pytest.raises(yaml.YAMLError):
+        yaml.safe_load(text)
+    out, quoted = quote_colon_values(text)
+    assert quoted == [1, 2, 5, 9]
+    doc = yaml.safe_load(out)
+    assert doc["title"] == "Parish bookings: the parish's system"
+    assert doc["description"] == 'A web con: "quoted" words \\ and a backslash'
+    assert (
+        doc["functional_requirements"][0]["description"] == "The system shall support two platforms: iOS and Android."
+    )
+    assert doc["non_functional_requirements"][0]["description"] == "Titulo de la web con:"
+    lines = out.split("\n")
+    assert lines[4].endswith("\r") and json.loads(lines[4].split(": ", 1)[1].rstrip("\r")).startswith("The system")
+    for n in {*range(1, len(lines) + 1)} - set(quoted):  # every other line byte for byte
+        assert lines[n - 1] == text.split("\n")[n - 1]
+
+
+def test_quoting_leaves_alone_what_loads_what_is_quoted_and_values_that_continue():
+    fine = "title: Salon booking app\ndescription: A salon app, available on iOS\nfunctional_requirements: []\n"
+    assert quote_colon_values(fine) == (fine, [])
+    already = "title: \"Bookings: the app\"\ndescription: 'It: works'\nnotes: a: b\n- id: x\n  priority: High: now\n"
+    assert quote_colon_values(already) == (already, [])  # quoted values; other keys are not ours
+    block = "description: |\n  Line: one\ntitle: >\n  Folded: two\n"
+    assert quote_colon_values(block) == (block, [])
+    continued = "  - description: The system shall: do\n      more on this line\n    priority: High\n"
+    assert quote_colon_values(continued) == (continued, [])  # quoting one line would split the value
+    url = "description: See http://example.org/a:b for the ratio 3:1\n"
+    assert quote_colon_values(url) == (url, [])
+
+
+def test_every_backend_returns_the_quoted_answer_and_says_where():
+    done = _finish("title: A: B\ndescription: plain words\n", 3, 4, 0.1, "stop")
+    assert done.text == 'title: "A: B"\ndescription: plain words\n' and done.quoted == [1]
+    assert done.to_dict()["quoted"] == [1]
+    assert _finish("title: A B\n", 3, 4, 0.1, "stop").quoted == []

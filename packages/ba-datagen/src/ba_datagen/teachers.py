@@ -182,8 +182,16 @@ class LLMTeacher:
         for row in rows:
             meta = {
                 k: row[k]
-                for k in ("prompt", "prompt_sha256", "completion_tokens", "latency_s", "finish_reason", "dropped")
-                if k in row and (k != "dropped" or row[k])  # the copies ba-llm dropped, verbatim
+                for k in (
+                    "prompt",
+                    "prompt_sha256",
+                    "completion_tokens",
+                    "latency_s",
+                    "finish_reason",
+                    "dropped",
+                    "quoted",
+                )
+                if k in row and (k not in ("dropped", "quoted") or row[k])  # what ba-llm dropped or quoted
             }
             error = "generation failed" if row.get("finish_reason") == "error" else None
             drafts.append(Draft(id=row["id"], text=row["text"], error=error, meta=meta))

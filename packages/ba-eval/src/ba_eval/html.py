@@ -246,6 +246,13 @@ def _document(name: str, row: dict | None) -> str:
             f'<span class="badge dropped" title="ba-llm dropped word-for-word copies: {_e(pairs)}">'
             f"{len(dropped)} repeated requirement{'s' if len(dropped) > 1 else ''} dropped</span>"
         )
+    quoted = [n for n in row.get("quoted") or [] if isinstance(n, int)]
+    if quoted:
+        where = ", ".join(map(str, quoted))
+        badges += (
+            f'<span class="badge dropped" title="ba-llm quoted a value holding &quot;: &quot; on line {_e(where)}">'
+            f"{len(quoted)} value{'s' if len(quoted) > 1 else ''} quoted</span>"
+        )
     head = (
         f'<div class="doc-head"><span class="model">{_e(name)}</span><span class="scores">total '
         f'{_num(row.get("score"))} · content {_num(row.get("content"))}</span>{badges}</div>'

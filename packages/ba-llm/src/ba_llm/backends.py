@@ -20,6 +20,7 @@ from .decoding import decode
 from .errors import BackendError, UsageError
 from .models import ModelSpec, parse_spec, resolve_spec
 from .prompt import render_chat_text
+from .quoting import quote_colon_values
 from .stopping import CHECK_EVERY, Dropped, cut_loop, drop_repeated_requirements, looping_rows
 
 __all__ = [
@@ -137,8 +138,9 @@ class Decoding:
 @dataclass
 class Completion:
     """One answer: its text (the end-of-turn token excluded; a loop cut and word-for-word
-    copies of a requirement dropped, :mod:`ba_llm.stopping`), token counts, timing, and the
-    dropped items verbatim."""
+    copies of a requirement dropped, :mod:`ba_llm.stopping`; values holding ``": "`` quoted,
+    :mod:`ba_llm.quoting`), token counts, timing, the dropped items verbatim and the quoted
+    lines' numbers."""
 
     text: str
     prompt_tokens: int
@@ -146,6 +148,7 @@ class Completion:
     latency_s: float
     finish_reason: str  # "stop" | "length" | "loop" (see ba_llm.stopping) | "error"
     dropped: list[Dropped] = field(default_factory=list)
+    quoted: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -412,9 +415,11 @@ def _chooser(decoding: Decoding) -> Callable[[Any], Any]:
 
 def _finish(text: str, prompt_tokens: int, completion_tokens: int, latency_s: float, reason: str) -> Completion:
     """A completion with the rules of :mod:`ba_llm.stopping` applied (every backend): the loop
-    cut, then the word-for-word copies of a requirement dropped."""
+    cut, then the word-for-word copies of a requirement dropped; then a ``title:`` or
+    ``description:`` value holding ``": "`` quoted (:mod:`ba_llm.quoting`)."""
     cut = cut_loop(text)
     tidy, dropped = drop_repeated_requirements(cut.text)
+    tidy, quoted = quote_colon_values(tidy)
     return Completion(
         text=tidy,
         prompt_tokens=prompt_tokens,
@@ -422,6 +427,7 @@ def _finish(text: str, prompt_tokens: int, completion_tokens: int, latency_s: fl
         latency_s=latency_s,
         finish_reason="loop" if cut.looped else reason,
         dropped=dropped,
+        quoted=quoted,
     )
 
 

@@ -74,6 +74,7 @@ def generate_with(
                 "latency_s": round(comp.latency_s, 4),
                 "finish_reason": comp.finish_reason,
                 "dropped": [d._asdict() for d in comp.dropped],
+                "quoted": list(comp.quoted),
                 "backend": backend.name,
             }
         )
