@@ -367,6 +367,32 @@ def test_quoting_leaves_alone_what_loads_what_is_quoted_and_values_that_continue
     assert quote_colon_values(url) == (url, [])
 
 
+def test_an_answer_that_loads_is_never_touched_and_a_repair_that_does_not_load_is_not_kept():
+    """Cases from a bad-input campaign: a comment, a block scalar, a quoted value over two
+    lines, a flow mapping and other line breaks load as they are (quoting would change what
+    they mean); a trailing tab is dropped with the repair; a document broken elsewhere too is
+    returned as it was, with nothing said to be quoted."""
+    loads = [
+        "functional_requirements:\n  - id: FR001\n    description: Fix bug #42: users cannot log in\n",
+        "title: App #1: bookings\n",
+        "description: |\n  title: Step 1: install\n",
+        'description: "The page lists\n  title: Foo: bar"\n',
+        "req: {\n  title: Foo, description: Bar\n}\n",
+        "title: Foo\rdescription: Bar\r",
+        "title: Foo\u2028description: Bar\n",
+    ]
+    for text in loads:
+        assert yaml.safe_load(text) is not None
+        assert quote_colon_values(text) == (text, []), text
+    out, quoted = quote_colon_values("title: A: B\t\ndescription: C: D \t\r\n")
+    assert quoted == [1, 2] and yaml.safe_load(out) == {"title": "A: B", "description": "C: D"}
+    assert out == 'title: "A: B"\ndescription: "C: D"\r\n'
+    broken = "title: A: B\nfunctional_requirements:\n  - id: FR001\n        description: x\n    priority: High\n"
+    assert quote_colon_values(broken) == (broken, [])
+    skipped = "title: A: B # note\ndescription: x: \u0085y\n"
+    assert quote_colon_values(skipped) == (skipped, [])
+
+
 def test_every_backend_returns_the_quoted_answer_and_says_where():
     done = _finish("title: A: B\ndescription: plain words\n", 3, 4, 0.1, "stop")
     assert done.text == 'title: "A: B"\ndescription: plain words\n' and done.quoted == [1]
