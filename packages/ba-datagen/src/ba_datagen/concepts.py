@@ -1,18 +1,19 @@
 """Business concepts from templates (no LLM): structured facts first, then the text.
 
 Each concept is built in two steps. First its *facts* are drawn from a domain vocabulary
-(organisation, product kind, 3-5 features each tied to an actor, 0-3 constraints, 0 or more target
-platforms: about a quarter of the concepts state no limit and 30 % name no platform, as people
-write them); then one of the STRUCTURES turns the facts into text in a shape people write:
-paragraphs, one-liners, bullet lists, "We need...", "Build an app that...", questions,
-implicit actors ("patients book appointments"). Budgets come in several number formats and
-currencies ($40k, 40,000 USD, USD 40,000, 40k dollars, £40k, €40,000, 40k euros, 40 grand), some concepts state no budget or deadline, and
-about one in eight is written in lower case with a small typo (``style``).
+(organisation, product kind, 3-5 features each tied to an actor, 0-3 constraints, target
+platforms or none: about a quarter of the English concepts state no limit and 30 % name no
+platform, as people write them); then one of the STRUCTURES turns the facts into text in a
+shape people write: paragraphs, one-liners, bullet lists, "We need...", "Build an app
+that...", questions, implicit actors ("patients book appointments"). Budgets come in several
+number formats and currencies ($40k, 40,000 USD, USD 40,000, 40k dollars, £40k, €40,000, 40k
+euros, 40 grand), some concepts state no budget or deadline, and about one in eight is
+written in lower case with a small typo (``style``).
 
 Every fact appears in the text and the facts hold nothing the text leaves out (a structure
 that omits the organisation sets ``organization`` to null; a one-liner keeps 3 features and
-at most 1 constraint), so a teacher that writes from the facts stays grounded in what a model is
-later shown. The facts (product + feature set) are unique per run, so no two concepts ask
+at most 1 constraint), so a teacher that writes from the facts stays grounded in what a model
+is later shown. The facts (product + feature set) are unique per run, so no two concepts ask
 for the same requirements.
 """
 
