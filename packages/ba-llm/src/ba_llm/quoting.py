@@ -17,8 +17,9 @@ alone. The words stay as the model wrote them; only the quoting is added.
   or ends with ``":"``, and holds no ``" #"`` (a comment would become words) and no line
   break other than ``\\n`` (``\\r``, NEL, U+2028/2029), gets its value as a JSON string, a
   YAML double-quoted scalar (``"`` and ``\\`` escaped; blanks after the value dropped). A
-  value that continues on the next lines (a more indented line that is not a key or a list
-  item) is left as it is: quoting its first line alone would change its meaning.
+  value that continues on the next lines (more indented lines, blank and comment lines between
+  them included: ``stopping``'s block rule for an item's lines) is left as it is: quoting its
+  first line alone would change its meaning.
 * The quoted answer is kept only when it loads; otherwise the answer is returned unchanged
   and nothing is said to be quoted (the document was broken in other ways too).
 * The line numbers quoted (1-based) are returned, and a prediction row lists them
@@ -32,11 +33,11 @@ import re
 
 import yaml
 
+from .stopping import _block_end
+
 __all__ = ["quote_colon_values"]
 
 _HEAD = re.compile(r"^(?P<indent>[ \t]*)(?:-[ \t]+)?(?P<key>title|description)[ \t]*:[ \t]+(?=[^\s\"'|>\[{&*!%@`#])")
-#: a line that starts a key or a list item (so it does not continue the value above it)
-_STARTS_ENTRY = re.compile(r"^[ \t]*(?:-(?:[ \t]|$)|[^\s:#][^:#]*:(?:[ \t]|$))")
 _OTHER_BREAKS = frozenset("\r\x85\u2028\u2029")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -47,14 +48,6 @@ def _loads(text: str) -> bool:
     except yaml.YAMLError:
         return False
     return True
-
-
-def _continues(lines: list[str], n: int, column: int) -> bool:
-    """Whether line ``n`` continues the plain value of a key at ``column``."""
-    if n >= len(lines) or not lines[n].strip():
-        return False
-    indent = len(lines[n]) - len(lines[n].lstrip())
-    return indent > column and _STARTS_ENTRY.match(lines[n]) is None
 
 
 def _quoted(lines: list[str], n: int) -> str | None:
@@ -71,7 +64,7 @@ def _quoted(lines: list[str], n: int) -> str | None:
         " #" in value
         or "\t#" in value
         or not _OTHER_BREAKS.isdisjoint(value)
-        or _continues(lines, n + 1, m.start("key"))
+        or _block_end(lines, n, m.start("key")) > n + 1
     ):
         return None
     return lines[n][: m.end()] + json.dumps(value, ensure_ascii=False) + end
