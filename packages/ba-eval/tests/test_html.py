@@ -275,3 +275,16 @@ def test_renders_in_headless_chromium(built, tmp_path):
         assert f'href="#ex-{k}"' in dom and f'data-example-id="{ex["id"]}"' in dom
     assert re.search(r'<li class="req has-defect[^"]*d-duplicate[^"]*"[^>]*data-rid="NFR001"', dom)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom and "alert(1)</script>" not in dom
+
+
+def test_a_garbled_title_is_marked_on_the_title(built):
+    """ba_metric charges a garbled title as ``garbled:title``: the page marks the title itself."""
+    from ba_eval.html import comparison_html
+
+    scored = copy.deepcopy(built["result"].scored)
+    row = next(r for r in scored["tuned"] if r["id"] == "garden" and r["run"] == 0)
+    row["defects"] = ["garbled:title"]
+    page = comparison_html(built["result"].report, scored)
+    marked = re.findall(r'<div class="doc-title has-defect d-garbled"[^>]*data-rid="title">', page)
+    assert len(marked) == 1 and ">garbled</span>" in page
+    assert 'data-rid="title"' in built["html"] and "doc-title has-defect" not in built["html"]

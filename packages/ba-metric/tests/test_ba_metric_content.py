@@ -119,6 +119,19 @@ def test_clean_document_has_full_content_and_no_defect():
         (_with("functional_requirements", None, "The system shall do what the product does."), "filler:FR004"),
         # a limit the concept never states (a funding source invented for it)
         (_with("constraints", None, "The project must be funded by a government agency."), "invented_constraint:C004"),
+        # garbled: a word joined to itself, or a two-word phrase three times in one sentence
+        (
+            _with("constraints", None, "The app must be delivered with user documentation for members and members."),
+            "garbled:C004",
+        ),
+        (
+            _with(
+                "non_functional_requirements",
+                None,
+                "The plot map in the plot map section of the plot map tool shall load within 2 seconds.",
+            ),
+            "garbled:NFR003",
+        ),
     ],
 )
 def test_each_defect_alone_lowers_content(doc, code):
@@ -387,3 +400,24 @@ def test_a_constraint_the_concept_never_states_is_invented():
     assert {"contradicts_concept:C004", "unsupported_number:C004"} & set(defects)  # charged for its number, not again
     assert "invented_constraint:C003" in score(doc, concept.replace("with their phone", "in person")).defects
     assert not any(d.startswith("invented_constraint") for d in score(doc).defects)  # needs a concept
+
+
+def test_garbled_is_charged_once_per_phrase_and_reads_title_and_description():
+    """A reader objects to "with tools for members and members" once, however many sentences
+    repeat it; idioms ("again and again", "more and more") and a phrase written twice are not
+    garbled."""
+    doc = copy.deepcopy(CLEAN)
+    doc["description"] = "A plot-and-plot app for members, with tools for members and members."
+    doc["non_functional_requirements"][0]["description"] = "The plot-and-plot app shall load within 2 seconds."
+    doc["title"] = "Plot-and-plot app"
+    s = score(doc, CONCEPT)
+    assert [d for d in s.defects if d.startswith("garbled")] == ["garbled:title", "garbled:description"]
+    fine = _with(
+        "functional_requirements",
+        None,
+        "Members shall be able to swap produce again and again, more and more often, from the swap "
+        "page or the swap page's list.",
+    )
+    assert not [d for d in score(fine, CONCEPT).defects if d.startswith("garbled")]
+    es = _with("functional_requirements", None, "El sistema permitirá a los socios y socios reservar parcelas.")
+    assert "garbled:FR004" in score(es, CONCEPT).defects

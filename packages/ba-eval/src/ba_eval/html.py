@@ -120,7 +120,7 @@ def _kind_title(kind: str) -> str:
 def _split_defects(codes: Sequence[str]) -> tuple[dict[str, list[tuple[str, list[str]]]], list[str]]:
     """Defect codes -> (target id -> [(kind, the other ids named)], all codes).
 
-    Targets are requirement ids as ba_metric names them, ``description``, or ``category:NFR``
+    Targets are requirement ids as ba_metric names them, ``title``, ``description``, or ``category:NFR``
     (a missing category, whose heading carries it).
     """
     targets: dict[str, list[tuple[str, list[str]]]] = {}
@@ -215,9 +215,10 @@ def _document_body(row: dict, targets: dict) -> str:
     except ba_metric.ParseError as exc:
         err = row.get("parse_error") or str(exc)
         return f'<p class="perr">Does not parse: {_e(err)}</p><pre>{_e(text)}</pre>'
-    desc_found = targets.get("description", [])
+    desc_found, title_found = targets.get("description", []), targets.get("title", [])
     parts = [
-        f'<div class="doc-title">{_e(doc.get("title", "(no title)"))}</div>',
+        f'<div {_defect_attrs(title_found, "doc-title")} data-rid="title">{_labels(title_found)}'
+        f'{_e(doc.get("title", "(no title)"))}</div>',
         f'<div {_defect_attrs(desc_found, "doc-desc")} data-rid="description">{_labels(desc_found)}'
         f'{_e(doc.get("description", "(no description)"))}</div>',
     ]

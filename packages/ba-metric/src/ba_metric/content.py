@@ -13,6 +13,7 @@ parsed document.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -52,6 +53,7 @@ DEFECTS: Mapping[str, tuple[float, str]] = MappingProxyType(
             "a constraint that shares no content word with the concept (a limit it never states)",
         ),
         "filler": (0.08, "generic filler that would fit any product"),
+        "garbled": (0.08, "a sentence that repeats its own words (\"for clients and clients\", a phrase three times)"),
         "dropped_limit": (0.08, "a budget or deadline the concept states that the document never mentions"),
         "uncovered": (0.0, "a capability the concept asks for that no functional requirement mentions"),
     }
@@ -402,6 +404,36 @@ def _filler(items: list[_Item], defects: list[str]) -> None:
             defects.append(f"filler:{item.rid}")
 
 
+#: "clients and clients", "loan-and-loan system": a content word joined to itself
+_SELF_JOINED_RE = re.compile(r" ([^\W\d_]{3,}) (?:and|or|y|o) \1 ")
+#: a two-word phrase of content words written this many times in one sentence is garbled
+GARBLED_REPEATS = 3
+
+
+def _garbled_phrases(item: _Item) -> set[str]:
+    """The words that make ``item`` garbled: a content word joined to itself ("for clients
+    and clients"), or a phrase of two content words written :data:`GARBLED_REPEATS` times
+    ("the patient text in the patient text section of the patient text tool")."""
+    found = {m[0].strip() for m in _SELF_JOINED_RE.finditer(item.padded) if m[1] not in _DROP}
+    words = item.padded.split()
+    pairs = Counter(
+        (a, b) for a, b in zip(words, words[1:]) if len(a) > 2 and len(b) > 2 and a not in _DROP and b not in _DROP
+    )
+    return found | {" ".join(pair) for pair, n in pairs.items() if n >= GARBLED_REPEATS}
+
+
+def _garbled(items: list[_Item], doc: Mapping[str, Any], defects: list[str]) -> None:
+    """Garbled sentences, the title and description included; each garbling is charged once
+    per document (a product named "loan-and-loan system" in every NFR is one mistake)."""
+    heads = [_Item(key, key, doc[key]) for key in ("title", "description") if isinstance(doc.get(key), str)]
+    seen: set[str] = set()
+    for item in heads + items:
+        phrases = _garbled_phrases(item)
+        if phrases - seen:
+            defects.append(f"garbled:{item.rid}")
+        seen |= phrases
+
+
 def content_of_document(doc: Mapping[str, Any], concept: str | None = None) -> Content:
     """The content score of a parsed document (see the module docstring and README)."""
     items, missing = _items(doc)
@@ -414,6 +446,7 @@ def content_of_document(doc: Mapping[str, Any], concept: str | None = None) -> C
     _nfr_defects(nfrs, defects)
     _constraint_defects(cons, dup, defects)
     _filler(items, defects)
+    _garbled(items, doc, defects)
     coverage = None
     if isinstance(concept, str) and concept.strip():
         concept_q, segments = _concept_facts(concept[:20000])
