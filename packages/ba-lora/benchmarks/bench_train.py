@@ -9,9 +9,12 @@ RSS), with the code of this checkout:
 
 * ``before``: the training configuration ``make finetune`` used at adccde9: ba-llm's long
   zero-shot prompt (~250 tokens on every sample), LoRA r 8 on q/k/v/o, dropout 0.05, lr
-  2e-4, grad-accum 8;
+  2e-4, grad-accum 8, samples unpadded;
 * ``after``: today's ``make finetune`` recipe: the short training prompt
-  (prompts/finetune.json), LoRA r 8 on all linear layers, dropout 0, lr 5e-4, grad-accum 4;
+  (prompts/finetune.json), LoRA r 8 on all linear layers, dropout 0, lr 5e-4, grad-accum 4,
+  micro-batches padded to a multiple of 64 tokens;
+* ``after-unpadded``: ``after`` with ``--pad-to-multiple 0`` (every sample its own length,
+  as before 2026-12-06);
 * ``before-fp32``, ``after-fp32``: the same with the base computing in float32 whatever
   ``ba_llm.precision`` decides (``BA_BF16=0``), e.g. ``--configs after-fp32,after`` for what
   training in bf16 gains on a CPU where it is measured faster.
@@ -49,7 +52,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synth_rows import make_rows  # noqa: E402
 
 CONFIGS: dict[str, dict] = {
-    "before": {"prompt": None, "target_modules": "attention", "lora_dropout": 0.05, "lr": 2e-4, "grad_accum": 8},
+    "before": {
+        "prompt": None,
+        "target_modules": "attention",
+        "lora_dropout": 0.05,
+        "lr": 2e-4,
+        "grad_accum": 8,
+        "pad_to_multiple": 0,
+    },
     "after": {
         "prompt": "prompts/finetune.json",
         "target_modules": "all-linear",
@@ -58,6 +68,8 @@ CONFIGS: dict[str, dict] = {
         "grad_accum": 4,
     },
 }
+# today's recipe without padding micro-batches to a multiple of 64 tokens (before 2026-12-06)
+CONFIGS["after-unpadded"] = {**CONFIGS["after"], "pad_to_multiple": 0}
 # each recipe again with the base computing in float32 whatever ba_llm.precision decides
 # (BA_BF16=0): what the trainer did on a CPU without AMX before bf16 was measured (#14)
 for _name in list(CONFIGS):
@@ -115,6 +127,8 @@ def run_config(name: str, base: Path, train: Path, out: Path) -> tuple[dict, flo
     ]
     if c["prompt"]:
         cmd += ["--prompt", str(ROOT / c["prompt"])]
+    if "pad_to_multiple" in c:
+        cmd += ["--pad-to-multiple", str(c["pad_to_multiple"])]
     proc = subprocess.Popen(cmd, env={**os.environ, "BA_NO_PROGRESS": "1", **c.get("env", {})})
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ba_io import read_jsonl
-from ba_lora.data import IGNORE, Sample, answer_text, collate, encode_row, epoch_steps, micro_batches
+from ba_lora.data import IGNORE, Sample, answer_text, collate, encode_row, epoch_steps, micro_batches, padded_length
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +79,26 @@ def test_collate_pads_right_and_skips_the_mask_when_unpadded():
     assert two["input_ids"].tolist() == [[1, 2, 3, 4, 5], [1, 2, 3, 0, 0]]
     assert two["attention_mask"].tolist() == [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]
     assert two["labels"].tolist()[1] == [IGNORE, 2, 3, IGNORE, IGNORE]
+
+
+def test_collate_rounds_the_length_up_to_a_multiple_not_past_the_limit():
+    """Padding to a multiple of N tokens: pads at the end, labels ignored, and a single sample
+    keeps the mask-free causal path (no real token can see a pad after it)."""
+    assert [padded_length(n, 64, 2048) for n in (1, 64, 65, 2000, 2048)] == [64, 64, 128, 2048, 2048]
+    assert padded_length(100, 64, 110) == 110 and padded_length(120, 64, 110) == 120
+    assert padded_length(65, 0, 2048) == 65
+    one = collate([_s(5, 2)], pad_id=0, multiple=4, limit=16)
+    assert one["input_ids"].tolist() == [[1, 2, 3, 4, 5, 0, 0, 0]]
+    assert one["labels"].tolist() == [[IGNORE, IGNORE, 3, 4, 5, IGNORE, IGNORE, IGNORE]]
+    assert one["attention_mask"] is None
+    two = collate([_s(5, 2), _s(3, 1)], pad_id=0, multiple=4, limit=16)
+    assert two["attention_mask"].tolist() == [[1, 1, 1, 1, 1, 0, 0, 0], [1, 1, 1, 0, 0, 0, 0, 0]]
+    same = collate([_s(5, 2), _s(5, 2)], pad_id=0, multiple=4, limit=16)
+    assert same["attention_mask"] is None and same["input_ids"].shape == (2, 8)
+
+
+def test_micro_batches_count_the_padded_size_against_the_token_budget():
+    samples = [_s(40), _s(35), _s(30)]
+    assert micro_batches([0, 1, 2], samples, batch_size=1, max_tokens=120) == [[0, 1, 2]]
+    # padded to 64, three rows take 192 tokens: only one fits in 120
+    assert micro_batches([0, 1, 2], samples, 1, max_tokens=128, multiple=64, limit=2048) == [[0, 1], [2]]

@@ -189,3 +189,24 @@ def test_bf16_computes_in_float32_where_the_cpu_has_no_native_bf16(tiny_model_di
     monkeypatch.setenv("BA_BF16", "1")
     assert compute_dtype("bf16", cpu) == torch.bfloat16
     assert next(load_base_model(tiny_model_dir, "bf16", cpu).parameters()).dtype == torch.bfloat16
+
+
+def test_padding_to_a_multiple_gives_the_same_loss_and_gradient(setup):
+    """Pads after the last real token change nothing a real token computes (causal mask) and
+    carry no label: ``--pad-to-multiple`` keeps the loss and every LoRA gradient."""
+    tok, samples, model = setup
+    loss_mod = AnswerLoss(model)
+    for s in samples[:2]:
+        model.zero_grad()
+        ref_sum, ref_n = loss_mod(**collate([s], tok.pad_token_id))
+        ref_sum.backward()
+        ref = _grads(model)
+        model.zero_grad()
+        batch = collate([s], tok.pad_token_id, multiple=64, limit=1024)
+        assert batch["input_ids"].shape[1] % 64 == 0 and batch["input_ids"].shape[1] > s.length
+        got_sum, got_n = loss_mod(**batch)
+        got_sum.backward()
+        assert int(got_n) == int(ref_n)
+        assert float(got_sum) == pytest.approx(float(ref_sum), rel=1e-5)
+        for name, g in _grads(model).items():  # float32 rounding of longer sums aside
+            assert (ref[name] - g).abs().max() <= 1e-5 * ref[name].abs().max(), name

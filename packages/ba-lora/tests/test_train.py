@@ -81,8 +81,9 @@ def test_training_info_is_valid_and_complete(trained, data_dir):
     contents = [e["content"] for e in info["epochs"]]
     assert info["best_by"] == "content" and info["best_epoch"] == 1 + contents.index(max(contents))
     assert info["status"] == "completed" and info["steps"] == 4
-    assert info["tokens"]["padding_fraction"] == 0.0  # batch size 1: nothing padded
-    assert info["tokens"]["real"] == info["tokens"]["computed"] > info["tokens"]["answer"] > 0
+    # batch size 1, each sample padded to a multiple of 64 tokens (--pad-to-multiple)
+    assert info["tokens"]["computed"] % 64 == 0
+    assert info["tokens"]["computed"] >= info["tokens"]["real"] > info["tokens"]["answer"] > 0
     assert info["tokens_per_second"] > 0 and info["durations"]["train"] > 0
     assert info["limits"] == {"train_limit": None, "val_limit": None, "max_steps": None}
     assert info["trainable_parameters"] == 2 * 2 * 8 * (64 + 64) + 2 * 2 * 8 * (64 + 32)  # 2 layers: q,o + k,v; r=8
@@ -163,12 +164,14 @@ def test_max_steps_stops_mid_epoch(tiny_model_dir, tmp_path, data_dir):
 
 
 def test_micro_batch_grouping_does_not_change_the_result(tiny_model_dir, tmp_path, data_dir):
-    """batch 1 x accum 6, batch 3 x accum 2 and a token budget give the same training."""
+    """batch 1 x accum 6, batch 3 x accum 2, a token budget and samples padded to a multiple
+    of 64 tokens give the same training."""
     runs = {}
     for name, kw in {
-        "b1": dict(batch_size=1, grad_accum=6),
-        "b3": dict(batch_size=3, grad_accum=2),
-        "tok": dict(batch_size=1, grad_accum=6, micro_batch_tokens=2048),
+        "b1": dict(batch_size=1, grad_accum=6, pad_to_multiple=0),
+        "b3": dict(batch_size=3, grad_accum=2, pad_to_multiple=0),
+        "tok": dict(batch_size=1, grad_accum=6, micro_batch_tokens=2048, pad_to_multiple=0),
+        "pad": dict(batch_size=1, grad_accum=6, pad_to_multiple=64),
     }.items():
         info = train(
             _cfg(
@@ -186,7 +189,7 @@ def test_micro_batch_grouping_does_not_change_the_result(tiny_model_dir, tmp_pat
         runs[name] = (info, load_file(str(tmp_path / name / "adapter_model.safetensors")))
     ref_info, ref_w = runs["b1"]
     assert ref_info["tokens"]["padding_fraction"] == 0.0
-    for name in ("b3", "tok"):
+    for name in ("b3", "tok", "pad"):
         info, w = runs[name]
         assert info["tokens"]["padding_fraction"] > 0  # really batched with padding
         assert info["epochs"][0]["train_loss"] == pytest.approx(ref_info["epochs"][0]["train_loss"], rel=1e-5)

@@ -125,6 +125,13 @@ class TrainConfig:
         "stays within N tokens (same gradient; faster on a GPU). 0: off",
         metavar="N",
     )
+    pad_to_multiple: int = _f(
+        64,
+        "pad each micro-batch to a multiple of N tokens (not past --max-length): a few "
+        "dozen shapes instead of one per sample length, so the CPU's kernel cache hits "
+        "(measured faster and smaller on 2 cores); the loss is the same. 0: off",
+        metavar="N",
+    )
     threads: int = _f(
         0,
         "CPU threads for torch (0: torch's default, one per core, or $OMP_NUM_THREADS). On a "
@@ -166,6 +173,7 @@ class TrainConfig:
             "early_stopping_patience",
             "eval_metric",
             "micro_batch_tokens",
+            "pad_to_multiple",
             "threads",
             "weight_decay",
             "max_grad_norm",

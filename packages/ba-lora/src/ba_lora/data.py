@@ -29,6 +29,7 @@ __all__ = [
     "epoch_steps",
     "split_for_rank",
     "micro_batches",
+    "padded_length",
     "collate",
 ]
 
@@ -121,19 +122,25 @@ def split_for_rank(indices: Sequence[int], rank: int, world_size: int) -> list[i
 
 
 def micro_batches(
-    indices: Sequence[int], samples: Sequence[Sample], batch_size: int, max_tokens: int = 0
+    indices: Sequence[int],
+    samples: Sequence[Sample],
+    batch_size: int,
+    max_tokens: int = 0,
+    multiple: int = 0,
+    limit: int = 0,
 ) -> list[list[int]]:
     """Group one step's samples into micro-batches, longest first.
 
     A micro-batch holds up to ``batch_size`` samples, or more while its padded size
-    (samples x longest) stays within ``max_tokens`` when that is set.
+    (samples x longest, rounded as :func:`collate` rounds it) stays within ``max_tokens``
+    when that is set.
     """
     ordered = sorted(indices, key=lambda i: (-samples[i].length, i))
     groups: list[list[int]] = []
     current: list[int] = []
     for i in ordered:
         if current:
-            longest = samples[current[0]].length
+            longest = padded_length(samples[current[0]].length, multiple, limit)
             fits_count = len(current) < batch_size
             fits_tokens = bool(max_tokens) and (len(current) + 1) * longest <= max_tokens
             if not (fits_count or fits_tokens):
@@ -145,13 +152,30 @@ def micro_batches(
     return groups
 
 
-def collate(batch: Sequence[Sample], pad_id: int, device: Any = "cpu") -> dict[str, torch.Tensor | None]:
-    """Right-pad a micro-batch to its longest sample.
+def padded_length(longest: int, multiple: int, limit: int) -> int:
+    """``longest`` rounded up to a multiple of ``multiple`` (0: not rounded), but not past
+    ``limit`` (the longest a sample may be) unless ``longest`` already is."""
+    if multiple <= 0:
+        return longest
+    return max(longest, min(-(-longest // multiple) * multiple, limit))
 
-    ``attention_mask`` is ``None`` when nothing is padded (a single sample), which keeps
-    attention on the plain causal fast path.
+
+def collate(
+    batch: Sequence[Sample], pad_id: int, device: Any = "cpu", multiple: int = 0, limit: int = 0
+) -> dict[str, torch.Tensor | None]:
+    """Right-pad a micro-batch to its longest sample, rounded up to a multiple of
+    ``multiple`` tokens (at most ``limit``; see :func:`padded_length`).
+
+    The rounding gives the CPU's matrix-product library (oneDNN) a few dozen shapes instead
+    of one per sample length: it compiles a kernel per shape and keeps a bounded number
+    (``ba_llm.memory``), so with every length new it compiled kernels on every step. The pad
+    tokens come after every real token, so under the causal mask no real token sees them,
+    and their labels are ignored: the loss is the same sum over the same answer tokens.
+
+    ``attention_mask`` is ``None`` unless the samples differ in length (a single sample,
+    padded or not, keeps attention on the plain causal fast path).
     """
-    longest = max(s.length for s in batch)
+    longest = padded_length(max(s.length for s in batch), multiple, limit)
     ids = torch.full((len(batch), longest), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), longest), IGNORE, dtype=torch.long)
     mask = torch.zeros((len(batch), longest), dtype=torch.long)
@@ -159,7 +183,7 @@ def collate(batch: Sequence[Sample], pad_id: int, device: Any = "cpu") -> dict[s
         ids[r, : s.length] = torch.tensor(s.input_ids)
         labels[r, : s.length] = torch.tensor(s.labels())
         mask[r, : s.length] = 1
-    padded = any(s.length < longest for s in batch)
+    padded = len({s.length for s in batch}) > 1
     return {
         "input_ids": ids.to(device),
         "attention_mask": mask.to(device) if padded else None,

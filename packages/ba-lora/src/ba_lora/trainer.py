@@ -55,7 +55,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import TrainConfig
-from .data import Sample, collate, encode_rows, epoch_steps, micro_batches, split_for_rank
+from .data import Sample, collate, encode_rows, epoch_steps, micro_batches, padded_length, split_for_rank
 from .lean import use_lean_activations
 from .modeling import (
     AnswerLoss,
@@ -89,6 +89,7 @@ RESUME_FREE = {
     "save_steps",
     "save_total_limit",
     "micro_batch_tokens",
+    "pad_to_multiple",
     "gradient_checkpointing",
     "eval_max_new_tokens",
     "threads",
@@ -563,6 +564,11 @@ def _load_rows(path: str, limit: int | None, prompt: Any, split: str) -> list[di
     return rows[:limit] if limit is not None else rows
 
 
+def _groups(indices: list[int], samples: list[Sample], cfg: TrainConfig) -> list[list[int]]:
+    """One step's (or the validation set's) micro-batches, sized as ``collate`` pads them."""
+    return micro_batches(indices, samples, cfg.batch_size, cfg.micro_batch_tokens, cfg.pad_to_multiple, cfg.max_length)
+
+
 def _loss_over(
     loss_mod: AnswerLoss, samples: list[Sample], idx: list[int], cfg: TrainConfig, pad_id: int, dist: _Dist
 ) -> float | None:
@@ -574,8 +580,10 @@ def _loss_over(
     was = loss_mod.training
     loss_mod.eval()
     with torch.no_grad():
-        for g in micro_batches(mine, samples, cfg.batch_size, cfg.micro_batch_tokens):
-            s, n = loss_mod(**collate([samples[i] for i in g], pad_id, dist.device))
+        for g in _groups(mine, samples, cfg):
+            s, n = loss_mod(
+                **collate([samples[i] for i in g], pad_id, dist.device, cfg.pad_to_multiple, cfg.max_length)
+            )
             total += float(s)
             count += int(n)
     loss_mod.train(was)
@@ -843,10 +851,10 @@ class _Run:
         step_tokens = sum(train_s[i].n_answer for i in idxs)
         mine = split_for_rank(idxs, dist.rank, dist.world)
         weight = 1.0 if mine else 0.0
-        groups = micro_batches(mine or idxs[:1], train_s, cfg.batch_size, cfg.micro_batch_tokens)
+        groups = _groups(mine or idxs[:1], train_s, cfg)
         local = 0.0
         for gi, g in enumerate(groups):
-            batch = collate([train_s[i] for i in g], self.pad_id, dist.device)
+            batch = collate([train_s[i] for i in g], self.pad_id, dist.device, cfg.pad_to_multiple, cfg.max_length)
             last = gi == len(groups) - 1
             ctx = self.ddp.no_sync() if (dist.world > 1 and not last) else contextlib.nullcontext()
             with ctx:
@@ -877,9 +885,9 @@ class _Run:
         """The step's figures into the state, TensorBoard, the progress bar and the callbacks."""
         cfg, st, dist, train_s = self.cfg, self.st, self.dist, self.train_s
         computed = sum(
-            len(g) * train_s[g[0]].length
+            len(g) * padded_length(train_s[g[0]].length, cfg.pad_to_multiple, cfg.max_length)
             for r in range(dist.world)
-            for g in micro_batches(split_for_rank(idxs, r, dist.world), train_s, cfg.batch_size, cfg.micro_batch_tokens)
+            for g in _groups(split_for_rank(idxs, r, dist.world), train_s, cfg)
         )
         st.global_step += 1
         st.step_in_epoch += 1
