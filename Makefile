@@ -27,6 +27,8 @@ LORA_R     ?= 8
 # two 9-sample probes on a 2-vCPU EPYC)
 LORA_DROPOUT ?= 0
 TARGETS    ?= all-linear
+# NEFTune noise on the training samples' input embeddings (ba-lora --neftune-alpha; 0: off)
+NEFTUNE    ?= 0
 # the prompt a fine-tune is trained (and then always asked) with; ba-llm's long zero-shot
 # default costs ~250 tokens per sample on every step (ba-llm/src/ba_llm/default_prompt.json)
 TRAIN_PROMPT ?= prompts/finetune.json
@@ -82,7 +84,7 @@ help: ## List the targets
 	@echo "           THREADS=$(if $(THREADS),$(THREADS),(all cores)) MAX_NEW_TOKENS=$(MAX_NEW_TOKENS)"
 	@echo "           MIN_SCORE=$(MIN_SCORE) MIN_CONTENT=$(MIN_CONTENT) OBJECTIVE=$(OBJECTIVE) EVAL_METRIC=$(EVAL_METRIC)"
 	@echo "           TRAIN_PROMPT=$(TRAIN_PROMPT) LR=$(LR) GRAD_ACCUM=$(GRAD_ACCUM) LORA_R=$(LORA_R)"
-	@echo "           LORA_DROPOUT=$(LORA_DROPOUT) TARGETS=$(TARGETS)"
+	@echo "           LORA_DROPOUT=$(LORA_DROPOUT) TARGETS=$(TARGETS) NEFTUNE=$(NEFTUNE)"
 
 # ---- environment -------------------------------------------------------------------
 venv: $(STAMP) ## Create .venv and install every package (editable) under constraints.txt
@@ -153,7 +155,7 @@ $(FT_DIR)/training_info.json: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl 
 	$(TIMED) train -- $(BIN)/ba-lora train --train $(DATA)/train_fixed.jsonl --val $(DATA)/val_fixed.jsonl \
 	  --output $(FT_DIR) --model $(BASE_SPEC) --quantization $(QUANT) --prompt $(TRAIN_PROMPT) \
 	  --epochs $(EPOCHS) --seed $(SEED) --eval-metric $(EVAL_METRIC) --lr $(LR) --grad-accum $(GRAD_ACCUM) \
-	  --lora-r $(LORA_R) --lora-dropout $(LORA_DROPOUT) --target-modules $(TARGETS) \
+	  --lora-r $(LORA_R) --lora-dropout $(LORA_DROPOUT) --target-modules $(TARGETS) --neftune-alpha $(NEFTUNE) \
 	  $(if $(wildcard $(FT_DIR)/training_info.json),--overwrite,--resume)
 
 finetune: $(FT_REPORT)/val/comparison.json $(FT_REPORT)/curated/comparison.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4, then baseline vs fine-tuned on val and on the curated set
@@ -300,7 +302,7 @@ $(RD)/adapter/training_info.json: $(RD)/train.jsonl
 	$(TIMED) iter$(R)-train -- $(BIN)/ba-lora train --train $< --val $(DATA)/val_fixed.jsonl \
 	  --output $(RD)/adapter --model $(BASE_SPEC) --quantization $(QUANT) --prompt $(TRAIN_PROMPT) \
 	  --epochs $(EPOCHS) --seed $(SEED) --eval-metric $(EVAL_METRIC) --lr $(LR) --grad-accum $(GRAD_ACCUM) \
-	  --lora-r $(LORA_R) --lora-dropout $(LORA_DROPOUT) --target-modules $(TARGETS) \
+	  --lora-r $(LORA_R) --lora-dropout $(LORA_DROPOUT) --target-modules $(TARGETS) --neftune-alpha $(NEFTUNE) \
 	  $(if $(wildcard $(RD)/adapter/training_info.json),--overwrite,--resume)
 
 $(RD)/eval/%.jsonl: $(RD)/adapter/training_info.json

@@ -163,19 +163,13 @@ def test_max_steps_stops_mid_epoch(tiny_model_dir, tmp_path, data_dir):
     assert info["datasets"]["train"]["rows"] == 10 and info["samples"]["val"] == 2
 
 
-def test_micro_batch_grouping_does_not_change_the_result(tiny_model_dir, tmp_path, data_dir):
-    """batch 1 x accum 6, batch 3 x accum 2, a token budget and samples padded to a multiple
-    of 64 tokens give the same training."""
+def _one_epoch_each(model_dir: Path, tmp_path: Path, data_dir: Path, **variants: dict) -> dict:
+    """One epoch at lr 1e-2 per named variant of the settings: {name: (training_info, adapter weights)}."""
     runs = {}
-    for name, kw in {
-        "b1": dict(batch_size=1, grad_accum=6, pad_to_multiple=0),
-        "b3": dict(batch_size=3, grad_accum=2, pad_to_multiple=0),
-        "tok": dict(batch_size=1, grad_accum=6, micro_batch_tokens=2048, pad_to_multiple=0),
-        "pad": dict(batch_size=1, grad_accum=6, pad_to_multiple=64),
-    }.items():
+    for name, kw in variants.items():
         info = train(
             _cfg(
-                tiny_model_dir,
+                model_dir,
                 tmp_path / name,
                 data_dir,
                 epochs=1,
@@ -187,6 +181,21 @@ def test_micro_batch_grouping_does_not_change_the_result(tiny_model_dir, tmp_pat
             )
         )
         runs[name] = (info, load_file(str(tmp_path / name / "adapter_model.safetensors")))
+    return runs
+
+
+def test_micro_batch_grouping_does_not_change_the_result(tiny_model_dir, tmp_path, data_dir):
+    """batch 1 x accum 6, batch 3 x accum 2, a token budget and samples padded to a multiple
+    of 64 tokens give the same training."""
+    runs = _one_epoch_each(
+        tiny_model_dir,
+        tmp_path,
+        data_dir,
+        b1=dict(batch_size=1, grad_accum=6, pad_to_multiple=0),
+        b3=dict(batch_size=3, grad_accum=2, pad_to_multiple=0),
+        tok=dict(batch_size=1, grad_accum=6, micro_batch_tokens=2048, pad_to_multiple=0),
+        pad=dict(batch_size=1, grad_accum=6, pad_to_multiple=64),
+    )
     ref_info, ref_w = runs["b1"]
     assert ref_info["tokens"]["padding_fraction"] == 0.0
     for name in ("b3", "tok", "pad"):
@@ -196,6 +205,30 @@ def test_micro_batch_grouping_does_not_change_the_result(tiny_model_dir, tmp_pat
         assert info["epochs"][0]["val_loss"] == pytest.approx(ref_info["epochs"][0]["val_loss"], rel=1e-5)
         for k in ref_w:
             assert torch.allclose(w[k], ref_w[k], rtol=1e-3, atol=1e-6), (name, k)
+
+
+def test_embedding_noise_changes_training_but_not_with_the_batching(tiny_model_dir, tmp_path, data_dir):
+    """--neftune-alpha: the same noisy training with batch 1 and with padded batches of 3 (the
+    noise is drawn per sample), and another training than without noise."""
+    runs = _one_epoch_each(
+        tiny_model_dir,
+        tmp_path,
+        data_dir,
+        plain=dict(batch_size=1, grad_accum=6, neftune_alpha=0.0),
+        b1=dict(batch_size=1, grad_accum=6, neftune_alpha=5.0),
+        b3=dict(batch_size=3, grad_accum=2, neftune_alpha=5.0),
+    )
+    (b1, w1), (b3, w3), (plain, w0) = runs["b1"], runs["b3"], runs["plain"]
+    assert b3["tokens"]["padding_fraction"] > 0 and b1["parameters"]["neftune_alpha"] == 5.0
+    assert b3["epochs"][0]["train_loss"] == pytest.approx(b1["epochs"][0]["train_loss"], rel=1e-5)
+    assert b3["epochs"][0]["val_loss"] == pytest.approx(b1["epochs"][0]["val_loss"], rel=1e-5)
+    assert b1["epochs"][0]["train_loss"] != plain["epochs"][0]["train_loss"]
+    for k in w1:
+        assert torch.allclose(w3[k], w1[k], rtol=1e-3, atol=1e-6), k
+    # the noise moved the adapter (its weights differ by far more than the batching's rounding)
+    moved = max(float((w1[k] - w0[k]).abs().max() / (w0[k].abs().max() + 1e-12)) for k in w1)
+    same = max(float((w1[k] - w3[k]).abs().max() / (w1[k].abs().max() + 1e-12)) for k in w1)
+    assert moved > 100 * same and moved > 1e-3, (moved, same)
 
 
 def test_best_epoch_by_content_and_early_stopping_on_it():

@@ -76,6 +76,13 @@ class TrainConfig:
     lora_r: int = _f(8, "LoRA rank")
     lora_alpha: float = _f(32, "LoRA alpha (scaling = alpha / r)")
     lora_dropout: float = _f(0.05, "dropout on the LoRA input")
+    neftune_alpha: float = _f(
+        0.0,
+        "noise on the training samples' input embeddings (NEFTune): uniform in +-alpha / "
+        "sqrt(tokens x embedding width), drawn per sample from --seed, the epoch and the row; "
+        "validation and generation see none. 0: off",
+        metavar="X",
+    )
     target_modules: str = _f(
         "attention",
         "modules that get adapters: 'attention' (q,k,v,o projections), "
@@ -176,6 +183,7 @@ class TrainConfig:
             "pad_to_multiple",
             "threads",
             "weight_decay",
+            "neftune_alpha",
             "max_grad_norm",
             "early_stopping_min_delta",
         ):

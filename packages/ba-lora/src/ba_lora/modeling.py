@@ -326,13 +326,24 @@ class AnswerLoss(nn.Module):
         return m.get_base_model() if hasattr(m, "get_base_model") else m
 
     def forward(
-        self, input_ids: torch.Tensor, labels: torch.Tensor, attention_mask: torch.Tensor | None = None
+        self,
+        input_ids: torch.Tensor,
+        labels: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        embed_noise: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``embed_noise`` (``[B, T, width]``, :mod:`ba_lora.noise`) is added to the input
+        embeddings."""
         lm = self._causal_lm()
         target = labels[:, 1:]
         keep = target != IGNORE
         with self._precision(input_ids.device):
-            out = lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+            if embed_noise is None:
+                out = lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+            else:
+                embeds = lm.get_input_embeddings()(input_ids)
+                embeds = embeds + embed_noise.to(embeds.dtype)
+                out = lm.get_decoder()(inputs_embeds=embeds, attention_mask=attention_mask, use_cache=False)
             rows = out.last_hidden_state[:, :-1, :][keep]
             head = lm.get_output_embeddings()
             if type(head) is nn.Linear and head.bias is None:

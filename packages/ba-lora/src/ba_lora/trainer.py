@@ -68,6 +68,7 @@ from .modeling import (
     trainable_parameters,
     use_fast_dropout,
 )
+from .noise import batch_noise
 from .outputs import (
     ADAPTER_TMP_PREFIX,
     ResultWriter,
@@ -569,6 +570,11 @@ def _groups(indices: list[int], samples: list[Sample], cfg: TrainConfig) -> list
     return micro_batches(indices, samples, cfg.batch_size, cfg.micro_batch_tokens, cfg.pad_to_multiple, cfg.max_length)
 
 
+def _collate(samples: list[Sample], group: list[int], pad_id: int, device: Any, cfg: TrainConfig) -> dict[str, Any]:
+    """The micro-batch ``group`` of ``samples``, padded as ``cfg`` says (``data.collate``)."""
+    return collate([samples[i] for i in group], pad_id, device, cfg.pad_to_multiple, cfg.max_length)
+
+
 def _loss_over(
     loss_mod: AnswerLoss, samples: list[Sample], idx: list[int], cfg: TrainConfig, pad_id: int, dist: _Dist
 ) -> float | None:
@@ -581,9 +587,7 @@ def _loss_over(
     loss_mod.eval()
     with torch.no_grad():
         for g in _groups(mine, samples, cfg):
-            s, n = loss_mod(
-                **collate([samples[i] for i in g], pad_id, dist.device, cfg.pad_to_multiple, cfg.max_length)
-            )
+            s, n = loss_mod(**_collate(samples, g, pad_id, dist.device, cfg))
             total += float(s)
             count += int(n)
     loss_mod.train(was)
@@ -854,7 +858,9 @@ class _Run:
         groups = _groups(mine or idxs[:1], train_s, cfg)
         local = 0.0
         for gi, g in enumerate(groups):
-            batch = collate([train_s[i] for i in g], self.pad_id, dist.device, cfg.pad_to_multiple, cfg.max_length)
+            batch = _collate(train_s, g, self.pad_id, dist.device, cfg)
+            if cfg.neftune_alpha > 0:
+                batch["embed_noise"] = self._noise(g, batch["input_ids"].shape[1])
             last = gi == len(groups) - 1
             ctx = self.ddp.no_sync() if (dist.world > 1 and not last) else contextlib.nullcontext()
             with ctx:
@@ -879,6 +885,21 @@ class _Run:
         release_free_memory()  # the step's freed activations back to the OS (ba_llm.memory)
         self._count(idxs, step_sum, step_tokens, loss, lr, time.perf_counter() - t0, time.process_time() - c0)
         return loss
+
+    def _noise(self, group: list[int], longest: int) -> torch.Tensor:
+        """The NEFTune noise of the micro-batch ``group`` padded to ``longest`` tokens."""
+        embed = self.model.get_input_embeddings()
+        return batch_noise(
+            group,
+            [self.train_s[i].length for i in group],
+            longest,
+            embed.embedding_dim,
+            self.cfg.neftune_alpha,
+            self.cfg.seed,
+            self.st.epoch,
+            embed.weight.dtype,
+            self.dist.device,
+        )
 
     def _count(self, idxs: list[int], step_sum: float, step_tokens: int, loss: float, lr: float, dt: float,
                cpu: float) -> None:  # fmt: skip
