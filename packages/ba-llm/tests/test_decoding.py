@@ -100,10 +100,11 @@ def test_greedy_rows_are_generates_while_ended_rows_leave_the_batch(tiny_backend
     rows = _decode(model, batch, [stop])
     assert [r.tokens for r in rows] == expected
     assert [r.reason for r in rows] == ["stop" if stop in f else "length" for f in free]
-    # every row that ended left the batch; the rows still running were all that was computed
-    assert sizes[0] == len(CONCEPTS) and sizes[-1] == sum(r.reason == "length" for r in rows)
-    assert sizes == sorted(sizes, reverse=True)
-    assert sum(sizes) < len(CONCEPTS) * len(sizes)
+    # the shared prompt once for one row, then every row that ended left the batch; the rows
+    # still running were all that was computed
+    assert sizes[0] == 1 and sizes[1] == len(CONCEPTS) and sizes[-1] == sum(r.reason == "length" for r in rows)
+    assert sizes[1:] == sorted(sizes[1:], reverse=True)
+    assert sum(sizes[1:]) < len(CONCEPTS) * len(sizes[1:])
 
 
 def test_the_loop_rule_ends_a_row_at_the_check(tiny_backend_f32, batch):
@@ -137,7 +138,8 @@ def test_ended_rows_wait_in_the_batch_until_a_quarter_of_it_has_ended(tiny_backe
     monkeypatch.setattr(decoding, "DROP_SHARE", 0.5)  # 5 rows: two must end before any leaves
     sizes = _batch_sizes(model, monkeypatch)
     rows = _decode(model, batch, never, looping=one_row_at_the_first_check, check_every=4)
-    assert set(sizes) == {len(CONCEPTS)}  # one ended row of five stayed in the batch to the end
+    assert sizes[0] == 1  # the shared prompt
+    assert set(sizes[1:]) == {len(CONCEPTS)}  # one ended row of five stayed in the batch to the end
     assert rows[0] == Row(free[0][:4], "stop")
     assert [r.tokens for r in rows[1:]] == free[1:]
 
@@ -171,6 +173,84 @@ def test_the_cache_grows_with_the_rows_and_the_tokens_stay_generates(tiny_backen
     growths = len(set(lengths)) - 1
     drops = sum(1 for a, b in zip(sizes, sizes[1:]) if b < a)
     assert growths >= 3 and drops >= 1 and len(trims) == growths + drops
+
+
+def test_the_prompt_every_row_shares_is_computed_once_and_the_tokens_stay_generates(
+    tiny_backend_f32, batch, monkeypatch
+):
+    model = tiny_backend_f32.model
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    shared = decoding.shared_prefix(ids, mask)
+    assert shared >= decoding.MIN_SHARED  # the system prompt and the user turn's opening
+    stop = _a_stop_token_ending_rows_at_different_steps(_generate(model, batch, [len(tiny_backend_f32.tokenizer) + 5]))
+    expected = _generate(model, batch, [stop])
+    shapes: list[tuple[int, int]] = []
+    forward = model.forward
+
+    def recording(*args, **kwargs):
+        shapes.append(tuple(kwargs["input_ids"].shape))
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(model, "forward", recording)
+    shared_rows = _decode(model, batch, [stop])
+    # the prefix for one row, then each row's own prompt tokens (behind its padding), then one token per step
+    width = ids.shape[1]
+    assert shapes[:2] == [(1, shared), (len(CONCEPTS), width - shared)]
+    assert {s[1] for s in shapes[2:]} == {1}
+    assert [r.tokens for r in shared_rows] == expected
+
+    shapes.clear()
+    monkeypatch.setattr(decoding, "MIN_SHARED", width + 1)  # nothing long enough to share
+    whole_rows = _decode(model, batch, [stop])
+    assert shapes[0] == (len(CONCEPTS), width)
+    assert whole_rows == shared_rows
+
+
+def test_the_prefix_moves_before_the_padding_and_every_token_keeps_its_position():
+    import torch
+
+    pad = 0
+    ids = torch.tensor(
+        [
+            [pad, pad, 7, 8, 9, 10, 11],
+            [7, 8, 9, 10, 12, 13, 14],
+            [pad, pad, pad, 7, 8, 9, 15],
+        ]
+    )
+    mask = (torch.arange(7)[None, :] >= torch.tensor([[2], [0], [3]])).long()
+    moved_ids, moved_mask = decoding.prefix_first(ids, mask, 3)
+    assert moved_ids.tolist() == [
+        [7, 8, 9, pad, pad, 10, 11],
+        [7, 8, 9, 10, 12, 13, 14],
+        [7, 8, 9, pad, pad, pad, 15],
+    ]
+    assert moved_mask.tolist() == [[1, 1, 1, 0, 0, 1, 1], [1] * 7, [1, 1, 1, 0, 0, 0, 1]]
+    for b in range(3):  # the same real tokens at the same positions (position ids come from the mask)
+        before = mask[b].cumsum(0) - 1
+        after = moved_mask[b].cumsum(0) - 1
+        assert ids[b][mask[b] == 1].tolist() == moved_ids[b][moved_mask[b] == 1].tolist()
+        assert before[mask[b] == 1].tolist() == after[moved_mask[b] == 1].tolist()
+    assert ids[0].tolist() == [pad, pad, 7, 8, 9, 10, 11]  # the input is not changed
+
+
+def test_the_shared_prefix_is_what_every_row_starts_with_and_leaves_each_row_a_token(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(decoding, "MIN_SHARED", 2)
+
+    def left_padded(rows: list[list[int]]):
+        width = max(map(len, rows))
+        ids = torch.tensor([[0] * (width - len(r)) + r for r in rows])
+        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+        return ids, mask
+
+    assert decoding.shared_prefix(*left_padded([[5, 6, 7, 8], [5, 6, 7, 9, 9]])) == 3
+    # a row that is all prefix keeps its last token: its logits start its answer
+    assert decoding.shared_prefix(*left_padded([[5, 6, 7], [5, 6, 7, 8, 9]])) == 2
+    assert decoding.shared_prefix(*left_padded([[5, 6, 7], [4, 6, 7]])) == 0  # differ at once
+    assert decoding.shared_prefix(*left_padded([[5, 6, 7], [5, 4, 7]])) == 0  # 1 < MIN_SHARED
+    assert decoding.shared_prefix(*left_padded([[5, 6, 7, 8]])) == 0  # one row: nothing to share
+    assert decoding.shared_prefix(*left_padded([[5, 6, 7, 8], [5, 6, 7, 8], [5, 6, 1, 8]])) == 2
 
 
 def test_a_cache_with_sliding_window_layers_is_whole_from_the_start_and_never_grows(monkeypatch):

@@ -8,7 +8,10 @@ once :data:`DROP_SHARE` of the batch has ended, the ended rows are dropped from 
 its mask and every layer of the KV cache, so later steps compute only live rows. The cache
 starts at the prompt plus :data:`GROW_BY` positions and grows by as many when the rows reach
 its end, instead of being allocated for ``max_new_tokens`` up front (a model with
-sliding-window layers gets the whole cache at once, as ``generate`` gives it). After every
+sliding-window layers gets the whole cache at once, as ``generate`` gives it). The prompt
+tokens every row starts with (the system prompt) are computed once, for one row, and copied
+into every row's cache (:func:`shared_prefix`, :func:`prefix_first`): the base model's
+~420-token prompt is mostly that prefix. After every
 growth and drop the freed pages go back to the system
 (:func:`ba_llm.memory.release_free_memory`: glibc kept the old buffers' pages, 2,504 MiB at
 the peak of a base-model evaluation).
@@ -31,12 +34,14 @@ from typing import Any
 
 from .memory import release_free_memory
 
-__all__ = ["DROP_SHARE", "GROW_BY", "Row", "decode"]
+__all__ = ["DROP_SHARE", "GROW_BY", "MIN_SHARED", "Row", "decode", "prefix_first", "shared_prefix"]
 
 #: the ended rows are dropped from the batch once they are this share of it (at least one)
 DROP_SHARE = 0.25
 #: positions the KV cache grows by when the rows reach its end
 GROW_BY = 128
+#: the fewest prompt tokens shared by every row of a batch that are computed once for all
+MIN_SHARED = 16
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,22 @@ def decode(
     import torch
 
     batch = _Batch(model, attention_mask, input_ids.shape[1] + max_new_tokens, set(stop_ids))
-    position_ids = attention_mask.long().cumsum(-1) - 1
-    step_ids, step_pos = input_ids, position_ids.masked_fill(attention_mask == 0, 0)
+    shared = shared_prefix(input_ids, attention_mask) if batch.grows else 0
+    if shared:
+        input_ids, batch.mask = prefix_first(input_ids, attention_mask, shared)
+    position_ids = batch.mask.long().cumsum(-1) - 1
+    step_ids, step_pos = input_ids, position_ids.masked_fill(batch.mask == 0, 0)
+    if shared:  # the prompt every row shares, computed once and copied to every row's cache
+        model(
+            input_ids=input_ids[:1, :shared],
+            attention_mask=batch.mask[:1, :shared],
+            position_ids=step_pos[:1, :shared],
+            cache=batch.cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        batch.copy_to_every_row()
+        step_ids, step_pos = input_ids[:, shared:], step_pos[:, shared:]
     for step in range(1, max_new_tokens + 1):
         batch.fit(batch.mask.shape[1])
         out = model(
@@ -131,6 +150,16 @@ class _Batch:
             layer.max_cache_len = length
         release_free_memory()
 
+    def copy_to_every_row(self) -> None:
+        """Give every row of the batch a copy of the one row the cache holds (the shared prefix)."""
+        rows = len(self.live)
+        for layer in self.cache.layers:
+            if not getattr(layer, "is_initialized", False):
+                continue
+            layer.keys = layer.keys.expand(rows, -1, -1, -1).contiguous()
+            layer.values = layer.values.expand(rows, -1, -1, -1).contiguous()
+            layer.batch_size = rows
+
     def record(self, tokens: list[int]) -> None:
         for b, row in enumerate(self.live):
             if row in self.ended:
@@ -175,6 +204,41 @@ class _Batch:
         for row in self.live:
             self.done[row] = Row(self.generated[row], self.ended.get(row, "length"))
         return [self.done[r] for r in range(len(self.generated))]
+
+
+def shared_prefix(input_ids: Any, attention_mask: Any) -> int:
+    """The number of leading prompt tokens every row of a left-padded batch shares, when worth
+    computing once: at least :data:`MIN_SHARED` tokens and two rows; else 0. Every row keeps at
+    least one token of its own, whose logits start its answer."""
+    rows = input_ids.shape[0]
+    if rows < 2:
+        return 0
+    lengths = attention_mask.sum(-1).tolist()
+    width = input_ids.shape[1]
+    first = input_ids[0, width - lengths[0] :]
+    n = min(lengths) - 1
+    for b in range(1, rows):
+        row = input_ids[b, width - lengths[b] :]
+        differ = (row[:n] != first[:n]).nonzero()
+        if differ.numel():
+            n = int(differ[0, 0])
+    return n if n >= MIN_SHARED else 0
+
+
+def prefix_first(input_ids: Any, attention_mask: Any, shared: int) -> tuple[Any, Any]:
+    """Move the ``shared`` prefix of a left-padded batch in front of the padding:
+    ``[pads, prefix, rest]`` becomes ``[prefix, pads, rest]`` in every row, so that the prefix
+    fills the same cache positions in every row. Position ids come from the mask, so every
+    real token keeps its position."""
+    width = input_ids.shape[1]
+    pads = width - attention_mask.sum(-1)
+    ids, mask = input_ids.clone(), attention_mask.clone()
+    for b, pad in enumerate(pads.tolist()):
+        ids[b, :shared] = input_ids[b, pad : pad + shared]
+        ids[b, shared : shared + pad] = input_ids[b, :pad]
+        mask[b, :shared] = 1
+        mask[b, shared : shared + pad] = 0
+    return ids, mask
 
 
 def _longer(buffer: Any, length: int) -> Any:
