@@ -29,6 +29,10 @@ LORA_DROPOUT ?= 0
 TARGETS    ?= all-linear
 # NEFTune noise on the training samples' input embeddings (ba-lora --neftune-alpha; 0: off)
 NEFTUNE    ?= 0
+# ba-lora --checkpoint-above: micro-batches longer than this many tokens recompute some layers in
+# the backward pass (same adapter, less memory). Empty: ba-lora's default, 256 where training
+# computes in float32 on a CPU (no native bf16), off otherwise; 0: off
+CHECKPOINT_ABOVE ?=
 # the prompt a fine-tune is trained (and then always asked) with; ba-llm's long zero-shot
 # default costs ~250 tokens per sample on every step (ba-llm/src/ba_llm/default_prompt.json)
 TRAIN_PROMPT ?= prompts/finetune.json
@@ -85,6 +89,7 @@ help: ## List the targets
 	@echo "           MIN_SCORE=$(MIN_SCORE) MIN_CONTENT=$(MIN_CONTENT) OBJECTIVE=$(OBJECTIVE) EVAL_METRIC=$(EVAL_METRIC)"
 	@echo "           TRAIN_PROMPT=$(TRAIN_PROMPT) LR=$(LR) GRAD_ACCUM=$(GRAD_ACCUM) LORA_R=$(LORA_R)"
 	@echo "           LORA_DROPOUT=$(LORA_DROPOUT) TARGETS=$(TARGETS) NEFTUNE=$(NEFTUNE)"
+	@echo "           CHECKPOINT_ABOVE=$(if $(CHECKPOINT_ABOVE),$(CHECKPOINT_ABOVE),(ba-lora's default))"
 
 # ---- environment -------------------------------------------------------------------
 venv: $(STAMP) ## Create .venv and install every package (editable) under constraints.txt
@@ -156,7 +161,7 @@ $(FT_DIR)/training_info.json: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl 
 	  --output $(FT_DIR) --model $(BASE_SPEC) --quantization $(QUANT) --prompt $(TRAIN_PROMPT) \
 	  --epochs $(EPOCHS) --seed $(SEED) --eval-metric $(EVAL_METRIC) --lr $(LR) --grad-accum $(GRAD_ACCUM) \
 	  --lora-r $(LORA_R) --lora-dropout $(LORA_DROPOUT) --target-modules $(TARGETS) --neftune-alpha $(NEFTUNE) \
-	  $(if $(wildcard $(FT_DIR)/training_info.json),--overwrite,--resume)
+	  $(if $(CHECKPOINT_ABOVE),--checkpoint-above $(CHECKPOINT_ABOVE)) $(if $(wildcard $(FT_DIR)/training_info.json),--overwrite,--resume)
 
 finetune: $(FT_REPORT)/val/comparison.json $(FT_REPORT)/curated/comparison.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4, then baseline vs fine-tuned on val and on the curated set
 	@echo
@@ -303,7 +308,7 @@ $(RD)/adapter/training_info.json: $(RD)/train.jsonl
 	  --output $(RD)/adapter --model $(BASE_SPEC) --quantization $(QUANT) --prompt $(TRAIN_PROMPT) \
 	  --epochs $(EPOCHS) --seed $(SEED) --eval-metric $(EVAL_METRIC) --lr $(LR) --grad-accum $(GRAD_ACCUM) \
 	  --lora-r $(LORA_R) --lora-dropout $(LORA_DROPOUT) --target-modules $(TARGETS) --neftune-alpha $(NEFTUNE) \
-	  $(if $(wildcard $(RD)/adapter/training_info.json),--overwrite,--resume)
+	  $(if $(CHECKPOINT_ABOVE),--checkpoint-above $(CHECKPOINT_ABOVE)) $(if $(wildcard $(RD)/adapter/training_info.json),--overwrite,--resume)
 
 $(RD)/eval/%.jsonl: $(RD)/adapter/training_info.json
 	@mkdir -p $(@D)

@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 
 from ba_io import read_json, sha256_file, validate
 from ba_lora.config import TrainConfig
+from ba_lora.recompute import FLOAT32_CPU_ABOVE
 from ba_lora.trainer import train
 
 
@@ -262,3 +263,30 @@ def test_best_epoch_by_content_and_early_stopping_on_it():
         st2.epoch = epoch
         _track_best(st2, cfg2, loss, content)
     assert st2.best_epoch == 2 and st2.best_val == 0.8 and st2.bad_epochs == 1
+
+
+SMALL = dict(train_limit=4, val_limit=2)  # two steps: the rule is tested in test_recompute.py
+
+
+def test_recomputing_layers_does_not_change_the_result(tiny_model_dir, tmp_path, data_dir):
+    """--checkpoint-above (its float32 default here: fp32 on the CPU) and --gradient-checkpointing
+    train the same adapter as keeping every activation; training_info says what was recomputed."""
+    runs = _one_epoch_each(
+        tiny_model_dir,
+        tmp_path,
+        data_dir,
+        off=dict(checkpoint_above=0, **SMALL),
+        default=dict(**SMALL),
+        every=dict(gradient_checkpointing=True, **SMALL),
+    )
+    (off, off_w), (default, default_w), (every, every_w) = runs["off"], runs["default"], runs["every"]
+    run = off["recompute"]["layers_run"]
+    assert run > 0 and off["recompute"] == {"above_tokens": 0, "layers_recomputed": 0, "layers_run": run}
+    assert default["recompute"]["above_tokens"] == FLOAT32_CPU_ABOVE
+    assert 0 < default["recompute"]["layers_recomputed"] <= run == default["recompute"]["layers_run"]
+    assert every["recompute"]["layers_recomputed"] == run
+    assert default["epochs"][0]["train_loss"] == off["epochs"][0]["train_loss"]
+    assert default["epochs"][0]["val_loss"] == off["epochs"][0]["val_loss"]
+    assert all(torch.equal(default_w[k], off_w[k]) for k in off_w)
+    for k in off_w:  # whole layers recomputed, without the lean norms and MLPs: the same operations
+        assert torch.allclose(every_w[k], off_w[k], rtol=1e-5, atol=1e-7), k

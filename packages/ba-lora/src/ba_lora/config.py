@@ -147,6 +147,15 @@ class TrainConfig:
         metavar="N",
     )
     gradient_checkpointing: bool = _f(False, "recompute activations in the backward pass (less memory, ~30%% slower)")
+    checkpoint_above: int | None = _f(
+        None,
+        "a micro-batch of more than N tokens (rows x padded length) recomputes just enough "
+        "decoder layers in the backward pass that the others keep N tokens' activations (same "
+        "loss, less memory; ~1.2%% more step time per recomputed layer on SmolLM2). Default: "
+        "256 where the model computes in float32 on a CPU (keeps SmolLM2 under 2.5 GB), else "
+        "off. 0: off",
+        metavar="N",
+    )
 
     # ------------------------------------------------------------------ checks
     # long: one flat check per TrainConfig field, in field order, each with its one-line message
@@ -183,13 +192,15 @@ class TrainConfig:
             "micro_batch_tokens",
             "pad_to_multiple",
             "threads",
+            "checkpoint_above",
             "weight_decay",
             "neftune_alpha",
             "max_grad_norm",
             "early_stopping_min_delta",
         ):
-            if getattr(self, name) < 0:
-                raise UsageError(f"--{_flag(name)} must not be negative (got {getattr(self, name)})")
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise UsageError(f"--{_flag(name)} must not be negative (got {value})")
         if not 0 < self.lr <= MAX_LR:
             raise UsageError(f"--lr must be above 0 and at most {MAX_LR:g} (got {self.lr:g})")
         if not 0 <= self.seed <= SEED_MAX:

@@ -26,6 +26,7 @@ __all__ = [
     "resolve_base_dir",
     "load_tokenizer",
     "load_base_model",
+    "enable_checkpointing",
     "check_bnb4",
     "add_lora",
     "AnswerLoss",
@@ -144,8 +145,22 @@ def load_base_model(
         p.requires_grad_(False)
     model.config.use_cache = False
     if gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable_checkpointing(model)
     return model
+
+
+def enable_checkpointing(model: nn.Module) -> None:
+    """Checkpoint every decoder layer of ``model`` (non-reentrant: the backward pass runs each
+    layer again instead of keeping its activations). transformers 5 names it
+    ``activation_checkpointing_enable``; earlier releases ``gradient_checkpointing_enable``.
+    Non-reentrant checkpoints do not need the embeddings to require grad, so transformers'
+    hook that makes them is removed (it costs a backward pass into the first layer's input)."""
+    enable = getattr(model, "activation_checkpointing_enable", None)
+    if enable is not None:
+        enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:  # pragma: no cover - transformers 4
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.disable_input_require_grads()
 
 
 def add_lora(model: nn.Module, r: int, alpha: float, dropout: float, target_modules: Any) -> nn.Module:

@@ -244,6 +244,9 @@ class ResultWriter:
                 "computed": st.computed_tokens,
                 "padding_fraction": round(1 - st.real_tokens / st.computed_tokens, 4) if st.computed_tokens else 0.0,
             },
+            "recompute": dict(
+                above_tokens=st.recompute_above, layers_recomputed=st.layers_recomputed, layers_run=st.layers_run
+            ),
             "samples": samples,
             "loss_normalisation": NORMALISATION,
             "world_size": world_size,

@@ -77,6 +77,7 @@ from .outputs import (
     fingerprint_mismatch,
     fingerprint_of,
 )
+from .recompute import LayerRecompute, default_above
 from .report import RUNS_MARKER
 from .sources import load_rows
 
@@ -92,6 +93,7 @@ RESUME_FREE = {
     "micro_batch_tokens",
     "pad_to_multiple",
     "gradient_checkpointing",
+    "checkpoint_above",
     "eval_max_new_tokens",
     "threads",
 }
@@ -117,6 +119,9 @@ class TrainerState:
     real_tokens: int = 0
     answer_tokens: int = 0
     computed_tokens: int = 0
+    recompute_above: int = 0  # --checkpoint-above as resolved (ba_lora.recompute)
+    layers_recomputed: int = 0  # decoder-layer passes run again in the backward pass
+    layers_run: int = 0  # decoder-layer passes in all (one per layer and micro-batch)
     train_seconds: float = 0.0
     train_cpu_seconds: float = 0.0
     eval_seconds: float = 0.0
@@ -767,6 +772,13 @@ class _Run:
 
         check_tokenizer_fits(model, self.tokenizer, self.base_dir)
         model = add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_module_list())
+        above = cfg.checkpoint_above
+        if above is None:
+            float32 = cfg.quantization != "bnb4" and compute_dtype(cfg.quantization, dist.device) == torch.float32
+            above = default_above(dist.device.type, float32)
+        # the longest micro-batches recompute some layers (ba_lora.recompute); all of them do with
+        # --gradient-checkpointing
+        self.recompute = LayerRecompute(model, 0 if cfg.gradient_checkpointing else above)
         if dist.device.type == "cpu":
             use_fast_dropout(model)  # torch's CPU dropout spends ~9 % of a step drawing its mask
         self.model = model
@@ -814,6 +826,7 @@ class _Run:
             _clear_earlier_results(self.out)
         dist.barrier()
         self.writer = ResultWriter(self.out, cfg, dist.main, purge_step=purge)
+        self.st.recompute_above = self.recompute.above
         self.load_seconds = time.perf_counter() - self.t_start
         self.wall_before = self.st.wall_seconds
 
@@ -874,6 +887,8 @@ class _Run:
                 batch["embed_noise"] = self._noise(g, batch["input_ids"].shape[1])
             last = gi == len(groups) - 1
             ctx = self.ddp.no_sync() if (dist.world > 1 and not last) else contextlib.nullcontext()
+            self.st.layers_recomputed += self.recompute.set_for(batch["input_ids"].numel())
+            self.st.layers_run += len(self.recompute.layers)
             with ctx:
                 loss_sum, _ = self.ddp(**batch)
                 (loss_sum * (weight * dist.world / step_tokens)).backward()

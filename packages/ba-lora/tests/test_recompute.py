@@ -1,0 +1,100 @@
+"""ba_lora.recompute: the longest micro-batches recompute some decoder layers, with the same
+loss and gradients and fewer activations kept."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from ba_lora.lean import use_lean_activations
+from ba_lora.modeling import AnswerLoss, add_lora, enable_checkpointing
+from ba_lora.recompute import FLOAT32_CPU_ABOVE, LayerRecompute, default_above, layers_to_recompute
+
+LAYERS = 4
+
+
+def _model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    shape = dict(vocab_size=300, hidden_size=64, intermediate_size=160, num_hidden_layers=LAYERS)
+    model = LlamaForCausalLM(LlamaConfig(**shape, num_attention_heads=4, num_key_value_heads=2))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    use_lean_activations(model)  # as ba-lora train runs it: the lean layers inside the checkpoints
+    return model
+
+
+def _forward_keeping(loss_mod: AnswerLoss, ids: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """The loss, and the bytes its forward keeps for the backward pass (parameters aside)."""
+    saved: dict[int, tuple[int, torch.Tensor]] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        if not isinstance(t, torch.nn.Parameter):  # held here, so no address is freed and reused
+            saved[t.untyped_storage().data_ptr()] = (t.untyped_storage().nbytes(), t)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss, _ = loss_mod(ids, labels)
+    return loss, sum(n for n, _ in saved.values())
+
+
+def _run(above: int | None, every: bool = False) -> tuple[list[torch.Tensor], list[torch.Tensor], list[int], list[int]]:
+    """Three micro-batches of 16, 40 and 64 tokens; their losses, the LoRA gradients, the
+    layers recomputed and the bytes kept for the backward pass, per micro-batch."""
+    model = _model()
+    if every:
+        enable_checkpointing(model)  # what load_base_model does for --gradient-checkpointing
+    torch.manual_seed(1)
+    lora = add_lora(model, 4, 8, 0.0, "all-linear")
+    recompute = LayerRecompute(lora, above) if above is not None else None  # as ba-lora train: after LoRA
+    loss_mod = AnswerLoss(lora, None)
+    losses, counts, kept = [], [], []
+    for rows, width in ((1, 16), (1, 40), (2, 32)):
+        ids = torch.randint(0, 300, (rows, width))
+        labels = ids.clone()
+        labels[:, : width // 3] = -100
+        counts.append(recompute.set_for(ids.numel()) if recompute else 0)
+        loss, nbytes = _forward_keeping(loss_mod, ids, labels)
+        loss.backward()
+        losses.append(loss.detach())
+        kept.append(nbytes)
+    grads = [p.grad.clone() for p in lora.parameters() if p.requires_grad]
+    return losses, grads, counts, kept
+
+
+def test_recomputing_layers_keeps_less_and_changes_no_bit():
+    losses, grads, counts, kept = _run(None)
+    off_losses, off_grads, off_counts, off_kept = _run(0)
+    some_losses, some_grads, some_counts, some_kept = _run(24)
+    assert counts == off_counts == [0, 0, 0]
+    assert _run(0, every=True)[2] == [LAYERS] * 3  # --gradient-checkpointing: every layer, every time
+    # 16 tokens: none; 40: ceil(4 x (1 - 24/40)) = 2; 64 (2 rows of 32): ceil(4 x 0.625) = 3
+    assert some_counts == [0, 2, 3]
+    for other_losses, other_grads in ((off_losses, off_grads), (some_losses, some_grads)):
+        assert all(torch.equal(a, b) for a, b in zip(losses, other_losses))
+        assert len(grads) == len(other_grads) > 0 and all(torch.equal(a, b) for a, b in zip(grads, other_grads))
+    assert off_kept == kept  # checkpoint functions installed, every layer switched off: nothing changes
+    assert some_kept[0] == kept[0]  # under the threshold: as much as without
+    assert some_kept[1] < 0.7 * kept[1] and some_kept[2] < 0.6 * kept[2], (some_kept, kept)
+
+
+def test_generation_without_gradients_is_unchanged():
+    model = _model()
+    LayerRecompute(model, 8).set_for(10**6)  # every layer checkpointed: only a backward pass uses it
+    ids = torch.randint(0, 300, (1, 12))
+    with torch.no_grad():
+        assert torch.equal(model(ids).logits, _model()(ids).logits)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "above", "layers"),
+    [(100, 0, 0), (384, 384, 0), (385, 384, 1), (768, 384, 15), (896, 384, 18), (10**6, 384, 30), (10, 1, 27)],
+)
+def test_layers_to_recompute(tokens, above, layers):
+    assert layers_to_recompute(30, tokens, above) == layers
+
+
+def test_the_default_recomputes_only_float32_on_a_cpu():
+    assert default_above("cpu", True) == FLOAT32_CPU_ABOVE > 0
+    assert default_above("cpu", False) == 0
+    assert default_above("cuda", True) == 0
