@@ -63,6 +63,12 @@ def test_defaults_are_the_original_flags():
             "--micro-batch-tokens (1000) is below --max-length (2048): a micro-batch must fit one sample of the "
             "longest length",
         ),
+        (
+            dict(gradient_checkpointing=True, checkpoint_above=256),
+            "--checkpoint-above 256 and --gradient-checkpointing exclude each other: the second recomputes "
+            "every layer of every micro-batch; give one of them",
+        ),
+        (dict(checkpoint_above=-1), "--checkpoint-above must not be negative (got -1)"),
         (dict(lora_dropout=1.0), "--lora-dropout must be in [0, 1) (got 1.0)"),
         (dict(grad_accum=0), "--grad-accum must be at least 1 (got 0)"),
     ],

@@ -235,6 +235,11 @@ class TrainConfig:
                 f"--micro-batch-tokens ({self.micro_batch_tokens}) is below --max-length "
                 f"({self.max_length}): a micro-batch must fit one sample of the longest length"
             )
+        if self.gradient_checkpointing and self.checkpoint_above:
+            raise UsageError(
+                f"--checkpoint-above {self.checkpoint_above} and --gradient-checkpointing exclude each other: "
+                "the second recomputes every layer of every micro-batch; give one of them"
+            )
         if self.lora_alpha and self.lora_r and self.target_modules.strip() in ("", ","):
             raise UsageError("--target-modules is empty: use attention, all-linear or a list of module names")
         return self
