@@ -73,22 +73,48 @@ def test_recomputing_layers_keeps_less_and_changes_no_bit():
     for other_losses, other_grads in ((off_losses, off_grads), (some_losses, some_grads)):
         assert all(torch.equal(a, b) for a, b in zip(losses, other_losses))
         assert len(grads) == len(other_grads) > 0 and all(torch.equal(a, b) for a, b in zip(grads, other_grads))
-    assert off_kept == kept  # checkpoint functions installed, every layer switched off: nothing changes
+    assert off_kept == kept  # 0: nothing installed, nothing changes
     assert some_kept[0] == kept[0]  # under the threshold: as much as without
     assert some_kept[1] < 0.7 * kept[1] and some_kept[2] < 0.6 * kept[2], (some_kept, kept)
 
 
-def test_generation_without_gradients_is_unchanged():
+def test_no_checkpoint_runs_without_gradients_or_outside_training():
+    """Every layer switched on, its checkpoint function replaced by one that fails: a forward
+    without gradients (generation, validation loss) or in eval mode never calls it."""
     model = _model()
-    LayerRecompute(model, 8).set_for(10**6)  # every layer checkpointed: only a backward pass uses it
+    recompute = LayerRecompute(model, 8)
+    assert recompute.set_for(10**6) == LAYERS
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a layer was checkpointed")
+
+    for layer in recompute.layers:
+        layer._gradient_checkpointing_func = fail
     ids = torch.randint(0, 300, (1, 12))
+    model.train()
     with torch.no_grad():
-        assert torch.equal(model(ids).logits, _model()(ids).logits)
+        model(ids)
+    model.eval()
+    model(ids)
+    model.train()
+    with pytest.raises(AssertionError, match="checkpointed"):
+        model(ids)  # the same forward with gradients does use it
 
 
 @pytest.mark.parametrize(
     ("tokens", "above", "layers"),
-    [(100, 0, 0), (384, 384, 0), (385, 384, 1), (768, 384, 15), (896, 384, 18), (10**6, 384, 30), (10, 1, 27)],
+    [
+        (100, 0, 0),
+        (384, 384, 0),
+        (385, 384, 1),
+        (768, 384, 15),
+        (896, 384, 18),
+        (10**6, 384, 30),
+        (10, 1, 27),
+        (768, 256, 20),
+        (384, 256, 10),
+        (896, 256, 22),
+    ],
 )
 def test_layers_to_recompute(tokens, above, layers):
     assert layers_to_recompute(30, tokens, above) == layers

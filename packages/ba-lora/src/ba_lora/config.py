@@ -150,10 +150,10 @@ class TrainConfig:
     checkpoint_above: int | None = _f(
         None,
         "a micro-batch of more than N tokens (rows x padded length) recomputes just enough "
-        "decoder layers in the backward pass that the others keep N tokens' activations (same "
-        "loss, less memory; ~1.2%% more step time per recomputed layer on SmolLM2). Default: "
-        "256 where the model computes in float32 on a CPU (keeps SmolLM2 under 2.5 GB), else "
-        "off. 0: off",
+        "decoder layers in the backward pass that the others keep N tokens' activations (the "
+        "same adapter, less memory, more step time). Default: 256 where the model computes in "
+        "float32 on a CPU (SmolLM2's make finetune training on an AVX2 CPU: 3,106 -> 2,294 "
+        "MiB), else off. 0: off",
         metavar="N",
     )
 

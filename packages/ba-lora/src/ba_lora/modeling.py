@@ -27,6 +27,7 @@ __all__ = [
     "load_tokenizer",
     "load_base_model",
     "enable_checkpointing",
+    "drop_input_grad_hook",
     "check_bnb4",
     "add_lora",
     "AnswerLoss",
@@ -154,13 +155,23 @@ def enable_checkpointing(model: nn.Module) -> None:
     layer again instead of keeping its activations). transformers 5 names it
     ``activation_checkpointing_enable``; earlier releases ``gradient_checkpointing_enable``.
     Non-reentrant checkpoints do not need the embeddings to require grad, so transformers'
-    hook that makes them is removed (it costs a backward pass into the first layer's input)."""
+    hook that makes them is removed (it costs a backward pass into the first layer's input;
+    peft adds it back when it wraps a checkpointed model: ``ba_lora.recompute`` removes it
+    again)."""
     enable = getattr(model, "activation_checkpointing_enable", None)
     if enable is not None:
         enable(activation_checkpointing_kwargs={"use_reentrant": False})
     else:  # pragma: no cover - transformers 4
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    model.disable_input_require_grads()
+    drop_input_grad_hook(model)
+
+
+def drop_input_grad_hook(model: nn.Module) -> None:
+    """Remove the hook transformers (or peft's ``get_peft_model``, on a checkpointed model)
+    puts on the embeddings to make their output require grad; a model without one is left
+    as it is (transformers 4's ``disable_input_require_grads`` raises there)."""
+    if getattr(model, "_require_grads_hooks", None) or getattr(model, "_require_grads_hook", None) is not None:
+        model.disable_input_require_grads()
 
 
 def add_lora(model: nn.Module, r: int, alpha: float, dropout: float, target_modules: Any) -> nn.Module:

@@ -19,8 +19,6 @@ sample 858 tokens), over the 2.5 GB the project allows a phase. The float32 defa
 
 from __future__ import annotations
 
-import math
-
 from torch import nn
 
 __all__ = ["FLOAT32_CPU_ABOVE", "LayerRecompute", "default_above"]
@@ -39,7 +37,7 @@ def layers_to_recompute(layers: int, tokens: int, above: int) -> int:
     """How many of ``layers`` a micro-batch of ``tokens`` recomputes (module docstring)."""
     if above <= 0 or tokens <= above:
         return 0
-    return min(layers, math.ceil(layers * (1 - above / tokens)))
+    return min(layers, -(-layers * (tokens - above) // tokens))  # the ceiling in integers: no float rounding
 
 
 class LayerRecompute:
@@ -51,12 +49,15 @@ class LayerRecompute:
 
         self.above = above
         self.layers = [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer)]
-        if above and self.layers:
-            from .modeling import enable_checkpointing
+        from .modeling import drop_input_grad_hook, enable_checkpointing
 
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        if above and self.layers:
             # transformers gives each layer its checkpoint function; then all start off
-            enable_checkpointing(model.get_base_model() if hasattr(model, "get_base_model") else model)
+            enable_checkpointing(base)
             self.set_for(0)
+        elif any(getattr(layer, "gradient_checkpointing", False) for layer in self.layers):
+            drop_input_grad_hook(base)  # --gradient-checkpointing: peft's get_peft_model added it back
 
     def set_for(self, tokens: int) -> int:
         """Checkpoint the layers a micro-batch of ``tokens`` tokens needs; returns how many

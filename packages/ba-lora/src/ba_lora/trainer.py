@@ -120,8 +120,8 @@ class TrainerState:
     answer_tokens: int = 0
     computed_tokens: int = 0
     recompute_above: int = 0  # --checkpoint-above as resolved (ba_lora.recompute)
-    layers_recomputed: int = 0  # decoder-layer passes run again in the backward pass
-    layers_run: int = 0  # decoder-layer passes in all (one per layer and micro-batch)
+    layers_recomputed: int = 0  # decoder-layer passes run again in the backward pass (this process's)
+    layers_run: int = 0  # decoder-layer passes in all (one per layer and micro-batch of this process)
     train_seconds: float = 0.0
     train_cpu_seconds: float = 0.0
     eval_seconds: float = 0.0
@@ -779,6 +779,9 @@ class _Run:
         # the longest micro-batches recompute some layers (ba_lora.recompute); all of them do with
         # --gradient-checkpointing
         self.recompute = LayerRecompute(model, 0 if cfg.gradient_checkpointing else above)
+        if above and not self.recompute.layers and dist.main:
+            print(f"warning: {self.base_dir.name} has no decoder layers transformers can checkpoint; "
+                  "--checkpoint-above recomputes nothing", file=sys.stderr)  # fmt: skip
         if dist.device.type == "cpu":
             use_fast_dropout(model)  # torch's CPU dropout spends ~9 % of a step drawing its mask
         self.model = model
