@@ -8,7 +8,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from ba_lora.lean import use_lean_activations
-from ba_lora.modeling import AnswerLoss, add_lora, enable_checkpointing
+from ba_lora.modeling import AnswerLoss, add_lora, enable_checkpointing, use_fast_dropout
 from ba_lora.recompute import FLOAT32_CPU_ABOVE, LayerRecompute, default_above, layers_to_recompute
 
 LAYERS = 4
@@ -38,14 +38,18 @@ def _forward_keeping(loss_mod: AnswerLoss, ids: torch.Tensor, labels: torch.Tens
     return loss, sum(n for n, _ in saved.values())
 
 
-def _run(above: int | None, every: bool = False) -> tuple[list[torch.Tensor], list[torch.Tensor], list[int], list[int]]:
+def _run(
+    above: int | None, every: bool = False, dropout: float = 0.0
+) -> tuple[list[torch.Tensor], list[torch.Tensor], list[int], list[int]]:
     """Three micro-batches of 16, 40 and 64 tokens; their losses, the LoRA gradients, the
     layers recomputed and the bytes kept for the backward pass, per micro-batch."""
     model = _model()
     if every:
         enable_checkpointing(model)  # what load_base_model does for --gradient-checkpointing
     torch.manual_seed(1)
-    lora = add_lora(model, 4, 8, 0.0, "all-linear")
+    lora = add_lora(model, 4, 8, dropout, "all-linear")
+    if dropout:
+        assert use_fast_dropout(lora) > 0  # as ba-lora train runs on a CPU
     recompute = LayerRecompute(lora, above) if above is not None else None  # as ba-lora train: after LoRA
     loss_mod = AnswerLoss(lora, None)
     losses, counts, kept = [], [], []
@@ -76,6 +80,19 @@ def test_recomputing_layers_keeps_less_and_changes_no_bit():
     assert off_kept == kept  # 0: nothing installed, nothing changes
     assert some_kept[0] == kept[0]  # under the threshold: as much as without
     assert some_kept[1] < 0.7 * kept[1] and some_kept[2] < 0.6 * kept[2], (some_kept, kept)
+
+
+def test_recomputed_layers_draw_the_same_lora_dropout_masks():
+    """With LoRA dropout, a recomputed layer must drop the same inputs as its first forward
+    (the checkpoint restores the random state before recomputing and gives it back after),
+    and the layers after it the same as without recomputing."""
+    losses, grads, _, _ = _run(0, dropout=0.3)
+    some_losses, some_grads, some_counts, _ = _run(24, dropout=0.3)
+    no_drop_losses = _run(0)[0]
+    assert some_counts == [0, 2, 3]
+    assert not torch.equal(losses[1], no_drop_losses[1])  # the dropout does draw masks
+    assert all(torch.equal(a, b) for a, b in zip(losses, some_losses))
+    assert len(grads) == len(some_grads) > 0 and all(torch.equal(a, b) for a, b in zip(grads, some_grads))
 
 
 def test_no_checkpoint_runs_without_gradients_or_outside_training():

@@ -774,12 +774,11 @@ class _Run:
         model = add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_module_list())
         above = cfg.checkpoint_above
         if above is None:
-            float32 = cfg.quantization != "bnb4" and compute_dtype(cfg.quantization, dist.device) == torch.float32
-            above = default_above(dist.device.type, float32)
+            above = default_above(dist.device.type, compute_dtype(cfg.quantization, dist.device) == torch.float32)
         # the longest micro-batches recompute some layers (ba_lora.recompute); all of them do with
         # --gradient-checkpointing
         self.recompute = LayerRecompute(model, 0 if cfg.gradient_checkpointing else above)
-        if above and not self.recompute.layers and dist.main:
+        if self.recompute.above and not self.recompute.layers and dist.main:
             print(f"warning: {self.base_dir.name} has no decoder layers transformers can checkpoint; "
                   "--checkpoint-above recomputes nothing", file=sys.stderr)  # fmt: skip
         if dist.device.type == "cpu":
