@@ -374,8 +374,11 @@ endef
 $(foreach s,$(PARITY_SETS),$(foreach v,$(GGUF_VARIANTS),$(eval $(call parity_check,$(s),$(v)))))
 
 # ---- tests -------------------------------------------------------------------------
-test: $(STAMP) ## Run every package's tests in its own tox environment
-	$(BIN)/tox run
+# tox environments run TEST_JOBS at a time (ba-lora's long suite beside all the others; each
+# environment's output is printed whole when it ends); TEST_JOBS=1 runs them one by one
+TEST_JOBS ?= 2
+test: $(STAMP) ## Run every package's tests in its own tox environment (TEST_JOBS at a time)
+	$(if $(filter 1,$(TEST_JOBS)),$(BIN)/tox run,$(BIN)/tox run-parallel -p $(TEST_JOBS) --parallel-no-spinner)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy over every package (tox envs lint, types)
 	$(BIN)/tox run -e lint,types
