@@ -90,7 +90,7 @@ help: ## List the targets
 	@echo "           MIN_SCORE=$(MIN_SCORE) MIN_CONTENT=$(MIN_CONTENT) OBJECTIVE=$(OBJECTIVE) EVAL_METRIC=$(EVAL_METRIC)"
 	@echo "           TRAIN_PROMPT=$(TRAIN_PROMPT) LR=$(LR) GRAD_ACCUM=$(GRAD_ACCUM) LORA_R=$(LORA_R)"
 	@echo "           LORA_DROPOUT=$(LORA_DROPOUT) TARGETS=$(TARGETS) NEFTUNE=$(NEFTUNE)"
-	@echo "           CHECKPOINT_ABOVE=$(if $(CHECKPOINT_ABOVE),$(CHECKPOINT_ABOVE),(ba-lora's default))"
+	@echo "           CHECKPOINT_ABOVE=$(if $(CHECKPOINT_ABOVE),$(CHECKPOINT_ABOVE),(ba-lora's default)) TEST_JOBS=$(TEST_JOBS)"
 
 # ---- environment -------------------------------------------------------------------
 venv: $(STAMP) ## Create .venv and install every package (editable) under constraints.txt
@@ -376,10 +376,11 @@ $(foreach s,$(PARITY_SETS),$(foreach v,$(GGUF_VARIANTS),$(eval $(call parity_che
 
 # ---- tests -------------------------------------------------------------------------
 # tox environments run TEST_JOBS at a time (ba-lora's long suite beside all the others; each
-# environment's output is printed whole when it ends); TEST_JOBS=1 runs them one by one
+# environment's output is printed whole when it ends); TEST_JOBS=1 (or 0, or empty) runs them
+# one by one. Their pip installs take turns (tox.ini, scripts/with_lock.py).
 TEST_JOBS ?= 2
 test: $(STAMP) ## Run every package's tests in its own tox environment (TEST_JOBS at a time)
-	$(if $(filter 1,$(TEST_JOBS)),$(BIN)/tox run,$(BIN)/tox run-parallel -p $(TEST_JOBS) --parallel-no-spinner)
+	$(if $(filter-out 0 1,$(strip $(TEST_JOBS))),$(BIN)/tox run-parallel -p $(strip $(TEST_JOBS)) --parallel-no-spinner,$(BIN)/tox run)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy over every package (tox envs lint, types)
 	$(BIN)/tox run -e lint,types
