@@ -39,15 +39,23 @@ def _forward_keeping(loss_mod: AnswerLoss, ids: torch.Tensor, labels: torch.Tens
 
 
 def _run(
-    above: int | None, every: bool = False, dropout: float = 0.0
+    above: int | None, every: bool = False, dropout: float = 0.0, trained_b: bool = False
 ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[int], list[int]]:
     """Three micro-batches of 16, 40 and 64 tokens; their losses, the LoRA gradients, the
-    layers recomputed and the bytes kept for the backward pass, per micro-batch."""
+    layers recomputed and the bytes kept for the backward pass, per micro-batch.
+    ``trained_b``: LoRA's B matrices non-zero (as after some steps; peft starts them at 0, so
+    the LoRA path, and its dropout, would not reach the loss)."""
     model = _model()
     if every:
         enable_checkpointing(model)  # what load_base_model does for --gradient-checkpointing
     torch.manual_seed(1)
     lora = add_lora(model, 4, 8, dropout, "all-linear")
+    if trained_b:
+        gen = torch.Generator().manual_seed(2)  # its own generator: the global stream is untouched
+        with torch.no_grad():
+            for name, p in lora.named_parameters():
+                if "lora_B" in name:
+                    p.copy_(torch.randn(p.shape, generator=gen) * 0.02)
     if dropout:
         assert use_fast_dropout(lora) > 0  # as ba-lora train runs on a CPU
     recompute = LayerRecompute(lora, above) if above is not None else None  # as ba-lora train: after LoRA
@@ -86,11 +94,14 @@ def test_recomputed_layers_draw_the_same_lora_dropout_masks():
     """With LoRA dropout, a recomputed layer must drop the same inputs as its first forward
     (the checkpoint restores the random state before recomputing and gives it back after),
     and the layers after it the same as without recomputing."""
-    losses, grads, _, _ = _run(0, dropout=0.3)
-    some_losses, some_grads, some_counts, _ = _run(24, dropout=0.3)
-    no_drop_losses = _run(0)[0]
+    losses, grads, _, _ = _run(0, dropout=0.3, trained_b=True)
+    some_losses, some_grads, some_counts, _ = _run(24, dropout=0.3, trained_b=True)
+    no_drop_losses, no_drop_grads, _, _ = _run(0, trained_b=True)
     assert some_counts == [0, 2, 3]
-    assert not torch.equal(losses[1], no_drop_losses[1])  # the dropout does draw masks
+    # the same first micro-batch (drawn before any mask) gives another loss and other
+    # gradients with dropout: the masks reach the loss
+    assert not torch.equal(losses[0], no_drop_losses[0])
+    assert not all(torch.equal(a, b) for a, b in zip(grads, no_drop_grads))
     assert all(torch.equal(a, b) for a, b in zip(losses, some_losses))
     assert len(grads) == len(some_grads) > 0 and all(torch.equal(a, b) for a, b in zip(grads, some_grads))
 
