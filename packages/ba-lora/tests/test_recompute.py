@@ -152,3 +152,14 @@ def test_the_default_recomputes_only_float32_on_a_cpu():
     assert default_above("cpu", True) == FLOAT32_CPU_ABOVE > 0
     assert default_above("cpu", False) == 0
     assert default_above("cuda", True) == 0
+
+
+def test_a_model_without_checkpointable_layers_is_said_to_recompute_nothing():
+    """The trainer warns when the threshold is on and no layer can be recomputed (a custom
+    architecture); never when it is off, nor for a transformers decoder."""
+    plain = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 4))
+    recompute = LayerRecompute(plain, 256)
+    assert recompute.recomputes_nothing and recompute.layers == []
+    assert recompute.set_for(10**6) == 0
+    assert not LayerRecompute(plain, 0).recomputes_nothing
+    assert not LayerRecompute(_model(), 256).recomputes_nothing

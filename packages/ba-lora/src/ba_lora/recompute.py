@@ -59,6 +59,12 @@ class LayerRecompute:
         elif any(getattr(layer, "gradient_checkpointing", False) for layer in self.layers):
             drop_input_grad_hook(base)  # --gradient-checkpointing: peft's get_peft_model added it back
 
+    @property
+    def recomputes_nothing(self) -> bool:
+        """The threshold is on, but the model has no decoder layer transformers can checkpoint
+        (a custom architecture): every micro-batch keeps all its activations."""
+        return bool(self.above) and not self.layers
+
     def set_for(self, tokens: int) -> int:
         """Checkpoint the layers a micro-batch of ``tokens`` tokens needs; returns how many
         layers it recomputes. With ``above`` 0 the layers stay as they are (every one of them

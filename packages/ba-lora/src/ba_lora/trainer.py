@@ -778,7 +778,7 @@ class _Run:
         # the longest micro-batches recompute some layers (ba_lora.recompute); all of them do with
         # --gradient-checkpointing
         self.recompute = LayerRecompute(model, 0 if cfg.gradient_checkpointing else above)
-        if self.recompute.above and not self.recompute.layers and dist.main:
+        if self.recompute.recomputes_nothing and dist.main:
             print(f"warning: {self.base_dir.name} has no decoder layers transformers can checkpoint; "
                   "--checkpoint-above recomputes nothing", file=sys.stderr)  # fmt: skip
         if dist.device.type == "cpu":
