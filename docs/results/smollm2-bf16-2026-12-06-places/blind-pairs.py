@@ -1,5 +1,6 @@
-"""blind.py REF NEW OUTDIR: per curated id, the concept and the two documents as A and B in a
-seeded random order; the key (which is which) goes to OUTDIR/key.json, the pairs to OUTDIR/pairs.md."""
+"""blind-pairs.py REF NEW OUTDIR: per curated id, the concept and the two documents as A and B in
+a seeded random order; the pairs go to OUTDIR/pairs.md, the key (which is which) to
+/tmp/s51/key-<OUTDIR's name>.json, away from the reader (committed here as blind-key-s42.json)."""
 import json, random, sys
 ref, new, out = sys.argv[1:4]
 cur = {json.loads(l)["id"]: json.loads(l)["concept"] for l in open("/work/main/packages/ba-eval/src/ba_eval/data/curated.jsonl")}
