@@ -30,8 +30,8 @@ TARGETS    ?= all-linear
 # NEFTune noise on the training samples' input embeddings (ba-lora --neftune-alpha; 0: off)
 NEFTUNE    ?= 0
 # ba-lora --checkpoint-above: micro-batches longer than this many tokens recompute some layers in
-# the backward pass (same adapter, less memory, about 20 % more training time on an AVX2 EPYC).
-# Empty: ba-lora's default, 256 where training computes in float32 on a CPU (no native bf16),
+# the backward pass (same adapter, less memory, 18-28 % more training time on an AVX2 EPYC).
+# Empty: ba-lora's default, 128 where training computes in float32 on a CPU (no native bf16),
 # off otherwise; 0: off
 CHECKPOINT_ABOVE ?=
 # the prompt a fine-tune is trained (and then always asked) with; ba-llm's long zero-shot

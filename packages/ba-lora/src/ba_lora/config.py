@@ -151,9 +151,10 @@ class TrainConfig:
         None,
         "a micro-batch of more than N tokens (rows x padded length) recomputes just enough "
         "decoder layers in the backward pass that the others keep N tokens' activations (the "
-        "same adapter, less memory, more step time). Default: 256 where the model computes in "
-        "float32 on a CPU (SmolLM2's make finetune training on an AVX2 CPU: 3,013 -> 2,351 MiB "
-        "at 20 %% more step time, one epoch each; 2,294-2,634 MiB over whole runs), else off. 0: off",
+        "same adapter, less memory, more step time). Default: 128 where the model computes in "
+        "float32 on a CPU (SmolLM2's make finetune training on an AVX2 CPU, whole phases: "
+        "2,922-3,278 MiB off, 2,294-2,634 MiB at 256, 2,105-2,111 MiB at 128 for 18-28 %% "
+        "more time than off), else off. 0: off",
         metavar="N",
     )
 
