@@ -142,6 +142,9 @@ def test_no_checkpoint_runs_without_gradients_or_outside_training():
         (768, 256, 20),
         (384, 256, 10),
         (896, 256, 22),
+        (384, 128, 20),  # the float32 default since 2026-12-06
+        (768, 128, 25),
+        (896, 128, 26),
     ],
 )
 def test_layers_to_recompute(tokens, above, layers):
