@@ -153,7 +153,7 @@ class TrainConfig:
         "decoder layers in the backward pass that the others keep N tokens' activations (the "
         "same adapter, less memory, more step time). Default: 128 where the model computes in "
         "float32 on a CPU (SmolLM2's make finetune training on an AVX2 CPU, whole phases: "
-        "2,922-3,278 MiB off, 2,294-2,634 MiB at 256, 2,105-2,703 MiB at 128 for 18-28 %% "
+        "2,922-3,278 MiB off, 2,294-2,634 MiB at 256, 2,105-2,703 MiB at 128 for 18-39 %% "
         "more time than off), else off. 0: off",
         metavar="N",
     )
