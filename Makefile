@@ -30,7 +30,7 @@ TARGETS    ?= all-linear
 # NEFTune noise on the training samples' input embeddings (ba-lora --neftune-alpha; 0: off)
 NEFTUNE    ?= 0
 # ba-lora --checkpoint-above: micro-batches longer than this many tokens recompute some layers in
-# the backward pass (same adapter, less memory; at the default 128, 18-28 % more training time on an AVX2 EPYC).
+# the backward pass (same adapter, less memory; at the default 128, 18-39 % more training time on an AVX2 EPYC).
 # Empty: ba-lora's default, 128 where training computes in float32 on a CPU (no native bf16),
 # off otherwise; 0: off
 CHECKPOINT_ABOVE ?=
