@@ -38,9 +38,19 @@ def test_forty_hand_written_concepts_over_fifteen_domains_in_the_styles_people_u
             assert r["concept"] == r["concept"].lower(), r["id"]
 
 
-#: the references' constraints that share no word with their concept (ba_metric's
-#: invented_constraint): an analyst's assumptions, written down so a new one is noticed
-_ASSUMPTIONS = {"cur-06": ("C001",), "cur-12": ("C004",), "cur-28": ("C003",)}
+#: the references' assumptions that ba_metric charges: constraints sharing no word with their
+#: concept (invented_constraint) and sizing figures or languages it never gives
+#: (unstated_fact: cur-04's four parent languages and 800 concurrent staff users, cur-28's 50
+#: users booking at once, cur-33's 20 volunteers online, cur-34's 200 simultaneous users),
+#: written down so a new one is noticed
+_ASSUMPTIONS = {
+    "cur-04": ("unstated_fact:NFR002", "unstated_fact:NFR004"),
+    "cur-06": ("invented_constraint:C001",),
+    "cur-12": ("invented_constraint:C004",),
+    "cur-28": ("invented_constraint:C003", "unstated_fact:NFR001"),
+    "cur-33": ("unstated_fact:NFR003",),
+    "cur-34": ("unstated_fact:NFR002",),
+}
 
 
 def test_each_reference_validates_and_scores_high(curated_rows):
@@ -53,10 +63,11 @@ def test_each_reference_validates_and_scores_high(curated_rows):
         assert s.total >= 0.95, (r["id"], s.breakdown)
         # the content score is calibrated on these: a careful analyst's document has no defect
         # a reader would object to, at most a capability phrased differently from the concept,
-        # and in three documents an assumption the concept does not state (a point-of-sale
-        # integration, launch languages, RGPD), charged like a model's invented constraint
-        assert s.content >= 0.9, (r["id"], s.defects)
-        assumed = [f"invented_constraint:{c}" for c in _ASSUMPTIONS.get(r["id"], ())]
+        # and in six documents an assumption the concept does not state (a point-of-sale
+        # integration, launch languages, RGPD, sizing figures), charged like a model's
+        # invented constraint or fact
+        assumed = list(_ASSUMPTIONS.get(r["id"], ()))
+        assert s.content >= (0.8 if assumed else 0.9), (r["id"], s.defects)
         assert [d for d in s.defects if not d.startswith("uncovered:")] == assumed, (r["id"], s.defects)
         assert s.grounding is not None and s.grounding >= 0.6, r["id"]
         groundings.append(s.grounding)

@@ -132,6 +132,25 @@ def test_clean_document_has_full_content_and_no_defect():
             ),
             "garbled:NFR003",
         ),
+        # facts the concept never gives: a head count, an age, a language
+        (
+            _with(
+                "non_functional_requirements", None, "The app shall serve 10,000 members with 95% of requests in 2 s."
+            ),
+            "unstated_fact:NFR003",
+        ),
+        (
+            _with(
+                "non_functional_requirements", 1, "The app shall be usable by members aged 70 and over (WCAG 2.1 AA)."
+            ),
+            "unstated_fact:NFR002",
+        ),
+        (
+            _with(
+                "non_functional_requirements", None, "Every screen of the app shall be available in English and Welsh."
+            ),
+            "unstated_fact:NFR003",
+        ),
     ],
 )
 def test_each_defect_alone_lowers_content(doc, code):
@@ -421,3 +440,71 @@ def test_garbled_is_charged_once_per_phrase_and_reads_title_and_description():
     assert not [d for d in score(fine, CONCEPT).defects if d.startswith("garbled")]
     es = _with("functional_requirements", None, "El sistema permitirá a los socios y socios reservar parcelas.")
     assert "garbled:FR004" in score(es, CONCEPT).defects
+
+
+GARDEN_OF_300 = (
+    "Our community garden has about 300 members and twelve volunteers. Members reserve plots for the season "
+    "and borrow tools from the shed. Budget $20k, live within 6 months."
+)
+
+
+@pytest.mark.parametrize(
+    "sentence, charged",
+    [
+        ("The app shall serve 300 members with 95% of requests in 2 seconds.", False),  # the concept's own
+        ("The app shall serve 320 members with 95% of requests in 2 seconds.", False),  # within 10 % of it
+        ("The app shall let 12 volunteers update the shed log at once.", False),  # "twelve" in the concept
+        ("The app shall serve 3,000 members with 95% of requests in 2 seconds.", True),
+        ("The app shall support 500 concurrent active users without slowing down.", True),  # two modifiers
+        ("The app shall support 5k+ members.", True),
+        ("The app shall answer 95% of requests from members within 2 seconds.", False),  # a share, not a count
+        ("The app shall process 50 tool loans per minute.", False),  # loans are not people
+        ("The app shall keep loan records for 7 years.", False),  # a duration, not an age
+        ("The app shall ask for a parent's consent for children under 13.", False),  # not an age by the rule
+        ("The app shall be usable by 12-year-olds.", False),  # 12 is a number of the concept
+        ("The app shall be usable by 8-year-olds.", True),
+        ("The app shall be available in English.", False),  # the language the concept is written in
+        ("The app shall be available in English and Spanish.", True),
+    ],
+)
+def test_unstated_fact_reads_counts_ages_and_languages(sentence, charged):
+    s = score(_with("non_functional_requirements", None, sentence), GARDEN_OF_300)
+    assert ("unstated_fact:NFR003" in s.defects) is charged, s.defects
+
+
+def test_unstated_fact_is_charged_once_per_fact_and_once_per_unit():
+    doc = _with("non_functional_requirements", None, "The app shall serve 5,000 members in English and French.")
+    doc["description"] += " It will serve 5,000 members."  # the description states it first
+    doc["non_functional_requirements"].append(
+        {"id": "NFR004", "description": "The app shall keep working for 5,000 members offline.", "priority": "Low"}
+    )
+    s = score(doc, CONCEPT)
+    # the description has the count; NFR003 adds two languages (one charge); NFR004 repeats the count
+    assert [d for d in s.defects if d.startswith("unstated_fact")] == [
+        "unstated_fact:description",
+        "unstated_fact:NFR003",
+    ]
+
+
+def test_unstated_fact_reads_spanish_and_the_concept_s_own_language():
+    concept = "Queremos una app para que los 450 alumnos de nuestra academia de baile reserven clases."
+    doc = {
+        "title": "App de reservas de la academia de baile",
+        "description": "Una app para que los alumnos de la academia de baile reserven sus clases desde el móvil.",
+        "functional_requirements": [
+            {"id": "FR001", "description": "Los alumnos podrán reservar una clase.", "priority": "High"},
+            {"id": "FR002", "description": "Los alumnos podrán cancelar una reserva.", "priority": "Medium"},
+        ],
+        "non_functional_requirements": [
+            {"id": "NFR001", "description": "La app admitirá 450 alumnos conectados a la vez.", "priority": "High"},
+            {"id": "NFR002", "description": "La app estará disponible en español.", "priority": "Medium"},
+            {"id": "NFR003", "description": "La app admitirá 2.000 usuarios mayores de 65 años.", "priority": "Low"},
+        ],
+        "constraints": [
+            {"id": "C001", "description": "La app deberá funcionar en iOS y Android.", "priority": "High"},
+            {"id": "C002", "description": "La academia mantendrá la app con su equipo actual.", "priority": "Low"},
+        ],
+    }
+    s = score(doc, concept)
+    # 450 alumnos and Spanish are the concept's; 2.000 usuarios and the age 65 are not (one unit, one charge)
+    assert [d for d in s.defects if d.startswith("unstated_fact")] == ["unstated_fact:NFR003"]

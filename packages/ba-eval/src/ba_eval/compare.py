@@ -308,7 +308,8 @@ def _method(n_bootstrap: int, seed: int) -> dict[str, str]:
         "and mean(d) != 0 (infinite) or n < 2",
         "hedges_gz": "J * d_z with J = 1 - 3 / (4(n-1) - 1); null for n < 3",
         "content": "ba_metric content score (what a business analyst sees: duplicates, misplaced or "
-        "unmeasurable NFRs, non-constraints, contradicted or invented numbers, filler, garbled sentences, "
+        "unmeasurable NFRs, non-constraints, contradicted or invented numbers, unstated head counts, ages or "
+        "languages, filler, garbled sentences, "
         "uncovered capabilities); same CI, test and effect sizes as the total, under 'content'",
         "runaway_rate": "share of generations that did not end the document themselves: stopped at "
         "max_new_tokens (finish_reason 'length') or cut as a repeated-line loop ('loop', ba_llm.stopping)",

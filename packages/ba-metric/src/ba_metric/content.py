@@ -20,6 +20,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
+from .facts import Fact, facts, supported
 from .grounding import GENERIC_WORDS, SPANISH_STOPWORDS, STOPWORDS, fold, word_key
 from .lexicon import (
     CAPABILITY_CUES,
@@ -52,6 +53,7 @@ DEFECTS: Mapping[str, tuple[float, str]] = MappingProxyType(
             0.08,
             "a constraint that shares no content word with the concept (a limit it never states)",
         ),
+        "unstated_fact": (0.08, "a head count, an age or a language the concept never gives"),
         "filler": (0.08, "generic filler that would fit any product"),
         "garbled": (0.08, "a sentence that repeats its own words (\"for clients and clients\", a phrase three times)"),
         "dropped_limit": (0.08, "a budget or deadline the concept states that the document never mentions"),
@@ -369,6 +371,12 @@ def _concept_words(concept: str) -> tuple[frozenset[str], bool]:
     return told.keys, told.uses(CONSTRAINT_KINDS["platform"]) or not told.tokens.isdisjoint(_PLATFORM_HINTS)
 
 
+def _charged(defects: list[str], kinds: tuple[str, ...]) -> set[str]:
+    """The units (requirement IDs, ``description``) already charged with one of ``kinds``."""
+    prefixes = tuple(f"{kind}:" for kind in kinds)
+    return {code.split(":", 1)[1] for code in defects if code.startswith(prefixes)}
+
+
 def _invented_constraints(cons: list[tuple[int, _Item]], dup: set[int], concept: str, defects: list[str]) -> None:
     """A constraint none of whose content keys is in the concept states a limit the concept
     never gives ("The project must be funded by a government agency.", "must run on UK
@@ -378,11 +386,7 @@ def _invented_constraints(cons: list[tuple[int, _Item]], dup: set[int], concept:
     "The total budget is about 15,000 USD.") is its own. Not charged again on a constraint
     already charged as a duplicate, as no limit at all or for its number."""
     said, names_platform = _concept_words(concept[:20000])
-    charged = {
-        code.split(":", 1)[1]
-        for code in defects
-        if code.startswith(("not_a_constraint:", "unsupported_number:", "contradicts_concept:"))
-    }
+    charged = _charged(defects, ("not_a_constraint", "unsupported_number", "contradicts_concept"))
     for index, item in cons:
         if index in dup or item.rid in charged or not item.keys or item.keys & said:
             continue
@@ -391,6 +395,25 @@ def _invented_constraints(cons: list[tuple[int, _Item]], dup: set[int], concept:
         if item.quantities.money or item.quantities.days:  # the concept's amount or time, reworded
             continue  # (one the concept lacks is charged by _number_defects)
         defects.append(f"invented_constraint:{item.rid}")
+
+
+def _unstated_facts(doc: Mapping[str, Any], items: list[_Item], concept: str, defects: list[str]) -> None:
+    """A head count, an age or a language (``facts``) the concept never gives, in the
+    description or a requirement ("The app shall serve 10,000 users.", "children aged 12 and
+    over", "in English and Spanish"): each distinct fact once per document, on the first unit
+    stating it, a unit at most once, and not on a unit already charged for an invented
+    constraint or an unsupported or contradicting number (one invention, one charge)."""
+    told = fold(concept)
+    told_facts = facts(told)
+    charged = _charged(defects, ("invented_constraint", "unsupported_number", "contradicts_concept"))
+    units = [("description", fold(doc["description"]))] if isinstance(doc.get("description"), str) else []
+    units += [(item.rid, item.folded) for item in items]
+    seen: set[Fact] = set()
+    for rid, folded in units:
+        new = {f for f in facts(folded) if not supported(f, told, told_facts)} - seen
+        seen |= new
+        if new and rid not in charged:
+            defects.append(f"unstated_fact:{rid}")
 
 
 _VACUOUS_KEYS = frozenset(map(word_key, VACUOUS | GENERIC_WORDS))
@@ -453,6 +476,7 @@ def content_of_document(doc: Mapping[str, Any], concept: str | None = None) -> C
         stated = _number_defects(doc, cons, concept_q, defects)
         _dropped_limits(doc, items, stated, concept_q, defects)
         _invented_constraints(cons, dup, concept, defects)
+        _unstated_facts(doc, items, concept[:20000], defects)
         frs = [it for it in items if it.category == "functional_requirements"]
         head = " ".join(doc[k] for k in ("title", "description") if isinstance(doc.get(k), str))
         coverage = _coverage(frs, _keys(fold(head)), segments, defects)

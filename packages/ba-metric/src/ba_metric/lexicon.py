@@ -15,11 +15,14 @@ from types import MappingProxyType
 __all__ = [
     "CAPABILITY_CUES",
     "CONSTRAINT_KINDS",
+    "COUNT_MODIFIERS",
     "DEADLINE_WORDS",
     "FILLER",
+    "LANGUAGE_NAMES",
     "Lexicon",
     "VACUOUS",
     "MEASURABLE",
+    "PEOPLE",
     "PRESENT_TENSE",
 ]
 
@@ -62,6 +65,44 @@ enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|d
 
 _LANGUAGES = """english|spanish|french|german|catalan|basque|galician|portuguese|italian|welsh|dutch|polish|
 arabic|chinese|tagalog|vietnamese|ingles|espanol|castellano|euskera|gallego|frances|aleman"""
+#: a named language -> its code, for the languages a document states (``facts``); "polish" is
+#: left out (a verb as often as a language), the Spanish names are added
+LANGUAGE_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        name: code
+        for code, names in {
+            "en": "english ingles", "es": "spanish espanol castellano", "fr": "french frances",
+            "de": "german aleman", "ca": "catalan", "eu": "basque euskera", "gl": "galician gallego",
+            "pt": "portuguese portugues", "it": "italian italiano", "cy": "welsh gales", "nl": "dutch holandes",
+            "ar": "arabic arabe", "zh": "chinese mandarin cantonese chino", "tl": "tagalog", "vi": "vietnamese",
+            "ru": "russian ruso", "uk": "ukrainian ucraniano", "hi": "hindi", "ja": "japanese japones",
+            "ko": "korean coreano",
+        }.items()
+        for name in names.split()
+    }
+)  # fmt: skip
+#: nouns naming people (or households) that a head count counts: "500 students", "300 socios"
+PEOPLE = frozenset(
+    """user users customers clients members students pupils learners employees staff workers
+    patients people persons visitors guests volunteers tenants residents drivers riders passengers
+    teachers tutors parents children kids families households subscribers attendees participants
+    players athletes donors buyers sellers shoppers travellers travelers citizens owners agents
+    technicians nurses doctors physicians therapists coaches instructors managers supervisors
+    farmers growers homeowners landlords contractors freelancers readers viewers listeners fans
+    caregivers carers seniors adults teens teenagers applicants candidates accounts usuarios
+    clientes socios miembros alumnos estudiantes pacientes empleados trabajadores personas
+    visitantes huespedes voluntarios inquilinos vecinos residentes conductores pasajeros
+    profesores docentes padres familias ninos ninas jovenes hogares suscriptores asistentes
+    participantes jugadores deportistas donantes compradores vendedores ciudadanos propietarios
+    agentes tecnicos enfermeras enfermeros medicos entrenadores monitores gerentes supervisores
+    agricultores cuidadores lectores cuentas""".split()
+)
+#: words that may stand between a number and the people it counts ("500 concurrent users")
+COUNT_MODIFIERS = frozenset(
+    """concurrent simultaneous active registered daily monthly weekly unique new more additional
+    paying online total regular expected current existing individual different logged-in signed-in
+    nuevos nuevas mas activos activas registrados registradas""".split()
+)
 #: a universal or periodic quantifier makes a requirement checkable too ("every access shall
 #: be logged", "reconcile daily", "never store card numbers")
 _QUANTIFIERS = """every|each|all|daily|hourly|weekly|monthly|yearly|annually|nightly|per|exactly|never|always|

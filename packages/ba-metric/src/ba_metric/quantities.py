@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["Quantities", "quantities", "same_amount"]
+__all__ = ["NUMBER_WORDS", "Quantities", "parse_amount", "quantities", "same_amount"]
 
 _AMOUNT = r"\d{1,3}(?:[,. ]\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d+)?"
 _SCALE = r"k|thousand|mil|grand|mm|m|million|millions|millones|millon|bn|billion"
@@ -44,6 +44,8 @@ _WORDS = {
     )
     for w in names.split()
 }  # fmt: skip
+#: number words a concept may give a count in (one to twenty-four, uno to veinticuatro, a dozen)
+NUMBER_WORDS = {**{w: float(n) for w, n in _WORDS.items() if n and len(w) > 1}, "dozen": 12.0, "docena": 12.0}
 _NUM_WORDS = "|".join(sorted((re.escape(w) for w in _WORDS if len(w) > 1), key=len, reverse=True))
 _DURATION_RE = re.compile(rf"\b(?P<n>\d{{1,3}}|{_NUM_WORDS})[ -]?(?P<u>months?|meses|mes|weeks?|semanas?)\b")
 _UNIT_DAYS = {"m": 30, "w": 7, "s": 7}  # months/meses, weeks, semanas
@@ -52,7 +54,9 @@ _YEAR_RE = re.compile(r"(?<![\d.,$€£])\b(20[2-4]\d)\b(?![.,]\d)")
 _QUARTER_RE = re.compile(r"\bq([1-4])\b")
 
 
-def _amount(text: str) -> float:
+def parse_amount(text: str) -> float:
+    """A number as written: thousands separated by ``,`` ``.`` or a space (``10.000`` is ten
+    thousand), decimals by ``.`` or ``,`` (``2,5``). Raises ValueError on anything else."""
     if re.fullmatch(r"\d{1,3}(?:[,. ]\d{3})+", text):
         return float(re.sub(r"[,. ]", "", text))
     m = re.fullmatch(r"(\d{1,3}(?:[,. ]\d{3})+)[.,](\d{1,2})", text)
@@ -84,7 +88,7 @@ def quantities(text: str) -> Quantities:
             raw = m.group("a") or m.group("b") or m.group("c")
             scale = m.group("s") or m.group("t") or ("grand" if m.group("c") else None)
             try:
-                money.append(_amount(raw) * _SCALES.get(scale or "", 1.0))
+                money.append(parse_amount(raw) * _SCALES.get(scale or "", 1.0))
             except ValueError:
                 continue
     days = []
