@@ -465,6 +465,17 @@ GARDEN_OF_300 = (
         ("The app shall be usable by 8-year-olds.", True),
         ("The app shall be available in English.", False),  # the language the concept is written in
         ("The app shall be available in English and Spanish.", True),
+        ("The app shall serve 334 members at peak.", True),  # just over 10 % above 300
+        ("The app shall serve 10 000 members at peak.", True),  # thousands separated by a space
+        ("The app shall serve 300 members at peak, in 1.5 seconds.", False),
+        # not a head count: a clock time, a label, a year, a threshold, an object's age, a place
+        ("Reminders shall go out at 18:00 members' local time.", False),
+        ("The app shall support Android 12 users and later.", False),
+        ("In 2027 members shall renew online.", False),
+        ("The app shall ask for consent for members under age 13.", False),
+        ("The app shall run on phones up to 5 years old.", False),
+        ("Plot invoices aged 90 days shall be flagged.", False),
+        ("Member data shall follow Spanish data protection law.", False),
     ],
 )
 def test_unstated_fact_reads_counts_ages_and_languages(sentence, charged):
@@ -479,7 +490,8 @@ def test_unstated_fact_is_charged_once_per_fact_and_once_per_unit():
         {"id": "NFR004", "description": "The app shall keep working for 5,000 members offline.", "priority": "Low"}
     )
     s = score(doc, CONCEPT)
-    # the description has the count; NFR003 adds two languages (one charge); NFR004 repeats the count
+    # the description has the count; NFR003 adds French (English is the concept's own language);
+    # NFR004 repeats the count
     assert [d for d in s.defects if d.startswith("unstated_fact")] == [
         "unstated_fact:description",
         "unstated_fact:NFR003",
@@ -508,3 +520,29 @@ def test_unstated_fact_reads_spanish_and_the_concept_s_own_language():
     s = score(doc, concept)
     # 450 alumnos and Spanish are the concept's; 2.000 usuarios and the age 65 are not (one unit, one charge)
     assert [d for d in s.defects if d.startswith("unstated_fact")] == ["unstated_fact:NFR003"]
+
+
+def test_unstated_fact_counts_a_language_the_concept_names_as_its_own():
+    concept = "A community garden app in English and Welsh: members reserve plots and borrow tools."
+    doc = _with("non_functional_requirements", None, "Every screen shall be available in English and Welsh.")
+    assert not [d for d in score(doc, concept).defects if d.startswith("unstated_fact")]
+
+
+def test_unstated_fact_is_not_charged_again_on_a_unit_charged_for_an_invented_number():
+    # C002 invents a budget (unsupported_number) and a head count: one invention, one charge;
+    # the head count is not charged again when C003, a later unit, repeats it
+    concept = "A mobile app where community garden members reserve plots and borrow tools from the shed."
+    doc = copy.deepcopy(CLEAN)
+    doc["functional_requirements"] = doc["functional_requirements"][:2]
+    doc["constraints"] = [
+        {"id": "C001", "description": "The app must run on iOS and Android.", "priority": "High"},
+        {"id": "C002", "description": "The app must cost under $5,000 for 400 members.", "priority": "High"},
+        {
+            "id": "C003",
+            "description": "The app must be maintained for 400 members by the shed team.",
+            "priority": "Low",
+        },
+    ]
+    s = score(doc, concept)
+    assert "unsupported_number:C002" in s.defects
+    assert not [d for d in s.defects if d.startswith("unstated_fact")], s.defects

@@ -402,17 +402,19 @@ def _unstated_facts(doc: Mapping[str, Any], items: list[_Item], concept: str, de
     description or a requirement ("The app shall serve 10,000 users.", "children aged 12 and
     over", "in English and Spanish"): each distinct fact once per document, on the first unit
     stating it, a unit at most once, and not on a unit already charged for an invented
-    constraint or an unsupported or contradicting number (one invention, one charge)."""
+    constraint or an unsupported or contradicting number (one invention, one charge; a fact
+    first stated there is not charged later either)."""
     told = fold(concept)
-    told_facts = facts(told)
     charged = _charged(defects, ("invented_constraint", "unsupported_number", "contradicts_concept"))
-    units = [("description", fold(doc["description"]))] if isinstance(doc.get("description"), str) else []
-    units += [(item.rid, item.folded) for item in items]
+    units: list[tuple[str, str, frozenset[str] | None]] = []
+    if isinstance(doc.get("description"), str):
+        units.append(("description", fold(doc["description"]), None))
+    units += [(item.rid, item.folded, item.tokens) for item in items]
     seen: set[Fact] = set()
-    for rid, folded in units:
-        new = {f for f in facts(folded) if not supported(f, told, told_facts)} - seen
-        seen |= new
-        if new and rid not in charged:
+    for rid, folded, tokens in units:
+        stated = facts(folded, tokens) - seen
+        seen |= stated
+        if rid not in charged and any(not supported(f, told) for f in stated):
             defects.append(f"unstated_fact:{rid}")
 
 

@@ -3,40 +3,58 @@
 Used by the content score (``unstated_fact``) to find the facts a document states that its
 concept never gives ("serve 10,000 users", "children aged 12 and over", "in English and
 Spanish"): a reader calls those invented. Text is expected lower-cased and accent-folded
-(``grounding.fold``). A fact is a hashable tuple: ``("count", value, noun)``,
-``("age", value)`` or ``("language", code)``.
+(``grounding.fold``). A fact is a hashable tuple: ``("count", value)``, ``("age", value)``
+or ``("language", code)``. A count is a number in digits followed by a noun naming people;
+a number right after a label ("Android 12 users", "grade 5 students", "in 2025") or a clock
+time is not one, nor is an age under a threshold ("children under 13 years old") or an
+object's age with a time unit ("invoices aged 90 days").
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import lru_cache
 
 from .grounding import SPANISH_STOPWORDS, STOPWORDS
-from .lexicon import COUNT_MODIFIERS, LANGUAGE_NAMES, PEOPLE
+from .lexicon import COUNT_MODIFIERS, LANGUAGE_NAMES, NOT_A_COUNT_AFTER, NOT_A_LANGUAGE_AFTER, PEOPLE
 from .quantities import NUMBER_WORDS, parse_amount
 
-__all__ = ["Fact", "concept_numbers", "facts", "supported", "written_language"]
+__all__ = ["Fact", "concept_side", "facts", "supported"]
 
-Fact = tuple[str, float, str] | tuple[str, float] | tuple[str, str]
+Fact = tuple[str, float] | tuple[str, str]
 
-_NUMBER = r"\d{1,3}(?:[,.]\d{3})+(?![.,]?\d)|\d+(?:\.\d+)?"
-_SCALE = {"k": 1e3, "thousand": 1e3, "mil": 1e3, "million": 1e6, "millions": 1e6, "millones": 1e6, "millon": 1e6}
-_SCALE_RE = "|".join(_SCALE)
+_NUMBER = r"\d{1,3}(?:(?:,|\.|\s)\d{3})+(?![.,]?\d)|\d+(?:[.,]\d+)?"
+_SCALE = {
+    "k": 1e3, "thousand": 1e3, "mil": 1e3, "m": 1e6, "million": 1e6, "millions": 1e6, "millones": 1e6,
+    "millon": 1e6, "bn": 1e9, "billion": 1e9,
+}  # fmt: skip
+_SCALE_RE = "|".join(sorted(_SCALE, key=len, reverse=True))
 _MODIFIERS = "|".join(sorted(COUNT_MODIFIERS, key=len, reverse=True))
 _PEOPLE = "|".join(sorted(PEOPLE, key=len, reverse=True))
+#: not after a word character, a separator, a currency, a slash, a colon (clock times) or a
+#: digit and a space (the thousands of "10 000")
+_BEFORE = r"(?<![\w.,$€£/:-])(?<!\d\s)"
 _COUNT_RE = re.compile(
-    rf"(?<![\w.,$€£/-])(?P<n>{_NUMBER})(?:\s?(?P<s>{_SCALE_RE})\b)?\+?"
-    rf"\s+(?:(?:{_MODIFIERS})\s+){{0,2}}(?P<noun>{_PEOPLE})\b"
+    rf"{_BEFORE}(?P<n>{_NUMBER})(?!:\d)(?:\s?(?P<s>{_SCALE_RE})\b)?\+?(?:\s+de)?"
+    rf"\s+(?:(?:{_MODIFIERS})\s+){{0,2}}(?:{_PEOPLE})\b"
 )
+_TIME_UNITS = r"(?!\s?(?:days?|weeks?|months?|hours?|minutes?|seconds?|dias|semanas|meses|horas|minutos)\b)"
 _AGE_RE = re.compile(
-    r"\baged?\s(?P<a>\d{1,3})\b|\bages\s(?P<b>\d{1,3})\b"
-    r"|(?<![\w.,])(?P<c>\d{1,3})(?:\s|-)years?(?:\s|-)olds?\b"
-    r"|\bmayores\sde\s(?P<d>\d{1,3})\b|(?<![\w.,])(?P<e>\d{1,3})\sanos\so\smas\b"
-    r"|\bde\s(?P<f>\d{1,3})\sanos\sde\sedad\b"
+    rf"\baged\s(?P<a>\d{{1,3}})\b{_TIME_UNITS}|\bages\s(?P<b>\d{{1,3}})\b{_TIME_UNITS}"
+    r"|(?<!under\s)(?<!below\s)(?<!up to\s)(?<![\w.,:])(?P<c>\d{1,3})(?:\s|-)years?(?:\s|-)olds?\b"
+    r"|\bmayores\sde\s(?P<d>\d{1,3})\sanos\b"
+    r"|(?<!menores\sde\s)(?<!menos\sde\s)(?<![\w.,:])(?P<e>\d{1,3})\sanos\sde\sedad\b"
 )
-_LANGUAGE_RE = re.compile(r"\b(?:" + "|".join(sorted(LANGUAGE_NAMES, key=len, reverse=True)) + r")\b")
+_AGE_HINTS = ("aged", "ages", "old", "mayores", "edad")
+_LANGUAGE_RE = re.compile(
+    r"\b(?P<name>" + "|".join(sorted(LANGUAGE_NAMES, key=len, reverse=True)) + r")\b(?:\s(?P<next>\w+))?"
+)
+_DIGIT_RE = re.compile(r"\d")
+_YEAR_RE = re.compile(r"20[0-9]{2}")
+_YEAR_AFTER = frozenset("in by since from until before after during en desde hasta antes durante".split())
 _DIGITS_RE = re.compile(rf"(?<![\w.,])(?P<n>{_NUMBER})(?:\s?(?P<s>{_SCALE_RE})\b)?")
+_COMPOUND_RE = re.compile(r"\btwenty[- ](one|two|three|four)\b")
 _WORD_RE = re.compile(r"[^\W\d_]+")
 _ONLY_SPANISH = SPANISH_STOPWORDS - STOPWORDS
 _ONLY_ENGLISH = STOPWORDS - SPANISH_STOPWORDS
@@ -49,48 +67,66 @@ def _value(number: str, scale: str | None) -> float | None:
         return None
 
 
-def facts(folded: str) -> set[Fact]:
-    """The head counts, ages and named languages in a folded text."""
+def _counts(folded: str) -> set[Fact]:
     found: set[Fact] = set()
-    if any(ch.isdigit() for ch in folded):
-        for m in _COUNT_RE.finditer(folded):
-            value = _value(m["n"], m["s"])
-            if value is not None:
-                found.add(("count", value, m["noun"]))
-        for m in _AGE_RE.finditer(folded):
-            found.add(("age", float(next(g for g in m.groups() if g))))
-    found.update(("language", LANGUAGE_NAMES[m[0]]) for m in _LANGUAGE_RE.finditer(folded))
+    for m in _COUNT_RE.finditer(folded):
+        before = folded[max(0, m.start() - 20) : m.start()].split()
+        if before and before[-1] in NOT_A_COUNT_AFTER:
+            continue  # a label: "android 12 users", "grade 5 students"
+        if _YEAR_RE.fullmatch(m["n"]) and before and before[-1] in _YEAR_AFTER:
+            continue  # a year: "in 2025 users will ..."
+        value = _value(m["n"], m["s"])
+        if value:
+            found.add(("count", value))
     return found
 
 
-@lru_cache(maxsize=4096)
-def concept_numbers(folded: str) -> frozenset[float]:
-    """Every number a folded concept gives: in digits (``1,200``, ``1.200``, ``10k``) or as a
-    word (one to twenty-four, uno to veinticuatro, a dozen)."""
-    numbers = {v for m in _DIGITS_RE.finditer(folded) if (v := _value(m["n"], m["s"])) is not None}
+def facts(folded: str, tokens: frozenset[str] | None = None) -> set[Fact]:
+    """The head counts, ages and named languages in a folded text (``tokens``: its words,
+    when the caller has them, so a text naming no language is not searched for one)."""
+    folded = folded.replace("\u00a0", " ").replace("\u202f", " ")
+    found: set[Fact] = set()
+    if _DIGIT_RE.search(folded):
+        found |= _counts(folded)
+        if any(hint in folded for hint in _AGE_HINTS):
+            found.update(("age", float(next(g for g in m.groups() if g))) for m in _AGE_RE.finditer(folded))
+    words = tokens if tokens is not None else frozenset(_WORD_RE.findall(folded))
+    if not words.isdisjoint(LANGUAGE_NAMES):
+        for m in _LANGUAGE_RE.finditer(folded):
+            if m["next"] not in NOT_A_LANGUAGE_AFTER:  # "spanish law" names a place, not a language
+                found.add(("language", LANGUAGE_NAMES[m["name"]]))
+    return found
+
+
+def _numbers(folded: str) -> tuple[float, ...]:
+    numbers = {v for m in _DIGITS_RE.finditer(folded) if (v := _value(m["n"], m["s"]))}
+    numbers.update(21.0 + ("one", "two", "three", "four").index(m[1]) for m in _COMPOUND_RE.finditer(folded))
     numbers.update(NUMBER_WORDS[w] for w in _WORD_RE.findall(folded) if w in NUMBER_WORDS)
-    return frozenset(numbers)
+    return tuple(sorted(numbers))
 
 
 @lru_cache(maxsize=4096)
-def written_language(folded: str) -> str:
-    """``"es"`` when a folded text has more Spanish-only than English-only function words,
-    else ``"en"``: the language a concept is written in."""
-    words = _WORD_RE.findall(folded)
+def concept_side(concept_folded: str) -> tuple[frozenset[Fact], tuple[float, ...], str]:
+    """A folded concept's facts, its numbers (digits with k / thousand / million forms, or
+    words: one to twenty-four, uno to veinticuatro, a dozen; sorted) and the language it is
+    written in (``"es"`` when it has more Spanish-only than English-only function words)."""
+    words = _WORD_RE.findall(concept_folded)
     spanish = sum(w in _ONLY_SPANISH for w in words)
     english = sum(w in _ONLY_ENGLISH for w in words)
-    return "es" if spanish > english else "en"
+    told = concept_folded.replace("\u00a0", " ").replace("\u202f", " ")
+    return frozenset(facts(told)), _numbers(told), "es" if spanish > english else "en"
 
 
-def supported(fact: Fact, concept_folded: str, concept_facts: set[Fact]) -> bool:
+def supported(fact: Fact, concept_folded: str) -> bool:
     """Whether the concept gives ``fact``: a count within 10 % of one of its numbers, an age
     among its numbers, a language it names or is written in."""
-    kind, value = fact[0], fact[1]
-    if kind == "language":
-        return value == written_language(concept_folded) or fact in concept_facts
-    numbers = concept_numbers(concept_folded)
-    if not isinstance(value, float):
-        return False
+    told, numbers, language = concept_side(concept_folded)
+    kind, value = fact
+    if isinstance(value, str):
+        return value == language or fact in told
     if kind == "age":
-        return value in numbers
-    return any(abs(value - n) <= 0.1 * n for n in numbers if n > 0)
+        i = bisect_left(numbers, value)
+        return i < len(numbers) and numbers[i] == value
+    # |value - n| <= 0.1 n  <=>  value / 1.1 <= n <= value / 0.9
+    i = bisect_left(numbers, value / 1.1)
+    return i < len(numbers) and numbers[i] <= value / 0.9

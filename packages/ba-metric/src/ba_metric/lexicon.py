@@ -19,6 +19,8 @@ __all__ = [
     "DEADLINE_WORDS",
     "FILLER",
     "LANGUAGE_NAMES",
+    "NOT_A_COUNT_AFTER",
+    "NOT_A_LANGUAGE_AFTER",
     "Lexicon",
     "VACUOUS",
     "MEASURABLE",
@@ -65,25 +67,30 @@ enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|d
 
 _LANGUAGES = """english|spanish|french|german|catalan|basque|galician|portuguese|italian|welsh|dutch|polish|
 arabic|chinese|tagalog|vietnamese|ingles|espanol|castellano|euskera|gallego|frances|aleman"""
-#: a named language -> its code, for the languages a document states (``facts``); "polish" is
-#: left out (a verb as often as a language), the Spanish names are added
+#: a named language -> its code, for the languages a document states (``facts``): the names of
+#: ``_LANGUAGES`` (the measurable list) but "polish", a verb as often as a language
 LANGUAGE_NAMES: Mapping[str, str] = MappingProxyType(
     {
         name: code
         for code, names in {
             "en": "english ingles", "es": "spanish espanol castellano", "fr": "french frances",
             "de": "german aleman", "ca": "catalan", "eu": "basque euskera", "gl": "galician gallego",
-            "pt": "portuguese portugues", "it": "italian italiano", "cy": "welsh gales", "nl": "dutch holandes",
-            "ar": "arabic arabe", "zh": "chinese mandarin cantonese chino", "tl": "tagalog", "vi": "vietnamese",
-            "ru": "russian ruso", "uk": "ukrainian ucraniano", "hi": "hindi", "ja": "japanese japones",
-            "ko": "korean coreano",
+            "pt": "portuguese", "it": "italian", "cy": "welsh", "nl": "dutch", "ar": "arabic",
+            "zh": "chinese", "tl": "tagalog", "vi": "vietnamese",
         }.items()
         for name in names.split()
     }
 )  # fmt: skip
+#: a language name followed by one of these names a place or a people, not a language
+#: ("spanish data protection law", "german market")
+NOT_A_LANGUAGE_AFTER = frozenset(
+    """law laws legislation regulation regulations rules data market markets company companies
+    government tax taxes authority authorities bank banks court courts citizens residents
+    cuisine food wine ley leyes normativa mercado empresa empresas gobierno""".split()
+)
 #: nouns naming people (or households) that a head count counts: "500 students", "300 socios"
 PEOPLE = frozenset(
-    """user users customers clients members students pupils learners employees staff workers
+    """users customers clients members students pupils learners employees staff workers
     patients people persons visitors guests volunteers tenants residents drivers riders passengers
     teachers tutors parents children kids families households subscribers attendees participants
     players athletes donors buyers sellers shoppers travellers travelers citizens owners agents
@@ -96,6 +103,13 @@ PEOPLE = frozenset(
     participantes jugadores deportistas donantes compradores vendedores ciudadanos propietarios
     agentes tecnicos enfermeras enfermeros medicos entrenadores monitores gerentes supervisores
     agricultores cuidadores lectores cuentas""".split()
+)
+#: a number right after one of these is a label or a version, not a count ("android 12 users",
+#: "grade 5 students", "tier 1 customers")
+NOT_A_COUNT_AFTER = frozenset(
+    """android ios windows macos version versions v wcag covid grade grades year years level levels
+    tier tiers phase phases step steps stage top page room floor class group team zone area route
+    line gate ward unit number no nr curso grupo nivel fase planta aula""".split()
 )
 #: words that may stand between a number and the people it counts ("500 concurrent users")
 COUNT_MODIFIERS = frozenset(

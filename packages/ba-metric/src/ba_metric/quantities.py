@@ -44,8 +44,12 @@ _WORDS = {
     )
     for w in names.split()
 }  # fmt: skip
-#: number words a concept may give a count in (one to twenty-four, uno to veinticuatro, a dozen)
-NUMBER_WORDS = {**{w: float(n) for w, n in _WORDS.items() if n and len(w) > 1}, "dozen": 12.0, "docena": 12.0}
+#: number words a concept may give a count in (one to twenty, uno to veinticuatro, a dozen; the
+#: compounds twenty-one to twenty-four are read by ``facts``)
+NUMBER_WORDS = {
+    **{w: float(n) for w, n in _WORDS.items() if n and len(w) > 1},
+    **{"veintiuno": 21.0, "veintiuna": 21.0, "veintidos": 22.0, "veintitres": 23.0, "dozen": 12.0, "docena": 12.0},
+}
 _NUM_WORDS = "|".join(sorted((re.escape(w) for w in _WORDS if len(w) > 1), key=len, reverse=True))
 _DURATION_RE = re.compile(rf"\b(?P<n>\d{{1,3}}|{_NUM_WORDS})[ -]?(?P<u>months?|meses|mes|weeks?|semanas?)\b")
 _UNIT_DAYS = {"m": 30, "w": 7, "s": 7}  # months/meses, weeks, semanas
