@@ -24,7 +24,7 @@ from torch import nn
 __all__ = ["FLOAT32_CPU_ABOVE", "LayerRecompute", "default_above"]
 
 #: ``--checkpoint-above``'s default where the model computes in float32 on a CPU (tokens)
-FLOAT32_CPU_ABOVE = 128  # 256 until 2026-12-06 (whole phases 2,294-2,634 MiB; at 128: 2,105-2,703 MiB in five)
+FLOAT32_CPU_ABOVE = 128  # 256 until 2026-12-06 (whole phases 2,294-2,634 MiB; at 128: 2,105-2,703 MiB in six)
 
 
 def default_above(device_type: str, float32: bool) -> int:
