@@ -34,6 +34,9 @@ NEFTUNE    ?= 0
 # Empty: ba-lora's default, 128 where training computes in float32 on a CPU (no native bf16),
 # off otherwise; 0: off
 CHECKPOINT_ABOVE ?=
+# more `ba-lora train` flags, e.g. TRAIN_FLAGS='--keep-checkpoints --save-total-limit 20' keeps every
+# epoch's adapter under FT_DIR/checkpoints/ (to score an epoch the run did not keep)
+TRAIN_FLAGS ?=
 # the prompt a fine-tune is trained (and then always asked) with; ba-llm's long zero-shot
 # default costs ~250 tokens per sample on every step (ba-llm/src/ba_llm/default_prompt.json)
 TRAIN_PROMPT ?= prompts/finetune.json
@@ -89,7 +92,7 @@ help: ## List the targets
 	@echo "           THREADS=$(if $(THREADS),$(THREADS),(all cores)) MAX_NEW_TOKENS=$(MAX_NEW_TOKENS)"
 	@echo "           MIN_SCORE=$(MIN_SCORE) MIN_CONTENT=$(MIN_CONTENT) OBJECTIVE=$(OBJECTIVE) EVAL_METRIC=$(EVAL_METRIC)"
 	@echo "           TRAIN_PROMPT=$(TRAIN_PROMPT) LR=$(LR) GRAD_ACCUM=$(GRAD_ACCUM) LORA_R=$(LORA_R)"
-	@echo "           LORA_DROPOUT=$(LORA_DROPOUT) TARGETS=$(TARGETS) NEFTUNE=$(NEFTUNE)"
+	@echo "           LORA_DROPOUT=$(LORA_DROPOUT) TARGETS=$(TARGETS) NEFTUNE=$(NEFTUNE) TRAIN_FLAGS=$(TRAIN_FLAGS)"
 	@echo "           CHECKPOINT_ABOVE=$(if $(CHECKPOINT_ABOVE),$(CHECKPOINT_ABOVE),(ba-lora's default)) TEST_JOBS=$(TEST_JOBS)"
 
 # ---- environment -------------------------------------------------------------------
@@ -162,7 +165,7 @@ $(FT_DIR)/training_info.json: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl 
 	  --output $(FT_DIR) --model $(BASE_SPEC) --quantization $(QUANT) --prompt $(TRAIN_PROMPT) \
 	  --epochs $(EPOCHS) --seed $(SEED) --eval-metric $(EVAL_METRIC) --lr $(LR) --grad-accum $(GRAD_ACCUM) \
 	  --lora-r $(LORA_R) --lora-dropout $(LORA_DROPOUT) --target-modules $(TARGETS) --neftune-alpha $(NEFTUNE) \
-	  $(if $(CHECKPOINT_ABOVE),--checkpoint-above $(CHECKPOINT_ABOVE)) $(if $(wildcard $(FT_DIR)/training_info.json),--overwrite,--resume)
+	  $(if $(CHECKPOINT_ABOVE),--checkpoint-above $(CHECKPOINT_ABOVE)) $(TRAIN_FLAGS) $(if $(wildcard $(FT_DIR)/training_info.json),--overwrite,--resume)
 
 finetune: $(FT_REPORT)/val/comparison.json $(FT_REPORT)/curated/comparison.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4, then baseline vs fine-tuned on val and on the curated set
 	@echo
