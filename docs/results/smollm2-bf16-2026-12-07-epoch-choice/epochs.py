@@ -4,6 +4,7 @@ usage: epochs.py NAME=INFO,VAL1,VAL2,CUR1,CUR2 ...   (INFO: a training_info.json
 epochs' validation losses; VALk / CURk: the validation / curated predictions of epoch k's
 adapter, in the validation split's order). Scores with the ba_metric installed.
 """
+
 import json
 import math
 import sys
@@ -43,7 +44,9 @@ def r1(c1, c2, l1, l2):
 
 
 def main(specs):
-    print("| run | kept | val loss e1 / e2 | in-run content e1 / e2 | offline 4: e1 / e2 | R0(4) | R1(4) | R1(21) | R2 | curated content e1 / e2 (p) | val content e1 / e2 |")
+    print(
+        "| run | kept | val loss e1 / e2 | in-run content e1 / e2 | offline 4: e1 / e2 | R0(4) | R1(4): gain / noise | R1(21) | R2 | curated content e1 / e2 (p) | val content e1 / e2 |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for spec in specs:
         name, rest = spec.split("=", 1)
@@ -61,7 +64,8 @@ def main(specs):
         p = ttest_rel(cc2, cc1).pvalue if cc1 != cc2 else 1.0
         print(
             f"| {name} | {ti.get('best_epoch')} | {l1:.3f} / {l2:.3f} | {fmt(ep[1].get('content'))} / {fmt(ep[2].get('content'))} "
-            f"| {mean(vc1[:4]):.3f} / {mean(vc2[:4]):.3f} | {r0(vc1[:4], vc2[:4], l1, l2)} | {r1(vc1[:4], vc2[:4], l1, l2)} "
+            f"| {mean(vc1[:4]):.3f} / {mean(vc2[:4]):.3f} | {r0(vc1[:4], vc2[:4], l1, l2)} | {r1(vc1[:4], vc2[:4], l1, l2)}: "
+            f"{mean(vc2[:4]) - mean(vc1[:4]):+.3f} / {noise(vc2[:4], vc1[:4]):.3f} "
             f"| {r1(vc1, vc2, l1, l2)} | {2 if l2 < l1 - DELTA else 1} | {mean(cc1):.3f} / {mean(cc2):.3f} (p = {p:.2g}) "
             f"| {mean(vc1):.3f} / {mean(vc2):.3f} |"
         )

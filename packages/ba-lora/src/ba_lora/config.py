@@ -123,7 +123,8 @@ class TrainConfig:
         "each epoch, generate (greedy) for the first K validation concepts, report the "
         "mean BA metric (total and content) and choose the best epoch and early stopping "
         "by content beyond its noise (max(--early-stopping-min-delta, 2 standard errors of "
-        "the per-concept differences)); within it, the lower validation loss decides; 0: off)",
+        "the per-concept differences)); within it, a validation loss lower by more than "
+        "--early-stopping-min-delta decides; 0: off)",
         metavar="K",
     )
     eval_max_new_tokens: int = _f(512, "token limit of the --eval-metric generations", metavar="N")

@@ -132,7 +132,7 @@ class TrainerState:
 
 
 def _criterion(cfg: TrainConfig) -> str:
-    return "content score" if cfg.eval_metric else "validation loss"
+    return "content score (beyond its noise) or validation loss" if cfg.eval_metric else "validation loss"
 
 
 def content_noise(new: list[float] | None, best: list[float] | None, delta: float) -> float:
@@ -164,6 +164,12 @@ def _track_best(
     against 0.123), and its epoch 2 scored 11.8 content points more on the 42 curated concepts.
     Without ``--eval-metric`` the lowest validation loss decides (by more than the delta).
     Without a validation set nothing is tracked.
+
+    When a single concept differs, its change is exactly one standard error, so it never
+    counts: one document's change is no evidence about the adapter, whatever its size (with
+    K = 4, a concept falling from 1.0 to 0.0 is a mean change of 0.25 against a noise of 0.5).
+    Each epoch is compared with the best one so far, so over many epochs content may drift
+    down by less than the noise per epoch while validation loss falls.
     """
     delta = cfg.early_stopping_min_delta
     if cfg.eval_metric and content is not None:
@@ -1030,7 +1036,7 @@ class _Run:
         elif st.bad_epochs and cfg.early_stopping_patience and st.bad_epochs >= cfg.early_stopping_patience:
             st.status = "early_stopped"
             self.log(
-                f"early stopping: no {_criterion(cfg)} improvement of {cfg.early_stopping_min_delta} "
+                f"early stopping: no {_criterion(cfg)} improvement of at least {cfg.early_stopping_min_delta} "
                 f"for {st.bad_epochs} epochs (best: epoch {st.best_epoch})"
             )
         if stop_max and st.global_step < self.steps_per_epoch * cfg.epochs:
