@@ -6,11 +6,11 @@ adapter, in the validation split's order). Scores with the ba_metric installed.
 """
 
 import json
-import math
 import sys
 
 from scipy.stats import ttest_rel
 
+from ba_lora.trainer import content_noise
 from ba_metric import score
 
 DELTA = 0.01
@@ -26,11 +26,7 @@ def contents(path):
 
 
 def noise(new, best):
-    if len(new) < 2:
-        return DELTA
-    d = [a - b for a, b in zip(new, best)]
-    m = sum(d) / len(d)
-    return max(DELTA, 2 * math.sqrt(sum((x - m) ** 2 for x in d) / (len(d) - 1) / len(d)))
+    return content_noise(new, best, DELTA)  # ba-lora's own rule, not a copy of it
 
 
 def r0(c1, c2, l1, l2):
