@@ -421,6 +421,69 @@ def test_a_constraint_the_concept_never_states_is_invented():
     assert not any(d.startswith("invented_constraint") for d in score(doc).defects)  # needs a concept
 
 
+TENNIS = (
+    "our tennis club has about 600 members and court booking is still a paper sheet in the clubhouse. members "
+    "should book courts online up to a week ahead and pay thier annual fee there too."
+)
+
+
+@pytest.mark.parametrize(
+    ("concept", "constraint", "invented"),
+    [
+        # stop 55's documents (curated concepts, quoted): the platform does not fit the concept
+        (TENNIS, "The tennis club must run on a Windows 10 system.", True),
+        (
+            "Patients of our dental practice get a text when their six-monthly checkup is due, book it from the link.",
+            "The patient text app must run on the Microsoft Edge browser.",
+            True,
+        ),
+        # it fits: a kind of platform allows its family, a named platform allows its own
+        (TENNIS, "Members must be able to book from a phone or a desktop browser.", False),
+        ("A mobile app for dog walkers to log walks.", "The app must run on iOS 16 and Android 12 or later.", False),
+        ("An app for dog walkers to log walks.", "The app must work in current web browsers.", False),
+        ("An app for dog walkers to log walks.", "The app must run on Windows and macOS.", True),
+        ("A desktop tool for our accountants to log hours.", "The tool must run on Windows 11.", False),
+        ("A website for our bakery's cake orders.", "The website must run on Linux servers.", True),
+        ("A booking system for our tennis club.", "The system must be available on iOS and Android.", True),
+        # "a text" is an SMS to a mobile phone; "una web" is a website, used on any device
+        (
+            "Patients of our dental practice get a text when their six-monthly checkup is due.",
+            "Recalls must be sent as SMS text messages to the patient's mobile number on file.",
+            False,
+        ),
+        (
+            "Necesito una web sencilla para que los clientes de mi panaderia encarguen tartas.",
+            "La solución será una web que funcione en el navegador del móvil y del ordenador.",
+            False,
+        ),
+        ("A kiosk app for museum visitors to buy tickets.", "The kiosk must print tickets on a receipt printer.", True),
+        # shared generic words ("run", "users", "system") excuse nothing; content words do
+        (
+            "We run 3 nurseries: parents check kids in on a tablet by the door.",
+            "The project must run on the official version of the Python programming language.",
+            True,
+        ),
+        (
+            "A car insurer wants a smartphone app that records trips for its customers.",
+            "The project must be delivered with user documentation for customers.",
+            True,
+        ),
+        (
+            "A car insurer wants a smartphone app that records trips; customers must consent to tracking.",
+            "Trip tracking must start only after the customer's explicit consent.",
+            False,
+        ),
+    ],
+)
+def test_invented_constraint_platform_fit_and_generic_words(concept, constraint, invented):
+    """A platform must fit the concept (a kind of platform allows its family; a website runs on
+    no operating system), whatever words the constraint shares with it; and a constraint
+    sharing only generic words ("run", "users", "system") with the concept is invented."""
+    doc = copy.deepcopy(CLEAN)
+    doc["constraints"] = [{"id": "C001", "description": constraint, "priority": "High"}]
+    assert ("invented_constraint:C001" in score(doc, concept).defects) is invented
+
+
 def test_garbled_is_charged_once_per_phrase_and_reads_title_and_description():
     """A reader objects to "with tools for members and members" once, however many sentences
     repeat it; idioms ("again and again", "more and more") and a phrase written twice are not

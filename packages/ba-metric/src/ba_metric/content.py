@@ -358,17 +358,67 @@ def _dropped_limits(
         defects.append("dropped_limit:deadline")
 
 
-#: words that name a kind of platform without naming one ("an app", "a website", "una app"):
-#: a constraint naming the platform (iOS and Android, the web) only makes it precise
-_PLATFORM_HINTS = frozenset("app apps webapp website websites online portal aplicacion aplicaciones".split())
+_PLATFORM = CONSTRAINT_KINDS["platform"]
+_MOBILE = frozenset(
+    """ios android ipad iphone mobile tablet tablets smartphone smartphones phone phones movil moviles
+    telefono tableta pwa""".split()
+) | {"app store", "google play"}
+_WEB = frozenset("web browser browsers chrome safari firefox navegador navegadores pwa".split())
+_DESKTOP = frozenset(
+    """desktop desktops windows macos mac linux laptop laptops computer computers pc pcs ordenador
+    ordenadores portatil escritorio""".split()
+)
+#: the devices a website is used on (not their operating systems: a website runs on none)
+_DEVICES = frozenset(
+    """mobile phone phones smartphone smartphones tablet tablets movil moviles telefono tableta desktop
+    desktops laptop laptops computer computers pc pcs ordenador ordenadores portatil escritorio""".split()
+)
+#: what a text message goes to
+_TEXTING = frozenset("sms mobile phone phones smartphone smartphones movil moviles telefono".split())
+#: words that name a kind of platform without naming one ("an app", "a website", "una web", "get
+#: a text") -> the platform entries a constraint may name for it ("an app" -> "must run on iOS
+#: and Android"; "a text" -> "sent by SMS to the patient's mobile number")
+_KIND_FITS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        **dict.fromkeys("app apps aplicacion aplicaciones".split(), _MOBILE | _WEB),
+        **dict.fromkeys("web website websites webapp online portal".split(), _WEB | _DEVICES),
+        **dict.fromkeys("sms text texts texted texting".split(), _TEXTING),
+    }
+)
+#: screens fit any concept that names a platform or a kind of one
+_SCREENS = frozenset("screen screens pantalla".split())
+#: shared words that name no limit: a constraint sharing only these with the concept is not its
+_NOT_EXCUSING = frozenset(word_key(fold(w)) for w in GENERIC_WORDS | _NONFEATURE_WORDS)
+
+
+def _platforms(tokens: frozenset[str], padded: str) -> frozenset[str]:
+    """The platform lexicon's entries a text names (its words and its phrases)."""
+    found = set(_PLATFORM.words & tokens)
+    for first in tokens.intersection(_PLATFORM.phrases):
+        found.update(p.strip() for p in _PLATFORM.phrases[first] if p in padded)
+    return frozenset(found)
+
+
+def _platform_fits(told: _Item) -> frozenset[str]:
+    """The platform entries a constraint may name for this concept: the ones it names, their
+    families (mobile, web, desktop), the ones a kind it names allows, and screens."""
+    named = _platforms(told.tokens, told.padded)
+    fits = set(named)
+    for family in (_MOBILE, _WEB, _DESKTOP):
+        if named & family:
+            fits |= family
+    for kind in told.tokens.intersection(_KIND_FITS):
+        fits |= _KIND_FITS[kind]
+    return frozenset(fits | _SCREENS) if fits else frozenset()
 
 
 @lru_cache(maxsize=4096)
-def _concept_words(concept: str) -> tuple[frozenset[str], bool]:
-    """The concept's content keys, and whether it names a platform or a kind of one (cached
-    like :func:`_concept_facts`: a set of documents answers few concepts)."""
+def _concept_words(concept: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The concept's content keys that can excuse a constraint (not the generic ones), and the
+    platform entries a constraint may name (cached like :func:`_concept_facts`: a set of
+    documents answers few concepts)."""
     told = _Item("", "", concept)
-    return told.keys, told.uses(CONSTRAINT_KINDS["platform"]) or not told.tokens.isdisjoint(_PLATFORM_HINTS)
+    return told.keys - _NOT_EXCUSING, _platform_fits(told)
 
 
 def _charged(defects: list[str], kinds: tuple[str, ...]) -> set[str]:
@@ -378,22 +428,30 @@ def _charged(defects: list[str], kinds: tuple[str, ...]) -> set[str]:
 
 
 def _invented_constraints(cons: list[tuple[int, _Item]], dup: set[int], concept: str, defects: list[str]) -> None:
-    """A constraint none of whose content keys is in the concept states a limit the concept
-    never gives ("The project must be funded by a government agency.", "must run on UK
-    taxpayers' funds"). A platform constraint is the concept's when the concept names any
-    platform or a kind of one ("a mobile app", "an app" -> "must run on Android 10 or
-    later"), and one stating the concept's budget or time in other words ("about $15k" ->
-    "The total budget is about 15,000 USD.") is its own. Not charged again on a constraint
-    already charged as a duplicate, as no limit at all or for its number."""
-    said, names_platform = _concept_words(concept[:20000])
+    """A constraint states a limit the concept never gives ("The project must be funded by a
+    government agency.", "must run on UK taxpayers' funds") when:
+
+    * it names a platform that does not fit the concept (:func:`_platform_fits`: "a mobile
+      app" -> "must run on Android 10 or later" fits, "must run on a Windows 10 system" does
+      not), whatever words it shares with the concept; or
+    * it names no platform and shares no content key with the concept but generic ones
+      ("run", "users", "system": :data:`_NOT_EXCUSING`), unless it states the concept's budget
+      or time in other words ("about $15k" -> "The total budget is about 15,000 USD.").
+
+    Not charged again on a constraint already charged as a duplicate, as no limit at all or
+    for its number."""
+    said, fits = _concept_words(concept[:20000])
     charged = _charged(defects, ("not_a_constraint", "unsupported_number", "contradicts_concept"))
     for index, item in cons:
-        if index in dup or item.rid in charged or not item.keys or item.keys & said:
+        if index in dup or item.rid in charged or not item.keys:
             continue
-        if names_platform and "platform" in _constraint_kinds(item):
-            continue
-        if item.quantities.money or item.quantities.days:  # the concept's amount or time, reworded
-            continue  # (one the concept lacks is charged by _number_defects)
+        named = _platforms(item.tokens, item.padded)
+        if named:
+            if named <= fits:
+                continue
+        elif item.keys & said or item.quantities.money or item.quantities.days:
+            continue  # the concept's words, or its amount or time reworded (one it lacks is
+            # charged by _number_defects)
         defects.append(f"invented_constraint:{item.rid}")
 
 
