@@ -539,6 +539,12 @@ GARDEN_OF_300 = (
         ("The app shall run on phones up to 5 years old.", False),
         ("Plot invoices aged 90 days shall be flagged.", False),
         ("Member data shall follow Spanish data protection law.", False),
+        # a law the concept never names (stop 55's model: the teacher's GDPR line, everywhere)
+        ("The app shall let members export or erase their personal data within 30 days, as GDPR requires.", True),
+        ("The app shall keep member records as HIPAA requires.", True),
+        ("Member data shall be handled under UK GDPR.", True),
+        ("The app shall encrypt member data with TLS 1.2 and meet WCAG 2.1 AA.", False),  # standards, not laws
+        ("Card payments shall go through a PCI DSS Level 1 processor.", False),
     ],
 )
 def test_unstated_fact_reads_counts_ages_and_languages(sentence, charged):
@@ -608,4 +614,34 @@ def test_unstated_fact_is_not_charged_again_on_a_unit_charged_for_an_invented_nu
     ]
     s = score(doc, concept)
     assert "unsupported_number:C002" in s.defects
+    assert not [d for d in s.defects if d.startswith("unstated_fact")], s.defects
+
+
+def test_unstated_fact_reads_laws_the_concept_names_under_any_name():
+    """GDPR and RGPD are one law; a place ("in Bristol", "across the EU") names none."""
+    sentence = "Member data shall be processed in line with GDPR."
+    doc = _with("non_functional_requirements", None, sentence)
+    for concept, charged in [
+        (GARDEN_OF_300 + " It must comply with GDPR.", False),
+        (GARDEN_OF_300 + " Debe cumplir el RGPD.", False),
+        (GARDEN_OF_300.replace("Our community garden", "Our community garden in Bristol"), True),
+        (GARDEN_OF_300 + " Members live across the EU.", True),
+        (GARDEN_OF_300 + " It must comply with HIPAA.", True),
+    ]:
+        assert ("unstated_fact:NFR003" in score(doc, concept).defects) is charged, concept
+
+
+def test_one_invention_one_charge_whichever_unit_states_it_first():
+    """A law first stated in an NFR and again in a constraint that is charged as invented is
+    one invention: the constraint's charge, not an unstated_fact on the NFR as well."""
+    doc = _with("non_functional_requirements", None, "Member data shall be processed in line with GDPR.")
+    doc["constraints"].append(
+        {
+            "id": "C004",
+            "description": "The project must be certified under GDPR by an external auditor.",
+            "priority": "Low",
+        }
+    )
+    s = score(doc, GARDEN_OF_300)
+    assert "invented_constraint:C004" in s.defects, s.defects
     assert not [d for d in s.defects if d.startswith("unstated_fact")], s.defects

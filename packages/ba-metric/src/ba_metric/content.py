@@ -456,19 +456,19 @@ def _invented_constraints(cons: list[tuple[int, _Item]], dup: set[int], concept:
 
 
 def _unstated_facts(doc: Mapping[str, Any], items: list[_Item], concept: str, defects: list[str]) -> None:
-    """A head count, an age or a language (``facts``) the concept never gives, in the
+    """A head count, an age, a language or a law (``facts``) the concept never gives, in the
     description or a requirement ("The app shall serve 10,000 users.", "children aged 12 and
-    over", "in English and Spanish"): each distinct fact once per document, on the first unit
-    stating it, a unit at most once, and not on a unit already charged for an invented
-    constraint or an unsupported or contradicting number (one invention, one charge; a fact
-    first stated there is not charged later either)."""
+    over", "in English and Spanish", "comply with GDPR"): each distinct fact once per document,
+    on the first unit stating it, a unit at most once, and never a fact that a unit already
+    charged for an invented constraint or an unsupported or contradicting number states,
+    before or after it (one invention, one charge)."""
     told = fold(concept)
     charged = _charged(defects, ("invented_constraint", "unsupported_number", "contradicts_concept"))
     units: list[tuple[str, str, frozenset[str] | None]] = []
     if isinstance(doc.get("description"), str):
         units.append(("description", fold(doc["description"]), None))
     units += [(item.rid, item.folded, item.tokens) for item in items]
-    seen: set[Fact] = set()
+    seen: set[Fact] = set().union(*(facts(folded, tokens) for rid, folded, tokens in units if rid in charged))
     for rid, folded, tokens in units:
         stated = facts(folded, tokens) - seen
         seen |= stated

@@ -1,10 +1,11 @@
-"""Facts about the business a text states: head counts, ages and named languages.
+"""Facts about the business a text states: head counts, ages, named languages and laws.
 
 Used by the content score (``unstated_fact``) to find the facts a document states that its
 concept never gives ("serve 10,000 users", "children aged 12 and over", "in English and
-Spanish"): a reader calls those invented. Text is expected lower-cased and accent-folded
-(``grounding.fold``). A fact is a hashable tuple: ``("count", value)``, ``("age", value)``
-or ``("language", code)``. A count is a number in digits followed by a noun naming people;
+Spanish", "comply with GDPR"): a reader calls those invented. Text is expected lower-cased and
+accent-folded (``grounding.fold``). A fact is a hashable tuple: ``("count", value)``, ``("age",
+value)``, ``("language", code)`` or ``("law", name)`` (``lexicon.LAW_NAMES``: GDPR and RGPD are
+one law). A count is a number in digits followed by a noun naming people;
 a number right after a label ("Android 12 users", "grade 5 students", "in 2025") or a clock
 time is not one, nor is an age under a threshold ("children under 13 years old") or an
 object's age with a time unit ("invoices aged 90 days").
@@ -17,7 +18,7 @@ from bisect import bisect_left
 from functools import lru_cache
 
 from .grounding import SPANISH_STOPWORDS, STOPWORDS
-from .lexicon import COUNT_MODIFIERS, LANGUAGE_NAMES, NOT_A_COUNT_AFTER, NOT_A_LANGUAGE_AFTER, PEOPLE
+from .lexicon import COUNT_MODIFIERS, LANGUAGE_NAMES, LAW_NAMES, NOT_A_COUNT_AFTER, NOT_A_LANGUAGE_AFTER, PEOPLE
 from .quantities import NUMBER_WORDS, parse_amount
 
 __all__ = ["Fact", "concept_side", "facts", "supported"]
@@ -50,6 +51,7 @@ _AGE_HINTS = ("aged", "ages", "old", "mayores", "edad")
 _LANGUAGE_RE = re.compile(
     r"\b(?P<name>" + "|".join(sorted(LANGUAGE_NAMES, key=len, reverse=True)) + r")\b(?:\s(?P<next>\w+))?"
 )
+_LAW_RE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, LAW_NAMES), key=len, reverse=True)) + r")\b")
 _DIGIT_RE = re.compile(r"\d")
 _YEAR_RE = re.compile(r"20[0-9]{2}")
 _YEAR_AFTER = frozenset("in by since from until before after during en desde hasta antes durante".split())
@@ -82,7 +84,7 @@ def _counts(folded: str) -> set[Fact]:
 
 
 def facts(folded: str, tokens: frozenset[str] | None = None) -> set[Fact]:
-    """The head counts, ages and named languages in a folded text (``tokens``: its words,
+    """The head counts, ages, named languages and laws in a folded text (``tokens``: its words,
     when the caller has them, so a text naming no language is not searched for one)."""
     folded = folded.replace("\u00a0", " ").replace("\u202f", " ")
     found: set[Fact] = set()
@@ -95,6 +97,7 @@ def facts(folded: str, tokens: frozenset[str] | None = None) -> set[Fact]:
         for m in _LANGUAGE_RE.finditer(folded):
             if m["next"] not in NOT_A_LANGUAGE_AFTER:  # "spanish law" names a place, not a language
                 found.add(("language", LANGUAGE_NAMES[m["name"]]))
+    found.update(("law", LAW_NAMES[m[0]]) for m in _LAW_RE.finditer(folded))
     return found
 
 
@@ -119,11 +122,11 @@ def concept_side(concept_folded: str) -> tuple[frozenset[Fact], tuple[float, ...
 
 def supported(fact: Fact, concept_folded: str) -> bool:
     """Whether the concept gives ``fact``: a count within 10 % of one of its numbers, an age
-    among its numbers, a language it names or is written in."""
+    among its numbers, a language it names or is written in, a law it names."""
     told, numbers, language = concept_side(concept_folded)
     kind, value = fact
     if isinstance(value, str):
-        return value == language or fact in told
+        return (kind == "language" and value == language) or fact in told
     if kind == "age":
         i = bisect_left(numbers, value)
         return i < len(numbers) and numbers[i] == value

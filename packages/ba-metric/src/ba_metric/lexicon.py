@@ -19,6 +19,7 @@ __all__ = [
     "DEADLINE_WORDS",
     "FILLER",
     "LANGUAGE_NAMES",
+    "LAW_NAMES",
     "NOT_A_COUNT_AFTER",
     "NOT_A_LANGUAGE_AFTER",
     "Lexicon",
@@ -79,6 +80,19 @@ LANGUAGE_NAMES: Mapping[str, str] = MappingProxyType(
             "zh": "chinese", "tl": "tagalog", "vi": "vietnamese",
         }.items()
         for name in names.split()
+    }
+)  # fmt: skip
+#: a law's name (folded) -> the law, for the laws a document imposes (``facts``): GDPR and RGPD
+#: are one law; technical and industry standards (TLS, WCAG, ISO 27001, PCI DSS) are not laws
+LAW_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        name: law
+        for law, names in {
+            "gdpr": "gdpr|rgpd|general data protection regulation|reglamento general de proteccion de datos",
+            "lopdgdd": "lopd|lopdgdd", "hipaa": "hipaa", "ccpa": "ccpa|cpra", "coppa": "coppa",
+            "ferpa": "ferpa", "sox": "sox|sarbanes-oxley|sarbanes oxley", "psd2": "psd2", "eidas": "eidas",
+        }.items()
+        for name in names.split("|")
     }
 )  # fmt: skip
 #: a language name followed by one of these names a place or a people, not a language

@@ -1,0 +1,31 @@
+"""The blind reader's verdicts (blind-answers.md) against the old and the new rule (blind-key.json)."""
+import json, os, re
+HERE = os.path.dirname(os.path.abspath(__file__))
+key = json.load(open(os.path.join(HERE, "blind-key.json")))
+ans = {}
+for line in open(os.path.join(HERE, "blind-answers.md")):
+    m = re.match(r"\|\s*(\d+)\s*\|\s*(stated|invented)\s*\|(.*)\|", line)
+    if m:
+        ans[int(m[1])] = (m[2], m[3].strip())
+assert len(ans) == len(key), (len(ans), len(key))
+def row(n, k):
+    old = k["now"] if not k["changed"] else ("excused" if k["now"] == "charged" else "charged")
+    return old, k["now"]
+for label, pick in [("changed (new rule charges, old excused)", lambda k: k["changed"]), ("unchanged controls", lambda k: not k["changed"])]:
+    items = [(n, k) for n, k in enumerate(key, 1) if pick(k)]
+    inv = sum(ans[n][0] == "invented" for n, _ in items)
+    print(f"{label}: {len(items)} items, reader says invented {inv} ({inv / len(items):.0%})")
+agree = {"old": 0, "new": 0}
+for n, k in enumerate(key, 1):
+    old, new = row(n, k)
+    reader = "charged" if ans[n][0] == "invented" else "excused"
+    agree["old"] += old == reader; agree["new"] += new == reader
+print(f"agreement with the reader over all {len(key)}: old rule {agree['old']}, new rule {agree['new']}")
+print("\nchanged items:")
+for n, k in enumerate(key, 1):
+    if k["changed"]:
+        print(f"  {n:2d} {k['set']:13s} {k['id']} {k['rid']}: reader {ans[n][0]:8s} ({ans[n][1]})")
+print("\ncontrols the reader disagrees with (both rules):")
+for n, k in enumerate(key, 1):
+    if not k["changed"] and (ans[n][0] == "invented") != (k["now"] == "charged"):
+        print(f"  {n:2d} {k['set']:13s} {k['id']} {k['rid']}: rules {k['now']}, reader {ans[n][0]} ({ans[n][1]})")
