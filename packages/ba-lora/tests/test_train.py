@@ -86,8 +86,12 @@ def test_training_info_is_valid_and_complete(trained, data_dir):
     e1, e2 = info["epochs"]
     noise = content_noise(e2["contents"], e1["contents"], 0.01)
     gain = e2["content"] - e1["content"]
-    second = gain > noise or (gain >= -noise and e2["val_loss"] < e1["val_loss"] - 0.01)
-    assert info["best_by"] == "content" and info["best_epoch"] == (2 if second else 1)
+    kept_by = (
+        "content" if gain > noise else "val_loss" if gain >= -noise and e2["val_loss"] < e1["val_loss"] - 0.01 else None
+    )
+    assert info["best_by"] == "content" and info["best_epoch"] == (2 if kept_by else 1)
+    # each epoch records what made it the new best (None: it was not)
+    assert (e1["kept_by"], e2["kept_by"]) == ("first", kept_by)
     assert info["status"] == "completed" and info["steps"] == 4
     # batch size 1, each sample padded to a multiple of 64 tokens (--pad-to-multiple)
     assert info["tokens"]["computed"] % 64 == 0
@@ -249,7 +253,7 @@ def test_best_epoch_by_content_and_early_stopping_on_it():
     for epoch, (loss, content) in enumerate([(0.9, 0.50), (0.8, 0.70), (0.795, 0.705), (0.6, 0.40)]):
         st.epoch = epoch
         seen.append(_track_best(st, cfg, loss, content))
-    assert seen == [True, True, False, False]
+    assert seen == ["first", "content", None, None]
     assert st.best_epoch == 2 and st.best_content == 0.70 and st.bad_epochs == 2
     # content within the delta: an epoch no worse on content and clearly lower on val loss is
     # the better adapter (the seed-43 NEFTune run's two epochs), and so is one lower by less
@@ -258,14 +262,16 @@ def test_best_epoch_by_content_and_early_stopping_on_it():
     for epoch, (loss, content) in enumerate([(0.1759, 0.894), (0.1154, 0.900), (0.09, 0.899), (0.085, 0.85)]):
         st3.epoch = epoch
         seen.append(_track_best(st3, cfg, loss, content))
-    assert seen[4:] == [True, True, True, False]
+    assert seen[4:] == ["first", "val_loss", "val_loss", None]
     assert st3.best_epoch == 3 and st3.best_content == 0.899 and st3.bad_epochs == 1
     # without --eval-metric the validation loss decides
     st2 = TrainerState()
     cfg2 = TrainConfig(train="t.jsonl", output="o", val="v.jsonl")
+    kept = []
     for epoch, (loss, content) in enumerate([(0.9, None), (0.8, None), (0.85, None)]):
         st2.epoch = epoch
-        _track_best(st2, cfg2, loss, content)
+        kept.append(_track_best(st2, cfg2, loss, content))
+    assert kept == ["first", "val_loss", None]
     assert st2.best_epoch == 2 and st2.best_val == 0.8 and st2.bad_epochs == 1
 
 
@@ -283,9 +289,9 @@ def test_content_decides_the_epoch_only_beyond_its_noise():
     assert abs(sum(e1) / 4 - sum(e2) / 4 - 0.01) < 1e-9
     assert abs(content_noise(e2, e1, 0.01) - 0.0804) < 1e-3
     st = TrainerState()
-    assert _track_best(st, cfg, 0.181, sum(e1) / 4, e1)
+    assert _track_best(st, cfg, 0.181, sum(e1) / 4, e1) == "first"
     st.epoch = 1
-    assert _track_best(st, cfg, 0.123, sum(e2) / 4, e2)
+    assert _track_best(st, cfg, 0.123, sum(e2) / 4, e2) == "val_loss"
     assert st.best_epoch == 2 and st.best_contents == e2 and st.best_val == 0.123
     # every concept 0.03 lower: clearly worse content, whatever the validation loss says
     worse = [c - 0.03 for c in e1]
@@ -293,19 +299,19 @@ def test_content_decides_the_epoch_only_beyond_its_noise():
     st2 = TrainerState()
     _track_best(st2, cfg, 0.181, sum(e1) / 4, e1)
     st2.epoch = 1
-    assert not _track_best(st2, cfg, 0.123, sum(worse) / 4, worse)
+    assert _track_best(st2, cfg, 0.123, sum(worse) / 4, worse) is None
     assert st2.best_epoch == 1 and st2.bad_epochs == 1
     # a content gain within the noise and no lower validation loss is no improvement either
     up = [0.9571, 0.92, 0.86, 0.95]  # +0.01 mean, noise 0.02
     st3 = TrainerState()
     _track_best(st3, cfg, 0.181, sum(e1) / 4, e1)
     st3.epoch = 1
-    assert not _track_best(st3, cfg, 0.2, sum(up) / 4, up)
+    assert _track_best(st3, cfg, 0.2, sum(up) / 4, up) is None
     # ... and beyond the noise it is (+0.04 on every concept: the noise is the min delta),
     # however the validation loss moved
     clear = [c + 0.04 for c in e1]
     st3.epoch = 2
-    assert _track_best(st3, cfg, 0.3, sum(clear) / 4, clear) and st3.best_epoch == 3
+    assert _track_best(st3, cfg, 0.3, sum(clear) / 4, clear) == "content" and st3.best_epoch == 3
     # one concept changing is one standard error: never beyond the noise, whatever its size
     one = [0.0, 0.92, 0.82, 0.95]
     assert abs(content_noise(one, e1, 0.01) - 2 * 0.9571 / 4) < 1e-9

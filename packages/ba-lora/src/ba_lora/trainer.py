@@ -17,6 +17,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -135,16 +136,24 @@ def _criterion(cfg: TrainConfig) -> str:
     return "content score (beyond its noise) or validation loss" if cfg.eval_metric else "validation loss"
 
 
+def _no_improvement(cfg: TrainConfig) -> str:
+    """What early stopping waited for, as :func:`_track_best` decides it."""
+    delta = cfg.early_stopping_min_delta
+    if cfg.eval_metric:
+        return (
+            f"no content gain beyond its noise (max({delta}, 2 standard errors of the per-concept "
+            f"differences)) and no validation loss lower by more than {delta} with content within it"
+        )
+    return f"no validation loss lower by more than {delta}"
+
+
 def content_noise(new: list[float] | None, best: list[float] | None, delta: float) -> float:
     """How far apart two epochs' content must be to count: ``max(delta, 2 x the standard
     error of the per-concept differences)`` on the same held-out concepts; ``delta`` when either
     epoch has no per-concept scores (a checkpoint of an older version) or there is one concept."""
     if not new or not best or len(new) != len(best) or len(new) < 2:
         return delta
-    d = [a - b for a, b in zip(new, best)]
-    m = sum(d) / len(d)
-    var = sum((x - m) ** 2 for x in d) / (len(d) - 1)
-    return max(delta, 2 * math.sqrt(var / len(d)))
+    return max(delta, 2 * statistics.stdev(a - b for a, b in zip(new, best)) / math.sqrt(len(new)))
 
 
 def _track_best(
@@ -153,8 +162,11 @@ def _track_best(
     val_loss: float | None,
     content: float | None,
     contents: list[float] | None = None,
-) -> bool:
-    """Update the best epoch after an epoch; True when this epoch is the new best.
+) -> str | None:
+    """Update the best epoch after an epoch. Returns what made this epoch the new best
+    (``"first"``: the first epoch tracked, ``"content"``: its content gain beyond the noise,
+    ``"val_loss"``: a lower validation loss, with content within the noise under
+    ``--eval-metric``), or None when it is not.
 
     With ``--eval-metric`` content decides only beyond its noise (:func:`content_noise`, from
     the per-concept ``contents``): an epoch is the new best when its mean content is higher than
@@ -172,28 +184,29 @@ def _track_best(
     down by less than the noise per epoch while validation loss falls.
     """
     delta = cfg.early_stopping_min_delta
+    by: str | None = None
     if cfg.eval_metric and content is not None:
         lower_loss = val_loss is not None and st.best_val is not None and val_loss < st.best_val - delta
         if st.best_content is None:
-            better = True
+            by = "first"
         else:
             noise = content_noise(contents, st.best_contents, delta)
             gain = content - st.best_content
-            better = gain > noise or (gain >= -noise and lower_loss)
-        if better:
+            by = "content" if gain > noise else "val_loss" if gain >= -noise and lower_loss else None
+        if by:
             st.best_content, st.best_val = content, val_loss
             st.best_contents = list(contents) if contents else None
     elif val_loss is not None:
-        better = st.best_val is None or val_loss < st.best_val - delta
-        if better:
+        by = "first" if st.best_val is None else "val_loss" if val_loss < st.best_val - delta else None
+        if by:
             st.best_val = val_loss
     else:
-        return False
-    if better:
+        return None
+    if by:
         st.best_epoch, st.bad_epochs = st.epoch + 1, 0
     else:
         st.bad_epochs += 1
-    return better
+    return by
 
 
 def lr_factor(step: int, total: int, warmup: int) -> float:
@@ -1031,14 +1044,12 @@ class _Run:
             + (f", val loss {val_loss:.4f}" if val_loss is not None else "")
             + (f", metric {metric:.3f}, content {content:.3f}" if metric is not None else "")
         )
-        if _track_best(st, cfg, val_loss, content, contents):
+        record["kept_by"] = _track_best(st, cfg, val_loss, content, contents)
+        if record["kept_by"]:
             self.writer.save_best(get_peft_model_state_dict(self.model))
         elif st.bad_epochs and cfg.early_stopping_patience and st.bad_epochs >= cfg.early_stopping_patience:
             st.status = "early_stopped"
-            self.log(
-                f"early stopping: no {_criterion(cfg)} improvement of at least {cfg.early_stopping_min_delta} "
-                f"for {st.bad_epochs} epochs (best: epoch {st.best_epoch})"
-            )
+            self.log(f"early stopping: for {st.bad_epochs} epochs {_no_improvement(cfg)} (best: epoch {st.best_epoch})")
         if stop_max and st.global_step < self.steps_per_epoch * cfg.epochs:
             st.status = "max_steps"
         if dist.main:
