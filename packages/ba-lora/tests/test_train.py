@@ -317,6 +317,8 @@ def test_content_decides_the_epoch_only_beyond_its_noise():
     assert abs(content_noise(one, e1, 0.01) - 2 * 0.9571 / 4) < 1e-9
     # one concept, or scores missing (a checkpoint of an older version): the noise is the delta
     assert content_noise([0.5], [0.9], 0.01) == 0.01 and content_noise(None, e1, 0.01) == 0.01
+    # a score that is not a number cannot decide anything: the noise is the delta, not a crash
+    assert content_noise([float("nan"), 0.5, 0.7, 0.1], e1, 0.01) == 0.01
 
 
 def test_the_best_epochs_content_survives_a_resume():

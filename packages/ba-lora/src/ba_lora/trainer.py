@@ -142,18 +142,21 @@ def _no_improvement(cfg: TrainConfig) -> str:
     if cfg.eval_metric:
         return (
             f"no content gain beyond its noise (max({delta}, 2 standard errors of the per-concept "
-            f"differences)) and no validation loss lower by more than {delta} with content within it"
+            f"differences)) and no validation loss lower than the best epoch's by more than {delta} with "
+            "content within it"
         )
-    return f"no validation loss lower by more than {delta}"
+    return f"no validation loss lower than the best epoch's by more than {delta}"
 
 
 def content_noise(new: list[float] | None, best: list[float] | None, delta: float) -> float:
     """How far apart two epochs' content must be to count: ``max(delta, 2 x the standard
     error of the per-concept differences)`` on the same held-out concepts; ``delta`` when either
-    epoch has no per-concept scores (a checkpoint of an older version) or there is one concept."""
-    if not new or not best or len(new) != len(best) or len(new) < 2:
+    epoch has no per-concept scores (a checkpoint of an older version), there is one concept, or
+    a score is not finite."""
+    d = [a - b for a, b in zip(new or [], best or [])]
+    if not new or not best or len(new) != len(best) or len(new) < 2 or not all(map(math.isfinite, d)):
         return delta
-    return max(delta, 2 * statistics.stdev(a - b for a, b in zip(new, best)) / math.sqrt(len(new)))
+    return max(delta, 2 * statistics.stdev(d) / math.sqrt(len(d)))
 
 
 def _track_best(

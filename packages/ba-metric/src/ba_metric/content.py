@@ -51,9 +51,10 @@ DEFECTS: Mapping[str, tuple[float, str]] = MappingProxyType(
         "unsupported_number": (0.08, "a budget, duration or date the concept never gives"),
         "invented_constraint": (
             0.08,
-            "a constraint that shares no content word with the concept (a limit it never states)",
+            "a limit the concept never states: a platform that does not fit it, or a constraint sharing no "
+            "content word with it but generic ones",
         ),
-        "unstated_fact": (0.08, "a head count, an age or a language the concept never gives"),
+        "unstated_fact": (0.08, "a head count, an age, a language or a law the concept never gives"),
         "filler": (0.08, "generic filler that would fit any product"),
         "garbled": (0.08, "a sentence that repeats its own words (\"for clients and clients\", a phrase three times)"),
         "dropped_limit": (0.08, "a budget or deadline the concept states that the document never mentions"),
@@ -371,7 +372,8 @@ _DESKTOP = frozenset(
 #: the devices a website is used on (not their operating systems: a website runs on none)
 _DEVICES = frozenset(
     """mobile phone phones smartphone smartphones tablet tablets movil moviles telefono tableta desktop
-    desktops laptop laptops computer computers pc pcs ordenador ordenadores portatil escritorio""".split()
+    desktops laptop laptops computer computers pc pcs ordenador ordenadores portatil escritorio iphone
+    ipad""".split()
 )
 #: what a text message goes to
 _TEXTING = frozenset("sms mobile phone phones smartphone smartphones movil moviles telefono".split())
@@ -383,16 +385,35 @@ _KIND_FITS: Mapping[str, frozenset[str]] = MappingProxyType(
         **dict.fromkeys("app apps aplicacion aplicaciones".split(), _MOBILE | _WEB),
         **dict.fromkeys("web website websites webapp online portal".split(), _WEB | _DEVICES),
         **dict.fromkeys("sms text texts texted texting".split(), _TEXTING),
+        "whatsapp": _TEXTING | {"whatsapp"},
     }
+)
+#: phrases that name a kind of platform, like :data:`_KIND_FITS`'s words
+_KIND_PHRASES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {" mensaje de texto ": _TEXTING, " mensajes de texto ": _TEXTING, " en linea ": _WEB | _DEVICES}
 )
 #: screens fit any concept that names a platform or a kind of one
 _SCREENS = frozenset("screen screens pantalla".split())
 #: shared words that name no limit: a constraint sharing only these with the concept is not its
-_NOT_EXCUSING = frozenset(word_key(fold(w)) for w in GENERIC_WORDS | _NONFEATURE_WORDS)
+#: (whole words: "organic" is not "organisation", though their keys are the same)
+_NOT_EXCUSING = frozenset(fold(w) for w in GENERIC_WORDS | _NONFEATURE_WORDS)
+#: platform words in another sense: a time window, screening someone, a phone number or an email
+#: address (data a form asks for), not a platform
+_NOT_A_PLATFORM_RE = re.compile(
+    r" (?:minute|hour|day|time|delivery|pickup|collection|maintenance|booking|service|slot|"
+    r"arrival|access|opening|visiting)s? windows? "
+    r"| (?:must|shall|should|will|to|and|or) screens? "
+    r"| (?:phone|mobile|movil|telefono) numbers? | (?:numero|numeros) de (?:telefono|movil) "
+    r"| email (?:address|addresses) "
+)
 
 
 def _platforms(tokens: frozenset[str], padded: str) -> frozenset[str]:
-    """The platform lexicon's entries a text names (its words and its phrases)."""
+    """The platform lexicon's entries a text names (its words and its phrases), not counting a
+    platform word used in another sense (:data:`_NOT_A_PLATFORM_RE`)."""
+    if _NOT_A_PLATFORM_RE.search(padded):
+        padded = _NOT_A_PLATFORM_RE.sub("  ", padded)
+        tokens = frozenset(padded.split())
     found = set(_PLATFORM.words & tokens)
     for first in tokens.intersection(_PLATFORM.phrases):
         found.update(p.strip() for p in _PLATFORM.phrases[first] if p in padded)
@@ -409,6 +430,9 @@ def _platform_fits(told: _Item) -> frozenset[str]:
             fits |= family
     for kind in told.tokens.intersection(_KIND_FITS):
         fits |= _KIND_FITS[kind]
+    for phrase, allowed in _KIND_PHRASES.items():
+        if phrase in told.padded:
+            fits |= allowed
     return frozenset(fits | _SCREENS) if fits else frozenset()
 
 
@@ -418,7 +442,8 @@ def _concept_words(concept: str) -> tuple[frozenset[str], frozenset[str]]:
     platform entries a constraint may name (cached like :func:`_concept_facts`: a set of
     documents answers few concepts)."""
     told = _Item("", "", concept)
-    return told.keys - _NOT_EXCUSING, _platform_fits(told)
+    said = _keys(" ".join(told.tokens - _NOT_EXCUSING))
+    return said, _platform_fits(told)
 
 
 def _charged(defects: list[str], kinds: tuple[str, ...]) -> set[str]:

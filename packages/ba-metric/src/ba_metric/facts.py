@@ -51,7 +51,22 @@ _AGE_HINTS = ("aged", "ages", "old", "mayores", "edad")
 _LANGUAGE_RE = re.compile(
     r"\b(?P<name>" + "|".join(sorted(LANGUAGE_NAMES, key=len, reverse=True)) + r")\b(?:\s(?P<next>\w+))?"
 )
-_LAW_RE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, LAW_NAMES), key=len, reverse=True)) + r")\b")
+_LAW_GAP = "[\\s\\-\u2010-\u2014]+"  # a space or any dash between a law's words ("sarbanes-oxley")
+
+
+def _law_pattern(name: str) -> str:
+    return _LAW_GAP.join(re.escape(w).replace("'", "['\u2019]?") for w in re.split(r"[\s-]+", name))
+
+
+def _law_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name)
+
+
+_LAW_BY_KEY = {_law_key(name): law for name, law in LAW_NAMES.items()}
+#: a law's name (not the Red Sox)
+_LAW_RE = re.compile(
+    r"(?<!red )\b(?:" + "|".join(_law_pattern(n) for n in sorted(LAW_NAMES, key=len, reverse=True)) + r")\b"
+)
 _DIGIT_RE = re.compile(r"\d")
 _YEAR_RE = re.compile(r"20[0-9]{2}")
 _YEAR_AFTER = frozenset("in by since from until before after during en desde hasta antes durante".split())
@@ -97,7 +112,7 @@ def facts(folded: str, tokens: frozenset[str] | None = None) -> set[Fact]:
         for m in _LANGUAGE_RE.finditer(folded):
             if m["next"] not in NOT_A_LANGUAGE_AFTER:  # "spanish law" names a place, not a language
                 found.add(("language", LANGUAGE_NAMES[m["name"]]))
-    found.update(("law", LAW_NAMES[m[0]]) for m in _LAW_RE.finditer(folded))
+    found.update(("law", _LAW_BY_KEY[_law_key(m[0])]) for m in _LAW_RE.finditer(folded))
     return found
 
 

@@ -88,9 +88,14 @@ LAW_NAMES: Mapping[str, str] = MappingProxyType(
     {
         name: law
         for law, names in {
-            "gdpr": "gdpr|rgpd|general data protection regulation|reglamento general de proteccion de datos",
-            "lopdgdd": "lopd|lopdgdd", "hipaa": "hipaa", "ccpa": "ccpa|cpra", "coppa": "coppa",
-            "ferpa": "ferpa", "sox": "sox|sarbanes-oxley|sarbanes oxley", "psd2": "psd2", "eidas": "eidas",
+            "gdpr": "gdpr|rgpd|general data protection regulation|general data protection regulations|"
+            "reglamento general de proteccion de datos",
+            "lopdgdd": "lopd|lopdgdd|ley organica de proteccion de datos",
+            "hipaa": "hipaa|health insurance portability and accountability act",
+            "ccpa": "ccpa|cpra|california consumer privacy act|california privacy rights act",
+            "coppa": "coppa|children's online privacy protection act|childrens online privacy protection act",
+            "ferpa": "ferpa|family educational rights and privacy act",
+            "sox": "sox|sarbanes-oxley|sarbanes oxley", "psd2": "psd2", "eidas": "eidas",
         }.items()
         for name in names.split("|")
     }
