@@ -29,3 +29,15 @@ print("\ncontrols the reader disagrees with (both rules):")
 for n, k in enumerate(key, 1):
     if not k["changed"] and (ans[n][0] == "invented") != (k["now"] == "charged"):
         print(f"  {n:2d} {k['set']:13s} {k['id']} {k['rid']}: rules {k['now']}, reader {ans[n][0]} ({ans[n][1]})")
+
+# the newly charged constraints by part of the rule: (a) platform fit when the constraint names a
+# platform entry, else (b) generic shared words; the constraint texts are blind-items.md's
+from ba_metric.content import _Item, _platforms
+texts = dict((int(n), c) for n, c in re.findall(r"## (\d+)\n\nConcept: .*?\n\nConstraint: (.*?)\n", open(os.path.join(HERE, "blind-items.md")).read(), re.S))
+split = {}
+for n, k in enumerate(key, 1):
+    if k["changed"]:
+        item = _Item("x", "constraints", texts[n])
+        part = "platform fit" if _platforms(item.tokens, item.padded) else "generic words"
+        split.setdefault(part, [0, 0])[ans[n][0] == "invented"] += 1
+print("\nnewly charged by part (stated, invented):", split)

@@ -41,12 +41,13 @@ def test_forty_hand_written_concepts_over_fifteen_domains_in_the_styles_people_u
 #: the references' assumptions that ba_metric charges, written down so a new one is noticed:
 #: constraints stating a limit or a platform their concept never gives (invented_constraint:
 #: cur-06's point-of-sale integration, cur-09's pilot roll-out, cur-12's launch languages,
-#: cur-17's "without installing an app", cur-28's one, RGPD or UK GDPR inferred from a city in
-#: cur-29 and cur-38); sizing figures, languages or laws it never names (unstated_fact: cur-04's
-#: four parent languages and 800 concurrent staff users, cur-28's 50 users booking at once,
-#: cur-33's 20 volunteers online, cur-34's 200 simultaneous users; GDPR, UK GDPR, RGPD, LOPDGDD or
-#: HIPAA inferred from a place or a currency in cur-11, cur-12, cur-19, cur-23, cur-30, cur-31,
-#: cur-32, cur-33, cur-34, cur-37, cur-39, cur-40, cur-41 and cur-42)
+#: cur-17's "without installing an app", RGPD or UK GDPR inferred from a city in cur-28, cur-29
+#: and cur-38); sizing figures, languages or laws it never names (unstated_fact: cur-04's four
+#: parent languages and 800 concurrent staff users, cur-28's 50 users booking at once, cur-33's
+#: 20 volunteers online, cur-34's 200 simultaneous users; GDPR, UK GDPR, RGPD, LOPDGDD or HIPAA
+#: in cur-11, cur-12, cur-19, cur-23, cur-30, cur-31, cur-32, cur-33, cur-34, cur-37, cur-39,
+#: cur-40, cur-41 and cur-42, mostly inferred from a place or a currency; cur-11 and cur-23 name
+#: neither)
 _ASSUMPTIONS = {
     "cur-04": ("unstated_fact:NFR002", "unstated_fact:NFR004"),
     "cur-06": ("invented_constraint:C001",),
