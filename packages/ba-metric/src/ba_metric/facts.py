@@ -63,6 +63,12 @@ def _law_key(name: str) -> str:
 
 
 _LAW_BY_KEY = {_law_key(name): law for name, law in LAW_NAMES.items()}
+#: a word every law's name has one of (its acronym, or a word of its full name), so a text
+#: naming no law is not searched for one
+_LAW_HINTS = frozenset(
+    """gdpr rgpd lopd lopdgdd hipaa ccpa cpra coppa ferpa sox sarbanes psd psd2 eidas protection
+    proteccion privacy portability""".split()
+)
 #: a law's name (not the Red Sox)
 _LAW_RE = re.compile(
     r"(?<!red )\b(?:" + "|".join(_law_pattern(n) for n in sorted(LAW_NAMES, key=len, reverse=True)) + r")\b"
@@ -100,7 +106,7 @@ def _counts(folded: str) -> set[Fact]:
 
 def facts(folded: str, tokens: frozenset[str] | None = None) -> set[Fact]:
     """The head counts, ages, named languages and laws in a folded text (``tokens``: its words,
-    when the caller has them, so a text naming no language is not searched for one)."""
+    when the caller has them, so a text naming no language or law is not searched for one)."""
     folded = folded.replace("\u00a0", " ").replace("\u202f", " ")
     found: set[Fact] = set()
     if _DIGIT_RE.search(folded):
@@ -112,7 +118,8 @@ def facts(folded: str, tokens: frozenset[str] | None = None) -> set[Fact]:
         for m in _LANGUAGE_RE.finditer(folded):
             if m["next"] not in NOT_A_LANGUAGE_AFTER:  # "spanish law" names a place, not a language
                 found.add(("language", LANGUAGE_NAMES[m["name"]]))
-    found.update(("law", _LAW_BY_KEY[_law_key(m[0])]) for m in _LAW_RE.finditer(folded))
+    if not words.isdisjoint(_LAW_HINTS):
+        found.update(("law", _LAW_BY_KEY[_law_key(m[0])]) for m in _LAW_RE.finditer(folded))
     return found
 
 
