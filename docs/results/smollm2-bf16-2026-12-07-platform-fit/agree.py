@@ -1,6 +1,8 @@
-"""The blind reader's verdicts (blind-answers.md) against the old and the new rule (blind-key.json)."""
-import json, os, re
-HERE = os.path.dirname(os.path.abspath(__file__))
+"""The blind reader's verdicts (blind-answers.md) against the old and the new rule (blind-key.json),
+in this folder or the one given: agree.py [FOLDER] (the laws folder's agreement.txt is
+`agree.py docs/results/smollm2-bf16-2026-12-07-laws`)."""
+import json, os, re, sys
+HERE = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 key = json.load(open(os.path.join(HERE, "blind-key.json")))
 ans = {}
 for line in open(os.path.join(HERE, "blind-answers.md")):
@@ -36,8 +38,9 @@ from ba_metric.content import _Item, _platforms
 texts = dict((int(n), c) for n, c in re.findall(r"## (\d+)\n\nConcept: .*?\n\nConstraint: (.*?)\n", open(os.path.join(HERE, "blind-items.md")).read(), re.S))
 split = {}
 for n, k in enumerate(key, 1):
-    if k["changed"]:
+    if k["changed"] and n in texts:  # constraints only (the laws folder's items are sentences)
         item = _Item("x", "constraints", texts[n])
         part = "platform fit" if _platforms(item.tokens, item.padded) else "generic words"
         split.setdefault(part, [0, 0])[ans[n][0] == "invented"] += 1
-print("\nnewly charged by part (stated, invented):", split)
+if split:
+    print("\nnewly charged by part (stated, invented):", split)
