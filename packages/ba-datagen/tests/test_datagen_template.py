@@ -25,6 +25,18 @@ def test_every_document_scores_at_least_095_and_is_grounded(concepts210, docs):
     assert all(score(render(d)).total >= 0.95 for d in docs[:20])
 
 
+def test_no_document_states_a_fact_its_concept_never_gives(concepts210, docs):
+    # a head count, an age, a language or a law the concept does not give is an invention the
+    # student copies (the domain lines "volunteers aged 70 and over" and "500 students" did)
+    invented = [
+        (r["id"], x)
+        for d, r in zip(docs, concepts210)
+        for x in score(d, r["concept"]).defects
+        if x.startswith(("unstated_fact", "invented_constraint", "unsupported_number"))
+    ]
+    assert invented == []
+
+
 def test_no_two_concepts_get_the_same_requirement_list(docs):
     whole = {tuple(i["description"] for c in CATS for i in d[c]) for d in docs}
     functional = {tuple(i["description"] for i in d["functional_requirements"]) for d in docs}

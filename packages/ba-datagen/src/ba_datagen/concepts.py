@@ -26,7 +26,7 @@ from typing import Any
 from ba_io import UsageError
 
 from .spanish import STRUCTURES_ES, domains_es, draw_facts_es, render_concept_es
-from .vocab import PLATFORM_SETS, actor_groups, article, cap, domains, join, platform_phrase
+from .vocab import LAW_SHARE, PLATFORM_SETS, actor_groups, article, cap, domains, join, platform_phrase
 
 __all__ = ["STRUCTURES", "generate_concepts", "render_concept"]
 
@@ -71,12 +71,12 @@ def _pick_constraints(rng: random.Random, dom: dict[str, Any], n_features: int) 
         out.append(_budget(rng))
     if rng.random() < 0.5:
         out.append(rng.choice(_TIMELINES).format(m=rng.randint(3, 12), w=rng.randint(6, 20), q=rng.randint(1, 4)))
-    if rng.random() < 0.55:
+    if rng.random() < LAW_SHARE:
         out.append(f"comply with {rng.choice(dom['regulations'])}")
     if rng.random() < 0.4:
         out.append(rng.choice(dom["integrations"] + list(_TECH)))
-    if not out:  # no budget and no deadline: a rule or a technical limit instead
-        out.append(rng.choice([f"comply with {r}" for r in dom["regulations"]] + list(_TECH)))
+    if not out:  # no budget, deadline, rule or integration: a technical limit instead
+        out.append(rng.choice(_TECH))
     while len(out) > (2 if n_features >= 5 else 3):  # keeps the teacher's document short
         out.pop(rng.randrange(len(out)))
     return out

@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .vocab import PLATFORM_SETS, actor_groups, cap, domain_nfr, join, numbered
+from .vocab import LAW_SHARE, PLATFORM_SETS, actor_groups, cap, domain_nfr, join, numbered
 
 __all__ = ["STRUCTURES_ES", "domains_es", "draw_facts_es", "render_concept_es", "write_document_es"]
 
@@ -73,7 +73,7 @@ def draw_facts_es(rng: random.Random, dom: dict[str, Any]) -> dict[str, Any]:
         cons.append(rng.choice(_BUDGET_FORMS).replace("{money}", money))
     if rng.random() < 0.5:
         cons.append(rng.choice(_TIMELINES).format(m=rng.randint(3, 12), w=rng.randint(6, 20)))
-    if rng.random() < 0.5:
+    if rng.random() < LAW_SHARE:
         cons.append(f"cumplir el {rng.choice(dom['regulations'])}")
     if rng.random() < 0.3 or not cons:
         cons.append(rng.choice(dom["integrations"] + list(_TECH)))

@@ -27,6 +27,11 @@ __all__ = [
     "platform_phrase",
 ]
 
+#: share of concepts (English and Spanish) whose facts name a law or rule to comply with. People
+#: rarely write one into a concept (3 of the 42 hand-written curated concepts do); at 0.55 the
+#: teacher wrote a regulation NFR for about 40 % of the training concepts and the student wrote
+#: GDPR lines into concepts that name no law (12 of 42 curated documents at seed 42, stop 56)
+LAW_SHARE = 0.15
 #: platform combinations a concept can target, with rough frequency by repetition
 PLATFORM_SETS: tuple[tuple[str, ...], ...] = (
     ("iOS", "Android"),
