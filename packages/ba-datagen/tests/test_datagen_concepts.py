@@ -4,8 +4,8 @@ from collections import Counter
 
 from ba_datagen import STRUCTURES, domains, generate_concepts
 from ba_datagen.concepts import NO_ORG, SHORT
-from ba_datagen.vocab import LAW_SHARE
 from ba_datagen.spanish import STRUCTURES_ES
+from ba_datagen.vocab import LAW_SHARE
 from ba_io import UsageError, validate
 
 
@@ -99,7 +99,9 @@ def test_some_concepts_name_no_platform_or_state_no_limit_and_say_nothing_of_the
         text = r["concept"].lower()
         assert not re.search(r"\b(ios|android|windows)\b|on the web|\(\)|available ,| runs? \.", text), r["id"]
     for r in no_limit:
-        assert not re.search(r"\bmust\s*\.|has to \.|needs to \.|(?<!they )\bmust (?!be able)", r["concept"].lower()), r["id"]
+        assert not re.search(r"\bmust\s*\.|has to \.|needs to \.|(?<!they )\bmust (?!be able)", r["concept"].lower()), (
+            r["id"]
+        )
     for r in en:
         assert "  " not in r["concept"] and " ." not in r["concept"] and ".." not in r["concept"], r["id"]
         assert r["concept"] == r["concept"].strip()
