@@ -93,12 +93,14 @@ def actor_groups(facts: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
 
 def domain_nfr(features: Sequence[str], dom: Mapping[str, Any]) -> str | None:
     """The domain NFR template for a concept's ``features`` (a vocabulary's ``nfr`` entries):
-    the first one a chosen feature ``needs``, else the first general one, else None."""
+    the first one a chosen feature ``needs``, else None. A vocabulary has no general lines
+    (until 2026-12-07 a domain's first line without ``needs`` was written when no feature
+    needed one: "usable with gloves on a shop-floor tablet", "5,000 requests per minute";
+    the concept gave no ground for them, and the student copied them into every domain)."""
     index = {text: i for i, (_, text) in enumerate(dom["features"])}
     chosen = {index[x] for x in features if x in index}
     needed = [e["text"] for e in dom["nfr"] if chosen & set(e.get("needs") or ())]
-    general = [e["text"] for e in dom["nfr"] if not e.get("needs")]
-    return (needed or general or [None])[0]
+    return (needed or [None])[0]
 
 
 def numbered(items: Sequence[Mapping[str, str]], prefix: str) -> list[dict[str, str]]:
