@@ -4,8 +4,8 @@ import statistics
 import pytest
 
 from ba_datagen import TemplateError, write_document
-from ba_datagen.spanish import platforms_es
-from ba_datagen.vocab import platform_phrase
+from ba_datagen.spanish import domains_es, platforms_es
+from ba_datagen.vocab import domain_nfr, domains, platform_phrase
 from ba_metric import render, score
 
 CATS = ("functional_requirements", "non_functional_requirements", "constraints")
@@ -35,6 +35,26 @@ def test_no_document_states_a_fact_its_concept_never_gives(concepts210, docs):
         if x.startswith(("unstated_fact", "invented_constraint", "unsupported_number"))
     ]
     assert invented == []
+    assert all(score(d, r["concept"]).error is None for d, r in zip(docs, concepts210))
+
+
+def test_every_domain_nfr_line_is_asked_for_by_a_feature_and_can_be_chosen():
+    # a line no feature asks for was copied by the student into every domain; a line whose
+    # features all ask for an earlier line first is never written
+    for vocab in (domains(), domains_es()):
+        for name, dom in vocab.items():
+            earlier: set[int] = set()
+            for line in dom["nfr"]:
+                needs = set(line.get("needs") or ())
+                assert needs and all(0 <= i < len(dom["features"]) for i in needs), (name, line["text"])
+                assert not needs <= earlier, (name, line["text"])
+                earlier |= needs
+
+
+def test_a_concept_whose_features_need_no_domain_line_gets_none():
+    dom = {"features": [[0, "book a class"], [0, "pay a fee"]], "nfr": [{"text": "X", "needs": [0]}]}
+    assert domain_nfr(["pay a fee"], dom) is None
+    assert domain_nfr(["pay a fee", "book a class"], dom) == "X"
 
 
 def test_no_two_concepts_get_the_same_requirement_list(docs):

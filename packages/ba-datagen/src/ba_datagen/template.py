@@ -88,7 +88,7 @@ def _nfr_candidates(f: dict[str, Any], dom: Mapping[str, Any] | None) -> list[tu
         text = _REGULATION_NFR.get(regs[0], _GENERIC_REGULATION_NFR)
         out.append((text.format(p=p, reg=regs[0], actor=f["feature_actors"][0]), "High"))
     own = domain_nfr(f["features"], dom) if dom is not None else None
-    if own is not None:  # a feature's own NFR beats the domain's general one
+    if own is not None:  # the domain's line for a chosen feature (vocab.domain_nfr)
         out.append((own.format(product=p), "High"))
     out.append(
         (f"All data in the {p} shall be encrypted in transit with TLS 1.2 or later and at rest with AES-256.", "High")
