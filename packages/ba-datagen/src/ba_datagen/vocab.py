@@ -99,8 +99,7 @@ def domain_nfr(features: Sequence[str], dom: Mapping[str, Any]) -> str | None:
     the concept gave no ground for them, and the student copied them into every domain)."""
     index = {text: i for i, (_, text) in enumerate(dom["features"])}
     chosen = {index[x] for x in features if x in index}
-    needed = [e["text"] for e in dom["nfr"] if chosen & set(e.get("needs") or ())]
-    return (needed or [None])[0]
+    return next((e["text"] for e in dom["nfr"] if chosen & set(e.get("needs") or ())), None)
 
 
 def numbered(items: Sequence[Mapping[str, str]], prefix: str) -> list[dict[str, str]]:
