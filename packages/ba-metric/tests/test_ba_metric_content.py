@@ -505,6 +505,88 @@ def test_invented_constraint_platform_fit_and_generic_words(concept, constraint,
     assert ("invented_constraint:C001" in defects) is invented, defects
 
 
+@pytest.mark.parametrize(
+    "concept, category, requirement, unfit",
+    [
+        # an operating system the concept never gives, in an NFR and in an FR
+        (
+            "Salon booking app where clients pick a stylist and book online.",
+            "non_functional_requirements",
+            "The salon booking app shall support the two latest major versions of Windows.",
+            True,
+        ),
+        (
+            "Members of our co-op see their share of production next to their consumption.",
+            "functional_requirements",
+            "The system shall allow members to pay their bill on their smartphone.",
+            True,
+        ),
+        # a website runs on no operating system; an app allows the mobile family, not macOS
+        (
+            "A website where our bakery's customers order cakes.",
+            "non_functional_requirements",
+            "The website shall support the two latest major versions of iOS and Android.",
+            True,
+        ),
+        (
+            "Bin app for residents: which bin goes out this week.",
+            "non_functional_requirements",
+            "The bin app shall support the two latest major versions of iOS and macOS.",
+            True,
+        ),
+        # what fits: an app -> iOS and Android; a tablet the concept names; Spanish "desde el móvil"
+        (
+            "Bin app for residents: which bin goes out this week.",
+            "non_functional_requirements",
+            "The bin app shall support the two latest major versions of iOS and Android.",
+            False,
+        ),
+        (
+            "Skippers log each day's catch on a tablet at sea.",
+            "functional_requirements",
+            "The system shall allow skippers to log each day's catch on a tablet.",
+            False,
+        ),
+        (
+            "Los voluntarios lo usarían desde el móvil.",
+            "non_functional_requirements",
+            "La app funcionará en las dos últimas versiones de Android.",
+            False,
+        ),
+        # words that in a requirement name a channel or data, not a platform, are not judged
+        (
+            "Salon booking app where clients pick a stylist and book online.",
+            "functional_requirements",
+            "The system shall allow clients to get a reminder by email and SMS on their mobile number.",
+            False,
+        ),
+    ],
+)
+def test_unfit_platform_in_a_requirement(concept, category, requirement, unfit):
+    """An FR or NFR naming an operating system, browser or device that does not fit the concept
+    (the fit of invented_constraint) is charged once; channels and data words are not judged."""
+    doc = copy.deepcopy(CLEAN)
+    doc[category][0]["description"] = requirement
+    rid = doc[category][0]["id"]
+    defects = score(doc, concept).defects
+    assert (f"unfit_platform:{rid}" in defects) is unfit, defects
+    assert sum(d.startswith("unfit_platform:") for d in defects) == int(unfit), defects
+
+
+def test_unfit_platform_is_not_charged_on_a_duplicate_or_a_constraint():
+    concept = "Salon booking app where clients pick a stylist and book online."
+    line = "The salon booking app shall support the two latest major versions of Windows."
+    doc = copy.deepcopy(CLEAN)
+    doc["non_functional_requirements"] = [
+        {"id": "NFR001", "description": line, "priority": "High"},
+        {"id": "NFR002", "description": line, "priority": "High"},
+    ]
+    doc["constraints"][2]["description"] = "The app must run on Windows 11."
+    defects = score(doc, concept).defects
+    assert [d for d in defects if d.startswith("unfit_platform")] == ["unfit_platform:NFR001"], defects
+    assert "duplicate:NFR001,NFR002" in defects and "invented_constraint:C003" in defects, defects
+
+
 def test_garbled_is_charged_once_per_phrase_and_reads_title_and_description():
     """A reader objects to "with tools for members and members" once, however many sentences
     repeat it; idioms ("again and again", "more and more") and a phrase written twice are not

@@ -55,6 +55,11 @@ DEFECTS: Mapping[str, tuple[float, str]] = MappingProxyType(
             "content word with it but generic ones",
         ),
         "unstated_fact": (0.08, "a head count, an age, a language or a law the concept never gives"),
+        "unfit_platform": (
+            0.08,
+            "a functional or non-functional requirement naming an operating system, browser or device "
+            "that does not fit the concept",
+        ),
         "filler": (0.08, "generic filler that would fit any product"),
         "garbled": (0.08, "a sentence that repeats its own words (\"for clients and clients\", a phrase three times)"),
         "dropped_limit": (0.08, "a budget or deadline the concept states that the document never mentions"),
@@ -480,6 +485,30 @@ def _invented_constraints(cons: list[tuple[int, _Item]], dup: set[int], concept:
         defects.append(f"invented_constraint:{item.rid}")
 
 
+#: the platform entries that, in a functional or non-functional requirement, name a platform
+#: (an operating system, a browser, a kind of device); not the ones that there more often name a
+#: channel or data ("web page", "mobile number", "by email", "on screen", "sent by SMS")
+_REQUIREMENT_PLATFORMS = frozenset(
+    """ios android ipad iphone windows macos mac linux chrome safari firefox desktop desktops laptop
+    laptops pc pcs computer computers tablet tablets smartphone smartphones kiosk kiosks escritorio
+    ordenador ordenadores portatil tableta""".split()
+) | {"app store", "google play"}
+
+
+def _unfit_platforms(items: list[_Item], dup: set[int], concept: str, defects: list[str]) -> None:
+    """A functional or non-functional requirement naming a platform of
+    :data:`_REQUIREMENT_PLATFORMS` that does not fit the concept (the fit of
+    :func:`_invented_constraints`: "support the two latest major versions of Windows" for a
+    salon booking app), once per requirement; not on one already charged as a duplicate."""
+    _, fits = _concept_words(concept[:20000])
+    for index, item in enumerate(items):
+        if index in dup or item.category == "constraints":
+            continue
+        named = _platforms(item.tokens, item.padded) & _REQUIREMENT_PLATFORMS
+        if named and not named <= fits:
+            defects.append(f"unfit_platform:{item.rid}")
+
+
 def _unstated_facts(doc: Mapping[str, Any], items: list[_Item], concept: str, defects: list[str]) -> None:
     """A head count, an age, a language or a law (``facts``) the concept never gives, in the
     description or a requirement ("The app shall serve 10,000 users.", "children aged 12 and
@@ -561,6 +590,7 @@ def content_of_document(doc: Mapping[str, Any], concept: str | None = None) -> C
         stated = _number_defects(doc, cons, concept_q, defects)
         _dropped_limits(doc, items, stated, concept_q, defects)
         _invented_constraints(cons, dup, concept, defects)
+        _unfit_platforms(items, dup, concept, defects)
         _unstated_facts(doc, items, concept[:20000], defects)
         frs = [it for it in items if it.category == "functional_requirements"]
         head = " ".join(doc[k] for k in ("title", "description") if isinstance(doc.get(k), str))
