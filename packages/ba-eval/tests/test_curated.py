@@ -50,7 +50,7 @@ def test_forty_hand_written_concepts_over_fifteen_domains_in_the_styles_people_u
 #: neither)
 _ASSUMPTIONS = {
     "cur-04": ("unstated_fact:NFR002", "unstated_fact:NFR004"),
-    "cur-06": ("invented_constraint:C001",),
+    "cur-06": ("invented_constraint:C001", "unfit_platform:NFR004"),  # the "existing in-store tablets"
     "cur-09": ("invented_constraint:C003",),
     "cur-11": ("unstated_fact:C002",),
     "cur-12": ("invented_constraint:C004", "unstated_fact:C003"),
