@@ -553,6 +553,19 @@ def test_invented_constraint_platform_fit_and_generic_words(concept, constraint,
             "La app funcionará en las dos últimas versiones de Android.",
             False,
         ),
+        # a platform word not after a word saying where something runs names a thing of the business
+        (
+            "A window-cleaning round where customers book a clean online.",
+            "functional_requirements",
+            "The system shall allow customers to book their windows cleaned every month.",
+            False,
+        ),
+        (
+            "A care home wants to record medication rounds.",
+            "functional_requirements",
+            "The system shall record how many tablets each resident took.",
+            False,
+        ),
         # words that in a requirement name a channel or data, not a platform, are not judged
         (
             "Salon booking app where clients pick a stylist and book online.",
@@ -566,6 +579,7 @@ def test_unfit_platform_in_a_requirement(concept, category, requirement, unfit):
     """An FR or NFR naming an operating system, browser or device that does not fit the concept
     (the fit of invented_constraint) is charged once; channels and data words are not judged."""
     doc = copy.deepcopy(CLEAN)
+    doc["constraints"] = doc["constraints"][:2]  # not CLEAN's "must run on iOS and Android" (one charge)
     doc[category][0]["description"] = requirement
     rid = doc[category][0]["id"]
     defects = score(doc, concept).defects
@@ -573,18 +587,38 @@ def test_unfit_platform_in_a_requirement(concept, category, requirement, unfit):
     assert sum(d.startswith("unfit_platform:") for d in defects) == int(unfit), defects
 
 
-def test_unfit_platform_is_not_charged_on_a_duplicate_or_a_constraint():
+def test_unfit_platform_one_invention_one_charge():
+    """Each unfit platform is charged once per document, on the first requirement naming it,
+    never again after a constraint was charged for it, and never on a duplicate."""
     concept = "Salon booking app where clients pick a stylist and book online."
-    line = "The salon booking app shall support the two latest major versions of Windows."
     doc = copy.deepcopy(CLEAN)
+    doc["non_functional_requirements"] = [
+        {
+            "id": "NFR001",
+            "description": "The app shall support the two latest versions of Windows.",
+            "priority": "High",
+        },
+        {
+            "id": "NFR002",
+            "description": "Bookings shall be saved within 1 second on Windows desktops.",
+            "priority": "Low",
+        },
+        {"id": "NFR003", "description": "The app shall run on Linux laptops in the salon.", "priority": "Low"},
+    ]
+    defects = score(doc, concept).defects
+    assert [d for d in defects if d.startswith("unfit_platform")] == ["unfit_platform:NFR001", "unfit_platform:NFR003"]
+    doc["constraints"][2]["description"] = "The app must run on Windows 11."
+    defects = score(doc, concept).defects
+    assert "invented_constraint:C003" in defects, defects
+    assert [d for d in defects if d.startswith("unfit_platform")] == ["unfit_platform:NFR003"], defects
+    line = doc["non_functional_requirements"][2]["description"]
     doc["non_functional_requirements"] = [
         {"id": "NFR001", "description": line, "priority": "High"},
         {"id": "NFR002", "description": line, "priority": "High"},
     ]
-    doc["constraints"][2]["description"] = "The app must run on Windows 11."
     defects = score(doc, concept).defects
+    assert "duplicate:NFR001,NFR002" in defects, defects
     assert [d for d in defects if d.startswith("unfit_platform")] == ["unfit_platform:NFR001"], defects
-    assert "duplicate:NFR001,NFR002" in defects and "invented_constraint:C003" in defects, defects
 
 
 def test_garbled_is_charged_once_per_phrase_and_reads_title_and_description():

@@ -20,5 +20,5 @@ for seed in (42,43):
                     items.append({"seed":seed,"split":split,"id":r["id"],"rid":rid,"requirement":txt,"concept":r["concept"]})
         oc=sum(o["content"] for o in old)/len(old)
         print(seed, split, "content", round(oc,4), "->", round(sum(newc)/len(newc),4), "charges", hits)
-json.dump(items, open("/tmp/s58/new-charges.json","w"), indent=1)
+json.dump(items, open(sys.argv[1] if len(sys.argv) > 1 else "/tmp/new-charges.json","w"), indent=1)
 for it in items: print(it["seed"], it["split"], it["id"], it["rid"], it["requirement"])

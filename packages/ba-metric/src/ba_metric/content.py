@@ -495,18 +495,54 @@ _REQUIREMENT_PLATFORMS = frozenset(
 ) | {"app store", "google play"}
 
 
+#: words that, at most :data:`_CONTEXT_WINDOW` words before a platform word, make the requirement
+#: say where something runs ("support the two latest major versions of Windows", "on their
+#: smartphone", "funcionará en Android"); without one the word names a thing of the business
+#: ("book their windows cleaned", "how many tablets each resident took", "computer vision")
+_PLATFORM_CONTEXT = frozenset(
+    """on run runs running support supports supported version versions install installed installing
+    available work works compatible native en funcionar funcionara funcione funcionen funcionando
+    versiones disponible desde instalar""".split()
+)
+_CONTEXT_WINDOW = 5
+
+
+def _in_context(padded: str, entry: str) -> bool:
+    """Whether ``entry`` (a platform word or phrase) occurs in ``padded`` after a context word."""
+    words = _NOT_A_PLATFORM_RE.sub("  ", padded).split()
+    parts = entry.split()
+    return any(
+        words[i : i + len(parts)] == parts and _PLATFORM_CONTEXT.intersection(words[max(0, i - _CONTEXT_WINDOW) : i])
+        for i in range(len(words))
+    )
+
+
 def _unfit_platforms(items: list[_Item], dup: set[int], concept: str, defects: list[str]) -> None:
-    """A functional or non-functional requirement naming a platform of
+    """A functional or non-functional requirement saying it runs on a platform of
     :data:`_REQUIREMENT_PLATFORMS` that does not fit the concept (the fit of
-    :func:`_invented_constraints`: "support the two latest major versions of Windows" for a
-    salon booking app), once per requirement; not on one already charged as a duplicate."""
+    :func:`_invented_constraints`): "support the two latest major versions of Windows" for a
+    salon booking app. A platform word counts only after a word of :data:`_PLATFORM_CONTEXT`.
+    One invention, one charge: each unfit platform once per document, on the first requirement
+    naming it, and never one a constraint charged as ``invented_constraint`` names; not on a
+    requirement already charged as a duplicate."""
     _, fits = _concept_words(concept[:20000])
+    charged = _charged(defects, ("invented_constraint",))
+    seen = {
+        p
+        for it in items
+        if it.category == "constraints" and it.rid in charged
+        for p in _platforms(it.tokens, it.padded)
+    }
     for index, item in enumerate(items):
         if index in dup or item.category == "constraints":
             continue
-        named = _platforms(item.tokens, item.padded) & _REQUIREMENT_PLATFORMS
-        if named and not named <= fits:
+        named = {
+            p for p in _platforms(item.tokens, item.padded) & _REQUIREMENT_PLATFORMS if _in_context(item.padded, p)
+        }
+        unfit = named - fits - seen
+        if unfit:
             defects.append(f"unfit_platform:{item.rid}")
+            seen |= unfit
 
 
 def _unstated_facts(doc: Mapping[str, Any], items: list[_Item], concept: str, defects: list[str]) -> None:
