@@ -1,5 +1,6 @@
 """The loop rule: a third copy of a content line (or a line that loops inside) ends a generation;
-a requirement that copies an earlier one word for word is dropped from the answer; and a
+a requirement another one of its list says in full (or that copies one word for word) is
+dropped from the answer; and a
 title or description holding ": " is quoted (ba_llm.quoting)."""
 
 from __future__ import annotations
@@ -213,6 +214,67 @@ def test_a_near_copy_the_only_item_of_a_list_and_other_text_are_kept():
         + _item("FR", 7, "Another thing it does.")
     )
     assert drop_repeated_requirements(gaps) == (gaps, [])
+
+
+def test_a_requirement_another_one_of_its_list_says_in_full_is_dropped_the_fuller_one_stays():
+    book_and_pay = "The system shall allow patients to book and pay for a session in one flow."
+    text = (
+        "functional_requirements:\n"
+        + _item("FR", 1, "The system shall allow patients to pay for a session in one flow.")
+        + _item("FR", 2, book_and_pay)
+        + _item("FR", 3, "The system shall allow teachers to mark attendance and write a note after each lesson.")
+        + _item("FR", 4, "The system shall allow teachers to write a note after each lesson.")
+        + "constraints:\n"
+        + _item("C", 1, "The project must comply with the accessibility guidelines AHA.")
+        + _item("C", 2, "The project shall comply with accessibility guidelines AHA.")
+        + _item("C", 3, "The project must not store raw card numbers.")
+    )
+    tidy, dropped = drop_repeated_requirements(text)
+    # the shorter one goes wherever it stands; "shall" and "must" say the same thing
+    assert [(d.id, d.repeats) for d in dropped] == [("FR001", "FR002"), ("FR004", "FR003"), ("C002", "C001")]
+    assert tidy == (
+        "functional_requirements:\n"
+        + _item("FR", 1, book_and_pay)
+        + _item("FR", 2, "The system shall allow teachers to mark attendance and write a note after each lesson.")
+        + "constraints:\n"
+        + _item("C", 1, "The project must comply with the accessibility guidelines AHA.")
+        + _item("C", 2, "The project must not store raw card numbers.")
+    )
+
+
+def test_a_requirement_that_adds_changes_or_reorders_a_word_or_sits_in_another_list_is_kept():
+    kept = (
+        "functional_requirements:\n"
+        + _item("FR", 1, "The system shall allow staff to message clients about bookings.")
+        + _item("FR", 2, "The system shall allow clients to message staff about bookings.")  # reordered
+        + _item("FR", 3, "The system shall allow people to add a donation when they check out.")
+        + _item("FR", 4, "The system shall allow people to check out without a donation.")  # a word added
+        + _item("FR", 5, "The system shall allow members to reserve plots.")
+        + "non_functional_requirements:\n"
+        + _item("NFR", 1, "The app shall respond to 95% of requests within 2.5 seconds.")
+        + _item("NFR", 2, "The app shall respond to 95% of requests within 2 seconds.")  # not in "2.5"
+        # the capability with a target in another list: the FR keeps the capability
+        + _item("NFR", 3, "The system shall allow members to reserve plots within 2 minutes.")
+    )
+    assert drop_repeated_requirements(kept) == (kept, [])
+    # in another list only the same words are a copy (the later one goes)
+    copied = kept + "constraints:\n" + _item("C", 1, "The app must respond to 95% of requests within 2 seconds.")
+    copied += _item("C", 2, "The project must not store raw card numbers.")
+    assert [(d.id, d.repeats) for d in drop_repeated_requirements(copied)[1]] == [("C001", "NFR002")]
+
+
+def test_many_items_inside_one_another_are_each_given_by_one_kept_item():
+    """A chain (each item the next one with a word left out) and copies of it: every item but
+    the fullest goes, and each dropped one names an item that stays."""
+    words = "The system shall allow members to reserve plots for a whole season with friends".split()
+    chain = [" ".join(words[:n]) + "." for n in range(6, len(words) + 1)]
+    text = "functional_requirements:\n" + "".join(_item("FR", n, d) for n, d in enumerate(chain + chain[::-1], start=1))
+    tidy, dropped = drop_repeated_requirements(text)
+    assert yaml.safe_load(tidy)["functional_requirements"] == [
+        {"id": "FR001", "description": chain[-1], "priority": "High"}
+    ]
+    assert len(dropped) == 2 * len(chain) - 1
+    assert {d.repeats for d in dropped} == {f"FR{len(chain):03d}"}
 
 
 def test_the_dropped_items_rebuild_the_models_answer():

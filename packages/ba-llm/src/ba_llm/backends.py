@@ -137,8 +137,8 @@ class Decoding:
 
 @dataclass
 class Completion:
-    """One answer: its text (the end-of-turn token excluded; a loop cut and word-for-word
-    copies of a requirement dropped, :mod:`ba_llm.stopping`; values holding ``": "`` quoted,
+    """One answer: its text (the end-of-turn token excluded; a loop cut and the
+    requirements another one already says dropped, :mod:`ba_llm.stopping`; values holding ``": "`` quoted,
     :mod:`ba_llm.quoting`), token counts, timing, the dropped items verbatim and the quoted
     lines' numbers."""
 
@@ -415,7 +415,7 @@ def _chooser(decoding: Decoding) -> Callable[[Any], Any]:
 
 def _finish(text: str, prompt_tokens: int, completion_tokens: int, latency_s: float, reason: str) -> Completion:
     """A completion with the rules of :mod:`ba_llm.stopping` applied (every backend): the loop
-    cut, then the word-for-word copies of a requirement dropped; then a ``title:`` or
+    cut, then the requirements another one already says dropped; then a ``title:`` or
     ``description:`` value holding ``": "`` quoted (:mod:`ba_llm.quoting`)."""
     cut = cut_loop(text)
     tidy, dropped = drop_repeated_requirements(cut.text)

@@ -1,5 +1,5 @@
 """When a generation ends (the end-of-turn token, the token limit, or a repeated-line loop),
-and which requirement of a finished answer is a word-for-word copy that it does not keep.
+and which requirement of a finished answer repeats another one, so that it does not keep it.
 
 The one rule every backend applies (transformers stops decoding as soon as it sees the
 loop; llama.cpp and Ollama cut the same text when the answer comes back), so a loop gives
@@ -36,11 +36,20 @@ The answer, once ended (and cut, if it looped), is tidied by one more rule
   included); ``- id:`` lines in a block scalar's text (``description: |``) are not items. Its
   description is its own ``description:`` key (at the item's key column), with the lines that
   continue it, as one content line.
-* An item whose description is word for word an earlier item's (case, blanks and the leading
-  key aside; any of the three lists) is dropped, unless it is the only item left in its list.
-  A near copy can carry a real difference ("staff" for "parents"): it is kept, and the metric
-  still marks it as a duplicate. An item without a description of :data:`MIN_WORDS` words is
-  never dropped.
+* An item that another item already says is dropped, unless it is the only item left in its
+  list. Descriptions are compared as words in order (lower case, punctuation aside, a number
+  such as ``2.5`` one word, the modal verbs of :data:`MODALS` set aside). Another item says it
+  when it has the same words and comes earlier (any of the three lists: "The system shall allow
+  members to reserve plots." twice, the later one goes), or when it is a longer item *of the
+  same list* whose words contain the item's words in order, others between ("... to pay for a
+  session in one flow." beside "... to book and pay for a session in one flow.": the shorter
+  one goes, wherever it stands, and the fuller one stays). A near copy that adds, changes or
+  reorders a word ("staff" for "parents", "without a donation" beside "add a donation",
+  "clients message staff" beside "staff message clients") can carry a real difference, and so
+  can a capability restated with a target in another list: they are kept, and the metric
+  still marks a near copy as a duplicate. Beyond the first :data:`MAX_COMPARED` items of an
+  answer only same-word copies are looked for. An item without a description of :data:`MIN_WORDS`
+  words is never dropped.
 * The later ids of a kind that lost an item move up (FR005 becomes FR004) only when that
   kind's ids ran 1, 2, 3 ... in order and the answer names none of them elsewhere; otherwise
   every id stays as the model wrote it (a gap is better than two requirements with one id).
@@ -71,6 +80,8 @@ __all__ = [
     "looping_rows",
     "CHECK_EVERY",
     "Dropped",
+    "MODALS",
+    "MAX_COMPARED",
     "drop_repeated_requirements",
 ]
 
@@ -85,10 +96,15 @@ BLOCK_COPIES = 4
 COUNTED_COPIES = 8
 #: how often (in new tokens) the transformers backend looks for a loop in each row
 CHECK_EVERY = 8
+#: only the first this many items of an answer are compared for one inside another (copies: all)
+MAX_COMPARED = 200
+#: modal verbs set aside when one description is compared with another ("shall" / "must")
+MODALS = frozenset({"shall", "must", "will", "should", "deberá", "deberán", "debe", "deben"})
 #: strings that end a ChatML turn (every runtime stops on them)
 STOP_STRINGS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>")
 
 _DIGITS = re.compile(r"\d+")
+_WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")  # "2.5" is one word, so "2 seconds" is not in "2.5 seconds"
 _KEY = re.compile(r"^\s*(?:-\s+)?(?:[A-Za-z_]+\s*:\s+)?")
 _PRIORITY = re.compile(r"^\s*(?:-\s+)?priority\s*:", re.IGNORECASE)
 #: a requirement item's first line: ``- id: FR004`` (the id may be quoted)
@@ -215,8 +231,8 @@ def runtime_parameters(max_new_tokens: int) -> list[tuple[str, str]]:
 
 
 class Dropped(NamedTuple):
-    """A requirement item dropped as a copy: its id as written, the id of the item it copies
-    (as written) and its lines verbatim."""
+    """A requirement item dropped as a copy: its id as written, the id of the item that says
+    it in full (as written) and its lines verbatim."""
 
     id: str
     repeats: str
@@ -303,24 +319,74 @@ def _renumbered(kind: str, items: list[_Item], lines: list[str]) -> bool:
     return not any(named.search(line) for i, line in enumerate(lines) if i not in heads)
 
 
+def _words(key: str | None) -> tuple[str, ...] | None:
+    """A description's words in order, lower case, punctuation and modal verbs aside."""
+    return None if key is None else tuple(w for w in _WORD.findall(key) if w not in MODALS)
+
+
+def _contained(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """Whether ``short`` is a subsequence of ``long`` (its words in order, others between)."""
+    if len(short) > len(long):
+        return False
+    rest = iter(long)
+    return all(word in rest for word in short)
+
+
+def _hosts(items: list[_Item]) -> dict[int, int]:
+    """Item index -> an item that says it in full and that nothing says in full itself (so it
+    stays): the first earlier item with the same words (any list), or a longer description of
+    the same list that contains it, and so on. Only items sharing its rarest word, among the
+    first :data:`MAX_COMPARED`, are looked at, so a long answer stays fast."""
+    words = [_words(it.key) for it in items]
+    first: dict[tuple[str, ...], int] = {}
+    first_in_list: dict[tuple[int, tuple[str, ...]], int] = {}
+    postings: dict[str, list[int]] = {}  # word -> the first item of each list with those words
+    for i, w in enumerate(words):
+        if w is None:
+            continue
+        first.setdefault(w, i)
+        if i < MAX_COMPARED and first_in_list.setdefault((items[i].list_no, w), i) == i:
+            for word in dict.fromkeys(w):
+                postings.setdefault(word, []).append(i)
+
+    def covering(j: int) -> list[int]:
+        w = words[j]
+        if w is None:
+            return []
+        pool = min((postings[x] for x in w), key=len) if w and j < MAX_COMPARED else []
+        longer = [
+            i
+            for i in pool
+            if items[i].list_no == items[j].list_no and len(words[i] or ()) > len(w) and _contained(w, words[i] or ())
+        ]
+        return sorted({first[w]} - {j} | set(longer))
+
+    above = [covering(j) for j in range(len(items))]
+
+    def kept(j: int) -> int:  # each step is a longer item or an earlier copy: it ends
+        while above[j]:
+            j = next((i for i in above[j] if not above[i]), above[j][0])
+        return j
+
+    return {j: kept(j) for j, up in enumerate(above) if up}
+
+
 def drop_repeated_requirements(text: str) -> tuple[str, list[Dropped]]:
-    """``text`` without the requirement items that copy an earlier item word for word (ids
+    """``text`` without the requirement items another item already says in full (ids
     renumbered where that is safe) and the dropped items, in order (see the module rule)."""
     lines = text.split("\n")
     items = _items(lines)
     left: dict[int, int] = {}
     for it in items:
         left[it.list_no] = left.get(it.list_no, 0) + 1
-    seen: dict[str, str] = {}
+    hosts = _hosts(items)
     drop: set[int] = set()
     dropped: list[Dropped] = []
     for i, it in enumerate(items):
-        if it.key is not None and it.key in seen and left[it.list_no] > 1:
+        if i in hosts and left[it.list_no] > 1:
             left[it.list_no] -= 1
             drop.add(i)
-            dropped.append(Dropped(it.id, seen[it.key], "\n".join(lines[it.start : it.end])))
-        elif it.key is not None:
-            seen.setdefault(it.key, it.id)
+            dropped.append(Dropped(it.id, items[hosts[i]].id, "\n".join(lines[it.start : it.end])))
     if not dropped:
         return text, []
     moving = {k for k in {items[i].kind for i in drop} if _renumbered(k, items, lines)}
