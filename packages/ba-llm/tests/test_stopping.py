@@ -230,8 +230,9 @@ def test_a_requirement_another_one_of_its_list_says_in_full_is_dropped_the_fulle
         + _item("C", 3, "The project must not store raw card numbers.")
     )
     tidy, dropped = drop_repeated_requirements(text)
-    # the shorter one goes wherever it stands; "shall" and "must" say the same thing
-    assert [(d.id, d.repeats) for d in dropped] == [("FR001", "FR002"), ("FR004", "FR003"), ("C002", "C001")]
+    # the shorter one goes wherever it stands; "shall" and "must" say the same thing; each
+    # dropped item (its id as the model wrote it) names the item that says it as it now stands
+    assert [(d.id, d.repeats) for d in dropped] == [("FR001", "FR001"), ("FR004", "FR002"), ("C002", "C001")]
     assert tidy == (
         "functional_requirements:\n"
         + _item("FR", 1, book_and_pay)
@@ -248,7 +249,7 @@ def test_a_requirement_that_adds_changes_or_reorders_a_word_or_sits_in_another_l
         + _item("FR", 1, "The system shall allow staff to message clients about bookings.")
         + _item("FR", 2, "The system shall allow clients to message staff about bookings.")  # reordered
         + _item("FR", 3, "The system shall allow people to add a donation when they check out.")
-        + _item("FR", 4, "The system shall allow people to check out without a donation.")  # a word added
+        + _item("FR", 4, "The system shall allow people to check out without a donation.")  # reordered
         + _item("FR", 5, "The system shall allow members to reserve plots.")
         + "non_functional_requirements:\n"
         + _item("NFR", 1, "The app shall respond to 95% of requests within 2.5 seconds.")
@@ -274,7 +275,74 @@ def test_many_items_inside_one_another_are_each_given_by_one_kept_item():
         {"id": "FR001", "description": chain[-1], "priority": "High"}
     ]
     assert len(dropped) == 2 * len(chain) - 1
-    assert {d.repeats for d in dropped} == {f"FR{len(chain):03d}"}
+    assert {d.repeats for d in dropped} == {"FR001"}
+
+
+@pytest.mark.parametrize(
+    ("shorter", "longer"),
+    [
+        # words added in two places: another requirement that happens to share words
+        (
+            "The system shall allow users to log in.",
+            "The system shall allow users to view a log of all changes in the admin panel.",
+        ),
+        (
+            "The system shall send email reminders.",
+            "The system shall send a confirmation email and show reminders in the app.",
+        ),
+        # an added negation turns it into its opposite
+        ("The system shall store card numbers.", "The system shall not store card numbers."),
+        ("El sistema debe permitir pagos en efectivo.", "El sistema no debe permitir pagos en efectivo."),
+        ("The app shall work with a login.", "The app shall work without a login."),
+        ("The system shall allow staff to edit rotas.", "The system shall allow staff who don't manage to edit rotas."),
+        # "should" is weaker than "must"; a number's digits are not a word left out
+        ("The system must encrypt personal data.", "The system should encrypt personal data at rest."),
+        ("The system shall support 10 concurrent users.", "The system shall support 10 000 concurrent users."),
+    ],
+)
+def test_a_longer_item_that_is_not_the_shorter_one_with_one_run_of_words_added_keeps_it(shorter, longer):
+    for first, second in ((shorter, longer), (longer, shorter)):
+        text = "functional_requirements:\n" + _item("FR", 1, first) + _item("FR", 2, second) + _item("FR", 3, B)
+        assert drop_repeated_requirements(text) == (text, [])
+
+
+def test_symbols_and_signs_are_words_and_wordless_items_are_never_copies():
+    for a, b in [
+        ("The SDK shall support C# clients.", "The SDK shall support C++ clients."),
+        ("The sensor shall operate at -20 °C.", "The sensor shall operate at 20 °C."),
+        ("The API shall answer in < 200 ms.", "The API shall answer in > 200 ms."),
+        ("... ... ... ...", "- - - -"),
+        ("TBD: — — —", "TBD, ... ... ..."),
+        ("- - - - -", "- - - - -"),
+    ]:
+        text = "non_functional_requirements:\n" + _item("NFR", 1, a) + _item("NFR", 2, b) + _item("NFR", 3, B)
+        assert drop_repeated_requirements(text) == (text, []), (a, b)
+    # a decomposed accent is the same modal verb
+    nfd = "El sistema debera\u0301 enviar avisos por SMS."
+    text = (
+        "constraints:\n"
+        + _item("C", 1, "El sistema deberá enviar avisos por SMS.")
+        + _item("C", 2, nfd)
+        + _item("C", 3, B)
+    )
+    assert [(d.id, d.repeats) for d in drop_repeated_requirements(text)[1]] == [("C002", "C001")]
+
+
+def test_an_item_goes_only_for_one_that_stays_in_its_own_list():
+    """The FR list keeps a capability whose fuller FR went as a copy of an NFR."""
+    with_target = "The system shall allow members to reserve plots within 2 minutes."
+    text = (
+        "non_functional_requirements:\n"
+        + _item("NFR", 1, with_target)
+        + _item("NFR", 2, "The app shall respond to 95% of requests within 2 seconds.")
+        + "functional_requirements:\n"
+        + _item("FR", 1, "The system shall allow members to reserve plots.")
+        + _item("FR", 2, with_target)
+        + _item("FR", 3, "The system shall allow staff to post news.")
+    )
+    tidy, dropped = drop_repeated_requirements(text)
+    assert [(d.id, d.repeats) for d in dropped] == [("FR002", "NFR001")]
+    assert "reserve plots.\n" in tidy
 
 
 def test_the_dropped_items_rebuild_the_models_answer():

@@ -37,19 +37,23 @@ The answer, once ended (and cut, if it looped), is tidied by one more rule
   description is its own ``description:`` key (at the item's key column), with the lines that
   continue it, as one content line.
 * An item that another item already says is dropped, unless it is the only item left in its
-  list. Descriptions are compared as words in order (lower case, punctuation aside, a number
-  such as ``2.5`` one word, the modal verbs of :data:`MODALS` set aside). Another item says it
-  when it has the same words and comes earlier (any of the three lists: "The system shall allow
-  members to reserve plots." twice, the later one goes), or when it is a longer item *of the
-  same list* whose words contain the item's words in order, others between ("... to pay for a
-  session in one flow." beside "... to book and pay for a session in one flow.": the shorter
-  one goes, wherever it stands, and the fuller one stays). A near copy that adds, changes or
-  reorders a word ("staff" for "parents", "without a donation" beside "add a donation",
-  "clients message staff" beside "staff message clients") can carry a real difference, and so
-  can a capability restated with a target in another list: they are kept, and the metric
-  still marks a near copy as a duplicate. Beyond the first :data:`MAX_COMPARED` items of an
-  answer only same-word copies are looked for. An item without a description of :data:`MIN_WORDS`
-  words is never dropped.
+  list. Descriptions are compared as words (split at blanks, in lower case; punctuation at a
+  word's ends and the modal verbs of :data:`MODALS` set aside, so "shall" and "must" read the
+  same while ``C#`` and ``C++``, ``-20`` and ``20``, ``2`` and ``2.5`` differ). Another item
+  says it when it has the same words and comes earlier (in any of the three lists: "The system
+  shall allow members to reserve plots." twice, the later one goes), or when it is a longer
+  item *of the same list* that is this one with one run of words added, a run holding a word
+  with a letter and no negation (:data:`NEGATIONS`): "... to pay for a session in one flow."
+  beside "... to book and pay for a session in one flow." goes, wherever the two stand, and
+  the fuller one stays. Kept, and still marked as a duplicate by the metric when near: an item
+  with a word changed ("staff" for "parents"), reordered ("clients message staff" beside "staff
+  message clients"), words added in two places ("users to log in" beside "users to view a log
+  of all changes in the admin panel"), an added negation ("store card numbers" beside "not
+  store card numbers"), and a capability restated with a target in another list. An item is
+  compared with the longest items of its list first, so the one it goes for always stays.
+  Beyond the first :data:`MAX_COMPARED` items only same-word copies are looked for. An item
+  without a description of :data:`MIN_WORDS` words, or of fewer than ``MIN_WORDS - 1`` words
+  with a letter, is never dropped.
 * The later ids of a kind that lost an item move up (FR005 becomes FR004) only when that
   kind's ids ran 1, 2, 3 ... in order and the answer names none of them elsewhere; otherwise
   every id stays as the model wrote it (a gap is better than two requirements with one id).
@@ -61,6 +65,7 @@ The answer, once ended (and cut, if it looped), is tidied by one more rule
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -81,6 +86,7 @@ __all__ = [
     "CHECK_EVERY",
     "Dropped",
     "MODALS",
+    "NEGATIONS",
     "MAX_COMPARED",
     "drop_repeated_requirements",
 ]
@@ -98,13 +104,16 @@ COUNTED_COPIES = 8
 CHECK_EVERY = 8
 #: only the first this many items of an answer are compared for one inside another (copies: all)
 MAX_COMPARED = 200
-#: modal verbs set aside when one description is compared with another ("shall" / "must")
-MODALS = frozenset({"shall", "must", "will", "should", "deberá", "deberán", "debe", "deben"})
+#: modal verbs set aside when one description is compared with another ("shall" / "must";
+#: "should" is weaker, so it is a word like any other)
+MODALS = frozenset({"shall", "must", "will", "deberá", "deberán", "debe", "deben"})
+#: words that turn a requirement into its opposite: a run of words holding one is never "left out"
+NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "nor", "sin", "nunca", "ni", "jamás", "tampoco"})
 #: strings that end a ChatML turn (every runtime stops on them)
 STOP_STRINGS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>")
 
 _DIGITS = re.compile(r"\d+")
-_WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")  # "2.5" is one word, so "2 seconds" is not in "2.5 seconds"
+_EDGE = "\"'()[]{}.,;:!?¿¡*`"  # punctuation set aside at a word's ends
 _KEY = re.compile(r"^\s*(?:-\s+)?(?:[A-Za-z_]+\s*:\s+)?")
 _PRIORITY = re.compile(r"^\s*(?:-\s+)?priority\s*:", re.IGNORECASE)
 #: a requirement item's first line: ``- id: FR004`` (the id may be quoted)
@@ -232,7 +241,8 @@ def runtime_parameters(max_new_tokens: int) -> list[tuple[str, str]]:
 
 class Dropped(NamedTuple):
     """A requirement item dropped as a copy: its id as written, the id of the item that says
-    it in full (as written) and its lines verbatim."""
+    it (as that item stands in the answer returned, after any renumbering) and its lines
+    verbatim."""
 
     id: str
     repeats: str
@@ -320,92 +330,111 @@ def _renumbered(kind: str, items: list[_Item], lines: list[str]) -> bool:
 
 
 def _words(key: str | None) -> tuple[str, ...] | None:
-    """A description's words in order, lower case, punctuation and modal verbs aside."""
-    return None if key is None else tuple(w for w in _WORD.findall(key) if w not in MODALS)
+    """A description's words as compared: split at blanks, punctuation at a word's ends set
+    aside (``c#``, ``c++``, ``-20``, ``2.5`` and ``<`` stay as written), modal verbs set aside;
+    ``None`` (never dropped) when fewer than ``MIN_WORDS - 1`` of them hold a letter."""
+    if key is None:
+        return None
+    words = tuple(
+        w for w in (t.strip(_EDGE) for t in unicodedata.normalize("NFC", key).split()) if w and w not in MODALS
+    )
+    return words if sum(_has_letter(w) for w in words) >= MIN_WORDS - 1 else None
 
 
-def _contained(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
-    """Whether ``short`` is a subsequence of ``long`` (its words in order, others between)."""
-    if len(short) > len(long):
+def _has_letter(word: str) -> bool:
+    return any(c.isalpha() for c in word)
+
+
+def _negation(word: str) -> bool:
+    return word in NEGATIONS or word.endswith("n't")
+
+
+def _one_run_left_out(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """Whether ``short`` is ``long`` with one run of words left out, a run that holds a word
+    with a letter and no negation ("book and" out of "... to book and pay for a session")."""
+    if len(short) >= len(long):
         return False
-    rest = iter(long)
-    return all(word in rest for word in short)
+    head = 0
+    while head < len(short) and short[head] == long[head]:
+        head += 1
+    tail = len(short) - head
+    run = long[head : len(long) - tail]
+    return (
+        short[head:] == long[len(long) - tail :]
+        and any(_has_letter(w) for w in run)
+        and not any(_negation(w) for w in run)
+    )
 
 
-def _hosts(items: list[_Item]) -> dict[int, int]:
-    """Item index -> an item that says it in full and that nothing says in full itself (so it
-    stays): the first earlier item with the same words (any list), or a longer description of
-    the same list that contains it, and so on. Only items sharing its rarest word, among the
-    first :data:`MAX_COMPARED`, are looked at, so a long answer stays fast."""
+def _hosts(items: list[_Item], left: dict[int, int]) -> dict[int, int]:
+    """Item index -> the item that says it and stays (see the module rule); ``left`` (items
+    left per list) is updated, so no list loses its last item."""
     words = [_words(it.key) for it in items]
+    host: dict[int, int] = {}
     first: dict[tuple[str, ...], int] = {}
-    first_in_list: dict[tuple[int, tuple[str, ...]], int] = {}
-    postings: dict[str, list[int]] = {}  # word -> the first item of each list with those words
-    for i, w in enumerate(words):
+    for i, w in enumerate(words):  # copies, in any list: the later one goes
         if w is None:
             continue
-        first.setdefault(w, i)
-        if i < MAX_COMPARED and first_in_list.setdefault((items[i].list_no, w), i) == i:
-            for word in dict.fromkeys(w):
-                postings.setdefault(word, []).append(i)
-
-    def covering(j: int) -> list[int]:
-        w = words[j]
-        if w is None:
-            return []
-        pool = min((postings[x] for x in w), key=len) if w and j < MAX_COMPARED else []
-        longer = [
-            i
-            for i in pool
-            if items[i].list_no == items[j].list_no and len(words[i] or ()) > len(w) and _contained(w, words[i] or ())
-        ]
-        return sorted({first[w]} - {j} | set(longer))
-
-    above = [covering(j) for j in range(len(items))]
-
-    def kept(j: int) -> int:  # each step is a longer item or an earlier copy: it ends
-        while above[j]:
-            j = next((i for i in above[j] if not above[i]), above[j][0])
-        return j
-
-    return {j: kept(j) for j, up in enumerate(above) if up}
+        if w in first and left[items[i].list_no] > 1:
+            left[items[i].list_no] -= 1
+            host[i] = first[w]
+        else:
+            first.setdefault(w, i)
+    # one inside a longer one of its list: the longest first, so an item kept is kept for good
+    order = sorted(
+        (i for i, w in enumerate(words[:MAX_COMPARED]) if w is not None and i not in host),
+        key=lambda i: -len(words[i] or ()),
+    )
+    kept: list[int] = []
+    for j in order:
+        short = words[j] or ()
+        fuller = (i for i in kept if items[i].list_no == items[j].list_no and _one_run_left_out(short, words[i] or ()))
+        h = next(fuller, None)
+        if h is not None and left[items[j].list_no] > 1:
+            left[items[j].list_no] -= 1
+            host[j] = h
+        else:
+            kept.append(j)
+    for i, h in host.items():  # a copy of an item that went as contained: said by that one's host
+        host[i] = host.get(h, h)
+    return host
 
 
 def drop_repeated_requirements(text: str) -> tuple[str, list[Dropped]]:
-    """``text`` without the requirement items another item already says in full (ids
-    renumbered where that is safe) and the dropped items, in order (see the module rule)."""
+    """``text`` without the requirement items another item already says (ids renumbered
+    where that is safe) and the dropped items, in order (see the module rule)."""
     lines = text.split("\n")
     items = _items(lines)
     left: dict[int, int] = {}
     for it in items:
         left[it.list_no] = left.get(it.list_no, 0) + 1
-    hosts = _hosts(items)
-    drop: set[int] = set()
-    dropped: list[Dropped] = []
-    for i, it in enumerate(items):
-        if i in hosts and left[it.list_no] > 1:
-            left[it.list_no] -= 1
-            drop.add(i)
-            dropped.append(Dropped(it.id, items[hosts[i]].id, "\n".join(lines[it.start : it.end])))
-    if not dropped:
+    host = _hosts(items, left)
+    if not host:
         return text, []
-    moving = {k for k in {items[i].kind for i in drop} if _renumbered(k, items, lines)}
+    moving = {k for k in {items[i].kind for i in host} if _renumbered(k, items, lines)}
     count: dict[str, int] = {}
+    now: dict[int, str] = {}  # the id each item that stays has in the answer returned
     out: list[str] = []
     at = 0
     for i, it in enumerate(items):
         out.extend(lines[at : it.start])
         at = it.end
-        if i in drop:
+        if i in host:
             continue
         count[it.kind] = count.get(it.kind, 0) + 1
         head = lines[it.start]
+        now[i] = it.id
         if it.kind in moving:
             m = _ITEM.match(head)
             assert m is not None
             width = len(it.num) if it.num.startswith("0") else 0
-            head = head[: m.start("num")] + f"{count[it.kind]:0{width}d}" + head[m.end("num") :]
+            num = f"{count[it.kind]:0{width}d}"
+            head = head[: m.start("num")] + num + head[m.end("num") :]
+            now[i] = it.kind + num
         out.append(head)
         out.extend(lines[it.start + 1 : it.end])
     out.extend(lines[at:])
+    dropped = [
+        Dropped(items[i].id, now[host[i]], "\n".join(lines[items[i].start : items[i].end])) for i in sorted(host)
+    ]
     return "\n".join(out), dropped
