@@ -38,22 +38,28 @@ The answer, once ended (and cut, if it looped), is tidied by one more rule
   continue it, as one content line.
 * An item that another item already says is dropped, unless it is the only item left in its
   list. Descriptions are compared as words (split at blanks, in lower case; punctuation at a
-  word's ends and the modal verbs of :data:`MODALS` set aside, so "shall" and "must" read the
-  same while ``C#`` and ``C++``, ``-20`` and ``20``, ``2`` and ``2.5`` differ). Another item
-  says it when it has the same words and comes earlier (in any of the three lists: "The system
-  shall allow members to reserve plots." twice, the later one goes), or when it is a longer
-  item *of the same list* that is this one with one run of words added, a run holding a word
-  with a letter and no negation (:data:`NEGATIONS`): "... to pay for a session in one flow."
-  beside "... to book and pay for a session in one flow." goes, wherever the two stand, and
-  the fuller one stays. Kept, and still marked as a duplicate by the metric when near: an item
-  with a word changed ("staff" for "parents"), reordered ("clients message staff" beside "staff
-  message clients"), words added in two places ("users to log in" beside "users to view a log
-  of all changes in the admin panel"), an added negation ("store card numbers" beside "not
-  store card numbers"), and a capability restated with a target in another list. An item is
-  compared with the longest items of its list first, so the one it goes for always stays.
-  Beyond the first :data:`MAX_COMPARED` items only same-word copies are looked for. An item
-  without a description of :data:`MIN_WORDS` words, or of fewer than ``MIN_WORDS - 1`` words
-  with a letter, is never dropped.
+  word's ends set aside, so ``C#`` and ``C++``, ``-20`` and ``20``, ``2`` and ``2.5`` differ;
+  the modal verbs of :data:`MODALS` read as one word, so "shall" and "must" are the same while
+  "should", "may" or "can" differ). Another item says it when:
+
+  - it has the same words and comes earlier, in any of the three lists ("The system shall
+    allow members to reserve plots." twice: the later one goes); or
+  - it is a longer item *of the same list* that is this one with one run of words added, a
+    run that holds a word with a letter and none of :data:`NEGATIONS` (negations and words
+    such as "except", "optionally"), and that either ends the item (a detail: "... log naps,
+    meals and nappy changes" + "through the day") or ends with a word of :data:`JOINING` (a
+    capability joined in front: "... to [book and] pay for a session in one flow"). The
+    shorter item goes, wherever the two stand, and the fuller one stays.
+
+  Kept, and still marked as a duplicate by the metric when near: an item with a word changed
+  ("staff" for "parents"), reordered, added in two places or in the middle ("load in 2 [to
+  5] seconds", "10 [thousand] users"), an added negation, and a capability restated with a
+  target in another list. Containment is looked for among the items left after the copies,
+  the longest first, so the item one goes for always stays; a copy whose first copy then went
+  for a fuller item of another list stays in its own list. Beyond the first
+  :data:`MAX_COMPARED` items only copies are looked for. An item without a description of
+  :data:`MIN_WORDS` words, or of fewer than ``MIN_WORDS - 1`` words with a letter, is never
+  dropped.
 * The later ids of a kind that lost an item move up (FR005 becomes FR004) only when that
   kind's ids ran 1, 2, 3 ... in order and the answer names none of them elsewhere; otherwise
   every id stays as the model wrote it (a gap is better than two requirements with one id).
@@ -87,6 +93,7 @@ __all__ = [
     "Dropped",
     "MODALS",
     "NEGATIONS",
+    "JOINING",
     "MAX_COMPARED",
     "drop_repeated_requirements",
 ]
@@ -107,13 +114,35 @@ MAX_COMPARED = 200
 #: modal verbs set aside when one description is compared with another ("shall" / "must";
 #: "should" is weaker, so it is a word like any other)
 MODALS = frozenset({"shall", "must", "will", "deberá", "deberán", "debe", "deben"})
-#: words that turn a requirement into its opposite: a run of words holding one is never "left out"
-NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "nor", "sin", "nunca", "ni", "jamás", "tampoco"})
+#: words that turn a requirement into its opposite or make it optional: a run holding one is never "added"
+NEGATIONS = frozenset(
+    {
+        *("not", "no", "never", "without", "cannot", "nor", "none", "nothing", "nobody", "neither"),
+        *("except", "unless", "refuse", "prevent", "optionally", "optional"),
+        *(
+            "sin",
+            "nunca",
+            "ni",
+            "jamás",
+            "tampoco",
+            "nadie",
+            "nada",
+            "ningún",
+            "ninguna",
+            "ninguno",
+            "salvo",
+            "excepto",
+        ),
+    }
+)
+#: a run of words ending with one of these joins another capability in front of the item's own
+JOINING = frozenset({"and", "or", "y", "e", "o", "u"})
+_MODAL = "<modal>"
 #: strings that end a ChatML turn (every runtime stops on them)
 STOP_STRINGS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>")
 
 _DIGITS = re.compile(r"\d+")
-_EDGE = "\"'()[]{}.,;:!?¿¡*`"  # punctuation set aside at a word's ends
+_EDGE = "\"'()[]{}.,;:!?¿¡*`\u201c\u201d\u2018\u2026"  # punctuation set aside at a word's ends
 _KEY = re.compile(r"^\s*(?:-\s+)?(?:[A-Za-z_]+\s*:\s+)?")
 _PRIORITY = re.compile(r"^\s*(?:-\s+)?priority\s*:", re.IGNORECASE)
 #: a requirement item's first line: ``- id: FR004`` (the id may be quoted)
@@ -331,14 +360,14 @@ def _renumbered(kind: str, items: list[_Item], lines: list[str]) -> bool:
 
 def _words(key: str | None) -> tuple[str, ...] | None:
     """A description's words as compared: split at blanks, punctuation at a word's ends set
-    aside (``c#``, ``c++``, ``-20``, ``2.5`` and ``<`` stay as written), modal verbs set aside;
-    ``None`` (never dropped) when fewer than ``MIN_WORDS - 1`` of them hold a letter."""
+    aside (``c#``, ``c++``, ``-20``, ``2.5`` and ``<`` stay as written), every modal verb of
+    :data:`MODALS` read as one and the same word; ``None`` (never dropped) when fewer than
+    ``MIN_WORDS - 1`` of them hold a letter."""
     if key is None:
         return None
-    words = tuple(
-        w for w in (t.strip(_EDGE) for t in unicodedata.normalize("NFC", key).split()) if w and w not in MODALS
-    )
-    return words if sum(_has_letter(w) for w in words) >= MIN_WORDS - 1 else None
+    text = unicodedata.normalize("NFC", key).replace("\u2019", "'")
+    words = tuple(_MODAL if w in MODALS else w for w in (t.strip(_EDGE) for t in text.split()) if w)
+    return words if sum(_has_letter(w) for w in words if w != _MODAL) >= MIN_WORDS - 1 else None
 
 
 def _has_letter(word: str) -> bool:
@@ -346,24 +375,30 @@ def _has_letter(word: str) -> bool:
 
 
 def _negation(word: str) -> bool:
-    return word in NEGATIONS or word.endswith("n't")
+    return word in NEGATIONS or word.endswith("n't") or word.startswith("non-")
 
 
-def _one_run_left_out(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
-    """Whether ``short`` is ``long`` with one run of words left out, a run that holds a word
-    with a letter and no negation ("book and" out of "... to book and pay for a session")."""
-    if len(short) >= len(long):
+def _added(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """Whether ``long`` is ``short`` with one run of words added that holds a letter and no
+    negation, and either ends it (a detail: "... after each lesson" + "through the day") or
+    ends with "and" / "or" (a capability joined in front: "... to [book and] pay for a
+    session")."""
+    added = len(long) - len(short)
+    if added <= 0:
         return False
     head = 0
     while head < len(short) and short[head] == long[head]:
         head += 1
-    tail = len(short) - head
-    run = long[head : len(long) - tail]
-    return (
-        short[head:] == long[len(long) - tail :]
-        and any(_has_letter(w) for w in run)
-        and not any(_negation(w) for w in run)
-    )
+    same_end = 0
+    while same_end < len(short) and short[-1 - same_end] == long[-1 - same_end]:
+        same_end += 1
+    splits = range(len(short) - same_end, head + 1)  # where the run can go; every one leaves the same words
+    if not splits:
+        return False
+    run = long[head : head + added]
+    at_end = head == len(short)
+    joined = any(long[k + added - 1] in JOINING for k in splits)
+    return (at_end or joined) and any(_has_letter(w) for w in run) and not any(_negation(w) for w in run)
 
 
 def _hosts(items: list[_Item], left: dict[int, int]) -> dict[int, int]:
@@ -380,7 +415,7 @@ def _hosts(items: list[_Item], left: dict[int, int]) -> dict[int, int]:
             host[i] = first[w]
         else:
             first.setdefault(w, i)
-    # one inside a longer one of its list: the longest first, so an item kept is kept for good
+    # one inside a longer one of its list: the longest first, so the one an item goes for stays
     order = sorted(
         (i for i, w in enumerate(words[:MAX_COMPARED]) if w is not None and i not in host),
         key=lambda i: -len(words[i] or ()),
@@ -388,15 +423,20 @@ def _hosts(items: list[_Item], left: dict[int, int]) -> dict[int, int]:
     kept: list[int] = []
     for j in order:
         short = words[j] or ()
-        fuller = (i for i in kept if items[i].list_no == items[j].list_no and _one_run_left_out(short, words[i] or ()))
+        fuller = (i for i in kept if items[i].list_no == items[j].list_no and _added(short, words[i] or ()))
         h = next(fuller, None)
         if h is not None and left[items[j].list_no] > 1:
             left[items[j].list_no] -= 1
             host[j] = h
         else:
             kept.append(j)
-    for i, h in host.items():  # a copy of an item that went as contained: said by that one's host
-        host[i] = host.get(h, h)
+    for i, h in list(host.items()):
+        if h in host:  # a copy of an item that went for a fuller one of its own list
+            if items[h].list_no == items[i].list_no:
+                host[i] = host[h]
+            else:  # that fuller item is in another list: the copy stays, for its own list
+                del host[i]
+                left[items[i].list_no] += 1
     return host
 
 
@@ -412,6 +452,10 @@ def drop_repeated_requirements(text: str) -> tuple[str, list[Dropped]]:
     if not host:
         return text, []
     moving = {k for k in {items[i].kind for i in host} if _renumbered(k, items, lines)}
+    width: dict[str, int] = {}  # a kind's zero-padded width (FR001 ... FR100: 3), 0 when unpadded
+    for it in items:
+        if it.num.startswith("0"):
+            width[it.kind] = max(width.get(it.kind, 0), len(it.num))
     count: dict[str, int] = {}
     now: dict[int, str] = {}  # the id each item that stays has in the answer returned
     out: list[str] = []
@@ -427,8 +471,7 @@ def drop_repeated_requirements(text: str) -> tuple[str, list[Dropped]]:
         if it.kind in moving:
             m = _ITEM.match(head)
             assert m is not None
-            width = len(it.num) if it.num.startswith("0") else 0
-            num = f"{count[it.kind]:0{width}d}"
+            num = f"{count[it.kind]:0{width.get(it.kind, 0)}d}"
             head = head[: m.start("num")] + num + head[m.end("num") :]
             now[i] = it.kind + num
         out.append(head)
