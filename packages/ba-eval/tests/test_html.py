@@ -222,7 +222,7 @@ def test_a_document_says_which_repeated_requirements_ba_llm_dropped(built):
     page = comparison_html(built["result"].report, scored)
     assert page.count("repeated requirements dropped") == 1
     badge = _element(page, 'class="badge dropped"')
-    assert "FR004 repeated FR001" in badge and SCRIPT not in page
+    assert "FR004 (said by FR001)" in badge and SCRIPT not in page
     # the page's other documents carry no such badge
     assert "repeated requirement" not in built["html"]
 

@@ -242,9 +242,10 @@ def _document(name: str, row: dict | None) -> str:
         badges += '<span class="badge unparsed">does not parse</span>'
     dropped = [d for d in row.get("dropped") or [] if isinstance(d, dict)]
     if dropped:
-        pairs = ", ".join(f"the model's {d.get('id')} (said by {d.get('repeats')})" for d in dropped)
+        pairs = ", ".join(f"{d.get('id')} (said by {d.get('repeats')})" for d in dropped)
         badges += (
-            f'<span class="badge dropped" title="ba-llm dropped requirements another one already says: {_e(pairs)}">'
+            f'<span class="badge dropped" title="ba-llm dropped requirements another one already says '
+            f'(the dropped ids as the model wrote them): {_e(pairs)}">'
             f"{len(dropped)} repeated requirement{'s' if len(dropped) > 1 else ''} dropped</span>"
         )
     quoted = [n for n in row.get("quoted") or [] if isinstance(n, int)]
