@@ -377,6 +377,11 @@ def test_a_copy_whose_first_copy_went_for_a_fuller_item_of_its_own_list_stays_in
         tidy, dropped = drop_repeated_requirements(text)
         assert [(d.id, d.repeats) for d in dropped] == expected
         assert yaml.safe_load(tidy)["non_functional_requirements"][0]["description"] == plain
+    # two copies in that other list: it keeps one of them
+    twice = fr + "non_functional_requirements:\n" + _item("NFR", 1, plain) + _item("NFR", 2, plain) + _item("NFR", 3, A)
+    tidy, dropped = drop_repeated_requirements(twice)
+    assert [(d.id, d.repeats) for d in dropped] == [("FR001", "FR001"), ("NFR002", "NFR001")]
+    assert [it["description"] for it in yaml.safe_load(tidy)["non_functional_requirements"]] == [plain, A]
 
 
 def test_renumbering_keeps_the_width_of_zero_padded_ids_past_99():

@@ -56,7 +56,7 @@ The answer, once ended (and cut, if it looped), is tidied by one more rule
   5] seconds", "10 [thousand] users"), an added negation, and a capability restated with a
   target in another list. Containment is looked for among the items left after the copies,
   the longest first, so the item one goes for always stays; a copy whose first copy then went
-  for a fuller item of another list stays in its own list. Beyond the first
+  for a fuller item of another list stays in its own list (one such copy per list). Beyond the first
   :data:`MAX_COMPARED` items only copies are looked for. An item without a description of
   :data:`MIN_WORDS` words, or of fewer than ``MIN_WORDS - 1`` words with a letter, is never
   dropped.
@@ -430,13 +430,18 @@ def _hosts(items: list[_Item], left: dict[int, int]) -> dict[int, int]:
             host[j] = h
         else:
             kept.append(j)
-    for i, h in list(host.items()):
+    back: dict[tuple[int, tuple[str, ...] | None], int] = {}  # copies kept back, per list
+    for i, h in sorted(host.items()):
         if h in host:  # a copy of an item that went for a fuller one of its own list
+            own = (items[i].list_no, words[i])
             if items[h].list_no == items[i].list_no:
                 host[i] = host[h]
-            else:  # that fuller item is in another list: the copy stays, for its own list
+            elif own in back:  # that list already keeps one copy back
+                host[i] = back[own]
+            else:  # the fuller item is in another list: the first copy stays, for its own list
                 del host[i]
                 left[items[i].list_no] += 1
+                back[own] = i
     return host
 
 
