@@ -32,6 +32,8 @@ def rules(concept):
             out.append((raw, laws, codes, it.keys - _NOT_RULE_KEYS - other))
     return out
 
+AMENDED = False
+
 def dropped(doc, concept):
     items, _ = _items(doc)
     units = [_Item(k, k, doc[k]) for k in ("title", "description") if isinstance(doc.get(k), str)] + items
@@ -39,6 +41,10 @@ def dropped(doc, concept):
     for raw, laws, codes, keys in rules(concept):
         if laws or codes:
             ok = any((laws & facts(u.folded, u.tokens)) or (codes & u.tokens) for u in units)
+        elif keys and AMENDED:
+            # amendment 1: one shared key keeps the rule only in a unit that also uses a legal word
+            need = 1 if len(keys) == 1 else 2
+            ok = any(len(keys & u.keys) >= need or (keys & u.keys and _legal(u)) for u in units)
         elif keys:
             need = 1 if len(keys) <= 4 else 2
             ok = any(len(keys & u.keys) >= need for u in units)
