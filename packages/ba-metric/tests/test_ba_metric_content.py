@@ -8,7 +8,7 @@ import time
 import pytest
 
 from ba_metric import DEFECTS, ba_requirements_metric, score
-from ba_metric.content import COVERAGE_WEIGHT, content_of_document
+from ba_metric.content import COVERAGE_WEIGHT, _stated_rules, content_of_document
 from ba_metric.quantities import quantities
 
 CONCEPT = (
@@ -214,6 +214,64 @@ def test_a_budget_or_deadline_the_concept_states_and_the_document_drops():
     doc["description"] += " It is built for $20k."
     doc["non_functional_requirements"][1]["description"] = "The app shall meet WCAG 2.1 AA within 6 months."
     assert score(doc, CONCEPT).defects == ()
+
+
+def test_a_named_law_or_standard_the_concept_states_and_the_document_drops():
+    concept = CONCEPT + " The app must comply with HIPAA."
+    s = score(CLEAN, concept)
+    assert s.defects == ("dropped_limit:rule",)
+    assert s.content == pytest.approx(1.0 - DEFECTS["dropped_limit"][0])
+    assert score(_with("constraints", None, "The app must comply with HIPAA."), concept).defects == ()
+    # a law under another of its names keeps it; a document naming another law does not
+    assert (
+        score(_with("constraints", None, "The app must comply with RGPD."), CONCEPT + " Comply with GDPR.").defects
+        == ()
+    )
+    other = score(_with("constraints", None, "The app must comply with GDPR."), concept).defects
+    assert "dropped_limit:rule" in other
+    # a code names a standard: "21 CFR Part 11" keeps "FDA 21 CFR Part 11"; records alone do not
+    concept = CONCEPT + " Records must satisfy FDA 21 CFR Part 11."
+    assert score(_with("constraints", None, "Records must meet 21 CFR Part 11."), concept).defects == ()
+    kept_5_years = _with("constraints", None, "Harvest records must be kept for 5 years.")
+    assert score(kept_5_years, concept).defects == ("dropped_limit:rule",)
+
+
+def test_a_rule_without_a_name_is_kept_by_its_own_words_not_by_the_products_or_a_stray_one():
+    concept = (
+        "A hotel group wants to schedule housekeeping staff from forecast occupancy. Schedules must respect "
+        "labour law on rest periods."
+    )
+    (rule,) = _stated_rules(concept)
+    assert "labour" in rule.keys and not rule.keys & {"schedul", "schedule", "law"}  # the product is not the rule
+    doc = {
+        "title": "Housekeeping schedules",
+        "description": "Schedules housekeeping staff from forecast occupancy.",
+        "functional_requirements": [
+            {"id": "FR001", "description": "Managers shall be able to schedule housekeeping staff.", "priority": "High"}
+        ],
+        "non_functional_requirements": [
+            {"id": "NFR001", "description": "Data shall be encrypted at rest with AES-256.", "priority": "High"}
+        ],
+        "constraints": [{"id": "C001", "description": "The app must run on Android.", "priority": "Medium"}],
+    }
+    assert "dropped_limit:rule" in content_of_document(doc, concept).defects  # "at rest" alone is not the rule
+    for kept in ("Schedules must leave 11 hours of rest periods between shifts.", "The app must follow labour law."):
+        doc["constraints"][0]["description"] = kept  # two of its words, or one beside a rule word
+        assert "dropped_limit:rule" not in content_of_document(doc, concept).defects
+
+
+def test_rule_words_naming_people_or_a_firm_state_no_rule_and_two_dropped_rules_cost_once():
+    assert _stated_rules("A small law firm wants a case tracker where compliance officers review matters.") == ()
+    assert len(_stated_rules("A clinic app. It must comply with HIPAA. Regulators require a yearly audit.")) == 2
+    defects = score(CLEAN, CONCEPT + " It must comply with HIPAA. Regulators require a yearly audit.").defects
+    assert defects == ("dropped_limit:rule",)
+
+
+def test_a_spanish_rule_is_kept_by_the_same_law_in_english():
+    concept = "Una app para reservar parcelas del huerto comunitario. Debe cumplir el RGPD."
+    assert "dropped_limit:rule" in content_of_document(CLEAN, concept).defects
+    doc = _with("constraints", None, "The app must comply with GDPR.")
+    assert "dropped_limit:rule" not in content_of_document(doc, concept).defects
 
 
 def test_a_document_without_a_title_is_charged_once_for_another_budget_in_its_description():

@@ -28,7 +28,11 @@ from .lexicon import (
     DEADLINE_WORDS,
     FILLER,
     MEASURABLE,
+    NOT_A_RULE_AFTER,
+    PEOPLE,
     PRESENT_TENSE,
+    RULE_CODES,
+    RULE_WORDS,
     VACUOUS,
 )
 from .parse import CATEGORIES
@@ -62,7 +66,11 @@ DEFECTS: Mapping[str, tuple[float, str]] = MappingProxyType(
         ),
         "filler": (0.08, "generic filler that would fit any product"),
         "garbled": (0.08, "a sentence that repeats its own words (\"for clients and clients\", a phrase three times)"),
-        "dropped_limit": (0.08, "a budget or deadline the concept states that the document never mentions"),
+        "dropped_limit": (
+            0.08,
+            "a budget, deadline or rule (a law, regulation or standard) the concept states that the document "
+            "never mentions",
+        ),
         "uncovered": (0.0, "a capability the concept asks for that no functional requirement mentions"),
     }
 )
@@ -364,6 +372,75 @@ def _dropped_limits(
         defects.append("dropped_limit:deadline")
 
 
+def _names_rule(item: _Item) -> bool:
+    """Whether a text uses a rule word (:data:`lexicon.RULE_WORDS`) that does not name people or
+    an organisation ("compliance officers", "a law firm": :data:`lexicon.NOT_A_RULE_AFTER`)."""
+    if RULE_WORDS.isdisjoint(item.tokens):
+        return False
+    words = item.padded.split()
+    return any(
+        word in RULE_WORDS
+        and (i + 1 == len(words) or (words[i + 1] not in NOT_A_RULE_AFTER and words[i + 1] not in PEOPLE))
+        for i, word in enumerate(words)
+    )
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A rule a concept states: the laws (``facts``) and codes it names, and its own keys."""
+
+    laws: frozenset[Fact]
+    codes: frozenset[str]
+    keys: frozenset[str]
+
+
+_NOT_RULE_KEYS = frozenset(map(word_key, RULE_WORDS | GENERIC_WORDS | _NONFEATURE_WORDS))
+
+
+@lru_cache(maxsize=4096)
+def _stated_rules(concept: str) -> tuple[_Rule, ...]:
+    """The concept's segments (split as for coverage) that name a law or a rule code or use a
+    rule word; each rule's own keys are its keys less rule words, generic words and the keys of
+    the concept's other segments (cur-08's "schedules" is the product, not the rule)."""
+    segments = []
+    for raw in _SEGMENT_RE.split(fold(concept)):
+        if raw and _TOKEN_RE.search(raw):
+            seg = _Item("", "", raw)
+            laws = frozenset(f for f in facts(seg.folded, seg.tokens) if f[0] == "law")
+            codes = seg.tokens & RULE_CODES
+            segments.append((seg, laws, codes, bool(laws or codes) or _names_rule(seg)))
+    others = frozenset().union(*(seg.keys for seg, _, _, is_rule in segments if not is_rule))
+    return tuple(
+        _Rule(laws, codes, seg.keys - _NOT_RULE_KEYS - others) for seg, laws, codes, is_rule in segments if is_rule
+    )
+
+
+def _keeps(unit: _Item, rule: _Rule) -> bool:
+    """Whether one unit of a document keeps a stated rule: by naming one of its laws or codes
+    when it names any; else by sharing two of its own keys, or one in a unit that uses a rule
+    word or names a law or code (a rule with one key of its own: that key); a rule with no key
+    of its own by any rule word."""
+    names = bool(unit.tokens & RULE_CODES) or any(f[0] == "law" for f in facts(unit.folded, unit.tokens))
+    if rule.laws or rule.codes:
+        return bool(rule.codes & unit.tokens) or bool(rule.laws & facts(unit.folded, unit.tokens))
+    shared = len(rule.keys & unit.keys)
+    if not rule.keys:
+        return names or _names_rule(unit)
+    return shared >= min(2, len(rule.keys)) or (shared >= 1 and (names or _names_rule(unit)))
+
+
+def _dropped_rule(doc: Mapping[str, Any], items: list[_Item], concept: str, defects: list[str]) -> None:
+    """One ``dropped_limit:rule`` when a rule the concept states (a law, regulation, standard
+    or legal duty: :func:`_stated_rules`) is kept by no unit of the document (the title, the
+    description or any requirement: :func:`_keeps`), however many rules are dropped."""
+    rules = _stated_rules(concept)
+    if not rules:
+        return
+    units = [_Item(key, key, doc[key]) for key in ("title", "description") if isinstance(doc.get(key), str)] + items
+    if any(not any(_keeps(unit, rule) for unit in units) for rule in rules):
+        defects.append("dropped_limit:rule")
+
+
 _PLATFORM = CONSTRAINT_KINDS["platform"]
 _MOBILE = frozenset(
     """ios android ipad iphone mobile tablet tablets smartphone smartphones phone phones movil moviles
@@ -625,6 +702,7 @@ def content_of_document(doc: Mapping[str, Any], concept: str | None = None) -> C
         concept_q, segments = _concept_facts(concept[:20000])
         stated = _number_defects(doc, cons, concept_q, defects)
         _dropped_limits(doc, items, stated, concept_q, defects)
+        _dropped_rule(doc, items, concept[:20000], defects)
         _invented_constraints(cons, dup, concept, defects)
         _unfit_platforms(items, dup, concept, defects)
         _unstated_facts(doc, items, concept[:20000], defects)

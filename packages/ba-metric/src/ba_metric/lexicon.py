@@ -27,6 +27,9 @@ __all__ = [
     "MEASURABLE",
     "PEOPLE",
     "PRESENT_TENSE",
+    "RULE_CODES",
+    "RULE_WORDS",
+    "NOT_A_RULE_AFTER",
 ]
 
 
@@ -100,6 +103,28 @@ LAW_NAMES: Mapping[str, str] = MappingProxyType(
         for name in names.split("|")
     }
 )  # fmt: skip
+#: words that state a rule in a concept ("must comply with", "labour law on rest periods",
+#: "regulators require"): a concept segment using one states a rule its document has to keep
+#: (``content``'s ``dropped_limit:rule``); narrower than ``CONSTRAINT_KINDS["regulation"]``, whose
+#: "licence", "policy", "consent" or "authority" name things as often as rules
+RULE_WORDS = frozenset(
+    """comply complies complying compliance compliant law laws legislation regulation regulations
+    regulator regulators regulatory cumplir cumpla cumplan cumplimiento ley leyes normativa normativas
+    reglamento""".split()
+)
+#: codes that name a law, regulation or standard a concept can require ("FDA 21 CFR Part 11",
+#: "PCI DSS", "ISO 9001", "OSHA"): a document keeps the rule by naming one of the same codes
+RULE_CODES = frozenset(
+    """fda cfr pci dss iso iec soc owasp ada fips osha wcag nist sox ferpa coppa ccpa cpra hipaa gdpr
+    rgpd lopd lopdgdd eidas psd2""".split()
+)
+#: a rule word followed by one of these (or by a noun naming people, ``PEOPLE``) names people or
+#: an organisation, not a rule: "compliance officers", "a small law firm", "a family law practice"
+NOT_A_RULE_AFTER = frozenset(
+    """firm firms practice practices office offices school schools student students enforcement
+    officer officers team teams department departments clerk clerks despacho despachos bufete
+    bufetes""".split()
+)
 #: a language name followed by one of these names a place or a people, not a language
 #: ("spanish data protection law", "german market")
 NOT_A_LANGUAGE_AFTER = frozenset(
