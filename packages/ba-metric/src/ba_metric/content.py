@@ -398,7 +398,7 @@ _NOT_RULE_KEYS = frozenset(map(word_key, RULE_WORDS | GENERIC_WORDS | _NONFEATUR
 
 
 @lru_cache(maxsize=4096)
-def _stated_rules(concept: str) -> tuple[_Rule, ...]:
+def _stated_rules(concept: str) -> frozenset[_Rule]:
     """The concept's segments (split as for coverage) that name a law or a rule code or use a
     rule word; each rule's own keys are its keys less rule words, generic words and the keys of
     the concept's other segments (cur-08's "schedules" is the product, not the rule)."""
@@ -410,33 +410,51 @@ def _stated_rules(concept: str) -> tuple[_Rule, ...]:
             codes = seg.tokens & RULE_CODES
             segments.append((seg, laws, codes, bool(laws or codes) or _names_rule(seg)))
     others = frozenset().union(*(seg.keys for seg, _, _, is_rule in segments if not is_rule))
-    return tuple(
+    return frozenset(
         _Rule(laws, codes, seg.keys - _NOT_RULE_KEYS - others) for seg, laws, codes, is_rule in segments if is_rule
     )
 
 
-def _keeps(unit: _Item, rule: _Rule) -> bool:
+@dataclass(frozen=True)
+class _Unit:
+    """What keeps a rule in one unit of a document: its words, keys and laws, and whether it
+    names a law or a code or uses a rule word."""
+
+    tokens: frozenset[str]
+    keys: frozenset[str]
+    laws: frozenset[Fact]
+    legal: bool
+
+
+def _keeps(unit: _Unit, rule: _Rule) -> bool:
     """Whether one unit of a document keeps a stated rule: by naming one of its laws or codes
     when it names any; else by sharing two of its own keys, or one in a unit that uses a rule
     word or names a law or code (a rule with one key of its own: that key); a rule with no key
     of its own by any rule word."""
-    names = bool(unit.tokens & RULE_CODES) or any(f[0] == "law" for f in facts(unit.folded, unit.tokens))
     if rule.laws or rule.codes:
-        return bool(rule.codes & unit.tokens) or bool(rule.laws & facts(unit.folded, unit.tokens))
+        return not (rule.codes.isdisjoint(unit.tokens) and rule.laws.isdisjoint(unit.laws))
     shared = len(rule.keys & unit.keys)
     if not rule.keys:
-        return names or _names_rule(unit)
-    return shared >= min(2, len(rule.keys)) or (shared >= 1 and (names or _names_rule(unit)))
+        return unit.legal
+    return shared >= min(2, len(rule.keys)) or (shared >= 1 and unit.legal)
 
 
 def _dropped_rule(doc: Mapping[str, Any], items: list[_Item], concept: str, defects: list[str]) -> None:
     """One ``dropped_limit:rule`` when a rule the concept states (a law, regulation, standard
     or legal duty: :func:`_stated_rules`) is kept by no unit of the document (the title, the
-    description or any requirement: :func:`_keeps`), however many rules are dropped."""
+    description or any requirement: :func:`_keeps`), however many rules are dropped. Each unit
+    is read once and each distinct rule checked once, so the work is units x distinct rules of
+    set operations."""
     rules = _stated_rules(concept)
     if not rules:
         return
-    units = [_Item(key, key, doc[key]) for key in ("title", "description") if isinstance(doc.get(key), str)] + items
+    units = []
+    for item in [
+        _Item(key, key, doc[key]) for key in ("title", "description") if isinstance(doc.get(key), str)
+    ] + items:
+        laws = frozenset(f for f in facts(item.folded, item.tokens) if f[0] == "law")
+        legal = bool(laws) or not RULE_CODES.isdisjoint(item.tokens) or _names_rule(item)
+        units.append(_Unit(item.tokens, item.keys, laws, legal))
     if any(not any(_keeps(unit, rule) for unit in units) for rule in rules):
         defects.append("dropped_limit:rule")
 
