@@ -20,7 +20,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from .facts import Fact, facts, supported
+from .facts import Fact, facts, name_rules, rule_names, supported
 from .grounding import GENERIC_WORDS, SPANISH_STOPWORDS, STOPWORDS, fold, word_key
 from .lexicon import (
     CAPABILITY_CUES,
@@ -31,7 +31,7 @@ from .lexicon import (
     NOT_A_RULE_AFTER,
     PEOPLE,
     PRESENT_TENSE,
-    RULE_CODES,
+    RULE_VERBS,
     RULE_WORDS,
     VACUOUS,
 )
@@ -372,89 +372,97 @@ def _dropped_limits(
         defects.append("dropped_limit:deadline")
 
 
-def _names_rule(item: _Item) -> bool:
-    """Whether a text uses a rule word (:data:`lexicon.RULE_WORDS`) that does not name people or
-    an organisation ("compliance officers", "a law firm": :data:`lexicon.NOT_A_RULE_AFTER`)."""
-    if RULE_WORDS.isdisjoint(item.tokens):
-        return False
-    words = item.padded.split()
-    return any(
-        word in RULE_WORDS
-        and (i + 1 == len(words) or (words[i + 1] not in NOT_A_RULE_AFTER and words[i + 1] not in PEOPLE))
+def _rule_words(words: list[str]) -> list[int]:
+    """The positions of the rule words (:data:`lexicon.RULE_WORDS`) in a text's words, but a
+    rule word naming people or an organisation ("compliance officers", "a law firm":
+    :data:`lexicon.NOT_A_RULE_AFTER`, ``PEOPLE``) or a relative ("mother in law")."""
+    return [
+        i
         for i, word in enumerate(words)
-    )
+        if word in RULE_WORDS
+        and (i + 1 == len(words) or (words[i + 1] not in NOT_A_RULE_AFTER and words[i + 1] not in PEOPLE))
+        and not (word.startswith("law") and i > 0 and words[i - 1] == "in")
+    ]
 
 
 @dataclass(frozen=True)
 class _Rule:
-    """A rule a concept states: the laws (``facts``) and codes it names, and its own keys."""
+    """A rule a concept states: the laws and standards it names (``facts.rule_names``) and its
+    own keys."""
 
-    laws: frozenset[Fact]
-    codes: frozenset[str]
+    names: frozenset[str]
     keys: frozenset[str]
 
 
-_NOT_RULE_KEYS = frozenset(map(word_key, RULE_WORDS | GENERIC_WORDS | _NONFEATURE_WORDS))
+_NOT_RULE_KEYS = frozenset(map(word_key, RULE_WORDS | RULE_VERBS | GENERIC_WORDS | _NONFEATURE_WORDS))
 
 
 @lru_cache(maxsize=4096)
 def _stated_rules(concept: str) -> frozenset[_Rule]:
-    """The concept's segments (split as for coverage) that name a law or a rule code or use a
-    rule word; each rule's own keys are its keys less rule words, generic words and the keys of
-    the concept's other segments (cur-08's "schedules" is the product, not the rule)."""
+    """The concept's segments (split as for coverage, brackets kept with their segment, each
+    law's and standard's name read whole first: ``facts.name_rules``) that name a law or a
+    standard or use a rule word; each rule's own keys are its keys less rule words, rule verbs,
+    generic words and the keys of the concept's other segments (cur-08's "schedules" is the
+    product, not the rule)."""
     segments = []
-    for raw in _SEGMENT_RE.split(fold(concept)):
+    for raw in _SEGMENT_RE.split(name_rules(fold(concept).replace("(", " ").replace(")", " "))):
         if raw and _TOKEN_RE.search(raw):
             seg = _Item("", "", raw)
-            laws = frozenset(f for f in facts(seg.folded, seg.tokens) if f[0] == "law")
-            codes = seg.tokens & RULE_CODES
-            segments.append((seg, laws, codes, bool(laws or codes) or _names_rule(seg)))
-    others = frozenset().union(*(seg.keys for seg, _, _, is_rule in segments if not is_rule))
-    return frozenset(
-        _Rule(laws, codes, seg.keys - _NOT_RULE_KEYS - others) for seg, laws, codes, is_rule in segments if is_rule
-    )
+            names = rule_names(seg.folded)
+            segments.append((seg, names, bool(names) or bool(_rule_words(seg.padded.split()))))
+    others = frozenset().union(*(seg.keys for seg, _, is_rule in segments if not is_rule))
+    return frozenset(_Rule(names, seg.keys - _NOT_RULE_KEYS - others) for seg, names, is_rule in segments if is_rule)
+
+
+#: a rule's word this close to a rule word keeps it ("labour laws", not "data at rest ... GDPR")
+RULE_WORD_REACH = 3
 
 
 @dataclass(frozen=True)
 class _Unit:
-    """What keeps a rule in one unit of a document: its words, keys and laws, and whether it
-    names a law or a code or uses a rule word."""
+    """What keeps a rule in one unit of a document: its keys, the laws and standards it names,
+    whether it uses a rule word or names one, and the keys of its words near a rule word."""
 
-    tokens: frozenset[str]
     keys: frozenset[str]
-    laws: frozenset[Fact]
+    names: frozenset[str]
     legal: bool
+    near: frozenset[str]
+
+
+def _unit(item: _Item) -> _Unit:
+    words = item.padded.split()
+    at = _rule_words(words)
+    near = frozenset(
+        word_key(words[j])
+        for i in at
+        for j in range(max(0, i - RULE_WORD_REACH), min(len(words), i + RULE_WORD_REACH + 1))
+    )
+    names = rule_names(item.folded)
+    return _Unit(item.keys, names, bool(names or at), near)
 
 
 def _keeps(unit: _Unit, rule: _Rule) -> bool:
-    """Whether one unit of a document keeps a stated rule: by naming one of its laws or codes
-    when it names any; else by sharing two of its own keys, or one in a unit that uses a rule
-    word or names a law or code (a rule with one key of its own: that key); a rule with no key
-    of its own by any rule word."""
-    if rule.laws or rule.codes:
-        return not (rule.codes.isdisjoint(unit.tokens) and rule.laws.isdisjoint(unit.laws))
-    shared = len(rule.keys & unit.keys)
+    """Whether one unit of a document keeps a stated rule: one naming laws or standards by
+    naming one of them; else by sharing two of its own keys (its one key, when it has one), or
+    one within :data:`RULE_WORD_REACH` words of a rule word; a rule with no key of its own by
+    any rule word, law or standard."""
+    if rule.names:
+        return not rule.names.isdisjoint(unit.names)
     if not rule.keys:
         return unit.legal
-    return shared >= min(2, len(rule.keys)) or (shared >= 1 and unit.legal)
+    return len(rule.keys & unit.keys) >= min(2, len(rule.keys)) or not rule.keys.isdisjoint(unit.near)
 
 
 def _dropped_rule(doc: Mapping[str, Any], items: list[_Item], concept: str, defects: list[str]) -> None:
     """One ``dropped_limit:rule`` when a rule the concept states (a law, regulation, standard
     or legal duty: :func:`_stated_rules`) is kept by no unit of the document (the title, the
     description or any requirement: :func:`_keeps`), however many rules are dropped. Each unit
-    is read once and each distinct rule checked once, so the work is units x distinct rules of
-    set operations."""
+    is read once and each distinct rule checked once."""
     rules = _stated_rules(concept)
     if not rules:
         return
-    units = []
-    for item in [
-        _Item(key, key, doc[key]) for key in ("title", "description") if isinstance(doc.get(key), str)
-    ] + items:
-        laws = frozenset(f for f in facts(item.folded, item.tokens) if f[0] == "law")
-        legal = bool(laws) or not RULE_CODES.isdisjoint(item.tokens) or _names_rule(item)
-        units.append(_Unit(item.tokens, item.keys, laws, legal))
+    heads = [_Item(key, key, doc[key]) for key in ("title", "description") if isinstance(doc.get(key), str)]
+    units = [_unit(item) for item in heads + items]
     if any(not any(_keeps(unit, rule) for unit in units) for rule in rules):
         defects.append("dropped_limit:rule")
 

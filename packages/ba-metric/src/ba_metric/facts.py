@@ -18,10 +18,18 @@ from bisect import bisect_left
 from functools import lru_cache
 
 from .grounding import SPANISH_STOPWORDS, STOPWORDS
-from .lexicon import COUNT_MODIFIERS, LANGUAGE_NAMES, LAW_NAMES, NOT_A_COUNT_AFTER, NOT_A_LANGUAGE_AFTER, PEOPLE
+from .lexicon import (
+    COUNT_MODIFIERS,
+    LANGUAGE_NAMES,
+    LAW_NAMES,
+    NOT_A_COUNT_AFTER,
+    NOT_A_LANGUAGE_AFTER,
+    PEOPLE,
+    STANDARD_NAMES,
+)
 from .quantities import NUMBER_WORDS, parse_amount
 
-__all__ = ["Fact", "concept_side", "facts", "supported"]
+__all__ = ["Fact", "concept_side", "facts", "name_rules", "rule_names", "supported"]
 
 Fact = tuple[str, float] | tuple[str, str]
 
@@ -121,6 +129,54 @@ def facts(folded: str, tokens: frozenset[str] | None = None) -> set[Fact]:
     if not words.isdisjoint(_LAW_HINTS):
         found.update(("law", _LAW_BY_KEY[_law_key(m[0])]) for m in _LAW_RE.finditer(folded))
     return found
+
+
+#: each standard's names (``lexicon.STANDARD_NAMES``), not inside a word
+_STANDARD_RES = tuple(
+    (name, re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])")) for name, pattern in STANDARD_NAMES.items()
+)
+#: how a standard's number is written in its canonical name ("SOC II" is "soc 2")
+_ROMAN = {"i": "1", "ii": "2"}
+#: canonical names that need more than the standard's own name to be read back as it
+_CANONICAL = {"ada": "ada compliance", "pcidss": "pci dss", "section508": "section 508", "en301549": "en 301 549"}
+
+
+def _rule_spans(folded: str) -> list[tuple[int, int, str]]:
+    """Where a folded text names a law (``LAW_NAMES``, by ``facts``' reading) or a standard
+    (``STANDARD_NAMES``), with each one's canonical name, which reads back as the same law or
+    standard: ``"gdpr"``, ``"iso 27001"``, ``"cfr 11"``, ``"soc 2"``, ``"ada compliance"``."""
+    spans: list[tuple[int, int, str]] = []
+    if any(hint in folded for hint in _LAW_HINTS):
+        spans += [(m.start(), m.end(), _LAW_BY_KEY[_law_key(m[0])]) for m in _LAW_RE.finditer(folded)]
+    for name, regex in _STANDARD_RES:
+        for m in regex.finditer(folded):
+            number = next((g for g in m.groups() if g), None)
+            canonical = _CANONICAL.get(name, name)
+            spans.append((m.start(), m.end(), f"{canonical} {_ROMAN.get(number, number)}" if number else canonical))
+    spans.sort()
+    kept: list[tuple[int, int, str]] = []
+    for span in spans:  # the first of two overlapping names
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
+
+
+def rule_names(folded: str) -> frozenset[str]:
+    """The canonical names of the laws and standards a folded text names (``content``'s
+    ``dropped_limit:rule``): GDPR and RGPD are ``"gdpr"``, "PCI-DSS" and "payment card industry
+    data security standard" ``"pci dss"``, "ISO/IEC 27001" ``"iso 27001"``."""
+    return frozenset(name for _, _, name in _rule_spans(folded))
+
+
+def name_rules(folded: str) -> str:
+    """A folded text with each law or standard it names written as its canonical name, so that
+    splitting the text at "and" or a comma cannot cut a name in two ("Health Insurance
+    Portability and Accountability Act" -> "hipaa", "Food and Drug Administration" -> "fda")."""
+    out, at = [], 0
+    for start, end, name in _rule_spans(folded):
+        out += [folded[at:start], f" {name} "]
+        at = end
+    return "".join(out) + folded[at:]
 
 
 def _numbers(folded: str) -> tuple[float, ...]:

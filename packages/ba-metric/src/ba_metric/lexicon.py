@@ -22,14 +22,15 @@ __all__ = [
     "LAW_NAMES",
     "NOT_A_COUNT_AFTER",
     "NOT_A_LANGUAGE_AFTER",
+    "NOT_A_RULE_AFTER",
     "Lexicon",
     "VACUOUS",
     "MEASURABLE",
     "PEOPLE",
     "PRESENT_TENSE",
-    "RULE_CODES",
+    "RULE_VERBS",
     "RULE_WORDS",
-    "NOT_A_RULE_AFTER",
+    "STANDARD_NAMES",
 ]
 
 
@@ -106,17 +107,18 @@ LAW_NAMES: Mapping[str, str] = MappingProxyType(
 #: words that state a rule in a concept ("must comply with", "labour law on rest periods",
 #: "regulators require"): a concept segment using one states a rule its document has to keep
 #: (``content``'s ``dropped_limit:rule``); narrower than ``CONSTRAINT_KINDS["regulation"]``, whose
-#: "licence", "policy", "consent" or "authority" name things as often as rules
+#: "licence", "policy", "consent" or "authority" name things as often as rules, and without
+#: Spanish "cumplir" ("cuando los socios cumplan años", "cumplir sus turnos")
 RULE_WORDS = frozenset(
     """comply complies complying compliance compliant law laws legislation regulation regulations
-    regulator regulators regulatory cumplir cumpla cumplan cumplimiento ley leyes normativa normativas
+    regulator regulators regulatory ley leyes legislacion regulacion normativa normativas
     reglamento""".split()
 )
-#: codes that name a law, regulation or standard a concept can require ("FDA 21 CFR Part 11",
-#: "PCI DSS", "ISO 9001", "OSHA"): a document keeps the rule by naming one of the same codes
-RULE_CODES = frozenset(
-    """fda cfr pci dss iso iec soc owasp ada fips osha wcag nist sox ferpa coppa ccpa cpra hipaa gdpr
-    rgpd lopd lopdgdd eidas psd2""".split()
+#: verbs that tie a product to a rule ("must respect labour law", "follow", "satisfy"): not what
+#: the rule is about, so never one of its own words
+RULE_VERBS = frozenset(
+    """respect respects follow follows meet meets satisfy satisfies observe observes obey obeys adhere
+    adheres abide abides conform conforms honour honor respetar respete seguir siga cumplir cumpla""".split()
 )
 #: a rule word followed by one of these (or by a noun naming people, ``PEOPLE``) names people or
 #: an organisation, not a rule: "compliance officers", "a small law firm", "a family law practice"
@@ -124,6 +126,28 @@ NOT_A_RULE_AFTER = frozenset(
     """firm firms practice practices office offices school schools student students enforcement
     officer officers team teams department departments clerk clerks despacho despachos bufete
     bufetes""".split()
+)
+#: standards and agencies a concept can require, by their canonical name (one word, so a rule's
+#: segment keeps it whole) -> the regular expression of their names (folded text; a group, when
+#: there is one, is the number that tells two of them apart: ISO 9001 is not ISO 27001). Laws
+#: are ``LAW_NAMES``'s; these are not laws, so ``unstated_fact`` does not read them. Bare "ISO",
+#: "SOC" or "Ada" name no standard ("set the ISO", "our SOC team", "Ada's Kitchen")
+STANDARD_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "pcidss": r"pci[\s-]?dss|payment card industry(?: data security standards?)?",
+        "wcag": r"wcag|web content accessibility guidelines",
+        "ada": r"americans with disabilities act|ada[\s-]complian(?:t|ce)|the ada\b",
+        "fda": r"fda|food and drug administration",
+        "cfr": r"(?:\d{1,2}\s)?cfr(?:\s(?:part\s)?(\d{1,4}))?|\bpart\s(11)|code of federal regulations",
+        "iso": r"iso\s?(?:/\s?iec\s?)?(\d{4,5})",
+        "soc": r"soc\s?(2|ii|1|i)\b",
+        "osha": r"osha|occupational safety and health administration",
+        "nist": r"nist(?:\s(?:sp\s)?(\d{3}-\d{1,3}))?",
+        "fips": r"fips\s?(140-[23])",
+        "owasp": r"owasp",
+        "section508": r"section\s508",
+        "en301549": r"en\s301\s549",
+    }
 )
 #: a language name followed by one of these names a place or a people, not a language
 #: ("spanish data protection law", "german market")
