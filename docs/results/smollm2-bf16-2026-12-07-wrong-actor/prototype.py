@@ -102,6 +102,8 @@ def _subject(segs, index, pos, actors):
 
 
 CHECKED = [0]
+#: (FR id, text) of every FR checked by the last calls (instrumentation for the blind sample)
+CHECKED_IDS: list = []
 
 
 def wrong_actors(doc, concept):
@@ -127,6 +129,7 @@ def wrong_actors(doc, concept):
         if not subject:
             continue
         CHECKED[0] += 1
+        CHECKED_IDS.append((rid, text))
         if head in subject or actor_words & subject:
             continue
         out.append((rid, text, sorted(subject), " ".join(segs[i][0])))

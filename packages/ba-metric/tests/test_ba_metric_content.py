@@ -325,6 +325,71 @@ def test_a_spanish_rule_is_kept_by_the_same_law_in_english():
     assert _stated_rules("Los turnos deben respetar la legislación laboral sobre descansos.")
 
 
+def _wrong_actors(concept: str, *frs: str) -> list[str]:
+    doc = copy.deepcopy(CLEAN)
+    doc["functional_requirements"] = [
+        {"id": f"FR{i + 1:03d}", "description": fr, "priority": "High"} for i, fr in enumerate(frs)
+    ]
+    return [d for d in content_of_document(doc, concept).defects if d.startswith("wrong_actor")]
+
+
+PHYSIO = (
+    "A physiotherapy chain wants video consultations. Patients book and pay for a session in one flow. "
+    "Therapists share exercise plans with short videos and see whether patients completed them. "
+    "Invoices are approved by the practice manager."
+)
+
+
+def test_a_capability_given_to_another_actor_than_the_concepts():
+    assert _wrong_actors(PHYSIO, "The system shall allow patients to see whether patients completed a plan.") == [
+        "wrong_actor:FR001"
+    ]  # the subject of the segment the verb's segment is joined to
+    assert _wrong_actors(PHYSIO, "Patients shall be able to share exercise plans with short videos.") == [
+        "wrong_actor:FR001"
+    ]
+    doc = {
+        **CLEAN,
+        "functional_requirements": [
+            {
+                "id": "FR001",
+                "description": "Therapists shall be able to pay for a session in one flow.",
+                "priority": "High",
+            }
+        ],
+    }
+    assert "wrong_actor:FR001" in score(doc, PHYSIO).defects  # "Patients book and pay ..."
+    assert DEFECTS["wrong_actor"][0] == 0.08
+    assert not _wrong_actors(
+        PHYSIO,
+        "The system shall allow therapists to see whether patients completed a plan.",
+        "The system shall allow patients to book and pay for a session in one flow.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("concept", "fr"),
+    [
+        (PHYSIO, "The system shall allow users to share exercise plans with short videos."),  # generic actor
+        (PHYSIO, "The system shall allow therapists to approve invoices for the practice."),  # a passive names no doer
+        (
+            "A clinic app where patients and therapists can message each other about a plan.",
+            "The system shall allow patients to message therapists about a plan.",  # joined actors
+        ),
+        (
+            "Members book courts for a match and coaches book courts for lessons.",
+            "The system shall allow coaches to book courts for a match.",  # the verb twice: which one?
+        ),
+        (PHYSIO, "The system shall allow patients to share their feedback."),  # only the verb shared
+        (
+            "Una app donde los socios reservan pista y pagan con Bizum.",
+            "El sistema permitirá a los monitores reservar pista.",  # Spanish is not read
+        ),
+    ],
+)
+def test_no_wrong_actor_where_the_concept_does_not_say_who(concept, fr):
+    assert not _wrong_actors(concept, fr)
+
+
 def test_a_document_without_a_title_is_charged_once_for_another_budget_in_its_description():
     doc = copy.deepcopy(CLEAN)
     del doc["title"], doc["constraints"][0]

@@ -23,12 +23,15 @@ from typing import Any
 from .facts import Fact, facts, name_rules, rule_names, supported
 from .grounding import GENERIC_WORDS, SPANISH_STOPWORDS, STOPWORDS, fold, word_key
 from .lexicon import (
+    ACTOR_AUXILIARIES,
     CAPABILITY_CUES,
     CONSTRAINT_KINDS,
     DEADLINE_WORDS,
     FILLER,
     MEASURABLE,
+    NOT_A_CAPABILITY_VERB,
     NOT_A_RULE_AFTER,
+    PASSIVE_BEFORE,
     PEOPLE,
     PRESENT_TENSE,
     RULE_VERBS,
@@ -70,6 +73,10 @@ DEFECTS: Mapping[str, tuple[float, str]] = MappingProxyType(
             0.08,
             "a budget, deadline or rule (a law, regulation or standard) the concept states that the document "
             "never mentions",
+        ),
+        "wrong_actor": (
+            0.08,
+            "a functional requirement giving a capability of the concept to another actor than the concept does",
         ),
         "uncovered": (0.0, "a capability the concept asks for that no functional requirement mentions"),
     }
@@ -669,6 +676,136 @@ def _unstated_facts(doc: Mapping[str, Any], items: list[_Item], concept: str, de
             defects.append(f"unstated_fact:{rid}")
 
 
+_SEGMENT_SPLIT_RE = re.compile(f"({_SEGMENT_RE.pattern})")
+#: a separator that joins a segment to the one before within a sentence ("... and see whether ...")
+_JOIN_RE = re.compile(r"^(?:,\s|\s(?:and|or|plus|then)\s)$")
+_LEAD_WORDS = frozenset("and or plus then the a an our their its his her".split())
+#: an English functional requirement's actor and what it lets them do: "allow(s) / enable(s) /
+#: permit(s) [the] X to ...", "X shall / must / should / will / can be able to ..."
+_FR_ACTOR_RE = re.compile(
+    r"\b(?:allow|allows|enable|enables|permit|permits)\s+(?:the\s+|a\s+|an\s+|their\s+|its\s+)?"
+    r"(?P<a>[^\W\d_]+(?:\s[^\W\d_]+){0,2}?)\s+to\s+(?P<rest>.+)"
+    r"|^(?:the\s+|a\s+|an\s+)?(?P<b>[^\W\d_]+(?:\s[^\W\d_]+){0,2}?)\s+(?:shall|must|should|will|can)\s+be\s+able\s+to"
+    r"\s+(?P<rest2>.+)"
+)
+#: actors that name nobody in particular ("users", "customers", "people"): never charged
+_GENERIC_ACTORS = frozenset(
+    GENERIC_WORDS | {"anyone", "everyone", "public", "they", "them", "system", "app", "people", "person"}
+)
+_NOT_VERB_KEYS = frozenset(map(word_key, NOT_A_CAPABILITY_VERB))
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+_ACTORS = frozenset(map(_singular, PEOPLE)) - frozenset(map(_singular, _GENERIC_ACTORS))
+
+
+def _fr_actor(item: _Item) -> tuple[str, frozenset[str], list[str]] | None:
+    """An FR's actor head (singular), its actor words and the keys of what it does, in order."""
+    m = _FR_ACTOR_RE.search(item.padded.strip())
+    if not m:
+        return None
+    actor = (m["a"] or m["b"]).split()
+    keys = [word_key(w) for w in (m["rest"] or m["rest2"]).split() if len(w) > 2 and not w.isdigit() and w not in _DROP]
+    return _singular(actor[-1]), frozenset(map(_singular, actor)), keys
+
+
+@lru_cache(maxsize=4096)
+def _sentence_segments(concept: str) -> tuple[tuple[tuple[str, ...], bool], ...]:
+    """The concept's segments (split as for coverage) as words, each with whether a separator
+    joins it to the segment before within a sentence ("and", "or", a comma)."""
+    parts = _SEGMENT_SPLIT_RE.split(fold(concept))
+    out = []
+    for i in range(0, len(parts), 2):
+        words = _TOKEN_RE.findall(parts[i] or "")
+        while words and words[0] in _LEAD_WORDS:
+            words = words[1:]
+        out.append((tuple(words), i > 0 and _JOIN_RE.match(parts[i - 1] or "") is not None))
+    return tuple(out)
+
+
+def _doer(words: tuple[str, ...], pos: int, actors: frozenset[str]) -> str | None:
+    """The actor right before the verb at ``pos`` (auxiliaries skipped; none for a passive)."""
+    if pos > 0 and words[pos - 1] in PASSIVE_BEFORE:
+        return None
+    j = pos - 1
+    while j >= 0 and words[j] in ACTOR_AUXILIARIES:
+        j -= 1
+    return _singular(words[j]) if j >= 0 and _singular(words[j]) in actors else None
+
+
+def _segment_subject(words: tuple[str, ...], actors: frozenset[str]) -> str | None:
+    """A segment's subject: its first actor followed by an auxiliary ("property managers will be
+    able to screen tenant applications"), else its last actor followed by a word that is
+    neither a stopword nor an actor ("therapists share", "lets tenants pay")."""
+    strong = weak = None
+    for p, word in enumerate(words):
+        if _singular(word) not in actors:
+            continue
+        q = p + 1
+        while q < len(words) and words[q] in ACTOR_AUXILIARIES:
+            q += 1
+        if (
+            q < len(words)
+            and words[q] not in STOPWORDS
+            and _singular(words[q]) not in actors
+            and words[q] not in PASSIVE_BEFORE
+        ):
+            strong = strong or (_singular(word) if q > p + 1 else None)
+            weak = _singular(word)
+    return strong or weak
+
+
+def _concept_actor(
+    segments: tuple[tuple[tuple[str, ...], bool], ...], index: int, pos: int, actors: frozenset[str]
+) -> frozenset[str] | None:
+    """Who the concept says does the verb at ``pos`` of segment ``index``: the actor right
+    before it, with the actors joined before it ("[a clinic where] patients and therapists can
+    message": the last word of each segment joined before, while they are actors); or,
+    when the verb opens a segment joined to the one before, that segment's subject; else None."""
+    words, joined = segments[index]
+    doer = _doer(words, pos, actors)
+    if doer:
+        found = {doer}
+        k = index - 1
+        while k >= 0 and segments[k + 1][1] and segments[k][0] and _singular(segments[k][0][-1]) in actors:
+            found.add(_singular(segments[k][0][-1]))  # "... where patients and therapists can message"
+            if not all(_singular(w) in actors for w in segments[k][0]):
+                break
+            k -= 1
+        return frozenset(found)
+    if pos == 0 and joined and index > 0:
+        subject = _segment_subject(segments[index - 1][0], actors)
+        return frozenset({subject}) if subject else None
+    return None
+
+
+def _wrong_actors(items: list[_Item], concept: str, defects: list[str]) -> None:
+    """An English FR that gives a capability of the concept to another actor than the concept
+    does: its verb (the first key of what it lets the actor do, not a common verb) occurs once
+    in the concept, followed in its segment by one more of the FR's keys; the concept's actor
+    for it is known (:func:`_concept_actor`; actor words: ``PEOPLE`` and every FR's actor head);
+    and neither it nor any FR actor word is the FR's actor head. Generic actors are never charged."""
+    frs = [(item, _fr_actor(item)) for item in items if item.category == "functional_requirements"]
+    actors = _ACTORS | frozenset(p[0] for _, p in frs if p and p[0] not in _GENERIC_ACTORS)
+    segments = _sentence_segments(concept)
+    for item, parsed in frs:
+        if not parsed or parsed[0] in _GENERIC_ACTORS or not parsed[2] or parsed[2][0] in _NOT_VERB_KEYS:
+            continue
+        head, actor_words, keys = parsed
+        hits = [(i, p) for i, (words, _) in enumerate(segments) for p, w in enumerate(words) if word_key(w) == keys[0]]
+        if len(hits) != 1:
+            continue
+        index, pos = hits[0]
+        if not set(keys[1:]) & {word_key(w) for w in segments[index][0][pos + 1 :]}:
+            continue  # only the verb shared: another capability
+        subject = _concept_actor(segments, index, pos, actors)
+        if subject and head not in subject and not actor_words & subject:
+            defects.append(f"wrong_actor:{item.rid}")
+
+
 _VACUOUS_KEYS = frozenset(map(word_key, VACUOUS | GENERIC_WORDS))
 
 
@@ -732,6 +869,7 @@ def content_of_document(doc: Mapping[str, Any], concept: str | None = None) -> C
         _invented_constraints(cons, dup, concept, defects)
         _unfit_platforms(items, dup, concept, defects)
         _unstated_facts(doc, items, concept[:20000], defects)
+        _wrong_actors(items, concept[:20000], defects)
         frs = [it for it in items if it.category == "functional_requirements"]
         head = " ".join(doc[k] for k in ("title", "description") if isinstance(doc.get(k), str))
         coverage = _coverage(frs, _keys(fold(head)), segments, defects)

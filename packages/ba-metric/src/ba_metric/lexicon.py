@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 __all__ = [
+    "ACTOR_AUXILIARIES",
     "CAPABILITY_CUES",
     "CONSTRAINT_KINDS",
     "COUNT_MODIFIERS",
@@ -20,12 +21,14 @@ __all__ = [
     "FILLER",
     "LANGUAGE_NAMES",
     "LAW_NAMES",
+    "NOT_A_CAPABILITY_VERB",
     "NOT_A_COUNT_AFTER",
     "NOT_A_LANGUAGE_AFTER",
     "NOT_A_RULE_AFTER",
     "Lexicon",
     "VACUOUS",
     "MEASURABLE",
+    "PASSIVE_BEFORE",
     "PEOPLE",
     "PRESENT_TENSE",
     "RULE_VERBS",
@@ -149,6 +152,17 @@ STANDARD_NAMES: Mapping[str, str] = MappingProxyType(
         "en301549": r"en\s301\s549",
     }
 )
+#: words between an actor and the verb it does ("members will be able to book", "staff can also
+#: swap"): ``content``'s ``wrong_actor`` skips them to find who does a capability
+ACTOR_AUXILIARIES = frozenset(
+    """will would shall should must can could may might need needs needed want wants wanted have has be
+    able to also just then easily quickly directly usually often always""".split()
+)
+#: right before a verb, a passive or a copula ("are notified", "is released", "get paid"): the
+#: word before it is not the one who does it
+PASSIVE_BEFORE = frozenset("be been being is are was were get gets got".split())
+#: verbs too common to tell which capability of a concept a requirement is about
+NOT_A_CAPABILITY_VERB = frozenset("be have get use make do manage".split())
 #: a language name followed by one of these names a place or a people, not a language
 #: ("spanish data protection law", "german market")
 NOT_A_LANGUAGE_AFTER = frozenset(
