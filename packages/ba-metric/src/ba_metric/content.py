@@ -683,33 +683,46 @@ _LEAD_WORDS = frozenset("and or plus then the a an our their its his her".split(
 #: an English functional requirement's actor and what it lets them do: "allow(s) / enable(s) /
 #: permit(s) [the] X to ...", "X shall / must / should / will / can be able to ..."
 _FR_ACTOR_RE = re.compile(
-    r"\b(?:allow|allows|enable|enables|permit|permits)\s+(?:the\s+|a\s+|an\s+|their\s+|its\s+)?"
+    r"\b(?:allow|allows|enable|enables|permit|permits)\s+(?:the\s+|a\s+|an\s+|their\s+|its\s+|each\s+)?"
     r"(?P<a>[^\W\d_]+(?:\s[^\W\d_]+){0,2}?)\s+to\s+(?P<rest>.+)"
-    r"|^(?:the\s+|a\s+|an\s+)?(?P<b>[^\W\d_]+(?:\s[^\W\d_]+){0,2}?)\s+(?:shall|must|should|will|can)\s+be\s+able\s+to"
-    r"\s+(?P<rest2>.+)"
+    r"|^(?:the\s+|a\s+|an\s+|each\s+)?(?P<b>[^\W\d_]+(?:\s[^\W\d_]+){0,2}?)\s+(?:shall|must|should|will|can)\s+be\s+able"
+    r"\s+to\s+(?P<rest2>.+)"
 )
 #: actors that name nobody in particular ("users", "customers", "people"): never charged
 _GENERIC_ACTORS = frozenset(
-    GENERIC_WORDS | {"anyone", "everyone", "public", "they", "them", "system", "app", "people", "person"}
+    word_key(w) for w in "user users customer customers people person anyone everyone public they them".split()
 )
 _NOT_VERB_KEYS = frozenset(map(word_key, NOT_A_CAPABILITY_VERB))
+#: before an actor, these make it an object or a part of another noun phrase ("parents of
+#: pupils can ...", "patients at the clinic can ...")
+_ACTOR_OBJECT_AFTER = frozenset("of at for with from to by in on about".split())
+#: plurals without an -s: a subject that is one of these or ends in -s can do a verb with no
+#: auxiliary between ("therapists share", "staff swap"); a singular noun right before a verb is
+#: more often a modifier ("patient text messages")
+_DETERMINERS = frozenset("the a an their our its his her each every all any some".split())
+_PLURALS = frozenset("staff children people personnel police crew".split())
+_IRREGULAR_KEYS = {"children": "child", "people": "person"}
 
 
-def _singular(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+def _actor_key(word: str) -> str:
+    return _IRREGULAR_KEYS.get(word) or word_key(word)
 
 
-_ACTORS = frozenset(map(_singular, PEOPLE)) - frozenset(map(_singular, _GENERIC_ACTORS))
+_PEOPLE_KEYS = frozenset(map(_actor_key, PEOPLE)) - _GENERIC_ACTORS
 
 
 def _fr_actor(item: _Item) -> tuple[str, frozenset[str], list[str]] | None:
-    """An FR's actor head (singular), its actor words and the keys of what it does, in order."""
+    """An FR's actor head key, the keys of its actor words and the keys of what it lets them
+    do, in order ("allow front desk staff to check patients in" -> ``staff``, {front, desk,
+    staff}, [check, patien]); None for none, or a passive ("allow plans to be shared")."""
     m = _FR_ACTOR_RE.search(item.padded.strip())
     if not m:
         return None
-    actor = (m["a"] or m["b"]).split()
-    keys = [word_key(w) for w in (m["rest"] or m["rest2"]).split() if len(w) > 2 and not w.isdigit() and w not in _DROP]
-    return _singular(actor[-1]), frozenset(map(_singular, actor)), keys
+    actor, rest = (m["a"] or m["b"]).split(), (m["rest"] or m["rest2"]).split()
+    if rest[0] in PASSIVE_BEFORE:
+        return None  # "allow exercise plans to be shared": a thing, not an actor
+    keys = [word_key(w) for w in rest if len(w) > 2 and not w.isdigit() and w not in _DROP]
+    return _actor_key(actor[-1]), frozenset(map(_actor_key, actor)), keys
 
 
 @lru_cache(maxsize=4096)
@@ -726,36 +739,71 @@ def _sentence_segments(concept: str) -> tuple[tuple[tuple[str, ...], bool], ...]
     return tuple(out)
 
 
-def _doer(words: tuple[str, ...], pos: int, actors: frozenset[str]) -> str | None:
+@lru_cache(maxsize=4096)
+def _verb_index(concept: str) -> dict[str, list[tuple[int, int]]]:
+    """Each word key of the concept -> where it occurs (segment, position)."""
+    index: dict[str, list[tuple[int, int]]] = {}
+    for i, (words, _) in enumerate(_sentence_segments(concept)):
+        for p, word in enumerate(words):
+            index.setdefault(word_key(word), []).append((i, p))
+    return index
+
+
+def _subject_at(words: tuple[str, ...], p: int, actors: frozenset[str], q: int) -> frozenset[str] | None:
+    """The keys of the actor at ``p`` and of the two words before it ("front desk staff",
+    "staff members") if it is the subject of the verb at ``q`` (between them only
+    auxiliaries): not after a preposition ("parents of pupils", "patients at the clinic", its
+    determiners skipped), and
+    plural unless an auxiliary comes between ("patient text messages" is a noun phrase)."""
+    word = words[p]
+    before = p - 1
+    while before >= 0 and words[before] in _DETERMINERS:
+        before -= 1
+    if _actor_key(word) not in actors or (before >= 0 and words[before] in _ACTOR_OBJECT_AFTER):
+        return None
+    if q == p + 1 and not (word in _PLURALS or (word.endswith("s") and not word.endswith("ss"))):
+        return None
+    return frozenset(_actor_key(w) for w in words[max(0, p - 2) : p + 1])
+
+
+def _doer(words: tuple[str, ...], pos: int, actors: frozenset[str]) -> frozenset[str] | None:
     """The actor right before the verb at ``pos`` (auxiliaries skipped; none for a passive)."""
     if pos > 0 and words[pos - 1] in PASSIVE_BEFORE:
         return None
     j = pos - 1
     while j >= 0 and words[j] in ACTOR_AUXILIARIES:
         j -= 1
-    return _singular(words[j]) if j >= 0 and _singular(words[j]) in actors else None
+    return _subject_at(words, j, actors, pos) if j >= 0 else None
 
 
-def _segment_subject(words: tuple[str, ...], actors: frozenset[str]) -> str | None:
-    """A segment's subject: its first actor followed by an auxiliary ("property managers will be
-    able to screen tenant applications"), else its last actor followed by a word that is
-    neither a stopword nor an actor ("therapists share", "lets tenants pay")."""
-    strong = weak = None
-    for p, word in enumerate(words):
-        if _singular(word) not in actors:
-            continue
+#: the word before a clause's subject inside a segment ("... that lets tenants pay", "a booking
+#: app where clients send ...", "so that farmers can see")
+_CLAUSE_OPENERS = frozenset("let lets allow allows where that which who whom whereby when".split())
+
+
+def _segment_subject(words: tuple[str, ...], actors: frozenset[str]) -> frozenset[str] | None:
+    """A segment's subject: the actor that opens it (within its first three words: "quality
+    staff must ...", "therapists share ..."), else one that opens a clause (after "lets",
+    "where", "that": "... that lets tenants pay", "a booking app where clients send ..."), else
+    its first actor followed by an auxiliary ("travellers should be able to see"); None when
+    none of these has its verb after it."""
+
+    def verb_after(p: int) -> int | None:
         q = p + 1
         while q < len(words) and words[q] in ACTOR_AUXILIARIES:
             q += 1
-        if (
-            q < len(words)
-            and words[q] not in STOPWORDS
-            and _singular(words[q]) not in actors
-            and words[q] not in PASSIVE_BEFORE
-        ):
-            strong = strong or (_singular(word) if q > p + 1 else None)
-            weak = _singular(word)
-    return strong or weak
+        ok = q < len(words) and words[q] not in STOPWORDS and words[q] not in PASSIVE_BEFORE
+        return q if ok and _actor_key(words[q]) not in actors else None
+
+    candidates = list(range(min(3, len(words))))
+    candidates += [p + 1 for p, w in enumerate(words[:-1]) if w in _CLAUSE_OPENERS]
+    candidates += [p for p in range(len(words)) if p + 1 < len(words) and words[p + 1] in ACTOR_AUXILIARIES]
+    for p in candidates:
+        q = verb_after(p)
+        subject = _subject_at(words, p, actors, q) if q is not None else None
+        if subject:
+            return subject
+    return None
 
 
 def _concept_actor(
@@ -763,46 +811,56 @@ def _concept_actor(
 ) -> frozenset[str] | None:
     """Who the concept says does the verb at ``pos`` of segment ``index``: the actor right
     before it, with the actors joined before it ("[a clinic where] patients and therapists can
-    message": the last word of each segment joined before, while they are actors); or,
-    when the verb opens a segment joined to the one before, that segment's subject; else None."""
+    message": the last word of each segment joined before, while they are actors); or, when the
+    verb opens a segment joined to the one before, that segment's subject; else None."""
     words, joined = segments[index]
     doer = _doer(words, pos, actors)
     if doer:
-        found = {doer}
+        found = set(doer)
         k = index - 1
-        while k >= 0 and segments[k + 1][1] and segments[k][0] and _singular(segments[k][0][-1]) in actors:
-            found.add(_singular(segments[k][0][-1]))  # "... where patients and therapists can message"
-            if not all(_singular(w) in actors for w in segments[k][0]):
+        while k >= 0 and segments[k + 1][1] and segments[k][0] and _actor_key(segments[k][0][-1]) in actors:
+            found.add(_actor_key(segments[k][0][-1]))
+            if not all(_actor_key(w) in actors for w in segments[k][0]):
                 break
             k -= 1
         return frozenset(found)
     if pos == 0 and joined and index > 0:
-        subject = _segment_subject(segments[index - 1][0], actors)
-        return frozenset({subject}) if subject else None
+        return _segment_subject(segments[index - 1][0], actors)
     return None
 
 
+def _keys_after(segments: tuple[tuple[tuple[str, ...], bool], ...], index: int, pos: int) -> set[str]:
+    """The keys after the verb in its segment and in the segments joined after it ("release |
+    or quarantine a delivery")."""
+    keys = {word_key(w) for w in segments[index][0][pos + 1 :]}
+    k = index + 1
+    while k < len(segments) and segments[k][1]:
+        keys.update(word_key(w) for w in segments[k][0])
+        k += 1
+    return keys
+
+
 def _wrong_actors(items: list[_Item], concept: str, defects: list[str]) -> None:
-    """An English FR that gives a capability of the concept to another actor than the concept
-    does: its verb (the first key of what it lets the actor do, not a common verb) occurs once
-    in the concept, followed in its segment by one more of the FR's keys; the concept's actor
-    for it is known (:func:`_concept_actor`; actor words: ``PEOPLE`` and every FR's actor head);
-    and neither it nor any FR actor word is the FR's actor head. Generic actors are never charged."""
+    """An English FR whose actor the concept names as a participant but gives this capability
+    to someone else: the FR's verb (the first key of what it lets the actor do, not a common
+    verb) occurs once in the concept, followed there by one more of the FR's keys; the concept's
+    actor for it is known (:func:`_concept_actor`; actor words: ``PEOPLE`` and the FR actor heads
+    the concept names); and none of the FR's actor words is that actor. Generic actors, and
+    actors the concept never names (a synonym, a narrower role), are never charged."""
     frs = [(item, _fr_actor(item)) for item in items if item.category == "functional_requirements"]
-    actors = _ACTORS | frozenset(p[0] for _, p in frs if p and p[0] not in _GENERIC_ACTORS)
+    index = _verb_index(concept)
+    named = frozenset(k for _, p in frs if p for k in p[1] if k in index)
+    actors = _PEOPLE_KEYS | (named - _GENERIC_ACTORS)
     segments = _sentence_segments(concept)
     for item, parsed in frs:
-        if not parsed or parsed[0] in _GENERIC_ACTORS or not parsed[2] or parsed[2][0] in _NOT_VERB_KEYS:
+        if not parsed or parsed[0] in _GENERIC_ACTORS or parsed[0] not in index:
             continue
         head, actor_words, keys = parsed
-        hits = [(i, p) for i, (words, _) in enumerate(segments) for p, w in enumerate(words) if word_key(w) == keys[0]]
-        if len(hits) != 1:
-            continue
-        index, pos = hits[0]
-        if not set(keys[1:]) & {word_key(w) for w in segments[index][0][pos + 1 :]}:
-            continue  # only the verb shared: another capability
-        subject = _concept_actor(segments, index, pos, actors)
-        if subject and head not in subject and not actor_words & subject:
+        hits = index.get(keys[0], []) if keys and keys[0] not in _NOT_VERB_KEYS else []
+        if len(hits) != 1 or not set(keys[1:]) & _keys_after(segments, *hits[0]):
+            continue  # not located once, or only the verb shared: another capability
+        subject = _concept_actor(segments, *hits[0], actors)
+        if subject and not actor_words & subject:
             defects.append(f"wrong_actor:{item.rid}")
 
 
