@@ -130,9 +130,10 @@ NOT_A_RULE_AFTER = frozenset(
     officer officers team teams department departments clerk clerks despacho despachos bufete
     bufetes""".split()
 )
-#: standards and agencies a concept can require, by their canonical name (one word, so a rule's
-#: segment keeps it whole) -> the regular expression of their names (folded text; a group, when
-#: there is one, is the number that tells two of them apart: ISO 9001 is not ISO 27001). Laws
+#: standards and agencies a concept can require, by a short name -> the regular expression of
+#: their names (folded text; a group, when there is one, is the number that tells two of them
+#: apart: ISO 9001 is not ISO 27001). ``facts.rule_names`` gives each its canonical name, which
+#: has no "and" or comma, so cutting a concept into segments cannot cut a name in two. Laws
 #: are ``LAW_NAMES``'s; these are not laws, so ``unstated_fact`` does not read them. Bare "ISO",
 #: "SOC" or "Ada" name no standard ("set the ISO", "our SOC team", "Ada's Kitchen")
 STANDARD_NAMES: Mapping[str, str] = MappingProxyType(
