@@ -849,7 +849,7 @@ def _wrong_actors(items: list[_Item], concept: str, defects: list[str]) -> None:
     actors the concept never names (a synonym, a narrower role), are never charged."""
     frs = [(item, _fr_actor(item)) for item in items if item.category == "functional_requirements"]
     index = _verb_index(concept)
-    named = frozenset(k for _, p in frs if p for k in p[1] if k in index)
+    named = frozenset(p[0] for _, p in frs if p and p[0] in index)
     actors = _PEOPLE_KEYS | (named - _GENERIC_ACTORS)
     segments = _sentence_segments(concept)
     for item, parsed in frs:
