@@ -47,6 +47,12 @@ MAX_NEW_TOKENS ?= 640
 SELECT_LIMIT ?= 6
 PYTHON     ?= python3
 THREADS    ?=
+# `make finetune`'s four evaluations (base model and fine-tune, validation and curated) run
+# EVAL_JOBS at a time, the cores (THREADS, else all) shared out among them: a decode step of a
+# small model keeps two threads busy badly (SmolLM2 on 2 vCPUs: 81 s on 2 threads, 92 s on 1,
+# the same documents), so two one-thread decodes side by side finish sooner than one after the
+# other. Each job's output is printed whole when it ends. EVAL_JOBS=1: one at a time, all cores.
+EVAL_JOBS  ?= 2
 
 VENV := .venv
 BIN  := $(VENV)/bin
@@ -94,6 +100,7 @@ help: ## List the targets
 	@echo "           TRAIN_PROMPT=$(TRAIN_PROMPT) LR=$(LR) GRAD_ACCUM=$(GRAD_ACCUM) LORA_R=$(LORA_R)"
 	@echo "           LORA_DROPOUT=$(LORA_DROPOUT) TARGETS=$(TARGETS) NEFTUNE=$(NEFTUNE) TRAIN_FLAGS=$(TRAIN_FLAGS)"
 	@echo "           CHECKPOINT_ABOVE=$(if $(CHECKPOINT_ABOVE),$(CHECKPOINT_ABOVE),(ba-lora's default)) TEST_JOBS=$(TEST_JOBS)"
+	@echo "           EVAL_JOBS=$(EVAL_JOBS) (make finetune's evaluations at a time$(if $(filter-out 0 1,$(strip $(EVAL_JOBS))),; $(EVAL_THREADS) thread(s) each))"
 
 # ---- environment -------------------------------------------------------------------
 venv: $(STAMP) ## Create .venv and install every package (editable) under constraints.txt
@@ -167,7 +174,16 @@ $(FT_DIR)/training_info.json: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl 
 	  --lora-r $(LORA_R) --lora-dropout $(LORA_DROPOUT) --target-modules $(TARGETS) --neftune-alpha $(NEFTUNE) \
 	  $(if $(CHECKPOINT_ABOVE),--checkpoint-above $(CHECKPOINT_ABOVE)) $(TRAIN_FLAGS) $(if $(wildcard $(FT_DIR)/training_info.json),--overwrite,--resume)
 
-finetune: $(FT_REPORT)/val/comparison.json $(FT_REPORT)/curated/comparison.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4, then baseline vs fine-tuned on val and on the curated set
+FT_COMPARISONS := $(FT_REPORT)/val/comparison.json $(FT_REPORT)/curated/comparison.json
+# the cores each parallel evaluation gets (at least 1): THREADS or all of them, over EVAL_JOBS
+EVAL_THREADS = $(shell n=$(or $(THREADS),$$(nproc)); j=$(or $(strip $(EVAL_JOBS)),1); echo $$(( j > 1 && n / j > 1 ? n / j : 1 )))
+finetune: $(FT_DIR)/training_info.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4, then baseline vs fine-tuned on val and on the curated set
+ifeq ($(filter-out 0 1,$(strip $(EVAL_JOBS))),)
+	$(MAKE) --no-print-directory $(FT_COMPARISONS)
+else
+	@echo "Evaluating: 4 generations, $(EVAL_JOBS) at a time, $(EVAL_THREADS) thread(s) each (each job's output is printed when it ends)"
+	$(MAKE) --no-print-directory -j$(strip $(EVAL_JOBS)) --output-sync=target JOB_THREADS=$(EVAL_THREADS) $(FT_COMPARISONS)
+endif
 	@echo
 	@$(BIN)/ba-eval summary-table val=$(FT_REPORT)/val/comparison.json curated=$(FT_REPORT)/curated/comparison.json
 	@$(BIN)/python scripts/phase_times.py $(TIMINGS)
@@ -186,7 +202,9 @@ all: ## Everything: select, data, fix, tune (MIPROv2), fine-tune, 3-way compare,
 # half-finished (resumable) predictions file; a rerun resumes the .part.
 SET_IN = $(if $(filter curated,$(1)),curated,$(DATA)/val_fixed.jsonl)
 SET_DEP = $(if $(filter curated,$(1)),$(STAMP),$(DATA)/val_fixed.jsonl)
-GENERATE = $(BIN)/ba-eval generate --runs $(RUNS) --max-new-tokens $(MAX_NEW_TOKENS)
+# JOB_THREADS: set by `make finetune` for the evaluations it runs side by side (EVAL_JOBS)
+GENERATE = $(if $(JOB_THREADS),env BA_LLM_THREADS=$(JOB_THREADS) OMP_NUM_THREADS=$(JOB_THREADS) )$(BIN)/ba-eval generate \
+  --runs $(RUNS) --max-new-tokens $(MAX_NEW_TOKENS)
 
 define eval_set
 $(EVAL)/$(1)/baseline.jsonl: $(call SET_DEP,$(1)) $(BASE_DEP)

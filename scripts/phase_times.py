@@ -2,13 +2,41 @@
 
 Usage: python scripts/phase_times.py artifacts/timings.jsonl
 The latest entry of each phase is shown (a phase skipped as up to date keeps its old time).
+`total` adds the phases' times up; `wall` counts time in which phases ran side by side once
+(`make finetune` runs its evaluations EVAL_JOBS at a time), from each phase's end and length.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
+
+
+def wall_seconds(entries: list[dict]) -> float | None:
+    """Seconds covered by at least one phase: the union of the phases' [start, start + seconds].
+
+    A phase starts at its ``started`` time, or (older logs, whole seconds) ``seconds`` before its
+    ``finished`` one. None when an entry has neither.
+    """
+    spans = []
+    for entry in entries:
+        try:
+            seconds = float(entry["seconds"])
+            if "started" in entry:
+                start = datetime.fromisoformat(entry["started"]).timestamp()
+            else:
+                start = datetime.fromisoformat(entry["finished"]).timestamp() - seconds
+            spans.append((start, start + seconds))
+        except (KeyError, TypeError, ValueError):
+            return None
+    covered, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            covered += end - max(start, reach)
+            reach = end
+    return covered
 
 
 def main(argv: list[str]) -> int:
@@ -36,6 +64,9 @@ def main(argv: list[str]) -> int:
         f"{'total':<24}{sum(e['seconds'] for e in latest.values()):>10.1f}"
         f"{(f'{peak:>13.0f}' if peak is not None else f'{chr(45):>13}')}"
     )
+    wall = wall_seconds(list(latest.values()))
+    if wall is not None:
+        print(f"{'wall (overlaps once)':<24}{wall:>10.1f}")
     return 0
 
 

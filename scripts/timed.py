@@ -2,7 +2,7 @@
 
 Usage: python scripts/timed.py --log artifacts/timings.jsonl --phase train -- CMD [ARGS...]
 
-Appends {"phase", "seconds", "max_rss_mb", "exit_code", "finished"} to the log (one JSON
+Appends {"phase", "seconds", "max_rss_mb", "exit_code", "started", "finished"} to the log (one JSON
 object per line; the last entry of a phase wins; max_rss_mb is the peak resident memory of
 the phase's largest process, from getrusage(RUSAGE_CHILDREN)) and exits with the command's exit code, so Make
 still stops on a failed phase. `make finetune` prints the per-phase times from this log.
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:
         parser.error("no command given after --")
+    started = datetime.now(timezone.utc)
     start = time.perf_counter()
     code = subprocess.call(cmd)
     seconds = time.perf_counter() - start
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         # Linux reports ru_maxrss in KiB
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
         "exit_code": code,
+        "started": started.isoformat(timespec="milliseconds"),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     with open(args.log, "a", encoding="utf-8") as fh:
