@@ -51,7 +51,8 @@ THREADS    ?=
 # EVAL_JOBS at a time, the cores (THREADS, else all) shared out among them: a decode step of a
 # small model keeps two threads busy badly (SmolLM2 on 2 vCPUs: 81 s on 2 threads, 92 s on 1,
 # the same documents), so two one-thread decodes side by side finish sooner than one after the
-# other. Each job's output is printed whole when it ends. EVAL_JOBS=1: one at a time, all cores.
+# other. Each job's output is printed whole when it ends. EVAL_JOBS=1: one at a time, all cores;
+# never more jobs than cores (THREADS=1: one at a time).
 EVAL_JOBS  ?= 2
 
 VENV := .venv
@@ -100,7 +101,7 @@ help: ## List the targets
 	@echo "           TRAIN_PROMPT=$(TRAIN_PROMPT) LR=$(LR) GRAD_ACCUM=$(GRAD_ACCUM) LORA_R=$(LORA_R)"
 	@echo "           LORA_DROPOUT=$(LORA_DROPOUT) TARGETS=$(TARGETS) NEFTUNE=$(NEFTUNE) TRAIN_FLAGS=$(TRAIN_FLAGS)"
 	@echo "           CHECKPOINT_ABOVE=$(if $(CHECKPOINT_ABOVE),$(CHECKPOINT_ABOVE),(ba-lora's default)) TEST_JOBS=$(TEST_JOBS)"
-	@echo "           EVAL_JOBS=$(EVAL_JOBS) (make finetune's evaluations at a time$(if $(filter-out 0 1,$(strip $(EVAL_JOBS))),; $(EVAL_THREADS) thread(s) each))"
+	@echo "           EVAL_JOBS=$(EVAL_JOBS) (make finetune's evaluations at a time: $(EVAL_PAR) here with $(EVAL_THREADS) thread(s) each)"
 
 # ---- environment -------------------------------------------------------------------
 venv: $(STAMP) ## Create .venv and install every package (editable) under constraints.txt
@@ -175,15 +176,14 @@ $(FT_DIR)/training_info.json: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl 
 	  $(if $(CHECKPOINT_ABOVE),--checkpoint-above $(CHECKPOINT_ABOVE)) $(TRAIN_FLAGS) $(if $(wildcard $(FT_DIR)/training_info.json),--overwrite,--resume)
 
 FT_COMPARISONS := $(FT_REPORT)/val/comparison.json $(FT_REPORT)/curated/comparison.json
-# the cores each parallel evaluation gets (at least 1): THREADS or all of them, over EVAL_JOBS
-EVAL_THREADS = $(shell n=$(or $(THREADS),$$(nproc)); j=$(or $(strip $(EVAL_JOBS)),1); echo $$(( j > 1 && n / j > 1 ? n / j : 1 )))
+# evaluations side by side: EVAL_JOBS, at most one per core (THREADS, else all of them), each
+# with the cores shared out
+CORES = $(or $(THREADS),$(shell nproc))
+EVAL_PAR = $(shell j=$(or $(strip $(EVAL_JOBS)),1); n=$(CORES); echo $$(( j < 1 ? 1 : (j < n ? j : n) )))
+EVAL_THREADS = $(shell echo $$(( $(CORES) / $(EVAL_PAR) )))
 finetune: $(FT_DIR)/training_info.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4, then baseline vs fine-tuned on val and on the curated set
-ifeq ($(filter-out 0 1,$(strip $(EVAL_JOBS))),)
-	$(MAKE) --no-print-directory $(FT_COMPARISONS)
-else
-	@echo "Evaluating: 4 generations, $(EVAL_JOBS) at a time, $(EVAL_THREADS) thread(s) each (each job's output is printed when it ends)"
-	$(MAKE) --no-print-directory -j$(strip $(EVAL_JOBS)) --output-sync=target JOB_THREADS=$(EVAL_THREADS) $(FT_COMPARISONS)
-endif
+	$(if $(filter 1,$(EVAL_PAR)),,@echo "Evaluating: 4 generations $(EVAL_PAR) at a time with $(EVAL_THREADS) thread(s) each (each one's output is printed when it ends)")
+	$(MAKE) --no-print-directory $(if $(filter 1,$(EVAL_PAR)),,-j$(EVAL_PAR) --output-sync=target JOB_THREADS=$(EVAL_THREADS)) $(FT_COMPARISONS)
 	@echo
 	@$(BIN)/ba-eval summary-table val=$(FT_REPORT)/val/comparison.json curated=$(FT_REPORT)/curated/comparison.json
 	@$(BIN)/python scripts/phase_times.py $(TIMINGS)
