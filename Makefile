@@ -47,13 +47,14 @@ MAX_NEW_TOKENS ?= 640
 SELECT_LIMIT ?= 6
 PYTHON     ?= python3
 THREADS    ?=
-# `make finetune`'s four evaluations (base model and fine-tune, validation and curated) run
-# EVAL_JOBS at a time, the cores (THREADS, else all) shared out among them: a decode step of a
-# small model keeps two threads busy badly (SmolLM2 on 2 vCPUs: 81 s on 2 threads, 92 s on 1,
-# the same documents), so two one-thread decodes side by side finish sooner than one after the
-# other. Each job's output is printed whole when it ends. EVAL_JOBS=1: one at a time, all cores;
-# never more jobs than cores (THREADS=1: one at a time).
-EVAL_JOBS  ?= 2
+# `make finetune` (as the only goal, without -j) runs its four evaluations (base model and
+# fine-tune, validation and curated) EVAL_JOBS at a time, each with the cores shared out
+# (THREADS, else all, over the jobs; at most one job per core, at most 4): a decode step of a
+# small model keeps a second thread busy badly (SmolLM2 on 2 vCPUs: 81 s on 2 threads, 92 s on
+# 1, the same documents), so two one-thread decodes side by side finish sooner than one after
+# the other. Nothing else runs beside the training. Two at a time hold two models in memory, so
+# bases other than the embedded SmolLM2 default to 1: one at a time, every core.
+EVAL_JOBS  ?= $(if $(filter smollm2,$(BASE)),2,1)
 
 VENV := .venv
 BIN  := $(VENV)/bin
@@ -65,6 +66,29 @@ ifneq ($(THREADS),)
 # CPU threads for training and generation (torch / OpenMP); fewer on a machine shared with other jobs
 export OMP_NUM_THREADS := $(THREADS)
 export BA_LLM_THREADS := $(THREADS)
+endif
+
+# EVAL_JOBS and THREADS are whole numbers (checked before anything runs)
+bad_count = $(shell v='$(subst ','',$(1))'; [[ "$$v" =~ ^[0-9]{1,4}$$ ]] || echo bad)
+ifneq ($(call bad_count,$(EVAL_JOBS)),)
+$(error EVAL_JOBS must be a whole number (1: one evaluation at a time), got '$(EVAL_JOBS)')
+endif
+ifneq ($(if $(THREADS),$(call bad_count,$(THREADS))),)
+$(error THREADS must be a whole number of CPU threads, or empty for all cores, got '$(THREADS)')
+endif
+# the cores: THREADS, else the ones this process may use (nproc without OMP_NUM_THREADS' cap)
+CORES = $(if $(filter-out 0,$(THREADS:0%=%)),$(THREADS),$(shell env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc))
+EVAL_PAR = $(shell j=$$((10#$(EVAL_JOBS))); n=$$((10#$(CORES))); j=$$(( j < 1 ? 1 : j )); j=$$(( j < n ? j : n )); echo $$(( j < 4 ? j : 4 )))
+EVAL_THREADS = $(shell echo $$(( 10#$(CORES) / $(EVAL_PAR) )))
+# `make finetune` alone: the whole run under make -jEVAL_PAR (a -j given on the command line wins),
+# the evaluations' generations with EVAL_THREADS threads each, and the baseline's two after the
+# training, so that only the evaluations share the cores
+ifeq ($(strip $(MAKECMDGOALS)),finetune)
+ifneq ($(EVAL_PAR),1)
+MAKEFLAGS += -j$(EVAL_PAR)
+JOB_THREADS := $(EVAL_THREADS)
+AFTER_TRAINING = | $(FT_DIR)/training_info.json
+endif
 endif
 
 slug = $(subst :,-,$(subst /,-,$(subst +,-,$(1))))
@@ -101,7 +125,7 @@ help: ## List the targets
 	@echo "           TRAIN_PROMPT=$(TRAIN_PROMPT) LR=$(LR) GRAD_ACCUM=$(GRAD_ACCUM) LORA_R=$(LORA_R)"
 	@echo "           LORA_DROPOUT=$(LORA_DROPOUT) TARGETS=$(TARGETS) NEFTUNE=$(NEFTUNE) TRAIN_FLAGS=$(TRAIN_FLAGS)"
 	@echo "           CHECKPOINT_ABOVE=$(if $(CHECKPOINT_ABOVE),$(CHECKPOINT_ABOVE),(ba-lora's default)) TEST_JOBS=$(TEST_JOBS)"
-	@echo "           EVAL_JOBS=$(EVAL_JOBS) (make finetune's evaluations at a time: $(EVAL_PAR) here with $(EVAL_THREADS) thread(s) each)"
+	@echo "           EVAL_JOBS=$(EVAL_JOBS) (make finetune's evaluations at a time; here $(if $(filter 1,$(EVAL_PAR)),one at a time,$(EVAL_PAR) with $(EVAL_THREADS) thread(s) each))"
 
 # ---- environment -------------------------------------------------------------------
 venv: $(STAMP) ## Create .venv and install every package (editable) under constraints.txt
@@ -175,15 +199,7 @@ $(FT_DIR)/training_info.json: $(DATA)/train_fixed.jsonl $(DATA)/val_fixed.jsonl 
 	  --lora-r $(LORA_R) --lora-dropout $(LORA_DROPOUT) --target-modules $(TARGETS) --neftune-alpha $(NEFTUNE) \
 	  $(if $(CHECKPOINT_ABOVE),--checkpoint-above $(CHECKPOINT_ABOVE)) $(TRAIN_FLAGS) $(if $(wildcard $(FT_DIR)/training_info.json),--overwrite,--resume)
 
-FT_COMPARISONS := $(FT_REPORT)/val/comparison.json $(FT_REPORT)/curated/comparison.json
-# evaluations side by side: EVAL_JOBS, at most one per core (THREADS, else all of them), each
-# with the cores shared out
-CORES = $(or $(THREADS),$(shell nproc))
-EVAL_PAR = $(shell j=$(or $(strip $(EVAL_JOBS)),1); n=$(CORES); echo $$(( j < 1 ? 1 : (j < n ? j : n) )))
-EVAL_THREADS = $(shell echo $$(( $(CORES) / $(EVAL_PAR) )))
-finetune: $(FT_DIR)/training_info.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4, then baseline vs fine-tuned on val and on the curated set
-	$(if $(filter 1,$(EVAL_PAR)),,@echo "Evaluating: 4 generations $(EVAL_PAR) at a time with $(EVAL_THREADS) thread(s) each (each one's output is printed when it ends)")
-	$(MAKE) --no-print-directory $(if $(filter 1,$(EVAL_PAR)),,-j$(EVAL_PAR) --output-sync=target JOB_THREADS=$(EVAL_THREADS)) $(FT_COMPARISONS)
+finetune: $(FT_DIR)/training_info.json $(FT_REPORT)/val/comparison.json $(FT_REPORT)/curated/comparison.json ## 8.4 fine-tune QUANT=bf16|fp32|bnb4, then baseline vs fine-tuned on val and on the curated set
 	@echo
 	@$(BIN)/ba-eval summary-table val=$(FT_REPORT)/val/comparison.json curated=$(FT_REPORT)/curated/comparison.json
 	@$(BIN)/python scripts/phase_times.py $(TIMINGS)
@@ -207,7 +223,7 @@ GENERATE = $(if $(JOB_THREADS),env BA_LLM_THREADS=$(JOB_THREADS) OMP_NUM_THREADS
   --runs $(RUNS) --max-new-tokens $(MAX_NEW_TOKENS)
 
 define eval_set
-$(EVAL)/$(1)/baseline.jsonl: $(call SET_DEP,$(1)) $(BASE_DEP)
+$(EVAL)/$(1)/baseline.jsonl: $(call SET_DEP,$(1)) $(BASE_DEP) $(AFTER_TRAINING)
 	@mkdir -p $$(@D)
 	$$(TIMED) eval-baseline-$(1) -- $$(GENERATE) --model $$(BASE_SPEC) --in $(call SET_IN,$(1)) -o $$@.part \
 	  && mv $$@.part $$@

@@ -2,8 +2,9 @@
 
 Usage: python scripts/phase_times.py artifacts/timings.jsonl
 The latest entry of each phase is shown (a phase skipped as up to date keeps its old time).
-`total` adds the phases' times up; `wall` counts time in which phases ran side by side once
-(`make finetune` runs its evaluations EVAL_JOBS at a time), from each phase's end and length.
+`total` adds the phases' times up; `covered` is the time in which at least one of those phases
+ran, side by side ones counted once (`make finetune` runs its evaluations EVAL_JOBS at a time);
+gaps between phases (make's own work, or phases from different runs) are not in it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def wall_seconds(entries: list[dict]) -> float | None:
     """Seconds covered by at least one phase: the union of the phases' [start, start + seconds].
 
     A phase starts at its ``started`` time, or (older logs, whole seconds) ``seconds`` before its
-    ``finished`` one. None when an entry has neither.
+    ``finished`` one; an entry with neither is left out. None when no entry has a time.
     """
     spans = []
     for entry in entries:
@@ -30,7 +31,9 @@ def wall_seconds(entries: list[dict]) -> float | None:
                 start = datetime.fromisoformat(entry["finished"]).timestamp() - seconds
             spans.append((start, start + seconds))
         except (KeyError, TypeError, ValueError):
-            return None
+            continue
+    if not spans:
+        return None
     covered, reach = 0.0, float("-inf")
     for start, end in sorted(spans):
         if end > reach:
@@ -66,7 +69,7 @@ def main(argv: list[str]) -> int:
     )
     wall = wall_seconds(list(latest.values()))
     if wall is not None:
-        print(f"{'wall (overlaps once)':<24}{wall:>10.1f}")
+        print(f"{'covered (overlaps once)':<24}{wall:>10.1f}")
     return 0
 
 

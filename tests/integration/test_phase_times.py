@@ -1,4 +1,4 @@
-"""scripts/phase_times.py: the wall time of a run whose phases overlap (make finetune's evaluations
+"""scripts/phase_times.py: the time covered by a run whose phases overlap (make finetune's evaluations
 run EVAL_JOBS at a time) counts the shared time once; the total still adds every phase up."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def _entry(phase: str, seconds: float, finished: str, started: str | None = None
     return entry
 
 
-def test_overlapping_phases_count_once_in_the_wall_time(tmp_path: Path, capsys) -> None:
+def test_overlapping_phases_count_once_in_the_covered_time(tmp_path: Path, capsys) -> None:
     log = tmp_path / "timings.jsonl"
     entries = [
         _entry("train", 10.0, "2026-12-07T10:00:10+00:00", "2026-12-07T10:00:00.000+00:00"),
@@ -39,10 +39,11 @@ def test_overlapping_phases_count_once_in_the_wall_time(tmp_path: Path, capsys) 
     assert lines[-1].split()[-1] == "45.0"
 
 
-def test_a_gap_between_phases_is_not_counted_and_a_log_without_times_has_no_wall() -> None:
+def test_a_gap_between_phases_is_not_counted_and_entries_without_times_are_left_out() -> None:
     spaced = [
         _entry("a", 10.0, "2026-12-07T10:00:10+00:00", "2026-12-07T10:00:00.000+00:00"),
         _entry("b", 10.0, "2026-12-07T10:01:10+00:00", "2026-12-07T10:01:00.000+00:00"),
     ]
     assert phase_times.wall_seconds(spaced) == 20.0
+    assert phase_times.wall_seconds([*spaced, {"phase": "c", "seconds": 3.0}]) == 20.0
     assert phase_times.wall_seconds([{"phase": "a", "seconds": 3.0}]) is None
