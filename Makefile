@@ -47,13 +47,14 @@ MAX_NEW_TOKENS ?= 640
 SELECT_LIMIT ?= 6
 PYTHON     ?= python3
 THREADS    ?=
-# `make finetune` (as the only goal, without -j) runs its four evaluations (base model and
-# fine-tune, validation and curated) EVAL_JOBS at a time, each with the cores shared out
-# (THREADS, else all, over the jobs; at most one job per core, at most 4): a decode step of a
-# small model keeps a second thread busy badly (SmolLM2 on 2 vCPUs: 81 s on 2 threads, 92 s on
-# 1, the same documents), so two one-thread decodes side by side finish sooner than one after
-# the other. Nothing else runs beside the training. Two at a time hold two models in memory, so
-# bases other than the embedded SmolLM2 default to 1: one at a time, every core.
+# `make finetune` as the only goal runs its four evaluations (base model and fine-tune,
+# validation and curated) EVAL_JOBS at a time (a -j on the command line sets the number of jobs
+# instead), each with the cores shared out (THREADS, else all, over EVAL_JOBS; at most one job
+# per core, at most 4): a decode step of a small model keeps a second thread busy badly
+# (SmolLM2 on 2 vCPUs: 81 s on 2 threads, 92 s on 1, the same documents), so two one-thread
+# decodes side by side finish sooner than one after the other. Nothing else runs beside the
+# training. Two at a time hold two models in memory, so bases other than the embedded SmolLM2
+# default to 1: one at a time, every core.
 EVAL_JOBS  ?= $(if $(filter smollm2,$(BASE)),2,1)
 
 VENV := .venv
