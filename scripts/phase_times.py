@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 
-def wall_seconds(entries: list[dict]) -> float | None:
+def covered_seconds(entries: list[dict]) -> float | None:
     """Seconds covered by at least one phase: the union of the phases' [start, start + seconds].
 
     A phase starts at its ``started`` time, or (older logs, whole seconds) ``seconds`` before its
@@ -67,9 +67,9 @@ def main(argv: list[str]) -> int:
         f"{'total':<24}{sum(e['seconds'] for e in latest.values()):>10.1f}"
         f"{(f'{peak:>13.0f}' if peak is not None else f'{chr(45):>13}')}"
     )
-    wall = wall_seconds(list(latest.values()))
-    if wall is not None:
-        print(f"{'covered (overlaps once)':<24}{wall:>10.1f}")
+    covered = covered_seconds(list(latest.values()))
+    if covered is not None:
+        print(f"{'covered (overlaps once)':<24}{covered:>10.1f}")
     return 0
 
 

@@ -32,7 +32,7 @@ def test_overlapping_phases_count_once_in_the_covered_time(tmp_path: Path, capsy
         _entry("compare", 5.0, "2026-12-07T10:01:00+00:00"),
     ]
     log.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
-    assert phase_times.wall_seconds(entries) == 45.0
+    assert phase_times.covered_seconds(entries) == 45.0
     assert phase_times.main(["phase_times.py", str(log)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[-2].split()[:2] == ["total", "65.0"]
@@ -44,6 +44,6 @@ def test_a_gap_between_phases_is_not_counted_and_entries_without_times_are_left_
         _entry("a", 10.0, "2026-12-07T10:00:10+00:00", "2026-12-07T10:00:00.000+00:00"),
         _entry("b", 10.0, "2026-12-07T10:01:10+00:00", "2026-12-07T10:01:00.000+00:00"),
     ]
-    assert phase_times.wall_seconds(spaced) == 20.0
-    assert phase_times.wall_seconds([*spaced, {"phase": "c", "seconds": 3.0}]) == 20.0
-    assert phase_times.wall_seconds([{"phase": "a", "seconds": 3.0}]) is None
+    assert phase_times.covered_seconds(spaced) == 20.0
+    assert phase_times.covered_seconds([*spaced, {"phase": "c", "seconds": 3.0}]) == 20.0
+    assert phase_times.covered_seconds([{"phase": "a", "seconds": 3.0}]) is None
