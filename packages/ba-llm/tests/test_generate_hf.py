@@ -132,13 +132,17 @@ def test_threads_option(monkeypatch):
 
 
 def test_sampler_options_shared_by_llama_cpp_and_ollama():
-    assert Decoding().sampler_options(5) == {"temperature": 0.0, "top_k": 1}
-    assert Decoding(seed=10).sampler_options(2) == {"temperature": 0.0, "top_k": 1, "seed": 12}
+    # the repetition penalty is off in both: Ollama's default (1.1 over the last 64 tokens)
+    # changed the greedy documents of the default fine-tune (the package README)
+    greedy = {"temperature": 0.0, "top_k": 1, "repeat_penalty": 1.0}
+    assert Decoding().sampler_options(5) == greedy
+    assert Decoding(seed=10).sampler_options(2) == {**greedy, "seed": 12}
     assert Decoding(greedy=False, temperature=0.8, top_p=0.9, seed=3).sampler_options(1) == {
         "temperature": 0.8,
         "top_p": 0.9,
         "top_k": 0,
         "min_p": 0.0,
+        "repeat_penalty": 1.0,
         "seed": 4,
     }
 

@@ -149,7 +149,7 @@ def test_generate_through_ollama(server, test_prompt):
     req = server.requests[0]
     assert req["model"] == "tiny" and req["stream"] is False
     assert req["messages"] == render_messages(test_prompt, CONCEPTS[0]["concept"])
-    assert req["options"]["num_predict"] == 64 and req["options"]["temperature"] == 0
+    assert req["options"] == {"num_predict": 64, "temperature": 0, "top_k": 1, "repeat_penalty": 1}
 
 
 def test_sampling_options_and_length(server, test_prompt):
@@ -165,7 +165,7 @@ def test_sampling_options_and_length(server, test_prompt):
         progress=False,
     )
     opts = server.requests[0]["options"]
-    assert (opts["temperature"], opts["top_p"], opts["seed"]) == (0.8, 0.9, 3)
+    assert (opts["temperature"], opts["top_p"], opts["seed"], opts["repeat_penalty"]) == (0.8, 0.9, 3, 1)
     assert rows[0]["finish_reason"] == "length"
 
 

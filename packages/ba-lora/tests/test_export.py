@@ -185,7 +185,8 @@ def test_export_writes_modelfile(tiny_adapter, tmp_path, data_dir):
     assert f'MESSAGE assistant """{demo["document"]}"""' in text
     for stop in ("<|im_end|>", "<|im_start|>"):
         assert f'PARAMETER stop "{stop}"' in text
-    assert "PARAMETER temperature 0" in text and "PARAMETER top_k 1" in text
+    assert "PARAMETER temperature 0\n" in text and "PARAMETER top_k 1\n" in text
+    assert "PARAMETER repeat_penalty 1\n" in text  # Ollama's default is 1.1: not the scored decoding
     assert "PARAMETER num_predict 640" in text  # the same token limit as make finetune's evaluation
     template = text.split('TEMPLATE """', 1)[1].split('"""', 1)[0]
     assert "<|im_start|>system\n{{ .System }}<|im_end|>\n" in template

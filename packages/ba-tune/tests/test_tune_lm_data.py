@@ -109,10 +109,30 @@ def test_ollama_api_base_default_is_ba_llms(monkeypatch):
 
 
 class _Tags(BaseHTTPRequestHandler):
-    """A loopback server answering Ollama's ``GET /api/tags`` with one pulled model."""
+    """A loopback server answering Ollama's ``GET /api/tags`` with one pulled model, and
+    ``POST /api/chat`` with one DSPy answer (the request bodies kept in ``server.chats``)."""
 
     def log_message(self, *args):
         pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        self.server.chats.append((self.path, body))
+        answer = {
+            "model": body.get("model"),
+            "created_at": "2026-12-07T00:00:00Z",
+            "message": {"role": "assistant", "content": "[[ ## answer ## ]]\nforty-two\n\n[[ ## completed ## ]]"},
+            "done": True,
+            "done_reason": "stop",
+            "prompt_eval_count": 10,
+            "eval_count": 5,
+        }
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def do_GET(self):
         body = json.dumps({"models": [{"name": "tiny:latest", "model": "tiny:latest"}]}).encode()
@@ -126,6 +146,7 @@ class _Tags(BaseHTTPRequestHandler):
 @pytest.fixture
 def ollama_server(monkeypatch):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Tags)
+    server.chats = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{server.server_address[1]}")
     yield server
@@ -138,6 +159,24 @@ def test_ollama_model_is_checked_up_front(ollama_server):
     assert lm.model == "ollama_chat/tiny"
     with pytest.raises(UsageError, match=r"'qwen2.5:7b' is not available .*run `ollama pull qwen2.5:7b`"):
         make_lm("ollama:qwen2.5:7b")
+
+
+def test_ollama_requests_decode_as_ba_llm_does(ollama_server):
+    """Ollama penalises repeated tokens by default (1.1 over the last 64): the optimiser's
+    requests turn that off, as ba-llm's own Ollama backend and the exported Modelfile do."""
+    import os
+
+    from ba_llm import Decoding
+
+    assert os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"  # set by `import ba_tune`: no price-list fetch
+    lm = make_lm("ollama:tiny", max_tokens=50)
+    with dspy.context(lm=lm):
+        out = dspy.Predict("question -> answer")(question="What is six times seven?")
+    assert out.answer == "forty-two"
+    ((path, body),) = ollama_server.chats
+    assert path == "/api/chat" and body["model"] == "tiny"
+    assert body["options"] == {"temperature": 0.0, "num_predict": 50, "repeat_penalty": 1.0}
+    assert body["options"]["repeat_penalty"] == Decoding().sampler_options()["repeat_penalty"]
 
 
 def test_unreachable_ollama_fails_at_once(monkeypatch):

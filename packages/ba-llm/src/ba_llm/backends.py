@@ -91,7 +91,9 @@ class Decoding:
     """Decoding settings shared by every backend.
 
     Greedy by default. ``greedy=False`` samples with ``temperature`` and nucleus
-    ``top_p`` only (top-k and min-p are switched off in every backend) from ``seed``.
+    ``top_p`` only (top-k and min-p are switched off in every backend) from ``seed``. No
+    backend penalises repeated tokens: llama.cpp and Ollama are told so (Ollama's default
+    repetition penalty, 1.1 over the last 64 tokens, changes the greedy documents).
     """
 
     max_new_tokens: int = 768
@@ -112,13 +114,16 @@ class Decoding:
             raise UsageError(f"top_p must be in (0, 1], got {self.top_p}")
 
     def sampler_options(self, index: int = 0) -> dict[str, Any]:
-        """The sampler settings llama.cpp and Ollama both take under these names: greedy is
-        temperature 0 with top-k 1; sampling switches top-k and min-p off; the seed of the
-        ``index``-th conversation of a call is ``seed + index``."""
+        """The sampler settings llama.cpp and Ollama both take under these names (and an
+        exported Modelfile's ``PARAMETER`` lines: :func:`ba_llm.stopping.runtime_parameters`):
+        greedy is temperature 0 with top-k 1; sampling switches top-k and min-p off; the
+        repetition penalty is off (1) in both; the seed of the ``index``-th conversation of a
+        call is ``seed + index``."""
         if self.greedy:
             opts: dict[str, Any] = {"temperature": 0.0, "top_k": 1}
         else:
             opts = {"temperature": self.temperature, "top_p": self.top_p, "top_k": 0, "min_p": 0.0}
+        opts["repeat_penalty"] = 1.0
         if self.seed is not None:
             opts["seed"] = self.seed + index
         return opts

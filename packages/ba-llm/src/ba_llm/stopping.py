@@ -261,11 +261,15 @@ def looping_rows(tokenizer: Any) -> Callable[[list[list[int]]], list[bool]]:
 
 def runtime_parameters(max_new_tokens: int) -> list[tuple[str, str]]:
     """The stopping rule as far as a runtime's own settings can hold it (an Ollama
-    Modelfile's ``PARAMETER`` lines): the turn-ending strings, the token limit, greedy
-    decoding. The line-loop cut is not expressible there; ba-llm's ollama backend applies
-    it to the answer (:func:`cut_loop`)."""
-    out = [("stop", f'"{s}"') for s in STOP_STRINGS]
-    return out + [("num_predict", str(max_new_tokens)), ("temperature", "0"), ("top_k", "1")]
+    Modelfile's ``PARAMETER`` lines): the turn-ending strings, the token limit, and greedy
+    decoding as every backend is given it (:meth:`ba_llm.Decoding.sampler_options`: no
+    repetition penalty, which Ollama applies by default). The line-loop cut is not
+    expressible there; ba-llm's ollama backend applies it to the answer (:func:`cut_loop`)."""
+    from .backends import Decoding  # here, not at the top: backends imports this module
+
+    greedy = Decoding(max_new_tokens=max_new_tokens).sampler_options()
+    out = [("stop", f'"{s}"') for s in STOP_STRINGS] + [("num_predict", str(max_new_tokens))]
+    return out + [(k, f"{v:g}") for k, v in greedy.items()]
 
 
 class Dropped(NamedTuple):

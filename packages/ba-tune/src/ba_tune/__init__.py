@@ -6,6 +6,13 @@
 import ba_io  # noqa: F401 - first: its start-up hook makes a Ctrl-C while we import one line
 
 # isort: split
+import os
+
+# litellm (under dspy) fetches its model price list from GitHub on first use unless told to
+# use the copy it ships: ba-tune never reaches the network for anything but an Ollama server
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+# isort: split
 from importlib import import_module
 from typing import Any
 

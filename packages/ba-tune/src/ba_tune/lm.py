@@ -4,6 +4,8 @@
   (``dspy.LM("ollama_chat/NAME", api_base=$OLLAMA_HOST)``); the host follows ba-llm's one
   rule (:func:`ba_llm.backends.ollama_host`) and the server is asked up front whether the
   model is pulled, so a missing server or model fails in seconds, before any DSPy work.
+  Its requests carry ba-llm's repetition penalty (off: Ollama's own default is 1.1), so
+  the optimiser scores the decoding ``ba-eval generate`` uses.
 * ``smollm2`` / ``hf:DIR[+lora:DIR]`` / ``gguf:FILE[+lora:FILE]`` go through
   :class:`BaLLMEngine`, a DSPy 3.4 custom engine (``complete(Request) -> Response``) over a
   ba-llm backend, so DSPy calls run the same local model code as ``ba-eval generate``.
@@ -175,7 +177,7 @@ def make_lm(
     there is one, is reachable as ``lm.engine`` for its call/error counters. ``check``
     (ollama specs) asks the server for the model first (:func:`check_ollama_model`).
     """
-    from ba_llm import parse_spec
+    from ba_llm import Decoding, parse_spec
 
     parsed = parse_spec(spec)
     if parsed.kind == "ollama":
@@ -189,6 +191,7 @@ def make_lm(
             cache=cache,
             max_tokens=max_tokens,
             temperature=temperature,
+            repeat_penalty=Decoding().sampler_options()["repeat_penalty"],
         )
     engine = BaLLMEngine(generate or _ba_llm_generate(spec), name=f"ba-llm/{spec}", seed=seed)
     return dspy.LM(
