@@ -132,7 +132,7 @@ def test_threads_option(monkeypatch):
 
 
 def test_sampler_options_shared_by_llama_cpp_and_ollama():
-    # the repetition penalty is off in both: Ollama's default (1.1 over the last 64 tokens)
+    # the repetition penalty is off in both: Ollama's old default (1.1 over the last 64 tokens)
     # changed the greedy documents of the default fine-tune (the package README)
     greedy = {"temperature": 0.0, "top_k": 1, "repeat_penalty": 1.0}
     assert Decoding().sampler_options(5) == greedy

@@ -162,7 +162,7 @@ def test_ollama_model_is_checked_up_front(ollama_server):
 
 
 def test_ollama_requests_decode_as_ba_llm_does(ollama_server):
-    """Ollama penalises repeated tokens by default (1.1 over the last 64): the optimiser's
+    """Ollama penalised repeated tokens by default until 2026-08 (1.1 over the last 64): the optimiser's
     requests turn that off, as ba-llm's own Ollama backend and the exported Modelfile do."""
     import os
 

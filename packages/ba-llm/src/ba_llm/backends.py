@@ -93,7 +93,7 @@ class Decoding:
     Greedy by default. ``greedy=False`` samples with ``temperature`` and nucleus
     ``top_p`` only (top-k and min-p are switched off in every backend) from ``seed``. No
     backend penalises repeated tokens: llama.cpp and Ollama are told so (Ollama's default
-    repetition penalty, 1.1 over the last 64 tokens, changes the greedy documents).
+    before August 2026, 1.1 over the last 64 tokens, changes the greedy documents).
     """
 
     max_new_tokens: int = 768
