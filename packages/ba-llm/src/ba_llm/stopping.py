@@ -263,7 +263,7 @@ def runtime_parameters(max_new_tokens: int) -> list[tuple[str, str]]:
     """The stopping rule as far as a runtime's own settings can hold it (an Ollama
     Modelfile's ``PARAMETER`` lines): the turn-ending strings, the token limit, and greedy
     decoding as every backend is given it (:meth:`ba_llm.Decoding.sampler_options`: no
-    repetition penalty, which Ollama applies by default). The line-loop cut is not
+    repetition penalty, which Ollama applied by default before August 2026). The line-loop cut is not
     expressible there; ba-llm's ollama backend applies it to the answer (:func:`cut_loop`)."""
     from .backends import Decoding  # here, not at the top: backends imports this module
 

@@ -4,8 +4,8 @@
   (``dspy.LM("ollama_chat/NAME", api_base=$OLLAMA_HOST)``); the host follows ba-llm's one
   rule (:func:`ba_llm.backends.ollama_host`) and the server is asked up front whether the
   model is pulled, so a missing server or model fails in seconds, before any DSPy work.
-  Its requests carry ba-llm's repetition penalty (off: Ollama's own default is 1.1), so
-  the optimiser scores the decoding ``ba-eval generate`` uses.
+  Its requests carry ba-llm's repetition penalty (off; Ollama's default was 1.1 before
+  August 2026), so the optimiser scores the decoding ``ba-eval generate`` uses.
 * ``smollm2`` / ``hf:DIR[+lora:DIR]`` / ``gguf:FILE[+lora:FILE]`` go through
   :class:`BaLLMEngine`, a DSPy 3.4 custom engine (``complete(Request) -> Response``) over a
   ba-llm backend, so DSPy calls run the same local model code as ``ba-eval generate``.
