@@ -166,7 +166,7 @@ def test_ollama_requests_decode_as_ba_llm_does(ollama_server):
     requests turn that off, as ba-llm's own Ollama backend and the exported Modelfile do."""
     import os
 
-    from ba_llm import Decoding
+    from ba_llm.backends import REPEAT_PENALTY
 
     assert os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"  # set by `import ba_tune`: no price-list fetch
     lm = make_lm("ollama:tiny", max_tokens=50)
@@ -176,7 +176,7 @@ def test_ollama_requests_decode_as_ba_llm_does(ollama_server):
     ((path, body),) = ollama_server.chats
     assert path == "/api/chat" and body["model"] == "tiny"
     assert body["options"] == {"temperature": 0.0, "num_predict": 50, "repeat_penalty": 1.0}
-    assert body["options"]["repeat_penalty"] == Decoding().sampler_options()["repeat_penalty"]
+    assert body["options"]["repeat_penalty"] == REPEAT_PENALTY
 
 
 def test_unreachable_ollama_fails_at_once(monkeypatch):

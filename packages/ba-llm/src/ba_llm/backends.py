@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_OLLAMA_HOST",
     "ollama_host",
     "BATCH_SIZE",
+    "REPEAT_PENALTY",
 ]
 
 Messages = Sequence[dict[str, str]]
@@ -58,6 +59,9 @@ IM_END = "<|im_end|>"
 # the largest peak RSS, the base model's curated evaluation, 2,050 MiB with the freed pages
 # handed back (the package README, 2026-12-05).
 BATCH_SIZE = 24
+#: the repetition penalty llama.cpp and Ollama are told: none (1). Ollama's default before
+#: August 2026, 1.1 over the last 64 tokens, wrote other documents (the package README)
+REPEAT_PENALTY = 1.0
 
 
 def _threads(threads: int | None) -> int | None:
@@ -123,7 +127,7 @@ class Decoding:
             opts: dict[str, Any] = {"temperature": 0.0, "top_k": 1}
         else:
             opts = {"temperature": self.temperature, "top_p": self.top_p, "top_k": 0, "min_p": 0.0}
-        opts["repeat_penalty"] = 1.0
+        opts["repeat_penalty"] = REPEAT_PENALTY
         if self.seed is not None:
             opts["seed"] = self.seed + index
         return opts

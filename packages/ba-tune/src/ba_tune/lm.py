@@ -177,7 +177,8 @@ def make_lm(
     there is one, is reachable as ``lm.engine`` for its call/error counters. ``check``
     (ollama specs) asks the server for the model first (:func:`check_ollama_model`).
     """
-    from ba_llm import Decoding, parse_spec
+    from ba_llm import parse_spec
+    from ba_llm.backends import REPEAT_PENALTY
 
     parsed = parse_spec(spec)
     if parsed.kind == "ollama":
@@ -191,7 +192,7 @@ def make_lm(
             cache=cache,
             max_tokens=max_tokens,
             temperature=temperature,
-            repeat_penalty=Decoding().sampler_options()["repeat_penalty"],
+            repeat_penalty=REPEAT_PENALTY,
         )
     engine = BaLLMEngine(generate or _ba_llm_generate(spec), name=f"ba-llm/{spec}", seed=seed)
     return dspy.LM(
