@@ -772,6 +772,39 @@ def test_invented_constraint_platform_fit_and_generic_words(concept, constraint,
 
 
 @pytest.mark.parametrize(
+    "constraint, charged",
+    [
+        # the template teacher's two hand-over constraints, and other real deliverables
+        ("The garden app must be delivered with user documentation for members and gardeners.", False),
+        ("The garden app must be handed over with its source code and deployment instructions.", False),
+        ("The app must be handed over together with its test suite and a runbook.", False),
+        ("La app deberá entregarse con el código fuente y las instrucciones de despliegue.", False),
+        # a money amount or a time keeps the sentence a constraint
+        ("The project must be delivered with its funding plan within 6 months.", False),
+        # funding, a sponsor, premises, consent, a timeline, the requirements document itself:
+        # nothing a team hands over with a product ("delivered", "funding", "premises", "consent"
+        # would otherwise read as deadline, budget, technology and regulation words)
+        ("The project must be delivered with its functional requirements document.", True),
+        ("The campsite must be delivered with its functional_requirements and non_functional_requirements.", True),
+        ("The tool must be handed over with its specification.", True),
+        ("The project must be delivered with its funding in hand.", True),
+        ("The project must be handed over with its funding source and sponsor information.", True),
+        ("The car sharing system must be handed over with its premises.", True),
+        ("The garden app must be handed over with patient consent.", True),
+        ("El proyecto deberá ser entregado con su financiación.", True),
+    ],
+)
+def test_a_hand_over_constraint_must_name_a_deliverable(constraint, charged):
+    """A constraint "must be delivered / handed over with X" limits something only when X is a deliverable
+    (documentation, code, instructions, training, tests, ...) and not the requirements document."""
+    doc = _with("constraints", 2, constraint)
+    defects = score(doc, CONCEPT).defects
+    assert ("not_a_constraint:C003" in defects) is charged, defects
+    if charged:
+        assert "invented_constraint:C003" not in defects, defects  # one charge
+
+
+@pytest.mark.parametrize(
     "concept, category, requirement, unfit",
     [
         # an operating system the concept never gives, in an NFR and in an FR

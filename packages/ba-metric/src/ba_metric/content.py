@@ -27,6 +27,8 @@ from .lexicon import (
     CAPABILITY_CUES,
     CONSTRAINT_KINDS,
     DEADLINE_WORDS,
+    DELIVERABLES,
+    DOCUMENT_ITSELF,
     FILLER,
     MEASURABLE,
     NOT_A_CAPABILITY_VERB,
@@ -236,8 +238,35 @@ def _nfr_defects(nfrs: list[tuple[int, _Item]], defects: list[str]) -> None:
         defects.append(f"{kind}:{item.rid}")
 
 
+#: "must be delivered with X", "handed over together with X", "entregado con X": X is what the
+#: product comes with
+_HAND_OVER_RE = re.compile(
+    r"\b(?:delivered|handed over|entregad[oa]s?|entregarse)\s+(?:(?:together|along|junto)\s+)?(?:with|con)\b(.*)"
+)
+
+
+def _hand_over(item: _Item) -> bool | None:
+    """None when ``item`` is no hand-over constraint; else whether the thing it hands over is a
+    deliverable (``DELIVERABLES``) other than the requirements document itself
+    (``DOCUMENT_ITSELF``): "with its source code" True, "with its funding in hand" False."""
+    match = _HAND_OVER_RE.search(item.padded)
+    if match is None:
+        return None
+    thing = match.group(1)
+    tokens = frozenset(thing.split())
+    return DELIVERABLES.match(tokens, thing, thing) and DOCUMENT_ITSELF.isdisjoint(tokens)
+
+
 def _constraint_kinds(item: _Item) -> set[str]:
-    return {kind for kind, lexicon in CONSTRAINT_KINDS.items() if item.uses(lexicon)}
+    """The kinds of limit a constraint states. A hand-over constraint states one (``hand_over``)
+    when it names a deliverable, and none when it does not, whatever its other words, unless it
+    gives a money amount, a duration or a date ("delivered" is a deadline word, "funding" a
+    budget word, "premises" a technology word)."""
+    hand_over = _hand_over(item)
+    if hand_over is False and not (item.quantities.money or item.quantities.has_deadline):
+        return set()
+    kinds = {kind for kind, lexicon in CONSTRAINT_KINDS.items() if item.uses(lexicon)}
+    return kinds | {"hand_over"} if hand_over else kinds
 
 
 def _constraint_defects(cons: list[tuple[int, _Item]], dup: set[int], defects: list[str]) -> None:

@@ -18,6 +18,8 @@ __all__ = [
     "CONSTRAINT_KINDS",
     "COUNT_MODIFIERS",
     "DEADLINE_WORDS",
+    "DELIVERABLES",
+    "DOCUMENT_ITSELF",
     "FILLER",
     "LANGUAGE_NAMES",
     "LAW_NAMES",
@@ -283,6 +285,19 @@ CONSTRAINT_KINDS: Mapping[str, Lexicon] = MappingProxyType(
             r"\d",
         ),
     }
+)
+#: what a team hands over with a product: a hand-over constraint ("must be delivered with user
+#: documentation", "handed over with its source code") limits something only when it names one
+DELIVERABLES = Lexicon("""documentation|docs|document|documents|manual|manuals|guide|guides|handbook|
+handbooks|tutorial|tutorials|training|source code|code|deployment|installation|instructions|runbook|
+runbooks|test|tests|test suite|credentials|backup|backups|export|migration|support|maintenance|
+documentacion|documento|documentos|manuales|guia|guias|formacion|codigo|despliegue|instalacion|
+instrucciones|pruebas|soporte|mantenimiento""")
+#: the requirements document itself: handing it over with the product is no deliverable ("must
+#: be delivered with its functional requirements document")
+DOCUMENT_ITSELF = frozenset(
+    """requirement requirements specification specifications spec specs requisito requisitos
+    especificacion especificaciones""".split()
 )
 #: a concept segment with one of these states a deadline, not a capability
 DEADLINE_WORDS = Lexicon("""deadline|launch|launched|go live|goes live|be live|ready|release|released|before|
